@@ -1,0 +1,77 @@
+/**
+ * A bidirectional flow. Field meanings follow Zeek's conn.log where one exists:
+ * "out" is from the initiator (Zeek's orig), "in" from the responder (Zeek's resp).
+ * One object per flow; nothing per packet.
+ */
+export interface Flow {
+  /** 1, 2, 3... in order of first packet within one ingest session. */
+  id: number;
+  /** IP protocol number. */
+  proto: number;
+  ipVersion: number;
+  /** Addresses as their own small Buffers (4 or 16 bytes), copied once when the flow is created. */
+  initiatorAddr: Buffer;
+  responderAddr: Buffer;
+  initiatorPort: number;
+  responderPort: number;
+  /**
+   * How the initiator was decided: 'syn' (saw the SYN), 'syn-ack' (saw only the SYN-ACK),
+   * 'port' (no handshake: the side with the well-known/lower service port is the responder),
+   * 'first-packet' (no better clue: the sender of the first packet seen).
+   */
+  initiatorBy: 'syn' | 'syn-ack' | 'port' | 'first-packet';
+  /** Interface index (source-specific) of the first packet. */
+  iface: number;
+  /** µs since epoch. */
+  firstSeen: number;
+  lastSeen: number;
+  packetsOut: number;
+  packetsIn: number;
+  /** IP-level bytes (Zeek's orig_ip_bytes / resp_ip_bytes). */
+  bytesOut: number;
+  bytesIn: number;
+  /** Transport payload bytes by header lengths (Zeek's orig_bytes / resp_bytes, without retransmission removal). */
+  payloadOut: number;
+  payloadIn: number;
+  /** Bitmask of TCP_STATE_* values. */
+  tcpState: number;
+  /** Community ID v1 ("1:base64"), computed once when the flow is created. */
+  communityId: string;
+
+  // --- naming, filled by src/enrich ---
+  /** The best name of the far end, and what gave it. Precedence: sni > connect > http > dns. */
+  hostname: string | null;
+  hostnameSource: 'sni' | 'connect' | 'http' | 'dns' | null;
+  sni: string | null;
+  alpn: string[] | null;
+  /** First HTTP/1.x request seen on this flow (plaintext), and the response status to it. */
+  httpMethod: string | null;
+  httpPath: string | null;
+  httpHost: string | null;
+  httpStatus: number | null;
+  /** Target of an HTTP proxy `CONNECT host:port`. */
+  connectHost: string | null;
+  connectPort: number | null;
+  /** Name the DNS cache gave the responder address when the flow began. */
+  dnsName: string | null;
+
+  // --- attribution ---
+  process: { pid: number; name: string; exe: string | null } | null;
+
+  /** Per-flow reassembly state owned by src/enrich; null once enrichment is done with this flow. */
+  enrich: unknown;
+  /** True when the flow table has expired or the source ended it. */
+  closed: boolean;
+}
+
+export const TCP_STATE_SYN = 1;          // initiator SYN seen
+export const TCP_STATE_SYNACK = 2;       // responder SYN-ACK seen
+export const TCP_STATE_ESTABLISHED = 4;  // initiator ACK after SYN-ACK seen
+export const TCP_STATE_FIN_OUT = 8;
+export const TCP_STATE_FIN_IN = 16;
+export const TCP_STATE_RST_OUT = 32;
+export const TCP_STATE_RST_IN = 64;
+
+/** Direction of a packet relative to its flow. */
+export const DIR_OUT = 0; // from the initiator
+export const DIR_IN = 1;  // from the responder
