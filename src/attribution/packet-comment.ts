@@ -1,0 +1,133 @@
+/**
+ * Process attribution from the per-packet comments ptcpdump writes into pcapng.
+ *
+ * The format, as read in github.com/mozillazg/ptcpdump (internal/writer/pcapng.go writes it,
+ * internal/types/context.go FromPacketComments reads it back): each packet's EPB carries one
+ * opt_comment per group, every group being `Key: value` lines separated by "\n":
+ *
+ *   PID: 1234\nCmd: /usr/bin/curl\nArgs: curl -m 10 1.1.1.1
+ *   ThreadId: 1235\nThreadName: curl                          (optional)
+ *   UserId: 1000\nGroupId: 1000                               (optional)
+ *   ParentPID: 1000\nParentCmd: /usr/bin/bash\nParentArgs: bash (optional)
+ *   ContainerName: ..\nContainerId: ..\nContainerImage: ..\nContainerLabels: ..
+ *   PodName: ..\nPodNamespace: ..\nPodUID: ..\nPodLabels: ..\nPodAnnotations: ..
+ *
+ * `Cmd` is the executable path (older releases and ptcpdump's own reader also accept `Command`);
+ * `Args` is argv joined with single spaces, so arguments containing spaces cannot be told apart;
+ * a `Cmd` or `Args` value ending in "..." was truncated by the eBPF side.
+ * Several comments of one packet may reach us joined by "\n": the parser is line-based for that.
+ */
+import type { Flow } from '../flows/flow.js';
+
+export interface CommentProcess {
+  pid: number;
+  /** Basename of `Cmd` (or of argv[0] when `Cmd` is missing); '' when neither is given. */
+  name: string;
+  /** `Cmd` as written: the executable path. */
+  exe: string | null;
+  exeTruncated: boolean;
+  /** `Args` split on spaces (lossy, see above). */
+  cmdline: string[] | null;
+  cmdlineTruncated: boolean;
+  tid: number | null;
+  threadName: string | null;
+  uid: number | null;
+  gid: number | null;
+  parentPid: number | null;
+  parentExe: string | null;
+  parentCmdline: string[] | null;
+  containerName: string | null;
+  containerId: string | null;
+  containerImage: string | null;
+  podName: string | null;
+  podNamespace: string | null;
+}
+
+const TRUNCATED = '...';
+
+/** The process a ptcpdump comment names, or null for any other comment text. */
+export function parsePacketComment(comment: string): CommentProcess | null {
+  const fields = readFields(comment);
+  const pid = positiveInt(fields.get('PID'));
+  if (pid === null) return null;
+
+  const exe = truncatable(fields.get('Cmd') ?? fields.get('Command'));
+  const args = truncatable(fields.get('Args'));
+  const cmdline = args.value === null ? null : splitArgs(args.value);
+  const parentArgs = truncatable(fields.get('ParentArgs')).value;
+
+  return {
+    pid,
+    name: basename(exe.value ?? cmdline?.[0] ?? ''),
+    exe: exe.value,
+    exeTruncated: exe.truncated,
+    cmdline,
+    cmdlineTruncated: args.truncated,
+    tid: positiveInt(fields.get('ThreadId') ?? fields.get('TID')),
+    threadName: text(fields.get('ThreadName')),
+    uid: nonNegativeInt(fields.get('UserId')),
+    gid: nonNegativeInt(fields.get('GroupId')),
+    parentPid: positiveInt(fields.get('ParentPID')),
+    parentExe: truncatable(fields.get('ParentCmd') ?? fields.get('ParentCommand')).value,
+    parentCmdline: parentArgs === null ? null : splitArgs(parentArgs),
+    containerName: text(fields.get('ContainerName')),
+    containerId: text(fields.get('ContainerId')),
+    containerImage: text(fields.get('ContainerImage')),
+    podName: text(fields.get('PodName')),
+    podNamespace: text(fields.get('PodNamespace')),
+  };
+}
+
+/**
+ * Sets `flow.process` from a packet comment when the flow has none yet: the first comment that
+ * names a process wins, later ones (and other comment text) change nothing.
+ */
+export function attributeFromComment(flow: Flow, comment: string): void {
+  if (flow.process !== null) return;
+  const p = parsePacketComment(comment);
+  if (p) flow.process = { pid: p.pid, name: p.name, exe: p.exe };
+}
+
+/** `Key: value` lines; the first occurrence of a key wins (the process group comes first). */
+function readFields(comment: string): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (const raw of comment.split(/\r?\n/)) {
+    const colon = raw.indexOf(':');
+    if (colon <= 0) continue;
+    const key = raw.slice(0, colon).trim();
+    if (!/^[A-Za-z]+$/.test(key) || fields.has(key)) continue;
+    fields.set(key, raw.slice(colon + 1).trim());
+  }
+  return fields;
+}
+
+function positiveInt(v: string | undefined): number | null {
+  const n = nonNegativeInt(v);
+  return n === null || n === 0 ? null : n;
+}
+
+function nonNegativeInt(v: string | undefined): number | null {
+  if (v === undefined || !/^\d{1,10}$/.test(v)) return null;
+  const n = Number(v);
+  return n <= 0xffffffff ? n : null;
+}
+
+function text(v: string | undefined): string | null {
+  return v === undefined || v === '' ? null : v;
+}
+
+function truncatable(v: string | undefined): { value: string | null; truncated: boolean } {
+  if (v === undefined || v === '') return { value: null, truncated: false };
+  if (!v.endsWith(TRUNCATED)) return { value: v, truncated: false };
+  const cut = v.slice(0, -TRUNCATED.length);
+  return { value: cut === '' ? null : cut, truncated: true };
+}
+
+function splitArgs(v: string): string[] {
+  return v.split(' ').filter((a) => a !== '');
+}
+
+function basename(path: string): string {
+  const cut = path.lastIndexOf('/');
+  return cut < 0 ? path : path.slice(cut + 1);
+}

@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import type { Flow } from '../../src/flows/flow.js';
+import { attributeFromComment, parsePacketComment } from '../../src/attribution/packet-comment.js';
+
+// Comment groups in the shape ptcpdump's pcapng writer produces (one opt_comment each).
+const PROC = 'PID: 4242\nCmd: /usr/local/bin/ollama\nArgs: /usr/local/bin/ollama serve';
+const PARENT = 'ParentPID: 1\nParentCmd: /usr/lib/systemd/systemd\nParentArgs: /sbin/init splash';
+const CONTAINER = 'ContainerName: ollama\nContainerId: 0123456789ab\nContainerImage: ollama/ollama:latest\nContainerLabels: a=b';
+const USER = 'UserId: 997\nGroupId: 996';
+
+describe('parsePacketComment', () => {
+  it('reads the process group', () => {
+    const p = parsePacketComment(PROC);
+    expect(p).toMatchObject({
+      pid: 4242,
+      name: 'ollama',
+      exe: '/usr/local/bin/ollama',
+      exeTruncated: false,
+      cmdline: ['/usr/local/bin/ollama', 'serve'],
+      cmdlineTruncated: false,
+      parentPid: null,
+      containerId: null,
+    });
+  });
+
+  it('reads every group when the comments arrive joined', () => {
+    const p = parsePacketComment([PROC, USER, PARENT, CONTAINER].join('\n'));
+    expect(p).toMatchObject({
+      pid: 4242,
+      uid: 997,
+      gid: 996,
+      parentPid: 1,
+      parentExe: '/usr/lib/systemd/systemd',
+      parentCmdline: ['/sbin/init', 'splash'],
+      containerName: 'ollama',
+      containerId: '0123456789ab',
+      containerImage: 'ollama/ollama:latest',
+    });
+  });
+
+  it('marks truncated Cmd and Args and drops the ellipsis', () => {
+    const p = parsePacketComment('PID: 77\nCmd: /usr/lib/ollama/llama-ser...\nArgs: llama-server --model /very/long...');
+    expect(p?.exe).toBe('/usr/lib/ollama/llama-ser');
+    expect(p?.exeTruncated).toBe(true);
+    expect(p?.cmdline).toEqual(['llama-server', '--model', '/very/long']);
+    expect(p?.cmdlineTruncated).toBe(true);
+  });
+
+  it('accepts the older Command key, CRLF and extra spaces', () => {
+    const p = parsePacketComment('  PID:  31 \r\nCommand: /usr/bin/curl\r\n');
+    expect(p).toMatchObject({ pid: 31, name: 'curl', exe: '/usr/bin/curl', cmdline: null });
+  });
+
+  it('falls back to argv[0] for the name when Cmd is missing', () => {
+    expect(parsePacketComment('PID: 9\nArgs: ollama pull llama3')?.name).toBe('ollama');
+    expect(parsePacketComment('PID: 9')?.name).toBe('');
+  });
+
+  it('keeps the process group when a parent group follows (first key wins)', () => {
+    const p = parsePacketComment(`${PROC}\nPID: 5\nCmd: /bin/other`);
+    expect(p?.pid).toBe(4242);
+    expect(p?.exe).toBe('/usr/local/bin/ollama');
+  });
+
+  it('returns null for other comment text', () => {
+    for (const junk of [
+      '',
+      'captured on my laptop',
+      'pid: 12',            // keys are case-sensitive, as in ptcpdump's reader
+      'PID: abc\nCmd: /bin/x',
+      'PID: -4',
+      'PID: 0\nCmd: /bin/x',
+      'PID: 12abc',
+      'PID: 99999999999999999999',
+      'ParentPID: 1\nParentCmd: /sbin/init',
+      'ContainerName: x',
+      'PID 12 Cmd curl',
+    ]) {
+      expect(parsePacketComment(junk), junk).toBeNull();
+    }
+  });
+});
+
+describe('attributeFromComment', () => {
+  function emptyFlow(): Flow {
+    return {
+      id: 1, proto: 6, ipVersion: 4, initiatorAddr: Buffer.from([10, 0, 0, 2]), responderAddr: Buffer.from([1, 1, 1, 1]),
+      initiatorPort: 40000, responderPort: 443, initiatorBy: 'syn', iface: 0, firstSeen: 0, lastSeen: 0,
+      packetsOut: 1, packetsIn: 0, bytesOut: 60, bytesIn: 0, payloadOut: 0, payloadIn: 0, tcpState: 1,
+      communityId: '1:x', hostname: null, hostnameSource: null, sni: null, alpn: null, httpMethod: null,
+      httpPath: null, httpHost: null, httpStatus: null, connectHost: null, connectPort: null, dnsName: null,
+      process: null, enrich: null, closed: false,
+    };
+  }
+
+  it('sets the process from the first comment that names one', () => {
+    const f = emptyFlow();
+    attributeFromComment(f, 'hello');
+    expect(f.process).toBeNull();
+    attributeFromComment(f, PROC);
+    expect(f.process).toEqual({ pid: 4242, name: 'ollama', exe: '/usr/local/bin/ollama' });
+    attributeFromComment(f, 'PID: 1\nCmd: /bin/curl');
+    expect(f.process?.pid).toBe(4242);
+  });
+
+  it('leaves an existing attribution alone', () => {
+    const f = emptyFlow();
+    f.process = { pid: 5, name: 'curl', exe: null };
+    attributeFromComment(f, PROC);
+    expect(f.process).toEqual({ pid: 5, name: 'curl', exe: null });
+  });
+});
