@@ -1,0 +1,32 @@
+import type { FlowRecord } from '../store/query-flows.js';
+import { humanBytes } from './progress.js';
+
+/** The human table of `flows`: one line per flow, widths fitted to the content. */
+export function formatFlowTable(flows: FlowRecord[]): string {
+  const header = ['ID', 'FIRST SEEN (UTC)', 'PROTO', 'INITIATOR', 'RESPONDER', 'NAME (SOURCE)', 'ACTIVITY', 'PKTS OUT/IN', 'BYTES OUT/IN', 'PROCESS'];
+  const rows = flows.map((f) => [
+    String(f.id),
+    f.first_seen.replace('T', ' ').slice(0, 23),
+    f.proto,
+    endpoint(f.initiator_addr, f.initiator_port, f.proto),
+    endpoint(f.responder_addr, f.responder_port, f.proto),
+    f.hostname ? `${clip(f.hostname, 48)} (${f.hostname_source})` : '-',
+    f.activity,
+    `${f.packets_out}/${f.packets_in}`,
+    `${humanBytes(f.bytes_out)}/${humanBytes(f.bytes_in)}`,
+    f.process ? `${f.process.name}[${f.process.pid}]` : '-',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+function endpoint(addr: string, port: number, proto: string): string {
+  const hasPorts = proto === 'tcp' || proto === 'udp';
+  if (!hasPorts) return addr;
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+function clip(s: string, n: number): string {
+  return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+}

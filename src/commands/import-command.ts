@@ -1,0 +1,57 @@
+import { basename } from 'node:path';
+import { CaptureFileError } from '../capture/read-result.js';
+import { openDb } from '../store/open-db.js';
+import { resolveDbPath } from '../store/db-path.js';
+import { importFile, type ImportSummary } from './import-file.js';
+import { createProgress, humanBytes } from './progress.js';
+import { EXIT_OK, EXIT_USAGE } from './user-error.js';
+
+export interface ImportOptions {
+  db?: string;
+  json?: boolean;
+}
+
+/**
+ * `import FILE...`: each file is its own session and its own transaction. A file that cannot be
+ * read is reported (one line) and skipped; the others are still imported; the exit code is 2 if
+ * any file could not be read at all.
+ */
+export function runImport(files: string[], opts: ImportOptions, out: NodeJS.WritableStream = process.stdout): number {
+  const dbPath = resolveDbPath(opts.db);
+  const db = openDb(dbPath);
+  const progress = createProgress();
+  const summaries: ImportSummary[] = [];
+  let code = EXIT_OK;
+  try {
+    for (const file of files) {
+      try {
+        const summary = importFile(db, dbPath, file, (done, total) =>
+          progress.update(`importing ${basename(file)}: ${total ? Math.floor((done / total) * 100) : 0}% (${humanBytes(done)} of ${humanBytes(total)})`));
+        progress.done();
+        summaries.push(summary);
+        for (const w of summary.warnings) process.stderr.write(`ollama-audit: ${file}: ${w} (imported the ${summary.packets} packets before it)\n`);
+      } catch (err) {
+        progress.done();
+        if (!(err instanceof CaptureFileError)) throw err;
+        process.stderr.write(`ollama-audit: ${file}: ${err.message}\n`);
+        code = EXIT_USAGE;
+      }
+    }
+  } finally {
+    db.close();
+  }
+  out.write(opts.json ? `${JSON.stringify(summaries, null, 2)}\n` : summaries.map(formatSummary).join('\n'));
+  return code;
+}
+
+export function formatSummary(s: ImportSummary): string {
+  const skipped = Object.entries(s.skipped).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+  const activities = Object.entries(s.activities).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
+  return [
+    `${s.file} (${s.format}) -> session ${s.session_id}`,
+    `  packets ${s.packets}, flows ${s.flows}, named ${s.named_flows}, Ollama ${s.ollama_flows}`,
+    `  activities: ${activities || 'none'}`,
+    `  skipped packets: ${skipped}`,
+    s.stopped_at !== null ? `  stopped reading at byte ${s.stopped_at} (damaged or truncated file)` : null,
+  ].filter((l) => l !== null).join('\n') + '\n';
+}

@@ -1,0 +1,93 @@
+import { resolve } from 'node:path';
+import { readCaptureFile } from '../capture/read-file.js';
+import { createIngest } from '../pipeline/ingest.js';
+import type { Db } from '../store/open-db.js';
+import { beginSession } from '../store/session-writer.js';
+import { explainStoreError, StoreError } from '../store/store-error.js';
+import { CaptureFileError } from '../capture/read-result.js';
+
+/** What one import did; `import --json` prints these (README documents the fields). */
+export interface ImportSummary {
+  file: string;
+  session_id: number;
+  format: string;
+  packets: number;
+  flows: number;
+  named_flows: number;
+  ollama_flows: number;
+  activities: Record<string, number>;
+  skipped: Record<string, number>;
+  warnings: string[];
+  stopped_at: number | null;
+}
+
+/**
+ * Reads one capture file through the pipeline into one store session, all in one transaction:
+ * an unreadable file or a store failure leaves the database exactly as it was.
+ */
+export function importFile(db: Db, dbPath: string, file: string, onProgress?: (done: number, total: number) => void): ImportSummary {
+  const path = resolve(file);
+  let session;
+  try {
+    session = beginSession(db, { kind: 'import', source: path, format: null });
+  } catch (err) {
+    throw explainStoreError(err, dbPath);
+  }
+  const tally = { flows: 0, named: 0, ollama: 0, activities: {} as Record<string, number> };
+  const writer = session;
+  const ingest = createIngest({
+    flow(f, c) {
+      tally.flows++;
+      if (f.hostname !== null) tally.named++;
+      if (c.ollama) tally.ollama++;
+      const key = c.activity.startsWith('api:') ? 'api' : c.activity;
+      tally.activities[key] = (tally.activities[key] ?? 0) + 1;
+      writer.flow(f, c);
+    },
+    dns: writer.dns,
+    http: writer.http,
+  });
+  try {
+    const read = readCaptureFile(path, ingest.packet, { onProgress });
+    const counts = ingest.finish();
+    const skipped = Object.fromEntries(Object.entries(counts.skips).filter(([, n]) => n > 0));
+    const sessionId = writer.commit({
+      interfaces: read.interfaces,
+      packets: counts.packets,
+      startedAt: counts.firstTs,
+      endedAt: counts.lastTs,
+      drops: read.drops,
+      lossEstimate: null,
+      skipped,
+      warnings: read.warnings,
+      stoppedAt: read.stoppedAt,
+    });
+    return {
+      file: path,
+      session_id: sessionId,
+      format: read.format,
+      packets: counts.packets,
+      flows: tally.flows,
+      named_flows: tally.named,
+      ollama_flows: tally.ollama,
+      activities: tally.activities,
+      skipped,
+      warnings: read.warnings,
+      stopped_at: read.stoppedAt,
+    };
+  } catch (err) {
+    try {
+      writer.abort();
+    } catch {
+      // The rollback itself failed (e.g. disk gone): SQLite discards the open transaction on next open.
+    }
+    if (err instanceof CaptureFileError || err instanceof StoreError) throw err;
+    if (isSqliteError(err)) throw explainStoreError(err, dbPath);
+    throw err;
+  }
+}
+
+function isSqliteError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_') || code === 'ENOSPC');
+}

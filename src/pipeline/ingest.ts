@@ -1,0 +1,84 @@
+import type { Packet } from '../capture/packet.js';
+import { newDecoded, newSkipCounts, type SkipCounts } from '../decode/decoded.js';
+import { decodePacket } from '../decode/decode-packet.js';
+import type { Flow } from '../flows/flow.js';
+import { createFlowTable } from '../flows/flow-table.js';
+import { createEnricher } from '../enrich/enricher.js';
+import type { DnsRecord, HttpRecord } from '../enrich/records.js';
+import { attributeFromComment } from '../attribution/packet-comment.js';
+import { classifyFlow, type Classification } from '../classify/classify.js';
+import { createClassifyMemory } from './classify-memory.js';
+
+/** Where finished results go. Flows arrive once, when they close, already classified. */
+export interface IngestSinks {
+  flow(f: Flow, c: Classification): void;
+  dns(rec: DnsRecord): void;
+  http(rec: HttpRecord): void;
+}
+
+export interface IngestCounts {
+  packets: number;
+  decoded: number;
+  firstTs: number | null;
+  lastTs: number | null;
+  skips: SkipCounts;
+}
+
+/**
+ * The per-packet pipeline shared by file import and live capture:
+ * decode -> flow table -> enrich (naming) -> comment attribution; classification when a flow closes.
+ * `packet` is the hot path: it allocates nothing for a packet of a known flow.
+ */
+export function createIngest(sinks: IngestSinks) {
+  const decoded = newDecoded();
+  const counts: IngestCounts = { packets: 0, decoded: 0, firstTs: null, lastTs: null, skips: newSkipCounts() };
+  const memory = createClassifyMemory();
+
+  const enricher = createEnricher({
+    dns(rec) {
+      memory.noteDns(rec);
+      sinks.dns(rec);
+    },
+    http(rec) {
+      memory.noteHttp(rec);
+      sinks.http(rec);
+    },
+  });
+
+  const table = createFlowTable({
+    onOpen: (f) => enricher.onFlowOpen(f),
+    onClose: (f) => {
+      enricher.onFlowClose(f);
+      sinks.flow(f, classifyFlow(f, memory.contextFor(f)));
+      memory.forget(f);
+    },
+  });
+
+  // Idle expiry runs once per second of capture time, not per packet.
+  let nextExpiry = 0;
+
+  function packet(p: Packet): void {
+    counts.packets++;
+    if (counts.firstTs === null) counts.firstTs = p.ts;
+    counts.lastTs = p.ts;
+    if (p.ts >= nextExpiry) {
+      table.expire(p.ts);
+      nextExpiry = p.ts + 1_000_000;
+    }
+    if (!decodePacket(p, decoded, counts.skips)) return;
+    counts.decoded++;
+    const flow = table.ingest(p, decoded);
+    enricher.onPacket(flow, table.lastDir, p, decoded);
+    if (p.comment !== null) attributeFromComment(flow, p.comment);
+  }
+
+  /** Closes every open flow (end of file, or the capture stopped). */
+  function finish(): IngestCounts {
+    table.closeAll();
+    return counts;
+  }
+
+  return { packet, finish, counts };
+}
+
+export type Ingest = ReturnType<typeof createIngest>;

@@ -1,0 +1,111 @@
+import type { Db } from './open-db.js';
+import { isoMicros } from './format-time.js';
+import { protoName } from './proto-name.js';
+
+/** One flow as `flows --json` prints it. Field names are a stable, documented interface (README). */
+export interface FlowRecord {
+  id: number;
+  session_id: number;
+  proto: string;
+  initiator_addr: string;
+  initiator_port: number;
+  responder_addr: string;
+  responder_port: number;
+  initiator_by: string;
+  first_seen: string;
+  last_seen: string;
+  duration_s: number;
+  packets_out: number;
+  packets_in: number;
+  bytes_out: number;
+  bytes_in: number;
+  hostname: string | null;
+  hostname_source: 'sni' | 'connect' | 'http' | 'dns' | null;
+  sni: string | null;
+  alpn: string[] | null;
+  http_method: string | null;
+  http_path: string | null;
+  http_host: string | null;
+  http_status: number | null;
+  connect_host: string | null;
+  connect_port: number | null;
+  dns_name: string | null;
+  activity: string;
+  activity_reason: string;
+  community_id: string;
+  process: { pid: number; name: string; exe: string | null } | null;
+  ollama: boolean;
+}
+
+export interface FlowQuery {
+  ollamaOnly?: boolean;
+  /** Exact activity, or a prefix ending in ':' semantics: `api` also matches `api:/api/pull`. */
+  activity?: string;
+  session?: number;
+  limit?: number;
+}
+
+interface Row {
+  id: number; session_id: number; proto: number; initiator_addr: string; initiator_port: number;
+  responder_addr: string; responder_port: number; initiator_by: string; first_seen: number; last_seen: number;
+  packets_out: number; packets_in: number; bytes_out: number; bytes_in: number; hostname: string | null;
+  hostname_source: FlowRecord['hostname_source']; sni: string | null; alpn: string | null; http_method: string | null;
+  http_path: string | null; http_host: string | null; http_status: number | null; connect_host: string | null;
+  connect_port: number | null; dns_name: string | null; activity: string; activity_reason: string;
+  community_id: string; ollama: number; pid: number | null; comm: string | null; exe: string | null;
+}
+
+export function queryFlows(db: Db, q: FlowQuery = {}): FlowRecord[] {
+  const where: string[] = [];
+  const args: (string | number)[] = [];
+  if (q.ollamaOnly) where.push('f.ollama = 1');
+  if (q.activity) {
+    where.push('(f.activity = ? OR f.activity LIKE ?)');
+    args.push(q.activity, `${q.activity.replace(/[%_]/g, '')}:%`);
+  }
+  if (q.session !== undefined) {
+    where.push('f.session_id = ?');
+    args.push(q.session);
+  }
+  const sql = `SELECT f.*, p.pid, p.comm, p.exe FROM flows f LEFT JOIN processes p ON p.id = f.process_id
+    ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY f.first_seen, f.id
+    ${q.limit !== undefined ? 'LIMIT ?' : ''}`;
+  if (q.limit !== undefined) args.push(q.limit);
+  return (db.prepare(sql).all(...args) as Row[]).map(toRecord);
+}
+
+function toRecord(r: Row): FlowRecord {
+  return {
+    id: r.id,
+    session_id: r.session_id,
+    proto: protoName(r.proto),
+    initiator_addr: r.initiator_addr,
+    initiator_port: r.initiator_port,
+    responder_addr: r.responder_addr,
+    responder_port: r.responder_port,
+    initiator_by: r.initiator_by,
+    first_seen: isoMicros(r.first_seen),
+    last_seen: isoMicros(r.last_seen),
+    duration_s: (r.last_seen - r.first_seen) / 1e6,
+    packets_out: r.packets_out,
+    packets_in: r.packets_in,
+    bytes_out: r.bytes_out,
+    bytes_in: r.bytes_in,
+    hostname: r.hostname,
+    hostname_source: r.hostname_source,
+    sni: r.sni,
+    alpn: r.alpn ? (JSON.parse(r.alpn) as string[]) : null,
+    http_method: r.http_method,
+    http_path: r.http_path,
+    http_host: r.http_host,
+    http_status: r.http_status,
+    connect_host: r.connect_host,
+    connect_port: r.connect_port,
+    dns_name: r.dns_name,
+    activity: r.activity,
+    activity_reason: r.activity_reason,
+    community_id: r.community_id,
+    process: r.pid === null ? null : { pid: r.pid, name: r.comm ?? '', exe: r.exe },
+    ollama: r.ollama === 1,
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * Schema migrations, applied in order; PRAGMA user_version records how many ran.
+ * Times are integers in microseconds since the Unix epoch (µs), addresses are text
+ * (RFC 5952 for IPv6), JSON columns hold small arrays/objects. Field names follow Zeek's
+ * conn/dns/http logs where one exists ("out" = from the initiator = Zeek's orig).
+ */
+export const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE sessions (
+    id            INTEGER PRIMARY KEY,
+    kind          TEXT    NOT NULL,            -- 'import' | 'live'
+    source        TEXT    NOT NULL,            -- file path, or interface list for live capture
+    format        TEXT,                        -- 'pcap' | 'pcapng' | 'live'
+    interfaces    TEXT    NOT NULL,            -- JSON [{index, name, linktype}]
+    filter        TEXT,                        -- BPF filter of a live capture
+    started_at    INTEGER,                     -- µs, first packet
+    ended_at      INTEGER,                     -- µs, last packet
+    recorded_at   INTEGER NOT NULL,            -- µs, wall clock when the session was written
+    packets       INTEGER NOT NULL DEFAULT 0,  -- packets read
+    drops         INTEGER,                     -- kernel drops the source reported; NULL = unknown
+    loss_estimate REAL,                        -- estimated capture loss in %, NULL = unknown
+    skipped       TEXT    NOT NULL DEFAULT '{}', -- JSON {reason: count}
+    warnings      TEXT    NOT NULL DEFAULT '[]', -- JSON [line]
+    stopped_at    INTEGER                      -- byte offset where a damaged file stopped being readable
+  );
+
+  CREATE TABLE processes (
+    id          INTEGER PRIMARY KEY,
+    session_id  INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    pid         INTEGER NOT NULL,
+    start_time  INTEGER,                       -- µs; with pid, tells a reused pid apart
+    ppid        INTEGER,
+    comm        TEXT    NOT NULL,
+    exe         TEXT,
+    exe_sha256  TEXT,
+    cmdline     TEXT,
+    uid         INTEGER,
+    role        TEXT,                          -- 'server' | 'runner' | 'app' | 'cli' | NULL (not Ollama)
+    source      TEXT    NOT NULL               -- 'procfs' | 'pcapng-comment'
+  );
+  CREATE UNIQUE INDEX processes_identity ON processes(session_id, pid, start_time, comm);
+
+  CREATE TABLE flows (
+    id              INTEGER PRIMARY KEY,
+    session_id      INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    seq             INTEGER NOT NULL,          -- flow number within the session; dns/http rows refer to it
+    proto           INTEGER NOT NULL,          -- IP protocol number
+    ip_version      INTEGER NOT NULL,
+    initiator_addr  TEXT    NOT NULL,
+    initiator_port  INTEGER NOT NULL,
+    responder_addr  TEXT    NOT NULL,
+    responder_port  INTEGER NOT NULL,
+    initiator_by    TEXT    NOT NULL,          -- 'syn' | 'syn-ack' | 'port' | 'first-packet'
+    iface           INTEGER,
+    first_seen      INTEGER NOT NULL,          -- µs
+    last_seen       INTEGER NOT NULL,          -- µs
+    packets_out     INTEGER NOT NULL,
+    packets_in      INTEGER NOT NULL,
+    bytes_out       INTEGER NOT NULL,          -- IP bytes from the initiator
+    bytes_in        INTEGER NOT NULL,
+    payload_out     INTEGER NOT NULL,          -- transport payload bytes from the initiator
+    payload_in      INTEGER NOT NULL,
+    tcp_state       INTEGER NOT NULL,          -- TCP_STATE_* bitmask
+    community_id    TEXT    NOT NULL,
+    hostname        TEXT,
+    hostname_source TEXT,                      -- 'sni' | 'connect' | 'http' | 'dns'
+    sni             TEXT,
+    alpn            TEXT,                      -- JSON array
+    http_method     TEXT,
+    http_path       TEXT,
+    http_host       TEXT,
+    http_status     INTEGER,
+    connect_host    TEXT,
+    connect_port    INTEGER,
+    dns_name        TEXT,
+    activity        TEXT    NOT NULL,
+    activity_reason TEXT    NOT NULL,
+    ollama          INTEGER NOT NULL,          -- 0/1
+    process_id      INTEGER REFERENCES processes(id)
+  );
+  CREATE UNIQUE INDEX flows_session_seq ON flows(session_id, seq);
+  CREATE INDEX flows_first_seen ON flows(first_seen);
+  CREATE INDEX flows_activity ON flows(activity);
+
+  CREATE TABLE dns (
+    id          INTEGER PRIMARY KEY,
+    session_id  INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    flow_seq    INTEGER NOT NULL,
+    ts          INTEGER NOT NULL,              -- µs of the query (or of the response when the query was not seen)
+    response_ts INTEGER,
+    transport   TEXT    NOT NULL,              -- 'udp' | 'tcp'
+    txid        INTEGER NOT NULL,
+    query       TEXT    NOT NULL,
+    qtype       TEXT    NOT NULL,
+    rcode       TEXT,                          -- NULL: no response seen
+    answers     TEXT    NOT NULL               -- JSON [{name, type, ttl, data}]
+  );
+  CREATE INDEX dns_session_flow ON dns(session_id, flow_seq);
+  CREATE INDEX dns_query ON dns(query);
+
+  CREATE TABLE http (
+    id          INTEGER PRIMARY KEY,
+    session_id  INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    flow_seq    INTEGER NOT NULL,
+    ts          INTEGER NOT NULL,              -- µs of the request
+    response_ts INTEGER,
+    method      TEXT    NOT NULL,
+    path        TEXT,                          -- request target, at most 512 characters
+    version     TEXT,                          -- 'HTTP/1.1' | 'HTTP/1.0'
+    host        TEXT,
+    user_agent  TEXT,                          -- at most 256 characters
+    status      INTEGER,
+    location    TEXT,                          -- Location of a 3xx response
+    is_connect  INTEGER NOT NULL
+  );
+  CREATE INDEX http_session_flow ON http(session_id, flow_seq);
+  `,
+];

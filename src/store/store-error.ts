@@ -1,0 +1,33 @@
+/**
+ * A store problem a user can act on. The CLI prints `message` as one line and exits 2.
+ * Everything already committed to the database stays intact: writers only ever commit whole sessions.
+ */
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+/** Turns a SQLite/file-system error into one sentence saying what happened and what to do. */
+export function explainStoreError(err: unknown, dbPath: string): StoreError {
+  const e = err as { code?: string; message?: string };
+  const code = e.code ?? '';
+  const msg = e.message ?? String(err);
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || /database is locked/.test(msg)) {
+    return new StoreError(`database ${dbPath} is locked by another process: wait for it to finish or use another --db`);
+  }
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC' || /disk is full|database or disk is full/.test(msg)) {
+    return new StoreError(`disk full while writing ${dbPath}: free some space and run again (nothing from this run was stored; earlier data is intact)`);
+  }
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || /not a database|malformed/.test(msg)) {
+    return new StoreError(`database ${dbPath} is corrupt or not an ollama-audit database: move it aside or pass another --db`);
+  }
+  if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'EACCES' || code === 'EPERM' || code === 'SQLITE_PERM') {
+    return new StoreError(`cannot open ${dbPath} for writing (${code}): check its permissions or pass another --db`);
+  }
+  if (code === 'SQLITE_IOERR' || code.startsWith('SQLITE_IOERR')) {
+    return new StoreError(`I/O error on ${dbPath} (${code}): check the disk, then run again`);
+  }
+  return new StoreError(`database error on ${dbPath}: ${msg}`);
+}

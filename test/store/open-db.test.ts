@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { openDb } from '../../src/store/open-db.js';
+import { MIGRATIONS } from '../../src/store/schema.js';
+import { StoreError } from '../../src/store/store-error.js';
+import { beginSession } from '../../src/store/session-writer.js';
+import { resolveDbPath } from '../../src/store/db-path.js';
+import { makeFlow } from '../helpers/make-flow.js';
+import type { Classification } from '../../src/classify/classify.js';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'oa-store-'));
+const cls: Classification = { activity: 'registry', ollama: true, reason: 'test' };
+const end = { interfaces: [], packets: 3, startedAt: 1, endedAt: 2, drops: null, lossEstimate: null, skipped: {}, warnings: [], stoppedAt: null };
+
+describe('openDb', () => {
+  it('creates a private folder (0700) and private files (0600), in WAL mode, migrated', () => {
+    const path = join(tmp(), 'nested', 'audit.db');
+    const db = openDb(path);
+    db.prepare('SELECT 1').get();
+    expect(statSync(join(path, '..')).mode & 0o777).toBe(0o700);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(existsSync(`${path}-wal`)).toBe(true);
+    expect(statSync(`${path}-wal`).mode & 0o777).toBe(0o600);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    db.close();
+    // Reopening migrates nothing again and keeps data.
+    const again = openDb(path);
+    expect(again.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    again.close();
+  });
+
+  it('refuses a database from a newer version with a clear message', () => {
+    const path = join(tmp(), 'new.db');
+    const raw = new Database(path);
+    raw.pragma('user_version = 999');
+    raw.close();
+    expect(() => openDb(path)).toThrow(/schema version 999, newer than/);
+  });
+
+  it('names a corrupt file as such', () => {
+    const path = join(tmp(), 'junk.db');
+    writeFileSync(path, Buffer.alloc(8192, 0x5a));
+    expect(() => openDb(path)).toThrow(StoreError);
+    expect(() => openDb(path)).toThrow(/corrupt or not an ollama-audit database/);
+  });
+
+  it('readers do not create a database', () => {
+    const path = join(tmp(), 'missing.db');
+    expect(() => openDb(path, { readonly: true })).toThrow(/no database at/);
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('reports a database locked by another writer', () => {
+    const path = join(tmp(), 'locked.db');
+    openDb(path).close();
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    const db = openDb(path, { busyTimeoutMs: 50 });
+    try {
+      expect(() => beginSession(db, { kind: 'import', source: 'x', format: null })).toThrow(/locked|busy/i);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+      db.close();
+    }
+  });
+
+  it('default path follows --db, then OLLAMA_AUDIT_DB, then XDG_DATA_HOME', () => {
+    expect(resolveDbPath('/x/y.db', {})).toBe('/x/y.db');
+    expect(resolveDbPath(undefined, { OLLAMA_AUDIT_DB: '/e.db', XDG_DATA_HOME: '/d' })).toBe('/e.db');
+    expect(resolveDbPath(undefined, { XDG_DATA_HOME: '/d' })).toBe('/d/ollama-audit/audit.db');
+    expect(resolveDbPath(undefined, {})).toMatch(/\.local\/share\/ollama-audit\/audit\.db$/);
+  });
+});
+
+describe('session writer', () => {
+  it('an aborted session leaves nothing; a committed one everything', () => {
+    const db = openDb(join(tmp(), 's.db'));
+    const first = beginSession(db, { kind: 'import', source: 'a.pcap', format: 'pcap' });
+    first.flow(makeFlow({ id: 1, process: { pid: 42, name: 'ollama', exe: '/usr/bin/ollama' } }), cls);
+    first.commit(end);
+    const second = beginSession(db, { kind: 'import', source: 'b.pcap', format: 'pcap' });
+    second.flow(makeFlow({ id: 1 }), cls);
+    second.flow(makeFlow({ id: 2 }), cls);
+    second.abort();
+    expect(db.prepare('SELECT count(*) n FROM sessions').get()).toEqual({ n: 1 });
+    expect(db.prepare('SELECT count(*) n FROM flows').get()).toEqual({ n: 1 });
+    const p = db.prepare('SELECT pid, comm, exe, role, source FROM processes').get();
+    expect(p).toEqual({ pid: 42, comm: 'ollama', exe: '/usr/bin/ollama', role: 'server', source: 'pcapng-comment' });
+    db.close();
+  });
+});
