@@ -1,0 +1,246 @@
+/**
+ * Names the far end of each flow from its first bytes, and emits DNS and HTTP records.
+ *
+ *   const enricher = createEnricher(sink);   // sink: { dns(rec: DnsRecord): void; http(rec: HttpRecord): void }
+ *   enricher.onFlowOpen(flow);                // once, when the flow table creates the flow: names the
+ *                                             // responder from the DNS cache (flow.dnsName, and flow.hostname
+ *                                             // if nothing better comes) and decides whether to look further
+ *   enricher.onPacket(flow, dir, pkt, d);     // every packet of every flow (dir: DIR_OUT / DIR_IN)
+ *   enricher.onFlowClose(flow);               // flushes pending records (unanswered DNS queries, HTTP
+ *                                             // requests without a response) and drops per-flow state
+ *
+ * What is read, by flow:
+ *  - UDP on a DNS-shaped port (53, 5353, 5355): every message (see dns.ts); the flow stays watched.
+ *  - TCP on port 53: DNS over TCP (2-byte length prefix, RFC 7766) from both stream heads.
+ *  - other TCP: the initiator's first bytes decide. A TLS handshake record: the ClientHello
+ *    (SNI, ALPN, versions). A known HTTP method: HTTP/1.x requests and responses (http-session.ts),
+ *    and after a successful CONNECT the tunnel's ClientHello. Anything else: nothing more.
+ *  - everything else (ICMP, other UDP, QUIC): only the DNS-cache name.
+ * Flow naming precedence: sni > connect > http > dns (naming.ts).
+ *
+ * onFlowOpen must come before the flow's first onPacket (the SYN fixes where each stream starts).
+ * A TCP segment cut by the snapshot length leaves a hole in its stream head: the flow is then
+ * simply not named from that direction (never named wrongly).
+ *
+ * flow.enrich holds this module's per-flow state and is set to null as soon as nothing more
+ * can be learned; onPacket then returns at once. The per-packet path allocates nothing except
+ * the bounded copy of a watched flow's first bytes into its stream heads.
+ */
+import type { Packet } from '../capture/packet.js';
+import { IPPROTO, TCP_SYN, type Decoded } from '../decode/decoded.js';
+import { DIR_OUT, type Flow } from '../flows/flow.js';
+import { createDnsCache, type DnsCache } from './dns-cache.js';
+import { DNS_PORT, dnsFlush, dnsOnMessage, isDnsPort, newDnsSession, type DnsSession, type DnsStats } from './dns.js';
+import { HTTP_BAD, HTTP_NEED_MORE, startsWithMethod } from './http.js';
+import {
+  httpFinished, httpFlush, httpOnRequests, httpOnResponses, httpTunnelDone, httpTunnelStart, newHttpSession,
+  type HttpSession,
+} from './http-session.js';
+import { offerHostname } from './naming.js';
+import type { EnrichSink } from './records.js';
+import { headAdd, headFull, headRelease, headSyn, headTsAt, newStreamHead, type StreamHead } from './stream-head.js';
+import { newClientHelloInfo, parseClientHello, TLS_NEED_MORE, TLS_PARSED, type ClientHelloInfo } from './tls-client-hello.js';
+
+export type { DnsRecord, DnsAnswer, HttpRecord, EnrichSink } from './records.js';
+
+/** Bytes of each direction's stream head: a ClientHello (≤ 16 KiB) or a few HTTP heads. */
+export const HEAD_BUDGET = 16384;
+/** DNS over TCP: one message of the largest size (2-byte length + 65535). */
+const DNS_TCP_BUDGET = 65537;
+
+const K_UNKNOWN = 0;
+const K_TLS = 1;
+const K_HTTP = 2;
+const K_DNS_TCP = 3;
+const K_DNS_UDP = 4;
+
+interface FlowState {
+  kind: number;
+  /** Stream heads by direction (TCP only). */
+  heads: [StreamHead, StreamHead] | null;
+  http: HttpSession | null;
+  dns: DnsSession | null;
+}
+
+export interface EnrichStats extends DnsStats {
+  /** ClientHellos read, and flows whose first bytes looked like TLS but did not parse. */
+  clientHellos: number;
+  badClientHellos: number;
+  httpRequests: number;
+  /** UDP DNS messages cut by the capture's snapshot length (not decoded). */
+  truncatedDns: number;
+}
+
+export interface Enricher {
+  onFlowOpen(flow: Flow): void;
+  onPacket(flow: Flow, dir: number, pkt: Packet, d: Decoded): void;
+  onFlowClose(flow: Flow): void;
+  readonly dnsCache: DnsCache;
+  readonly stats: EnrichStats;
+}
+
+export interface EnricherOptions {
+  /** Share a cache across sessions (e.g. a daemon that rotates sessions). */
+  dnsCache?: DnsCache;
+}
+
+export function createEnricher(sink: EnrichSink, opts: EnricherOptions = {}): Enricher {
+  const cache = opts.dnsCache ?? createDnsCache();
+  const stats: EnrichStats = { malformed: 0, clientHellos: 0, badClientHellos: 0, httpRequests: 0, truncatedDns: 0 };
+  const hello: ClientHelloInfo = newClientHelloInfo();
+  // Counts what is emitted on the way to the caller's sink.
+  const countingSink: EnrichSink = {
+    dns: (r) => sink.dns(r),
+    http: (r) => { stats.httpRequests++; sink.http(r); },
+  };
+
+  function onFlowOpen(flow: Flow): void {
+    const name = cache.nameFor(flow.responderAddr, flow.responderAddr.length, flow.firstSeen);
+    flow.dnsName = name;
+    offerHostname(flow, 'dns', name);
+    flow.enrich = initialState(flow);
+  }
+
+  function onPacket(flow: Flow, dir: number, pkt: Packet, d: Decoded): void {
+    const st = flow.enrich as FlowState | null | undefined;
+    if (st === null || st === undefined) return;
+    if (st.heads === null) {
+      if (d.payloadLen === 0 || st.dns === null) return;
+      if (d.payloadLen < d.payloadWireLen) { stats.truncatedDns++; return; } // cut by the snapshot length
+      dnsOnMessage(st.dns, flow.id, pkt.buf.subarray(d.payloadOff, d.payloadOff + d.payloadLen), pkt.ts,
+        cache, countingSink, stats);
+      return;
+    }
+    const h = st.heads[dir];
+    let seq = d.tcpSeq;
+    if ((d.tcpFlags & TCP_SYN) !== 0) {
+      headSyn(h, seq);
+      seq = (seq + 1) >>> 0; // data on a SYN (TCP Fast Open) starts after it
+    }
+    if (d.payloadLen === 0) return;
+    if (!headAdd(h, seq, pkt.buf, d.payloadOff, d.payloadLen, pkt.ts)) return;
+    advance(flow, st, dir);
+  }
+
+  function onFlowClose(flow: Flow): void {
+    const st = flow.enrich as FlowState | null | undefined;
+    if (st === null || st === undefined) return;
+    finish(flow, st);
+  }
+
+  /** Reads what the heads now hold; drops the flow's state once nothing more can come. */
+  function advance(flow: Flow, st: FlowState, dir: number): void {
+    const heads = st.heads as [StreamHead, StreamHead];
+    if (st.kind === K_UNKNOWN) st.kind = sniff(heads, dir);
+    switch (st.kind) {
+      case K_UNKNOWN:
+        return;
+      case K_TLS:
+        if (readClientHello(flow, heads[0], 0)) finish(flow, st);
+        return;
+      case K_HTTP:
+        return advanceHttp(flow, st, heads);
+      case K_DNS_TCP:
+        return advanceDnsTcp(flow, st, heads, dir);
+      default:
+        finish(flow, st);
+    }
+  }
+
+  function advanceHttp(flow: Flow, st: FlowState, heads: [StreamHead, StreamHead]): void {
+    const s = st.http ?? (st.http = newHttpSession());
+    httpOnRequests(s, heads[0], flow);
+    httpOnResponses(s, heads[1], flow, countingSink);
+    // Responses may have opened a tunnel or unblocked requests (a refused CONNECT).
+    httpOnRequests(s, heads[0], flow);
+    const tunnel = httpTunnelStart(s);
+    if (tunnel >= 0 && readClientHello(flow, heads[0], tunnel)) httpTunnelDone(s);
+    if (httpFinished(s)) finish(flow, st);
+  }
+
+  function advanceDnsTcp(flow: Flow, st: FlowState, heads: [StreamHead, StreamHead], dir: number): void {
+    const s = st.dns as DnsSession;
+    const h = heads[dir];
+    let c = s.cursor[dir];
+    while (h.contig - c >= 2) {
+      const len = h.buf.readUInt16BE(c);
+      if (h.contig - c - 2 < len) break;
+      dnsOnMessage(s, flow.id, h.buf.subarray(c + 2, c + 2 + len), headTsAt(h, c), cache, countingSink, stats);
+      c += 2 + len;
+    }
+    s.cursor[dir] = c;
+    if (dnsTcpSpent(heads[0], s.cursor[0]) && dnsTcpSpent(heads[1], s.cursor[1])) finish(flow, st);
+  }
+
+  /**
+   * Reads a ClientHello at `start` in the initiator's head and names the flow from it.
+   * Returns true when done (read, or certainly not to be read).
+   */
+  function readClientHello(flow: Flow, h: StreamHead, start: number): boolean {
+    const r = parseClientHello(h.buf, start, h.contig, hello);
+    if (r === TLS_NEED_MORE) return headFull(h);
+    if (r !== TLS_PARSED) {
+      stats.badClientHellos++;
+      return true;
+    }
+    stats.clientHellos++;
+    if (flow.sni === null) {
+      flow.sni = hello.sni;
+      flow.alpn = hello.alpn;
+    }
+    offerHostname(flow, 'sni', hello.sni);
+    return true;
+  }
+
+  function finish(flow: Flow, st: FlowState): void {
+    if (st.http !== null) httpFlush(st.http, countingSink);
+    if (st.dns !== null) dnsFlush(st.dns, countingSink);
+    if (st.heads !== null) {
+      headRelease(st.heads[0]);
+      headRelease(st.heads[1]);
+    }
+    flow.enrich = null;
+  }
+
+  return { onFlowOpen, onPacket, onFlowClose, dnsCache: cache, stats };
+}
+
+function initialState(flow: Flow): FlowState | null {
+  if (flow.proto === IPPROTO.UDP) {
+    if (!isDnsPort(flow.responderPort) && !isDnsPort(flow.initiatorPort)) return null;
+    return { kind: K_DNS_UDP, heads: null, http: null, dns: newDnsSession('udp') };
+  }
+  if (flow.proto !== IPPROTO.TCP) return null;
+  const dnsTcp = flow.responderPort === DNS_PORT || flow.initiatorPort === DNS_PORT;
+  const budget = dnsTcp ? DNS_TCP_BUDGET : HEAD_BUDGET;
+  return {
+    kind: dnsTcp ? K_DNS_TCP : K_UNKNOWN,
+    heads: [newStreamHead(budget), newStreamHead(budget)],
+    http: null,
+    dns: dnsTcp ? newDnsSession('tcp') : null,
+  };
+}
+
+/** A DNS-over-TCP direction is spent when its next message cannot fit in the head any more. */
+function dnsTcpSpent(h: StreamHead, cursor: number): boolean {
+  if (cursor + 2 > h.limit) return true;
+  return h.contig - cursor >= 2 && cursor + 2 + h.buf.readUInt16BE(cursor) > h.limit;
+}
+
+/**
+ * What the initiator's first bytes say the flow is. Stays K_UNKNOWN while too few bytes are
+ * in; gives up (-1) when they match nothing, or when the responder has filled its head before
+ * the initiator said anything (a server-speaks-first protocol).
+ */
+function sniff(heads: [StreamHead, StreamHead], dir: number): number {
+  const out = heads[DIR_OUT];
+  if (out.contig === 0) return dir !== DIR_OUT && headFull(heads[1]) ? -1 : K_UNKNOWN;
+  if (out.buf[0] === 0x16) {
+    headRelease(heads[1]); // the server's TLS bytes name nothing: stop keeping them
+    return K_TLS;
+  }
+  const m = startsWithMethod(out.buf, 0, out.contig);
+  if (m === HTTP_NEED_MORE) return K_UNKNOWN;
+  if (m === HTTP_BAD) return -1;
+  return K_HTTP;
+}
