@@ -1,0 +1,105 @@
+// Checks the tshark oracle itself against what the fixture scripts (fixtures/make/) are known to
+// have done, so the differential test rests on an oracle that reads the fixtures correctly.
+// Expected values come from the scenario design (names, addresses, requests), not from our code.
+import { describe, expect, it } from 'vitest';
+import {
+  tsharkAvailable, tsharkRequired, tsharkConnect, tsharkConversations, tsharkDnsAnswers, tsharkFields,
+  tsharkHttpRequests, tsharkSni,
+} from '../helpers/tshark.js';
+import { fixture, fixtureFiles } from './fixture-files.js';
+
+const haveTshark = tsharkAvailable();
+const skip = !haveTshark && !tsharkRequired();
+const PULL = ['pull-any-sll2.pcap', 'pull-dumpcap.pcapng', 'pull-eth-nano.pcap', 'ptcpdump-comments.pcapng', 'demo/ollama-pull.pcapng'];
+const CDN = 'dd20bb891979d25aebc8bec07b2b3bbc.r2.cloudflarestorage.com';
+
+describe.skipIf(skip)(skip ? 'tshark oracle (skipped: no tshark, CI unset)' : 'tshark oracle', () => {
+  it('has tshark (required under CI=true)', () => expect(haveTshark).toBe(true));
+
+  it('finds every fixture', () => {
+    const names = fixtureFiles().map((f) => f.slice(f.lastIndexOf('fixtures/') + 9));
+    expect(names).toEqual(expect.arrayContaining([...PULL, 'vlan-qinq.pcap']));
+  });
+
+  describe.each(PULL)('%s', (name) => {
+    const file = fixture(name);
+
+    it('sees the SNI of ollama.com, the registry, the CDN, and one ClientHello split over two segments', () => {
+      const sni = tsharkSni(file);
+      console.log(name, 'SNI', sni.map((s) => `${s.clientAddr}:${s.clientPort} -> ${s.serverAddr}:${s.serverPort} ${s.sni}${s.reassembled ? ' (reassembled)' : ''}`));
+      expect(new Set(sni.map((s) => s.sni))).toEqual(new Set(['ollama.com', 'registry.ollama.ai', CDN]));
+      const big = sni.filter((s) => s.reassembled);
+      expect(big).toHaveLength(1);
+      expect(big[0]).toMatchObject({ serverAddr: '203.0.113.10', serverPort: 443, sni: 'registry.ollama.ai' });
+      // The TLS inside the proxy tunnel names the registry too.
+      expect(sni.some((s) => s.serverPort === 3128 && s.sni === 'registry.ollama.ai')).toBe(true);
+    });
+
+    it('sees the proxy CONNECT', () => {
+      const c = tsharkConnect(file);
+      console.log(name, 'CONNECT', c);
+      expect(c).toEqual([expect.objectContaining({ proxyAddr: '203.0.113.128', proxyPort: 3128, targetHost: 'registry.ollama.ai', targetPort: 443, status: 200 })]);
+    });
+
+    it('sees the CNAME chain, the CDN name, IPv6 answers and the NXDOMAIN', () => {
+      const dns = tsharkDnsAnswers(file);
+      console.log(name, 'DNS', dns.map((d) => `${d.query}/${d.qtype} rcode=${d.rcode} ${d.answers.map((a) => `${a.name} ${a.type} ${a.data}`).join(', ')}`));
+      const registryA = dns.find((d) => d.query === 'registry.ollama.ai' && d.qtype === 1);
+      expect(registryA?.answers.map((a) => [a.name, a.type, a.data])).toEqual([
+        ['registry.ollama.ai', 5, 'registry.ollama.ai.cdn.cloudflare.net'],
+        ['registry.ollama.ai.cdn.cloudflare.net', 1, '203.0.113.10'],
+      ]);
+      expect(dns.find((d) => d.query === CDN && d.qtype === 1)?.answers.map((a) => a.data)).toEqual(['203.0.113.20']);
+      expect(dns.find((d) => d.query === 'example.org' && d.qtype === 28)?.answers.map((a) => a.data)).toEqual(['2001:db8:2::80']);
+      expect(dns.find((d) => d.query === 'no-such-host.example.net')?.rcode).toBe(3);
+    });
+
+    // pull-eth-nano.pcap is the veth alone: no loopback API or runner traffic in it.
+    const hasLoopback = name !== 'pull-eth-nano.pcap';
+
+    it('sees the API calls, the runner call and the plain web requests with their status', () => {
+      const http = tsharkHttpRequests(file).map((h) => `${h.method} ${h.uri} ${h.host} ${h.status}`);
+      console.log(name, 'HTTP', http);
+      const loopback = ['GET /api/tags 127.0.0.1:11434 200', 'POST /api/pull 127.0.0.1:11434 200', 'POST /api/generate 127.0.0.1:11434 200'];
+      if (hasLoopback) expect(http).toEqual(expect.arrayContaining(loopback));
+      else expect(http.filter((h) => h.includes('127.0.0.1'))).toEqual([]);
+      expect(http).toEqual(expect.arrayContaining([
+        'CONNECT registry.ollama.ai:443 registry.ollama.ai:443 200',
+        'GET http://example.org/ example.org 200',
+        'GET / example.org 200',
+      ]));
+      expect(http.filter((h) => /^POST \/completion 127\.0\.0\.1:\d+ 200$/.test(h))).toHaveLength(hasLoopback ? 1 : 0);
+    });
+
+    it('counts conversations by SYN, including an IPv6 one', () => {
+      const convs = tsharkConversations(file);
+      console.log(name, 'conversations', convs.length, convs.map((c) => `${c.proto} ${c.initiatorAddr}:${c.initiatorPort} > ${c.responderAddr}:${c.responderPort} ${c.packetsOut}/${c.bytesOut} ${c.packetsIn}/${c.bytesIn}`));
+      const v6web = convs.find((c) => c.proto === 'tcp' && c.responderAddr === '2001:db8:2::80' && c.responderPort === 80);
+      expect(v6web?.initiatorBySyn).toBe(true);
+      expect(v6web?.initiatorAddr).toBe('2001:db8:1::10');
+      // The blob (40 KiB) comes back from the CDN: the responder sent far more than it received.
+      const cdn = convs.find((c) => c.responderAddr === '203.0.113.20');
+      expect(cdn?.bytesIn).toBeGreaterThan(40 * 1024);
+      expect(convs.every((c) => c.lastSeen >= c.firstSeen)).toBe(true);
+    });
+  });
+
+  it('ptcpdump-comments.pcapng carries ptcpdump-style process comments', () => {
+    const rows = tsharkFields(fixture('ptcpdump-comments.pcapng'), ['frame.comment'], 'frame.comment');
+    const comments = rows.map((r) => r['frame.comment'][0]);
+    expect(comments.length).toBeGreaterThan(100);
+    // tshark escapes the comment's newlines as \n in field output.
+    expect(comments.every((c) => /^PID: \d+\\nCmd: \/\S+\\nArgs: .+/.test(c))).toBe(true);
+    const cmds = new Set(comments.map((c) => c.split('\\n')[1]));
+    expect(cmds).toEqual(new Set(['Cmd: /tmp/oafx-bin/ollama', 'Cmd: /tmp/oafx-bin/llama-server', 'Cmd: /usr/bin/curl', 'Cmd: /usr/bin/dig', 'Cmd: /usr/bin/ping', 'Cmd: /usr/bin/openssl']));
+  });
+
+  it('vlan-qinq.pcap has 802.1Q and QinQ frames carrying IPv4 and IPv6', () => {
+    // tshark names the 802.1ad (S-tag) id ieee8021ad.id and the 802.1Q (C-tag) id vlan.id.
+    const rows = tsharkFields(fixture('vlan-qinq.pcap'), ['eth.type', 'ieee8021ad.id', 'vlan.id', 'ip.src', 'ipv6.src'], 'vlan || ieee8021ad');
+    const ids = (r: Record<string, string[]>) => [...r['ieee8021ad.id'], ...r['vlan.id']].join('/');
+    const stacks = new Set(rows.map((r) => `${r['eth.type'][0]} ${ids(r)} ${r['ip.src'].length ? 'v4' : r['ipv6.src'].length ? 'v6' : 'other'}`));
+    console.log('vlan-qinq.pcap stacks', [...stacks]);
+    for (const want of ['0x8100 100 v4', '0x8100 100 v6', '0x88a8 200/300 v4', '0x88a8 200/300 v6']) expect(stacks.has(want)).toBe(true);
+  });
+});
