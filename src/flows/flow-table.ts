@@ -1,0 +1,436 @@
+import type { Packet } from '../capture/packet.js';
+import { IPPROTO, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Decoded } from '../decode/decoded.js';
+import { communityIdV1 } from './community-id.js';
+import {
+  DIR_IN, DIR_OUT, TCP_STATE_ESTABLISHED, TCP_STATE_FIN_IN, TCP_STATE_FIN_OUT, TCP_STATE_RST_IN,
+  TCP_STATE_RST_OUT, TCP_STATE_SYN, TCP_STATE_SYNACK, type Flow,
+} from './flow.js';
+import { hashTuple, loadAddrs, pktAddr } from './flow-key.js';
+import { icmpCounterpart, isIcmpRequest } from './icmp-counterpart.js';
+import { isServicePort } from './service-ports.js';
+
+/**
+ * Idle timeouts, in µs, after Zeek's defaults: tcp_inactivity_timeout 5 min,
+ * udp_inactivity_timeout 1 min, icmp_inactivity_timeout 1 min. A TCP flow that has seen FIN
+ * both ways or a RST is done: it goes after CLOSED_TIMEOUT_US (Zeek's tcp_close_delay and
+ * tcp_reset_delay are 5 s), and a new SYN on its 5-tuple starts a new flow at once.
+ */
+export const DEFAULT_IDLE_TIMEOUT_US = Object.freeze({ tcp: 300e6, udp: 60e6, other: 60e6 });
+export const DEFAULT_CLOSED_TIMEOUT_US = 5e6;
+
+export interface FlowTableOptions {
+  idleTimeoutUs?: { tcp: number; udp: number; other: number };
+  /** Idle time after which a finished TCP flow (FIN both ways, or RST) is closed. */
+  closedTimeoutUs?: number;
+  /** Flows the table has room for before it first grows (it doubles as needed). */
+  initialCapacity?: number;
+  /** Called once per flow, right after it is created (before its first packet is counted). */
+  onOpen?: (f: Flow) => void;
+  /** Called once per flow when it is expired, replaced (port reuse) or closeAll() ends it. */
+  onClose?: (f: Flow) => void;
+  /** Tests only: remaps the 32-bit flow hash (e.g. to a constant, forcing every flow to collide). */
+  hash?: (h: number) => number;
+}
+
+export interface FlowTable {
+  /**
+   * Counts one decoded packet (decodePacket returned true for it) into its flow, creating the
+   * flow when the 5-tuple is new, idle past its timeout, or reused by a new SYN after FIN/RST.
+   * Allocates only when it creates a flow. Returns the flow; see lastDir / lastNew.
+   */
+  ingest(pkt: Packet, d: Decoded): Flow;
+  /** DIR_OUT or DIR_IN: direction of the packet last passed to ingest. */
+  lastDir: number;
+  /** True when the last ingest created its flow. */
+  lastNew: boolean;
+  /** Closes flows idle past their timeout at capture time nowUs; cost is the number closed. */
+  expire(nowUs: number): number;
+  /** Closes every open flow, in id order (end of capture). */
+  closeAll(): void;
+  /** Open flows. */
+  readonly size: number;
+  /** Open flows, in no particular order. */
+  flows(): IterableIterator<Flow>;
+}
+
+/** Each flow sits in one idle list, ordered by last packet: expiry pops from the head. */
+const LIST_TCP = 0;
+const LIST_UDP = 1;
+const LIST_OTHER = 2;
+const LIST_TCP_DONE = 3;
+const LIST_COUNT = 4;
+
+const TCP_DONE_MASK = TCP_STATE_RST_OUT | TCP_STATE_RST_IN;
+const TCP_FIN_BOTH = TCP_STATE_FIN_OUT | TCP_STATE_FIN_IN;
+
+/**
+ * Per-slot record in one Int32Array, 16 words (64 bytes, one cache line): everything a lookup
+ * and the idle lists touch, so a packet reads the Flow object only to count itself.
+ */
+const REC = 16;
+const R_HASH = 0;
+const R_PROTO = 1;   // proto | addrLen << 8
+const R_PORTS = 2;   // initiatorPort << 16 | responderPort (ICMP: type / counterpart-or-code)
+const R_IADDR = 3;   // 4 words
+const R_RADDR = 7;   // 4 words
+const R_LIST = 11;
+const R_PREV = 12;
+const R_NEXT = 13;   // also chains free slots
+
+export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
+  const idle = opts.idleTimeoutUs ?? DEFAULT_IDLE_TIMEOUT_US;
+  const timeouts = new Float64Array(LIST_COUNT);
+  timeouts[LIST_TCP] = idle.tcp;
+  timeouts[LIST_UDP] = idle.udp;
+  timeouts[LIST_OTHER] = idle.other;
+  timeouts[LIST_TCP_DONE] = Math.min(opts.closedTimeoutUs ?? DEFAULT_CLOSED_TIMEOUT_US, idle.tcp);
+  const onOpen = opts.onOpen;
+  const onClose = opts.onClose;
+  const remap = opts.hash;
+
+  // Slots hold flows and their records. `index` is an open-addressing (linear probing) table
+  // of [slot + 1, hash] pairs (slot + 1 === 0: empty) with twice as many buckets as slots, so
+  // it is at most half full.
+  let cap = 16;
+  while (cap < (opts.initialCapacity ?? 1024)) cap *= 2;
+  let slots: (Flow | null)[] = new Array<Flow | null>(cap).fill(null);
+  let rec = new Int32Array(cap * REC);
+  let index = new Int32Array(cap * 4);
+  let mask = cap * 2 - 1;
+  const heads = new Int32Array(LIST_COUNT).fill(-1);
+  const tails = new Int32Array(LIST_COUNT).fill(-1);
+  let freeHead = -1;
+  let used = 0;        // slots ever handed out (high-water mark)
+  let count = 0;
+  let nextId = 1;
+
+  const table: FlowTable = {
+    ingest,
+    lastDir: DIR_OUT,
+    lastNew: false,
+    expire,
+    closeAll,
+    get size() {
+      return count;
+    },
+    flows,
+  };
+  return table;
+
+  function ingest(pkt: Packet, d: Decoded): Flow {
+    const proto = d.proto;
+    const addrLen = d.addrLen;
+    const sport = d.srcPort;
+    const dport = keyDstPort(proto, sport, d.dstPort);
+    loadAddrs(pkt.buf, d.srcOff, d.dstOff, addrLen);
+    let h = hashTuple(addrLen, sport, dport, proto);
+    if (remap !== undefined) h = remap(h) | 0;
+    const protoKey = proto | (addrLen << 8);
+    const fwd = (sport << 16) | dport;
+    const rev = (dport << 16) | sport;
+    const words = addrLen >> 2;
+
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const s1 = index[2 * i];
+      if (s1 === 0) break;
+      if (index[2 * i + 1] !== h) continue;
+      const r = (s1 - 1) * REC;
+      if (rec[r + R_PROTO] !== protoKey) continue;
+      const ports = rec[r + R_PORTS];
+      let dir: number;
+      if (ports === fwd && sameWords(r + R_IADDR, 0, words) && sameWords(r + R_RADDR, 4, words)) dir = DIR_OUT;
+      else if (ports === rev && sameWords(r + R_IADDR, 4, words) && sameWords(r + R_RADDR, 0, words)) dir = DIR_IN;
+      else continue;
+      const s = s1 - 1;
+      const f = slots[s] as Flow;
+      if (startsOver(f, r, pkt, d)) {
+        closeSlot(s);
+        break;
+      }
+      table.lastNew = false;
+      count1(f, s, dir, pkt, d);
+      return f;
+    }
+    return create(pkt, d, h, sport, dport);
+  }
+
+  function sameWords(at: number, pktBase: number, words: number): boolean {
+    for (let k = 0; k < words; k++) if (rec[at + k] !== pktAddr[pktBase + k]) return false;
+    return true;
+  }
+
+  /** Idle past its timeout (expire() not called lately), or a fresh SYN on a finished TCP flow. */
+  function startsOver(f: Flow, r: number, pkt: Packet, d: Decoded): boolean {
+    if (pkt.ts - f.lastSeen > timeouts[rec[r + R_LIST]]) return true;
+    return d.proto === IPPROTO.TCP && (d.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN && tcpDone(f.tcpState);
+  }
+
+  // Takes the Packet, not its ts: a double passed between functions V8 did not inline is boxed
+  // (a heap allocation per packet).
+  function count1(f: Flow, s: number, dir: number, pkt: Packet, d: Decoded): void {
+    table.lastDir = dir;
+    const ts = pkt.ts;
+    if (ts > f.lastSeen) f.lastSeen = ts;
+    else if (ts < f.firstSeen) f.firstSeen = ts;
+    if (dir === DIR_OUT) {
+      f.packetsOut++;
+      f.bytesOut += d.ipLen;
+      f.payloadOut += d.payloadWireLen;
+    } else {
+      f.packetsIn++;
+      f.bytesIn += d.ipLen;
+      f.payloadIn += d.payloadWireLen;
+    }
+    let list = rec[s * REC + R_LIST];
+    if (d.proto === IPPROTO.TCP) {
+      f.tcpState = nextTcpState(f.tcpState, dir, d.tcpFlags);
+      if (tcpDone(f.tcpState)) list = LIST_TCP_DONE;
+    }
+    if (tails[list] !== s) {
+      unlink(s);
+      append(s, list);
+    }
+  }
+
+  function create(pkt: Packet, d: Decoded, h: number, sport: number, dport: number): Flow {
+    const s = allocSlot();
+    const [swap, by] = pickInitiator(d, sport, dport);
+    const buf = pkt.buf;
+    const srcAddr = copyAddr(buf, d.srcOff, d.addrLen);
+    const dstAddr = copyAddr(buf, d.dstOff, d.addrLen);
+    const iAddr = swap ? dstAddr : srcAddr;
+    const rAddr = swap ? srcAddr : dstAddr;
+    const iPort = swap ? dport : sport;
+    const rPort = swap ? sport : dport;
+    const f: Flow = {
+      id: nextId++,
+      proto: d.proto,
+      ipVersion: d.ipVersion,
+      initiatorAddr: iAddr,
+      responderAddr: rAddr,
+      initiatorPort: iPort,
+      responderPort: rPort,
+      initiatorBy: by,
+      iface: pkt.iface,
+      firstSeen: pkt.ts,
+      lastSeen: pkt.ts,
+      packetsOut: 0,
+      packetsIn: 0,
+      bytesOut: 0,
+      bytesIn: 0,
+      payloadOut: 0,
+      payloadIn: 0,
+      tcpState: 0,
+      communityId: communityIdV1(iAddr, rAddr, d.proto, iPort, rPort),
+      hostname: null,
+      hostnameSource: null,
+      sni: null,
+      alpn: null,
+      httpMethod: null,
+      httpPath: null,
+      httpHost: null,
+      httpStatus: null,
+      connectHost: null,
+      connectPort: null,
+      dnsName: null,
+      process: null,
+      enrich: null,
+      closed: false,
+    };
+    slots[s] = f;
+    const r = s * REC;
+    rec[r + R_HASH] = h;
+    rec[r + R_PROTO] = d.proto | (d.addrLen << 8);
+    rec[r + R_PORTS] = (iPort << 16) | rPort;
+    const words = d.addrLen >> 2;
+    const iBase = swap ? 4 : 0;
+    for (let k = 0; k < 4; k++) {
+      rec[r + R_IADDR + k] = k < words ? pktAddr[iBase + k] : 0;
+      rec[r + R_RADDR + k] = k < words ? pktAddr[4 - iBase + k] : 0;
+    }
+    append(s, d.proto === IPPROTO.TCP ? LIST_TCP : d.proto === IPPROTO.UDP ? LIST_UDP : LIST_OTHER);
+    indexInsert(s, h);
+    count++;
+    table.lastNew = true;
+    if (onOpen !== undefined) onOpen(f);
+    count1(f, s, swap ? DIR_IN : DIR_OUT, pkt, d);
+    return f;
+  }
+
+  function expire(nowUs: number): number {
+    let closed = 0;
+    for (let l = 0; l < LIST_COUNT; l++) {
+      const t = timeouts[l];
+      for (let s = heads[l]; s >= 0; s = heads[l]) {
+        if (nowUs - (slots[s] as Flow).lastSeen <= t) break;
+        closeSlot(s);
+        closed++;
+      }
+    }
+    return closed;
+  }
+
+  function closeAll(): void {
+    const open: number[] = [];
+    for (let s = 0; s < used; s++) if (slots[s] !== null) open.push(s);
+    open.sort((a, b) => (slots[a] as Flow).id - (slots[b] as Flow).id);
+    for (const s of open) closeSlot(s);
+  }
+
+  function* flows(): IterableIterator<Flow> {
+    for (let s = 0; s < used; s++) {
+      const f = slots[s];
+      if (f !== null) yield f;
+    }
+  }
+
+  function closeSlot(s: number): void {
+    const f = slots[s] as Flow;
+    indexRemove(s);
+    unlink(s);
+    slots[s] = null;
+    rec[s * REC + R_NEXT] = freeHead;
+    freeHead = s;
+    count--;
+    f.closed = true;
+    if (onClose !== undefined) onClose(f);
+  }
+
+  // --- slots and idle lists ---
+
+  function allocSlot(): number {
+    if (freeHead >= 0) {
+      const s = freeHead;
+      freeHead = rec[s * REC + R_NEXT];
+      return s;
+    }
+    if (used === cap) grow();
+    return used++;
+  }
+
+  function grow(): void {
+    const newCap = cap * 2;
+    slots = slots.concat(new Array<Flow | null>(cap).fill(null));
+    const bigger = new Int32Array(newCap * REC);
+    bigger.set(rec);
+    rec = bigger;
+    cap = newCap;
+    index = new Int32Array(cap * 4);
+    mask = cap * 2 - 1;
+    for (let s = 0; s < used; s++) if (slots[s] !== null) indexInsert(s, rec[s * REC + R_HASH]);
+  }
+
+  function append(s: number, list: number): void {
+    const r = s * REC;
+    const t = tails[list];
+    rec[r + R_LIST] = list;
+    rec[r + R_PREV] = t;
+    rec[r + R_NEXT] = -1;
+    if (t >= 0) rec[t * REC + R_NEXT] = s;
+    else heads[list] = s;
+    tails[list] = s;
+  }
+
+  function unlink(s: number): void {
+    const r = s * REC;
+    const list = rec[r + R_LIST];
+    const p = rec[r + R_PREV];
+    const n = rec[r + R_NEXT];
+    if (p >= 0) rec[p * REC + R_NEXT] = n;
+    else heads[list] = n;
+    if (n >= 0) rec[n * REC + R_PREV] = p;
+    else tails[list] = p;
+  }
+
+  // --- the hash index ---
+
+  function indexInsert(s: number, h: number): void {
+    let i = h & mask;
+    while (index[2 * i] !== 0) i = (i + 1) & mask;
+    index[2 * i] = s + 1;
+    index[2 * i + 1] = h;
+  }
+
+  /** Linear-probing deletion by backward shift: no tombstones, so probes stay short. */
+  function indexRemove(s: number): void {
+    let i = rec[s * REC + R_HASH] & mask;
+    while (index[2 * i] !== s + 1) i = (i + 1) & mask;
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      const e = index[2 * j];
+      if (e === 0) break;
+      const home = index[2 * j + 1] & mask;
+      // Move entry j back into the hole at i unless its home lies cyclically in (i, j].
+      const stays = i <= j ? home > i && home <= j : home > i || home <= j;
+      if (!stays) {
+        index[2 * i] = e;
+        index[2 * i + 1] = index[2 * j + 1];
+        i = j;
+      }
+    }
+    index[2 * i] = 0;
+    index[2 * i + 1] = 0;
+  }
+}
+
+/** ICMP request and reply share a flow: the key's destination "port" is the counterpart type. */
+function keyDstPort(proto: number, sport: number, dport: number): number {
+  if (proto !== IPPROTO.ICMP && proto !== IPPROTO.ICMPV6) return dport;
+  const c = icmpCounterpart(proto, sport);
+  return c >= 0 ? c : dport;
+}
+
+/**
+ * Who started the flow, from its first packet. Returns [swap, how]: swap = the receiver of
+ * this packet is the initiator.
+ * - TCP SYN without ACK: the sender ('syn'); SYN+ACK: the receiver ('syn-ack').
+ * - ICMP request/reply types: the sender of a request is the initiator, the receiver of a
+ *   reply ('port': the type plays the port's role).
+ * - Otherwise the port heuristic ('port'): when exactly one side uses a service port (below
+ *   1024 or in service-ports.ts, e.g. 53, 443, 3128, 5353, 8080, 11434), that side is the
+ *   responder. DNS 40000 -> 53 and a reply 53 -> 40000 seen first both make the client the initiator.
+ * - No clue (both or neither side a service port, port-less protocols, one-way ICMP):
+ *   the sender of the first packet ('first-packet').
+ */
+function pickInitiator(d: Decoded, sport: number, dport: number): [boolean, Flow['initiatorBy']] {
+  if (d.proto === IPPROTO.TCP) {
+    const sa = d.tcpFlags & (TCP_SYN | TCP_ACK);
+    if (sa === TCP_SYN) return [false, 'syn'];
+    if (sa === (TCP_SYN | TCP_ACK)) return [true, 'syn-ack'];
+  } else if (d.proto === IPPROTO.ICMP || d.proto === IPPROTO.ICMPV6) {
+    if (icmpCounterpart(d.proto, sport) < 0) return [false, 'first-packet'];
+    return [!isIcmpRequest(d.proto, sport), 'port'];
+  }
+  const srcService = isServicePort(sport);
+  const dstService = isServicePort(dport);
+  if (dstService && !srcService) return [false, 'port'];
+  if (srcService && !dstService) return [true, 'port'];
+  return [false, 'first-packet'];
+}
+
+function nextTcpState(state: number, dir: number, flags: number): number {
+  const syn = (flags & TCP_SYN) !== 0;
+  const ack = (flags & TCP_ACK) !== 0;
+  if (dir === DIR_OUT) {
+    if (syn && !ack) state |= TCP_STATE_SYN;
+    else if (!syn && ack && (state & TCP_STATE_SYNACK) !== 0) state |= TCP_STATE_ESTABLISHED;
+    if ((flags & TCP_FIN) !== 0) state |= TCP_STATE_FIN_OUT;
+    if ((flags & TCP_RST) !== 0) state |= TCP_STATE_RST_OUT;
+  } else {
+    if (syn && ack) state |= TCP_STATE_SYNACK;
+    if ((flags & TCP_FIN) !== 0) state |= TCP_STATE_FIN_IN;
+    if ((flags & TCP_RST) !== 0) state |= TCP_STATE_RST_IN;
+  }
+  return state;
+}
+
+function tcpDone(state: number): boolean {
+  return (state & TCP_DONE_MASK) !== 0 || (state & TCP_FIN_BOTH) === TCP_FIN_BOTH;
+}
+
+function copyAddr(buf: Buffer, off: number, len: number): Buffer {
+  const a = Buffer.allocUnsafe(len);
+  buf.copy(a, 0, off, off + len);
+  return a;
+}

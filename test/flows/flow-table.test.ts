@@ -1,0 +1,338 @@
+import { describe, expect, it } from 'vitest';
+import { LINKTYPE, type Packet } from '../../src/capture/packet.js';
+import { addrToString } from '../../src/decode/addr.js';
+import { decodePacket } from '../../src/decode/decode-packet.js';
+import { newDecoded, newSkipCounts } from '../../src/decode/decoded.js';
+import { createFlowTable, type FlowTable, type FlowTableOptions } from '../../src/flows/flow-table.js';
+import {
+  DIR_IN, DIR_OUT, TCP_STATE_ESTABLISHED, TCP_STATE_FIN_IN, TCP_STATE_FIN_OUT, TCP_STATE_RST_IN,
+  TCP_STATE_SYN, TCP_STATE_SYNACK, type Flow,
+} from '../../src/flows/flow.js';
+import { icmp, ipv4, ipv6, packet, tcp, udp } from '../decode/frames.js';
+
+const SYN = 0x02;
+const ACK = 0x10;
+const FIN = 0x01;
+const RST = 0x04;
+const PSH = 0x08;
+const SEC = 1_000_000;
+const T0 = 1_700_000_000 * SEC;
+
+interface Ep { ip: string; port: number }
+
+function tcpPkt(from: Ep, to: Ep, flags: number, payloadLen = 0, ts = T0): Packet {
+  const v6 = from.ip.includes(':');
+  const seg = tcp({ sport: from.port, dport: to.port, flags, payload: Buffer.alloc(payloadLen, 0x61) });
+  const ip = v6 ? ipv6(from.ip, to.ip, 6, seg) : ipv4({ src: from.ip, dst: to.ip, proto: 6, payload: seg });
+  return packet(LINKTYPE.RAW, ip, { ts });
+}
+
+function udpPkt(from: Ep, to: Ep, payloadLen = 0, ts = T0): Packet {
+  return packet(LINKTYPE.RAW, ipv4({ src: from.ip, dst: to.ip, proto: 17, payload: udp(from.port, to.port, Buffer.alloc(payloadLen)) }), { ts });
+}
+
+function icmpPkt(from: string, to: string, type: number, ts = T0): Packet {
+  return packet(LINKTYPE.RAW, ipv4({ src: from, dst: to, proto: 1, payload: icmp(type, 0, Buffer.from([0, 1, 0, 1]), Buffer.alloc(56)) }), { ts });
+}
+
+/** Decodes and ingests; returns the flow and the direction the table gave the packet. */
+function feed(t: FlowTable, p: Packet): { f: Flow; dir: number; isNew: boolean } {
+  const d = newDecoded();
+  if (!decodePacket(p, d, newSkipCounts())) throw new Error('test packet did not decode');
+  const f = t.ingest(p, d);
+  return { f, dir: t.lastDir, isNew: t.lastNew };
+}
+
+function ends(f: Flow): string {
+  return `${addrToString(f.initiatorAddr)}:${f.initiatorPort} > ${addrToString(f.responderAddr)}:${f.responderPort}`;
+}
+
+function tracked(opts: FlowTableOptions = {}) {
+  const opened: Flow[] = [];
+  const closed: Flow[] = [];
+  const t = createFlowTable({ ...opts, onOpen: (f) => opened.push(f), onClose: (f) => closed.push(f) });
+  return { t, opened, closed };
+}
+
+const C: Ep = { ip: '10.0.0.1', port: 40000 };
+const S: Ep = { ip: '10.0.0.2', port: 80 };
+
+describe('flow table: TCP', () => {
+  it('a whole connection: SYN decides the initiator; counters, state bits and times each way', () => {
+    const { t, opened } = tracked();
+    const seq: [Ep, Ep, number, number, number][] = [
+      [C, S, SYN, 0, DIR_OUT],
+      [S, C, SYN | ACK, 0, DIR_IN],
+      [C, S, ACK, 0, DIR_OUT],
+      [C, S, PSH | ACK, 100, DIR_OUT],
+      [S, C, PSH | ACK, 300, DIR_IN],
+      [C, S, FIN | ACK, 0, DIR_OUT],
+      [S, C, FIN | ACK, 0, DIR_IN],
+      [C, S, ACK, 0, DIR_OUT],
+    ];
+    let flow: Flow | null = null;
+    seq.forEach(([a, b, flags, len, wantDir], i) => {
+      const { f, dir, isNew } = feed(t, tcpPkt(a, b, flags, len, T0 + i * 1000));
+      expect(dir).toBe(wantDir);
+      expect(isNew).toBe(i === 0);
+      if (flow) expect(f).toBe(flow);
+      flow = f;
+    });
+    const f = flow as unknown as Flow;
+    expect(opened).toEqual([f]);
+    expect(f.id).toBe(1);
+    expect(ends(f)).toBe('10.0.0.1:40000 > 10.0.0.2:80');
+    expect(f.initiatorBy).toBe('syn');
+    expect([f.packetsOut, f.packetsIn]).toEqual([5, 3]);
+    // every segment is 20 (IP) + 20 (TCP) bytes plus its payload
+    expect([f.bytesOut, f.bytesIn]).toEqual([5 * 40 + 100, 3 * 40 + 300]);
+    expect([f.payloadOut, f.payloadIn]).toEqual([100, 300]);
+    expect(f.tcpState).toBe(TCP_STATE_SYN | TCP_STATE_SYNACK | TCP_STATE_ESTABLISHED | TCP_STATE_FIN_OUT | TCP_STATE_FIN_IN);
+    expect(f.firstSeen).toBe(T0);
+    expect(f.lastSeen).toBe(T0 + 7000);
+    expect(t.size).toBe(1);
+  });
+
+  it('fills every Flow field at creation, with a Community ID matching the spec vector', () => {
+    const t = createFlowTable();
+    const { f } = feed(t, tcpPkt({ ip: '1.2.3.4', port: 1122 }, { ip: '5.6.7.8', port: 3344 }, SYN));
+    expect(f.communityId).toBe('1:wCb3OG7yAFWelaUydu0D+125CLM=');
+    expect(f).toEqual({
+      id: 1, proto: 6, ipVersion: 4, initiatorAddr: Buffer.from([1, 2, 3, 4]), responderAddr: Buffer.from([5, 6, 7, 8]),
+      initiatorPort: 1122, responderPort: 3344, initiatorBy: 'syn', iface: 0, firstSeen: T0, lastSeen: T0,
+      packetsOut: 1, packetsIn: 0, bytesOut: 40, bytesIn: 0, payloadOut: 0, payloadIn: 0, tcpState: TCP_STATE_SYN,
+      communityId: '1:wCb3OG7yAFWelaUydu0D+125CLM=', hostname: null, hostnameSource: null, sni: null, alpn: null,
+      httpMethod: null, httpPath: null, httpHost: null, httpStatus: null, connectHost: null, connectPort: null,
+      dnsName: null, process: null, enrich: null, closed: false,
+    });
+  });
+
+  it('keeps its own copy of the addresses (sources reuse the packet buffer)', () => {
+    const t = createFlowTable();
+    const p = tcpPkt(C, S, SYN);
+    const { f } = feed(t, p);
+    p.buf.fill(0);
+    expect(ends(f)).toBe('10.0.0.1:40000 > 10.0.0.2:80');
+  });
+
+  it('SYN-ACK seen first: its receiver is the initiator', () => {
+    const t = createFlowTable();
+    const { f, dir } = feed(t, tcpPkt(S, C, SYN | ACK));
+    expect(f.initiatorBy).toBe('syn-ack');
+    expect(ends(f)).toBe('10.0.0.1:40000 > 10.0.0.2:80');
+    expect(dir).toBe(DIR_IN);
+    expect([f.packetsOut, f.packetsIn]).toEqual([0, 1]);
+    expect(f.tcpState).toBe(TCP_STATE_SYNACK);
+  });
+
+  it('mid-stream TCP: the service port (80, 11434) is the responder whichever side speaks first', () => {
+    const t = createFlowTable();
+    expect(ends(feed(t, tcpPkt(S, C, ACK, 10)).f)).toBe('10.0.0.1:40000 > 10.0.0.2:80');
+    const ollama = feed(t, tcpPkt({ ip: '127.0.0.1', port: 11434 }, { ip: '127.0.0.1', port: 51000 }, PSH | ACK, 5)).f;
+    expect(ollama.initiatorBy).toBe('port');
+    expect(ends(ollama)).toBe('127.0.0.1:51000 > 127.0.0.1:11434');
+    expect([ollama.packetsOut, ollama.packetsIn]).toEqual([0, 1]);
+  });
+
+  it('a SYN after FIN both ways starts a new flow (port reuse) and closes the old one', () => {
+    const { t, closed } = tracked();
+    const first = feed(t, tcpPkt(C, S, SYN)).f;
+    feed(t, tcpPkt(S, C, SYN | ACK));
+    feed(t, tcpPkt(C, S, FIN | ACK, 0, T0 + 1));
+    feed(t, tcpPkt(S, C, FIN | ACK, 0, T0 + 2));
+    // a SYN while the flow is still open is a retransmission, not a new flow
+    const { f: again, isNew } = feed(t, tcpPkt(C, S, ACK, 0, T0 + 3));
+    expect(again).toBe(first);
+    expect(isNew).toBe(false);
+    const { f: second, isNew: isNew2 } = feed(t, tcpPkt(C, S, SYN, 0, T0 + 4));
+    expect(isNew2).toBe(true);
+    expect(second).not.toBe(first);
+    expect(second.id).toBe(2);
+    expect(closed).toEqual([first]);
+    expect(first.closed).toBe(true);
+    expect(t.size).toBe(1);
+    expect([second.packetsOut, second.packetsIn]).toEqual([1, 0]);
+  });
+
+  it('a SYN retransmitted on a live flow stays in it; after a RST it starts a new flow', () => {
+    const { t, closed } = tracked();
+    const a = feed(t, tcpPkt(C, S, SYN)).f;
+    expect(feed(t, tcpPkt(C, S, SYN, 0, T0 + 1)).f).toBe(a);
+    feed(t, tcpPkt(S, C, RST | ACK, 0, T0 + 2));
+    expect(a.tcpState & TCP_STATE_RST_IN).toBe(TCP_STATE_RST_IN);
+    const b = feed(t, tcpPkt(C, S, SYN, 0, T0 + 3)).f;
+    expect(b).not.toBe(a);
+    expect(closed).toEqual([a]);
+    expect(a.packetsOut).toBe(2);
+  });
+
+  it('IPv6 flows, and IPv4/IPv6 with equal ports stay apart', () => {
+    const t = createFlowTable();
+    const v6 = feed(t, tcpPkt({ ip: '2001:db8::1', port: 40000 }, { ip: '2001:db8::2', port: 443 }, SYN)).f;
+    const v6back = feed(t, tcpPkt({ ip: '2001:db8::2', port: 443 }, { ip: '2001:db8::1', port: 40000 }, SYN | ACK));
+    expect(v6back.f).toBe(v6);
+    expect(v6back.dir).toBe(DIR_IN);
+    expect(v6.ipVersion).toBe(6);
+    expect(ends(v6)).toBe('2001:db8::1:40000 > 2001:db8::2:443');
+    expect([v6.bytesOut, v6.bytesIn]).toEqual([60, 60]);
+    feed(t, tcpPkt({ ip: '10.0.0.1', port: 40000 }, { ip: '10.0.0.2', port: 443 }, SYN));
+    expect(t.size).toBe(2);
+  });
+});
+
+describe('flow table: UDP, ICMP and others', () => {
+  it('a DNS reply seen first: the port-53 side is the responder', () => {
+    const t = createFlowTable();
+    const dns = { ip: '10.0.0.53', port: 53 };
+    const { f, dir } = feed(t, udpPkt(dns, C, 120));
+    expect(f.initiatorBy).toBe('port');
+    expect(ends(f)).toBe('10.0.0.1:40000 > 10.0.0.53:53');
+    expect(dir).toBe(DIR_IN);
+    expect([f.bytesIn, f.payloadIn]).toEqual([20 + 8 + 120, 120]);
+    feed(t, udpPkt(C, dns, 30));
+    expect([f.packetsOut, f.packetsIn, f.payloadOut]).toEqual([1, 1, 30]);
+  });
+
+  it('no clue (both ephemeral, both service ports): the first sender', () => {
+    const t = createFlowTable();
+    const a = feed(t, udpPkt({ ip: '10.0.0.9', port: 50000 }, { ip: '10.0.0.1', port: 40001 })).f;
+    expect(a.initiatorBy).toBe('first-packet');
+    expect(ends(a)).toBe('10.0.0.9:50000 > 10.0.0.1:40001');
+    const mdns = feed(t, udpPkt({ ip: '10.0.0.9', port: 5353 }, { ip: '224.0.0.251', port: 5353 })).f;
+    expect(mdns.initiatorBy).toBe('first-packet');
+    expect(ends(mdns)).toBe('10.0.0.9:5353 > 224.0.0.251:5353');
+  });
+
+  it('ICMP echo request and reply are one flow; a reply seen first makes its receiver the initiator', () => {
+    const t = createFlowTable();
+    const req = feed(t, icmpPkt('10.0.0.1', '10.0.0.2', 8));
+    const rep = feed(t, icmpPkt('10.0.0.2', '10.0.0.1', 0));
+    expect(rep.f).toBe(req.f);
+    expect(rep.dir).toBe(DIR_IN);
+    expect(ends(req.f)).toBe('10.0.0.1:8 > 10.0.0.2:0');
+    // each: IP 20 + ICMP 8 + 56 payload
+    expect([req.f.bytesOut, req.f.bytesIn, req.f.payloadOut]).toEqual([84, 84, 56]);
+
+    const lone = feed(t, icmpPkt('10.0.0.7', '10.0.0.3', 0)).f;
+    expect(ends(lone)).toBe('10.0.0.3:8 > 10.0.0.7:0');
+    expect(lone.initiatorBy).toBe('port');
+    // destination unreachable is one-way: its own flow, sender first
+    const unreach = feed(t, packet(LINKTYPE.RAW, ipv4({ src: '10.0.0.254', dst: '10.0.0.1', proto: 1, payload: icmp(3, 1, Buffer.alloc(4), Buffer.alloc(28)) }))).f;
+    expect(ends(unreach)).toBe('10.0.0.254:3 > 10.0.0.1:1');
+    expect(unreach.initiatorBy).toBe('first-packet');
+    expect(t.size).toBe(3);
+  });
+
+  it('a port-less protocol (GRE) is a flow keyed by addresses', () => {
+    const t = createFlowTable();
+    const gre = (s: string, d: string) => packet(LINKTYPE.RAW, ipv4({ src: s, dst: d, proto: 47, payload: Buffer.alloc(24) }));
+    const a = feed(t, gre('10.0.0.1', '10.0.0.2'));
+    const b = feed(t, gre('10.0.0.2', '10.0.0.1'));
+    expect(b.f).toBe(a.f);
+    expect(b.dir).toBe(DIR_IN);
+    expect(a.f.initiatorBy).toBe('first-packet');
+    expect([a.f.payloadOut, a.f.payloadIn]).toEqual([24, 24]);
+  });
+});
+
+describe('flow table: expiry', () => {
+  it('expire() closes UDP after 1 min idle and TCP after 5 min, by capture time', () => {
+    const { t, closed } = tracked();
+    const u = feed(t, udpPkt(C, { ip: '10.0.0.53', port: 53 }, 10, T0)).f;
+    const c = feed(t, tcpPkt(C, S, SYN, 0, T0)).f;
+    feed(t, tcpPkt(S, C, SYN | ACK, 0, T0 + 1));
+    expect(t.expire(T0 + 60 * SEC)).toBe(0);   // exactly the timeout: not yet
+    expect(t.expire(T0 + 60 * SEC + 1)).toBe(1);
+    expect(closed).toEqual([u]);
+    expect(u.closed).toBe(true);
+    expect(t.expire(T0 + 300 * SEC)).toBe(0);
+    expect(t.expire(T0 + 300 * SEC + 2)).toBe(1);
+    expect(closed).toEqual([u, c]);
+    expect(t.size).toBe(0);
+  });
+
+  it('a finished TCP flow goes 5 s after its last packet; custom timeouts apply', () => {
+    const { t, closed } = tracked({ idleTimeoutUs: { tcp: 100 * SEC, udp: 2 * SEC, other: 3 * SEC } });
+    const done = feed(t, tcpPkt(C, S, RST, 0, T0)).f;
+    const live = feed(t, tcpPkt({ ...C, port: 40001 }, S, SYN, 0, T0)).f;
+    const gre = feed(t, packet(LINKTYPE.RAW, ipv4({ src: '1.1.1.1', dst: '2.2.2.2', proto: 47, payload: Buffer.alloc(4) }), { ts: T0 })).f;
+    t.expire(T0 + 3 * SEC + 1);
+    expect(closed).toEqual([gre]);
+    t.expire(T0 + 5 * SEC + 1);
+    expect(closed).toEqual([gre, done]);
+    t.expire(T0 + 100 * SEC + 1);
+    expect(closed).toEqual([gre, done, live]);
+  });
+
+  it('activity keeps a flow alive; a packet after the idle timeout starts a new flow even without expire()', () => {
+    const { t, closed } = tracked();
+    const dns = { ip: '10.0.0.53', port: 53 };
+    const a = feed(t, udpPkt(C, dns, 1, T0)).f;
+    feed(t, udpPkt(dns, C, 1, T0 + 50 * SEC));
+    t.expire(T0 + 100 * SEC);
+    expect(closed).toEqual([]);
+    const b = feed(t, udpPkt(C, dns, 1, T0 + 171 * SEC)).f;
+    expect(b).not.toBe(a);
+    expect(closed).toEqual([a]);
+    expect(b.firstSeen).toBe(T0 + 171 * SEC);
+  });
+
+  it('closeAll() closes every flow in id order', () => {
+    const { t, closed } = tracked();
+    for (let i = 0; i < 5; i++) feed(t, udpPkt({ ip: '10.0.0.1', port: 40000 + i }, { ip: '10.0.0.2', port: 53 }));
+    t.closeAll();
+    expect(closed.map((f) => f.id)).toEqual([1, 2, 3, 4, 5]);
+    expect(t.size).toBe(0);
+    expect([...t.flows()]).toEqual([]);
+  });
+});
+
+describe('flow table: hashing and growth', () => {
+  function manyFlows(t: FlowTable, n: number, ts: (i: number) => number): Flow[] {
+    const out: Flow[] = [];
+    for (let i = 0; i < n; i++) {
+      const client = { ip: `10.${(i >> 8) & 255}.${i & 255}.1`, port: 1024 + (i % 60000) };
+      out.push(feed(t, udpPkt(client, { ip: '192.0.2.1', port: 53 }, 1, ts(i))).f);
+    }
+    return out;
+  }
+
+  function replies(t: FlowTable, flows: Flow[], ts: number): void {
+    for (const f of flows) {
+      const client = { ip: addrToString(f.initiatorAddr), port: f.initiatorPort };
+      const r = feed(t, udpPkt({ ip: '192.0.2.1', port: 53 }, client, 1, ts));
+      expect(r.f).toBe(f);
+      expect(r.isNew).toBe(false);
+    }
+  }
+
+  // One hash value for all flows; then 8 values whose probe runs overlap and wrap around the
+  // end of the index (capacity 512 -> 1024 buckets, homes 1020..1027 & 1023).
+  it.each([
+    ['one hash value', { hash: () => 0x1234567, initialCapacity: 16 }],
+    ['overlapping runs that wrap', { hash: (h: number) => 1020 + (h & 7), initialCapacity: 512 }],
+  ])('colliding flows stay separate, also across deletions (%s)', (_name, opts) => {
+    const { t } = tracked(opts);
+    const flows = manyFlows(t, 300, (i) => T0 + (i % 2) * 30 * SEC);
+    expect(new Set(flows).size).toBe(300);
+    replies(t, flows, T0 + 30 * SEC);
+    // flows whose last packet was at T0 + 30 s survive; the even ones got their reply then too
+    expect(t.expire(T0 + 80 * SEC)).toBe(0);
+    // let the odd ones talk again, then expire the even ones: deletions in the middle of the probe chain
+    replies(t, flows.filter((_, i) => i % 2 === 1), T0 + 60 * SEC);
+    expect(t.expire(T0 + 95 * SEC)).toBe(150);
+    const odd = flows.filter((_, i) => i % 2 === 1);
+    replies(t, odd, T0 + 96 * SEC);
+    for (const f of odd) expect([f.packetsOut, f.packetsIn]).toEqual([1, 3]);
+    expect(t.size).toBe(150);
+  });
+
+  it('grows from a small capacity without losing flows', () => {
+    const t = createFlowTable({ initialCapacity: 16 });
+    const flows = manyFlows(t, 5000, () => T0);
+    expect(t.size).toBe(5000);
+    expect(new Set(flows.map((f) => f.id)).size).toBe(5000);
+    replies(t, flows, T0 + 1);
+    expect([...t.flows()].length).toBe(5000);
+  });
+});
