@@ -23,7 +23,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<file...>', 'capture files (classic pcap or pcapng)')
     .addOption(dbOption())
     .option('--json', 'print one JSON array of import summaries')
-    .action((files: string[], opts) => { code = runImport(files, opts); });
+    .action(async (files: string[], opts) => { code = await runImport(files, opts); });
 
   program.command('flows')
     .description('show the flow table from the store')
@@ -39,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('run the whole pipeline on the bundled capture of a real (simulated) model pull; needs no privileges')
     .addOption(dbOption().default(undefined, 'a temporary database'))
     .option('--json', 'print the demo flows as JSON')
-    .action((opts) => { code = runDemo(opts); });
+    .action(async (opts) => { code = await runDemo(opts); });
 
   try {
     await program.parseAsync(argv);

@@ -18,13 +18,14 @@ export interface DemoOptions {
 }
 
 /** `demo`: import the bundled capture and show what the tool finds, with no privileges needed. */
-export function runDemo(opts: DemoOptions, out: NodeJS.WritableStream = process.stdout): number {
+export async function runDemo(opts: DemoOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const tempDir = opts.db ? null : mkdtempSync(join(tmpdir(), 'ollama-audit-demo-'));
   const dbPath = opts.db ?? join(tempDir!, 'demo.db');
   try {
-    const db = openDb(dbPath);
+    openDb(dbPath).close();
+    const summary = await importFile(dbPath, DEMO_CAPTURE);
+    const db = openDb(dbPath, { readonly: true });
     try {
-      const summary = importFile(db, dbPath, DEMO_CAPTURE);
       const flows = queryFlows(db, { session: summary.session_id });
       if (opts.json) {
         out.write(`${JSON.stringify({ summary, flows }, null, 2)}\n`);

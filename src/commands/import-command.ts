@@ -16,29 +16,25 @@ export interface ImportOptions {
  * read is reported (one line) and skipped; the others are still imported; the exit code is 2 if
  * any file could not be read at all.
  */
-export function runImport(files: string[], opts: ImportOptions, out: NodeJS.WritableStream = process.stdout): number {
+export async function runImport(files: string[], opts: ImportOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const dbPath = resolveDbPath(opts.db);
-  const db = openDb(dbPath);
+  openDb(dbPath).close(); // creates and migrates the store, or says why it cannot
   const progress = createProgress();
   const summaries: ImportSummary[] = [];
   let code = EXIT_OK;
-  try {
-    for (const file of files) {
-      try {
-        const summary = importFile(db, dbPath, file, (done, total) =>
-          progress.update(`importing ${basename(file)}: ${total ? Math.floor((done / total) * 100) : 0}% (${humanBytes(done)} of ${humanBytes(total)})`));
-        progress.done();
-        summaries.push(summary);
-        for (const w of summary.warnings) process.stderr.write(`ollama-audit: ${file}: ${w} (imported the ${summary.packets} packets before it)\n`);
-      } catch (err) {
-        progress.done();
-        if (!(err instanceof CaptureFileError)) throw err;
-        process.stderr.write(`ollama-audit: ${file}: ${err.message}\n`);
-        code = EXIT_USAGE;
-      }
+  for (const file of files) {
+    try {
+      const summary = await importFile(dbPath, file, (done, total) =>
+        progress.update(`importing ${basename(file)}: ${total ? Math.floor((done / total) * 100) : 0}% (${humanBytes(done)} of ${humanBytes(total)})`));
+      progress.done();
+      summaries.push(summary);
+      for (const w of summary.warnings) process.stderr.write(`ollama-audit: ${file}: ${w} (imported the ${summary.packets} packets before it)\n`);
+    } catch (err) {
+      progress.done();
+      if (!(err instanceof CaptureFileError)) throw err;
+      process.stderr.write(`ollama-audit: ${file}: ${err.message}\n`);
+      code = EXIT_USAGE;
     }
-  } finally {
-    db.close();
   }
   out.write(opts.json ? `${JSON.stringify(summaries, null, 2)}\n` : summaries.map(formatSummary).join('\n'));
   return code;

@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import { readCaptureFile } from '../capture/read-file.js';
 import { createIngest } from '../pipeline/ingest.js';
-import type { Db } from '../store/open-db.js';
 import { beginSession } from '../store/session-writer.js';
 import { explainStoreError, StoreError } from '../store/store-error.js';
 import { CaptureFileError } from '../capture/read-result.js';
@@ -25,16 +24,10 @@ export interface ImportSummary {
  * Reads one capture file through the pipeline into one store session, all in one transaction:
  * an unreadable file or a store failure leaves the database exactly as it was.
  */
-export function importFile(db: Db, dbPath: string, file: string, onProgress?: (done: number, total: number) => void): ImportSummary {
+export async function importFile(dbPath: string, file: string, onProgress?: (done: number, total: number) => void): Promise<ImportSummary> {
   const path = resolve(file);
-  let session;
-  try {
-    session = beginSession(db, { kind: 'import', source: path, format: null });
-  } catch (err) {
-    throw explainStoreError(err, dbPath);
-  }
+  const writer = await beginSession(dbPath, { kind: 'import', source: path, format: null });
   const tally = { flows: 0, named: 0, ollama: 0, activities: {} as Record<string, number> };
-  const writer = session;
   const ingest = createIngest({
     flow(f, c) {
       tally.flows++;
@@ -51,7 +44,7 @@ export function importFile(db: Db, dbPath: string, file: string, onProgress?: (d
     const read = readCaptureFile(path, ingest.packet, { onProgress });
     const counts = ingest.finish();
     const skipped = Object.fromEntries(Object.entries(counts.skips).filter(([, n]) => n > 0));
-    const sessionId = writer.commit({
+    const sessionId = await writer.commit({
       interfaces: read.interfaces,
       packets: counts.packets,
       startedAt: counts.firstTs,
@@ -76,11 +69,7 @@ export function importFile(db: Db, dbPath: string, file: string, onProgress?: (d
       stopped_at: read.stoppedAt,
     };
   } catch (err) {
-    try {
-      writer.abort();
-    } catch {
-      // The rollback itself failed (e.g. disk gone): SQLite discards the open transaction on next open.
-    }
+    await writer.abort();
     if (err instanceof CaptureFileError || err instanceof StoreError) throw err;
     if (isSqliteError(err)) throw explainStoreError(err, dbPath);
     throw err;

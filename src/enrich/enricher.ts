@@ -118,6 +118,13 @@ export function createEnricher(sink: EnrichSink, opts: EnricherOptions = {}): En
       seq = (seq + 1) >>> 0; // data on a SYN (TCP Fast Open) starts after it
     }
     if (d.payloadLen === 0) return;
+    // Most flows are neither TLS nor HTTP: tell from the initiator's first segment, in place,
+    // before copying anything into a stream head.
+    if (st.kind === K_UNKNOWN && dir === DIR_OUT && h.contig === 0 && h.holes.length === 0 && (!h.started || seq === h.base) &&
+        sniffBytes(pkt.buf, d.payloadOff, d.payloadOff + d.payloadLen) === -1) {
+      finish(flow, st);
+      return;
+    }
     if (!headAdd(h, seq, pkt.buf, d.payloadOff, d.payloadLen, pkt.ts)) return;
     advance(flow, st, dir);
   }
@@ -235,11 +242,15 @@ function dnsTcpSpent(h: StreamHead, cursor: number): boolean {
 function sniff(heads: [StreamHead, StreamHead], dir: number): number {
   const out = heads[DIR_OUT];
   if (out.contig === 0) return dir !== DIR_OUT && headFull(heads[1]) ? -1 : K_UNKNOWN;
-  if (out.buf[0] === 0x16) {
-    headRelease(heads[1]); // the server's TLS bytes name nothing: stop keeping them
-    return K_TLS;
-  }
-  const m = startsWithMethod(out.buf, 0, out.contig);
+  const kind = sniffBytes(out.buf, 0, out.contig);
+  if (kind === K_TLS) headRelease(heads[1]); // the server's TLS bytes name nothing: stop keeping them
+  return kind;
+}
+
+/** What a stream's first bytes [off, end) say it is: K_TLS, K_HTTP, K_UNKNOWN (need more) or -1 (neither). */
+function sniffBytes(buf: Buffer, off: number, end: number): number {
+  if (buf[off] === 0x16) return K_TLS;
+  const m = startsWithMethod(buf, off, end);
   if (m === HTTP_NEED_MORE) return K_UNKNOWN;
   if (m === HTTP_BAD) return -1;
   return K_HTTP;

@@ -67,7 +67,7 @@ export function queryFlows(db: Db, q: FlowQuery = {}): FlowRecord[] {
     where.push('f.session_id = ?');
     args.push(q.session);
   }
-  const sql = `SELECT f.*, p.pid, p.comm, p.exe FROM flows f LEFT JOIN processes p ON p.id = f.process_id
+  const sql = `SELECT f.*, p.pid, p.comm, p.exe FROM flows f LEFT JOIN processes p ON p.session_id = f.session_id AND p.seq = f.process_seq
     ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY f.first_seen, f.id
     ${q.limit !== undefined ? 'LIMIT ?' : ''}`;
   if (q.limit !== undefined) args.push(q.limit);

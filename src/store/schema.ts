@@ -27,6 +27,7 @@ export const MIGRATIONS: string[] = [
   CREATE TABLE processes (
     id          INTEGER PRIMARY KEY,
     session_id  INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    seq         INTEGER NOT NULL,              -- process number within the session; flows refer to it
     pid         INTEGER NOT NULL,
     start_time  INTEGER,                       -- µs; with pid, tells a reused pid apart
     ppid        INTEGER,
@@ -38,7 +39,7 @@ export const MIGRATIONS: string[] = [
     role        TEXT,                          -- 'server' | 'runner' | 'app' | 'cli' | NULL (not Ollama)
     source      TEXT    NOT NULL               -- 'procfs' | 'pcapng-comment'
   );
-  CREATE UNIQUE INDEX processes_identity ON processes(session_id, pid, start_time, comm);
+  CREATE UNIQUE INDEX processes_session_seq ON processes(session_id, seq);
 
   CREATE TABLE flows (
     id              INTEGER PRIMARY KEY,
@@ -76,7 +77,7 @@ export const MIGRATIONS: string[] = [
     activity        TEXT    NOT NULL,
     activity_reason TEXT    NOT NULL,
     ollama          INTEGER NOT NULL,          -- 0/1
-    process_id      INTEGER REFERENCES processes(id)
+    process_seq     INTEGER                    -- processes.seq in the same session, NULL = unattributed
   );
   CREATE UNIQUE INDEX flows_session_seq ON flows(session_id, seq);
   CREATE INDEX flows_first_seen ON flows(first_seen);

@@ -1,107 +1,133 @@
-import type { Db } from './open-db.js';
+import { Worker } from 'node:worker_threads';
 import type { Flow } from '../flows/flow.js';
 import type { Classification } from '../classify/classify.js';
 import type { DnsRecord, HttpRecord } from '../enrich/records.js';
-import type { InterfaceInfo } from '../capture/packet.js';
-import { addrToString } from '../decode/addr.js';
 import { processRole } from '../knowledge/processes.js';
+import {
+  dnsRow, flowRow, httpRow, processRow, sessionEndRow, FINISH_SESSION, INSERT_DNS, INSERT_FLOW, INSERT_HTTP,
+  INSERT_PROCESS, INSERT_SESSION, type ProcessRecord, type Row, type SessionEnd, type SessionStart,
+} from './session-rows.js';
+import { explainStoreError } from './store-error.js';
 
-export interface SessionStart {
-  kind: 'import' | 'live';
-  source: string;
-  format: string | null;
-  filter?: string | null;
-}
+export type { SessionEnd, SessionStart, ProcessRecord } from './session-rows.js';
 
-export interface SessionEnd {
-  interfaces: InterfaceInfo[];
-  packets: number;
-  startedAt: number | null;
-  endedAt: number | null;
-  drops: number | null;
-  lossEstimate: number | null;
-  skipped: Record<string, number>;
-  warnings: string[];
-  stoppedAt: number | null;
+/** Rows per message to the writer thread, and messages allowed in flight before the capture thread waits. */
+const BATCH_ROWS = 2000;
+const MAX_IN_FLIGHT = 32;
+
+export interface SessionWriter {
+  readonly sessionId: number;
+  flow(f: Flow, c: Classification): void;
+  dns(r: DnsRecord): void;
+  http(r: HttpRecord): void;
+  /** The process's number in this session (inserting it the first time a key is seen). */
+  processSeq(key: string, rec: ProcessRecord): number;
+  /** Ends the session: resolves with its id once it is committed; rejects with a StoreError. */
+  commit(end: SessionEnd): Promise<number>;
+  /** Rolls the whole session back. Never rejects. */
+  abort(): Promise<void>;
 }
 
 /**
- * Writes one import session as a single transaction: either the whole session lands or,
- * on any failure (or abort), nothing of it does and earlier sessions are untouched.
+ * Opens one session of the store for writing, in one transaction held by a writer thread:
+ * either the whole session lands or nothing of it does, and earlier sessions are untouched.
+ * Rows are built here and sent in batches; the thread inserts them while this one decodes.
+ * The database must already exist and be migrated (openDb).
  */
-export function beginSession(db: Db, start: SessionStart) {
-  db.exec('BEGIN IMMEDIATE');
-  const sessionId = Number(
-    db.prepare(
-      `INSERT INTO sessions (kind, source, format, interfaces, filter, recorded_at) VALUES (?, ?, ?, '[]', ?, ?)`,
-    ).run(start.kind, start.source, start.format, start.filter ?? null, Date.now() * 1000).lastInsertRowid,
-  );
-  const insertFlow = db.prepare(`INSERT INTO flows (
-      session_id, seq, proto, ip_version, initiator_addr, initiator_port, responder_addr, responder_port,
-      initiator_by, iface, first_seen, last_seen, packets_out, packets_in, bytes_out, bytes_in,
-      payload_out, payload_in, tcp_state, community_id, hostname, hostname_source, sni, alpn,
-      http_method, http_path, http_host, http_status, connect_host, connect_port, dns_name,
-      activity, activity_reason, ollama, process_id)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const insertDns = db.prepare(`INSERT INTO dns (session_id, flow_seq, ts, response_ts, transport, txid, query, qtype, rcode, answers)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const insertHttp = db.prepare(`INSERT INTO http (session_id, flow_seq, ts, response_ts, method, path, version, host, user_agent, status, location, is_connect)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const insertProcess = db.prepare(`INSERT INTO processes (session_id, pid, start_time, comm, exe, role, source)
-    VALUES (?, ?, NULL, ?, ?, ?, 'pcapng-comment')`);
-  const processIds = new Map<string, number>();
-  let open = true;
+export async function beginSession(dbPath: string, start: SessionStart, opts: { busyTimeoutMs?: number } = {}): Promise<SessionWriter> {
+  const pending = new SharedArrayBuffer(4);
+  const inFlight = new Int32Array(pending);
+  const worker = new Worker(new URL('./writer-thread.js', import.meta.url), {
+    workerData: {
+      dbPath, busyTimeoutMs: opts.busyTimeoutMs ?? 5000, pending,
+      sql: { flow: INSERT_FLOW, dns: INSERT_DNS, http: INSERT_HTTP, process: INSERT_PROCESS, session: INSERT_SESSION, finish: FINISH_SESSION },
+    },
+  });
+  let failure: { code: string; message: string } | null = null;
+  const waiters: ((m: { op: string; sessionId?: number }) => void)[] = [];
+  worker.on('message', (m: { op: string; code?: string; message?: string; sessionId?: number }) => {
+    if (m.op === 'error') failure = { code: m.code ?? '', message: m.message ?? '' };
+    waiters.shift()?.(m);
+  });
+  worker.on('error', (err) => {
+    failure = { code: (err as { code?: string }).code ?? '', message: err.message };
+    waiters.shift()?.({ op: 'error' });
+  });
+  const next = () => new Promise<{ op: string; sessionId?: number }>((resolve) => waiters.push(resolve));
+  const storeError = () => explainStoreError(Object.assign(new Error(failure!.message), { code: failure!.code }), dbPath);
 
-  function processId(p: NonNullable<Flow['process']>): number {
-    const key = `${p.pid}\0${p.name}`;
-    let id = processIds.get(key);
-    if (id === undefined) {
-      id = Number(insertProcess.run(sessionId, p.pid, p.name, p.exe, processRole(p.name)).lastInsertRowid);
-      processIds.set(key, id);
+  worker.postMessage({ op: 'begin', session: [start.kind, start.source, start.format, start.filter ?? null, Date.now() * 1000] });
+  const began = await next();
+  if (began.op !== 'began') {
+    await worker.terminate();
+    throw storeError();
+  }
+  const sessionId = began.sessionId!;
+
+  let batch = { flows: [] as Row[], dns: [] as Row[], http: [] as Row[], processes: [] as Row[] };
+  let rows = 0;
+  const processSeqs = new Map<string, number>();
+
+  function post(): void {
+    if (rows === 0) return;
+    // Backpressure: the capture thread never runs ahead of the writer by more than a few batches.
+    const started = Date.now();
+    while (Atomics.load(inFlight, 0) >= MAX_IN_FLIGHT) {
+      Atomics.wait(inFlight, 0, Atomics.load(inFlight, 0), 100);
+      if (Date.now() - started > 120_000) throw new Error('the store writer thread stopped answering');
     }
-    return id;
+    Atomics.add(inFlight, 0, 1);
+    worker.postMessage({ op: 'rows', ...batch });
+    batch = { flows: [], dns: [], http: [], processes: [] };
+    rows = 0;
   }
 
-  function flow(f: Flow, c: Classification): void {
-    insertFlow.run(
-      sessionId, f.id, f.proto, f.ipVersion, addrToString(f.initiatorAddr), f.initiatorPort,
-      addrToString(f.responderAddr), f.responderPort, f.initiatorBy, f.iface, Math.round(f.firstSeen),
-      Math.round(f.lastSeen), f.packetsOut, f.packetsIn, f.bytesOut, f.bytesIn, f.payloadOut, f.payloadIn,
-      f.tcpState, f.communityId, f.hostname, f.hostnameSource, f.sni, f.alpn ? JSON.stringify(f.alpn) : null,
-      f.httpMethod, f.httpPath, f.httpHost, f.httpStatus, f.connectHost, f.connectPort, f.dnsName,
-      c.activity, c.reason, c.ollama ? 1 : 0, f.process ? processId(f.process) : null,
-    );
+  function add(list: Row[], row: Row): void {
+    list.push(row);
+    if (++rows >= BATCH_ROWS) post();
   }
 
-  function dns(r: DnsRecord): void {
-    insertDns.run(sessionId, r.flowId, Math.round(r.ts), r.responseTs === null ? null : Math.round(r.responseTs),
-      r.transport, r.txid, r.query, r.qtype, r.rcode, JSON.stringify(r.answers));
+  function processSeq(key: string, rec: ProcessRecord): number {
+    let seq = processSeqs.get(key);
+    if (seq === undefined) {
+      seq = processSeqs.size + 1;
+      processSeqs.set(key, seq);
+      add(batch.processes, processRow(seq, rec));
+    }
+    return seq;
   }
 
-  function http(r: HttpRecord): void {
-    insertHttp.run(sessionId, r.flowId, Math.round(r.ts), r.responseTs === null ? null : Math.round(r.responseTs),
-      r.method, r.path, r.version, r.host, r.userAgent, r.status, r.location, r.isConnect ? 1 : 0);
+  function commentProcess(p: NonNullable<Flow['process']>): number {
+    return processSeq(`${p.pid}\0${p.name}`, {
+      pid: p.pid, startTime: null, ppid: null, comm: p.name, exe: p.exe, exeSha256: null, cmdline: null, uid: null,
+      role: processRole(p.name), source: 'pcapng-comment',
+    });
   }
 
-  function commit(end: SessionEnd): number {
-    db.prepare(`UPDATE sessions SET interfaces = ?, packets = ?, started_at = ?, ended_at = ?, drops = ?,
-        loss_estimate = ?, skipped = ?, warnings = ?, stopped_at = ? WHERE id = ?`).run(
-      JSON.stringify(end.interfaces.map((i) => ({ index: i.index, name: i.name, linktype: i.linktype }))),
-      end.packets, end.startedAt === null ? null : Math.round(end.startedAt), end.endedAt === null ? null : Math.round(end.endedAt),
-      end.drops, end.lossEstimate, JSON.stringify(end.skipped), JSON.stringify(end.warnings), end.stoppedAt, sessionId,
-    );
-    db.exec('COMMIT');
-    open = false;
-    return sessionId;
-  }
-
-  function abort(): void {
-    if (!open) return;
-    open = false;
-    if (db.inTransaction) db.exec('ROLLBACK');
-  }
-
-  return { sessionId, flow, dns, http, commit, abort };
+  let done = false;
+  return {
+    sessionId,
+    flow: (f, c) => add(batch.flows, flowRow(f, c, f.process ? commentProcess(f.process) : null)),
+    dns: (r) => add(batch.dns, dnsRow(r)),
+    http: (r) => add(batch.http, httpRow(r)),
+    processSeq,
+    async commit(end) {
+      done = true;
+      post();
+      worker.postMessage({ op: 'commit', end: sessionEndRow(end) });
+      const m = failure ? { op: 'error' } : await next();
+      await worker.terminate();
+      if (m.op !== 'committed') throw storeError();
+      return sessionId;
+    },
+    async abort() {
+      if (done) return;
+      done = true;
+      if (!failure) {
+        worker.postMessage({ op: 'abort' });
+        await next();
+      }
+      await worker.terminate();
+    },
+  };
 }
-
-export type SessionWriter = ReturnType<typeof beginSession>;

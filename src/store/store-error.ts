@@ -1,3 +1,6 @@
+import { statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
+
 /**
  * A store problem a user can act on. The CLI prints `message` as one line and exits 2.
  * Everything already committed to the database stays intact: writers only ever commit whole sessions.
@@ -26,8 +29,21 @@ export function explainStoreError(err: unknown, dbPath: string): StoreError {
   if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'EACCES' || code === 'EPERM' || code === 'SQLITE_PERM') {
     return new StoreError(`cannot open ${dbPath} for writing (${code}): check its permissions or pass another --db`);
   }
+  if (code.startsWith('SQLITE_IOERR') && nearlyFull(dbPath)) {
+    // SQLite reports ENOSPC on some file systems (tmpfs, WAL growth) as an I/O error, not SQLITE_FULL.
+    return new StoreError(`disk full while writing ${dbPath}: free some space and run again (nothing from this run was stored; earlier data is intact)`);
+  }
   if (code === 'SQLITE_IOERR' || code.startsWith('SQLITE_IOERR')) {
     return new StoreError(`I/O error on ${dbPath} (${code}): check the disk, then run again`);
   }
   return new StoreError(`database error on ${dbPath}: ${msg}`);
+}
+
+function nearlyFull(dbPath: string): boolean {
+  try {
+    const fs = statfsSync(dirname(dbPath));
+    return fs.bavail * fs.bsize < 1024 * 1024;
+  } catch {
+    return false;
+  }
 }

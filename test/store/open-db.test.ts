@@ -54,18 +54,16 @@ describe('openDb', () => {
     expect(existsSync(path)).toBe(false);
   });
 
-  it('reports a database locked by another writer', () => {
+  it('reports a database locked by another writer', async () => {
     const path = join(tmp(), 'locked.db');
     openDb(path).close();
     const other = new Database(path);
     other.exec('BEGIN IMMEDIATE');
-    const db = openDb(path, { busyTimeoutMs: 50 });
     try {
-      expect(() => beginSession(db, { kind: 'import', source: 'x', format: null })).toThrow(/locked|busy/i);
+      await expect(beginSession(path, { kind: 'import', source: 'x', format: null }, { busyTimeoutMs: 50 })).rejects.toThrow(/is locked by another process/);
     } finally {
       other.exec('ROLLBACK');
       other.close();
-      db.close();
     }
   });
 
@@ -78,18 +76,20 @@ describe('openDb', () => {
 });
 
 describe('session writer', () => {
-  it('an aborted session leaves nothing; a committed one everything', () => {
-    const db = openDb(join(tmp(), 's.db'));
-    const first = beginSession(db, { kind: 'import', source: 'a.pcap', format: 'pcap' });
+  it('an aborted session leaves nothing; a committed one everything', async () => {
+    const path = join(tmp(), 's.db');
+    openDb(path).close();
+    const first = await beginSession(path, { kind: 'import', source: 'a.pcap', format: 'pcap' });
     first.flow(makeFlow({ id: 1, process: { pid: 42, name: 'ollama', exe: '/usr/bin/ollama' } }), cls);
-    first.commit(end);
-    const second = beginSession(db, { kind: 'import', source: 'b.pcap', format: 'pcap' });
+    await first.commit(end);
+    const second = await beginSession(path, { kind: 'import', source: 'b.pcap', format: 'pcap' });
     second.flow(makeFlow({ id: 1 }), cls);
     second.flow(makeFlow({ id: 2 }), cls);
-    second.abort();
+    await second.abort();
+    const db = openDb(path, { readonly: true });
     expect(db.prepare('SELECT count(*) n FROM sessions').get()).toEqual({ n: 1 });
     expect(db.prepare('SELECT count(*) n FROM flows').get()).toEqual({ n: 1 });
-    const p = db.prepare('SELECT pid, comm, exe, role, source FROM processes').get();
+    const p = db.prepare('SELECT p.pid, p.comm, p.exe, p.role, p.source FROM flows f JOIN processes p ON p.session_id = f.session_id AND p.seq = f.process_seq').get();
     expect(p).toEqual({ pid: 42, comm: 'ollama', exe: '/usr/bin/ollama', role: 'server', source: 'pcapng-comment' });
     db.close();
   });

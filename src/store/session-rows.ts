@@ -1,0 +1,94 @@
+import type { Flow } from '../flows/flow.js';
+import type { Classification } from '../classify/classify.js';
+import type { DnsRecord, HttpRecord } from '../enrich/records.js';
+import type { InterfaceInfo } from '../capture/packet.js';
+import { addrToString } from '../decode/addr.js';
+
+/**
+ * Rows for one session, as plain arrays in the column order of the INSERTs below: built on the
+ * capture thread, written by the writer thread (src/store/writer-thread.js), which knows only SQL.
+ */
+export type Row = (string | number | null)[];
+
+export const INSERT_FLOW = `INSERT INTO flows (
+    session_id, seq, proto, ip_version, initiator_addr, initiator_port, responder_addr, responder_port,
+    initiator_by, iface, first_seen, last_seen, packets_out, packets_in, bytes_out, bytes_in,
+    payload_out, payload_in, tcp_state, community_id, hostname, hostname_source, sni, alpn,
+    http_method, http_path, http_host, http_status, connect_host, connect_port, dns_name,
+    activity, activity_reason, ollama, process_seq)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+export const INSERT_DNS = `INSERT INTO dns (session_id, flow_seq, ts, response_ts, transport, txid, query, qtype, rcode, answers)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+export const INSERT_HTTP = `INSERT INTO http (session_id, flow_seq, ts, response_ts, method, path, version, host, user_agent, status, location, is_connect)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+export const INSERT_PROCESS = `INSERT INTO processes (session_id, seq, pid, start_time, ppid, comm, exe, exe_sha256, cmdline, uid, role, source)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+export const INSERT_SESSION = `INSERT INTO sessions (kind, source, format, interfaces, filter, recorded_at) VALUES (?, ?, ?, '[]', ?, ?)`;
+export const FINISH_SESSION = `UPDATE sessions SET interfaces = ?, packets = ?, started_at = ?, ended_at = ?, drops = ?,
+    loss_estimate = ?, skipped = ?, warnings = ?, stopped_at = ? WHERE id = ?`;
+
+export interface SessionStart {
+  kind: 'import' | 'live';
+  source: string;
+  format: string | null;
+  filter?: string | null;
+}
+
+export interface SessionEnd {
+  interfaces: InterfaceInfo[];
+  packets: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  drops: number | null;
+  lossEstimate: number | null;
+  skipped: Record<string, number>;
+  warnings: string[];
+  stoppedAt: number | null;
+}
+
+/** The session id is filled in by the writer thread (it is the first column of every row). */
+export function flowRow(f: Flow, c: Classification, processSeq: number | null): Row {
+  return [
+    0, f.id, f.proto, f.ipVersion, addrToString(f.initiatorAddr), f.initiatorPort,
+    addrToString(f.responderAddr), f.responderPort, f.initiatorBy, f.iface, Math.round(f.firstSeen),
+    Math.round(f.lastSeen), f.packetsOut, f.packetsIn, f.bytesOut, f.bytesIn, f.payloadOut, f.payloadIn,
+    f.tcpState, f.communityId, f.hostname, f.hostnameSource, f.sni, f.alpn ? JSON.stringify(f.alpn) : null,
+    f.httpMethod, f.httpPath, f.httpHost, f.httpStatus, f.connectHost, f.connectPort, f.dnsName,
+    c.activity, c.reason, c.ollama ? 1 : 0, processSeq,
+  ];
+}
+
+export function dnsRow(r: DnsRecord): Row {
+  return [0, r.flowId, Math.round(r.ts), r.responseTs === null ? null : Math.round(r.responseTs),
+    r.transport, r.txid, r.query, r.qtype, r.rcode, JSON.stringify(r.answers)];
+}
+
+export function httpRow(r: HttpRecord): Row {
+  return [0, r.flowId, Math.round(r.ts), r.responseTs === null ? null : Math.round(r.responseTs),
+    r.method, r.path, r.version, r.host, r.userAgent, r.status, r.location, r.isConnect ? 1 : 0];
+}
+
+export interface ProcessRecord {
+  pid: number;
+  startTime: number | null;
+  ppid: number | null;
+  comm: string;
+  exe: string | null;
+  exeSha256: string | null;
+  cmdline: string | null;
+  uid: number | null;
+  role: string | null;
+  source: 'procfs' | 'pcapng-comment';
+}
+
+export function processRow(seq: number, p: ProcessRecord): Row {
+  return [0, seq, p.pid, p.startTime, p.ppid, p.comm, p.exe, p.exeSha256, p.cmdline, p.uid, p.role, p.source];
+}
+
+export function sessionEndRow(end: SessionEnd): Row {
+  return [
+    JSON.stringify(end.interfaces.map((i) => ({ index: i.index, name: i.name, linktype: i.linktype }))),
+    end.packets, end.startedAt === null ? null : Math.round(end.startedAt), end.endedAt === null ? null : Math.round(end.endedAt),
+    end.drops, end.lossEstimate, JSON.stringify(end.skipped), JSON.stringify(end.warnings), end.stoppedAt,
+  ];
+}

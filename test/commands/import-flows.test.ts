@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync, truncateSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { runCli } from '../helpers/run-cli.js';
+import { fixture } from '../differential/fixture-files.js';
+import { tsharkAvailable, tsharkFields, tsharkRequired } from '../helpers/tshark.js';
+import { createPcapWriter } from '../../src/capture/pcap-writer.js';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'oa-cli-'));
+const FLOW_FIELDS = [
+  'id', 'session_id', 'proto', 'initiator_addr', 'initiator_port', 'responder_addr', 'responder_port', 'initiator_by',
+  'first_seen', 'last_seen', 'duration_s', 'packets_out', 'packets_in', 'bytes_out', 'bytes_in', 'hostname',
+  'hostname_source', 'sni', 'alpn', 'http_method', 'http_path', 'http_host', 'http_status', 'connect_host',
+  'connect_port', 'dns_name', 'activity', 'activity_reason', 'community_id', 'process', 'ollama',
+];
+const needTshark = !tsharkAvailable() && !tsharkRequired() ? 'tshark not installed (apt-get install tshark)' : null;
+
+describe('import + flows', () => {
+  it('imports a real capture and flows --json has the documented fields, agreeing with tshark', async () => {
+    const db = join(tmp(), 'a.db');
+    const imp = await runCli('import', fixture('pull-any-sll2.pcap'), '--db', db, '--json');
+    expect(imp.code).toBe(0);
+    expect(imp.stderr).toBe('');
+    const [summary] = JSON.parse(imp.stdout);
+    expect(Object.keys(summary).sort()).toEqual(['activities', 'file', 'flows', 'format', 'named_flows', 'ollama_flows', 'packets', 'session_id', 'skipped', 'stopped_at', 'warnings'].sort());
+    expect(summary.format).toBe('pcap');
+
+    const flows = await runCli('flows', '--db', db, '--json');
+    expect(flows.code).toBe(0);
+    const list = JSON.parse(flows.stdout);
+    expect(list.length).toBe(summary.flows);
+    for (const f of list) expect(Object.keys(f).sort()).toEqual([...FLOW_FIELDS].sort());
+    for (const f of list) {
+      expect(f.first_seen).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+      expect(typeof f.ollama).toBe('boolean');
+      expect(f.community_id).toMatch(/^1:[A-Za-z0-9+/]{27}=$/);
+    }
+    const sumPackets = list.reduce((n: number, f: { packets_out: number; packets_in: number }) => n + f.packets_out + f.packets_in, 0);
+    const skipped = Object.values(summary.skipped as Record<string, number>).reduce((a, b) => a + b, 0);
+    expect(sumPackets + skipped).toBe(summary.packets);
+
+    // The registry flow: named by SNI, classified, and its SNI is what tshark sees in that file.
+    const registry = list.filter((f: { activity: string }) => f.activity === 'registry');
+    expect(registry.length).toBeGreaterThan(0);
+    expect(registry.every((f: { hostname: string }) => f.hostname === 'registry.ollama.ai')).toBe(true);
+    if (!needTshark) {
+      const snis = new Set(tsharkFields(fixture('pull-any-sll2.pcap'), ['tls.handshake.extensions_server_name'], 'tls.handshake.type == 1')
+        .flatMap((r) => r['tls.handshake.extensions_server_name']));
+      for (const f of list.filter((x: { sni: string | null }) => x.sni)) expect(snis.has(f.sni)).toBe(true);
+    }
+
+    const ollama = JSON.parse((await runCli('flows', '--db', db, '--json', '--ollama')).stdout);
+    expect(ollama.length).toBe(summary.ollama_flows);
+    expect(ollama.every((f: { ollama: boolean }) => f.ollama)).toBe(true);
+    const api = JSON.parse((await runCli('flows', '--db', db, '--json', '--activity', 'api')).stdout);
+    expect(api.map((f: { activity: string }) => f.activity).sort()).toEqual(['api:/api/generate', 'api:/api/pull', 'api:/api/tags']);
+    const limited = JSON.parse((await runCli('flows', '--db', db, '--json', '--limit', '2')).stdout);
+    expect(limited.length).toBe(2);
+
+    const table = await runCli('flows', '--db', db, '--ollama');
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+FIRST SEEN \(UTC\)\s+PROTO\s+INITIATOR\s+RESPONDER/);
+    expect(table.stdout).toContain('registry.ollama.ai (sni)');
+  });
+
+  it('a file that is not a capture: one line, exit 2, nothing stored, earlier imports intact', async () => {
+    const dir = tmp();
+    const db = join(dir, 'b.db');
+    expect((await runCli('import', fixture('vlan-qinq.pcap'), '--db', db)).code).toBe(0);
+    const junk = join(dir, 'notes.txt');
+    writeFileSync(junk, 'these are not packets\n');
+    const r = await runCli('import', junk, '--db', db);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^ollama-audit: .*notes\.txt: .*not a (pcap|capture)/i);
+    const raw = new Database(db, { readonly: true });
+    expect(raw.prepare('SELECT count(*) n FROM sessions').get()).toEqual({ n: 1 });
+    raw.close();
+  });
+
+  it('a truncated capture (tcpdump killed mid-write) imports what is readable and says where it stopped', async () => {
+    const dir = tmp();
+    const file = join(dir, 'cut.pcap');
+    copyFileSync(fixture('pull-eth-nano.pcap'), file);
+    const size = statSync(file).size;
+    truncateSync(file, Math.floor(size * 0.6));
+    const db = join(dir, 'c.db');
+    const r = await runCli('import', file, '--db', db, '--json');
+    expect(r.code).toBe(0);
+    const [s] = JSON.parse(r.stdout);
+    expect(s.stopped_at).toBeGreaterThan(0);
+    expect(s.stopped_at).toBeLessThanOrEqual(Math.floor(size * 0.6));
+    expect(r.stderr).toMatch(/truncated at byte \d+/);
+    // Independently: tshark reads as many whole packets from the cut file as we imported.
+    if (!needTshark) {
+      let n = 0;
+      try {
+        n = tsharkFields(file, ['frame.number']).length;
+      } catch (e) {
+        // tshark exits non-zero on a cut file but prints what it read.
+        const out = String((e as { stdout?: string }).stdout ?? '');
+        n = out.split('\n').filter(Boolean).length;
+      }
+      expect(s.packets).toBe(n);
+    }
+  });
+
+  it('an unknown link type is counted per reason, not fatal', async () => {
+    const dir = tmp();
+    const file = join(dir, 'lt.pcap');
+    const w = createPcapWriter(file, { linktype: 147 }); // LINKTYPE_USER0
+    const data = Buffer.alloc(60, 1);
+    w.writePacket(1_700_000_000_000_000, data, 0, 60, 60);
+    w.writePacket(1_700_000_000_000_100, data, 0, 60, 60);
+    w.close();
+    const r = await runCli('import', file, '--db', join(dir, 'd.db'), '--json');
+    expect(r.code).toBe(0);
+    const [s] = JSON.parse(r.stdout);
+    expect(s.packets).toBe(2);
+    expect(s.flows).toBe(0);
+    expect(s.skipped).toEqual({ 'unknown-linktype': 2 });
+  });
+
+  it('usage errors and store errors exit 2 with one line', async () => {
+    expect((await runCli('flows', '--limit', 'many')).code).toBe(2);
+    expect((await runCli('no-such-command')).code).toBe(2);
+    const dir = tmp();
+    const corrupt = join(dir, 'corrupt.db');
+    writeFileSync(corrupt, Buffer.alloc(4096, 0x41));
+    const r = await runCli('import', fixture('vlan-qinq.pcap'), '--db', corrupt);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ollama-audit: database .*corrupt\.db is corrupt or not an ollama-audit database/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    const missing = await runCli('flows', '--db', join(dir, 'none.db'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/no database at .*none\.db: run `ollama-audit import FILE`/);
+    // The corrupt file was not touched.
+    expect(readFileSync(corrupt).equals(Buffer.alloc(4096, 0x41))).toBe(true);
+  });
+});
