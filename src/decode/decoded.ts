@@ -13,8 +13,8 @@ export interface Decoded {
   /** IP protocol number of the transport header (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, ...). */
   proto: number;
   /**
-   * Ports for TCP/UDP; for ICMP/ICMPv6 srcPort = type and dstPort = code (as Community ID and Zeek do);
-   * 0 and 0 for any other IP protocol (GRE, ESP, SCTP...: still a flow, an air-gap check must see it).
+   * Ports for TCP/UDP/SCTP; for ICMP/ICMPv6 srcPort = type and dstPort = code (as Community ID and Zeek do);
+   * 0 and 0 for any other IP protocol (GRE, ESP...: still a flow, an air-gap check must see it).
    */
   srcPort: number;
   dstPort: number;
@@ -46,7 +46,7 @@ export const TCP_RST = 0x04;
 export const TCP_PSH = 0x08;
 export const TCP_ACK = 0x10;
 
-export const IPPROTO = { ICMP: 1, TCP: 6, UDP: 17, ICMPV6: 58 } as const;
+export const IPPROTO = { ICMP: 1, TCP: 6, UDP: 17, ICMPV6: 58, SCTP: 132 } as const;
 
 /**
  * Why a packet was not turned into a flow update. Counted per reason, never thrown.

@@ -21,6 +21,8 @@ export function decodeTransport(buf: Buffer, off: number, ipEnd: number, capEnd:
     case IPPROTO.ICMP:
     case IPPROTO.ICMPV6:
       return decodeIcmp(buf, off, ipEnd, capEnd, out);
+    case IPPROTO.SCTP:
+      return decodeSctp(buf, off, ipEnd, capEnd, out);
     default:
       out.srcPort = 0;
       out.dstPort = 0;
@@ -70,6 +72,16 @@ function decodeIcmp(buf: Buffer, off: number, ipEnd: number, capEnd: number, out
   out.srcPort = buf[off];
   out.dstPort = buf[off + 1];
   setPayload(off + 8, ipEnd, capEnd, out);
+  return 0;
+}
+
+/** SCTP's common header (RFC 9260 §3.1): ports where TCP and UDP have them, so Community ID hashes them as Zeek does. */
+function decodeSctp(buf: Buffer, off: number, ipEnd: number, capEnd: number, out: Decoded): number {
+  if (ipEnd - off < 12) return SKIP_BAD_TRANSPORT;
+  if (capEnd - off < 12) return SKIP_TRUNCATED_TRANSPORT;
+  out.srcPort = (buf[off] << 8) | buf[off + 1];
+  out.dstPort = (buf[off + 2] << 8) | buf[off + 3];
+  setPayload(off + 12, ipEnd, capEnd, out);
   return 0;
 }
 

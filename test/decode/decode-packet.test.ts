@@ -270,6 +270,18 @@ describe('decodePacket: transport', () => {
     expect(d.payloadWireLen).toBe(24);
   });
 
+  it('SCTP carries its ports in the common header (RFC 9260 3.1), so they key the flow', () => {
+    // src port 0x0b59 = 2905 (M3UA), dst port 0x1f90 = 8080, verification tag, checksum, then one chunk.
+    const sctp = Buffer.from('0b591f90' + 'deadbeef' + '00000000' + '00010008' + '00000000', 'hex');
+    const p = packet(LINKTYPE.RAW, ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 132, payload: sctp }));
+    const { ok, d } = decode(p);
+    expect(ok).toBe(true);
+    expect(tuple(p, d)).toBe('132 10.0.0.1:2905 > 10.0.0.2:8080');
+    expect(d.payloadOff).toBe(p.off + 20 + 12);
+    expect(d.payloadWireLen).toBe(8);
+    expectSkip(packet(LINKTYPE.RAW, ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 132, payload: Buffer.alloc(8) })), 'bad-transport-header');
+  });
+
   it('bad transport headers: TCP data offset below 5 or past the datagram, UDP length below 8, short ICMP', () => {
     const v4 = (proto: number, payload: Buffer) => packet(LINKTYPE.RAW, ipv4({ src: '1.1.1.1', dst: '2.2.2.2', proto, payload }));
     expectSkip(v4(6, tcp({ sport: 1, dport: 2, flags: 2, dataOffsetWords: 4 })), 'bad-transport-header');
