@@ -84,8 +84,21 @@ function failLen(s: NgState, why: string): number {
   return -1;
 }
 
-/** Reads every block of a pcapng file from the already opened window. */
-export function readPcapng(w: FileWindow, onPacket: (p: Packet) => void): ReadResult {
+/**
+ * Part of a file to read, by byte offsets of blocks (an evidence index records them).
+ * The leading section header and interface blocks are always read; the reader then jumps to
+ * `startAt` and stops after the block that starts at or before `endAt`. Interface blocks
+ * between the leading ones and `startAt` are not seen, so this suits files whose interfaces are
+ * all described up front, as in our evidence segments; a packet naming an interface not seen
+ * ends the read with a warning, as in any file.
+ */
+export interface BlockRange {
+  startAt?: number;
+  endAt?: number;
+}
+
+/** Reads every block of a pcapng file (or of `range`) from the already opened window. */
+export function readPcapng(w: FileWindow, onPacket: (p: Packet) => void, range?: BlockRange): ReadResult {
   const s: NgState = {
     r: emptyResult('pcapng', w),
     path: w.path,
@@ -103,8 +116,11 @@ export function readPcapng(w: FileWindow, onPacket: (p: Packet) => void): ReadRe
   };
   const r = s.r;
   const size = w.fileSize;
+  const startAt = range?.startAt ?? 0;
+  const endAt = range?.endAt ?? Infinity;
   let pos = 0;
-  while (pos < size) {
+  while (pos < size && pos <= endAt) {
+    if (pos > 0 && pos < startAt && !isLeadingHeader(s, w, pos)) pos = startAt;
     const len = readBlock(s, w, pos);
     if (len < 0) {
       if (pos === 0) throw new CaptureFileError(`${w.path} is not a usable pcapng file: ${s.problem}`);
@@ -116,6 +132,14 @@ export function readPcapng(w: FileWindow, onPacket: (p: Packet) => void): ReadRe
   }
   finishDrops(s);
   return r;
+}
+
+/** True when the block at `pos` is a section header or interface block (or cannot be peeked). */
+function isLeadingHeader(s: NgState, w: FileWindow, pos: number): boolean {
+  const o = at(w, pos, 4);
+  if (o < 0) return true; // let readBlock report the truncation where it is
+  const type = u32(s, w.buf, o);
+  return type === BT_SHB || type === BT_IDB;
 }
 
 /** Reads and handles the block at `pos`; returns its length, or -1 with s.problem set. */

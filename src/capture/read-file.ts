@@ -6,7 +6,7 @@ import type { Packet } from './packet.js';
 import { CaptureFileError, type ReadOptions, type ReadResult } from './read-result.js';
 import { at, closeWindow, openWindow, type FileWindow } from './file-window.js';
 import { PCAP_MAGIC_NS, PCAP_MAGIC_US, readPcap } from './pcap-reader.js';
-import { BT_SHB, readPcapng } from './pcapng-reader.js';
+import { BT_SHB, readPcapng, type BlockRange } from './pcapng-reader.js';
 
 const ACCEPTED = 'accepted formats: pcap (magic a1b2c3d4 or a1b23c4d, either byte order) and pcapng (0a0d0d0a)';
 
@@ -14,11 +14,13 @@ const ACCEPTED = 'accepted formats: pcap (magic a1b2c3d4 or a1b23c4d, either byt
  * Reads a pcap or pcapng file, calling `onPacket` once per packet with one reused Packet whose
  * `buf` is the reader's chunk buffer: copy what you keep. Problems inside the file end the read
  * with a warning and `stoppedAt`; a file that is no capture at all throws CaptureFileError.
+ * `startAt`/`endAt` (pcapng only, see BlockRange) read part of a file by block offsets.
  */
-export function readCaptureFile(path: string, onPacket: (p: Packet) => void, opts?: ReadOptions): ReadResult {
+export function readCaptureFile(path: string, onPacket: (p: Packet) => void, opts?: ReadOptions & BlockRange): ReadResult {
   const w = openWindow(path, opts?.onProgress);
   try {
-    const result = dispatch(w, onPacket);
+    const range = opts?.startAt !== undefined || opts?.endAt !== undefined ? opts : undefined;
+    const result = dispatch(w, onPacket, range);
     opts?.onProgress?.(result.bytesRead, result.fileSize);
     return result;
   } finally {
@@ -26,7 +28,7 @@ export function readCaptureFile(path: string, onPacket: (p: Packet) => void, opt
   }
 }
 
-function dispatch(w: FileWindow, onPacket: (p: Packet) => void): ReadResult {
+function dispatch(w: FileWindow, onPacket: (p: Packet) => void, range: BlockRange | undefined): ReadResult {
   if (w.fileSize === 0) throw new CaptureFileError(`${w.path} is empty (0 bytes), not a capture file`);
   const o = at(w, 0, Math.min(4, w.fileSize));
   if (w.fileSize < 4) {
@@ -34,8 +36,11 @@ function dispatch(w: FileWindow, onPacket: (p: Packet) => void): ReadResult {
   }
   const be = w.buf.readUInt32BE(o);
   const le = w.buf.readUInt32LE(o);
-  if (be === BT_SHB) return readPcapng(w, onPacket);
-  if (be === PCAP_MAGIC_US || be === PCAP_MAGIC_NS || le === PCAP_MAGIC_US || le === PCAP_MAGIC_NS) return readPcap(w, onPacket);
+  if (be === BT_SHB) return readPcapng(w, onPacket, range);
+  if (be === PCAP_MAGIC_US || be === PCAP_MAGIC_NS || le === PCAP_MAGIC_US || le === PCAP_MAGIC_NS) {
+    if (range) throw new RangeError(`${w.path}: startAt/endAt need a pcapng file, this is classic pcap`);
+    return readPcap(w, onPacket);
+  }
   const head = at(w, 0, Math.min(8, w.fileSize));
   throw new CaptureFileError(
     `${w.path} is not a capture file: it starts with ${describeBytes(w.buf, head, Math.min(8, w.fileSize))}; ${ACCEPTED}`,

@@ -12,6 +12,10 @@ export interface Flow {
   /** Addresses as their own small Buffers (4 or 16 bytes), copied once when the flow is created. */
   initiatorAddr: Buffer;
   responderAddr: Buffer;
+  /**
+   * TCP/UDP/SCTP ports. ICMP/ICMPv6: initiatorPort is the type, responderPort the reply type of a
+   * request/reply pair (echo 8/0) or else the code, as Community ID and Zeek key them. 0 otherwise.
+   */
   initiatorPort: number;
   responderPort: number;
   /**
