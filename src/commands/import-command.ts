@@ -48,6 +48,7 @@ export function formatSummary(s: ImportSummary): string {
     `  packets ${s.packets}, flows ${s.flows}, named ${s.named_flows}, Ollama ${s.ollama_flows}`,
     `  activities: ${activities || 'none'}`,
     `  skipped packets: ${skipped}`,
+    `  estimated capture loss: ${s.loss_estimate === null ? 'unknown (no TCP data acknowledged)' : `${s.loss_estimate.toFixed(2)}% of acknowledged TCP bytes`}`,
     s.stopped_at !== null ? `  stopped reading at byte ${s.stopped_at} (damaged or truncated file)` : null,
   ].filter((l) => l !== null).join('\n') + '\n';
 }

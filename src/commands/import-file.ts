@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { readCaptureFile } from '../capture/read-file.js';
 import { createIngest } from '../pipeline/ingest.js';
+import { lossPercent } from '../flows/tcp-loss.js';
 import { beginSession } from '../store/session-writer.js';
 import { explainStoreError, StoreError } from '../store/store-error.js';
 import { CaptureFileError } from '../capture/read-result.js';
@@ -18,6 +19,8 @@ export interface ImportSummary {
   skipped: Record<string, number>;
   warnings: string[];
   stopped_at: number | null;
+  /** Estimated capture loss in % from TCP acknowledgements (null: no TCP data to judge by). */
+  loss_estimate: number | null;
 }
 
 /**
@@ -50,7 +53,7 @@ export async function importFile(dbPath: string, file: string, onProgress?: (don
       startedAt: counts.firstTs,
       endedAt: counts.lastTs,
       drops: read.drops,
-      lossEstimate: null,
+      lossEstimate: lossPercent(counts.tcpAcked, counts.tcpMissed),
       skipped,
       warnings: read.warnings,
       stoppedAt: read.stoppedAt,
@@ -67,6 +70,7 @@ export async function importFile(dbPath: string, file: string, onProgress?: (don
       skipped,
       warnings: read.warnings,
       stopped_at: read.stoppedAt,
+      loss_estimate: lossPercent(counts.tcpAcked, counts.tcpMissed),
     };
   } catch (err) {
     await writer.abort();

@@ -221,6 +221,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
       payloadOut: 0,
       payloadIn: 0,
       tcpState: 0,
+      tcpLoss: null,
       communityId: communityIdV1(iAddr, rAddr, d.proto, iPort, rPort),
       hostname: null,
       hostnameSource: null,

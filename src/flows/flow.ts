@@ -39,6 +39,11 @@ export interface Flow {
   payloadIn: number;
   /** Bitmask of TCP_STATE_* values. */
   tcpState: number;
+  /**
+   * TCP capture-loss state and estimate, owned by src/flows/tcp-loss.ts (after Zeek's capture_loss):
+   * null until the flow's first TCP packet. Read it with lossOf() from that file.
+   */
+  tcpLoss: Float64Array | null;
   /** Community ID v1 ("1:base64"), computed once when the flow is created. */
   communityId: string;
 

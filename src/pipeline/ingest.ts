@@ -1,5 +1,6 @@
 import type { Packet } from '../capture/packet.js';
-import { newDecoded, newSkipCounts, type SkipCounts } from '../decode/decoded.js';
+import { IPPROTO, newDecoded, newSkipCounts, type SkipCounts } from '../decode/decoded.js';
+import { lossOf, trackTcpLoss } from '../flows/tcp-loss.js';
 import { decodePacket } from '../decode/decode-packet.js';
 import type { Flow } from '../flows/flow.js';
 import { createFlowTable } from '../flows/flow-table.js';
@@ -22,6 +23,9 @@ export interface IngestCounts {
   firstTs: number | null;
   lastTs: number | null;
   skips: SkipCounts;
+  /** TCP bytes acknowledged, and of them never captured, over closed flows (src/flows/tcp-loss.ts). */
+  tcpAcked: number;
+  tcpMissed: number;
 }
 
 /**
@@ -31,7 +35,7 @@ export interface IngestCounts {
  */
 export function createIngest(sinks: IngestSinks) {
   const decoded = newDecoded();
-  const counts: IngestCounts = { packets: 0, decoded: 0, firstTs: null, lastTs: null, skips: newSkipCounts() };
+  const counts: IngestCounts = { packets: 0, decoded: 0, firstTs: null, lastTs: null, skips: newSkipCounts(), tcpAcked: 0, tcpMissed: 0 };
   const memory = createClassifyMemory();
 
   const enricher = createEnricher({
@@ -49,6 +53,9 @@ export function createIngest(sinks: IngestSinks) {
     onOpen: (f) => enricher.onFlowOpen(f),
     onClose: (f) => {
       enricher.onFlowClose(f);
+      const loss = lossOf(f);
+      counts.tcpAcked += loss.ackedOut + loss.ackedIn;
+      counts.tcpMissed += loss.gapOut + loss.gapIn;
       sinks.flow(f, classifyFlow(f, memory.contextFor(f)));
       memory.forget(f);
     },
@@ -68,6 +75,7 @@ export function createIngest(sinks: IngestSinks) {
     if (!decodePacket(p, decoded, counts.skips)) return;
     counts.decoded++;
     const flow = table.ingest(p, decoded);
+    if (decoded.proto === IPPROTO.TCP) trackTcpLoss(flow, table.lastDir, decoded);
     enricher.onPacket(flow, table.lastDir, p, decoded);
     if (p.comment !== null) attributeFromComment(flow, p.comment);
   }

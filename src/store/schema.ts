@@ -62,6 +62,7 @@ export const MIGRATIONS: string[] = [
     payload_out     INTEGER NOT NULL,          -- transport payload bytes from the initiator
     payload_in      INTEGER NOT NULL,
     tcp_state       INTEGER NOT NULL,          -- TCP_STATE_* bitmask
+    missed_bytes    INTEGER NOT NULL,          -- TCP bytes acknowledged but never captured (Zeek's missed_bytes; a loss estimate)
     community_id    TEXT    NOT NULL,
     hostname        TEXT,
     hostname_source TEXT,                      -- 'sni' | 'connect' | 'http' | 'dns'
@@ -116,4 +117,32 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX http_session_flow ON http(session_id, flow_seq);
   `,
+  // 2: evidence segment files and, per flow and segment, where its packets are (no row per packet).
+  `
+  CREATE TABLE evidence_files (
+    id          INTEGER PRIMARY KEY,
+    session_id  INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    seq         INTEGER NOT NULL,              -- segment number within the session
+    path        TEXT    NOT NULL UNIQUE,
+    first_ts    INTEGER,                       -- µs of the earliest packet
+    last_ts     INTEGER,                       -- µs of the latest packet
+    bytes       INTEGER NOT NULL,
+    packets     INTEGER NOT NULL,
+    sha256      TEXT,                          -- hex, set when the segment closes
+    closed      INTEGER NOT NULL DEFAULT 0,
+    incomplete  INTEGER NOT NULL DEFAULT 0     -- writing stopped inside it (disk full)
+  );
+  CREATE INDEX evidence_files_session ON evidence_files(session_id, seq);
+
+  CREATE TABLE evidence_index (
+    file_id       INTEGER NOT NULL REFERENCES evidence_files(id) ON DELETE CASCADE,
+    session_id    INTEGER NOT NULL,
+    flow_seq      INTEGER NOT NULL,            -- flows.seq of the same session
+    first_offset  INTEGER NOT NULL,            -- byte offset of the flow's first packet block in the file
+    last_offset   INTEGER NOT NULL,            -- ... and of its last
+    packets       INTEGER NOT NULL,
+    PRIMARY KEY (file_id, flow_seq)
+  ) WITHOUT ROWID;
+  CREATE INDEX evidence_index_flow ON evidence_index(session_id, flow_seq);
+`,
 ];

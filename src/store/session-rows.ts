@@ -3,6 +3,7 @@ import type { Classification } from '../classify/classify.js';
 import type { DnsRecord, HttpRecord } from '../enrich/records.js';
 import type { InterfaceInfo } from '../capture/packet.js';
 import { addrToString } from '../decode/addr.js';
+import { lossOf } from '../flows/tcp-loss.js';
 
 /**
  * Rows for one session, as plain arrays in the column order of the INSERTs below: built on the
@@ -13,10 +14,10 @@ export type Row = (string | number | null)[];
 export const INSERT_FLOW = `INSERT INTO flows (
     session_id, seq, proto, ip_version, initiator_addr, initiator_port, responder_addr, responder_port,
     initiator_by, iface, first_seen, last_seen, packets_out, packets_in, bytes_out, bytes_in,
-    payload_out, payload_in, tcp_state, community_id, hostname, hostname_source, sni, alpn,
+    payload_out, payload_in, tcp_state, missed_bytes, community_id, hostname, hostname_source, sni, alpn,
     http_method, http_path, http_host, http_status, connect_host, connect_port, dns_name,
     activity, activity_reason, ollama, process_seq)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 export const INSERT_DNS = `INSERT INTO dns (session_id, flow_seq, ts, response_ts, transport, txid, query, qtype, rcode, answers)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 export const INSERT_HTTP = `INSERT INTO http (session_id, flow_seq, ts, response_ts, method, path, version, host, user_agent, status, location, is_connect)
@@ -52,7 +53,7 @@ export function flowRow(f: Flow, c: Classification, processSeq: number | null): 
     0, f.id, f.proto, f.ipVersion, addrToString(f.initiatorAddr), f.initiatorPort,
     addrToString(f.responderAddr), f.responderPort, f.initiatorBy, f.iface, Math.round(f.firstSeen),
     Math.round(f.lastSeen), f.packetsOut, f.packetsIn, f.bytesOut, f.bytesIn, f.payloadOut, f.payloadIn,
-    f.tcpState, f.communityId, f.hostname, f.hostnameSource, f.sni, f.alpn ? JSON.stringify(f.alpn) : null,
+    f.tcpState, missedBytes(f), f.communityId, f.hostname, f.hostnameSource, f.sni, f.alpn ? JSON.stringify(f.alpn) : null,
     f.httpMethod, f.httpPath, f.httpHost, f.httpStatus, f.connectHost, f.connectPort, f.dnsName,
     c.activity, c.reason, c.ollama ? 1 : 0, processSeq,
   ];
@@ -91,4 +92,9 @@ export function sessionEndRow(end: SessionEnd): Row {
     end.packets, end.startedAt === null ? null : Math.round(end.startedAt), end.endedAt === null ? null : Math.round(end.endedAt),
     end.drops, end.lossEstimate, JSON.stringify(end.skipped), JSON.stringify(end.warnings), end.stoppedAt,
   ];
+}
+
+function missedBytes(f: Flow): number {
+  const l = lossOf(f);
+  return l.gapOut + l.gapIn;
 }

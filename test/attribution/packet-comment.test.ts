@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { makeFlow } from '../helpers/make-flow.js';
 import type { Flow } from '../../src/flows/flow.js';
 import { attributeFromComment, parsePacketComment } from '../../src/attribution/packet-comment.js';
 
@@ -83,14 +84,7 @@ describe('parsePacketComment', () => {
 
 describe('attributeFromComment', () => {
   function emptyFlow(): Flow {
-    return {
-      id: 1, proto: 6, ipVersion: 4, initiatorAddr: Buffer.from([10, 0, 0, 2]), responderAddr: Buffer.from([1, 1, 1, 1]),
-      initiatorPort: 40000, responderPort: 443, initiatorBy: 'syn', iface: 0, firstSeen: 0, lastSeen: 0,
-      packetsOut: 1, packetsIn: 0, bytesOut: 60, bytesIn: 0, payloadOut: 0, payloadIn: 0, tcpState: 1,
-      communityId: '1:x', hostname: null, hostnameSource: null, sni: null, alpn: null, httpMethod: null,
-      httpPath: null, httpHost: null, httpStatus: null, connectHost: null, connectPort: null, dnsName: null,
-      process: null, enrich: null, closed: false,
-    };
+    return makeFlow({ initiatorAddr: Buffer.from([10, 0, 0, 2]), responderAddr: Buffer.from([1, 1, 1, 1]), closed: false });
   }
 
   it('sets the process from the first comment that names one', () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Flow } from '../../src/flows/flow.js';
 import { TCP_STATE_ESTABLISHED, TCP_STATE_SYN, TCP_STATE_SYNACK } from '../../src/flows/flow.js';
 import { classifyFlow } from '../../src/classify/classify.js';
+import { makeFlow } from '../helpers/make-flow.js';
 
 const LAN_HOST = Buffer.from([192, 168, 1, 20]);
 const LAN_PEER = Buffer.from([192, 168, 1, 77]);
@@ -10,44 +11,15 @@ const LO4 = Buffer.from([127, 0, 0, 1]);
 const LO6 = Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
 const RESOLVER = Buffer.from([192, 168, 1, 1]);
 
-/** A TCP flow from this host to a remote HTTPS server, every contract field set; override what a case needs. */
+/** A TCP flow from this host to a remote HTTPS server; override what a case needs. */
 function flow(over: Partial<Flow> = {}): Flow {
-  return {
-    id: 1,
-    proto: 6,
-    ipVersion: 4,
-    initiatorAddr: LAN_HOST,
-    responderAddr: REMOTE,
-    initiatorPort: 51234,
-    responderPort: 443,
-    initiatorBy: 'syn',
-    iface: 0,
-    firstSeen: 1_700_000_000_000_000,
-    lastSeen: 1_700_000_001_000_000,
-    packetsOut: 10,
-    packetsIn: 12,
-    bytesOut: 1500,
-    bytesIn: 9000,
-    payloadOut: 900,
-    payloadIn: 8000,
-    tcpState: TCP_STATE_SYN | TCP_STATE_SYNACK | TCP_STATE_ESTABLISHED,
+  return makeFlow({
+    initiatorAddr: LAN_HOST, responderAddr: REMOTE, initiatorPort: 51234, responderPort: 443,
+    firstSeen: 1_700_000_000_000_000, lastSeen: 1_700_000_001_000_000, bytesOut: 1500, bytesIn: 9000,
+    payloadOut: 900, payloadIn: 8000, tcpState: TCP_STATE_SYN | TCP_STATE_SYNACK | TCP_STATE_ESTABLISHED,
     communityId: '1:AAAAAAAAAAAAAAAAAAAAAAAAAAA=',
-    hostname: null,
-    hostnameSource: null,
-    sni: null,
-    alpn: null,
-    httpMethod: null,
-    httpPath: null,
-    httpHost: null,
-    httpStatus: null,
-    connectHost: null,
-    connectPort: null,
-    dnsName: null,
-    process: null,
-    enrich: null,
-    closed: true,
     ...over,
-  };
+  });
 }
 
 function tls(host: string, over: Partial<Flow> = {}): Flow {

@@ -11,7 +11,7 @@ import { createPcapWriter } from '../../src/capture/pcap-writer.js';
 const tmp = () => mkdtempSync(join(tmpdir(), 'oa-cli-'));
 const FLOW_FIELDS = [
   'id', 'session_id', 'proto', 'initiator_addr', 'initiator_port', 'responder_addr', 'responder_port', 'initiator_by',
-  'first_seen', 'last_seen', 'duration_s', 'packets_out', 'packets_in', 'bytes_out', 'bytes_in', 'hostname',
+  'first_seen', 'last_seen', 'duration_s', 'packets_out', 'packets_in', 'bytes_out', 'bytes_in', 'missed_bytes', 'hostname',
   'hostname_source', 'sni', 'alpn', 'http_method', 'http_path', 'http_host', 'http_status', 'connect_host',
   'connect_port', 'dns_name', 'activity', 'activity_reason', 'community_id', 'process', 'ollama',
 ];
@@ -24,8 +24,10 @@ describe('import + flows', () => {
     expect(imp.code).toBe(0);
     expect(imp.stderr).toBe('');
     const [summary] = JSON.parse(imp.stdout);
-    expect(Object.keys(summary).sort()).toEqual(['activities', 'file', 'flows', 'format', 'named_flows', 'ollama_flows', 'packets', 'session_id', 'skipped', 'stopped_at', 'warnings'].sort());
+    expect(Object.keys(summary).sort()).toEqual(['activities', 'file', 'flows', 'format', 'loss_estimate', 'named_flows', 'ollama_flows', 'packets', 'session_id', 'skipped', 'stopped_at', 'warnings'].sort());
     expect(summary.format).toBe('pcap');
+    // tcpdump -i any saw both ends of every connection: nothing acknowledged went uncaptured.
+    expect(summary.loss_estimate).toBe(0);
 
     const flows = await runCli('flows', '--db', db, '--json');
     expect(flows.code).toBe(0);

@@ -8,21 +8,17 @@ import { execFileSync, spawn } from 'node:child_process';
 import { newPacket, LINKTYPE } from '../../src/capture/packet.js';
 import { newDecoded, IPPROTO, TCP_ACK, TCP_PSH } from '../../src/decode/decoded.js';
 import type { Flow } from '../../src/flows/flow.js';
+import { makeFlow as baseFlow } from '../helpers/make-flow.js';
 import type { Enricher } from '../../src/enrich/enricher.js';
 import type { DnsRecord, HttpRecord, EnrichSink } from '../../src/enrich/records.js';
 
 export function makeFlow(over: Partial<Flow> = {}): Flow {
-  return {
-    id: 1, proto: IPPROTO.TCP, ipVersion: 4,
+  return baseFlow({
     initiatorAddr: Buffer.from([10, 0, 0, 2]), responderAddr: Buffer.from([93, 184, 216, 34]),
-    initiatorPort: 40000, responderPort: 443, initiatorBy: 'syn', iface: 0,
     firstSeen: 1_000_000, lastSeen: 1_000_000, packetsOut: 0, packetsIn: 0, bytesOut: 0, bytesIn: 0,
-    payloadOut: 0, payloadIn: 0, tcpState: 0, communityId: '1:test',
-    hostname: null, hostnameSource: null, sni: null, alpn: null,
-    httpMethod: null, httpPath: null, httpHost: null, httpStatus: null,
-    connectHost: null, connectPort: null, dnsName: null, process: null, enrich: null, closed: false,
+    payloadOut: 0, payloadIn: 0, closed: false,
     ...over,
-  };
+  });
 }
 
 export interface Recorded extends EnrichSink {

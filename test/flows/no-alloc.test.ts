@@ -9,10 +9,11 @@ import { LINKTYPE, newPacket } from '../../src/capture/packet.js';
 import { decodePacket } from '../../src/decode/decode-packet.js';
 import { newDecoded, newSkipCounts } from '../../src/decode/decoded.js';
 import { createFlowTable } from '../../src/flows/flow-table.js';
+import { trackTcpLoss } from '../../src/flows/tcp-loss.js';
 import { eth, ipv4, ipv6, tcp, udp } from '../decode/frames.js';
 
 describe('hot path', () => {
-  it('decodes and counts millions of packets of existing flows without a single minor GC', async () => {
+  it('decodes, counts and tracks TCP loss for millions of packets of existing flows without a single minor GC', async () => {
     const frames: Buffer[] = [];
     for (let i = 0; i < 200; i++) {
       const a = `10.0.${i}.1`;
@@ -37,7 +38,9 @@ describe('hot path', () => {
         pkt.off = offs[j];
         pkt.caplen = lens[j];
         pkt.ts = t0 + k;
-        if (decodePacket(pkt, d, skips)) table.ingest(pkt, d);
+        if (!decodePacket(pkt, d, skips)) continue;
+        const f = table.ingest(pkt, d);
+        if (d.proto === 6) trackTcpLoss(f, table.lastDir, d);
       }
     };
     loop(300_000, 1.7e15); // create the flows and let the JIT optimise

@@ -33,6 +33,20 @@ describe('openDb', () => {
     again.close();
   });
 
+  it('migrates a version-1 database forward, keeping its data', () => {
+    const path = join(tmp(), 'v1.db');
+    const raw = new Database(path);
+    raw.exec(MIGRATIONS[0]);
+    raw.pragma('user_version = 1');
+    raw.prepare(`INSERT INTO sessions (kind, source, interfaces, recorded_at) VALUES ('import', 'old.pcap', '[]', 1)`).run();
+    raw.close();
+    const db = openDb(path);
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    expect(db.prepare('SELECT source FROM sessions').all()).toEqual([{ source: 'old.pcap' }]);
+    expect(db.prepare(`SELECT name FROM sqlite_master WHERE name = 'evidence_files'`).get()).toEqual({ name: 'evidence_files' });
+    db.close();
+  });
+
   it('refuses a database from a newer version with a clear message', () => {
     const path = join(tmp(), 'new.db');
     const raw = new Database(path);
