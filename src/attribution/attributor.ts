@@ -1,0 +1,71 @@
+/**
+ * Who owns a flow on this machine: the OS-neutral port. Linux answers through procfs
+ * (procfs-attributor.ts); another OS adds its own createXxxAttributor behind the same shape,
+ * the way bandwhich keeps one lookup interface per OS.
+ */
+import type { Flow } from '../flows/flow.js';
+import type { Role } from '../knowledge/processes.js';
+
+export interface ProcessInfo {
+  pid: number;
+  /** µs since epoch. With pid it identifies a process across pid reuse. */
+  startTime: number;
+  ppid: number;
+  comm: string;
+  exe: string | null;
+  cmdline: string[];
+  uid: number;
+  /** Filled asynchronously, once per executable file; null until known or when unreadable. */
+  exeSha256: string | null;
+  role: Role | null;
+  /** role !== null, a descendant of an Ollama process, or picked by the user (--process/--pid). */
+  ollamaTree: boolean;
+  /** The auditor itself (selfPid): its own flows can be told apart and left out. */
+  self: boolean;
+}
+
+export interface AttributionStats {
+  /** lookup() and attributeFlow() calls. */
+  lookups: number;
+  /** Answered from the cache at once. */
+  hits: number;
+  /** Not in the cache at once: queued for a rescan. */
+  misses: number;
+  /** Misses a rescan then resolved. */
+  resolvedLater: number;
+  /** Flows no process could be found for. */
+  unattributed: number;
+  rescans: number;
+  /** Time spent in all scans (table reads, fd scans), initial full scan included. */
+  scanMsTotal: number;
+  /** Cost of the last full scan of every process's fds. */
+  fullScanMs: number;
+  /** Processes whose fd table was walked, summed over scans. */
+  pidsScanned: number;
+  /** Live processes whose /proc/<pid>/fd could not be read (other users, when unprivileged); not walked again. */
+  unreadablePids: number;
+  /** Sockets seen in /proc/net whose owner no readable process holds. */
+  unownedSockets: number;
+  /** Flows waiting for the next rescan. */
+  pending: number;
+}
+
+export interface Attributor {
+  /**
+   * Who owns the local end (localAddr/localPort) of a socket of IP protocol proto (6/17) whose
+   * peer is remoteAddr/remotePort. Synchronous, from cache; null on a miss (a miss schedules a rescan).
+   */
+  lookup(proto: number, localAddr: Buffer, localPort: number, remoteAddr: Buffer, remotePort: number): ProcessInfo | null;
+  /**
+   * Attribute a flow now if the cache knows it, else queue it and fill flow.process (and call
+   * onResolved) when a debounced rescan finds it. onResolved is called only for that later case.
+   * The initiator end is tried as the local end first, then the responder end.
+   */
+  attributeFlow(flow: Flow, onResolved?: (flow: Flow, p: ProcessInfo) => void): void;
+  /** The full record behind a flow's process (flow.process holds only pid, name, exe). */
+  processOf(flow: Flow): ProcessInfo | null;
+  /** Every process seen so far, one entry per pid + startTime. */
+  processes(): Iterable<ProcessInfo>;
+  stats(): AttributionStats;
+  close(): void;
+}

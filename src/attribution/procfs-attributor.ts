@@ -1,0 +1,406 @@
+/**
+ * Linux process attribution through procfs, at the first packet of a flow.
+ *
+ * Timer-driven tools (bandwhich, nethogs) rescan /proc every second or so and lose connections
+ * shorter than that. Here the socket tables are cached and a miss triggers a debounced rescan
+ * (at most one per rescanMinIntervalMs, every miss since the last one answered by it): the fds
+ * of the likely owners (recent owners, new pids), the /proc/net tables, then /proc/<pid>/fd of
+ * as few other processes as can own the sockets still wanted (same uid as the socket first),
+ * stopping once all are found. A socket no process holds after a complete pass is remembered
+ * as unowned, not searched again. Scans are synchronous: a few ms, bounded, no thread pool.
+ */
+import { statSync } from 'node:fs';
+import type { Flow } from '../flows/flow.js';
+import { isLoopback } from '../decode/addr.js';
+import type { AttributionStats, Attributor, ProcessInfo } from './attributor.js';
+import { createExeHasher } from './exe-hash.js';
+import { interfaceAddrs } from './local-addrs.js';
+import { socketInodesOf } from './procfs-fds.js';
+import { PROC_NET_TABLES, parseProcNet, widenAddr, type SocketEntry } from './procfs-net.js';
+import { createPidTable, inTree, refreshPidTable, restatPid, type TreePicks } from './procfs-pid-table.js';
+import { nameMatches, readProcessDetails, roleOf } from './procfs-process.js';
+import { readBootTime, readProcText } from './procfs-stat.js';
+import { buildSocketIndex, findBound, findConnected, type SocketIndex } from './socket-index.js';
+
+export interface ProcfsAttributorOptions {
+  /** Default '/proc'. */
+  procRoot?: string;
+  /** --process NAME: processes with this comm / exe name / argv[0] (and their children) join the Ollama tree. */
+  extraNames?: string[];
+  /** --pid N: these processes (and their children) join the Ollama tree; their network namespaces are read too. */
+  extraPids?: number[];
+  /** Debounce: at most one rescan per this many ms (default 5). */
+  rescanMinIntervalMs?: number;
+  /** The auditor's own pid (default process.pid), marked `self`. */
+  selfPid?: number;
+}
+
+/** One end of a flow or lookup to try as the local end. */
+interface End {
+  local: Buffer;
+  localPort: number;
+  remote: Buffer;
+  remotePort: number;
+  /** Listener / unconnected UDP matches allowed. */
+  bound: boolean;
+  /** The caller says this end is ours (lookup()). */
+  surelyLocal: boolean;
+}
+
+interface Pending {
+  proto: number;
+  ends: End[];
+  flow: Flow | null;
+  onResolved?: (flow: Flow, p: ProcessInfo) => void;
+}
+
+const MAX_PENDING = 50_000;
+const ALL_PROTOS: ReadonlySet<number> = new Set([6, 17]);
+const HOT_PIDS = 8;
+const IFACE_REFRESH_MS = 1000;
+
+function netnsOf(path: string): number | null {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return null;
+  }
+}
+
+function emptyStats(): AttributionStats {
+  return {
+    lookups: 0, hits: 0, misses: 0, resolvedLater: 0, unattributed: 0, rescans: 0, scanMsTotal: 0,
+    fullScanMs: 0, pidsScanned: 0, unreadablePids: 0, unownedSockets: 0, pending: 0,
+  };
+}
+
+export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attributor {
+  const procRoot = opts.procRoot ?? '/proc';
+  const selfPid = opts.selfPid ?? process.pid;
+  const minInterval = opts.rescanMinIntervalMs ?? 5;
+  const picks: TreePicks = { names: opts.extraNames ?? [], pids: new Set(opts.extraPids ?? []) };
+  const bootTime = readBootTime(procRoot);
+  const selfNetns = netnsOf(`${procRoot}/self/ns/net`);
+  const pidTable = createPidTable();
+  const hasher = createExeHasher();
+  const stats = emptyStats();
+
+  let index: SocketIndex = buildSocketIndex([]);
+  /** Per protocol, the tables of the last reading: the host's first, then other namespaces'. */
+  const tablesByProto = new Map<number, SocketEntry[][]>();
+  let ifaceAddrs: string[] = [];
+  let ifaceReadAt = -Infinity;
+  /** socket inode -> pid holding it; only inodes of the current tables. */
+  const owner = new Map<number, number>();
+  /** Inodes a complete fd pass found in no readable process. */
+  const unowned = new Set<number>();
+  const infos = new Map<string, ProcessInfo>();
+  const latestByPid = new Map<number, ProcessInfo>();
+  const flowInfo = new WeakMap<Flow, ProcessInfo>();
+  const hot: number[] = [];
+  /** Pids whose fd table was unreadable (other users, when unprivileged): not walked again. */
+  const denied = new Set<number>();
+  let pending: Pending[] = [];
+  let timer: { kind: 'immediate'; h: NodeJS.Immediate } | { kind: 'timeout'; h: NodeJS.Timeout } | null = null;
+  let lastScanEnd = -Infinity;
+  let closed = false;
+
+  function isLocal(addr: Buffer): boolean {
+    return isLoopback(addr) || index.localAddrs.has(addr.toString('hex')) || ifaceAddrs.includes(addr.toString('hex'));
+  }
+
+  function infoFor(pid: number): ProcessInfo | null {
+    const e = pidTable.entries.get(pid) ?? restatPid(pidTable, procRoot, pid, bootTime, picks);
+    if (!e) return latestByPid.get(pid) ?? null;
+    const key = `${pid}:${e.startTime}`;
+    const known = infos.get(key);
+    if (known) return known;
+    const d = readProcessDetails(procRoot, pid);
+    const role = roleOf(e.comm, d.exe, d.cmdline);
+    const info: ProcessInfo = {
+      pid, startTime: e.startTime, ppid: e.ppid, comm: e.comm, exe: d.exe, cmdline: d.cmdline,
+      uid: d.uid >= 0 ? d.uid : e.uid, exeSha256: null, role,
+      ollamaTree: role !== null || nameMatches(picks.names, e.comm, d.exe, d.cmdline[0] ?? null) || inTree(pidTable, pid),
+      self: pid === selfPid,
+    };
+    infos.set(key, info);
+    latestByPid.set(pid, info);
+    info.exeSha256 = hasher.request(procRoot, pid, (sha) => {
+      info.exeSha256 = sha;
+    });
+    return info;
+  }
+
+  /** The process holding a socket; null when none can be found; 'unknown' before the fd scan looked. */
+  function ownerOf(e: SocketEntry): ProcessInfo | null | 'unknown' {
+    const pid = owner.get(e.inode);
+    if (pid !== undefined) return infoFor(pid);
+    return unowned.has(e.inode) ? null : 'unknown';
+  }
+
+  function matchEnd(proto: number, end: End): SocketEntry | null {
+    const c = findConnected(index, proto, end.local, end.localPort, end.remote, end.remotePort);
+    if (c || !end.bound) return c;
+    // A wildcard listener only answers for an address we know is ours, else an outbound
+    // flow to port 443 somewhere would be pinned on a local server listening on 443.
+    return findBound(index, proto, end.local, end.localPort, !(end.surelyLocal || isLocal(end.local)));
+  }
+
+  /**
+   * Ends in order; the first socket with a known owner wins. Before a rescan ('final' false), a
+   * socket not yet scanned or a local end missing from the cached tables is a miss; after it,
+   * the next end gets its turn. null: no owner can be found.
+   */
+  function resolve(p: Pending, final: boolean): ProcessInfo | null | 'miss' {
+    let sawUnowned = false;
+    for (const end of p.ends) {
+      const e = matchEnd(p.proto, end);
+      if (e) {
+        const o = ownerOf(e);
+        if (o === 'unknown') {
+          if (!final) return 'miss';
+          continue;
+        }
+        if (o !== null) return o;
+        sawUnowned = true;
+        continue;
+      }
+      if (!final && (end.surelyLocal || isLocal(end.local))) return 'miss';
+    }
+    return final || sawUnowned ? null : 'miss';
+  }
+
+  function wantedOf(p: Pending, wanted: Map<number, SocketEntry>): void {
+    for (const end of p.ends) {
+      const c = findConnected(index, p.proto, end.local, end.localPort, end.remote, end.remotePort);
+      const b = end.bound ? findBound(index, p.proto, end.local, end.localPort) : null;
+      for (const e of [c, b]) if (e && !owner.has(e.inode) && !unowned.has(e.inode)) wanted.set(e.inode, e);
+    }
+  }
+
+  /** Re-read the tables of these protocols (the others keep their last reading) and re-index. */
+  function readTables(protos: ReadonlySet<number>): void {
+    for (const proto of protos) tablesByProto.set(proto, []);
+    const readDir = (dir: string): void => {
+      for (const [file, proto] of PROC_NET_TABLES) {
+        if (!protos.has(proto)) continue;
+        const text = readProcText(`${dir}/${file}`);
+        if (text !== null) tablesByProto.get(proto)!.push(parseProcNet(text, proto, undefined, false));
+      }
+    };
+    readDir(`${procRoot}/net`);
+    // Ollama in a container: its sockets live in another network namespace, listed only
+    // in /proc/<pid>/net of a process inside it. Read each such namespace once.
+    const seen = new Set<number>();
+    if (selfNetns !== null) seen.add(selfNetns);
+    for (const pid of pidTable.entries.keys()) {
+      if (!inTree(pidTable, pid)) continue;
+      const ns = netnsOf(`${procRoot}/${pid}/ns/net`);
+      if (ns === null || seen.has(ns)) continue;
+      seen.add(ns);
+      readDir(`${procRoot}/${pid}/net`);
+    }
+    index = buildSocketIndex([...tablesByProto.values()].flat());
+    for (const ino of owner.keys()) if (!index.byInode.has(ino)) owner.delete(ino);
+    for (const ino of unowned) if (!index.byInode.has(ino)) unowned.delete(ino);
+    const now = performance.now();
+    if (now - ifaceReadAt >= IFACE_REFRESH_MS) {
+      ifaceAddrs = interfaceAddrs();
+      ifaceReadAt = now;
+    }
+  }
+
+  function touchHot(pid: number): void {
+    const i = hot.indexOf(pid);
+    if (i >= 0) hot.splice(i, 1);
+    hot.unshift(pid);
+    if (hot.length > HOT_PIDS) hot.pop();
+  }
+
+  /** Recent owners, new pids, processes of the sockets' uids, then everyone else. */
+  function scanOrder(wanted: Map<number, SocketEntry>): number[] {
+    const uids = new Set<number>();
+    for (const e of wanted.values()) uids.add(e.uid);
+    for (const pid of denied) if (!pidTable.entries.has(pid)) denied.delete(pid);
+    const order = new Set<number>();
+    for (const pid of hot) if (pidTable.entries.has(pid)) order.add(pid);
+    for (const pid of pidTable.fresh) order.add(pid);
+    for (const e of pidTable.entries.values()) if (uids.has(e.uid)) order.add(e.pid);
+    for (const pid of pidTable.entries.keys()) order.add(pid);
+    for (const pid of denied) order.delete(pid);
+    return [...order];
+  }
+
+  /** Take note of the socket inodes one process holds; true when it held some not known before. */
+  function record(pid: number, inodes: readonly number[], wanted: Map<number, SocketEntry>): void {
+    let gained = false;
+    for (const ino of inodes) {
+      if (!index.byInode.has(ino)) continue; // unix, netlink, or newer than the tables
+      const prev = owner.get(ino);
+      // A socket shared across fork stays with the process seen first while that one lives.
+      if (prev === undefined || (prev !== pid && !pidTable.entries.has(prev))) {
+        owner.set(ino, pid);
+        gained = true;
+      }
+      if (wanted.delete(ino)) touchHot(pid);
+    }
+    // New sockets under a known pid: make sure it is still the same process (pid reuse).
+    if (gained && pidTable.entries.get(pid)?.gen !== pidTable.gen) restatPid(pidTable, procRoot, pid, bootTime, picks);
+  }
+
+  function walk(pid: number): number[] | null {
+    const r = socketInodesOf(procRoot, pid);
+    stats.pidsScanned++;
+    if (r === 'denied') denied.add(pid);
+    return typeof r === 'string' ? null : r;
+  }
+
+  /**
+   * Walk fd tables until every wanted inode is found; a complete pass marks the rest unowned.
+   * `early` holds what the likely owners held at the start of the rescan (see rescan).
+   */
+  function scanFds(wanted: Map<number, SocketEntry>, early: ReadonlyMap<number, number[]>): void {
+    for (const [pid, inodes] of early) record(pid, inodes, wanted);
+    let complete = true;
+    for (const pid of scanOrder(wanted)) {
+      if (wanted.size === 0) {
+        complete = false;
+        break;
+      }
+      if (early.has(pid)) continue; // its sockets were all there at the start already
+      const inodes = walk(pid);
+      if (inodes) record(pid, inodes, wanted);
+    }
+    if (complete) for (const ino of wanted.keys()) unowned.add(ino);
+    stats.unreadablePids = denied.size;
+    stats.unownedSockets = unowned.size;
+  }
+
+  function assign(flow: Flow, info: ProcessInfo): void {
+    flow.process = { pid: info.pid, name: info.comm, exe: info.exe };
+    flowInfo.set(flow, info);
+  }
+
+  function rescan(): void {
+    timer = null;
+    if (closed) return;
+    const t0 = performance.now();
+    refreshPidTable(pidTable, procRoot, bootTime, picks);
+    // The likely owners' fds first, the tables after: a socket must then only outlive the
+    // (slow) table read, not the table read and the fd walk. Every queued socket existed
+    // before this point, so what these processes hold now is all they can contribute.
+    const early = new Map<number, number[]>();
+    for (const pid of new Set([...hot, ...pidTable.fresh])) {
+      const inodes = pidTable.entries.has(pid) ? walk(pid) : null;
+      if (inodes) early.set(pid, inodes);
+    }
+    readTables(new Set(pending.map((p) => p.proto)));
+    const wanted = new Map<number, SocketEntry>();
+    for (const p of pending) wantedOf(p, wanted);
+    if (wanted.size > 0) scanFds(wanted, early);
+    const batch = pending;
+    pending = [];
+    for (const p of batch) settle(p);
+    lastScanEnd = performance.now();
+    stats.rescans++;
+    stats.scanMsTotal += lastScanEnd - t0;
+  }
+
+  function settle(p: Pending): void {
+    const r = resolve(p, true);
+    if (!p.flow) return;
+    if (r === null || r === 'miss') {
+      stats.unattributed++;
+      return;
+    }
+    stats.resolvedLater++;
+    assign(p.flow, r);
+    p.onResolved?.(p.flow, r);
+  }
+
+  function schedule(): void {
+    if (timer || closed) return;
+    const wait = lastScanEnd + minInterval - performance.now();
+    timer = wait <= 0
+      ? { kind: 'immediate', h: setImmediate(rescan) }
+      : { kind: 'timeout', h: setTimeout(rescan, wait) };
+  }
+
+  function enqueue(p: Pending): void {
+    stats.misses++;
+    if (pending.length >= MAX_PENDING) {
+      if (p.flow) stats.unattributed++;
+      return;
+    }
+    pending.push(p);
+    schedule();
+  }
+
+  function fullScan(): void {
+    const t0 = performance.now();
+    refreshPidTable(pidTable, procRoot, bootTime, picks);
+    readTables(ALL_PROTOS);
+    scanFds(new Map(index.byInode), new Map());
+    stats.fullScanMs = performance.now() - t0;
+    stats.scanMsTotal += stats.fullScanMs;
+    lastScanEnd = performance.now();
+  }
+
+  fullScan();
+
+  return {
+    lookup(proto, localAddr, localPort, remoteAddr, remotePort) {
+      stats.lookups++;
+      const p: Pending = {
+        proto, flow: null,
+        ends: [{ local: widenAddr(localAddr), localPort, remote: widenAddr(remoteAddr), remotePort, bound: true, surelyLocal: true }],
+      };
+      const r = resolve(p, false);
+      if (r === 'miss') {
+        enqueue(p);
+        return null;
+      }
+      if (r !== null) stats.hits++;
+      return r;
+    },
+
+    attributeFlow(flow, onResolved) {
+      stats.lookups++;
+      if (flow.proto !== 6 && flow.proto !== 17) {
+        stats.unattributed++; // ICMP and the rest have no socket table to look in
+        return;
+      }
+      const ini = widenAddr(flow.initiatorAddr);
+      const res = widenAddr(flow.responderAddr);
+      const p: Pending = {
+        proto: flow.proto, flow, onResolved,
+        ends: [
+          // A TCP initiator is a connecting socket, never a listener; a UDP one may be unconnected.
+          { local: ini, localPort: flow.initiatorPort, remote: res, remotePort: flow.responderPort, bound: flow.proto === 17, surelyLocal: false },
+          { local: res, localPort: flow.responderPort, remote: ini, remotePort: flow.initiatorPort, bound: true, surelyLocal: false },
+        ],
+      };
+      const r = resolve(p, false);
+      if (r === 'miss') return enqueue(p);
+      if (r === null) {
+        stats.unattributed++;
+        return;
+      }
+      stats.hits++;
+      assign(flow, r);
+    },
+
+    processOf: (flow) => flowInfo.get(flow) ?? null,
+    processes: () => infos.values(),
+    stats: () => ({ ...stats, pending: pending.length }),
+
+    close() {
+      closed = true;
+      if (timer?.kind === 'immediate') clearImmediate(timer.h);
+      if (timer?.kind === 'timeout') clearTimeout(timer.h);
+      timer = null;
+      pending = [];
+      hasher.close();
+    },
+  };
+}
