@@ -3,6 +3,8 @@ import { createRequire } from 'node:module';
 import { runImport } from './import-command.js';
 import { runFlows } from './flows-command.js';
 import { runDemo } from './demo-command.js';
+import { runDaemon } from './daemon-command.js';
+import { parseDuration, parseSize } from './parse-units.js';
 import { EXIT_USAGE, isUserFacing } from './user-error.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -35,6 +37,21 @@ export async function main(argv: string[]): Promise<number> {
     .option('--limit <n>', 'at most n flows', positiveInt)
     .action((opts) => { code = runFlows(opts); });
 
+  program.command('daemon')
+    .description('capture live into the store until SIGINT/SIGTERM (needs root or CAP_NET_RAW, and libpcap)')
+    .addOption(dbOption())
+    .option('-i, --interface <name>', 'interface to capture on; repeat for several (default: any)', collect, [])
+    .option('--filter <bpf>', 'BPF capture filter, e.g. "not port 22"')
+    .addOption(new Option('--evidence <policy>', 'packets kept as evidence: full, head (first 16 KiB of each direction, then headers), or none').choices(['full', 'head', 'none']).default('head'))
+    .option('--evidence-dir <dir>', 'where evidence pcapng segments go (default: evidence/ beside the database)')
+    .option('--max-evidence <size>', 'total evidence size kept, oldest segments deleted first (e.g. 2GiB)', parseSize)
+    .option('--retain <duration>', 'delete evidence segments older than this (e.g. 7d)', parseDuration)
+    .option('--process <name>', 'also treat processes with this name as Ollama; repeatable', collect, [])
+    .option('--pid <n>', 'also treat this pid (and its children) as Ollama; repeatable', collectInt, [])
+    .option('--api-port <port>', 'another port the Ollama API listens on (11434 always counts); repeatable', collectInt, [])
+    .option('--duration <duration>', 'stop after this long (e.g. 10m) instead of waiting for a signal', parseDuration)
+    .action(async (opts) => { code = await runDaemon({ ...opts, apiPort: [11434, ...opts.apiPort] }); });
+
   program.command('demo')
     .description('run the whole pipeline on the bundled capture of a real (simulated) model pull; needs no privileges')
     .addOption(dbOption().default(undefined, 'a temporary database'))
@@ -54,6 +71,14 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
   return code;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function collectInt(value: string, previous: number[]): number[] {
+  return [...previous, positiveInt(value)];
 }
 
 function positiveInt(value: string): number {

@@ -1,5 +1,5 @@
 import type { Packet } from '../capture/packet.js';
-import { IPPROTO, newDecoded, newSkipCounts, type SkipCounts } from '../decode/decoded.js';
+import { IPPROTO, newDecoded, newSkipCounts, type Decoded, type SkipCounts } from '../decode/decoded.js';
 import { lossOf, trackTcpLoss } from '../flows/tcp-loss.js';
 import { decodePacket } from '../decode/decode-packet.js';
 import type { Flow } from '../flows/flow.js';
@@ -28,12 +28,19 @@ export interface IngestCounts {
   tcpMissed: number;
 }
 
+/** Optional per-flow and per-packet hooks (the live daemon: attribution, evidence, dirty tracking). */
+export interface IngestHooks {
+  onOpen?(f: Flow): void;
+  onPacket?(f: Flow, dir: number, p: Packet, d: Decoded): void;
+}
+
 /**
  * The per-packet pipeline shared by file import and live capture:
- * decode -> flow table -> enrich (naming) -> comment attribution; classification when a flow closes.
- * `packet` is the hot path: it allocates nothing for a packet of a known flow.
+ * decode -> flow table -> TCP loss -> enrich (naming) -> comment attribution -> hooks;
+ * classification when a flow closes. `packet` is the hot path: it allocates nothing for a
+ * packet of a known flow.
  */
-export function createIngest(sinks: IngestSinks) {
+export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
   const decoded = newDecoded();
   const counts: IngestCounts = { packets: 0, decoded: 0, firstTs: null, lastTs: null, skips: newSkipCounts(), tcpAcked: 0, tcpMissed: 0 };
   const memory = createClassifyMemory();
@@ -50,7 +57,10 @@ export function createIngest(sinks: IngestSinks) {
   });
 
   const table = createFlowTable({
-    onOpen: (f) => enricher.onFlowOpen(f),
+    onOpen: (f) => {
+      enricher.onFlowOpen(f);
+      hooks.onOpen?.(f);
+    },
     onClose: (f) => {
       enricher.onFlowClose(f);
       const loss = lossOf(f);
@@ -61,6 +71,7 @@ export function createIngest(sinks: IngestSinks) {
     },
   });
 
+  const onPacket = hooks.onPacket;
   // Idle expiry runs once per second of capture time, not per packet.
   let nextExpiry = 0;
 
@@ -78,6 +89,17 @@ export function createIngest(sinks: IngestSinks) {
     if (decoded.proto === IPPROTO.TCP) trackTcpLoss(flow, table.lastDir, decoded);
     enricher.onPacket(flow, table.lastDir, p, decoded);
     if (p.comment !== null) attributeFromComment(flow, p.comment);
+    onPacket?.(flow, table.lastDir, p, decoded);
+  }
+
+  /** Expires idle flows by wall-clock time, for a live capture that has gone quiet. */
+  function tick(nowUs: number): void {
+    table.expire(nowUs);
+  }
+
+  /** The classification an open flow has now (a live capture writes open flows every second). */
+  function classify(f: Flow): Classification {
+    return classifyFlow(f, memory.contextFor(f));
   }
 
   /** Closes every open flow (end of file, or the capture stopped). */
@@ -86,7 +108,7 @@ export function createIngest(sinks: IngestSinks) {
     return counts;
   }
 
-  return { packet, finish, counts };
+  return { packet, finish, tick, classify, openFlows: () => table.flows(), counts };
 }
 
 export type Ingest = ReturnType<typeof createIngest>;

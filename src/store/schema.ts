@@ -36,7 +36,8 @@ export const MIGRATIONS: string[] = [
     exe_sha256  TEXT,
     cmdline     TEXT,
     uid         INTEGER,
-    role        TEXT,                          -- 'server' | 'runner' | 'app' | 'cli' | NULL (not Ollama)
+    role        TEXT,                          -- 'server' | 'runner' | 'app' | 'cli' | NULL (not Ollama by its own shape)
+    ollama_tree INTEGER NOT NULL DEFAULT 0,    -- 1: Ollama by role, by descent from an Ollama process, or by --process/--pid
     source      TEXT    NOT NULL               -- 'procfs' | 'pcapng-comment'
   );
   CREATE UNIQUE INDEX processes_session_seq ON processes(session_id, seq);

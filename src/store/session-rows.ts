@@ -18,13 +18,29 @@ export const INSERT_FLOW = `INSERT INTO flows (
     http_method, http_path, http_host, http_status, connect_host, connect_port, dns_name,
     activity, activity_reason, ollama, process_seq)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+/** Live sessions write open flows every second: the same row, updated in place until the flow closes. */
+export const UPSERT_FLOW = `${INSERT_FLOW}
+  ON CONFLICT (session_id, seq) DO UPDATE SET
+    first_seen = excluded.first_seen, last_seen = excluded.last_seen,
+    packets_out = excluded.packets_out, packets_in = excluded.packets_in, bytes_out = excluded.bytes_out,
+    bytes_in = excluded.bytes_in, payload_out = excluded.payload_out, payload_in = excluded.payload_in,
+    tcp_state = excluded.tcp_state, missed_bytes = excluded.missed_bytes, hostname = excluded.hostname,
+    hostname_source = excluded.hostname_source, sni = excluded.sni, alpn = excluded.alpn,
+    http_method = excluded.http_method, http_path = excluded.http_path, http_host = excluded.http_host,
+    http_status = excluded.http_status, connect_host = excluded.connect_host, connect_port = excluded.connect_port,
+    dns_name = excluded.dns_name, activity = excluded.activity, activity_reason = excluded.activity_reason,
+    ollama = excluded.ollama, process_seq = excluded.process_seq`;
 export const INSERT_DNS = `INSERT INTO dns (session_id, flow_seq, ts, response_ts, transport, txid, query, qtype, rcode, answers)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 export const INSERT_HTTP = `INSERT INTO http (session_id, flow_seq, ts, response_ts, method, path, version, host, user_agent, status, location, is_connect)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-export const INSERT_PROCESS = `INSERT INTO processes (session_id, seq, pid, start_time, ppid, comm, exe, exe_sha256, cmdline, uid, role, source)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+export const INSERT_PROCESS = `INSERT INTO processes (session_id, seq, pid, start_time, ppid, comm, exe, exe_sha256, cmdline, uid, role, ollama_tree, source)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+export const UPSERT_PROCESS = `${INSERT_PROCESS}
+  ON CONFLICT (session_id, seq) DO UPDATE SET exe_sha256 = excluded.exe_sha256, role = excluded.role`;
 export const INSERT_SESSION = `INSERT INTO sessions (kind, source, format, interfaces, filter, recorded_at) VALUES (?, ?, ?, '[]', ?, ?)`;
+export const PROGRESS_SESSION = `UPDATE sessions SET packets = ?, started_at = ?, ended_at = ?, drops = ?,
+    loss_estimate = ?, skipped = ? WHERE id = ?`;
 export const FINISH_SESSION = `UPDATE sessions SET interfaces = ?, packets = ?, started_at = ?, ended_at = ?, drops = ?,
     loss_estimate = ?, skipped = ?, warnings = ?, stopped_at = ? WHERE id = ?`;
 
@@ -79,11 +95,12 @@ export interface ProcessRecord {
   cmdline: string | null;
   uid: number | null;
   role: string | null;
+  ollamaTree: boolean;
   source: 'procfs' | 'pcapng-comment';
 }
 
 export function processRow(seq: number, p: ProcessRecord): Row {
-  return [0, seq, p.pid, p.startTime, p.ppid, p.comm, p.exe, p.exeSha256, p.cmdline, p.uid, p.role, p.source];
+  return [0, seq, p.pid, p.startTime, p.ppid, p.comm, p.exe, p.exeSha256, p.cmdline, p.uid, p.role, p.ollamaTree ? 1 : 0, p.source];
 }
 
 export function sessionEndRow(end: SessionEnd): Row {

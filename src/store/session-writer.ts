@@ -100,7 +100,7 @@ export async function beginSession(dbPath: string, start: SessionStart, opts: { 
   function commentProcess(p: NonNullable<Flow['process']>): number {
     return processSeq(`${p.pid}\0${p.name}`, {
       pid: p.pid, startTime: null, ppid: null, comm: p.name, exe: p.exe, exeSha256: null, cmdline: null, uid: null,
-      role: processRole(p.name), source: 'pcapng-comment',
+      role: processRole(p.name), ollamaTree: processRole(p.name) !== null, source: 'pcapng-comment',
     });
   }
 

@@ -1,0 +1,47 @@
+/**
+ * Loads the optional `cap` addon (CommonJS) on demand, so that reading files and the tests of
+ * everything else work on machines where it is not installed or did not build.
+ */
+import { createRequire } from 'node:module';
+import { capMissingError } from './live-error.js';
+
+/** One `cap.Cap` handle (see native-notes/cap.md for what it does and does not do). */
+export interface CapHandle {
+  /** Returns the link type as text (`ETHERNET`, `LINKTYPE_LINUX_SLL`, `Unknown linktype N`...). */
+  open(device: string, filter: string, bufferBytes: number, buffer: Buffer): string;
+  close(): boolean;
+  on(event: 'packet', listener: (nbytes: number, truncated: boolean) => void): this;
+  removeAllListeners(event?: string): this;
+}
+
+export interface CapDevice {
+  name: string;
+  description?: string;
+  flags?: string;
+}
+
+export interface CapModule {
+  Cap: { new (): CapHandle; deviceList(): CapDevice[] };
+}
+
+let cached: CapModule | null = null;
+
+/** The `cap` module, or a LiveCaptureError saying how to install it. */
+export function loadCap(): CapModule {
+  if (cached) return cached;
+  try {
+    cached = createRequire(import.meta.url)('cap') as CapModule;
+  } catch (e) {
+    throw capMissingError(e);
+  }
+  return cached;
+}
+
+/** Devices libpcap can open (pcap_findalldevs), or null when it cannot list them. */
+export function listDevices(cap: CapModule): CapDevice[] | null {
+  try {
+    return cap.Cap.deviceList();
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * Live capture through `cap` (libpcap) on one or more interfaces, handing downstream the same
+ * reused Packet the file readers produce. `cap` gives no timestamps and no drop counters: packets
+ * are stamped on arrival (live-clock.ts) and the kernel's counters are read from the capture
+ * socket (live-drops.ts). Measured precision and limits: native-notes/cap.md.
+ */
+import { newPacket, type InterfaceInfo, type Packet } from './packet.js';
+import { listDevices, loadCap, type CapDevice, type CapHandle, type CapModule } from './live-cap-module.js';
+import { anchorClock, driftUs, nowUs, type WallAnchor } from './live-clock.js';
+import { accumulate, interfaceDrops, loadPacketStats, newKernelCounters, type KernelCounters, type PacketStatsAddon } from './live-drops.js';
+import { LiveCaptureError, noSuchDeviceError, openError } from './live-error.js';
+import { linktypeFromCap } from './live-linktype.js';
+import { isLoopbackDevice, newPacketSocketFd, socketFds } from './live-packet-socket.js';
+
+export { LiveCaptureError } from './live-error.js';
+
+export interface LiveCaptureOptions {
+  /** Device names; default ['any'] (all interfaces, Linux cooked headers). */
+  interfaces?: string[];
+  /** BPF filter expression (tcpdump syntax). */
+  filter?: string;
+  /** Kernel ring size per interface; default 32 MiB. */
+  bufferBytes?: number;
+}
+
+export interface LiveCounts {
+  /** Packets handed to onPacket. */
+  delivered: number;
+  /** Packets that arrived before start() (cap consumes them; nobody saw them). */
+  beforeStart: number;
+  /** Packets that passed the filter in the kernel, dropped ones included; null when unknown. */
+  kernelPackets: number | null;
+  /** Packets the kernel dropped because the capture ring was full; null when unknown. */
+  kernelDrops: number | null;
+  /** Interface drops since open (rx_missed_errors + rx_fifo_errors, as libpcap); null for `any` or unknown. */
+  ifDrops: number | null;
+}
+
+export interface LiveInterfaceStats extends LiveCounts {
+  name: string;
+  /** Why a counter is unknown or what qualifies it; null when there is nothing to say. */
+  note: string | null;
+}
+
+export interface LiveStats {
+  interfaces: LiveInterfaceStats[];
+  /** Sums over interfaces; a counter is null when it is unknown on any interface. */
+  total: LiveCounts;
+  /** Wall clock minus the capture clock in µs (Date.now() resolution: ±1000). */
+  clockDriftUs: number;
+}
+
+export interface LiveCapture {
+  interfaces: InterfaceInfo[];
+  /** Call in the same tick as openLiveCapture: packets that arrive before are counted as beforeStart. */
+  start(onPacket: (p: Packet) => void): void;
+  stats(): LiveStats;
+  /** Reads the final counters and closes every handle. Idempotent. */
+  stop(): void;
+}
+
+/** cap's snaplen is fixed at 65535; the copy buffer must hold that, or cap truncates the copy. */
+const SNAPLEN = 65535;
+const DEFAULT_RING = 32 * 1024 * 1024;
+
+/**
+ * A handle whose open failed must never be closed nor collected: cap 0.2.1 then calls
+ * uv_poll_stop on a poll handle it never initialised and crashes (measured: segfault).
+ */
+const failedHandles: CapHandle[] = [];
+
+interface Source {
+  device: string;
+  handle: CapHandle;
+  delivered: number;
+  beforeStart: number;
+  kernel: KernelCounters;
+  ifDropsAtOpen: number | null;
+  /** Interface drops read when the handle closed. */
+  ifDropsAtClose: number | null;
+  closed: boolean;
+  note: string | null;
+}
+
+export function openLiveCapture(opts: LiveCaptureOptions = {}): LiveCapture {
+  const devices = opts.interfaces?.length ? opts.interfaces : ['any'];
+  const filter = opts.filter ?? '';
+  const ring = opts.bufferBytes ?? DEFAULT_RING;
+  if (!Number.isInteger(ring) || ring <= 0 || ring > 0xffffffff) {
+    throw new LiveCaptureError(`capture buffer size must be a positive whole number of bytes, got ${ring}`);
+  }
+  const cap = loadCap();
+  const known = listDevices(cap);
+  for (const d of devices) {
+    if (known !== null && !known.some((k) => k.name === d)) throw noSuchDeviceError(d, known.map((k) => k.name));
+  }
+  const stats = loadPacketStats();
+  const anchor = anchorClock();
+  // One Packet and one Buffer for every interface: cap emits synchronously after copying, and
+  // handles never interleave inside one emit, so the buffer holds exactly the packet being handed on.
+  const packet = newPacket();
+  packet.buf = Buffer.alloc(SNAPLEN + 1);
+  const sources: Source[] = [];
+  const interfaces: InterfaceInfo[] = [];
+  let sink: ((p: Packet) => void) | null = null;
+  try {
+    for (let i = 0; i < devices.length; i++) {
+      const { source, linktype } = openOne(cap, devices[i], filter, ring, packet.buf, stats.value, stats.why, known);
+      sources.push(source);
+      interfaces.push(describe(i, devices[i], linktype, known));
+      listen(source, i, linktype, packet, anchor, () => sink);
+    }
+  } catch (e) {
+    for (const s of sources) closeSource(s, stats.value);
+    throw e;
+  }
+  return {
+    interfaces,
+    start(onPacket) {
+      sink = onPacket;
+    },
+    stats() {
+      for (const s of sources) if (!s.closed) accumulate(s.kernel, stats.value);
+      return summarize(sources, anchor);
+    },
+    stop() {
+      for (const s of sources) closeSource(s, stats.value);
+    },
+  };
+}
+
+function openOne(
+  cap: CapModule,
+  device: string,
+  filter: string,
+  ring: number,
+  buf: Buffer,
+  stats: PacketStatsAddon | null,
+  statsWhy: string,
+  known: CapDevice[] | null,
+): { source: Source; linktype: number } {
+  const handle = new cap.Cap();
+  // cap keeps a raw pointer to `buf` without keeping it alive; a collected buffer means cap
+  // writes packets into freed memory (measured: heap corruption, segfault under a flood).
+  (handle as CapHandle & { keepAlive?: Buffer }).keepAlive = buf;
+  const before = socketFds();
+  let text: string;
+  try {
+    text = handle.open(device, filter, ring, buf);
+  } catch (e) {
+    failedHandles.push(handle);
+    throw openError(device, filter, e, known?.map((k) => k.name) ?? null);
+  }
+  const fd = stats === null ? null : newPacketSocketFd(before);
+  const kernel = newKernelCounters(fd, statsWhy);
+  const note = kernel.unknown || loopbackOnce(device, kernel, stats);
+  const source: Source = {
+    device,
+    handle,
+    delivered: 0,
+    beforeStart: 0,
+    kernel,
+    ifDropsAtOpen: interfaceDrops(device),
+    ifDropsAtClose: null,
+    closed: false,
+    note: note || null,
+  };
+  const linktype = linktypeFromCap(text);
+  if (linktype < 0) {
+    closeSource(source, stats);
+    throw new LiveCaptureError(`cannot capture on ${device}: libpcap reports a link type the decoder does not know (${text})`);
+  }
+  return { source, linktype };
+}
+
+/**
+ * On loopback each packet passes the packet socket twice (sent, then received) and libpcap drops
+ * the sent copy in user space, after the kernel counted (and maybe dropped) both. Asking the
+ * kernel to skip sent packets on loopback changes nothing that is delivered and makes the
+ * counters count each packet once. Returns a note when that is not possible.
+ */
+function loopbackOnce(device: string, kernel: KernelCounters, stats: PacketStatsAddon | null): string {
+  if (kernel.fd === null || stats === null || !isLoopbackDevice(device)) return '';
+  try {
+    stats.ignoreOutgoing(kernel.fd);
+    return '';
+  } catch (e) {
+    return `loopback: the kernel counts each packet twice (${(e as Error).message})`;
+  }
+}
+
+function describe(index: number, name: string, linktype: number, known: CapDevice[] | null): InterfaceInfo {
+  const description = known?.find((d) => d.name === name)?.description ?? null;
+  return { index, linktype, name, description, snaplen: SNAPLEN };
+}
+
+/** The per-packet path: fills the shared Packet in place, allocates nothing. */
+function listen(s: Source, iface: number, linktype: number, p: Packet, anchor: WallAnchor, sink: () => ((p: Packet) => void) | null): void {
+  s.handle.on('packet', (nbytes: number) => {
+    const onPacket = sink();
+    if (onPacket === null) {
+      s.beforeStart++;
+      return;
+    }
+    p.ts = nowUs(anchor);
+    p.caplen = nbytes;
+    // cap passes only the captured length; snaplen 65535 covers any packet on a 1500/9000/65536
+    // MTU link, and the decoder's IP length (Decoded.ipLen) is the truth about the wire length.
+    p.origLen = nbytes;
+    p.linktype = linktype;
+    p.iface = iface;
+    p.off = 0;
+    p.comment = null;
+    s.delivered++;
+    onPacket(p);
+  });
+}
+
+function closeSource(s: Source, stats: PacketStatsAddon | null): void {
+  if (s.closed) return;
+  s.closed = true;
+  accumulate(s.kernel, stats);
+  s.ifDropsAtClose = ifDropsSince(s);
+  s.kernel.fd = null; // once cap closes it, the fd number may be reused by anything
+  s.handle.removeAllListeners('packet');
+  s.handle.close();
+}
+
+function ifDropsSince(s: Source): number | null {
+  const now = interfaceDrops(s.device);
+  return now === null || s.ifDropsAtOpen === null ? null : now - s.ifDropsAtOpen;
+}
+
+function summarize(sources: Source[], anchor: WallAnchor): LiveStats {
+  const interfaces = sources.map(interfaceStats);
+  const total: LiveCounts = { delivered: 0, beforeStart: 0, kernelPackets: 0, kernelDrops: 0, ifDrops: 0 };
+  for (const s of interfaces) {
+    total.delivered += s.delivered;
+    total.beforeStart += s.beforeStart;
+    total.kernelPackets = sumOrNull(total.kernelPackets, s.kernelPackets);
+    total.kernelDrops = sumOrNull(total.kernelDrops, s.kernelDrops);
+    total.ifDrops = sumOrNull(total.ifDrops, s.ifDrops);
+  }
+  return { interfaces, total, clockDriftUs: driftUs(anchor) };
+}
+
+function interfaceStats(s: Source): LiveInterfaceStats {
+  const known = s.kernel.unknown === '';
+  return {
+    name: s.device,
+    delivered: s.delivered,
+    beforeStart: s.beforeStart,
+    kernelPackets: known ? s.kernel.packets : null,
+    kernelDrops: known ? s.kernel.drops : null,
+    ifDrops: s.closed ? s.ifDropsAtClose : ifDropsSince(s),
+    note: s.kernel.unknown || s.note,
+  };
+}
+
+function sumOrNull(a: number | null, b: number | null): number | null {
+  return a === null || b === null ? null : a + b;
+}

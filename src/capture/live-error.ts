@@ -1,0 +1,49 @@
+/**
+ * The one error a live capture throws when it cannot start. Its message is a single line that
+ * says how to fix the problem; the CLI prints it as is and exits 2.
+ */
+export class LiveCaptureError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LiveCaptureError';
+  }
+}
+
+const SETCAP = 'sudo setcap cap_net_raw,cap_net_admin+eip "$(readlink -f "$(which node)")"';
+
+export function capMissingError(cause: unknown): LiveCaptureError {
+  return new LiveCaptureError(
+    `live capture needs libpcap: apt-get install -y libpcap-dev, then npm rebuild cap (or reinstall) (cannot load cap: ${firstLine(cause)})`,
+  );
+}
+
+/**
+ * Turns what libpcap said when `cap.open` failed into a LiveCaptureError that says what to do.
+ * libpcap reports a missing privilege as "socket: Operation not permitted" (measured as uid 65534)
+ * and other versions as "You don't have permission to capture on that device".
+ */
+export function openError(device: string, filter: string, cause: unknown, devices: string[] | null): LiveCaptureError {
+  const msg = firstLine(cause);
+  if (/operation not permitted|permission/i.test(msg)) {
+    return new LiveCaptureError(`cannot capture on ${device}: no permission (libpcap: ${msg}); run as root, or: ${SETCAP}`);
+  }
+  if (/no such device/i.test(msg)) return noSuchDeviceError(device, devices);
+  if (filter !== '' && /filter|syntax|parse|unknown host|illegal|not supported|expression/i.test(msg)) {
+    return badFilterError(filter, msg);
+  }
+  return new LiveCaptureError(`cannot capture on ${device}: ${msg}`);
+}
+
+export function noSuchDeviceError(device: string, devices: string[] | null): LiveCaptureError {
+  const known = devices === null ? 'the device list is unavailable' : `available: ${devices.join(', ') || '(none)'}`;
+  return new LiveCaptureError(`no such capture device "${device}"; ${known}`);
+}
+
+export function badFilterError(filter: string, libpcapMessage: string): LiveCaptureError {
+  return new LiveCaptureError(`bad capture filter "${filter}": ${libpcapMessage}`);
+}
+
+function firstLine(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.split('\n')[0].trim();
+}

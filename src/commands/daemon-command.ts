@@ -1,0 +1,247 @@
+import { dirname, join } from 'node:path';
+import { openLiveCapture, type LiveCapture } from '../capture/live-capture.js';
+import { createProcfsAttributor } from '../attribution/procfs-attributor.js';
+import type { Attributor, ProcessInfo } from '../attribution/attributor.js';
+import type { Flow } from '../flows/flow.js';
+import type { Classification } from '../classify/classify.js';
+import type { DnsRecord, HttpRecord } from '../enrich/records.js';
+import { lossOf, lossPercent } from '../flows/tcp-loss.js';
+import { createIngest } from '../pipeline/ingest.js';
+import { openDb } from '../store/open-db.js';
+import { resolveDbPath } from '../store/db-path.js';
+import { beginLiveSession, type LiveBatch } from '../store/live-session.js';
+import { createEvidenceWriter, type EvidenceWriter } from '../store/evidence-writer.js';
+import type { EvidencePolicy } from '../store/evidence-policy.js';
+import { explainStoreError, StoreError } from '../store/store-error.js';
+import type { ProcessRecord } from '../store/session-rows.js';
+import { EXIT_OK } from './user-error.js';
+
+export interface DaemonOptions {
+  db?: string;
+  interface?: string[];
+  filter?: string;
+  evidence?: EvidencePolicy;
+  evidenceDir?: string;
+  maxEvidence?: number;
+  retain?: number;
+  process?: string[];
+  pid?: number[];
+  apiPort?: number[];
+  /** Stop after this many seconds (otherwise at SIGINT/SIGTERM). */
+  duration?: number;
+  /** Tests: resolves when the capture is running. */
+  onReady?: (info: { sessionId: number }) => void;
+}
+
+const FLUSH_MS = 1000;
+
+/**
+ * `daemon`: live capture into the store until SIGINT/SIGTERM (or --duration). Every second one
+ * transaction writes what changed: open flows (upserted), closed flows, DNS and HTTP records,
+ * processes, evidence index rows and the session's progress. A kill -9 loses at most that second.
+ */
+export async function runDaemon(opts: DaemonOptions, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<number> {
+  const dbPath = resolveDbPath(opts.db);
+  const db = openDb(dbPath);
+  let capture: LiveCapture;
+  try {
+    capture = openLiveCapture({ interfaces: opts.interface?.length ? opts.interface : ['any'], filter: opts.filter });
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  const ifaceNames = capture.interfaces.map((i) => i.name ?? String(i.index)).join(',');
+  const session = beginLiveSession(db, { kind: 'live', source: ifaceNames, format: 'live', filter: opts.filter ?? null });
+  const attributor: Attributor = createProcfsAttributor({ extraNames: opts.process, extraPids: opts.pid });
+  const policy = opts.evidence ?? 'head';
+  const evidenceDir = opts.evidenceDir ?? join(dirname(dbPath), 'evidence');
+  let evidenceStopped = false;
+  const evidence: EvidenceWriter | null = policy === 'none' ? null : createEvidenceWriter({
+    dir: evidenceDir, policy, session: String(session.sessionId), apiPorts: opts.apiPort ?? [11434],
+    maxTotalBytes: opts.maxEvidence, retainUs: opts.retain === undefined ? undefined : opts.retain * 1e6,
+    onDiskFull: () => {
+      evidenceStopped = true;
+      log(`ollama-audit: the disk holding ${evidenceDir} is full: evidence recording stopped, flow records continue (free space, then restart the daemon to record evidence again)`);
+    },
+    onError: (err: Error) => log(`ollama-audit: evidence recording stopped after a write error: ${err.message}`),
+  });
+
+  // Everything changed since the last flush.
+  const dirty = new Set<Flow>();
+  let closed: { flow: Flow; cls: Classification }[] = [];
+  let dnsRecs: DnsRecord[] = [];
+  let httpRecs: HttpRecord[] = [];
+  const processSeqs = new Map<ProcessInfo, number>();
+  const hashPending = new Set<ProcessInfo>();
+  let newProcesses: { seq: number; rec: ProcessRecord }[] = [];
+  const totals = { flows: 0, ollama: 0, self: 0, tcpAcked: 0, tcpMissed: 0 };
+
+  const ingest = createIngest(
+    {
+      flow(f, c) {
+        dirty.delete(f);
+        closed.push({ flow: f, cls: c });
+        const l = lossOf(f);
+        totals.tcpAcked += l.ackedOut + l.ackedIn;
+        totals.tcpMissed += l.gapOut + l.gapIn;
+      },
+      dns: (r) => dnsRecs.push(r),
+      http: (r) => httpRecs.push(r),
+    },
+    {
+      onOpen: (f) => attributor.attributeFlow(f, (flow) => dirty.add(flow)),
+      onPacket(f, dir, p, d) {
+        dirty.add(f);
+        if (evidence !== null && !evidenceStopped) evidence.write(f, dir, p, d);
+      },
+    },
+  );
+
+  function processSeq(f: Flow): number | null {
+    const info = attributor.processOf(f);
+    if (info === null) return null;
+    let seq = processSeqs.get(info);
+    if (seq === undefined) {
+      seq = processSeqs.size + 1;
+      processSeqs.set(info, seq);
+      newProcesses.push({ seq, rec: processRecord(info) });
+      if (info.exeSha256 === null) hashPending.add(info);
+    }
+    return seq;
+  }
+
+  function batch(): LiveBatch {
+    const flows: LiveBatch['flows'] = [];
+    const add = (flow: Flow, cls: Classification) => {
+      if (attributor.processOf(flow)?.self) { totals.self++; return; } // our own traffic (none expected) is not audited
+      flows.push({ flow, cls, processSeq: processSeq(flow) });
+    };
+    for (const f of dirty) add(f, ingest.classify(f));
+    for (const c of closed) {
+      add(c.flow, c.cls);
+      totals.flows++;
+      if (c.cls.ollama) totals.ollama++;
+    }
+    // An executable hashed since its process was first written: write the hash now.
+    for (const info of hashPending) {
+      if (info.exeSha256 === null) continue;
+      hashPending.delete(info);
+      newProcesses.push({ seq: processSeqs.get(info)!, rec: processRecord(info) });
+    }
+    let acked = totals.tcpAcked;
+    let missed = totals.tcpMissed;
+    for (const f of ingest.openFlows()) {
+      const l = lossOf(f);
+      acked += l.ackedOut + l.ackedIn;
+      missed += l.gapOut + l.gapIn;
+    }
+    const stats = capture.stats();
+    const b: LiveBatch = {
+      flows, dns: dnsRecs, http: httpRecs, processes: newProcesses,
+      evidence: evidence ? { segments: evidence.drainSegments(), rows: evidence.drainIndex(), deleted: evidence.drainDeleted() } : null,
+      progress: {
+        packets: ingest.counts.packets, startedAt: ingest.counts.firstTs, endedAt: ingest.counts.lastTs,
+        drops: stats.total.kernelDrops, lossEstimate: lossPercent(acked, missed), skipped: nonZero(ingest.counts.skips),
+      },
+    };
+    dirty.clear();
+    closed = [];
+    dnsRecs = [];
+    httpRecs = [];
+    newProcesses = [];
+    return b;
+  }
+
+  let storeFullSaid = false;
+  let carried: LiveBatch | null = null;
+  function flush(): void {
+    const b = merge(carried, batch());
+    try {
+      session.flush(b);
+      carried = null;
+    } catch (err) {
+      const e = explainStoreError(err, dbPath);
+      if (!/disk full/.test(e.message)) throw e;
+      // Keep the rows and try again next second: flow records outlive a full disk once space returns.
+      carried = b;
+      if (!storeFullSaid) log(`ollama-audit: ${e.message.replace(' and run again', '')}; capture continues and rows are kept in memory until it can write again`);
+      storeFullSaid = true;
+    }
+  }
+
+  return new Promise<number>((resolve, reject) => {
+    let stopping = false;
+    const timer = setInterval(() => {
+      try {
+        ingest.tick(Date.now() * 1000);
+        flush();
+      } catch (err) {
+        stop(err);
+      }
+    }, FLUSH_MS);
+    const durationTimer = opts.duration !== undefined ? setTimeout(() => stop(), opts.duration * 1000) : null;
+    const onSignal = () => stop();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+
+    function stop(failure?: unknown): void {
+      if (stopping) return;
+      stopping = true;
+      clearInterval(timer);
+      if (durationTimer) clearTimeout(durationTimer);
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      try {
+        capture.stop();
+        ingest.finish();
+        evidence?.close();
+        flush();
+        const stats = capture.stats();
+        session.end({
+          interfaces: capture.interfaces, packets: ingest.counts.packets, startedAt: ingest.counts.firstTs,
+          endedAt: ingest.counts.lastTs ?? Date.now() * 1000, drops: stats.total.kernelDrops,
+          lossEstimate: lossPercent(totals.tcpAcked, totals.tcpMissed), skipped: nonZero(ingest.counts.skips), warnings: [],
+          stoppedAt: null,
+        });
+        attributor.close();
+        db.close();
+        const a = attributor.stats();
+        log(`ollama-audit: stopped: ${ingest.counts.packets} packets, ${totals.flows} flows (${totals.ollama} Ollama, ${a.unattributed} unattributed), kernel drops ${stats.total.kernelDrops ?? 'unknown'}, estimated loss ${fmtLoss(lossPercent(totals.tcpAcked, totals.tcpMissed))}`);
+      } catch (err) {
+        failure = failure ?? err;
+      }
+      if (failure) reject(failure instanceof StoreError ? failure : explainStoreError(failure, dbPath));
+      else resolve(EXIT_OK);
+    }
+
+    capture.start(ingest.packet);
+    log(`ollama-audit: capturing on ${ifaceNames}${opts.filter ? ` (filter: ${opts.filter})` : ''} into ${dbPath}, session ${session.sessionId}; evidence: ${policy === 'none' ? 'none' : `${policy} in ${evidenceDir}`}; stop with Ctrl-C or SIGTERM`);
+    opts.onReady?.({ sessionId: session.sessionId });
+  });
+}
+
+function processRecord(p: ProcessInfo): ProcessRecord {
+  return {
+    pid: p.pid, startTime: Math.round(p.startTime), ppid: p.ppid, comm: p.comm, exe: p.exe, exeSha256: p.exeSha256,
+    cmdline: p.cmdline.join(' '), uid: p.uid, role: p.role, ollamaTree: p.ollamaTree, source: 'procfs',
+  };
+}
+
+function merge(a: LiveBatch | null, b: LiveBatch): LiveBatch {
+  if (a === null) return b;
+  const evidence = a.evidence && b.evidence
+    ? { segments: [...a.evidence.segments, ...b.evidence.segments], rows: [...a.evidence.rows, ...b.evidence.rows], deleted: [...a.evidence.deleted, ...b.evidence.deleted] }
+    : a.evidence ?? b.evidence;
+  return {
+    flows: [...a.flows, ...b.flows], dns: [...a.dns, ...b.dns], http: [...a.http, ...b.http],
+    processes: [...a.processes, ...b.processes], evidence, progress: b.progress,
+  };
+}
+
+function nonZero(counts: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
+}
+
+function fmtLoss(v: number | null): string {
+  return v === null ? 'unknown' : `${v.toFixed(2)}%`;
+}

@@ -1,0 +1,52 @@
+import { existsSync } from 'node:fs';
+import { auditExposure, type ExposureReport } from '../exposure/audit.js';
+import { openDb, type Db } from '../store/open-db.js';
+import { resolveDbPath } from '../store/db-path.js';
+import { EXIT_OK } from './user-error.js';
+
+export interface ExposureOptions {
+  db?: string;
+  json?: boolean;
+  session?: number[];
+  /** Read procfs (listeners, environment, proxies); default: on Linux. */
+  live?: boolean;
+  /** Extra API ports (a non-default OLLAMA_HOST of a server not running now). */
+  apiPort?: number[];
+}
+
+/** Exposure audit: exit 0 whatever it finds (findings are data; `verify` turns them into exit codes). */
+export function runExposure(opts: ExposureOptions, out: NodeJS.WritableStream = process.stdout): number {
+  const live = opts.live ?? process.platform === 'linux';
+  const path = resolveDbPath(opts.db);
+  // Without a store the live half still answers; with --db the user asked for it, so a missing one is an error.
+  const db: Db | null = opts.db || existsSync(path) ? openDb(path, { readonly: true }) : null;
+  try {
+    const report = auditExposure(db, { live, sessions: opts.session?.length ? opts.session : undefined, apiPorts: opts.apiPort });
+    out.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatExposure(report));
+  } finally {
+    db?.close();
+  }
+  return EXIT_OK;
+}
+
+function section(title: string, lines: string[]): string {
+  return `${title}\n${lines.length > 0 ? lines.map((l) => `  ${l}`).join('\n') : '  (none)'}\n`;
+}
+
+export function formatExposure(r: ExposureReport): string {
+  const parts: string[] = [];
+  if (r.live) {
+    parts.push(section('Listening (Ollama tree, now):', r.listeners.map((l) =>
+      `${l.ip_version === 6 ? `[${l.address}]` : l.address}:${l.port}  ${l.scope}${l.api ? '  API' : ''}  ${l.comm} pid ${l.pid}${l.host_netns ? '' : ' (other netns)'}`)));
+    parts.push(section('Environment:', r.processes.filter((p) => p.role === 'server').map((p) => (p.env.readable
+      ? `pid ${p.pid}: OLLAMA_HOST=${p.env.ollama_host ?? '(unset)'} -> ${p.ollama_host.host || '*'}:${p.ollama_host.port} (${p.ollama_host.scope}); OLLAMA_ORIGINS=${p.env.ollama_origins ?? '(unset)'}`
+      : `pid ${p.pid}: environment unreadable (${p.env.unreadable_reason})`))));
+  }
+  parts.push(section(`API clients (ports ${r.api_ports.join(', ')}):`, r.clients.map((g) =>
+    `${g.class}: ${g.flows} flow(s) from ${g.clients} address(es), ${g.first_seen} .. ${g.last_seen}, ${g.bytes_out} B from the clients / ${g.bytes_in} B to them; ${g.addresses.slice(0, 5).map((a) => `${a.address} (${a.flows})`).join(', ')}`)));
+  parts.push(section('Reverse proxies:', r.proxies.map((p) =>
+    `${p.name ?? 'unknown'} ${p.front.join(', ')} [${p.detected_by.join(', ')}] ${p.api_requests} request(s); behind it: ${p.clients.map((g) => `${g.class} ${g.clients}`).join(', ') || 'none seen'}`)));
+  parts.push(section('Findings:', r.findings.map((f) => `[${f.severity}] ${f.code}: ${f.message}`)));
+  if (r.notes.length > 0) parts.push(section('Notes:', r.notes));
+  return parts.join('\n');
+}
