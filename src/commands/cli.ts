@@ -5,6 +5,9 @@ import { runFlows } from './flows-command.js';
 import { runDemo } from './demo-command.js';
 import { runDaemon } from './daemon-command.js';
 import { parseDuration, parseSize } from './parse-units.js';
+import { runClaims } from './claims-command.js';
+import { runVerifyOffline } from './verify-offline.js';
+import { runExposure } from './exposure-command.js';
 import { EXIT_USAGE, isUserFacing } from './user-error.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -51,6 +54,35 @@ export async function main(argv: string[]): Promise<number> {
     .option('--api-port <port>', 'another port the Ollama API listens on (11434 always counts); repeatable', collectInt, [])
     .option('--duration <duration>', 'stop after this long (e.g. 10m) instead of waiting for a signal', parseDuration)
     .action(async (opts) => { code = await runDaemon({ ...opts, apiPort: [11434, ...opts.apiPort] }); });
+
+  program.command('claims')
+    .description('each claim with its verdict, evidence, coverage and cause-and-effect chains')
+    .addOption(dbOption())
+    .option('--json', 'machine output (fields in README)')
+    .option('--session <id>', 'judge only this session; repeatable', collectInt, [])
+    .option('--claims-file <path>', 'more claims (JSON or YAML, see README)')
+    .option('--assume <flag>', 'a setting the capture cannot show: no-cloud, https-proxy; repeatable', collect, [])
+    .action((o) => { code = runClaims(o); });
+
+  program.command('verify')
+    .description('air-gap check: exit 0 silent, 1 traffic breaks the air-gap claims, 2 cannot tell')
+    .addOption(dbOption())
+    .option('--pcap <file...>', 'import these captures (into --db, else a temporary store) and judge them')
+    .option('--allow <rule>', 'expected traffic (api:lan, host:10.0.0.0/8, host:*.example.com, activity:registry, port:53); repeatable', collect, [])
+    .option('--session <id>', 'with --db: judge only this session; repeatable', collectInt, [])
+    .option('--claims-file <path>', 'more claims judged with the air-gap set')
+    .option('--assume <flag>', 'no-cloud | https-proxy; repeatable', collect, [])
+    .option('--json', 'machine output')
+    .action(async (o) => { code = await runVerifyOffline(o); });
+
+  program.command('exposure')
+    .description('who can reach the Ollama API and who did: listeners and OLLAMA_HOST, clients by class, reverse proxies, the Host-header 403 trap')
+    .addOption(dbOption())
+    .option('--json', 'print the exposure report as JSON')
+    .option('--session <id>', 'only this session; repeatable', collectInt, [])
+    .option('--api-port <port>', 'another API port; repeatable', collectInt, [])
+    .option('--no-live', 'do not read /proc (listeners, environment, running proxies)')
+    .action((o) => { code = runExposure(o); });
 
   program.command('demo')
     .description('run the whole pipeline on the bundled capture of a real (simulated) model pull; needs no privileges')

@@ -1,0 +1,137 @@
+/**
+ * What a session could see, and whether that is enough to say a claim holds.
+ *
+ * Thresholds (README "Coverage"):
+ * - estimated TCP capture loss above 1 % of acknowledged bytes, or kernel drops above 1 % of
+ *   packets: inconclusive (a dropped packet can be the one lookup or SYN that breaks a claim;
+ *   any drop at all is named in the reason);
+ * - off-host traffic unseen: every named interface is a loopback one, a BSD loopback link type,
+ *   or (unnamed interfaces) no flow with a non-loopback end at all, so nothing shows the capture
+ *   was on an interface that leaves the host: claims about off-host traffic are inconclusive;
+ * - attribution: unavailable when the session recorded no process (a plain pcap, or comments
+ *   missing): claims about the Ollama tree are inconclusive. The share is bytes of flows with a
+ *   process over all bytes.
+ */
+import { LINKTYPE } from '../capture/packet.js';
+import { isoMicros } from '../store/format-time.js';
+import type { SessionFacts } from './session-facts.js';
+
+export const THRESHOLDS = {
+  /** % of acknowledged TCP bytes never captured. */
+  max_loss_percent: 1,
+  /** % of packets the kernel dropped. */
+  max_drop_percent: 1,
+  /** Seconds after a request ends during which flows it caused may still start. */
+  request_grace_s: 0.5,
+} as const;
+
+export interface SessionCoverage {
+  session_id: number;
+  kind: string;
+  source: string;
+  started_at: string | null;
+  ended_at: string | null;
+  duration_s: number | null;
+  packets: number;
+  /** Interface names, or `#index (link type N)` when the file does not name them. */
+  interfaces: string[];
+  drops: number | null;
+  drop_percent: number | null;
+  loss_estimate: number | null;
+  attribution: 'available' | 'unavailable';
+  /** Bytes of flows with a known process / all bytes (0..1); null when attribution is unavailable or there are no bytes. */
+  attributed_share: number | null;
+  /** Could the capture see traffic leaving the host? null: cannot tell. */
+  off_host_visible: boolean | null;
+  /** Could it see loopback (where API requests to 127.0.0.1 travel)? null: cannot tell. */
+  loopback_visible: boolean | null;
+  /** One line per coverage problem; empty when there is none. */
+  problems: string[];
+}
+
+interface Iface { index: number; name: string | null; linktype: number }
+
+const LOOPBACK_NAME = /^(lo\d*|loopback.*|npcap loopback.*)$/i;
+
+export function sessionCoverage(s: SessionFacts): SessionCoverage {
+  const row = s.rows.session;
+  const ifaces = parseIfaces(row.interfaces);
+  const dropPercent = row.drops === null ? null : (row.drops / Math.max(1, row.packets + row.drops)) * 100;
+  const totalBytes = s.flows.reduce((n, f) => n + f.bytes, 0);
+  const ownedBytes = s.flows.reduce((n, f) => n + (f.owner === null ? 0 : f.bytes), 0);
+  const cov: SessionCoverage = {
+    session_id: row.id,
+    kind: row.kind,
+    source: row.source,
+    started_at: row.started_at === null ? null : isoMicros(row.started_at),
+    ended_at: row.ended_at === null ? null : isoMicros(row.ended_at),
+    duration_s: row.started_at === null || row.ended_at === null ? null : (row.ended_at - row.started_at) / 1e6,
+    packets: row.packets,
+    interfaces: ifaces.map((i) => i.name ?? `#${i.index} (link type ${i.linktype})`),
+    drops: row.drops,
+    drop_percent: dropPercent,
+    loss_estimate: row.loss_estimate,
+    attribution: s.attribution ? 'available' : 'unavailable',
+    attributed_share: s.attribution && totalBytes > 0 ? ownedBytes / totalBytes : null,
+    off_host_visible: offHostVisible(ifaces, s),
+    loopback_visible: loopbackVisible(ifaces, s),
+    problems: [],
+  };
+  cov.problems = problems(cov);
+  return cov;
+}
+
+function parseIfaces(json: string): Iface[] {
+  try {
+    const v = JSON.parse(json) as Iface[];
+    return Array.isArray(v) ? v : [];
+  } catch {
+    return [];
+  }
+}
+
+const isAnyDevice = (i: Iface) => i.name === 'any' || i.linktype === LINKTYPE.LINUX_SLL || i.linktype === LINKTYPE.LINUX_SLL2;
+const isBsdLoopback = (i: Iface) => i.linktype === LINKTYPE.NULL || i.linktype === LINKTYPE.LOOP;
+const isLoopbackIface = (i: Iface) => (i.name !== null && LOOPBACK_NAME.test(i.name)) || isBsdLoopback(i);
+
+function offHostVisible(ifaces: Iface[], s: SessionFacts): boolean | null {
+  if (ifaces.some(isAnyDevice)) return true;
+  if (ifaces.some((i) => i.name !== null && !isLoopbackIface(i))) return true;
+  if (ifaces.length > 0 && ifaces.every(isLoopbackIface)) return false;
+  // Unnamed interfaces (or none recorded yet): only the traffic itself can tell.
+  return s.flows.some((f) => f.direction !== 'loopback') ? true : null;
+}
+
+function loopbackVisible(ifaces: Iface[], s: SessionFacts): boolean | null {
+  if (ifaces.some((i) => isAnyDevice(i) || isLoopbackIface(i))) return true;
+  if (s.flows.some((f) => f.direction === 'loopback')) return true;
+  if (ifaces.length > 0 && ifaces.every((i) => i.name !== null)) return false;
+  return null;
+}
+
+function problems(c: SessionCoverage): string[] {
+  const out: string[] = [];
+  if (c.loss_estimate !== null && c.loss_estimate > THRESHOLDS.max_loss_percent) {
+    out.push(`estimated capture loss ${c.loss_estimate.toFixed(2)}% of acknowledged TCP bytes, above ${THRESHOLDS.max_loss_percent}%`);
+  }
+  if (c.drop_percent !== null && c.drop_percent > THRESHOLDS.max_drop_percent) {
+    out.push(`the kernel dropped ${c.drops} packets (${c.drop_percent.toFixed(2)}%), above ${THRESHOLDS.max_drop_percent}%`);
+  }
+  if (c.off_host_visible === false) out.push('the capture saw only loopback interfaces: traffic leaving the host was not watched');
+  if (c.off_host_visible === null) out.push('nothing shows the capture was on an interface that leaves the host (unnamed interface, no off-host traffic)');
+  if (c.attribution === 'unavailable') out.push('no process information: flows cannot be tied to the Ollama tree');
+  return out;
+}
+
+/** Coverage problems that stop a verdict of `holds` for a claim with these needs. */
+export function blockers(c: SessionCoverage, needs: { offHost: boolean; attribution: boolean; minCaptureS?: number }): string[] {
+  const out: string[] = [];
+  if (c.loss_estimate !== null && c.loss_estimate > THRESHOLDS.max_loss_percent) out.push(c.problems.find((p) => p.startsWith('estimated'))!);
+  if (c.drop_percent !== null && c.drop_percent > THRESHOLDS.max_drop_percent) out.push(c.problems.find((p) => p.startsWith('the kernel'))!);
+  if (needs.offHost && c.off_host_visible !== true) out.push(c.problems.find((p) => /loopback interfaces|leaves the host/.test(p))!);
+  if (needs.attribution && c.attribution === 'unavailable') out.push(c.problems.find((p) => p.startsWith('no process'))!);
+  if (needs.minCaptureS !== undefined && (c.duration_s ?? 0) < needs.minCaptureS) {
+    out.push(`the capture lasts ${(c.duration_s ?? 0).toFixed(1)} s, shorter than the ${needs.minCaptureS} s this claim needs`);
+  }
+  return out;
+}

@@ -1,0 +1,328 @@
+/**
+ * Judges claims against stored sessions: a verdict, the evidence (flows, first packet times,
+ * cause-and-effect chains) and the reason, never `holds` where coverage cannot support it.
+ *
+ * Order of judgement, per claim and session:
+ *  1. a `condition` neither assumed nor evident: `not exercised` (what would break it is shown);
+ *  2. flows that break the claim: `violated` (a violation seen stands whatever the coverage);
+ *  3. a `during` claim with no such request: `not exercised` (`inconclusive` if loopback was not watched);
+ *  4. `exercised_by` matching nothing: `not exercised`;
+ *  5. coverage below the thresholds (src/claims/coverage.ts): `inconclusive`;
+ *  6. flows that break it only if read one way (`inconclusive_if`), or that could be the Ollama
+ *     tree's but have no process: `inconclusive`;
+ *  7. an Ollama-tree claim with no Ollama flow at all: `not exercised`; else `holds`.
+ * Across sessions the worst verdict wins: violated > inconclusive > holds > not exercised.
+ */
+import type { Claim } from '../knowledge/claims.js';
+import { BUILTIN_CLAIMS } from '../knowledge/claims.js';
+import type { Db } from '../store/open-db.js';
+import { isoMicros } from '../store/format-time.js';
+import { UserError } from '../commands/user-error.js';
+import { allowedBy, type AllowRule } from './allow-rules.js';
+import { buildChains, type Chain, type SessionChains } from './causes.js';
+import { blockers, sessionCoverage, THRESHOLDS, type SessionCoverage } from './coverage.js';
+import { activityMatches, matchFlow } from './match.js';
+import { loadSession, sessionFacts, sessionIds, type ApiRequest, type FlowFact, type SessionFacts, type SessionRows } from './session-facts.js';
+
+export type Verdict = 'holds' | 'violated' | 'inconclusive' | 'not exercised';
+
+export interface EvidenceFlow {
+  flow_id: number;
+  session_id: number;
+  first_seen: string;
+  activity: string;
+  hostname: string | null;
+  far_addr: string;
+  far_port: number;
+  direction: string;
+  process: { pid: number; name: string } | null;
+}
+
+export interface ClaimEvidence {
+  flow_ids: number[];
+  /** First packet of the earliest evidence flow. */
+  first_seen: string | null;
+  count: number;
+  /** Up to MAX_EVIDENCE_FLOWS of them, earliest first. */
+  flows: EvidenceFlow[];
+  chains: Chain[];
+}
+
+export interface ClaimResult {
+  id: string;
+  title: string;
+  source: string;
+  supported: boolean;
+  claimed: string | null;
+  scope: string;
+  verdict: Verdict;
+  reason: string;
+  evidence: ClaimEvidence;
+}
+
+export interface ClaimsReport {
+  coverage: { sessions: SessionCoverage[]; thresholds: typeof THRESHOLDS };
+  claims: ClaimResult[];
+  /** Every request on the API port and what it caused. */
+  chains: Chain[];
+}
+
+export interface EvaluateOptions {
+  /** Session ids; default every session in the store. */
+  sessions?: number[];
+  /** Default: the built-in catalogue. */
+  claims?: Claim[];
+  allow?: AllowRule[];
+  /** Conditions the user says held (`no-cloud`, `https-proxy`). */
+  assume?: string[];
+}
+
+const MAX_EVIDENCE_FLOWS = 20;
+const RANK: Record<Verdict, number> = { 'not exercised': 0, holds: 1, inconclusive: 2, violated: 3 };
+
+interface Ctx {
+  facts: SessionFacts;
+  coverage: SessionCoverage;
+  chains: SessionChains;
+}
+
+interface SessionVerdict {
+  verdict: Verdict;
+  reason: string;
+  flows: FlowFact[];
+  requests: ApiRequest[];
+  ctx: Ctx;
+}
+
+export function evaluateClaims(db: Db, opts: EvaluateOptions = {}): ClaimResult[] {
+  return claimsReport(db, opts).claims;
+}
+
+export function claimsReport(db: Db, opts: EvaluateOptions = {}): ClaimsReport {
+  const ids = opts.sessions ?? sessionIds(db);
+  const rows = ids.map((id) => {
+    const r = loadSession(db, id);
+    if (!r) throw new UserError(`no session ${id} in the store: \`ollama-audit flows --json\` shows the session ids`);
+    return r;
+  });
+  return judge(rows, opts);
+}
+
+/** The pure part: loaded rows in, report out. */
+export function judge(rows: SessionRows[], opts: EvaluateOptions = {}): ClaimsReport {
+  const ctxs = rows.map((r): Ctx => {
+    const facts = sessionFacts(r);
+    return { facts, coverage: sessionCoverage(facts), chains: buildChains(facts) };
+  });
+  const claims = (opts.claims ?? [...BUILTIN_CLAIMS]).map((c) => combine(c, ctxs.map((ctx) => judgeSession(c, ctx, opts))));
+  return {
+    coverage: { sessions: ctxs.map((c) => c.coverage), thresholds: THRESHOLDS },
+    claims,
+    chains: ctxs.flatMap((c) => c.chains.chains),
+  };
+}
+
+function judgeSession(claim: Claim, ctx: Ctx, opts: EvaluateOptions): SessionVerdict {
+  const { facts, coverage } = ctx;
+  const out = (verdict: Verdict, reason: string, flows: FlowFact[] = [], requests: ApiRequest[] = []): SessionVerdict =>
+    ({ verdict, reason, flows, requests, ctx });
+  const inScope = (f: FlowFact) => claim.scope === 'ollama' ? f.owner === 'ollama' : claim.scope === 'host' ? f.direction !== 'loopback' : true;
+  const duringReqs = claim.during ? facts.requests.filter((r) => claim.during!.some((a) => activityMatches(a, r.activity))) : null;
+  const inDuring = (f: FlowFact) => duringReqs === null || causedWithin(f, duringReqs, ctx);
+  const relevant = facts.flows.filter((f) => matchFlow(claim.match, f) && allowedBy(opts.allow ?? [], f) === null && inDuring(f));
+  const scoped = relevant.filter(inScope);
+  const unknowns = claim.scope === 'ollama' ? relevant.filter((f) => f.owner === null && f.attributable) : [];
+
+  const { violators, unexplainedUnknowns, holdsText } = applyExpectation(claim, scoped, unknowns, ctx);
+  const ambiguous = claim.inconclusive_if ? violators.filter((f) => matchFlow(claim.inconclusive_if!.match, f)) : [];
+  const definite = violators.filter((f) => !ambiguous.includes(f));
+
+  if (claim.condition && !conditionEstablished(claim, ctx, opts, inScope)) {
+    const would = definite.length ? `; ${count(definite, 'flow')} would break it if it was: ${list(definite)}` : '';
+    return out('not exercised', `applies only when ${claim.condition.text}, which a capture cannot show (pass --assume ${claim.condition.flag} if it was)${would}`, definite);
+  }
+  if (definite.length > 0) return out('violated', violationText(claim, definite, ctx), definite);
+  if (duringReqs !== null && duringReqs.length === 0) {
+    const what = `no ${routes(claim.during!)} request in the capture`;
+    const unseen = coverage.loopback_visible !== true && !facts.flows.some((f) => f.isApi);
+    return unseen
+      ? out('inconclusive', `${what}, and nothing shows the capture included loopback, where API requests to 127.0.0.1 travel`)
+      : out('not exercised', what);
+  }
+  if (claim.exercised_by && !facts.flows.some((f) => matchFlow(claim.exercised_by!, f))) {
+    return out('not exercised', 'no flow in the capture exercises it (e.g. no use of the API)');
+  }
+  const blocked = blockers(coverage, {
+    offHost: claim.match.direction !== 'loopback',
+    attribution: claim.scope === 'ollama',
+    minCaptureS: claim.window?.min_capture_s,
+  });
+  if (blocked.length > 0) {
+    const seen = claim.scope === 'ollama' && coverage.attribution === 'unavailable' && unknowns.length
+      ? `; ${count(unknowns, 'matching flow')} of unknown owner: ${list(unknowns)}` : '';
+    return out('inconclusive', `${blocked.join('; ')}${seen}`, unknowns);
+  }
+  if (ambiguous.length > 0) return out('inconclusive', `${count(ambiguous, 'flow')} ${list(ambiguous)}: ${claim.inconclusive_if!.why}`, ambiguous);
+  if (unexplainedUnknowns.length > 0) {
+    return out('inconclusive', `${count(unexplainedUnknowns, 'flow')} without process information could be the Ollama tree's: ${list(unexplainedUnknowns)}`, unexplainedUnknowns);
+  }
+  if (claim.scope === 'ollama' && !facts.flows.some((f) => f.owner === 'ollama')) {
+    return out('not exercised', 'no flow of the Ollama tree in the capture (was Ollama running?)');
+  }
+  const drops = coverage.drops ? ` (the kernel dropped ${coverage.drops} packets, within the ${THRESHOLDS.max_drop_percent}% threshold)` : '';
+  return out('holds', `${holdsText}${drops}`, claim.expect === 'never' ? [] : scoped, duringReqs ?? []);
+}
+
+/** Was the flow caused by one of these requests? Flows of unknown owner are not chained: by time. */
+function causedWithin(f: FlowFact, reqs: ApiRequest[], ctx: Ctx): boolean {
+  const r = ctx.chains.causeOf.get(f.id);
+  if (r) return reqs.includes(r);
+  if (f.owner !== null) return false;
+  const grace = THRESHOLDS.request_grace_s * 1e6;
+  return reqs.some((q) => f.firstSeen >= q.ts && f.firstSeen <= q.end + grace);
+}
+
+function applyExpectation(claim: Claim, scoped: FlowFact[], unknowns: FlowFact[], ctx: Ctx) {
+  const secs = ctx.coverage.duration_s === null ? '' : ` in ${ctx.coverage.duration_s.toFixed(1)} s of capture`;
+  const exp = claim.expect;
+  if (exp === 'never') {
+    const text = claim.during ? duringHoldsText(claim, ctx) : `no matching flow${secs}`;
+    return { violators: scoped, unexplainedUnknowns: unknowns, holdsText: text };
+  }
+  if ('only_during' in exp) {
+    const ok = (r: ApiRequest | undefined) => r !== undefined && exp.only_during.some((a) => activityMatches(a, r.activity));
+    const violators = scoped.filter((f) => !ok(ctx.chains.causeOf.get(f.id)));
+    const allowedReqs = ctx.facts.requests.filter((r) => ok(r));
+    const unexplainedUnknowns = unknowns.filter((f) => !causedWithin(f, allowedReqs, ctx));
+    const text = scoped.length
+      ? `all ${count(scoped, 'matching flow')} were caused by ${routes(exp.only_during)} requests`
+      : `no matching flow${secs}`;
+    return { violators, unexplainedUnknowns, holdsText: text };
+  }
+  const seconds = claim.window?.seconds ?? 60;
+  const densest = densestWindow(scoped, seconds * 1e6);
+  return {
+    violators: densest.length > exp.at_most ? densest : [],
+    unexplainedUnknowns: densestWindow([...scoped, ...unknowns], seconds * 1e6).length > exp.at_most ? unknowns : [],
+    holdsText: `at most ${densest.length} matching flow(s) in any ${seconds} s window (limit ${exp.at_most})${secs}`,
+  };
+}
+
+function requestsOf(claim: Claim, ctx: Ctx): ApiRequest[] {
+  return ctx.facts.requests.filter((r) => (claim.during ?? []).some((a) => activityMatches(a, r.activity)));
+}
+
+/** "1 request (POST /api/pull) seen; it caused 4 flows (dns 2, registry 1, blob-download 1), none breaking the claim". */
+function duringHoldsText(claim: Claim, ctx: Ctx): string {
+  const reqs = requestsOf(claim, ctx);
+  const caused = ctx.facts.flows.filter((f) => reqs.includes(ctx.chains.causeOf.get(f.id)!));
+  const byActivity = new Map<string, number>();
+  for (const f of caused) byActivity.set(f.activity, (byActivity.get(f.activity) ?? 0) + 1);
+  const kinds = [...byActivity].map(([a, n]) => `${a} ${n}`).join(', ');
+  const names = [...new Set(reqs.map((r) => `${r.method} ${r.path ?? ''}`.trim()))].slice(0, 3).join(', ');
+  const effect = caused.length ? `they caused ${count(caused, 'flow')} (${kinds}), none breaking the claim` : 'they caused no flow of the Ollama tree';
+  return `${count(reqs, 'request')} (${names}) seen; ${effect}`;
+}
+
+/** A readable list of API activities: long lists (the inference routes) are shortened. */
+function routes(activities: readonly string[]): string {
+  return activities.length > 3 ? `${activities.slice(0, 2).join(' / ')} / ... (${activities.length} routes)` : activities.join(' / ');
+}
+
+/** The flows starting in the busiest window of `widthUs`. */
+function densestWindow(flows: FlowFact[], widthUs: number): FlowFact[] {
+  const sorted = [...flows].sort((a, b) => a.firstSeen - b.firstSeen);
+  let best: FlowFact[] = [];
+  let lo = 0;
+  for (let hi = 0; hi < sorted.length; hi++) {
+    while (sorted[hi].firstSeen - sorted[lo].firstSeen >= widthUs) lo++;
+    if (hi - lo + 1 > best.length) best = sorted.slice(lo, hi + 1);
+  }
+  return best;
+}
+
+function conditionEstablished(claim: Claim, ctx: Ctx, opts: EvaluateOptions, inScope: (f: FlowFact) => boolean): boolean {
+  const c = claim.condition!;
+  if ((opts.assume ?? []).includes(c.flag)) return true;
+  return c.evident_if !== undefined && ctx.facts.flows.some((f) => inScope(f) && matchFlow(c.evident_if!, f));
+}
+
+function violationText(claim: Claim, flows: FlowFact[], ctx: Ctx): string {
+  const exp = claim.expect;
+  if (typeof exp === 'object' && 'only_during' in exp) {
+    return `${count(flows, 'flow')} not caused by ${routes(exp.only_during)}: ${list(flows, ctx)}`;
+  }
+  if (typeof exp === 'object' && 'at_most' in exp) {
+    return `${flows.length} matching flows within ${claim.window?.seconds ?? 60} s (limit ${exp.at_most}): ${list(flows, ctx)}`;
+  }
+  return `${count(flows, 'matching flow')}: ${list(flows, ctx)}`;
+}
+
+function count(xs: readonly unknown[], noun: string): string {
+  return `${xs.length} ${noun}${xs.length === 1 ? '' : 's'}`;
+}
+
+/** "#5 ollama.com (ollama-com, ollama) at 12:01:15.203860" for the first three flows. */
+function list(flows: FlowFact[], ctx?: Ctx): string {
+  const shown = flows.slice(0, 3).map((f) => {
+    const name = f.hostname ?? `${f.farAddr}:${f.farPort}`;
+    const who = f.process ? `, ${f.process.name}` : '';
+    const cause = ctx?.chains.causeOf.get(f.id);
+    const why = cause ? `, during ${cause.method} ${cause.path ?? ''}` : '';
+    return `#${f.id} ${name} (${f.activity}${who}${why}) at ${isoMicros(f.firstSeen).slice(11, 26)}`;
+  });
+  return flows.length > 3 ? `${shown.join(', ')} and ${flows.length - 3} more` : shown.join(', ');
+}
+
+function combine(claim: Claim, per: SessionVerdict[]): ClaimResult {
+  const worst = per.reduce<Verdict>((v, s) => (RANK[s.verdict] > RANK[v] ? s.verdict : v), 'not exercised');
+  const chosen = per.filter((s) => s.verdict === worst);
+  const reason = per.length === 0
+    ? 'no session to judge'
+    : chosen.length === 1 && per.length === 1
+      ? chosen[0].reason
+      : chosen.map((s) => `session ${s.ctx.facts.rows.session.id}: ${s.reason}`).join('; ');
+  return {
+    id: claim.id,
+    title: claim.title,
+    source: claim.source,
+    supported: claim.supported,
+    claimed: claim.claimed ?? null,
+    scope: claim.scope,
+    verdict: per.length === 0 ? 'inconclusive' : worst,
+    reason,
+    evidence: evidence(chosen),
+  };
+}
+
+function evidence(per: SessionVerdict[]): ClaimEvidence {
+  const flows = per.flatMap((s) => s.flows.map((f) => ({ f, s }))).sort((a, b) => a.f.firstSeen - b.f.firstSeen);
+  const chains: Chain[] = [];
+  for (const s of per) {
+    const reqs = new Set<ApiRequest>(s.requests);
+    for (const f of s.flows) {
+      const r = s.ctx.chains.causeOf.get(f.id);
+      if (r) reqs.add(r);
+    }
+    for (const c of s.ctx.chains.chains) {
+      if ([...reqs].some((r) => r.flowId === c.request.flow_id && isoMicros(r.ts) === c.request.ts)) chains.push(c);
+    }
+  }
+  return {
+    flow_ids: flows.map(({ f }) => f.id),
+    first_seen: flows.length ? isoMicros(flows[0].f.firstSeen) : null,
+    count: flows.length,
+    flows: flows.slice(0, MAX_EVIDENCE_FLOWS).map(({ f, s }) => ({
+      flow_id: f.id,
+      session_id: s.ctx.facts.rows.session.id,
+      first_seen: isoMicros(f.firstSeen),
+      activity: f.activity,
+      hostname: f.hostname,
+      far_addr: f.farAddr,
+      far_port: f.farPort,
+      direction: f.direction,
+      process: f.process,
+    })),
+    chains,
+  };
+}

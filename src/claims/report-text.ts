@@ -1,0 +1,63 @@
+/** The human text of a claims report: coverage, verdicts with reasons, cause-and-effect chains. */
+import type { Chain } from './causes.js';
+import type { SessionCoverage } from './coverage.js';
+import type { ClaimResult, ClaimsReport, Verdict } from './evaluate.js';
+
+const LABEL: Record<Verdict, string> = {
+  holds: 'HOLDS',
+  violated: 'VIOLATED',
+  inconclusive: 'INCONCLUSIVE',
+  'not exercised': 'NOT EXERCISED',
+};
+
+export function verdictLabel(v: Verdict): string {
+  return LABEL[v];
+}
+
+export function coverageText(c: SessionCoverage): string {
+  const loss = c.loss_estimate === null ? 'loss unknown (no TCP data)' : `estimated loss ${c.loss_estimate.toFixed(2)}%`;
+  const drops = c.drops === null ? 'kernel drops unknown' : `${c.drops} kernel drops`;
+  const attribution = c.attribution === 'unavailable'
+    ? 'no process attribution'
+    : `processes known for ${c.attributed_share === null ? 'no' : `${(c.attributed_share * 100).toFixed(1)}% of`} bytes`;
+  const span = c.duration_s === null ? 'empty' : `${c.started_at} + ${c.duration_s.toFixed(1)} s`;
+  const lines = [
+    `  session ${c.session_id} (${c.kind}) ${c.source}`,
+    `    ${span}, ${c.packets} packets; interfaces ${c.interfaces.join(', ') || 'unknown'}; ${drops}; ${loss}; ${attribution}`,
+  ];
+  for (const p of c.problems) lines.push(`    ! ${p}`);
+  return lines.join('\n');
+}
+
+export function claimText(r: ClaimResult): string {
+  const wild = r.supported ? '' : r.claimed ? ` [claimed in the wild: "${r.claimed}"; not supported by the source]` : ' [not supported by the source]';
+  const lines = [
+    `${verdictLabel(r.verdict).padEnd(14)}${r.id}`,
+    `              ${r.title}${wild}`,
+    `              ${r.reason}`,
+    `              source: ${r.source}`,
+  ];
+  return lines.join('\n');
+}
+
+export function chainText(c: Chain): string {
+  const r = c.request;
+  const head = `  ${r.method} ${r.path ?? ''} from ${r.client} at ${r.ts} (flow #${r.flow_id}, session ${c.session_id})`;
+  if (c.caused.length === 0) return `${head}: caused no flow`;
+  const how = c.link === 'process' ? 'by the Ollama tree' : 'linked by time only (no process attribution)';
+  const rows = c.caused.map((f) => `      -> #${f.flow_id} ${f.activity} ${f.hostname ?? ''} ${f.far_addr}:${f.far_port} at ${f.first_seen.slice(11)}`);
+  return [`${head}, ${how}:`, ...rows].join('\n');
+}
+
+export function reportText(rep: ClaimsReport): string {
+  const parts = [
+    'Coverage',
+    ...rep.coverage.sessions.map(coverageText),
+    '',
+    'Claims',
+    ...rep.claims.map(claimText),
+  ];
+  const chains = rep.chains.filter((c) => c.caused.length > 0 || rep.chains.length <= 10);
+  if (chains.length > 0) parts.push('', 'Cause and effect (requests on the API port and the flows they caused)', ...chains.map(chainText));
+  return `${parts.join('\n')}\n`;
+}

@@ -1,0 +1,97 @@
+/**
+ * The exposure audit: who can reach the Ollama API and who did. Live (procfs): the Ollama
+ * tree's listening sockets, judged by address, with OLLAMA_HOST/OLLAMA_ORIGINS; from the store:
+ * API clients by class, reverse proxies in front and their clients, and the Host-header trap.
+ * Plain data out; exposure-command.ts prints it.
+ */
+import { hostname } from 'node:os';
+import { OLLAMA_API_PORT } from '../knowledge/ports.js';
+import type { Db } from '../store/open-db.js';
+import { interfaceAddrs } from '../attribution/local-addrs.js';
+import type { HostCheckContext } from './allowed-host.js';
+import { clientsByClass, type ClientGroup } from './clients.js';
+import { exposureFindings, type Finding } from './findings.js';
+import { findHostTrap, type HostTrapGroup } from './host-trap.js';
+import { listOllamaListeners, type Listener, type TreeProcess } from './listeners.js';
+import { findLiveProxies, type LiveProxy } from './live-proxies.js';
+import { detectProxies, type ProxyReport } from './proxies.js';
+import { loadApiFlows, loadHttp, loadOtherFlows, type StoreScope } from './store-rows.js';
+
+export type { Finding } from './findings.js';
+
+export interface AuditOptions {
+  /** Read procfs now (listeners, environment, running proxies). */
+  live: boolean;
+  procRoot?: string;
+  /** Store sessions to read; undefined: all. */
+  sessions?: number[];
+  /** API ports besides 11434 and what OLLAMA_HOST of a running server says. */
+  apiPorts?: number[];
+  /** Host check context; default: this machine's hostname and interface addresses. */
+  hostCheck?: HostCheckContext;
+}
+
+export interface ExposureReport {
+  live: boolean;
+  sessions: number[] | null;
+  api_ports: number[];
+  /** Ollama-tree processes seen live (empty when not live). */
+  processes: TreeProcess[];
+  listeners: Listener[];
+  /** Inbound API clients by class, straight to the API (a proxy counts as its own client here). */
+  clients: ClientGroup[];
+  proxies: ProxyReport[];
+  host_trap: HostTrapGroup[];
+  findings: Finding[];
+  /** What could not be looked at, one line each. */
+  notes: string[];
+}
+
+function apiPortsOf(opts: AuditOptions, procs: readonly TreeProcess[]): number[] {
+  const ports = new Set<number>([OLLAMA_API_PORT, ...(opts.apiPorts ?? [])]);
+  for (const p of procs) if (p.role === 'server') ports.add(p.ollama_host.port);
+  return [...ports].sort((a, b) => a - b);
+}
+
+function defaultHostCheck(): HostCheckContext {
+  const hex = interfaceAddrs();
+  return { hostname: hostname(), localAddrs: hex.map(hexToText) };
+}
+
+/** The 16-byte hex of local-addrs.ts back to text parseIp understands. */
+function hexToText(hex: string): string {
+  if (hex.startsWith('00000000000000000000ffff')) {
+    const b = Buffer.from(hex.slice(24), 'hex');
+    return [...b].join('.');
+  }
+  return (hex.match(/.{4}/g) ?? []).join(':');
+}
+
+export function auditExposure(db: Db | null, opts: AuditOptions): ExposureReport {
+  const notes: string[] = [];
+  const live = opts.live ? listOllamaListeners({ procRoot: opts.procRoot, apiPorts: opts.apiPorts }) : { processes: [], listeners: [] };
+  if (!opts.live) notes.push('not live: listening sockets and OLLAMA_HOST were not read (run on the Ollama machine)');
+  const apiPorts = apiPortsOf(opts, live.processes);
+  for (const l of live.listeners) if (l.api && !apiPorts.includes(l.port)) apiPorts.push(l.port);
+  const liveProxies: LiveProxy[] = opts.live ? findLiveProxies(apiPorts, opts.procRoot) : [];
+
+  const scope: StoreScope = { sessions: opts.sessions, apiPorts };
+  const apiFlows = db ? loadApiFlows(db, scope) : [];
+  if (!db) notes.push('no store: API clients, proxies and the Host-header trap were not analysed');
+  const apiHttp = db ? loadHttp(db, apiFlows) : new Map();
+  const sessionIds = [...new Set(apiFlows.map((f) => f.session_id))];
+  const from = Math.min(...apiFlows.map((f) => f.first_seen));
+  const to = Math.max(...apiFlows.map((f) => f.last_seen));
+  const otherFlows = db && apiFlows.length > 0 ? loadOtherFlows(db, scope, sessionIds, from, to) : [];
+  const otherHttp = db ? loadHttp(db, otherFlows) : new Map();
+
+  const { proxies, viaProxy } = detectProxies({ apiFlows, apiHttp, otherFlows, otherHttp, live: liveProxies });
+  const hostTrap = findHostTrap({ apiFlows, apiHttp, proxies, viaProxy, ctx: opts.hostCheck ?? defaultHostCheck() });
+  const clients = clientsByClass(apiFlows);
+  return {
+    live: opts.live, sessions: opts.sessions ?? null, api_ports: apiPorts.sort((a, b) => a - b),
+    processes: live.processes, listeners: live.listeners, clients, proxies, host_trap: hostTrap,
+    findings: exposureFindings({ processes: live.processes, listeners: live.listeners, clients, proxies, hostTrap }),
+    notes,
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * A hand-built proc root: Ollama-tree processes with listening sockets on each kind of address,
+ * one in another network namespace, and an unrelated listener that must be left out.
+ */
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listOllamaListeners, type LiveListeners } from '../../src/exposure/listeners.js';
+import { exposureFindings } from '../../src/exposure/findings.js';
+import { parseIp } from '../../src/exposure/ip-text.js';
+
+const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
+
+/** The kernel prints each 32-bit word of an address with %08X in host (little-endian here) order. */
+function hexAddr(text: string): string {
+  const b = Buffer.from(parseIp(text)!);
+  let out = '';
+  for (let i = 0; i < b.length; i += 4) out += b.readUInt32LE(i).toString(16).toUpperCase().padStart(8, '0');
+  return out;
+}
+
+function line(local: string, port: number, inode: number, state = 0x0a): string {
+  const zero = local.includes(':') ? '0'.repeat(32) : '00000000';
+  const p = port.toString(16).toUpperCase().padStart(4, '0');
+  return `   0: ${hexAddr(local)}:${p} ${zero}:0000 ${state.toString(16).toUpperCase().padStart(2, '0')} 00000000:00000000 00:00000000 00000000     0        0 ${inode} 1 0000000000000000\n`;
+}
+
+interface Proc { pid: number; ppid: number; comm: string; cmdline: string[]; env?: string[]; sockets: number[]; tcp: string; tcp6: string; netns?: string }
+
+let root: string;
+let result: LiveListeners;
+
+function writeProc(p: Proc): void {
+  const d = join(root, String(p.pid));
+  mkdirSync(join(d, 'fd'), { recursive: true });
+  mkdirSync(join(d, 'net'));
+  writeFileSync(join(d, 'stat'), `${p.pid} (${p.comm}) S ${p.ppid} ${p.pid} ${p.pid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 1000 10\n`);
+  writeFileSync(join(d, 'status'), `Name:\t${p.comm}\nUid:\t0\t0\t0\t0\n`);
+  writeFileSync(join(d, 'cmdline'), `${p.cmdline.join('\0')}\0`);
+  if (p.env) writeFileSync(join(d, 'environ'), `${p.env.join('\0')}\0`);
+  symlinkSync(`/usr/bin/${p.comm}`, join(d, 'exe'));
+  p.sockets.forEach((ino, i) => symlinkSync(`socket:[${ino}]`, join(d, 'fd', String(3 + i))));
+  writeFileSync(join(d, 'net', 'tcp'), HEADER + p.tcp);
+  writeFileSync(join(d, 'net', 'tcp6'), HEADER + p.tcp6);
+  if (p.netns) {
+    mkdirSync(join(d, 'ns'));
+    writeFileSync(join(d, 'ns', 'net'), p.netns);
+  }
+}
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'oaex-proc-'));
+  writeFileSync(join(root, 'stat'), 'cpu 0 0 0 0\nbtime 1700000000\n');
+  const hostTcp = line('0.0.0.0', 9000, 101) + line('127.0.0.1', 41000, 102) + line('192.168.7.5', 11434, 103)
+    + line('0.0.0.0', 22, 900) + line('127.0.0.1', 9000, 104, 0x01);
+  const hostTcp6 = line('::1', 9000, 105) + line('2001:db8::5', 11434, 106);
+  writeProc({ pid: 500, ppid: 1, comm: 'ollama', cmdline: ['/usr/bin/ollama', 'serve'], env: ['HOME=/root', 'OLLAMA_HOST=:9000', 'OLLAMA_ORIGINS=*'], sockets: [101, 103, 104, 105, 106], tcp: hostTcp, tcp6: hostTcp6 });
+  writeProc({ pid: 501, ppid: 500, comm: 'llama-server', cmdline: ['llama-server', '--port', '41000'], sockets: [102], tcp: hostTcp, tcp6: hostTcp6 });
+  writeProc({ pid: 502, ppid: 1, comm: 'sshd', cmdline: ['sshd'], sockets: [900], tcp: hostTcp, tcp6: hostTcp6 });
+  // In a container: the same inode numbers mean nothing outside its namespace.
+  writeProc({ pid: 600, ppid: 1, comm: 'ollama', cmdline: ['ollama', 'serve'], env: ['OLLAMA_HOST=0.0.0.0'], sockets: [101], tcp: line('0.0.0.0', 11434, 101), tcp6: '', netns: 'container' });
+  result = listOllamaListeners({ procRoot: root });
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('listOllamaListeners on a fake proc root', () => {
+  it('lists the tree only, with each listener judged by its address', () => {
+    const seen = result.listeners.map((l) => [l.pid, l.address, l.port, l.scope, l.api]);
+    expect(seen).toEqual(expect.arrayContaining([
+      [500, '0.0.0.0', 9000, 'all-interfaces', true],
+      [500, '192.168.7.5', 11434, 'lan', false],
+      [500, '::1', 9000, 'loopback', true],
+      [500, '2001:db8::5', 11434, 'public', false],
+      [501, '127.0.0.1', 41000, 'loopback', false],
+      [600, '0.0.0.0', 11434, 'all-interfaces', true],
+    ]));
+    expect(result.listeners).toHaveLength(6); // not sshd's :22, not the established socket 104
+  });
+
+  it('reads OLLAMA_HOST and OLLAMA_ORIGINS from environ and parses the host like Ollama', () => {
+    const p = result.processes.find((x) => x.pid === 500)!;
+    expect(p.env).toEqual({ readable: true, unreadable_reason: null, ollama_host: ':9000', ollama_origins: '*' });
+    expect(p.ollama_host).toMatchObject({ host: '', port: 9000, scope: 'all-interfaces' });
+    expect(p.role).toBe('server');
+    const runner = result.processes.find((x) => x.pid === 501)!;
+    expect(runner.env.readable).toBe(false);
+    expect(runner.env.unreadable_reason).toBe('process gone'); // no environ file in the fake root
+  });
+
+  it('keeps the container namespace apart', () => {
+    const l = result.listeners.find((x) => x.pid === 600)!;
+    expect(l.host_netns).toBe(false);
+    expect(result.listeners.find((x) => x.pid === 500)!.host_netns).toBe(true);
+  });
+
+  it('flags every non-loopback listener, the wildcard origin, and nothing for loopback', () => {
+    const f = exposureFindings({ processes: result.processes, listeners: result.listeners, clients: [], proxies: [], hostTrap: [] });
+    const noAuth = f.filter((x) => x.code === 'no-auth-on-network');
+    expect(noAuth.map((x) => x.severity).sort()).toEqual(['high', 'high', 'high', 'medium']);
+    expect(noAuth.some((x) => x.message.includes(':41000') || x.message.includes('[::1]'))).toBe(false);
+    expect(f.find((x) => x.code === 'origins-wildcard')?.message).toContain('pid 500');
+  });
+});
