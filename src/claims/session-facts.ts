@@ -125,7 +125,10 @@ export function sessionFacts(rows: SessionRows): SessionFacts {
   }
   const local = localAddrs(rows.flows);
   const flows = rows.flows.map((f) => flowFact(f, queries.get(f.seq) ?? [], local));
-  return { rows, flows, requests: apiRequests(rows, flows), attribution: rows.processCount > 0 };
+  // A live capture looks every flow up in procfs, so it has attribution even when nothing was
+  // attributed (an idle host); an imported file has it only when its packets named processes.
+  const attribution = rows.session.kind === 'live' || rows.processCount > 0;
+  return { rows, flows, requests: apiRequests(rows, flows), attribution };
 }
 
 function flowFact(f: FlowRow, dnsQueries: string[], local: Set<string>): FlowFact {

@@ -6,7 +6,11 @@ import { runDemo } from './demo-command.js';
 import { runDaemon } from './daemon-command.js';
 import { parseDuration, parseSize } from './parse-units.js';
 import { runClaims } from './claims-command.js';
-import { runVerifyOffline } from './verify-offline.js';
+import { runVerifyOffline } from './verify-command.js';
+import { runReport } from './report-command.js';
+import { claimsReport } from '../claims/evaluate.js';
+import { reportInputFrom } from '../report/from-claims.js';
+import { auditExposure } from '../exposure/audit.js';
 import { runExposure } from './exposure-command.js';
 import { EXIT_USAGE, isUserFacing } from './user-error.js';
 
@@ -72,8 +76,34 @@ export async function main(argv: string[]): Promise<number> {
     .option('--session <id>', 'with --db: judge only this session; repeatable', collectInt, [])
     .option('--claims-file <path>', 'more claims judged with the air-gap set')
     .option('--assume <flag>', 'no-cloud | https-proxy; repeatable', collect, [])
+    .option('--duration <duration>', 'capture live this long (e.g. 10m), then judge that capture (root or CAP_NET_RAW)', parseDuration)
+    .option('--exercise <command>', 'capture live while this shell command runs (plus --grace), then judge that window')
+    .option('--grace <duration>', 'with --exercise: keep capturing this long after the command ends (default 5s)', parseDuration)
+    .option('-i, --interface <name>', 'live: interface to capture on; repeatable (default: any)', collect, [])
+    .option('--filter <bpf>', 'live: BPF capture filter')
+    .option('--report <dir>', 'also write a report folder (report.md/html/json, evidence.pcapng, manifest.json)')
     .option('--json', 'machine output')
-    .action(async (o) => { code = await runVerifyOffline(o); });
+    .action(async (o) => {
+      const live = o.duration !== undefined || o.exercise !== undefined
+        ? { duration: o.duration, exercise: o.exercise, grace: o.grace, interface: o.interface, filter: o.filter }
+        : undefined;
+      code = await runVerifyOffline({ ...o, live });
+    });
+
+  program.command('report')
+    .description('write report.md, report.html, report.json, evidence.pcapng and manifest.json for the stored sessions')
+    .addOption(dbOption())
+    .requiredOption('--out <dir>', 'report folder (created 0700)')
+    .option('--session <id>', 'only this session; repeatable', collectInt, [])
+    .option('--api-port <port>', 'another API port whose bodies are cut from the evidence; repeatable', collectInt, [])
+    .option('--json', 'print what was written as JSON')
+    .action((o) => {
+      const sessions = o.session.length ? o.session : undefined;
+      code = runReport({ db: o.db, out: o.out, session: sessions, json: o.json, apiPorts: o.apiPort }, {
+        evaluate: (db) => reportInputFrom(claimsReport(db, { sessions })),
+        exposure: (db) => auditExposure(db, { live: false, sessions }),
+      });
+    });
 
   program.command('exposure')
     .description('who can reach the Ollama API and who did: listeners and OLLAMA_HOST, clients by class, reverse proxies, the Host-header 403 trap')

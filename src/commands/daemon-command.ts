@@ -29,6 +29,8 @@ export interface DaemonOptions {
   apiPort?: number[];
   /** Stop after this many seconds (otherwise at SIGINT/SIGTERM). */
   duration?: number;
+  /** Stop when this settles (verify --exercise). */
+  until?: Promise<unknown>;
   /** Tests: resolves when the capture is running. */
   onReady?: (info: { sessionId: number }) => void;
 }
@@ -140,7 +142,7 @@ export async function runDaemon(opts: DaemonOptions, log: (line: string) => void
       flows, dns: dnsRecs, http: httpRecs, processes: newProcesses,
       evidence: evidence ? { segments: evidence.drainSegments(), rows: evidence.drainIndex(), deleted: evidence.drainDeleted() } : null,
       progress: {
-        packets: ingest.counts.packets, startedAt: ingest.counts.firstTs, endedAt: ingest.counts.lastTs,
+        packets: ingest.counts.packets, startedAt: captureStartUs,
         drops: stats.total.kernelDrops, lossEstimate: lossPercent(acked, missed), skipped: nonZero(ingest.counts.skips),
       },
     };
@@ -152,6 +154,7 @@ export async function runDaemon(opts: DaemonOptions, log: (line: string) => void
     return b;
   }
 
+  let captureStartUs = Date.now() * 1000;
   let storeFullSaid = false;
   let carried: LiveBatch | null = null;
   function flush(): void {
@@ -180,6 +183,7 @@ export async function runDaemon(opts: DaemonOptions, log: (line: string) => void
       }
     }, FLUSH_MS);
     const durationTimer = opts.duration !== undefined ? setTimeout(() => stop(), opts.duration * 1000) : null;
+    opts.until?.then(() => stop(), () => stop());
     const onSignal = () => stop();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
@@ -198,8 +202,9 @@ export async function runDaemon(opts: DaemonOptions, log: (line: string) => void
         flush();
         const stats = capture.stats();
         session.end({
-          interfaces: capture.interfaces, packets: ingest.counts.packets, startedAt: ingest.counts.firstTs,
-          endedAt: ingest.counts.lastTs ?? Date.now() * 1000, drops: stats.total.kernelDrops,
+          // The window watched, not the first and last packet: an idle capture still covers its time.
+          interfaces: capture.interfaces, packets: ingest.counts.packets, startedAt: captureStartUs,
+          endedAt: Date.now() * 1000, drops: stats.total.kernelDrops,
           lossEstimate: lossPercent(totals.tcpAcked, totals.tcpMissed), skipped: nonZero(ingest.counts.skips), warnings: [],
           stoppedAt: null,
         });
@@ -214,6 +219,7 @@ export async function runDaemon(opts: DaemonOptions, log: (line: string) => void
       else resolve(EXIT_OK);
     }
 
+    captureStartUs = Date.now() * 1000;
     capture.start(ingest.packet);
     log(`ollama-audit: capturing on ${ifaceNames}${opts.filter ? ` (filter: ${opts.filter})` : ''} into ${dbPath}, session ${session.sessionId}; evidence: ${policy === 'none' ? 'none' : `${policy} in ${evidenceDir}`}; stop with Ctrl-C or SIGTERM`);
     opts.onReady?.({ sessionId: session.sessionId });

@@ -140,7 +140,7 @@ function addRequest(s: HttpSession, flow: Flow, ts: number): void {
   }
   const rec: HttpRecord = {
     ts, flowId: flow.id, method: q.method, path: q.target, version: q.version, host: q.host,
-    userAgent: q.userAgent, status: null, responseTs: null, location: null, isConnect, connectHost, connectPort,
+    userAgent: q.userAgent, status: null, responseTs: null, responseLength: null, location: null, isConnect, connectHost, connectPort,
   };
   s.pending.push({ rec, isHead: q.method === 'HEAD' });
   if (s.requests++ === 0) {
@@ -163,6 +163,7 @@ function answer(s: HttpSession, flow: Flow, ts: number, status: number, sink: En
   const p = s.pending.shift() as Pending;
   p.rec.status = status;
   p.rec.responseTs = ts;
+  p.rec.responseLength = s.resp.contentLength >= 0 ? s.resp.contentLength : null;
   if (status >= 300 && status < 400) p.rec.location = s.resp.location;
   if (s.answered++ === 0) flow.httpStatus = status;
   sink.http(p.rec);

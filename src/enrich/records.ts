@@ -52,6 +52,8 @@ export interface HttpRecord {
   status: number | null;
   /** Time of the packet that carried the response's first byte; null without a response. */
   responseTs: number | null;
+  /** The response's Content-Length (0: Ollama's host-check 403 has an empty body); null when chunked, absent or not seen. */
+  responseLength: number | null;
   /** Location header of a 3xx response (the registry's 307 points at the blob CDN); null otherwise. */
   location: string | null;
   /** True for CONNECT; then connectHost/connectPort hold the tunnel's target. */

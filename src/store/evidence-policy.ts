@@ -11,6 +11,10 @@
  * Later requests on a keep-alive connection are cut to headers too: finding where a body ends
  * (Content-Length, chunked framing, retransmissions) is a parser, and a parser that slips
  * would store a prompt. The http table in the store records every request line anyway.
+ *
+ * The same rule covers every TCP flow between two loopback addresses: the server talks to its
+ * runner (`POST /completion` on an ephemeral port) and local clients talk to the API over
+ * loopback, all in plain HTTP with the prompt in the body, on ports no list can name.
  */
 import { IPPROTO, type Decoded } from '../decode/decoded.js';
 import type { Packet } from '../capture/packet.js';
@@ -36,10 +40,12 @@ export interface EvidenceFlowState {
   headDone: [boolean, boolean];
   /** API port: how many bytes of "\r\n\r\n" the direction's previous packet ended with (0..3). */
   crlfMatched: [number, number];
+  /** -1 not known yet; 1 both ends loopback (bodies never kept); 0 otherwise. Decided at the first packet. */
+  loopback: number;
 }
 
 export function newEvidenceFlowState(): EvidenceFlowState {
-  return { payload: [0, 0], headDone: [false, false], crlfMatched: [0, 0] };
+  return { payload: [0, 0], headDone: [false, false], crlfMatched: [0, 0], loopback: -1 };
 }
 
 /**
@@ -52,7 +58,8 @@ export function keepBytes(
 ): number {
   if (policy === 'none') return 0;
   const headers = headerBytes(pkt, d);
-  if (isApiPacket(d, apiPorts)) return keepApi(st, dir, pkt, d, headers);
+  if (st.loopback === -1) st.loopback = bothLoopback(pkt.buf, d) ? 1 : 0;
+  if (st.loopback === 1 || isApiPacket(d, apiPorts)) return keepApi(st, dir, pkt, d, headers);
   const before = st.payload[dir];
   st.payload[dir] = before + d.payloadWireLen;
   if (policy === 'full' || before < HEAD_BYTES) return pkt.caplen;
@@ -63,6 +70,17 @@ export function keepBytes(
 function headerBytes(pkt: Packet, d: Decoded): number {
   const n = d.payloadOff - pkt.off;
   return n < 0 ? 0 : n > pkt.caplen ? pkt.caplen : n;
+}
+
+/** 127/8 or ::1 at both ends (read in place: this runs once per flow). */
+function bothLoopback(buf: Buffer, d: Decoded): boolean {
+  return isLoopbackAt(buf, d.srcOff, d.addrLen) && isLoopbackAt(buf, d.dstOff, d.addrLen);
+}
+
+function isLoopbackAt(buf: Buffer, off: number, len: number): boolean {
+  if (len === 4) return buf[off] === 127;
+  for (let i = 0; i < 15; i++) if (buf[off + i] !== 0) return false;
+  return buf[off + 15] === 1;
 }
 
 export function isApiPacket(d: Decoded, apiPorts: readonly number[]): boolean {

@@ -16,7 +16,7 @@ export interface LiveBatch {
   http: HttpRecord[];
   processes: { seq: number; rec: ProcessRecord }[];
   evidence: { segments: SegmentInfo[]; rows: EvidenceIndexRow[]; deleted: string[] } | null;
-  progress: { packets: number; startedAt: number | null; endedAt: number | null; drops: number | null; lossEstimate: number | null; skipped: Record<string, number> };
+  progress: { packets: number; startedAt: number | null; drops: number | null; lossEstimate: number | null; skipped: Record<string, number> };
 }
 
 /**
@@ -46,7 +46,7 @@ export function beginLiveSession(db: Db, start: SessionStart) {
     for (const r of b.http) run(insertHttp, httpRow(r));
     if (b.evidence) writeEvidenceRows(db, sessionId, b.evidence.segments, b.evidence.rows, b.evidence.deleted);
     const p = b.progress;
-    progress.run(p.packets, round(p.startedAt), round(p.endedAt), p.drops, p.lossEstimate, JSON.stringify(p.skipped), sessionId);
+    progress.run(p.packets, round(p.startedAt), p.drops, p.lossEstimate, JSON.stringify(p.skipped), sessionId);
   });
 
   function end(e: SessionEnd): void {

@@ -146,4 +146,6 @@ export const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX evidence_index_flow ON evidence_index(session_id, flow_seq);
 `,
+  // 3: response length, so the exposure audit can tell Ollama's empty-bodied host-check 403.
+  `ALTER TABLE http ADD COLUMN response_length INTEGER;`,
 ];

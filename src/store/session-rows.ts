@@ -32,14 +32,15 @@ export const UPSERT_FLOW = `${INSERT_FLOW}
     ollama = excluded.ollama, process_seq = excluded.process_seq`;
 export const INSERT_DNS = `INSERT INTO dns (session_id, flow_seq, ts, response_ts, transport, txid, query, qtype, rcode, answers)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-export const INSERT_HTTP = `INSERT INTO http (session_id, flow_seq, ts, response_ts, method, path, version, host, user_agent, status, location, is_connect)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+export const INSERT_HTTP = `INSERT INTO http (session_id, flow_seq, ts, response_ts, method, path, version, host, user_agent, status, response_length, location, is_connect)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 export const INSERT_PROCESS = `INSERT INTO processes (session_id, seq, pid, start_time, ppid, comm, exe, exe_sha256, cmdline, uid, role, ollama_tree, source)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 export const UPSERT_PROCESS = `${INSERT_PROCESS}
   ON CONFLICT (session_id, seq) DO UPDATE SET exe_sha256 = excluded.exe_sha256, role = excluded.role`;
 export const INSERT_SESSION = `INSERT INTO sessions (kind, source, format, interfaces, filter, recorded_at) VALUES (?, ?, ?, '[]', ?, ?)`;
-export const PROGRESS_SESSION = `UPDATE sessions SET packets = ?, started_at = ?, ended_at = ?, drops = ?,
+/** ended_at stays NULL until the capture ends cleanly: a reader (or a kill -9) can tell a capture that never finished. */
+export const PROGRESS_SESSION = `UPDATE sessions SET packets = ?, started_at = ?, drops = ?,
     loss_estimate = ?, skipped = ? WHERE id = ?`;
 export const FINISH_SESSION = `UPDATE sessions SET interfaces = ?, packets = ?, started_at = ?, ended_at = ?, drops = ?,
     loss_estimate = ?, skipped = ?, warnings = ?, stopped_at = ? WHERE id = ?`;
@@ -82,7 +83,7 @@ export function dnsRow(r: DnsRecord): Row {
 
 export function httpRow(r: HttpRecord): Row {
   return [0, r.flowId, Math.round(r.ts), r.responseTs === null ? null : Math.round(r.responseTs),
-    r.method, r.path, r.version, r.host, r.userAgent, r.status, r.location, r.isConnect ? 1 : 0];
+    r.method, r.path, r.version, r.host, r.userAgent, r.status, r.responseLength, r.location, r.isConnect ? 1 : 0];
 }
 
 export interface ProcessRecord {

@@ -88,8 +88,32 @@ describe('evidence policy: the Ollama API port never keeps bodies', () => {
     expect(got).toEqual([HDRS + 'HTTP/1.1 200 OK\r\n\r\n'.length, HDRS + HEAD_BYTES, HDRS]);
   });
 
-  it('without the port in apiPorts the same bytes are kept whole under full', () => {
-    const got = keeps('full', [{ from: CLI, to: API, dir: DIR_OUT, payload: REQ_HEAD + REQ_BODY }], []);
+  it('without the port in apiPorts the same bytes from a LAN client are kept whole under full (the port rule is what cuts)', () => {
+    const lanApi: Ep = { ip: '192.168.1.20', port: 11434 };
+    const lanCli: Ep = { ip: '192.168.1.77', port: 51000 };
+    const got = keeps('full', [{ from: lanCli, to: lanApi, dir: DIR_OUT, payload: REQ_HEAD + REQ_BODY }], []);
     expect(got).toEqual([HDRS + REQ_HEAD.length + REQ_BODY.length]);
+    expect(keeps('full', [{ from: lanCli, to: lanApi, dir: DIR_OUT, payload: REQ_HEAD + REQ_BODY }])).toEqual([HDRS + REQ_HEAD.length]);
+  });
+});
+
+describe('evidence policy: loopback HTTP on any port (server <-> runner, local API clients)', () => {
+  for (const policy of ['head', 'full'] as const) {
+    it(`${policy}: a runner's POST /completion on an ephemeral loopback port keeps heads, never bodies`, () => {
+      const SERVER: Ep = { ip: '127.0.0.1', port: 50560 };
+      const RUNNER: Ep = { ip: '127.0.0.1', port: 41107 };
+      const head = 'POST /completion HTTP/1.1\r\nHost: 127.0.0.1:41107\r\nContent-Length: 40\r\n\r\n';
+      const got = keeps(policy, [
+        { from: SERVER, to: RUNNER, dir: DIR_OUT, payload: head + REQ_BODY },
+        { from: RUNNER, to: SERVER, dir: DIR_IN, payload: 'HTTP/1.1 200 OK\r\nContent-Length: 28\r\n\r\n{"content":"SECRET-ANSWER"}' },
+      ], []);
+      expect(got).toEqual([HDRS + head.length, HDRS + 'HTTP/1.1 200 OK\r\nContent-Length: 28\r\n\r\n'.length]);
+    });
+  }
+
+  it('a flow with one non-loopback end is judged by the port rule as before', () => {
+    const lan: Ep = { ip: '192.168.1.5', port: 41107 };
+    const got = keeps('full', [{ from: CLI, to: lan, dir: DIR_OUT, payload: 'POST /completion HTTP/1.1\r\n\r\n' + REQ_BODY }], []);
+    expect(got).toEqual([HDRS + 'POST /completion HTTP/1.1\r\n\r\n'.length + REQ_BODY.length]);
   });
 });

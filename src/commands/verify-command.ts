@@ -12,6 +12,21 @@ import { sessionIds } from '../claims/session-facts.js';
 import { sessionList } from './claims-command.js';
 import { importFile } from './import-file.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, isUserFacing, UserError } from './user-error.js';
+import { runDaemon } from './daemon-command.js';
+import { writeReport } from '../report/write-report.js';
+import { reportInputFrom } from '../report/from-claims.js';
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+
+export interface VerifyLiveOptions {
+  /** Capture for this many seconds. */
+  duration?: number;
+  /** Capture while this shell command runs, plus `grace` seconds after it exits. */
+  exercise?: string;
+  grace?: number;
+  interface?: string[];
+  filter?: string;
+}
 
 export interface VerifyOfflineOptions {
   db?: string;
@@ -24,6 +39,10 @@ export interface VerifyOfflineOptions {
   /** More claims (JSON or YAML) judged with the air-gap set. */
   claimsFile?: string;
   assume?: string[];
+  /** Write a report folder (report.md/html/json, evidence.pcapng, manifest.json) too. */
+  report?: string;
+  /** Capture live first (needs root or CAP_NET_RAW), then judge that capture alone. */
+  live?: VerifyLiveOptions;
 }
 
 export type VerifyResult = 'silent' | 'traffic' | 'cannot-tell';
@@ -48,7 +67,15 @@ export async function runVerifyOffline(opts: VerifyOfflineOptions, out: NodeJS.W
     const claims = [...airgapClaims(), ...(opts.claimsFile ? readClaimsFile(opts.claimsFile) : [])];
     let dbPath = resolveDbPath(opts.db);
     let sessions = sessionList(opts.session);
-    if (opts.pcap?.length) {
+    if (opts.live && opts.pcap?.length) throw new UserError('--pcap judges recorded captures; --duration/--exercise capture live: give one or the other');
+    if (opts.live) {
+      if (sessions) throw new UserError('--session picks stored sessions; a live verify judges its own capture');
+      if (!opts.db) {
+        tempDir = mkdtempSync(join(tmpdir(), 'ollama-audit-verify-'));
+        dbPath = join(tempDir, 'verify.db');
+      }
+      sessions = [await captureLive(dbPath, opts.live, tempDir)];
+    } else if (opts.pcap?.length) {
       if (sessions) throw new UserError('--session picks stored sessions; with --pcap the imported files are judged');
       if (!opts.db) {
         tempDir = mkdtempSync(join(tmpdir(), 'ollama-audit-verify-'));
@@ -64,6 +91,10 @@ export async function runVerifyOffline(opts: VerifyOfflineOptions, out: NodeJS.W
       const report = claimsReport(db, { sessions, claims, allow, assume: opts.assume });
       const code = exitCode(report);
       const full: VerifyReport = { result: RESULT[code], exit_code: code, claim_set: 'airgap', allow: opts.allow ?? [], ...report };
+      if (opts.report) {
+        const written = writeReport(db, resolve(opts.report), { sessions, ...reportInputFrom(report) });
+        process.stderr.write(`ollama-audit: report written to ${resolve(opts.report)} (${written.files.length} files; manifest.json lists their SHA-256)\n`);
+      }
       out.write(opts.json ? `${JSON.stringify(full, null, 2)}\n` : verifyText(full));
       return code;
     } finally {
@@ -106,4 +137,45 @@ function verifyText(r: VerifyReport): string {
   if (chains.length) lines.push('', 'Caused by requests on the API port:', ...chains.slice(0, 3).map(chainText));
   if (r.result === 'traffic') lines.push('', 'Expected traffic can be allowed with --allow (e.g. activity:registry, api:lan, host:10.0.0.0/8); `ollama-audit flows` lists every flow.');
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The live part of `verify`: the daemon's capture for --duration, or for as long as --exercise
+ * runs plus a grace period (so late connections the command caused are still seen). Returns the
+ * session id. The exercised command's output goes to stderr, so `--json` stays parseable.
+ */
+async function captureLive(dbPath: string, live: VerifyLiveOptions, tempDir: string | null): Promise<number> {
+  if (live.duration === undefined && live.exercise === undefined) throw new UserError('a live verify needs --duration or --exercise');
+  let sessionId = 0;
+  let until: Promise<void> | undefined;
+  let startExercise: () => void = () => {};
+  if (live.exercise !== undefined) {
+    const command = live.exercise;
+    until = new Promise<void>((done) => {
+      startExercise = () => {
+        const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 2, 2] });
+        child.on('exit', (code, signal) => {
+          process.stderr.write(`ollama-audit: exercised command ended (${signal ?? `exit ${code}`}); capturing ${live.grace ?? 5} s more\n`);
+          setTimeout(done, (live.grace ?? 5) * 1000);
+        });
+        child.on('error', (err) => {
+          process.stderr.write(`ollama-audit: could not run --exercise command: ${err.message}\n`);
+          done();
+        });
+      };
+    });
+  }
+  await runDaemon({
+    db: dbPath,
+    interface: live.interface,
+    filter: live.filter,
+    duration: live.duration,
+    until,
+    evidenceDir: tempDir ? join(tempDir, 'evidence') : undefined,
+    onReady: (info) => {
+      sessionId = info.sessionId;
+      startExercise();
+    },
+  });
+  return sessionId;
 }

@@ -1,0 +1,30 @@
+/**
+ * Which flows a human-readable report lists: all of them up to a cap; past it, every finding
+ * and every Ollama flow, then the others in time order until the cap. report.json always has all.
+ */
+import type { ReportFlow } from './report-types.js';
+
+export const MAX_LISTED_FLOWS = 2000;
+
+export function pickFlows(flows: readonly ReportFlow[], cap = MAX_LISTED_FLOWS): { shown: ReportFlow[]; hidden: number } {
+  if (flows.length <= cap) return { shown: [...flows], hidden: 0 };
+  const must = flows.filter((f) => f.finding || f.ollama);
+  let room = Math.max(0, cap - must.length);
+  const keep = new Set(must);
+  for (const f of flows) {
+    if (room === 0) break;
+    if (!keep.has(f)) {
+      keep.add(f);
+      room--;
+    }
+  }
+  const shown = flows.filter((f) => keep.has(f));
+  return { shown, hidden: flows.length - shown.length };
+}
+
+/** A claim verdict's tone for styling: what the engine said, read loosely. */
+export function verdictTone(verdict: string): 'good' | 'bad' | 'neutral' {
+  if (/^(holds?|pass(ed)?|ok|true|confirmed|upheld)$/i.test(verdict)) return 'good';
+  if (/violat|fail|false|refuted|contradict|broken/i.test(verdict)) return 'bad';
+  return 'neutral';
+}

@@ -1,0 +1,34 @@
+/** Human text for numbers and times shared by the Markdown and HTML renderers. */
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+export function formatBytes(n: number): string {
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < UNITS.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${Math.round(v)} B` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ${UNITS[u]}`;
+}
+
+/** "2026-11-23 07:41:15.203860 UTC" from an ISO string; "—" for null. */
+export function formatTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  return `${iso.replace('T', ' ').replace(/Z$/, '')} UTC`;
+}
+
+/** Seconds as "850 ms", "3.1 s", "4 min 12 s", "2 h 5 min". */
+export function formatDuration(s: number): string {
+  if (s < 1) return `${Math.round(s * 1000)} ms`;
+  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+  return `${Math.floor(s / 86400)} d ${Math.round((s % 86400) / 3600)} h`;
+}
+
+/** "addr:port" with IPv6 in brackets; ICMP types and port-less protocols without a port. */
+export function endpoint(addr: string, port: number, proto: string): string {
+  if (proto !== 'tcp' && proto !== 'udp' && proto !== 'sctp') return addr;
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}

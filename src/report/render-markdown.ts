@@ -1,0 +1,134 @@
+/**
+ * report.md: the same report as plain Markdown (claims, coverage, flows, processes, DNS, HTTP,
+ * exposure, sessions), for a ticket or a pull request. Values are escaped cell by cell; the
+ * timeline is summed per activity (the picture is in report.html).
+ */
+import { escapeMarkdown as md } from './escape.js';
+import { endpoint, formatBytes, formatDuration, formatTime } from './format-values.js';
+import { pickFlows } from './flow-rows.js';
+import type { ReportClaim, ReportData } from './report-types.js';
+
+export function renderMarkdown(r: ReportData, evidenceSha256: string | null): string {
+  return [
+    '# ollama-audit report',
+    '',
+    `- Host: ${md(r.host)}`,
+    `- Time range: ${md(formatTime(r.time_range.start))} to ${md(formatTime(r.time_range.end))}`,
+    `- Sessions: ${r.sessions.map((s) => `#${s.id} ${md(s.kind)}`).join(', ') || 'none'}`,
+    `- Generated: ${md(formatTime(r.generated_at))} by ${md(`${r.tool.name} ${r.tool.version}`)}`,
+    '',
+    ...evidence(r, evidenceSha256),
+    ...claims(r),
+    '## Coverage',
+    '',
+    r.coverage === null ? 'No coverage given (claims not evaluated).' : anyValue(r.coverage),
+    '',
+    ...timeline(r),
+    ...flows(r),
+    ...processes(r),
+    ...dns(r),
+    ...http(r),
+    '## Exposure',
+    '',
+    r.exposure === null ? 'Exposure audit not run.' : anyValue(r.exposure),
+    '',
+    ...sessions(r),
+    ...(r.warnings.length ? ['## Warnings', '', ...r.warnings.map((w) => `- ${md(w)}`), ''] : []),
+  ].join('\n');
+}
+
+function table(head: string[], rows: string[][]): string[] {
+  if (rows.length === 0) return ['None.', ''];
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((c) => `| ${c.join(' | ')} |`), ''];
+}
+
+function evidence(r: ReportData, sha: string | null): string[] {
+  const e = r.evidence;
+  const head = e.file === null
+    ? 'No evidence file.'
+    : `Evidence: \`${e.file}\`, ${e.packets} packet(s)${e.complete ? '' : ' (**incomplete**)'}, SHA-256 \`${sha ?? ''}\`.`;
+  return ['## Evidence', '', head, '', md(`${e.policy} The report never holds API request or response bodies.`), '',
+    ...e.warnings.map((w) => `- ${md(w)}`), ...(e.warnings.length ? [''] : [])];
+}
+
+function claims(r: ReportData): string[] {
+  if (r.claims === null) return ['## Claims', '', 'Claims not evaluated.', ''];
+  return ['## Claims', '', ...table(['Claim', 'Verdict', 'Reason', 'Evidence', 'Source'], r.claims.map((c) => [
+    `**${md(c.title)}** (${md(c.id)})`, `**${md(c.verdict)}**`, md(c.reason), claimEvidence(c), md(c.source),
+  ]))];
+}
+
+function claimEvidence(c: ReportClaim): string {
+  const e = c.evidence;
+  const parts = [`${e.count} flow(s)`];
+  if (e.flow_ids.length) parts.push(e.flow_ids.map((id) => `#${id}`).join(' '));
+  for (const ch of e.chains ?? []) parts.push(`${ch.label ? `${md(ch.label)}: ` : ''}${ch.flow_ids.map((id) => `#${id}`).join(' → ')}`);
+  return parts.join('; ');
+}
+
+function timeline(r: ReportData): string[] {
+  const t = r.timeline;
+  if (t.buckets === 0) return ['## Timeline', '', 'No traffic in the chosen sessions.', ''];
+  const rows = t.activities.map((a) => {
+    const row = t.bytes[a];
+    const busiest = row.indexOf(Math.max(...row));
+    return [md(a), formatBytes(row.reduce((s, v) => s + v, 0)), md(formatTime(isoAt(t.start_us! + busiest * t.bucket_s * 1e6)))];
+  });
+  return ['## Timeline', '', `${t.buckets} buckets of ${formatDuration(t.bucket_s)} from ${md(formatTime(t.start))} (the chart is in report.html; ${md(t.note)}).`, '',
+    ...table(['Activity', 'Bytes', 'Busiest bucket starts'], rows)];
+}
+
+function isoAt(us: number): string {
+  return new Date(Math.floor(us / 1000)).toISOString();
+}
+
+function flows(r: ReportData): string[] {
+  const { shown, hidden } = pickFlows(r.flows, 500);
+  const rows = shown.map((f) => [
+    f.finding ? `**${f.id}** (finding)` : `${f.id}`,
+    md(formatTime(f.first_seen)), md(f.proto),
+    md(endpoint(f.initiator_addr, f.initiator_port, f.proto)), md(endpoint(f.responder_addr, f.responder_port, f.proto)),
+    md(f.hostname ?? '—'), md(f.activity), f.process === null ? '—' : md(`${f.process.name} (${f.process.pid})`),
+    `${f.packets_out + f.packets_in}`, `${formatBytes(f.bytes_out)} / ${formatBytes(f.bytes_in)}`,
+  ]);
+  return ['## Flows', '', ...table(['#', 'First seen', 'Proto', 'From', 'To', 'Name', 'Activity', 'Process', 'Packets', 'Bytes out/in'], rows),
+    ...(hidden > 0 ? [`${hidden} other flow(s) are not listed; report.json has every flow.`, ''] : [])];
+}
+
+function processes(r: ReportData): string[] {
+  return ['## Processes', '', ...table(['PID', 'Name', 'Executable', 'Role', 'Ollama', 'Flows', 'Bytes out/in'], r.processes.map((p) => [
+    `${p.pid}`, md(p.name), md(p.exe ?? '—'), md(p.role ?? '—'), p.ollama ? 'yes' : 'no', `${p.flows}`,
+    `${formatBytes(p.bytes_out)} / ${formatBytes(p.bytes_in)}`,
+  ]))];
+}
+
+function dns(r: ReportData): string[] {
+  return ['## DNS names', '', ...table(['Name', 'Type', 'Lookups', 'Result', 'Answers'], r.dns.map((d) => [
+    md(d.query), md(d.qtype), `${d.count}`, md(d.rcodes.join(', ')), md(d.answers.join(', ') || '—'),
+  ]))];
+}
+
+function http(r: ReportData): string[] {
+  return ['## HTTP requests', '', ...table(['Time', 'Method', 'Host', 'Path', 'Status', 'Flow'], r.http.map((h) => [
+    md(formatTime(h.ts)), md(h.method), md(h.host ?? '—'), md(h.path ?? '—'), `${h.status ?? '—'}`, h.flow_id === null ? '—' : `#${h.flow_id}`,
+  ]))];
+}
+
+function sessions(r: ReportData): string[] {
+  return ['## Capture sessions', '', ...table(['#', 'Kind', 'Source', 'Interfaces', 'From', 'To', 'Packets', 'Kernel drops', 'Loss estimate'], r.sessions.map((s) => [
+    `${s.id}`, md(s.kind), md(s.source), md(s.interfaces.map((i) => i.name ?? `#${i.index}`).join(', ') || '—'),
+    md(formatTime(s.started_at)), md(formatTime(s.ended_at)), `${s.packets}`, `${s.drops ?? 'unknown'}`,
+    s.loss_estimate === null ? 'unknown' : `${s.loss_estimate.toFixed(2)} %`,
+  ]))];
+}
+
+/** Coverage and exposure are open-ended: a bullet per key, nested values as (escaped) JSON text. */
+function anyValue(v: unknown): string {
+  if (v === null || typeof v !== 'object') return md(v);
+  const entries = Array.isArray(v) ? v.map((x, i) => [`${i + 1}`, x] as const) : Object.entries(v as Record<string, unknown>);
+  if (entries.length === 0) return '—';
+  return entries.map(([k, x]) => {
+    if (Array.isArray(x) && x.every((y) => typeof y !== 'object')) return `- ${md(k)}:${x.length ? '' : ' —'}${x.map((y) => `\n  - ${md(y)}`).join('')}`;
+    return `- ${md(k)}: ${md(typeof x === 'object' && x !== null ? JSON.stringify(x) : x)}`;
+  }).join('\n');
+}

@@ -1,0 +1,151 @@
+/**
+ * The plain data a report is made of. `report.json` is a ReportData as JSON; the Markdown and
+ * HTML renderers read nothing else. Times are ISO 8601 UTC strings (as `flows --json`).
+ *
+ * ReportClaim and ReportCoverage are this stage's own view of a claims engine's result, so the
+ * report does not depend on the engine's files: the caller maps its results onto them.
+ */
+import type { FlowRecord } from '../store/query-flows.js';
+
+/** A sequence of flows that belong together (e.g. DNS answer -> TLS to that address -> redirect -> CDN). */
+export interface ReportChain {
+  flow_ids: number[];
+  label?: string;
+}
+
+export interface ReportClaim {
+  id: string;
+  title: string;
+  /** Where the claim comes from (document, file, rule set); shown as text, never as a link. */
+  source: string;
+  /** The engine's word for the outcome, shown as given ('holds', 'violated', 'inconclusive'...). */
+  verdict: string;
+  reason: string;
+  evidence: {
+    flow_ids: number[];
+    count: number;
+    first_seen?: string | null;
+    chains?: ReportChain[];
+  };
+}
+
+/**
+ * What the capture could and could not see. Rendered generically: `gaps` (lines) as a list,
+ * every other key as a row, so the engine may add fields without this stage changing.
+ */
+export interface ReportCoverage {
+  gaps?: string[];
+  [key: string]: unknown;
+}
+
+export interface ReportSession {
+  id: number;
+  kind: string;
+  source: string;
+  format: string | null;
+  interfaces: { index: number; name: string | null; linktype: number }[];
+  started_at: string | null;
+  ended_at: string | null;
+  packets: number;
+  /** Kernel drops the source reported; null = unknown. */
+  drops: number | null;
+  /** Estimated capture loss in %; null = unknown. */
+  loss_estimate: number | null;
+  skipped: Record<string, number>;
+  warnings: string[];
+  stopped_at: number | null;
+}
+
+export interface ReportFlow extends FlowRecord {
+  /** The flow is cited as evidence by at least one claim: its packets are in evidence.pcapng. */
+  finding: boolean;
+  /** Ids of the claims citing it. */
+  claims: string[];
+}
+
+/** A process from the store. The command line is left out on purpose: it can hold a prompt. */
+export interface ReportProcess {
+  session_id: number;
+  pid: number;
+  name: string;
+  exe: string | null;
+  exe_sha256: string | null;
+  role: string | null;
+  ollama: boolean;
+  source: string;
+  flows: number;
+  bytes_out: number;
+  bytes_in: number;
+}
+
+/** DNS lookups grouped by name and type. */
+export interface ReportDnsName {
+  query: string;
+  qtype: string;
+  first_seen: string;
+  count: number;
+  rcodes: string[];
+  /** Distinct answer data (addresses, CNAME targets). */
+  answers: string[];
+}
+
+/** One HTTP/1.x request: start line and status only, never headers beyond Host, never bodies. */
+export interface ReportHttp {
+  session_id: number;
+  flow_id: number | null;
+  ts: string;
+  method: string;
+  path: string | null;
+  host: string | null;
+  status: number | null;
+}
+
+export interface Timeline {
+  /** Start of the first bucket (aligned to the bucket size), null when there is no traffic. */
+  start: string | null;
+  start_us: number | null;
+  bucket_s: number;
+  buckets: number;
+  /** Activities in legend order; `api:/api/pull` and friends are counted under `api`. */
+  activities: string[];
+  /** Bytes per bucket, one array of `buckets` numbers per activity. */
+  bytes: Record<string, number[]>;
+  /** How the numbers were made. */
+  note: string;
+}
+
+export interface EvidenceSummary {
+  /** File name inside the report folder, or null when none was written (see warnings). */
+  file: string | null;
+  packets: number;
+  /** Finding flows asked for, and per flow how many packets the store counted and the file holds. */
+  flows: { flow_id: number; expected: number; written: number }[];
+  /** True when every finding flow's packets were all found. */
+  complete: boolean;
+  /** Why packets are missing: source file gone or changed, segments deleted, ... */
+  warnings: string[];
+  /** What was cut: API bodies, payload past the first bytes of each direction. */
+  policy: string;
+}
+
+export interface ReportData {
+  format: 'ollama-audit-report/1';
+  tool: { name: string; version: string };
+  host: string;
+  generated_at: string;
+  time_range: { start: string | null; end: string | null };
+  sessions: ReportSession[];
+  /** null: claims were not evaluated. */
+  claims: ReportClaim[] | null;
+  coverage: ReportCoverage | null;
+  /** The exposure audit's result as given, or null. */
+  exposure: unknown;
+  flows: ReportFlow[];
+  processes: ReportProcess[];
+  dns: ReportDnsName[];
+  http: ReportHttp[];
+  timeline: Timeline;
+  evidence: EvidenceSummary;
+  /** Problems gathering the report (a claim citing a flow that is not in the store...). */
+  warnings: string[];
+}
