@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -57,11 +59,24 @@ describe('files that are not captures', () => {
     expect(errorFor(path.join(dir, 'nope.pcap')).message).toMatch(/does not exist/);
   });
 
-  it('an unreadable file (not testable as root: root reads anything)', (ctx) => {
-    if (process.getuid?.() === 0) ctx.skip();
+  it('an unreadable file (as root: the CLI run as uid 65534 on a root-only file)', () => {
     const file = write('secret.pcap', Buffer.from('d4c3b2a1', 'hex'));
     fs.chmodSync(file, 0);
-    expect(errorFor(file).message).toMatch(/permission denied/);
+    if (process.getuid?.() !== 0) {
+      expect(errorFor(file).message).toMatch(/permission denied/);
+      return;
+    }
+    // Root reads anything, so drop to nobody: the built CLI must say what and exit 2.
+    const root = path.resolve(import.meta.dirname, '../..');
+    const cli = path.join(root, 'bin', 'ollama-audit.js');
+    if (!fs.existsSync(path.join(root, 'dist', 'commands', 'cli.js'))) throw new Error('dist/ missing: run npm run build (npm install does it)');
+    fs.chmodSync(dir, 0o755);
+    const dbDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oa-noperm-'));
+    fs.chmodSync(dbDir, 0o777);
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cli, 'import', file, '--db', path.join(dbDir, 'a.db')], { encoding: 'utf8', cwd: '/' });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/secret\.pcap: .*permission denied/);
   });
 
   it('a pcap header cut short', () => {
