@@ -56,28 +56,33 @@ function noteData(s: Float64Array, o: number, start: number, end: number, syn: n
     return;
   }
   const next = s[o + NEXT];
+  if (start === next && s[o + NR] === 0) {
+    s[o + NEXT] = end; // the common case: the next segment in order, no holes held
+    return;
+  }
   if (!after(end, next)) return; // old data: a retransmission
   if (after(start, next)) {
     if (dist(next, start) < MAX_JUMP) addRange(s, o, start, end);
     return;
   }
   s[o + NEXT] = end;
-  absorbRanges(s, o);
+  if (s[o + NR] > 0) absorbRanges(s, o);
 }
 
 /** The other side acknowledges this direction's data up to ack. */
 function noteAck(s: Float64Array, o: number, ack: number): void {
   if (s[o + SEEN] === 0) return; // nothing of that direction seen: no baseline to judge by
   const to = s[o + ACKED_TO];
+  if (ack === to) return; // the common case: a duplicate or window-update ack
   if (after(ack, to) && dist(to, ack) < MAX_JUMP) {
     s[o + ACKED] += dist(to, ack);
     s[o + ACKED_TO] = ack;
   }
   const next = s[o + NEXT];
   if (!after(ack, next) || dist(next, ack) >= MAX_JUMP) return;
-  s[o + GAP] += dist(next, ack) - coveredBelow(s, o, ack);
+  s[o + GAP] += dist(next, ack) - (s[o + NR] > 0 ? coveredBelow(s, o, ack) : 0);
   s[o + NEXT] = ack;
-  absorbRanges(s, o);
+  if (s[o + NR] > 0) absorbRanges(s, o);
 }
 
 /** Bytes below `limit` that the out-of-order ranges hold (they lie beyond NEXT, disjoint). */
