@@ -52,10 +52,15 @@ export function newResponseHead(): ResponseHead {
 
 /** Does buf[off, end) open with a known method and a space? 0 need more, 1 yes, 2 no. */
 export function startsWithMethod(buf: Buffer, off: number, end: number): HttpParse {
+  // A byte loop, not Buffer.compare: this runs on the first segment of every TCP flow, and the
+  // native call's argument checks cost more than the comparison.
   let maybe = false;
-  for (const m of METHODS) {
+  for (let k = 0; k < METHODS.length; k++) {
+    const m = METHODS[k];
     const n = Math.min(m.length, end - off);
-    if (buf.compare(m, 0, n, off, off + n) !== 0) continue;
+    let i = 0;
+    while (i < n && buf[off + i] === m[i]) i++;
+    if (i < n) continue;
     if (n === m.length) return HTTP_OK;
     maybe = true;
   }
