@@ -1,3 +1,5 @@
+import { parseAddr } from '../decode/addr-parse.js';
+
 /**
  * Address -> name, learned from the DNS answers seen on the wire (the tool never asks a
  * resolver itself). An A/AAAA answer reached through a CNAME chain names its address with the
@@ -89,52 +91,6 @@ export function createDnsCache(maxAddrs = 100_000): DnsCache {
  * Returns null for text that is not an address.
  */
 export function addrKey(text: string): string | null {
-  const b = text.includes(':') ? parseV6(text) : parseV4(text);
+  const b = parseAddr(text);
   return b === null ? null : String.fromCharCode(...b);
-}
-
-function parseV4(s: string): number[] | null {
-  const parts = s.split('.');
-  if (parts.length !== 4) return null;
-  const out: number[] = [];
-  for (const p of parts) {
-    if (!/^[0-9]{1,3}$/.test(p) || Number(p) > 255) return null;
-    out.push(Number(p));
-  }
-  return out;
-}
-
-function parseV6(s: string): number[] | null {
-  const pct = s.indexOf('%'); // zone id: not part of the address
-  if (pct >= 0) s = s.slice(0, pct);
-  const halves = s.split('::');
-  if (halves.length > 2) return null;
-  const head = groups(halves[0]);
-  const tail = halves.length === 2 ? groups(halves[1]) : [];
-  if (head === null || tail === null) return null;
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return null;
-  const words = [...head, ...new Array<number>(halves.length === 2 ? missing : 0).fill(0), ...tail];
-  const out: number[] = [];
-  for (const w of words) out.push(w >> 8, w & 0xff);
-  return out;
-}
-
-/** 16-bit groups of one side of '::'; a trailing dotted quad counts as two groups. */
-function groups(s: string): number[] | null {
-  if (s === '') return [];
-  const parts = s.split(':');
-  const out: number[] = [];
-  for (let i = 0; i < parts.length; i++) {
-    const p = parts[i];
-    if (i === parts.length - 1 && p.includes('.')) {
-      const v4 = parseV4(p);
-      if (v4 === null) return null;
-      out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
-    } else {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(p)) return null;
-      out.push(parseInt(p, 16));
-    }
-  }
-  return out;
 }
