@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixture } from '../differential/fixture-files.js';
-import { runVerifyOffline, type VerifyReport } from '../../src/commands/verify-offline.js';
+import { runVerifyOffline, type VerifyReport } from '../../src/commands/verify-command.js';
 import { runClaims } from '../../src/commands/claims-command.js';
 import { filterCapture, isOllamaPacket, storeWith, tmp } from './helpers.js';
 
