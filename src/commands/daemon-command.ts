@@ -9,7 +9,7 @@ import { lossOf, lossPercent } from '../flows/tcp-loss.js';
 import { createIngest } from '../pipeline/ingest.js';
 import { openDb } from '../store/open-db.js';
 import { resolveDbPath } from '../store/db-path.js';
-import { beginLiveSession, type LiveBatch } from '../store/live-session.js';
+import { beginLiveSession, type LiveBatch, type LiveSession } from '../store/live-session.js';
 import { createEvidenceWriter, type EvidenceWriter } from '../store/evidence-writer.js';
 import type { EvidencePolicy } from '../store/evidence-policy.js';
 import { explainStoreError, StoreError } from '../store/store-error.js';
@@ -53,20 +53,31 @@ export async function runDaemon(opts: DaemonOptions, log: (line: string) => void
     throw err;
   }
   const ifaceNames = capture.interfaces.map((i) => i.name ?? String(i.index)).join(',');
-  const session = beginLiveSession(db, { kind: 'live', source: ifaceNames, format: 'live', filter: opts.filter ?? null });
-  const attributor: Attributor = createProcfsAttributor({ extraNames: opts.process, extraPids: opts.pid });
   const policy = opts.evidence ?? 'head';
   const evidenceDir = opts.evidenceDir ?? join(dirname(dbPath), 'evidence');
   let evidenceStopped = false;
-  const evidence: EvidenceWriter | null = policy === 'none' ? null : createEvidenceWriter({
-    dir: evidenceDir, policy, session: String(session.sessionId), apiPorts: opts.apiPort ?? [11434],
-    maxTotalBytes: opts.maxEvidence, retainUs: opts.retain === undefined ? undefined : opts.retain * 1e6,
-    onDiskFull: () => {
-      evidenceStopped = true;
-      log(`ollama-audit: the disk holding ${evidenceDir} is full: evidence recording stopped, flow records continue (free space, then restart the daemon to record evidence again)`);
-    },
-    onError: (err: Error) => log(`ollama-audit: evidence recording stopped after a write error: ${err.message}`),
-  });
+  let session: LiveSession;
+  let attributor: Attributor;
+  let evidence: EvidenceWriter | null;
+  try {
+    session = beginLiveSession(db, { kind: 'live', source: ifaceNames, format: 'live', filter: opts.filter ?? null });
+    attributor = createProcfsAttributor({ extraNames: opts.process, extraPids: opts.pid });
+    evidence = policy === 'none' ? null : createEvidenceWriter({
+      dir: evidenceDir, policy, session: String(session.sessionId), apiPorts: opts.apiPort ?? [11434],
+      maxTotalBytes: opts.maxEvidence, retainUs: opts.retain === undefined ? undefined : opts.retain * 1e6,
+      onDiskFull: () => {
+        evidenceStopped = true;
+        log(`ollama-audit: the disk holding ${evidenceDir} is full: evidence recording stopped, flow records continue (free space, then restart the daemon to record evidence again)`);
+      },
+      onError: (err: Error) => log(`ollama-audit: evidence recording stopped after a write error: ${err.message}`),
+    });
+  } catch (err) {
+    // An open capture keeps the event loop alive: close it, or the process would hang instead of exiting 2.
+    capture.stop();
+    db.close();
+    if (err instanceof StoreError || (err as { code?: unknown }).code === undefined) throw err;
+    throw explainStoreError(err, dbPath);
+  }
 
   // Everything changed since the last flush.
   const dirty = new Set<Flow>();
