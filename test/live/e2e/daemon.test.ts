@@ -19,10 +19,12 @@ import { isAbsolute, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ADDR, CDN_HOST, DAEMON_START, HOST_NS, THINK_PORT, buildInternet, inHost, isRoot, mustRun, pullViaApi, readSocketLog, sh,
+  ADDR, CDN_HOST, DAEMON_START, THINK_PORT, buildInternet, inHost, isRoot, mustRun, pullViaApi, readSocketLog, sh,
   startDaemon, startKid, teardownInternet, type Internet, type Kid, type SocketLogEntry,
 } from './netns.js';
 
+/** Namespaces oae2e-host and oae2e-inet (netns.ts). */
+const PREFIX = 'oae2e-';
 const BLOB_BYTES = 8 * 1024 * 1024;
 const SHORT_CONNECTIONS = 200;
 /**
@@ -31,7 +33,7 @@ const SHORT_CONNECTIONS = 200;
  * after 10 ms. Measured on this 2-core machine under load from other work: with 20 ms, the three
  * connections of a client that lives ~0.1 s were all left unattributed in 1 of 3 runs.
  */
-const WEB_THINK_MS = 100;
+const WEB_DELAY_MS = 100;
 const CLIENTS = join(import.meta.dirname, 'host/clients.mjs');
 const run = isRoot || mustRun;
 
@@ -109,12 +111,12 @@ describe.skipIf(!run)('daemon end to end in network namespaces (needs root)', ()
   let ollamaSha: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'oae2e-'));
-    net = await buildInternet(dir, { blobBytes: BLOB_BYTES, dnsDelayMs: 10, webThinkMs: WEB_THINK_MS });
+    dir = mkdtempSync(join(tmpdir(), PREFIX));
+    net = await buildInternet(dir, { prefix: PREFIX, blobBytes: BLOB_BYTES, dnsDelayMs: 10, webDelayMs: WEB_DELAY_MS, think: true });
     ollamaSha = sha256sum(net.ollamaExe);
   });
   afterAll(() => {
-    teardownInternet();
+    teardownInternet(PREFIX);
     if (dir && !process.env.OAE2E_KEEP) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -131,25 +133,25 @@ describe.skipIf(!run)('daemon end to end in network namespaces (needs root)', ()
       mkdirSync(work);
       s.evidenceDir = join(work, 'evidence');
       s.tcpdump = join(work, 'tcpdump-any.pcap');
-      const td = startKid('ip', ['netns', 'exec', HOST_NS, 'tcpdump', '-i', 'any', '-n', '-U', '-B', '16384', '-w', s.tcpdump]);
+      const td = startKid('ip', ['netns', 'exec', net.hostNs, 'tcpdump', '-i', 'any', '-n', '-U', '-B', '16384', '-w', s.tcpdump]);
       await td.waitFor(/listening on/);
-      s.daemon = await startDaemon(['--db', join(work, 'audit.db'), '-i', 'any', '--evidence-dir', s.evidenceDir]);
+      s.daemon = await startDaemon(net, ['--db', join(work, 'audit.db'), '-i', 'any', '--evidence-dir', s.evidenceDir]);
 
       const logFrom = readSocketLog(net.ollamaLog).length;
-      const pull = await pullViaApi({ model: 'tinyllama' });
+      const pull = await pullViaApi(net, { model: 'tinyllama' });
       s.curl = await pull.done;
       s.pullLog = readSocketLog(net.ollamaLog).slice(logFrom);
 
-      const web = inHost(process.execPath, [CLIENTS, 'web', '3']);
+      const web = inHost(net, process.execPath, [CLIENTS, 'web', '3']);
       await web.exited;
       s.web = jsonLines<ClientLine>(web.stdout()).filter((l) => !l.done);
       s.webPid = web.pid;
 
-      const proxy = inHost('curl', ['-sS', '-o', '/dev/null', '-w', '%{local_port}', '-x', `http://proxy.test:3128`, 'http://example.org/']);
+      const proxy = inHost(net, 'curl', ['-sS', '-o', '/dev/null', '-w', '%{local_port}', '-x', `http://proxy.test:3128`, 'http://example.org/']);
       await proxy.exited;
       s.proxy = { pid: proxy.pid, localPort: Number(proxy.stdout().trim()) };
 
-      const burst = inHost(process.execPath, [CLIENTS, 'burst', String(SHORT_CONNECTIONS), ADDR.web, String(THINK_PORT)]);
+      const burst = inHost(net, process.execPath, [CLIENTS, 'burst', String(SHORT_CONNECTIONS), ADDR.web, String(THINK_PORT)]);
       await burst.exited;
       s.burst = jsonLines<ClientLine>(burst.stdout()).filter((l) => !l.done);
       s.burstPid = burst.pid;
@@ -305,9 +307,9 @@ describe.skipIf(!run)('daemon end to end in network namespaces (needs root)', ()
       const work = join(dir, 's2');
       mkdirSync(work);
       s.evidenceDir = join(work, 'evidence');
-      const daemon = await startDaemon(['--db', join(work, 'audit.db'), '-i', 'any', '--evidence', 'full', '--evidence-dir', s.evidenceDir]);
+      const daemon = await startDaemon(net, ['--db', join(work, 'audit.db'), '-i', 'any', '--evidence', 'full', '--evidence-dir', s.evidenceDir]);
       const logFrom = readSocketLog(net.ollamaLog).length;
-      const pull = await pullViaApi({ model: 'tinyllama', rate: 2 * 1024 * 1024 }); // 8 MiB at 2 MiB/s: 4 s
+      const pull = await pullViaApi(net, { model: 'tinyllama', rate: 2 * 1024 * 1024 }); // 8 MiB at 2 MiB/s: 4 s
       pull.done.catch(() => {});
       let cdnConnect: SocketLogEntry | undefined;
       await waitUntil('the CDN download to start', () => {
@@ -362,8 +364,8 @@ describe.skipIf(!run)('daemon end to end in network namespaces (needs root)', ()
     beforeAll(async () => {
       const work = join(dir, 's3');
       mkdirSync(work);
-      const daemon = await startDaemon(['--db', join(work, 'audit.db'), '-i', 'any', '--evidence-dir', join(work, 'evidence')]);
-      const drip = inHost(process.execPath, [CLIENTS, 'drip', '100', ADDR.web, String(THINK_PORT)]);
+      const daemon = await startDaemon(net, ['--db', join(work, 'audit.db'), '-i', 'any', '--evidence-dir', join(work, 'evidence')]);
+      const drip = inHost(net, process.execPath, [CLIENTS, 'drip', '100', ADDR.web, String(THINK_PORT)]);
       await sleep(3500);
       s.killAt = Date.now();
       daemon.proc.kill('SIGKILL');

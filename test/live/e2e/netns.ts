@@ -1,29 +1,49 @@
 /**
- * The e2e tests' little internet, in network namespaces named oae2e-* (deleted afterwards, and
- * before, if a previous run left any):
+ * The live tests' little internet, in two network namespaces named after a prefix that each test
+ * file chooses (the daemon's `oae2e-`, verify's `oavf-`), so that test files can have one each at
+ * the same time (vitest runs files in parallel). With prefix P:
  *
- *   oae2e-inet: lo holds DNS 203.0.113.53, registry.ollama.ai 203.0.113.10, its blob CDN
- *               203.0.113.20, example.org 203.0.113.80 (plain HTTP), proxy.test 203.0.113.128:3128;
- *               veth oae2e-i0 198.51.100.1/24.
- *   oae2e-host: veth oae2e-h0 198.51.100.10/24, route to 203.0.113.0/24 only (nothing else is
- *               reachable), resolv.conf -> 203.0.113.53; the fake `ollama` (a copy of node) on
- *               127.0.0.1:11434, the clients, and the daemon under test.
+ *   P inet: lo holds DNS 203.0.113.53, registry.ollama.ai 203.0.113.10, its blob CDN 203.0.113.20,
+ *           example.org 203.0.113.80 (plain HTTP), proxy.test 203.0.113.128:3128; veth Pi0
+ *           198.51.100.1/24.
+ *   P host: veth Ph0 198.51.100.10/24, route to 203.0.113.0/24 only (nothing else is reachable),
+ *           resolv.conf (/etc/netns/Phost) -> 203.0.113.53; the fake `ollama` (a copy of node) on
+ *           127.0.0.1:11434, the clients, and the program under test.
  *
- * Servers are the fixture scripts (fixtures/make/servers/), some copied to ./servers/ with changes:
- * registry and CDN serve a multi-MB blob (the CDN paces it on request), DNS and example.org answer
- * after a few milliseconds like real servers some distance away (a veth answers in ~0.1 ms, and a
- * connection that is over before the first packet could be read is beyond any procfs observer),
- * and think.mjs is a TCP service for short connections.
+ * buildInternet deletes these two namespaces first if a previous run left them; teardownInternet
+ * deletes them. Other namespaces, even ones sharing the prefix (bench's oae2e-bench-*), are left alone.
+ *
+ * Servers and the fake ollama are the capture-fixture generator's (fixtures/make/servers/,
+ * fixtures/make/host/fake-ollama.mjs), set up by environment variables: the registry and CDN serve a
+ * multi-MB blob (the CDN paces it on request), DNS and example.org answer after a few milliseconds
+ * like real servers some distance away (a veth answers in ~0.1 ms, and a connection that is over
+ * before the first packet could be read is beyond any procfs observer), the fake ollama logs its
+ * sockets and lookups and starts neither a runner nor the ollama.com call. ./servers/think.mjs, a
+ * TCP service for short connections, is the tests' own.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-export const HOST_NS = 'oae2e-host';
-export const INET_NS = 'oae2e-inet';
 export const REPO = resolve(import.meta.dirname, '../../..');
 const FIXTURE_SERVERS = join(REPO, 'fixtures/make/servers');
-const E2E = import.meta.dirname;
+const FAKE_OLLAMA = join(REPO, 'fixtures/make/host/fake-ollama.mjs');
+const THINK = join(import.meta.dirname, 'servers/think.mjs');
+
+/** The names of one internet: its namespaces and the two ends of the veth between them. */
+export interface Names {
+  prefix: string;
+  hostNs: string;
+  inetNs: string;
+  hostVeth: string;
+  inetVeth: string;
+}
+
+export function namesFor(prefix: string): Names {
+  const names = { prefix, hostNs: `${prefix}host`, inetNs: `${prefix}inet`, hostVeth: `${prefix}h0`, inetVeth: `${prefix}i0` };
+  if (!/^[a-z0-9-]+$/.test(prefix) || names.hostVeth.length > 15) throw new Error(`bad internet prefix ${JSON.stringify(prefix)}: [a-z0-9-], at most 13 characters`);
+  return names;
+}
 
 export const ADDR = {
   host: '198.51.100.10', gw: '198.51.100.1', dns: '203.0.113.53', registry: '203.0.113.10',
@@ -88,17 +108,19 @@ export function startKid(cmd: string, args: string[], env: Record<string, string
   };
 }
 
-export function inHost(cmd: string, args: string[], env: Record<string, string> = {}, cwd?: string): Kid {
-  return startKid('ip', ['netns', 'exec', HOST_NS, cmd, ...args], env, cwd);
+/** Starts a program in the internet's host namespace. */
+export function inHost(net: Pick<Names, 'hostNs'>, cmd: string, args: string[], env: Record<string, string> = {}, cwd?: string): Kid {
+  return startKid('ip', ['netns', 'exec', net.hostNs, cmd, ...args], env, cwd);
 }
 
 function killPid(pid: number, sig: NodeJS.Signals): void {
   try { process.kill(pid, sig); } catch { /* gone */ }
 }
 
-/** Deletes every oae2e-* namespace (ending the processes left in it, which only a run of these tests started). */
-export function cleanupNamespaces(prefix = 'oae2e-'): void {
-  const list = sh('ip', ['netns', 'list'], { allowFail: true }).split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(prefix));
+/** Deletes the internet's two namespaces if they exist (ending the processes left in them, which only a run of these tests started). */
+function cleanupNamespaces(names: Names): void {
+  const ours = [names.hostNs, names.inetNs];
+  const list = sh('ip', ['netns', 'list'], { allowFail: true }).split('\n').map((l) => l.split(' ')[0]).filter((n) => ours.includes(n));
   for (const ns of list) {
     const pids = sh('ip', ['netns', 'pids', ns], { allowFail: true }).split('\n').filter(Boolean).map(Number);
     for (const pid of pids) killPid(pid, 'SIGKILL');
@@ -112,18 +134,19 @@ export function killStarted(): void {
   for (const p of started) if (p.pid && p.exitCode === null && p.signalCode === null) killPid(p.pid, 'SIGKILL');
 }
 
-export interface Internet {
+export interface Internet extends Names {
   dir: string;
   ca: string;
   ollamaExe: string;
   ollama: Kid;
+  /** JSON lines the fake ollama writes per outbound socket (connect, close) and per lookup (readSocketLog). */
   ollamaLog: string;
 }
 
-function makeCerts(dir: string): void {
+function makeCerts(dir: string, prefix: string): void {
   mkdirSync(dir, { recursive: true });
   sh('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '30',
-    '-subj', '/CN=ollama-audit e2e CA', '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt')]);
+    '-subj', `/CN=ollama-audit test CA (${prefix})`, '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt')]);
   sh('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=registry.ollama.ai',
     '-keyout', join(dir, 'site.key'), '-out', join(dir, 'site.csr')]);
   writeFileSync(join(dir, 'ext.cnf'), `subjectAltName=DNS:registry.ollama.ai,DNS:${CDN_HOST},DNS:example.org,DNS:proxy.test\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
@@ -131,69 +154,82 @@ function makeCerts(dir: string): void {
     '-CAcreateserial', '-days', '30', '-extfile', join(dir, 'ext.cnf'), '-out', join(dir, 'site.crt')]);
 }
 
-/** Builds both namespaces, starts the servers and the fake ollama. `dir` is a fresh temp folder. */
 export interface InternetOptions {
+  /** Names the namespaces `<prefix>host` and `<prefix>inet`, the veth `<prefix>h0` / `<prefix>i0` (namesFor). */
+  prefix: string;
   /** Size of the model blob the registry serves (through the CDN). */
   blobBytes: number;
   /** The DNS server answers after this long (a resolver some ms away; a veth answers in ~0.1 ms). */
   dnsDelayMs: number;
-  /** example.org answers after this long. */
-  webThinkMs: number;
+  /** example.org answers after this long (default 0). */
+  webDelayMs?: number;
+  /** Also start the short-connection service (servers/think.mjs) on ADDR.web:THINK_PORT. */
+  think?: boolean;
 }
 
+/** Builds both namespaces, starts the servers and the fake ollama. `dir` is a fresh temp folder. */
 export async function buildInternet(dir: string, o: InternetOptions): Promise<Internet> {
-  cleanupNamespaces();
+  const names = namesFor(o.prefix);
+  const { hostNs, inetNs, hostVeth, inetVeth } = names;
+  cleanupNamespaces(names);
   const ipn = (...a: string[]) => sh('ip', a);
-  ipn('netns', 'add', HOST_NS);
-  ipn('netns', 'add', INET_NS);
-  for (const ns of [HOST_NS, INET_NS]) {
+  ipn('netns', 'add', hostNs);
+  ipn('netns', 'add', inetNs);
+  for (const ns of [hostNs, inetNs]) {
+    // No IPv6 router solicitations while a test listens to an "idle" host.
     sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.default.router_solicitations=0', 'net.ipv6.conf.all.router_solicitations=0']);
     ipn('-n', ns, 'link', 'set', 'lo', 'up');
   }
-  ipn('link', 'add', 'oae2e-h0', 'netns', HOST_NS, 'type', 'veth', 'peer', 'name', 'oae2e-i0', 'netns', INET_NS);
-  ipn('-n', HOST_NS, 'link', 'set', 'oae2e-h0', 'up');
-  ipn('-n', INET_NS, 'link', 'set', 'oae2e-i0', 'up');
-  ipn('-n', HOST_NS, 'addr', 'add', `${ADDR.host}/24`, 'dev', 'oae2e-h0');
-  ipn('-n', INET_NS, 'addr', 'add', `${ADDR.gw}/24`, 'dev', 'oae2e-i0');
-  for (const a of [ADDR.dns, ADDR.registry, ADDR.cdn, ADDR.web, ADDR.proxy]) ipn('-n', INET_NS, 'addr', 'add', `${a}/32`, 'dev', 'lo');
-  ipn('-n', HOST_NS, 'route', 'add', '203.0.113.0/24', 'via', ADDR.gw);
-  for (const ns of [HOST_NS, INET_NS]) {
+  ipn('link', 'add', hostVeth, 'netns', hostNs, 'type', 'veth', 'peer', 'name', inetVeth, 'netns', inetNs);
+  ipn('-n', hostNs, 'link', 'set', hostVeth, 'up');
+  ipn('-n', inetNs, 'link', 'set', inetVeth, 'up');
+  ipn('-n', hostNs, 'addr', 'add', `${ADDR.host}/24`, 'dev', hostVeth);
+  ipn('-n', inetNs, 'addr', 'add', `${ADDR.gw}/24`, 'dev', inetVeth);
+  for (const a of [ADDR.dns, ADDR.registry, ADDR.cdn, ADDR.web, ADDR.proxy]) ipn('-n', inetNs, 'addr', 'add', `${a}/32`, 'dev', 'lo');
+  ipn('-n', hostNs, 'route', 'add', '203.0.113.0/24', 'via', ADDR.gw);
+  for (const ns of [hostNs, inetNs]) {
     mkdirSync(`/etc/netns/${ns}`, { recursive: true });
     writeFileSync(`/etc/netns/${ns}/resolv.conf`, `nameserver ${ADDR.dns}\noptions timeout:1 attempts:2\n`);
   }
 
   const certs = join(dir, 'certs');
-  makeCerts(certs);
-  const env = { OAFX_CERTS: certs, OAE2E_BLOB_BYTES: String(o.blobBytes), OAE2E_DNS_DELAY_MS: String(o.dnsDelayMs), OAE2E_WEB_THINK_MS: String(o.webThinkMs) };
-  const inInet = (script: string, ...addrs: string[]) => startKid('ip', ['netns', 'exec', INET_NS, process.execPath, script, ...addrs], env);
+  makeCerts(certs, o.prefix);
+  // The fixture servers' settings (see each script's header); unset ones keep the fixtures' defaults.
+  const env = {
+    OAFX_CERTS: certs, OAFX_BLOB_BYTES: String(o.blobBytes), OAFX_DNS_DELAY_MS: String(o.dnsDelayMs), OAFX_WEB_DELAY_MS: String(o.webDelayMs ?? 0),
+  };
+  const inInet = (script: string, ...args: string[]) => startKid('ip', ['netns', 'exec', inetNs, process.execPath, script, ...args], env);
   const servers = [
-    inInet(join(E2E, 'servers/dns.mjs'), ADDR.dns),
-    inInet(join(E2E, 'servers/registry.mjs'), ADDR.registry),
-    inInet(join(E2E, 'servers/cdn.mjs'), ADDR.cdn),
-    inInet(join(E2E, 'servers/example-org.mjs'), ADDR.web),
+    inInet(join(FIXTURE_SERVERS, 'dns.mjs'), ADDR.dns),
+    inInet(join(FIXTURE_SERVERS, 'registry.mjs'), ADDR.registry),
+    inInet(join(FIXTURE_SERVERS, 'cdn.mjs'), ADDR.cdn),
+    inInet(join(FIXTURE_SERVERS, 'example-org.mjs'), ADDR.web),
     inInet(join(FIXTURE_SERVERS, 'proxy.mjs'), ADDR.proxy),
-    inInet(join(E2E, 'servers/think.mjs'), ADDR.web, String(THINK_PORT)),
+    ...(o.think ? [inInet(THINK, ADDR.web, String(THINK_PORT))] : []),
   ];
   await Promise.all(servers.map((s) => s.waitFor(/ready/)));
   // Neighbour cache warm, and the route works.
-  sh('ip', ['netns', 'exec', HOST_NS, 'ping', '-c1', '-W2', ADDR.gw]);
+  sh('ip', ['netns', 'exec', hostNs, 'ping', '-c1', '-W2', ADDR.gw]);
 
   // The fake ollama: a copy of this node binary named `ollama`, started as `ollama serve` like the
-  // real server (`serve` is a one-line CommonJS file beside it that imports host/fake-ollama.mjs).
+  // real server (`serve` is a one-line CommonJS file beside it that imports the fixtures' fake-ollama.mjs).
+  // No runner (OAFX_RUNNER_BIN unset) and no ollama.com call at start: the internet has no ollama.com.
   const bin = join(dir, 'bin');
   mkdirSync(bin, { recursive: true });
   const ollamaExe = join(bin, 'ollama');
   copyFileSync(process.execPath, ollamaExe);
-  writeFileSync(join(bin, 'serve'), `import(${JSON.stringify(join(E2E, 'host/fake-ollama.mjs'))});\n`);
+  writeFileSync(join(bin, 'serve'), `import(${JSON.stringify(FAKE_OLLAMA)});\n`);
   const ollamaLog = join(dir, 'ollama-sockets.jsonl');
-  const ollama = inHost(ollamaExe, ['serve'], { OAE2E_CA: join(certs, 'ca.crt'), OAE2E_LOG: ollamaLog }, bin);
+  const ca = join(certs, 'ca.crt');
+  const ollama = inHost(names, ollamaExe, ['serve'], { OAFX_CA: ca, OAFX_SOCKET_LOG: ollamaLog, OAFX_RECOMMENDATIONS: '0' }, bin);
   await ollama.waitFor(/ollama ready/);
-  return { dir, ca: join(certs, 'ca.crt'), ollamaExe, ollama, ollamaLog };
+  return { ...names, dir, ca, ollamaExe, ollama, ollamaLog };
 }
 
-export function teardownInternet(): void {
+/** Kills (SIGKILL, by pid) what this module started, then deletes the internet of `prefix` (safe after a failed build). */
+export function teardownInternet(prefix: string): void {
   killStarted();
-  cleanupNamespaces();
+  cleanupNamespaces(namesFor(prefix));
 }
 
 export interface SocketLogEntry {
@@ -208,8 +244,8 @@ export function readSocketLog(file: string): SocketLogEntry[] {
 }
 
 /** Asks the fake ollama for a pull (from curl in the host namespace); resolves with curl's pid and local port. */
-export async function pullViaApi(body: object): Promise<{ curl: Kid; done: Promise<{ pid: number; localPort: number; output: string }> }> {
-  const curl = inHost('curl', ['-sS', '-N', '-X', 'POST', '-d', JSON.stringify(body), '-w', '\nlocal_port=%{local_port}\n', 'http://127.0.0.1:11434/api/pull']);
+export async function pullViaApi(net: Names, body: object): Promise<{ curl: Kid; done: Promise<{ pid: number; localPort: number; output: string }> }> {
+  const curl = inHost(net, 'curl', ['-sS', '-N', '-X', 'POST', '-d', JSON.stringify(body), '-w', '\nlocal_port=%{local_port}\n', 'http://127.0.0.1:11434/api/pull']);
   const done = curl.exited.then((e) => {
     if (e.code !== 0) throw new Error(`curl /api/pull: ${e.code ?? e.signal} ${curl.stderr()}`);
     const m = /local_port=(\d+)/.exec(curl.stdout());
@@ -221,8 +257,8 @@ export async function pullViaApi(body: object): Promise<{ curl: Kid; done: Promi
 export const DAEMON_START = /capturing on/;
 
 /** Starts `ollama-audit daemon` in the host namespace; resolves once its start line is out. */
-export async function startDaemon(args: string[]): Promise<Kid> {
-  const d = inHost(process.execPath, [join(REPO, 'bin/ollama-audit.js'), 'daemon', ...args]);
+export async function startDaemon(net: Names, args: string[]): Promise<Kid> {
+  const d = inHost(net, process.execPath, [join(REPO, 'bin/ollama-audit.js'), 'daemon', ...args]);
   await d.waitFor(DAEMON_START, 20_000);
   return d;
 }

@@ -1,7 +1,7 @@
 /**
- * `ollama-audit verify` live, end to end, in network namespaces this file creates (./internet.ts:
- * `oavf-host` with a fake `ollama`, `oavf-inet` with a fake registry.ollama.ai, its blob CDN and
- * DNS). The scenarios of the verify issue:
+ * `ollama-audit verify` live, end to end, in network namespaces this file creates (../e2e/netns.ts
+ * with prefix `oavf-`, apart from the daemon test's `oae2e-` so both can run at once: `oavf-host` with
+ * a fake `ollama`, `oavf-inet` with a fake registry.ollama.ai, its blob CDN and DNS). The scenarios of the verify issue:
  *   (1) an idle host: exit 0, with the coverage (interfaces, capture window, kernel drops) stated;
  *   (2) a pull: exit 1, the violated claims name the registry/CDN flows, and the report's
  *       evidence.pcapng reads in tshark with SNI registry.ollama.ai and the SHA-256 in manifest.json;
@@ -21,12 +21,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADDR, CDN_HOST, REPO, isRoot, mustRun, readSocketLog, sh, startKid, type SocketLogEntry } from '../e2e/netns.js';
-import { HOST_NS, HOST_VETH, PREFIX, buildInternet, inHost, teardownInternet, type Internet } from './internet.js';
+import {
+  ADDR, CDN_HOST, REPO, buildInternet, inHost, isRoot, mustRun, readSocketLog, sh, startKid, teardownInternet, type Internet, type SocketLogEntry,
+} from '../e2e/netns.js';
 
 const run = isRoot || mustRun;
 if (!run) console.log('verify live scenarios skipped: need root for network namespaces and capture (they run under CI=true)');
 
+const PREFIX = 'oavf-';
 const BLOB_BYTES = 1024 * 1024;
 const PULL = `curl -sS -N -X POST -d '{"model":"tinyllama"}' http://127.0.0.1:11434/api/pull`;
 const AIRGAP = ['airgap-ollama-silent', 'airgap-no-ollama-destination', 'airgap-no-ollama-dns', 'api-loopback-only'];
@@ -51,10 +53,10 @@ function tsharkFields(file: string, filter: string, fields: string[]): string[][
   return out.split('\n').filter(Boolean).map((l) => l.split('\t'));
 }
 
-/** `ollama-audit verify ARGS` in the host namespace; resolves when it exits. */
-async function verify(args: string[]): Promise<Run> {
+/** `ollama-audit verify ARGS` in the host namespace of `net`; resolves when it exits. */
+async function verify(net: Internet, args: string[]): Promise<Run> {
   const before = Date.now();
-  const k = inHost(process.execPath, [join(REPO, 'bin/ollama-audit.js'), 'verify', ...args]);
+  const k = inHost(net, process.execPath, [join(REPO, 'bin/ollama-audit.js'), 'verify', ...args]);
   const e = await k.exited;
   const after = Date.now();
   let json: VerifyJson;
@@ -94,15 +96,15 @@ describe.skipIf(!run)('verify live in network namespaces (needs root)', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), PREFIX));
-    net = await buildInternet(dir, { blobBytes: BLOB_BYTES, dnsDelayMs: 10 });
+    net = await buildInternet(dir, { prefix: PREFIX, blobBytes: BLOB_BYTES, dnsDelayMs: 10 });
   });
   afterAll(() => {
-    teardownInternet();
+    teardownInternet(PREFIX);
     if (dir && !process.env.OAVF_KEEP) rmSync(dir, { recursive: true, force: true });
   });
 
   it('(1) idle host, -i any for 3 s: exit 0 "silent", coverage states the interface, window and drops', async () => {
-    const r = await verify(['--duration', '3s', '-i', 'any', '--json']);
+    const r = await verify(net, ['--duration', '3s', '-i', 'any', '--json']);
     expect(r.code, brief(r)).toBe(0);
     expect(r.json).toMatchObject({ result: 'silent', exit_code: 0, claim_set: 'airgap' });
     expect(r.json.claims.map((c) => c.id).sort()).toEqual([...AIRGAP].sort());
@@ -121,11 +123,11 @@ describe.skipIf(!run)('verify live in network namespaces (needs root)', () => {
   });
 
   it('(1) idle host, -i <veth> -i lo: exit 0 and the coverage names both interfaces', async () => {
-    const r = await verify(['--duration', '3s', '-i', HOST_VETH, '-i', 'lo', '--json']);
+    const r = await verify(net, ['--duration', '3s', '-i', net.hostVeth, '-i', 'lo', '--json']);
     expect(r.code, brief(r)).toBe(0);
     expect(r.json.result).toBe('silent');
     const cov = r.json.coverage.sessions[0];
-    expect(cov).toMatchObject({ interfaces: [HOST_VETH, 'lo'], drops: 0, off_host_visible: true, loopback_visible: true, problems: [] });
+    expect(cov).toMatchObject({ interfaces: [net.hostVeth, 'lo'], drops: 0, off_host_visible: true, loopback_visible: true, problems: [] });
     expect(cov.duration_s).toBeGreaterThanOrEqual(2.9);
     expect(cov.duration_s).toBeLessThan(4.5);
   });
@@ -135,7 +137,7 @@ describe.skipIf(!run)('verify live in network namespaces (needs root)', () => {
     mkdirSync(work);
     const reportDir = join(work, 'report');
     const from = readSocketLog(net.ollamaLog).length;
-    const r = await verify(['--exercise', PULL, '--grace', '1s', '--db', join(work, 'verify.db'), '--report', reportDir, '--json']);
+    const r = await verify(net, ['--exercise', PULL, '--grace', '1s', '--db', join(work, 'verify.db'), '--report', reportDir, '--json']);
     const log = await pullLogWhenClosed(from);
     expect(r.stderr, 'the exercised pull succeeded').toMatch(/"status":"success"/);
 
@@ -206,12 +208,12 @@ describe.skipIf(!run)('verify live in network namespaces (needs root)', () => {
     const work = join(dir, 'lo');
     mkdirSync(work);
     const veth = join(work, 'veth.pcap');
-    const td = startKid('ip', ['netns', 'exec', HOST_NS, 'tcpdump', '-i', HOST_VETH, '-n', '-U', '-w', veth]);
+    const td = startKid('ip', ['netns', 'exec', net.hostNs, 'tcpdump', '-i', net.hostVeth, '-n', '-U', '-w', veth]);
     await td.waitFor(/listening on/);
     const from = readSocketLog(net.ollamaLog).length;
     let r: Run;
     try {
-      r = await verify(['--exercise', PULL, '--grace', '1s', '-i', 'lo', '--json']);
+      r = await verify(net, ['--exercise', PULL, '--grace', '1s', '-i', 'lo', '--json']);
       await pullLogWhenClosed(from);
     } finally {
       td.proc.kill('SIGINT');
@@ -239,7 +241,7 @@ describe.skipIf(!run)('verify live in network namespaces (needs root)', () => {
     mkdirSync(work);
     // A pull by another process, over (every socket closed) before verify starts.
     const from = readSocketLog(net.ollamaLog).length;
-    const earlier = inHost('sh', ['-c', PULL]);
+    const earlier = inHost(net, 'sh', ['-c', PULL]);
     const e = await earlier.exited;
     expect(e.code, earlier.stderr()).toBe(0);
     expect(earlier.stdout()).toMatch(/"status":"success"/);
@@ -249,7 +251,7 @@ describe.skipIf(!run)('verify live in network namespaces (needs root)', () => {
     const earlierEnd = Math.max(...earlierLog.map((x) => x.t));
     await sleep(300);
 
-    const quiet = await verify(['--exercise', 'sleep 1', '--grace', '1s', '--db', join(work, 'quiet.db'), '--json']);
+    const quiet = await verify(net, ['--exercise', 'sleep 1', '--grace', '1s', '--db', join(work, 'quiet.db'), '--json']);
     expect(quiet.code, brief(quiet)).toBe(0);
     expect(quiet.json.result).toBe('silent');
     const qcov = quiet.json.coverage.sessions[0];
@@ -269,7 +271,7 @@ describe.skipIf(!run)('verify live in network namespaces (needs root)', () => {
 
     // The same pull, now started by the exercised command (after a pause, so it is inside the window).
     const from2 = readSocketLog(net.ollamaLog).length;
-    const judged = await verify(['--exercise', `sleep 0.5; ${PULL}`, '--grace', '1s', '--db', join(work, 'judged.db'), '--json']);
+    const judged = await verify(net, ['--exercise', `sleep 0.5; ${PULL}`, '--grace', '1s', '--db', join(work, 'judged.db'), '--json']);
     const judgedLog = await pullLogWhenClosed(from2);
     expect(judged.stderr).toMatch(/"status":"success"/);
     expect(judged.code, brief(judged)).toBe(1);
