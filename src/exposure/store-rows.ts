@@ -75,16 +75,11 @@ export function loadOtherFlows(db: Db, scope: StoreScope, sessionIds: readonly n
   return db.prepare(sql).all(...args) as FlowRow[];
 }
 
-function hasColumn(db: Db, table: string, column: string): boolean {
-  return (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
-}
-
 /** HTTP requests of these flows, keyed by `session:seq`. */
 export function loadHttp(db: Db, flows: readonly FlowRow[]): Map<string, HttpRow[]> {
   const out = new Map<string, HttpRow[]>();
   if (flows.length === 0) return out;
-  const extra = hasColumn(db, 'http', 'response_length') ? ', response_length' : '';
-  const stmt = db.prepare(`SELECT session_id, flow_seq, ts, response_ts, method, path, host, status${extra}
+  const stmt = db.prepare(`SELECT session_id, flow_seq, ts, response_ts, method, path, host, status, response_length
     FROM http WHERE session_id = ? AND flow_seq = ? AND is_connect = 0 ORDER BY ts, id`);
   for (const f of flows) {
     const rows = stmt.all(f.session_id, f.seq) as HttpRow[];

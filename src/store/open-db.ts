@@ -15,6 +15,9 @@ export function openDb(path: string, opts: { readonly?: boolean; busyTimeoutMs?:
   if (opts.readonly && !existsSync(path)) {
     throw new StoreError(`no database at ${path}: run \`ollama-audit import FILE\` (or the daemon) first, or pass --db`);
   }
+  // A reader of a store written by an older version migrates it first, so readers can rely on
+  // every column of the current schema.
+  if (opts.readonly && needsMigration(path)) openDb(path, { busyTimeoutMs: opts.busyTimeoutMs }).close();
   const oldMask = process.umask(0o077);
   let db: Db;
   try {
@@ -51,6 +54,19 @@ function migrate(db: Db, path: string): void {
       db.exec(MIGRATIONS[v]);
       db.pragma(`user_version = ${v + 1}`);
     }).immediate();
+  }
+}
+
+function needsMigration(path: string): boolean {
+  let db: Db | null = null;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    const version = db.pragma('user_version', { simple: true }) as number;
+    return version > 0 && version < MIGRATIONS.length;
+  } catch {
+    return false; // openDb below reports what is wrong with the file
+  } finally {
+    db?.close();
   }
 }
 

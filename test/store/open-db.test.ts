@@ -47,6 +47,18 @@ describe('openDb', () => {
     db.close();
   });
 
+  it('a reader of an older store migrates it first', () => {
+    const path = join(tmp(), 'old-reader.db');
+    const raw = new Database(path);
+    raw.exec(MIGRATIONS[0]);
+    raw.pragma('user_version = 1');
+    raw.close();
+    const db = openDb(path, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    expect((db.prepare('PRAGMA table_info(http)').all() as { name: string }[]).map((c) => c.name)).toContain('response_length');
+    db.close();
+  });
+
   it('refuses a database from a newer version with a clear message', () => {
     const path = join(tmp(), 'new.db');
     const raw = new Database(path);
