@@ -1,20 +1,12 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createRequire } from 'node:module';
-import { runImport } from './import-command.js';
-import { runFlows } from './flows-command.js';
-import { runDemo } from './demo-command.js';
-import { runDaemon } from './daemon-command.js';
 import { parseDuration, parseSize } from './parse-units.js';
-import { runClaims } from './claims-command.js';
-import { runVerifyOffline } from './verify-command.js';
-import { runReport } from './report-command.js';
-import { claimsReport } from '../claims/evaluate.js';
-import { reportInputFrom } from '../report/from-claims.js';
-import { auditExposure } from '../exposure/audit.js';
-import { runExposure } from './exposure-command.js';
 import { EXIT_USAGE, isUserFacing } from './user-error.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+// Each command's code is loaded when that command runs: startup stays small (an import of a big
+// capture should not pay for the report writer, the claims engine or libpcap).
 
 /** Entry point used by bin/ollama-audit.js. Returns the exit code instead of exiting, so tests can call it. */
 export async function main(argv: string[]): Promise<number> {
@@ -32,7 +24,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<file...>', 'capture files (classic pcap or pcapng)')
     .addOption(dbOption())
     .option('--json', 'print one JSON array of import summaries')
-    .action(async (files: string[], opts) => { code = await runImport(files, opts); });
+    .action(async (files: string[], opts) => { code = await (await import('./import-command.js')).runImport(files, opts); });
 
   program.command('flows')
     .description('show the flow table from the store')
@@ -42,7 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--activity <name>', 'only this activity (e.g. registry, blob-download, api; `api` also matches api:/api/pull)')
     .option('--session <id>', 'only flows of this import/capture session', positiveInt)
     .option('--limit <n>', 'at most n flows', positiveInt)
-    .action((opts) => { code = runFlows(opts); });
+    .action(async (opts) => { code = (await import('./flows-command.js')).runFlows(opts); });
 
   program.command('daemon')
     .description('capture live into the store until SIGINT/SIGTERM (needs root or CAP_NET_RAW, and libpcap)')
@@ -57,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--pid <n>', 'also treat this pid (and its children) as Ollama; repeatable', collectInt, [])
     .option('--api-port <port>', 'another port the Ollama API listens on (11434 always counts); repeatable', collectInt, [])
     .option('--duration <duration>', 'stop after this long (e.g. 10m) instead of waiting for a signal', parseDuration)
-    .action(async (opts) => { code = await runDaemon({ ...opts, apiPort: [11434, ...opts.apiPort] }); });
+    .action(async (opts) => { code = await (await import('./daemon-command.js')).runDaemon({ ...opts, apiPort: [11434, ...opts.apiPort] }); });
 
   program.command('claims')
     .description('each claim with its verdict, evidence, coverage and cause-and-effect chains')
@@ -66,7 +58,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--session <id>', 'judge only this session; repeatable', collectInt, [])
     .option('--claims-file <path>', 'more claims (JSON or YAML, see README)')
     .option('--assume <flag>', 'a setting the capture cannot show: no-cloud, https-proxy; repeatable', collect, [])
-    .action((o) => { code = runClaims(o); });
+    .action(async (o) => { code = (await import('./claims-command.js')).runClaims(o); });
 
   program.command('verify')
     .description('air-gap check: exit 0 silent, 1 traffic breaks the air-gap claims, 2 cannot tell')
@@ -87,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
       const live = o.duration !== undefined || o.exercise !== undefined
         ? { duration: o.duration, exercise: o.exercise, grace: o.grace, interface: o.interface, filter: o.filter }
         : undefined;
-      code = await runVerifyOffline({ ...o, live });
+      code = await (await import('./verify-command.js')).runVerifyOffline({ ...o, live });
     });
 
   program.command('report')
@@ -97,8 +89,11 @@ export async function main(argv: string[]): Promise<number> {
     .option('--session <id>', 'only this session; repeatable', collectInt, [])
     .option('--api-port <port>', 'another API port whose bodies are cut from the evidence; repeatable', collectInt, [])
     .option('--json', 'print what was written as JSON')
-    .action((o) => {
+    .action(async (o) => {
       const sessions = o.session.length ? o.session : undefined;
+      const [{ runReport }, { claimsReport }, { reportInputFrom }, { auditExposure }] = await Promise.all([
+        import('./report-command.js'), import('../claims/evaluate.js'), import('../report/from-claims.js'), import('../exposure/audit.js'),
+      ]);
       code = runReport({ db: o.db, out: o.out, session: sessions, json: o.json, apiPorts: o.apiPort }, {
         evaluate: (db) => reportInputFrom(claimsReport(db, { sessions })),
         exposure: (db) => auditExposure(db, { live: false, sessions }),
@@ -112,13 +107,13 @@ export async function main(argv: string[]): Promise<number> {
     .option('--session <id>', 'only this session; repeatable', collectInt, [])
     .option('--api-port <port>', 'another API port; repeatable', collectInt, [])
     .option('--no-live', 'do not read /proc (listeners, environment, running proxies)')
-    .action((o) => { code = runExposure(o); });
+    .action(async (o) => { code = (await import('./exposure-command.js')).runExposure(o); });
 
   program.command('demo')
     .description('run the whole pipeline on the bundled capture of a real (simulated) model pull; needs no privileges')
     .addOption(dbOption().default(undefined, 'a temporary database'))
     .option('--json', 'print the demo flows as JSON')
-    .action(async (opts) => { code = await runDemo(opts); });
+    .action(async (opts) => { code = await (await import('./demo-command.js')).runDemo(opts); });
 
   try {
     await program.parseAsync(argv);
