@@ -87,7 +87,7 @@ export async function runDaemon(opts: DaemonOptions, log: (line: string) => void
   const processSeqs = new Map<ProcessInfo, number>();
   const hashPending = new Set<ProcessInfo>();
   let newProcesses: { seq: number; rec: ProcessRecord }[] = [];
-  const totals = { flows: 0, ollama: 0, self: 0, tcpAcked: 0, tcpMissed: 0 };
+  const totals = { flows: 0, ollama: 0, tcpAcked: 0, tcpMissed: 0 };
 
   const ingest = createIngest(
     {
@@ -126,7 +126,7 @@ export async function runDaemon(opts: DaemonOptions, log: (line: string) => void
   function batch(): LiveBatch {
     const flows: LiveBatch['flows'] = [];
     const add = (flow: Flow, cls: Classification) => {
-      if (attributor.processOf(flow)?.self) { totals.self++; return; } // our own traffic (none expected) is not audited
+      if (attributor.processOf(flow)?.self) return; // our own traffic (none expected: no network calls) is not audited
       flows.push({ flow, cls, processSeq: processSeq(flow) });
     };
     for (const f of dirty) add(f, ingest.classify(f));
