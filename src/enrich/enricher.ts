@@ -120,10 +120,13 @@ export function createEnricher(sink: EnrichSink, opts: EnricherOptions = {}): En
     if (d.payloadLen === 0) return;
     // Most flows are neither TLS nor HTTP: tell from the initiator's first segment, in place,
     // before copying anything into a stream head.
-    if (st.kind === K_UNKNOWN && dir === DIR_OUT && h.contig === 0 && h.holes.length === 0 && (!h.started || seq === h.base) &&
-        sniffBytes(pkt.buf, d.payloadOff, d.payloadOff + d.payloadLen) === -1) {
-      finish(flow, st);
-      return;
+    // A ClientHello that fits in that segment (the usual case) is read there too.
+    if (st.kind === K_UNKNOWN && dir === DIR_OUT && h.contig === 0 && h.holes.length === 0 && (!h.started || seq === h.base)) {
+      const kind = sniffBytes(pkt.buf, d.payloadOff, d.payloadOff + d.payloadLen);
+      if (kind === -1 || (kind === K_TLS && readClientHelloAt(flow, pkt.buf, d.payloadOff, d.payloadOff + d.payloadLen, false))) {
+        finish(flow, st);
+        return;
+      }
     }
     if (!headAdd(h, seq, pkt.buf, d.payloadOff, d.payloadLen, pkt.ts)) return;
     advance(flow, st, dir);
@@ -184,8 +187,13 @@ export function createEnricher(sink: EnrichSink, opts: EnricherOptions = {}): En
    * Returns true when done (read, or certainly not to be read).
    */
   function readClientHello(flow: Flow, h: StreamHead, start: number): boolean {
-    const r = parseClientHello(h.buf, start, h.contig, hello);
-    if (r === TLS_NEED_MORE) return headFull(h);
+    return readClientHelloAt(flow, h.buf, start, h.contig, headFull(h));
+  }
+
+  /** Reads a ClientHello in buf[start, end): true when done with it (named, or not TLS); false when it needs more bytes. */
+  function readClientHelloAt(flow: Flow, buf: Buffer, start: number, end: number, noMoreComing: boolean): boolean {
+    const r = parseClientHello(buf, start, end, hello);
+    if (r === TLS_NEED_MORE) return noMoreComing;
     if (r !== TLS_PARSED) {
       stats.badClientHellos++;
       return true;

@@ -89,7 +89,7 @@ export function parseRequestHead(buf: Buffer, off: number, end: number, out: Req
 export function parseResponseHead(buf: Buffer, off: number, end: number, out: ResponseHead): HttpParse {
   // Refuse early what cannot be a status line, rather than waiting for a blank line.
   const n = Math.min(5, end - off);
-  if (buf.compare(HTTP_SLASH, 0, n, off, off + n) !== 0) return HTTP_BAD;
+  for (let i = 0; i < n; i++) if (buf[off + i] !== HTTP_SLASH[i]) return HTTP_BAD;
   const headEnd = findHeadEnd(buf, off, end);
   if (headEnd < 0) return HTTP_NEED_MORE;
   const lineEnd = lineEndAt(buf, off, headEnd);
