@@ -39,15 +39,15 @@ export async function main(argv: string[]): Promise<number> {
   program.command('daemon')
     .description('capture live into the store until SIGINT/SIGTERM (needs root or CAP_NET_RAW, and libpcap)')
     .addOption(dbOption())
-    .option('-i, --interface <name>', 'interface to capture on; repeat for several (default: any)', collect, [])
+    .addOption(repeatable('-i, --interface <name>', 'interface to capture on; repeat for several', collect, 'any'))
     .option('--filter <bpf>', 'BPF capture filter, e.g. "not port 22"')
     .addOption(new Option('--evidence <policy>', 'packets kept as evidence: full, head (first 16 KiB of each direction, then headers), or none').choices(['full', 'head', 'none']).default('head'))
     .option('--evidence-dir <dir>', 'where evidence pcapng segments go (default: evidence/ beside the database)')
     .option('--max-evidence <size>', 'total evidence size kept, oldest segments deleted first (e.g. 2GiB)', parseSize)
     .option('--retain <duration>', 'delete evidence segments older than this (e.g. 7d)', parseDuration)
-    .option('--process <name>', 'also treat processes with this name as Ollama; repeatable', collect, [])
-    .option('--pid <n>', 'also treat this pid (and its children) as Ollama; repeatable', collectInt, [])
-    .option('--api-port <port>', 'another port the Ollama API listens on (11434 always counts); repeatable', collectInt, [])
+    .addOption(repeatable('--process <name>', 'also treat processes with this name as Ollama; repeatable', collect))
+    .addOption(repeatable('--pid <n>', 'also treat this pid (and its children) as Ollama; repeatable', collectInt))
+    .addOption(repeatable('--api-port <port>', 'another port the Ollama API listens on (11434 always counts); repeatable', collectInt))
     .option('--duration <duration>', 'stop after this long (e.g. 10m) instead of waiting for a signal', parseDuration)
     .action(async (opts) => { code = await (await import('./daemon-command.js')).runDaemon({ ...opts, apiPort: [11434, ...opts.apiPort] }); });
 
@@ -55,23 +55,23 @@ export async function main(argv: string[]): Promise<number> {
     .description('each claim with its verdict, evidence, coverage and cause-and-effect chains')
     .addOption(dbOption())
     .option('--json', 'machine output (fields in README)')
-    .option('--session <id>', 'judge only this session; repeatable', collectInt, [])
+    .addOption(repeatable('--session <id>', 'judge only this session; repeatable', collectInt))
     .option('--claims-file <path>', 'more claims (JSON or YAML, see README)')
-    .option('--assume <flag>', 'a setting the capture cannot show: no-cloud, https-proxy; repeatable', collect, [])
+    .addOption(repeatable('--assume <flag>', 'a setting the capture cannot show: no-cloud, https-proxy; repeatable', collect))
     .action(async (o) => { code = (await import('./claims-command.js')).runClaims(o); });
 
   program.command('verify')
     .description('air-gap check: exit 0 silent, 1 traffic breaks the air-gap claims, 2 cannot tell')
     .addOption(dbOption())
     .option('--pcap <file...>', 'import these captures (into --db, else a temporary store) and judge them')
-    .option('--allow <rule>', 'expected traffic (api:lan, host:10.0.0.0/8, host:*.example.com, activity:registry, port:53); repeatable', collect, [])
-    .option('--session <id>', 'with --db: judge only this session; repeatable', collectInt, [])
+    .addOption(repeatable('--allow <rule>', 'expected traffic (api:lan, host:10.0.0.0/8, host:*.example.com, activity:registry, port:53); repeatable', collect))
+    .addOption(repeatable('--session <id>', 'with --db: judge only this session; repeatable', collectInt))
     .option('--claims-file <path>', 'more claims judged with the air-gap set')
-    .option('--assume <flag>', 'no-cloud | https-proxy; repeatable', collect, [])
+    .addOption(repeatable('--assume <flag>', 'no-cloud | https-proxy; repeatable', collect))
     .option('--duration <duration>', 'capture live this long (e.g. 10m), then judge that capture (root or CAP_NET_RAW)', parseDuration)
     .option('--exercise <command>', 'capture live while this shell command runs (plus --grace), then judge that window')
     .option('--grace <duration>', 'with --exercise: keep capturing this long after the command ends (default 5s)', parseDuration)
-    .option('-i, --interface <name>', 'live: interface to capture on; repeatable (default: any)', collect, [])
+    .addOption(repeatable('-i, --interface <name>', 'live: interface to capture on; repeatable', collect, 'any'))
     .option('--filter <bpf>', 'live: BPF capture filter')
     .option('--report <dir>', 'also write a report folder (report.md/html/json, evidence.pcapng, manifest.json)')
     .option('--json', 'machine output')
@@ -86,8 +86,8 @@ export async function main(argv: string[]): Promise<number> {
     .description('write report.md, report.html, report.json, evidence.pcapng and manifest.json for the stored sessions')
     .addOption(dbOption())
     .requiredOption('--out <dir>', 'report folder (created 0700)')
-    .option('--session <id>', 'only this session; repeatable', collectInt, [])
-    .option('--api-port <port>', 'another API port whose bodies are cut from the evidence; repeatable', collectInt, [])
+    .addOption(repeatable('--session <id>', 'only this session; repeatable', collectInt))
+    .addOption(repeatable('--api-port <port>', 'another API port whose bodies are cut from the evidence; repeatable', collectInt))
     .option('--json', 'print what was written as JSON')
     .action(async (o) => {
       const sessions = o.session.length ? o.session : undefined;
@@ -104,8 +104,8 @@ export async function main(argv: string[]): Promise<number> {
     .description('who can reach the Ollama API and who did: listeners and OLLAMA_HOST, clients by class, reverse proxies, the Host-header 403 trap')
     .addOption(dbOption())
     .option('--json', 'print the exposure report as JSON')
-    .option('--session <id>', 'only this session; repeatable', collectInt, [])
-    .option('--api-port <port>', 'another API port; repeatable', collectInt, [])
+    .addOption(repeatable('--session <id>', 'only this session; repeatable', collectInt))
+    .addOption(repeatable('--api-port <port>', 'another API port; repeatable', collectInt))
     .option('--no-live', 'do not read /proc (listeners, environment, running proxies)')
     .action(async (o) => { code = (await import('./exposure-command.js')).runExposure(o); });
 
@@ -128,6 +128,12 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
   return code;
+}
+
+/** A repeatable option gathering its values in a list; help shows `shown` (or nothing) as the default, not `[]`. */
+function repeatable<T>(flags: string, description: string, parse: (value: string, previous: T[]) => T[], shown?: string): Option {
+  const o = new Option(flags, description).argParser(parse);
+  return shown === undefined ? o.default([], 'none') : o.default([], shown);
 }
 
 function collect(value: string, previous: string[]): string[] {
