@@ -36,7 +36,7 @@ export function runReport(opts: ReportOptions, deps: ReportDeps = {}, out: NodeJ
   try {
     checkSessions(db, opts.session);
     const evaluated = deps.evaluate?.(db) ?? null;
-    const result = writeReport(db, dir, {
+    const result = writeReportFolder(db, dir, {
       sessions: opts.session,
       claims: evaluated?.claims ?? null,
       coverage: evaluated?.coverage ?? null,
@@ -48,6 +48,17 @@ export function runReport(opts: ReportOptions, deps: ReportDeps = {}, out: NodeJ
     db.close();
   }
   return EXIT_OK;
+}
+
+/** writeReport, with a file-system failure (no permission, disk full, not a folder) said in one line. */
+export function writeReportFolder(db: Db, dir: string, input: Parameters<typeof writeReport>[2]): WriteReportResult {
+  try {
+    return writeReport(db, dir, input);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) throw err;
+    throw new UserError(`cannot write the report to ${dir} (${code}): pick another folder, or free space if the disk is full`);
+  }
 }
 
 function checkSessions(db: Db, ids: number[] | undefined): void {

@@ -13,7 +13,7 @@ import { sessionList } from './claims-command.js';
 import { importFile } from './import-file.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, isUserFacing, UserError } from './user-error.js';
 import { runDaemon } from './daemon-command.js';
-import { writeReport } from '../report/write-report.js';
+import { writeReportFolder } from './report-command.js';
 import { reportInputFrom } from '../report/from-claims.js';
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -92,7 +92,7 @@ export async function runVerifyOffline(opts: VerifyOfflineOptions, out: NodeJS.W
       const code = exitCode(report);
       const full: VerifyReport = { result: RESULT[code], exit_code: code, claim_set: 'airgap', allow: opts.allow ?? [], ...report };
       if (opts.report) {
-        const written = writeReport(db, resolve(opts.report), { sessions, ...reportInputFrom(report) });
+        const written = writeReportFolder(db, resolve(opts.report), { sessions, ...reportInputFrom(report) });
         process.stderr.write(`ollama-audit: report written to ${resolve(opts.report)} (${written.files.length} files; manifest.json lists their SHA-256)\n`);
       }
       out.write(opts.json ? `${JSON.stringify(full, null, 2)}\n` : verifyText(full));

@@ -15,6 +15,7 @@ import { buildManifest, evidenceForManifest, sha256File, type Manifest } from '.
 import { renderHtml } from './render-html.js';
 import { renderMarkdown } from './render-markdown.js';
 import type { ReportClaim, ReportCoverage, ReportData } from './report-types.js';
+import { makePrivateDir } from '../store/private-dir.js';
 
 export const REPORT_FILES = ['report.md', 'report.html', 'report.json', 'evidence.pcapng', 'manifest.json'] as const;
 
@@ -69,7 +70,7 @@ export function writeReport(db: Db, outDir: string, input: WriteReportInput): Wr
 /** A new folder is made 0700; an existing one loses a previous report's files, so none is left stale. */
 function prepareDir(dir: string): void {
   if (!fs.existsSync(dir)) {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makePrivateDir(dir);
     fs.chmodSync(dir, 0o700);
     return;
   }

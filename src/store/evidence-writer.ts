@@ -22,6 +22,7 @@ import type { Flow } from '../flows/flow.js';
 import { OLLAMA_API_PORT } from '../knowledge/ports.js';
 import { processComment } from './evidence-comment.js';
 import { keepBytes, newEvidenceFlowState, type EvidenceFlowState, type EvidencePolicy } from './evidence-policy.js';
+import { makePrivateDir } from './private-dir.js';
 
 export const DEFAULT_MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
 /** A quiet machine still gets closed (hashed, deletable) segments: one per hour of capture at most. */
@@ -205,7 +206,7 @@ function resolve(o: EvidenceWriterOptions): Resolved {
 
 function prepareDir(dir: string): void {
   if (fs.existsSync(dir)) return;
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makePrivateDir(dir);
   fs.chmodSync(dir, 0o700); // mkdir's mode is filtered by the umask
 }
 

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, statSync } from 'node:fs';
+import { makePrivateDir } from './private-dir.js';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from './schema.js';
 import { explainStoreError, StoreError } from './store-error.js';
@@ -18,12 +19,15 @@ export function openDb(path: string, opts: { readonly?: boolean; busyTimeoutMs?:
   // A reader of a store written by an older version migrates it first, so readers can rely on
   // every column of the current schema.
   if (opts.readonly && needsMigration(path)) openDb(path, { busyTimeoutMs: opts.busyTimeoutMs }).close();
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    throw new StoreError(`${path} is a folder, not a database: pass a file path to --db`);
+  }
   const oldMask = process.umask(0o077);
   let db: Db;
   try {
     if (!opts.readonly) {
       const dir = dirname(path);
-      if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+      if (!existsSync(dir)) makePrivateDir(dir);
     }
     const isNew = !existsSync(path);
     db = new Database(path, { readonly: !!opts.readonly, fileMustExist: !!opts.readonly });

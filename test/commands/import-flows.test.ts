@@ -141,3 +141,21 @@ describe('import + flows', () => {
     expect(readFileSync(corrupt).equals(Buffer.alloc(4096, 0x41))).toBe(true);
   });
 });
+
+describe('folders the tool cannot create', () => {
+  it('a report folder under /proc fails with one line instead of spinning (Node\'s recursive mkdir loops there)', async () => {
+    const db = join(tmp(), 'r.db');
+    expect((await runCli('import', fixture('vlan-qinq.pcap'), '--db', db)).code).toBe(0);
+    const started = Date.now();
+    const r = await runCli('report', '--db', db, '--out', '/proc/ollama-audit-nope/report');
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ollama-audit: cannot write the report to \/proc\/ollama-audit-nope\/report \(E[A-Z]+\)/);
+  });
+
+  it('a folder given as --db is named as such', async () => {
+    const r = await runCli('flows', '--db', tmp());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/is a folder, not a database/);
+  });
+});
