@@ -27,7 +27,7 @@ export function explainStoreError(err: unknown, dbPath: string): StoreError {
     return new StoreError(`database ${dbPath} is corrupt or not an ollama-audit database: move it aside or pass another --db`);
   }
   if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'EACCES' || code === 'EPERM' || code === 'SQLITE_PERM') {
-    return new StoreError(`cannot open ${dbPath} for writing (${code}): check its permissions or pass another --db`);
+    return new StoreError(`cannot open ${dbPath} (${code}): check its permissions (the store is private to the user who made it) or pass another --db`);
   }
   if (code.startsWith('SQLITE_IOERR') && nearlyFull(dbPath)) {
     // SQLite reports ENOSPC on some file systems (tmpfs, WAL growth) as an I/O error, not SQLITE_FULL.
