@@ -5,17 +5,13 @@ import { fileURLToPath } from 'node:url';
 import { readCaptureFile } from '../../src/capture/read-file.js';
 import { createPcapngWriter } from '../../src/capture/pcapng-writer.js';
 import { createPcapWriter } from '../../src/capture/pcap-writer.js';
-import { attributeFromComment } from '../../src/attribution/packet-comment.js';
 import { addrToString } from '../../src/decode/addr.js';
-import { decodePacket } from '../../src/decode/decode-packet.js';
-import { newDecoded, newSkipCounts } from '../../src/decode/decoded.js';
-import { createFlowTable } from '../../src/flows/flow-table.js';
 import type { Flow } from '../../src/flows/flow.js';
 import { openDb } from '../../src/store/open-db.js';
 import { exportFlows, matcherOf } from '../../src/store/evidence-export.js';
 import { evidenceForFlows, writeEvidenceRows } from '../../src/store/evidence-store.js';
 import { createEvidenceWriter, type EvidenceIndexRow, type SegmentInfo } from '../../src/store/evidence-writer.js';
-import { tmpDir, tsharkFields, tsharkMissing } from './helpers.js';
+import { tmpDir, tsharkFields, tsharkMissing, writeEvidenceFrom } from './helpers.js';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/ptcpdump-comments.pcapng', import.meta.url));
 const root = tmpDir();
@@ -23,20 +19,8 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 /** The fixture through decode, flow table, comment attribution and the evidence writer. */
 function ingestFixture(dir: string): { flows: Flow[]; segments: SegmentInfo[]; rows: EvidenceIndexRow[]; drained: SegmentInfo[] } {
-  const flows: Flow[] = [];
   const w = createEvidenceWriter({ dir, policy: 'full', session: 'fx', maxSegmentBytes: 32768 });
-  const table = createFlowTable({ onOpen: (f) => flows.push(f) });
-  const d = newDecoded();
-  const skips = newSkipCounts();
-  readCaptureFile(FIXTURE, (p) => {
-    if (!decodePacket(p, d, skips)) return;
-    const f = table.ingest(p, d);
-    if (p.comment !== null) attributeFromComment(f, p.comment);
-    w.write(f, table.lastDir, p, d);
-  });
-  const rows = w.drainIndex();
-  w.close();
-  rows.push(...w.drainIndex());
+  const { flows, rows } = writeEvidenceFrom(FIXTURE, w);
   return { flows, segments: w.segments(), rows, drained: w.drainSegments() };
 }
 

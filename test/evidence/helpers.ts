@@ -8,7 +8,9 @@ import { decodePacket } from '../../src/decode/decode-packet.js';
 import { newDecoded, newSkipCounts, type Decoded } from '../../src/decode/decoded.js';
 import { createFlowTable } from '../../src/flows/flow-table.js';
 import type { Flow } from '../../src/flows/flow.js';
-import type { EvidenceWriter } from '../../src/store/evidence-writer.js';
+import type { EvidenceIndexRow, EvidenceWriter } from '../../src/store/evidence-writer.js';
+import { readCaptureFile } from '../../src/capture/read-file.js';
+import { attributeFromComment } from '../../src/attribution/packet-comment.js';
 import { eth, ipv4, packet, tcp } from '../decode/frames.js';
 
 export const SEC = 1_000_000;
@@ -78,4 +80,25 @@ export function tsharkFields(file: string, fields: string[], filter?: string): s
   if (filter) args.push('-Y', filter);
   const out = execFileSync('tshark', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
   return out.split('\n').filter((l) => l.length > 0).map((l) => l.split('\t'));
+}
+
+/**
+ * Runs a capture file through decode, the flow table (and ptcpdump comments) into an evidence
+ * writer, as the daemon does, then closes the writer. Returns the flows and every index row.
+ */
+export function writeEvidenceFrom(file: string, w: EvidenceWriter): { flows: Flow[]; rows: EvidenceIndexRow[] } {
+  const flows: Flow[] = [];
+  const table = createFlowTable({ onOpen: (f) => flows.push(f) });
+  const d = newDecoded();
+  const skips = newSkipCounts();
+  readCaptureFile(file, (p) => {
+    if (!decodePacket(p, d, skips)) return;
+    const f = table.ingest(p, d);
+    if (p.comment !== null) attributeFromComment(f, p.comment);
+    w.write(f, table.lastDir, p, d);
+  });
+  const rows = w.drainIndex();
+  w.close();
+  rows.push(...w.drainIndex());
+  return { flows, rows };
 }

@@ -5,17 +5,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { attributeFromComment } from '../../src/attribution/packet-comment.js';
-import { readCaptureFile } from '../../src/capture/read-file.js';
-import { decodePacket } from '../../src/decode/decode-packet.js';
-import { newDecoded, newSkipCounts } from '../../src/decode/decoded.js';
-import { createFlowTable } from '../../src/flows/flow-table.js';
 import { createEvidenceWriter, type SegmentInfo } from '../../src/store/evidence-writer.js';
 import { writeEvidenceRows } from '../../src/store/evidence-store.js';
 import type { Db } from '../../src/store/open-db.js';
 import { writeReport } from '../../src/report/write-report.js';
 import type { ReportData } from '../../src/report/report-types.js';
 import { fixture } from '../differential/fixture-files.js';
+import { writeEvidenceFrom } from '../evidence/helpers.js';
 import { claim, DEMO, flowIds, importInto, missing, tmpDir, tshark, tupleFilter } from './helpers.js';
 
 const root = tmpDir();
@@ -34,18 +30,7 @@ function fakeLiveSession(db: Db, segDir: string): { id: number; segments: Segmen
   }
   // Policy `full` keeps the runner's body in the segments: the report must still cut it.
   const w = createEvidenceWriter({ dir: segDir, policy: 'full', session: 'live', maxSegmentBytes: 32768 });
-  const table = createFlowTable();
-  const d = newDecoded();
-  const skips = newSkipCounts();
-  readCaptureFile(DEMO, (p) => {
-    if (!decodePacket(p, d, skips)) return;
-    const f = table.ingest(p, d);
-    if (p.comment !== null) attributeFromComment(f, p.comment);
-    w.write(f, table.lastDir, p, d);
-  });
-  const rows = w.drainIndex();
-  w.close();
-  rows.push(...w.drainIndex());
+  const { rows } = writeEvidenceFrom(DEMO, w);
   writeEvidenceRows(db, id, w.drainSegments(), rows, []);
   return { id, segments: w.segments() };
 }
