@@ -33,3 +33,10 @@ function v6Bytes(t: string): Buffer {
   if (tail.length === 4) out.set(tail, 12);
   return out;
 }
+
+/** parseAddr for text the store wrote itself: anything else is a bug, not input. */
+export function addrBytes(text: string): Buffer {
+  const b = parseAddr(text);
+  if (b === null) throw new RangeError(`not an IP address: ${JSON.stringify(text)}`);
+  return b;
+}

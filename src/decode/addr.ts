@@ -86,3 +86,10 @@ export function isMulticastOrBroadcast(a: Uint8Array): boolean {
   if (o >= 0) return (a[o] & 0xf0) === 224 || (a[o] === 255 && a[o + 1] === 255 && a[o + 2] === 255 && a[o + 3] === 255);
   return a.length === 16 && a[0] === 0xff;
 }
+
+/** 0.0.0.0, ::, and ::ffff:0.0.0.0: the address that binds every interface. */
+export function isUnspecified(a: Uint8Array): boolean {
+  const mapped = a.length === 16 && a.slice(0, 10).every((x) => x === 0) && a[10] === 0xff && a[11] === 0xff;
+  const bytes = mapped ? a.slice(12) : a;
+  return bytes.every((x) => x === 0);
+}

@@ -6,8 +6,8 @@
  * gets 403 with an empty body. Go's IsPrivate is RFC 1918 and fc00::/7 only: a link-local or
  * CGNAT Host is refused unless it is one of the machine's own addresses.
  */
-import { isLoopback } from '../decode/addr.js';
-import { isUnspecified, parseIp } from './ip-text.js';
+import { isLoopback, isUnspecified } from '../decode/addr.js';
+import { parseAddr } from '../decode/addr-parse.js';
 import { splitHostPort } from './ollama-host.js';
 
 export interface HostCheckContext {
@@ -26,7 +26,7 @@ function goIsPrivate(a: Uint8Array): boolean {
 }
 
 function sameIp(a: Uint8Array, text: string): boolean {
-  const b = parseIp(text);
+  const b = parseAddr(text);
   return b !== null && Buffer.from(b).equals(Buffer.from(a));
 }
 
@@ -46,7 +46,7 @@ export function hostAllowed(hostHeader: string | null, ctx: HostCheckContext): b
   const raw = (hostHeader ?? '').trim();
   const host = splitHostPort(raw)?.host ?? raw;
   // Go keeps "[::1]" (brackets, no port) whole, and netip.ParseAddr refuses it.
-  const ip = host.startsWith('[') ? null : parseIp(host);
+  const ip = host.startsWith('[') ? null : parseAddr(host);
   if (ip && allowedIp(ip, ctx)) return true;
   return allowedName(host, ctx);
 }

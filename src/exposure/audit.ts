@@ -58,7 +58,7 @@ function defaultHostCheck(): HostCheckContext {
   return { hostname: hostname(), localAddrs: hex.map(hexToText) };
 }
 
-/** The 16-byte hex of local-addrs.ts back to text parseIp understands. */
+/** The 16-byte hex of local-addrs.ts back to text parseAddr understands. */
 function hexToText(hex: string): string {
   if (hex.startsWith('00000000000000000000ffff')) {
     const b = Buffer.from(hex.slice(24), 'hex');

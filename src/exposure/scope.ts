@@ -2,8 +2,8 @@
  * Who can reach a listening socket, judged from the address it is bound to.
  * Private and link-local addresses (src/decode/addr.ts isPrivate) count as `lan`.
  */
-import { isLoopback, isPrivate } from '../decode/addr.js';
-import { isUnspecified, parseIp } from './ip-text.js';
+import { isLoopback, isPrivate, isUnspecified } from '../decode/addr.js';
+import { parseAddr } from '../decode/addr-parse.js';
 
 export type ListenScope = 'loopback' | 'lan' | 'all-interfaces' | 'public';
 
@@ -21,7 +21,7 @@ export function judgeListenAddr(addr: Uint8Array): ListenScope {
 export function judgeHostSetting(host: string): ListenScope | 'name' {
   if (host === '') return 'all-interfaces';
   if (host.toLowerCase() === 'localhost') return 'loopback';
-  const ip = parseIp(host);
+  const ip = parseAddr(host);
   return ip ? judgeListenAddr(ip) : 'name';
 }
 
@@ -29,7 +29,7 @@ export type ClientClass = 'loopback' | 'private' | 'public';
 
 /** Class of a client address as the store writes it; text that is not an IP counts as public (unknown reach). */
 export function clientClass(addrText: string): ClientClass {
-  const ip = parseIp(addrText);
+  const ip = parseAddr(addrText);
   if (ip === null) return 'public';
   if (isLoopback(ip)) return 'loopback';
   return isPrivate(ip) ? 'private' : 'public';

@@ -12,7 +12,7 @@ import type { Packet } from '../capture/packet.js';
 import { IPPROTO, type Decoded } from '../decode/decoded.js';
 import { processComment } from '../store/evidence-comment.js';
 import { keepBytes, newEvidenceFlowState, type EvidenceFlowState, type EvidencePolicy } from '../store/evidence-policy.js';
-import { addrFromText } from './addr-bytes.js';
+import { addrBytes } from '../decode/addr-parse.js';
 import type { FindingFlow } from './gather.js';
 
 /** head: whole packets for the first 16 KiB of payload each way, then headers only; API bodies never. */
@@ -74,8 +74,8 @@ function newTarget(f: FindingFlow, apiPorts: readonly number[]): CutTarget {
   const bodyCarrying = !icmp && (f.activity === 'runner' || f.activity === 'api' || f.activity.startsWith('api:'));
   return {
     flow: f,
-    init: addrFromText(f.initiator_addr),
-    resp: addrFromText(f.responder_addr),
+    init: addrBytes(f.initiator_addr),
+    resp: addrBytes(f.responder_addr),
     icmp,
     apiPorts: bodyCarrying ? [...new Set([...apiPorts, f.responder_port])] : [...apiPorts],
     st: newEvidenceFlowState(),

@@ -20,7 +20,7 @@ import type { Db } from '../store/open-db.js';
 import { exportFlows, type FlowMatcher } from '../store/evidence-export.js';
 import { evidenceForFlows } from '../store/evidence-store.js';
 import { HEAD_BYTES } from '../store/evidence-policy.js';
-import { addrFromText } from './addr-bytes.js';
+import { addrBytes } from '../decode/addr-parse.js';
 import { createEvidenceCutter, type EvidenceCutter, type KeepPacket } from './evidence-cut.js';
 import type { FindingFlow, SessionRow } from './gather.js';
 import type { EvidenceSummary } from './report-types.js';
@@ -133,8 +133,8 @@ function fromSegments(db: Db, s: SessionRow, cutter: EvidenceCutter, tmp: string
     return;
   }
   const matchers: FlowMatcher[] = cutter.targets.map((t) => ({
-    seq: t.flow.seq, proto: t.flow.proto, initiatorAddr: addrFromText(t.flow.initiator_addr), initiatorPort: t.flow.initiator_port,
-    responderAddr: addrFromText(t.flow.responder_addr), responderPort: t.flow.responder_port,
+    seq: t.flow.seq, proto: t.flow.proto, initiatorAddr: addrBytes(t.flow.initiator_addr), initiatorPort: t.flow.initiator_port,
+    responderAddr: addrBytes(t.flow.responder_addr), responderPort: t.flow.responder_port,
   }));
   try {
     const res = exportFlows(segmentOrder, rows, matchers, tmp);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hostAllowed } from '../../src/exposure/allowed-host.js';
-import { parseIp } from '../../src/exposure/ip-text.js';
+import { parseAddr as parseIp } from '../../src/decode/addr-parse.js';
 
 const ctx = { hostname: 'gpu-box', localAddrs: ['169.254.7.7', '100.64.1.2'] };
 

@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listOllamaListeners, type LiveListeners } from '../../src/exposure/listeners.js';
 import { exposureFindings } from '../../src/exposure/findings.js';
-import { parseIp } from '../../src/exposure/ip-text.js';
+import { parseAddr } from '../../src/decode/addr-parse.js';
 
 const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
 
 /** The kernel prints each 32-bit word of an address with %08X in host (little-endian here) order. */
 function hexAddr(text: string): string {
-  const b = Buffer.from(parseIp(text)!);
+  const b = parseAddr(text)!;
   let out = '';
   for (let i = 0; i < b.length; i += 4) out += b.readUInt32LE(i).toString(16).toUpperCase().padStart(8, '0');
   return out;

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { addrToString } from '../../src/decode/addr.js';
-import { addrFromText } from '../../src/report/addr-bytes.js';
+import { addrBytes as addrFromText } from '../../src/decode/addr-parse.js';
 import { escapeHtml, escapeMarkdown } from '../../src/report/escape.js';
 import { safeComment } from '../../src/report/evidence-cut.js';
 import { buildTimeline, MAX_BUCKETS, pickBucket } from '../../src/report/timeline-buckets.js';
 
-describe('addrFromText', () => {
+describe('addrBytes (addr-parse)', () => {
   it('is the inverse of addrToString for the forms the store holds', () => {
     for (const t of ['198.51.100.10', '0.0.0.0', '255.255.255.255', '::', '::1', 'fe80::4099:ceff:fe39:a164', '2001:db8:1::10',
       'ff02::1:ffef:14a4', '::ffff:192.0.2.1', '1:2:3:4:5:6:7:8', '2001:db8::1:0:0:1']) {
