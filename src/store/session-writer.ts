@@ -20,8 +20,6 @@ export interface SessionWriter {
   flow(f: Flow, c: Classification): void;
   dns(r: DnsRecord): void;
   http(r: HttpRecord): void;
-  /** The process's number in this session (inserting it the first time a key is seen). */
-  processSeq(key: string, rec: ProcessRecord): number;
   /** Ends the session: resolves with its id once it is committed; rejects with a StoreError. */
   commit(end: SessionEnd): Promise<number>;
   /** Rolls the whole session back. Never rejects. */
@@ -110,7 +108,6 @@ export async function beginSession(dbPath: string, start: SessionStart, opts: { 
     flow: (f, c) => add(batch.flows, flowRow(f, c, f.process ? commentProcess(f.process) : null)),
     dns: (r) => add(batch.dns, dnsRow(r)),
     http: (r) => add(batch.http, httpRow(r)),
-    processSeq,
     async commit(end) {
       done = true;
       post();
