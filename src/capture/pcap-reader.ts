@@ -29,6 +29,7 @@ import { newPacket } from './packet.js';
 import { type FileWindow, at } from './file-window.js';
 import { CaptureFileError, type ReadResult } from './read-result.js';
 import { emptyResult, stopAt, truncatedAt } from './result.js';
+import { u16, u32 } from './byte-order.js';
 
 export const PCAP_MAGIC_US = 0xa1b2c3d4;
 export const PCAP_MAGIC_NS = 0xa1b23c4d;
@@ -66,14 +67,12 @@ function readHeader(w: FileWindow): PcapHeader {
   } else {
     throw new CaptureFileError(`${w.path} is not a pcap file (magic ${be.toString(16).padStart(8, '0')})`);
   }
-  const u16 = (rel: number): number => (littleEndian ? b.readUInt16LE(o + rel) : b.readUInt16BE(o + rel));
-  const u32 = (rel: number): number => (littleEndian ? b.readUInt32LE(o + rel) : b.readUInt32BE(o + rel));
-  const major = u16(4);
-  const minor = u16(6);
+  const major = u16(b, o + 4, littleEndian);
+  const minor = u16(b, o + 6, littleEndian);
   if (major !== 2) {
     throw new CaptureFileError(`${w.path} is pcap version ${major}.${minor}; only version 2.x is supported`);
   }
-  return { littleEndian, nano, snaplen: u32(16), linktype: u32(20) & LINKTYPE_MASK };
+  return { littleEndian, nano, snaplen: u32(b, o + 16, littleEndian), linktype: u32(b, o + 20, littleEndian) & LINKTYPE_MASK };
 }
 
 /** Reads every record of a classic pcap file from the already opened window. */
@@ -101,10 +100,10 @@ export function readPcap(w: FileWindow, onPacket: (p: Packet) => void): ReadResu
       return truncatedAt(r, pos, 'record header', RECORD_HEADER_LEN);
     }
     const b = w.buf;
-    const sec = le ? b.readUInt32LE(o) : b.readUInt32BE(o);
-    const frac = le ? b.readUInt32LE(o + 4) : b.readUInt32BE(o + 4);
-    const caplen = le ? b.readUInt32LE(o + 8) : b.readUInt32BE(o + 8);
-    const origLen = le ? b.readUInt32LE(o + 12) : b.readUInt32BE(o + 12);
+    const sec = u32(b, o, le);
+    const frac = u32(b, o + 4, le);
+    const caplen = u32(b, o + 8, le);
+    const origLen = u32(b, o + 12, le);
     if (caplen > limit) {
       r.packets = packets;
       return stopAt(r, pos, `corrupt record at byte ${pos}: captured length ${caplen} exceeds ` +
@@ -128,3 +127,4 @@ export function readPcap(w: FileWindow, onPacket: (p: Packet) => void): ReadResu
   r.packets = packets;
   return r;
 }
+

@@ -21,6 +21,7 @@ import { type FileWindow, at } from './file-window.js';
 import { CaptureFileError, type ReadResult } from './read-result.js';
 import { emptyResult, stopAt, truncatedAt } from './result.js';
 import { unitsPerSecond, unitsToUs } from './pcapng-timestamp.js';
+import { u16 as u16Of, u32 as u32Of } from './byte-order.js';
 
 export const BT_SHB = 0x0a0d0d0a;
 const BT_IDB = 1;
@@ -67,10 +68,10 @@ interface NgState {
 }
 
 function u16(s: NgState, b: Buffer, o: number): number {
-  return s.le ? b.readUInt16LE(o) : b.readUInt16BE(o);
+  return u16Of(b, o, s.le);
 }
 function u32(s: NgState, b: Buffer, o: number): number {
-  return s.le ? b.readUInt32LE(o) : b.readUInt32BE(o);
+  return u32Of(b, o, s.le);
 }
 function pad4(n: number): number {
   return (n + 3) & ~3;

@@ -68,6 +68,10 @@ export function startsWithMethod(buf: Buffer, off: number, end: number): HttpPar
 }
 
 export function parseRequestHead(buf: Buffer, off: number, end: number, out: RequestHead): HttpParse {
+  // Refuse early what cannot open a request line: without this, bytes after the last request
+  // of a connection (a body we could not frame, another protocol) would be rescanned for a
+  // blank line with every segment until the head budget fills.
+  if (!couldBeMethod(buf, off, end)) return HTTP_BAD;
   const headEnd = findHeadEnd(buf, off, end);
   if (headEnd < 0) return HTTP_NEED_MORE;
   const lineEnd = lineEndAt(buf, off, headEnd);
@@ -252,6 +256,20 @@ function hexValue(c: number): number {
 const TCHAR = new Uint8Array(128);
 for (const c of '!#$%&\'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz') TCHAR[c.charCodeAt(0)] = 1;
 
+/** Longest method token we accept (the registered ones have at most 17 characters). */
+const MAX_METHOD = 32;
+
+/** False when buf[off, end) already shows it does not start with `token SP`. */
+function couldBeMethod(buf: Buffer, off: number, end: number): boolean {
+  const stop = Math.min(end, off + MAX_METHOD + 1);
+  for (let i = off; i < stop; i++) {
+    const c = buf[i];
+    if (c === 0x20) return i > off;
+    if (c >= 128 || TCHAR[c] === 0) return false;
+  }
+  return stop - off <= MAX_METHOD;
+}
+
 function isToken(buf: Buffer, s: number, e: number): boolean {
   for (let i = s; i < e; i++) {
     if (buf[i] >= 128 || TCHAR[buf[i]] === 0) return false;
@@ -260,6 +278,7 @@ function isToken(buf: Buffer, s: number, e: number): boolean {
 }
 
 function isHttp1Version(buf: Buffer, s: number, e: number): boolean {
-  return e - s === 8 && buf.compare(HTTP_SLASH, 0, 5, s, s + 5) === 0 &&
-    buf[s + 5] === 0x31 && buf[s + 6] === 0x2e && buf[s + 7] >= 0x30 && buf[s + 7] <= 0x39;
+  if (e - s !== 8) return false;
+  for (let i = 0; i < 5; i++) if (buf[s + i] !== HTTP_SLASH[i]) return false;
+  return buf[s + 5] === 0x31 && buf[s + 6] === 0x2e && buf[s + 7] >= 0x30 && buf[s + 7] <= 0x39;
 }

@@ -222,6 +222,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
       payloadIn: 0,
       tcpState: 0,
       tcpLoss: null,
+      tcpLossHoles: null,
       communityId: communityIdV1(iAddr, rAddr, d.proto, iPort, rPort),
       hostname: null,
       hostnameSource: null,

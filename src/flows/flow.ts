@@ -44,6 +44,8 @@ export interface Flow {
    * null until the flow's first TCP packet. Read it with lossOf() from that file.
    */
   tcpLoss: Float64Array | null;
+  /** The loss estimate's gaps and out-of-order ranges: null until the flow first has one. */
+  tcpLossHoles: Float64Array | null;
   /** Community ID v1 ("1:base64"), computed once when the flow is created. */
   communityId: string;
 

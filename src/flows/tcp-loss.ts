@@ -15,28 +15,31 @@ import type { Flow } from './flow.js';
  * past RANGES holes in flight, the oldest range is forgotten (its bytes count as missed).
  */
 
-// Flow.tcpLoss: one Float64Array per TCP flow, a block of W slots per direction (DIR_OUT 0,
-// DIR_IN 1), so the per-packet path touches no boxed numbers.
-const W = 16;
+// Flow.tcpLoss holds what every packet touches, for both directions (DIR_OUT 0, DIR_IN 1) in
+// 8 doubles: 64 bytes, so V8 keeps it on the heap next to the flow (a larger typed array gets
+// an off-heap backing store: ~6x the allocation cost, and one more pointer to follow per
+// packet). Flow.tcpLossHoles holds the rarely needed rest and is made on first need.
+const HOT = 4;
 const SEEN = 0;     // 1 once the direction's first data (or SYN) was seen
 const NEXT = 1;     // end of contiguous data seen (uint32)
 const ACKED_TO = 2; // highest ack of this direction's data (uint32)
 const ACKED = 3;    // bytes of this direction's data acknowledged
-const GAP = 4;      // of which the capture never saw
-const NR = 5;       // out-of-order ranges held
-const R0 = 6;       // ranges: [start, end) pairs, uint32
+const COLD = 2 + 2 * 5;
+const GAP = 0;      // bytes of this direction's data acknowledged that the capture never saw
+const NR = 1;       // out-of-order ranges held
+const R0 = 2;       // ranges: [start, end) pairs, uint32
 const RANGES = 5;
 /** A jump further than this in sequence space is more likely garbage (or a new stream) than data. */
 const MAX_JUMP = 0x40000000;
 
 /** Counts one TCP packet; call after the flow table counted it (dir from the table). */
 export function trackTcpLoss(f: Flow, dir: number, d: Decoded): void {
-  const s = f.tcpLoss ?? (f.tcpLoss = new Float64Array(2 * W));
+  const s = f.tcpLoss ?? (f.tcpLoss = new Float64Array(2 * HOT));
   const flags = d.tcpFlags;
   const syn = (flags & TCP_SYN) !== 0 ? 1 : 0;
   const len = d.payloadWireLen + syn + ((flags & TCP_FIN) !== 0 ? 1 : 0);
-  if (len > 0) noteData(s, dir * W, d.tcpSeq, (d.tcpSeq + len) >>> 0, syn);
-  if ((flags & TCP_ACK) !== 0) noteAck(s, (1 - dir) * W, d.tcpAck);
+  if (len > 0) noteData(f, s, dir, d.tcpSeq, (d.tcpSeq + len) >>> 0, syn);
+  if ((flags & TCP_ACK) !== 0) noteAck(f, s, 1 - dir, d.tcpAck);
 }
 
 /** a is after b in sequence space (RFC 1982 serial arithmetic). */
@@ -48,7 +51,18 @@ function dist(from: number, to: number): number {
   return (to - from) >>> 0;
 }
 
-function noteData(s: Float64Array, o: number, start: number, end: number, syn: number): void {
+function holesOf(f: Flow): Float64Array {
+  return f.tcpLossHoles ?? (f.tcpLossHoles = new Float64Array(2 * COLD));
+}
+
+/** Ranges held beyond NEXT for direction `dir`. */
+function rangesHeld(f: Flow, dir: number): number {
+  const c = f.tcpLossHoles;
+  return c === null ? 0 : c[dir * COLD + NR];
+}
+
+function noteData(f: Flow, s: Float64Array, dir: number, start: number, end: number, syn: number): void {
+  const o = dir * HOT;
   if (s[o + SEEN] === 0) {
     s[o + SEEN] = 1;
     s[o + NEXT] = end;
@@ -56,21 +70,22 @@ function noteData(s: Float64Array, o: number, start: number, end: number, syn: n
     return;
   }
   const next = s[o + NEXT];
-  if (start === next && s[o + NR] === 0) {
+  if (start === next && rangesHeld(f, dir) === 0) {
     s[o + NEXT] = end; // the common case: the next segment in order, no holes held
     return;
   }
   if (!after(end, next)) return; // old data: a retransmission
   if (after(start, next)) {
-    if (dist(next, start) < MAX_JUMP) addRange(s, o, start, end);
+    if (dist(next, start) < MAX_JUMP) addRange(holesOf(f), dir * COLD, start, end);
     return;
   }
   s[o + NEXT] = end;
-  if (s[o + NR] > 0) absorbRanges(s, o);
+  if (rangesHeld(f, dir) > 0) absorbRanges(s, o, holesOf(f), dir * COLD);
 }
 
-/** The other side acknowledges this direction's data up to ack. */
-function noteAck(s: Float64Array, o: number, ack: number): void {
+/** The other side acknowledges direction `dir`'s data up to ack. */
+function noteAck(f: Flow, s: Float64Array, dir: number, ack: number): void {
+  const o = dir * HOT;
   if (s[o + SEEN] === 0) return; // nothing of that direction seen: no baseline to judge by
   const to = s[o + ACKED_TO];
   if (ack === to) return; // the common case: a duplicate or window-update ack
@@ -80,17 +95,19 @@ function noteAck(s: Float64Array, o: number, ack: number): void {
   }
   const next = s[o + NEXT];
   if (!after(ack, next) || dist(next, ack) >= MAX_JUMP) return;
-  s[o + GAP] += dist(next, ack) - (s[o + NR] > 0 ? coveredBelow(s, o, ack) : 0);
+  const c = holesOf(f);
+  const co = dir * COLD;
+  c[co + GAP] += dist(next, ack) - (c[co + NR] > 0 ? coveredBelow(c, co, ack) : 0);
   s[o + NEXT] = ack;
-  if (s[o + NR] > 0) absorbRanges(s, o);
+  if (c[co + NR] > 0) absorbRanges(s, o, c, co);
 }
 
 /** Bytes below `limit` that the out-of-order ranges hold (they lie beyond NEXT, disjoint). */
-function coveredBelow(s: Float64Array, o: number, limit: number): number {
+function coveredBelow(c: Float64Array, co: number, limit: number): number {
   let n = 0;
-  for (let i = 0; i < s[o + NR]; i++) {
-    const a = s[o + R0 + 2 * i];
-    const b = s[o + R0 + 2 * i + 1];
+  for (let i = 0; i < c[co + NR]; i++) {
+    const a = c[co + R0 + 2 * i];
+    const b = c[co + R0 + 2 * i + 1];
     if (!after(limit, a)) continue;
     n += dist(a, after(b, limit) ? limit : b);
   }
@@ -98,45 +115,45 @@ function coveredBelow(s: Float64Array, o: number, limit: number): number {
 }
 
 /** Moves NEXT over ranges it now reaches and drops ranges wholly below it. */
-function absorbRanges(s: Float64Array, o: number): void {
+function absorbRanges(s: Float64Array, o: number, c: Float64Array, co: number): void {
   let moved = true;
   while (moved) {
     moved = false;
-    for (let i = 0; i < s[o + NR]; i++) {
-      const a = s[o + R0 + 2 * i];
-      const b = s[o + R0 + 2 * i + 1];
+    for (let i = 0; i < c[co + NR]; i++) {
+      const a = c[co + R0 + 2 * i];
+      const b = c[co + R0 + 2 * i + 1];
       if (after(a, s[o + NEXT])) continue;
       if (after(b, s[o + NEXT])) s[o + NEXT] = b;
-      removeRange(s, o, i);
+      removeRange(c, co, i);
       moved = true;
       break;
     }
   }
 }
 
-function addRange(s: Float64Array, o: number, start: number, end: number): void {
-  for (let i = 0; i < s[o + NR]; i++) {
-    const a = s[o + R0 + 2 * i];
-    const b = s[o + R0 + 2 * i + 1];
+function addRange(c: Float64Array, co: number, start: number, end: number): void {
+  for (let i = 0; i < c[co + NR]; i++) {
+    const a = c[co + R0 + 2 * i];
+    const b = c[co + R0 + 2 * i + 1];
     if (after(start, b) || after(a, end)) continue; // disjoint and not touching
-    s[o + R0 + 2 * i] = after(a, start) ? start : a;
-    s[o + R0 + 2 * i + 1] = after(end, b) ? end : b;
+    c[co + R0 + 2 * i] = after(a, start) ? start : a;
+    c[co + R0 + 2 * i + 1] = after(end, b) ? end : b;
     return; // (a range bridging two held ranges merges with the first only: still correct, just less tidy)
   }
-  if (s[o + NR] === RANGES) removeRange(s, o, 0); // forget the oldest: its bytes will count as missed
-  const n = s[o + NR];
-  s[o + R0 + 2 * n] = start;
-  s[o + R0 + 2 * n + 1] = end;
-  s[o + NR] = n + 1;
+  if (c[co + NR] === RANGES) removeRange(c, co, 0); // forget the oldest: its bytes will count as missed
+  const n = c[co + NR];
+  c[co + R0 + 2 * n] = start;
+  c[co + R0 + 2 * n + 1] = end;
+  c[co + NR] = n + 1;
 }
 
-function removeRange(s: Float64Array, o: number, i: number): void {
-  const n = s[o + NR] - 1;
+function removeRange(c: Float64Array, co: number, i: number): void {
+  const n = c[co + NR] - 1;
   for (let k = i; k < n; k++) {
-    s[o + R0 + 2 * k] = s[o + R0 + 2 * k + 2];
-    s[o + R0 + 2 * k + 1] = s[o + R0 + 2 * k + 3];
+    c[co + R0 + 2 * k] = c[co + R0 + 2 * k + 2];
+    c[co + R0 + 2 * k + 1] = c[co + R0 + 2 * k + 3];
   }
-  s[o + NR] = n;
+  c[co + NR] = n;
 }
 
 export interface FlowLoss {
@@ -150,7 +167,11 @@ export interface FlowLoss {
 export function lossOf(f: Flow): FlowLoss {
   const s = f.tcpLoss;
   if (s === null) return { ackedOut: 0, ackedIn: 0, gapOut: 0, gapIn: 0 };
-  return { ackedOut: s[ACKED], ackedIn: s[W + ACKED], gapOut: s[GAP], gapIn: s[W + GAP] };
+  const c = f.tcpLossHoles;
+  return {
+    ackedOut: s[ACKED], ackedIn: s[HOT + ACKED],
+    gapOut: c === null ? 0 : c[GAP], gapIn: c === null ? 0 : c[COLD + GAP],
+  };
 }
 
 /** Loss in percent, or null when no TCP data was acknowledged at all (nothing to judge by). */

@@ -52,6 +52,17 @@ describe('http head parsing', () => {
     expect(skipChunked(b('zz\r\n'), 0, 4)).toBe(-2);
   });
 
+  it('refuses bytes that cannot open a request line before any blank line arrives', () => {
+    const q = newRequestHead();
+    const opaque = b('b'.repeat(200)); // no line end: waiting for a head end would rescan it with every segment
+    expect(parseRequestHead(opaque, 0, opaque.length, q)).toBe(HTTP_BAD);
+    expect(parseRequestHead(b('\x00\x01GET'), 0, 5, q)).toBe(HTTP_BAD);
+    expect(parseRequestHead(b(' GET / HTTP/1.1'), 0, 15, q)).toBe(HTTP_BAD);
+    // A token method of any registered length still waits for its head.
+    expect(parseRequestHead(b('BASELINE-CONTROL /x HTTP/1.1\r\n'), 0, 30, q)).toBe(HTTP_NEED_MORE);
+    expect(parseRequestHead(b('GE'), 0, 2, q)).toBe(HTTP_NEED_MORE);
+  });
+
   it('truncates a long target to 512 characters', () => {
     const q = newRequestHead();
     const long = b(`GET /${'a'.repeat(1000)} HTTP/1.1\r\n\r\n`);

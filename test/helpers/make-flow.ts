@@ -10,6 +10,7 @@ export function makeFlow(over: Partial<Flow> = {}): Flow {
     packetsOut: 10, packetsIn: 12, bytesOut: 1000, bytesIn: 20000, payloadOut: 500, payloadIn: 19000,
     tcpState: 0, communityId: '1:test',
     tcpLoss: null,
+    tcpLossHoles: null,
     hostname: null, hostnameSource: null, sni: null, alpn: null,
     httpMethod: null, httpPath: null, httpHost: null, httpStatus: null,
     connectHost: null, connectPort: null, dnsName: null,
