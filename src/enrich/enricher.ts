@@ -56,8 +56,16 @@ const K_DNS_UDP = 4;
 
 interface FlowState {
   kind: number;
-  /** Stream heads by direction (TCP only). */
+  /**
+   * Stream heads by direction (TCP only), made when the first segment has to be kept: most
+   * flows are told apart (or named) from their first data segment in place and never need them.
+   */
   heads: [StreamHead, StreamHead] | null;
+  /** Head budget of each direction (TCP only). */
+  budget: number;
+  /** Stream start (SYN seq + 1) by direction, noted before the heads exist; -1 when no SYN was seen. */
+  start0: number;
+  start1: number;
   http: HttpSession | null;
   dns: DnsSession | null;
 }
@@ -104,30 +112,30 @@ export function createEnricher(sink: EnrichSink, opts: EnricherOptions = {}): En
   function onPacket(flow: Flow, dir: number, pkt: Packet, d: Decoded): void {
     const st = flow.enrich as FlowState | null | undefined;
     if (st === null || st === undefined) return;
-    if (st.heads === null) {
+    if (st.kind === K_DNS_UDP) {
       if (d.payloadLen === 0 || st.dns === null) return;
       if (d.payloadLen < d.payloadWireLen) { stats.truncatedDns++; return; } // cut by the snapshot length
       dnsOnMessage(st.dns, flow.id, pkt.buf.subarray(d.payloadOff, d.payloadOff + d.payloadLen), pkt.ts,
         cache, countingSink, stats);
       return;
     }
-    const h = st.heads[dir];
     let seq = d.tcpSeq;
     if ((d.tcpFlags & TCP_SYN) !== 0) {
-      headSyn(h, seq);
+      noteSyn(st, dir, seq);
       seq = (seq + 1) >>> 0; // data on a SYN (TCP Fast Open) starts after it
     }
     if (d.payloadLen === 0) return;
     // Most flows are neither TLS nor HTTP: tell from the initiator's first segment, in place,
     // before copying anything into a stream head.
     // A ClientHello that fits in that segment (the usual case) is read there too.
-    if (st.kind === K_UNKNOWN && dir === DIR_OUT && h.contig === 0 && h.holes.length === 0 && (!h.started || seq === h.base)) {
+    if (st.kind === K_UNKNOWN && dir === DIR_OUT && st.heads === null && (st.start0 === -1 || seq === st.start0)) {
       const kind = sniffBytes(pkt.buf, d.payloadOff, d.payloadOff + d.payloadLen);
       if (kind === -1 || (kind === K_TLS && readClientHelloAt(flow, pkt.buf, d.payloadOff, d.payloadOff + d.payloadLen, false))) {
         finish(flow, st);
         return;
       }
     }
+    const h = headsOf(st)[dir];
     if (!headAdd(h, seq, pkt.buf, d.payloadOff, d.payloadLen, pkt.ts)) return;
     advance(flow, st, dir);
   }
@@ -223,17 +231,42 @@ export function createEnricher(sink: EnrichSink, opts: EnricherOptions = {}): En
 function initialState(flow: Flow): FlowState | null {
   if (flow.proto === IPPROTO.UDP) {
     if (!isDnsPort(flow.responderPort) && !isDnsPort(flow.initiatorPort)) return null;
-    return { kind: K_DNS_UDP, heads: null, http: null, dns: newDnsSession('udp') };
+    return { kind: K_DNS_UDP, heads: null, budget: 0, start0: -1, start1: -1, http: null, dns: newDnsSession('udp') };
   }
   if (flow.proto !== IPPROTO.TCP) return null;
   const dnsTcp = flow.responderPort === DNS_PORT || flow.initiatorPort === DNS_PORT;
-  const budget = dnsTcp ? DNS_TCP_BUDGET : HEAD_BUDGET;
   return {
     kind: dnsTcp ? K_DNS_TCP : K_UNKNOWN,
-    heads: [newStreamHead(budget), newStreamHead(budget)],
+    heads: null,
+    budget: dnsTcp ? DNS_TCP_BUDGET : HEAD_BUDGET,
+    start0: -1,
+    start1: -1,
     http: null,
     dns: dnsTcp ? newDnsSession('tcp') : null,
   };
+}
+
+/** A SYN (or SYN-ACK) fixes where its direction's stream starts, unless that is already fixed. */
+function noteSyn(st: FlowState, dir: number, seq: number): void {
+  if (st.heads !== null) {
+    headSyn(st.heads[dir], seq);
+    return;
+  }
+  const start = (seq + 1) >>> 0;
+  if (dir === DIR_OUT) {
+    if (st.start0 === -1) st.start0 = start;
+  } else if (st.start1 === -1) {
+    st.start1 = start;
+  }
+}
+
+function headsOf(st: FlowState): [StreamHead, StreamHead] {
+  if (st.heads !== null) return st.heads;
+  const heads: [StreamHead, StreamHead] = [newStreamHead(st.budget), newStreamHead(st.budget)];
+  if (st.start0 !== -1) headSyn(heads[0], (st.start0 - 1) >>> 0);
+  if (st.start1 !== -1) headSyn(heads[1], (st.start1 - 1) >>> 0);
+  st.heads = heads;
+  return heads;
 }
 
 /** A DNS-over-TCP direction is spent when its next message cannot fit in the head any more. */

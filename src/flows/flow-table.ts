@@ -431,8 +431,9 @@ function tcpDone(state: number): boolean {
   return (state & TCP_DONE_MASK) !== 0 || (state & TCP_FIN_BOTH) === TCP_FIN_BOTH;
 }
 
+/** A byte loop: Buffer#copy's native call costs more than copying 4 or 16 bytes (~0.5 µs a flow). */
 function copyAddr(buf: Buffer, off: number, len: number): Buffer {
   const a = Buffer.allocUnsafe(len);
-  buf.copy(a, 0, off, off + len);
+  for (let i = 0; i < len; i++) a[i] = buf[off + i];
   return a;
 }
