@@ -16,7 +16,6 @@ const BATCH_ROWS = 2000;
 const MAX_IN_FLIGHT = 32;
 
 export interface SessionWriter {
-  readonly sessionId: number;
   flow(f: Flow, c: Classification): void;
   dns(r: DnsRecord): void;
   http(r: HttpRecord): void;
@@ -31,6 +30,10 @@ export interface SessionWriter {
  * either the whole session lands or nothing of it does, and earlier sessions are untouched.
  * Rows are built here and sent in batches; the thread inserts them while this one decodes.
  * The database must already exist and be migrated (openDb).
+ *
+ * Returns at once: the thread starts and opens the store (about 60 ms) while the caller already
+ * decodes. A store that cannot be written (locked, read-only) makes the next batch, commit()
+ * or at the latest the first batch after the thread answered throw the StoreError.
  */
 export async function beginSession(dbPath: string, start: SessionStart, opts: { busyTimeoutMs?: number } = {}): Promise<SessionWriter> {
   const pending = new SharedArrayBuffer(4);
@@ -42,8 +45,13 @@ export async function beginSession(dbPath: string, start: SessionStart, opts: { 
     },
   });
   let failure: { code: string; message: string } | null = null;
+  let sessionId = 0;
   const waiters: ((m: { op: string; sessionId?: number }) => void)[] = [];
   worker.on('message', (m: { op: string; code?: string; message?: string; sessionId?: number }) => {
+    if (m.op === 'began') {
+      sessionId = m.sessionId!;
+      return;
+    }
     if (m.op === 'error') failure = { code: m.code ?? '', message: m.message ?? '' };
     waiters.shift()?.(m);
   });
@@ -55,18 +63,13 @@ export async function beginSession(dbPath: string, start: SessionStart, opts: { 
   const storeError = () => explainStoreError(Object.assign(new Error(failure!.message), { code: failure!.code }), dbPath);
 
   worker.postMessage({ op: 'begin', session: [start.kind, start.source, start.format, start.filter ?? null, Date.now() * 1000] });
-  const began = await next();
-  if (began.op !== 'began') {
-    await worker.terminate();
-    throw storeError();
-  }
-  const sessionId = began.sessionId!;
 
   let batch = { flows: [] as Row[], dns: [] as Row[], http: [] as Row[], processes: [] as Row[] };
   let rows = 0;
   const processSeqs = new Map<string, number>();
 
   function post(): void {
+    if (failure !== null) throw storeError();
     if (rows === 0) return;
     // Backpressure: the capture thread never runs ahead of the writer by more than a few batches.
     const started = Date.now();
@@ -104,14 +107,15 @@ export async function beginSession(dbPath: string, start: SessionStart, opts: { 
 
   let done = false;
   return {
-    sessionId,
     flow: (f, c) => add(batch.flows, flowRow(f, c, f.process ? commentProcess(f.process) : null)),
     dns: (r) => add(batch.dns, dnsRow(r)),
     http: (r) => add(batch.http, httpRow(r)),
     async commit(end) {
       done = true;
-      post();
-      worker.postMessage({ op: 'commit', end: sessionEndRow(end) });
+      if (failure === null) {
+        post();
+        worker.postMessage({ op: 'commit', end: sessionEndRow(end) });
+      }
       const m = failure ? { op: 'error' } : await next();
       await worker.terminate();
       if (m.op !== 'committed') throw storeError();

@@ -81,6 +81,27 @@ describe('import + flows', () => {
     raw.close();
   });
 
+  it('a store locked by another writer: one line, exit 2, earlier imports intact', async () => {
+    const db = join(tmp(), 'locked.db');
+    expect((await runCli('import', fixture('vlan-qinq.pcap'), '--db', db)).code).toBe(0);
+    const other = new Database(db);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      // The writer thread waits out SQLite's busy timeout (5 s) while the file is decoded, then gives up.
+      const r = await runCli('import', fixture('pull-any-sll2.pcap'), '--db', db);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^ollama-audit: database .*locked\.db is locked by another process/);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    const raw = new Database(db, { readonly: true });
+    expect(raw.prepare('SELECT count(*) n FROM sessions').get()).toEqual({ n: 1 });
+    expect(raw.pragma('integrity_check', { simple: true })).toBe('ok');
+    raw.close();
+  }, 20_000);
+
   it('a truncated capture (tcpdump killed mid-write) imports what is readable and says where it stopped', async () => {
     const dir = tmp();
     const file = join(dir, 'cut.pcap');

@@ -86,7 +86,10 @@ describe('openDb', () => {
     const other = new Database(path);
     other.exec('BEGIN IMMEDIATE');
     try {
-      await expect(beginSession(path, { kind: 'import', source: 'x', format: null }, { busyTimeoutMs: 50 })).rejects.toThrow(/is locked by another process/);
+      // The writer thread opens the store while the caller already decodes: the lock shows at commit at the latest.
+      const w = await beginSession(path, { kind: 'import', source: 'x', format: null }, { busyTimeoutMs: 50 });
+      w.flow(makeFlow({ id: 1 }), cls);
+      await expect(w.commit(end)).rejects.toThrow(/is locked by another process/);
     } finally {
       other.exec('ROLLBACK');
       other.close();
