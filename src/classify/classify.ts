@@ -46,13 +46,11 @@ const MAX_UNKNOWN_ROUTE = 64;
 
 export function classifyFlow(f: Flow, ctx: ClassifyContext = {}): Classification {
   const role = flowRole(f, ctx);
-  const found =
-    classifyDns(f, ctx) ??
-    classifyConnect(f, ctx) ??
-    classifyApi(f, ctx) ??
-    classifyByName(f, ctx) ??
-    classifyRunner(f, role) ??
-    classifyOther(f, role);
+  let found = classifyDns(f, ctx) ?? classifyConnect(f, ctx) ?? classifyApi(f, ctx);
+  if (found === null) {
+    const named = bestName(f);
+    found = classifyByName(f, named, ctx) ?? classifyRunner(f, role) ?? classifyOther(f, named, role);
+  }
   // A CONNECT to a non-Ollama host is only Ollama's business when an Ollama process made it.
   const ollamaActivity = found.activity !== 'other' && found.activity !== 'proxy-connect';
   return { ...found, ollama: ollamaActivity || role !== null };
@@ -126,8 +124,7 @@ function classifyRunner(f: Flow, role: Role | null): Found | null {
   return null;
 }
 
-function classifyByName(f: Flow, ctx: ClassifyContext): Found | null {
-  const named = bestName(f);
+function classifyByName(f: Flow, named: BestName | null, ctx: ClassifyContext): Found | null {
   if (named) {
     const known = knownHost(named.host, ctx);
     if (known) return { activity: known.activity, reason: `${named.label} ${named.host}: ${detail(f, known, named.label)}` };
@@ -171,7 +168,7 @@ function isRedirectHost(host: string, hosts: ClassifyContext['redirectHosts']): 
 function detail(f: Flow, known: KnownHost, label: string): string {
   const d = known.destination;
   const path = f.httpPath;
-  const viaProxy = path !== null && /^https?:\/\//i.test(path) ? ' via proxy' : '';
+  const viaProxy = path !== null && isAbsoluteHttpUrl(path) ? ' via proxy' : '';
   if (d && d.activity === 'ollama-com' && d.pattern === 'ollama.com') {
     const rp = path === null ? null : ollamaComPath(path);
     if (rp) return `${rp.what}, ${f.httpMethod ?? 'HTTP'} ${rp.route}${viaProxy} (${cite(rp.source)})`;
@@ -185,21 +182,29 @@ function detail(f: Flow, known: KnownHost, label: string): string {
   return known.text;
 }
 
-function bestName(f: Flow): { host: string; label: string } | null {
-  const candidates: [string | null, string][] = [
-    [f.hostname, labelOf(f.hostnameSource)],
-    [f.sni, 'TLS SNI'],
-    [f.httpHost === null ? null : hostWithoutPort(f.httpHost), 'HTTP Host'],
-    [f.dnsName, 'DNS name'],
-    [f.httpPath !== null && /^https?:\/\//i.test(f.httpPath) ? hostOfUrl(f.httpPath) : null, 'proxy request for'],
-  ];
-  for (const [name, label] of candidates) {
-    if (name) {
-      const host = normalizeHostname(name);
-      if (host !== '') return { host, label };
-    }
-  }
-  return null;
+interface BestName {
+  host: string;
+  label: string;
+}
+
+/** The first usable name in order of trust; later candidates are not even computed. */
+function bestName(f: Flow): BestName | null {
+  return nameIf(f.hostname, labelOf(f.hostnameSource)) ??
+    nameIf(f.sni, 'TLS SNI') ??
+    nameIf(f.httpHost === null ? null : hostWithoutPort(f.httpHost), 'HTTP Host') ??
+    nameIf(f.dnsName, 'DNS name') ??
+    (f.httpPath !== null && isAbsoluteHttpUrl(f.httpPath) ? nameIf(hostOfUrl(f.httpPath), 'proxy request for') : null);
+}
+
+function nameIf(name: string | null, label: string): BestName | null {
+  if (!name) return null;
+  const host = normalizeHostname(name);
+  return host === '' ? null : { host, label };
+}
+
+/** An absolute-form request target (a request to a proxy: `GET http://host/path`). */
+function isAbsoluteHttpUrl(path: string): boolean {
+  return /^https?:\/\//i.test(path);
 }
 
 function labelOf(source: Flow['hostnameSource']): string {
@@ -220,8 +225,7 @@ function hostOfUrl(url: string): string | null {
   }
 }
 
-function classifyOther(f: Flow, role: Role | null): Found {
-  const name = bestName(f);
+function classifyOther(f: Flow, name: BestName | null, role: Role | null): Found {
   const dest = name ? name.host : `port ${f.responderPort}`;
   if (role && f.process) {
     return { activity: 'other', reason: `${f.process.name} (${role}) is in the Ollama tree; ${dest} is not a known Ollama destination` };

@@ -20,8 +20,8 @@ export interface IngestSinks {
 export interface IngestCounts {
   packets: number;
   decoded: number;
-  firstTs: number | null;
-  lastTs: number | null;
+  readonly firstTs: number | null;
+  readonly lastTs: number | null;
   skips: SkipCounts;
   /** TCP bytes acknowledged, and of them never captured, over closed flows (src/flows/tcp-loss.ts). */
   tcpAcked: number;
@@ -42,7 +42,14 @@ export interface IngestHooks {
  */
 export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
   const decoded = newDecoded();
-  const counts: IngestCounts = { packets: 0, decoded: 0, firstTs: null, lastTs: null, skips: newSkipCounts(), tcpAcked: 0, tcpMissed: 0 };
+  // First and last capture time. In a typed array, not in `counts`: a field that starts as null
+  // holds a double as a fresh heap number, so writing the time there allocated once per packet.
+  const span = new Float64Array([NaN, NaN]);
+  const counts: IngestCounts = {
+    packets: 0, decoded: 0, skips: newSkipCounts(), tcpAcked: 0, tcpMissed: 0,
+    get firstTs() { return Number.isNaN(span[0]) ? null : span[0]; },
+    get lastTs() { return Number.isNaN(span[1]) ? null : span[1]; },
+  };
   const memory = createClassifyMemory();
 
   const enricher = createEnricher({
@@ -77,8 +84,8 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
 
   function packet(p: Packet): void {
     counts.packets++;
-    if (counts.firstTs === null) counts.firstTs = p.ts;
-    counts.lastTs = p.ts;
+    if (counts.packets === 1) span[0] = p.ts;
+    span[1] = p.ts;
     if (p.ts >= nextExpiry) {
       table.expire(p.ts);
       nextExpiry = p.ts + 1_000_000;
