@@ -1,7 +1,9 @@
 // `npm run bench`: generates a deterministic 1,000,000-packet capture over 50,000 flows, then
 // times `ollama-audit import` against `tcpdump -r` and `tshark -z conv` on the same file in the
 // same run (median of 3 runs each; GNU time gives wall time and peak RSS). Prints a table and
-// the ratios, and writes bench/out/results.json. Needs tcpdump, tshark and GNU time
+// the ratios, and writes bench/out/results.json. It also times bench/js-floor.mjs (reading,
+// decoding and a bare flow lookup in JavaScript, nothing else) to show how much of the budget
+// the language alone takes on this machine. Needs tcpdump, tshark and GNU time
 // (Debian: apt-get install -y tcpdump tshark time).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -54,6 +56,7 @@ const cases = {
   },
   'tcpdump -r -w /dev/null': () => timed('tcpdump', ['-n', '-r', capture, '-w', '/dev/null']),
   'tshark -z conv,tcp -z conv,udp': () => timed('tshark', ['-n', '-r', capture, '-q', '-z', 'conv,tcp', '-z', 'conv,udp']),
+  'JS floor': () => timed(process.execPath, [join(root, 'bench', 'js-floor.mjs'), capture]),
 };
 
 const results = {};
@@ -68,6 +71,7 @@ const imp = results['ollama-audit import'];
 const summary = JSON.parse(imp.stdout)[0];
 const tcpdump = results['tcpdump -r -w /dev/null'];
 const tshark = results['tshark -z conv,tcp -z conv,udp'];
+const floor = results['JS floor'];
 const row = (name, r) => `| ${name} | ${r.wall.toFixed(2)} | ${Math.round(PACKETS / r.wall).toLocaleString('en-US')} | ${r.rssMb.toFixed(0)} |`;
 const tsharkRatio = tshark.wall / imp.wall;
 const tcpdumpRatio = imp.wall / tcpdump.wall;
@@ -80,10 +84,12 @@ const report = [
   row('ollama-audit import', imp),
   row('tcpdump -r FILE -w /dev/null', tcpdump),
   row('tshark -r FILE -q -z conv,tcp -z conv,udp', tshark),
+  row('node bench/js-floor.mjs FILE (read + decode + flow lookup only)', floor),
   '',
   `tshark / import = ${tsharkRatio.toFixed(1)}× (target ≥ 20×: ${tsharkRatio >= 20 ? 'met' : 'NOT met'})`,
   `import / tcpdump = ${tcpdumpRatio.toFixed(1)}× (target ≤ 4×: ${tcpdumpRatio <= 4 ? 'met' : 'NOT met'})`,
   `import peak RSS = ${imp.rssMb.toFixed(0)} MB (target ≤ 300 MB: ${imp.rssMb <= 300 ? 'met' : 'NOT met'})`,
+  `JS floor / tcpdump = ${(floor.wall / tcpdump.wall).toFixed(1)}×; import / JS floor = ${(imp.wall / floor.wall).toFixed(1)}×`,
 ].join('\n');
 console.log(report);
 writeFileSync(join(out, 'results.json'), JSON.stringify({ packets: PACKETS, flows: FLOWS, results, summary, date: new Date().toISOString() }, null, 2));
