@@ -28,7 +28,7 @@ export async function runImport(files: string[], opts: ImportOptions, out: NodeJ
         progress.update(`importing ${basename(file)}: ${total ? Math.floor((done / total) * 100) : 0}% (${humanBytes(done)} of ${humanBytes(total)})`));
       progress.done();
       summaries.push(summary);
-      for (const w of summary.warnings) process.stderr.write(`ollama-audit: ${file}: ${w} (imported the ${summary.packets} packets before it)\n`);
+      for (const w of summary.warnings) process.stderr.write(`ollama-audit: ${file}: ${w}\n`);
     } catch (err) {
       progress.done();
       if (!(err instanceof CaptureFileError)) throw err;

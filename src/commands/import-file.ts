@@ -47,6 +47,11 @@ export async function importFile(dbPath: string, file: string, onProgress?: (don
     const read = readCaptureFile(path, ingest.packet, { onProgress });
     const counts = ingest.finish();
     const skipped = Object.fromEntries(Object.entries(counts.skips).filter(([, n]) => n > 0));
+    // The reader's warnings say why it stopped early: with what was imported, each is one line.
+    const warnings = [
+      ...read.warnings.map((w) => `${w} (imported the ${counts.packets} packets before it)`),
+      ...fragmentWarnings(counts.fragments.overlapping),
+    ];
     const sessionId = await writer.commit({
       interfaces: read.interfaces,
       packets: counts.packets,
@@ -55,7 +60,7 @@ export async function importFile(dbPath: string, file: string, onProgress?: (don
       drops: read.drops,
       lossEstimate: lossPercent(counts.tcpAcked, counts.tcpMissed),
       skipped,
-      warnings: read.warnings,
+      warnings,
       stoppedAt: read.stoppedAt,
     });
     return {
@@ -68,7 +73,7 @@ export async function importFile(dbPath: string, file: string, onProgress?: (don
       ollama_flows: tally.ollama,
       activities: tally.activities,
       skipped,
-      warnings: read.warnings,
+      warnings,
       stopped_at: read.stoppedAt,
       loss_estimate: lossPercent(counts.tcpAcked, counts.tcpMissed),
     };
@@ -78,6 +83,12 @@ export async function importFile(dbPath: string, file: string, onProgress?: (don
     if (isSqliteError(err)) throw explainStoreError(err, dbPath);
     throw err;
   }
+}
+
+/** Overlapping fragments are how a sender shows a monitor other bytes than the receiver reassembles. */
+function fragmentWarnings(overlapping: number): string[] {
+  if (overlapping === 0) return [];
+  return [`${overlapping} IP datagram${overlapping === 1 ? '' : 's'} with overlapping fragments: counted, not reassembled (a broken stack, or an attempt to evade monitoring)`];
 }
 
 function isSqliteError(err: unknown): boolean {

@@ -31,12 +31,25 @@ export interface Decoded {
   tcpAck: number;
   /** 0 not a fragment, 1 first fragment (transport header present), 2 later fragment (no transport header). */
   fragment: number;
+  /**
+   * Fragments only (fragment 1 or 2; stale otherwise): the datagram's identification (IPv4 16 bits,
+   * IPv6 32 bits), where this fragment's data sits in the datagram (bytes), 1 when more follow,
+   * and the offset in pkt.buf / captured length / length by the headers of this fragment's data
+   * (what follows the IPv4 header or the IPv6 fragment header).
+   */
+  fragId: number;
+  fragOffset: number;
+  fragMore: number;
+  fragDataOff: number;
+  fragDataLen: number;
+  fragDataWireLen: number;
 }
 
 export function newDecoded(): Decoded {
   return {
     ipVersion: 0, addrLen: 0, srcOff: 0, dstOff: 0, proto: 0, srcPort: 0, dstPort: 0, ipLen: 0,
     payloadOff: 0, payloadLen: 0, payloadWireLen: 0, tcpFlags: 0, tcpSeq: 0, tcpAck: 0, fragment: 0,
+    fragId: 0, fragOffset: 0, fragMore: 0, fragDataOff: 0, fragDataLen: 0, fragDataWireLen: 0,
   };
 }
 

@@ -27,10 +27,21 @@ export function decodeIpv4(buf: Buffer, off: number, capEnd: number, out: Decode
 
   const fragField = (buf[off + 6] << 8) | buf[off + 7];
   const fragOffset = fragField & 0x1fff;
+  const more = (fragField & 0x2000) !== 0 ? 1 : 0;
+  if (fragOffset === 0 && more === 0) {
+    out.fragment = 0;
+    return off + hlen;
+  }
+  out.fragId = (buf[off + 4] << 8) | buf[off + 5];
+  out.fragOffset = fragOffset * 8;
+  out.fragMore = more;
+  out.fragDataOff = off + hlen;
+  out.fragDataWireLen = totalLen - hlen;
+  out.fragDataLen = Math.max(0, Math.min(off + totalLen, capEnd) - (off + hlen));
   if (fragOffset !== 0) {
     out.fragment = 2;
     return SKIP_IP_FRAGMENT;
   }
-  out.fragment = (fragField & 0x2000) !== 0 ? 1 : 0;
+  out.fragment = 1;
   return off + hlen;
 }

@@ -60,11 +60,18 @@ export function decodeIpv6(buf: Buffer, off: number, capEnd: number, out: Decode
         if (ipEnd - p < 8) return SKIP_BAD_IPV6_EXT;
         if (capEnd - p < 8) return SKIP_TRUNCATED_IP;
         const fragField = (buf[p + 2] << 8) | buf[p + 3];
+        out.fragId = ((buf[p + 4] << 24) | (buf[p + 5] << 16) | (buf[p + 6] << 8) | buf[p + 7]) >>> 0;
+        out.fragOffset = (fragField >> 3) * 8;
+        out.fragMore = fragField & 1;
+        out.fragDataOff = p + 8;
+        out.fragDataWireLen = ipEnd - (p + 8);
+        out.fragDataLen = Math.max(0, Math.min(ipEnd, capEnd) - (p + 8));
         if (fragField >> 3 !== 0) {
           out.proto = buf[p];
           out.fragment = 2;
           return SKIP_IP_FRAGMENT;
         }
+        // An atomic fragment (offset 0, no more: RFC 6946) is a whole datagram.
         if ((fragField & 1) !== 0) out.fragment = 1;
         extLen = 8;
         break;

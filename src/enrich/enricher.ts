@@ -6,6 +6,7 @@
  *                                             // responder from the DNS cache (flow.dnsName, and flow.hostname
  *                                             // if nothing better comes) and decides whether to look further
  *   enricher.onPacket(flow, dir, pkt, d);     // every packet of every flow (dir: DIR_OUT / DIR_IN)
+ *   enricher.onDatagram(flow, dir, payload, ts); // a UDP datagram reassembled from IP fragments
  *   enricher.onFlowClose(flow);               // flushes pending records (unanswered DNS queries, HTTP
  *                                             // requests without a response) and drops per-flow state
  *
@@ -82,6 +83,8 @@ export interface EnrichStats extends DnsStats {
 export interface Enricher {
   onFlowOpen(flow: Flow): void;
   onPacket(flow: Flow, dir: number, pkt: Packet, d: Decoded): void;
+  /** The UDP payload of a datagram that came in IP fragments, once they are all in (`ts`: the last one's time). */
+  onDatagram(flow: Flow, dir: number, payload: Buffer, ts: number): void;
   onFlowClose(flow: Flow): void;
   readonly dnsCache: DnsCache;
   readonly stats: EnrichStats;
@@ -113,7 +116,8 @@ export function createEnricher(sink: EnrichSink, opts: EnricherOptions = {}): En
     const st = flow.enrich as FlowState | null | undefined;
     if (st === null || st === undefined) return;
     if (st.kind === K_DNS_UDP) {
-      if (d.payloadLen === 0 || st.dns === null) return;
+      // A fragmented datagram comes whole through onDatagram once its fragments are in.
+      if (d.payloadLen === 0 || st.dns === null || d.fragment !== 0) return;
       if (d.payloadLen < d.payloadWireLen) { stats.truncatedDns++; return; } // cut by the snapshot length
       dnsOnMessage(st.dns, flow.id, pkt.buf.subarray(d.payloadOff, d.payloadOff + d.payloadLen), pkt.ts,
         cache, countingSink, stats);
@@ -138,6 +142,12 @@ export function createEnricher(sink: EnrichSink, opts: EnricherOptions = {}): En
     const h = headsOf(st)[dir];
     if (!headAdd(h, seq, pkt.buf, d.payloadOff, d.payloadLen, pkt.ts)) return;
     advance(flow, st, dir);
+  }
+
+  function onDatagram(flow: Flow, _dir: number, payload: Buffer, ts: number): void {
+    const st = flow.enrich as FlowState | null | undefined;
+    if (st === null || st === undefined || st.kind !== K_DNS_UDP || st.dns === null) return;
+    dnsOnMessage(st.dns, flow.id, payload, ts, cache, countingSink, stats);
   }
 
   function onFlowClose(flow: Flow): void {
@@ -225,7 +235,7 @@ export function createEnricher(sink: EnrichSink, opts: EnricherOptions = {}): En
     flow.enrich = null;
   }
 
-  return { onFlowOpen, onPacket, onFlowClose, dnsCache: cache, stats };
+  return { onFlowOpen, onPacket, onDatagram, onFlowClose, dnsCache: cache, stats };
 }
 
 function initialState(flow: Flow): FlowState | null {

@@ -9,6 +9,9 @@ import type { DnsRecord, HttpRecord } from '../enrich/records.js';
 import { attributeFromComment } from '../attribution/packet-comment.js';
 import { classifyFlow, type Classification } from '../classify/classify.js';
 import { createClassifyMemory } from './classify-memory.js';
+import { createFragmentTracker, type FragmentStats } from '../decode/ip-fragments.js';
+import { newPacket } from '../capture/packet.js';
+import { isDnsPort } from '../enrich/dns.js';
 
 /** Where finished results go. Flows arrive once, when they close, already classified. */
 export interface IngestSinks {
@@ -26,6 +29,8 @@ export interface IngestCounts {
   /** TCP bytes acknowledged, and of them never captured, over closed flows (src/flows/tcp-loss.ts). */
   tcpAcked: number;
   tcpMissed: number;
+  /** IP fragment reassembly (src/decode/ip-fragments.ts). */
+  readonly fragments: FragmentStats;
 }
 
 /** Optional per-flow and per-packet hooks (the live daemon: attribution, evidence, dirty tracking). */
@@ -39,13 +44,20 @@ export interface IngestHooks {
  * decode -> flow table -> TCP loss -> enrich (naming) -> comment attribution -> hooks;
  * classification when a flow closes. `packet` is the hot path: it allocates nothing for a
  * packet of a known flow.
+ *
+ * IP fragments (src/decode/ip-fragments.ts): a later fragment counts in its datagram's flow
+ * (it carries no ports of its own), also when it came before the first fragment; a DNS datagram
+ * reaches naming once all its fragments are in. A fragment whose first fragment never shows up
+ * stays counted as skipped ('ip-fragment').
  */
 export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
   const decoded = newDecoded();
   // First and last capture time. In a typed array, not in `counts`: a field that starts as null
   // holds a double as a fresh heap number, so writing the time there allocated once per packet.
   const span = new Float64Array([NaN, NaN]);
+  const frags = createFragmentTracker();
   const counts: IngestCounts = {
+    fragments: frags.stats,
     packets: 0, decoded: 0, skips: newSkipCounts(), tcpAcked: 0, tcpMissed: 0,
     get firstTs() { return Number.isNaN(span[0]) ? null : span[0]; },
     get lastTs() { return Number.isNaN(span[1]) ? null : span[1]; },
@@ -79,6 +91,8 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
   });
 
   const onPacket = hooks.onPacket;
+  // Stands in for later fragments that came before their first: their bytes are gone, their counts are not.
+  const heldPkt = newPacket();
   // Idle expiry runs once per second of capture time, not per packet.
   let nextExpiry = 0;
 
@@ -88,15 +102,79 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
     span[1] = p.ts;
     if (p.ts >= nextExpiry) {
       table.expire(p.ts);
+      frags.expire(p.ts);
       nextExpiry = p.ts + 1_000_000;
     }
-    if (!decodePacket(p, decoded, counts.skips)) return;
+    if (!decodePacket(p, decoded, counts.skips)) {
+      if (decoded.fragment === 2) laterFragment(p);
+      return;
+    }
     counts.decoded++;
     const flow = table.ingest(p, decoded);
-    if (decoded.proto === IPPROTO.TCP) trackTcpLoss(flow, table.lastDir, decoded);
-    enricher.onPacket(flow, table.lastDir, p, decoded);
+    const dir = table.lastDir;
+    if (decoded.proto === IPPROTO.TCP) trackTcpLoss(flow, dir, decoded);
+    enricher.onPacket(flow, dir, p, decoded);
     if (p.comment !== null) attributeFromComment(flow, p.comment);
-    onPacket?.(flow, table.lastDir, p, decoded);
+    onPacket?.(flow, dir, p, decoded);
+    if (decoded.fragment === 1) firstFragment(flow, dir, p);
+  }
+
+  function firstFragment(flow: Flow, dir: number, p: Packet): void {
+    const udp = decoded.proto === IPPROTO.UDP;
+    const keep = udp && (isDnsPort(decoded.srcPort) || isDnsPort(decoded.dstPort));
+    frags.first(p, decoded, udp ? decoded.payloadOff - 8 : decoded.fragDataOff, keep);
+    const released = frags.released;
+    const datagram = frags.datagram;
+    if (released.length > 0) {
+      heldPkt.buf = p.buf;
+      heldPkt.iface = p.iface;
+      heldPkt.linktype = p.linktype;
+      for (const h of released) {
+        heldPkt.ts = h.ts;
+        asLaterFragment(h.ipLen, h.dataLen, 0);
+        countFragment();
+        table.ingest(heldPkt, decoded);
+      }
+    }
+    if (datagram !== null) deliver(flow, dir, datagram, p.ts);
+  }
+
+  function laterFragment(p: Packet): void {
+    if (!frags.later(p, decoded)) return; // held until its first fragment comes
+    const datagram = frags.datagram;
+    asLaterFragment(decoded.ipLen, decoded.fragDataWireLen, decoded.fragDataLen);
+    decoded.payloadOff = decoded.fragDataOff;
+    countFragment();
+    const flow = table.ingest(p, decoded);
+    const dir = table.lastDir;
+    if (p.comment !== null) attributeFromComment(flow, p.comment);
+    onPacket?.(flow, dir, p, decoded);
+    if (datagram !== null) deliver(flow, dir, datagram, p.ts);
+  }
+
+  /** Makes `decoded` describe a later fragment: no transport header, all of it payload. */
+  function asLaterFragment(ipLen: number, wireLen: number, capturedLen: number): void {
+    decoded.fragment = 2;
+    decoded.ipLen = ipLen;
+    decoded.payloadWireLen = wireLen;
+    decoded.payloadLen = capturedLen;
+    decoded.tcpFlags = 0;
+    decoded.tcpSeq = 0;
+    decoded.tcpAck = 0;
+  }
+
+  /** A fragment counted in a flow after all: decodePacket had counted it as skipped. */
+  function countFragment(): void {
+    counts.skips['ip-fragment']--;
+    counts.decoded++;
+  }
+
+  /** A whole datagram of a DNS flow: its UDP payload goes to naming. */
+  function deliver(flow: Flow, dir: number, datagram: Buffer, ts: number): void {
+    if (datagram.length < 8) return;
+    const udpLen = (datagram[4] << 8) | datagram[5];
+    const end = udpLen >= 8 && udpLen <= datagram.length ? udpLen : datagram.length;
+    enricher.onDatagram(flow, dir, datagram.subarray(8, end), ts);
   }
 
   /** Expires idle flows by wall-clock time, for a live capture that has gone quiet. */
@@ -112,6 +190,7 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
   /** Closes every open flow (end of file, or the capture stopped). */
   function finish(): IngestCounts {
     table.closeAll();
+    frags.flush();
     return counts;
   }
 

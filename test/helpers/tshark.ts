@@ -97,9 +97,9 @@ interface ConvPacket {
 }
 
 const CONV_FIELDS = [
-  'frame.time_epoch', 'ip.src', 'ip.dst', 'ip.len', 'ipv6.src', 'ipv6.dst', 'ipv6.plen',
+  'frame.number', 'frame.time_epoch', 'ip.src', 'ip.dst', 'ip.len', 'ipv6.src', 'ipv6.dst', 'ipv6.plen',
   'tcp.stream', 'tcp.srcport', 'tcp.dstport', 'tcp.flags.syn', 'tcp.flags.ack',
-  'udp.stream', 'udp.srcport', 'udp.dstport',
+  'udp.stream', 'udp.srcport', 'udp.dstport', 'ip.fragment', 'ipv6.fragment', 'icmp.type', 'icmpv6.type',
 ];
 
 function convPacket(row: FieldRow): ConvPacket | null {
@@ -138,21 +138,36 @@ function swapEnds(c: Conversation): void {
 
 /**
  * TCP and UDP conversations as tshark's tcp.stream / udp.stream group them, computed from
- * per-packet fields. Packets quoted inside ICMP errors are left out (the filter), as flows do.
+ * per-packet fields. Packets quoted inside ICMP errors are left out, as flows do. A datagram
+ * that came in IP fragments counts each fragment frame (tshark shows the transport header only
+ * on the frame that completed the reassembly; ip.fragment / ipv6.fragment list its frames).
  */
 export function tsharkConversations(file: string): Conversation[] {
-  const rows = tsharkFields(file, CONV_FIELDS, '(tcp || udp) && !icmp && !icmpv6');
+  const rows = tsharkFields(file, CONV_FIELDS, 'ip || ipv6');
+  const frames = new Map<string, { ipBytes: number; time: number }>();
+  for (const row of rows) {
+    const v4 = row['ip.src'].length > 0;
+    frames.set(row['frame.number'][0], {
+      ipBytes: v4 ? Number(row['ip.len'][0]) : Number(row['ipv6.plen'][0]) + 40,
+      time: epochToMicros(row['frame.time_epoch'][0]),
+    });
+  }
   const convs = new Map<string, Conversation>();
   for (const row of rows) {
+    if (row['icmp.type'].length > 0 || row['icmpv6.type'].length > 0) continue;
     const p = convPacket(row);
     if (!p) continue;
     const key = `${p.proto}:${p.stream}`;
     let c = convs.get(key);
     if (!c) convs.set(key, (c = newConversation(p)));
     const out = p.src === c.initiatorAddr && p.sport === c.initiatorPort;
-    if (out) { c.packetsOut++; c.bytesOut += p.ipBytes; } else { c.packetsIn++; c.bytesIn += p.ipBytes; }
-    c.firstSeen = Math.min(c.firstSeen, p.time);
-    c.lastSeen = Math.max(c.lastSeen, p.time);
+    const parts = row['ip.fragment'].length > 0 ? row['ip.fragment'] : row['ipv6.fragment'];
+    const members = parts.length > 0 ? parts.map((n) => frames.get(n)!) : [{ ipBytes: p.ipBytes, time: p.time }];
+    for (const m of members) {
+      if (out) { c.packetsOut++; c.bytesOut += m.ipBytes; } else { c.packetsIn++; c.bytesIn += m.ipBytes; }
+      c.firstSeen = Math.min(c.firstSeen, m.time);
+      c.lastSeen = Math.max(c.lastSeen, m.time);
+    }
     if (p.syn && !p.ack && !c.initiatorBySyn) {
       if (!out) swapEnds(c);
       c.initiatorBySyn = true;
