@@ -90,11 +90,14 @@ export function isApiPacket(d: Decoded, apiPorts: readonly number[]): boolean {
   return false;
 }
 
-/** API port: the direction's first HTTP head whole, then headers only. Non-TCP: headers only. */
+/**
+ * API port: the direction's first HTTP head whole, then headers only. Non-TCP: headers only.
+ * A later IP fragment too: its bytes are the middle of a segment no head parser can place.
+ */
 function keepApi(st: EvidenceFlowState, dir: number, pkt: Packet, d: Decoded, headers: number): number {
   const before = st.payload[dir];
   st.payload[dir] = before + d.payloadWireLen;
-  if (d.proto !== IPPROTO.TCP || st.headDone[dir] || d.payloadLen === 0) return headers;
+  if (d.proto !== IPPROTO.TCP || d.fragment === 2 || st.headDone[dir] || d.payloadLen === 0) return headers;
   const end = headEnd(st, dir, pkt.buf, d.payloadOff, d.payloadLen);
   if (end >= 0) {
     st.headDone[dir] = true;

@@ -63,6 +63,17 @@ describe('evidence policy: the Ollama API port never keeps bodies', () => {
     });
   }
 
+  it('a later IP fragment on the API port keeps only its IP header (no head parser can place its bytes)', () => {
+    for (const policy of ['head', 'full'] as const) {
+      const p = tcpPacket(CLI, API, REQ_HEAD + REQ_BODY);
+      const d = decoded(p);
+      // The same bytes as the data of a later fragment: no transport header, all of it payload.
+      const ipEnd = d.srcOff - 12 + 20;
+      Object.assign(d, { fragment: 2, payloadOff: ipEnd, payloadLen: p.off + p.caplen - ipEnd, payloadWireLen: p.off + p.caplen - ipEnd });
+      expect(keepBytes(policy, newEvidenceFlowState(), DIR_OUT, p, d, API_PORTS)).toBe(ipEnd - p.off);
+    }
+  });
+
   it('a head split across packets (even inside CRLFCRLF) is kept whole, up to its end', () => {
     const head = REQ_HEAD.slice(0, -3); // ends with "\r"; "\n\r\n" starts the next packet
     const got = keeps('full', [
