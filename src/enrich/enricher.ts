@@ -44,7 +44,7 @@ import { newClientHelloInfo, parseClientHello, TLS_NEED_MORE, TLS_PARSED, type C
 
 export type { DnsRecord, DnsAnswer, HttpRecord, EnrichSink } from './records.js';
 
-/** Bytes of each direction's stream head: a ClientHello (≤ 16 KiB) or a few HTTP heads. */
+/** Bytes of each direction's stream window: a ClientHello (≤ 16 KiB), or an HTTP head (HTTP slides it per message). */
 export const HEAD_BUDGET = 16384;
 /** DNS over TCP: one message of the largest size (2-byte length + 65535). */
 const DNS_TCP_BUDGET = 65537;

@@ -4,25 +4,30 @@
  * request order). Emits one HttpRecord per request and fills the flow's http* and connect*
  * fields from the first request.
  *
- * Only requests and responses that start inside the stream-head budget are seen: bodies are
- * skipped by Content-Length or chunked framing, and a later request past the budget (a long
- * keep-alive connection, a large upload) is not seen at all.
+ * Every message of a keep-alive connection is read: bodies are skipped by Content-Length or
+ * chunked framing without being kept, and each direction's window slides past what was read
+ * (stream-head.ts headSlide), so a head only has to fit the window (16 KiB), never the whole
+ * connection. A direction stops being read when its framing breaks, a head outgrows the window,
+ * a body runs to the end of the connection, or the connection switches protocol; and it stalls
+ * at a gap the capture never fills (a lost segment).
  */
 import type { Flow } from '../flows/flow.js';
 import {
-  HTTP_BAD, HTTP_NEED_MORE, newRequestHead, newResponseHead, parseRequestHead, parseResponseHead, skipChunked,
-  type RequestHead, type ResponseHead,
+  CHUNK_BAD, chunkDataEnd, chunkSize, HTTP_BAD, HTTP_NEED_MORE, newRequestHead, newResponseHead, parseRequestHead,
+  parseResponseHead, trailerEnd, type RequestHead, type ResponseHead,
 } from './http.js';
 import { offerHostname, splitHostPort } from './naming.js';
 import type { EnrichSink, HttpRecord } from './records.js';
-import { headFull, headTsAt, type StreamHead } from './stream-head.js';
+import { headFull, headSlide, headTsAt, type StreamHead } from './stream-head.js';
 
 // What the next bytes of a direction are.
 const S_HEAD = 0;         // a message head starts at the cursor
-const S_BODY_CHUNKED = 1; // a chunked body starts at the cursor
+const S_CHUNK_SIZE = 1;   // a chunk-size line of a chunked body
 const S_WAIT_CONNECT = 2; // (requests) a CONNECT was sent: its response decides what follows
 const S_TUNNEL = 3;       // (requests) the tunnel's bytes start at the cursor
 const S_DONE = 4;
+const S_CHUNK_END = 5;    // the CRLF after a chunk's data
+const S_TRAILER = 6;      // the trailer section after the last chunk
 
 /** Requests answered or not, kept at most; a client pipelining more is not followed further. */
 const MAX_PENDING = 32;
@@ -43,12 +48,15 @@ export interface HttpSession {
   answered: number;
   req: RequestHead;
   resp: ResponseHead;
+  /** Scratch for chunk-size lines, and where the last chunk piece ended. */
+  chunk: { size: number };
+  chunkNext: number;
 }
 
 export function newHttpSession(): HttpSession {
   return {
     outState: S_HEAD, outCursor: 0, inState: S_HEAD, inCursor: 0, pending: [], requests: 0, answered: 0,
-    req: newRequestHead(), resp: newResponseHead(),
+    req: newRequestHead(), resp: newResponseHead(), chunk: { size: 0 }, chunkNext: 0,
   };
 }
 
@@ -68,11 +76,10 @@ export function httpFinished(s: HttpSession): boolean {
   return s.outState === S_DONE && (s.inState === S_DONE || s.pending.length === 0);
 }
 
-/** Reads every request now complete in the initiator's head. */
+/** Reads every request now complete in the initiator's window. */
 export function httpOnRequests(s: HttpSession, h: StreamHead, flow: Flow): void {
   for (;;) {
     if (s.outState === S_HEAD) {
-      if (s.outCursor >= h.limit) { s.outState = S_DONE; return; }
       if (s.outCursor >= h.contig) return;
       const r = parseRequestHead(h.buf, s.outCursor, h.contig, s.req);
       if (r === HTTP_NEED_MORE) { if (headFull(h)) s.outState = S_DONE; return; }
@@ -80,26 +87,25 @@ export function httpOnRequests(s: HttpSession, h: StreamHead, flow: Flow): void 
       const start = s.outCursor;
       s.outCursor = s.req.headEnd;
       addRequest(s, flow, headTsAt(h, start));
-      if (s.outState !== S_HEAD) continue;
-      if (s.req.chunked) s.outState = S_BODY_CHUNKED;
+      if (s.outState !== S_HEAD) continue; // a CONNECT: what follows depends on its response
+      if (s.req.chunked) s.outState = S_CHUNK_SIZE;
       else if (s.req.contentLength > 0) s.outCursor += s.req.contentLength;
-    } else if (s.outState === S_BODY_CHUNKED) {
-      const next = skipChunked(h.buf, s.outCursor, h.contig);
-      if (next === -2) { s.outState = S_DONE; return; }
-      if (next === -1) { if (headFull(h)) s.outState = S_DONE; return; }
-      s.outCursor = next;
-      s.outState = S_HEAD;
+      s.outCursor = slide(h, s.outCursor);
+    } else if (s.outState === S_CHUNK_SIZE || s.outState === S_CHUNK_END || s.outState === S_TRAILER) {
+      const st = chunkStep(s, h, s.outState, s.outCursor);
+      if (st < 0) { if (st === CHUNK_BAD || headFull(h)) s.outState = S_DONE; return; }
+      s.outState = st;
+      s.outCursor = slide(h, s.chunkNext);
     } else {
       return;
     }
   }
 }
 
-/** Reads every response now complete in the responder's head, matching them to requests. */
+/** Reads every response now complete in the responder's window, matching them to requests. */
 export function httpOnResponses(s: HttpSession, h: StreamHead, flow: Flow, sink: EnrichSink): void {
   for (;;) {
     if (s.inState === S_HEAD) {
-      if (s.inCursor >= h.limit) { s.inState = S_DONE; return; }
       // A response is read only once its request has been: it may arrive first in the capture.
       if (s.inCursor >= h.contig || s.pending.length === 0) return;
       const r = parseResponseHead(h.buf, s.inCursor, h.contig, s.resp);
@@ -108,18 +114,47 @@ export function httpOnResponses(s: HttpSession, h: StreamHead, flow: Flow, sink:
       const start = s.inCursor;
       s.inCursor = s.resp.headEnd;
       const status = s.resp.status;
-      if (status >= 100 && status < 200 && status !== 101) continue; // interim: the real one follows
-      answer(s, flow, headTsAt(h, start), status, sink);
-    } else if (s.inState === S_BODY_CHUNKED) {
-      const next = skipChunked(h.buf, s.inCursor, h.contig);
-      if (next === -2) { s.inState = S_DONE; return; }
-      if (next === -1) { if (headFull(h)) s.inState = S_DONE; return; }
-      s.inCursor = next;
-      s.inState = S_HEAD;
+      if (status < 100 || status >= 200 || status === 101) answer(s, flow, headTsAt(h, start), status, sink);
+      // (an interim 1xx response: the real one follows)
+      s.inCursor = slide(h, s.inCursor);
+    } else if (s.inState === S_CHUNK_SIZE || s.inState === S_CHUNK_END || s.inState === S_TRAILER) {
+      const st = chunkStep(s, h, s.inState, s.inCursor);
+      if (st < 0) { if (st === CHUNK_BAD || headFull(h)) s.inState = S_DONE; return; }
+      s.inState = st;
+      s.inCursor = slide(h, s.chunkNext);
     } else {
       return;
     }
   }
+}
+
+/**
+ * One piece of a chunked body at `cursor`: returns the state after it (its end in s.chunkNext,
+ * possibly beyond what has arrived: a chunk's data is skipped, not waited for), or
+ * CHUNK_NEED_MORE / CHUNK_BAD.
+ */
+function chunkStep(s: HttpSession, h: StreamHead, state: number, cursor: number): number {
+  let next: number;
+  if (state === S_CHUNK_SIZE) {
+    next = chunkSize(h.buf, cursor, h.contig, s.chunk);
+    if (next < 0) return next;
+    if (s.chunk.size === 0) {
+      s.chunkNext = next;
+      return S_TRAILER;
+    }
+    s.chunkNext = next + s.chunk.size;
+    return S_CHUNK_END;
+  }
+  next = state === S_CHUNK_END ? chunkDataEnd(h.buf, cursor, h.contig) : trailerEnd(h.buf, cursor, h.contig);
+  if (next < 0) return next;
+  s.chunkNext = next;
+  return state === S_CHUNK_END ? S_CHUNK_SIZE : S_HEAD;
+}
+
+/** Slides the window to `cursor` (what was read, and a body skipped unseen); the cursor is then 0. */
+function slide(h: StreamHead, cursor: number): number {
+  headSlide(h, cursor);
+  return 0;
 }
 
 /** Emits the requests still waiting (no response seen), in order. */
@@ -187,7 +222,7 @@ function answer(s: HttpSession, flow: Flow, ts: number, status: number, sink: En
 function skipResponseBody(s: HttpSession, isHead: boolean, status: number): void {
   const r = s.resp;
   if (isHead || status === 204 || status === 304) return;
-  if (r.chunked) s.inState = S_BODY_CHUNKED;
+  if (r.chunked) s.inState = S_CHUNK_SIZE;
   else if (r.contentLength >= 0) s.inCursor += r.contentLength;
   else s.inState = S_DONE; // body runs to the end of the connection (RFC 9112 §6.3 rule 8)
 }

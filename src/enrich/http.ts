@@ -111,40 +111,63 @@ export function parseResponseHead(buf: Buffer, off: number, end: number, out: Re
 }
 
 /**
- * Skips a chunked body (RFC 9112 §7.1) starting at `off`: returns the offset after the last
- * chunk's trailer section, -1 when more bytes are needed, -2 when the framing is broken.
+ * Chunked bodies (RFC 9112 §7.1), one piece at a time so that a body of any length can be
+ * skipped through a small window: the size line (`chunkSize`), the CRLF after the data
+ * (`chunkDataEnd`), and the trailer section after the last chunk (`trailerEnd`). Each returns
+ * the offset after its piece, -1 when more bytes are needed, -2 when the framing is broken.
  */
-export function skipChunked(buf: Buffer, off: number, end: number): number {
+export const CHUNK_NEED_MORE = -1;
+export const CHUNK_BAD = -2;
+
+/** Reads `size[;ext]CRLF` at off; the size goes to out.size. */
+export function chunkSize(buf: Buffer, off: number, end: number, out: { size: number }): number {
+  const lf = indexOfByte(buf, 0x0a, off, end);
+  if (lf < 0) return end - off > 1024 ? CHUNK_BAD : CHUNK_NEED_MORE;
+  let size = 0;
+  let nd = 0;
+  for (let i = off; i < lf; i++) {
+    const v = hexValue(buf[i]);
+    if (v < 0) break;
+    if (++nd > 12) return CHUNK_BAD;
+    size = size * 16 + v;
+  }
+  if (nd === 0) return CHUNK_BAD;
+  out.size = size;
+  return lf + 1;
+}
+
+/** The CRLF (or a bare LF) that ends a chunk's data. */
+export function chunkDataEnd(buf: Buffer, off: number, end: number): number {
+  if (off >= end) return CHUNK_NEED_MORE;
+  if (buf[off] === 0x0a) return off + 1;
+  if (buf[off] !== 0x0d) return CHUNK_BAD;
+  if (off + 1 >= end) return CHUNK_NEED_MORE;
+  return buf[off + 1] === 0x0a ? off + 2 : CHUNK_BAD;
+}
+
+/** Trailer field lines up to and including the empty line. */
+export function trailerEnd(buf: Buffer, off: number, end: number): number {
   let p = off;
   for (;;) {
-    const lf = indexOfByte(buf, 0x0a, p, end);
-    if (lf < 0) return end - p > 1024 ? -2 : -1;
-    let size = 0;
-    let nd = 0;
-    for (let i = p; i < lf; i++) {
-      const v = hexValue(buf[i]);
-      if (v < 0) break;
-      if (++nd > 12) return -2;
-      size = size * 16 + v;
-    }
-    if (nd === 0) return -2;
-    p = lf + 1;
-    if (size === 0) {
-      // Trailer section: header lines until an empty line.
-      for (;;) {
-        const tl = indexOfByte(buf, 0x0a, p, end);
-        if (tl < 0) return -1;
-        const empty = tl === p || (tl === p + 1 && buf[p] === 0x0d);
-        p = tl + 1;
-        if (empty) return p;
-      }
-    }
-    p += size;
-    // The chunk data is followed by CRLF.
-    if (p + 2 > end) return -1;
-    if (buf[p] === 0x0d) p++;
-    if (buf[p] !== 0x0a) return -2;
-    p++;
+    const tl = indexOfByte(buf, 0x0a, p, end);
+    if (tl < 0) return end - off > 8192 ? CHUNK_BAD : CHUNK_NEED_MORE;
+    const empty = tl === p || (tl === p + 1 && buf[p] === 0x0d);
+    p = tl + 1;
+    if (empty) return p;
+  }
+}
+
+/** A whole chunked body at off, when it is all in [off, end): the offset after it, or -1 / -2. */
+export function skipChunked(buf: Buffer, off: number, end: number): number {
+  const c = { size: 0 };
+  let p = off;
+  for (;;) {
+    const afterSize = chunkSize(buf, p, end, c);
+    if (afterSize < 0) return afterSize;
+    if (c.size === 0) return trailerEnd(buf, afterSize, end);
+    if (afterSize + c.size > end) return CHUNK_NEED_MORE;
+    p = chunkDataEnd(buf, afterSize + c.size, end);
+    if (p < 0) return p;
   }
 }
 

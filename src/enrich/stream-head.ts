@@ -1,8 +1,11 @@
 /**
- * The first bytes of one direction of a TCP stream, reassembled from segments that may come
- * out of order, retransmitted or overlapping. Only stream offsets [0, limit) are kept: the
- * parsers that name a flow (ClientHello, HTTP heads, DNS over TCP) need no more, and the
- * budget bounds what one flow can cost.
+ * A window of one direction of a TCP stream, reassembled from segments that may come out of
+ * order, retransmitted or overlapping. It starts at the stream's first byte, and only window
+ * offsets [0, limit) are kept: the parsers that name a flow (ClientHello, HTTP heads, DNS over
+ * TCP) need no more, and the budget bounds what one flow can cost. A parser that has consumed
+ * bytes slides the window past them (headSlide), also past bytes not yet received (an HTTP body
+ * it skips by its length): so HTTP reads every message head of a keep-alive connection with a
+ * window of one head's size. All offsets below are window offsets.
  *
  * Offsets are relative to the stream start: the SYN's seq + 1 when the SYN was seen, else the
  * seq of the first data segment seen (a capture that lost the SYN and then saw the first two
@@ -20,7 +23,7 @@ export interface StreamHead {
   limit: number;
   /** Holds stream offsets [0, buf.length); grown on demand up to limit. */
   buf: Buffer;
-  /** Stream start as a uint32 sequence number; valid when started. */
+  /** Sequence number (uint32) of window offset 0; valid when started. */
   base: number;
   started: boolean;
   synSeen: boolean;
@@ -101,6 +104,40 @@ export function headTsAt(h: StreamHead, off: number): number {
 /** True when no byte beyond contig can ever be added. */
 export function headFull(h: StreamHead): boolean {
   return h.contig >= h.limit;
+}
+
+/**
+ * Moves the window start to window offset `to` (> 0): bytes before it are dropped, and so are
+ * bytes that arrive for them later. `to` may lie beyond contig: the bytes in between are skipped
+ * unseen. Offsets held by the caller must be lowered by `to`.
+ */
+export function headSlide(h: StreamHead, to: number): void {
+  if (to <= 0) return;
+  h.base = (h.base + to) >>> 0;
+  if (to < h.contig) h.buf.copy(h.buf, 0, to, h.contig);
+  h.contig = Math.max(0, h.contig - to);
+  shiftRanges(h.holes, to, 2);
+  shiftRanges(h.segs, to, 3);
+  // Out-of-order bytes the window already held beyond `to` move down with it.
+  for (let i = 0; i < h.holes.length; i += 2) {
+    const from = h.holes[i] + to;
+    h.buf.copy(h.buf, h.holes[i], from, h.holes[i + 1] + to);
+  }
+  absorbHoles(h);
+}
+
+/** Lowers [start, end, ...] records (stride 2 or 3) by `by`; drops those that end at or before 0, clamps the rest at 0. */
+function shiftRanges(r: number[], by: number, stride: number): void {
+  let k = 0;
+  for (let i = 0; i < r.length; i += stride) {
+    const e = r[i + 1] - by;
+    if (e <= 0) continue;
+    r[k] = Math.max(0, r[i] - by);
+    r[k + 1] = e;
+    if (stride === 3) r[k + 2] = r[i + 2];
+    k += stride;
+  }
+  r.length = k;
 }
 
 /** Frees the buffer once the parsers are done with this direction. */

@@ -126,17 +126,28 @@ describe('http on a flow', () => {
     expect(flow.enrich).toBeNull();
   });
 
-  it('does not see a request that starts past the 16 KiB head budget', () => {
-    const { sink, flow, send, e } = session();
+  it('reads every request and response of a keep-alive connection, far past the 16 KiB window', () => {
+    const { sink, flow, send, e, seq } = session();
     const body = 'x'.repeat(17000);
     send(DIR_OUT, `POST /api/embed HTTP/1.1\r\nHost: h\r\nContent-Length: ${body.length}\r\n\r\n`);
     for (let i = 0; i < body.length; i += 1400) send(DIR_OUT, body.slice(i, i + 1400));
+    // A streamed (chunked) answer of 100 chunks, ~60 KB, in segments that split chunks anywhere.
+    const chunks = Array.from({ length: 100 }, (_, i) => `{"embedding":[${i}],"pad":"${'p'.repeat(560)}"}\n`);
+    const answer = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n' +
+      chunks.map((c) => `${c.length.toString(16)}\r\n${c}\r\n`).join('') + '0\r\n\r\n';
+    for (let i = 0; i < answer.length; i += 1448) send(DIR_IN, answer.slice(i, i + 1448));
     send(DIR_OUT, 'GET /api/tags HTTP/1.1\r\nHost: h\r\n\r\n');
-    send(DIR_IN, 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
-    expect(sink.httpRecs.map((r) => r.path)).toEqual(['/api/embed']);
-    expect(flow.enrich).toBeNull(); // the request side is spent and every request seen is answered
+    send(DIR_IN, `HTTP/1.1 200 OK\r\nContent-Length: 20000\r\n\r\n${'t'.repeat(20000)}`.slice(0, 1448));
+    // The rest of that body is never captured (skipped by its length), and the next exchange is read.
+    const lost = 20000 - (1448 - 'HTTP/1.1 200 OK\r\nContent-Length: 20000\r\n\r\n'.length);
+    expect(lost).toBeGreaterThan(16384);
+    seq[DIR_IN] += lost;
+    send(DIR_OUT, 'DELETE /api/delete HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n{}');
+    send(DIR_OUT, 'POST /api/pull HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n{}');
+    send(DIR_IN, 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
+    expect(sink.httpRecs.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual(['POST /api/embed 200', 'GET /api/tags 200', 'DELETE /api/delete 404']);
     e.onFlowClose(flow);
-    expect(sink.httpRecs).toHaveLength(1);
+    expect(sink.httpRecs.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual(['POST /api/embed 200', 'GET /api/tags 200', 'DELETE /api/delete 404', 'POST /api/pull null']);
   });
 
   it('gives up on a flow whose first bytes are neither TLS nor HTTP', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { headAdd, headFull, headRelease, headSyn, headTsAt, newStreamHead } from '../../src/enrich/stream-head.js';
+import { headAdd, headFull, headRelease, headSlide, headSyn, headTsAt, newStreamHead } from '../../src/enrich/stream-head.js';
 
 const text = (h: ReturnType<typeof newStreamHead>): string => h.buf.toString('latin1', 0, h.contig);
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -81,5 +81,35 @@ describe('stream head', () => {
     headRelease(h);
     expect(headAdd(h, 4, b('def'), 0, 3, 2)).toBe(false);
     expect(h.buf.length).toBe(0);
+  });
+
+  it('slides past read bytes: held out-of-order bytes and their times move along, old retransmissions are dropped', () => {
+    const h = newStreamHead(16);
+    headSyn(h, 99); // stream offset 0 = seq 100
+    headAdd(h, 100, b('0123456789'), 0, 10, 1);
+    headAdd(h, 112, b('CD'), 0, 2, 2); // a hole at 10..12
+    headSlide(h, 6);
+    expect(text(h)).toBe('6789');
+    expect(h.holes).toEqual([6, 8]);
+    expect(headTsAt(h, 0)).toBe(1);
+    expect(headTsAt(h, 6)).toBe(2);
+    expect(headAdd(h, 103, b('345'), 0, 3, 3)).toBe(false); // before the window: gone for good
+    expect(headAdd(h, 110, b('AB'), 0, 2, 4)).toBe(true);
+    expect(text(h)).toBe('6789ABCD');
+    // The window has room for 16 bytes again from its new start.
+    expect(headAdd(h, 114, b('EFGHIJKLMN'), 0, 10, 5)).toBe(true);
+    expect(text(h)).toBe('6789ABCDEFGHIJKL');
+    expect(headFull(h)).toBe(true);
+  });
+
+  it('slides beyond what has arrived: the bytes in between are skipped unseen, a segment straddling the new start keeps its tail', () => {
+    const h = newStreamHead(16);
+    headSyn(h, 0xfffffffa); // and across the sequence wrap
+    headAdd(h, 0xfffffffb, b('HEAD'), 0, 4, 1);
+    headSlide(h, 4 + 20); // a 20-byte body follows the head
+    expect(h.contig).toBe(0);
+    expect(headAdd(h, (0xfffffffb + 4) >>> 0, b('x'.repeat(18)), 0, 18, 2)).toBe(false);
+    expect(headAdd(h, (0xfffffffb + 22) >>> 0, b('xxNEXT'), 0, 6, 3)).toBe(true);
+    expect(text(h)).toBe('NEXT');
   });
 });
