@@ -39,14 +39,14 @@ import {
 } from './http-session.js';
 import { offerHostname } from './naming.js';
 import type { EnrichSink } from './records.js';
-import { headAdd, headFull, headRelease, headSyn, headTsAt, newStreamHead, type StreamHead } from './stream-head.js';
+import { headAdd, headFull, headRelease, headSlide, headSyn, headTsAt, newStreamHead, type StreamHead } from './stream-head.js';
 import { newClientHelloInfo, parseClientHello, TLS_NEED_MORE, TLS_PARSED, type ClientHelloInfo } from './tls-client-hello.js';
 
 export type { DnsRecord, DnsAnswer, HttpRecord, EnrichSink } from './records.js';
 
 /** Bytes of each direction's stream window: a ClientHello (≤ 16 KiB), or an HTTP head (HTTP slides it per message). */
 export const HEAD_BUDGET = 16384;
-/** DNS over TCP: one message of the largest size (2-byte length + 65535). */
+/** DNS over TCP: a window for one message of the largest size (2-byte length + 65535). */
 const DNS_TCP_BUDGET = 65537;
 
 const K_UNKNOWN = 0;
@@ -196,8 +196,10 @@ export function createEnricher(sink: EnrichSink, opts: EnricherOptions = {}): En
       dnsOnMessage(s, flow.id, h.buf.subarray(c + 2, c + 2 + len), headTsAt(h, c), cache, countingSink, stats);
       c += 2 + len;
     }
-    s.cursor[dir] = c;
-    if (dnsTcpSpent(heads[0], s.cursor[0]) && dnsTcpSpent(heads[1], s.cursor[1])) finish(flow, st);
+    // Slide past the messages read: every message of a long DNS-over-TCP connection (RFC 7766
+    // pipelining) is read with a window of one message's size.
+    headSlide(h, c);
+    s.cursor[dir] = 0;
   }
 
   /**
@@ -277,12 +279,6 @@ function headsOf(st: FlowState): [StreamHead, StreamHead] {
   if (st.start1 !== -1) headSyn(heads[1], (st.start1 - 1) >>> 0);
   st.heads = heads;
   return heads;
-}
-
-/** A DNS-over-TCP direction is spent when its next message cannot fit in the head any more. */
-function dnsTcpSpent(h: StreamHead, cursor: number): boolean {
-  if (cursor + 2 > h.limit) return true;
-  return h.contig - cursor >= 2 && cursor + 2 + h.buf.readUInt16BE(cursor) > h.limit;
 }
 
 /**

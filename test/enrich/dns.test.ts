@@ -183,6 +183,30 @@ describe('DNS over TCP', () => {
     ]);
     expect(e.dnsCache.nameFor(v4(CF1), 4, 100)).toBe('registry.ollama.ai');
   });
+
+  it('reads every message of a long connection, far past one 64 KiB window', () => {
+    const sink = recorder();
+    const e = createEnricher(sink);
+    const f = makeFlow({ responderPort: 53 });
+    e.onFlowOpen(f);
+    const seq = [1000, 5000];
+    tcp(e, f, DIR_OUT, seq[0] - 1, Buffer.alloc(0), 1, 0x02);
+    tcp(e, f, DIR_IN, seq[1] - 1, Buffer.alloc(0), 2, 0x12);
+    let t = 10;
+    const send = (dir: number, data: Buffer): void => {
+      for (let i = 0; i < data.length; i += 1400) tcp(e, f, dir, seq[dir] + i, data.subarray(i, i + 1400), t);
+      seq[dir] += data.length;
+      t++;
+    };
+    const txt = Array.from({ length: 120 }, (_, i) => `${i} ${'t'.repeat(240)}`);
+    for (let id = 1; id <= 4; id++) {
+      const question = [{ type: 'TXT' as const, name: `big${id}.example.net` }];
+      send(DIR_OUT, dnsPacket.streamEncode({ type: 'query', id, questions: question }));
+      send(DIR_IN, dnsPacket.streamEncode({ type: 'response', id, questions: question, answers: [{ type: 'TXT', name: `big${id}.example.net`, data: txt }] }));
+    }
+    expect(seq[1] - 5000).toBeGreaterThan(100_000); // four ~30 KB answers
+    expect(sink.dnsRecs.map((r) => `${r.query} ${r.rcode}`)).toEqual([1, 2, 3, 4].map((id) => `big${id}.example.net NOERROR`));
+  });
 });
 
 describe.skipIf(skipUnless(HAS_DIG))('DNS from a real dig', () => {
