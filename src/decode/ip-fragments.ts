@@ -21,6 +21,7 @@
  */
 import type { Packet } from '../capture/packet.js';
 import type { Decoded } from './decoded.js';
+import { insertRange } from './byte-ranges.js';
 
 export const MAX_DATAGRAMS = 256;
 export const MAX_HELD = 64;
@@ -224,16 +225,4 @@ export function createFragmentTracker(): FragmentTracker {
 
 function keyOf(buf: Buffer, d: Decoded): string {
   return `${d.proto}/${d.fragId}/${buf.toString('latin1', d.srcOff, d.srcOff + d.addrLen)}/${buf.toString('latin1', d.dstOff, d.dstOff + d.addrLen)}`;
-}
-
-function insertRange(r: number[], s: number, e: number): void {
-  let i = 0;
-  while (i < r.length && r[i + 1] < s) i += 2;
-  let j = i;
-  while (j < r.length && r[j] <= e) {
-    if (r[j] < s) s = r[j];
-    if (r[j + 1] > e) e = r[j + 1];
-    j += 2;
-  }
-  r.splice(i, j - i, s, e);
 }

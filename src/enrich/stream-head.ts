@@ -16,6 +16,8 @@
  * different bytes cannot rewrite what the parsers may already have read.
  */
 
+import { insertRange } from '../decode/byte-ranges.js';
+
 export interface StreamHead {
   /** Bytes [0, contig) are present without a hole. */
   contig: number;
@@ -88,7 +90,7 @@ export function headAdd(h: StreamHead, seq: number, src: Buffer, off: number, le
   }
   if (h.holes.length >= MAX_RANGES * 2) return false;
   copyMissing(h, src, start - rel, rel, end);
-  insertRange(h, rel, end);
+  insertRange(h.holes, rel, end);
   return false;
 }
 
@@ -178,20 +180,6 @@ function copyMissing(h: StreamHead, src: Buffer, shift: number, from: number, en
     pos = re;
   }
   if (pos < end) src.copy(h.buf, pos, pos + shift, end + shift);
-}
-
-function insertRange(h: StreamHead, s: number, e: number): void {
-  const r = h.holes;
-  let i = 0;
-  while (i < r.length && r[i + 1] < s) i += 2;
-  // Merge every range that touches [s, e).
-  let j = i;
-  while (j < r.length && r[j] <= e) {
-    if (r[j] < s) s = r[j];
-    if (r[j + 1] > e) e = r[j + 1];
-    j += 2;
-  }
-  r.splice(i, j - i, s, e);
 }
 
 function absorbHoles(h: StreamHead): void {
