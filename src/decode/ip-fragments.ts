@@ -54,7 +54,7 @@ interface Datagram {
   keep: boolean;
   /** Where the transport header starts in the data (IPv6 extension headers after the fragment header). */
   transportAt: number;
-  /** Overlapping or impossible fragments: counted, never reassembled. */
+  /** Overlapping, impossible or snapshot-cut fragments: counted, never reassembled. */
   unusable: boolean;
 }
 
@@ -178,16 +178,15 @@ export function createFragmentTracker(): FragmentTracker {
     }
     insertRange(r, start, end);
     if (pieces.length < 2 * MAX_HELD) pieces.push(start, end);
-    if (g.unusable) return;
-    if (g.keep || !g.seenFirst) gather(g, pkt, d, start, end);
+    if (!g.unusable && (g.keep || !g.seenFirst)) gather(g, pkt, d, start, end);
     if (g.seenFirst && g.total >= 0 && r.length === 2 && r[0] === 0 && r[1] === g.total) complete(g);
   }
 
   /** Copies the fragment's bytes (a later fragment is kept while its first is unknown: it may be DNS). */
   function gather(g: Datagram, pkt: Packet, d: Decoded, start: number, end: number): void {
     if (d.fragDataLen < end - start) {
-      g.data = null; // cut by the snapshot length: the datagram cannot be read whole
-      g.keep = false;
+      g.unusable = true; // cut by the snapshot length: the datagram cannot be read whole
+      g.data = null;
       return;
     }
     if (g.data === null || g.data.length < end) {
@@ -200,7 +199,7 @@ export function createFragmentTracker(): FragmentTracker {
 
   function complete(g: Datagram): void {
     open.delete(g.key);
-    if (!g.keep || g.data === null) return;
+    if (!g.keep || g.unusable || g.data === null) return;
     stats.reassembled++;
     tracker.datagram = g.data.subarray(g.transportAt, g.total);
   }

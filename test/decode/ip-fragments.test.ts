@@ -165,6 +165,18 @@ describe('IP fragments', () => {
     expect(dnsFlow(run, 4).packetsIn).toBe(5);
   });
 
+  it('a cut fragment that came before its first spoils the datagram for good', () => {
+    const frags = aAnswer(FRAMES);
+    // Later fragments first (the third cut by a 200-byte snapshot length), then the first.
+    const early = [frags[1], { ...frags[2], data: frags[2].data.subarray(0, 200) }, frags[3], frags[4]];
+    const rest = FRAMES.filter((f) => !frags.includes(f));
+    const at = FRAMES.indexOf(frags[0]);
+    const run = replay([...rest.slice(0, at), ...early, frags[0], ...rest.slice(at)]);
+    expect(answersOf(run, 'A')).toBeNull();
+    expect(run.counts.fragments.reassembled).toBe(1); // only the AAAA answer
+    expect(dnsFlow(run, 4).packetsIn).toBe(5);
+  });
+
   it('a fragment held longer than the reassembly timeout is forgotten', () => {
     const frags = aAnswer(FRAMES);
     const late = new Set(frags.slice(1));
