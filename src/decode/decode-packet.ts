@@ -24,6 +24,7 @@ export function decodePacket(pkt: Packet, out: Decoded, skips: SkipCounts): bool
 
 function decodeLayers(buf: Buffer, off: number, capEnd: number, linktype: number, out: Decoded): number {
   out.ipVersion = 0;
+  out.fragment = 0; // read by the caller on failure too (a later fragment is counted apart)
   const l3 = decodeLink(buf, off, capEnd, linktype, out);
   if (l3 < 0) return l3;
   if (l3 >= capEnd) return SKIP_TRUNCATED_IP;

@@ -117,6 +117,17 @@ describe('IP fragments', () => {
     expect(dnsFlow(run, 4).bytesIn).toBe(4 * 1500 + 542);
   });
 
+  it('a broken frame right after a later fragment is counted as itself, not as another fragment', () => {
+    const second = aAnswer(FRAMES)[1];
+    const frames = [...FRAMES];
+    frames.splice(frames.indexOf(second) + 1, 0, { ...second, data: second.data.subarray(0, 10) }); // shorter than Ethernet
+    const run = replay(frames);
+    expect(run.counts.skips['truncated-link-header']).toBe(1);
+    expect(run.counts.skips['ip-fragment']).toBe(0);
+    expect(packetsIn(run) + skipped(run)).toBe(frames.length);
+    expect(answersOf(run, 'A')).toEqual(A_ANSWERS);
+  });
+
   it('the first fragment lost: later ones belong to no flow and stay counted as skipped', () => {
     const first = aAnswer(FRAMES)[0];
     const run = replay(FRAMES.filter((f) => f !== first));

@@ -24,6 +24,10 @@ function analyzeBytes(bytes: Buffer, name: string): { ok: boolean; packets: numb
   writeFileSync(file, bytes);
   try {
     const r = analyzeCaptureFile(file);
+    // Every packet is in exactly one flow or counted under exactly one skip reason.
+    const inFlows = r.flows.reduce((n, f) => n + f.packetsOut + f.packetsIn, 0);
+    expect(Object.values(r.skips).every((n) => n >= 0)).toBe(true);
+    expect(inFlows + Object.values(r.skips).reduce((a, b) => a + b, 0)).toBe(r.packets);
     if (r.read.stoppedAt !== null) expect(r.read.warnings.length).toBeGreaterThan(0);
     for (const w of r.read.warnings) expect(w).toMatch(/byte \d+/);
     return { ok: true, packets: r.packets };
@@ -63,6 +67,33 @@ describe('the pipeline on damaged real captures', () => {
         const r = analyzeBytes(bytes, name);
         // A flip cannot invent packets beyond what the file's records can hold (SPB/EPB counts stay bounded).
         if (r.ok) expect(r.packets).toBeLessThanOrEqual(total + 4);
+      }
+    }
+  });
+
+  it('random flips inside the packets of the fragment and keep-alive captures (reassembly, sliding HTTP windows)', () => {
+    const rand = prng(11434);
+    for (const name of ['dns-fragments.pcap', 'api-keepalive.pcap']) {
+      const original = readFileSync(fixture(name));
+      const total = analyzeCaptureFile(fixture(name)).packets;
+      // Packet bytes only (little-endian classic pcap: 24-byte file header, 16-byte record headers),
+      // so every round reads every record and the damage lands in IP, UDP/TCP, DNS and HTTP.
+      const spans: [number, number][] = [];
+      for (let pos = 24; pos + 16 <= original.length; pos += 16 + original.readUInt32LE(pos + 8)) {
+        spans.push([pos + 16, original.readUInt32LE(pos + 8)]);
+      }
+      for (let round = 0; round < 200; round++) {
+        const bytes = Buffer.from(original);
+        const flips = 1 + Math.floor(rand() * 24);
+        for (let i = 0; i < flips; i++) {
+          const [at, len] = spans[Math.floor(rand() * spans.length)];
+          // Headers more often than payload: the first 64 bytes hold link, IP, fragment and transport fields.
+          const off = rand() < 0.6 ? Math.floor(rand() * Math.min(64, len)) : Math.floor(rand() * len);
+          bytes[at + off] = Math.floor(rand() * 256);
+        }
+        const r = analyzeBytes(bytes, name);
+        expect(r.ok).toBe(true);
+        expect(r.packets).toBe(total);
       }
     }
   });
