@@ -114,8 +114,8 @@ export function httpOnResponses(s: HttpSession, h: StreamHead, flow: Flow, sink:
       const start = s.inCursor;
       s.inCursor = s.resp.headEnd;
       const status = s.resp.status;
-      if (status < 100 || status >= 200 || status === 101) answer(s, flow, headTsAt(h, start), status, sink);
-      // (an interim 1xx response: the real one follows)
+      // An interim 1xx response (not 101 Switching Protocols) answers nothing: the real one follows.
+      if (status >= 200 || status === 101) answer(s, flow, headTsAt(h, start), status, sink);
       s.inCursor = slide(h, s.inCursor);
     } else if (s.inState === S_CHUNK_SIZE || s.inState === S_CHUNK_END || s.inState === S_TRAILER) {
       const st = chunkStep(s, h, s.inState, s.inCursor);

@@ -157,20 +157,6 @@ export function trailerEnd(buf: Buffer, off: number, end: number): number {
   }
 }
 
-/** A whole chunked body at off, when it is all in [off, end): the offset after it, or -1 / -2. */
-export function skipChunked(buf: Buffer, off: number, end: number): number {
-  const c = { size: 0 };
-  let p = off;
-  for (;;) {
-    const afterSize = chunkSize(buf, p, end, c);
-    if (afterSize < 0) return afterSize;
-    if (c.size === 0) return trailerEnd(buf, afterSize, end);
-    if (afterSize + c.size > end) return CHUNK_NEED_MORE;
-    p = chunkDataEnd(buf, afterSize + c.size, end);
-    if (p < 0) return p;
-  }
-}
-
 const HTTP_SLASH = Buffer.from('HTTP/', 'latin1');
 
 /** Reads header lines in [p, headEnd); `req` gets Host/User-Agent, `msg` framing and Location. */

@@ -7,7 +7,7 @@
  * it skips by its length): so HTTP reads every message head of a keep-alive connection with a
  * window of one head's size. All offsets below are window offsets.
  *
- * Offsets are relative to the stream start: the SYN's seq + 1 when the SYN was seen, else the
+ * The window first starts at the stream start: the SYN's seq + 1 when the SYN was seen, else the
  * seq of the first data segment seen (a capture that lost the SYN and then saw the first two
  * data segments swapped reads from the wrong start; the parsers then give up rather than
  * misreport, since what they see does not start with a valid message).
@@ -21,9 +21,9 @@ import { insertRange } from '../decode/byte-ranges.js';
 export interface StreamHead {
   /** Bytes [0, contig) are present without a hole. */
   contig: number;
-  /** Highest stream offset this head keeps (exclusive). */
+  /** Window size: the highest window offset kept (exclusive). */
   limit: number;
-  /** Holds stream offsets [0, buf.length); grown on demand up to limit. */
+  /** Holds window offsets [0, buf.length); grown on demand up to limit. */
   buf: Buffer;
   /** Sequence number (uint32) of window offset 0; valid when started. */
   base: number;

@@ -1,7 +1,7 @@
 /** HTTP/1.x cases real clients rarely produce on demand, built by hand from RFC 9112's grammar. */
 import { describe, expect, it } from 'vitest';
 import { createEnricher } from '../../src/enrich/enricher.js';
-import { HTTP_BAD, HTTP_NEED_MORE, HTTP_OK, newRequestHead, parseRequestHead, skipChunked, startsWithMethod } from '../../src/enrich/http.js';
+import { HTTP_BAD, HTTP_NEED_MORE, HTTP_OK, newRequestHead, parseRequestHead, startsWithMethod } from '../../src/enrich/http.js';
 import { DIR_IN, DIR_OUT } from '../../src/flows/flow.js';
 import { makeFlow, recorder, tcp } from './helpers.js';
 
@@ -45,11 +45,22 @@ describe('http head parsing', () => {
     expect(q.headEnd).toBe(lf.length);
   });
 
-  it('skips chunked bodies with extensions and trailers', () => {
-    const body = b('5;ext=1\r\nhello\r\nA\r\n0123456789\r\n0\r\nX-Trailer: t\r\n\r\nNEXT');
-    expect(skipChunked(body, 0, body.length)).toBe(body.length - 4);
-    expect(skipChunked(body, 0, 20)).toBe(-1);
-    expect(skipChunked(b('zz\r\n'), 0, 4)).toBe(-2);
+  it('skips a chunked body with extensions and trailers, split anywhere, and reads the next request', () => {
+    const { sink, send } = session();
+    const stream = 'POST /api/create HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n' +
+      '5;ext=1\r\nhello\r\nA\r\n0123456789\r\n0\r\nX-Trailer: t\r\n\r\n' +
+      'GET /api/tags HTTP/1.1\r\nHost: h\r\n\r\n';
+    for (let i = 0; i < stream.length; i += 7) send(DIR_OUT, stream.slice(i, i + 7));
+    send(DIR_IN, 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+    expect(sink.httpRecs.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual(['POST /api/create 200', 'GET /api/tags 200']);
+  });
+
+  it('stops reading a direction whose chunk framing is broken', () => {
+    const { sink, send, e, flow } = session();
+    send(DIR_OUT, 'POST /api/create HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n');
+    send(DIR_OUT, 'GET /api/tags HTTP/1.1\r\nHost: h\r\n\r\n');
+    e.onFlowClose(flow);
+    expect(sink.httpRecs.map((r) => r.path)).toEqual(['/api/create']);
   });
 
   it('refuses bytes that cannot open a request line before any blank line arrives', () => {
