@@ -2,7 +2,7 @@
  * Reads a user claims file (JSON or YAML, README "Claims files") into Claims. Every problem is one
  * line naming the file, the claim and the field, so a user can fix it without reading code.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { Claim, ClaimMatch, ClaimWindow, Direction, Expectation } from '../knowledge/claims.js';
 import { BUILTIN_CLAIMS } from '../knowledge/claims.js';
@@ -14,21 +14,24 @@ const DIRECTIONS: Direction[] = ['outbound', 'inbound', 'off-host', 'loopback', 
 const ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const HOST = /^(\*\.)?[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?$/i;
 
+/**
+ * Bounds on a claims file, so a hostile or mistaken file cannot hang or exhaust the auditor:
+ * its size (a claims file is a few KB; /dev/zero is not one), YAML aliases (each can expand to
+ * a copy of a large node: "billion laughs"), and the amount of matching work it can ask for
+ * per flow (claims × patterns, and how deep `not` may nest).
+ */
+export const CLAIMS_FILE_LIMITS = { bytes: 1024 * 1024, aliases: 20, claims: 200, listItems: 256, patterns: 2000, notDepth: 4 };
+
 type Obj = Record<string, unknown>;
 
 class FieldError extends Error {}
 
 /** Reads and validates a claims file; throws UserError with one line on any problem. */
 export function readClaimsFile(path: string): Claim[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new UserError(`${path}: cannot read the claims file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
+  const text = readBoundedText(path);
   let data: unknown;
   try {
-    data = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
+    data = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text, { maxAliasCount: CLAIMS_FILE_LIMITS.aliases });
   } catch (err) {
     const msg = (err as Error).message.split('\n')[0];
     throw new UserError(`${path}: not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML or JSON'}: ${msg}`);
@@ -36,12 +39,41 @@ export function readClaimsFile(path: string): Claim[] {
   return validateClaims(data, path);
 }
 
+/**
+ * A regular file's text, at most CLAIMS_FILE_LIMITS.bytes. Opened non-blocking, so a FIFO given
+ * by mistake (or by someone else) is refused instead of waiting forever for a writer.
+ */
+function readBoundedText(path: string): string {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    throw new UserError(`${path}: cannot read the claims file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new UserError(`${path}: the claims file is not a regular file: give the path of a YAML or JSON file`);
+    const limit = CLAIMS_FILE_LIMITS.bytes;
+    if (st.size > limit) throw new UserError(`${path}: the claims file is ${st.size} bytes, more than the ${limit} allowed: split it or remove claims`);
+    const buf = Buffer.alloc(limit + 1);
+    let got = 0;
+    for (let n = 1; n > 0 && got <= limit; got += n) n = readSync(fd, buf, got, limit + 1 - got, null);
+    if (got > limit) throw new UserError(`${path}: the claims file grew past ${limit} bytes while it was read`);
+    return buf.toString('utf8', 0, got);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Validates parsed data (`[claim...]` or `{claims: [claim...]}`) from `file`. */
 export function validateClaims(data: unknown, file: string): Claim[] {
   const list = Array.isArray(data) ? data : isObj(data) && Array.isArray(data.claims) ? data.claims : null;
   if (list === null) throw new UserError(`${file}: expected a list of claims, or an object with a "claims" list`);
+  if (list.length > CLAIMS_FILE_LIMITS.claims) {
+    throw new UserError(`${file}: ${list.length} claims, more than the ${CLAIMS_FILE_LIMITS.claims} allowed in one file: split it`);
+  }
   const seen = new Set(BUILTIN_CLAIMS.map((c) => c.id));
-  return list.map((raw, i) => {
+  const claims = list.map((raw, i) => {
     const label = isObj(raw) && typeof raw.id === 'string' ? `claim "${raw.id}"` : `claim #${i + 1}`;
     try {
       const claim = toClaim(raw);
@@ -53,6 +85,17 @@ export function validateClaims(data: unknown, file: string): Claim[] {
       throw err;
     }
   });
+  const patterns = claims.reduce((n, c) => n + patternCount(c.match) + patternCount(c.exercised_by), 0);
+  if (patterns > CLAIMS_FILE_LIMITS.patterns) {
+    throw new UserError(`${file}: ${patterns} match entries in all, more than the ${CLAIMS_FILE_LIMITS.patterns} allowed (each is tried against every flow): use CIDR ranges or *.suffix patterns`);
+  }
+  return claims;
+}
+
+/** How many names, addresses, ports and activities a match tries per flow, `not` included. */
+function patternCount(m: ClaimMatch | undefined): number {
+  if (m === undefined) return 0;
+  return (m.activity?.length ?? 0) + (m.hostname?.length ?? 0) + (m.address?.length ?? 0) + (m.port?.length ?? 0) + patternCount(m.not);
 }
 
 function toClaim(raw: unknown): Claim {
@@ -68,12 +111,12 @@ function toClaim(raw: unknown): Claim {
     source: raw.source === undefined ? '[user] claims file' : str(raw, 'source'),
     supported: raw.supported === undefined ? true : bool(raw, 'supported', ''),
     scope: scope as Claim['scope'],
-    match: raw.match === undefined ? {} : toMatch(raw.match, 'match'),
+    match: raw.match === undefined ? {} : toMatch(raw.match, 'match', 0),
     expect: toExpect(raw.expect),
   };
   if (raw.window !== undefined) claim.window = toWindow(raw.window);
   if (raw.during !== undefined) claim.during = strList(raw.during, 'during');
-  if (raw.exercised_by !== undefined) claim.exercised_by = toMatch(raw.exercised_by, 'exercised_by');
+  if (raw.exercised_by !== undefined) claim.exercised_by = toMatch(raw.exercised_by, 'exercised_by', 0);
   if (raw.claimed !== undefined) claim.claimed = str(raw, 'claimed');
   if (raw.note !== undefined) claim.note = str(raw, 'note');
   if (typeof claim.expect === 'object' && 'at_most' in claim.expect && claim.window?.seconds === undefined) {
@@ -82,8 +125,9 @@ function toClaim(raw: unknown): Claim {
   return claim;
 }
 
-function toMatch(v: unknown, at: string): ClaimMatch {
+function toMatch(v: unknown, at: string, depth: number): ClaimMatch {
   if (!isObj(v)) throw new FieldError(`field "${at}": expected an object`);
+  if (depth > CLAIMS_FILE_LIMITS.notDepth) throw new FieldError(`field "${at}": "not" nested more than ${CLAIMS_FILE_LIMITS.notDepth} deep`);
   known(v, ['activity', 'hostname', 'address', 'port', 'direction', 'via_proxy', 'answered', 'min_duration_s', 'not'], `${at}.`);
   const m: ClaimMatch = {};
   if (v.activity !== undefined) m.activity = strList(v.activity, `${at}.activity`);
@@ -107,7 +151,7 @@ function toMatch(v: unknown, at: string): ClaimMatch {
   if (v.via_proxy !== undefined) m.via_proxy = bool(v, 'via_proxy', `${at}.`);
   if (v.answered !== undefined) m.answered = bool(v, 'answered', `${at}.`);
   if (v.min_duration_s !== undefined) m.min_duration_s = nonNegative(v.min_duration_s, `${at}.min_duration_s`);
-  if (v.not !== undefined) m.not = toMatch(v.not, `${at}.not`);
+  if (v.not !== undefined) m.not = toMatch(v.not, `${at}.not`, depth + 1);
   return m;
 }
 
@@ -158,7 +202,7 @@ function strList(v: unknown, at: string): string[] {
   if (!Array.isArray(list) || list.length === 0 || !list.every((s) => typeof s === 'string' && s.trim() !== '')) {
     throw new FieldError(`field "${at}": expected a string or a non-empty list of strings`);
   }
-  return list as string[];
+  return boundedList(list as string[], at);
 }
 
 function portList(v: unknown, at: string): number[] {
@@ -166,7 +210,13 @@ function portList(v: unknown, at: string): number[] {
   if (!Array.isArray(list) || list.length === 0 || !list.every((p) => Number.isInteger(p) && p >= 0 && p <= 65535)) {
     throw new FieldError(`field "${at}": expected a port number 0-65535 or a list of them`);
   }
-  return list as number[];
+  return boundedList(list as number[], at);
+}
+
+function boundedList<T>(list: T[], at: string): T[] {
+  const max = CLAIMS_FILE_LIMITS.listItems;
+  if (list.length > max) throw new FieldError(`field "${at}": ${list.length} entries, more than the ${max} allowed`);
+  return list;
 }
 
 function nonNegative(v: unknown, at: string): number {
