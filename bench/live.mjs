@@ -135,7 +135,7 @@ async function phase(name, rateBytes, dir) {
   const work = join(dir, name);
   mkdirSync(work);
   const db = join(work, 'audit.db');
-  const td = TCPDUMP ? start('ip', ['netns', 'exec', R, 'tcpdump', '-i', RDEV, '-n', '-w', join(work, 'tcpdump.pcap')]) : null;
+  const td = TCPDUMP ? start('ip', ['netns', 'exec', R, 'tcpdump', '-Z', 'root', '-i', RDEV, '-n', '-w', join(work, 'tcpdump.pcap')]) : null;
   if (td) await waitFor(td, /listening on/);
   const daemon = start('ip', ['netns', 'exec', R, process.execPath, join(root, 'bin/ollama-audit.js'), 'daemon', '--db', db, '-i', RDEV, '--evidence-dir', join(work, 'evidence')]);
   await waitFor(daemon, /capturing on/);

@@ -54,7 +54,7 @@ const cases = {
     for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
     return timed(process.execPath, [join(root, 'bin', 'ollama-audit.js'), 'import', capture, '--db', db, '--json']);
   },
-  'tcpdump -r -w /dev/null': () => timed('tcpdump', ['-n', '-r', capture, '-w', '/dev/null']),
+  'tcpdump -r -w /dev/null': () => timed('tcpdump', ['-n', '-Z', 'root', '-r', capture, '-w', '/dev/null']),
   'tshark -z conv,tcp -z conv,udp': () => timed('tshark', ['-n', '-r', capture, '-q', '-z', 'conv,tcp', '-z', 'conv,udp']),
   'JS floor': () => timed(process.execPath, [join(root, 'bench', 'js-floor.mjs'), capture]),
 };
