@@ -8,6 +8,7 @@ import {
 } from './session-rows.js';
 import { writeEvidenceRows } from './evidence-store.js';
 import type { EvidenceIndexRow, SegmentInfo } from './evidence-writer.js';
+import { releaseLiveWriter, takeLiveWriter, thisProcess, type WriterIdentity } from './live-writer.js';
 
 /** What one flush writes: everything that changed since the last one. */
 export interface LiveBatch {
@@ -22,11 +23,18 @@ export interface LiveBatch {
 /**
  * A live capture's session: the session row is committed at once (readers see a capture in
  * progress, ended_at NULL), then every flush is one transaction, so a crash or kill -9 loses at
- * most what arrived since the last flush and leaves the database consistent. Runs on the
+ * most what arrived since the last flush and leaves the database consistent. One live session
+ * writes a store at a time (live-writer.ts). Runs on the
  * capture thread: a second's worth of changed rows is small next to an import.
  */
-export function beginLiveSession(db: Db, start: SessionStart) {
-  const sessionId = Number(db.prepare(INSERT_SESSION).run(start.kind, start.source, start.format, start.filter ?? null, Date.now() * 1000).lastInsertRowid);
+export function beginLiveSession(db: Db, start: SessionStart, me: WriterIdentity = thisProcess()) {
+  // The session row and the store's live-writer row in one transaction: a second daemon on this
+  // store is refused before it has written anything.
+  const sessionId = db.transaction(() => {
+    const id = Number(db.prepare(INSERT_SESSION).run(start.kind, start.source, start.format, start.filter ?? null, Date.now() * 1000).lastInsertRowid);
+    takeLiveWriter(db, id, me);
+    return id;
+  }).immediate();
   const upsertFlow = db.prepare(UPSERT_FLOW);
   const insertDns = db.prepare(INSERT_DNS);
   const insertHttp = db.prepare(INSERT_HTTP);
@@ -50,7 +58,10 @@ export function beginLiveSession(db: Db, start: SessionStart) {
   });
 
   function end(e: SessionEnd): void {
-    finish.run(...sessionEndRow(e), sessionId);
+    db.transaction(() => {
+      finish.run(...sessionEndRow(e), sessionId);
+      releaseLiveWriter(db, sessionId, me);
+    }).immediate();
   }
 
   return { sessionId, flush: (b: LiveBatch) => flush.immediate(b), end };

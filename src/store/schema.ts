@@ -158,4 +158,14 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE sessions ADD COLUMN source_sha256 TEXT;    -- SHA-256 (hex) of an imported file's bytes; NULL for live sessions
   CREATE INDEX sessions_source_sha256 ON sessions(source_sha256);
   `,
+  // 5: the one live writer of this store (a second daemon on the same database would record the same traffic twice).
+  `
+  CREATE TABLE live_writer (
+    id          INTEGER PRIMARY KEY CHECK (id = 1), -- at most one row
+    pid         INTEGER NOT NULL,                   -- the writing process
+    start_ticks INTEGER,                            -- its start time (/proc/<pid>/stat field 22): with pid, tells a reused pid apart; NULL where unknown
+    session_id  INTEGER NOT NULL,                   -- the live session it writes
+    since       INTEGER NOT NULL                    -- µs, when it took the store
+  );
+  `,
 ];
