@@ -53,6 +53,20 @@ describe('the store has one live writer', () => {
   });
 });
 
+/** The pid holding the store, or null (also while the daemon is still creating it). */
+function heldBy(db: string): number | null {
+  try {
+    const r = openDb(db, { readonly: true });
+    try {
+      return (r.prepare('SELECT pid FROM live_writer').get() as { pid: number } | undefined)?.pid ?? null;
+    } finally {
+      r.close();
+    }
+  } catch {
+    return null;
+  }
+}
+
 describeNeeding(['root', 'cap'], 'two real daemons on one database', () => {
   it('the second exits 2 with one line naming the first one\'s pid; the first keeps recording', async () => {
     if (!existsSync(join(root, 'dist', 'commands', 'cli.js'))) throw new Error('dist/ missing: run npm run build (npm install does it)');
@@ -63,12 +77,7 @@ describeNeeding(['root', 'cap'], 'two real daemons on one database', () => {
       // Wait until the first has taken the store (its live_writer row is committed).
       const deadline = Date.now() + 20_000;
       for (;;) {
-        if (existsSync(db)) {
-          const r = openDb(db, { readonly: true });
-          const row = r.prepare('SELECT pid FROM live_writer').get() as { pid: number } | undefined;
-          r.close();
-          if (row) break;
-        }
+        if (heldBy(db) !== null) break;
         if (Date.now() > deadline) throw new Error('the first daemon never took the store');
         await new Promise((ok) => setTimeout(ok, 50));
       }
