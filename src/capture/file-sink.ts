@@ -3,6 +3,7 @@
  * buffer and written in ~1 MiB pieces, not one write call per packet.
  */
 import * as fs from 'node:fs';
+import { createExclusive } from '../store/safe-files.js';
 
 const FLUSH_SIZE = 1024 * 1024;
 
@@ -16,10 +17,9 @@ export interface FileSink {
   closed: boolean;
 }
 
-/** Creates (truncating) `path`; `mode` is applied even when the file already existed. */
-export function openSink(path: string, mode?: number): FileSink {
-  const fd = fs.openSync(path, 'w', mode ?? 0o644);
-  if (mode !== undefined) fs.fchmodSync(fd, mode);
+/** Creates `path`, which must not exist yet (never truncates or follows an existing name: safe-files.ts). */
+export function openSink(path: string, mode = 0o644): FileSink {
+  const fd = createExclusive(path, mode);
   return { fd, buf: Buffer.alloc(FLUSH_SIZE), len: 0, total: 0, closed: false };
 }
 

@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { createRequire } from 'node:module';
 import { parseDuration, parseSize } from './parse-units.js';
 import { EXIT_USAGE, isUserFacing } from './user-error.js';
+import { allowUnsafeDirs } from '../store/safe-files.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -15,7 +16,11 @@ export async function main(argv: string[]): Promise<number> {
     .description('Audit what Ollama (and everything else on this host) sends over the network.')
     .version(pkg.version)
     .showHelpAfterError('(run with --help for usage)')
+    .option('--force-unsafe-dir', 'write into folders of other users or writable by others (links are refused all the same)')
     .exitOverride();
+  // Module state (safe-files.ts), so reset on every run: tests call main() many times in one process.
+  allowUnsafeDirs(false);
+  program.hook('preAction', () => allowUnsafeDirs(program.opts().forceUnsafeDir === true));
 
   const dbOption = () => new Option('--db <path>', 'SQLite store (default: $OLLAMA_AUDIT_DB or $XDG_DATA_HOME/ollama-audit/audit.db)');
 

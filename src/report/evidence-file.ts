@@ -18,6 +18,7 @@ import { decodePacket } from '../decode/decode-packet.js';
 import { newDecoded, newSkipCounts } from '../decode/decoded.js';
 import type { Db } from '../store/open-db.js';
 import { exportFlows, type FlowMatcher } from '../store/evidence-export.js';
+import { removeIfPresent } from '../store/safe-files.js';
 import { evidenceForFlows } from '../store/evidence-store.js';
 import { HEAD_BYTES } from '../store/evidence-policy.js';
 import { addrBytes } from '../decode/addr-parse.js';
@@ -136,6 +137,7 @@ function fromSegments(db: Db, s: SessionRow, cutter: EvidenceCutter, tmp: string
     seq: t.flow.seq, proto: t.flow.proto, initiatorAddr: addrBytes(t.flow.initiator_addr), initiatorPort: t.flow.initiator_port,
     responderAddr: addrBytes(t.flow.responder_addr), responderPort: t.flow.responder_port,
   }));
+  removeIfPresent(tmp); // left by an interrupted report; the folder was checked (safe-files.ts)
   try {
     const res = exportFlows(segmentOrder, rows, matchers, tmp);
     for (const w of res.warnings) warnings.push(`session ${s.id}: ${w}`);

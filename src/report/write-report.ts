@@ -15,7 +15,7 @@ import { buildManifest, evidenceForManifest, sha256File, type Manifest } from '.
 import { renderHtml } from './render-html.js';
 import { renderMarkdown } from './render-markdown.js';
 import type { ReportClaim, ReportCoverage, ReportData } from './report-types.js';
-import { makePrivateDir } from '../store/private-dir.js';
+import { removeIfPresent, safeOutputDir, writeNewFile } from '../store/safe-files.js';
 
 export const REPORT_FILES = ['report.md', 'report.html', 'report.json', 'evidence.pcapng', 'manifest.json'] as const;
 
@@ -67,17 +67,15 @@ export function writeReport(db: Db, outDir: string, input: WriteReportInput): Wr
   return { files: [...names, 'manifest.json'].map((n) => join(dir, n)), manifest };
 }
 
-/** A new folder is made 0700; an existing one loses a previous report's files, so none is left stale. */
+/**
+ * A new folder is made 0700; an existing one must be safe to write (safe-files.ts) and loses a
+ * previous report's files (and a partial evidence file), so none is left stale.
+ */
 function prepareDir(dir: string): void {
-  if (!fs.existsSync(dir)) {
-    makePrivateDir(dir);
-    fs.chmodSync(dir, 0o700);
-    return;
-  }
-  if (!fs.statSync(dir).isDirectory()) throw new Error(`${dir} exists and is not a folder`);
-  for (const name of REPORT_FILES) fs.rmSync(join(dir, name), { force: true });
+  safeOutputDir(dir);
+  for (const name of [...REPORT_FILES, 'evidence.pcapng.partial']) removeIfPresent(join(dir, name));
 }
 
 function writePrivate(path: string, text: string): void {
-  fs.writeFileSync(path, text, { mode: 0o600, flag: 'wx' });
+  writeNewFile(path, text, 0o600);
 }

@@ -22,7 +22,7 @@ import type { Flow } from '../flows/flow.js';
 import { OLLAMA_API_PORT } from '../knowledge/ports.js';
 import { processComment } from './evidence-comment.js';
 import { keepBytes, newEvidenceFlowState, type EvidenceFlowState, type EvidencePolicy } from './evidence-policy.js';
-import { makePrivateDir } from './private-dir.js';
+import { safeOutputDir, UnsafePathError } from './safe-files.js';
 
 export const DEFAULT_MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
 /** A quiet machine still gets closed (hashed, deletable) segments: one per hour of capture at most. */
@@ -172,6 +172,7 @@ export function createEvidenceWriter(opts: EvidenceWriterOptions): EvidenceWrite
     adoptEarlierFiles(s);
     prune(s, s.o.now());
   } catch (err) {
+    if (err instanceof UnsafePathError) throw err; // a folder we must not write: the caller stops with one line
     fail(s, err);
   }
   return {
@@ -205,9 +206,7 @@ function resolve(o: EvidenceWriterOptions): Resolved {
 }
 
 function prepareDir(dir: string): void {
-  if (fs.existsSync(dir)) return;
-  makePrivateDir(dir);
-  fs.chmodSync(dir, 0o700); // mkdir's mode is filtered by the umask
+  safeOutputDir(dir);
 }
 
 const SEGMENT_NAME = /^evidence-.+-\d+\.pcapng$/;
@@ -218,7 +217,7 @@ function adoptEarlierFiles(s: State): void {
   for (const name of fs.readdirSync(s.o.dir)) {
     if (!SEGMENT_NAME.test(name)) continue;
     const p = path.join(s.o.dir, name);
-    const st = fs.statSync(p);
+    const st = fs.lstatSync(p); // a link is not a segment of ours: never followed, sized or deleted through
     if (!st.isFile()) continue;
     found.push({
       seq: 0, path: p, firstTs: null, lastTs: st.mtimeMs * 1000, bytes: st.size, packets: 0,
@@ -300,10 +299,19 @@ function segmentPath(s: State, seq: number): string {
   return path.join(s.o.dir, `evidence-${s.o.session}-${String(seq).padStart(6, '0')}.pcapng`);
 }
 
+function entryExists(p: string): boolean {
+  try {
+    fs.lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function openSegment(s: State): Open {
   let p: string;
   do p = segmentPath(s, ++s.seq);
-  while (fs.existsSync(p)); // never truncate a file of an earlier run that reused the session name
+  while (entryExists(p)); // skip a file of an earlier run that reused the session name (a link counts: lstat)
   const w = createPcapngWriter(p, { mode: 0o600, userAppl: 'ollama-audit evidence' });
   const info: SegmentInfo = {
     seq: s.seq, path: p, firstTs: null, lastTs: null, bytes: 0, packets: 0,

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { chmodSync, existsSync, statSync } from 'node:fs';
-import { makePrivateDir } from './private-dir.js';
+import { closeSync, existsSync, statSync } from 'node:fs';
+import { checkOwnFile, createExclusive, safeOutputDir } from './safe-files.js';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from './schema.js';
 import { explainStoreError, StoreError } from './store-error.js';
@@ -25,13 +25,8 @@ export function openDb(path: string, opts: { readonly?: boolean; busyTimeoutMs?:
   const oldMask = process.umask(0o077);
   let db: Db;
   try {
-    if (!opts.readonly) {
-      const dir = dirname(path);
-      if (!existsSync(dir)) makePrivateDir(dir);
-    }
-    const isNew = !existsSync(path);
+    if (!opts.readonly) prepareStoreFiles(path);
     db = new Database(path, { readonly: !!opts.readonly, fileMustExist: !!opts.readonly });
-    if (isNew && !opts.readonly) chmodSync(path, 0o600);
     db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
     if (!opts.readonly) {
       db.pragma('journal_mode = WAL');
@@ -48,6 +43,17 @@ export function openDb(path: string, opts: { readonly?: boolean; busyTimeoutMs?:
     process.umask(oldMask);
   }
   return db;
+}
+
+/**
+ * A writer's store: its folder safe (safe-files.ts), the database, WAL and shared-memory files
+ * absent or regular files of this user's, and a new database created by us (0600, never through
+ * a link) before SQLite opens it by name.
+ */
+function prepareStoreFiles(path: string): void {
+  safeOutputDir(dirname(path));
+  for (const suffix of ['-wal', '-shm', '-journal']) checkOwnFile(path + suffix);
+  if (!checkOwnFile(path)) closeSync(createExclusive(path, 0o600));
 }
 
 function migrate(db: Db, path: string): void {

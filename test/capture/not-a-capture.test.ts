@@ -72,7 +72,7 @@ describe('files that are not captures', () => {
     if (!fs.existsSync(path.join(root, 'dist', 'commands', 'cli.js'))) throw new Error('dist/ missing: run npm run build (npm install does it)');
     fs.chmodSync(dir, 0o755);
     const dbDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oa-noperm-'));
-    fs.chmodSync(dbDir, 0o777);
+    fs.chownSync(dbDir, 65534, 65534); // nobody's own private folder (a folder others can write is refused)
     const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cli, 'import', file, '--db', path.join(dbDir, 'a.db')], { encoding: 'utf8', cwd: '/' });
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);

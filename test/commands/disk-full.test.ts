@@ -21,7 +21,7 @@ afterAll(() => {
 describe.skipIf(skip !== null)(`disk full ${skip ? `(skipped: ${skip})` : ''}`, () => {
   it('an import that fills the disk exits 2 with one line and leaves earlier imports intact', async () => {
     if (!isRoot) throw new Error('CI must run as root: this test mounts a tmpfs');
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mountPoint]);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0700', 'tmpfs', mountPoint]);
     mounted = true;
     const db = join(mountPoint, 'audit.db');
     const first = await runCli('import', fixture('vlan-qinq.pcap'), '--db', db);
