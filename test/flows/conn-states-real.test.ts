@@ -5,7 +5,8 @@
  * exit code checked when the capture was made) and Zeek's definitions; the history letters are
  * checked per TCP stream against tshark's tcp.flags, lengths and analysis flags.
  */
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -18,11 +19,12 @@ import type { FlowRecord } from '../../src/store/query-flows.js';
 const FILE = fixture('conn-states.pcap');
 const REGISTRY = '203.0.113.10';
 let flows: FlowRecord[] = [];
+let dbPath = '';
 let verifyText = '';
 let verifyJson: { claims: { id: string; verdict: string; reason: string; evidence: { flows: { conn_state: string | null; history: string | null }[] } }[] };
 
 beforeAll(async () => {
-  const db = join(mkdtempSync(join(tmpdir(), 'oa-conn-')), 'a.db');
+  const db = dbPath = join(mkdtempSync(join(tmpdir(), 'oa-conn-')), 'a.db');
   expect((await runCli('import', FILE, '--db', db, '--json')).code).toBe(0);
   flows = JSON.parse((await runCli('flows', '--db', db, '--json')).stdout);
   verifyText = (await runCli('verify', '--db', db)).stdout;
@@ -62,6 +64,37 @@ describe('conn_state per the scenario', () => {
     expect(dest.verdict).toBe('violated'); // an attempt still breaks "never contacts": the host tried
     expect(dest.evidence.flows.map((f) => f.conn_state)).toEqual(['RSTO', 'RSTR', 'REJ', 'REJ', 'S0', 'S0', 'S0']);
     expect(dest.evidence.flows.map((f) => f.history).slice(2)).toEqual(['Sr', 'Sr', 'S', 'S', 'S']);
+  });
+});
+
+describe('reports', () => {
+  it('report.json flows carry conn_state and history; the Markdown and HTML flow tables show them', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'oa-conn-rep-')), 'r');
+    expect((await runCli('report', '--db', dbPath, '--out', dir)).code).toBe(0);
+    const json = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+    expect(json.flows.map((f: FlowRecord) => f.conn_state)).toEqual(flows.map((f) => f.conn_state));
+    expect(json.flows.map((f: FlowRecord) => f.history)).toEqual(flows.map((f) => f.history));
+    const md = readFileSync(join(dir, 'report.md'), 'utf8');
+    expect(md).toContain('| State (history) |');
+    expect(md.match(/\| REJ \(Sr\) \|/g)?.length).toBe(2);
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    expect(html).toContain('<th>State (history)</th>');
+    expect(html.match(/>S0 \(S\)</g)?.length).toBe(3);
+  });
+});
+
+describe('rows stored before conn_state was recorded (NULL)', () => {
+  it('flows --json gives null and verify says the state was not recorded, never a guessed outcome', async () => {
+    const copy = join(mkdtempSync(join(tmpdir(), 'oa-conn-old-')), 'old.db');
+    copyFileSync(dbPath, copy);
+    const db = new Database(copy);
+    db.prepare('UPDATE flows SET conn_state = NULL, history = NULL').run();
+    db.close();
+    const old: FlowRecord[] = JSON.parse((await runCli('flows', '--db', copy, '--json')).stdout);
+    expect(old.every((f) => f.conn_state === null && f.history === null)).toBe(true);
+    const text = (await runCli('verify', '--db', copy)).stdout;
+    expect(text).toContain('7 flows to registry.ollama.ai (connection state not recorded)');
+    expect(text).not.toMatch(/none answered|rejected \(/);
   });
 });
 
