@@ -22,6 +22,7 @@ import { allowedBy, type AllowRule } from './allow-rules.js';
 import { buildChains, type Chain, type SessionChains } from './causes.js';
 import { blockers, sessionCoverage, THRESHOLDS, type SessionCoverage } from './coverage.js';
 import { activityMatches, matchFlow } from './match.js';
+import type { ConnOutcome } from '../flows/conn-state.js';
 import { loadSession, sessionFacts, sessionIds, type ApiRequest, type FlowFact, type SessionFacts, type SessionRows } from './session-facts.js';
 
 export type Verdict = 'holds' | 'violated' | 'inconclusive' | 'not exercised';
@@ -36,6 +37,9 @@ export interface EvidenceFlow {
   far_port: number;
   direction: string;
   process: { pid: number; name: string } | null;
+  /** Zeek's conn_state and history (README); null for a flow stored before they were recorded. */
+  conn_state: string | null;
+  history: string | null;
 }
 
 export interface ClaimEvidence {
@@ -249,17 +253,63 @@ function conditionEstablished(claim: Claim, ctx: Ctx, opts: EvaluateOptions, inS
 
 function violationText(claim: Claim, flows: FlowFact[], ctx: Ctx): string {
   const exp = claim.expect;
+  const what = outcomesText(flows);
   if (typeof exp === 'object' && 'only_during' in exp) {
-    return `${count(flows, 'flow')} not caused by ${routes(exp.only_during)}: ${list(flows, ctx)}`;
+    return `${count(flows, 'flow')} not caused by ${routes(exp.only_during)}: ${what} — ${list(flows, ctx)}`;
   }
   if (typeof exp === 'object' && 'at_most' in exp) {
-    return `${flows.length} matching flows within ${claim.window?.seconds ?? 60} s (limit ${exp.at_most}): ${list(flows, ctx)}`;
+    return `${flows.length} matching flows within ${claim.window?.seconds ?? 60} s (limit ${exp.at_most}): ${what} — ${list(flows, ctx)}`;
   }
-  return `${count(flows, 'matching flow')}: ${list(flows, ctx)}`;
+  return `${count(flows, 'matching flow')}: ${what} — ${list(flows, ctx)}`;
+}
+
+const OUTCOME_ORDER: (ConnOutcome | null)[] = ['connected', 'rejected', 'unanswered', null];
+const MAX_OUTCOME_GROUPS = 6;
+
+/**
+ * What came of the flows, per outcome and far end, so a host that only tried (its packets dropped
+ * or refused upstream) reads apart from one that connected: "2 connections to registry.ollama.ai
+ * (RSTO, SF); 2 attempts to registry.ollama.ai, rejected (REJ); 3 attempts to registry.ollama.ai,
+ * none answered (S0)". An attempt still breaks a "never contacts" claim: the host tried.
+ */
+function outcomesText(flows: FlowFact[]): string {
+  const groups = new Map<string, OutcomeGroup>();
+  for (const f of flows) {
+    const dest = f.hostname ?? `${f.farAddr}:${f.farPort}`;
+    const dns = f.dnsQueries.length > 0;
+    const rank = OUTCOME_ORDER.indexOf(f.outcome);
+    const key = `${rank} ${dns} ${dest}`;
+    const g = groups.get(key) ?? { rank, outcome: f.outcome, dest, dns, states: new Set<string>(), n: 0 };
+    g.n++;
+    if (f.connState !== null) g.states.add(f.connState);
+    groups.set(key, g);
+  }
+  const sorted = [...groups.values()].sort((a, b) => a.rank - b.rank);
+  const texts = sorted.slice(0, MAX_OUTCOME_GROUPS).map(outcomeGroupText);
+  const more = sorted.length - texts.length;
+  return more > 0 ? `${texts.join('; ')}; and ${more} more` : texts.join('; ');
+}
+
+interface OutcomeGroup { rank: number; outcome: ConnOutcome | null; dest: string; dns: boolean; states: Set<string>; n: number }
+
+/** "3 attempts to registry.ollama.ai, none answered (S0)"; DNS flows are lookups of the name they asked for. */
+function outcomeGroupText(g: OutcomeGroup): string {
+  const states = [...g.states].sort().join(', ');
+  const of = g.dns ? `${plural(g.n, 'lookup')} of ${g.dest}` : null;
+  switch (g.outcome) {
+    case 'unanswered': return `${of ?? `${plural(g.n, 'attempt')} to ${g.dest}`}, ${g.n === 1 ? 'not' : 'none'} answered (${states})`;
+    case 'rejected': return `${of ?? `${plural(g.n, 'attempt')} to ${g.dest}`}, rejected (${states})`;
+    case 'connected': return of ? `${of}, answered (${states})` : `${plural(g.n, 'connection')} to ${g.dest} (${states})`;
+    default: return `${of ?? `${plural(g.n, 'flow')} to ${g.dest}`} (connection state not recorded)`;
+  }
 }
 
 function count(xs: readonly unknown[], noun: string): string {
-  return `${xs.length} ${noun}${xs.length === 1 ? '' : 's'}`;
+  return plural(xs.length, noun);
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 /** "#5 ollama.com (ollama-com, ollama) at 12:01:15.203860" for the first three flows. */
@@ -269,7 +319,8 @@ function list(flows: FlowFact[], ctx?: Ctx): string {
     const who = f.process ? `, ${f.process.name}` : '';
     const cause = ctx?.chains.causeOf.get(f.id);
     const why = cause ? `, during ${cause.method} ${cause.path ?? ''}` : '';
-    return `#${f.id} ${name} (${f.activity}${who}${why}) at ${isoMicros(f.firstSeen).slice(11, 26)}`;
+    const state = f.connState ? `, ${f.connState}` : '';
+    return `#${f.id} ${name} (${f.activity}${who}${state}${why}) at ${isoMicros(f.firstSeen).slice(11, 26)}`;
   });
   return flows.length > 3 ? `${shown.join(', ')} and ${flows.length - 3} more` : shown.join(', ');
 }
@@ -322,6 +373,8 @@ function evidence(per: SessionVerdict[]): ClaimEvidence {
       far_port: f.farPort,
       direction: f.direction,
       process: f.process,
+      conn_state: f.connState,
+      history: f.history,
     })),
     chains,
   };

@@ -8,6 +8,7 @@ import { hostWithoutPort, normalizeHostname } from '../knowledge/hostname.js';
 import { OLLAMA_API_PORT } from '../knowledge/ports.js';
 import { apiEndpoint } from '../knowledge/api-endpoints.js';
 import { TCP_STATE_SYN, TCP_STATE_SYNACK } from '../flows/flow.js';
+import { connOutcome, type ConnOutcome } from '../flows/conn-state.js';
 import { isIP } from 'node:net';
 
 export interface SessionRow {
@@ -22,6 +23,7 @@ export interface FlowRow {
   packets_in: number; bytes_out: number; bytes_in: number; tcp_state: number; hostname: string | null;
   sni: string | null; http_method: string | null; http_path: string | null; http_host: string | null;
   connect_host: string | null; dns_name: string | null; activity: string; process_seq: number | null;
+  conn_state: string | null; history: string | null;
   pid: number | null; comm: string | null; ollama_tree: number | null;
 }
 
@@ -60,6 +62,11 @@ export interface FlowFact {
   direction: FlowDirection;
   viaProxy: boolean;
   answered: boolean;
+  /** Zeek's conn_state and history (null: stored before they were recorded). */
+  connState: string | null;
+  history: string | null;
+  /** What came of it: unanswered (S0...), rejected (REJ) or connected; null when the state is unknown. */
+  outcome: ConnOutcome | null;
   /** 'ollama': a process of the Ollama tree; 'other': another process; null: no process known. */
   owner: 'ollama' | 'other' | null;
   /** Could a process own it? Kernel traffic (ND, MLD, ICMP errors) cannot. */
@@ -104,7 +111,7 @@ export function loadSession(db: Db, id: number): SessionRows | null {
   const flows = db.prepare(`SELECT f.id, f.session_id, f.seq, f.proto, f.initiator_addr, f.initiator_port, f.responder_addr,
       f.responder_port, f.first_seen, f.last_seen, f.packets_in, f.bytes_out, f.bytes_in, f.tcp_state, f.hostname, f.sni,
       f.http_method, f.http_path, f.http_host, f.connect_host, f.dns_name, f.activity, f.process_seq,
-      p.pid, p.comm, p.ollama_tree
+      f.conn_state, f.history, p.pid, p.comm, p.ollama_tree
     FROM flows f LEFT JOIN processes p ON p.session_id = f.session_id AND p.seq = f.process_seq
     WHERE f.session_id = ? ORDER BY f.first_seen, f.id`).all(id) as FlowRow[];
   const dns = db.prepare('SELECT flow_seq, ts, query FROM dns WHERE session_id = ? ORDER BY ts').all(id) as DnsRow[];
@@ -156,6 +163,9 @@ function flowFact(f: FlowRow, dnsQueries: string[], local: Set<string>): FlowFac
     direction,
     viaProxy: f.connect_host !== null || (f.http_path !== null && /^https?:\/\//i.test(f.http_path)),
     answered: answered(f),
+    connState: f.conn_state,
+    history: f.history,
+    outcome: connOutcome(f.conn_state, f.packets_in),
     owner: f.process_seq === null ? null : f.ollama_tree === 1 ? 'ollama' : 'other',
     attributable: attributable(f),
     process: f.pid === null ? null : { pid: f.pid, name: f.comm ?? '' },

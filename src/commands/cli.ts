@@ -32,7 +32,7 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (files: string[], opts) => { code = await (await import('./import-command.js')).runImport(files, opts); });
 
   program.command('flows')
-    .description('show the flow table from the store')
+    .description('show the flow table from the store; STATE is Zeek\'s conn_state with its history letters (README: "Connection state")')
     .addOption(dbOption())
     .option('--json', 'print one JSON array of flows (stable field names, see README)')
     .option('--ollama', 'only flows that involve Ollama')

@@ -1,15 +1,17 @@
 import type { FlowRecord } from '../store/query-flows.js';
 import { humanBytes } from './progress.js';
+import { connText } from '../report/format-values.js';
 
 /** The human table of `flows`: one line per flow, widths fitted to the content. */
 export function formatFlowTable(flows: FlowRecord[]): string {
-  const header = ['ID', 'FIRST SEEN (UTC)', 'PROTO', 'INITIATOR', 'RESPONDER', 'NAME (SOURCE)', 'ACTIVITY', 'PKTS OUT/IN', 'BYTES OUT/IN', 'PROCESS'];
+  const header = ['ID', 'FIRST SEEN (UTC)', 'PROTO', 'INITIATOR', 'RESPONDER', 'STATE (HISTORY)', 'NAME (SOURCE)', 'ACTIVITY', 'PKTS OUT/IN', 'BYTES OUT/IN', 'PROCESS'];
   const rows = flows.map((f) => [
     String(f.id),
     f.first_seen.replace('T', ' ').slice(0, 23),
     f.proto,
     endpoint(f.initiator_addr, f.initiator_port, f.proto),
     endpoint(f.responder_addr, f.responder_port, f.proto),
+    connText(f),
     f.hostname ? `${clip(f.hostname, 48)} (${f.hostname_source})` : '-',
     f.activity,
     `${f.packets_out}/${f.packets_in}`,

@@ -25,10 +25,11 @@ export interface Decoded {
   payloadLen: number;
   /** Transport payload length according to the headers (may exceed payloadLen when snaplen cut it). */
   payloadWireLen: number;
-  /** TCP only: flags byte (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10), seq and ack (uint32). */
+  /** TCP only: flags byte (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10), seq and ack (uint32), window field (unscaled). */
   tcpFlags: number;
   tcpSeq: number;
   tcpAck: number;
+  tcpWindow: number;
   /** 0 not a fragment, 1 first fragment (transport header present), 2 later fragment (no transport header). */
   fragment: number;
   /**
@@ -48,7 +49,7 @@ export interface Decoded {
 export function newDecoded(): Decoded {
   return {
     ipVersion: 0, addrLen: 0, srcOff: 0, dstOff: 0, proto: 0, srcPort: 0, dstPort: 0, ipLen: 0,
-    payloadOff: 0, payloadLen: 0, payloadWireLen: 0, tcpFlags: 0, tcpSeq: 0, tcpAck: 0, fragment: 0,
+    payloadOff: 0, payloadLen: 0, payloadWireLen: 0, tcpFlags: 0, tcpSeq: 0, tcpAck: 0, tcpWindow: 0, fragment: 0,
     fragId: 0, fragOffset: 0, fragMore: 0, fragDataOff: 0, fragDataLen: 0, fragDataWireLen: 0,
   };
 }

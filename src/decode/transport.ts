@@ -13,6 +13,7 @@ export function decodeTransport(buf: Buffer, off: number, ipEnd: number, capEnd:
   out.tcpFlags = 0;
   out.tcpSeq = 0;
   out.tcpAck = 0;
+  out.tcpWindow = 0;
   switch (out.proto) {
     case IPPROTO.TCP:
       return decodeTcp(buf, off, ipEnd, capEnd, out);
@@ -45,6 +46,7 @@ function decodeTcp(buf: Buffer, off: number, ipEnd: number, capEnd: number, out:
   out.tcpSeq = ((buf[off + 4] << 24) | (buf[off + 5] << 16) | (buf[off + 6] << 8) | buf[off + 7]) >>> 0;
   out.tcpAck = ((buf[off + 8] << 24) | (buf[off + 9] << 16) | (buf[off + 10] << 8) | buf[off + 11]) >>> 0;
   out.tcpFlags = buf[off + 13];
+  out.tcpWindow = (buf[off + 14] << 8) | buf[off + 15];
   setPayload(off + hlen, ipEnd, capEnd, out);
   return 0;
 }

@@ -1,6 +1,7 @@
 import type { Packet } from '../capture/packet.js';
 import { IPPROTO, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Decoded } from '../decode/decoded.js';
 import { communityIdV1 } from './community-id.js';
+import { newConnTrack, trackOtherConn, trackTcpConn } from './conn-state.js';
 import {
   DIR_IN, DIR_OUT, TCP_STATE_ESTABLISHED, TCP_STATE_FIN_IN, TCP_STATE_FIN_OUT, TCP_STATE_RST_IN,
   TCP_STATE_RST_OUT, TCP_STATE_SYN, TCP_STATE_SYNACK, type Flow,
@@ -184,8 +185,9 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     let list = rec[s * REC + R_LIST];
     if (d.proto === IPPROTO.TCP) {
       f.tcpState = nextTcpState(f.tcpState, dir, d.tcpFlags);
+      trackTcpConn(f, dir, d.tcpFlags, d.payloadWireLen, d.tcpWindow);
       if (tcpDone(f.tcpState)) list = LIST_TCP_DONE;
-    }
+    } else trackOtherConn(f, dir, d.payloadWireLen);
     if (tails[list] !== s) {
       unlink(s);
       append(s, list);
@@ -221,6 +223,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
       payloadOut: 0,
       payloadIn: 0,
       tcpState: 0,
+      conn: newConnTrack(),
       tcpLoss: null,
       tcpLossHoles: null,
       communityId: communityIdV1(iAddr, rAddr, d.proto, iPort, rPort),

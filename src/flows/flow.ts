@@ -40,6 +40,11 @@ export interface Flow {
   /** Bitmask of TCP_STATE_* values. */
   tcpState: number;
   /**
+   * Zeek's conn_state and history, owned by src/flows/conn-state.ts: integers updated per packet
+   * (Int32Array(CONN_WORDS), made with the flow); read them with connStateOf() / historyOf().
+   */
+  conn: Int32Array;
+  /**
    * TCP capture-loss state and estimate, owned by src/flows/tcp-loss.ts (after Zeek's capture_loss):
    * null until the flow's first TCP packet. Read it with lossOf() from that file.
    */

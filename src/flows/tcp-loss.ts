@@ -1,5 +1,6 @@
 import { TCP_ACK, TCP_FIN, TCP_SYN, type Decoded } from '../decode/decoded.js';
 import type { Flow } from './flow.js';
+import { addHistory, H_GAP, H_RETRANS } from './conn-state.js';
 
 /**
  * Capture-loss estimate from TCP alone, after Zeek's capture_loss: when one side acknowledges
@@ -38,7 +39,8 @@ export function trackTcpLoss(f: Flow, dir: number, d: Decoded): void {
   const flags = d.tcpFlags;
   const syn = (flags & TCP_SYN) !== 0 ? 1 : 0;
   const len = d.payloadWireLen + syn + ((flags & TCP_FIN) !== 0 ? 1 : 0);
-  if (len > 0) noteData(f, s, dir, d.tcpSeq, (d.tcpSeq + len) >>> 0, syn);
+  // Old payload is a retransmission (Zeek's history 't'); a repeated SYN or FIN alone is not.
+  if (len > 0 && noteData(f, s, dir, d.tcpSeq, (d.tcpSeq + len) >>> 0, syn) && d.payloadWireLen > 0) addHistory(f, dir, H_RETRANS);
   if ((flags & TCP_ACK) !== 0) noteAck(f, s, 1 - dir, d.tcpAck);
 }
 
@@ -61,26 +63,28 @@ function rangesHeld(f: Flow, dir: number): number {
   return c === null ? 0 : c[dir * COLD + NR];
 }
 
-function noteData(f: Flow, s: Float64Array, dir: number, start: number, end: number, syn: number): void {
+/** Returns true when the segment lies wholly in sequence space already seen (a retransmission). */
+function noteData(f: Flow, s: Float64Array, dir: number, start: number, end: number, syn: number): boolean {
   const o = dir * HOT;
   if (s[o + SEEN] === 0) {
     s[o + SEEN] = 1;
     s[o + NEXT] = end;
     s[o + ACKED_TO] = (start + syn) >>> 0; // acked bytes count from here (the SYN itself is not data)
-    return;
+    return false;
   }
   const next = s[o + NEXT];
   if (start === next && rangesHeld(f, dir) === 0) {
     s[o + NEXT] = end; // the common case: the next segment in order, no holes held
-    return;
+    return false;
   }
-  if (!after(end, next)) return; // old data: a retransmission
+  if (!after(end, next)) return true; // old data: a retransmission
   if (after(start, next)) {
     if (dist(next, start) < MAX_JUMP) addRange(holesOf(f), dir * COLD, start, end);
-    return;
+    return false;
   }
   s[o + NEXT] = end;
   if (rangesHeld(f, dir) > 0) absorbRanges(s, o, holesOf(f), dir * COLD);
+  return false;
 }
 
 /** The other side acknowledges direction `dir`'s data up to ack. */
@@ -97,7 +101,9 @@ function noteAck(f: Flow, s: Float64Array, dir: number, ack: number): void {
   if (!after(ack, next) || dist(next, ack) >= MAX_JUMP) return;
   const c = holesOf(f);
   const co = dir * COLD;
-  c[co + GAP] += dist(next, ack) - (c[co + NR] > 0 ? coveredBelow(c, co, ack) : 0);
+  const missed = dist(next, ack) - (c[co + NR] > 0 ? coveredBelow(c, co, ack) : 0);
+  c[co + GAP] += missed;
+  if (missed > 0) addHistory(f, dir, H_GAP); // Zeek's history 'g', in the direction whose data is missing
   s[o + NEXT] = ack;
   if (c[co + NR] > 0) absorbRanges(s, o, c, co);
 }

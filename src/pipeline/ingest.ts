@@ -161,6 +161,7 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
     decoded.tcpFlags = 0;
     decoded.tcpSeq = 0;
     decoded.tcpAck = 0;
+    decoded.tcpWindow = -1; // no TCP header: no window to judge (0 would read as a zero-window advertisement)
   }
 
   /** A fragment counted in a flow after all: decodePacket had counted it as skipped. */

@@ -32,3 +32,12 @@ export function endpoint(addr: string, port: number, proto: string): string {
   if (proto !== 'tcp' && proto !== 'udp' && proto !== 'sctp') return addr;
   return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
+
+/**
+ * "SF (ShADdFf)": Zeek's conn_state and history of a flow (README lists their meanings);
+ * "—" for a row stored before they were recorded.
+ */
+export function connText(f: { conn_state: string | null; history: string | null }): string {
+  if (f.conn_state === null) return '—';
+  return f.history ? `${f.conn_state} (${f.history})` : f.conn_state;
+}

@@ -4,7 +4,7 @@
  * store or the caller goes through escapeHtml. Links only point inside the page (#flow-12).
  */
 import { escapeHtml as esc } from './escape.js';
-import { endpoint, formatBytes, formatDuration, formatTime } from './format-values.js';
+import { connText, endpoint, formatBytes, formatDuration, formatTime } from './format-values.js';
 import { pickFlows, verdictTone } from './flow-rows.js';
 import type { ReportClaim, ReportData, ReportFlow } from './report-types.js';
 import { timelineSvg } from './timeline-svg.js';
@@ -116,8 +116,8 @@ function flowsSection(r: ReportData): string {
   const rows = shown.map((f) => flowCells(f, sameDay(r.time_range.start, r.time_range.end)));
   const note = hidden > 0 ? `<p class="note">${hidden} other flow(s) are not listed here; report.json has every flow.</p>` : '';
   return section('flows-section', 'Flows', table('flows', 'Flows (findings highlighted)',
-    ['#', 'First seen (UTC)', 'Duration', 'Proto', 'From', 'To', 'Name', 'Activity', 'Process', 'Packets', 'Bytes out/in'],
-    rows, (i) => ` id="flow-${shown[i].id}"${shown[i].finding ? ' class="finding"' : ''}`, [0, 1, 2, 3, 8, 9, 10]) + note);
+    ['#', 'First seen (UTC)', 'Duration', 'Proto', 'From', 'To', 'State (history)', 'Name', 'Activity', 'Process', 'Packets', 'Bytes out/in'],
+    rows, (i) => ` id="flow-${shown[i].id}"${shown[i].finding ? ' class="finding"' : ''}`, [0, 1, 2, 3, 6, 9, 10, 11]) + note);
 }
 
 function sameDay(a: string | null, b: string | null): boolean {
@@ -139,6 +139,7 @@ function flowCells(f: ReportFlow, clockOnly: boolean): string[] {
     esc(f.proto),
     `<span class="ep">${esc(endpoint(f.initiator_addr, f.initiator_port, f.proto))}</span>`,
     `<span class="ep">${esc(endpoint(f.responder_addr, f.responder_port, f.proto))}</span>`,
+    `<span title="Zeek conn_state and history">${esc(connText(f))}</span>`,
     name + http,
     `${esc(f.activity)}<br><span class="src">${esc(f.activity_reason)}</span>`,
     f.process === null ? '—' : esc(`${f.process.name} (${f.process.pid})`),

@@ -4,7 +4,7 @@
  * timeline is summed per activity (the picture is in report.html).
  */
 import { escapeMarkdown as md } from './escape.js';
-import { endpoint, formatBytes, formatDuration, formatTime } from './format-values.js';
+import { connText, endpoint, formatBytes, formatDuration, formatTime } from './format-values.js';
 import { pickFlows } from './flow-rows.js';
 import type { ReportClaim, ReportData } from './report-types.js';
 
@@ -88,10 +88,10 @@ function flows(r: ReportData): string[] {
     f.finding ? `**${f.id}** (finding)` : `${f.id}`,
     md(formatTime(f.first_seen)), md(f.proto),
     md(endpoint(f.initiator_addr, f.initiator_port, f.proto)), md(endpoint(f.responder_addr, f.responder_port, f.proto)),
-    md(f.hostname ?? '—'), md(f.activity), f.process === null ? '—' : md(`${f.process.name} (${f.process.pid})`),
+    md(connText(f)), md(f.hostname ?? '—'), md(f.activity), f.process === null ? '—' : md(`${f.process.name} (${f.process.pid})`),
     `${f.packets_out + f.packets_in}`, `${formatBytes(f.bytes_out)} / ${formatBytes(f.bytes_in)}`,
   ]);
-  return ['## Flows', '', ...table(['#', 'First seen', 'Proto', 'From', 'To', 'Name', 'Activity', 'Process', 'Packets', 'Bytes out/in'], rows),
+  return ['## Flows', '', ...table(['#', 'First seen', 'Proto', 'From', 'To', 'State (history)', 'Name', 'Activity', 'Process', 'Packets', 'Bytes out/in'], rows),
     ...(hidden > 0 ? [`${hidden} other flow(s) are not listed; report.json has every flow.`, ''] : [])];
 }
 

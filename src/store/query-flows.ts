@@ -20,6 +20,10 @@ export interface FlowRecord {
   bytes_out: number;
   bytes_in: number;
   missed_bytes: number;
+  /** Zeek's conn_state (README lists every value); null for a row stored before it was recorded. */
+  conn_state: string | null;
+  /** Zeek's history letters, upper case from the initiator; null likewise. */
+  history: string | null;
   hostname: string | null;
   hostname_source: 'sni' | 'connect' | 'http' | 'dns' | null;
   sni: string | null;
@@ -49,7 +53,7 @@ export interface FlowQuery {
 interface Row {
   id: number; session_id: number; proto: number; initiator_addr: string; initiator_port: number;
   responder_addr: string; responder_port: number; initiator_by: string; first_seen: number; last_seen: number;
-  packets_out: number; packets_in: number; bytes_out: number; bytes_in: number; missed_bytes: number; hostname: string | null;
+  packets_out: number; packets_in: number; bytes_out: number; bytes_in: number; missed_bytes: number; conn_state: string | null; history: string | null; hostname: string | null;
   hostname_source: FlowRecord['hostname_source']; sni: string | null; alpn: string | null; http_method: string | null;
   http_path: string | null; http_host: string | null; http_status: number | null; connect_host: string | null;
   connect_port: number | null; dns_name: string | null; activity: string; activity_reason: string;
@@ -93,6 +97,8 @@ function toRecord(r: Row): FlowRecord {
     bytes_out: r.bytes_out,
     bytes_in: r.bytes_in,
     missed_bytes: r.missed_bytes,
+    conn_state: r.conn_state,
+    history: r.history,
     hostname: r.hostname,
     hostname_source: r.hostname_source,
     sni: r.sni,

@@ -152,7 +152,7 @@ export const MIGRATIONS: string[] = [
   // and each imported file's content hash (a second import of the same bytes is refused).
   `
   ALTER TABLE flows ADD COLUMN peer_process_seq INTEGER; -- processes.seq of the responder's socket owner when it is a local process (loopback, local server), NULL otherwise
-  ALTER TABLE flows ADD COLUMN conn_state TEXT;          -- Zeek's conn_state (S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH); NULL for non-TCP protocols Zeek gives none
+  ALTER TABLE flows ADD COLUMN conn_state TEXT;          -- Zeek's conn_state (S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH); non-TCP flows by Zeek's UDP rule (S0/SF/SHR); NULL only in rows stored before it was recorded
   ALTER TABLE flows ADD COLUMN history TEXT;             -- Zeek's history string (ShADadFfRr...; upper case = initiator)
   ALTER TABLE flows ADD COLUMN ifaces TEXT;              -- JSON [index] of every interface the flow's packets were captured on, when more than one
   ALTER TABLE sessions ADD COLUMN source_sha256 TEXT;    -- SHA-256 (hex) of an imported file's bytes; NULL for live sessions

@@ -11,7 +11,7 @@ import { createPcapWriter } from '../../src/capture/pcap-writer.js';
 const tmp = () => mkdtempSync(join(tmpdir(), 'oa-cli-'));
 const FLOW_FIELDS = [
   'id', 'session_id', 'proto', 'initiator_addr', 'initiator_port', 'responder_addr', 'responder_port', 'initiator_by',
-  'first_seen', 'last_seen', 'duration_s', 'packets_out', 'packets_in', 'bytes_out', 'bytes_in', 'missed_bytes', 'hostname',
+  'first_seen', 'last_seen', 'duration_s', 'packets_out', 'packets_in', 'bytes_out', 'bytes_in', 'missed_bytes', 'conn_state', 'history', 'hostname',
   'hostname_source', 'sni', 'alpn', 'http_method', 'http_path', 'http_host', 'http_status', 'connect_host',
   'connect_port', 'dns_name', 'activity', 'activity_reason', 'community_id', 'process', 'ollama',
 ];

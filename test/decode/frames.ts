@@ -25,7 +25,7 @@ export function ip6(text: string): Buffer {
 
 export interface TcpOpts {
   sport: number; dport: number; seq?: number; ack?: number; flags: number;
-  options?: Buffer; payload?: Buffer; dataOffsetWords?: number;
+  options?: Buffer; payload?: Buffer; dataOffsetWords?: number; window?: number;
 }
 
 export function tcp(o: TcpOpts): Buffer {
@@ -37,7 +37,7 @@ export function tcp(o: TcpOpts): Buffer {
   h.writeUInt32BE(o.ack ?? 0, 8);
   h[12] = (o.dataOffsetWords ?? (20 + opts.length) / 4) << 4;
   h[13] = o.flags;
-  h.writeUInt16BE(65535, 14);
+  h.writeUInt16BE(o.window ?? 65535, 14);
   opts.copy(h, 20);
   return Buffer.concat([h, o.payload ?? Buffer.alloc(0)]);
 }

@@ -8,6 +8,7 @@ import {
   DIR_IN, DIR_OUT, TCP_STATE_ESTABLISHED, TCP_STATE_FIN_IN, TCP_STATE_FIN_OUT, TCP_STATE_RST_IN,
   TCP_STATE_SYN, TCP_STATE_SYNACK, type Flow,
 } from '../../src/flows/flow.js';
+import { connStateOf, historyOf } from '../../src/flows/conn-state.js';
 import { icmp, ipv4, ipv6, packet, tcp, udp } from '../decode/frames.js';
 
 const SYN = 0x02;
@@ -101,10 +102,11 @@ describe('flow table: TCP', () => {
       id: 1, proto: 6, ipVersion: 4, initiatorAddr: Buffer.from([1, 2, 3, 4]), responderAddr: Buffer.from([5, 6, 7, 8]),
       initiatorPort: 1122, responderPort: 3344, initiatorBy: 'syn', iface: 0, firstSeen: T0, lastSeen: T0,
       packetsOut: 1, packetsIn: 0, bytesOut: 40, bytesIn: 0, payloadOut: 0, payloadIn: 0, tcpState: TCP_STATE_SYN,
-      tcpLoss: null, tcpLossHoles: null, communityId: '1:wCb3OG7yAFWelaUydu0D+125CLM=', hostname: null, hostnameSource: null, sni: null, alpn: null,
+      conn: expect.any(Int32Array), tcpLoss: null, tcpLossHoles: null, communityId: '1:wCb3OG7yAFWelaUydu0D+125CLM=', hostname: null, hostnameSource: null, sni: null, alpn: null,
       httpMethod: null, httpPath: null, httpHost: null, httpStatus: null, connectHost: null, connectPort: null,
       dnsName: null, process: null, enrich: null, closed: false,
     });
+    expect([connStateOf(f), historyOf(f)]).toEqual(['S0', 'S']);
   });
 
   it('keeps its own copy of the addresses (sources reuse the packet buffer)', () => {

@@ -10,10 +10,11 @@ import { decodePacket } from '../../src/decode/decode-packet.js';
 import { newDecoded, newSkipCounts } from '../../src/decode/decoded.js';
 import { createFlowTable } from '../../src/flows/flow-table.js';
 import { trackTcpLoss } from '../../src/flows/tcp-loss.js';
+import { connStateOf, historyOf } from '../../src/flows/conn-state.js';
 import { eth, ipv4, ipv6, tcp, udp } from '../decode/frames.js';
 
 describe('hot path', () => {
-  it('decodes, counts and tracks TCP loss for millions of packets of existing flows without a single minor GC', async () => {
+  it('decodes, counts, tracks TCP loss and Zeek conn state/history for millions of packets of existing flows without a single minor GC', async () => {
     const frames: Buffer[] = [];
     for (let i = 0; i < 200; i++) {
       const a = `10.0.${i}.1`;
@@ -55,5 +56,11 @@ describe('hot path', () => {
     obs.disconnect();
     expect(minorGcs).toBe(0);
     expect(table.size).toBe(600); // 200 TCP (both directions), 200 UDP, 200 UDP over IPv6
+    // The history and state were tracked on that path (the strings are built only here, at "write" time):
+    // client: a pure ACK (flow 0's ACKs carry no payload) or data; server: data; the same segments again: t/T.
+    const tcpFlows = [...table.flows()].filter((f) => f.proto === 6);
+    expect(tcpFlows.map(historyOf)).toContain('Adt');
+    expect(tcpFlows.map(historyOf)).toContain('DdTt');
+    expect(new Set(tcpFlows.map(connStateOf))).toEqual(new Set(['OTH']));
   });
 });

@@ -8,7 +8,7 @@ export function makeFlow(over: Partial<Flow> = {}): Flow {
     initiatorPort: 40000, responderPort: 443, initiatorBy: 'syn', iface: 0,
     firstSeen: 1_700_000_000_000_000, lastSeen: 1_700_000_001_500_000,
     packetsOut: 10, packetsIn: 12, bytesOut: 1000, bytesIn: 20000, payloadOut: 500, payloadIn: 19000,
-    tcpState: 0, communityId: '1:test',
+    tcpState: 0, conn: new Int32Array(6), communityId: '1:test',
     tcpLoss: null,
     tcpLossHoles: null,
     hostname: null, hostnameSource: null, sni: null, alpn: null,
