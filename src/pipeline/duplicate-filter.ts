@@ -1,0 +1,54 @@
+import type { Packet } from '../capture/packet.js';
+import { IFACE_UNKNOWN } from '../decode/link.js';
+
+/** Copies of one forwarded packet arrive within microseconds; 50 ms leaves room for a busy capture. */
+export const DUPLICATE_WINDOW_US = 50_000;
+
+/** Fingerprints remembered: direct-mapped, so a newer packet may evict an older one (then a later copy counts again). */
+const SLOTS = 1 << 16;
+const MASK = SLOTS - 1;
+
+/**
+ * Recognises a packet already captured on another interface (a forwarding host's `-i any` sees each
+ * forwarded packet on the bridge port, the bridge and the uplink), by its fingerprint
+ * (src/decode/packet-fingerprint.ts) within DUPLICATE_WINDOW_US of the first copy. Fixed-size typed
+ * arrays, allocated at the first packet: nothing per packet. Why this is safe: native-notes/dedup.md.
+ */
+export function createDuplicateFilter(windowUs = DUPLICATE_WINDOW_US) {
+  let h1s: Int32Array | null = null;
+  let h2s = new Int32Array(0);
+  let ifaces = new Int32Array(0);
+  let times = new Float64Array(0);
+
+  /**
+   * True when this packet is a copy of one seen within the window on a different interface (or
+   * when neither copy's interface is known). A packet seen again on the first copy's own interface
+   * is a new packet (a retransmission, a duplicate on the wire): it is counted and becomes the first copy.
+   */
+  // Takes the Packet and the fingerprint array, not numbers: a double (the time) passed to a function
+  // V8 did not inline is boxed, a heap allocation per packet.
+  function isCopy(p: Packet, fp: Int32Array, iface: number): boolean {
+    const h1 = fp[0];
+    const h2 = fp[1];
+    if (h1s === null) {
+      h1s = new Int32Array(SLOTS);
+      h2s = new Int32Array(SLOTS);
+      ifaces = new Int32Array(SLOTS);
+      times = new Float64Array(SLOTS).fill(-Infinity);
+    }
+    const s = (h1 ^ (h1 >>> 16)) & MASK;
+    if (h1s[s] === h1 && h2s[s] === h2 && Math.abs(p.ts - times[s]) <= windowUs) {
+      const first = ifaces[s];
+      if (iface === IFACE_UNKNOWN || first === IFACE_UNKNOWN || iface !== first) return true;
+    }
+    h1s[s] = h1;
+    h2s[s] = h2;
+    ifaces[s] = iface;
+    times[s] = p.ts;
+    return false;
+  }
+
+  return { isCopy };
+}
+
+export type DuplicateFilter = ReturnType<typeof createDuplicateFilter>;
