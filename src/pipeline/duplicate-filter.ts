@@ -1,4 +1,5 @@
 import type { Packet } from '../capture/packet.js';
+import type { Flow } from '../flows/flow.js';
 import { IFACE_UNKNOWN } from '../decode/link.js';
 
 /** Copies of one forwarded packet arrive within microseconds; 50 ms leaves room for a busy capture. */
@@ -19,6 +20,9 @@ export function createDuplicateFilter(windowUs = DUPLICATE_WINDOW_US) {
   let h2s = new Int32Array(0);
   let ifaces = new Int32Array(0);
   let times = new Float64Array(0);
+  // The flow each remembered packet was counted in, so a copy can add its interface to that flow.
+  let owners: (Flow | null)[] = [];
+  let last = 0;
 
   /**
    * True when this packet is a copy of one seen within the window on a different interface (or
@@ -35,8 +39,10 @@ export function createDuplicateFilter(windowUs = DUPLICATE_WINDOW_US) {
       h2s = new Int32Array(SLOTS);
       ifaces = new Int32Array(SLOTS);
       times = new Float64Array(SLOTS).fill(-Infinity);
+      owners = new Array<Flow | null>(SLOTS).fill(null);
     }
     const s = (h1 ^ (h1 >>> 16)) & MASK;
+    last = s;
     if (h1s[s] === h1 && h2s[s] === h2 && Math.abs(p.ts - times[s]) <= windowUs) {
       const first = ifaces[s];
       if (iface === IFACE_UNKNOWN || first === IFACE_UNKNOWN || iface !== first) return true;
@@ -45,10 +51,21 @@ export function createDuplicateFilter(windowUs = DUPLICATE_WINDOW_US) {
     h2s[s] = h2;
     ifaces[s] = iface;
     times[s] = p.ts;
+    owners[s] = null;
     return false;
   }
 
-  return { isCopy };
+  /** The flow the packet last passed to isCopy was counted in (its first copy's), or null. */
+  function ownerOfLast(): Flow | null {
+    return owners[last] ?? null;
+  }
+
+  /** Records the flow the packet last passed to isCopy (a first copy) was counted in. */
+  function setOwnerOfLast(f: Flow): void {
+    if (h1s !== null) owners[last] = f;
+  }
+
+  return { isCopy, ownerOfLast, setOwnerOfLast };
 }
 
 export type DuplicateFilter = ReturnType<typeof createDuplicateFilter>;

@@ -132,7 +132,10 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
     counts.decoded++;
     const flow = table.ingest(p, decoded);
     const dir = table.lastDir;
-    if (multi) noteInterface(flow, p);
+    if (multi) {
+      noteInterface(flow, p);
+      duplicates.setOwnerOfLast(flow);
+    }
     if (decoded.proto === IPPROTO.TCP) trackTcpLoss(flow, dir, decoded);
     enricher.onPacket(flow, dir, p, decoded);
     if (p.comment !== null) attributeFromComment(flow, p.comment);
@@ -147,6 +150,8 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
     fingerprintPacket(p.buf, Math.min(p.off + p.caplen, p.buf.length), decoded, fingerprint);
     if (!duplicates.isCopy(p, fingerprint, iface)) return false;
     counts.skips['duplicate-other-interface']++;
+    const flow = duplicates.ownerOfLast();
+    if (flow !== null) noteInterface(flow, p); // the flow crossed this interface too
     return true;
   }
 
@@ -191,7 +196,10 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
     countFragment();
     const flow = table.ingest(p, decoded);
     const dir = table.lastDir;
-    if (severalIfaces) noteInterface(flow, p);
+    if (severalIfaces) {
+      noteInterface(flow, p);
+      duplicates.setOwnerOfLast(flow);
+    }
     if (p.comment !== null) attributeFromComment(flow, p.comment);
     onPacket?.(flow, dir, p, decoded);
     if (datagram !== null) deliver(flow, dir, datagram, p.ts);
