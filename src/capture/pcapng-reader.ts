@@ -15,7 +15,7 @@
  * the end of the file, or whose trailing copy differs, ends the read with a warning naming its
  * byte offset; what came before is kept. Only an unusable first section header throws.
  */
-import type { Packet } from './packet.js';
+import type { InterfaceInfo, Packet } from './packet.js';
 import { newPacket } from './packet.js';
 import { type FileWindow, at } from './file-window.js';
 import { CaptureFileError, type ReadResult } from './read-result.js';
@@ -61,6 +61,7 @@ interface NgState {
   ifDrop: (number | undefined)[];
   p: Packet;
   onPacket: (p: Packet) => void;
+  onInterface: ((info: InterfaceInfo) => void) | undefined;
   /** Timestamp of the last packet, for SPBs which carry none. */
   lastTs: number;
   /** Why reading must stop, set by a block function that returns false. */
@@ -99,7 +100,9 @@ export interface BlockRange {
 }
 
 /** Reads every block of a pcapng file (or of `range`) from the already opened window. */
-export function readPcapng(w: FileWindow, onPacket: (p: Packet) => void, range?: BlockRange): ReadResult {
+export function readPcapng(
+  w: FileWindow, onPacket: (p: Packet) => void, range?: BlockRange, onInterface?: (info: InterfaceInfo) => void,
+): ReadResult {
   const s: NgState = {
     r: emptyResult('pcapng', w),
     path: w.path,
@@ -112,6 +115,7 @@ export function readPcapng(w: FileWindow, onPacket: (p: Packet) => void, range?:
     ifDrop: [],
     p: newPacket(),
     onPacket,
+    onInterface,
     lastTs: 0,
     problem: '',
   };
@@ -215,7 +219,9 @@ function interfaceBlock(s: NgState, b: Buffer, body: number, end: number, pos: n
     o = v + pad4(olen);
   }
   const index = s.r.interfaces.length;
-  s.r.interfaces.push({ index, linktype, name, description, snaplen });
+  const info = { index, linktype, name, description, snaplen };
+  s.r.interfaces.push(info);
+  s.onInterface?.(info);
   s.ifLinktype.push(linktype);
   s.ifSnaplen.push(snaplen);
   s.ifUnits.push(units);

@@ -20,7 +20,7 @@ export function readCaptureFile(path: string, onPacket: (p: Packet) => void, opt
   const w = openWindow(path, opts?.onProgress);
   try {
     const range = opts?.startAt !== undefined || opts?.endAt !== undefined ? opts : undefined;
-    const result = dispatch(w, onPacket, range);
+    const result = dispatch(w, onPacket, range, opts?.onInterface);
     opts?.onProgress?.(result.bytesRead, result.fileSize);
     return result;
   } finally {
@@ -28,7 +28,9 @@ export function readCaptureFile(path: string, onPacket: (p: Packet) => void, opt
   }
 }
 
-function dispatch(w: FileWindow, onPacket: (p: Packet) => void, range: BlockRange | undefined): ReadResult {
+function dispatch(
+  w: FileWindow, onPacket: (p: Packet) => void, range: BlockRange | undefined, onInterface: ReadOptions['onInterface'],
+): ReadResult {
   if (w.fileSize === 0) throw new CaptureFileError(`${w.path} is empty (0 bytes), not a capture file`);
   const o = at(w, 0, Math.min(4, w.fileSize));
   if (w.fileSize < 4) {
@@ -36,7 +38,7 @@ function dispatch(w: FileWindow, onPacket: (p: Packet) => void, range: BlockRang
   }
   const be = w.buf.readUInt32BE(o);
   const le = w.buf.readUInt32LE(o);
-  if (be === BT_SHB) return readPcapng(w, onPacket, range);
+  if (be === BT_SHB) return readPcapng(w, onPacket, range, onInterface);
   if (be === PCAP_MAGIC_US || be === PCAP_MAGIC_NS || le === PCAP_MAGIC_US || le === PCAP_MAGIC_NS) {
     if (range) throw new RangeError(`${w.path}: startAt/endAt need a pcapng file, this is classic pcap`);
     return readPcap(w, onPacket);

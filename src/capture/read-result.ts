@@ -31,4 +31,6 @@ export class CaptureFileError extends Error {
 export interface ReadOptions {
   /** Called now and then (about every 4 MiB) with progress; never per packet. */
   onProgress?: (bytesRead: number, fileSize: number) => void;
+  /** Called for each interface as the file describes it, before any of its packets. */
+  onInterface?: (info: InterfaceInfo) => void;
 }

@@ -110,6 +110,9 @@ export async function runDaemon(opts: DaemonOptions, log: (line: string) => void
     },
   );
 
+  // Several devices: a forwarded packet crosses more than one (`any` is checked by its cooked link type).
+  if (capture.interfaces.length > 1) ingest.severalInterfaces();
+
   function processSeq(f: Flow): number | null {
     const info = attributor.processOf(f);
     if (info === null) return null;

@@ -44,7 +44,7 @@ export async function importFile(dbPath: string, file: string, onProgress?: (don
     http: writer.http,
   });
   try {
-    const read = readCaptureFile(path, ingest.packet, { onProgress });
+    const read = readCaptureFile(path, ingest.packet, { onProgress, onInterface: (i) => i.index > 0 && ingest.severalInterfaces() });
     const counts = ingest.finish();
     const skipped = Object.fromEntries(Object.entries(counts.skips).filter(([, n]) => n > 0));
     // The reader's warnings say why it stopped early: with what was imported, each is one line.

@@ -125,3 +125,17 @@ function decodeBsdNull(buf: Buffer, off: number, end: number, out: Decoded): num
   }
   return SKIP_NON_IP;
 }
+
+/** The interface a packet was captured on cannot be told (SLL v1 from `any` carries no index). */
+export const IFACE_UNKNOWN = -1;
+
+/**
+ * Which interface a packet was captured on, as far as the capture says: the Linux ifindex in an
+ * SLL2 header (`tcpdump -i any`), nothing for SLL v1 (libpcap's `any` through `cap`: IFACE_UNKNOWN),
+ * else the source's own interface number (pcapng IDB order, live device order).
+ */
+export function captureInterface(buf: Buffer, off: number, caplen: number, linktype: number, sourceIface: number): number {
+  if (linktype === LINKTYPE.LINUX_SLL2) return caplen >= 20 ? buf.readInt32BE(off + 4) : IFACE_UNKNOWN;
+  if (linktype === LINKTYPE.LINUX_SLL) return IFACE_UNKNOWN;
+  return sourceIface;
+}

@@ -214,6 +214,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
       responderPort: rPort,
       initiatorBy: by,
       iface: pkt.iface,
+      ifaces: null,
       firstSeen: pkt.ts,
       lastSeen: pkt.ts,
       packetsOut: 0,

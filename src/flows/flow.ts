@@ -26,6 +26,12 @@ export interface Flow {
   initiatorBy: 'syn' | 'syn-ack' | 'port' | 'first-packet';
   /** Interface index (source-specific) of the first packet. */
   iface: number;
+  /**
+   * Every interface the flow's packets were captured on, in order of first packet (see
+   * captureInterface in src/decode/link.ts: SLL2 ifindex, else the source's number); kept by the
+   * ingest only when the capture has several interfaces, else null. One entry: one interface.
+   */
+  ifaces: number[] | null;
   /** µs since epoch. */
   firstSeen: number;
   lastSeen: number;

@@ -30,7 +30,7 @@ export function analyzeCaptureFile(path: string): Analysis {
     dns: (r) => dns.push(r),
     http: (r) => http.push(r),
   });
-  const read = readCaptureFile(path, ingest.packet);
+  const read = readCaptureFile(path, ingest.packet, { onInterface: (i) => i.index > 0 && ingest.severalInterfaces() });
   const counts = ingest.finish();
   flows.sort((a, b) => a.id - b.id);
   return { flows, classifications, dns, http, read, skips: counts.skips, packets: counts.packets };

@@ -12,6 +12,10 @@ import { createClassifyMemory } from './classify-memory.js';
 import { createFragmentTracker, type FragmentStats } from '../decode/ip-fragments.js';
 import { newPacket } from '../capture/packet.js';
 import { isDnsPort } from '../enrich/dns.js';
+import { LINKTYPE } from '../capture/packet.js';
+import { captureInterface } from '../decode/link.js';
+import { fingerprintPacket } from '../decode/packet-fingerprint.js';
+import { createDuplicateFilter } from './duplicate-filter.js';
 
 /** Where finished results go. Flows arrive once, when they close, already classified. */
 export interface IngestSinks {
@@ -49,6 +53,11 @@ export interface IngestHooks {
  * (it carries no ports of its own), also when it came before the first fragment; a DNS datagram
  * reaches naming once all its fragments are in. A fragment whose first fragment never shows up
  * stays counted as skipped ('ip-fragment').
+ *
+ * Several interfaces (a capture on `any`, a pcapng with several interfaces, a live capture on
+ * several devices): a forwarding host captures each forwarded packet on every interface it
+ * crosses. The copies after the first are counted once, as skipped ('duplicate-other-interface'),
+ * and each flow keeps the interfaces it was seen on (Flow.ifaces). See native-notes/dedup.md.
  */
 export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
   const decoded = newDecoded();
@@ -95,6 +104,10 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
   const heldPkt = newPacket();
   // Idle expiry runs once per second of capture time, not per packet.
   let nextExpiry = 0;
+  // Copies of one packet on several interfaces: checked only once the capture has more than one.
+  const duplicates = createDuplicateFilter();
+  const fingerprint = new Int32Array(2);
+  let severalIfaces = false;
 
   function packet(p: Packet): void {
     counts.packets++;
@@ -105,18 +118,54 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
       frags.expire(p.ts);
       nextExpiry = p.ts + 1_000_000;
     }
+    const multi = severalIfaces || p.iface !== 0 || p.linktype === LINKTYPE.LINUX_SLL2 || p.linktype === LINKTYPE.LINUX_SLL;
     if (!decodePacket(p, decoded, counts.skips)) {
-      if (decoded.fragment === 2) laterFragment(p);
+      if (decoded.fragment !== 2) return;
+      if (multi && isCopy(p)) {
+        counts.skips['ip-fragment']--;
+        return;
+      }
+      laterFragment(p);
       return;
     }
+    if (multi && isCopy(p)) return;
     counts.decoded++;
     const flow = table.ingest(p, decoded);
     const dir = table.lastDir;
+    if (multi) {
+      noteInterface(flow, p);
+      duplicates.setOwnerOfLast(flow);
+    }
     if (decoded.proto === IPPROTO.TCP) trackTcpLoss(flow, dir, decoded);
     enricher.onPacket(flow, dir, p, decoded);
     if (p.comment !== null) attributeFromComment(flow, p.comment);
     onPacket?.(flow, dir, p, decoded);
     if (decoded.fragment === 1) firstFragment(flow, dir, p);
+  }
+
+  /** A copy of a packet already counted on another interface: counted as skipped, once. */
+  function isCopy(p: Packet): boolean {
+    severalIfaces = true;
+    const iface = captureInterface(p.buf, p.off, p.caplen, p.linktype, p.iface);
+    fingerprintPacket(p.buf, Math.min(p.off + p.caplen, p.buf.length), decoded, fingerprint);
+    if (!duplicates.isCopy(p, fingerprint, iface)) return false;
+    counts.skips['duplicate-other-interface']++;
+    const flow = duplicates.ownerOfLast();
+    if (flow !== null) noteInterface(flow, p); // the flow crossed this interface too
+    return true;
+  }
+
+  /** Adds the packet's interface to its flow's list (an allocation only for a flow's first, or a new, interface). */
+  function noteInterface(flow: Flow, p: Packet): void {
+    const iface = captureInterface(p.buf, p.off, p.caplen, p.linktype, p.iface);
+    const seen = flow.ifaces;
+    if (seen === null) {
+      // A flow that began before the capture showed a second interface began on its first
+      // packet's interface (cooked `any` captures are checked from their first packet on).
+      const cooked = p.linktype === LINKTYPE.LINUX_SLL2 || p.linktype === LINKTYPE.LINUX_SLL;
+      const first = cooked ? iface : flow.iface;
+      flow.ifaces = first === iface ? [iface] : [first, iface];
+    } else if (seen[seen.length - 1] !== iface && !seen.includes(iface)) seen.push(iface);
   }
 
   function firstFragment(flow: Flow, dir: number, p: Packet): void {
@@ -147,6 +196,10 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
     countFragment();
     const flow = table.ingest(p, decoded);
     const dir = table.lastDir;
+    if (severalIfaces) {
+      noteInterface(flow, p);
+      duplicates.setOwnerOfLast(flow);
+    }
     if (p.comment !== null) attributeFromComment(flow, p.comment);
     onPacket?.(flow, dir, p, decoded);
     if (datagram !== null) deliver(flow, dir, datagram, p.ts);
@@ -195,7 +248,15 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
     return counts;
   }
 
-  return { packet, finish, tick, classify, openFlows: () => table.flows(), counts };
+  /**
+   * The source has more than one interface (a live capture on several devices; a file whose second
+   * interface was described before its packets): look for copies from the first packet on.
+   */
+  function severalInterfaces(): void {
+    severalIfaces = true;
+  }
+
+  return { packet, finish, tick, classify, severalInterfaces, openFlows: () => table.flows(), counts };
 }
 
 export type Ingest = ReturnType<typeof createIngest>;

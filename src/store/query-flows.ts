@@ -40,6 +40,12 @@ export interface FlowRecord {
   community_id: string;
   process: { pid: number; name: string; exe: string | null } | null;
   ollama: boolean;
+  /**
+   * The interfaces the flow's packets were captured on, when more than one (a flow a forwarding
+   * host routed or bridged), else null. `index`: the Linux ifindex from the SLL2 header of a capture
+   * on `any`, otherwise the session's interface number; `name` when the session names it.
+   */
+  interfaces: { index: number; name: string | null }[] | null;
 }
 
 export interface FlowQuery {
@@ -58,7 +64,12 @@ interface Row {
   http_path: string | null; http_host: string | null; http_status: number | null; connect_host: string | null;
   connect_port: number | null; dns_name: string | null; activity: string; activity_reason: string;
   community_id: string; ollama: number; pid: number | null; comm: string | null; exe: string | null;
+  iface: number | null; ifaces: string | null; session_interfaces: string;
 }
+
+interface SessionInterface { index: number; name: string | null; linktype: number }
+
+const LINKTYPE_LINUX_SLL2 = 276;
 
 export function queryFlows(db: Db, q: FlowQuery = {}): FlowRecord[] {
   const where: string[] = [];
@@ -72,7 +83,9 @@ export function queryFlows(db: Db, q: FlowQuery = {}): FlowRecord[] {
     where.push('f.session_id = ?');
     args.push(q.session);
   }
-  const sql = `SELECT f.*, p.pid, p.comm, p.exe FROM flows f LEFT JOIN processes p ON p.session_id = f.session_id AND p.seq = f.process_seq
+  const sql = `SELECT f.*, p.pid, p.comm, p.exe, s.interfaces AS session_interfaces FROM flows f
+    JOIN sessions s ON s.id = f.session_id
+    LEFT JOIN processes p ON p.session_id = f.session_id AND p.seq = f.process_seq
     ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY f.first_seen, f.id
     ${q.limit !== undefined ? 'LIMIT ?' : ''}`;
   if (q.limit !== undefined) args.push(q.limit);
@@ -115,5 +128,20 @@ function toRecord(r: Row): FlowRecord {
     community_id: r.community_id,
     process: r.pid === null ? null : { pid: r.pid, name: r.comm ?? '', exe: r.exe },
     ollama: r.ollama === 1,
+    interfaces: interfacesOf(r),
   };
+}
+
+/**
+ * flows.ifaces holds Linux ifindexes when the flow's first interface is a cooked SLL2 one (`any`:
+ * the session knows no names for them), else the session's interface numbers, which it names.
+ */
+function interfacesOf(r: Row): FlowRecord['interfaces'] {
+  if (r.ifaces === null) return null;
+  const session = JSON.parse(r.session_interfaces) as SessionInterface[];
+  const ifindexes = session.find((i) => i.index === r.iface)?.linktype === LINKTYPE_LINUX_SLL2;
+  return (JSON.parse(r.ifaces) as number[]).map((index) => ({
+    index,
+    name: ifindexes ? null : session.find((i) => i.index === index)?.name ?? null,
+  }));
 }

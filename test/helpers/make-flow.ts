@@ -5,7 +5,7 @@ export function makeFlow(over: Partial<Flow> = {}): Flow {
   return {
     id: 1, proto: 6, ipVersion: 4,
     initiatorAddr: Buffer.from([192, 0, 2, 1]), responderAddr: Buffer.from([203, 0, 113, 10]),
-    initiatorPort: 40000, responderPort: 443, initiatorBy: 'syn', iface: 0,
+    initiatorPort: 40000, responderPort: 443, initiatorBy: 'syn', iface: 0, ifaces: null,
     firstSeen: 1_700_000_000_000_000, lastSeen: 1_700_000_001_500_000,
     packetsOut: 10, packetsIn: 12, bytesOut: 1000, bytesIn: 20000, payloadOut: 500, payloadIn: 19000,
     tcpState: 0, conn: new Int32Array(6), communityId: '1:test',
