@@ -7,7 +7,7 @@ import { runCli } from '../helpers/run-cli.js';
 import { fixture } from '../differential/fixture-files.js';
 import { tsharkAvailable, tsharkFields, tsharkRequired } from '../helpers/tshark.js';
 import { createPcapWriter } from '../../src/capture/pcap-writer.js';
-import { execFileSync } from 'node:child_process';
+import { capinfosInterfaces, encapsulationWords } from '../helpers/capinfos.js';
 import { itNeeding } from '../helpers/needs.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'oa-cli-'));
@@ -18,15 +18,6 @@ const FLOW_FIELDS = [
   'connect_port', 'dns_name', 'activity', 'activity_reason', 'community_id', 'process', 'ollama',
 ];
 const needTshark = !tsharkAvailable() && !tsharkRequired() ? 'tshark not installed (apt-get install tshark)' : null;
-
-/** capinfos -I: per interface, its name (pcapng only) and Wireshark's name for its encapsulation. */
-function capinfosInterfaces(file: string): { name: string | null; encapsulation: string }[] {
-  const text = execFileSync('capinfos', ['-I', file], { encoding: 'utf8' });
-  return text.split(/^Interface #\d+ info:$/m).slice(1).map((block) => ({
-    name: /^\s*Name = (.*)$/m.exec(block)?.[1] ?? null,
-    encapsulation: /^\s*Encapsulation = (.*?) \(\d+ - [\w-]+\)$/m.exec(block)![1],
-  }));
-}
 
 describe('import + flows', () => {
   itNeeding(['capinfos'], 'import names every interface and its link type in words, as capinfos does', async () => {
@@ -44,7 +35,7 @@ describe('import + flows', () => {
         // Names as the file gives them; a pcap has none, so the index stands in.
         expect(ours[k].startsWith(`${i.name ?? `#${k}`}: `), ours[k]).toBe(true);
         // Wireshark's words ("Linux cooked-mode capture v2") minus its filler are in ours ("Linux cooked v2 (SLL2)").
-        for (const w of i.encapsulation.toLowerCase().replace('-mode', '').split(' ').filter((x) => x !== 'capture')) {
+        for (const w of encapsulationWords(i.encapsulation)) {
           expect(ours[k].toLowerCase(), `${ours[k]} vs capinfos "${i.encapsulation}"`).toContain(w);
         }
       });
