@@ -239,6 +239,8 @@ table { border-collapse: collapse; width: 100%; font-size: 12.5px; margin: 6px 0
 caption { text-align: left; font-weight: 600; padding: 4px 0; }
 th, td { border: 1px solid #ccc; padding: 3px 6px; vertical-align: top; text-align: left; overflow-wrap: anywhere; }
 td.nowrap { white-space: nowrap; }
+/* Claim titles break between words only (OLLAMA_NO_CLOUD=1 stays whole); the reason column gives way. */
+#claims td:first-child { overflow-wrap: break-word; min-width: 9em; }
 .long, .ep { display: inline-block; overflow-wrap: anywhere; }
 .long { min-width: 10em; }
 .ep { min-width: 9.5em; }
