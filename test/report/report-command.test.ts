@@ -50,7 +50,8 @@ describe('runReport', () => {
     const html = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
     expect(html).toMatch(/<table id="claims">/);
     expect(html).toContain('<table id="exposure-listeners">');
-    expect(html).toContain('<td>127.0.0.1:11434</td><td>loopback</td><td>yes</td><td>ollama (7), server</td>');
+    expect(html).toContain('<td data-label="Address">127.0.0.1:11434</td><td data-label="Reachable from">loopback</td><td data-label="API">yes</td>' +
+      '<td data-label="Process">ollama (7), server</td>');
   });
 
   it('an unknown session or an --out that is a file is a one-line user error', () => {
