@@ -12,7 +12,9 @@
  *   missing): claims about the Ollama tree are inconclusive. The share is bytes of flows with a
  *   process over all bytes.
  */
+import { interfaceText } from '../capture/link-types.js';
 import { LINKTYPE } from '../capture/packet.js';
+import { formatPercent } from '../text/format-values.js';
 import { isoMicros } from '../store/format-time.js';
 import type { SessionFacts } from './session-facts.js';
 
@@ -33,7 +35,7 @@ export interface SessionCoverage {
   ended_at: string | null;
   duration_s: number | null;
   packets: number;
-  /** Interface names, or `#index (link type N)` when the file does not name them. */
+  /** Interface names, or `#index: link-type name` ("#0: Linux cooked v2 (SLL2)") when the file does not name them. */
   interfaces: string[];
   drops: number | null;
   drop_percent: number | null;
@@ -67,7 +69,7 @@ export function sessionCoverage(s: SessionFacts): SessionCoverage {
     ended_at: row.ended_at === null ? null : isoMicros(row.ended_at),
     duration_s: row.started_at === null || row.ended_at === null ? null : (row.ended_at - row.started_at) / 1e6,
     packets: row.packets,
-    interfaces: ifaces.map((i) => i.name ?? `#${i.index} (link type ${i.linktype})`),
+    interfaces: ifaces.map((i) => i.name ?? interfaceText(i)),
     drops: row.drops,
     drop_percent: dropPercent,
     loss_estimate: row.loss_estimate,
@@ -112,10 +114,10 @@ function loopbackVisible(ifaces: Iface[], s: SessionFacts): boolean | null {
 function problems(c: SessionCoverage): string[] {
   const out: string[] = [];
   if (c.loss_estimate !== null && c.loss_estimate > THRESHOLDS.max_loss_percent) {
-    out.push(`estimated capture loss ${c.loss_estimate.toFixed(2)}% of acknowledged TCP bytes, above ${THRESHOLDS.max_loss_percent}%`);
+    out.push(`estimated capture loss ${formatPercent(c.loss_estimate)} of acknowledged TCP bytes, above ${THRESHOLDS.max_loss_percent}%`);
   }
   if (c.drop_percent !== null && c.drop_percent > THRESHOLDS.max_drop_percent) {
-    out.push(`the kernel dropped ${c.drops} packets (${c.drop_percent.toFixed(2)}%), above ${THRESHOLDS.max_drop_percent}%`);
+    out.push(`the kernel dropped ${c.drops} packets (${formatPercent(c.drop_percent)}), above ${THRESHOLDS.max_drop_percent}%`);
   }
   if (c.off_host_visible === false) out.push('the capture saw only loopback interfaces: traffic leaving the host was not watched');
   if (c.off_host_visible === null) out.push('nothing shows the capture was on an interface that leaves the host (unnamed interface, no off-host traffic)');

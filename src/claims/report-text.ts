@@ -2,6 +2,7 @@
 import type { Chain } from './causes.js';
 import type { SessionCoverage } from './coverage.js';
 import type { ClaimResult, ClaimsReport, Verdict } from './evaluate.js';
+import { formatDuration, formatPercent, formatShare, formatTime } from '../text/format-values.js';
 
 const LABEL: Record<Verdict, string> = {
   holds: 'HOLDS',
@@ -14,16 +15,18 @@ export function verdictLabel(v: Verdict): string {
   return LABEL[v];
 }
 
+/** One session's coverage in two sentences: what was watched, then how much of it can be trusted. */
 export function coverageText(c: SessionCoverage): string {
-  const loss = c.loss_estimate === null ? 'loss unknown (no TCP data)' : `estimated loss ${c.loss_estimate.toFixed(2)}%`;
-  const drops = c.drops === null ? 'kernel drops unknown' : `${c.drops} kernel drops`;
+  const loss = c.loss_estimate === null ? 'capture loss unknown (no TCP data to judge by)' : `estimated capture loss ${formatPercent(c.loss_estimate)} of acknowledged TCP bytes`;
+  const drops = c.drops === null ? 'kernel drops unknown' : `kernel drops ${c.drops}${c.drop_percent === null ? '' : ` (${formatPercent(c.drop_percent)} of packets)`}`;
   const attribution = c.attribution === 'unavailable'
-    ? 'no process attribution'
-    : `processes known for ${c.attributed_share === null ? 'no' : `${(c.attributed_share * 100).toFixed(1)}% of`} bytes`;
-  const span = c.duration_s === null ? 'empty' : `${c.started_at} + ${c.duration_s.toFixed(1)} s`;
+    ? 'no process information'
+    : c.attributed_share === null ? 'processes known, but no bytes to attribute' : `process known for ${formatShare(c.attributed_share)} of bytes`;
+  const span = c.duration_s === null || c.started_at === null ? 'no packet' : `${formatDuration(c.duration_s)} from ${formatTime(c.started_at)}`;
   const lines = [
     `  session ${c.session_id} (${c.kind}) ${c.source}`,
-    `    ${span}, ${c.packets} packets; interfaces ${c.interfaces.join(', ') || 'unknown'}; ${drops}; ${loss}; ${attribution}`,
+    `    ${span}, ${c.packets} packets on ${c.interfaces.join('; ') || 'unknown interfaces'}.`,
+    `    ${drops}; ${loss}; ${attribution}.`,
   ];
   for (const p of c.problems) lines.push(`    ! ${p}`);
   return lines.join('\n');

@@ -12,6 +12,7 @@ import { processRole, type Role } from '../knowledge/processes.js';
 import { registryRequest } from '../knowledge/registry-paths.js';
 import { pathOnly } from '../knowledge/route.js';
 import { isLoopback } from '../decode/addr.js';
+import { icmpMessageText, isIcmpProto } from '../flows/icmp-names.js';
 
 export type Activity =
   | 'registry' | 'blob-download' | 'ollama-com' | 'proxy-connect' | 'dns' | 'api' | `api:${string}` | 'runner'
@@ -226,11 +227,27 @@ function hostOfUrl(url: string): string | null {
 }
 
 function classifyOther(f: Flow, name: BestName | null, role: Role | null): Found {
-  const dest = name ? name.host : `port ${f.responderPort}`;
+  if (isIcmpProto(f.proto)) return classifyIcmp(f, name, role);
+  const dest = name ? name.host : hasPorts(f.proto) ? `port ${f.responderPort}` : `IP protocol ${f.proto}`;
   if (role && f.process) {
     return { activity: 'other', reason: `${f.process.name} (${role}) is in the Ollama tree; ${dest} is not a known Ollama destination` };
   }
   return { activity: 'other', reason: `${dest}: no Ollama destination, port or process recognised` };
+}
+
+const SCTP = 132;
+
+function hasPorts(proto: number): boolean {
+  return proto === TCP || proto === UDP || proto === SCTP;
+}
+
+/** ICMP has no ports: its "ports" are the message type and its reply type or code, so the reason names the message. */
+function classifyIcmp(f: Flow, name: BestName | null, role: Role | null): Found {
+  const message = `${icmpMessageText(f.proto, f.initiatorPort)}${name ? ` to ${name.host}` : ''}`;
+  if (role && f.process) {
+    return { activity: 'other', reason: `${message} by ${f.process.name} (${role}) in the Ollama tree: not an Ollama destination` };
+  }
+  return { activity: 'other', reason: `${message}: no Ollama destination or process recognised` };
 }
 
 function describe(d: Destination): string {

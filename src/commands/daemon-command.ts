@@ -14,6 +14,7 @@ import { createEvidenceWriter, type EvidenceWriter } from '../store/evidence-wri
 import type { EvidencePolicy } from '../store/evidence-policy.js';
 import { explainStoreError, StoreError } from '../store/store-error.js';
 import type { ProcessRecord } from '../store/session-rows.js';
+import { formatPercent } from '../text/format-values.js';
 import { EXIT_OK } from './user-error.js';
 
 export interface DaemonOptions {
@@ -263,5 +264,5 @@ function nonZero(counts: Record<string, number>): Record<string, number> {
 }
 
 function fmtLoss(v: number | null): string {
-  return v === null ? 'unknown' : `${v.toFixed(2)}%`;
+  return v === null ? 'unknown' : formatPercent(v);
 }

@@ -1,6 +1,6 @@
 import type { FlowRecord } from '../store/query-flows.js';
 import { humanBytes } from './progress.js';
-import { connText } from '../report/format-values.js';
+import { connText } from '../text/format-values.js';
 
 /** The human table of `flows`: one line per flow, widths fitted to the content. */
 export function formatFlowTable(flows: FlowRecord[]): string {

@@ -1,5 +1,7 @@
 import { basename } from 'node:path';
+import { interfaceText } from '../capture/link-types.js';
 import { CaptureFileError } from '../capture/read-result.js';
+import { formatPercent } from '../text/format-values.js';
 import { openDb } from '../store/open-db.js';
 import { resolveDbPath } from '../store/db-path.js';
 import { importFile, type ImportSummary } from './import-file.js';
@@ -48,7 +50,8 @@ export function formatSummary(s: ImportSummary): string {
     `  packets ${s.packets}, flows ${s.flows}, named ${s.named_flows}, Ollama ${s.ollama_flows}`,
     `  activities: ${activities || 'none'}`,
     `  skipped packets: ${skipped}`,
-    `  estimated capture loss: ${s.loss_estimate === null ? 'unknown (no TCP data acknowledged)' : `${s.loss_estimate.toFixed(2)}% of acknowledged TCP bytes`}`,
+    `  interfaces: ${s.interfaces.map(interfaceText).join('; ') || 'none recorded'}`,
+    `  estimated capture loss: ${s.loss_estimate === null ? 'unknown (no TCP data acknowledged)' : `${formatPercent(s.loss_estimate)} of acknowledged TCP bytes`}`,
     s.stopped_at !== null ? `  stopped reading at byte ${s.stopped_at} (damaged or truncated file)` : null,
   ].filter((l) => l !== null).join('\n') + '\n';
 }

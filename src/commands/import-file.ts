@@ -21,6 +21,8 @@ export interface ImportSummary {
   stopped_at: number | null;
   /** Estimated capture loss in % from TCP acknowledgements (null: no TCP data to judge by). */
   loss_estimate: number | null;
+  /** Interfaces the file describes, in its order: name (null in classic pcap) and LINKTYPE number. */
+  interfaces: { index: number; name: string | null; linktype: number }[];
 }
 
 /**
@@ -76,6 +78,7 @@ export async function importFile(dbPath: string, file: string, onProgress?: (don
       warnings,
       stopped_at: read.stoppedAt,
       loss_estimate: lossPercent(counts.tcpAcked, counts.tcpMissed),
+      interfaces: read.interfaces.map((i) => ({ index: i.index, name: i.name, linktype: i.linktype })),
     };
   } catch (err) {
     await writer.abort();

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { resolve } from 'node:path';
 import { openDb, type Db } from '../store/open-db.js';
 import { resolveDbPath } from '../store/db-path.js';
-import type { ReportClaim, ReportCoverage } from '../report/report-types.js';
+import type { ReportClaim, ReportCoverage, ReportExposure } from '../report/report-types.js';
 import { writeReport, type WriteReportResult } from '../report/write-report.js';
 import { EXIT_OK, UserError } from './user-error.js';
 
@@ -21,7 +21,7 @@ export interface ReportDeps {
   /** The claims engine; without it the report says "claims not evaluated". */
   evaluate?: (db: Db) => { claims: ReportClaim[]; coverage: ReportCoverage | null };
   /** The exposure audit's result, rendered as given. */
-  exposure?: (db: Db) => unknown;
+  exposure?: (db: Db) => ReportExposure;
 }
 
 /**

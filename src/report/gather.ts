@@ -7,7 +7,7 @@ import type { Db } from '../store/open-db.js';
 import { isoMicros } from '../store/format-time.js';
 import { queryFlows } from '../store/query-flows.js';
 import type {
-  ReportClaim, ReportCoverage, ReportData, ReportDnsName, ReportFlow, ReportHttp, ReportProcess, ReportSession,
+  ReportClaim, ReportCoverage, ReportData, ReportDnsName, ReportExposure, ReportFlow, ReportHttp, ReportProcess, ReportSession,
 } from './report-types.js';
 import { buildTimeline, type TimelineFlow } from './timeline-buckets.js';
 
@@ -17,7 +17,7 @@ export interface GatherInput {
   /** null: claims were not evaluated. */
   claims: ReportClaim[] | null;
   coverage: ReportCoverage | null;
-  exposure?: unknown;
+  exposure?: ReportExposure;
   tool: { name: string; version: string };
   host: string;
   generatedAt: Date;

@@ -4,9 +4,13 @@
  * store or the caller goes through escapeHtml. Links only point inside the page (#flow-12).
  */
 import { escapeHtml as esc } from './escape.js';
-import { connText, endpoint, formatBytes, formatDuration, formatTime } from './format-values.js';
+import { interfaceText } from '../capture/link-types.js';
+import { connText, endpoint, formatBytes, formatDuration, formatPercent, formatTime } from '../text/format-values.js';
+import { coverageView } from './coverage-view.js';
+import { exposureView } from './exposure-view.js';
 import { pickFlows, verdictTone } from './flow-rows.js';
 import type { ReportClaim, ReportData, ReportFlow } from './report-types.js';
+import type { TextTable } from './text-table.js';
 import { timelineSvg } from './timeline-svg.js';
 
 export interface HtmlExtras {
@@ -25,13 +29,13 @@ export function renderHtml(r: ReportData, extras: HtmlExtras): string {
     header(r),
     summary(r, extras),
     claimsSection(r),
-    section('coverage', 'Coverage', r.coverage === null ? '<p class="empty">No coverage given (claims not evaluated).</p>' : value(r.coverage, 0)),
+    coverageSection(r),
     section('timeline-section', 'Timeline', `${timelineSvg(r.timeline)}\n<p class="note">${esc(r.timeline.note)}.</p>`),
     flowsSection(r),
     processesSection(r),
     dnsSection(r),
     httpSection(r),
-    section('exposure', 'Exposure', r.exposure === null ? '<p class="empty">Exposure audit not run.</p>' : value(r.exposure, 0)),
+    exposureSection(r),
     sessionsSection(r),
     warningsSection(r),
     '</body></html>',
@@ -43,13 +47,50 @@ function section(id: string, title: string, body: string): string {
   return `<section id="${id}"><h2>${esc(title)}</h2>\n${body}\n</section>`;
 }
 
-/** `nowrap` names the columns that hold short values (numbers, times) and must not wrap mid-value. */
+/** Tables wider than this many columns become one card per row in a narrow window (see the CSS). */
+const STACK_OVER_COLUMNS = 6;
+
+/**
+ * `nowrap` names the columns that hold short values (numbers, times) and must not wrap mid-value.
+ * Each cell carries its column's name (`data-label`), shown beside the value when a narrow
+ * window stacks the row.
+ */
 function table(id: string, caption: string, head: string[], rows: string[][], rowAttrs?: (i: number) => string, nowrap: number[] = []): string {
   if (rows.length === 0) return `<p class="empty">${esc(caption)}: none.</p>`;
-  const td = (c: string, j: number) => (nowrap.includes(j) ? `<td class="nowrap">${c}</td>` : `<td>${c}</td>`);
+  const td = (c: string, j: number) => `<td${nowrap.includes(j) ? ' class="nowrap"' : ''} data-label="${esc(head[j] ?? '')}">${c}</td>`;
   const body = rows.map((cells, i) => `<tr${rowAttrs ? rowAttrs(i) : ''}>${cells.map(td).join('')}</tr>`);
-  return `<table id="${id}"><caption>${esc(caption)}</caption>\n<thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>\n` +
+  const stack = head.length > STACK_OVER_COLUMNS ? ' class="stack"' : '';
+  return `<table id="${id}"${stack}><caption>${esc(caption)}</caption>\n<thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>\n` +
     `<tbody>\n${body.join('\n')}\n</tbody></table>`;
+}
+
+/** A view table (plain text cells), every cell escaped. */
+function textTable(t: TextTable): string {
+  return table(t.id, t.caption, t.head, t.rows.map((row) => row.map((c) => esc(c))));
+}
+
+function coverageSection(r: ReportData): string {
+  if (r.coverage === null) return section('coverage', 'Coverage', '<p class="empty">No coverage given (claims not evaluated).</p>');
+  const v = coverageView(r.coverage, r.sessions);
+  return section('coverage', 'Coverage', [
+    `<p>${esc(v.lead)}</p>`,
+    v.table ? textTable(v.table) : '',
+    v.problems.length ? `<ul class="problems">${v.problems.map((p) => `<li>${esc(p)}</li>`).join('')}</ul>` : '',
+    v.thresholds ? `<p class="note">${esc(v.thresholds)}</p>` : '',
+  ].filter((x) => x !== '').join('\n'));
+}
+
+const SEVERITY_TONE: Record<string, string> = { high: 'bad', medium: 'warn', info: 'neutral' };
+
+function exposureSection(r: ReportData): string {
+  if (r.exposure === null) return section('exposure', 'Exposure', '<p class="empty">Exposure audit not run.</p>');
+  const v = exposureView(r.exposure);
+  const findings = v.findings.length === 0 ? '' : `<ul class="findings">${v.findings.map((f) =>
+    `<li><span class="badge ${SEVERITY_TONE[f.severity] ?? 'neutral'}">${esc(f.severity)}</span> <code>${esc(f.code)}</code>: ${esc(f.message)}</li>`).join('')}</ul>`;
+  return section('exposure', 'Exposure', [
+    `<p>${esc(v.lead)}</p>`, findings, ...v.tables.map(textTable),
+    v.notes.length ? `<ul class="notes">${v.notes.map((n) => `<li class="note">${esc(n)}</li>`).join('')}</ul>` : '',
+  ].filter((x) => x !== '').join('\n'));
 }
 
 function header(r: ReportData): string {
@@ -174,9 +215,9 @@ function httpSection(r: ReportData): string {
 function sessionsSection(r: ReportData): string {
   const rows = r.sessions.map((s) => [
     esc(s.id), esc(s.kind), `<code>${esc(s.source)}</code>`,
-    esc(s.interfaces.map((i) => i.name ?? `#${i.index}`).join(', ') || '—'),
+    esc(s.interfaces.map(interfaceText).join('; ') || '—'),
     `${esc(formatTime(s.started_at))}<br>${esc(formatTime(s.ended_at))}`,
-    esc(s.packets), esc(s.drops ?? 'unknown'), esc(s.loss_estimate === null ? 'unknown' : `${s.loss_estimate.toFixed(2)} %`),
+    esc(s.packets), esc(s.drops ?? 'unknown'), esc(s.loss_estimate === null ? 'unknown' : formatPercent(s.loss_estimate)),
     esc([...s.warnings, ...Object.entries(s.skipped).map(([k, n]) => `skipped ${n} ${k}`)].join('; ') || '—'),
   ]);
   return section('sessions-section', 'Capture sessions', table('sessions', 'Sessions: window, interfaces, drops and loss',
@@ -185,27 +226,6 @@ function sessionsSection(r: ReportData): string {
 
 function warningsSection(r: ReportData): string {
   return r.warnings.length === 0 ? '' : section('warnings', 'Warnings', warningList(r.warnings));
-}
-
-/** Any JSON-like value (coverage, exposure): objects as key/value tables, arrays of objects as tables. */
-function value(v: unknown, depth: number): string {
-  if (v === null || v === undefined) return '—';
-  if (typeof v !== 'object') return esc(v);
-  if (depth > 4) return `<code>${esc(JSON.stringify(v))}</code>`;
-  if (Array.isArray(v)) {
-    if (v.length === 0) return '—';
-    if (v.every((x) => x !== null && typeof x === 'object' && !Array.isArray(x))) return objectsTable(v as Record<string, unknown>[], depth);
-    return `<ul>${v.map((x) => `<li>${value(x, depth + 1)}</li>`).join('')}</ul>`;
-  }
-  const entries = Object.entries(v as Record<string, unknown>);
-  if (entries.length === 0) return '—';
-  return `<table class="kv"><tbody>${entries.map(([k, x]) => `<tr><th>${esc(k)}</th><td>${value(x, depth + 1)}</td></tr>`).join('')}</tbody></table>`;
-}
-
-function objectsTable(rows: Record<string, unknown>[], depth: number): string {
-  const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  return `<table><thead><tr>${keys.map((k) => `<th>${esc(k)}</th>`).join('')}</tr></thead><tbody>` +
-    rows.map((r) => `<tr>${keys.map((k) => `<td>${value(r[k], depth + 1)}</td>`).join('')}</tr>`).join('') + '</tbody></table>';
 }
 
 const CSS = `
@@ -220,18 +240,21 @@ table { border-collapse: collapse; width: 100%; font-size: 12.5px; margin: 6px 0
 caption { text-align: left; font-weight: 600; padding: 4px 0; }
 th, td { border: 1px solid #ccc; padding: 3px 6px; vertical-align: top; text-align: left; overflow-wrap: anywhere; }
 td.nowrap { white-space: nowrap; }
+/* Claim titles break between words only (OLLAMA_NO_CLOUD=1 stays whole); the reason column gives way. */
+#claims td:first-child { overflow-wrap: break-word; min-width: 9em; }
 .long, .ep { display: inline-block; overflow-wrap: anywhere; }
 .long { min-width: 10em; }
 .ep { min-width: 9.5em; }
 thead th { background: #eef2f5; overflow-wrap: normal; }
 tbody tr:nth-child(even) { background: #fafafa; }
 tr.finding, tr.finding:nth-child(even) { background: #fff4d6; }
-table.kv th { width: 14em; background: #f5f5f5; }
-.verdict { display: inline-block; padding: 0 6px; border-radius: 3px; font-weight: 600; border: 1px solid #999; }
-.verdict.good { background: #d5f5e3; border-color: #27ae60; }
-.verdict.bad { background: #fadbd8; border-color: #c0392b; }
-.verdict.neutral { background: #eaecee; }
-.tag { font-size: 11px; background: #f0b429; color: #000; padding: 0 4px; border-radius: 3px; }
+.verdict, .badge { display: inline-block; padding: 0 6px; border-radius: 3px; font-weight: 600; border: 1px solid #999; white-space: nowrap; }
+.verdict.good, .badge.good { background: #d5f5e3; border-color: #27ae60; }
+.verdict.bad, .badge.bad { background: #fadbd8; border-color: #c0392b; }
+.badge.warn { background: #fdebd0; border-color: #ca6f1e; }
+.verdict.neutral, .badge.neutral { background: #eaecee; }
+.problems li { color: #8a1c1c; }
+.tag { font-size: 11px; background: #f0b429; color: #000; padding: 0 4px; border-radius: 3px; white-space: nowrap; }
 .src, .id, .source, .note { color: #555; font-size: 12px; }
 .empty { color: #666; font-style: italic; }
 .warnings li { color: #8a1c1c; }
@@ -239,6 +262,19 @@ code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; }
 code.hash { overflow-wrap: anywhere; }
 svg.timeline { width: 100%; height: auto; font-family: inherit; }
 a { color: #1a5276; }
+/* A narrow window (a laptop split in two, 800 px): a table of many columns cannot fit without
+   breaking numbers and names mid-value or scrolling sideways, so each row becomes a card with
+   the column names beside the values. */
+@media (max-width: 1160px) {
+  body { margin: 12px auto; padding: 0 8px; }
+  table.stack, table.stack tbody, table.stack tr, table.stack td { display: block; }
+  table.stack thead { display: none; }
+  table.stack tr { border: 1px solid #ccc; margin: 0 0 6px; padding: 2px 0; }
+  table.stack caption { display: block; }
+  table.stack td { border: none; padding: 1px 6px 1px 12em; position: relative; min-height: 1.45em; }
+  table.stack td::before { content: attr(data-label); position: absolute; left: 6px; width: 11em; font-weight: 600; color: #444; }
+  .ep, .long { min-width: 0; }
+}
 @media print {
   body { margin: 0; max-width: none; font-size: 11px; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }

@@ -4,9 +4,13 @@
  * timeline is summed per activity (the picture is in report.html).
  */
 import { escapeMarkdown as md } from './escape.js';
-import { connText, endpoint, formatBytes, formatDuration, formatTime } from './format-values.js';
+import { interfaceText } from '../capture/link-types.js';
+import { connText, endpoint, formatBytes, formatDuration, formatPercent, formatTime } from '../text/format-values.js';
+import { coverageView } from './coverage-view.js';
+import { exposureView } from './exposure-view.js';
 import { pickFlows } from './flow-rows.js';
 import type { ReportClaim, ReportData } from './report-types.js';
+import type { TextTable } from './text-table.js';
 
 export function renderMarkdown(r: ReportData, evidenceSha256: string | null): string {
   return [
@@ -19,19 +23,13 @@ export function renderMarkdown(r: ReportData, evidenceSha256: string | null): st
     '',
     ...evidence(r, evidenceSha256),
     ...claims(r),
-    '## Coverage',
-    '',
-    r.coverage === null ? 'No coverage given (claims not evaluated).' : anyValue(r.coverage),
-    '',
+    ...coverage(r),
     ...timeline(r),
     ...flows(r),
     ...processes(r),
     ...dns(r),
     ...http(r),
-    '## Exposure',
-    '',
-    r.exposure === null ? 'Exposure audit not run.' : anyValue(r.exposure),
-    '',
+    ...exposure(r),
     ...sessions(r),
     ...(r.warnings.length ? ['## Warnings', '', ...r.warnings.map((w) => `- ${md(w)}`), ''] : []),
   ].join('\n');
@@ -40,6 +38,29 @@ export function renderMarkdown(r: ReportData, evidenceSha256: string | null): st
 function table(head: string[], rows: string[][]): string[] {
   if (rows.length === 0) return ['None.', ''];
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((c) => `| ${c.join(' | ')} |`), ''];
+}
+
+/** A view table with every cell escaped; its caption as a bold line above it. */
+function textTable(t: TextTable): string[] {
+  if (t.rows.length === 0) return [`${md(t.caption)}: none.`, ''];
+  return [`**${md(t.caption)}**`, '', ...table(t.head.map(md), t.rows.map((row) => row.map(md)))];
+}
+
+function coverage(r: ReportData): string[] {
+  if (r.coverage === null) return ['## Coverage', '', 'No coverage given (claims not evaluated).', ''];
+  const v = coverageView(r.coverage, r.sessions);
+  return ['## Coverage', '', md(v.lead), '', ...(v.table ? textTable(v.table) : []),
+    ...v.problems.map((p) => `- ${md(p)}`), ...(v.problems.length ? [''] : []),
+    ...(v.thresholds ? [md(v.thresholds), ''] : [])];
+}
+
+function exposure(r: ReportData): string[] {
+  if (r.exposure === null) return ['## Exposure', '', 'Exposure audit not run.', ''];
+  const v = exposureView(r.exposure);
+  return ['## Exposure', '', md(v.lead), '',
+    ...v.findings.map((f) => `- **${md(f.severity)}** ${md(f.code)}: ${md(f.message)}`), ...(v.findings.length ? [''] : []),
+    ...v.tables.flatMap(textTable),
+    ...v.notes.map((n) => `- ${md(n)}`), ...(v.notes.length ? [''] : [])];
 }
 
 function evidence(r: ReportData, sha: string | null): string[] {
@@ -116,19 +137,9 @@ function http(r: ReportData): string[] {
 
 function sessions(r: ReportData): string[] {
   return ['## Capture sessions', '', ...table(['#', 'Kind', 'Source', 'Interfaces', 'From', 'To', 'Packets', 'Kernel drops', 'Loss estimate'], r.sessions.map((s) => [
-    `${s.id}`, md(s.kind), md(s.source), md(s.interfaces.map((i) => i.name ?? `#${i.index}`).join(', ') || '—'),
+    `${s.id}`, md(s.kind), md(s.source), md(s.interfaces.map(interfaceText).join('; ') || '—'),
     md(formatTime(s.started_at)), md(formatTime(s.ended_at)), `${s.packets}`, `${s.drops ?? 'unknown'}`,
-    s.loss_estimate === null ? 'unknown' : `${s.loss_estimate.toFixed(2)} %`,
+    s.loss_estimate === null ? 'unknown' : formatPercent(s.loss_estimate),
   ]))];
 }
 
-/** Coverage and exposure are open-ended: a bullet per key, nested values as (escaped) JSON text. */
-function anyValue(v: unknown): string {
-  if (v === null || typeof v !== 'object') return md(v);
-  const entries = Array.isArray(v) ? v.map((x, i) => [`${i + 1}`, x] as const) : Object.entries(v as Record<string, unknown>);
-  if (entries.length === 0) return '—';
-  return entries.map(([k, x]) => {
-    if (Array.isArray(x) && x.every((y) => typeof y !== 'object')) return `- ${md(k)}:${x.length ? '' : ' —'}${x.map((y) => `\n  - ${md(y)}`).join('')}`;
-    return `- ${md(k)}: ${md(typeof x === 'object' && x !== null ? JSON.stringify(x) : x)}`;
-  }).join('\n');
-}

@@ -30,12 +30,55 @@ export interface ReportClaim {
 }
 
 /**
- * What the capture could and could not see. Rendered generically: `gaps` (lines) as a list,
- * every other key as a row, so the engine may add fields without this stage changing.
+ * What one session could see, as the claims engine judged it (its `claims --json` coverage
+ * session). Percent fields are 0..100, `attributed_share` 0..1.
+ */
+export interface ReportCoverageSession {
+  session_id: number;
+  duration_s: number | null;
+  packets: number;
+  drops: number | null;
+  drop_percent: number | null;
+  loss_estimate: number | null;
+  attribution: 'available' | 'unavailable';
+  attributed_share: number | null;
+  off_host_visible: boolean | null;
+  loopback_visible: boolean | null;
+  problems: string[];
+}
+
+/**
+ * What the capture could and could not see: `gaps` (one line each), the sessions' coverage and
+ * the thresholds that stop a `holds`. The renderers show known fields as sentences and tables;
+ * report.json keeps whatever else the engine adds.
  */
 export interface ReportCoverage {
   gaps?: string[];
+  sessions?: ReportCoverageSession[];
+  thresholds?: { max_loss_percent: number; max_drop_percent: number; request_grace_s: number };
   [key: string]: unknown;
+}
+
+/**
+ * The exposure audit's result (`exposure --json`), as far as the renderers read it; every part
+ * optional so a partial result still renders. report.json keeps it whole.
+ */
+export interface ReportExposure {
+  live?: boolean;
+  api_ports?: number[];
+  listeners?: { pid: number; comm: string; role: string | null; address: string; port: number; scope: string; api: boolean; host_netns: boolean }[];
+  processes?: {
+    pid: number; comm: string; role: string | null;
+    env: { readable: boolean; unreadable_reason?: string | null; ollama_host: string | null; ollama_origins: string | null };
+  }[];
+  clients?: {
+    class: string; flows: number; clients: number; first_seen: string; last_seen: string; bytes_out: number; bytes_in: number;
+    addresses: { address: string; flows: number }[];
+  }[];
+  proxies?: { name: string | null; front: string[]; detected_by: string[]; api_requests: number; clients: { class: string; clients: number }[] }[];
+  host_trap?: { via: string | null; host: string | null; requests: number; clients: string[]; example: string }[];
+  findings?: { severity: string; code: string; message: string }[];
+  notes?: string[];
 }
 
 export interface ReportSession {
@@ -139,7 +182,7 @@ export interface ReportData {
   claims: ReportClaim[] | null;
   coverage: ReportCoverage | null;
   /** The exposure audit's result as given, or null. */
-  exposure: unknown;
+  exposure: ReportExposure | null;
   flows: ReportFlow[];
   processes: ReportProcess[];
   dns: ReportDnsName[];

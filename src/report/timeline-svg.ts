@@ -4,7 +4,7 @@
  * browsers show on hover, so no script is needed.
  */
 import { escapeHtml } from './escape.js';
-import { formatBytes, formatDuration, formatTime } from './format-values.js';
+import { formatBytes, formatDuration, formatTime } from '../text/format-values.js';
 import type { Timeline } from './report-types.js';
 
 const W = 960;

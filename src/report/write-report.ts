@@ -14,7 +14,7 @@ import { gatherReport } from './gather.js';
 import { buildManifest, evidenceForManifest, sha256File, type Manifest } from './manifest.js';
 import { renderHtml } from './render-html.js';
 import { renderMarkdown } from './render-markdown.js';
-import type { ReportClaim, ReportCoverage, ReportData } from './report-types.js';
+import type { ReportClaim, ReportCoverage, ReportData, ReportExposure } from './report-types.js';
 import { removeIfPresent, safeOutputDir, writeNewFile } from '../store/safe-files.js';
 
 export const REPORT_FILES = ['report.md', 'report.html', 'report.json', 'evidence.pcapng', 'manifest.json'] as const;
@@ -26,7 +26,7 @@ export interface WriteReportInput {
   claims: ReportClaim[] | null;
   coverage: ReportCoverage | null;
   /** The exposure audit's result, rendered as given. */
-  exposure?: unknown;
+  exposure?: ReportExposure;
   /** Ports whose HTTP bodies never reach the evidence file; default [11434]. */
   apiPorts?: number[];
   /** Report time; default now. */

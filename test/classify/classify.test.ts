@@ -249,4 +249,14 @@ describe('other', () => {
     const c = classifyFlow(tls('registry.ollama.ai', { process: SERVER }), { processCmdline: ['ollama', 'serve'] });
     expect(c.activity).toBe('registry');
   });
+  it('a port-less protocol (GRE) is named by its IP protocol number, not "port 0"', () => {
+    const c = classifyFlow(flow({ proto: 47, initiatorPort: 0, responderPort: 0, tcpState: 0 }));
+    expect(c.reason).toBe('IP protocol 47: no Ollama destination, port or process recognised');
+  });
+
+  it('an ICMP message by an Ollama process names the message and the process', () => {
+    const c = classifyFlow(flow({ proto: 1, initiatorPort: 8, responderPort: 0, tcpState: 0, process: SERVER }));
+    expect(c).toMatchObject({ activity: 'other', ollama: true });
+    expect(c.reason).toBe('ICMP echo request (8) by ollama (server) in the Ollama tree: not an Ollama destination');
+  });
 });

@@ -7,6 +7,8 @@ import { runCli } from '../helpers/run-cli.js';
 import { fixture } from '../differential/fixture-files.js';
 import { tsharkAvailable, tsharkFields, tsharkRequired } from '../helpers/tshark.js';
 import { createPcapWriter } from '../../src/capture/pcap-writer.js';
+import { capinfosInterfaces, encapsulationWords } from '../helpers/capinfos.js';
+import { itNeeding } from '../helpers/needs.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'oa-cli-'));
 const FLOW_FIELDS = [
@@ -18,13 +20,38 @@ const FLOW_FIELDS = [
 const needTshark = !tsharkAvailable() && !tsharkRequired() ? 'tshark not installed (apt-get install tshark)' : null;
 
 describe('import + flows', () => {
+  itNeeding(['capinfos'], 'import names every interface and its link type in words, as capinfos does', async () => {
+    const db = join(tmp(), 'a.db');
+    const files = [fixture('demo/ollama-pull.pcapng'), fixture('pull-any-sll2.pcap'), fixture('pull-eth-nano.pcap')];
+    const imp = await runCli('import', ...files, '--db', db);
+    expect(imp.code).toBe(0);
+    const lines = imp.stdout.split('\n').filter((l) => l.startsWith('  interfaces: ')).map((l) => l.slice('  interfaces: '.length));
+    expect(lines).toHaveLength(files.length);
+    files.forEach((file, n) => {
+      const ours = lines[n].split('; ');
+      const theirs = capinfosInterfaces(file);
+      expect(ours).toHaveLength(theirs.length);
+      theirs.forEach((i, k) => {
+        // Names as the file gives them; a pcap has none, so the index stands in.
+        expect(ours[k].startsWith(`${i.name ?? `#${k}`}: `), ours[k]).toBe(true);
+        // Wireshark's words ("Linux cooked-mode capture v2") minus its filler are in ours ("Linux cooked v2 (SLL2)").
+        for (const w of encapsulationWords(i.encapsulation)) {
+          expect(ours[k].toLowerCase(), `${ours[k]} vs capinfos "${i.encapsulation}"`).toContain(w);
+        }
+      });
+    });
+    expect(imp.stdout).not.toMatch(/link type \d/);
+  });
+
   it('imports a real capture and flows --json has the documented fields, agreeing with tshark', async () => {
     const db = join(tmp(), 'a.db');
     const imp = await runCli('import', fixture('pull-any-sll2.pcap'), '--db', db, '--json');
     expect(imp.code).toBe(0);
     expect(imp.stderr).toBe('');
     const [summary] = JSON.parse(imp.stdout);
-    expect(Object.keys(summary).sort()).toEqual(['activities', 'file', 'flows', 'format', 'loss_estimate', 'named_flows', 'ollama_flows', 'packets', 'session_id', 'skipped', 'stopped_at', 'warnings'].sort());
+    expect(Object.keys(summary).sort()).toEqual(['activities', 'file', 'flows', 'format', 'interfaces', 'loss_estimate', 'named_flows', 'ollama_flows', 'packets', 'session_id', 'skipped', 'stopped_at', 'warnings'].sort());
+    // tcpdump -i any writes Linux cooked v2 (LINKTYPE 276) and a classic pcap names no interface.
+    expect(summary.interfaces).toEqual([{ index: 0, name: null, linktype: 276 }]);
     expect(summary.format).toBe('pcap');
     // tcpdump -i any saw both ends of every connection: nothing acknowledged went uncaptured.
     expect(summary.loss_estimate).toBe(0);

@@ -27,7 +27,7 @@ beforeAll(async () => {
   writeReport(st.db, out, {
     claims: [claim('no-registry', registry, 'violated'), claim('api-local', [], 'holds', { title: `title ${HOSTILE_HOST}` })],
     coverage: { gaps: [HOSTILE_HOST] },
-    exposure: { listeners: [{ addr: '0.0.0.0', port: 11434, note: HOSTILE_HOST }] },
+    exposure: { live: true, listeners: [{ pid: 9, comm: HOSTILE_HOST, role: null, address: '0.0.0.0', port: 11434, scope: 'all-interfaces', api: true, host_netns: true }] },
   });
 });
 afterAll(() => st.db.close());

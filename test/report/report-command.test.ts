@@ -41,7 +41,7 @@ describe('runReport', () => {
     const o = capture();
     const code = runReport({ db: dbPath, out: dir, session: [1], json: true }, {
       evaluate: (db) => ({ claims: [claim('no-registry', flowIds(db, "activity = 'registry'"))], coverage: { gaps: [] } }),
-      exposure: () => ({ listeners: [{ addr: '127.0.0.1', port: 11434 }] }),
+      exposure: () => ({ live: true, listeners: [{ pid: 7, comm: 'ollama', role: 'server', address: '127.0.0.1', port: 11434, scope: 'loopback', api: true, host_netns: true }] }),
     }, o.out);
     expect(code).toBe(0);
     const printed = JSON.parse(o.text());
@@ -49,7 +49,9 @@ describe('runReport', () => {
     expect(printed.files.map((f: string) => path.basename(f))).toContain('evidence.pcapng');
     const html = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
     expect(html).toMatch(/<table id="claims">/);
-    expect(html).toContain('<th>addr</th><th>port</th>');
+    expect(html).toContain('<table id="exposure-listeners">');
+    expect(html).toContain('<td data-label="Address">127.0.0.1:11434</td><td data-label="Reachable from">loopback</td><td data-label="API">yes</td>' +
+      '<td data-label="Process">ollama (7), server</td>');
   });
 
   it('an unknown session or an --out that is a file is a one-line user error', () => {

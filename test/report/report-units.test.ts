@@ -54,3 +54,16 @@ describe('timeline buckets', () => {
     expect(t.bytes.api[50]).toBe(7);
   });
 });
+
+describe('formatPercent', () => {
+  it('at most two decimals, trailing zeros dropped; tiny and near-total values are not rounded to 0 or 100', async () => {
+    const { formatPercent, formatShare } = await import('../../src/text/format-values.js');
+    expect(formatShare(0.9940611080722044)).toBe('99.41%');
+    expect(formatPercent(0)).toBe('0%');
+    expect(formatPercent(1.5)).toBe('1.5%');
+    expect(formatPercent(100)).toBe('100%');
+    expect(formatPercent(0.004)).toBe('< 0.01%');
+    expect(formatPercent(99.999)).toBe('> 99.99%');
+    expect(formatPercent(12.345678)).toBe('12.35%');
+  });
+});

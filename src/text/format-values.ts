@@ -1,4 +1,8 @@
-/** Human text for numbers and times shared by the Markdown and HTML renderers. */
+/**
+ * Human text for numbers, percentages and times: the one place every reader-facing output
+ * (import, claims, verify, daemon, report.md, report.html) formats them, so no raw float or
+ * JSON reaches a reader.
+ */
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
@@ -40,4 +44,19 @@ export function endpoint(addr: string, port: number, proto: string): string {
 export function connText(f: { conn_state: string | null; history: string | null }): string {
   if (f.conn_state === null) return '—';
   return f.history ? `${f.conn_state} (${f.history})` : f.conn_state;
+}
+
+/**
+ * A percentage (0..100) with at most two decimals, trailing zeros dropped: "0%", "1.5%", "99.41%".
+ * Values a rounding would turn into 0 or 100 say so ("< 0.01%", "> 99.99%"): a small loss is not none.
+ */
+export function formatPercent(p: number): string {
+  if (p > 0 && p < 0.005) return '< 0.01%';
+  if (p < 100 && p >= 99.995) return '> 99.99%';
+  return `${Number(p.toFixed(2))}%`;
+}
+
+/** A share (0..1) as a percentage: 0.9940611 -> "99.41%". */
+export function formatShare(share: number): string {
+  return formatPercent(share * 100);
 }

@@ -1,0 +1,7 @@
+/** A table as plain text cells, built once and rendered by report.md and report.html (each escapes the cells). */
+export interface TextTable {
+  id: string;
+  caption: string;
+  head: string[];
+  rows: string[][];
+}
