@@ -144,3 +144,39 @@ function dedupe(list: Listener[]): Listener[] {
     return true;
   });
 }
+
+/**
+ * Watches whether an Ollama server, runner or desktop app runs in this network namespace (the one
+ * a live capture here sees), for `verify`: an idle server has no flow to show it was there.
+ * `sample()` once a second is cheap: the pid table is kept and only new pids are read.
+ */
+export interface OllamaWatch {
+  sample(): void;
+  /** The first one seen, as `ollama (pid 12, server)`; null while none was. */
+  seen(): string | null;
+}
+
+export function watchOllamaHere(procRoot = '/proc'): OllamaWatch {
+  const table = createPidTable();
+  const bootTime = readBootTime(procRoot);
+  const selfNetns = netnsOf(`${procRoot}/self/ns/net`);
+  let seen: string | null = null;
+  return {
+    sample() {
+      if (seen !== null) return;
+      refreshPidTable(table, procRoot, bootTime, { names: [], pids: new Set() });
+      for (const e of table.entries.values()) {
+        if (e.pid === process.pid || !inTree(table, e.pid)) continue;
+        const ns = netnsOf(`${procRoot}/${e.pid}/ns/net`);
+        // Unreadable (another user's process, unprivileged): counted, it may well be here.
+        if (ns !== null && ns !== selfNetns) continue;
+        const d = readProcessDetails(procRoot, e.pid);
+        const role = roleOf(e.comm, d.exe, d.cmdline);
+        if (role === 'cli') continue; // `ollama run` alone serves nothing
+        seen = `${e.comm} (pid ${e.pid}${role ? `, ${role}` : ''})`;
+        return;
+      }
+    },
+    seen: () => seen,
+  };
+}
