@@ -12,6 +12,7 @@ import { createPidTable, inTree, refreshPidTable, type PidEntry } from '../attri
 import { readProcessDetails, roleOf } from '../attribution/procfs-process.js';
 import { readBootTime, readProcText } from '../attribution/procfs-stat.js';
 import { readOllamaEnv, type OllamaEnv } from './environ.js';
+import { OLLAMA_API_PORT } from '../knowledge/ports.js';
 import { parseOllamaHost, type OllamaHost } from './ollama-host.js';
 import { judgeHostSetting, judgeListenAddr, type ListenScope } from './scope.js';
 
@@ -44,9 +45,28 @@ export interface Listener {
   host_netns: boolean;
 }
 
+/**
+ * What procfs did not show this user (another user's /proc/<pid>/fd needs root, or
+ * CAP_DAC_READ_SEARCH + CAP_SYS_PTRACE; /proc mounted hidepid hides other users' processes).
+ */
+export interface Visibility {
+  /** Processes of the Ollama tree whose sockets could not be read. */
+  unreadable: { pid: number; comm: string; uid: number | null }[];
+  /** Sockets listening on an API port in this network namespace that no visible process holds. */
+  unowned: { address: string; port: number; ip_version: 4 | 6; scope: ListenScope; uid: number }[];
+  /** The hidepid option /proc is mounted with (other users' processes invisible), or null. */
+  hidepid: string | null;
+}
+
 export interface LiveListeners {
   processes: TreeProcess[];
   listeners: Listener[];
+  visibility: Visibility;
+}
+
+/** True when procfs hid nothing the listener audit needed. */
+export function fullyVisible(v: Visibility): boolean {
+  return v.unreadable.length === 0 && v.unowned.length === 0 && v.hidepid === null;
 }
 
 export interface ListenerOptions {
@@ -93,6 +113,11 @@ function v4Text(addr: Buffer): string | null {
   return mapped ? addrToString(addr.subarray(12)) : null;
 }
 
+function endpointOf(e: SocketEntry): { address: string; ip_version: 4 | 6 } {
+  const v4 = v4Text(e.localAddr);
+  return { address: v4 ?? addrToString(e.localAddr), ip_version: v4 ? 4 : 6 };
+}
+
 function toListener(e: SocketEntry, p: TreeProcess, apiPorts: ReadonlySet<number>): Listener {
   const v4 = v4Text(e.localAddr);
   const isApi = apiPorts.has(e.localPort) || (p.role === 'server' && e.localPort === p.ollama_host.port);
@@ -124,14 +149,52 @@ export function listOllamaListeners(opts: ListenerOptions = {}): LiveListeners {
   const apiPorts = new Set(opts.apiPorts ?? []);
   const byNs = listeningByNamespace(procRoot, processes);
   const listeners: Listener[] = [];
+  const unreadable: Visibility['unreadable'] = [];
+  const treeInodes = new Set<number>();
   for (const p of processes) {
     const inodes = socketInodesOf(procRoot, p.pid);
+    if (inodes === 'denied') unreadable.push({ pid: p.pid, comm: p.comm, uid: table.entries.get(p.pid)?.uid ?? null });
     if (typeof inodes === 'string') continue;
     const held = new Set(inodes);
+    for (const i of inodes) treeInodes.add(i);
     const sockets = byNs.get(p.netns === null ? `pid:${p.pid}` : `ns:${p.netns}`) ?? [];
     for (const e of sockets) if (held.has(e.inode)) listeners.push(toListener(e, p, apiPorts));
   }
-  return { processes, listeners: dedupe(listeners) };
+  const ports = new Set([OLLAMA_API_PORT, ...apiPorts, ...processes.filter((p) => p.role === 'server').map((p) => p.ollama_host.port)]);
+  const unowned = unownedApiListeners(procRoot, table, ports, treeInodes);
+  return { processes, listeners: dedupe(listeners), visibility: { unreadable, unowned, hidepid: readHidepid(procRoot) } };
+}
+
+/**
+ * Sockets of this namespace listening on an API port that no process we can read holds: their
+ * owner is hidden from us. Only asked when some process's fds were unreadable (else every
+ * owner is visible and a socket without one is a race with its close).
+ */
+function unownedApiListeners(procRoot: string, table: ReturnType<typeof createPidTable>, ports: ReadonlySet<number>, treeInodes: ReadonlySet<number>): Visibility['unowned'] {
+  const candidates = readListening(procRoot, 'self').filter((e) => ports.has(e.localPort) && !treeInodes.has(e.inode));
+  if (candidates.length === 0) return [];
+  const wanted = new Set(candidates.map((e) => e.inode));
+  let denied = 0;
+  for (const pid of table.entries.keys()) {
+    if (wanted.size === 0) break;
+    const inodes = socketInodesOf(procRoot, pid);
+    if (inodes === 'denied') denied++;
+    if (typeof inodes !== 'string') for (const i of inodes) wanted.delete(i);
+  }
+  if (denied === 0 && readHidepid(procRoot) === null) return [];
+  return candidates.filter((e) => wanted.has(e.inode)).map((e) => ({ ...endpointOf(e), port: e.localPort, scope: judgeListenAddr(e.localAddr), uid: e.uid }));
+}
+
+/** The hidepid option of the proc mount at procRoot (`invisible`, `2`, ...), or null when other users' processes are shown. */
+function readHidepid(procRoot: string): string | null {
+  const text = readProcText(`${procRoot}/self/mountinfo`);
+  for (const line of text?.split('\n') ?? []) {
+    const [pre, post] = line.split(' - ');
+    if (!post || pre.split(' ')[4] !== procRoot || !post.startsWith('proc ')) continue;
+    const m = /(?:^|,)hidepid=(\w+)/.exec(post.split(' ')[2] ?? '');
+    if (m && m[1] !== '0' && m[1] !== 'off') return m[1];
+  }
+  return null;
 }
 
 /** A listener shared across fork (the same inode in parent and child) is listed once, under the first pid. */

@@ -95,7 +95,7 @@ describe('listOllamaListeners on a fake proc root', () => {
   });
 
   it('flags every non-loopback listener, the wildcard origin, and nothing for loopback', () => {
-    const f = exposureFindings({ processes: result.processes, listeners: result.listeners, clients: [], proxies: [], hostTrap: [] });
+    const f = exposureFindings({ processes: result.processes, listeners: result.listeners, visibility: result.visibility, clients: [], proxies: [], hostTrap: [] });
     const noAuth = f.filter((x) => x.code === 'no-auth-on-network');
     expect(noAuth.map((x) => x.severity).sort()).toEqual(['high', 'high', 'high', 'medium']);
     expect(noAuth.some((x) => x.message.includes(':41000') || x.message.includes('[::1]'))).toBe(false);
