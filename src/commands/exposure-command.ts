@@ -38,7 +38,7 @@ function exposureExit(r: ExposureReport, missingDb: string | null): number {
   if (r.findings.some((f) => f.severity !== 'info')) return EXIT_FINDING;
   const hidden = r.findings.find((f) => f.code === 'not-visible');
   const why = hidden ? hidden.message
-    : !r.live && missingDb !== null ? `nothing was examined: --no-live skips /proc and there is no store at ${missingDb}; drop --no-live, or pass --db PATH`
+    : !r.live && missingDb !== null ? `nothing was examined: /proc was not read (--no-live, or not Linux) and there is no store at ${missingDb}; drop --no-live, or pass --db PATH`
       : null;
   if (why === null) return EXIT_OK;
   process.stderr.write(`ollama-audit: cannot tell: ${why}\n`);

@@ -185,8 +185,17 @@ function unownedApiListeners(procRoot: string, table: ReturnType<typeof createPi
   return candidates.filter((e) => wanted.has(e.inode)).map((e) => ({ ...endpointOf(e), port: e.localPort, scope: judgeListenAddr(e.localAddr), uid: e.uid }));
 }
 
-/** The hidepid option of the proc mount at procRoot (`invisible`, `2`, ...), or null when other users' processes are shown. */
+const CAP_SYS_PTRACE = 19n;
+
+/** Our effective capabilities include CAP_SYS_PTRACE (root has it): hidepid hides nothing from us. */
+function seesEveryProcess(procRoot: string): boolean {
+  const m = /^CapEff:\s*([0-9a-f]+)$/im.exec(readProcText(`${procRoot}/self/status`) ?? '');
+  return m !== null && ((BigInt(`0x${m[1]}`) >> CAP_SYS_PTRACE) & 1n) === 1n;
+}
+
+/** The hidepid option of the proc mount at procRoot (`invisible`, `2`, ...) when it hides processes from us, else null. */
 function readHidepid(procRoot: string): string | null {
+  if (seesEveryProcess(procRoot)) return null;
   const text = readProcText(`${procRoot}/self/mountinfo`);
   for (const line of text?.split('\n') ?? []) {
     const [pre, post] = line.split(' - ');

@@ -16,6 +16,13 @@ import { fixture } from '../differential/fixture-files.js';
 const tmp = () => mkdtempSync(join(tmpdir(), 'oa-cli-opts-'));
 const COMMANDS = ['import', 'flows', 'daemon', 'claims', 'verify', 'report', 'exposure', 'demo'];
 
+/** The commands the top-level help lists (so a command added later is checked too). */
+async function listedCommands(): Promise<string[]> {
+  const help = (await runCli('--help')).stdout;
+  const section = help.split(/\nCommands:\n/)[1] ?? '';
+  return [...section.matchAll(/^ {2}([a-z][a-z-]*)/gm)].map((m) => m[1]).filter((c) => c !== 'help');
+}
+
 function expectOneLineRefusal(r: { code: number; stderr: string; stdout: string }, mustList: string[]): void {
   expect(r.code).toBe(2);
   expect(r.stdout).toBe('');
@@ -81,19 +88,36 @@ describe('--help of every command', () => {
     return new Set([...section.matchAll(/(?:^|\s|,)(--?[a-z][a-z-]*)/gm)].map((m) => m[1]));
   }
 
-  it.each(COMMANDS)('%s --help has an example using only its own options', async (cmd) => {
+  it('the top-level help lists every command, and has examples itself', async () => {
+    const listed = await listedCommands();
+    for (const c of COMMANDS) expect(listed).toContain(c);
+    expect((await runCli('--help')).stdout).toMatch(/\nExamples?:\n\s+\$ ollama-audit /);
+  });
+
+  it('every listed command\'s --help has an example using only its own options', async () => {
+    for (const cmd of await listedCommands()) await exampleUsesOwnOptions(cmd);
+  });
+
+  async function exampleUsesOwnOptions(cmd: string): Promise<void> {
     const r = await runCli(cmd, '--help');
     expect(r.code).toBe(0);
     const examples = r.stdout.split(/\nExamples?:\n/)[1];
     expect(examples, r.stdout).toBeDefined();
-    const lines = examples.split('\n').filter((l) => l.trim().startsWith('$ '));
-    expect(lines.length).toBeGreaterThan(0);
+    const lines = examples.split('\n').map((l) => l.trim().replace(/^\$ /, '')).filter((l) => /^(sudo )?ollama-audit /.test(l));
+    expect(lines.length, `${cmd}: ${examples}`).toBeGreaterThan(0);
     const own = optionsOf(r.stdout);
     expect(own.has('--help')).toBe(true);
     for (const line of lines) {
-      const words = line.trim().slice(2).split(/\s+/).filter((w) => w !== 'sudo');
+      const words = line.split(/\s+/).filter((w) => w !== 'sudo');
       expect(words.slice(0, 2), line).toEqual(['ollama-audit', cmd]);
       for (const w of words) if (/^--?[a-z]/.test(w)) expect(own.has(w), `${cmd}: example uses ${w}, not an option of ${cmd}`).toBe(true);
+    }
+  }
+
+  it('a repeatable --session states its real default (every session), not "none"', async () => {
+    for (const cmd of ['claims', 'verify', 'report', 'exposure']) {
+      const help = (await runCli(cmd, '--help')).stdout.replace(/\s+/g, ' ');
+      expect(help, cmd).toMatch(/--session <id> [^()]*\(default: all sessions\)/);
     }
   });
 

@@ -102,3 +102,39 @@ describe('listOllamaListeners on a fake proc root', () => {
     expect(f.find((x) => x.code === 'origins-wildcard')?.message).toContain('pid 500');
   });
 });
+
+describe('a /proc mounted hidepid (hand-built: mountinfo and our own CapEff)', () => {
+  function fakeRoot(capEff: string): string {
+    const r = mkdtempSync(join(tmpdir(), 'oacl-hidepid-'));
+    writeFileSync(join(r, 'stat'), 'cpu 0 0 0 0\nbtime 1700000000\n');
+    mkdirSync(join(r, 'self'));
+    writeFileSync(join(r, 'self', 'mountinfo'), `22 26 0:5 / /sys rw - sysfs sysfs rw\n23 26 0:21 / ${r} rw,nosuid,nodev,noexec - proc proc rw,hidepid=invisible\n`);
+    writeFileSync(join(r, 'self', 'status'), `Name:\tnode\nCapEff:\t${capEff}\n`);
+    return r;
+  }
+
+  it('without CAP_SYS_PTRACE: no process seen is not "nothing listens": a not-visible finding naming hidepid', () => {
+    const r = fakeRoot('0000000000000000');
+    try {
+      const live = listOllamaListeners({ procRoot: r });
+      expect(live.processes).toEqual([]);
+      expect(live.visibility).toEqual({ unreadable: [], unowned: [], hidepid: 'invisible' });
+      const f = exposureFindings({ ...live, clients: [], proxies: [], hostTrap: [] });
+      expect(f).toEqual([expect.objectContaining({ code: 'not-visible', severity: 'info' })]);
+      expect(f[0].message).toContain("/proc is mounted with hidepid=invisible: other users' processes are invisible");
+    } finally {
+      rmSync(r, { recursive: true, force: true });
+    }
+  });
+
+  it('with CAP_SYS_PTRACE (root) hidepid hides nothing: no finding', () => {
+    const r = fakeRoot('000001ffffffffff');
+    try {
+      const live = listOllamaListeners({ procRoot: r });
+      expect(live.visibility.hidepid).toBeNull();
+      expect(exposureFindings({ ...live, clients: [], proxies: [], hostTrap: [] })).toEqual([]);
+    } finally {
+      rmSync(r, { recursive: true, force: true });
+    }
+  });
+});
