@@ -106,7 +106,8 @@ export async function main(argv: string[]): Promise<number> {
       const [{ runReport }, { claimsReport }, { reportInputFrom }, { auditExposure }] = await Promise.all([
         import('./report-command.js'), import('../claims/evaluate.js'), import('../report/from-claims.js'), import('../exposure/audit.js'),
       ]);
-      code = runReport({ db: o.db, out: o.out, session: sessions, json: o.json, apiPorts: o.apiPort }, {
+      // 11434 always counts: a given port adds to it (bodies on it are cut too), as in the daemon.
+      code = runReport({ db: o.db, out: o.out, session: sessions, json: o.json, apiPorts: [11434, ...o.apiPort] }, {
         evaluate: (db) => reportInputFrom(claimsReport(db, { sessions })),
         exposure: (db) => auditExposure(db, { live: false, sessions }),
       });
