@@ -117,8 +117,8 @@ export async function runVerifyOffline(opts: VerifyOfflineOptions, out: NodeJS.W
     }
     const db = openDb(dbPath, { readonly: true });
     try {
-      if ((sessions ?? sessionIds(db)).length === 0) throw new UserError(`no session in ${dbPath}: import a capture or pass --pcap FILE`);
       const judged = sessions ?? sessionIds(db);
+      if (judged.length === 0) throw new UserError(`no session in ${dbPath}: import a capture or pass --pcap FILE`);
       const report = claimsReport(db, { sessions, claims, allow, assume: opts.assume });
       const watched = watchedDuring(db, judged, live, opts);
       let code = exitCode(report);
@@ -160,7 +160,7 @@ function watchedDuring(db: Db, sessions: number[], live: LiveWatch | null, opts:
   }
   if (empty.length > 0) {
     const down = live && live.interfacesDown.length > 0 ? ` on ${live.interfacesDown.join(', ')}` : '';
-    missing.push(`${empty.join(', ')} saw 0 packets${down}: nothing shows the capture could see traffic; capture on an interface that is up (-i) or check the file`);
+    missing.push(`${empty.join(', ')} saw 0 packets${down}: nothing shows the capture could see traffic (capture on an interface that is up, -i)`);
   }
   if (evidence === null && !opts.allowIdle) missing.push(idleText(live, opts));
   return { ollama_ran: evidence !== null, ollama_evidence: evidence, allow_idle: opts.allowIdle === true, missing };
@@ -169,7 +169,7 @@ function watchedDuring(db: Db, sessions: number[], live: LiveWatch | null, opts:
 function idleText(live: LiveWatch | null, opts: VerifyOfflineOptions): string {
   const what = 'no Ollama server, runner or app process, no Ollama flow';
   if (live) {
-    const window = live && opts.live?.duration !== undefined ? `the ${opts.live.duration} s window` : 'the capture window';
+    const window = opts.live?.duration !== undefined ? `the ${opts.live.duration} s window` : 'the capture window';
     return `Ollama was not running during ${window} (${what}): start it, or pass --allow-idle to accept an idle check`;
   }
   const source = opts.pcap?.length ? opts.pcap.join(', ') : 'the judged sessions';
@@ -222,7 +222,9 @@ function verifyText(r: VerifyReport, keptDb: string | null): string {
 /**
  * The live part of `verify`: the daemon's capture for --duration, or for as long as --exercise
  * runs plus a grace period (so late connections the command caused are still seen). Returns the
- * session id. The exercised command's output goes to stderr, so `--json` stays parseable.
+ * session id, whether an Ollama server/runner/app ran in this namespace (sampled at the start,
+ * every second and at the end), and which captured interfaces were down at the end. The
+ * exercised command's output goes to stderr, so `--json` stays parseable.
  */
 async function captureLive(dbPath: string, live: VerifyLiveOptions, tempDir: string | null): Promise<LiveWatch> {
   if (live.duration === undefined && live.exercise === undefined) throw new UserError('a live verify needs --duration or --exercise');
