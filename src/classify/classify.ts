@@ -4,7 +4,7 @@
  * proxy-connect, dns, api or api:<route>, runner, other.
  */
 import type { Flow } from '../flows/flow.js';
-import { apiEndpoint, runnerPath } from '../knowledge/api-endpoints.js';
+import { API_ENDPOINTS, apiEndpoint, runnerPath } from '../knowledge/api-endpoints.js';
 import { matchDestination, ollamaComPath, type Destination } from '../knowledge/destinations.js';
 import { hostWithoutPort, normalizeHostname } from '../knowledge/hostname.js';
 import { isDnsPort, OLLAMA_API_PORT } from '../knowledge/ports.js';
@@ -17,6 +17,14 @@ import { icmpMessageText, isIcmpProto } from '../flows/icmp-names.js';
 export type Activity =
   | 'registry' | 'blob-download' | 'ollama-com' | 'proxy-connect' | 'dns' | 'api' | `api:${string}` | 'runner'
   | 'other';
+
+/** Every activity name but the `api:<route>` forms (one per route in API_ENDPOINTS). */
+export const PLAIN_ACTIVITIES = ['registry', 'blob-download', 'ollama-com', 'proxy-connect', 'dns', 'api', 'runner', 'other'] as const satisfies readonly Activity[];
+
+/** Every activity name a flow can get: the plain ones and `api:<route>` for each known API route. */
+export function activityNames(): string[] {
+  return [...PLAIN_ACTIVITIES, ...API_ENDPOINTS.map((e) => `api:${e.route}`)];
+}
 
 export interface Classification {
   activity: Activity;

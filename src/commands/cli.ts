@@ -1,6 +1,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createRequire } from 'node:module';
 import { parseDuration, parseSize } from './parse-units.js';
+import { activityNames } from '../classify/classify.js';
+import { ASSUME_FLAGS } from '../knowledge/claims.js';
 import { EXIT_USAGE, isUserFacing } from './user-error.js';
 import { allowUnsafeDirs } from '../store/safe-files.js';
 
@@ -15,20 +17,24 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command('ollama-audit')
     .description('Audit what Ollama (and everything else on this host) sends over the network.')
     .version(pkg.version)
-    .showHelpAfterError('(run with --help for usage)')
+    // Set before the commands are added: each command copies these settings when it is made.
+    .configureOutput({ outputError: (text, write) => write(oneErrorLine(text)) })
     .option('--force-unsafe-dir', 'write into folders of other users or writable by others (links are refused all the same)')
-    .exitOverride();
+    .exitOverride()
+    .addHelpText('after', examples('ollama-audit demo', 'ollama-audit import capture.pcapng', 'ollama-audit verify --pcap capture.pcapng'));
   // Module state (safe-files.ts), so reset on every run: tests call main() many times in one process.
   allowUnsafeDirs(false);
   program.hook('preAction', () => allowUnsafeDirs(program.opts().forceUnsafeDir === true));
 
-  const dbOption = () => new Option('--db <path>', 'SQLite store (default: $OLLAMA_AUDIT_DB or $XDG_DATA_HOME/ollama-audit/audit.db)');
+  const STORE = '$OLLAMA_AUDIT_DB, else $XDG_DATA_HOME/ollama-audit/audit.db';
+  const dbOption = (defaultText = STORE) => new Option('--db <path>', `SQLite store (default: ${defaultText})`);
 
   program.command('import')
     .description('read pcap/pcapng files into the store')
     .argument('<file...>', 'capture files (classic pcap or pcapng)')
     .addOption(dbOption())
     .option('--json', 'print one JSON array of import summaries')
+    .addHelpText('after', examples('ollama-audit import capture.pcapng', 'ollama-audit import --db audit.db a.pcap b.pcapng --json'))
     .action(async (files: string[], opts) => { code = await (await import('./import-command.js')).runImport(files, opts); });
 
   program.command('flows')
@@ -36,9 +42,10 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(dbOption())
     .option('--json', 'print one JSON array of flows (stable field names, see README)')
     .option('--ollama', 'only flows that involve Ollama')
-    .option('--activity <name>', 'only this activity (e.g. registry, blob-download, api; `api` also matches api:/api/pull)')
-    .option('--session <id>', 'only flows of this import/capture session', positiveInt)
-    .option('--limit <n>', 'at most n flows', positiveInt)
+    .addOption(new Option('--activity <name>', `only this activity: ${PLAIN_ACTIVITY_TEXT}, or api:ROUTE (\`api\` also matches api:/api/pull) (default: all)`).argParser(activityName))
+    .option('--session <id>', 'only flows of this import/capture session (default: all sessions)', positiveInt)
+    .option('--limit <n>', 'at most n flows (default: all)', positiveInt)
+    .addHelpText('after', examples('ollama-audit flows --ollama', 'ollama-audit flows --activity registry --json'))
     .action(async (opts) => { code = (await import('./flows-command.js')).runFlows(opts); });
 
   program.command('daemon')
@@ -48,38 +55,42 @@ export async function main(argv: string[]): Promise<number> {
     .option('--filter <bpf>', 'BPF capture filter, e.g. "not port 22"')
     .addOption(new Option('--evidence <policy>', 'packets kept as evidence: full, head (first 16 KiB of each direction, then headers), or none').choices(['full', 'head', 'none']).default('head'))
     .option('--evidence-dir <dir>', 'where evidence pcapng segments go (default: evidence/ beside the database)')
-    .option('--max-evidence <size>', 'total evidence size kept, oldest segments deleted first (e.g. 2GiB)', parseSize)
-    .option('--retain <duration>', 'delete evidence segments older than this (e.g. 7d)', parseDuration)
+    .option('--max-evidence <size>', 'total evidence size kept, oldest segments deleted first (e.g. 2GiB) (default: no limit)', parseSize)
+    .option('--retain <duration>', 'delete evidence segments older than this (e.g. 7d) (default: kept until --max-evidence)', parseDuration)
     .addOption(repeatable('--process <name>', 'also treat processes with this name as Ollama; repeatable', collect))
     .addOption(repeatable('--pid <n>', 'also treat this pid (and its children) as Ollama; repeatable', collectInt))
-    .addOption(repeatable('--api-port <port>', 'another port the Ollama API listens on (11434 always counts); repeatable', collectInt))
-    .option('--duration <duration>', 'stop after this long (e.g. 10m) instead of waiting for a signal', parseDuration)
+    .addOption(repeatable('--api-port <port>', 'another port the Ollama API listens on (11434 always counts); repeatable', collectPort))
+    .option('--duration <duration>', 'stop after this long (e.g. 10m) (default: until SIGINT/SIGTERM)', parseDuration)
+    .addHelpText('after', examples('sudo ollama-audit daemon', "sudo ollama-audit daemon -i eth0 -i lo --filter 'not port 22' --evidence head --max-evidence 2GiB --retain 7d"))
     .action(async (opts) => { code = await (await import('./daemon-command.js')).runDaemon({ ...opts, apiPort: [11434, ...opts.apiPort] }); });
 
   program.command('claims')
     .description('each claim with its verdict, evidence, coverage and cause-and-effect chains')
     .addOption(dbOption())
     .option('--json', 'machine output (fields in README)')
-    .addOption(repeatable('--session <id>', 'judge only this session; repeatable', collectInt))
+    .addOption(repeatable('--session <id>', 'judge only this session; repeatable', collectInt, 'all sessions'))
     .option('--claims-file <path>', 'more claims (JSON or YAML, see README)')
-    .addOption(repeatable('--assume <flag>', 'a setting the capture cannot show: no-cloud, https-proxy; repeatable', collect))
+    .addOption(repeatable('--assume <flag>', `a setting the capture cannot show: ${ASSUME_FLAGS.join(', ')}; repeatable`, collectAssume))
+    .addHelpText('after', examples('ollama-audit claims', 'ollama-audit claims --assume no-cloud --json'))
     .action(async (o) => { code = (await import('./claims-command.js')).runClaims(o); });
 
   program.command('verify')
-    .description('air-gap check: exit 0 silent, 1 traffic breaks the air-gap claims, 2 cannot tell')
-    .addOption(dbOption())
+    .description('air-gap check: exit 0 silent while Ollama ran, 1 traffic breaks the air-gap claims, 2 cannot tell (reason on stderr)')
+    .addOption(dbOption(`with --pcap, --duration or --exercise a temporary store deleted at exit; otherwise ${STORE}`))
     .option('--pcap <file...>', 'import these captures (into --db, else a temporary store) and judge them')
     .addOption(repeatable('--allow <rule>', 'expected traffic (api:lan, host:10.0.0.0/8, host:*.example.com, activity:registry, port:53); repeatable', collect))
-    .addOption(repeatable('--session <id>', 'with --db: judge only this session; repeatable', collectInt))
+    .addOption(repeatable('--session <id>', 'with --db: judge only this session; repeatable', collectInt, 'all sessions'))
     .option('--claims-file <path>', 'more claims judged with the air-gap set')
-    .addOption(repeatable('--assume <flag>', 'no-cloud | https-proxy; repeatable', collect))
+    .addOption(repeatable('--assume <flag>', `a setting the capture cannot show: ${ASSUME_FLAGS.join(', ')}; repeatable`, collectAssume))
     .option('--duration <duration>', 'capture live this long (e.g. 10m), then judge that capture (root or CAP_NET_RAW)', parseDuration)
     .option('--exercise <command>', 'capture live while this shell command runs (plus --grace), then judge that window')
     .option('--grace <duration>', 'with --exercise: keep capturing this long after the command ends (default 5s)', parseDuration)
     .addOption(repeatable('-i, --interface <name>', 'live: interface to capture on; repeatable', collect, 'any'))
     .option('--filter <bpf>', 'live: BPF capture filter')
+    .option('--allow-idle', 'accept a check during which Ollama did not run (default: exit 2 when it did not)')
     .option('--report <dir>', 'also write a report folder (report.md/html/json, evidence.pcapng, manifest.json)')
     .option('--json', 'machine output')
+    .addHelpText('after', examples('ollama-audit verify --pcap capture.pcapng', "sudo ollama-audit verify --exercise 'ollama run llama3 hi' --report ./verify-report", 'sudo ollama-audit verify --duration 10m --allow activity:registry'))
     .action(async (o) => {
       const live = o.duration !== undefined || o.exercise !== undefined
         ? { duration: o.duration, exercise: o.exercise, grace: o.grace, interface: o.interface, filter: o.filter }
@@ -91,33 +102,38 @@ export async function main(argv: string[]): Promise<number> {
     .description('write report.md, report.html, report.json, evidence.pcapng and manifest.json for the stored sessions')
     .addOption(dbOption())
     .requiredOption('--out <dir>', 'report folder (created 0700)')
-    .addOption(repeatable('--session <id>', 'only this session; repeatable', collectInt))
-    .addOption(repeatable('--api-port <port>', 'another API port whose bodies are cut from the evidence; repeatable', collectInt))
+    .addOption(repeatable('--session <id>', 'only this session; repeatable', collectInt, 'all sessions'))
+    .addOption(repeatable('--api-port <port>', 'another API port whose bodies are cut from the evidence (11434 always counts); repeatable', collectPort))
     .option('--json', 'print what was written as JSON')
+    .addHelpText('after', examples('ollama-audit report --out ./audit-report', 'ollama-audit report --db audit.db --out ./audit-report --session 2'))
     .action(async (o) => {
       const sessions = o.session.length ? o.session : undefined;
       const [{ runReport }, { claimsReport }, { reportInputFrom }, { auditExposure }] = await Promise.all([
         import('./report-command.js'), import('../claims/evaluate.js'), import('../report/from-claims.js'), import('../exposure/audit.js'),
       ]);
-      code = runReport({ db: o.db, out: o.out, session: sessions, json: o.json, apiPorts: o.apiPort }, {
+      // 11434 always counts: a given port adds to it (bodies on it are cut too), as in the daemon.
+      code = runReport({ db: o.db, out: o.out, session: sessions, json: o.json, apiPorts: [11434, ...o.apiPort] }, {
         evaluate: (db) => reportInputFrom(claimsReport(db, { sessions })),
         exposure: (db) => auditExposure(db, { live: false, sessions }),
       });
     });
 
   program.command('exposure')
-    .description('who can reach the Ollama API and who did: listeners and OLLAMA_HOST, clients by class, reverse proxies, the Host-header 403 trap')
-    .addOption(dbOption())
+    .description('who can reach the Ollama API and who did: listeners and OLLAMA_HOST, clients by class, reverse proxies, the Host-header 403 trap; exit 0 clean, 1 a finding of severity medium or high, 2 cannot tell (reason on stderr)')
+    .addOption(dbOption(`${STORE}, read when it exists`))
     .option('--json', 'print the exposure report as JSON')
-    .addOption(repeatable('--session <id>', 'only this session; repeatable', collectInt))
-    .addOption(repeatable('--api-port <port>', 'another API port; repeatable', collectInt))
-    .option('--no-live', 'do not read /proc (listeners, environment, running proxies)')
+    .addOption(repeatable('--session <id>', 'only this session; repeatable', collectInt, 'all sessions'))
+    .addOption(repeatable('--api-port <port>', 'another API port (11434 always counts); repeatable', collectPort))
+    .option('--no-live', 'do not read /proc (listeners, environment, running proxies) (default: read it on Linux)')
+    .addHelpText('after', examples('sudo ollama-audit exposure', 'ollama-audit exposure --no-live --db audit.db --json'))
     .action(async (o) => { code = (await import('./exposure-command.js')).runExposure(o); });
 
   program.command('demo')
-    .description('run the whole pipeline on the bundled capture of a real (simulated) model pull; needs no privileges')
-    .addOption(dbOption().default(undefined, 'a temporary database'))
-    .option('--json', 'print the demo flows as JSON')
+    .description('run the whole pipeline on the bundled capture of a real (simulated) model pull: flows, claims verdicts, and a report with --report; needs no privileges')
+    .addOption(dbOption('a temporary store deleted at exit'))
+    .option('--report <dir>', 'also write a report folder (report.md/html/json, evidence.pcapng, manifest.json)')
+    .option('--json', 'print the demo summary, flows and claim verdicts as JSON')
+    .addHelpText('after', examples('ollama-audit demo', 'ollama-audit demo --db demo.db --report ./demo-report'))
     .action(async (opts) => { code = await (await import('./demo-command.js')).runDemo(opts); });
 
   try {
@@ -147,6 +163,35 @@ function collect(value: string, previous: string[]): string[] {
 
 function collectInt(value: string, previous: number[]): number[] {
   return [...previous, positiveInt(value)];
+}
+
+function collectPort(value: string, previous: number[]): number[] {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError('expected a TCP port, 1 to 65535');
+  return [...previous, n];
+}
+
+function collectAssume(value: string, previous: string[]): string[] {
+  if (!ASSUME_FLAGS.includes(value)) throw new InvalidArgumentError(`expected one of: ${ASSUME_FLAGS.join(', ')}`);
+  return [...previous, value];
+}
+
+const PLAIN_ACTIVITY_TEXT = activityNames().filter((a) => !a.startsWith('api:')).join(', ');
+
+function activityName(value: string): string {
+  const names = activityNames();
+  if (!names.includes(value)) throw new InvalidArgumentError(`expected one of: ${names.join(', ')}`);
+  return value;
+}
+
+/** Help text lines `Examples:` / `  $ ollama-audit ...`. */
+function examples(...lines: string[]): string {
+  return `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  $ ${l}`).join('\n')}`;
+}
+
+/** Commander's error (and any line it adds) as the one line every usage error gets. */
+function oneErrorLine(text: string): string {
+  return `ollama-audit: ${text.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()} (see --help)\n`;
 }
 
 function positiveInt(value: string): number {

@@ -1,12 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDb } from '../store/open-db.js';
 import { queryFlows } from '../store/query-flows.js';
 import { importFile } from './import-file.js';
 import { formatSummary } from './import-command.js';
 import { formatFlowTable } from './flow-table-text.js';
+import { claimsReport } from '../claims/evaluate.js';
+import { verdictLabel } from '../claims/report-text.js';
+import { reportInputFrom } from '../report/from-claims.js';
+import { writeReportFolder } from './report-command.js';
 import { EXIT_OK } from './user-error.js';
 
 /** The bundled capture: a model pull through a fake registry and CDN, recorded by fixtures/make/. */
@@ -15,9 +19,14 @@ export const DEMO_CAPTURE = fileURLToPath(new URL('../../fixtures/demo/ollama-pu
 export interface DemoOptions {
   db?: string;
   json?: boolean;
+  /** Also write a report folder of the demo session. */
+  report?: string;
 }
 
-/** `demo`: import the bundled capture and show what the tool finds, with no privileges needed. */
+/**
+ * `demo`: the bundled capture through the whole pipeline, with no privileges needed: import,
+ * flows, the claims' verdicts, and (--report) the report folder.
+ */
 export async function runDemo(opts: DemoOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const tempDir = opts.db ? null : mkdtempSync(join(tmpdir(), 'ollama-audit-demo-'));
   const dbPath = opts.db ?? join(tempDir!, 'demo.db');
@@ -27,18 +36,28 @@ export async function runDemo(opts: DemoOptions, out: NodeJS.WritableStream = pr
     const db = openDb(dbPath, { readonly: true });
     try {
       const flows = queryFlows(db, { session: summary.session_id });
+      const sessions = [summary.session_id];
+      const judged = claimsReport(db, { sessions });
+      const claims = judged.claims.map((c) => ({ id: c.id, title: c.title, verdict: c.verdict, reason: c.reason }));
+      const report = opts.report ? resolve(opts.report) : null;
+      if (report) writeReportFolder(db, report, { sessions, ...reportInputFrom(judged) });
       if (opts.json) {
-        out.write(`${JSON.stringify({ summary, flows }, null, 2)}\n`);
+        out.write(`${JSON.stringify({ summary, flows, claims, report }, null, 2)}\n`);
         return EXIT_OK;
       }
       const ollama = flows.filter((f) => f.ollama);
       out.write(`ollama-audit demo: the bundled capture ${DEMO_CAPTURE}\n\n${formatSummary(summary)}\n`);
       out.write(`Flows that involve Ollama (${ollama.length} of ${flows.length}):\n${formatFlowTable(ollama)}\n\n`);
       out.write(`Why each was classified so:\n${ollama.map((f) => `  #${f.id} ${f.activity}: ${f.activity_reason}`).join('\n')}\n\n`);
+      out.write(`Claims about what Ollama sends, judged on this capture (${claims.length}):\n${claims.map((c) => `  ${verdictLabel(c.verdict).padEnd(14)}${c.id}: ${c.title}`).join('\n')}\n\n`);
       const other = flows.length - ollama.length;
+      out.write(`${other} other flow(s) in the capture are not Ollama's.\n`);
       out.write(opts.db
-        ? `${other} other flow(s) in the capture are not Ollama's: \`ollama-audit flows --db ${dbPath}\` lists everything.\n`
-        : `${other} other flow(s) in the capture are not Ollama's. To keep the results: \`ollama-audit demo --db demo.db\`, then \`ollama-audit flows --db demo.db\`.\n`);
+        ? `\`ollama-audit flows --db ${dbPath}\` lists every flow; \`ollama-audit claims --db ${dbPath}\` shows each verdict's evidence and reason.\n`
+        : 'To keep the results: `ollama-audit demo --db demo.db`, then `ollama-audit flows --db demo.db` and `ollama-audit claims --db demo.db`.\n');
+      out.write(report
+        ? `Report written to ${report} (report.md, report.html, report.json, evidence.pcapng; manifest.json lists their SHA-256).\n`
+        : 'A report (report.md, report.html, report.json, evidence.pcapng, manifest.json): `ollama-audit demo --report DIR`.\n');
     } finally {
       db.close();
     }

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { auditExposure, type ExposureReport } from '../exposure/audit.js';
 import { openDb, type Db } from '../store/open-db.js';
 import { resolveDbPath } from '../store/db-path.js';
-import { EXIT_OK } from './user-error.js';
+import { fullyVisible } from '../exposure/listeners.js';
+import { EXIT_FINDING, EXIT_OK, EXIT_USAGE } from './user-error.js';
 
 export interface ExposureOptions {
   db?: string;
@@ -14,7 +15,10 @@ export interface ExposureOptions {
   apiPort?: number[];
 }
 
-/** Exposure audit: exit 0 whatever it finds (findings are data; `verify` turns them into exit codes). */
+/**
+ * Exposure audit. Exit 1: a finding of severity medium or high; 2: it cannot tell (procfs hid
+ * what listens, or nothing was looked at), with the reason on stderr; 0: clean.
+ */
 export function runExposure(opts: ExposureOptions, out: NodeJS.WritableStream = process.stdout): number {
   const live = opts.live ?? process.platform === 'linux';
   const path = resolveDbPath(opts.db);
@@ -23,10 +27,22 @@ export function runExposure(opts: ExposureOptions, out: NodeJS.WritableStream = 
   try {
     const report = auditExposure(db, { live, sessions: opts.session?.length ? opts.session : undefined, apiPorts: opts.apiPort });
     out.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatExposure(report));
+    return exposureExit(report, db === null ? path : null);
   } finally {
     db?.close();
   }
-  return EXIT_OK;
+}
+
+/** The exit code of a report; an exit 2 writes its reason to stderr. `missingDb`: the store path when there was none. */
+function exposureExit(r: ExposureReport, missingDb: string | null): number {
+  if (r.findings.some((f) => f.severity !== 'info')) return EXIT_FINDING;
+  const hidden = r.findings.find((f) => f.code === 'not-visible');
+  const why = hidden ? hidden.message
+    : !r.live && missingDb !== null ? `nothing was examined: /proc was not read (--no-live, or not Linux) and there is no store at ${missingDb}; drop --no-live, or pass --db PATH`
+      : null;
+  if (why === null) return EXIT_OK;
+  process.stderr.write(`ollama-audit: cannot tell: ${why}\n`);
+  return EXIT_USAGE;
 }
 
 function section(title: string, lines: string[]): string {
@@ -36,8 +52,13 @@ function section(title: string, lines: string[]): string {
 export function formatExposure(r: ExposureReport): string {
   const parts: string[] = [];
   if (r.live) {
-    parts.push(section('Listening (Ollama tree, now):', r.listeners.map((l) =>
-      `${l.ip_version === 6 ? `[${l.address}]` : l.address}:${l.port}  ${l.scope}${l.api ? '  API' : ''}  ${l.comm} pid ${l.pid}${l.host_netns ? '' : ' (other netns)'}`)));
+    const v = r.visibility;
+    const hidden = v === null || fullyVisible(v) ? [] : [
+      ...v.unowned.map((l) => `${l.ip_version === 6 ? `[${l.address}]` : l.address}:${l.port}  ${l.scope}  API port  owner not visible (uid ${l.uid})`),
+      ...(v.unreadable.length + (v.hidepid === null ? 0 : 1) > 0 ? ['(procfs hides sockets or processes from this user: see the not-visible finding)'] : []),
+    ];
+    parts.push(section('Listening (Ollama tree, now):', [...r.listeners.map((l) =>
+      `${l.ip_version === 6 ? `[${l.address}]` : l.address}:${l.port}  ${l.scope}${l.api ? '  API' : ''}  ${l.comm} pid ${l.pid}${l.host_netns ? '' : ' (other netns)'}`), ...hidden]));
     parts.push(section('Environment:', r.processes.filter((p) => p.role === 'server').map((p) => (p.env.readable
       ? `pid ${p.pid}: OLLAMA_HOST=${p.env.ollama_host ?? '(unset)'} -> ${p.ollama_host.host || '*'}:${p.ollama_host.port} (${p.ollama_host.scope}); OLLAMA_ORIGINS=${p.env.ollama_origins ?? '(unset)'}`
       : `pid ${p.pid}: environment unreadable (${p.env.unreadable_reason})`))));

@@ -8,7 +8,11 @@ import { readClaimsFile } from '../claims/claim-schema.js';
 import { parseAllowRules } from '../claims/allow-rules.js';
 import { claimsReport, type ClaimsReport } from '../claims/evaluate.js';
 import { chainText, coverageText, verdictLabel } from '../claims/report-text.js';
-import { sessionIds } from '../claims/session-facts.js';
+import { loadSession, sessionFacts, sessionIds } from '../claims/session-facts.js';
+import { ollamaRanEvidence } from '../claims/ollama-ran.js';
+import { interfacesDown } from '../capture/interface-state.js';
+import { watchOllamaHere } from '../exposure/listeners.js';
+import type { Db } from '../store/open-db.js';
 import { sessionList } from './claims-command.js';
 import { importFile } from './import-file.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, isUserFacing, UserError } from './user-error.js';
@@ -43,6 +47,28 @@ export interface VerifyOfflineOptions {
   report?: string;
   /** Capture live first (needs root or CAP_NET_RAW), then judge that capture alone. */
   live?: VerifyLiveOptions;
+  /** Accept a check during which Ollama did not run (otherwise exit 2). */
+  allowIdle?: boolean;
+}
+
+/** What a live verify saw besides the packets: read while it captured. */
+interface LiveWatch {
+  sessionId: number;
+  /** An Ollama server/runner/app seen in /proc during the window (`ollama (pid 12, server)`), or null. */
+  ollamaSeen: string | null;
+  /** Captured interfaces that could not carry packets at the end of the window. */
+  interfacesDown: string[];
+}
+
+/** Whether the check watched anything: Ollama running, and a capture able to see traffic. */
+export interface Watched {
+  ollama_ran: boolean;
+  /** What showed it (a process seen in /proc, a flow), or null. */
+  ollama_evidence: string | null;
+  /** --allow-idle was given: Ollama not running is accepted. */
+  allow_idle: boolean;
+  /** What was missing for a verdict of `silent`, one sentence each; empty when nothing was. */
+  missing: string[];
 }
 
 export type VerifyResult = 'silent' | 'traffic' | 'cannot-tell';
@@ -53,12 +79,14 @@ export interface VerifyReport extends ClaimsReport {
   exit_code: number;
   claim_set: 'airgap';
   allow: string[];
+  watched: Watched;
 }
 
 /**
  * `verify` on stored or given captures: judges the air-gap claim set (AIRGAP_CLAIM_IDS) plus any
- * claims file. Exit 0: nothing breaks them; 1: traffic breaks one; 2: coverage cannot tell, or a
- * usage/input error (one line on stderr).
+ * claims file. Exit 0: nothing breaks them, Ollama ran (or --allow-idle) and the capture could see
+ * traffic; 1: traffic breaks one; 2: cannot tell (coverage, Ollama not running, nothing captured),
+ * or a usage/input error. Every exit 2 says why in one line on stderr.
  */
 export async function runVerifyOffline(opts: VerifyOfflineOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   let tempDir: string | null = null;
@@ -67,6 +95,7 @@ export async function runVerifyOffline(opts: VerifyOfflineOptions, out: NodeJS.W
     const claims = [...airgapClaims(), ...(opts.claimsFile ? readClaimsFile(opts.claimsFile) : [])];
     let dbPath = resolveDbPath(opts.db);
     let sessions = sessionList(opts.session);
+    let live: LiveWatch | null = null;
     if (opts.live && opts.pcap?.length) throw new UserError('--pcap judges recorded captures; --duration/--exercise capture live: give one or the other');
     if (opts.live) {
       if (sessions) throw new UserError('--session picks stored sessions; a live verify judges its own capture');
@@ -74,7 +103,8 @@ export async function runVerifyOffline(opts: VerifyOfflineOptions, out: NodeJS.W
         tempDir = mkdtempSync(join(tmpdir(), 'ollama-audit-verify-'));
         dbPath = join(tempDir, 'verify.db');
       }
-      sessions = [await captureLive(dbPath, opts.live, tempDir)];
+      live = await captureLive(dbPath, opts.live, tempDir);
+      sessions = [live.sessionId];
     } else if (opts.pcap?.length) {
       if (sessions) throw new UserError('--session picks stored sessions; with --pcap the imported files are judged');
       if (!opts.db) {
@@ -87,15 +117,19 @@ export async function runVerifyOffline(opts: VerifyOfflineOptions, out: NodeJS.W
     }
     const db = openDb(dbPath, { readonly: true });
     try {
-      if ((sessions ?? sessionIds(db)).length === 0) throw new UserError(`no session in ${dbPath}: import a capture or pass --pcap FILE`);
+      const judged = sessions ?? sessionIds(db);
+      if (judged.length === 0) throw new UserError(`no session in ${dbPath}: import a capture or pass --pcap FILE`);
       const report = claimsReport(db, { sessions, claims, allow, assume: opts.assume });
-      const code = exitCode(report);
-      const full: VerifyReport = { result: RESULT[code], exit_code: code, claim_set: 'airgap', allow: opts.allow ?? [], ...report };
+      const watched = watchedDuring(db, judged, live, opts);
+      let code = exitCode(report);
+      if (code === EXIT_OK && watched.missing.length > 0) code = EXIT_USAGE;
+      const full: VerifyReport = { result: RESULT[code], exit_code: code, claim_set: 'airgap', allow: opts.allow ?? [], watched, ...report };
       if (opts.report) {
         const written = writeReportFolder(db, resolve(opts.report), { sessions, ...reportInputFrom(report) });
         process.stderr.write(`ollama-audit: report written to ${resolve(opts.report)} (${written.files.length} files; manifest.json lists their SHA-256)\n`);
       }
-      out.write(opts.json ? `${JSON.stringify(full, null, 2)}\n` : verifyText(full));
+      out.write(opts.json ? `${JSON.stringify(full, null, 2)}\n` : verifyText(full, tempDir === null ? dbPath : null));
+      if (code === EXIT_USAGE) process.stderr.write(`ollama-audit: cannot tell: ${cannotTellReason(full)}\n`);
       return code;
     } finally {
       db.close();
@@ -107,6 +141,46 @@ export async function runVerifyOffline(opts: VerifyOfflineOptions, out: NodeJS.W
   } finally {
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Ollama ran during the window: a flow shows it (ollama-ran.ts), or a live verify saw its server,
+ * runner or app in /proc in this network namespace. The capture could see traffic: it holds
+ * packets, or (live) every captured interface was up.
+ */
+function watchedDuring(db: Db, sessions: number[], live: LiveWatch | null, opts: VerifyOfflineOptions): Watched {
+  let evidence = live?.ollamaSeen ? `${live.ollamaSeen} was running` : null;
+  const missing: string[] = [];
+  const empty: string[] = [];
+  for (const id of sessions) {
+    const rows = loadSession(db, id);
+    if (!rows) continue;
+    evidence ??= ollamaRanEvidence(sessionFacts(rows));
+    if (rows.session.packets === 0 && (live === null || live.interfacesDown.length > 0)) empty.push(id === live?.sessionId ? 'the live capture' : `session ${id} (${rows.session.source})`);
+  }
+  if (empty.length > 0) {
+    const down = live && live.interfacesDown.length > 0 ? ` on ${live.interfacesDown.join(', ')}` : '';
+    missing.push(`${empty.join(', ')} saw 0 packets${down}: nothing shows the capture could see traffic (capture on an interface that is up, -i)`);
+  }
+  if (evidence === null && !opts.allowIdle) missing.push(idleText(live, opts));
+  return { ollama_ran: evidence !== null, ollama_evidence: evidence, allow_idle: opts.allowIdle === true, missing };
+}
+
+function idleText(live: LiveWatch | null, opts: VerifyOfflineOptions): string {
+  const what = 'no Ollama server, runner or app process, no Ollama flow';
+  if (live) {
+    const window = opts.live?.duration !== undefined ? `the ${opts.live.duration} s window` : 'the capture window';
+    return `Ollama was not running during ${window} (${what}): start it, or pass --allow-idle to accept an idle check`;
+  }
+  const source = opts.pcap?.length ? opts.pcap.join(', ') : 'the judged sessions';
+  return `${source} shows no sign of Ollama running (${what}, no answered API connection): capture while it runs, or pass --allow-idle to accept an idle check`;
+}
+
+/** The one stderr line of an exit 2 that got as far as a verdict. */
+function cannotTellReason(r: VerifyReport): string {
+  const byReason = new Map<string, string[]>();
+  for (const c of r.claims) if (c.verdict === 'inconclusive') byReason.set(c.reason, [...(byReason.get(c.reason) ?? []), c.id]);
+  return [...r.watched.missing, ...[...byReason].map(([reason, ids]) => `${reason} (${ids.join(', ')})`)].join('; ');
 }
 
 const RESULT: Record<number, VerifyResult> = { [EXIT_OK]: 'silent', [EXIT_FINDING]: 'traffic', [EXIT_USAGE]: 'cannot-tell' };
@@ -124,7 +198,7 @@ const HEADLINE: Record<VerifyResult, string> = {
   'cannot-tell': 'CANNOT TELL: the capture cannot support a verdict',
 };
 
-function verifyText(r: VerifyReport): string {
+function verifyText(r: VerifyReport, keptDb: string | null): string {
   const lines = [`ollama-audit verify: ${HEADLINE[r.result]} (exit ${r.exit_code})`];
   if (r.allow.length) lines.push(`allowed: ${r.allow.join(', ')}`);
   lines.push('', ...r.coverage.sessions.map(coverageText), '');
@@ -135,18 +209,28 @@ function verifyText(r: VerifyReport): string {
   const broken = new Set(r.claims.filter((c) => c.verdict === 'violated').flatMap((c) => c.evidence.flow_ids));
   const chains = r.chains.filter((ch) => ch.caused.some((f) => broken.has(f.flow_id)));
   if (chains.length) lines.push('', 'Caused by requests on the API port:', ...chains.slice(0, 3).map(chainText));
-  if (r.result === 'traffic') lines.push('', 'Expected traffic can be allowed with --allow (e.g. activity:registry, api:lan, host:10.0.0.0/8); `ollama-audit flows` lists every flow.');
+  for (const m of r.watched.missing) lines.push(`CANNOT TELL   ${m}`);
+  if (r.result === 'traffic') {
+    const flows = keptDb === null
+      ? 'the temporary store is deleted at exit: run again with --db PATH to keep it, then `ollama-audit flows --db PATH` lists every flow'
+      : `\`ollama-audit flows --db ${keptDb}\` lists every flow`;
+    lines.push('', `Expected traffic can be allowed with --allow (e.g. activity:registry, api:lan, host:10.0.0.0/8); ${flows}.`);
+  }
   return `${lines.join('\n')}\n`;
 }
 
 /**
  * The live part of `verify`: the daemon's capture for --duration, or for as long as --exercise
  * runs plus a grace period (so late connections the command caused are still seen). Returns the
- * session id. The exercised command's output goes to stderr, so `--json` stays parseable.
+ * session id, whether an Ollama server/runner/app ran in this namespace (sampled at the start,
+ * every second and at the end), and which captured interfaces were down at the end. The
+ * exercised command's output goes to stderr, so `--json` stays parseable.
  */
-async function captureLive(dbPath: string, live: VerifyLiveOptions, tempDir: string | null): Promise<number> {
+async function captureLive(dbPath: string, live: VerifyLiveOptions, tempDir: string | null): Promise<LiveWatch> {
   if (live.duration === undefined && live.exercise === undefined) throw new UserError('a live verify needs --duration or --exercise');
   let sessionId = 0;
+  const ollama = watchOllamaHere();
+  let sampler: NodeJS.Timeout | undefined;
   let until: Promise<void> | undefined;
   let startExercise: () => void = () => {};
   if (live.exercise !== undefined) {
@@ -174,8 +258,11 @@ async function captureLive(dbPath: string, live: VerifyLiveOptions, tempDir: str
     evidenceDir: tempDir ? join(tempDir, 'evidence') : undefined,
     onReady: (info) => {
       sessionId = info.sessionId;
+      ollama.sample();
+      sampler = setInterval(() => ollama.sample(), 1000);
       startExercise();
     },
-  });
-  return sessionId;
+  }).finally(() => clearInterval(sampler));
+  ollama.sample();
+  return { sessionId, ollamaSeen: ollama.seen(), interfacesDown: interfacesDown(live.interface?.length ? live.interface : ['any']) };
 }

@@ -12,7 +12,7 @@ import type { HostCheckContext } from './allowed-host.js';
 import { clientsByClass, type ClientGroup } from './clients.js';
 import { exposureFindings, type Finding } from './findings.js';
 import { findHostTrap, type HostTrapGroup } from './host-trap.js';
-import { listOllamaListeners, type Listener, type TreeProcess } from './listeners.js';
+import { listOllamaListeners, type Listener, type TreeProcess, type Visibility } from './listeners.js';
 import { findLiveProxies, type LiveProxy } from './live-proxies.js';
 import { detectProxies, type ProxyReport } from './proxies.js';
 import { loadApiFlows, loadHttp, loadOtherFlows, type StoreScope } from './store-rows.js';
@@ -38,6 +38,8 @@ export interface ExposureReport {
   /** Ollama-tree processes seen live (empty when not live). */
   processes: TreeProcess[];
   listeners: Listener[];
+  /** What procfs hid from this user (null when not live): never read as "nothing listens". */
+  visibility: Visibility | null;
   /** Inbound API clients by class, straight to the API (a proxy counts as its own client here). */
   clients: ClientGroup[];
   proxies: ProxyReport[];
@@ -69,7 +71,7 @@ function hexToText(hex: string): string {
 
 export function auditExposure(db: Db | null, opts: AuditOptions): ExposureReport {
   const notes: string[] = [];
-  const live = opts.live ? listOllamaListeners({ procRoot: opts.procRoot, apiPorts: opts.apiPorts }) : { processes: [], listeners: [] };
+  const live = opts.live ? listOllamaListeners({ procRoot: opts.procRoot, apiPorts: opts.apiPorts }) : { processes: [], listeners: [], visibility: null };
   if (!opts.live) notes.push('not live: listening sockets and OLLAMA_HOST were not read (run on the Ollama machine)');
   const apiPorts = apiPortsOf(opts, live.processes);
   for (const l of live.listeners) if (l.api && !apiPorts.includes(l.port)) apiPorts.push(l.port);
@@ -90,8 +92,8 @@ export function auditExposure(db: Db | null, opts: AuditOptions): ExposureReport
   const clients = clientsByClass(apiFlows);
   return {
     live: opts.live, sessions: opts.sessions ?? null, api_ports: apiPorts.sort((a, b) => a - b),
-    processes: live.processes, listeners: live.listeners, clients, proxies, host_trap: hostTrap,
-    findings: exposureFindings({ processes: live.processes, listeners: live.listeners, clients, proxies, hostTrap }),
+    processes: live.processes, listeners: live.listeners, visibility: live.visibility, clients, proxies, host_trap: hostTrap,
+    findings: exposureFindings({ processes: live.processes, listeners: live.listeners, visibility: live.visibility, clients, proxies, hostTrap }),
     notes,
   };
 }

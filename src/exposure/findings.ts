@@ -6,7 +6,7 @@
  */
 import type { ClientGroup } from './clients.js';
 import { hostTrapMessage, proxyLabel, type HostTrapGroup } from './host-trap.js';
-import type { Listener, TreeProcess } from './listeners.js';
+import { fullyVisible, type Listener, type TreeProcess, type Visibility } from './listeners.js';
 import type { ProxyReport } from './proxies.js';
 
 export interface Finding {
@@ -18,6 +18,7 @@ export interface Finding {
 export interface FindingInput {
   processes: readonly TreeProcess[];
   listeners: readonly Listener[];
+  visibility: Visibility | null;
   clients: readonly ClientGroup[];
   proxies: readonly ProxyReport[];
   hostTrap: readonly HostTrapGroup[];
@@ -36,6 +37,27 @@ function listenerFindings(listeners: readonly Listener[]): Finding[] {
     message: `${l.comm} (pid ${l.pid}) listens on ${endpoint(l)} (${SCOPE_TEXT[l.scope]})${l.host_netns ? '' : ' in another network namespace'}: `
       + `no Host check and no authentication, anyone who can reach ${l.api ? 'the API port' : 'this port'} can use it`,
   }));
+}
+
+const HOW_TO_SEE = 'run as root (sudo ollama-audit exposure) or give node cap_dac_read_search and cap_sys_ptrace to see them';
+
+/**
+ * What procfs hid, so an empty listener list is never read as "nothing listens". Medium when a
+ * hidden socket on an API port is reachable beyond loopback: the port is open, whoever holds it.
+ */
+function visibilityFindings(v: Visibility | null): Finding[] {
+  if (v === null || fullyVisible(v)) return [];
+  const uid = process.getuid?.();
+  const parts = [
+    ...v.unreadable.map((p) => `the sockets of ${p.comm} (pid ${p.pid}${p.uid === null || p.uid < 0 ? '' : `, uid ${p.uid}`}) cannot be read (/proc/${p.pid}/fd: permission denied)`),
+    ...v.unowned.map((l) => `${l.ip_version === 6 ? `[${l.address}]` : l.address}:${l.port} (${SCOPE_TEXT[l.scope]}) listens on an API port for uid ${l.uid}, whose process cannot be seen`),
+    ...(v.hidepid === null ? [] : [`/proc is mounted with hidepid=${v.hidepid}: other users' processes are invisible`]),
+  ];
+  const open = v.unowned.some((l) => l.scope !== 'loopback');
+  return [{
+    severity: open ? 'medium' : 'info', code: 'not-visible',
+    message: `procfs hides part of what listens from this user${uid === undefined ? '' : ` (uid ${uid})`}: ${parts.join('; ')}; ${HOW_TO_SEE}`,
+  }];
 }
 
 function envFindings(processes: readonly TreeProcess[]): Finding[] {
@@ -82,6 +104,7 @@ function proxyFindings(proxies: readonly ProxyReport[]): Finding[] {
 export function exposureFindings(input: FindingInput): Finding[] {
   const all = [
     ...listenerFindings(input.listeners),
+    ...visibilityFindings(input.visibility),
     ...envFindings(input.processes),
     ...clientFindings(input.clients),
     ...proxyFindings(input.proxies),

@@ -249,6 +249,9 @@ export const BUILTIN_CLAIMS: readonly Claim[] = [
   },
 ];
 
+/** The settings `--assume` can name: each a condition of a built-in claim that a capture cannot show. */
+export const ASSUME_FLAGS: readonly string[] = [...new Set(BUILTIN_CLAIMS.flatMap((c) => (c.condition ? [c.condition.flag] : [])))];
+
 /** The claims `verify` judges: an air-gapped Ollama host sends nothing off-host; loopback API use is fine. */
 export const AIRGAP_CLAIM_IDS: readonly string[] = [
   'airgap-ollama-silent', 'airgap-no-ollama-destination', 'airgap-no-ollama-dns', 'api-loopback-only',

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fixture } from '../differential/fixture-files.js';
 import { runVerifyOffline, type VerifyReport } from '../../src/commands/verify-command.js';
 import { runClaims } from '../../src/commands/claims-command.js';
+import { runFlows } from '../../src/commands/flows-command.js';
 import { filterCapture, isOllamaPacket, storeWith, tmp } from './helpers.js';
 
 async function verify(opts: Parameters<typeof runVerifyOffline>[0]): Promise<{ code: number; out: string; err: string }> {
@@ -36,11 +37,63 @@ describe('verify --pcap', () => {
     expect(r.out.split('\n').length).toBeLessThan(60);
   });
 
-  it('exit 0 on an idle capture (only unrelated traffic, attributed)', async () => {
-    const r = await verify({ pcap: [idle()] });
+  it('exit 2 on a capture where Ollama never ran (only unrelated traffic, attributed): one stderr line saying so', async () => {
+    const file = idle();
+    const r = await verify({ pcap: [file], json: true });
+    expect(r.code).toBe(2);
+    expect(r.err.split('\n')).toEqual([expect.stringMatching(/^ollama-audit: cannot tell: .*no sign of Ollama running.*--allow-idle/), '']);
+    expect(r.err).toContain(file);
+    const rep = JSON.parse(r.out) as VerifyReport;
+    expect(rep).toMatchObject({ result: 'cannot-tell', exit_code: 2, watched: { ollama_ran: false, ollama_evidence: null, allow_idle: false } });
+    // Nothing is violated or inconclusive: only the missing Ollama stops a PASS.
+    for (const c of rep.claims) expect(['holds', 'not exercised']).toContain(c.verdict);
+  });
+
+  it('--allow-idle accepts the same idle capture: exit 0, PASS, nothing on stderr', async () => {
+    const r = await verify({ pcap: [idle()], allowIdle: true });
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toContain('PASS');
+  });
+
+  it('a capture with Ollama in it passes without --allow-idle; the evidence names the Ollama flow', async () => {
+    // The pull alone, allowed: the flows of the ollama process (its pcapng comments) show it ran.
+    const r = await verify({ pcap: [pullOnly()], allow: ['activity:registry'], json: true });
+    expect(r.code, r.err).toBe(0);
+    const rep = JSON.parse(r.out) as VerifyReport;
+    expect(rep.watched.ollama_ran).toBe(true);
+    // The first flow showing it: the scenario's API call to the server (answered), before the pull.
+    expect(rep.watched.ollama_evidence).toMatch(/^an answered API connection \(flow #\d+, api:\/api\/\w+\)$/);
+  });
+
+  it('exit 2 on a capture with no packets, even with --allow-idle', async () => {
+    const empty = filterCapture(demo, () => true);
+    const r = await verify({ pcap: [empty], allowIdle: true });
+    expect(r.code).toBe(2);
+    expect(r.out).not.toContain('PASS');
+    expect(r.err.split('\n')).toEqual([expect.stringMatching(/^ollama-audit: cannot tell: .*saw 0 packets/), '']);
+  });
+
+  it('every exit 2 of an inconclusive verdict says why on stderr in one line', async () => {
+    const r = await verify({ pcap: [filterCapture(demo, isOllamaPacket, { pcap: true })], allowIdle: true });
+    expect(r.code).toBe(2);
+    expect(r.err.split('\n')).toEqual([expect.stringMatching(/^ollama-audit: cannot tell: .*no process information.*\(airgap-ollama-silent\b/), '']);
+  });
+
+  it('the hint after a FAIL names a command that works: --db to keep a temporary store, flows --db PATH otherwise', async () => {
+    const temp = await verify({ pcap: [demo] });
+    expect(temp.code).toBe(1);
+    expect(temp.out).toContain('run again with --db PATH to keep it');
+    expect(temp.out).not.toMatch(/`ollama-audit flows` lists/);
+    const dbPath = join(tmp('kept'), 'kept.db');
+    const kept = await verify({ pcap: [demo], db: dbPath });
+    expect(kept.code).toBe(1);
+    const hint = /`(ollama-audit flows --db [^`]+)`/.exec(kept.out);
+    expect(hint?.[1]).toBe(`ollama-audit flows --db ${dbPath}`);
+    let listed = '';
+    const sink = { write: (s: string) => { listed += s; return true; } } as unknown as NodeJS.WritableStream;
+    expect(runFlows({ db: dbPath, json: true }, sink)).toBe(0);
+    expect((JSON.parse(listed) as unknown[]).length).toBeGreaterThan(0);
   });
 
   it('exit 2 on the same idle traffic without process information: its flows could be Ollama\'s', async () => {
@@ -67,7 +120,7 @@ describe('verify --pcap', () => {
     const cap = pullOnly();
     expect((await verify({ pcap: [cap] })).code).toBe(1);
     const r = await verify({ pcap: [cap], allow: ['activity:registry'], json: true });
-    expect(r.code).toBe(0);
+    expect(r.code, r.err).toBe(0);
     const rep = JSON.parse(r.out) as VerifyReport;
     expect(rep.allow).toEqual(['activity:registry']);
     // ollama.com is not covered by that rule
@@ -77,7 +130,8 @@ describe('verify --pcap', () => {
   it('--json shape', async () => {
     const r = await verify({ pcap: [demo], json: true });
     const rep = JSON.parse(r.out) as VerifyReport;
-    expect(Object.keys(rep).sort()).toEqual(['allow', 'chains', 'claim_set', 'claims', 'coverage', 'exit_code', 'result']);
+    expect(Object.keys(rep).sort()).toEqual(['allow', 'chains', 'claim_set', 'claims', 'coverage', 'exit_code', 'result', 'watched']);
+    expect(Object.keys(rep.watched).sort()).toEqual(['allow_idle', 'missing', 'ollama_evidence', 'ollama_ran']);
     expect(rep).toMatchObject({ result: 'traffic', exit_code: 1, claim_set: 'airgap' });
     expect(rep.claims.map((c) => c.id)).toEqual(['airgap-ollama-silent', 'airgap-no-ollama-destination', 'airgap-no-ollama-dns', 'api-loopback-only']);
     for (const c of rep.claims) {
@@ -96,7 +150,8 @@ describe('verify --db', () => {
   it('judges stored sessions; --session picks them', async () => {
     const { dbPath, sessions } = await storeWith(idle(), demo);
     expect((await verify({ db: dbPath })).code).toBe(1);
-    expect((await verify({ db: dbPath, session: [sessions[0]] })).code).toBe(0);
+    expect((await verify({ db: dbPath, session: [sessions[0]] })).code).toBe(2); // idle: Ollama never ran
+    expect((await verify({ db: dbPath, session: [sessions[0]], allowIdle: true })).code).toBe(0);
     expect((await verify({ db: dbPath, session: [sessions[1]] })).code).toBe(1);
   });
 
@@ -118,7 +173,7 @@ describe('verify --db', () => {
     const { dbPath } = await storeWith(idle());
     const file = join(tmp('file'), 'claims.yaml');
     writeFileSync(file, 'claims:\n  - id: no-example-org\n    title: Nothing talks to example.org\n    scope: host\n    match: { hostname: [example.org] }\n    expect: never\n');
-    const r = await verify({ db: dbPath, claimsFile: file, json: true });
+    const r = await verify({ db: dbPath, claimsFile: file, json: true, allowIdle: true });
     expect(r.code).toBe(1);
     const rep = JSON.parse(r.out) as VerifyReport;
     expect(rep.claims.find((c) => c.id === 'no-example-org')!.verdict).toBe('violated');

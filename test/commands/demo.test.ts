@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/run-cli.js';
 
@@ -30,6 +31,40 @@ describe('demo', () => {
     const example = flows.filter((f) => f.hostname === 'example.org');
     expect(example.length).toBeGreaterThan(0);
     expect(example.every((f) => !f.ollama)).toBe(true);
+  });
+
+  // The scenario (fixtures/README.md): ollama pulls from the registry and its CDN after DNS lookups,
+  // calls ollama.com at start, and every API client is curl on 127.0.0.1.
+  it('shows the claims verdicts the scenario implies', async () => {
+    const r = await runCli('demo', '--json');
+    const { claims, report } = JSON.parse(r.stdout) as { claims: { id: string; verdict: string; reason: string }[]; report: string | null };
+    const verdict = (id: string) => claims.find((c) => c.id === id)?.verdict;
+    expect(verdict('airgap-no-ollama-destination')).toBe('violated');
+    expect(verdict('airgap-no-ollama-dns')).toBe('violated');
+    expect(verdict('server-offline-unless-pull-push')).toBe('violated'); // the ollama.com call at start
+    expect(verdict('api-loopback-only')).toBe('holds');
+    expect(report).toBeNull();
+    const text = await runCli('demo');
+    expect(text.stdout).toMatch(/Claims about what Ollama sends, judged on this capture \(\d+\):/);
+    expect(text.stdout).toMatch(/VIOLATED\s+airgap-no-ollama-destination/);
+    expect(text.stdout).toMatch(/HOLDS\s+api-loopback-only/);
+    expect(text.stdout).toContain('`ollama-audit demo --report DIR`');
+  });
+
+  it('--report DIR writes the report folder; manifest digests match sha256sum', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'oacl-demo-')), 'report');
+    const r = await runCli('demo', '--report', dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`Report written to ${dir}`);
+    const files = readdirSync(dir).sort();
+    expect(files).toEqual(['evidence.pcapng', 'manifest.json', 'report.html', 'report.json', 'report.md']);
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { files: { name: string; sha256: string }[] };
+    for (const f of manifest.files) {
+      const sum = spawnSync('sha256sum', [join(dir, f.name)], { encoding: 'utf8' }).stdout.split(' ')[0];
+      expect(f.sha256, f.name).toBe(sum);
+    }
+    const json = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as { claims: { id: string; verdict: string }[] | null };
+    expect(json.claims?.find((c) => c.id === 'airgap-no-ollama-destination')?.verdict).toBe('violated');
   });
 
   it.skipIf(!isRoot && !inCi)('runs as an unprivileged user from the built CLI', () => {

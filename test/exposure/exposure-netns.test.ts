@@ -111,10 +111,11 @@ describe.skipIf(!run)('exposure: API on every interface, client from another nam
     expect(report.proxies.filter((p) => p.detected_by.some((d) => d !== 'live-procfs'))).toEqual([]);
   });
 
-  it('exposure --json prints the same report and exits 0', () => {
+  it('exposure --json prints the same report and exits 1 (a high finding); from the store alone still 1 (a private client is medium)', () => {
     let text = '';
     const out = { write: (s: string) => { text += s; return true; } } as unknown as NodeJS.WritableStream;
-    expect(runExposure({ db: dbPath, json: true }, out)).toBe(0);
+    expect(runExposure({ db: dbPath, json: true }, out)).toBe(1);
+    expect(runExposure({ db: dbPath, json: true, live: false, apiPort: [PORT] }, { write: () => true } as unknown as NodeJS.WritableStream)).toBe(1);
     const j = JSON.parse(text) as ExposureReport;
     expect(j.listeners.some((l) => l.pid === pid && l.scope === 'all-interfaces')).toBe(true);
     expect(j.clients[0].addresses[0].address).toBe(CLIENT);

@@ -95,10 +95,46 @@ describe('listOllamaListeners on a fake proc root', () => {
   });
 
   it('flags every non-loopback listener, the wildcard origin, and nothing for loopback', () => {
-    const f = exposureFindings({ processes: result.processes, listeners: result.listeners, clients: [], proxies: [], hostTrap: [] });
+    const f = exposureFindings({ processes: result.processes, listeners: result.listeners, visibility: result.visibility, clients: [], proxies: [], hostTrap: [] });
     const noAuth = f.filter((x) => x.code === 'no-auth-on-network');
     expect(noAuth.map((x) => x.severity).sort()).toEqual(['high', 'high', 'high', 'medium']);
     expect(noAuth.some((x) => x.message.includes(':41000') || x.message.includes('[::1]'))).toBe(false);
     expect(f.find((x) => x.code === 'origins-wildcard')?.message).toContain('pid 500');
+  });
+});
+
+describe('a /proc mounted hidepid (hand-built: mountinfo and our own CapEff)', () => {
+  function fakeRoot(capEff: string): string {
+    const r = mkdtempSync(join(tmpdir(), 'oacl-hidepid-'));
+    writeFileSync(join(r, 'stat'), 'cpu 0 0 0 0\nbtime 1700000000\n');
+    mkdirSync(join(r, 'self'));
+    writeFileSync(join(r, 'self', 'mountinfo'), `22 26 0:5 / /sys rw - sysfs sysfs rw\n23 26 0:21 / ${r} rw,nosuid,nodev,noexec - proc proc rw,hidepid=invisible\n`);
+    writeFileSync(join(r, 'self', 'status'), `Name:\tnode\nCapEff:\t${capEff}\n`);
+    return r;
+  }
+
+  it('without CAP_SYS_PTRACE: no process seen is not "nothing listens": a not-visible finding naming hidepid', () => {
+    const r = fakeRoot('0000000000000000');
+    try {
+      const live = listOllamaListeners({ procRoot: r });
+      expect(live.processes).toEqual([]);
+      expect(live.visibility).toEqual({ unreadable: [], unowned: [], hidepid: 'invisible' });
+      const f = exposureFindings({ ...live, clients: [], proxies: [], hostTrap: [] });
+      expect(f).toEqual([expect.objectContaining({ code: 'not-visible', severity: 'info' })]);
+      expect(f[0].message).toContain("/proc is mounted with hidepid=invisible: other users' processes are invisible");
+    } finally {
+      rmSync(r, { recursive: true, force: true });
+    }
+  });
+
+  it('with CAP_SYS_PTRACE (root) hidepid hides nothing: no finding', () => {
+    const r = fakeRoot('000001ffffffffff');
+    try {
+      const live = listOllamaListeners({ procRoot: r });
+      expect(live.visibility.hidepid).toBeNull();
+      expect(exposureFindings({ ...live, clients: [], proxies: [], hostTrap: [] })).toEqual([]);
+    } finally {
+      rmSync(r, { recursive: true, force: true });
+    }
   });
 });
