@@ -11,7 +11,7 @@ import type { EvidenceIndexRow, SegmentInfo } from './evidence-writer.js';
 
 /** What one flush writes: everything that changed since the last one. */
 export interface LiveBatch {
-  flows: { flow: Flow; cls: Classification; processSeq: number | null }[];
+  flows: { flow: Flow; cls: Classification; processSeq: number | null; peerProcessSeq: number | null }[];
   dns: DnsRecord[];
   http: HttpRecord[];
   processes: { seq: number; rec: ProcessRecord }[];
@@ -41,7 +41,7 @@ export function beginLiveSession(db: Db, start: SessionStart) {
 
   const flush = db.transaction((b: LiveBatch) => {
     for (const p of b.processes) run(upsertProcess, processRow(p.seq, p.rec));
-    for (const f of b.flows) run(upsertFlow, flowRow(f.flow, f.cls, f.processSeq));
+    for (const f of b.flows) run(upsertFlow, flowRow(f.flow, f.cls, f.processSeq, f.peerProcessSeq));
     for (const r of b.dns) run(insertDns, dnsRow(r));
     for (const r of b.http) run(insertHttp, httpRow(r));
     if (b.evidence) writeEvidenceRows(db, sessionId, b.evidence.segments, b.evidence.rows, b.evidence.deleted);
