@@ -114,7 +114,7 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
     const dir = table.lastDir;
     if (decoded.proto === IPPROTO.TCP) trackTcpLoss(flow, dir, decoded);
     enricher.onPacket(flow, dir, p, decoded);
-    if (p.comment !== null) attributeFromComment(flow, p.comment);
+    if (p.comment !== null) attributeFromComment(flow, dir, p.comment);
     onPacket?.(flow, dir, p, decoded);
     if (decoded.fragment === 1) firstFragment(flow, dir, p);
   }
@@ -147,7 +147,7 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
     countFragment();
     const flow = table.ingest(p, decoded);
     const dir = table.lastDir;
-    if (p.comment !== null) attributeFromComment(flow, p.comment);
+    if (p.comment !== null) attributeFromComment(flow, dir, p.comment);
     onPacket?.(flow, dir, p, decoded);
     if (datagram !== null) deliver(flow, dir, datagram, p.ts);
   }

@@ -94,7 +94,7 @@ export function writeEvidenceFrom(file: string, w: EvidenceWriter): { flows: Flo
   readCaptureFile(file, (p) => {
     if (!decodePacket(p, d, skips)) return;
     const f = table.ingest(p, d);
-    if (p.comment !== null) attributeFromComment(f, p.comment);
+    if (p.comment !== null) attributeFromComment(f, table.lastDir, p.comment);
     w.write(f, table.lastDir, p, d);
   });
   const rows = w.drainIndex();
