@@ -17,8 +17,8 @@
  * a `Cmd` or `Args` value ending in "..." was truncated by the eBPF side.
  * Several comments of one packet may reach us joined by "\n": the parser is line-based for that.
  */
-import { isLoopback } from '../decode/addr.js';
 import { DIR_IN, type Flow } from '../flows/flow.js';
+import { bothEndsLocal } from '../flows/local-path.js';
 
 export interface CommentProcess {
   pid: number;
@@ -96,11 +96,6 @@ export function attributeFromComment(flow: Flow, dir: number, comment: string): 
   const named = { pid: p.pid, name: p.name, exe: p.exe };
   if (peer) flow.peerProcess = named;
   else flow.process = named;
-}
-
-/** Both ends on this host, as far as the packets show: loopback, or the same address at both ends. */
-function bothEndsLocal(flow: Flow): boolean {
-  return isLoopback(flow.responderAddr) || Buffer.compare(flow.initiatorAddr, flow.responderAddr) === 0;
 }
 
 /** `Key: value` lines; the first occurrence of a key wins (the process group comes first). */
