@@ -5,7 +5,8 @@
  * ollama, running `serve` like the real server, answering after a model's think time).
  * The client's socket and the server's listener + accepted socket are all in the same tables:
  * each flow's process must be the curl that made it (its pid, as spawned; its port, as curl's
- * own -w %{local_port} says), and its peer_process the server. Then the same store through
+ * own -w %{local_port} says), and its peer_process the server; likewise when curl reaches the
+ * server through the host's own non-loopback address. Then the same store through
  * exposure (client programs), claims (API chains) and, where tshark runs, the evidence comments.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, copyFileSync, readdirSync } from 'node:fs';
@@ -22,6 +23,8 @@ import { claimsReport } from '../../src/claims/evaluate.js';
 import type { FlowRecord } from '../../src/store/query-flows.js';
 
 const NS = `oaat-lo${process.pid % 100000}`;
+/** A non-loopback address of the namespace's own (on lo: no dummy driver needed; such traffic goes over lo anyway). */
+const OWN_ADDR = '192.0.2.10';
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const WEB_PORT = 8000;
 const API_PORT = 11434;
@@ -57,6 +60,7 @@ describeNeeding(['root', 'cap', 'curl', 'python3'], 'loopback flows credited to 
   let python: Kid;
   let ollama: Kid;
   let web: { pid: number; port: number };
+  let viaOwnAddr: { pid: number; port: number };
   const api: { pid: number; port: number; path: string }[] = [];
   let flows: FlowRecord[];
 
@@ -66,11 +70,12 @@ describeNeeding(['root', 'cap', 'curl', 'python3'], 'loopback flows credited to 
     deleteNamespace();
     sh('ip', ['netns', 'add', NS]);
     sh('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
+    sh('ip', ['-n', NS, 'addr', 'add', `${OWN_ADDR}/32`, 'dev', 'lo']);
     // HTTP/1.1, so that curl can keep one connection for three requests 250 ms apart (--rate): a
     // single fetch is over in 2 ms, and a client gone before the lookup is (rightly) unattributed.
     mkdirSync(join(dir, 'www'));
     writeFileSync(join(dir, 'www', 'page.bin'), Buffer.alloc(64 << 10, 0x61));
-    python = inNs(PYTHON, ['-u', '-m', 'http.server', String(WEB_PORT), '--bind', '127.0.0.1', '--protocol', 'HTTP/1.1', '--directory', join(dir, 'www')]);
+    python = inNs(PYTHON, ['-u', '-m', 'http.server', String(WEB_PORT), '--bind', '0.0.0.0', '--protocol', 'HTTP/1.1', '--directory', join(dir, 'www')]);
     await python.waitFor(/Serving HTTP/);
     mkdirSync(join(dir, 'bin'));
     copyFileSync(process.execPath, join(dir, 'bin', 'ollama'));
@@ -81,6 +86,7 @@ describeNeeding(['root', 'cap', 'curl', 'python3'], 'loopback flows credited to 
     const daemon = inNs(process.execPath, [join(REPO, 'bin/ollama-audit.js'), 'daemon', '-i', 'lo', '--db', db, '--evidence', 'head']);
     await daemon.waitFor(/capturing on/, 20_000);
     web = await curl(['--rate', '4/s', ...Array(3).fill(`http://127.0.0.1:${WEB_PORT}/page.bin`)]);
+    viaOwnAddr = await curl(['--rate', '4/s', ...Array(3).fill(`http://${OWN_ADDR}:${WEB_PORT}/page.bin`)]);
     for (const [method, path] of [['GET', '/api/tags'], ['GET', '/api/ps'], ['POST', '/api/show']]) {
       const c = await curl(['-X', method, ...(method === 'POST' ? ['-d', '{"model":"x"}'] : []), `http://127.0.0.1:${API_PORT}${path}`]);
       api.push({ ...c, path });
@@ -111,6 +117,13 @@ describeNeeding(['root', 'cap', 'curl', 'python3'], 'loopback flows credited to 
     expect(f.process).toMatchObject({ pid: web.pid, name: 'curl' });
     expect(f.peer_process?.pid).toBe(python.pid);
     expect(f.peer_process?.name).toMatch(/^python3/);
+  });
+
+  it('curl -> the same server through the host\'s own non-loopback address (a wildcard listener): process curl, peer python3', () => {
+    const f = flowOf(viaOwnAddr.port, WEB_PORT);
+    expect([f.initiator_addr, f.responder_addr]).toEqual([OWN_ADDR, OWN_ADDR]);
+    expect(f.process).toMatchObject({ pid: viaOwnAddr.pid, name: 'curl' });
+    expect(f.peer_process?.pid).toBe(python.pid);
   });
 
   it('three curl calls to the ollama stand-in: each is its curl\'s, with ollama as the peer', () => {
