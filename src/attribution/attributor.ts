@@ -33,7 +33,7 @@ export interface AttributionStats {
   misses: number;
   /** Misses a rescan then resolved. */
   resolvedLater: number;
-  /** Flows no process could be found for. */
+  /** Flows no process could be found for (a flow with only its peer known counts here too). */
   unattributed: number;
   rescans: number;
   /** Time spent in all scans (table reads, fd scans), initial full scan included. */
@@ -57,13 +57,17 @@ export interface Attributor {
    */
   lookup(proto: number, localAddr: Buffer, localPort: number, remoteAddr: Buffer, remotePort: number): ProcessInfo | null;
   /**
-   * Attribute a flow now if the cache knows it, else queue it and fill flow.process (and call
-   * onResolved) when a debounced rescan finds it. onResolved is called only for that later case.
-   * The initiator end is tried as the local end first, then the responder end.
+   * Attribute a flow now if the cache knows it, else queue it and fill flow.process and
+   * flow.peerProcess (and call onResolved with the process, null when only the peer is known)
+   * when a debounced rescan finds them. onResolved is called only for that later case.
+   * Both ends are looked up in one pass: when the initiator is on this machine its socket's
+   * owner is `process` and a local responder's is `peerProcess`; else the responder's is `process`.
    */
-  attributeFlow(flow: Flow, onResolved?: (flow: Flow, p: ProcessInfo) => void): void;
+  attributeFlow(flow: Flow, onResolved?: (flow: Flow, p: ProcessInfo | null) => void): void;
   /** The full record behind a flow's process (flow.process holds only pid, name, exe). */
   processOf(flow: Flow): ProcessInfo | null;
+  /** The full record behind flow.peerProcess. */
+  peerOf(flow: Flow): ProcessInfo | null;
   /** Every process seen so far, one entry per pid + startTime. */
   processes(): Iterable<ProcessInfo>;
   stats(): AttributionStats;

@@ -17,7 +17,8 @@
  * a `Cmd` or `Args` value ending in "..." was truncated by the eBPF side.
  * Several comments of one packet may reach us joined by "\n": the parser is line-based for that.
  */
-import type { Flow } from '../flows/flow.js';
+import { DIR_IN, type Flow } from '../flows/flow.js';
+import { bothEndsLocal } from '../flows/local-path.js';
 
 export interface CommentProcess {
   pid: number;
@@ -79,13 +80,22 @@ export function parsePacketComment(comment: string): CommentProcess | null {
 }
 
 /**
- * Sets `flow.process` from a packet comment when the flow has none yet: the first comment that
- * names a process wins, later ones (and other comment text) change nothing.
+ * Sets `flow.process` (or `flow.peerProcess`) from a packet comment when it has none yet: the
+ * first comment that names a process wins, later ones (and other comment text) change nothing.
+ *
+ * ptcpdump names the local socket's process: on a path through this host only (loopback, or a
+ * local server reached through one of the host's addresses: source and destination equal) that
+ * is the packet's sender, so a packet from the responder names the server, which goes to
+ * peerProcess; a packet from a remote peer names its local receiver, the flow's process.
  */
-export function attributeFromComment(flow: Flow, comment: string): void {
-  if (flow.process !== null) return;
+export function attributeFromComment(flow: Flow, dir: number, comment: string): void {
+  const peer = dir === DIR_IN && bothEndsLocal(flow);
+  if ((peer ? flow.peerProcess : flow.process) !== null) return;
   const p = parsePacketComment(comment);
-  if (p) flow.process = { pid: p.pid, name: p.name, exe: p.exe };
+  if (p === null) return;
+  const named = { pid: p.pid, name: p.name, exe: p.exe };
+  if (peer) flow.peerProcess = named;
+  else flow.process = named;
 }
 
 /** `Key: value` lines; the first occurrence of a key wins (the process group comes first). */

@@ -47,11 +47,24 @@ interface End {
   surelyLocal: boolean;
 }
 
+/** A flow (initiator end first, responder end second) or one lookup() end, waiting for a rescan. */
 interface Pending {
   proto: number;
   ends: End[];
   flow: Flow | null;
-  onResolved?: (flow: Flow, p: ProcessInfo) => void;
+  onResolved?: (flow: Flow, p: ProcessInfo | null) => void;
+}
+
+interface EndOwner {
+  owner: ProcessInfo | null;
+  local: boolean;
+  found: boolean;
+}
+
+/** The owners of a flow's two ends, as Flow.process and Flow.peerProcess define them. */
+interface FlowOwners {
+  process: ProcessInfo | null;
+  peer: ProcessInfo | null;
 }
 
 const MAX_PENDING = 50_000;
@@ -65,6 +78,10 @@ function netnsOf(path: string): number | null {
   } catch {
     return null;
   }
+}
+
+function brief(info: ProcessInfo): NonNullable<Flow['process']> {
+  return { pid: info.pid, name: info.comm, exe: info.exe };
 }
 
 function emptyStats(): AttributionStats {
@@ -97,6 +114,7 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
   const infos = new Map<string, ProcessInfo>();
   const latestByPid = new Map<number, ProcessInfo>();
   const flowInfo = new WeakMap<Flow, ProcessInfo>();
+  const peerInfo = new WeakMap<Flow, ProcessInfo>();
   const hot: number[] = [];
   /** Pids whose fd table was unreadable (other users, when unprivileged): not walked again. */
   const denied = new Set<number>();
@@ -138,36 +156,55 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
     return unowned.has(e.inode) ? null : 'unknown';
   }
 
-  function matchEnd(proto: number, end: End): SocketEntry | null {
+  /**
+   * The sockets that can be this end's, best first: the connected one with this exact 4-tuple,
+   * then (when allowed) a listener / unconnected UDP socket on the local address and port.
+   * A wildcard listener only answers for an address we know is ours, else an outbound flow to
+   * port 443 somewhere would be pinned on a local server listening on 443.
+   */
+  function socketsAt(proto: number, end: End, local: boolean): SocketEntry[] {
+    const out: SocketEntry[] = [];
     const c = findConnected(index, proto, end.local, end.localPort, end.remote, end.remotePort);
-    if (c || !end.bound) return c;
-    // A wildcard listener only answers for an address we know is ours, else an outbound
-    // flow to port 443 somewhere would be pinned on a local server listening on 443.
-    return findBound(index, proto, end.local, end.localPort, !(end.surelyLocal || isLocal(end.local)));
+    if (c) out.push(c);
+    const b = end.bound ? findBound(index, proto, end.local, end.localPort, !local) : null;
+    if (b) out.push(b);
+    return out;
   }
 
   /**
-   * Ends in order; the first socket with a known owner wins. Before a rescan ('final' false), a
-   * socket not yet scanned or a local end missing from the cached tables is a miss; after it,
-   * the next end gets its turn. null: no owner can be found.
+   * Who holds this end's socket. Before a rescan ('final' false), a socket not yet scanned or a
+   * local end missing from the cached tables is a miss. `local`: the end is on this machine (a
+   * socket of it was found, or its address is ours); `found`: a socket of it was found.
    */
-  function resolve(p: Pending, final: boolean): ProcessInfo | null | 'miss' {
-    let sawUnowned = false;
-    for (const end of p.ends) {
-      const e = matchEnd(p.proto, end);
-      if (e) {
-        const o = ownerOf(e);
-        if (o === 'unknown') {
-          if (!final) return 'miss';
-          continue;
-        }
-        if (o !== null) return o;
-        sawUnowned = true;
+  function endOwner(proto: number, end: End, final: boolean): EndOwner | 'miss' {
+    const local = end.surelyLocal || isLocal(end.local);
+    const sockets = socketsAt(proto, end, local);
+    for (const e of sockets) {
+      const o = ownerOf(e);
+      if (o === 'unknown') {
+        if (!final) return 'miss';
         continue;
       }
-      if (!final && (end.surelyLocal || isLocal(end.local))) return 'miss';
+      if (o !== null) return { owner: o, local: true, found: true };
     }
-    return final || sawUnowned ? null : 'miss';
+    if (!final && local && sockets.length === 0) return 'miss';
+    return { owner: null, local: local || sockets.length > 0, found: sockets.length > 0 };
+  }
+
+  /**
+   * Both ends of a flow in one pass. On loopback (or a local server reached through one of our
+   * addresses) both sockets of a connection are ours: `process` is then always the initiator's
+   * owner, never the server's just because the client's socket was already gone, and the
+   * server goes to `peer`. A remote initiator leaves `process` to the responder's owner.
+   */
+  function resolveFlow(p: Pending, final: boolean): FlowOwners | 'miss' {
+    const ini = endOwner(p.proto, p.ends[0], final);
+    if (ini === 'miss') return 'miss';
+    const res = endOwner(p.proto, p.ends[1], final);
+    if (res === 'miss') return 'miss';
+    // Nothing of either end in the cached tables: maybe a socket newer than them.
+    if (!final && !ini.found && !res.found) return 'miss';
+    return ini.local ? { process: ini.owner, peer: res.owner } : { process: res.owner, peer: null };
   }
 
   function wantedOf(p: Pending, wanted: Map<number, SocketEntry>): void {
@@ -276,9 +313,11 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
     stats.unownedSockets = unowned.size;
   }
 
-  function assign(flow: Flow, info: ProcessInfo): void {
-    flow.process = { pid: info.pid, name: info.comm, exe: info.exe };
-    flowInfo.set(flow, info);
+  function assign(flow: Flow, owners: FlowOwners): void {
+    flow.process = owners.process && brief(owners.process);
+    flow.peerProcess = owners.peer && brief(owners.peer);
+    if (owners.process) flowInfo.set(flow, owners.process);
+    if (owners.peer) peerInfo.set(flow, owners.peer);
   }
 
   function rescan(): void {
@@ -307,15 +346,16 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
   }
 
   function settle(p: Pending): void {
-    const r = resolve(p, true);
     if (!p.flow) return;
-    if (r === null || r === 'miss') {
+    const r = resolveFlow(p, true);
+    if (r === 'miss' || (r.process === null && r.peer === null)) {
       stats.unattributed++;
       return;
     }
-    stats.resolvedLater++;
+    if (r.process === null) stats.unattributed++;
+    else stats.resolvedLater++;
     assign(p.flow, r);
-    p.onResolved?.(p.flow, r);
+    p.onResolved?.(p.flow, r.process);
   }
 
   function schedule(): void {
@@ -355,13 +395,13 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
         proto, flow: null,
         ends: [{ local: widenAddr(localAddr), localPort, remote: widenAddr(remoteAddr), remotePort, bound: true, surelyLocal: true }],
       };
-      const r = resolve(p, false);
+      const r = endOwner(proto, p.ends[0], false);
       if (r === 'miss') {
         enqueue(p);
         return null;
       }
-      if (r !== null) stats.hits++;
-      return r;
+      if (r.owner !== null) stats.hits++;
+      return r.owner;
     },
 
     attributeFlow(flow, onResolved) {
@@ -380,17 +420,15 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
           { local: res, localPort: flow.responderPort, remote: ini, remotePort: flow.initiatorPort, bound: true, surelyLocal: false },
         ],
       };
-      const r = resolve(p, false);
+      const r = resolveFlow(p, false);
       if (r === 'miss') return enqueue(p);
-      if (r === null) {
-        stats.unattributed++;
-        return;
-      }
-      stats.hits++;
+      if (r.process === null) stats.unattributed++;
+      else stats.hits++;
       assign(flow, r);
     },
 
     processOf: (flow) => flowInfo.get(flow) ?? null,
+    peerOf: (flow) => peerInfo.get(flow) ?? null,
     processes: () => infos.values(),
     stats: () => ({ ...stats, pending: pending.length }),
 

@@ -19,6 +19,10 @@ export interface ChainRequest {
   path: string | null;
   activity: string;
   client: string;
+  /** The local program that sent the request ({pid, name}), when known: the API flow's process. */
+  client_process: { pid: number; name: string } | null;
+  /** The server that answered (the Ollama server), when known: the flow's peer, or its process for a remote client. */
+  server_process: { pid: number; name: string } | null;
   ts: string;
 }
 
@@ -67,7 +71,10 @@ export function buildChains(s: SessionFacts): SessionChains {
   const sessionId = s.rows.session.id;
   const chains = s.requests.map((r): Chain => ({
     session_id: sessionId,
-    request: { flow_id: r.flowId, method: r.method, path: r.path, activity: r.activity, client: r.client, ts: isoMicros(r.ts) },
+    request: {
+      flow_id: r.flowId, method: r.method, path: r.path, activity: r.activity, client: r.client,
+      client_process: r.clientProcess, server_process: r.serverProcess, ts: isoMicros(r.ts),
+    },
     link,
     caused: caused.get(r)!.map(causedFlow),
   }));

@@ -25,6 +25,8 @@ export interface FlowRow {
   connect_host: string | null; dns_name: string | null; activity: string; process_seq: number | null;
   conn_state: string | null; history: string | null;
   pid: number | null; comm: string | null; ollama_tree: number | null;
+  /** The responder's process when both ends are local (flows.peer_process_seq). */
+  peer_pid: number | null; peer_comm: string | null;
 }
 
 export interface DnsRow { flow_seq: number; ts: number; query: string }
@@ -67,11 +69,17 @@ export interface FlowFact {
   history: string | null;
   /** What came of it: unanswered (S0...), rejected (REJ) or connected; null when the state is unknown. */
   outcome: ConnOutcome | null;
-  /** 'ollama': a process of the Ollama tree; 'other': another process; null: no process known. */
+  /**
+   * Of `process`: 'ollama': a process of the Ollama tree; 'other': another process; null: no
+   * process known. A local client's flow to a local server is the client's, not the server's.
+   */
   owner: 'ollama' | 'other' | null;
   /** Could a process own it? Kernel traffic (ND, MLD, ICMP errors) cannot. */
   attributable: boolean;
+  /** The initiator's process when the initiator is local, else the local responder's. */
   process: { pid: number; name: string } | null;
+  /** The responder's process when both ends are local (e.g. the Ollama server a local client asked). */
+  peerProcess: { pid: number; name: string } | null;
   isApi: boolean;
 }
 
@@ -82,6 +90,10 @@ export interface ApiRequest {
   path: string | null;
   activity: string;
   client: string;
+  /** The program that sent the request when it ran on this host and is known: the API flow's process. */
+  clientProcess: { pid: number; name: string } | null;
+  /** The server that answered it when known: the flow's peer (local client) or its process (remote client). */
+  serverProcess: { pid: number; name: string } | null;
   ts: number;
   /** µs when it was over: the next request on the same connection, or the connection's last packet. */
   end: number;
@@ -111,8 +123,9 @@ export function loadSession(db: Db, id: number): SessionRows | null {
   const flows = db.prepare(`SELECT f.id, f.session_id, f.seq, f.proto, f.initiator_addr, f.initiator_port, f.responder_addr,
       f.responder_port, f.first_seen, f.last_seen, f.packets_in, f.bytes_out, f.bytes_in, f.tcp_state, f.hostname, f.sni,
       f.http_method, f.http_path, f.http_host, f.connect_host, f.dns_name, f.activity, f.process_seq,
-      f.conn_state, f.history, p.pid, p.comm, p.ollama_tree
+      f.conn_state, f.history, p.pid, p.comm, p.ollama_tree, q.pid AS peer_pid, q.comm AS peer_comm
     FROM flows f LEFT JOIN processes p ON p.session_id = f.session_id AND p.seq = f.process_seq
+      LEFT JOIN processes q ON q.session_id = f.session_id AND q.seq = f.peer_process_seq
     WHERE f.session_id = ? ORDER BY f.first_seen, f.id`).all(id) as FlowRow[];
   const dns = db.prepare('SELECT flow_seq, ts, query FROM dns WHERE session_id = ? ORDER BY ts').all(id) as DnsRow[];
   const http = db.prepare('SELECT flow_seq, ts, response_ts, method, path, is_connect FROM http WHERE session_id = ? ORDER BY ts').all(id) as HttpRow[];
@@ -169,6 +182,7 @@ function flowFact(f: FlowRow, dnsQueries: string[], local: Set<string>): FlowFac
     owner: f.process_seq === null ? null : f.ollama_tree === 1 ? 'ollama' : 'other',
     attributable: attributable(f),
     process: f.pid === null ? null : { pid: f.pid, name: f.comm ?? '' },
+    peerProcess: f.peer_pid === null ? null : { pid: f.peer_pid, name: f.peer_comm ?? '' },
     isApi: isApiActivity(f.activity),
   };
 }
@@ -191,7 +205,11 @@ export function isLoopbackText(addr: string): boolean {
  */
 function localAddrs(flows: FlowRow[]): Set<string> {
   const local = new Set<string>();
-  for (const f of flows) if (f.process_seq !== null && !isApiActivity(f.activity)) local.add(f.initiator_addr);
+  for (const f of flows) {
+    // A known peer: both ends are this host's. Otherwise an API flow's process may be the server.
+    if (f.peer_pid !== null) local.add(f.initiator_addr).add(f.responder_addr);
+    else if (f.process_seq !== null && !isApiActivity(f.activity)) local.add(f.initiator_addr);
+  }
   return local;
 }
 
@@ -219,6 +237,16 @@ function attributable(f: FlowRow): boolean {
   return false;
 }
 
+/**
+ * Who asked and who answered on an API flow. With a peer both ends are local: the process is the
+ * client, the peer the server. Without one, a loopback flow's process is still its client (the
+ * server's socket was not found); an inbound flow's only local process is the server.
+ */
+function apiEnds(f: FlowFact): Pick<ApiRequest, 'clientProcess' | 'serverProcess'> {
+  if (f.peerProcess !== null || f.direction === 'loopback') return { clientProcess: f.process, serverProcess: f.peerProcess };
+  return f.direction === 'inbound' ? { clientProcess: null, serverProcess: f.process } : { clientProcess: f.process, serverProcess: null };
+}
+
 function apiRequests(rows: SessionRows, flows: FlowFact[]): ApiRequest[] {
   const bySeq = new Map(flows.map((f) => [f.seq, f]));
   const perFlow = new Map<number, HttpRow[]>();
@@ -239,6 +267,7 @@ function apiRequests(rows: SessionRows, flows: FlowFact[]): ApiRequest[] {
         path: h.path,
         activity: ep ? `api:${ep.route}` : 'api',
         client: f.initiatorAddr,
+        ...apiEnds(f),
         ts: h.ts,
         end: next ? next.ts : Math.max(f.lastSeen, h.response_ts ?? 0),
       });

@@ -28,7 +28,7 @@ export function activityNames(): string[] {
 
 export interface Classification {
   activity: Activity;
-  /** True for every activity but `other`, and for `other` when the process is in the Ollama tree. */
+  /** True for every activity but `other`, and for `other` when the process (or, both ends local, the peer) is in the Ollama tree. */
   ollama: boolean;
   /** One short sentence for the report, citing the knowledge entry it relied on. */
   reason: string;
@@ -54,20 +54,23 @@ const UDP = 17;
 const MAX_UNKNOWN_ROUTE = 64;
 
 export function classifyFlow(f: Flow, ctx: ClassifyContext = {}): Classification {
-  const role = flowRole(f, ctx);
+  const role = flowRole(f.process, ctx.processCmdline);
+  // A local client of a local Ollama process (the API on a port not given as --api-port): the
+  // flow is the client's, but it involves Ollama.
+  const peerRole = flowRole(f.peerProcess, null);
   let found = classifyDns(f, ctx) ?? classifyConnect(f, ctx) ?? classifyApi(f, ctx);
   if (found === null) {
     const named = bestName(f);
-    found = classifyByName(f, named, ctx) ?? classifyRunner(f, role) ?? classifyOther(f, named, role);
+    found = classifyByName(f, named, ctx) ?? classifyRunner(f, role) ?? classifyOther(f, named, role, peerRole);
   }
   // A CONNECT to a non-Ollama host is only Ollama's business when an Ollama process made it.
   const ollamaActivity = found.activity !== 'other' && found.activity !== 'proxy-connect';
-  return { ...found, ollama: ollamaActivity || role !== null };
+  return { ...found, ollama: ollamaActivity || role !== null || (peerRole !== null && found.activity === 'other') };
 }
 
-function flowRole(f: Flow, ctx: ClassifyContext): Role | null {
-  if (!f.process) return null;
-  return processRole(f.process.name, ctx.processCmdline) ?? (f.process.exe ? processRole(f.process.exe, ctx.processCmdline) : null);
+function flowRole(p: Flow['process'], cmdline: ClassifyContext['processCmdline']): Role | null {
+  if (!p) return null;
+  return processRole(p.name, cmdline) ?? (p.exe ? processRole(p.exe, cmdline) : null);
 }
 
 function classifyDns(f: Flow, ctx: ClassifyContext): Found | null {
@@ -234,11 +237,14 @@ function hostOfUrl(url: string): string | null {
   }
 }
 
-function classifyOther(f: Flow, name: BestName | null, role: Role | null): Found {
+function classifyOther(f: Flow, name: BestName | null, role: Role | null, peerRole: Role | null): Found {
   if (isIcmpProto(f.proto)) return classifyIcmp(f, name, role);
   const dest = name ? name.host : hasPorts(f.proto) ? `port ${f.responderPort}` : `IP protocol ${f.proto}`;
   if (role && f.process) {
     return { activity: 'other', reason: `${f.process.name} (${role}) is in the Ollama tree; ${dest} is not a known Ollama destination` };
+  }
+  if (peerRole && f.peerProcess) {
+    return { activity: 'other', reason: `${f.process?.name ?? 'an unknown local process'} to ${f.peerProcess.name} (${peerRole}, in the Ollama tree) on ${dest}: not a known API port` };
   }
   return { activity: 'other', reason: `${dest}: no Ollama destination, port or process recognised` };
 }

@@ -114,8 +114,8 @@ export async function runDaemon(opts: DaemonOptions, log: (line: string) => void
   // Several devices: a forwarded packet crosses more than one (`any` is checked by its cooked link type).
   if (capture.interfaces.length > 1) ingest.severalInterfaces();
 
-  function processSeq(f: Flow): number | null {
-    const info = attributor.processOf(f);
+  /** The processes row of a flow's process or peer: every process gets one row, numbered once. */
+  function processSeq(info: ProcessInfo | null): number | null {
     if (info === null) return null;
     let seq = processSeqs.get(info);
     if (seq === undefined) {
@@ -131,7 +131,7 @@ export async function runDaemon(opts: DaemonOptions, log: (line: string) => void
     const flows: LiveBatch['flows'] = [];
     const add = (flow: Flow, cls: Classification) => {
       if (attributor.processOf(flow)?.self) return; // our own traffic (none expected: no network calls) is not audited
-      flows.push({ flow, cls, processSeq: processSeq(flow) });
+      flows.push({ flow, cls, processSeq: processSeq(attributor.processOf(flow)), peerProcessSeq: processSeq(attributor.peerOf(flow)) });
     };
     for (const f of dirty) add(f, ingest.classify(f));
     for (const c of closed) {

@@ -16,11 +16,17 @@ export function formatFlowTable(flows: FlowRecord[]): string {
     f.activity,
     `${f.packets_out}/${f.packets_in}`,
     `${humanBytes(f.bytes_out)}/${humanBytes(f.bytes_in)}`,
-    f.process ? `${f.process.name}[${f.process.pid}]` : '-',
+    processText(f),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** `curl[12]`, and for a flow between two local processes `curl[12]→ollama[7]` (the responder after the arrow). */
+function processText(f: FlowRecord): string {
+  const one = (p: FlowRecord['process']) => (p ? `${p.name}[${p.pid}]` : '-');
+  return f.peer_process ? `${one(f.process)}→${one(f.peer_process)}` : one(f.process);
 }
 
 function endpoint(addr: string, port: number, proto: string): string {

@@ -11,7 +11,7 @@
  */
 import { clientsByClass, type ClientGroup } from './clients.js';
 import { proxyName, type LiveProxy } from './live-proxies.js';
-import { flowKey, type FlowRow, type HttpRow } from './store-rows.js';
+import { clientProcess, flowKey, serverProcess, type FlowRow, type HttpRow } from './store-rows.js';
 
 export type ProxyEvidence = 'process' | 'request-relay' | 'live-procfs';
 
@@ -90,12 +90,14 @@ export function detectProxies(input: ProxyInput): ProxyAnalysis {
 
   for (const f of input.apiFlows) {
     const key = flowKey(f);
-    const byProcess = proxyName(f.comm) ?? proxyName(f.exe);
+    // A proxy is the API's client: the flow's process when it ran here, never the server (the peer).
+    const client = clientProcess(f);
+    const byProcess = client && (proxyName(client.name) ?? proxyName(client.exe));
     for (const req of input.apiHttp.get(key) ?? []) {
       const outer = outerRequest(req, candidates);
       if (!outer) continue;
       const front = endpoint(outer.flow.responder_addr, outer.flow.responder_port);
-      const b = get(`front:${outer.flow.session_id}:${front}`, proxyName(outer.flow.comm) ?? byProcess);
+      const b = get(`front:${outer.flow.session_id}:${front}`, proxyName(serverProcess(outer.flow)?.name ?? null) ?? byProcess);
       b.evidence.add('request-relay');
       b.front.add(front);
       b.frontFlows.set(flowKey(outer.flow), outer.flow);
@@ -104,7 +106,7 @@ export function detectProxies(input: ProxyInput): ProxyAnalysis {
       viaKey.set(key, `front:${outer.flow.session_id}:${front}`);
     }
     if (byProcess && !viaKey.has(key)) {
-      const bKey = `pid:${f.session_id}:${f.pid}`;
+      const bKey = `pid:${f.session_id}:${client!.pid}`;
       const b = get(bKey, byProcess);
       b.apiFlows.add(key);
       b.apiRequests += (input.apiHttp.get(key) ?? []).length;
@@ -113,7 +115,7 @@ export function detectProxies(input: ProxyInput): ProxyAnalysis {
     if (byProcess) {
       const b = builds.get(viaKey.get(key)!)!;
       b.evidence.add('process');
-      if (f.pid !== null) b.pids.add(f.pid);
+      b.pids.add(client!.pid);
     }
   }
   addProcessFronts(builds, input.otherFlows);
@@ -126,7 +128,8 @@ function addProcessFronts(builds: Map<string, Building>, others: readonly FlowRo
   for (const b of builds.values()) {
     if (b.front.size > 0 || b.pids.size === 0) continue;
     for (const f of others) {
-      if (f.pid === null || !b.pids.has(f.pid)) continue;
+      const server = serverProcess(f);
+      if (server === null || !b.pids.has(server.pid)) continue;
       b.front.add(endpoint(f.responder_addr, f.responder_port));
       b.frontFlows.set(flowKey(f), f);
     }

@@ -4,6 +4,7 @@
  * span (a reverse proxy's front side).
  */
 import type { Db } from '../store/open-db.js';
+import { clientClass } from './scope.js';
 
 export interface FlowRow {
   session_id: number;
@@ -17,9 +18,38 @@ export interface FlowRow {
   bytes_out: number;
   bytes_in: number;
   activity: string;
+  /** flows.process_seq: the initiator's process when the initiator is local, else the responder's. */
   pid: number | null;
   comm: string | null;
   exe: string | null;
+  /** flows.peer_process_seq: the responder's process when both ends are local. */
+  peer_pid: number | null;
+  peer_comm: string | null;
+  peer_exe: string | null;
+}
+
+export interface RowProcess {
+  pid: number;
+  name: string;
+  exe: string | null;
+}
+
+/**
+ * The program that opened the flow, when it ran on this host and is known: the flow's process
+ * when both ends are local (a peer is known) or the client is on loopback. Otherwise null: for
+ * a remote client the flow's process is the local server.
+ */
+export function clientProcess(f: FlowRow): RowProcess | null {
+  if (f.pid === null) return null;
+  const local = f.peer_pid !== null || clientClass(f.initiator_addr) === 'loopback';
+  return local ? { pid: f.pid, name: f.comm ?? '', exe: f.exe } : null;
+}
+
+/** The program that answered the flow on this host, when known: the peer, or the process of a remote client's flow. */
+export function serverProcess(f: FlowRow): RowProcess | null {
+  if (f.peer_pid !== null) return { pid: f.peer_pid, name: f.peer_comm ?? '', exe: f.peer_exe };
+  if (f.pid === null || clientClass(f.initiator_addr) === 'loopback') return null;
+  return { pid: f.pid, name: f.comm ?? '', exe: f.exe };
 }
 
 export interface HttpRow {
@@ -42,8 +72,10 @@ export interface StoreScope {
 }
 
 const FLOW_COLS = `f.session_id, f.seq, f.initiator_addr, f.initiator_port, f.responder_addr, f.responder_port,
-  f.first_seen, f.last_seen, f.bytes_out, f.bytes_in, f.activity, p.pid, p.comm, p.exe`;
-const JOIN_PROC = 'LEFT JOIN processes p ON p.session_id = f.session_id AND p.seq = f.process_seq';
+  f.first_seen, f.last_seen, f.bytes_out, f.bytes_in, f.activity, p.pid, p.comm, p.exe,
+  q.pid AS peer_pid, q.comm AS peer_comm, q.exe AS peer_exe`;
+const JOIN_PROC = `LEFT JOIN processes p ON p.session_id = f.session_id AND p.seq = f.process_seq
+  LEFT JOIN processes q ON q.session_id = f.session_id AND q.seq = f.peer_process_seq`;
 
 function marks(n: number): string {
   return Array(n).fill('?').join(',');

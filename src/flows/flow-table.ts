@@ -240,6 +240,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
       connectPort: null,
       dnsName: null,
       process: null,
+      peerProcess: null,
       enrich: null,
       closed: false,
     };

@@ -78,7 +78,13 @@ export interface Flow {
   dnsName: string | null;
 
   // --- attribution ---
+  /**
+   * The initiator's socket owner when the initiator is on this machine (a local client, also of a
+   * local server), else the responder's (a local server reached from elsewhere). null: not known.
+   */
   process: { pid: number; name: string; exe: string | null } | null;
+  /** The responder's socket owner when both ends are on this machine (loopback, a local server); else null. */
+  peerProcess: { pid: number; name: string; exe: string | null } | null;
 
   /** Per-flow reassembly state owned by src/enrich; null once enrichment is done with this flow. */
   enrich: unknown;

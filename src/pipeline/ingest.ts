@@ -138,7 +138,7 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
     }
     if (decoded.proto === IPPROTO.TCP) trackTcpLoss(flow, dir, decoded);
     enricher.onPacket(flow, dir, p, decoded);
-    if (p.comment !== null) attributeFromComment(flow, p.comment);
+    if (p.comment !== null) attributeFromComment(flow, dir, p.comment);
     onPacket?.(flow, dir, p, decoded);
     if (decoded.fragment === 1) firstFragment(flow, dir, p);
   }
@@ -200,7 +200,7 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
       noteInterface(flow, p);
       duplicates.setOwnerOfLast(flow);
     }
-    if (p.comment !== null) attributeFromComment(flow, p.comment);
+    if (p.comment !== null) attributeFromComment(flow, dir, p.comment);
     onPacket?.(flow, dir, p, decoded);
     if (datagram !== null) deliver(flow, dir, datagram, p.ts);
   }

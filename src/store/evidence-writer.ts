@@ -19,6 +19,7 @@ import type { Packet } from '../capture/packet.js';
 import { createPcapngWriter, type PcapngWriter } from '../capture/pcapng-writer.js';
 import type { Decoded } from '../decode/decoded.js';
 import type { Flow } from '../flows/flow.js';
+import { senderProcess } from '../flows/local-path.js';
 import { OLLAMA_API_PORT } from '../knowledge/ports.js';
 import { processComment } from './evidence-comment.js';
 import { keepBytes, newEvidenceFlowState, type EvidenceFlowState, type EvidencePolicy } from './evidence-policy.js';
@@ -89,7 +90,8 @@ export interface EvidenceWriter {
   /**
    * Keeps what the policy allows of one decoded packet of `flow` (direction `dir` from the flow
    * table). The comment is, in order: `comment` when given, the packet's own (a ptcpdump
-   * capture's), or one naming flow.process. Never throws.
+   * capture's), or one naming the process that sent it (senderProcess: the client or, on
+   * loopback, the server). Never throws.
    */
   write(flow: Flow, dir: number, pkt: Packet, d: Decoded, comment?: string | null): void;
   /** Applies --retain and --max-evidence now (also done on every rotation). */
@@ -115,9 +117,9 @@ interface Row extends EvidenceIndexRow {
 interface FlowEntry {
   st: EvidenceFlowState;
   row: Row | null;
-  /** flow.process the cached comment was built from (rebuilt only when that object changes). */
-  commentFor: Flow['process'];
-  comment: string | null;
+  /** Per direction (DIR_OUT, DIR_IN): the sender the cached comment was built from (rebuilt only when that object changes). */
+  commentFor: [Flow['process'], Flow['process']];
+  comment: [string | null, string | null];
 }
 
 interface Open {
@@ -235,25 +237,27 @@ function write(s: State, flow: Flow, dir: number, pkt: Packet, d: Decoded, comme
   if (s.stopped !== null) return;
   let e = s.flows.get(flow);
   if (e === undefined) {
-    e = { st: newEvidenceFlowState(), row: null, commentFor: null, comment: null };
+    e = { st: newEvidenceFlowState(), row: null, commentFor: [null, null], comment: [null, null] };
     s.flows.set(flow, e);
   }
   const keep = keepBytes(s.o.policy, e.st, dir, pkt, d, s.o.apiPorts);
   if (keep <= 0) return;
   try {
-    writeKept(s, flow, e, pkt, keep, comment === undefined ? commentOf(flow, e, pkt) : comment);
+    writeKept(s, flow, e, pkt, keep, comment === undefined ? commentOf(flow, dir, e, pkt) : comment);
   } catch (err) {
     fail(s, err);
   }
 }
 
-function commentOf(flow: Flow, e: FlowEntry, pkt: Packet): string | null {
+/** The packet's own comment, else one naming the process that sent it (the client's or the server's on loopback). */
+function commentOf(flow: Flow, dir: number, e: FlowEntry, pkt: Packet): string | null {
   if (pkt.comment !== null) return pkt.comment;
-  if (flow.process !== e.commentFor) {
-    e.commentFor = flow.process;
-    e.comment = flow.process === null ? null : processComment(flow.process);
+  const sender = senderProcess(flow, dir);
+  if (sender !== e.commentFor[dir]) {
+    e.commentFor[dir] = sender;
+    e.comment[dir] = sender === null ? null : processComment(sender);
   }
-  return e.comment;
+  return e.comment[dir];
 }
 
 function writeKept(s: State, flow: Flow, e: FlowEntry, pkt: Packet, keep: number, comment: string | null): void {

@@ -12,7 +12,7 @@ import { releaseLiveWriter, takeLiveWriter, thisProcess, type WriterIdentity } f
 
 /** What one flush writes: everything that changed since the last one. */
 export interface LiveBatch {
-  flows: { flow: Flow; cls: Classification; processSeq: number | null }[];
+  flows: { flow: Flow; cls: Classification; processSeq: number | null; peerProcessSeq: number | null }[];
   dns: DnsRecord[];
   http: HttpRecord[];
   processes: { seq: number; rec: ProcessRecord }[];
@@ -49,7 +49,7 @@ export function beginLiveSession(db: Db, start: SessionStart, me: WriterIdentity
 
   const flush = db.transaction((b: LiveBatch) => {
     for (const p of b.processes) run(upsertProcess, processRow(p.seq, p.rec));
-    for (const f of b.flows) run(upsertFlow, flowRow(f.flow, f.cls, f.processSeq));
+    for (const f of b.flows) run(upsertFlow, flowRow(f.flow, f.cls, f.processSeq, f.peerProcessSeq));
     for (const r of b.dns) run(insertDns, dnsRow(r));
     for (const r of b.http) run(insertHttp, httpRow(r));
     if (b.evidence) writeEvidenceRows(db, sessionId, b.evidence.segments, b.evidence.rows, b.evidence.deleted);

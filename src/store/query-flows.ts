@@ -38,7 +38,10 @@ export interface FlowRecord {
   activity: string;
   activity_reason: string;
   community_id: string;
+  /** The initiator's process when the initiator is on this host, else the (local) responder's. */
   process: { pid: number; name: string; exe: string | null } | null;
+  /** The responder's process when both ends are on this host (loopback, a local server); else null. */
+  peer_process: { pid: number; name: string; exe: string | null } | null;
   ollama: boolean;
   /**
    * The interfaces the flow's packets were captured on, when more than one (a flow a forwarding
@@ -65,6 +68,7 @@ interface Row {
   connect_port: number | null; dns_name: string | null; activity: string; activity_reason: string;
   community_id: string; ollama: number; pid: number | null; comm: string | null; exe: string | null;
   iface: number | null; ifaces: string | null; session_interfaces: string;
+  peer_pid: number | null; peer_comm: string | null; peer_exe: string | null;
 }
 
 interface SessionInterface { index: number; name: string | null; linktype: number }
@@ -83,9 +87,11 @@ export function queryFlows(db: Db, q: FlowQuery = {}): FlowRecord[] {
     where.push('f.session_id = ?');
     args.push(q.session);
   }
-  const sql = `SELECT f.*, p.pid, p.comm, p.exe, s.interfaces AS session_interfaces FROM flows f
+  const sql = `SELECT f.*, p.pid, p.comm, p.exe, q.pid AS peer_pid, q.comm AS peer_comm, q.exe AS peer_exe,
+      s.interfaces AS session_interfaces FROM flows f
     JOIN sessions s ON s.id = f.session_id
     LEFT JOIN processes p ON p.session_id = f.session_id AND p.seq = f.process_seq
+    LEFT JOIN processes q ON q.session_id = f.session_id AND q.seq = f.peer_process_seq
     ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY f.first_seen, f.id
     ${q.limit !== undefined ? 'LIMIT ?' : ''}`;
   if (q.limit !== undefined) args.push(q.limit);
@@ -127,6 +133,7 @@ function toRecord(r: Row): FlowRecord {
     activity_reason: r.activity_reason,
     community_id: r.community_id,
     process: r.pid === null ? null : { pid: r.pid, name: r.comm ?? '', exe: r.exe },
+    peer_process: r.peer_pid === null ? null : { pid: r.peer_pid, name: r.peer_comm ?? '', exe: r.peer_exe },
     ollama: r.ollama === 1,
     interfaces: interfacesOf(r),
   };

@@ -17,8 +17,8 @@ export const INSERT_FLOW = `INSERT INTO flows (
     initiator_by, iface, first_seen, last_seen, packets_out, packets_in, bytes_out, bytes_in,
     payload_out, payload_in, tcp_state, missed_bytes, community_id, hostname, hostname_source, sni, alpn,
     http_method, http_path, http_host, http_status, connect_host, connect_port, dns_name,
-    activity, activity_reason, ollama, process_seq, conn_state, history, ifaces)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+    activity, activity_reason, ollama, process_seq, peer_process_seq, conn_state, history, ifaces)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 /** Live sessions write open flows every second: the same row, updated in place until the flow closes. */
 export const UPSERT_FLOW = `${INSERT_FLOW}
   ON CONFLICT (session_id, seq) DO UPDATE SET
@@ -30,8 +30,8 @@ export const UPSERT_FLOW = `${INSERT_FLOW}
     http_method = excluded.http_method, http_path = excluded.http_path, http_host = excluded.http_host,
     http_status = excluded.http_status, connect_host = excluded.connect_host, connect_port = excluded.connect_port,
     dns_name = excluded.dns_name, activity = excluded.activity, activity_reason = excluded.activity_reason,
-    ollama = excluded.ollama, process_seq = excluded.process_seq, conn_state = excluded.conn_state,
-    history = excluded.history, ifaces = excluded.ifaces`;
+    ollama = excluded.ollama, process_seq = excluded.process_seq, peer_process_seq = excluded.peer_process_seq,
+    conn_state = excluded.conn_state, history = excluded.history, ifaces = excluded.ifaces`;
 export const INSERT_DNS = `INSERT INTO dns (session_id, flow_seq, ts, response_ts, transport, txid, query, qtype, rcode, answers)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 export const INSERT_HTTP = `INSERT INTO http (session_id, flow_seq, ts, response_ts, method, path, version, host, user_agent, status, response_length, location, is_connect)
@@ -66,15 +66,18 @@ export interface SessionEnd {
   stoppedAt: number | null;
 }
 
-/** The session id is filled in by the writer thread (it is the first column of every row). */
-export function flowRow(f: Flow, c: Classification, processSeq: number | null): Row {
+/**
+ * The session id is filled in by the writer thread (it is the first column of every row).
+ * processSeq / peerProcessSeq: the processes rows of flow.process and flow.peerProcess.
+ */
+export function flowRow(f: Flow, c: Classification, processSeq: number | null, peerProcessSeq: number | null): Row {
   return [
     0, f.id, f.proto, f.ipVersion, addrToString(f.initiatorAddr), f.initiatorPort,
     addrToString(f.responderAddr), f.responderPort, f.initiatorBy, f.iface, Math.round(f.firstSeen),
     Math.round(f.lastSeen), f.packetsOut, f.packetsIn, f.bytesOut, f.bytesIn, f.payloadOut, f.payloadIn,
     f.tcpState, missedBytes(f), f.communityId, f.hostname, f.hostnameSource, f.sni, f.alpn ? JSON.stringify(f.alpn) : null,
     f.httpMethod, f.httpPath, f.httpHost, f.httpStatus, f.connectHost, f.connectPort, f.dnsName,
-    c.activity, c.reason, c.ollama ? 1 : 0, processSeq, connStateOf(f), historyOf(f), ifacesJson(f),
+    c.activity, c.reason, c.ollama ? 1 : 0, processSeq, peerProcessSeq, connStateOf(f), historyOf(f), ifacesJson(f),
   ];
 }
 

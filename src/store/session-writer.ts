@@ -107,7 +107,7 @@ export async function beginSession(dbPath: string, start: SessionStart, opts: { 
 
   let done = false;
   return {
-    flow: (f, c) => add(batch.flows, flowRow(f, c, f.process ? commentProcess(f.process) : null)),
+    flow: (f, c) => add(batch.flows, flowRow(f, c, f.process && commentProcess(f.process), f.peerProcess && commentProcess(f.peerProcess))),
     dns: (r) => add(batch.dns, dnsRow(r)),
     http: (r) => add(batch.http, httpRow(r)),
     async commit(end) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { makeFlow } from '../helpers/make-flow.js';
-import type { Flow } from '../../src/flows/flow.js';
+import { DIR_IN, DIR_OUT, type Flow } from '../../src/flows/flow.js';
 import { attributeFromComment, parsePacketComment } from '../../src/attribution/packet-comment.js';
 
 // Comment groups in the shape ptcpdump's pcapng writer produces (one opt_comment each).
@@ -89,18 +89,38 @@ describe('attributeFromComment', () => {
 
   it('sets the process from the first comment that names one', () => {
     const f = emptyFlow();
-    attributeFromComment(f, 'hello');
+    attributeFromComment(f, DIR_OUT, 'hello');
     expect(f.process).toBeNull();
-    attributeFromComment(f, PROC);
+    attributeFromComment(f, DIR_OUT, PROC);
     expect(f.process).toEqual({ pid: 4242, name: 'ollama', exe: '/usr/local/bin/ollama' });
-    attributeFromComment(f, 'PID: 1\nCmd: /bin/curl');
+    attributeFromComment(f, DIR_OUT, 'PID: 1\nCmd: /bin/curl');
     expect(f.process?.pid).toBe(4242);
   });
 
   it('leaves an existing attribution alone', () => {
     const f = emptyFlow();
     f.process = { pid: 5, name: 'curl', exe: null };
-    attributeFromComment(f, PROC);
+    attributeFromComment(f, DIR_OUT, PROC);
     expect(f.process).toEqual({ pid: 5, name: 'curl', exe: null });
+  });
+
+  it('a comment on a packet from a remote responder names the local receiver: the process, no peer', () => {
+    const f = emptyFlow();
+    attributeFromComment(f, DIR_IN, 'PID: 31\nCmd: /usr/bin/curl');
+    attributeFromComment(f, DIR_OUT, 'PID: 31\nCmd: /usr/bin/curl');
+    expect(f.process?.pid).toBe(31);
+    expect(f.peerProcess).toBeNull();
+  });
+
+  it('on loopback (and between equal addresses) a comment on a responder packet names the server: the peer', () => {
+    for (const addr of [[127, 0, 0, 1], [10, 0, 0, 2]]) {
+      const f = makeFlow({ initiatorAddr: Buffer.from(addr), responderAddr: Buffer.from(addr), responderPort: 11434, closed: false });
+      attributeFromComment(f, DIR_IN, PROC); // the server's SYN-ACK may be the first commented packet
+      expect(f.process).toBeNull();
+      attributeFromComment(f, DIR_OUT, 'PID: 31\nCmd: /usr/bin/curl');
+      attributeFromComment(f, DIR_IN, 'PID: 1\nCmd: /bin/other');
+      expect(f.process).toEqual({ pid: 31, name: 'curl', exe: '/usr/bin/curl' });
+      expect(f.peerProcess).toEqual({ pid: 4242, name: 'ollama', exe: '/usr/local/bin/ollama' });
+    }
   });
 });

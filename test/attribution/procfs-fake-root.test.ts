@@ -8,14 +8,23 @@ import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createProcfsAttributor } from '../../src/attribution/procfs-attributor.js';
 import type { Attributor, ProcessInfo } from '../../src/attribution/attributor.js';
-import { sha256sum, synFlow, v4 } from './procfs-helpers.js';
+import { LO6, sha256sum, synFlow, v4 } from './procfs-helpers.js';
 
 const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
 const BTIME = 1_700_000_000;
 
-/** One /proc/net/tcp line; addresses as dotted quads, converted the way a little-endian kernel prints them. */
+/**
+ * One /proc/net/{tcp,udp,tcp6,udp6} line; addresses as dotted quads or '::1', converted the way a
+ * little-endian kernel prints them (each 32-bit word in host order).
+ */
 function tcpLine(local: string, lport: number, remote: string, rport: number, state: number, inode: number, uid = 1000): string {
-  const hex = (a: string): string => Buffer.from(a.split('.').map(Number)).readUInt32LE(0).toString(16).toUpperCase().padStart(8, '0');
+  const bytes = (a: string): Buffer => (a === '::1' ? LO6 : a === '::' ? Buffer.alloc(16) : Buffer.from(a.split('.').map(Number)));
+  const hex = (a: string): string => {
+    const b = bytes(a);
+    let out = '';
+    for (let i = 0; i < b.length; i += 4) out += b.readUInt32LE(i).toString(16).toUpperCase().padStart(8, '0');
+    return out;
+  };
   const port = (p: number): string => p.toString(16).toUpperCase().padStart(4, '0');
   const st = state.toString(16).toUpperCase().padStart(2, '0');
   return `   0: ${hex(local)}:${port(lport)} ${hex(remote)}:${port(rport)} ${st} 00000000:00000000 00:00000000 00000000 ${uid} 0 ${inode} 1 0000000000000000\n`;
@@ -58,6 +67,10 @@ function writeProc(p: FakeProc): void {
 
 function writeHostTcp(lines: string): void {
   writeFileSync(join(root, 'net', 'tcp'), HEADER + lines);
+}
+
+function writeHostTable(file: 'tcp6' | 'udp' | 'udp6', lines: string): void {
+  writeFileSync(join(root, 'net', file), HEADER + lines);
 }
 
 function freshRoot(): void {
@@ -176,5 +189,87 @@ describe('procfs attributor on a hand-built proc root', () => {
     expect(late?.pid).toBe(501);
     expect(performance.now() - t1).toBeGreaterThanOrEqual(45);
     expect(att.stats().rescans).toBe(2);
+  });
+});
+
+/**
+ * On loopback (or via one of our own addresses) both sockets of a connection are in the tables,
+ * and the server's listener and accepted socket share its port. The old lookup took the first end
+ * with a known owner and fell through to the server's sockets when the client's was gone (a quick
+ * curl had closed it before the rescan): the server was credited with the client's flow.
+ */
+describe('both ends on this machine: process is the initiator\'s owner, peerProcess the responder\'s', () => {
+  const LO = v4('127.0.0.1');
+  const TIME_WAIT = 0x06;
+
+  it('loopback TCP with both sockets listed: curl is the process, the ollama server the peer', async () => {
+    writeHostTcp(tcpLine('127.0.0.1', 11434, '0.0.0.0', 0, 0x0a, 100)
+      + tcpLine('127.0.0.1', 11434, '127.0.0.1', 40000, 1, 102)
+      + tcpLine('127.0.0.1', 40000, '127.0.0.1', 11434, 1, 101));
+    writeProc({ pid: 10, comm: 'ollama', startTicks: 10, cmdline: ['/usr/bin/ollama', 'serve'], sockets: [100, 102] });
+    writeProc({ pid: 20, comm: 'curl', startTicks: 20, cmdline: ['curl', 'http://127.0.0.1:11434/api/tags'], sockets: [101] });
+    att = createProcfsAttributor({ procRoot: root });
+    const flow = synFlow(LO, 40000, LO, 11434);
+    expect((await attributed(att, flow))?.pid).toBe(20);
+    expect(flow.process).toMatchObject({ pid: 20, name: 'curl' });
+    expect(flow.peerProcess).toMatchObject({ pid: 10, name: 'ollama', exe: exeFile() });
+    expect(att.peerOf(flow)).toMatchObject({ pid: 10, role: 'server', ollamaTree: true });
+  });
+
+  it('loopback TCP whose client socket is gone (TIME_WAIT, no inode): the server is the peer, never the process', async () => {
+    writeHostTcp(tcpLine('127.0.0.1', 8000, '0.0.0.0', 0, 0x0a, 200)
+      + tcpLine('127.0.0.1', 8000, '127.0.0.1', 40001, 1, 201)
+      + tcpLine('127.0.0.1', 40001, '127.0.0.1', 8000, TIME_WAIT, 0));
+    writeProc({ pid: 30, comm: 'python3', startTicks: 10, cmdline: ['python3', '-m', 'http.server'], sockets: [200, 201] });
+    att = createProcfsAttributor({ procRoot: root });
+    const flow = synFlow(LO, 40001, LO, 8000);
+    expect(await attributed(att, flow)).toBeNull();
+    expect(flow.process).toBeNull();
+    expect(flow.peerProcess).toMatchObject({ pid: 30, name: 'python3' });
+    expect(att.stats().unattributed).toBe(1);
+  });
+
+  it('UDP on loopback: the client (bound to the wildcard) is the process, the bound server the peer; the server never takes a gone client\'s flow', async () => {
+    writeHostTable('udp', tcpLine('127.0.0.1', 5353, '0.0.0.0', 0, 0x07, 300) + tcpLine('0.0.0.0', 50000, '0.0.0.0', 0, 0x07, 301));
+    writeProc({ pid: 31, comm: 'dnsd', startTicks: 10, cmdline: ['dnsd'], sockets: [300] });
+    writeProc({ pid: 32, comm: 'dig', startTicks: 10, cmdline: ['dig'], sockets: [301] });
+    att = createProcfsAttributor({ procRoot: root });
+    const asked = synFlow(LO, 50000, LO, 5353, 17);
+    expect((await attributed(att, asked))?.pid).toBe(32);
+    expect(asked.peerProcess?.pid).toBe(31);
+    const gone = synFlow(LO, 50001, LO, 5353, 17);
+    expect(await attributed(att, gone)).toBeNull();
+    expect(gone.peerProcess?.pid).toBe(31);
+  });
+
+  it('IPv6 loopback to a dual-stack [::] listener: the server is the peer of a gone client\'s flow', async () => {
+    writeHostTable('tcp6', tcpLine('::', 8080, '::', 0, 0x0a, 400) + tcpLine('::1', 8080, '::1', 40002, 1, 401));
+    writeProc({ pid: 40, comm: 'node', startTicks: 10, cmdline: ['node', 'server.js'], sockets: [400, 401] });
+    att = createProcfsAttributor({ procRoot: root });
+    const flow = synFlow(LO6, 40002, LO6, 8080);
+    expect(await attributed(att, flow)).toBeNull();
+    expect(flow.peerProcess?.pid).toBe(40);
+  });
+
+  it('a local server reached through one of our non-loopback addresses: the client is the process, the server the peer', async () => {
+    writeHostTcp(tcpLine('10.0.0.2', 8000, '0.0.0.0', 0, 0x0a, 500) + tcpLine('10.0.0.2', 40003, '10.0.0.2', 8000, 1, 501));
+    writeProc({ pid: 50, comm: 'python3', startTicks: 10, cmdline: ['python3', '-m', 'http.server'], sockets: [500] });
+    writeProc({ pid: 51, comm: 'curl', startTicks: 10, cmdline: ['curl'], sockets: [501] });
+    att = createProcfsAttributor({ procRoot: root });
+    const live = synFlow(A, 40003, A, 8000);
+    expect((await attributed(att, live))?.pid).toBe(51);
+    expect(live.peerProcess?.pid).toBe(50);
+    const gone = synFlow(A, 40004, A, 8000);
+    expect(await attributed(att, gone)).toBeNull();
+    expect(gone.peerProcess?.pid).toBe(50);
+  });
+
+  it('a remote client of a local server: the server is the process and there is no peer', async () => {
+    writeHostTcp(tcpLine('0.0.0.0', 11434, '0.0.0.0', 0, 0x0a, 600) + tcpLine('10.0.0.2', 11434, '198.51.100.7', 5555, 1, 601));
+    writeProc({ pid: 60, comm: 'ollama', startTicks: 10, cmdline: ['ollama', 'serve'], sockets: [600, 601] });
+    att = createProcfsAttributor({ procRoot: root });
+    const flow = synFlow(v4('198.51.100.7'), 5555, A, 11434);
+    expect((await attributed(att, flow))?.pid).toBe(60);
+    expect(flow.peerProcess).toBeNull();
   });
 });

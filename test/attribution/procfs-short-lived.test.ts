@@ -2,7 +2,9 @@
  * The weakness of timer-driven tools: connections shorter than the scan period. A child makes
  * 200 sequential connections (connect, send, get a reply, close: each well under 50 ms); the
  * test builds each flow at the moment the child reports it connected, as the live pipeline
- * would at the SYN, and counts how many the attributor pins on that child.
+ * would at the SYN, and counts how many the attributor pins on that child. Both ends are on
+ * loopback: the server (whose listener outlives every connection) must never be credited with a
+ * client's flow, only named as its peer.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { createProcfsAttributor } from '../../src/attribution/procfs-attributor.js';
@@ -45,13 +47,19 @@ describe('short-lived connections', () => {
       });
       while (att.stats().pending > 0) await new Promise((r) => setTimeout(r, 5));
       const ok = flows.filter((f) => f.process?.pid === client.pid).length;
+      const creditedToServer = flows.filter((f) => f.process?.pid === server.child.pid).length;
+      const serverAsPeer = flows.filter((f) => f.peerProcess?.pid === server.child.pid).length;
       const s = att.stats();
       console.log(`short-lived: ${ok}/${flows.length} attributed to the client; connection ms min/median/p95/max ${durations.join('/')}; `
         + `rescans ${s.rescans}, mean rescan ${((s.scanMsTotal - s.fullScanMs) / Math.max(1, s.rescans)).toFixed(2)} ms, `
-        + `full scan ${s.fullScanMs.toFixed(1)} ms, pids walked ${s.pidsScanned}, other owners ${flows.filter((f) => f.process && f.process.pid !== client.pid).length}`);
+        + `full scan ${s.fullScanMs.toFixed(1)} ms, pids walked ${s.pidsScanned}, credited to the server ${creditedToServer}, `
+        + `server as peer ${serverAsPeer}, other owners ${flows.filter((f) => f.process && f.process.pid !== client.pid).length}`);
       expect(flows).toHaveLength(N);
       // Under 50 ms each, give or take a scheduling hiccup on a loaded machine.
       expect(durations[2]).toBeLessThan(50);
+      // The initiator, not just anyone: a server credited with its client's flow is a wrong answer.
+      expect(creditedToServer).toBe(0);
+      expect(serverAsPeer / N).toBeGreaterThanOrEqual(0.95);
       expect(ok / N).toBeGreaterThanOrEqual(0.95);
     } finally {
       att.close();

@@ -10,6 +10,9 @@ import { openDb } from '../../src/store/open-db.js';
 import { claimsReport, type ClaimsReport } from '../../src/claims/evaluate.js';
 import { BUILTIN_CLAIMS } from '../../src/knowledge/claims.js';
 import { storeWith } from './helpers.js';
+import { tsharkAvailable, tsharkFields, tsharkRequired } from '../helpers/tshark.js';
+
+const needTshark = !tsharkAvailable() && !tsharkRequired() ? 'tshark not installed (apt-get install tshark)' : null;
 
 function report(dbPath: string, opts: Parameters<typeof claimsReport>[1] = {}): ClaimsReport {
   const db = openDb(dbPath, { readonly: true });
@@ -89,6 +92,24 @@ describe('demo capture (pcapng with process comments, veth + lo)', () => {
     expect(rep.chains.find((c) => c.request.path === '/api/tags')!.caused).toEqual([]);
     // the chain is part of the claim's evidence
     expect(claim(rep, 'pull-only-registry-cdn').evidence.chains.map((c) => c.request.path)).toEqual(['/api/pull']);
+  });
+
+  it.skipIf(needTshark)(`names each API request's client (curl) and server (ollama) as the packets' own comments do${needTshark ? ` (skipped: ${needTshark})` : ''}`, () => {
+    const db = openDb(dbPath, { readonly: true });
+    const portOf = db.prepare('SELECT initiator_port AS port FROM flows WHERE id = ?');
+    const file = fixture('demo/ollama-pull.pcapng');
+    const firstPid = (filter: string): number => Number(/^PID: (\d+)/.exec(tsharkFields(file, ['frame.comment'], `${filter} && frame.comment`)[0]['frame.comment'][0])![1]);
+    try {
+      const api = rep.chains.map((c) => c.request);
+      expect(api.map((r) => r.path).sort()).toEqual(['/api/generate', '/api/pull', '/api/tags']);
+      for (const r of api) {
+        const { port } = portOf.get(r.flow_id) as { port: number };
+        expect(r.client_process).toEqual({ pid: firstPid(`tcp.srcport == ${port} && tcp.dstport == 11434`), name: 'curl' });
+        expect(r.server_process).toEqual({ pid: firstPid(`tcp.srcport == 11434 && tcp.dstport == ${port}`), name: 'ollama' });
+      }
+    } finally {
+      db.close();
+    }
   });
 
   it('coverage: both interfaces, no loss, attribution available for nearly all bytes', () => {

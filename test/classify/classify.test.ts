@@ -221,6 +221,15 @@ describe('runner', () => {
     expect(c.ollama).toBe(false);
   });
 
+  it('a local client of the Ollama server on a port not given as an API port: the client\'s flow, but it involves Ollama', () => {
+    const curl = { pid: 77, name: 'curl', exe: '/usr/bin/curl' };
+    const c = classifyFlow(flow({ ...lo, responderPort: 8080, process: curl, peerProcess: SERVER }));
+    expect(c).toMatchObject({ activity: 'other', ollama: true });
+    expect(c.reason).toContain('curl to ollama (server');
+    // The client is not the server: no runner traffic is made of it.
+    expect(classifyFlow(flow({ ...lo, responderPort: 8080, process: curl, peerProcess: null })).ollama).toBe(false);
+  });
+
   it('a runner path is not enough when one end is not loopback', () => {
     const c = classifyFlow(flow({ responderPort: 8081, httpMethod: 'GET', httpPath: '/health' }));
     expect(c.activity).toBe('other');

@@ -15,7 +15,7 @@ const FLOW_FIELDS = [
   'id', 'session_id', 'proto', 'initiator_addr', 'initiator_port', 'responder_addr', 'responder_port', 'initiator_by',
   'first_seen', 'last_seen', 'duration_s', 'packets_out', 'packets_in', 'bytes_out', 'bytes_in', 'missed_bytes', 'conn_state', 'history', 'hostname',
   'hostname_source', 'sni', 'alpn', 'http_method', 'http_path', 'http_host', 'http_status', 'connect_host',
-  'connect_port', 'dns_name', 'activity', 'activity_reason', 'community_id', 'process', 'ollama', 'interfaces',
+  'connect_port', 'dns_name', 'activity', 'activity_reason', 'community_id', 'process', 'peer_process', 'ollama', 'interfaces',
 ];
 const needTshark = !tsharkAvailable() && !tsharkRequired() ? 'tshark not installed (apt-get install tshark)' : null;
 
@@ -91,6 +91,32 @@ describe('import + flows', () => {
     const table = await runCli('flows', '--db', db, '--ollama');
     expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+FIRST SEEN \(UTC\)\s+PROTO\s+INITIATOR\s+RESPONDER/);
     expect(table.stdout).toContain('registry.ollama.ai (sni)');
+  });
+
+  it.skipIf(needTshark)(`ptcpdump comments: a loopback flow's process is the client that sent its first packets, peer_process the server that sent the replies (as tshark reads the comments)${needTshark ? ` (skipped: ${needTshark})` : ''}`, async () => {
+    const file = fixture('ptcpdump-comments.pcapng');
+    const db = join(tmp(), 'c.db');
+    expect((await runCli('import', file, '--db', db)).code).toBe(0);
+    type P = { pid: number; name: string } | null;
+    type F = { proto: string; initiator_addr: string; initiator_port: number; responder_addr: string; responder_port: number; process: P; peer_process: P };
+    const list = JSON.parse((await runCli('flows', '--db', db, '--json')).stdout) as F[];
+    // The first comment each direction of each loopback TCP connection carries, keyed by source and destination port.
+    const firstComment = new Map<string, number>();
+    for (const r of tsharkFields(file, ['tcp.srcport', 'tcp.dstport', 'frame.comment'], 'ip.src == 127.0.0.1 && ip.dst == 127.0.0.1 && tcp && frame.comment')) {
+      const key = `${r['tcp.srcport'][0]}>${r['tcp.dstport'][0]}`;
+      if (!firstComment.has(key)) firstComment.set(key, Number(/^PID: (\d+)/.exec(r['frame.comment'][0])![1]));
+    }
+    const loopback = list.filter((f) => f.proto === 'tcp' && f.initiator_addr === '127.0.0.1' && f.responder_addr === '127.0.0.1');
+    expect(loopback.length).toBeGreaterThanOrEqual(4); // three curl calls to the API, and ollama to its runner
+    for (const f of loopback) {
+      expect(f.process?.pid).toBe(firstComment.get(`${f.initiator_port}>${f.responder_port}`));
+      expect(f.peer_process?.pid).toBe(firstComment.get(`${f.responder_port}>${f.initiator_port}`));
+      expect(f.peer_process?.pid).not.toBe(f.process?.pid);
+    }
+    const api = loopback.filter((f) => f.responder_port === 11434);
+    expect(api.map((f) => [f.process?.name, f.peer_process?.name])).toEqual(api.map(() => ['curl', 'ollama']));
+    // Off this host's loopback only one end is ours: no peer.
+    expect(list.filter((f) => f.responder_addr !== '127.0.0.1').every((f) => f.peer_process === null)).toBe(true);
   });
 
   it('a file that is not a capture: one line, exit 2, nothing stored, earlier imports intact', async () => {

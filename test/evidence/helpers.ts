@@ -85,8 +85,10 @@ export function tsharkFields(file: string, fields: string[], filter?: string): s
 /**
  * Runs a capture file through decode, the flow table (and ptcpdump comments) into an evidence
  * writer, as the daemon does, then closes the writer. Returns the flows and every index row.
+ * `dropComments`: the packets reach the writer without their comments (the flows keep what the
+ * comments said), as live packets do: the writer must write its own.
  */
-export function writeEvidenceFrom(file: string, w: EvidenceWriter): { flows: Flow[]; rows: EvidenceIndexRow[] } {
+export function writeEvidenceFrom(file: string, w: EvidenceWriter, dropComments = false): { flows: Flow[]; rows: EvidenceIndexRow[] } {
   const flows: Flow[] = [];
   const table = createFlowTable({ onOpen: (f) => flows.push(f) });
   const d = newDecoded();
@@ -94,7 +96,8 @@ export function writeEvidenceFrom(file: string, w: EvidenceWriter): { flows: Flo
   readCaptureFile(file, (p) => {
     if (!decodePacket(p, d, skips)) return;
     const f = table.ingest(p, d);
-    if (p.comment !== null) attributeFromComment(f, p.comment);
+    if (p.comment !== null) attributeFromComment(f, table.lastDir, p.comment);
+    if (dropComments) p.comment = null;
     w.write(f, table.lastDir, p, d);
   });
   const rows = w.drainIndex();

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { createEvidenceWriter, type EvidenceWriterOptions, type SegmentInfo } from '../../src/store/evidence-writer.js';
-import { feeder, HDRS, SEC, T0, tcpPacket, tmpDir, tsharkFields, tsharkMissing, type Ep } from './helpers.js';
+import { feeder, HDRS, SEC, T0, tcpPacket, tmpDir, tsharkFields, tsharkMissing, writeEvidenceFrom, type Ep } from './helpers.js';
 
 const root = tmpDir();
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -176,7 +176,9 @@ describe.skipIf(noTshark !== null)(`evidence writer: tshark's view${noTshark ? `
       const head = 'POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1:11434\r\nContent-Length: 33\r\n\r\n';
       f.feed(tcpPacket(CLI, API, '', T0, 0x02), null);
       f.feed(tcpPacket(CLI, API, head + `{"prompt":"${MARKER}"}`, T0 + 1), { pid: 4321, name: 'curl', exe: '/usr/bin/curl' });
-      f.feed(tcpPacket(CLI, API, `{"more":"${MARKER}"}`, T0 + 2));
+      const apiFlow = f.feed(tcpPacket(CLI, API, `{"more":"${MARKER}"}`, T0 + 2));
+      // Both ends on loopback: the server's packets name the server, once it is known.
+      apiFlow.peerProcess = { pid: 777, name: 'ollama', exe: '/usr/local/bin/ollama' };
       f.feed(tcpPacket(API, CLI, `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n20\r\n{"response":"${ANSWER}"}`, T0 + 3));
       // A big download elsewhere: head keeps 16 KiB of it whole, then headers.
       for (let i = 0; i < 30; i++) f.feed(tcpPacket(S, C, Buffer.alloc(1400, 0x5a), T0 + 10 + i), OLLAMA);
@@ -190,8 +192,8 @@ describe.skipIf(noTshark !== null)(`evidence writer: tshark's view${noTshark ? `
 
       const rows = tsharkFields(seg.path, ['frame.comment', 'frame.len', 'frame.cap_len', 'tcp.srcport']);
       expect(rows.length).toBe(34);
-      // The flow's process became known on its second packet: the first has no comment.
-      expect(rows.slice(0, 4).map((r) => r[0])).toEqual(['', 'PID: 4321\\nCmd: /usr/bin/curl', 'PID: 4321\\nCmd: /usr/bin/curl', 'PID: 4321\\nCmd: /usr/bin/curl']);
+      // The flow's process became known on its second packet: the first has no comment. The reply is the server's.
+      expect(rows.slice(0, 4).map((r) => r[0])).toEqual(['', 'PID: 4321\\nCmd: /usr/bin/curl', 'PID: 4321\\nCmd: /usr/bin/curl', 'PID: 777\\nCmd: /usr/local/bin/ollama']);
       for (const r of rows.slice(4)) expect(r[0]).toBe('PID: 1234\\nCmd: /usr/bin/ollama');
       const cut = rows.filter((r) => Number(r[2]) < Number(r[1]));
       // API body packets (2 cut on both policies) plus, under head, downloads past 16 KiB (12 whole: 11 * 1400 < 16384).
@@ -201,6 +203,31 @@ describe.skipIf(noTshark !== null)(`evidence writer: tshark's view${noTshark ? `
       expect(Number(rows[2][1])).toBe(HDRS + `{"more":"${MARKER}"}`.length);
     });
   }
+});
+
+describe.skipIf(noTshark !== null)(`evidence writer: comments name each packet's sender${noTshark ? ` (skipped: ${noTshark})` : ''}`, () => {
+  it('a real loopback capture with its comments taken off: the client\'s packets name the client, the server\'s the server, as the original comments did', () => {
+    const file = path.join(import.meta.dirname, '../../fixtures/ptcpdump-comments.pcapng');
+    const { w } = writer({ policy: 'full' });
+    writeEvidenceFrom(file, w, true);
+    const LOOPBACK_TCP = 'ip.src == 127.0.0.1 && ip.dst == 127.0.0.1 && tcp';
+    const fields = ['tcp.srcport', 'tcp.dstport', 'frame.comment'];
+    const pidOf = (comment: string): string => /^PID: (\d+)/.exec(comment)?.[1] ?? '';
+    // The fixture's comments (made from what each program logged about itself) per direction of each connection.
+    const original = new Map<string, Set<string>>();
+    for (const [sp, dp, c] of tsharkFields(file, fields, LOOPBACK_TCP)) {
+      if (!c) continue;
+      const k = `${sp}>${dp}`;
+      original.set(k, (original.get(k) ?? new Set()).add(pidOf(c)));
+    }
+    const ours = w.segments().flatMap((seg) => tsharkFields(seg.path, fields, LOOPBACK_TCP)).filter((r) => r[2]);
+    expect(ours.length).toBeGreaterThanOrEqual(40);
+    for (const [sp, dp, c] of ours) expect([...(original.get(`${sp}>${dp}`) ?? [])]).toEqual([pidOf(c)]);
+    // Replies from the API port name the server, not the client that asked.
+    const replies = ours.filter((r) => r[0] === '11434');
+    expect(replies.length).toBeGreaterThan(0);
+    for (const r of replies) expect(r[2]).toMatch(/Cmd: \/tmp\/oafx-bin\/ollama/);
+  });
 });
 
 describe('evidence writer: a full disk', () => {

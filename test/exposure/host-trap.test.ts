@@ -5,7 +5,7 @@ import type { FlowRow, HttpRow } from '../../src/exposure/store-rows.js';
 const ctx = { hostname: 'gpu-box', localAddrs: [] };
 const flow = (responder: string): FlowRow => ({
   session_id: 1, seq: 1, initiator_addr: '127.0.0.1', initiator_port: 40000, responder_addr: responder, responder_port: 11434,
-  first_seen: 0, last_seen: 1, bytes_out: 1, bytes_in: 1, activity: 'api', pid: null, comm: null, exe: null,
+  first_seen: 0, last_seen: 1, bytes_out: 1, bytes_in: 1, activity: 'api', pid: null, comm: null, exe: null, peer_pid: null, peer_comm: null, peer_exe: null,
 });
 const req = (over: Partial<HttpRow>): HttpRow => ({
   session_id: 1, flow_seq: 1, ts: 0, response_ts: 1, method: 'GET', path: '/api/tags', host: 'ollama.example.com', status: 403, ...over,

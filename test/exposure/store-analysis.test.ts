@@ -13,7 +13,7 @@ import { openDb, type Db } from '../../src/store/open-db.js';
 const T0 = 1_800_000_000_000_000;
 const HOST_CHECK = { hostname: 'gpu-box', localAddrs: [] };
 
-interface F { seq: number; ini: string; iport: number; res: string; rport: number; t: number; dur: number; out?: number; inb?: number; activity?: string; proc?: number }
+interface F { seq: number; ini: string; iport: number; res: string; rport: number; t: number; dur: number; out?: number; inb?: number; activity?: string; proc?: number; peer?: number }
 interface H { seq: number; t: number; resp?: number; method?: string; path: string; host: string | null; status: number | null }
 
 function insert(db: Db, session: number, flows: F[], http: H[], procs: { seq: number; pid: number; comm: string }[] = []): void {
@@ -24,9 +24,9 @@ function insert(db: Db, session: number, flows: F[], http: H[], procs: { seq: nu
   for (const f of flows) {
     db.prepare(`INSERT INTO flows (session_id, seq, proto, ip_version, initiator_addr, initiator_port, responder_addr, responder_port,
       initiator_by, first_seen, last_seen, packets_out, packets_in, bytes_out, bytes_in, payload_out, payload_in, tcp_state,
-      missed_bytes, community_id, activity, activity_reason, ollama, process_seq)
-      VALUES (?, ?, 6, 4, ?, ?, ?, ?, 'syn', ?, ?, 5, 5, ?, ?, 0, 0, 0, 0, 'x', ?, 'test', 0, ?)`)
-      .run(session, f.seq, f.ini, f.iport, f.res, f.rport, T0 + f.t, T0 + f.t + f.dur, f.out ?? 100, f.inb ?? 200, f.activity ?? 'other', f.proc ?? null);
+      missed_bytes, community_id, activity, activity_reason, ollama, process_seq, peer_process_seq)
+      VALUES (?, ?, 6, 4, ?, ?, ?, ?, 'syn', ?, ?, 5, 5, ?, ?, 0, 0, 0, 0, 'x', ?, 'test', 0, ?, ?)`)
+      .run(session, f.seq, f.ini, f.iport, f.res, f.rport, T0 + f.t, T0 + f.t + f.dur, f.out ?? 100, f.inb ?? 200, f.activity ?? 'other', f.proc ?? null, f.peer ?? null);
   }
   for (const h of http) {
     db.prepare(`INSERT INTO http (session_id, flow_seq, ts, response_ts, method, path, version, host, status, is_connect)
@@ -38,6 +38,7 @@ function insert(db: Db, session: number, flows: F[], http: H[], procs: { seq: nu
 let dir: string;
 let all: ExposureReport;
 let s2: ExposureReport;
+let s3: ExposureReport;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'oaex-store-'));
@@ -73,11 +74,21 @@ beforeAll(() => {
     { seq: 2, t: 1100, resp: 1200, path: '/api/ps', host: 'localhost:11434', status: 200 },
     { seq: 3, t: 20_100, resp: 20_200, path: '/api/ps', host: 'ollama.example.com', status: 403 },
   ], [{ seq: 1, pid: 77, comm: 'caddy' }]);
+  // Session 3: live, both ends of loopback flows attributed: curl asks the API (ollama is the
+  // peer), a LAN client asks it (ollama, the only local end, is the process), and nginx on
+  // 127.0.0.1:8080, reached by a second curl on loopback, relays to the API.
+  insert(db, 3, [
+    { seq: 1, ini: '127.0.0.1', iport: 42000, res: '127.0.0.1', rport: 11434, t: 0, dur: 1000, activity: 'api:/api/tags', proc: 1, peer: 2 },
+    { seq: 2, ini: '192.168.1.30', iport: 42001, res: '192.168.1.5', rport: 11434, t: 2000, dur: 1000, activity: 'api:/api/tags', proc: 2 },
+    { seq: 3, ini: '127.0.0.1', iport: 42002, res: '127.0.0.1', rport: 8080, t: 4000, dur: 3000, proc: 3, peer: 4 },
+    { seq: 4, ini: '127.0.0.1', iport: 42003, res: '127.0.0.1', rport: 11434, t: 5000, dur: 1000, activity: 'api:/api/ps', proc: 4, peer: 2 },
+  ], [], [{ seq: 1, pid: 501, comm: 'curl' }, { seq: 2, pid: 10, comm: 'ollama' }, { seq: 3, pid: 502, comm: 'curl' }, { seq: 4, pid: 90, comm: 'nginx' }]);
   db.close();
   const ro = openDb(path, { readonly: true });
   try {
     all = auditExposure(ro, { live: false, hostCheck: HOST_CHECK });
     s2 = auditExposure(ro, { live: false, sessions: [2], hostCheck: HOST_CHECK });
+    s3 = auditExposure(ro, { live: false, sessions: [3], hostCheck: HOST_CHECK });
   } finally {
     ro.close();
   }
@@ -86,7 +97,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('auditExposure on the store', () => {
   it('groups API clients by class, widest reach first, with counts and bytes', () => {
-    expect(all.clients.map((g) => [g.class, g.flows, g.clients])).toEqual([['private', 2, 2], ['loopback', 4, 1]]);
+    expect(all.clients.map((g) => [g.class, g.flows, g.clients])).toEqual([['private', 3, 3], ['loopback', 6, 1]]);
     const lan = all.clients[0].addresses.find((a) => a.address === '192.168.1.20')!;
     expect(lan).toMatchObject({ flows: 1, bytes_out: 1000, bytes_in: 5000 });
     expect(all.clients[0].first_seen).toBe('2027-01-15T08:00:00.000000Z');
@@ -114,6 +125,16 @@ describe('auditExposure on the store', () => {
     const msgs = all.findings.filter((f) => f.code === 'host-check-403').map((f) => f.message);
     expect(msgs.some((m) => m.startsWith('requests through a reverse proxy on 192.168.1.5:443 with Host: llm.example.org got 403'))).toBe(true);
     expect(msgs.some((m) => m.startsWith('requests from 127.0.0.1 with Host: evil.example.net:11434 got 403'))).toBe(true);
+  });
+
+  it('names a local client by the flow\'s process, never by its peer (the server), and a remote client by none', () => {
+    const byAddr = new Map(s3.clients.flatMap((g) => g.addresses.map((a) => [a.address, a.processes])));
+    expect(byAddr.get('127.0.0.1')).toEqual([{ pid: 90, name: 'nginx' }, { pid: 501, name: 'curl' }]);
+    expect(byAddr.get('192.168.1.30')).toEqual([]);
+  });
+
+  it('finds a proxy by its process, and its front from the loopback flows it answered as their peer', () => {
+    expect(s3.proxies).toEqual([expect.objectContaining({ name: 'nginx', pids: [90], detected_by: ['process'], front: ['127.0.0.1:8080'] })]);
   });
 
   it('restricts to the sessions asked for', () => {

@@ -104,7 +104,7 @@ describe('flow table: TCP', () => {
       packetsOut: 1, packetsIn: 0, bytesOut: 40, bytesIn: 0, payloadOut: 0, payloadIn: 0, tcpState: TCP_STATE_SYN,
       conn: expect.any(Int32Array), tcpLoss: null, tcpLossHoles: null, communityId: '1:wCb3OG7yAFWelaUydu0D+125CLM=', hostname: null, hostnameSource: null, sni: null, alpn: null,
       httpMethod: null, httpPath: null, httpHost: null, httpStatus: null, connectHost: null, connectPort: null,
-      dnsName: null, process: null, enrich: null, closed: false,
+      dnsName: null, process: null, peerProcess: null, enrich: null, closed: false,
     });
     expect([connStateOf(f), historyOf(f)]).toEqual(['S0', 'S']);
   });

@@ -35,7 +35,7 @@ describe('live upsert of conn_state and history', () => {
     };
     const flush = () => {
       const batch: LiveBatch = {
-        flows: [{ flow: flow!, cls: { activity: 'registry', ollama: true, reason: 'test' }, processSeq: null }],
+        flows: [{ flow: flow!, cls: { activity: 'registry', ollama: true, reason: 'test' }, processSeq: null, peerProcessSeq: null }],
         dns: [], http: [], processes: [], evidence: null,
         progress: { packets: 0, startedAt: null, drops: null, lossEstimate: null, skipped: {} },
       };
