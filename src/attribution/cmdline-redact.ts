@@ -118,3 +118,12 @@ export function redactCommandText(text: string, exe: string | null = null): stri
   const words = text.split(' ').filter((w) => w !== '');
   return redactArgv(words, exe).join(' ');
 }
+
+/**
+ * A ptcpdump `Cmd:` value: normally the executable's path, kept; when it holds a whole command
+ * line (words after the path), those words are redacted like argv. A path with a space in it
+ * loses the part after the space: it cannot be told from an argument.
+ */
+export function redactCmdField(value: string): string {
+  return /\s/.test(value) ? redactCommandText(value.replace(/\s+/g, ' ')) : value;
+}

@@ -3,6 +3,8 @@ import { createRequire } from 'node:module';
 import { parseDuration, parseSize } from './parse-units.js';
 import { EXIT_USAGE, isUserFacing } from './user-error.js';
 
+const KEEP_CMDLINE_HELP = 'store processes\' command lines verbatim (privacy: arguments can hold prompts); by default only argv[0], option names and Ollama\'s subcommand and model are kept, other arguments become <N chars>';
+
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 // Each command's code is loaded when that command runs: startup stays small (an import of a big
@@ -49,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(repeatable('--pid <n>', 'also treat this pid (and its children) as Ollama; repeatable', collectInt))
     .addOption(repeatable('--api-port <port>', 'another port the Ollama API listens on (11434 always counts); repeatable', collectInt))
     .option('--duration <duration>', 'stop after this long (e.g. 10m) instead of waiting for a signal', parseDuration)
+    .option('--keep-cmdline', KEEP_CMDLINE_HELP)
     .action(async (opts) => { code = await (await import('./daemon-command.js')).runDaemon({ ...opts, apiPort: [11434, ...opts.apiPort] }); });
 
   program.command('claims')
@@ -73,11 +76,12 @@ export async function main(argv: string[]): Promise<number> {
     .option('--grace <duration>', 'with --exercise: keep capturing this long after the command ends (default 5s)', parseDuration)
     .addOption(repeatable('-i, --interface <name>', 'live: interface to capture on; repeatable', collect, 'any'))
     .option('--filter <bpf>', 'live: BPF capture filter')
+    .option('--keep-cmdline', `live: ${KEEP_CMDLINE_HELP}`)
     .option('--report <dir>', 'also write a report folder (report.md/html/json, evidence.pcapng, manifest.json)')
     .option('--json', 'machine output')
     .action(async (o) => {
       const live = o.duration !== undefined || o.exercise !== undefined
-        ? { duration: o.duration, exercise: o.exercise, grace: o.grace, interface: o.interface, filter: o.filter }
+        ? { duration: o.duration, exercise: o.exercise, grace: o.grace, interface: o.interface, filter: o.filter, keepCmdline: o.keepCmdline }
         : undefined;
       code = await (await import('./verify-command.js')).runVerifyOffline({ ...o, live });
     });

@@ -26,6 +26,8 @@ export interface VerifyLiveOptions {
   grace?: number;
   interface?: string[];
   filter?: string;
+  /** Store processes' command lines verbatim (see DaemonOptions.keepCmdline). */
+  keepCmdline?: boolean;
 }
 
 export interface VerifyOfflineOptions {
@@ -43,6 +45,8 @@ export interface VerifyOfflineOptions {
   report?: string;
   /** Capture live first (needs root or CAP_NET_RAW), then judge that capture alone. */
   live?: VerifyLiveOptions;
+  /** --keep-cmdline as given: only a live capture stores command lines (live.keepCmdline carries it there). */
+  keepCmdline?: boolean;
 }
 
 export type VerifyResult = 'silent' | 'traffic' | 'cannot-tell';
@@ -67,6 +71,7 @@ export async function runVerifyOffline(opts: VerifyOfflineOptions, out: NodeJS.W
     const claims = [...airgapClaims(), ...(opts.claimsFile ? readClaimsFile(opts.claimsFile) : [])];
     let dbPath = resolveDbPath(opts.db);
     let sessions = sessionList(opts.session);
+    if (opts.keepCmdline && !opts.live) throw new UserError('--keep-cmdline applies to what a live capture stores: give it with --duration or --exercise');
     if (opts.live && opts.pcap?.length) throw new UserError('--pcap judges recorded captures; --duration/--exercise capture live: give one or the other');
     if (opts.live) {
       if (sessions) throw new UserError('--session picks stored sessions; a live verify judges its own capture');
@@ -169,6 +174,7 @@ async function captureLive(dbPath: string, live: VerifyLiveOptions, tempDir: str
     db: dbPath,
     interface: live.interface,
     filter: live.filter,
+    keepCmdline: live.keepCmdline,
     duration: live.duration,
     until,
     evidenceDir: tempDir ? join(tempDir, 'evidence') : undefined,
