@@ -44,6 +44,8 @@ export interface EvidenceFlowState {
   payload: [number, number];
   /** API port: true once the direction's HTTP head has ended; everything after is body. */
   headDone: [boolean, boolean];
+  /** API port: the direction's first captured payload has been checked to open an HTTP message. */
+  opened: [boolean, boolean];
   /** API port: how many bytes of "\r\n\r\n" the direction's previous packet ended with (0..3). */
   crlfMatched: [number, number];
   /** -1 not known yet; 1 both ends loopback (bodies never kept); 0 otherwise. Decided at the first packet. */
@@ -51,7 +53,7 @@ export interface EvidenceFlowState {
 }
 
 export function newEvidenceFlowState(): EvidenceFlowState {
-  return { payload: [0, 0], headDone: [false, false], crlfMatched: [0, 0], loopback: -1 };
+  return { payload: [0, 0], headDone: [false, false], opened: [false, false], crlfMatched: [0, 0], loopback: -1 };
 }
 
 /**
@@ -105,9 +107,14 @@ function keepApi(st: EvidenceFlowState, dir: number, pkt: Packet, d: Decoded, he
   const before = st.payload[dir];
   st.payload[dir] = before + d.payloadWireLen;
   if (d.proto !== IPPROTO.TCP || d.fragment === 2 || st.headDone[dir] || d.payloadLen === 0) return headers;
-  if (before === 0 && !opensHttpMessage(pkt.buf, d.payloadOff, d.payloadOff + d.payloadLen)) {
-    st.headDone[dir] = true;
-    return headers;
+  if (!st.opened[dir]) {
+    // Checked on the first packet with captured payload, whatever came before it (a segment
+    // the capture cut to its headers cannot vouch for the next one).
+    st.opened[dir] = true;
+    if (!opensHttpMessage(pkt.buf, d.payloadOff, d.payloadOff + d.payloadLen)) {
+      st.headDone[dir] = true;
+      return headers;
+    }
   }
   const end = headEnd(st, dir, pkt.buf, d.payloadOff, d.payloadLen);
   if (end >= 0) {

@@ -114,6 +114,16 @@ describe('evidence policy: the Ollama API port never keeps bodies', () => {
     });
   }
 
+  it('the check waits for the first packet with captured payload (one the snapshot length cut to headers says nothing)', () => {
+    const st = newEvidenceFlowState();
+    const cut = tcpPacket(CLI, API, 'PROMPT-MARKER not http\n');
+    const dc = decoded(cut);
+    Object.assign(dc, { payloadLen: 0 }); // the capture kept none of its payload; the wire carried it
+    expect(keepBytes('full', st, DIR_OUT, cut, dc, API_PORTS)).toBe(HDRS);
+    const next = tcpPacket(CLI, API, 'more PROMPT-MARKER\n');
+    expect(keepBytes('full', st, DIR_OUT, next, decoded(next), API_PORTS)).toBe(HDRS);
+  });
+
   it('a head whose request line goes on past the first packet still counts once it shows a method and a space', () => {
     const long = `GET /api/tags?${'x'.repeat(100)}`;
     const rest = ' HTTP/1.1\r\nHost: h\r\n\r\n';
