@@ -4,7 +4,9 @@
  * user chose `--keep-cmdline`, every argument is replaced by `<N chars>` (N its length in
  * characters, code points), except what names the program and, for the Ollama tree, what it runs:
  *
- * - argv[0], as the process gave it.
+ * - argv[0], as the process gave it; but a process that rewrote its argv into one string with
+ *   spaces (setproctitle, `process.title`: `nginx: worker process`, `sshd: user@pts/0`) has its
+ *   whole command line there: then only its first word is kept and the rest redacted as arguments.
  * - option names: `-X` (one letter) and `--long-name`; `--name=value` keeps `--name=` and
  *   replaces the value. A bundle or an attached value (`-sSL`, `-dPROMPT`) cannot be told from
  *   a value, so it is replaced whole. Everything after `--` is an argument.
@@ -65,6 +67,7 @@ function optionForm(arg: string): string | null {
  */
 export function redactArgv(argv: readonly string[], exe: string | null = null): string[] {
   if (argv.length === 0) return [];
+  if (/\s/.test(argv[0])) return redactArgv([...argv[0].split(/\s+/).filter((w) => w !== ''), ...argv.slice(1)], exe);
   const tree = treeOf(argv, exe);
   const out = [argv[0]];
   let positionals = 0;

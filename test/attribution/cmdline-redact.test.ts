@@ -69,6 +69,12 @@ describe('redactArgv', () => {
     expect(redactArgv(['ollama', 'run', 'm', 'héllo 🦙'])).toEqual(['ollama', 'run', 'm', '<7 chars>']);
   });
 
+  it('an argv rewritten into one string (setproctitle) keeps its first word only', () => {
+    expect(redactArgv(['sshd: alice@pts/0'])).toEqual(['sshd:', '<11 chars>']);
+    expect(redactArgv(['python3 chat.py --prompt secret words', 'x'])).toEqual(['python3', '<7 chars>', '--prompt', '<6 chars>', '<5 chars>', '<1 chars>']);
+    expect(redactArgv(['/usr/bin/ollama run gemma3 tell me'])).toEqual(['/usr/bin/ollama', 'run', 'gemma3', '<4 chars>', '<2 chars>']);
+  });
+
   it('empty argv (kernel threads) and argv[0] alone are kept as they are', () => {
     expect(redactArgv([])).toEqual([]);
     expect(redactArgv(['/usr/sbin/sshd'])).toEqual(['/usr/sbin/sshd']);
