@@ -16,9 +16,14 @@
  * `Args` is argv joined with single spaces, so arguments containing spaces cannot be told apart;
  * a `Cmd` or `Args` value ending in "..." was truncated by the eBPF side.
  * Several comments of one packet may reach us joined by "\n": the parser is line-based for that.
+ *
+ * Command lines hold users' words (`ollama run MODEL "prompt"`, `curl -d '{"prompt":...}'`): `Args`
+ * and `ParentArgs` are redacted here, and so is a `Cmd` that holds more than a path
+ * (src/attribution/cmdline-redact.ts), so no prompt reaches the store or the evidence comments.
  */
 import { DIR_IN, type Flow } from '../flows/flow.js';
 import { bothEndsLocal } from '../flows/local-path.js';
+import { redactArgv, redactCmdField } from './cmdline-redact.js';
 
 export interface CommentProcess {
   pid: number;
@@ -53,14 +58,16 @@ export function parsePacketComment(comment: string): CommentProcess | null {
   if (pid === null) return null;
 
   const exe = truncatable(fields.get('Cmd') ?? fields.get('Command'));
+  const exePath = exe.value === null ? null : redactCmdField(exe.value);
   const args = truncatable(fields.get('Args'));
-  const cmdline = args.value === null ? null : splitArgs(args.value);
+  const cmdline = args.value === null ? null : redactArgv(splitArgs(args.value), exePath);
   const parentArgs = truncatable(fields.get('ParentArgs')).value;
+  const parentExe = truncatable(fields.get('ParentCmd') ?? fields.get('ParentCommand')).value;
 
   return {
     pid,
-    name: basename(exe.value ?? cmdline?.[0] ?? ''),
-    exe: exe.value,
+    name: basename(firstWord(exePath ?? cmdline?.[0] ?? '')),
+    exe: exePath,
     exeTruncated: exe.truncated,
     cmdline,
     cmdlineTruncated: args.truncated,
@@ -69,8 +76,8 @@ export function parsePacketComment(comment: string): CommentProcess | null {
     uid: nonNegativeInt(fields.get('UserId')),
     gid: nonNegativeInt(fields.get('GroupId')),
     parentPid: positiveInt(fields.get('ParentPID')),
-    parentExe: truncatable(fields.get('ParentCmd') ?? fields.get('ParentCommand')).value,
-    parentCmdline: parentArgs === null ? null : splitArgs(parentArgs),
+    parentExe: parentExe === null ? null : redactCmdField(parentExe),
+    parentCmdline: parentArgs === null ? null : redactArgv(splitArgs(parentArgs), parentExe),
     containerName: text(fields.get('ContainerName')),
     containerId: text(fields.get('ContainerId')),
     containerImage: text(fields.get('ContainerImage')),
@@ -135,6 +142,12 @@ function truncatable(v: string | undefined): { value: string | null; truncated: 
 
 function splitArgs(v: string): string[] {
   return v.split(' ').filter((a) => a !== '');
+}
+
+/** A `Cmd` that held a command line names its program by its first word. */
+function firstWord(v: string): string {
+  const cut = v.indexOf(' ');
+  return cut < 0 ? v : v.slice(0, cut);
 }
 
 function basename(path: string): string {

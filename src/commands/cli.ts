@@ -6,6 +6,8 @@ import { ASSUME_FLAGS } from '../knowledge/claims.js';
 import { EXIT_USAGE, isUserFacing } from './user-error.js';
 import { allowUnsafeDirs } from '../store/safe-files.js';
 
+const KEEP_CMDLINE_HELP = 'store processes\' command lines verbatim (privacy: arguments can hold prompts); by default only argv[0], option names and Ollama\'s subcommand and model are kept, other arguments become <N chars>';
+
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 // Each command's code is loaded when that command runs: startup stays small (an import of a big
@@ -61,6 +63,7 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(repeatable('--pid <n>', 'also treat this pid (and its children) as Ollama; repeatable', collectInt))
     .addOption(repeatable('--api-port <port>', 'another port the Ollama API listens on (11434 always counts); repeatable', collectPort))
     .option('--duration <duration>', 'stop after this long (e.g. 10m) (default: until SIGINT/SIGTERM)', parseDuration)
+    .option('--keep-cmdline', KEEP_CMDLINE_HELP)
     .addHelpText('after', examples('sudo ollama-audit daemon', "sudo ollama-audit daemon -i eth0 -i lo --filter 'not port 22' --evidence head --max-evidence 2GiB --retain 7d"))
     .action(async (opts) => { code = await (await import('./daemon-command.js')).runDaemon({ ...opts, apiPort: [11434, ...opts.apiPort] }); });
 
@@ -88,12 +91,13 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(repeatable('-i, --interface <name>', 'live: interface to capture on; repeatable', collect, 'any'))
     .option('--filter <bpf>', 'live: BPF capture filter')
     .option('--allow-idle', 'accept a check during which Ollama did not run (default: exit 2 when it did not)')
+    .option('--keep-cmdline', `live: ${KEEP_CMDLINE_HELP}`)
     .option('--report <dir>', 'also write a report folder (report.md/html/json, evidence.pcapng, manifest.json)')
     .option('--json', 'machine output')
     .addHelpText('after', examples('ollama-audit verify --pcap capture.pcapng', "sudo ollama-audit verify --exercise 'ollama run llama3 hi' --report ./verify-report", 'sudo ollama-audit verify --duration 10m --allow activity:registry'))
     .action(async (o) => {
       const live = o.duration !== undefined || o.exercise !== undefined
-        ? { duration: o.duration, exercise: o.exercise, grace: o.grace, interface: o.interface, filter: o.filter }
+        ? { duration: o.duration, exercise: o.exercise, grace: o.grace, interface: o.interface, filter: o.filter, keepCmdline: o.keepCmdline }
         : undefined;
       code = await (await import('./verify-command.js')).runVerifyOffline({ ...o, live });
     });

@@ -2,6 +2,7 @@ import { dirname, join } from 'node:path';
 import { openLiveCapture, type LiveCapture } from '../capture/live-capture.js';
 import { createProcfsAttributor } from '../attribution/procfs-attributor.js';
 import type { Attributor, ProcessInfo } from '../attribution/attributor.js';
+import { redactArgv } from '../attribution/cmdline-redact.js';
 import type { Flow } from '../flows/flow.js';
 import type { Classification } from '../classify/classify.js';
 import type { DnsRecord, HttpRecord } from '../enrich/records.js';
@@ -28,6 +29,11 @@ export interface DaemonOptions {
   process?: string[];
   pid?: number[];
   apiPort?: number[];
+  /**
+   * Store processes' command lines verbatim (a privacy choice: arguments can hold prompts).
+   * Otherwise they are stored redacted (src/attribution/cmdline-redact.ts).
+   */
+  keepCmdline?: boolean;
   /** Stop after this many seconds (otherwise at SIGINT/SIGTERM). */
   duration?: number;
   /** Stop when this settles (verify --exercise). */
@@ -121,7 +127,7 @@ export async function runDaemon(opts: DaemonOptions, log: (line: string) => void
     if (seq === undefined) {
       seq = processSeqs.size + 1;
       processSeqs.set(info, seq);
-      newProcesses.push({ seq, rec: processRecord(info) });
+      newProcesses.push({ seq, rec: processRecord(info, opts.keepCmdline === true) });
       if (info.exeSha256 === null) hashPending.add(info);
     }
     return seq;
@@ -143,7 +149,7 @@ export async function runDaemon(opts: DaemonOptions, log: (line: string) => void
     for (const info of hashPending) {
       if (info.exeSha256 === null) continue;
       hashPending.delete(info);
-      newProcesses.push({ seq: processSeqs.get(info)!, rec: processRecord(info) });
+      newProcesses.push({ seq: processSeqs.get(info)!, rec: processRecord(info, opts.keepCmdline === true) });
     }
     let acked = totals.tcpAcked;
     let missed = totals.tcpMissed;
@@ -241,10 +247,12 @@ export async function runDaemon(opts: DaemonOptions, log: (line: string) => void
   });
 }
 
-function processRecord(p: ProcessInfo): ProcessRecord {
+/** The row of one process; its command line redacted unless the user chose to keep it. */
+function processRecord(p: ProcessInfo, keepCmdline: boolean): ProcessRecord {
+  const argv = keepCmdline ? p.cmdline : redactArgv(p.cmdline, p.exe);
   return {
     pid: p.pid, startTime: Math.round(p.startTime), ppid: p.ppid, comm: p.comm, exe: p.exe, exeSha256: p.exeSha256,
-    cmdline: p.cmdline.join(' '), uid: p.uid, role: p.role, ollamaTree: p.ollamaTree, source: 'procfs',
+    cmdline: argv.join(' '), uid: p.uid, role: p.role, ollamaTree: p.ollamaTree, source: 'procfs',
   };
 }
 

@@ -30,6 +30,8 @@ export interface VerifyLiveOptions {
   grace?: number;
   interface?: string[];
   filter?: string;
+  /** Store processes' command lines verbatim (see DaemonOptions.keepCmdline). */
+  keepCmdline?: boolean;
 }
 
 export interface VerifyOfflineOptions {
@@ -49,6 +51,8 @@ export interface VerifyOfflineOptions {
   live?: VerifyLiveOptions;
   /** Accept a check during which Ollama did not run (otherwise exit 2). */
   allowIdle?: boolean;
+  /** --keep-cmdline as given: only a live capture stores command lines (live.keepCmdline carries it there). */
+  keepCmdline?: boolean;
 }
 
 /** What a live verify saw besides the packets: read while it captured. */
@@ -96,6 +100,7 @@ export async function runVerifyOffline(opts: VerifyOfflineOptions, out: NodeJS.W
     let dbPath = resolveDbPath(opts.db);
     let sessions = sessionList(opts.session);
     let live: LiveWatch | null = null;
+    if (opts.keepCmdline && !opts.live) throw new UserError('--keep-cmdline applies to what a live capture stores: give it with --duration or --exercise');
     if (opts.live && opts.pcap?.length) throw new UserError('--pcap judges recorded captures; --duration/--exercise capture live: give one or the other');
     if (opts.live) {
       if (sessions) throw new UserError('--session picks stored sessions; a live verify judges its own capture');
@@ -253,6 +258,7 @@ async function captureLive(dbPath: string, live: VerifyLiveOptions, tempDir: str
     db: dbPath,
     interface: live.interface,
     filter: live.filter,
+    keepCmdline: live.keepCmdline,
     duration: live.duration,
     until,
     evidenceDir: tempDir ? join(tempDir, 'evidence') : undefined,

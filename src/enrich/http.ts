@@ -75,12 +75,10 @@ export function parseRequestHead(buf: Buffer, off: number, end: number, out: Req
   const headEnd = findHeadEnd(buf, off, end);
   if (headEnd < 0) return HTTP_NEED_MORE;
   const lineEnd = lineEndAt(buf, off, headEnd);
+  if (!isRequestLine(buf, off, lineEnd)) return HTTP_BAD;
   const sp1 = indexOfByte(buf, 0x20, off, lineEnd);
-  if (sp1 <= off || !isToken(buf, off, sp1)) return HTTP_BAD;
   const sp2 = indexOfByte(buf, 0x20, sp1 + 1, lineEnd);
-  if (sp2 <= sp1 + 1) return HTTP_BAD;
   const verEnd = trimCr(buf, sp2 + 1, lineEnd);
-  if (!isHttp1Version(buf, sp2 + 1, verEnd)) return HTTP_BAD;
   out.method = buf.toString('latin1', off, sp1);
   out.target = buf.toString('latin1', sp1 + 1, Math.min(sp2, sp1 + 1 + MAX_PATH));
   out.version = buf.toString('latin1', sp2 + 1, verEnd);
@@ -97,17 +95,52 @@ export function parseResponseHead(buf: Buffer, off: number, end: number, out: Re
   const headEnd = findHeadEnd(buf, off, end);
   if (headEnd < 0) return HTTP_NEED_MORE;
   const lineEnd = lineEndAt(buf, off, headEnd);
+  if (!isStatusLine(buf, off, lineEnd)) return HTTP_BAD;
   const sp1 = indexOfByte(buf, 0x20, off, lineEnd);
-  if (sp1 < 0 || !isHttp1Version(buf, off, sp1) || lineEnd - sp1 < 4) return HTTP_BAD;
   const status = digits(buf, sp1 + 1, sp1 + 4);
-  if (status < 100 || status > 599) return HTTP_BAD;
-  const after = buf[sp1 + 4];
-  if (after !== 0x20 && after !== 0x0d && after !== 0x0a) return HTTP_BAD;
   out.version = buf.toString('latin1', off, sp1);
   out.status = status;
   out.location = null;
   out.headEnd = headEnd;
   return readFields(buf, lineEnd + 1, headEnd, null, out) ? HTTP_OK : HTTP_BAD;
+}
+
+/** `method SP target SP HTTP/1.x` in buf[off, lineEnd) (lineEnd: the LF, or the end). */
+function isRequestLine(buf: Buffer, off: number, lineEnd: number): boolean {
+  const sp1 = indexOfByte(buf, 0x20, off, lineEnd);
+  if (sp1 <= off || !isToken(buf, off, sp1)) return false;
+  const sp2 = indexOfByte(buf, 0x20, sp1 + 1, lineEnd);
+  if (sp2 <= sp1 + 1) return false;
+  return isHttp1Version(buf, sp2 + 1, trimCr(buf, sp2 + 1, lineEnd));
+}
+
+/** `HTTP/1.x SP 3DIGIT [SP reason]` in buf[off, lineEnd). */
+function isStatusLine(buf: Buffer, off: number, lineEnd: number): boolean {
+  const sp1 = indexOfByte(buf, 0x20, off, lineEnd);
+  if (sp1 < 0 || !isHttp1Version(buf, off, sp1) || lineEnd - sp1 < 4) return false;
+  const status = digits(buf, sp1 + 1, sp1 + 4);
+  if (status < 100 || status > 599) return false;
+  const after = buf[sp1 + 4];
+  return after === 0x20 || after === 0x0d || after === 0x0a || sp1 + 4 === lineEnd;
+}
+
+/** Longest start line opensHttpMessage waits for (a request line holds the path, up to a few KiB). */
+const MAX_START_LINE = 8192;
+
+/**
+ * Do the first bytes of one direction of a connection, buf[off, end), open an HTTP/1.x message?
+ * Yes when they hold a whole request or status line; when the line goes on past `end` (a head
+ * split across segments), when they already show a known method and a space, or `HTTP/`.
+ * Used where bytes are kept only if they are HTTP (src/store/evidence-policy.ts).
+ */
+export function opensHttpMessage(buf: Buffer, off: number, end: number): boolean {
+  const lf = indexOfByte(buf, 0x0a, off, Math.min(end, off + MAX_START_LINE));
+  if (lf >= 0) return isRequestLine(buf, off, lf) || isStatusLine(buf, off, lf);
+  if (end - off >= MAX_START_LINE) return false;
+  if (startsWithMethod(buf, off, end) === HTTP_OK) return true;
+  if (end - off < HTTP_SLASH.length) return false;
+  for (let i = 0; i < HTTP_SLASH.length; i++) if (buf[off + i] !== HTTP_SLASH[i]) return false;
+  return true;
 }
 
 /**

@@ -10,6 +10,7 @@ import { socketInodesOf } from '../attribution/procfs-fds.js';
 import { PROC_NET_TABLES, TCP_LISTEN, parseProcNet, type SocketEntry } from '../attribution/procfs-net.js';
 import { createPidTable, inTree, refreshPidTable, type PidEntry } from '../attribution/procfs-pid-table.js';
 import { readProcessDetails, roleOf } from '../attribution/procfs-process.js';
+import { redactArgv } from '../attribution/cmdline-redact.js';
 import { readBootTime, readProcText } from '../attribution/procfs-stat.js';
 import { readOllamaEnv, type OllamaEnv } from './environ.js';
 import { OLLAMA_API_PORT } from '../knowledge/ports.js';
@@ -21,6 +22,7 @@ export interface TreeProcess {
   ppid: number;
   comm: string;
   exe: string | null;
+  /** Redacted (src/attribution/cmdline-redact.ts): `ollama run MODEL` keeps no prompt. */
   cmdline: string[];
   role: Role | null;
   env: OllamaEnv;
@@ -102,7 +104,7 @@ function describeProcess(procRoot: string, e: PidEntry, selfNetns: number | null
   const host = parseOllamaHost(env.ollama_host);
   const netns = netnsOf(`${procRoot}/${e.pid}/ns/net`);
   return {
-    pid: e.pid, ppid: e.ppid, comm: e.comm, exe: d.exe, cmdline: d.cmdline, role: roleOf(e.comm, d.exe, d.cmdline),
+    pid: e.pid, ppid: e.ppid, comm: e.comm, exe: d.exe, cmdline: redactArgv(d.cmdline, d.exe), role: roleOf(e.comm, d.exe, d.cmdline),
     env, ollama_host: { ...host, scope: judgeHostSetting(host.host) }, netns,
     host_netns: netns === null || netns === selfNetns,
   };

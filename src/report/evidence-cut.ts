@@ -11,6 +11,7 @@
 import type { Packet } from '../capture/packet.js';
 import { IPPROTO, type Decoded } from '../decode/decoded.js';
 import { processComment } from '../store/evidence-comment.js';
+import { redactCmdField } from '../attribution/cmdline-redact.js';
 import { keepBytes, newEvidenceFlowState, type EvidenceFlowState, type EvidencePolicy } from '../store/evidence-policy.js';
 import { addrBytes } from '../decode/addr-parse.js';
 import type { FindingFlow } from './gather.js';
@@ -115,10 +116,11 @@ function sameAddr(buf: Buffer, off: number, addr: Buffer): boolean {
 /**
  * A packet's own comment reduced to its `PID:` and `Cmd:` lines. ptcpdump also writes `Args:`,
  * the whole command line, and `ollama run MODEL "prompt"` or `curl -d '{"prompt":...}'` puts a
- * prompt there.
+ * prompt there. A `Cmd:` that holds a whole command line is redacted like one.
  */
 export function safeComment(comment: string | null): string | null {
   if (comment === null) return null;
-  const lines = comment.split(/\r?\n/).filter((l) => /^(PID|Cmd):/.test(l));
+  const lines = comment.split(/\r?\n/).filter((l) => /^(PID|Cmd):/.test(l))
+    .map((l) => (l.startsWith('Cmd:') ? `Cmd: ${redactCmdField(l.slice(4).trim())}` : l));
   return lines.length > 0 ? lines.join('\n') : null;
 }

@@ -15,9 +15,15 @@
  * The same rule covers every TCP flow between two loopback addresses: the server talks to its
  * runner (`POST /completion` on an ephemeral port) and local clients talk to the API over
  * loopback, all in plain HTTP with the prompt in the body, on ports no list can name.
+ *
+ * There, a direction whose first bytes do not open an HTTP message (a request or status line:
+ * enrich/http.ts opensHttpMessage) is not HTTP we can cut at a head's end: a client writing a
+ * prompt as raw bytes, TLS, another protocol. It keeps headers only, from its first packet on,
+ * under every policy (`full` too).
  */
 import { IPPROTO, type Decoded } from '../decode/decoded.js';
 import type { Packet } from '../capture/packet.js';
+import { opensHttpMessage } from '../enrich/http.js';
 
 export type EvidencePolicy = 'full' | 'head' | 'none';
 
@@ -38,6 +44,8 @@ export interface EvidenceFlowState {
   payload: [number, number];
   /** API port: true once the direction's HTTP head has ended; everything after is body. */
   headDone: [boolean, boolean];
+  /** API port: the direction's first captured payload has been checked to open an HTTP message. */
+  opened: [boolean, boolean];
   /** API port: how many bytes of "\r\n\r\n" the direction's previous packet ended with (0..3). */
   crlfMatched: [number, number];
   /** -1 not known yet; 1 both ends loopback (bodies never kept); 0 otherwise. Decided at the first packet. */
@@ -45,7 +53,7 @@ export interface EvidenceFlowState {
 }
 
 export function newEvidenceFlowState(): EvidenceFlowState {
-  return { payload: [0, 0], headDone: [false, false], crlfMatched: [0, 0], loopback: -1 };
+  return { payload: [0, 0], headDone: [false, false], opened: [false, false], crlfMatched: [0, 0], loopback: -1 };
 }
 
 /**
@@ -93,11 +101,21 @@ export function isApiPacket(d: Decoded, apiPorts: readonly number[]): boolean {
 /**
  * API port: the direction's first HTTP head whole, then headers only. Non-TCP: headers only.
  * A later IP fragment too: its bytes are the middle of a segment no head parser can place.
+ * A direction whose first payload does not open an HTTP message: headers only throughout.
  */
 function keepApi(st: EvidenceFlowState, dir: number, pkt: Packet, d: Decoded, headers: number): number {
   const before = st.payload[dir];
   st.payload[dir] = before + d.payloadWireLen;
   if (d.proto !== IPPROTO.TCP || d.fragment === 2 || st.headDone[dir] || d.payloadLen === 0) return headers;
+  if (!st.opened[dir]) {
+    // Checked on the first packet with captured payload, whatever came before it (a segment
+    // the capture cut to its headers cannot vouch for the next one).
+    st.opened[dir] = true;
+    if (!opensHttpMessage(pkt.buf, d.payloadOff, d.payloadOff + d.payloadLen)) {
+      st.headDone[dir] = true;
+      return headers;
+    }
+  }
   const end = headEnd(st, dir, pkt.buf, d.payloadOff, d.payloadLen);
   if (end >= 0) {
     st.headDone[dir] = true;

@@ -32,7 +32,7 @@ describe('parsePacketComment', () => {
       gid: 996,
       parentPid: 1,
       parentExe: '/usr/lib/systemd/systemd',
-      parentCmdline: ['/sbin/init', 'splash'],
+      parentCmdline: ['/sbin/init', '<6 chars>'],
       containerName: 'ollama',
       containerId: '0123456789ab',
       containerImage: 'ollama/ollama:latest',
@@ -61,6 +61,17 @@ describe('parsePacketComment', () => {
     const p = parsePacketComment(`${PROC}\nPID: 5\nCmd: /bin/other`);
     expect(p?.pid).toBe(4242);
     expect(p?.exe).toBe('/usr/local/bin/ollama');
+  });
+
+  it('redacts command lines: Args, ParentArgs and a Cmd that holds more than a path carry no prompt', () => {
+    const marker = 'MARKER-c0ffee';
+    const body = `{"model":"gemma3:1b","prompt":"${marker}"}`;
+    const p = parsePacketComment(`PID: 10\nCmd: /usr/bin/ollama\nArgs: ollama run gemma3:1b tell me ${marker}\nParentPID: 9\nParentCmd: /bin/sh\nParentArgs: sh -c ollama run gemma3:1b ${marker}`);
+    expect(p?.cmdline).toEqual(['ollama', 'run', 'gemma3:1b', '<4 chars>', '<2 chars>', `<${marker.length} chars>`]);
+    expect(p?.parentCmdline).toEqual(['sh', '-c', '<6 chars>', '<3 chars>', '<9 chars>', `<${marker.length} chars>`]);
+    const q = parsePacketComment(`PID: 11\nCmd: /usr/bin/curl -d ${body} http://127.0.0.1:11434/api/generate`);
+    expect(q).toMatchObject({ name: 'curl', exe: `/usr/bin/curl -d <${body.length} chars> <35 chars>` });
+    expect(JSON.stringify([p, q])).not.toContain(marker);
   });
 
   it('returns null for other comment text', () => {

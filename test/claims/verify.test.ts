@@ -167,6 +167,10 @@ describe('verify --db', () => {
     expect(r.code).toBe(2);
     r = await verify({ db: join(tmp('none'), 'no.db') });
     expect(r.code).toBe(2);
+    // --keep-cmdline chooses what a live capture stores: on stored sessions it would do nothing.
+    r = await verify({ db: dbPath, keepCmdline: true });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^ollama-audit: --keep-cmdline applies to .*--duration or --exercise\n$/);
   });
 
   it('a claims file adds claims to the air-gap set', async () => {

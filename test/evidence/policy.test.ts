@@ -89,14 +89,46 @@ describe('evidence policy: the Ollama API port never keeps bodies', () => {
     expect(got).toEqual([HDRS + weird.length - 4]);
   });
 
-  it('configured API ports count too, at either end; other traffic on them is cut after 16 KiB of no head', () => {
+  it('configured API ports count too, at either end; bytes there that open no HTTP message keep headers only', () => {
     const alt: Ep = { ip: '10.0.0.9', port: 8081 };
     const got = keeps('full', [
       { from: alt, to: C, dir: DIR_IN, payload: 'HTTP/1.1 200 OK\r\n\r\nbody' },
       { from: C, to: alt, dir: DIR_OUT, payload: Buffer.alloc(HEAD_BYTES) },
       { from: C, to: alt, dir: DIR_OUT, payload: Buffer.alloc(10) },
     ], [11434, 8081]);
-    expect(got).toEqual([HDRS + 'HTTP/1.1 200 OK\r\n\r\n'.length, HDRS + HEAD_BYTES, HDRS]);
+    expect(got).toEqual([HDRS + 'HTTP/1.1 200 OK\r\n\r\n'.length, HDRS, HDRS]);
+  });
+
+  for (const policy of ['head', 'full'] as const) {
+    it(`${policy}: bytes that do not parse as HTTP keep headers only, from the first packet on, in both directions`, () => {
+      const req = { from: CLI, to: API, dir: DIR_OUT };
+      const resp = { from: API, to: CLI, dir: DIR_IN };
+      const marker = 'PROMPT-MARKER-not-http\n';
+      expect(keeps(policy, [{ ...req, payload: marker }, { ...req, payload: REQ_HEAD }, { ...resp, payload: 'HTTP/1.1 400 Bad Request\r\n\r\n' }]))
+        .toEqual([HDRS, HDRS, HDRS + 'HTTP/1.1 400 Bad Request\r\n\r\n'.length]);
+      // Words before a line end that are no request line; a known method without HTTP/1.x; a TLS ClientHello.
+      for (const first of ['hello PROMPT MARKER\r\n\r\n', 'POST PROMPT-MARKER\r\n\r\n', Buffer.from('16030100a5010000a10303', 'hex'), 'PO']) {
+        expect(keeps(policy, [{ ...req, payload: first }, { ...req, payload: 'more PROMPT-MARKER' }]), String(first)).toEqual([HDRS, HDRS]);
+      }
+      expect(keeps(policy, [{ ...resp, payload: 'HTTP/9 PROMPT\r\n\r\n' }])).toEqual([HDRS]);
+    });
+  }
+
+  it('the check waits for the first packet with captured payload (one the snapshot length cut to headers says nothing)', () => {
+    const st = newEvidenceFlowState();
+    const cut = tcpPacket(CLI, API, 'PROMPT-MARKER not http\n');
+    const dc = decoded(cut);
+    Object.assign(dc, { payloadLen: 0 }); // the capture kept none of its payload; the wire carried it
+    expect(keepBytes('full', st, DIR_OUT, cut, dc, API_PORTS)).toBe(HDRS);
+    const next = tcpPacket(CLI, API, 'more PROMPT-MARKER\n');
+    expect(keepBytes('full', st, DIR_OUT, next, decoded(next), API_PORTS)).toBe(HDRS);
+  });
+
+  it('a head whose request line goes on past the first packet still counts once it shows a method and a space', () => {
+    const long = `GET /api/tags?${'x'.repeat(100)}`;
+    const rest = ' HTTP/1.1\r\nHost: h\r\n\r\n';
+    expect(keeps('full', [{ from: CLI, to: API, dir: DIR_OUT, payload: long }, { from: CLI, to: API, dir: DIR_OUT, payload: rest + 'BODY' }]))
+      .toEqual([HDRS + long.length, HDRS + rest.length]);
   });
 
   it('without the port in apiPorts the same bytes from a LAN client are kept whole under full (the port rule is what cuts)', () => {

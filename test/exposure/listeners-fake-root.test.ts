@@ -88,6 +88,11 @@ describe('listOllamaListeners on a fake proc root', () => {
     expect(runner.env.unreadable_reason).toBe('process gone'); // no environ file in the fake root
   });
 
+  it('redacts command lines (the exposure report prints them): option names kept, values replaced', () => {
+    expect(result.processes.find((x) => x.pid === 500)!.cmdline).toEqual(['/usr/bin/ollama', 'serve']);
+    expect(result.processes.find((x) => x.pid === 501)!.cmdline).toEqual(['llama-server', '--port', '<5 chars>']);
+  });
+
   it('keeps the container namespace apart', () => {
     const l = result.listeners.find((x) => x.pid === 600)!;
     expect(l.host_netns).toBe(false);

@@ -31,6 +31,10 @@ describe('safeComment', () => {
     expect(safeComment('Args: secret')).toBeNull();
     expect(safeComment(null)).toBeNull();
   });
+  it('redacts a Cmd line that holds a whole command line', () => {
+    expect(safeComment('PID: 2\nCmd: /usr/bin/ollama run gemma3:1b secret words\nArgs: x'))
+      .toBe('PID: 2\nCmd: /usr/bin/ollama run gemma3:1b <6 chars> <5 chars>');
+  });
 });
 
 describe('timeline buckets', () => {
