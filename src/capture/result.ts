@@ -13,6 +13,7 @@ export function emptyResult(format: ReadResult['format'], w: FileWindow): ReadRe
     warnings: [],
     drops: null,
     nameResolution: [],
+    sha256: null,
   };
 }
 

@@ -24,6 +24,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<file...>', 'capture files (classic pcap or pcapng)')
     .addOption(dbOption())
     .option('--json', 'print one JSON array of import summaries')
+    .option('--again', 'import a file even if the store already holds one with the same bytes (SHA-256); without it such a file is refused, exit 2')
     .action(async (files: string[], opts) => { code = await (await import('./import-command.js')).runImport(files, opts); });
 
   program.command('flows')
@@ -35,6 +36,20 @@ export async function main(argv: string[]): Promise<number> {
     .option('--session <id>', 'only flows of this import/capture session', positiveInt)
     .option('--limit <n>', 'at most n flows', positiveInt)
     .action(async (opts) => { code = (await import('./flows-command.js')).runFlows(opts); });
+
+  const sessions = program.command('sessions')
+    .description('list the import/capture sessions in the store: window, packets, flows, Ollama flows, coverage')
+    .addOption(dbOption())
+    .option('--json', 'print one JSON array of sessions (fields in README)')
+    .addHelpText('after', '\nExamples:\n  ollama-audit sessions --db audit.db\n  ollama-audit sessions delete 3 --db audit.db')
+    .action(async (o) => { code = (await import('./sessions-command.js')).runSessions(o); });
+  sessions.command('delete')
+    .description('delete one session: its flows, DNS, HTTP, processes and evidence rows (one transaction), then its evidence files')
+    .argument('<id>', 'session id (see `ollama-audit sessions`)', positiveInt)
+    .option('--force', 'also delete a live session that never ended (only when no daemon is writing it any more)')
+    .action(async (id: number, _o, cmd: Command) => {
+      code = (await import('./sessions-command.js')).runDeleteSession(id, cmd.optsWithGlobals());
+    });
 
   program.command('daemon')
     .description('capture live into the store until SIGINT/SIGTERM (needs root or CAP_NET_RAW, and libpcap)')

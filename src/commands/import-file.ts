@@ -23,11 +23,20 @@ export interface ImportSummary {
   loss_estimate: number | null;
 }
 
+export interface ImportFileOptions {
+  onProgress?: (done: number, total: number) => void;
+  /** Import even when the store already holds a file with the same bytes (SHA-256). */
+  again?: boolean;
+}
+
 /**
  * Reads one capture file through the pipeline into one store session, all in one transaction:
- * an unreadable file or a store failure leaves the database exactly as it was.
+ * an unreadable file or a store failure leaves the database exactly as it was. The file's SHA-256
+ * (hashed from the reads the import makes anyway) is stored with the session; a file whose bytes
+ * another session already holds is refused with a DuplicateImportError, nothing stored, unless
+ * `again`.
  */
-export async function importFile(dbPath: string, file: string, onProgress?: (done: number, total: number) => void): Promise<ImportSummary> {
+export async function importFile(dbPath: string, file: string, opts: ImportFileOptions = {}): Promise<ImportSummary> {
   const path = resolve(file);
   const writer = await beginSession(dbPath, { kind: 'import', source: path, format: null });
   const tally = { flows: 0, named: 0, ollama: 0, activities: {} as Record<string, number> };
@@ -44,7 +53,7 @@ export async function importFile(dbPath: string, file: string, onProgress?: (don
     http: writer.http,
   });
   try {
-    const read = readCaptureFile(path, ingest.packet, { onProgress });
+    const read = readCaptureFile(path, ingest.packet, { onProgress: opts.onProgress, sha256: true });
     const counts = ingest.finish();
     const skipped = Object.fromEntries(Object.entries(counts.skips).filter(([, n]) => n > 0));
     // The reader's warnings say why it stopped early: with what was imported, each is one line.
@@ -62,7 +71,8 @@ export async function importFile(dbPath: string, file: string, onProgress?: (don
       skipped,
       warnings,
       stoppedAt: read.stoppedAt,
-    });
+      sourceSha256: read.sha256,
+    }, { refuseDuplicate: !opts.again });
     return {
       file: path,
       session_id: sessionId,

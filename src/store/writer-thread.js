@@ -54,6 +54,16 @@ parentPort.on('message', (m) => {
       Atomics.notify(inFlight, 0);
     } else if (m.op === 'commit') {
       if (failed !== null) return;
+      // The same bytes imported before: checked in this transaction, so two imports of one file
+      // running at once cannot both land; the rollback leaves the store as it was.
+      const earlier = m.refuseSha256 === null ? undefined : db.prepare(sql.findImport).get(m.refuseSha256, sessionId);
+      if (earlier !== undefined) {
+        db.exec('ROLLBACK');
+        db.close();
+        db = null;
+        parentPort.postMessage({ op: 'duplicate', earlier });
+        return;
+      }
       db.prepare(sql.finish).run(...m.end, sessionId);
       db.exec('COMMIT');
       db.close();
