@@ -57,7 +57,7 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(repeatable('-i, --interface <name>', 'interface to capture on; repeat for several', collect, 'any'))
     .option('--filter <bpf>', 'BPF capture filter, e.g. "not port 22"')
     .addOption(new Option('--evidence <policy>', 'packets kept as evidence: full, head (first 16 KiB of each direction, then headers), or none').choices(['full', 'head', 'none']).default('head'))
-    .option('--evidence-dir <dir>', 'where evidence pcapng segments go (default: evidence/ beside the database)')
+    .option('--evidence-dir <dir>', 'where evidence pcapng segments go (default: a folder named after the database beside it, audit.db -> audit.evidence/)')
     .option('--max-evidence <size>', 'total evidence size kept, oldest segments deleted first (e.g. 2GiB)', parseSize)
     .option('--retain <duration>', 'delete evidence segments older than this (e.g. 7d)', parseDuration)
     .addOption(repeatable('--process <name>', 'also treat processes with this name as Ollama; repeatable', collect))
