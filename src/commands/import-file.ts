@@ -62,6 +62,7 @@ export async function importFile(dbPath: string, file: string, opts: ImportFileO
       ...fragmentWarnings(counts.fragments.overlapping),
     ];
     const sessionId = await writer.commit({
+      format: read.format,
       interfaces: read.interfaces,
       packets: counts.packets,
       startedAt: counts.firstTs,
