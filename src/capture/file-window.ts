@@ -5,7 +5,6 @@
  * Buffer (carrying a partial record across a chunk boundary by moving it to the front) so a
  * record can be parsed in place, without per-record copies. The file is never read whole.
  */
-import { createHash, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { CaptureFileError } from './read-result.js';
 
@@ -20,13 +19,16 @@ export interface FileWindow {
   base: number;
   len: number;
   onProgress: ((bytesRead: number, fileSize: number) => void) | undefined;
-  /** SHA-256 of the file's bytes [0, hashedTo), fed by the reads the readers make anyway; null: not asked for. */
-  hash: Hash | null;
-  hashedTo: number;
+  /** Receives every byte of the file once, in order, with its file offset (see feedNewBytes); null: nobody asked. */
+  onBytes: ((bytes: Buffer, offset: number) => void) | null;
+  /** Bytes [0, fedTo) went to onBytes. */
+  fedTo: number;
 }
 
 /** Opens `path` for reading; every failure becomes a CaptureFileError naming the cause. */
-export function openWindow(path: string, onProgress?: (bytesRead: number, fileSize: number) => void, hash = false): FileWindow {
+export function openWindow(
+  path: string, onProgress?: (bytesRead: number, fileSize: number) => void, onBytes?: (bytes: Buffer, offset: number) => void,
+): FileWindow {
   let fd: number;
   try {
     fd = fs.openSync(path, 'r');
@@ -38,7 +40,7 @@ export function openWindow(path: string, onProgress?: (bytesRead: number, fileSi
     if (st.isDirectory()) throw new CaptureFileError(`${path} is a directory, not a capture file`);
     if (!st.isFile()) throw new CaptureFileError(`${path} is not a regular file`);
     const size = st.size;
-    return { fd, path, fileSize: size, buf: Buffer.allocUnsafe(Math.min(CHUNK_SIZE, Math.max(size, 64))), base: 0, len: 0, onProgress, hash: hash ? createHash('sha256') : null, hashedTo: 0 };
+    return { fd, path, fileSize: size, buf: Buffer.allocUnsafe(Math.min(CHUNK_SIZE, Math.max(size, 64))), base: 0, len: 0, onProgress, onBytes: onBytes ?? null, fedTo: 0 };
   } catch (err) {
     fs.closeSync(fd);
     if (err instanceof CaptureFileError) throw err;
@@ -89,38 +91,35 @@ function refill(w: FileWindow, pos: number, need: number): number {
     if (n === 0) return -1; // the file shrank under us
     w.len += n;
   }
-  if (w.hash !== null) hashNewBytes(w);
+  if (w.onBytes !== null) feedNewBytes(w);
   if (w.onProgress) w.onProgress(pos, w.fileSize);
   return 0;
 }
 
 /**
- * Feeds the hash the window's bytes past `hashedTo`, when the window reaches that far and starts
- * at or before it. Readers go forward, so this hashes each 4 MiB read once as it arrives; a jump
- * (a block range, a skipped record) leaves a gap that finishHash reads instead.
+ * Hands onBytes the window's bytes past `fedTo`, when the window reaches that far and starts at
+ * or before it. Readers go forward, so each 4 MiB read is passed on once as it arrives (no second
+ * read of the file for its hash); a jump (a block range, a skipped record) leaves a gap that
+ * feedRest reads instead. The Buffer is the window's: onBytes copies what it keeps.
  */
-function hashNewBytes(w: FileWindow): void {
+function feedNewBytes(w: FileWindow): void {
   const end = w.base + w.len;
-  if (w.hashedTo < w.base || w.hashedTo >= end) return;
-  w.hash!.update(w.buf.subarray(w.hashedTo - w.base, w.len));
-  w.hashedTo = end;
+  if (w.fedTo < w.base || w.fedTo >= end) return;
+  w.onBytes!(w.buf.subarray(w.fedTo - w.base, w.len), w.fedTo);
+  w.fedTo = end;
 }
 
 /**
- * Hex SHA-256 of the whole file as it was opened (its first `fileSize` bytes): what the readers
- * read is already hashed; the rest (after a stop at damaged bytes, or the tail a reader never
- * needed) is read here. Call once, after reading.
+ * Hands onBytes the file's bytes the readers did not need (after a stop at damaged bytes, a
+ * gap, or the tail), up to the size the file had when opened. Call once, after reading.
  */
-export function finishHash(w: FileWindow): string {
-  if (w.hash === null) throw new Error('finishHash on a window opened without hashing');
-  if (w.hashedTo < w.fileSize) {
-    const scratch = Buffer.allocUnsafe(Math.min(CHUNK_SIZE, w.fileSize - w.hashedTo));
-    while (w.hashedTo < w.fileSize) {
-      const n = fs.readSync(w.fd, scratch, 0, Math.min(scratch.length, w.fileSize - w.hashedTo), w.hashedTo);
-      if (n === 0) throw new CaptureFileError(`${w.path} shrank while it was read (${w.hashedTo} of ${w.fileSize} bytes left): import it again once nothing writes to it`);
-      w.hash.update(scratch.subarray(0, n));
-      w.hashedTo += n;
-    }
+export function feedRest(w: FileWindow): void {
+  if (w.onBytes === null || w.fedTo >= w.fileSize) return;
+  const scratch = Buffer.allocUnsafe(Math.min(CHUNK_SIZE, w.fileSize - w.fedTo));
+  while (w.fedTo < w.fileSize) {
+    const n = fs.readSync(w.fd, scratch, 0, Math.min(scratch.length, w.fileSize - w.fedTo), w.fedTo);
+    if (n === 0) throw new CaptureFileError(`${w.path} shrank while it was read (at byte ${w.fedTo} of ${w.fileSize}): import it once nothing writes to it any more`);
+    w.onBytes(scratch.subarray(0, n), w.fedTo);
+    w.fedTo += n;
   }
-  return w.hash.digest('hex');
 }

@@ -18,8 +18,6 @@ export interface ReadResult {
   drops: number | null;
   /** pcapng Name Resolution Block entries (address text -> names), empty otherwise. */
   nameResolution: { addr: string; names: string[] }[];
-  /** Hex SHA-256 of the file's bytes when ReadOptions.sha256 asked for it, else null. */
-  sha256: string | null;
 }
 
 /** The file cannot be read as a capture at all (not a capture, unsupported version, unreadable). */
@@ -33,6 +31,10 @@ export class CaptureFileError extends Error {
 export interface ReadOptions {
   /** Called now and then (about every 4 MiB) with progress; never per packet. */
   onProgress?: (bytesRead: number, fileSize: number) => void;
-  /** Also hash the whole file (SHA-256), from the same reads: import uses it to refuse a file imported before. */
-  sha256?: boolean;
+  /**
+   * Called with every byte of the file exactly once, in order, with its offset in the file, from
+   * the reads the reader makes anyway (plus the bytes it did not need, at the end): import
+   * hashes the file with it. The Buffer is reused: copy what you keep. Not with startAt/endAt.
+   */
+  onBytes?: (bytes: Buffer, offset: number) => void;
 }

@@ -13,7 +13,6 @@ export function emptyResult(format: ReadResult['format'], w: FileWindow): ReadRe
     warnings: [],
     drops: null,
     nameResolution: [],
-    sha256: null,
   };
 }
 

@@ -38,7 +38,7 @@ export interface ImportFileOptions {
  */
 export async function importFile(dbPath: string, file: string, opts: ImportFileOptions = {}): Promise<ImportSummary> {
   const path = resolve(file);
-  const writer = await beginSession(dbPath, { kind: 'import', source: path, format: null });
+  const writer = await beginSession(dbPath, { kind: 'import', source: path, format: null }, { hashFile: path });
   const tally = { flows: 0, named: 0, ollama: 0, activities: {} as Record<string, number> };
   const ingest = createIngest({
     flow(f, c) {
@@ -53,7 +53,7 @@ export async function importFile(dbPath: string, file: string, opts: ImportFileO
     http: writer.http,
   });
   try {
-    const read = readCaptureFile(path, ingest.packet, { onProgress: opts.onProgress, sha256: true });
+    const read = readCaptureFile(path, ingest.packet, { onProgress: opts.onProgress, onBytes: (b, at) => writer.fileReadTo(at + b.length) });
     const counts = ingest.finish();
     const skipped = Object.fromEntries(Object.entries(counts.skips).filter(([, n]) => n > 0));
     // The reader's warnings say why it stopped early: with what was imported, each is one line.
@@ -72,7 +72,6 @@ export async function importFile(dbPath: string, file: string, opts: ImportFileO
       skipped,
       warnings,
       stoppedAt: read.stoppedAt,
-      sourceSha256: read.sha256,
     }, { refuseDuplicate: !opts.again });
     return {
       file: path,

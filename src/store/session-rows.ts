@@ -66,7 +66,8 @@ export interface SessionEnd {
   skipped: Record<string, number>;
   warnings: string[];
   stoppedAt: number | null;
-  /** Hex SHA-256 of an imported file's bytes; null (or absent) for live sessions. */
+  /** Hex SHA-256 of an imported file's bytes; null (or absent) for live sessions. An import's is
+   * filled in by the writer thread, which hashes the bytes it was fed (session-writer sourceBytes). */
   sourceSha256?: string | null;
 }
 

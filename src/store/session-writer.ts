@@ -15,14 +15,23 @@ export type { SessionEnd, SessionStart, ProcessRecord } from './session-rows.js'
 const BATCH_ROWS = 2000;
 const MAX_IN_FLIGHT = 32;
 
+
 export interface SessionWriter {
   flow(f: Flow, c: Classification): void;
   dns(r: DnsRecord): void;
   http(r: HttpRecord): void;
   /**
+   * The imported file (opts.hashFile) has been read up to byte `to`: the writer thread hashes
+   * (SHA-256) its bytes up to there beside its inserts and stores the digest as the session's
+   * source_sha256. It reads them again from its own descriptor, right after this thread did, so
+   * from the page cache: a copy or a hash on the decoding thread cost more (measured: README of
+   * the change, bench figures in the report). Call with growing `to`, ending at the file's size.
+   */
+  fileReadTo(to: number): void;
+  /**
    * Ends the session: resolves with its id once it is committed; rejects with a StoreError, or
    * with a DuplicateImportError (nothing stored) when `refuseDuplicate` and another session
-   * already holds a file with end.sourceSha256.
+   * already holds a file with the SHA-256 of opts.hashFile.
    */
   commit(end: SessionEnd, opts?: { refuseDuplicate?: boolean }): Promise<number>;
   /** Rolls the whole session back. Never rejects. */
@@ -39,7 +48,9 @@ export interface SessionWriter {
  * decodes. A store that cannot be written (locked, read-only) makes the next batch, commit()
  * or at the latest the first batch after the thread answered throw the StoreError.
  */
-export async function beginSession(dbPath: string, start: SessionStart, opts: { busyTimeoutMs?: number } = {}): Promise<SessionWriter> {
+export async function beginSession(
+  dbPath: string, start: SessionStart, opts: { busyTimeoutMs?: number; hashFile?: string } = {},
+): Promise<SessionWriter> {
   const pending = new SharedArrayBuffer(4);
   const inFlight = new Int32Array(pending);
   const worker = new Worker(new URL('./writer-thread.js', import.meta.url), {
@@ -91,6 +102,11 @@ export async function beginSession(dbPath: string, start: SessionStart, opts: { 
     rows = 0;
   }
 
+  function fileReadTo(to: number): void {
+    if (opts.hashFile === undefined) throw new Error('fileReadTo without opts.hashFile');
+    worker.postMessage({ op: 'hash', path: opts.hashFile, to });
+  }
+
   function add(list: Row[], row: Row): void {
     list.push(row);
     if (++rows >= BATCH_ROWS) post();
@@ -118,12 +134,12 @@ export async function beginSession(dbPath: string, start: SessionStart, opts: { 
     flow: (f, c) => add(batch.flows, flowRow(f, c, f.process ? commentProcess(f.process) : null)),
     dns: (r) => add(batch.dns, dnsRow(r)),
     http: (r) => add(batch.http, httpRow(r)),
+    fileReadTo,
     async commit(end, opts = {}) {
       done = true;
       if (failure === null) {
         post();
-        const refuseSha256 = opts.refuseDuplicate && end.sourceSha256 ? end.sourceSha256 : null;
-        worker.postMessage({ op: 'commit', end: sessionEndRow(end), refuseSha256 });
+        worker.postMessage({ op: 'commit', end: sessionEndRow(end), refuseDuplicate: opts.refuseDuplicate === true });
       }
       const m: Answer = failure ? { op: 'error' } : await next();
       await worker.terminate();
