@@ -4,7 +4,8 @@
  * and against `sha256sum`, never against our own reader.
  */
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { copyFileSync, mkdtempSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +98,47 @@ describe('import of a file already in the store', () => {
     const [s] = JSON.parse(r.stdout);
     expect(s.stopped_at).toBeLessThan(statSync(cut).size);
     expect(storedHashes(db).map((h) => h.source_sha256)).toEqual([sha256(fixture('pull-eth-nano.pcap')), sha256(cut)]);
+  });
+
+  it('two imports of one file at the same time (two processes): one lands, the other is refused', async () => {
+    const db = join(tmp(), 'race.db');
+    const file = fixture('api-keepalive.pcap');
+    const bin = fileURLToPath(new URL('../../bin/ollama-audit.js', import.meta.url));
+    expect((await runCli('import', fixture('vlan-qinq.pcap'), '--db', db)).code).toBe(0); // the store exists, migrated
+    const run = () => new Promise<{ code: number | null; stderr: string }>((done) => {
+      const p = spawn(process.execPath, [bin, 'import', file, '--db', db], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      p.stderr.on('data', (d) => { stderr += String(d); });
+      p.on('exit', (code) => done({ code, stderr }));
+    });
+    const results = await Promise.all([run(), run()]);
+    expect(results.map((r) => r.code).sort()).toEqual([0, 2]);
+    expect(results.find((r) => r.code === 2)!.stderr).toMatch(/already imported as session \d+ /);
+    expect(storedHashes(db).filter((h) => h.source_sha256 === sha256(file))).toHaveLength(1);
+  }, 30_000);
+
+  it('verify --pcap of a file already in --db judges the earlier session instead of importing it twice', async () => {
+    const db = join(tmp(), 'v.db');
+    const file = fixture('pull-eth-nano.pcap');
+    const first = await runCli('verify', '--pcap', file, '--db', db, '--json');
+    const before = counts(db);
+    const second = await runCli('verify', '--pcap', file, '--db', db, '--json');
+    expect(second.stderr).toContain(`${file}: already imported as session 1: judging that session`);
+    expect(counts(db)).toEqual(before);
+    expect(second.code).toBe(first.code);
+    const [a, b] = [JSON.parse(first.stdout), JSON.parse(second.stdout)];
+    expect(b.coverage.sessions.map((s: { session_id: number }) => s.session_id)).toEqual([1]);
+    expect(b.claims.map((c: { verdict: string }) => c.verdict)).toEqual(a.claims.map((c: { verdict: string }) => c.verdict));
+  });
+
+  it('demo --db twice keeps one copy of the bundled capture and says where it is', async () => {
+    const db = join(tmp(), 'demo.db');
+    expect((await runCli('demo', '--db', db)).code).toBe(0);
+    const before = counts(db);
+    const again = await runCli('demo', '--db', db);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`the bundled capture is already in ${db} as session 1: \`ollama-audit flows --db ${db} --session 1\``);
+    expect(counts(db)).toEqual(before);
   });
 
   itNeeding(['sha256sum'], 'the reader hands on every byte once, in order: sha256sum agrees, for every fixture and a file of three 4 MiB windows', () => {
