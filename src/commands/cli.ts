@@ -47,6 +47,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('delete one session: its flows, DNS, HTTP, processes and evidence rows (one transaction), then its evidence files')
     .argument('<id>', 'session id (see `ollama-audit sessions`)', positiveInt)
     .option('--force', 'also delete a live session that never ended (only when no daemon is writing it any more)')
+    .configureHelp({ showGlobalOptions: true }) // --db and --json belong to `sessions` and apply here
     .action(async (id: number, _o, cmd: Command) => {
       code = (await import('./sessions-command.js')).runDeleteSession(id, cmd.optsWithGlobals());
     });
