@@ -1,4 +1,6 @@
 import { unlinkSync } from 'node:fs';
+import { basename } from 'node:path';
+import { SEGMENT_NAME } from '../store/evidence-writer.js';
 import { openDb, type Db } from '../store/open-db.js';
 import { resolveDbPath } from '../store/db-path.js';
 import { isoMicros } from '../store/format-time.js';
@@ -123,6 +125,11 @@ export function runDeleteSession(id: number, opts: DeleteOptions, out: NodeJS.Wr
   const removed: string[] = [];
   const notRemoved: { path: string; why: string }[] = [];
   for (const path of deleted.evidenceFiles) {
+    // Only files named as the evidence writer names them: a store edited by hand cannot make this delete anything else.
+    if (!SEGMENT_NAME.test(basename(path))) {
+      notRemoved.push({ path, why: 'not named like an evidence segment, left in place' });
+      continue;
+    }
     try {
       unlinkSync(path);
       removed.push(path);

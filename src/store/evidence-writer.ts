@@ -210,7 +210,8 @@ function prepareDir(dir: string): void {
   fs.chmodSync(dir, 0o700); // mkdir's mode is filtered by the umask
 }
 
-const SEGMENT_NAME = /^evidence-.+-\d+\.pcapng$/;
+/** The name of every segment file this writer makes. */
+export const SEGMENT_NAME = /^evidence-.+-\d+\.pcapng$/;
 
 /** Segments left by earlier runs count against --max-evidence and --retain too. */
 function adoptEarlierFiles(s: State): void {
