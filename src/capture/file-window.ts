@@ -19,10 +19,16 @@ export interface FileWindow {
   base: number;
   len: number;
   onProgress: ((bytesRead: number, fileSize: number) => void) | undefined;
+  /** Receives every byte of the file once, in order, with its file offset (see feedNewBytes); null: nobody asked. */
+  onBytes: ((bytes: Buffer, offset: number) => void) | null;
+  /** Bytes [0, fedTo) went to onBytes. */
+  fedTo: number;
 }
 
 /** Opens `path` for reading; every failure becomes a CaptureFileError naming the cause. */
-export function openWindow(path: string, onProgress?: (bytesRead: number, fileSize: number) => void): FileWindow {
+export function openWindow(
+  path: string, onProgress?: (bytesRead: number, fileSize: number) => void, onBytes?: (bytes: Buffer, offset: number) => void,
+): FileWindow {
   let fd: number;
   try {
     fd = fs.openSync(path, 'r');
@@ -34,7 +40,7 @@ export function openWindow(path: string, onProgress?: (bytesRead: number, fileSi
     if (st.isDirectory()) throw new CaptureFileError(`${path} is a directory, not a capture file`);
     if (!st.isFile()) throw new CaptureFileError(`${path} is not a regular file`);
     const size = st.size;
-    return { fd, path, fileSize: size, buf: Buffer.allocUnsafe(Math.min(CHUNK_SIZE, Math.max(size, 64))), base: 0, len: 0, onProgress };
+    return { fd, path, fileSize: size, buf: Buffer.allocUnsafe(Math.min(CHUNK_SIZE, Math.max(size, 64))), base: 0, len: 0, onProgress, onBytes: onBytes ?? null, fedTo: 0 };
   } catch (err) {
     fs.closeSync(fd);
     if (err instanceof CaptureFileError) throw err;
@@ -85,6 +91,35 @@ function refill(w: FileWindow, pos: number, need: number): number {
     if (n === 0) return -1; // the file shrank under us
     w.len += n;
   }
+  if (w.onBytes !== null) feedNewBytes(w);
   if (w.onProgress) w.onProgress(pos, w.fileSize);
   return 0;
+}
+
+/**
+ * Hands onBytes the window's bytes past `fedTo`, when the window reaches that far and starts at
+ * or before it. Readers go forward, so each 4 MiB read is passed on once as it arrives (no second
+ * read of the file for its hash); a jump (a block range, a skipped record) leaves a gap that
+ * feedRest reads instead. The Buffer is the window's: onBytes copies what it keeps.
+ */
+function feedNewBytes(w: FileWindow): void {
+  const end = w.base + w.len;
+  if (w.fedTo < w.base || w.fedTo >= end) return;
+  w.onBytes!(w.buf.subarray(w.fedTo - w.base, w.len), w.fedTo);
+  w.fedTo = end;
+}
+
+/**
+ * Hands onBytes the file's bytes the readers did not need (after a stop at damaged bytes, a
+ * gap, or the tail), up to the size the file had when opened. Call once, after reading.
+ */
+export function feedRest(w: FileWindow): void {
+  if (w.onBytes === null || w.fedTo >= w.fileSize) return;
+  const scratch = Buffer.allocUnsafe(Math.min(CHUNK_SIZE, w.fileSize - w.fedTo));
+  while (w.fedTo < w.fileSize) {
+    const n = fs.readSync(w.fd, scratch, 0, Math.min(scratch.length, w.fileSize - w.fedTo), w.fedTo);
+    if (n === 0) throw new CaptureFileError(`${w.path} shrank while it was read (at byte ${w.fedTo} of ${w.fileSize}): import it once nothing writes to it any more`);
+    w.onBytes(scratch.subarray(0, n), w.fedTo);
+    w.fedTo += n;
+  }
 }

@@ -4,7 +4,7 @@
  */
 import type { Packet } from './packet.js';
 import { CaptureFileError, type ReadOptions, type ReadResult } from './read-result.js';
-import { at, closeWindow, openWindow, type FileWindow } from './file-window.js';
+import { at, closeWindow, feedRest, openWindow, type FileWindow } from './file-window.js';
 import { PCAP_MAGIC_NS, PCAP_MAGIC_US, readPcap } from './pcap-reader.js';
 import { BT_SHB, readPcapng, type BlockRange } from './pcapng-reader.js';
 
@@ -17,10 +17,12 @@ const ACCEPTED = 'accepted formats: pcap (magic a1b2c3d4 or a1b23c4d, either byt
  * `startAt`/`endAt` (pcapng only, see BlockRange) read part of a file by block offsets.
  */
 export function readCaptureFile(path: string, onPacket: (p: Packet) => void, opts?: ReadOptions & BlockRange): ReadResult {
-  const w = openWindow(path, opts?.onProgress);
+  const range = opts?.startAt !== undefined || opts?.endAt !== undefined ? opts : undefined;
+  if (range && opts?.onBytes) throw new RangeError('onBytes feeds the whole file: not with startAt/endAt');
+  const w = openWindow(path, opts?.onProgress, opts?.onBytes);
   try {
-    const range = opts?.startAt !== undefined || opts?.endAt !== undefined ? opts : undefined;
     const result = dispatch(w, onPacket, range, opts?.onInterface);
+    feedRest(w);
     opts?.onProgress?.(result.bytesRead, result.fileSize);
     return result;
   } finally {

@@ -33,4 +33,10 @@ export interface ReadOptions {
   onProgress?: (bytesRead: number, fileSize: number) => void;
   /** Called for each interface as the file describes it, before any of its packets. */
   onInterface?: (info: InterfaceInfo) => void;
+  /**
+   * Called with every byte of the file exactly once, in order, with its offset in the file, from
+   * the reads the reader makes anyway (plus the bytes it did not need, at the end): import
+   * hashes the file with it. The Buffer is reused: copy what you keep. Not with startAt/endAt.
+   */
+  onBytes?: (bytes: Buffer, offset: number) => void;
 }

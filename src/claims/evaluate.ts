@@ -106,7 +106,7 @@ export function claimsReport(db: Db, opts: EvaluateOptions = {}): ClaimsReport {
   const ids = opts.sessions ?? sessionIds(db);
   const rows = ids.map((id) => {
     const r = loadSession(db, id);
-    if (!r) throw new UserError(`no session ${id} in the store: \`ollama-audit flows --json\` shows the session ids`);
+    if (!r) throw new UserError(`no session ${id} in the store: \`ollama-audit sessions\` lists the valid ones`);
     return r;
   });
   return judge(rows, opts);

@@ -5,6 +5,7 @@ import { readClaimsFile } from '../claims/claim-schema.js';
 import { claimsReport } from '../claims/evaluate.js';
 import { reportText } from '../claims/report-text.js';
 import { EXIT_OK } from './user-error.js';
+import { requireSessions } from './session-check.js';
 
 export interface ClaimsOptions {
   db?: string;
@@ -28,6 +29,7 @@ export function runClaims(opts: ClaimsOptions, out: NodeJS.WritableStream = proc
   const extra = opts.claimsFile ? readClaimsFile(opts.claimsFile) : [];
   const db = openDb(resolveDbPath(opts.db), { readonly: true });
   try {
+    requireSessions(db, sessionList(opts.session), opts.db);
     const report = claimsReport(db, { sessions: sessionList(opts.session), claims: [...BUILTIN_CLAIMS, ...extra], assume: opts.assume });
     out.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : reportText(report));
   } finally {

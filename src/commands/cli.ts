@@ -36,6 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<file...>', 'capture files (classic pcap or pcapng)')
     .addOption(dbOption())
     .option('--json', 'print one JSON array of import summaries')
+    .option('--again', 'import a file even if the store already holds one with the same bytes (SHA-256); without it such a file is refused, exit 2')
     .addHelpText('after', examples('ollama-audit import capture.pcapng', 'ollama-audit import --db audit.db a.pcap b.pcapng --json'))
     .action(async (files: string[], opts) => { code = await (await import('./import-command.js')).runImport(files, opts); });
 
@@ -50,13 +51,28 @@ export async function main(argv: string[]): Promise<number> {
     .addHelpText('after', examples('ollama-audit flows --ollama', 'ollama-audit flows --activity registry --json'))
     .action(async (opts) => { code = (await import('./flows-command.js')).runFlows(opts); });
 
+  const sessions = program.command('sessions')
+    .description('list the import/capture sessions in the store: window, packets, flows, Ollama flows, coverage')
+    .addOption(dbOption())
+    .option('--json', 'print one JSON array of sessions (fields in README)')
+    .addHelpText('after', '\nExamples:\n  ollama-audit sessions --db audit.db\n  ollama-audit sessions delete 3 --db audit.db')
+    .action(async (o) => { code = (await import('./sessions-command.js')).runSessions(o); });
+  sessions.command('delete')
+    .description('delete one session: its flows, DNS, HTTP, processes and evidence rows (one transaction), then its evidence files')
+    .argument('<id>', 'session id (see `ollama-audit sessions`)', positiveInt)
+    .option('--force', 'also delete a live session that never ended (only when no daemon is writing it any more)')
+    .configureHelp({ showGlobalOptions: true }) // --db and --json belong to `sessions` and apply here
+    .action(async (id: number, _o, cmd: Command) => {
+      code = (await import('./sessions-command.js')).runDeleteSession(id, cmd.optsWithGlobals());
+    });
+
   program.command('daemon')
     .description('capture live into the store until SIGINT/SIGTERM (needs root or CAP_NET_RAW, and libpcap)')
     .addOption(dbOption())
     .addOption(repeatable('-i, --interface <name>', 'interface to capture on; repeat for several', collect, 'any'))
     .option('--filter <bpf>', 'BPF capture filter, e.g. "not port 22"')
     .addOption(new Option('--evidence <policy>', 'packets kept as evidence: full, head (first 16 KiB of each direction, then headers), or none').choices(['full', 'head', 'none']).default('head'))
-    .option('--evidence-dir <dir>', 'where evidence pcapng segments go (default: evidence/ beside the database)')
+    .option('--evidence-dir <dir>', 'where evidence pcapng segments go (default: a folder named after the database beside it, audit.db -> audit.evidence/)')
     .option('--max-evidence <size>', 'total evidence size kept, oldest segments deleted first (e.g. 2GiB) (default: no limit)', parseSize)
     .option('--retain <duration>', 'delete evidence segments older than this (e.g. 7d) (default: kept until --max-evidence)', parseDuration)
     .addOption(repeatable('--process <name>', 'also treat processes with this name as Ollama; repeatable', collect))

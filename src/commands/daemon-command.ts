@@ -1,4 +1,4 @@
-import { dirname, join } from 'node:path';
+import { resolve } from 'node:path';
 import { openLiveCapture, type LiveCapture } from '../capture/live-capture.js';
 import { createProcfsAttributor } from '../attribution/procfs-attributor.js';
 import type { Attributor, ProcessInfo } from '../attribution/attributor.js';
@@ -9,7 +9,7 @@ import type { DnsRecord, HttpRecord } from '../enrich/records.js';
 import { lossOf, lossPercent } from '../flows/tcp-loss.js';
 import { createIngest } from '../pipeline/ingest.js';
 import { openDb } from '../store/open-db.js';
-import { resolveDbPath } from '../store/db-path.js';
+import { evidenceDirFor, resolveDbPath } from '../store/db-path.js';
 import { beginLiveSession, type LiveBatch, type LiveSession } from '../store/live-session.js';
 import { createEvidenceWriter, type EvidenceWriter } from '../store/evidence-writer.js';
 import type { EvidencePolicy } from '../store/evidence-policy.js';
@@ -61,7 +61,8 @@ export async function runDaemon(opts: DaemonOptions, log: (line: string) => void
   }
   const ifaceNames = capture.interfaces.map((i) => i.name ?? String(i.index)).join(',');
   const policy = opts.evidence ?? 'head';
-  const evidenceDir = opts.evidenceDir ?? join(dirname(dbPath), 'evidence');
+  // Absolute: segment paths are stored, and readers run from other working directories.
+  const evidenceDir = resolve(opts.evidenceDir ?? evidenceDirFor(dbPath));
   let evidenceStopped = false;
   let session: LiveSession;
   let attributor: Attributor;

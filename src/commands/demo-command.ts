@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDb } from '../store/open-db.js';
+import { DuplicateImportError } from '../store/store-error.js';
 import { queryFlows } from '../store/query-flows.js';
 import { importFile } from './import-file.js';
 import { formatSummary } from './import-command.js';
@@ -32,7 +33,14 @@ export async function runDemo(opts: DemoOptions, out: NodeJS.WritableStream = pr
   const dbPath = opts.db ?? join(tempDir!, 'demo.db');
   try {
     openDb(dbPath).close();
-    const summary = await importFile(dbPath, DEMO_CAPTURE);
+    let summary: Awaited<ReturnType<typeof importFile>>;
+    try {
+      summary = await importFile(dbPath, DEMO_CAPTURE);
+    } catch (err) {
+      if (!(err instanceof DuplicateImportError)) throw err;
+      out.write(`ollama-audit demo: the bundled capture is already in ${dbPath} as session ${err.earlierSession}: \`ollama-audit flows --db ${dbPath} --session ${err.earlierSession}\` lists its flows.\n`);
+      return EXIT_OK;
+    }
     const db = openDb(dbPath, { readonly: true });
     try {
       const flows = queryFlows(db, { session: summary.session_id });

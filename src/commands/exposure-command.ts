@@ -4,6 +4,7 @@ import { openDb, type Db } from '../store/open-db.js';
 import { resolveDbPath } from '../store/db-path.js';
 import { fullyVisible } from '../exposure/listeners.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE } from './user-error.js';
+import { requireSessions } from './session-check.js';
 
 export interface ExposureOptions {
   db?: string;
@@ -22,9 +23,10 @@ export interface ExposureOptions {
 export function runExposure(opts: ExposureOptions, out: NodeJS.WritableStream = process.stdout): number {
   const live = opts.live ?? process.platform === 'linux';
   const path = resolveDbPath(opts.db);
-  // Without a store the live half still answers; with --db the user asked for it, so a missing one is an error.
-  const db: Db | null = opts.db || existsSync(path) ? openDb(path, { readonly: true }) : null;
+  // Without a store the live half still answers; with --db or --session the user asked for it, so a missing one is an error.
+  const db: Db | null = opts.db || opts.session?.length || existsSync(path) ? openDb(path, { readonly: true }) : null;
   try {
+    if (db) requireSessions(db, opts.session, opts.db);
     const report = auditExposure(db, { live, sessions: opts.session?.length ? opts.session : undefined, apiPorts: opts.apiPort });
     out.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatExposure(report));
     return exposureExit(report, db === null ? path : null);

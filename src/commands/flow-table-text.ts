@@ -2,11 +2,23 @@ import type { FlowRecord } from '../store/query-flows.js';
 import { humanBytes } from './progress.js';
 import { connText } from '../text/format-values.js';
 
-/** The human table of `flows`: one line per flow, widths fitted to the content. */
+/**
+ * The human table of `flows`: one line per flow, widths fitted to the content. A SESSION column
+ * appears when the flows come from more than one session (flow ids alone do not say which
+ * capture a flow is from).
+ */
 export function formatFlowTable(flows: FlowRecord[]): string {
-  const header = ['ID', 'FIRST SEEN (UTC)', 'PROTO', 'INITIATOR', 'RESPONDER', 'STATE (HISTORY)', 'NAME (SOURCE)', 'ACTIVITY', 'PKTS OUT/IN', 'BYTES OUT/IN', 'PROCESS'];
+  const { header, rows } = flowCells(flows, new Set(flows.map((f) => f.session_id)).size > 1);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+function flowCells(flows: FlowRecord[], withSession: boolean): { header: string[]; rows: string[][] } {
+  const header = ['ID', ...(withSession ? ['SESSION'] : []), 'FIRST SEEN (UTC)', 'PROTO', 'INITIATOR', 'RESPONDER', 'STATE (HISTORY)', 'NAME (SOURCE)', 'ACTIVITY', 'PKTS OUT/IN', 'BYTES OUT/IN', 'PROCESS'];
   const rows = flows.map((f) => [
     String(f.id),
+    ...(withSession ? [String(f.session_id)] : []),
     f.first_seen.replace('T', ' ').slice(0, 23),
     f.proto,
     endpoint(f.initiator_addr, f.initiator_port, f.proto),
@@ -18,9 +30,7 @@ export function formatFlowTable(flows: FlowRecord[]): string {
     `${humanBytes(f.bytes_out)}/${humanBytes(f.bytes_in)}`,
     processText(f),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
+  return { header, rows };
 }
 
 /** `curl[12]`, and for a flow between two local processes `curl[12]→ollama[7]` (the responder after the arrow). */

@@ -3,6 +3,7 @@ import { resolveDbPath } from '../store/db-path.js';
 import { queryFlows } from '../store/query-flows.js';
 import { formatFlowTable } from './flow-table-text.js';
 import { EXIT_OK } from './user-error.js';
+import { requireSessions } from './session-check.js';
 
 export interface FlowsOptions {
   db?: string;
@@ -16,6 +17,7 @@ export interface FlowsOptions {
 export function runFlows(opts: FlowsOptions, out: NodeJS.WritableStream = process.stdout): number {
   const db = openDb(resolveDbPath(opts.db), { readonly: true });
   try {
+    requireSessions(db, opts.session, opts.db);
     const flows = queryFlows(db, { ollamaOnly: opts.ollama, activity: opts.activity, session: opts.session, limit: opts.limit });
     out.write(opts.json ? `${JSON.stringify(flows, null, 2)}\n` : `${formatFlowTable(flows)}\n`);
   } finally {

@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import { interfaceText } from '../capture/link-types.js';
 import { CaptureFileError } from '../capture/read-result.js';
 import { formatPercent } from '../text/format-values.js';
+import { DuplicateImportError } from '../store/store-error.js';
 import { openDb } from '../store/open-db.js';
 import { resolveDbPath } from '../store/db-path.js';
 import { importFile, type ImportSummary } from './import-file.js';
@@ -11,12 +12,14 @@ import { EXIT_OK, EXIT_USAGE } from './user-error.js';
 export interface ImportOptions {
   db?: string;
   json?: boolean;
+  /** Import files whose bytes the store already holds (a new session each time). */
+  again?: boolean;
 }
 
 /**
  * `import FILE...`: each file is its own session and its own transaction. A file that cannot be
- * read is reported (one line) and skipped; the others are still imported; the exit code is 2 if
- * any file could not be read at all.
+ * read, or whose bytes are already in the store (without --again), is reported (one line) and
+ * skipped; the others are still imported; the exit code is 2 if any file was not imported.
  */
 export async function runImport(files: string[], opts: ImportOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const dbPath = resolveDbPath(opts.db);
@@ -26,14 +29,17 @@ export async function runImport(files: string[], opts: ImportOptions, out: NodeJ
   let code = EXIT_OK;
   for (const file of files) {
     try {
-      const summary = await importFile(dbPath, file, (done, total) =>
-        progress.update(`importing ${basename(file)}: ${total ? Math.floor((done / total) * 100) : 0}% (${humanBytes(done)} of ${humanBytes(total)})`));
+      const summary = await importFile(dbPath, file, {
+        again: opts.again,
+        onProgress: (done, total) =>
+          progress.update(`importing ${basename(file)}: ${total ? Math.floor((done / total) * 100) : 0}% (${humanBytes(done)} of ${humanBytes(total)})`),
+      });
       progress.done();
       summaries.push(summary);
       for (const w of summary.warnings) process.stderr.write(`ollama-audit: ${file}: ${w}\n`);
     } catch (err) {
       progress.done();
-      if (!(err instanceof CaptureFileError)) throw err;
+      if (!(err instanceof CaptureFileError || err instanceof DuplicateImportError)) throw err;
       process.stderr.write(`ollama-audit: ${file}: ${err.message}\n`);
       code = EXIT_USAGE;
     }

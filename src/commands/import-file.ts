@@ -25,13 +25,22 @@ export interface ImportSummary {
   interfaces: { index: number; name: string | null; linktype: number }[];
 }
 
+export interface ImportFileOptions {
+  onProgress?: (done: number, total: number) => void;
+  /** Import even when the store already holds a file with the same bytes (SHA-256). */
+  again?: boolean;
+}
+
 /**
  * Reads one capture file through the pipeline into one store session, all in one transaction:
- * an unreadable file or a store failure leaves the database exactly as it was.
+ * an unreadable file or a store failure leaves the database exactly as it was. The file's SHA-256
+ * (hashed from the reads the import makes anyway) is stored with the session; a file whose bytes
+ * another session already holds is refused with a DuplicateImportError, nothing stored, unless
+ * `again`.
  */
-export async function importFile(dbPath: string, file: string, onProgress?: (done: number, total: number) => void): Promise<ImportSummary> {
+export async function importFile(dbPath: string, file: string, opts: ImportFileOptions = {}): Promise<ImportSummary> {
   const path = resolve(file);
-  const writer = await beginSession(dbPath, { kind: 'import', source: path, format: null });
+  const writer = await beginSession(dbPath, { kind: 'import', source: path, format: null }, { hashFile: path });
   const tally = { flows: 0, named: 0, ollama: 0, activities: {} as Record<string, number> };
   const ingest = createIngest({
     flow(f, c) {
@@ -46,7 +55,11 @@ export async function importFile(dbPath: string, file: string, onProgress?: (don
     http: writer.http,
   });
   try {
-    const read = readCaptureFile(path, ingest.packet, { onProgress, onInterface: (i) => i.index > 0 && ingest.severalInterfaces() });
+    const read = readCaptureFile(path, ingest.packet, {
+      onProgress: opts.onProgress,
+      onInterface: (i) => i.index > 0 && ingest.severalInterfaces(),
+      onBytes: (b, at) => writer.fileReadTo(at + b.length),
+    });
     const counts = ingest.finish();
     const skipped = Object.fromEntries(Object.entries(counts.skips).filter(([, n]) => n > 0));
     // The reader's warnings say why it stopped early: with what was imported, each is one line.
@@ -55,6 +68,7 @@ export async function importFile(dbPath: string, file: string, onProgress?: (don
       ...fragmentWarnings(counts.fragments.overlapping),
     ];
     const sessionId = await writer.commit({
+      format: read.format,
       interfaces: read.interfaces,
       packets: counts.packets,
       startedAt: counts.firstTs,
@@ -64,7 +78,7 @@ export async function importFile(dbPath: string, file: string, onProgress?: (don
       skipped,
       warnings,
       stoppedAt: read.stoppedAt,
-    });
+    }, { refuseDuplicate: !opts.again });
     return {
       file: path,
       session_id: sessionId,

@@ -5,6 +5,7 @@ import { resolveDbPath } from '../store/db-path.js';
 import type { ReportClaim, ReportCoverage, ReportExposure } from '../report/report-types.js';
 import { writeReport, type WriteReportResult } from '../report/write-report.js';
 import { EXIT_OK, UserError } from './user-error.js';
+import { requireSessions } from './session-check.js';
 
 export interface ReportOptions {
   db?: string;
@@ -34,7 +35,7 @@ export function runReport(opts: ReportOptions, deps: ReportDeps = {}, out: NodeJ
   if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new UserError(`--out ${opts.out} exists and is not a folder: give a folder for the report`);
   const db = openDb(resolveDbPath(opts.db), { readonly: true });
   try {
-    checkSessions(db, opts.session);
+    requireSessions(db, opts.session, opts.db);
     const evaluated = deps.evaluate?.(db) ?? null;
     const result = writeReportFolder(db, dir, {
       sessions: opts.session,
@@ -58,15 +59,6 @@ export function writeReportFolder(db: Db, dir: string, input: Parameters<typeof 
     const code = (err as { code?: unknown }).code;
     if (typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) throw err;
     throw new UserError(`cannot write the report to ${dir} (${code}): pick another folder, or free space if the disk is full`);
-  }
-}
-
-function checkSessions(db: Db, ids: number[] | undefined): void {
-  if (ids === undefined) return;
-  const known = new Set((db.prepare('SELECT id FROM sessions').all() as { id: number }[]).map((r) => r.id));
-  const missing = ids.filter((id) => !known.has(id));
-  if (missing.length > 0) {
-    throw new UserError(`no session ${missing.join(', ')} in the store: \`ollama-audit flows --json\` shows the session_id of each flow`);
   }
 }
 

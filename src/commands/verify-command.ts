@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDb } from '../store/open-db.js';
+import { DuplicateImportError } from '../store/store-error.js';
 import { resolveDbPath } from '../store/db-path.js';
 import { airgapClaims, AIRGAP_CLAIM_IDS } from '../knowledge/claims.js';
 import { readClaimsFile } from '../claims/claim-schema.js';
@@ -14,6 +15,7 @@ import { interfacesDown } from '../capture/interface-state.js';
 import { watchOllamaHere } from '../exposure/listeners.js';
 import type { Db } from '../store/open-db.js';
 import { sessionList } from './claims-command.js';
+import { requireSessions } from './session-check.js';
 import { importFile } from './import-file.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, isUserFacing, UserError } from './user-error.js';
 import { runDaemon } from './daemon-command.js';
@@ -118,10 +120,11 @@ export async function runVerifyOffline(opts: VerifyOfflineOptions, out: NodeJS.W
       }
       openDb(dbPath).close();
       sessions = [];
-      for (const file of opts.pcap) sessions.push((await importFile(dbPath, file)).session_id);
+      for (const file of opts.pcap) sessions.push(await importOrEarlier(dbPath, file));
     }
     const db = openDb(dbPath, { readonly: true });
     try {
+      requireSessions(db, sessions, opts.db);
       const judged = sessions ?? sessionIds(db);
       if (judged.length === 0) throw new UserError(`no session in ${dbPath}: import a capture or pass --pcap FILE`);
       const report = claimsReport(db, { sessions, claims, allow, assume: opts.assume });
@@ -186,6 +189,17 @@ function cannotTellReason(r: VerifyReport): string {
   const byReason = new Map<string, string[]>();
   for (const c of r.claims) if (c.verdict === 'inconclusive') byReason.set(c.reason, [...(byReason.get(c.reason) ?? []), c.id]);
   return [...r.watched.missing, ...[...byReason].map(([reason, ids]) => `${reason} (${ids.join(', ')})`)].join('; ');
+}
+
+/** The session of `file`: imported now, or the earlier one when the store already holds its bytes (judged, not imported twice). */
+async function importOrEarlier(dbPath: string, file: string): Promise<number> {
+  try {
+    return (await importFile(dbPath, file)).session_id;
+  } catch (err) {
+    if (!(err instanceof DuplicateImportError)) throw err;
+    process.stderr.write(`ollama-audit: ${file}: already imported as session ${err.earlierSession}: judging that session\n`);
+    return err.earlierSession;
+  }
 }
 
 const RESULT: Record<number, VerifyResult> = { [EXIT_OK]: 'silent', [EXIT_FINDING]: 'traffic', [EXIT_USAGE]: 'cannot-tell' };

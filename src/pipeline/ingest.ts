@@ -27,6 +27,7 @@ export interface IngestSinks {
 export interface IngestCounts {
   packets: number;
   decoded: number;
+  /** µs of the earliest and latest packet (a session's window). */
   readonly firstTs: number | null;
   readonly lastTs: number | null;
   skips: SkipCounts;
@@ -111,8 +112,10 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
 
   function packet(p: Packet): void {
     counts.packets++;
-    if (counts.packets === 1) span[0] = p.ts;
-    span[1] = p.ts;
+    // Earliest and latest, not first and last in the file: a capture merged from several
+    // interfaces (dumpcap, ptcpdump) is not in time order at its end.
+    if (!(p.ts >= span[0])) span[0] = p.ts;
+    if (!(p.ts <= span[1])) span[1] = p.ts;
     if (p.ts >= nextExpiry) {
       table.expire(p.ts);
       frags.expire(p.ts);

@@ -96,8 +96,9 @@ function feed(path: string, cutter: EvidenceCutter): { packets: number; firstTs:
   let firstTs: number | null = null;
   let lastTs: number | null = null;
   const r = readCaptureFile(path, (p) => {
-    firstTs ??= p.ts;
-    lastTs = p.ts;
+    // The session's window is its earliest..latest packet (a merged pcapng is not in time order).
+    if (firstTs === null || p.ts < firstTs) firstTs = p.ts;
+    if (lastTs === null || p.ts > lastTs) lastTs = p.ts;
     if (decodePacket(p, d, skips)) cutter.offer(p, d);
   });
   return { packets: r.packets, firstTs, lastTs };

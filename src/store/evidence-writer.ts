@@ -211,7 +211,8 @@ function prepareDir(dir: string): void {
   safeOutputDir(dir);
 }
 
-const SEGMENT_NAME = /^evidence-.+-\d+\.pcapng$/;
+/** The name of every segment file this writer makes. */
+export const SEGMENT_NAME = /^evidence-.+-\d+\.pcapng$/;
 
 /** Segments left by earlier runs count against --max-evidence and --retain too. */
 function adoptEarlierFiles(s: State): void {

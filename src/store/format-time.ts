@@ -5,3 +5,8 @@ export function isoMicros(us: number): string {
   const base = new Date(ms).toISOString(); // ...ss.mmmZ
   return `${base.slice(0, -1)}${String(micros).padStart(3, '0')}Z`;
 }
+
+/** µs since the epoch -> `2026-11-30 12:00 UTC`: when something happened, for a one-line message. */
+export function minuteUtc(us: number): string {
+  return `${new Date(Math.floor(us / 1000)).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}

@@ -44,8 +44,10 @@ export const INSERT_SESSION = `INSERT INTO sessions (kind, source, format, inter
 /** ended_at stays NULL until the capture ends cleanly: a reader (or a kill -9) can tell a capture that never finished. */
 export const PROGRESS_SESSION = `UPDATE sessions SET packets = ?, started_at = ?, drops = ?,
     loss_estimate = ?, skipped = ? WHERE id = ?`;
-export const FINISH_SESSION = `UPDATE sessions SET interfaces = ?, packets = ?, started_at = ?, ended_at = ?, drops = ?,
-    loss_estimate = ?, skipped = ?, warnings = ?, stopped_at = ? WHERE id = ?`;
+export const FINISH_SESSION = `UPDATE sessions SET format = coalesce(?, format), interfaces = ?, packets = ?, started_at = ?, ended_at = ?, drops = ?,
+    loss_estimate = ?, skipped = ?, warnings = ?, stopped_at = ?, source_sha256 = ? WHERE id = ?`;
+/** The earliest other session that imported a file with these bytes (checked inside the import's own transaction). */
+export const FIND_IMPORT_BY_SHA256 = `SELECT id, recorded_at, source FROM sessions WHERE source_sha256 = ? AND id <> ? ORDER BY id LIMIT 1`;
 
 export interface SessionStart {
   kind: 'import' | 'live';
@@ -55,6 +57,8 @@ export interface SessionStart {
 }
 
 export interface SessionEnd {
+  /** 'pcap' | 'pcapng' once an import knows it; absent keeps what the session began with. */
+  format?: string | null;
   interfaces: InterfaceInfo[];
   packets: number;
   startedAt: number | null;
@@ -64,6 +68,9 @@ export interface SessionEnd {
   skipped: Record<string, number>;
   warnings: string[];
   stoppedAt: number | null;
+  /** Hex SHA-256 of an imported file's bytes; null (or absent) for live sessions. An import's is
+   * filled in by the writer thread, which hashes the bytes it was fed (session-writer sourceBytes). */
+  sourceSha256?: string | null;
 }
 
 /**
@@ -116,9 +123,9 @@ export function processRow(seq: number, p: ProcessRecord): Row {
 
 export function sessionEndRow(end: SessionEnd): Row {
   return [
-    JSON.stringify(end.interfaces.map((i) => ({ index: i.index, name: i.name, linktype: i.linktype }))),
+    end.format ?? null, JSON.stringify(end.interfaces.map((i) => ({ index: i.index, name: i.name, linktype: i.linktype }))),
     end.packets, end.startedAt === null ? null : Math.round(end.startedAt), end.endedAt === null ? null : Math.round(end.endedAt),
-    end.drops, end.lossEstimate, JSON.stringify(end.skipped), JSON.stringify(end.warnings), end.stoppedAt,
+    end.drops, end.lossEstimate, JSON.stringify(end.skipped), JSON.stringify(end.warnings), end.stoppedAt, end.sourceSha256 ?? null,
   ];
 }
 

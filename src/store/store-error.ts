@@ -1,5 +1,6 @@
 import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { minuteUtc } from './format-time.js';
 
 /**
  * A store problem a user can act on. The CLI prints `message` as one line and exits 2.
@@ -9,6 +10,14 @@ export class StoreError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'StoreError';
+  }
+}
+
+/** An import of bytes the store already holds: refused (nothing stored) unless the user says --again. */
+export class DuplicateImportError extends StoreError {
+  constructor(readonly earlierSession: number, readonly importedAt: number) {
+    super(`already imported as session ${earlierSession} (${minuteUtc(importedAt)}): pass --again to import it again`);
+    this.name = 'DuplicateImportError';
   }
 }
 

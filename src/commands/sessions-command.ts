@@ -1,0 +1,153 @@
+import { unlinkSync } from 'node:fs';
+import { basename } from 'node:path';
+import { SEGMENT_NAME } from '../store/evidence-writer.js';
+import { openDb, type Db } from '../store/open-db.js';
+import { resolveDbPath } from '../store/db-path.js';
+import { isoMicros } from '../store/format-time.js';
+import { deleteSession, listSessions, sessionState, type SessionSummaryRow } from '../store/sessions.js';
+import { loadSession, sessionFacts } from '../claims/session-facts.js';
+import { sessionCoverage, type SessionCoverage } from '../claims/coverage.js';
+import { unknownSessionMessage } from './session-check.js';
+import { EXIT_OK, UserError } from './user-error.js';
+
+export interface SessionsOptions {
+  db?: string;
+  json?: boolean;
+}
+
+/** One element of `sessions --json` (README documents the fields). */
+export interface SessionListing {
+  id: number;
+  kind: string;
+  source: string;
+  format: string | null;
+  started_at: string | null;
+  ended_at: string | null;
+  duration_s: number | null;
+  recorded_at: string;
+  packets: number;
+  flows: number;
+  ollama_flows: number;
+  source_sha256: string | null;
+  /** What the session could see: the same object as a session of `claims --json` coverage. */
+  coverage: SessionCoverage;
+}
+
+/** `sessions`: every session in the store with its window, counts and coverage. */
+export function runSessions(opts: SessionsOptions, out: NodeJS.WritableStream = process.stdout): number {
+  const db = openDb(resolveDbPath(opts.db), { readonly: true });
+  try {
+    const list = listSessions(db).map((row) => listing(db, row));
+    out.write(opts.json ? `${JSON.stringify(list, null, 2)}\n` : formatSessions(list));
+  } finally {
+    db.close();
+  }
+  return EXIT_OK;
+}
+
+function listing(db: Db, r: SessionSummaryRow): SessionListing {
+  // The claims engine's own coverage, so this column never disagrees with a verdict's reasons.
+  const coverage = sessionCoverage(sessionFacts(loadSession(db, r.id)!));
+  return {
+    id: r.id,
+    kind: r.kind,
+    source: r.source,
+    format: r.format,
+    started_at: r.started_at === null ? null : isoMicros(r.started_at),
+    ended_at: r.ended_at === null ? null : isoMicros(r.ended_at),
+    duration_s: coverage.duration_s,
+    recorded_at: isoMicros(r.recorded_at),
+    packets: r.packets,
+    flows: r.flows,
+    ollama_flows: r.ollama_flows,
+    source_sha256: r.source_sha256,
+    coverage,
+  };
+}
+
+export function formatSessions(list: SessionListing[]): string {
+  if (list.length === 0) return 'no sessions in the store: `ollama-audit import FILE` or `ollama-audit daemon` records one\n';
+  const header = ['ID', 'KIND', 'SOURCE', 'WINDOW (UTC)', 'PACKETS', 'FLOWS', 'OLLAMA', 'COVERAGE'];
+  const rows = list.map((s) => [
+    String(s.id), s.kind, s.source, windowText(s), String(s.packets), String(s.flows), String(s.ollama_flows), coverageSummary(s.coverage),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
+}
+
+function windowText(s: SessionListing): string {
+  const at = (iso: string) => iso.replace('T', ' ').slice(0, 19);
+  if (s.started_at === null) return '-';
+  if (s.ended_at === null) return `${at(s.started_at)} .. not ended${s.kind === 'live' ? ' (running, or the daemon was killed)' : ''}`;
+  const end = at(s.ended_at);
+  const sameDay = end.slice(0, 10) === at(s.started_at).slice(0, 10);
+  return `${at(s.started_at)} .. ${sameDay ? end.slice(11) : end} (${(s.duration_s ?? 0).toFixed(1)} s)`;
+}
+
+/** Loss, drops and attribution in a few words, then how many coverage problems the claims will cite. */
+export function coverageSummary(c: SessionCoverage): string {
+  const loss = c.loss_estimate === null ? 'loss unknown' : `loss ${c.loss_estimate.toFixed(2)}%`;
+  const drops = c.drops === null ? 'drops unknown' : `drops ${c.drops}${c.drops > 0 ? ` (${c.drop_percent!.toFixed(2)}%)` : ''}`;
+  const attributed = c.attribution === 'unavailable' ? 'no process information'
+    : c.attributed_share === null ? 'attributed -' : `attributed ${(c.attributed_share * 100).toFixed(0)}%`;
+  const problems = c.problems.length === 0 ? 'no problem' : `${c.problems.length} problem${c.problems.length === 1 ? '' : 's'}`;
+  return `${loss}, ${drops}, ${attributed}; ${problems}`;
+}
+
+export interface DeleteOptions {
+  db?: string;
+  json?: boolean;
+  /** Delete a live session that never ended, when the user knows no daemon is writing it. */
+  force?: boolean;
+}
+
+/**
+ * `sessions delete N`: the session's rows in every table, in one transaction, then its evidence
+ * segment files. A file that cannot be removed is named on stderr (the rows are gone either way).
+ */
+export function runDeleteSession(id: number, opts: DeleteOptions, out: NodeJS.WritableStream = process.stdout): number {
+  const path = resolveDbPath(opts.db);
+  openDb(path, { readonly: true }).close(); // a missing store is said as such, never created here
+  const db = openDb(path);
+  let deleted;
+  try {
+    const state = sessionState(db, id);
+    if (state === null) throw new UserError(unknownSessionMessage([id], opts.db));
+    if (state.kind === 'live' && !state.ended && !opts.force) {
+      throw new UserError(`session ${id} is a live capture that has not ended: a daemon may still be writing it. Stop that daemon first; if none runs (it was killed), pass --force`);
+    }
+    deleted = deleteSession(db, id);
+  } finally {
+    db.close();
+  }
+  if (deleted === null) throw new UserError(unknownSessionMessage([id], opts.db));
+  const removed: string[] = [];
+  const notRemoved: { path: string; why: string }[] = [];
+  for (const path of deleted.evidenceFiles) {
+    // Only files named as the evidence writer names them: a store edited by hand cannot make this delete anything else.
+    if (!SEGMENT_NAME.test(basename(path))) {
+      notRemoved.push({ path, why: 'not named like an evidence segment, left in place' });
+      continue;
+    }
+    try {
+      unlinkSync(path);
+      removed.push(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? String(err);
+      notRemoved.push({ path, why: code === 'ENOENT' ? 'already gone' : code });
+    }
+  }
+  for (const f of notRemoved.filter((n) => n.why !== 'already gone')) {
+    process.stderr.write(`ollama-audit: could not remove evidence file ${f.path} (${f.why}): remove it by hand\n`);
+  }
+  if (opts.json) {
+    out.write(`${JSON.stringify({ session_id: id, rows: deleted.rows, evidence_removed: removed, evidence_not_removed: notRemoved }, null, 2)}\n`);
+  } else {
+    const rows = Object.entries(deleted.rows).filter(([, n]) => n > 0).map(([t, n]) => `${t} ${n}`).join(', ');
+    const gone = notRemoved.filter((n) => n.why === 'already gone').length;
+    out.write(`deleted session ${id}: ${rows}; evidence files removed ${removed.length}` +
+      `${gone ? `, already gone ${gone}` : ''}${notRemoved.length - gone ? `, not removed ${notRemoved.length - gone} (named above)` : ''}\n`);
+  }
+  return EXIT_OK;
+}
