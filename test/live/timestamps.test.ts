@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { openLiveCapture, type LiveCapture } from '../../src/capture/live-capture.js';
-import { collect, liveDescribe, sendDatagrams, settle, sleep, udpSink, warmUp } from './helpers.js';
+import { describeNeeding } from '../helpers/needs.js';
+import { LIVE_NEEDS, collect, sendDatagrams, settle, sleep, udpSink, warmUp } from './helpers.js';
 
 const TAG = 0x54494d45; // "TIME"
 const N = 200;
@@ -46,7 +47,7 @@ function kernelStamps(file: string): Map<number, number> {
   return m;
 }
 
-liveDescribe('arrival timestamps against the kernel', () => {
+describeNeeding([...LIVE_NEEDS, 'tcpdump', 'tshark'], 'arrival timestamps against the kernel', () => {
   it('are never earlier than the kernel stamp and late by little on an idle loop', async () => {
     const sink = await udpSink();
     try {

@@ -18,8 +18,9 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeNeeding } from '../../helpers/needs.js';
 import {
-  ADDR, CDN_HOST, DAEMON_START, THINK_PORT, buildInternet, inHost, isRoot, mustRun, pullViaApi, readSocketLog, sh,
+  ADDR, CDN_HOST, DAEMON_START, INTERNET_NEEDS, THINK_PORT, buildInternet, inHost, pullViaApi, readSocketLog, sh,
   startDaemon, startKid, teardownInternet, type Internet, type Kid, type SocketLogEntry,
 } from './netns.js';
 
@@ -35,7 +36,8 @@ const SHORT_CONNECTIONS = 200;
  */
 const WEB_DELAY_MS = 100;
 const CLIENTS = join(import.meta.dirname, 'host/clients.mjs');
-const run = isRoot || mustRun;
+/** The daemon (built CLI, live capture through cap) and the tools this file runs besides the internet's. */
+const NEEDS = [...INTERNET_NEEDS, 'cap', 'dist', 'curl', 'tcpdump', 'tshark', 'sha256sum'];
 
 interface FlowRow {
   seq: number; proto: number; initiator_addr: string; initiator_port: number; responder_addr: string; responder_port: number;
@@ -105,7 +107,7 @@ function sessionOf(db: Database.Database): { id: number; ended_at: number | null
 
 const stopLine = (d: Kid) => d.stderr().split('\n').filter((l) => l.length > 0);
 
-describe.skipIf(!run)('daemon end to end in network namespaces (needs root)', () => {
+describeNeeding(NEEDS, 'daemon end to end in network namespaces', () => {
   let dir: string;
   let net: Internet;
   let ollamaSha: string;
@@ -399,11 +401,6 @@ describe.skipIf(!run)('daemon end to end in network namespaces (needs root)', ()
   });
 });
 
-if (!run) {
-  describe('daemon end to end in network namespaces', () => {
-    it.skip('skipped: needs root (network namespaces, live capture); runs under CI=true', () => {});
-  });
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -53,9 +53,11 @@ export const ADDR = {
 export const THINK_PORT = 7000;
 export const CDN_HOST = 'dd20bb891979d25aebc8bec07b2b3bbc.r2.cloudflarestorage.com';
 
-/** True when these tests must run: as root, or in CI (where they fail if they cannot). */
-export const isRoot = process.getuid?.() === 0;
-export const mustRun = process.env.CI === 'true' || process.env.CI === '1';
+/**
+ * What buildInternet needs (for describeNeeding): root for namespaces, and the programs it runs
+ * itself: ip, openssl (the test CA), ping (the route check). Files add what their tests run.
+ */
+export const INTERNET_NEEDS = ['root', 'ip', 'openssl', 'ping'];
 
 export function sh(cmd: string, args: string[], opts: { allowFail?: boolean; input?: string } = {}): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', input: opts.input });
