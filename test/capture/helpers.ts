@@ -44,25 +44,6 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-export function hasTool(bin: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Why a test needing `need` cannot run here, or null when it can. Under CI a missing
- * requirement is a failure, not a skip.
- */
-export function skipReason(missing: string | null): string | null {
-  if (missing === null) return null;
-  if (process.env.CI) throw new Error(`required under CI: ${missing}`);
-  return missing;
-}
-
 export interface TsharkRow {
   /** frame.time_epoch converted to µs (sec * 1e6 + fraction). */
   tsUs: number;

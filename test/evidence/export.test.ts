@@ -11,7 +11,8 @@ import { openDb } from '../../src/store/open-db.js';
 import { exportFlows, matcherOf } from '../../src/store/evidence-export.js';
 import { evidenceForFlows, writeEvidenceRows } from '../../src/store/evidence-store.js';
 import { createEvidenceWriter, type EvidenceIndexRow, type SegmentInfo } from '../../src/store/evidence-writer.js';
-import { tmpDir, tsharkFields, tsharkMissing, writeEvidenceFrom } from './helpers.js';
+import { describeNeeding } from '../helpers/needs.js';
+import { tmpDir, tsharkFields, writeEvidenceFrom } from './helpers.js';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/ptcpdump-comments.pcapng', import.meta.url));
 const root = tmpDir();
@@ -32,9 +33,7 @@ function tupleFilter(f: Flow): string {
     `${tp}.port == ${f.initiatorPort} && ${tp}.port == ${f.responderPort} && !icmp && !icmpv6`;
 }
 
-const noTshark = tsharkMissing();
-
-describe.skipIf(noTshark !== null)(`evidence export${noTshark ? ` (skipped: ${noTshark})` : ''}`, () => {
+describeNeeding(['tshark'], 'evidence export', () => {
   let fx: ReturnType<typeof ingestFixture>;
   beforeAll(() => {
     fx = ingestFixture(path.join(root, 'segments'));

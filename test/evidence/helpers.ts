@@ -57,22 +57,6 @@ export function feeder(w: EvidenceWriter | null) {
   };
 }
 
-export function hasTshark(): boolean {
-  try {
-    execFileSync('tshark', ['-v'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Why a tshark test cannot run here (null: it can); under CI a missing tshark is a failure. */
-export function tsharkMissing(): string | null {
-  if (hasTshark()) return null;
-  if (process.env.CI) throw new Error('tshark is required under CI');
-  return 'tshark is not installed';
-}
-
 /** tshark's fields, one array per packet (tab-separated), optionally under a display filter. */
 export function tsharkFields(file: string, fields: string[], filter?: string): string[][] {
   const args = ['-n', '-r', file, '-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=f'];

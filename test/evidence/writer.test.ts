@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { createEvidenceWriter, type EvidenceWriterOptions, type SegmentInfo } from '../../src/store/evidence-writer.js';
-import { feeder, HDRS, SEC, T0, tcpPacket, tmpDir, tsharkFields, tsharkMissing, type Ep } from './helpers.js';
+import { describeNeeding } from '../helpers/needs.js';
+import { feeder, HDRS, SEC, T0, tcpPacket, tmpDir, tsharkFields, type Ep } from './helpers.js';
 
 const root = tmpDir();
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -29,9 +30,7 @@ function stream(feed: ReturnType<typeof feeder>['feed'], count: number, size: nu
   for (let i = 0; i < count; i++) feed(tcpPacket(from, S, Buffer.alloc(size, 0x41), t0 + i * SEC), OLLAMA);
 }
 
-const noTshark = tsharkMissing();
-
-describe('evidence writer: segments', () => {
+describeNeeding(['sha256sum'], 'evidence writer: segments', () => {
   it('rotates at the size limit; files are 0600 in a 0700 folder; hashes match sha256sum', () => {
     const { w, closed } = writer({ maxSegmentBytes: 4096 });
     const f = feeder(w);
@@ -168,7 +167,7 @@ const CLI: Ep = { ip: '127.0.0.1', port: 51000 };
 const MARKER = 'SECRET-PROMPT-6f1d2c';
 const ANSWER = 'SECRET-ANSWER-9a8b7c';
 
-describe.skipIf(noTshark !== null)(`evidence writer: tshark's view${noTshark ? ` (skipped: ${noTshark})` : ''}`, () => {
+describeNeeding(['tshark'], 'evidence writer: tshark\'s view', () => {
   for (const policy of ['head', 'full'] as const) {
     it(`${policy}: process comments, cut packets keep their length, no API body bytes`, () => {
       const { w } = writer({ policy });
@@ -203,9 +202,7 @@ describe.skipIf(noTshark !== null)(`evidence writer: tshark's view${noTshark ? `
   }
 });
 
-describe('evidence writer: a full disk', () => {
-  const notRoot = process.getuid?.() !== 0 ? 'mounting a tiny tmpfs needs root' : null;
-  if (notRoot && process.env.CI) throw new Error(`required under CI: ${notRoot}`);
+describeNeeding(['root', 'mount', 'umount'], 'evidence writer: a full disk (a tiny tmpfs)', () => {
   const mnt = tmpDir('oa-evidence-full-');
   let mounted = false;
   afterAll(() => {
@@ -215,7 +212,7 @@ describe('evidence writer: a full disk', () => {
 
   // Small segments hit the full disk when one closes (its last flush); a big one mid-write.
   for (const maxSegmentBytes of [100_000, 8 << 20]) {
-    it.skipIf(notRoot !== null)(`segments of ${maxSegmentBytes} bytes: stops writing evidence, reports it once, never throws${notRoot ? ` (skipped: ${notRoot})` : ''}`, () => {
+    it(`segments of ${maxSegmentBytes} bytes: stops writing evidence, reports it once, never throws`, () => {
       if (!mounted) execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mnt]);
       mounted = true;
       const dir = path.join(mnt, 'evidence');

@@ -3,7 +3,7 @@
  * keep-alive connection, with unique markers in the prompts and the answers. The report's
  * evidence must keep the request and response heads and none of the markers.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -11,7 +11,8 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { writeReport } from '../../src/report/write-report.js';
-import { claim, flowIds, importInto, missing, tmpDir, tshark, type Imported } from './helpers.js';
+import { describeNeeding } from '../helpers/needs.js';
+import { claim, flowIds, importInto, tmpDir, tshark, type Imported } from './helpers.js';
 
 const root = tmpDir();
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -19,8 +20,6 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 const tag = randomBytes(6).toString('hex');
 const PROMPTS = [`PROMPT-MARKER-${tag}-one`, `PROMPT-MARKER-${tag}-two`];
 const ANSWERS = [`ANSWER-MARKER-${tag}-one`, `ANSWER-MARKER-${tag}-two`];
-
-const why = missing('tcpdump', true) ?? missing('tshark');
 
 async function startTcpdump(file: string, port: number): Promise<ChildProcess> {
   // --immediate-mode: without it, packets still in the kernel's ring buffer are lost at SIGINT.
@@ -48,7 +47,7 @@ function post(agent: http.Agent, port: number, body: string): Promise<string> {
   });
 }
 
-describe.skipIf(why !== null)(`API bodies never reach the evidence${why ? ` (skipped: ${why})` : ''}`, () => {
+describeNeeding(['root', 'tcpdump', 'tshark'], 'API bodies never reach the evidence', () => {
   let st: Imported;
   let port: number;
   let capture: string;

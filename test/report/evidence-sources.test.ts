@@ -12,7 +12,8 @@ import { writeReport } from '../../src/report/write-report.js';
 import type { ReportData } from '../../src/report/report-types.js';
 import { fixture } from '../differential/fixture-files.js';
 import { writeEvidenceFrom } from '../evidence/helpers.js';
-import { claim, DEMO, flowIds, importInto, missing, tmpDir, tshark, tupleFilter } from './helpers.js';
+import { describeNeeding } from '../helpers/needs.js';
+import { claim, DEMO, flowIds, importInto, tmpDir, tshark, tupleFilter } from './helpers.js';
 
 const root = tmpDir();
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -35,9 +36,7 @@ function fakeLiveSession(db: Db, segDir: string): { id: number; segments: Segmen
   return { id, segments: w.segments() };
 }
 
-const noTshark = missing('tshark');
-
-describe.skipIf(noTshark !== null)(`evidence from a live session's segments${noTshark ? ` (skipped: ${noTshark})` : ''}`, () => {
+describeNeeding(['tshark'], 'evidence from a live session\'s segments', () => {
   let db: Db;
   let live: { id: number; segments: SegmentInfo[] };
   let findings: number[];

@@ -4,14 +4,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeReport, type WriteReportResult } from '../../src/report/write-report.js';
 import type { ReportData } from '../../src/report/report-types.js';
-import { claim, DEMO, flowIds, importInto, missing, tmpDir, tshark, tupleFilter, type Imported } from './helpers.js';
+import { describeNeeding } from '../helpers/needs.js';
+import { claim, DEMO, flowIds, importInto, tmpDir, tshark, tupleFilter, type Imported } from './helpers.js';
 
 const root = tmpDir();
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
-const noTshark = missing('tshark');
-
-describe.skipIf(noTshark !== null)(`report of a model pull${noTshark ? ` (skipped: ${noTshark})` : ''}`, () => {
+describeNeeding(['tshark', 'sha256sum', 'hostname'], 'report of a model pull', () => {
   let st: Imported;
   let registry: number[];
   let apiAndRunner: number[];

@@ -31,7 +31,7 @@ const SHORT_CONNECTIONS = 200;
 /**
  * example.org answers after this long, so each unrelated connection lives ~0.1 s like a page
  * fetched from the internet (the 200 short connections are the test of short ones). DNS answers
- * after 10 ms. Measured on this 2-core machine under load from other work: with 20 ms, the three
+ * after 25 ms. Measured on this 2-core machine under load from other work: with 20 ms, the three
  * connections of a client that lives ~0.1 s were all left unattributed in 1 of 3 runs.
  */
 const WEB_DELAY_MS = 100;
