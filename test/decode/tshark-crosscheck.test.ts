@@ -1,22 +1,19 @@
 /**
  * Decodes hand-built frames of every link type and checks each field against what tshark
- * reads from the same bytes (an independent decoder). Needs tshark: skipped outside CI when
- * it is missing, a failure in CI.
+ * reads from the same bytes (an independent decoder). Needs tshark (test/helpers/needs.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { LINKTYPE } from '../../src/capture/packet.js';
 import { addrToString } from '../../src/decode/addr.js';
 import { decodePacket } from '../../src/decode/decode-packet.js';
 import { newDecoded, newSkipCounts } from '../../src/decode/decoded.js';
 import { bsdNull, eth, ext8, icmp, ipv4, ipv6, packet, sll, sll2, tcp, udp } from './frames.js';
+import { describeNeeding } from '../helpers/needs.js';
 import { writePcap } from './pcap-file.js';
-
-const haveTshark = spawnSync('tshark', ['--version']).status === 0;
-const run = haveTshark || process.env.CI ? describe : describe.skip; // outside CI only: tshark not installed
 
 const v4tcp = (payload: number, flags = 0x18) => ipv4({
   src: '192.0.2.10', dst: '198.51.100.7', proto: 6,
@@ -46,7 +43,7 @@ const FIELDS = ['ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst', 'ip.len', 'ipv6.plen
 const dir = mkdtempSync(join(tmpdir(), 'oa-decode-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-run('decodePacket agrees with tshark', () => {
+describeNeeding(['tshark'], 'decodePacket agrees with tshark', () => {
   it.each(CASES)('%s', (name, linktype, frames) => {
     const file = join(dir, `${name}.pcap`);
     writePcap(file, linktype, frames);

@@ -1,18 +1,15 @@
 // Differential test: our analysis of every committed fixture against tshark's reading of the same file.
-// Needs tshark: skipped (with the reason in the title) when it is missing and CI is unset; under
-// CI=true a missing tshark fails the first test.
+// Needs tshark (test/helpers/needs.ts: skipped with the reason outside CI, a failure under CI=true).
 import { describe, expect, it } from 'vitest';
 import { analyzeCaptureFile } from '../../src/pipeline/analyze.js';
 import { addrToString } from '../../src/decode/addr.js';
 import type { Flow } from '../../src/flows/flow.js';
 import {
-  tsharkAvailable, tsharkRequired, tsharkConnect, tsharkConversations, tsharkDnsAnswers, tsharkHttpRequests, tsharkSni,
+  tsharkConnect, tsharkConversations, tsharkDnsAnswers, tsharkHttpRequests, tsharkSni,
   type Conversation,
 } from '../helpers/tshark.js';
+import { describeNeeding } from '../helpers/needs.js';
 import { fixtureFiles } from './fixture-files.js';
-
-const haveTshark = tsharkAvailable();
-const skip = !haveTshark && !tsharkRequired();
 
 const PROTO = { 6: 'tcp', 17: 'udp' } as const;
 const RR_TYPES: Record<string, number> = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, HTTPS: 65 };
@@ -40,9 +37,7 @@ const endpoints = (a: string, ap: number, b: string, bp: number): string => `${a
 const flowEnds = (f: Flow): string => endpoints(addrToString(f.initiatorAddr), f.initiatorPort, addrToString(f.responderAddr), f.responderPort);
 const sorted = <T>(xs: T[]): T[] => [...xs].sort();
 
-describe.skipIf(skip)(skip ? 'differential vs tshark (skipped: no tshark, CI unset)' : 'differential vs tshark', () => {
-  it('has tshark (required under CI=true)', () => expect(haveTshark).toBe(true));
-
+describeNeeding(['tshark'], 'differential vs tshark', () => {
   describe.each(fixtureFiles())('%s', (file) => {
     const ours = () => analyzeCaptureFile(file);
 

@@ -3,19 +3,16 @@
 // Expected values come from the scenario design (names, addresses, requests), not from our code.
 import { describe, expect, it } from 'vitest';
 import {
-  tsharkAvailable, tsharkRequired, tsharkConnect, tsharkConversations, tsharkDnsAnswers, tsharkFields,
+  tsharkConnect, tsharkConversations, tsharkDnsAnswers, tsharkFields,
   tsharkHttpRequests, tsharkSni,
 } from '../helpers/tshark.js';
+import { describeNeeding } from '../helpers/needs.js';
 import { fixture, fixtureFiles } from './fixture-files.js';
 
-const haveTshark = tsharkAvailable();
-const skip = !haveTshark && !tsharkRequired();
 const PULL = ['pull-any-sll2.pcap', 'pull-dumpcap.pcapng', 'pull-eth-nano.pcap', 'ptcpdump-comments.pcapng', 'demo/ollama-pull.pcapng'];
 const CDN = 'dd20bb891979d25aebc8bec07b2b3bbc.r2.cloudflarestorage.com';
 
-describe.skipIf(skip)(skip ? 'tshark oracle (skipped: no tshark, CI unset)' : 'tshark oracle', () => {
-  it('has tshark (required under CI=true)', () => expect(haveTshark).toBe(true));
-
+describeNeeding(['tshark'], 'tshark oracle', () => {
   it('finds every fixture', () => {
     const names = fixtureFiles().map((f) => f.slice(f.lastIndexOf('fixtures/') + 9));
     expect(names).toEqual(expect.arrayContaining([...PULL, 'vlan-qinq.pcap']));

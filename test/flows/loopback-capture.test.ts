@@ -1,8 +1,8 @@
 /**
  * A real capture: tcpdump records TCP and UDP exchanges this test makes over loopback
  * (127.0.0.1 and ::1 only), then decode + flow table results are compared per conversation
- * with `tshark -z conv,tcp -z conv,udp` on the same file. Needs root, tcpdump and tshark:
- * skipped outside CI without them, must run in CI.
+ * with `tshark -z conv,tcp -z conv,udp` on the same file. Needs root, tcpdump and tshark
+ * (test/helpers/needs.ts: skipped with the reason outside CI, a failure under CI=true).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { newPacket } from '../../src/capture/packet.js';
 import { addrToString } from '../../src/decode/addr.js';
 import { decodePacket } from '../../src/decode/decode-packet.js';
@@ -18,10 +18,7 @@ import { newDecoded, newSkipCounts } from '../../src/decode/decoded.js';
 import { createFlowTable } from '../../src/flows/flow-table.js';
 import type { Flow } from '../../src/flows/flow.js';
 import { readPcap } from '../decode/pcap-file.js';
-
-const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
-const canRun = process.getuid?.() === 0 && has('tcpdump') && has('tshark');
-const run = canRun || process.env.CI ? describe : describe.skip; // outside CI only: needs root, tcpdump, tshark
+import { describeNeeding } from '../helpers/needs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'oa-lo-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -104,7 +101,7 @@ function parseConv(out: string): Conv[] {
   return convs;
 }
 
-run('flow table on a real loopback capture vs tshark conversations', () => {
+describeNeeding(['root', 'tcpdump', 'tshark'], 'flow table on a real loopback capture vs tshark conversations', () => {
   it('counts packets and bytes each way as tshark does', async () => {
     const tcp4 = await listen('127.0.0.1');
     const tcp6 = await listen('::1');

@@ -15,20 +15,6 @@ function tshark(args: string[]): string {
   });
 }
 
-export function tsharkAvailable(): boolean {
-  try {
-    execFileSync('tshark', ['-v'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** True when tests that need tshark must run (and fail if it is missing): CI=true. */
-export function tsharkRequired(): boolean {
-  return process.env.CI === 'true' || process.env.CI === '1';
-}
-
 export type FieldRow = Record<string, string[]>;
 
 /**
