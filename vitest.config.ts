@@ -1,11 +1,50 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Three groups, run one after the other (sequence.groupOrder):
+ *
+ * 0 `unit`: everything else, files in parallel.
+ * 1 `host`: files that share host state: captures and floods on lo, network namespaces, nginx.
+ *   One file at a time, so a tcpdump on lo never records another file's traffic and no two
+ *   files load the same interface.
+ * 2 `timing`: files whose assertions are about time (arrival timestamps, kernel drops, a socket
+ *   that lives ~15 ms attributed, the daemon stopping within 2 s...). One file at a time with
+ *   nothing else running, so their limits hold on a loaded 2-core machine. A new file with
+ *   timing assertions, or one that shares lo or namespaces, belongs in TIMING or HOST.
+ */
+const TIMING = [
+  'test/live/{timestamps,kernel-drops,loopback,two-interfaces}.test.ts',
+  'test/live/e2e/**/*.test.ts',
+  'test/live/verify/**/*.test.ts',
+  'test/attribution/procfs-short-lived.test.ts',
+  'test/attribution/procfs-live.test.ts',
+];
+const HOST = [
+  'test/flows/loopback-capture.test.ts',
+  'test/capture/tshark.test.ts',
+  'test/report/api-body.test.ts',
+  'test/exposure/exposure-netns.test.ts',
+  'test/exposure/exposure-nginx.test.ts',
+  'test/attribution/procfs-netns.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    // Network-namespace and live-capture tests share host state (netns names, interfaces).
-    fileParallelism: true,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...TIMING, ...HOST], sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
+        test: { name: 'host', include: HOST, fileParallelism: false, sequence: { groupOrder: 1 } },
+      },
+      {
+        extends: true,
+        test: { name: 'timing', include: TIMING, fileParallelism: false, sequence: { groupOrder: 2 } },
+      },
+    ],
   },
 });
