@@ -14,7 +14,8 @@ import { auditExposure, type ExposureReport } from '../../src/exposure/audit.js'
 import { runExposure } from '../../src/commands/exposure-command.js';
 import { openDb } from '../../src/store/open-db.js';
 import { describeNeeding } from '../helpers/needs.js';
-import { curl, ip, startFakeOllama, startTcpdump, stop, stopAll, waitForClosed } from './live-helpers.js';
+import { waitForClosed } from '../helpers/await-capture.js';
+import { curl, ip, startFakeOllama, startTcpdump, stop, stopAll } from './live-helpers.js';
 
 const ID = process.pid % 100000;
 const NS_A = `oaex-a${ID}`;

@@ -15,7 +15,8 @@ import { auditExposure, type ExposureReport } from '../../src/exposure/audit.js'
 import { readListening } from '../../src/exposure/listeners.js';
 import { openDb } from '../../src/store/open-db.js';
 import { describeNeeding } from '../helpers/needs.js';
-import { curl, ip, startChild, startFakeOllama, startTcpdump, stop, stopAll, waitForClosed } from './live-helpers.js';
+import { waitForClosed } from '../helpers/await-capture.js';
+import { curl, ip, startChild, startFakeOllama, startTcpdump, stop, stopAll } from './live-helpers.js';
 
 const NS = `oaex-n${process.pid % 100000}`;
 const API_PORT = 11434;

@@ -6,9 +6,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readCaptureFile } from '../../src/capture/read-file.js';
-import { decodePacket } from '../../src/decode/decode-packet.js';
-import { newDecoded, newSkipCounts, IPPROTO, TCP_FIN } from '../../src/decode/decoded.js';
 
 export const NODE = realpathSync(process.execPath);
 
@@ -99,33 +96,3 @@ export function curl(ns: string, url: string, host?: string): number {
   return Number(r.stdout);
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** TCP segments with FIN in a capture being written (0 while the file is still empty). */
-function finsIn(file: string): number {
-  const d = newDecoded();
-  const skips = newSkipCounts();
-  let fins = 0;
-  try {
-    readCaptureFile(file, (p) => {
-      if (decodePacket(p, d, skips) && d.proto === IPPROTO.TCP && (d.tcpFlags & TCP_FIN) !== 0) fins++;
-    });
-  } catch {
-    return 0; // no header written yet
-  }
-  return fins;
-}
-
-/**
- * Waits until tcpdump (-U) has written both FINs of each of `connections` closed connections,
- * instead of sleeping a fixed time before stopping it.
- */
-export async function waitForClosed(file: string, connections: number, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (finsIn(file) < 2 * connections) {
-    if (Date.now() > until) throw new Error(`${file}: ${finsIn(file)} FINs after ${timeoutMs} ms, expected ${2 * connections}`);
-    await sleep(20);
-  }
-}

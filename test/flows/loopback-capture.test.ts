@@ -18,6 +18,7 @@ import { newDecoded, newSkipCounts } from '../../src/decode/decoded.js';
 import { createFlowTable } from '../../src/flows/flow-table.js';
 import type { Flow } from '../../src/flows/flow.js';
 import { readPcap } from '../decode/pcap-file.js';
+import { waitForCapture } from '../helpers/await-capture.js';
 import { describeNeeding } from '../helpers/needs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'oa-lo-'));
@@ -115,7 +116,8 @@ describeNeeding(['root', 'tcpdump', 'tshark'], 'flow table on a real loopback ca
       await tcpExchange('127.0.0.1', ports[0], [10]);
       await tcpExchange('::1', ports[1], [300]);
       await udpExchange('udp4', '127.0.0.1', udp4, [20, 30, 40]);
-      await new Promise((r) => setTimeout(r, 300));
+      // Three TCP connections closed both ways; three datagrams and their three answers.
+      await waitForCapture(file, (c) => c.tcpFins >= 6 && c.udpPackets >= 6);
     } finally {
       await stop(td);
       tcp4.close();

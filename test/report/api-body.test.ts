@@ -11,6 +11,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { writeReport } from '../../src/report/write-report.js';
+import { waitForClosed } from '../helpers/await-capture.js';
 import { describeNeeding } from '../helpers/needs.js';
 import { claim, flowIds, importInto, tmpDir, tshark, type Imported } from './helpers.js';
 
@@ -65,7 +66,7 @@ describeNeeding(['root', 'tcpdump', 'tshark'], 'API bodies never reach the evide
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     for (const p of PROMPTS) expect(await post(agent, port, JSON.stringify({ model: 'm', prompt: p, stream: false }))).toContain('ANSWER-MARKER');
     agent.destroy();
-    await new Promise((r) => setTimeout(r, 300));
+    await waitForClosed(capture, 1); // both requests went over one keep-alive connection
     const exited = new Promise((r) => dump.once('exit', r));
     dump.kill('SIGINT');
     await exited;
