@@ -1,6 +1,8 @@
 // Checks the tshark oracle itself against what the fixture scripts (fixtures/make/) are known to
 // have done, so the differential test rests on an oracle that reads the fixtures correctly.
 // Expected values come from the scenario design (names, addresses, requests), not from our code.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   tsharkConnect, tsharkConversations, tsharkDnsAnswers, tsharkFields,
@@ -9,8 +11,21 @@ import {
 import { describeNeeding } from '../helpers/needs.js';
 import { fixture, fixtureFiles } from './fixture-files.js';
 
-const PULL = ['pull-any-sll2.pcap', 'pull-dumpcap.pcapng', 'pull-eth-nano.pcap', 'ptcpdump-comments.pcapng', 'demo/ollama-pull.pcapng'];
+const PULL = ['pull-any-sll2.pcap', 'pull-dumpcap.pcapng', 'pull-eth-nano.pcap', 'demo/ollama-pull.pcapng'];
 const CDN = 'dd20bb891979d25aebc8bec07b2b3bbc.r2.cloudflarestorage.com';
+
+describe('fixture files', () => {
+  // A copy would be compared twice and counted as two scenarios (the demo capture was once also
+  // committed as ptcpdump-comments.pcapng).
+  it('no two committed captures are byte-identical', () => {
+    const bySha = new Map<string, string[]>();
+    for (const f of fixtureFiles()) {
+      const sha = createHash('sha256').update(readFileSync(f)).digest('hex');
+      bySha.set(sha, [...(bySha.get(sha) ?? []), f.slice(f.lastIndexOf('fixtures/') + 9)]);
+    }
+    expect([...bySha.values()].filter((names) => names.length > 1)).toEqual([]);
+  });
+});
 
 describeNeeding(['tshark'], 'tshark oracle', () => {
   it('finds every fixture', () => {
@@ -81,8 +96,8 @@ describeNeeding(['tshark'], 'tshark oracle', () => {
     });
   });
 
-  it('ptcpdump-comments.pcapng carries ptcpdump-style process comments', () => {
-    const rows = tsharkFields(fixture('ptcpdump-comments.pcapng'), ['frame.comment'], 'frame.comment');
+  it('demo/ollama-pull.pcapng carries ptcpdump-style process comments', () => {
+    const rows = tsharkFields(fixture('demo/ollama-pull.pcapng'), ['frame.comment'], 'frame.comment');
     const comments = rows.map((r) => r['frame.comment'][0]);
     expect(comments.length).toBeGreaterThan(100);
     // tshark escapes the comment's newlines as \n in field output.

@@ -14,7 +14,7 @@ import { createEvidenceWriter, type EvidenceIndexRow, type SegmentInfo } from '.
 import { describeNeeding } from '../helpers/needs.js';
 import { tmpDir, tsharkFields, writeEvidenceFrom } from './helpers.js';
 
-const FIXTURE = fileURLToPath(new URL('../../fixtures/ptcpdump-comments.pcapng', import.meta.url));
+const FIXTURE = fileURLToPath(new URL('../../fixtures/demo/ollama-pull.pcapng', import.meta.url));
 const root = tmpDir();
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
