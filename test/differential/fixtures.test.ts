@@ -4,12 +4,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { analyzeCaptureFile } from '../../src/pipeline/analyze.js';
 import { addrToString } from '../../src/decode/addr.js';
 import type { Flow } from '../../src/flows/flow.js';
-import {
-  tsharkConnect, tsharkConversations, tsharkDnsAnswers, tsharkHttpRequests, tsharkSni,
-  type Conversation,
-} from '../helpers/tshark.js';
+import { tsharkConnect, tsharkConversations, tsharkDnsAnswers, tsharkHttpRequests, tsharkSni } from '../helpers/tshark.js';
 import { describeNeeding } from '../helpers/needs.js';
 import { fixtureFiles } from './fixture-files.js';
+import { endpoints, fromTshark, oracle, sorted, undirected } from './scenario.js';
 
 const PROTO = { 6: 'tcp', 17: 'udp' } as const;
 const RR_TYPES: Record<string, number> = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, HTTPS: 65 };
@@ -19,53 +17,11 @@ const rrType = (t: string | number): number => (typeof t === 'number' ? t : RR_T
 const rcode = (r: string | number): number => (typeof r === 'number' ? r : RCODES[r.toUpperCase()] ?? Number(r));
 const dnsName = (n: string): string => n.toLowerCase().replace(/\.$/, '');
 
-/** A conversation with its ends in a fixed order, so direction guesses (UDP) do not matter. */
-function undirected(proto: string, a: string, ap: number, b: string, bp: number, aPk: number, aBy: number, bPk: number, bBy: number): string {
-  const ea = `${a}#${ap} sent ${aPk}/${aBy}`;
-  const eb = `${b}#${bp} sent ${bPk}/${bBy}`;
-  return `${proto} ${[ea, eb].sort().join(' | ')}`;
-}
-
-const fromTshark = (c: Conversation): string =>
-  undirected(c.proto, c.initiatorAddr, c.initiatorPort, c.responderAddr, c.responderPort, c.packetsOut, c.bytesOut, c.packetsIn, c.bytesIn);
-
 const fromFlow = (f: Flow): string =>
   undirected(PROTO[f.proto as 6 | 17], addrToString(f.initiatorAddr), f.initiatorPort, addrToString(f.responderAddr), f.responderPort,
     f.packetsOut, f.bytesOut, f.packetsIn, f.bytesIn);
 
-const endpoints = (a: string, ap: number, b: string, bp: number): string => `${a}#${ap} > ${b}#${bp}`;
 const flowEnds = (f: Flow): string => endpoints(addrToString(f.initiatorAddr), f.initiatorPort, addrToString(f.responderAddr), f.responderPort);
-const sorted = <T>(xs: T[]): T[] => [...xs].sort();
-
-type Traffic = 'conversations' | 'syn' | 'sni' | 'dns' | 'http' | 'connect';
-const ALL: Traffic[] = ['conversations', 'syn', 'sni', 'dns', 'http', 'connect'];
-/**
- * What each scenario has, from how it was made (fixtures/README.md), not from tshark or us: where
- * it has that traffic the oracle's list must not be empty (else the comparison is empty against
- * empty), and where it has none the oracle must find none. A new fixture needs a line here.
- */
-const SCENARIO: Record<string, Traffic[]> = {
-  'pull-any-sll2.pcap': ALL,
-  'pull-dumpcap.pcapng': ALL,
-  'pull-eth-nano.pcap': ALL,
-  'demo/ollama-pull.pcapng': ALL,
-  // ping, dig A and AAAA over UDP, HTTP GET / over IPv6 and over IPv4: no TLS, no proxy.
-  'vlan-qinq.pcap': ['conversations', 'syn', 'dns', 'http'],
-  // One curl connection to the plain-HTTP API on loopback: no DNS, TLS or proxy.
-  'api-keepalive.pcap': ['conversations', 'syn', 'http'],
-  // Three dig queries over UDP and pings: no TCP at all.
-  'dns-fragments.pcap': ['conversations', 'dns'],
-};
-
-/** The oracle's list for one kind of traffic: non-empty exactly when the scenario has that traffic. */
-function oracle<T>(file: string, kind: Traffic, list: T[]): T[] {
-  const name = file.slice(file.lastIndexOf('fixtures/') + 9);
-  const has = SCENARIO[name];
-  expect(has, `${name}: say in SCENARIO what traffic the scenario has`).toBeDefined();
-  if (has.includes(kind)) expect(list.length, `${name} has ${kind} traffic, but tshark found none`).toBeGreaterThan(0);
-  else expect(list, `${name} has no ${kind} traffic`).toEqual([]);
-  return list;
-}
 
 // Every test here blocks on tshark (execFileSync). Without a turn of the event loop between tests,
 // a worker busy for over a minute on a loaded machine misses vitest's own RPC deadline ("Timeout

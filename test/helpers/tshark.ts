@@ -53,6 +53,8 @@ export function epochToMicros(text: string): number {
 
 export interface Conversation {
   proto: 'tcp' | 'udp';
+  /** tshark's tcp.stream / udp.stream number (HttpRequest.stream refers to it). */
+  stream: number;
   /** The initiator: sender of the first SYN (without ACK), else of the first packet. */
   initiatorAddr: string;
   initiatorPort: number;
@@ -109,6 +111,7 @@ function convPacket(row: FieldRow): ConvPacket | null {
 function newConversation(p: ConvPacket): Conversation {
   return {
     proto: p.proto,
+    stream: Number(p.stream),
     initiatorAddr: p.src, initiatorPort: p.sport, responderAddr: p.dst, responderPort: p.dport,
     initiatorBySyn: false, packetsOut: 0, packetsIn: 0, bytesOut: 0, bytesIn: 0,
     firstSeen: p.time, lastSeen: p.time,
