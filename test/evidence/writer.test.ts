@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { createEvidenceWriter, type EvidenceWriterOptions, type SegmentInfo } from '../../src/store/evidence-writer.js';
 import { describeNeeding } from '../helpers/needs.js';
-import { feeder, HDRS, SEC, T0, tcpPacket, tmpDir, tsharkFields, type Ep } from './helpers.js';
+import { tsharkColumns } from '../helpers/tshark.js';
+import { feeder, HDRS, SEC, T0, tcpPacket, tmpDir, type Ep } from './helpers.js';
 
 const root = tmpDir();
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -187,7 +188,7 @@ describeNeeding(['tshark'], 'evidence writer: tshark\'s view', () => {
       expect(bytes.includes('POST /api/generate HTTP/1.1')).toBe(true);
       expect(bytes.includes('HTTP/1.1 200 OK')).toBe(true);
 
-      const rows = tsharkFields(seg.path, ['frame.comment', 'frame.len', 'frame.cap_len', 'tcp.srcport']);
+      const rows = tsharkColumns(seg.path, ['frame.comment', 'frame.len', 'frame.cap_len', 'tcp.srcport']);
       expect(rows.length).toBe(34);
       // The flow's process became known on its second packet: the first has no comment.
       expect(rows.slice(0, 4).map((r) => r[0])).toEqual(['', 'PID: 4321\\nCmd: /usr/bin/curl', 'PID: 4321\\nCmd: /usr/bin/curl', 'PID: 4321\\nCmd: /usr/bin/curl']);

@@ -13,7 +13,8 @@ import * as path from 'node:path';
 import { writeReport } from '../../src/report/write-report.js';
 import { waitForClosed } from '../helpers/await-capture.js';
 import { describeNeeding } from '../helpers/needs.js';
-import { claim, flowIds, importInto, tmpDir, tshark, type Imported } from './helpers.js';
+import { tsharkColumns } from '../helpers/tshark.js';
+import { claim, flowIds, importInto, tmpDir, type Imported } from './helpers.js';
 
 const root = tmpDir();
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -91,7 +92,7 @@ describeNeeding(['root', 'tcpdump', 'tshark'], 'API bodies never reach the evide
     expect(ev.includes('HTTP/1.1 200 OK\r\n')).toBe(true);
     for (const m of [...PROMPTS, ...ANSWERS]) expect(ev.includes(m)).toBe(false);
     expect(ev.includes(`PROMPT-MARKER-${tag}`)).toBe(false);
-    expect(tshark(path.join(out, 'evidence.pcapng'), ['frame.number']).length).toBe(tshark(capture, ['frame.number']).length);
+    expect(tsharkColumns(path.join(out, 'evidence.pcapng'), ['frame.number']).length).toBe(tsharkColumns(capture, ['frame.number']).length);
     const policy = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')).evidence.policy as string;
     expect(policy).toContain(`${port}`);
   });

@@ -1,5 +1,4 @@
 /** Shared setup for the report tests: a temp store holding an imported fixture, and the outside tools. */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -37,15 +36,6 @@ export function claim(id: string, flow_ids: number[], verdict = 'violated', extr
     id, title: `claim ${id}`, source: 'https://github.com/ollama/ollama/blob/main/docs/faq.md', verdict,
     reason: `reason for ${id}`, evidence: { flow_ids, count: flow_ids.length }, ...extra,
   };
-}
-
-/** tshark -n fields, one array per packet. */
-export function tshark(file: string, fields: string[], filter?: string): string[][] {
-  const args = ['-n', '-r', file, '-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=a', '-E', 'aggregator=|'];
-  for (const f of fields) args.push('-e', f);
-  if (filter) args.push('-Y', filter);
-  const out = execFileSync('tshark', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
-  return out.split('\n').filter((l) => l.length > 0).map((l) => l.split('\t'));
 }
 
 /** tshark display filter for a stored flow's 5-tuple (ICMP errors quoting it left out). */

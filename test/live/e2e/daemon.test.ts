@@ -12,13 +12,13 @@
  *
  * Needs root (namespaces, capture). Skips with one line outside CI; under CI=true it runs and fails.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeNeeding } from '../../helpers/needs.js';
+import { tsharkColumns } from '../../helpers/tshark.js';
 import {
   ADDR, CDN_HOST, DAEMON_START, INTERNET_NEEDS, THINK_PORT, buildInternet, inHost, pullViaApi, readSocketLog, sh,
   startDaemon, startKid, teardownInternet, type Internet, type Kid, type SocketLogEntry,
@@ -71,15 +71,11 @@ function consistency(db: Database.Database, session: number): Record<string, unk
 }
 const CONSISTENT = { integrity: 'ok', foreignKeys: 0, danglingProcess: 0, danglingDns: 0, danglingHttp: 0, danglingEvidence: 0, duplicateFlows: 0 };
 
-function tsharkCount(file: string, filter: string): number {
-  const out = execFileSync('tshark', ['-n', '-r', file, '-Y', filter, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return out.split('\n').filter(Boolean).length;
-}
+const tsharkCount = (file: string, filter: string): number => tsharkColumns(file, ['frame.number'], filter).length;
 
-function tsharkComments(file: string, filter: string): string[] {
-  const out = execFileSync('tshark', ['-n', '-r', file, '-Y', filter, '-T', 'fields', '-e', 'frame.comment'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return out.split('\n').filter((l, i, a) => i < a.length - 1 || l !== '').map((l) => l.replace(/\\n/g, '\n'));
-}
+/** Each packet's comment ('' for none), with tshark's escaped newlines made real. */
+const tsharkComments = (file: string, filter: string): string[] =>
+  tsharkColumns(file, ['frame.comment'], filter).map(([c]) => c.replace(/\\n/g, '\n'));
 
 const sha256sum = (file: string) => sh('sha256sum', [file]).split(' ')[0];
 
