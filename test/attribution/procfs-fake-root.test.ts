@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createProcfsAttributor } from '../../src/attribution/procfs-attributor.js';
 import type { Attributor, ProcessInfo } from '../../src/attribution/attributor.js';
+import { itNeeding } from '../helpers/needs.js';
 import { sha256sum, synFlow, v4 } from './procfs-helpers.js';
 
 const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
@@ -93,7 +94,7 @@ async function attributed(a: Attributor, flow: ReturnType<typeof synFlow>): Prom
 }
 
 describe('procfs attributor on a hand-built proc root', () => {
-  it('finds owner, start time (btime + ticks / 100) and the exe digest', async () => {
+  itNeeding(['sha256sum'], 'finds owner, start time (btime + ticks / 100) and the exe digest', async () => {
     writeHostTcp(tcpLine('10.0.0.2', 40000, '104.18.0.1', 443, 1, 100));
     writeProc({ pid: 4242, comm: 'curl', startTicks: 1000, cmdline: ['curl', 'https://x'], sockets: [100] });
     att = createProcfsAttributor({ procRoot: root });
