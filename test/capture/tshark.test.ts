@@ -134,7 +134,11 @@ async function captureUdp(cmd: string, file: string, args: (filter: string) => s
       await send(Buffer.from(`datagram ${i} `.repeat(i + 1)), port);
       await sleep(20);
     }
-    await sleep(300);
+    // Stop the tool once every datagram is in its file (it writes each packet as it comes).
+    for (const until = Date.now() + 10_000; realDatagrams(file) < count;) {
+      if (Date.now() > until) throw new Error(`${cmd} wrote ${realDatagrams(file)} of ${count} datagrams within 10 s: ${stderr}`);
+      await sleep(20);
+    }
   } finally {
     child.kill('SIGINT');
     await exited;
