@@ -1,7 +1,7 @@
 /**
  * The live tests' little internet, in two network namespaces named after a prefix that each test
- * file chooses (the daemon's `oae2e-`, verify's `oavf-`), so that test files can have one each at
- * the same time (vitest runs files in parallel). With prefix P:
+ * file chooses (the daemon's `oae2e-`, verify's `oavf-`), so that no two users share one (vitest's
+ * timing group runs these files one at a time, but the bench and a developer's run may overlap). With prefix P:
  *
  *   P inet: lo holds DNS 203.0.113.53, registry.ollama.ai 203.0.113.10, its blob CDN 203.0.113.20,
  *           example.org 203.0.113.80 (plain HTTP), proxy.test 203.0.113.128:3128; veth Pi0
