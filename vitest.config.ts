@@ -31,6 +31,12 @@ const HOST = [
   'test/attribution/procfs-netns.test.ts',
 ];
 
+/**
+ * One file at a time: in vitest 3.2 a project cannot set fileParallelism (a root-only option);
+ * a single fork runs the project's files one after the other.
+ */
+const ONE_AT_A_TIME = { pool: 'forks', poolOptions: { forks: { singleFork: true } } } as const;
+
 export default defineConfig({
   test: {
     testTimeout: 60_000,
@@ -42,11 +48,11 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'host', include: HOST, fileParallelism: false, sequence: { groupOrder: 1 } },
+        test: { name: 'host', include: HOST, ...ONE_AT_A_TIME, sequence: { groupOrder: 1 } },
       },
       {
         extends: true,
-        test: { name: 'timing', include: TIMING, fileParallelism: false, sequence: { groupOrder: 2 } },
+        test: { name: 'timing', include: TIMING, ...ONE_AT_A_TIME, sequence: { groupOrder: 2 } },
       },
     ],
   },
