@@ -1,11 +1,68 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Three groups, run one after the other (sequence.groupOrder):
+ *
+ * 0 `unit`: everything else, files in parallel.
+ * 1 `host`: files that share host state: captures and floods on lo, network namespaces, nginx.
+ *   One file at a time, so a tcpdump on lo never records another file's traffic and no two
+ *   files load the same interface.
+ * 2 `timing`: files whose assertions are about time (arrival timestamps, kernel drops, a socket
+ *   that lives ~15 ms attributed, the daemon stopping within 2 s...). One file at a time with
+ *   nothing else running, so their limits hold on a loaded 2-core machine. A new file with
+ *   timing assertions, or one that shares lo or namespaces, belongs in TIMING or HOST.
+ */
+const TIMING = [
+  'test/live/{timestamps,kernel-drops,loopback,two-interfaces}.test.ts',
+  'test/live/e2e/**/*.test.ts',
+  'test/live/verify/**/*.test.ts',
+  'test/attribution/procfs-short-lived.test.ts',
+  'test/attribution/procfs-live.test.ts',
+  // Debounce intervals measured in ms, and live daemons attributing connections of a few ms.
+  'test/attribution/procfs-fake-root.test.ts',
+  'test/attribution/loopback-ends.test.ts',
+  // Asserts zero kernel drops while two daemons and tcpdump capture a forwarded download.
+  'test/live/forward.test.ts',
+  // Counts minor GCs while the hot path runs: under a parallel run it saw 2 (the worker's own
+  // traffic, not the code under test); alone it sees none.
+  'test/flows/no-alloc.test.ts',
+];
+const HOST = [
+  'test/flows/loopback-capture.test.ts',
+  'test/capture/tshark.test.ts',
+  'test/report/api-body.test.ts',
+  'test/exposure/exposure-netns.test.ts',
+  'test/exposure/exposure-nginx.test.ts',
+  'test/attribution/procfs-netns.test.ts',
+  'test/exposure/exposure-exit.test.ts',
+  'test/live/evidence-dir.test.ts',
+  // Two daemons capturing the host's lo.
+  'test/store/live-writer.test.ts',
+];
+
+/**
+ * One file at a time: in vitest 3.2 a project cannot set fileParallelism (a root-only option);
+ * a single fork runs the project's files one after the other.
+ */
+const ONE_AT_A_TIME = { pool: 'forks', poolOptions: { forks: { singleFork: true } } } as const;
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    // Network-namespace and live-capture tests share host state (netns names, interfaces).
-    fileParallelism: true,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...TIMING, ...HOST], sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
+        test: { name: 'host', include: HOST, ...ONE_AT_A_TIME, sequence: { groupOrder: 1 } },
+      },
+      {
+        extends: true,
+        test: { name: 'timing', include: TIMING, ...ONE_AT_A_TIME, sequence: { groupOrder: 2 } },
+      },
+    ],
   },
 });

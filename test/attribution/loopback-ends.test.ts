@@ -159,7 +159,7 @@ describeNeeding(['root', 'cap', 'curl', 'python3'], 'loopback flows credited to 
   });
 
   itNeeding(['tshark'], 'evidence packets name their sender: curl on the requests, ollama on the answers (tshark -n)', () => {
-    const segments = readdirSync(join(dir, 'evidence')).filter((f) => f.endsWith('.pcapng')).map((f) => join(dir, 'evidence', f));
+    const segments = readdirSync(join(dir, 'a.evidence')).filter((f) => f.endsWith('.pcapng')).map((f) => join(dir, 'a.evidence', f));
     const rows = segments.flatMap((s) => tsharkFields(s, ['tcp.srcport', 'tcp.dstport', 'frame.comment'], `tcp.port == ${API_PORT} && frame.comment`));
     const pidIn = (r: Record<string, string[]>) => Number(/^PID: (\d+)/.exec(r['frame.comment'][0])![1]);
     const answers = rows.filter((r) => r['tcp.srcport'][0] === String(API_PORT));

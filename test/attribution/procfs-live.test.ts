@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createProcfsAttributor } from '../../src/attribution/procfs-attributor.js';
 import type { Attributor, ProcessInfo } from '../../src/attribution/attributor.js';
 import type { Flow } from '../../src/flows/flow.js';
+import { itNeeding } from '../helpers/needs.js';
 import { LO6, NODE, killAll, sha256sum, startKid, synFlow, v4, type Kid } from './procfs-helpers.js';
 
 const SERVER = `const net=require('net'),dgram=require('dgram');
@@ -82,7 +83,7 @@ describe('procfs attribution of real sockets', () => {
     expect(Math.abs(p.startTime / 1000 - client.spawnedAt)).toBeLessThan(1000);
   });
 
-  it('hashes the executable in the background: equal to sha256sum of node', async () => {
+  itNeeding(['sha256sum'], 'hashes the executable in the background: equal to sha256sum of node', async () => {
     const expected = sha256sum(NODE);
     const p = await settle(6, LO4, cp.tcp4, LO4, sp.tcp4);
     await vi.waitFor(() => expect(p.exeSha256).not.toBeNull(), { timeout: 20_000, interval: 50 });

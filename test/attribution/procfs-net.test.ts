@@ -7,6 +7,7 @@ import { buildSocketIndex, findBound, findConnected } from '../../src/attributio
 import { parseStat, startTimeMicros } from '../../src/attribution/procfs-stat.js';
 import { parseCmdline, parseStatusUid } from '../../src/attribution/procfs-process.js';
 import { interfaceAddrs, ipv6Hex } from '../../src/attribution/local-addrs.js';
+import { describeNeeding } from '../helpers/needs.js';
 import { killAll, startKid, v4, NODE } from './procfs-helpers.js';
 
 const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
@@ -105,7 +106,7 @@ describe('stat, status, cmdline', () => {
   });
 });
 
-describe('parseProcNet against ss (real sockets)', () => {
+describeNeeding(['ss'], 'parseProcNet against ss (real sockets)', () => {
   let port = 0;
   let pid = 0;
   beforeAll(async () => {

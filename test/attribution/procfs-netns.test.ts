@@ -8,14 +8,13 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { createProcfsAttributor } from '../../src/attribution/procfs-attributor.js';
 import type { Attributor } from '../../src/attribution/attributor.js';
 import { parseProcNet } from '../../src/attribution/procfs-net.js';
+import { describeNeeding } from '../helpers/needs.js';
 import { NODE, adopt, killAll, startKid, v4 } from './procfs-helpers.js';
 
-const isRoot = process.getuid?.() === 0;
-const run = isRoot || process.env.CI === 'true';
 const NS = `oaat-x${process.pid}`;
 const NS2 = `oaat-y${process.pid}`; // a second namespace, with no Ollama process in it
 
@@ -31,7 +30,7 @@ function ip(...args: string[]): void {
 
 interface Report { pid: number; lport: number; rport: number }
 
-describe.skipIf(!run)('Ollama in another network namespace (needs root)', () => {
+describeNeeding(['root', 'ip'], 'Ollama in another network namespace', () => {
   let dir: string;
   let ollama: Report;
   let plain: Report;

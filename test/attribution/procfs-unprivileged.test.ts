@@ -9,11 +9,9 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeNeeding } from '../helpers/needs.js';
 import { NODE } from './procfs-helpers.js';
-
-const isRoot = process.getuid?.() === 0;
-const run = isRoot || process.env.CI === 'true';
 
 const CHILD = `import { createProcfsAttributor } from './attributor.mjs';
 import net from 'node:net';
@@ -32,7 +30,7 @@ s.listen(0, '127.0.0.1', () => {
   });
 });`;
 
-describe.skipIf(!run)('unprivileged run (needs root to drop to nobody)', () => {
+describeNeeding(['root', 'setpriv'], 'unprivileged run (root drops to nobody)', () => {
   let dir: string;
   let server: Server;
   let client: Socket;

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { tsharkFields } from '../helpers/tshark.js';
 import { readCaptureFile } from '../../src/capture/read-file.js';
 import type { ReadResult } from '../../src/capture/read-result.js';
 
@@ -32,37 +32,6 @@ export function readAll(file: string): { result: ReadResult; packets: SeenPacket
   return { result, packets };
 }
 
-/** mulberry32: a tiny seeded PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function hasTool(bin: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Why a test needing `need` cannot run here, or null when it can. Under CI a missing
- * requirement is a failure, not a skip.
- */
-export function skipReason(missing: string | null): string | null {
-  if (missing === null) return null;
-  if (process.env.CI) throw new Error(`required under CI: ${missing}`);
-  return missing;
-}
-
 export interface TsharkRow {
   /** frame.time_epoch converted to µs (sec * 1e6 + fraction). */
   tsUs: number;
@@ -72,21 +41,17 @@ export interface TsharkRow {
   comment: string | null;
 }
 
-/** tshark's own view of a capture, one row per packet. */
+/** tshark's own view of a capture, one row per packet (the first comment of each). */
 export function tsharkRows(file: string): TsharkRow[] {
-  const out = execFileSync('tshark', [
-    '-n', '-r', file, '-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=f',
-    '-e', 'frame.time_epoch', '-e', 'frame.len', '-e', 'frame.cap_len', '-e', 'frame.interface_id', '-e', 'frame.comment',
-  ], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return out.split('\n').filter((l) => l.length > 0).map((line) => {
-    const [epoch, len, capLen, iface, comment] = line.split('\t');
-    const [sec, frac = ''] = epoch.split('.');
+  const fields = ['frame.time_epoch', 'frame.len', 'frame.cap_len', 'frame.interface_id', 'frame.comment'];
+  return tsharkFields(file, fields).map((r) => {
+    const [sec, frac = ''] = (r['frame.time_epoch'][0] ?? '').split('.'); // an SPB has no time
     return {
       tsUs: Number(sec) * 1e6 + Number(frac.padEnd(9, '0')) / 1000,
-      len: Number(len),
-      capLen: Number(capLen),
-      iface: iface === '' ? 0 : Number(iface),
-      comment: comment === undefined || comment === '' ? null : comment,
+      len: Number(r['frame.len'][0]),
+      capLen: Number(r['frame.cap_len'][0]),
+      iface: r['frame.interface_id'].length === 0 ? 0 : Number(r['frame.interface_id'][0]),
+      comment: r['frame.comment'][0] ?? null,
     };
   });
 }

@@ -9,12 +9,12 @@ import * as dgram from 'node:dgram';
 import { spawn } from 'node:child_process';
 import { createPcapWriter } from '../../src/capture/pcap-writer.js';
 import { createPcapngWriter } from '../../src/capture/pcapng-writer.js';
-import { END_OPT, block, hasTool, opt, readAll, shb, skipReason, tmpDir, tsharkRows, u16, u32, u64 } from './helpers.js';
+import { describeNeeding } from '../helpers/needs.js';
+import { END_OPT, block, opt, readAll, shb, tmpDir, tsharkRows, u16, u32, u64 } from './helpers.js';
 
 const dir = tmpDir();
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const noTshark = skipReason(hasTool('tshark') ? null : 'tshark is not installed');
 
 /** Our reader against tshark, packet by packet. */
 function expectAgreesWithTshark(file: string, quirks: { untimed?: number[]; sectionBase?: number[] } = {}): number {
@@ -38,7 +38,7 @@ function payload(n: number, seed: number): Buffer {
   return b;
 }
 
-describe.skipIf(noTshark !== null)(`tshark agrees with our writers and reader${noTshark ? ` (skipped: ${noTshark})` : ''}`, () => {
+describeNeeding(['tshark'], 'tshark agrees with our writers and reader', () => {
   for (const littleEndian of [true, false]) {
     for (const nano of [false, true]) {
       it(`pcap ${littleEndian ? 'LE' : 'BE'} ${nano ? 'ns' : 'µs'}`, () => {
@@ -97,12 +97,6 @@ describe.skipIf(noTshark !== null)(`tshark agrees with our writers and reader${n
   });
 });
 
-const noLive = skipReason(
-  noTshark ?? (process.getuid?.() !== 0 ? 'capturing on lo needs root'
-    : !hasTool('tcpdump') ? 'tcpdump is not installed'
-      : !hasTool('dumpcap') ? 'dumpcap is not installed' : null),
-);
-
 /**
  * Runs a capture tool on lo filtered to two UDP ports. After its "ready" line on stderr it
  * sends warm-up datagrams to the second port until the file grows (the capture is really
@@ -140,7 +134,11 @@ async function captureUdp(cmd: string, file: string, args: (filter: string) => s
       await send(Buffer.from(`datagram ${i} `.repeat(i + 1)), port);
       await sleep(20);
     }
-    await sleep(300);
+    // Stop the tool once every datagram is in its file (it writes each packet as it comes).
+    for (const until = Date.now() + 10_000; realDatagrams(file) < count;) {
+      if (Date.now() > until) throw new Error(`${cmd} wrote ${realDatagrams(file)} of ${count} datagrams within 10 s: ${stderr}`);
+      await sleep(20);
+    }
   } finally {
     child.kill('SIGINT');
     await exited;
@@ -153,10 +151,10 @@ function realDatagrams(file: string): number {
   return readAll(file).packets.filter((p) => p.data.includes(Buffer.from('datagram '))).length;
 }
 
-describe.skipIf(noLive !== null)(`captures made by real tools${noLive ? ` (skipped: ${noLive})` : ''}`, () => {
+describeNeeding(['root', 'tshark', 'tcpdump', 'dumpcap'], 'captures made by real tools', () => {
   it('tcpdump -w (µs pcap)', async () => {
     const file = path.join(dir, 'tcpdump-us.pcap');
-    await captureUdp('tcpdump', file, (f) => ['-i', 'lo', '--immediate-mode', '-U', '-w', file, f], /listening on/, 5);
+    await captureUdp('tcpdump', file, (f) => ['-Z', 'root', '-i', 'lo', '--immediate-mode', '-U', '-w', file, f], /listening on/, 5);
     expect(expectAgreesWithTshark(file)).toBeGreaterThanOrEqual(6);
     expect(realDatagrams(file)).toBe(5);
     const { result, packets } = readAll(file);
@@ -166,7 +164,7 @@ describe.skipIf(noLive !== null)(`captures made by real tools${noLive ? ` (skipp
 
   it('tcpdump --time-stamp-precision=nano -w (ns pcap)', async () => {
     const file = path.join(dir, 'tcpdump-ns.pcap');
-    await captureUdp('tcpdump', file, (f) => ['-i', 'lo', '--immediate-mode', '-U', '--time-stamp-precision=nano', '-w', file, f], /listening on/, 4);
+    await captureUdp('tcpdump', file, (f) => ['-Z', 'root', '-i', 'lo', '--immediate-mode', '-U', '--time-stamp-precision=nano', '-w', file, f], /listening on/, 4);
     expect(fs.readFileSync(file).readUInt32LE(0)).toBe(0xa1b23c4d);
     expect(expectAgreesWithTshark(file)).toBeGreaterThanOrEqual(5);
     expect(realDatagrams(file)).toBe(4);

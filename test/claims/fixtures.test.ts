@@ -10,9 +10,9 @@ import { openDb } from '../../src/store/open-db.js';
 import { claimsReport, type ClaimsReport } from '../../src/claims/evaluate.js';
 import { BUILTIN_CLAIMS } from '../../src/knowledge/claims.js';
 import { storeWith } from './helpers.js';
-import { tsharkAvailable, tsharkFields, tsharkRequired } from '../helpers/tshark.js';
+import { tsharkFields } from '../helpers/tshark.js';
+import { itNeeding } from '../helpers/needs.js';
 
-const needTshark = !tsharkAvailable() && !tsharkRequired() ? 'tshark not installed (apt-get install tshark)' : null;
 
 function report(dbPath: string, opts: Parameters<typeof claimsReport>[1] = {}): ClaimsReport {
   const db = openDb(dbPath, { readonly: true });
@@ -94,7 +94,7 @@ describe('demo capture (pcapng with process comments, veth + lo)', () => {
     expect(claim(rep, 'pull-only-registry-cdn').evidence.chains.map((c) => c.request.path)).toEqual(['/api/pull']);
   });
 
-  it.skipIf(needTshark)(`names each API request's client (curl) and server (ollama) as the packets' own comments do${needTshark ? ` (skipped: ${needTshark})` : ''}`, () => {
+  itNeeding(['tshark'], "names each API request's client (curl) and server (ollama) as the packets' own comments do", () => {
     const db = openDb(dbPath, { readonly: true });
     const portOf = db.prepare('SELECT initiator_port AS port FROM flows WHERE id = ?');
     const file = fixture('demo/ollama-pull.pcapng');

@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { itNeeding } from '../helpers/needs.js';
 import { runCli } from '../helpers/run-cli.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const inCi = process.env.CI === 'true' || process.env.CI === '1';
-const isRoot = process.getuid?.() === 0;
 
 interface DemoFlow { activity: string; hostname: string | null; hostname_source: string | null; connect_host: string | null; process: { name: string } | null; ollama: boolean }
 
@@ -67,9 +66,8 @@ describe('demo', () => {
     expect(json.claims?.find((c) => c.id === 'airgap-no-ollama-destination')?.verdict).toBe('violated');
   });
 
-  it.skipIf(!isRoot && !inCi)('runs as an unprivileged user from the built CLI', () => {
-    if (!isRoot) throw new Error('CI runs as root; this test drops to uid 65534 to prove the demo needs no privileges');
-    if (!existsSync(join(root, 'dist', 'commands', 'cli.js'))) throw new Error('dist/ missing: run `npm run build` (npm ci does it)');
+  // Root drops to uid 65534 to prove the demo needs no privileges.
+  itNeeding(['root', 'setpriv', 'dist'], 'runs as an unprivileged user from the built CLI', () => {
     const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'env', 'HOME=/nonexistent', process.execPath, join(root, 'bin', 'ollama-audit.js'), 'demo'], { encoding: 'utf8', cwd: '/' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);

@@ -1,15 +1,13 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { describeNeeding } from '../helpers/needs.js';
 import { runCli } from '../helpers/run-cli.js';
 import { fixture } from '../differential/fixture-files.js';
 
-const isRoot = process.getuid?.() === 0;
-const inCi = process.env.CI === 'true' || process.env.CI === '1';
-const skip = !isRoot && !inCi ? 'needs root to mount a small tmpfs' : null;
 const mountPoint = mkdtempSync(join(tmpdir(), 'oa-full-'));
 let mounted = false;
 
@@ -18,9 +16,8 @@ afterAll(() => {
   rmSync(mountPoint, { recursive: true, force: true });
 });
 
-describe.skipIf(skip !== null)(`disk full ${skip ? `(skipped: ${skip})` : ''}`, () => {
+describeNeeding(['root', 'mount', 'umount'], 'disk full (a small tmpfs)', () => {
   it('an import that fills the disk exits 2 with one line and leaves earlier imports intact', async () => {
-    if (!isRoot) throw new Error('CI must run as root: this test mounts a tmpfs');
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0700', 'tmpfs', mountPoint]);
     mounted = true;
     const db = join(mountPoint, 'audit.db');

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { runCli } from '../helpers/run-cli.js';
 import { fixture } from '../differential/fixture-files.js';
-import { tsharkAvailable, tsharkFields, tsharkRequired } from '../helpers/tshark.js';
+import { itNeeding } from '../helpers/needs.js';
+import { tsharkFields } from '../helpers/tshark.js';
 import { createPcapWriter } from '../../src/capture/pcap-writer.js';
 import { capinfosInterfaces, encapsulationWords } from '../helpers/capinfos.js';
-import { itNeeding } from '../helpers/needs.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'oa-cli-'));
 const FLOW_FIELDS = [
@@ -17,7 +17,6 @@ const FLOW_FIELDS = [
   'hostname_source', 'sni', 'alpn', 'http_method', 'http_path', 'http_host', 'http_status', 'connect_host',
   'connect_port', 'dns_name', 'activity', 'activity_reason', 'community_id', 'process', 'peer_process', 'ollama', 'interfaces',
 ];
-const needTshark = !tsharkAvailable() && !tsharkRequired() ? 'tshark not installed (apt-get install tshark)' : null;
 
 describe('import + flows', () => {
   itNeeding(['capinfos'], 'import names every interface and its link type in words, as capinfos does', async () => {
@@ -74,11 +73,6 @@ describe('import + flows', () => {
     const registry = list.filter((f: { activity: string }) => f.activity === 'registry');
     expect(registry.length).toBeGreaterThan(0);
     expect(registry.every((f: { hostname: string }) => f.hostname === 'registry.ollama.ai')).toBe(true);
-    if (!needTshark) {
-      const snis = new Set(tsharkFields(fixture('pull-any-sll2.pcap'), ['tls.handshake.extensions_server_name'], 'tls.handshake.type == 1')
-        .flatMap((r) => r['tls.handshake.extensions_server_name']));
-      for (const f of list.filter((x: { sni: string | null }) => x.sni)) expect(snis.has(f.sni)).toBe(true);
-    }
 
     const ollama = JSON.parse((await runCli('flows', '--db', db, '--json', '--ollama')).stdout);
     expect(ollama.length).toBe(summary.ollama_flows);
@@ -93,8 +87,8 @@ describe('import + flows', () => {
     expect(table.stdout).toContain('registry.ollama.ai (sni)');
   });
 
-  it.skipIf(needTshark)(`ptcpdump comments: a loopback flow's process is the client that sent its first packets, peer_process the server that sent the replies (as tshark reads the comments)${needTshark ? ` (skipped: ${needTshark})` : ''}`, async () => {
-    const file = fixture('ptcpdump-comments.pcapng');
+  itNeeding(['tshark'], "ptcpdump comments: a loopback flow's process is the client that sent its first packets, peer_process the server that sent the replies (as tshark reads the comments)", async () => {
+    const file = fixture('demo/ollama-pull.pcapng');
     const db = join(tmp(), 'c.db');
     expect((await runCli('import', file, '--db', db)).code).toBe(0);
     type P = { pid: number; name: string } | null;
@@ -168,18 +162,26 @@ describe('import + flows', () => {
     expect(s.stopped_at).toBeGreaterThan(0);
     expect(s.stopped_at).toBeLessThanOrEqual(Math.floor(size * 0.6));
     expect(r.stderr).toMatch(/truncated at byte \d+/);
-    // Independently: tshark reads as many whole packets from the cut file as we imported.
-    if (!needTshark) {
-      let n = 0;
-      try {
-        n = tsharkFields(file, ['frame.number']).length;
-      } catch (e) {
-        // tshark exits non-zero on a cut file but prints what it read.
-        const out = String((e as { stdout?: string }).stdout ?? '');
-        n = out.split('\n').filter(Boolean).length;
-      }
-      expect(s.packets).toBe(n);
+  });
+
+  itNeeding(['tshark'], 'a truncated capture: as many whole packets imported as tshark reads from the cut file', async () => {
+    const dir = tmp();
+    const file = join(dir, 'cut.pcap');
+    copyFileSync(fixture('pull-eth-nano.pcap'), file);
+    truncateSync(file, Math.floor(statSync(file).size * 0.6));
+    const r = await runCli('import', file, '--db', join(dir, 'c.db'), '--json');
+    expect(r.code).toBe(0);
+    const [s] = JSON.parse(r.stdout);
+    let n = 0;
+    try {
+      n = tsharkFields(file, ['frame.number']).length;
+    } catch (e) {
+      // tshark exits non-zero on a cut file but prints what it read.
+      const out = String((e as { stdout?: string }).stdout ?? '');
+      n = out.split('\n').filter(Boolean).length;
     }
+    expect(n).toBeGreaterThan(0);
+    expect(s.packets).toBe(n);
   });
 
   it('an unknown link type is counted per reason, not fatal', async () => {

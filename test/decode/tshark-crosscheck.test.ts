@@ -1,22 +1,19 @@
 /**
  * Decodes hand-built frames of every link type and checks each field against what tshark
- * reads from the same bytes (an independent decoder). Needs tshark: skipped outside CI when
- * it is missing, a failure in CI.
+ * reads from the same bytes (an independent decoder). Needs tshark (test/helpers/needs.ts).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { LINKTYPE } from '../../src/capture/packet.js';
 import { addrToString } from '../../src/decode/addr.js';
 import { decodePacket } from '../../src/decode/decode-packet.js';
 import { newDecoded, newSkipCounts } from '../../src/decode/decoded.js';
 import { bsdNull, eth, ext8, icmp, ipv4, ipv6, packet, sll, sll2, tcp, udp } from './frames.js';
+import { describeNeeding } from '../helpers/needs.js';
+import { tsharkFields } from '../helpers/tshark.js';
 import { writePcap } from './pcap-file.js';
-
-const haveTshark = spawnSync('tshark', ['--version']).status === 0;
-const run = haveTshark || process.env.CI ? describe : describe.skip; // outside CI only: tshark not installed
 
 const v4tcp = (payload: number, flags = 0x18) => ipv4({
   src: '192.0.2.10', dst: '198.51.100.7', proto: 6,
@@ -46,14 +43,12 @@ const FIELDS = ['ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst', 'ip.len', 'ipv6.plen
 const dir = mkdtempSync(join(tmpdir(), 'oa-decode-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-run('decodePacket agrees with tshark', () => {
+describeNeeding(['tshark'], 'decodePacket agrees with tshark', () => {
   it.each(CASES)('%s', (name, linktype, frames) => {
     const file = join(dir, `${name}.pcap`);
     writePcap(file, linktype, frames);
-    const r = spawnSync('tshark', ['-n', '-r', file, '-T', 'fields', '-E', 'occurrence=f', '-E', 'separator=|',
-      ...FIELDS.flatMap((f) => ['-e', f])], { encoding: 'utf8' });
-    expect(r.status, r.stderr).toBe(0);
-    const rows = r.stdout.trim().split('\n').map((l) => Object.fromEntries(l.split('|').map((v, i) => [FIELDS[i], v])));
+    // The first occurrence of each field ('' when absent), as tshark's occurrence=f gives it.
+    const rows = tsharkFields(file, FIELDS).map((r) => Object.fromEntries(FIELDS.map((f) => [f, r[f][0] ?? ''])));
     expect(rows.length).toBe(frames.length);
     frames.forEach((frame, i) => {
       const t = rows[i];

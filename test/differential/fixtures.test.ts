@@ -1,18 +1,13 @@
 // Differential test: our analysis of every committed fixture against tshark's reading of the same file.
-// Needs tshark: skipped (with the reason in the title) when it is missing and CI is unset; under
-// CI=true a missing tshark fails the first test.
-import { describe, expect, it } from 'vitest';
+// Needs tshark (test/helpers/needs.ts: skipped with the reason outside CI, a failure under CI=true).
+import { afterEach, describe, expect, it } from 'vitest';
 import { analyzeCaptureFile } from '../../src/pipeline/analyze.js';
 import { addrToString } from '../../src/decode/addr.js';
 import type { Flow } from '../../src/flows/flow.js';
-import {
-  tsharkAvailable, tsharkRequired, tsharkConnect, tsharkConversations, tsharkDnsAnswers, tsharkHttpRequests, tsharkSni,
-  type Conversation,
-} from '../helpers/tshark.js';
+import { tsharkConnect, tsharkConversations, tsharkDnsAnswers, tsharkHttpRequests, tsharkSni } from '../helpers/tshark.js';
+import { describeNeeding } from '../helpers/needs.js';
 import { fixtureFiles } from './fixture-files.js';
-
-const haveTshark = tsharkAvailable();
-const skip = !haveTshark && !tsharkRequired();
+import { endpoints, fromTshark, oracle, sorted, undirected } from './scenario.js';
 
 const PROTO = { 6: 'tcp', 17: 'udp' } as const;
 const RR_TYPES: Record<string, number> = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, HTTPS: 65 };
@@ -22,27 +17,18 @@ const rrType = (t: string | number): number => (typeof t === 'number' ? t : RR_T
 const rcode = (r: string | number): number => (typeof r === 'number' ? r : RCODES[r.toUpperCase()] ?? Number(r));
 const dnsName = (n: string): string => n.toLowerCase().replace(/\.$/, '');
 
-/** A conversation with its ends in a fixed order, so direction guesses (UDP) do not matter. */
-function undirected(proto: string, a: string, ap: number, b: string, bp: number, aPk: number, aBy: number, bPk: number, bBy: number): string {
-  const ea = `${a}#${ap} sent ${aPk}/${aBy}`;
-  const eb = `${b}#${bp} sent ${bPk}/${bBy}`;
-  return `${proto} ${[ea, eb].sort().join(' | ')}`;
-}
-
-const fromTshark = (c: Conversation): string =>
-  undirected(c.proto, c.initiatorAddr, c.initiatorPort, c.responderAddr, c.responderPort, c.packetsOut, c.bytesOut, c.packetsIn, c.bytesIn);
-
 const fromFlow = (f: Flow): string =>
   undirected(PROTO[f.proto as 6 | 17], addrToString(f.initiatorAddr), f.initiatorPort, addrToString(f.responderAddr), f.responderPort,
     f.packetsOut, f.bytesOut, f.packetsIn, f.bytesIn);
 
-const endpoints = (a: string, ap: number, b: string, bp: number): string => `${a}#${ap} > ${b}#${bp}`;
 const flowEnds = (f: Flow): string => endpoints(addrToString(f.initiatorAddr), f.initiatorPort, addrToString(f.responderAddr), f.responderPort);
-const sorted = <T>(xs: T[]): T[] => [...xs].sort();
 
-describe.skipIf(skip)(skip ? 'differential vs tshark (skipped: no tshark, CI unset)' : 'differential vs tshark', () => {
-  it('has tshark (required under CI=true)', () => expect(haveTshark).toBe(true));
+// Every test here blocks on tshark (execFileSync). Without a turn of the event loop between tests,
+// a worker busy for over a minute on a loaded machine misses vitest's own RPC deadline ("Timeout
+// calling onTaskUpdate") although every test passed.
+afterEach(() => new Promise<void>((resolve) => setTimeout(resolve, 1)));
 
+describeNeeding(['tshark'], 'differential vs tshark', () => {
   // The forwarding captures hold each packet once per interface it crossed; tshark counts every
   // copy, we count one. test/pipeline/forward-dedup.test.ts compares them with tshark per interface.
   const singleCopy = fixtureFiles().filter((f) => !/\/forward-[^/]*$/.test(f));
@@ -52,13 +38,13 @@ describe.skipIf(skip)(skip ? 'differential vs tshark (skipped: no tshark, CI uns
     it('has the same TCP/UDP conversations, packets and IP bytes each way', () => {
       const r = ours();
       const mine = r.flows.filter((f) => f.proto === 6 || f.proto === 17);
-      expect(sorted(mine.map(fromFlow))).toEqual(sorted(tsharkConversations(file).map(fromTshark)));
+      expect(sorted(mine.map(fromFlow))).toEqual(sorted(oracle(file, 'conversations', tsharkConversations(file)).map(fromTshark)));
     });
 
     it('puts the initiator where the SYN came from, and first/last packet times', () => {
       const r = ours();
       const byEnds = new Map(r.flows.map((f) => [flowEnds(f), f]));
-      for (const c of tsharkConversations(file).filter((c) => c.initiatorBySyn)) {
+      for (const c of oracle(file, 'syn', tsharkConversations(file).filter((c) => c.initiatorBySyn))) {
         const f = byEnds.get(endpoints(c.initiatorAddr, c.initiatorPort, c.responderAddr, c.responderPort));
         expect(f, `flow ${c.initiatorAddr}:${c.initiatorPort} > ${c.responderAddr}:${c.responderPort}`).toBeDefined();
         expect(f?.initiatorBy).toBe('syn');
@@ -71,7 +57,7 @@ describe.skipIf(skip)(skip ? 'differential vs tshark (skipped: no tshark, CI uns
     it('finds the same TLS SNI per TCP connection', () => {
       const r = ours();
       const mine = r.flows.filter((f) => f.sni !== null).map((f) => `${flowEnds(f)} ${f.sni}`);
-      const theirs = tsharkSni(file).map((s) => `${endpoints(s.clientAddr, s.clientPort, s.serverAddr, s.serverPort)} ${s.sni}`);
+      const theirs = oracle(file, 'sni', tsharkSni(file)).map((s) => `${endpoints(s.clientAddr, s.clientPort, s.serverAddr, s.serverPort)} ${s.sni}`);
       expect(sorted(mine)).toEqual(sorted(theirs));
     });
 
@@ -81,21 +67,21 @@ describe.skipIf(skip)(skip ? 'differential vs tshark (skipped: no tshark, CI uns
         `${dnsName(q)}/${rrType(qt)} rcode=${rcode(rc)} [${answers.map((a) => `${dnsName(a.name)} ${rrType(a.type)} ${typeof a.data === 'string' ? dnsName(a.data) : ''}`).join(', ')}]`;
       // Ours is one record per transaction (rcode null when unanswered); tshark lists responses.
       const mine = r.dns.flatMap((d) => (d.rcode === null ? [] : [norm(d.query, d.qtype, d.rcode, d.answers)]));
-      const theirs = tsharkDnsAnswers(file).map((d) => norm(d.query, d.qtype, d.rcode, d.answers));
+      const theirs = oracle(file, 'dns', tsharkDnsAnswers(file)).map((d) => norm(d.query, d.qtype, d.rcode, d.answers));
       expect(sorted(mine)).toEqual(sorted(theirs));
     });
 
     it('reads the same HTTP requests (method, target, Host) and response status', () => {
       const r = ours();
       const mine = r.http.map((h) => `${h.method} ${h.path} ${h.host ?? '-'} ${h.status ?? '-'}`);
-      const theirs = tsharkHttpRequests(file).map((h) => `${h.method} ${h.uri} ${h.host ?? '-'} ${h.status ?? '-'}`);
+      const theirs = oracle(file, 'http', tsharkHttpRequests(file)).map((h) => `${h.method} ${h.uri} ${h.host ?? '-'} ${h.status ?? '-'}`);
       expect(sorted(mine)).toEqual(sorted(theirs));
     });
 
     it('names the same proxy CONNECT targets', () => {
       const r = ours();
       const mine = r.flows.filter((f) => f.connectHost !== null).map((f) => `${flowEnds(f)} ${f.connectHost}:${f.connectPort}`);
-      const theirs = tsharkConnect(file).map((c) => `${endpoints(c.clientAddr, c.clientPort, c.proxyAddr, c.proxyPort)} ${c.targetHost}:${c.targetPort}`);
+      const theirs = oracle(file, 'connect', tsharkConnect(file)).map((c) => `${endpoints(c.clientAddr, c.clientPort, c.proxyAddr, c.proxyPort)} ${c.targetHost}:${c.targetPort}`);
       expect(sorted(mine)).toEqual(sorted(theirs));
       expect(r.http.filter((h) => h.isConnect).length).toBe(theirs.length);
     });

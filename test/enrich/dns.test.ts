@@ -10,9 +10,9 @@ import { addrKey, createDnsCache } from '../../src/enrich/dns-cache.js';
 import { createEnricher } from '../../src/enrich/enricher.js';
 import { IPPROTO } from '../../src/decode/decoded.js';
 import { DIR_IN, DIR_OUT } from '../../src/flows/flow.js';
-import { hasProgram, makeFlow, recorder, run, skipUnless, tcp, udp } from './helpers.js';
+import { describeNeeding } from '../helpers/needs.js';
+import { makeFlow, recorder, run, tcp, udp } from './helpers.js';
 
-const HAS_DIG = hasProgram('dig');
 const v4 = (s: string): Buffer => Buffer.from(s.split('.').map(Number));
 const CF1 = '104.21.75.227';
 const CF2 = '172.67.182.229';
@@ -209,7 +209,7 @@ describe('DNS over TCP', () => {
   });
 });
 
-describe.skipIf(skipUnless(HAS_DIG))('DNS from a real dig', () => {
+describeNeeding(['dig'], 'DNS from a real dig', () => {
   function answerFor(msg: Buffer): Buffer {
     const q = dnsPacket.decode(msg);
     const name = q.questions?.[0]?.name ?? '';

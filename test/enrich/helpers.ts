@@ -4,7 +4,7 @@
  * (and the Buffer is scribbled over between packets), so a test fails if the enricher keeps a
  * reference instead of copying.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { newPacket, LINKTYPE } from '../../src/capture/packet.js';
 import { newDecoded, IPPROTO, TCP_ACK, TCP_PSH } from '../../src/decode/decoded.js';
 import type { Flow } from '../../src/flows/flow.js';
@@ -77,21 +77,6 @@ export function tcpStream(e: Enricher, flow: Flow, dir: number, isn: number, dat
   for (let o = 0; o < data.length; o += mss) {
     tcp(e, flow, dir, isn + 1 + o, data.subarray(o, Math.min(data.length, o + mss)), ts + o);
   }
-}
-
-/** Is `name` on PATH? (For skipIf: outside CI a missing tool skips; in CI the test runs and fails.) */
-export function hasProgram(name: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Skip only outside CI: `it.skipIf(skipUnless(hasProgram('dig')))`. */
-export function skipUnless(available: boolean): boolean {
-  return !available && !process.env.CI;
 }
 
 /** Runs a program to completion (or until `timeoutMs`), ignoring its output and exit status. */

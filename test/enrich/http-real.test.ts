@@ -8,10 +8,10 @@ import net from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createEnricher } from '../../src/enrich/enricher.js';
 import { DIR_IN, DIR_OUT } from '../../src/flows/flow.js';
-import { hasProgram, makeFlow, recorder, run, skipUnless, tcp } from './helpers.js';
+import { describeNeeding } from '../helpers/needs.js';
+import { makeFlow, recorder, run, tcp } from './helpers.js';
 import { clientHelloComplete, recordFirstConnection } from './real-clients.js';
 
-const HAS_CURL = hasProgram('curl');
 const CDN = 'https://dd20bb891979d25aebc8bec07b2b3bbc.r2.cloudflarestorage.com/ollama/docker/registry/v2/blobs/sha256/ab/abc/data?X-Amz-Signature=f00';
 const BLOB = '/v2/library/llama3/blobs/sha256:abc';
 
@@ -90,7 +90,7 @@ function tsOf(chunks: Chunk[], ts: number[], dir: number, needle: string): numbe
   throw new Error('not found');
 }
 
-describe.skipIf(skipUnless(HAS_CURL))('HTTP from curl through a recording relay', () => {
+describeNeeding(['curl'], 'HTTP from curl through a recording relay', () => {
   let chunks: Chunk[];
   beforeAll(async () => {
     chunks = await recordCurlSession((port) => {
@@ -168,7 +168,7 @@ describe.skipIf(skipUnless(HAS_CURL))('HTTP from curl through a recording relay'
   });
 });
 
-describe.skipIf(skipUnless(HAS_CURL))('CONNECT through a tiny proxy', () => {
+describeNeeding(['curl'], 'CONNECT through a tiny proxy', () => {
   it('gives connectHost/Port, the 200, and the SNI of the tunnel\'s ClientHello', async () => {
     const reply = Buffer.from('HTTP/1.1 200 Connection established\r\n\r\n');
     let replied = false;

@@ -11,10 +11,10 @@ import {
 } from '../../src/enrich/tls-client-hello.js';
 import { DIR_IN, DIR_OUT } from '../../src/flows/flow.js';
 import { TCP_SYN, TCP_ACK } from '../../src/decode/decoded.js';
-import { hasProgram, makeFlow, recorder, run, skipUnless, tcp } from './helpers.js';
+import { describeNeeding } from '../helpers/needs.js';
+import { makeFlow, recorder, run, tcp } from './helpers.js';
 import { clientHelloComplete, recordFirstConnection } from './real-clients.js';
 
-const HAS_OPENSSL = hasProgram('openssl');
 /** 60 extra ALPN names make the ClientHello big, as post-quantum key shares do. */
 const MANY_ALPN = Array.from({ length: 60 }, (_, i) => `proto-${String(i + 1).padStart(3, '0')}`);
 
@@ -84,7 +84,7 @@ describe('ClientHello from Node tls', () => {
   });
 });
 
-describe.skipIf(skipUnless(HAS_OPENSSL))('ClientHello from openssl s_client', () => {
+describeNeeding(['openssl'], 'ClientHello from openssl s_client', () => {
   let big: Buffer;
   beforeAll(async () => {
     // ffdhe8192 puts a 1 KiB key share in (OpenSSL 3.0 sends a share for the first group only);

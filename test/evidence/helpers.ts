@@ -2,7 +2,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { LINKTYPE, type Packet } from '../../src/capture/packet.js';
 import { decodePacket } from '../../src/decode/decode-packet.js';
 import { newDecoded, newSkipCounts, type Decoded } from '../../src/decode/decoded.js';
@@ -55,31 +54,6 @@ export function feeder(w: EvidenceWriter | null) {
       return f;
     },
   };
-}
-
-export function hasTshark(): boolean {
-  try {
-    execFileSync('tshark', ['-v'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Why a tshark test cannot run here (null: it can); under CI a missing tshark is a failure. */
-export function tsharkMissing(): string | null {
-  if (hasTshark()) return null;
-  if (process.env.CI) throw new Error('tshark is required under CI');
-  return 'tshark is not installed';
-}
-
-/** tshark's fields, one array per packet (tab-separated), optionally under a display filter. */
-export function tsharkFields(file: string, fields: string[], filter?: string): string[][] {
-  const args = ['-n', '-r', file, '-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=f'];
-  for (const f of fields) args.push('-e', f);
-  if (filter) args.push('-Y', filter);
-  const out = execFileSync('tshark', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
-  return out.split('\n').filter((l) => l.length > 0).map((l) => l.split('\t'));
 }
 
 /**

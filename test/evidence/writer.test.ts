@@ -3,7 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { createEvidenceWriter, type EvidenceWriterOptions, type SegmentInfo } from '../../src/store/evidence-writer.js';
-import { feeder, HDRS, SEC, T0, tcpPacket, tmpDir, tsharkFields, tsharkMissing, writeEvidenceFrom, type Ep } from './helpers.js';
+import { describeNeeding } from '../helpers/needs.js';
+import { tsharkColumns } from '../helpers/tshark.js';
+import { feeder, HDRS, SEC, T0, tcpPacket, tmpDir, writeEvidenceFrom, type Ep } from './helpers.js';
 
 const root = tmpDir();
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -29,9 +31,7 @@ function stream(feed: ReturnType<typeof feeder>['feed'], count: number, size: nu
   for (let i = 0; i < count; i++) feed(tcpPacket(from, S, Buffer.alloc(size, 0x41), t0 + i * SEC), OLLAMA);
 }
 
-const noTshark = tsharkMissing();
-
-describe('evidence writer: segments', () => {
+describeNeeding(['sha256sum'], 'evidence writer: segments', () => {
   it('rotates at the size limit; files are 0600 in a 0700 folder; hashes match sha256sum', () => {
     const { w, closed } = writer({ maxSegmentBytes: 4096 });
     const f = feeder(w);
@@ -168,7 +168,7 @@ const CLI: Ep = { ip: '127.0.0.1', port: 51000 };
 const MARKER = 'SECRET-PROMPT-6f1d2c';
 const ANSWER = 'SECRET-ANSWER-9a8b7c';
 
-describe.skipIf(noTshark !== null)(`evidence writer: tshark's view${noTshark ? ` (skipped: ${noTshark})` : ''}`, () => {
+describeNeeding(['tshark'], 'evidence writer: tshark\'s view', () => {
   for (const policy of ['head', 'full'] as const) {
     it(`${policy}: process comments, cut packets keep their length, no API body bytes`, () => {
       const { w } = writer({ policy });
@@ -190,7 +190,7 @@ describe.skipIf(noTshark !== null)(`evidence writer: tshark's view${noTshark ? `
       expect(bytes.includes('POST /api/generate HTTP/1.1')).toBe(true);
       expect(bytes.includes('HTTP/1.1 200 OK')).toBe(true);
 
-      const rows = tsharkFields(seg.path, ['frame.comment', 'frame.len', 'frame.cap_len', 'tcp.srcport']);
+      const rows = tsharkColumns(seg.path, ['frame.comment', 'frame.len', 'frame.cap_len', 'tcp.srcport']);
       expect(rows.length).toBe(34);
       // The flow's process became known on its second packet: the first has no comment. The reply is the server's.
       expect(rows.slice(0, 4).map((r) => r[0])).toEqual(['', 'PID: 4321\\nCmd: /usr/bin/curl', 'PID: 4321\\nCmd: /usr/bin/curl', 'PID: 777\\nCmd: /usr/local/bin/ollama']);
@@ -205,9 +205,9 @@ describe.skipIf(noTshark !== null)(`evidence writer: tshark's view${noTshark ? `
   }
 });
 
-describe.skipIf(noTshark !== null)(`evidence writer: comments name each packet's sender${noTshark ? ` (skipped: ${noTshark})` : ''}`, () => {
+describeNeeding(['tshark'], "evidence writer: comments name each packet's sender", () => {
   it('a real loopback capture with its comments taken off: the client\'s packets name the client, the server\'s the server, as the original comments did', () => {
-    const file = path.join(import.meta.dirname, '../../fixtures/ptcpdump-comments.pcapng');
+    const file = path.join(import.meta.dirname, '../../fixtures/demo/ollama-pull.pcapng');
     const { w } = writer({ policy: 'full' });
     writeEvidenceFrom(file, w, true);
     const LOOPBACK_TCP = 'ip.src == 127.0.0.1 && ip.dst == 127.0.0.1 && tcp';
@@ -215,12 +215,12 @@ describe.skipIf(noTshark !== null)(`evidence writer: comments name each packet's
     const pidOf = (comment: string): string => /^PID: (\d+)/.exec(comment)?.[1] ?? '';
     // The fixture's comments (made from what each program logged about itself) per direction of each connection.
     const original = new Map<string, Set<string>>();
-    for (const [sp, dp, c] of tsharkFields(file, fields, LOOPBACK_TCP)) {
+    for (const [sp, dp, c] of tsharkColumns(file, fields, LOOPBACK_TCP)) {
       if (!c) continue;
       const k = `${sp}>${dp}`;
       original.set(k, (original.get(k) ?? new Set()).add(pidOf(c)));
     }
-    const ours = w.segments().flatMap((seg) => tsharkFields(seg.path, fields, LOOPBACK_TCP)).filter((r) => r[2]);
+    const ours = w.segments().flatMap((seg) => tsharkColumns(seg.path, fields, LOOPBACK_TCP)).filter((r) => r[2]);
     expect(ours.length).toBeGreaterThanOrEqual(40);
     for (const [sp, dp, c] of ours) expect([...(original.get(`${sp}>${dp}`) ?? [])]).toEqual([pidOf(c)]);
     // Replies from the API port name the server, not the client that asked.
@@ -230,9 +230,7 @@ describe.skipIf(noTshark !== null)(`evidence writer: comments name each packet's
   });
 });
 
-describe('evidence writer: a full disk', () => {
-  const notRoot = process.getuid?.() !== 0 ? 'mounting a tiny tmpfs needs root' : null;
-  if (notRoot && process.env.CI) throw new Error(`required under CI: ${notRoot}`);
+describeNeeding(['root', 'mount', 'umount'], 'evidence writer: a full disk (a tiny tmpfs)', () => {
   const mnt = tmpDir('oa-evidence-full-');
   let mounted = false;
   afterAll(() => {
@@ -242,7 +240,7 @@ describe('evidence writer: a full disk', () => {
 
   // Small segments hit the full disk when one closes (its last flush); a big one mid-write.
   for (const maxSegmentBytes of [100_000, 8 << 20]) {
-    it.skipIf(notRoot !== null)(`segments of ${maxSegmentBytes} bytes: stops writing evidence, reports it once, never throws${notRoot ? ` (skipped: ${notRoot})` : ''}`, () => {
+    it(`segments of ${maxSegmentBytes} bytes: stops writing evidence, reports it once, never throws`, () => {
       if (!mounted) execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mnt]);
       mounted = true;
       const dir = path.join(mnt, 'evidence');

@@ -13,10 +13,10 @@ import { importFile } from '../../src/commands/import-file.js';
 import { auditExposure, type ExposureReport } from '../../src/exposure/audit.js';
 import { runExposure } from '../../src/commands/exposure-command.js';
 import { openDb } from '../../src/store/open-db.js';
-import { curl, have, ip, sleep, startFakeOllama, startTcpdump, stop, stopAll } from './live-helpers.js';
+import { describeNeeding } from '../helpers/needs.js';
+import { waitForClosed } from '../helpers/await-capture.js';
+import { curl, ip, startFakeOllama, startTcpdump, stop, stopAll } from './live-helpers.js';
 
-const canRun = process.getuid?.() === 0 && have('ip') && have('tcpdump') && have('curl');
-const run = canRun || process.env.CI === 'true';
 const ID = process.pid % 100000;
 const NS_A = `oaex-a${ID}`;
 const NS_B = `oaex-b${ID}`;
@@ -27,7 +27,7 @@ const CLIENT = '10.213.5.2';
 const PORT = 11500;
 const ORIGINS = 'http://app.example.test,https://ui.example.test';
 
-describe.skipIf(!run)('exposure: API on every interface, client from another namespace (needs root, ip, tcpdump, curl)', () => {
+describeNeeding(['root', 'ip', 'tcpdump', 'curl'], 'exposure: API on every interface, client from another namespace', () => {
   let dir: string;
   let pid: number;
   let report: ExposureReport;
@@ -53,7 +53,7 @@ describe.skipIf(!run)('exposure: API on every interface, client from another nam
     statuses.push(curl(NS_B, `http://${SERVER}:${PORT}/api/tags`));
     statuses.push(curl(NS_B, `http://${SERVER}:${PORT}/`));
     statuses.push(curl(NS_B, `http://${SERVER}:${PORT}/api/tags`, 'ollama.example.com'));
-    await sleep(300);
+    await waitForClosed(file, statuses.length);
     await stop(dump, 'SIGINT');
     dbPath = join(dir, 'audit.db');
     openDb(dbPath).close(); // importFile wants a migrated store

@@ -30,10 +30,6 @@ export function ip(...args: string[]): void {
   if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
 }
 
-export function have(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-}
-
 const kids: ChildProcess[] = [];
 
 function track(child: ChildProcess): ChildProcess {
@@ -77,7 +73,7 @@ export function startFakeOllama(dir: string, ns: string, bind: string, port: num
 
 /** tcpdump in a namespace, writing every packet at once (-U); resolves when it is listening. */
 export function startTcpdump(ns: string, iface: string, file: string): Promise<ChildProcess> {
-  const child = track(spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-n', '-U', '--immediate-mode', '-s', '0', '-i', iface, '-w', file, 'tcp'], { stdio: ['ignore', 'ignore', 'pipe'] }));
+  const child = track(spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-Z', 'root', '-n', '-U', '--immediate-mode', '-s', '0', '-i', iface, '-w', file, 'tcp'], { stdio: ['ignore', 'ignore', 'pipe'] }));
   return new Promise((resolve, reject) => {
     let err = '';
     child.stderr!.on('data', (d: Buffer) => {
@@ -100,6 +96,3 @@ export function curl(ns: string, url: string, host?: string): number {
   return Number(r.stdout);
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

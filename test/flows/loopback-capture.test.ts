@@ -1,8 +1,8 @@
 /**
  * A real capture: tcpdump records TCP and UDP exchanges this test makes over loopback
  * (127.0.0.1 and ::1 only), then decode + flow table results are compared per conversation
- * with `tshark -z conv,tcp -z conv,udp` on the same file. Needs root, tcpdump and tshark:
- * skipped outside CI without them, must run in CI.
+ * with `tshark -z conv,tcp -z conv,udp` on the same file. Needs root, tcpdump and tshark
+ * (test/helpers/needs.ts: skipped with the reason outside CI, a failure under CI=true).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { newPacket } from '../../src/capture/packet.js';
 import { addrToString } from '../../src/decode/addr.js';
 import { decodePacket } from '../../src/decode/decode-packet.js';
@@ -18,10 +18,8 @@ import { newDecoded, newSkipCounts } from '../../src/decode/decoded.js';
 import { createFlowTable } from '../../src/flows/flow-table.js';
 import type { Flow } from '../../src/flows/flow.js';
 import { readPcap } from '../decode/pcap-file.js';
-
-const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
-const canRun = process.getuid?.() === 0 && has('tcpdump') && has('tshark');
-const run = canRun || process.env.CI ? describe : describe.skip; // outside CI only: needs root, tcpdump, tshark
+import { waitForCapture } from '../helpers/await-capture.js';
+import { describeNeeding } from '../helpers/needs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'oa-lo-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -73,7 +71,7 @@ async function udpExchange(type: 'udp4' | 'udp6', host: string, server: UdpSocke
 }
 
 function startTcpdump(file: string, filter: string): Promise<ChildProcess> {
-  const td = spawn('tcpdump', ['-i', 'lo', '-n', '--immediate-mode', '-U', '-s', '0', '-w', file, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const td = spawn('tcpdump', ['-Z', 'root', '-i', 'lo', '-n', '--immediate-mode', '-U', '-s', '0', '-w', file, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
   return new Promise((resolve, reject) => {
     let err = '';
     td.stderr?.on('data', (d: Buffer) => {
@@ -104,7 +102,7 @@ function parseConv(out: string): Conv[] {
   return convs;
 }
 
-run('flow table on a real loopback capture vs tshark conversations', () => {
+describeNeeding(['root', 'tcpdump', 'tshark'], 'flow table on a real loopback capture vs tshark conversations', () => {
   it('counts packets and bytes each way as tshark does', async () => {
     const tcp4 = await listen('127.0.0.1');
     const tcp6 = await listen('::1');
@@ -118,7 +116,8 @@ run('flow table on a real loopback capture vs tshark conversations', () => {
       await tcpExchange('127.0.0.1', ports[0], [10]);
       await tcpExchange('::1', ports[1], [300]);
       await udpExchange('udp4', '127.0.0.1', udp4, [20, 30, 40]);
-      await new Promise((r) => setTimeout(r, 300));
+      // Three TCP connections closed both ways; three datagrams and their three answers.
+      await waitForCapture(file, (c) => c.tcpFins >= 6 && c.udpPackets >= 6);
     } finally {
       await stop(td);
       tcp4.close();

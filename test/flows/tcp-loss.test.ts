@@ -10,7 +10,8 @@ import { createPcapWriter } from '../../src/capture/pcap-writer.js';
 import { analyzeCaptureFile } from '../../src/pipeline/analyze.js';
 import { makeFlow } from '../helpers/make-flow.js';
 import { fixture } from '../differential/fixture-files.js';
-import { tsharkAvailable, tsharkFields, tsharkRequired } from '../helpers/tshark.js';
+import { itNeeding } from '../helpers/needs.js';
+import { tsharkFields } from '../helpers/tshark.js';
 
 function seg(f: ReturnType<typeof makeFlow>, dir: number, seq: number, len: number, flags: number, ack = 0): void {
   const d = newDecoded();
@@ -73,8 +74,7 @@ describe('TCP loss estimate', () => {
     expect(lossPercent(0, 0)).toBeNull();
   });
 
-  const noTshark = !tsharkAvailable() && !tsharkRequired();
-  it.skipIf(noTshark)('on a real capture with data segments removed, the estimate is exactly the removed bytes', () => {
+  itNeeding(['tshark'], 'on a real capture with data segments removed, the estimate is exactly the removed bytes', () => {
     const src = fixture('pull-eth-nano.pcap');
     // Independent: tshark names the CDN's full-size data segments and their TCP payload lengths.
     const big = tsharkFields(src, ['frame.number', 'tcp.len'], 'tcp.srcport == 443 && tcp.len >= 1448');

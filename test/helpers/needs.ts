@@ -5,7 +5,8 @@
  * - otherwise: the test skips, and its title carries a one-line reason.
  *
  * Needs: 'root' (uid 0: namespaces, live capture, tmpfs), 'cap' (the optional `cap` addon loads),
- * 'packet-stats' (our kernel-drop addon is built), or any program name looked up on PATH
+ * 'packet-stats' (our kernel-drop addon is built), 'dist' (the compiled CLI that bin/ollama-audit.js
+ * loads, for tests that spawn it), or any program name looked up on PATH
  * ('tshark', 'tcpdump', 'dig', 'ping', 'nginx', 'chromium', 'tmux', ...).
  */
 import { execFileSync } from 'node:child_process';
@@ -44,6 +45,8 @@ function met(need: string): boolean {
   else if (need === 'cap') v = loads('cap');
   else if (need === 'packet-stats') {
     v = existsSync(fileURLToPath(new URL('../../native/packet-stats/build/Release/packet_stats.node', import.meta.url)));
+  } else if (need === 'dist') {
+    v = existsSync(fileURLToPath(new URL('../../dist/commands/cli.js', import.meta.url)));
   } else v = onPath(need);
   cache.set(need, v);
   return v;
@@ -53,6 +56,7 @@ function describeNeed(need: string): string {
   if (need === 'root') return 'not root';
   if (need === 'cap') return 'the cap addon is not built (apt-get install libpcap-dev, then npm rebuild cap)';
   if (need === 'packet-stats') return 'the packet-stats addon is not built (npm run build:native)';
+  if (need === 'dist') return 'dist/ is not built (npx tsc -p tsconfig.build.json)';
   return `${need} is not installed`;
 }
 

@@ -1,6 +1,6 @@
 /**
- * The tshark oracle: independent expected values for the differential tests.
- * Every call runs tshark with -n (no name resolution, so tshark never touches the network)
+ * The tshark oracle: independent expected values for the differential tests, and the one tshark
+ * wrapper of the test suite (tsharkFields, tsharkColumns). Every call runs tshark with -n (no name resolution, so tshark never touches the network)
  * and returns plain data. Addresses are tshark's text forms (IPv6 compressed, lower case).
  */
 import { execFileSync } from 'node:child_process';
@@ -15,21 +15,23 @@ function tshark(args: string[]): string {
   });
 }
 
-export function tsharkAvailable(): boolean {
-  try {
-    execFileSync('tshark', ['-v'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** True when tests that need tshark must run (and fail if it is missing): CI=true. */
-export function tsharkRequired(): boolean {
-  return process.env.CI === 'true' || process.env.CI === '1';
-}
-
 export type FieldRow = Record<string, string[]>;
+
+/** tshark's output lines, one per packet: a packet whose fields are all absent is an empty line, still a packet. */
+function packetLines(out: string): string[] {
+  const lines = out.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+/**
+ * One row per packet (matching displayFilter), one cell per field: its occurrences joined by ','
+ * as tshark prints them, '' when the packet has none. The simple form for counting packets and
+ * reading single-valued fields (frame.comment, frame.len, ...).
+ */
+export function tsharkColumns(file: string, fields: string[], displayFilter?: string, options: string[] = []): string[][] {
+  return tsharkFields(file, fields, displayFilter, options).map((row) => fields.map((f) => row[f].join(',')));
+}
 
 /**
  * One row per packet (matching displayFilter), each field as the list of its occurrences
@@ -39,19 +41,15 @@ export function tsharkFields(file: string, fields: string[], displayFilter?: str
   const args = ['-r', file, ...options, '-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=a', '-E', `aggregator=${AGG}`];
   for (const f of fields) args.push('-e', f);
   if (displayFilter) args.push('-Y', displayFilter);
-  const out = tshark(args);
-  return out
-    .split('\n')
-    .filter((line) => line.length > 0)
-    .map((line) => {
-      const cols = line.split('\t');
-      const row: FieldRow = {};
-      fields.forEach((f, i) => {
-        const v = cols[i] ?? '';
-        row[f] = v === '' ? [] : v.split(AGG);
-      });
-      return row;
+  return packetLines(tshark(args)).map((line) => {
+    const cols = line.split('\t');
+    const row: FieldRow = {};
+    fields.forEach((f, i) => {
+      const v = cols[i] ?? '';
+      row[f] = v === '' ? [] : v.split(AGG);
     });
+    return row;
+  });
 }
 
 const first = (row: FieldRow, ...fields: string[]): string | undefined => {
@@ -67,6 +65,8 @@ export function epochToMicros(text: string): number {
 
 export interface Conversation {
   proto: 'tcp' | 'udp';
+  /** tshark's tcp.stream / udp.stream number (HttpRequest.stream refers to it). */
+  stream: number;
   /** The initiator: sender of the first SYN (without ACK), else of the first packet. */
   initiatorAddr: string;
   initiatorPort: number;
@@ -123,6 +123,7 @@ function convPacket(row: FieldRow): ConvPacket | null {
 function newConversation(p: ConvPacket): Conversation {
   return {
     proto: p.proto,
+    stream: Number(p.stream),
     initiatorAddr: p.src, initiatorPort: p.sport, responderAddr: p.dst, responderPort: p.dport,
     initiatorBySyn: false, packetsOut: 0, packetsIn: 0, bytesOut: 0, bytesIn: 0,
     firstSeen: p.time, lastSeen: p.time,

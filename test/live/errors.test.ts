@@ -5,7 +5,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LiveCaptureError, openLiveCapture } from '../../src/capture/live-capture.js';
-import { liveDescribe } from './helpers.js';
+import { describeNeeding } from '../helpers/needs.js';
+import { LIVE_NEEDS } from './helpers.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -19,7 +20,7 @@ function captureError(f: () => unknown): LiveCaptureError {
   throw new Error('expected a LiveCaptureError, nothing was thrown');
 }
 
-liveDescribe('live capture errors (root)', () => {
+describeNeeding(LIVE_NEEDS, 'live capture errors (root)', () => {
   it('a bad filter quotes libpcap', () => {
     const e = captureError(() => openLiveCapture({ interfaces: ['lo'], filter: 'udp and (' }));
     expect(e.message).toBe(`bad capture filter "udp and (": can't parse filter expression: syntax error`);
@@ -87,7 +88,7 @@ describe('live capture errors (child processes)', () => {
     expect(out.message as string).toMatch(/^live capture needs libpcap: apt-get install -y libpcap-dev, then npm rebuild cap \(or reinstall\) \(cannot load cap: /);
   });
 
-  liveDescribe('root, addon absent', () => {
+  describeNeeding(LIVE_NEEDS, 'root, addon absent', () => {
     it('without the packet-stats addon: captures, drops unknown and says why', () => {
       const out = run('with-cap', false, 'try-stats.mjs');
       expect(out).toMatchObject({ name: 'lo', kernelPackets: null, kernelDrops: null });
@@ -95,7 +96,7 @@ describe('live capture errors (child processes)', () => {
     });
   });
 
-  liveDescribe('unprivileged (needs root to switch user)', () => {
+  describeNeeding([...LIVE_NEEDS, 'setpriv'], 'unprivileged (root switches to nobody)', () => {
     it('without CAP_NET_RAW: says to run as root or setcap the node binary', () => {
       const out = run('with-cap', true);
       expect(out.name).toBe('LiveCaptureError');

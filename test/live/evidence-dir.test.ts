@@ -66,7 +66,7 @@ describeNeeding(['root', 'cap', 'tcpdump', 'tshark', 'curl'], 'two daemons with 
     tcpdumpFile = join(dir, 'tcpdump-lo.pcap');
     const server = inNs(process.execPath, ['-e', `require('http').createServer((q, s) => s.end('ok\\n')).listen(${PORT}, '127.0.0.1', () => console.log('listening'))`]);
     await server.waitFor(/listening/);
-    const td = inNs('tcpdump', ['-i', 'lo', '-n', '-U', '-w', tcpdumpFile, 'tcp', 'port', String(PORT)]);
+    const td = inNs('tcpdump', ['-Z', 'root', '-i', 'lo', '-n', '-U', '-w', tcpdumpFile, 'tcp', 'port', String(PORT)]);
     await td.waitFor(/listening on/);
     for (const name of ['a', 'b'] as const) {
       // No --evidence-dir: the default is what is tested.

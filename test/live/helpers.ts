@@ -1,26 +1,12 @@
-/** Shared by the live-capture tests: who may run them, sending datagrams, collecting packets. */
+/** Shared by the live-capture tests: sending datagrams, collecting packets. */
 import { createSocket } from 'node:dgram';
-import { createRequire } from 'node:module';
-import { describe } from 'vitest';
 import type { LiveCapture } from '../../src/capture/live-capture.js';
 import type { Packet } from '../../src/capture/packet.js';
 import { decodePacket } from '../../src/decode/decode-packet.js';
 import { newDecoded, newSkipCounts } from '../../src/decode/decoded.js';
 
-function capLoads(): boolean {
-  try {
-    createRequire(import.meta.url)('cap');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const isRoot = process.getuid?.() === 0;
-const inCi = process.env.CI === 'true' || process.env.CI === '1';
-
-/** Under CI these tests always run (and fail when root or cap is missing); elsewhere they need both. */
-export const liveDescribe = inCi || (isRoot && capLoads()) ? describe : describe.skip; // outside CI only: needs root and a built `cap`
+/** What every live capture needs (describeNeeding): root to open a capture, and the `cap` addon. */
+export const LIVE_NEEDS = ['root', 'cap'];
 
 /** A UDP port of our own for one test (bound, so the datagrams are delivered, not refused). */
 export async function udpSink(host = '127.0.0.1'): Promise<{ port: number; close: () => void }> {

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { afterEach, expect, it } from 'vitest';
 import { openLiveCapture, type LiveCapture } from '../../src/capture/live-capture.js';
-import { liveDescribe, settle, udpSink, warmUp, WARMUP_TAG } from './helpers.js';
+import { describeNeeding } from '../helpers/needs.js';
+import { LIVE_NEEDS, settle, udpSink, warmUp, WARMUP_TAG } from './helpers.js';
 
 const FLOOD = 100_000;
 let cap: LiveCapture | null = null;
@@ -21,7 +22,7 @@ function flood(port: number, n: number): Promise<number> {
   );
 }
 
-liveDescribe('kernel drop counters', () => {
+describeNeeding([...LIVE_NEEDS, 'packet-stats', 'python3'], 'kernel drop counters', () => {
   it('a full ring while JS is busy shows up as kernel drops; delivered + drops = sent', async () => {
     const sink = await udpSink();
     try {

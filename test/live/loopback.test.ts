@@ -1,7 +1,8 @@
 import { afterEach, expect, it } from 'vitest';
 import { openLiveCapture, type LiveCapture } from '../../src/capture/live-capture.js';
 import { LINKTYPE } from '../../src/capture/packet.js';
-import { collect, liveDescribe, sendDatagrams, settle, udpSink, warmUp, WARMUP_TAG } from './helpers.js';
+import { describeNeeding } from '../helpers/needs.js';
+import { LIVE_NEEDS, collect, sendDatagrams, settle, udpSink, warmUp, WARMUP_TAG } from './helpers.js';
 
 const TAG = 0x4c4f4f50; // "LOOP"
 let cap: LiveCapture | null = null;
@@ -14,7 +15,7 @@ afterEach(() => {
   closeSink = null;
 });
 
-liveDescribe('live capture on lo', () => {
+describeNeeding(LIVE_NEEDS, 'live capture on lo', () => {
   it('delivers every datagram once, decoded, stamped in order within the test window, counted by the kernel', async () => {
     const sink = await udpSink();
     closeSink = sink.close;

@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openLiveCapture, type LiveCapture } from '../../src/capture/live-capture.js';
 import { LINKTYPE } from '../../src/capture/packet.js';
-import { collect, liveDescribe, sendDatagrams, settle, udpSink, warmUp } from './helpers.js';
+import { describeNeeding } from '../helpers/needs.js';
+import { LIVE_NEEDS, collect, sendDatagrams, settle, udpSink, warmUp } from './helpers.js';
 
 // A namespace and a veth pair of our own: oalv-<pid> names, deleted in afterAll even on failure.
 const id = process.pid % 100_000;
@@ -17,7 +18,7 @@ const TAG_VETH = 0x56450002;
 
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
 
-liveDescribe('live capture on two interfaces at once', () => {
+describeNeeding([...LIVE_NEEDS, 'ip'], 'live capture on two interfaces at once', () => {
   let cap: LiveCapture | null = null;
 
   beforeAll(() => {

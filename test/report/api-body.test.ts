@@ -3,7 +3,7 @@
  * keep-alive connection, with unique markers in the prompts and the answers. The report's
  * evidence must keep the request and response heads and none of the markers.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -11,7 +11,10 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { writeReport } from '../../src/report/write-report.js';
-import { claim, flowIds, importInto, missing, tmpDir, tshark, type Imported } from './helpers.js';
+import { waitForClosed } from '../helpers/await-capture.js';
+import { describeNeeding } from '../helpers/needs.js';
+import { tsharkColumns } from '../helpers/tshark.js';
+import { claim, flowIds, importInto, tmpDir, type Imported } from './helpers.js';
 
 const root = tmpDir();
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -20,11 +23,9 @@ const tag = randomBytes(6).toString('hex');
 const PROMPTS = [`PROMPT-MARKER-${tag}-one`, `PROMPT-MARKER-${tag}-two`];
 const ANSWERS = [`ANSWER-MARKER-${tag}-one`, `ANSWER-MARKER-${tag}-two`];
 
-const why = missing('tcpdump', true) ?? missing('tshark');
-
 async function startTcpdump(file: string, port: number): Promise<ChildProcess> {
   // --immediate-mode: without it, packets still in the kernel's ring buffer are lost at SIGINT.
-  const p = spawn('tcpdump', ['-i', 'lo', '--immediate-mode', '-U', '-n', '-w', file, `tcp port ${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = spawn('tcpdump', ['-Z', 'root', '-i', 'lo', '--immediate-mode', '-U', '-n', '-w', file, `tcp port ${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let err = '';
     p.stderr!.on('data', (b: Buffer) => {
@@ -48,7 +49,7 @@ function post(agent: http.Agent, port: number, body: string): Promise<string> {
   });
 }
 
-describe.skipIf(why !== null)(`API bodies never reach the evidence${why ? ` (skipped: ${why})` : ''}`, () => {
+describeNeeding(['root', 'tcpdump', 'tshark'], 'API bodies never reach the evidence', () => {
   let st: Imported;
   let port: number;
   let capture: string;
@@ -66,7 +67,7 @@ describe.skipIf(why !== null)(`API bodies never reach the evidence${why ? ` (ski
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     for (const p of PROMPTS) expect(await post(agent, port, JSON.stringify({ model: 'm', prompt: p, stream: false }))).toContain('ANSWER-MARKER');
     agent.destroy();
-    await new Promise((r) => setTimeout(r, 300));
+    await waitForClosed(capture, 1); // both requests went over one keep-alive connection
     const exited = new Promise((r) => dump.once('exit', r));
     dump.kill('SIGINT');
     await exited;
@@ -91,7 +92,7 @@ describe.skipIf(why !== null)(`API bodies never reach the evidence${why ? ` (ski
     expect(ev.includes('HTTP/1.1 200 OK\r\n')).toBe(true);
     for (const m of [...PROMPTS, ...ANSWERS]) expect(ev.includes(m)).toBe(false);
     expect(ev.includes(`PROMPT-MARKER-${tag}`)).toBe(false);
-    expect(tshark(path.join(out, 'evidence.pcapng'), ['frame.number']).length).toBe(tshark(capture, ['frame.number']).length);
+    expect(tsharkColumns(path.join(out, 'evidence.pcapng'), ['frame.number']).length).toBe(tsharkColumns(capture, ['frame.number']).length);
     const policy = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')).evidence.policy as string;
     expect(policy).toContain(`${port}`);
   });

@@ -1,5 +1,4 @@
 /** Shared setup for the report tests: a temp store holding an imported fixture, and the outside tools. */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -37,36 +36,6 @@ export function claim(id: string, flow_ids: number[], verdict = 'violated', extr
     id, title: `claim ${id}`, source: 'https://github.com/ollama/ollama/blob/main/docs/faq.md', verdict,
     reason: `reason for ${id}`, evidence: { flow_ids, count: flow_ids.length }, ...extra,
   };
-}
-
-function has(cmd: string, args: string[]): boolean {
-  try {
-    execFileSync(cmd, args, { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const CI = process.env.CI === 'true' || process.env.CI === '1';
-
-/** Why a test needing `tool` cannot run (null: it can). Under CI a missing tool fails the test file instead. */
-export function missing(tool: 'tshark' | 'tcpdump' | 'chromium' | 'sha256sum', needRoot = false): string | null {
-  const versionArg: Record<string, string[]> = { tshark: ['-v'], tcpdump: ['--version'], chromium: ['--version'], sha256sum: ['--version'] };
-  let why: string | null = null;
-  if (!has(tool, versionArg[tool])) why = `${tool} is not installed (apt-get install ${tool === 'sha256sum' ? 'coreutils' : tool})`;
-  else if (needRoot && process.getuid?.() !== 0) why = `needs root for ${tool}`;
-  if (why !== null && CI) throw new Error(`${why}, and CI=true requires this test to run`);
-  return why;
-}
-
-/** tshark -n fields, one array per packet. */
-export function tshark(file: string, fields: string[], filter?: string): string[][] {
-  const args = ['-n', '-r', file, '-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=a', '-E', 'aggregator=|'];
-  for (const f of fields) args.push('-e', f);
-  if (filter) args.push('-Y', filter);
-  const out = execFileSync('tshark', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
-  return out.split('\n').filter((l) => l.length > 0).map((l) => l.split('\t'));
 }
 
 /** tshark display filter for a stored flow's 5-tuple (ICMP errors quoting it left out). */

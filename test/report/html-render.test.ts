@@ -3,7 +3,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeReport } from '../../src/report/write-report.js';
-import { claim, DEMO, flowIds, importInto, missing, tmpDir, type Imported } from './helpers.js';
+import { describeNeeding } from '../helpers/needs.js';
+import { claim, DEMO, flowIds, importInto, tmpDir, type Imported } from './helpers.js';
 
 const root = tmpDir();
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -54,8 +55,6 @@ describe('hostile names', () => {
   });
 });
 
-const noChromium = missing('chromium');
-
 /** Chromium's own headless CLI, with a new profile, and nothing that phones home. */
 function chromium(args: string[]): string {
   const profile = fs.mkdtempSync(path.join(root, 'chromium-profile-'));
@@ -66,7 +65,7 @@ function chromium(args: string[]): string {
   ], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60_000, maxBuffer: 64 << 20 });
 }
 
-describe.skipIf(noChromium !== null)(`report.html in headless Chromium${noChromium ? ` (skipped: ${noChromium})` : ''}`, () => {
+describeNeeding(['chromium'], 'report.html in headless Chromium', () => {
   it('renders the claims table, the timeline SVG and the flows, with hostile names as text', () => {
     const url = `file://${path.join(out, 'report.html')}`;
     const dom = chromium(['--dump-dom', url]);

@@ -12,14 +12,15 @@
  *
  * Needs root (namespaces, capture). Skips with one line outside CI; under CI=true it runs and fails.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeNeeding } from '../../helpers/needs.js';
+import { tsharkColumns } from '../../helpers/tshark.js';
 import {
-  ADDR, CDN_HOST, DAEMON_START, THINK_PORT, buildInternet, inHost, isRoot, mustRun, pullViaApi, readSocketLog, sh,
+  ADDR, CDN_HOST, DAEMON_START, INTERNET_NEEDS, THINK_PORT, buildInternet, inHost, pullViaApi, readSocketLog, sh,
   startDaemon, startKid, teardownInternet, type Internet, type Kid, type SocketLogEntry,
 } from './netns.js';
 
@@ -30,12 +31,13 @@ const SHORT_CONNECTIONS = 200;
 /**
  * example.org answers after this long, so each unrelated connection lives ~0.1 s like a page
  * fetched from the internet (the 200 short connections are the test of short ones). DNS answers
- * after 10 ms. Measured on this 2-core machine under load from other work: with 20 ms, the three
+ * after 25 ms. Measured on this 2-core machine under load from other work: with 20 ms, the three
  * connections of a client that lives ~0.1 s were all left unattributed in 1 of 3 runs.
  */
 const WEB_DELAY_MS = 100;
 const CLIENTS = join(import.meta.dirname, 'host/clients.mjs');
-const run = isRoot || mustRun;
+/** The daemon (built CLI, live capture through cap) and the tools this file runs besides the internet's. */
+const NEEDS = [...INTERNET_NEEDS, 'cap', 'dist', 'curl', 'tcpdump', 'tshark', 'sha256sum'];
 
 interface FlowRow {
   seq: number; proto: number; initiator_addr: string; initiator_port: number; responder_addr: string; responder_port: number;
@@ -69,15 +71,11 @@ function consistency(db: Database.Database, session: number): Record<string, unk
 }
 const CONSISTENT = { integrity: 'ok', foreignKeys: 0, danglingProcess: 0, danglingDns: 0, danglingHttp: 0, danglingEvidence: 0, duplicateFlows: 0 };
 
-function tsharkCount(file: string, filter: string): number {
-  const out = execFileSync('tshark', ['-n', '-r', file, '-Y', filter, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return out.split('\n').filter(Boolean).length;
-}
+const tsharkCount = (file: string, filter: string): number => tsharkColumns(file, ['frame.number'], filter).length;
 
-function tsharkComments(file: string, filter: string): string[] {
-  const out = execFileSync('tshark', ['-n', '-r', file, '-Y', filter, '-T', 'fields', '-e', 'frame.comment'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return out.split('\n').filter((l, i, a) => i < a.length - 1 || l !== '').map((l) => l.replace(/\\n/g, '\n'));
-}
+/** Each packet's comment ('' for none), with tshark's escaped newlines made real. */
+const tsharkComments = (file: string, filter: string): string[] =>
+  tsharkColumns(file, ['frame.comment'], filter).map(([c]) => c.replace(/\\n/g, '\n'));
 
 const sha256sum = (file: string) => sh('sha256sum', [file]).split(' ')[0];
 
@@ -105,7 +103,7 @@ function sessionOf(db: Database.Database): { id: number; ended_at: number | null
 
 const stopLine = (d: Kid) => d.stderr().split('\n').filter((l) => l.length > 0);
 
-describe.skipIf(!run)('daemon end to end in network namespaces (needs root)', () => {
+describeNeeding(NEEDS, 'daemon end to end in network namespaces', () => {
   let dir: string;
   let net: Internet;
   let ollamaSha: string;
@@ -136,7 +134,7 @@ describe.skipIf(!run)('daemon end to end in network namespaces (needs root)', ()
       mkdirSync(work);
       s.evidenceDir = join(work, 'evidence');
       s.tcpdump = join(work, 'tcpdump-any.pcap');
-      const td = startKid('ip', ['netns', 'exec', net.hostNs, 'tcpdump', '-i', 'any', '-n', '-U', '-B', '16384', '-w', s.tcpdump]);
+      const td = startKid('ip', ['netns', 'exec', net.hostNs, 'tcpdump', '-Z', 'root', '-i', 'any', '-n', '-U', '-B', '16384', '-w', s.tcpdump]);
       await td.waitFor(/listening on/);
       s.daemon = await startDaemon(net, ['--db', join(work, 'audit.db'), '-i', 'any', '--evidence-dir', s.evidenceDir]);
 
@@ -399,11 +397,6 @@ describe.skipIf(!run)('daemon end to end in network namespaces (needs root)', ()
   });
 });
 
-if (!run) {
-  describe('daemon end to end in network namespaces', () => {
-    it.skip('skipped: needs root (network namespaces, live capture); runs under CI=true', () => {});
-  });
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

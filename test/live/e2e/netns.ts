@@ -1,7 +1,7 @@
 /**
  * The live tests' little internet, in two network namespaces named after a prefix that each test
- * file chooses (the daemon's `oae2e-`, verify's `oavf-`), so that test files can have one each at
- * the same time (vitest runs files in parallel). With prefix P:
+ * file chooses (the daemon's `oae2e-`, verify's `oavf-`), so that no two users share one (vitest's
+ * timing group runs these files one at a time, but the bench and a developer's run may overlap). With prefix P:
  *
  *   P inet: lo holds DNS 203.0.113.53, registry.ollama.ai 203.0.113.10, its blob CDN 203.0.113.20,
  *           example.org 203.0.113.80 (plain HTTP), proxy.test 203.0.113.128:3128; veth Pi0
@@ -53,9 +53,11 @@ export const ADDR = {
 export const THINK_PORT = 7000;
 export const CDN_HOST = 'dd20bb891979d25aebc8bec07b2b3bbc.r2.cloudflarestorage.com';
 
-/** True when these tests must run: as root, or in CI (where they fail if they cannot). */
-export const isRoot = process.getuid?.() === 0;
-export const mustRun = process.env.CI === 'true' || process.env.CI === '1';
+/**
+ * What buildInternet needs (for describeNeeding): root for namespaces, and the programs it runs
+ * itself: ip, openssl (the test CA), ping (the route check). Files add what their tests run.
+ */
+export const INTERNET_NEEDS = ['root', 'ip', 'openssl', 'ping'];
 
 export function sh(cmd: string, args: string[], opts: { allowFail?: boolean; input?: string } = {}): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', input: opts.input });

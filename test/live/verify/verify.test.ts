@@ -15,18 +15,19 @@
  *
  * Needs root (namespaces, capture). Skips with one line outside CI; under CI=true it runs and fails.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeNeeding } from '../../helpers/needs.js';
+import { tsharkColumns } from '../../helpers/tshark.js';
 import {
-  ADDR, CDN_HOST, REPO, buildInternet, inHost, isRoot, mustRun, readSocketLog, sh, startKid, teardownInternet, type Internet, type SocketLogEntry,
+  ADDR, CDN_HOST, INTERNET_NEEDS, REPO, buildInternet, inHost, readSocketLog, sh, startKid, teardownInternet, type Internet, type SocketLogEntry,
 } from '../e2e/netns.js';
 
-const run = isRoot || mustRun;
-if (!run) console.log('verify live scenarios skipped: need root for network namespaces and capture (they run under CI=true)');
+/** verify (built CLI, live capture through cap) and the tools this file runs besides the internet's. */
+const NEEDS = [...INTERNET_NEEDS, 'cap', 'dist', 'curl', 'tcpdump', 'tshark', 'sha256sum'];
 
 const PREFIX = 'oavf-';
 const BLOB_BYTES = 1024 * 1024;
@@ -47,11 +48,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sha256sum = (file: string) => sh('sha256sum', [file]).split(' ')[0];
 const num = (a: number, b: number) => a - b;
 const ms = (iso: string | null) => (iso === null ? NaN : Date.parse(iso));
-
-function tsharkFields(file: string, filter: string, fields: string[]): string[][] {
-  const out = execFileSync('tshark', ['-n', '-r', file, '-Y', filter, '-T', 'fields', ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return out.split('\n').filter(Boolean).map((l) => l.split('\t'));
-}
 
 /** `ollama-audit verify ARGS` in the host namespace of `net`; resolves when it exits. */
 async function verify(net: Internet, args: string[]): Promise<Run> {
@@ -77,7 +73,7 @@ const claim = (r: Run, id: string): ClaimOut => {
 };
 const brief = (r: Run) => JSON.stringify({ code: r.code, result: r.json.result, coverage: r.json.coverage.sessions, claims: r.json.claims.map((c) => [c.id, c.verdict, c.reason]), stderr: r.stderr }, null, 1);
 
-describe.skipIf(!run)('verify live in network namespaces (needs root)', () => {
+describeNeeding(NEEDS, 'verify live in network namespaces', () => {
   let dir: string;
   let net: Internet;
 
@@ -96,7 +92,9 @@ describe.skipIf(!run)('verify live in network namespaces (needs root)', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), PREFIX));
-    net = await buildInternet(dir, { prefix: PREFIX, blobBytes: BLOB_BYTES, dnsDelayMs: 10 });
+    // DNS answers after 25 ms, as in the daemon test: the lookup's UDP socket must outlive one procfs
+    // pass under load (10 ms once fell short there with other test files running alongside).
+    net = await buildInternet(dir, { prefix: PREFIX, blobBytes: BLOB_BYTES, dnsDelayMs: 25 });
   });
   afterAll(() => {
     teardownInternet(PREFIX);
@@ -184,7 +182,7 @@ describe.skipIf(!run)('verify live in network namespaces (needs root)', () => {
 
     // The report folder: evidence.pcapng as tshark reads it, and the manifest's digests.
     const evidence = join(reportDir, 'evidence.pcapng');
-    const sni = tsharkFields(evidence, 'tls.handshake.type == 1', ['tls.handshake.extensions_server_name', 'tcp.srcport', 'ip.dst']);
+    const sni = tsharkColumns(evidence, ['tls.handshake.extensions_server_name', 'tcp.srcport', 'ip.dst'], 'tls.handshake.type == 1');
     const registrySni = sni.filter(([name]) => name === 'registry.ollama.ai');
     expect(registrySni.length, JSON.stringify(sni)).toBeGreaterThan(0);
     for (const [, port, dst] of registrySni) {
@@ -208,7 +206,7 @@ describe.skipIf(!run)('verify live in network namespaces (needs root)', () => {
     const work = join(dir, 'lo');
     mkdirSync(work);
     const veth = join(work, 'veth.pcap');
-    const td = startKid('ip', ['netns', 'exec', net.hostNs, 'tcpdump', '-i', net.hostVeth, '-n', '-U', '-w', veth]);
+    const td = startKid('ip', ['netns', 'exec', net.hostNs, 'tcpdump', '-Z', 'root', '-i', net.hostVeth, '-n', '-U', '-w', veth]);
     await td.waitFor(/listening on/);
     const from = readSocketLog(net.ollamaLog).length;
     let r: Run;
@@ -221,7 +219,7 @@ describe.skipIf(!run)('verify live in network namespaces (needs root)', () => {
     }
     expect(r.stderr, 'the exercised pull succeeded').toMatch(/"status":"success"/);
     // The pull did cross the veth (tcpdump saw its ClientHello there).
-    expect(tsharkFields(veth, 'tls.handshake.extensions_server_name == "registry.ollama.ai"', ['frame.number']).length).toBeGreaterThan(0);
+    expect(tsharkColumns(veth, ['frame.number'], 'tls.handshake.extensions_server_name == "registry.ollama.ai"').length).toBeGreaterThan(0);
 
     expect(r.code, brief(r)).toBe(2);
     expect(r.json).toMatchObject({ result: 'cannot-tell', exit_code: 2 });
