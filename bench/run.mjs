@@ -3,7 +3,7 @@
 // same run (median of 3 runs each; GNU time gives wall time and peak RSS). Prints a table and
 // the ratios, and writes bench/out/results.json. It also times bench/js-floor.mjs (reading,
 // decoding and a bare flow lookup in JavaScript, nothing else) to show how much of the budget
-// the language alone takes on this machine. Needs tcpdump, tshark and GNU time
+// the language alone takes on this machine. BENCH_BASELINE=DIR also times another checkout's import. Needs tcpdump, tshark and GNU time
 // (Debian: apt-get install -y tcpdump tshark time).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -49,11 +49,16 @@ function median(runs) {
 }
 
 const db = join(out, 'bench.db');
+// BENCH_BASELINE=/path/to/another/checkout (its dist/ built): that version's import is timed in the
+// same run, on the same file, so a change's cost is measured before/after on one machine state.
+const BASELINE = process.env.BENCH_BASELINE;
+const importWith = (checkout) => () => {
+  for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
+  return timed(process.execPath, [join(checkout, 'bin', 'ollama-audit.js'), 'import', capture, '--db', db, '--json']);
+};
 const cases = {
-  'ollama-audit import': () => {
-    for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
-    return timed(process.execPath, [join(root, 'bin', 'ollama-audit.js'), 'import', capture, '--db', db, '--json']);
-  },
+  'ollama-audit import': importWith(root),
+  ...(BASELINE ? { 'ollama-audit import (baseline)': importWith(BASELINE) } : {}),
   'tcpdump -r -w /dev/null': () => timed('tcpdump', ['-n', '-Z', 'root', '-r', capture, '-w', '/dev/null']),
   'tshark -z conv,tcp -z conv,udp': () => timed('tshark', ['-n', '-r', capture, '-q', '-z', 'conv,tcp', '-z', 'conv,udp']),
   'JS floor': () => timed(process.execPath, [join(root, 'bench', 'js-floor.mjs'), capture]),
@@ -85,7 +90,9 @@ const report = [
   row('tcpdump -r FILE -w /dev/null', tcpdump),
   row('tshark -r FILE -q -z conv,tcp -z conv,udp', tshark),
   row('node bench/js-floor.mjs FILE (read + decode + flow lookup only)', floor),
+  ...(BASELINE ? [row(`ollama-audit import, baseline ${BASELINE}`, results['ollama-audit import (baseline)'])] : []),
   '',
+  ...(BASELINE ? [`import / baseline import = ${(imp.wall / results['ollama-audit import (baseline)'].wall).toFixed(2)}×`] : []),
   `tshark / import = ${tsharkRatio.toFixed(1)}× (target ≥ 20×: ${tsharkRatio >= 20 ? 'met' : 'NOT met'})`,
   `import / tcpdump = ${tcpdumpRatio.toFixed(1)}× (target ≤ 4×: ${tcpdumpRatio <= 4 ? 'met' : 'NOT met'})`,
   `import peak RSS = ${imp.rssMb.toFixed(0)} MB (target ≤ 300 MB: ${imp.rssMb <= 300 ? 'met' : 'NOT met'})`,
