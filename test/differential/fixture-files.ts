@@ -14,3 +14,12 @@ export function fixtureFiles(): string[] {
 }
 
 export const fixture = (name: string): string => path.join(FIXTURES_DIR, name);
+
+/**
+ * The fixtures where each packet is in the file once. The forwarding captures (forward-*) hold a
+ * packet once per interface it crossed: tshark counts every copy, we count one, so they are
+ * compared per interface in test/pipeline/forward-dedup.test.ts instead.
+ */
+export function singleCopyFixtures(): string[] {
+  return fixtureFiles().filter((f) => !/\/forward-[^/]*$/.test(f));
+}

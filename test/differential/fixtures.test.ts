@@ -6,7 +6,7 @@ import { addrToString } from '../../src/decode/addr.js';
 import type { Flow } from '../../src/flows/flow.js';
 import { tsharkConnect, tsharkConversations, tsharkDnsAnswers, tsharkHttpRequests, tsharkSni } from '../helpers/tshark.js';
 import { describeNeeding } from '../helpers/needs.js';
-import { fixtureFiles } from './fixture-files.js';
+import { singleCopyFixtures } from './fixture-files.js';
 import { endpoints, fromTshark, oracle, sorted, undirected } from './scenario.js';
 
 const PROTO = { 6: 'tcp', 17: 'udp' } as const;
@@ -29,10 +29,7 @@ const flowEnds = (f: Flow): string => endpoints(addrToString(f.initiatorAddr), f
 afterEach(() => new Promise<void>((resolve) => setTimeout(resolve, 1)));
 
 describeNeeding(['tshark'], 'differential vs tshark', () => {
-  // The forwarding captures hold each packet once per interface it crossed; tshark counts every
-  // copy, we count one. test/pipeline/forward-dedup.test.ts compares them with tshark per interface.
-  const singleCopy = fixtureFiles().filter((f) => !/\/forward-[^/]*$/.test(f));
-  describe.each(singleCopy)('%s', (file) => {
+  describe.each(singleCopyFixtures())('%s', (file) => {
     const ours = () => analyzeCaptureFile(file);
 
     it('has the same TCP/UDP conversations, packets and IP bytes each way', () => {

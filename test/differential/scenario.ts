@@ -36,6 +36,9 @@ export const SCENARIO: Record<string, Traffic[]> = {
   'api-keepalive.pcap': ['conversations', 'syn', 'http'],
   // Three dig queries over UDP and pings: no TCP at all.
   'dns-fragments.pcap': ['conversations', 'dns'],
+  // ping, curl to example.org over HTTP, an HTTPS manifest fetch from registry.ollama.ai, a server
+  // that resets, refused and unanswered connections, each name looked up over UDP DNS: no proxy.
+  'conn-states.pcap': ['conversations', 'syn', 'sni', 'dns', 'http'],
 };
 
 /** The oracle's list for one kind of traffic: non-empty exactly when the scenario has that traffic. */

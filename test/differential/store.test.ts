@@ -14,7 +14,7 @@ import { runCli } from '../helpers/run-cli.js';
 import {
   tsharkConnect, tsharkConversations, tsharkDnsAnswers, tsharkHttpRequests, tsharkSni, type Conversation,
 } from '../helpers/tshark.js';
-import { fixtureFiles } from './fixture-files.js';
+import { singleCopyFixtures } from './fixture-files.js';
 import { endpoints, fromTshark, oracle, sorted, undirected } from './scenario.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'oa-store-diff-'));
@@ -35,7 +35,7 @@ function isoToMicros(iso: string): number {
 }
 
 describeNeeding(['tshark'], 'differential vs tshark, through import, SQLite and flows --json', () => {
-  describe.each(fixtureFiles())('%s', (file) => {
+  describe.each(singleCopyFixtures())('%s', (file) => {
     let flows: FlowRecord[];
     let convs: Conversation[];
 
