@@ -144,9 +144,11 @@ function toReportSession(s: SessionRow): ReportSession {
 /** `IN (SELECT value FROM json_each(?))` takes any number of ids as one parameter. */
 const IN_IDS = 'IN (SELECT value FROM json_each(?))';
 
+/** Flows with a place on a time axis: a stored time that cannot be shown (store/format-time.ts) has none. */
 function selectTimelineFlows(db: Db, ids: number[]): TimelineFlow[] {
-  return db.prepare(`SELECT first_seen, last_seen, bytes_out + bytes_in AS bytes, activity FROM flows
-    WHERE session_id ${IN_IDS}`).all(JSON.stringify(ids)) as TimelineFlow[];
+  return (db.prepare(`SELECT first_seen, last_seen, bytes_out + bytes_in AS bytes, activity FROM flows
+    WHERE session_id ${IN_IDS}`).all(JSON.stringify(ids)) as TimelineFlow[])
+    .filter((f) => isShowableUs(f.first_seen) && isShowableUs(f.last_seen));
 }
 
 function timeWindow(sessions: readonly SessionRow[], flows: readonly TimelineFlow[]): { start: number; end: number } | null {

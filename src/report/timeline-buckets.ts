@@ -4,7 +4,7 @@
  * its lifetime: exact for short flows, smoothed for long ones.
  */
 import type { Timeline } from './report-types.js';
-import { isoMicros, isShowableUs } from '../store/format-time.js';
+import { isoMicros } from '../store/format-time.js';
 
 const MS = 1000;
 const S = 1_000_000;
@@ -45,7 +45,6 @@ export function buildTimeline(flows: readonly TimelineFlow[], window: { start: n
   const n = Math.floor((window.end - start) / step) + 1;
   const bytes: Record<string, number[]> = {};
   for (const f of flows) {
-    if (!isShowableUs(f.first_seen) || !isShowableUs(f.last_seen)) continue; // no place on a time axis
     const key = activityGroup(f.activity);
     spread(bytes[key] ??= new Array<number>(n).fill(0), f, start, step);
   }
