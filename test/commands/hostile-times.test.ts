@@ -18,6 +18,8 @@ import { fixture } from '../differential/fixture-files.js';
 import { withEpbTimestamp, withPcapSeconds, withTsOffset } from '../helpers/hostile-times.js';
 import { importFile } from '../../src/commands/import-file.js';
 import { openDb } from '../../src/store/open-db.js';
+import { createIngest } from '../../src/pipeline/ingest.js';
+import { readCaptureFile } from '../../src/capture/read-file.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'oats-times-'));
 
@@ -154,6 +156,19 @@ describeNeeding(['tshark', 'capinfos'], 'hostile capture clocks', () => {
     const halfDay = await importFile(join(dir, 'b.db'), PULL, { nowUs: last - 12 * 3600e6 });
     expect(halfDay.skipped['bad-timestamp']).toBeUndefined();
     expect(halfDay.packets).toBe(real.length);
+  });
+
+  it('a live capture\'s bound moves with its clock: tick() lets in what a day later is no longer the future', () => {
+    const real = tsharkTimesUs(PULL, 'frame');
+    const first = Math.min(...real);
+    const ingest = createIngest({ flow: () => {}, dns: () => {}, http: () => {} }, {}, { nowUs: first - 2 * 86_400e6 });
+    readCaptureFile(PULL, ingest.packet);
+    expect(ingest.counts.skips['bad-timestamp']).toBe(real.length);
+    ingest.tick(first); // the daemon calls tick(Date.now() * 1000) every second
+    readCaptureFile(PULL, ingest.packet);
+    expect(ingest.counts.skips['bad-timestamp']).toBe(real.length);
+    expect(ingest.counts.decoded).toBeGreaterThan(0);
+    expect(ingest.counts.packets).toBe(2 * real.length);
   });
 });
 
