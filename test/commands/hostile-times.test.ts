@@ -201,5 +201,10 @@ describe('a store that already holds a bad time (written by an older version)', 
     const sessions = JSON.parse(runs.sessionsJson.stdout) as { started_at: string | null; time_note?: string }[];
     expect(sessions[0].started_at).toBeNull();
     expect(sessions[0].time_note).toMatch(/invalid/);
+    // The way out the note names: deleting that import leaves a store with no invalid time.
+    expect((await runCli('sessions', 'delete', '1', '--db', db)).code).toBe(0);
+    const after = await runCli('flows', '--db', db, '--json');
+    expect(after.code).toBe(0);
+    expect(JSON.parse(after.stdout)).toEqual([]);
   });
 });
