@@ -15,7 +15,7 @@
 import { interfaceText } from '../capture/link-types.js';
 import { LINKTYPE } from '../capture/packet.js';
 import { formatPercent } from '../text/format-values.js';
-import { isoMicros } from '../store/format-time.js';
+import { INVALID_TIME, isoMicros, isShowableUs } from '../store/format-time.js';
 import type { SessionFacts } from './session-facts.js';
 
 export const THRESHOLDS = {
@@ -67,7 +67,7 @@ export function sessionCoverage(s: SessionFacts): SessionCoverage {
     source: row.source,
     started_at: row.started_at === null ? null : isoMicros(row.started_at),
     ended_at: row.ended_at === null ? null : isoMicros(row.ended_at),
-    duration_s: row.started_at === null || row.ended_at === null ? null : (row.ended_at - row.started_at) / 1e6,
+    duration_s: windowSeconds(row.started_at, row.ended_at),
     packets: row.packets,
     interfaces: ifaces.map((i) => i.name ?? interfaceText(i)),
     drops: row.drops,
@@ -81,6 +81,12 @@ export function sessionCoverage(s: SessionFacts): SessionCoverage {
   };
   cov.problems = problems(cov);
   return cov;
+}
+
+/** Seconds between the session's first and last packet; null without packets or when a stored time cannot be shown. */
+function windowSeconds(start: number | null, end: number | null): number | null {
+  if (start === null || end === null || !isShowableUs(start) || !isShowableUs(end)) return null;
+  return (end - start) / 1e6;
 }
 
 function parseIfaces(json: string): Iface[] {
@@ -122,6 +128,9 @@ function problems(c: SessionCoverage): string[] {
   if (c.off_host_visible === false) out.push('the capture saw only loopback interfaces: traffic leaving the host was not watched');
   if (c.off_host_visible === null) out.push('nothing shows the capture was on an interface that leaves the host (unnamed interface, no off-host traffic)');
   if (c.attribution === 'unavailable') out.push('no process information: flows cannot be tied to the Ollama tree');
+  if (c.started_at === INVALID_TIME || c.ended_at === INVALID_TIME) {
+    out.push(`the stored capture window is ${INVALID_TIME} (a time before 1990 or past year 9999, from a capture with a broken clock): \`sessions delete ${c.session_id}\` removes it`);
+  }
   return out;
 }
 

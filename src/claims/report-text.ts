@@ -22,7 +22,9 @@ export function coverageText(c: SessionCoverage): string {
   const attribution = c.attribution === 'unavailable'
     ? 'no process information'
     : c.attributed_share === null ? 'processes known, but no bytes to attribute' : `process known for ${formatShare(c.attributed_share)} of bytes`;
-  const span = c.duration_s === null || c.started_at === null ? 'no packet' : `${formatDuration(c.duration_s)} from ${formatTime(c.started_at)}`;
+  const span = c.started_at === null ? 'no packet'
+    : c.duration_s === null ? `window ${formatTime(c.started_at)} .. ${formatTime(c.ended_at)}`
+      : `${formatDuration(c.duration_s)} from ${formatTime(c.started_at)}`;
   const lines = [
     `  session ${c.session_id} (${c.kind}) ${c.source}`,
     `    ${span}, ${c.packets} packets on ${c.interfaces.join('; ') || 'unknown interfaces'}.`,

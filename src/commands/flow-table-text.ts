@@ -1,6 +1,7 @@
 import type { FlowRecord } from '../store/query-flows.js';
 import { humanBytes } from './progress.js';
 import { connText } from '../text/format-values.js';
+import { INVALID_TIME } from '../store/format-time.js';
 
 /**
  * The human table of `flows`: one line per flow, widths fitted to the content. A SESSION column
@@ -19,7 +20,7 @@ function flowCells(flows: FlowRecord[], withSession: boolean): { header: string[
   const rows = flows.map((f) => [
     String(f.id),
     ...(withSession ? [String(f.session_id)] : []),
-    f.first_seen.replace('T', ' ').slice(0, 23),
+    f.first_seen === null ? INVALID_TIME : f.first_seen.replace('T', ' ').slice(0, 23),
     f.proto,
     endpoint(f.initiator_addr, f.initiator_port, f.proto),
     endpoint(f.responder_addr, f.responder_port, f.proto),

@@ -29,6 +29,8 @@ export interface ImportFileOptions {
   onProgress?: (done: number, total: number) => void;
   /** Import even when the store already holds a file with the same bytes (SHA-256). */
   again?: boolean;
+  /** The import's wall clock, µs (default: now): packets more than a day past it are skipped as 'bad-timestamp'. */
+  nowUs?: number;
 }
 
 /**
@@ -53,7 +55,7 @@ export async function importFile(dbPath: string, file: string, opts: ImportFileO
     },
     dns: writer.dns,
     http: writer.http,
-  });
+  }, {}, { nowUs: opts.nowUs });
   try {
     const read = readCaptureFile(path, ingest.packet, {
       onProgress: opts.onProgress,

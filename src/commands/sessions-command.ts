@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { SEGMENT_NAME } from '../store/evidence-writer.js';
 import { openDb, type Db } from '../store/open-db.js';
 import { resolveDbPath } from '../store/db-path.js';
-import { isoMicros } from '../store/format-time.js';
+import { INVALID_TIME, invalidTimeNote, isoMicros, isoMicrosOrNull } from '../store/format-time.js';
 import { deleteSession, listSessions, sessionState, type SessionSummaryRow } from '../store/sessions.js';
 import { loadSession, sessionFacts } from '../claims/session-facts.js';
 import { sessionCoverage, type SessionCoverage } from '../claims/coverage.js';
@@ -21,6 +21,7 @@ export interface SessionListing {
   kind: string;
   source: string;
   format: string | null;
+  /** null when the session has no packet, or (with time_note) when the stored time cannot be shown. */
   started_at: string | null;
   ended_at: string | null;
   duration_s: number | null;
@@ -31,6 +32,8 @@ export interface SessionListing {
   source_sha256: string | null;
   /** What the session could see: the same object as a session of `claims --json` coverage. */
   coverage: SessionCoverage;
+  /** Present only when a stored time of the session cannot be shown (store/format-time.ts): why it is null. */
+  time_note?: string;
 }
 
 /** `sessions`: every session in the store with its window, counts and coverage. */
@@ -48,13 +51,16 @@ export function runSessions(opts: SessionsOptions, out: NodeJS.WritableStream = 
 function listing(db: Db, r: SessionSummaryRow): SessionListing {
   // The claims engine's own coverage, so this column never disagrees with a verdict's reasons.
   const coverage = sessionCoverage(sessionFacts(loadSession(db, r.id)!));
+  const started = r.started_at === null ? null : isoMicrosOrNull(r.started_at);
+  const ended = r.ended_at === null ? null : isoMicrosOrNull(r.ended_at);
+  const unshowable = (r.started_at !== null && started === null) || (r.ended_at !== null && ended === null);
   return {
     id: r.id,
     kind: r.kind,
     source: r.source,
     format: r.format,
-    started_at: r.started_at === null ? null : isoMicros(r.started_at),
-    ended_at: r.ended_at === null ? null : isoMicros(r.ended_at),
+    started_at: started,
+    ended_at: ended,
     duration_s: coverage.duration_s,
     recorded_at: isoMicros(r.recorded_at),
     packets: r.packets,
@@ -62,6 +68,7 @@ function listing(db: Db, r: SessionSummaryRow): SessionListing {
     ollama_flows: r.ollama_flows,
     source_sha256: r.source_sha256,
     coverage,
+    ...(unshowable ? { time_note: invalidTimeNote(r.id) } : {}),
   };
 }
 
@@ -78,6 +85,7 @@ export function formatSessions(list: SessionListing[]): string {
 
 function windowText(s: SessionListing): string {
   const at = (iso: string) => iso.replace('T', ' ').slice(0, 19);
+  if (s.time_note !== undefined) return `${INVALID_TIME} (a time before 1990 or past 9999: sessions delete ${s.id} removes it)`;
   if (s.started_at === null) return '-';
   if (s.ended_at === null) return `${at(s.started_at)} .. not ended${s.kind === 'live' ? ' (running, or the daemon was killed)' : ''}`;
   const end = at(s.ended_at);

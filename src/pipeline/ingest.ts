@@ -16,6 +16,7 @@ import { LINKTYPE } from '../capture/packet.js';
 import { captureInterface } from '../decode/link.js';
 import { fingerprintPacket } from '../decode/packet-fingerprint.js';
 import { createDuplicateFilter } from './duplicate-filter.js';
+import { EARLIEST_SANE_US, latestSaneUs } from '../capture/time-bounds.js';
 
 /** Where finished results go. Flows arrive once, when they close, already classified. */
 export interface IngestSinks {
@@ -36,6 +37,14 @@ export interface IngestCounts {
   tcpMissed: number;
   /** IP fragment reassembly (src/decode/ip-fragments.ts). */
   readonly fragments: FragmentStats;
+}
+
+export interface IngestOptions {
+  /**
+   * The wall clock when reading starts, µs (default: now): packets more than a day past it, or
+   * before 1990, are skipped as 'bad-timestamp'. `tick` moves it on for a live capture.
+   */
+  nowUs?: number;
 }
 
 /** Optional per-flow and per-packet hooks (the live daemon: attribution, evidence, dirty tracking). */
@@ -59,12 +68,17 @@ export interface IngestHooks {
  * several devices): a forwarding host captures each forwarded packet on every interface it
  * crosses. The copies after the first are counted once, as skipped ('duplicate-other-interface'),
  * and each flow keeps the interfaces it was seen on (Flow.ifaces). See native-notes/dedup.md.
+ *
+ * A packet whose time is not sane (capture/time-bounds.ts: a file's own clock can say anything)
+ * is counted as skipped ('bad-timestamp') before it touches the window, the flow table or expiry.
  */
-export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
+export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: IngestOptions = {}) {
   const decoded = newDecoded();
   // First and last capture time. In a typed array, not in `counts`: a field that starts as null
   // holds a double as a fresh heap number, so writing the time there allocated once per packet.
   const span = new Float64Array([NaN, NaN]);
+  // Earliest and latest sane packet time; typed array for the same reason as span.
+  const saneTs = new Float64Array([EARLIEST_SANE_US, latestSaneUs(opts.nowUs ?? Date.now() * 1000)]);
   const frags = createFragmentTracker();
   const counts: IngestCounts = {
     fragments: frags.stats,
@@ -112,6 +126,11 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
 
   function packet(p: Packet): void {
     counts.packets++;
+    // Written so that NaN fails too: plain number compares, nothing allocated.
+    if (!(p.ts >= saneTs[0] && p.ts <= saneTs[1])) {
+      counts.skips['bad-timestamp']++;
+      return;
+    }
     // Earliest and latest, not first and last in the file: a capture merged from several
     // interfaces (dumpcap, ptcpdump) is not in time order at its end.
     if (!(p.ts >= span[0])) span[0] = p.ts;
@@ -234,8 +253,9 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
     enricher.onDatagram(flow, dir, datagram.subarray(8, end), ts);
   }
 
-  /** Expires idle flows by wall-clock time, for a live capture that has gone quiet. */
+  /** Expires idle flows by wall-clock time, for a live capture that has gone quiet; moves the latest sane packet time on. */
   function tick(nowUs: number): void {
+    saneTs[1] = Math.max(saneTs[1], latestSaneUs(nowUs));
     table.expire(nowUs);
   }
 

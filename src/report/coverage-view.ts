@@ -46,7 +46,9 @@ function leadSentence(covered: readonly ReportCoverageSession[], problems: numbe
 function coverageRow(s: ReportCoverageSession, session: ReportSession | undefined): string[] {
   return [
     session ? `#${s.session_id} ${session.kind}: ${basename(session.source)}` : `#${s.session_id}`,
-    s.duration_s === null || session?.started_at == null ? 'no packet' : `${formatDuration(s.duration_s)} from ${formatTime(session.started_at)}`,
+    session?.started_at == null ? 'no packet'
+      : s.duration_s === null ? `${formatTime(session.started_at)} .. ${formatTime(session.ended_at)}`
+        : `${formatDuration(s.duration_s)} from ${formatTime(session.started_at)}`,
     session ? session.interfaces.map(interfaceText).join('; ') || 'none recorded' : 'unknown',
     `${s.packets}`,
     s.drops === null ? 'unknown (not counted by the source)' : `${s.drops}${s.drop_percent === null ? '' : ` (${formatPercent(s.drop_percent)})`}`,

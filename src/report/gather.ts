@@ -4,7 +4,7 @@
  * are read: no process command lines, no User-Agent, nothing of the payload.
  */
 import type { Db } from '../store/open-db.js';
-import { isoMicros } from '../store/format-time.js';
+import { isoMicros, isShowableUs } from '../store/format-time.js';
 import { queryFlows } from '../store/query-flows.js';
 import type {
   ReportClaim, ReportCoverage, ReportData, ReportDnsName, ReportExposure, ReportFlow, ReportHttp, ReportProcess, ReportSession,
@@ -71,7 +71,7 @@ export function gatherReport(db: Db, input: GatherInput): Gathered {
   const ids = sessionRows.map((s) => s.id);
   const citing = citingClaims(input.claims ?? []);
   const flows = ids.flatMap((id) => queryFlows(db, { session: id }))
-    .sort((a, b) => a.first_seen.localeCompare(b.first_seen) || a.id - b.id)
+    .sort((a, b) => (a.first_seen ?? '').localeCompare(b.first_seen ?? '') || a.id - b.id)
     .map((f): ReportFlow => ({ ...f, finding: citing.has(f.id), claims: citing.get(f.id) ?? [] }));
   const present = new Set(flows.map((f) => f.id));
   const warnings = [...citing.keys()].filter((id) => !present.has(id))
@@ -144,22 +144,23 @@ function toReportSession(s: SessionRow): ReportSession {
 /** `IN (SELECT value FROM json_each(?))` takes any number of ids as one parameter. */
 const IN_IDS = 'IN (SELECT value FROM json_each(?))';
 
+/** Flows with a place on a time axis: a stored time that cannot be shown (store/format-time.ts) has none. */
 function selectTimelineFlows(db: Db, ids: number[]): TimelineFlow[] {
-  return db.prepare(`SELECT first_seen, last_seen, bytes_out + bytes_in AS bytes, activity FROM flows
-    WHERE session_id ${IN_IDS}`).all(JSON.stringify(ids)) as TimelineFlow[];
+  return (db.prepare(`SELECT first_seen, last_seen, bytes_out + bytes_in AS bytes, activity FROM flows
+    WHERE session_id ${IN_IDS}`).all(JSON.stringify(ids)) as TimelineFlow[])
+    .filter((f) => isShowableUs(f.first_seen) && isShowableUs(f.last_seen));
 }
 
 function timeWindow(sessions: readonly SessionRow[], flows: readonly TimelineFlow[]): { start: number; end: number } | null {
   let start = Infinity;
   let end = -Infinity;
-  for (const s of sessions) {
-    if (s.started_at !== null) start = Math.min(start, s.started_at);
-    if (s.ended_at !== null) end = Math.max(end, s.ended_at);
-  }
-  for (const f of flows) {
-    start = Math.min(start, f.first_seen);
-    end = Math.max(end, f.last_seen);
-  }
+  // A time that cannot be shown (store/format-time.ts) would stretch the window over millennia.
+  const take = (from: number | null, to: number | null) => {
+    if (from !== null && isShowableUs(from)) start = Math.min(start, from);
+    if (to !== null && isShowableUs(to)) end = Math.max(end, to);
+  };
+  for (const s of sessions) take(s.started_at, s.ended_at);
+  for (const f of flows) take(f.first_seen, f.last_seen);
   return start <= end ? { start, end } : null;
 }
 

@@ -12,6 +12,7 @@ import { pickFlows, verdictTone } from './flow-rows.js';
 import type { ReportClaim, ReportData, ReportFlow } from './report-types.js';
 import type { TextTable } from './text-table.js';
 import { timelineSvg } from './timeline-svg.js';
+import { INVALID_TIME } from '../store/format-time.js';
 
 export interface HtmlExtras {
   /** SHA-256 of evidence.pcapng, shown so a reader can check the file that travels with the page. */
@@ -166,7 +167,8 @@ function sameDay(a: string | null, b: string | null): boolean {
 }
 
 /** A flow's start: the clock only when the whole report is one UTC day (the header has the date). */
-function flowStart(iso: string, clockOnly: boolean): string {
+function flowStart(iso: string | null, clockOnly: boolean): string {
+  if (iso === null) return INVALID_TIME; // a stored time that cannot be shown (store/format-time.ts)
   return clockOnly ? `<span title="${esc(formatTime(iso))}">${esc(iso.slice(11, -1))}</span>` : esc(formatTime(iso));
 }
 
@@ -176,7 +178,7 @@ function flowCells(f: ReportFlow, clockOnly: boolean): string[] {
   return [
     `${f.id}${f.finding ? `<br><span class="tag" title="${esc(`cited by ${f.claims.join(', ')}`)}">finding</span>` : ''}`,
     flowStart(f.first_seen, clockOnly),
-    esc(formatDuration(f.duration_s)),
+    f.duration_s === null ? INVALID_TIME : esc(formatDuration(f.duration_s)),
     esc(f.proto),
     `<span class="ep">${esc(endpoint(f.initiator_addr, f.initiator_port, f.proto))}</span>`,
     `<span class="ep">${esc(endpoint(f.responder_addr, f.responder_port, f.proto))}</span>`,

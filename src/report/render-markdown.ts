@@ -11,6 +11,7 @@ import { exposureView } from './exposure-view.js';
 import { pickFlows } from './flow-rows.js';
 import type { ReportClaim, ReportData } from './report-types.js';
 import type { TextTable } from './text-table.js';
+import { INVALID_TIME, isoMillis } from '../store/format-time.js';
 
 export function renderMarkdown(r: ReportData, evidenceSha256: string | null): string {
   return [
@@ -93,21 +94,18 @@ function timeline(r: ReportData): string[] {
   const rows = t.activities.map((a) => {
     const row = t.bytes[a];
     const busiest = row.indexOf(Math.max(...row));
-    return [md(a), formatBytes(row.reduce((s, v) => s + v, 0)), md(formatTime(isoAt(t.start_us! + busiest * t.bucket_s * 1e6)))];
+    return [md(a), formatBytes(row.reduce((s, v) => s + v, 0)), md(formatTime(isoMillis(t.start_us! + busiest * t.bucket_s * 1e6)))];
   });
   return ['## Timeline', '', `${t.buckets} buckets of ${formatDuration(t.bucket_s)} from ${md(formatTime(t.start))} (the chart is in report.html; ${md(t.note)}).`, '',
     ...table(['Activity', 'Bytes', 'Busiest bucket starts'], rows)];
 }
 
-function isoAt(us: number): string {
-  return new Date(Math.floor(us / 1000)).toISOString();
-}
 
 function flows(r: ReportData): string[] {
   const { shown, hidden } = pickFlows(r.flows, 500);
   const rows = shown.map((f) => [
     f.finding ? `**${f.id}** (finding)` : `${f.id}`,
-    md(formatTime(f.first_seen)), md(f.proto),
+    md(formatTime(f.first_seen ?? INVALID_TIME)), md(f.proto),
     md(endpoint(f.initiator_addr, f.initiator_port, f.proto)), md(endpoint(f.responder_addr, f.responder_port, f.proto)),
     md(connText(f)), md(f.hostname ?? '—'), md(f.activity), f.process === null ? '—' : md(`${f.process.name} (${f.process.pid})`),
     `${f.packets_out + f.packets_in}`, `${formatBytes(f.bytes_out)} / ${formatBytes(f.bytes_in)}`,

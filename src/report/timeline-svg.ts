@@ -6,6 +6,7 @@
 import { escapeHtml } from './escape.js';
 import { formatBytes, formatDuration, formatTime } from '../text/format-values.js';
 import type { Timeline } from './report-types.js';
+import { isoMillis } from '../store/format-time.js';
 
 const W = 960;
 const PLOT_H = 220;
@@ -88,7 +89,7 @@ function bars(t: Timeline, yTop: number, stepUs: number): string {
   const out: string[] = [];
   for (let i = 0; i < t.buckets; i++) {
     let y = TOP + PLOT_H;
-    const when = formatTime(isoOf(t.start_us! + i * stepUs));
+    const when = formatTime(isoMillis(t.start_us! + i * stepUs));
     t.activities.forEach((a, ai) => {
       const v = t.bytes[a][i];
       if (v <= 0) return;
@@ -119,16 +120,13 @@ function xAxis(t: Timeline, stepUs: number): string {
 
 /** UTC clock text with as much precision as the bar size needs. */
 function tickLabel(us: number, stepUs: number): string {
-  const iso = isoOf(us);
+  const iso = isoMillis(us);
   if (stepUs >= 86400e6) return iso.slice(5, 10);
   if (stepUs >= 60e6) return iso.slice(11, 16);
   if (stepUs >= 1e6) return iso.slice(11, 19);
   return iso.slice(11, 23);
 }
 
-function isoOf(us: number): string {
-  return new Date(Math.floor(us / 1000)).toISOString();
-}
 
 interface LegendItem { activity: string; colour: string; text: string; width: number }
 

@@ -1,5 +1,5 @@
 import type { Db } from './open-db.js';
-import { isoMicros } from './format-time.js';
+import { invalidTimeNote, isoMicrosOrNull } from './format-time.js';
 import { protoName } from './proto-name.js';
 
 /** One flow as `flows --json` prints it. Field names are a stable, documented interface (README). */
@@ -12,9 +12,12 @@ export interface FlowRecord {
   responder_addr: string;
   responder_port: number;
   initiator_by: string;
-  first_seen: string;
-  last_seen: string;
-  duration_s: number;
+  /** ISO 8601 UTC; null (with time_note) for a time the store holds but cannot be shown (format-time.ts). */
+  first_seen: string | null;
+  last_seen: string | null;
+  duration_s: number | null;
+  /** Present only when a time above is null: why. */
+  time_note?: string;
   packets_out: number;
   packets_in: number;
   bytes_out: number;
@@ -98,6 +101,14 @@ export function queryFlows(db: Db, q: FlowQuery = {}): FlowRecord[] {
   return (db.prepare(sql).all(...args) as Row[]).map(toRecord);
 }
 
+/** A flow's times for the record: a time that cannot be shown is null, and time_note says why. */
+function flowTimes(sessionId: number, first: number, last: number): Pick<FlowRecord, 'first_seen' | 'last_seen' | 'duration_s' | 'time_note'> {
+  const first_seen = isoMicrosOrNull(first);
+  const last_seen = isoMicrosOrNull(last);
+  if (first_seen !== null && last_seen !== null) return { first_seen, last_seen, duration_s: (last - first) / 1e6 };
+  return { first_seen, last_seen, duration_s: null, time_note: invalidTimeNote(sessionId) };
+}
+
 function toRecord(r: Row): FlowRecord {
   return {
     id: r.id,
@@ -108,9 +119,7 @@ function toRecord(r: Row): FlowRecord {
     responder_addr: r.responder_addr,
     responder_port: r.responder_port,
     initiator_by: r.initiator_by,
-    first_seen: isoMicros(r.first_seen),
-    last_seen: isoMicros(r.last_seen),
-    duration_s: (r.last_seen - r.first_seen) / 1e6,
+    ...flowTimes(r.session_id, r.first_seen, r.last_seen),
     packets_out: r.packets_out,
     packets_in: r.packets_in,
     bytes_out: r.bytes_out,

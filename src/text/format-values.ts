@@ -16,9 +16,10 @@ export function formatBytes(n: number): string {
   return u === 0 ? `${Math.round(v)} B` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ${UNITS[u]}`;
 }
 
-/** "2026-11-23 07:41:15.203860 UTC" from an ISO string; "—" for null. */
+/** "2026-11-23 07:41:15.203860 UTC" from an ISO string; "—" for null; anything else (`invalid`) as it is. */
 export function formatTime(iso: string | null | undefined): string {
   if (!iso) return '—';
+  if (!/^\d{4}-/.test(iso)) return iso;
   return `${iso.replace('T', ' ').replace(/Z$/, '')} UTC`;
 }
 

@@ -15,7 +15,8 @@ import {
   CURL_COMMENT, dnsQuery, HOST, HTTP_OK, httpRequest, OLLAMA_COMMENT, storeWith, tcpExchange, tmp, udpExchange, writeFrames, type Frame,
 } from './helpers.js';
 
-const T0 = 1_800_000_000_000_000;
+// A time in the past: a capture stamped more than a day past the import is skipped (bad-timestamp).
+const T0 = 1_700_000_000_000_000;
 const LO = 1;
 
 async function judged(frames: Frame[], opts: Parameters<typeof claimsReport>[1] = {}): Promise<ClaimsReport> {
