@@ -81,15 +81,6 @@ export function apiEndpoint(target: string): ApiEndpoint | null {
 }
 
 /**
- * Models proxied to ollama.com instead of run locally: `name:cloud` or a tag ending `-cloud`
- * (`gpt-oss:120b-cloud`). [src] server/cloud_proxy.go
- */
-export function isCloudModelName(model: string): boolean {
-  const m = model.trim().toLowerCase();
-  return m.endsWith(':cloud') || m.endsWith('-cloud');
-}
-
-/**
  * Loopback HTTP between the server and a runner child: llama.cpp's server routes
  * (`llama-server`, v0.30+) and the older `ollama runner` ones.
  * [inferred] from llm/llama_server.go and llama.cpp's server; not in OLLAMA-NETWORK.md.

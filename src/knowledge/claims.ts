@@ -265,6 +265,3 @@ export function builtinClaim(id: string): Claim | null {
 export function airgapClaims(): Claim[] {
   return AIRGAP_CLAIM_IDS.map((id) => builtinClaim(id)!);
 }
-
-/** Names a flow can carry that belong to Ollama, for readers that want the list (e.g. allow rules). */
-export const OLLAMA_HOST_PATTERNS: readonly string[] = OLLAMA_HOSTS;
