@@ -1,7 +1,8 @@
 /**
  * The claims catalogue: what people say about Ollama's network behaviour, as data the claims
- * engine (src/claims/) can check against a capture. From ../shared/OLLAMA-NETWORK.md; `source`
- * cites it the same way: [src] read in the Ollama source, [issue] said by users or maintainers,
+ * engine (src/claims/) can check against a capture. From docs/ollama-network.md (mostly
+ * docs/ollama-network.md#what-maintainers-have-said-for-the-claims-catalogue and
+ * docs/ollama-network.md#switches); `source` cites it the same way: [src] read in the Ollama source, [issue] said by users or maintainers,
  * [inferred] our reading, [claim] said in the wild and not supported by the source.
  *
  * Every claim is phrased so that `holds` means its title is true. A claim from the wild that
