@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { tsharkColumns } from '../helpers/tshark.js';
 import { readCaptureFile } from '../../src/capture/read-file.js';
 import type { ReadResult } from '../../src/capture/read-result.js';
 
@@ -30,18 +31,6 @@ export function readAll(file: string): { result: ReadResult; packets: SeenPacket
     });
   });
   return { result, packets };
-}
-
-/** mulberry32: a tiny seeded PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function hasTool(bin: string): boolean {
@@ -74,12 +63,8 @@ export interface TsharkRow {
 
 /** tshark's own view of a capture, one row per packet. */
 export function tsharkRows(file: string): TsharkRow[] {
-  const out = execFileSync('tshark', [
-    '-n', '-r', file, '-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=f',
-    '-e', 'frame.time_epoch', '-e', 'frame.len', '-e', 'frame.cap_len', '-e', 'frame.interface_id', '-e', 'frame.comment',
-  ], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return out.split('\n').filter((l) => l.length > 0).map((line) => {
-    const [epoch, len, capLen, iface, comment] = line.split('\t');
+  const rows = tsharkColumns(file, ['frame.time_epoch', 'frame.len', 'frame.cap_len', 'frame.interface_id', 'frame.comment']);
+  return rows.map(([epoch, len, capLen, iface, comment]) => {
     const [sec, frac = ''] = epoch.split('.');
     return {
       tsUs: Number(sec) * 1e6 + Number(frac.padEnd(9, '0')) / 1000,

@@ -11,7 +11,8 @@ import { openDb } from '../../src/store/open-db.js';
 import { exportFlows, matcherOf } from '../../src/store/evidence-export.js';
 import { evidenceForFlows, writeEvidenceRows } from '../../src/store/evidence-store.js';
 import { createEvidenceWriter, type EvidenceIndexRow, type SegmentInfo } from '../../src/store/evidence-writer.js';
-import { tmpDir, tsharkFields, tsharkMissing, writeEvidenceFrom } from './helpers.js';
+import { tmpDir, tsharkMissing, writeEvidenceFrom } from './helpers.js';
+import { tsharkColumns } from '../helpers/tshark.js';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/ptcpdump-comments.pcapng', import.meta.url));
 const root = tmpDir();
@@ -49,7 +50,7 @@ describe.skipIf(noTshark !== null)(`evidence export${noTshark ? ` (skipped: ${no
   it('writes many segments that tshark reads in full, each starting with its interface blocks', () => {
     expect(fx.segments.length).toBeGreaterThan(3);
     const total = fx.segments.reduce((a, s) => a + s.packets, 0);
-    expect(fx.segments.reduce((a, s) => a + tsharkFields(s.path, ['frame.number']).length, 0)).toBe(total);
+    expect(fx.segments.reduce((a, s) => a + tsharkColumns(s.path, ['frame.number']).length, 0)).toBe(total);
     expect(total).toBe(fx.flows.reduce((a, f) => a + f.packetsOut + f.packetsIn, 0));
     // Walking the raw blocks: SHB, then every IDB, then packets only (what startAt relies on).
     for (const s of fx.segments) {
@@ -67,15 +68,15 @@ describe.skipIf(noTshark !== null)(`evidence export${noTshark ? ` (skipped: ${no
     const [flow] = bySpread();
     expect(fx.rows.filter((r) => r.flowSeq === flow.id).length).toBeGreaterThan(1);
     const filter = tupleFilter(flow);
-    const expected = fx.segments.reduce((a, s) => a + tsharkFields(s.path, ['frame.number'], filter).length, 0);
+    const expected = fx.segments.reduce((a, s) => a + tsharkColumns(s.path, ['frame.number'], filter).length, 0);
     expect(expected).toBe(flow.packetsOut + flow.packetsIn);
     const out = path.join(root, 'one.pcapng');
     const res = exportFlows(fx.segments.map((s) => s.path), fx.rows, [matcherOf(flow)], out);
     expect(res.warnings).toEqual([]);
     expect(res.packets).toBe(expected);
-    const all = tsharkFields(out, ['frame.comment']);
+    const all = tsharkColumns(out, ['frame.comment']);
     expect(all.length).toBe(expected);
-    expect(tsharkFields(out, ['frame.number'], filter).length).toBe(expected);
+    expect(tsharkColumns(out, ['frame.number'], filter).length).toBe(expected);
     for (const [comment] of all) expect(comment).toMatch(/^PID: \d+\\nCmd: /);
     expect(fs.statSync(out).mode & 0o777).toBe(0o600);
   });
@@ -91,11 +92,11 @@ describe.skipIf(noTshark !== null)(`evidence export${noTshark ? ` (skipped: ${no
     for (const f of chosen) expect(res.perFlow.get(f.id), `flow ${f.id}`).toBe(f.packetsOut + f.packetsIn);
     for (const filter of new Set(chosen.map(tupleFilter))) {
       const sameTuple = chosen.filter((f) => tupleFilter(f) === filter);
-      const inSegments = fx.segments.reduce((a, s) => a + tsharkFields(s.path, ['frame.number'], filter).length, 0);
-      const inExport = tsharkFields(out, ['frame.number'], filter).length;
+      const inSegments = fx.segments.reduce((a, s) => a + tsharkColumns(s.path, ['frame.number'], filter).length, 0);
+      const inExport = tsharkColumns(out, ['frame.number'], filter).length;
       expect([inExport, inSegments]).toEqual(Array(2).fill(sameTuple.reduce((a, f) => a + res.perFlow.get(f.id)!, 0)));
     }
-    expect(tsharkFields(out, ['frame.number']).length).toBe(res.packets);
+    expect(tsharkColumns(out, ['frame.number']).length).toBe(res.packets);
 
     const gone = path.join(root, 'gone.pcapng');
     const row = fx.rows.find((r) => r.flowSeq === chosen[0].id)!;

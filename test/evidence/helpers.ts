@@ -73,15 +73,6 @@ export function tsharkMissing(): string | null {
   return 'tshark is not installed';
 }
 
-/** tshark's fields, one array per packet (tab-separated), optionally under a display filter. */
-export function tsharkFields(file: string, fields: string[], filter?: string): string[][] {
-  const args = ['-n', '-r', file, '-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=f'];
-  for (const f of fields) args.push('-e', f);
-  if (filter) args.push('-Y', filter);
-  const out = execFileSync('tshark', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
-  return out.split('\n').filter((l) => l.length > 0).map((l) => l.split('\t'));
-}
-
 /**
  * Runs a capture file through decode, the flow table (and ptcpdump comments) into an evidence
  * writer, as the daemon does, then closes the writer. Returns the flows and every index row.

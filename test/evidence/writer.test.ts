@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { createEvidenceWriter, type EvidenceWriterOptions, type SegmentInfo } from '../../src/store/evidence-writer.js';
-import { feeder, HDRS, SEC, T0, tcpPacket, tmpDir, tsharkFields, tsharkMissing, writeEvidenceFrom, type Ep } from './helpers.js';
+import { feeder, HDRS, SEC, T0, tcpPacket, tmpDir, tsharkMissing, writeEvidenceFrom, type Ep } from './helpers.js';
+import { tsharkColumns } from '../helpers/tshark.js';
 
 const root = tmpDir();
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -190,7 +191,7 @@ describe.skipIf(noTshark !== null)(`evidence writer: tshark's view${noTshark ? `
       expect(bytes.includes('POST /api/generate HTTP/1.1')).toBe(true);
       expect(bytes.includes('HTTP/1.1 200 OK')).toBe(true);
 
-      const rows = tsharkFields(seg.path, ['frame.comment', 'frame.len', 'frame.cap_len', 'tcp.srcport']);
+      const rows = tsharkColumns(seg.path, ['frame.comment', 'frame.len', 'frame.cap_len', 'tcp.srcport']);
       expect(rows.length).toBe(34);
       // The flow's process became known on its second packet: the first has no comment. The reply is the server's.
       expect(rows.slice(0, 4).map((r) => r[0])).toEqual(['', 'PID: 4321\\nCmd: /usr/bin/curl', 'PID: 4321\\nCmd: /usr/bin/curl', 'PID: 777\\nCmd: /usr/local/bin/ollama']);
@@ -215,12 +216,12 @@ describe.skipIf(noTshark !== null)(`evidence writer: comments name each packet's
     const pidOf = (comment: string): string => /^PID: (\d+)/.exec(comment)?.[1] ?? '';
     // The fixture's comments (made from what each program logged about itself) per direction of each connection.
     const original = new Map<string, Set<string>>();
-    for (const [sp, dp, c] of tsharkFields(file, fields, LOOPBACK_TCP)) {
+    for (const [sp, dp, c] of tsharkColumns(file, fields, LOOPBACK_TCP)) {
       if (!c) continue;
       const k = `${sp}>${dp}`;
       original.set(k, (original.get(k) ?? new Set()).add(pidOf(c)));
     }
-    const ours = w.segments().flatMap((seg) => tsharkFields(seg.path, fields, LOOPBACK_TCP)).filter((r) => r[2]);
+    const ours = w.segments().flatMap((seg) => tsharkColumns(seg.path, fields, LOOPBACK_TCP)).filter((r) => r[2]);
     expect(ours.length).toBeGreaterThanOrEqual(40);
     for (const [sp, dp, c] of ours) expect([...(original.get(`${sp}>${dp}`) ?? [])]).toEqual([pidOf(c)]);
     // Replies from the API port name the server, not the client that asked.

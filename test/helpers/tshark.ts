@@ -54,6 +54,16 @@ export function tsharkFields(file: string, fields: string[], displayFilter?: str
     });
 }
 
+/**
+ * tshark's fields as text, one array per packet, in the order asked: each cell the field's first
+ * occurrence, or with `join` all of them joined by it (tshark's own `-E occurrence=a`, whose
+ * default aggregator is ','). As with tsharkFields, a packet prints no row when it is the only
+ * field asked for and is empty.
+ */
+export function tsharkColumns(file: string, fields: string[], displayFilter?: string, join?: string): string[][] {
+  return tsharkFields(file, fields, displayFilter).map((row) => fields.map((f) => (join === undefined ? row[f][0] ?? '' : row[f].join(join))));
+}
+
 const first = (row: FieldRow, ...fields: string[]): string | undefined => {
   for (const f of fields) if (row[f]?.length) return row[f][0];
   return undefined;

@@ -11,7 +11,8 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { writeReport } from '../../src/report/write-report.js';
-import { claim, flowIds, importInto, missing, tmpDir, tshark, type Imported } from './helpers.js';
+import { claim, flowIds, importInto, missing, tmpDir, type Imported } from './helpers.js';
+import { tsharkColumns } from '../helpers/tshark.js';
 
 const root = tmpDir();
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -91,7 +92,7 @@ describe.skipIf(why !== null)(`API bodies never reach the evidence${why ? ` (ski
     expect(ev.includes('HTTP/1.1 200 OK\r\n')).toBe(true);
     for (const m of [...PROMPTS, ...ANSWERS]) expect(ev.includes(m)).toBe(false);
     expect(ev.includes(`PROMPT-MARKER-${tag}`)).toBe(false);
-    expect(tshark(path.join(out, 'evidence.pcapng'), ['frame.number']).length).toBe(tshark(capture, ['frame.number']).length);
+    expect(tsharkColumns(path.join(out, 'evidence.pcapng'), ['frame.number']).length).toBe(tsharkColumns(capture, ['frame.number']).length);
     const policy = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')).evidence.policy as string;
     expect(policy).toContain(`${port}`);
   });

@@ -12,7 +12,8 @@ import { writeReport } from '../../src/report/write-report.js';
 import type { ReportData } from '../../src/report/report-types.js';
 import { fixture } from '../differential/fixture-files.js';
 import { writeEvidenceFrom } from '../evidence/helpers.js';
-import { claim, DEMO, flowIds, importInto, missing, tmpDir, tshark, tupleFilter } from './helpers.js';
+import { claim, DEMO, flowIds, importInto, missing, tmpDir, tupleFilter } from './helpers.js';
+import { tsharkColumns } from '../helpers/tshark.js';
 
 const root = tmpDir();
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -63,9 +64,9 @@ describe.skipIf(noTshark !== null)(`evidence from a live session's segments${noT
     expect(r.manifest.sessions).toEqual([live.id]);
     expect(r.manifest.evidence).toMatchObject({ complete: true, warnings: [] });
     const ev = path.join(out, 'evidence.pcapng');
-    const expected = importFindings.reduce((n, id) => n + tshark(DEMO, ['frame.number'], tupleFilter(db, id)).length, 0);
-    expect(tshark(ev, ['frame.number']).length).toBe(expected);
-    expect(tshark(ev, ['tls.handshake.extensions_server_name'], 'tls.handshake.type==1').map((x) => x[0])).toContain('registry.ollama.ai');
+    const expected = importFindings.reduce((n, id) => n + tsharkColumns(DEMO, ['frame.number'], tupleFilter(db, id)).length, 0);
+    expect(tsharkColumns(ev, ['frame.number']).length).toBe(expected);
+    expect(tsharkColumns(ev, ['tls.handshake.extensions_server_name'], 'tls.handshake.type==1').map((x) => x[0])).toContain('registry.ollama.ai');
     const bytes = fs.readFileSync(ev);
     expect(bytes.includes('sky blue')).toBe(false);
     expect(bytes.includes('Args:')).toBe(false);

@@ -60,15 +60,6 @@ export function missing(tool: 'tshark' | 'tcpdump' | 'chromium' | 'sha256sum', n
   return why;
 }
 
-/** tshark -n fields, one array per packet. */
-export function tshark(file: string, fields: string[], filter?: string): string[][] {
-  const args = ['-n', '-r', file, '-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=a', '-E', 'aggregator=|'];
-  for (const f of fields) args.push('-e', f);
-  if (filter) args.push('-Y', filter);
-  const out = execFileSync('tshark', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
-  return out.split('\n').filter((l) => l.length > 0).map((l) => l.split('\t'));
-}
-
 /** tshark display filter for a stored flow's 5-tuple (ICMP errors quoting it left out). */
 export function tupleFilter(db: Db, flowId: number): string {
   const f = db.prepare('SELECT * FROM flows WHERE id = ?').get(flowId) as {

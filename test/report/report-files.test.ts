@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeReport, type WriteReportResult } from '../../src/report/write-report.js';
 import type { ReportData } from '../../src/report/report-types.js';
-import { claim, DEMO, flowIds, importInto, missing, tmpDir, tshark, tupleFilter, type Imported } from './helpers.js';
+import { claim, DEMO, flowIds, importInto, missing, tmpDir, tupleFilter, type Imported } from './helpers.js';
+import { tsharkColumns } from '../helpers/tshark.js';
 
 const root = tmpDir();
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -48,17 +49,17 @@ describe.skipIf(noTshark !== null)(`report of a model pull${noTshark ? ` (skippe
   });
 
   it('evidence.pcapng opens in tshark and carries the registry SNI', () => {
-    const snis = tshark(evidence(), ['tls.handshake.extensions_server_name'], 'tls.handshake.type==1').map((r) => r[0]);
+    const snis = tsharkColumns(evidence(), ['tls.handshake.extensions_server_name'], 'tls.handshake.type==1').map((r) => r[0]);
     expect(snis).toContain('registry.ollama.ai');
   });
 
   it('holds exactly the packets of the finding flows, as tshark counts their 5-tuples in the source capture', () => {
-    const expected = [...registry, ...apiAndRunner].reduce((n, id) => n + tshark(DEMO, ['frame.number'], tupleFilter(st.db, id)).length, 0);
+    const expected = [...registry, ...apiAndRunner].reduce((n, id) => n + tsharkColumns(DEMO, ['frame.number'], tupleFilter(st.db, id)).length, 0);
     expect(expected).toBeGreaterThan(20);
-    expect(tshark(evidence(), ['frame.number']).length).toBe(expected);
+    expect(tsharkColumns(evidence(), ['frame.number']).length).toBe(expected);
     // ...and per flow, through the same 5-tuple filters on the evidence file.
     for (const id of [...registry, ...apiAndRunner]) {
-      expect(tshark(evidence(), ['frame.number'], tupleFilter(st.db, id)).length).toBe(tshark(DEMO, ['frame.number'], tupleFilter(st.db, id)).length);
+      expect(tsharkColumns(evidence(), ['frame.number'], tupleFilter(st.db, id)).length).toBe(tsharkColumns(DEMO, ['frame.number'], tupleFilter(st.db, id)).length);
     }
     const json = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')) as ReportData;
     expect(json.evidence.packets).toBe(expected);
@@ -67,11 +68,11 @@ describe.skipIf(noTshark !== null)(`report of a model pull${noTshark ? ` (skippe
   });
 
   it('names the process on every packet, without its command line', () => {
-    const comments = tshark(evidence(), ['frame.comment']).map((r) => r[0] ?? '');
+    const comments = tsharkColumns(evidence(), ['frame.comment'], undefined, '|').map((r) => r[0] ?? '');
     expect(comments.length).toBeGreaterThan(0);
     for (const c of comments) expect(c).toMatch(/^PID: \d+\\nCmd: \//);
     // The fixture's own comments carry `Args:` with curl's -d '{"prompt":...}': none of it may pass.
-    expect(tshark(DEMO, ['frame.comment'], 'frame.comment contains "Args:"').length).toBeGreaterThan(0);
+    expect(tsharkColumns(DEMO, ['frame.comment'], 'frame.comment contains "Args:"', '|').length).toBeGreaterThan(0);
     expect(comments.some((c) => c.includes('Args'))).toBe(false);
   });
 
@@ -87,7 +88,7 @@ describe.skipIf(noTshark !== null)(`report of a model pull${noTshark ? ` (skippe
     expect(ev.includes('sky blue')).toBe(false);
     expect(ev.includes('Rayleigh')).toBe(false);
     // tshark agrees: the API packets with payload were cut (captured length below the wire length).
-    const cut = tshark(evidence(), ['frame.cap_len', 'frame.len'], 'tcp.port == 11434 && tcp.len > 0');
+    const cut = tsharkColumns(evidence(), ['frame.cap_len', 'frame.len'], 'tcp.port == 11434 && tcp.len > 0');
     expect(cut.length).toBeGreaterThan(0);
     expect(cut.some(([cap, len]) => Number(cap) < Number(len))).toBe(true);
   });

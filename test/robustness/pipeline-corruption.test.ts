@@ -5,16 +5,7 @@ import { join } from 'node:path';
 import { analyzeCaptureFile } from '../../src/pipeline/analyze.js';
 import { CaptureFileError } from '../../src/capture/read-result.js';
 import { fixture } from '../differential/fixture-files.js';
-
-/** mulberry32: a tiny seeded PRNG, so every run corrupts the same bytes. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../helpers/seeded-random.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'oa-corrupt-'));
 
@@ -56,7 +47,7 @@ describe('the pipeline on damaged real captures', () => {
   });
 
   it('random byte flips in real pcap and pcapng captures (fixed seed), packet contents included', () => {
-    const rand = prng(20261123);
+    const rand = mulberry32(20261123); // seeded: every run corrupts the same bytes
     for (const name of ['pull-any-sll2.pcap', 'pull-dumpcap.pcapng']) {
       const original = readFileSync(fixture(name));
       const total = analyzeCaptureFile(fixture(name)).packets;
@@ -72,7 +63,7 @@ describe('the pipeline on damaged real captures', () => {
   });
 
   it('random flips inside the packets of the fragment and keep-alive captures (reassembly, sliding HTTP windows)', () => {
-    const rand = prng(11434);
+    const rand = mulberry32(11434);
     for (const name of ['dns-fragments.pcap', 'api-keepalive.pcap']) {
       const original = readFileSync(fixture(name));
       const total = analyzeCaptureFile(fixture(name)).packets;

@@ -12,7 +12,7 @@
  *
  * Needs root (namespaces, capture). Skips with one line outside CI; under CI=true it runs and fails.
  */
-import { execFileSync } from 'node:child_process';
+import { tsharkColumns } from '../../helpers/tshark.js';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
@@ -70,13 +70,12 @@ function consistency(db: Database.Database, session: number): Record<string, unk
 const CONSISTENT = { integrity: 'ok', foreignKeys: 0, danglingProcess: 0, danglingDns: 0, danglingHttp: 0, danglingEvidence: 0, duplicateFlows: 0 };
 
 function tsharkCount(file: string, filter: string): number {
-  const out = execFileSync('tshark', ['-n', '-r', file, '-Y', filter, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return out.split('\n').filter(Boolean).length;
+  return tsharkColumns(file, ['frame.number'], filter).length;
 }
 
+/** Each matching packet's comments ('' for none; tshark prints a comment's newlines as \\n). */
 function tsharkComments(file: string, filter: string): string[] {
-  const out = execFileSync('tshark', ['-n', '-r', file, '-Y', filter, '-T', 'fields', '-e', 'frame.comment'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return out.split('\n').filter((l, i, a) => i < a.length - 1 || l !== '').map((l) => l.replace(/\\n/g, '\n'));
+  return tsharkColumns(file, ['frame.number', 'frame.comment'], filter, ',').map((r) => r[1].replace(/\\n/g, '\n'));
 }
 
 const sha256sum = (file: string) => sh('sha256sum', [file]).split(' ')[0];

@@ -15,7 +15,7 @@
  *
  * Needs root (namespaces, capture). Skips with one line outside CI; under CI=true it runs and fails.
  */
-import { execFileSync } from 'node:child_process';
+import { tsharkColumns } from '../../helpers/tshark.js';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,11 +47,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sha256sum = (file: string) => sh('sha256sum', [file]).split(' ')[0];
 const num = (a: number, b: number) => a - b;
 const ms = (iso: string | null) => (iso === null ? NaN : Date.parse(iso));
-
-function tsharkFields(file: string, filter: string, fields: string[]): string[][] {
-  const out = execFileSync('tshark', ['-n', '-r', file, '-Y', filter, '-T', 'fields', ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return out.split('\n').filter(Boolean).map((l) => l.split('\t'));
-}
 
 /** `ollama-audit verify ARGS` in the host namespace of `net`; resolves when it exits. */
 async function verify(net: Internet, args: string[]): Promise<Run> {
@@ -184,7 +179,7 @@ describe.skipIf(!run)('verify live in network namespaces (needs root)', () => {
 
     // The report folder: evidence.pcapng as tshark reads it, and the manifest's digests.
     const evidence = join(reportDir, 'evidence.pcapng');
-    const sni = tsharkFields(evidence, 'tls.handshake.type == 1', ['tls.handshake.extensions_server_name', 'tcp.srcport', 'ip.dst']);
+    const sni = tsharkColumns(evidence, ['tls.handshake.extensions_server_name', 'tcp.srcport', 'ip.dst'], 'tls.handshake.type == 1', ',');
     const registrySni = sni.filter(([name]) => name === 'registry.ollama.ai');
     expect(registrySni.length, JSON.stringify(sni)).toBeGreaterThan(0);
     for (const [, port, dst] of registrySni) {
@@ -221,7 +216,7 @@ describe.skipIf(!run)('verify live in network namespaces (needs root)', () => {
     }
     expect(r.stderr, 'the exercised pull succeeded').toMatch(/"status":"success"/);
     // The pull did cross the veth (tcpdump saw its ClientHello there).
-    expect(tsharkFields(veth, 'tls.handshake.extensions_server_name == "registry.ollama.ai"', ['frame.number']).length).toBeGreaterThan(0);
+    expect(tsharkColumns(veth, ['frame.number'], 'tls.handshake.extensions_server_name == "registry.ollama.ai"').length).toBeGreaterThan(0);
 
     expect(r.code, brief(r)).toBe(2);
     expect(r.json).toMatchObject({ result: 'cannot-tell', exit_code: 2 });
