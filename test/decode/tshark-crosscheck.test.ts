@@ -14,6 +14,7 @@ import { decodePacket } from '../../src/decode/decode-packet.js';
 import { newDecoded, newSkipCounts } from '../../src/decode/decoded.js';
 import { bsdNull, eth, ext8, icmp, ipv4, ipv6, packet, sll, sll2, tcp, udp } from './frames.js';
 import { writePcap } from './pcap-file.js';
+import { tsharkColumns } from '../helpers/tshark.js';
 
 const haveTshark = spawnSync('tshark', ['--version']).status === 0;
 const run = haveTshark || process.env.CI ? describe : describe.skip; // outside CI only: tshark not installed
@@ -50,10 +51,7 @@ run('decodePacket agrees with tshark', () => {
   it.each(CASES)('%s', (name, linktype, frames) => {
     const file = join(dir, `${name}.pcap`);
     writePcap(file, linktype, frames);
-    const r = spawnSync('tshark', ['-n', '-r', file, '-T', 'fields', '-E', 'occurrence=f', '-E', 'separator=|',
-      ...FIELDS.flatMap((f) => ['-e', f])], { encoding: 'utf8' });
-    expect(r.status, r.stderr).toBe(0);
-    const rows = r.stdout.trim().split('\n').map((l) => Object.fromEntries(l.split('|').map((v, i) => [FIELDS[i], v])));
+    const rows = tsharkColumns(file, FIELDS).map((cols) => Object.fromEntries(cols.map((v, i) => [FIELDS[i], v])));
     expect(rows.length).toBe(frames.length);
     frames.forEach((frame, i) => {
       const t = rows[i];

@@ -1,10 +1,11 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { openLiveCapture, type LiveCapture } from '../../src/capture/live-capture.js';
 import { collect, liveDescribe, sendDatagrams, settle, sleep, udpSink, warmUp } from './helpers.js';
+import { tsharkColumns } from '../helpers/tshark.js';
 
 const TAG = 0x54494d45; // "TIME"
 const N = 200;
@@ -34,11 +35,9 @@ function startTcpdump(file: string, port: number): Promise<ChildProcess> {
 
 /** Kernel timestamps (µs) by payload length (unique per datagram), read back with tshark from tcpdump's file. */
 function kernelStamps(file: string): Map<number, number> {
-  const out = execFileSync('tshark', ['-n', '-r', file, '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'udp.payload'], { encoding: 'utf8' });
   const m = new Map<number, number>();
-  for (const line of out.trim().split('\n')) {
-    const [t, raw] = line.split('\t');
-    const payload = raw?.replace(/:/g, '');
+  for (const [t, raw] of tsharkColumns(file, ['frame.time_epoch', 'udp.payload'])) {
+    const payload = raw.replace(/:/g, '');
     if (!payload?.startsWith(TAG.toString(16))) continue;
     const [sec, frac = ''] = t.split('.');
     m.set(payload.length / 2, Number(sec) * 1e6 + Number(frac.padEnd(9, '0').slice(0, 9)) / 1000);
