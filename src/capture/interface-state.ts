@@ -6,6 +6,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ANY_DEVICE } from './link-types.js';
 
 const IFF_UP = 0x1;
 const SYS_NET = '/sys/class/net';
@@ -33,7 +34,7 @@ export function interfaceIsUp(name: string, sysNet = SYS_NET): boolean {
 export function interfacesDown(names: readonly string[], sysNet = SYS_NET): string[] {
   const out: string[] = [];
   for (const name of names) {
-    if (name === 'any') {
+    if (name === ANY_DEVICE) {
       let all: string[] = [];
       try {
         all = readdirSync(sysNet);

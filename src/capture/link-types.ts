@@ -3,6 +3,9 @@
  * type goes through (import output, coverage text, reports). Numbers the table does not know
  * are printed as "link type N", which is still true.
  */
+/** libpcap's pseudo-device that captures on every interface (with Linux cooked headers). */
+export const ANY_DEVICE = 'any';
+
 const NAMES: Readonly<Record<number, string>> = {
   0: 'BSD loopback',
   1: 'Ethernet',

@@ -10,6 +10,7 @@ import { anchorClock, driftUs, nowUs, type WallAnchor } from './live-clock.js';
 import { accumulate, interfaceDrops, loadPacketStats, newKernelCounters, type KernelCounters, type PacketStatsAddon } from './live-drops.js';
 import { LiveCaptureError, noSuchDeviceError, openError } from './live-error.js';
 import { linktypeFromCap } from './live-linktype.js';
+import { ANY_DEVICE } from './link-types.js';
 import { isLoopbackDevice, newPacketSocketFd, socketFds } from './live-packet-socket.js';
 
 export { LiveCaptureError } from './live-error.js';
@@ -83,7 +84,7 @@ interface Source {
 }
 
 export function openLiveCapture(opts: LiveCaptureOptions = {}): LiveCapture {
-  const devices = opts.interfaces?.length ? opts.interfaces : ['any'];
+  const devices = opts.interfaces?.length ? opts.interfaces : [ANY_DEVICE];
   const filter = opts.filter ?? '';
   const ring = opts.bufferBytes ?? DEFAULT_RING;
   if (!Number.isInteger(ring) || ring <= 0 || ring > 0xffffffff) {

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ANY_DEVICE } from './link-types.js';
 
 export interface PacketStatsAddon {
   /** Kernel counters since the previous call (the kernel zeroes them on each read). */
@@ -81,7 +82,7 @@ export function accumulate(c: KernelCounters, stats: PacketStatsAddon | null): v
 
 /** rx_missed_errors + rx_fifo_errors of a device, null for `any` or when sysfs does not have them. */
 export function interfaceDrops(device: string): number | null {
-  if (device === 'any' || device.includes('/')) return null;
+  if (device === ANY_DEVICE || device.includes('/')) return null;
   const base = `/sys/class/net/${device}/statistics/`;
   try {
     return Number(readFileSync(base + 'rx_missed_errors', 'utf8')) + Number(readFileSync(base + 'rx_fifo_errors', 'utf8'));

@@ -8,19 +8,15 @@ import type { Claim, ClaimMatch, ClaimWindow, Direction, Expectation } from '../
 import { BUILTIN_CLAIMS } from '../knowledge/claims.js';
 import { UserError } from '../commands/user-error.js';
 import { parseCidr } from './cidr.js';
+import { DEFAULTS } from '../settings.js';
 
 const SCOPES = ['ollama', 'any', 'host'];
 const DIRECTIONS: Direction[] = ['outbound', 'inbound', 'off-host', 'loopback', 'any'];
 const ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const HOST = /^(\*\.)?[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?$/i;
 
-/**
- * Bounds on a claims file, so a hostile or mistaken file cannot hang or exhaust the auditor:
- * its size (a claims file is a few KB; /dev/zero is not one), YAML aliases (each can expand to
- * a copy of a large node: "billion laughs"), and the amount of matching work it can ask for
- * per flow (claims × patterns, and how deep `not` may nest).
- */
-export const CLAIMS_FILE_LIMITS = { bytes: 1024 * 1024, aliases: 20, claims: 200, listItems: 256, patterns: 2000, notDepth: 4 };
+/** Bounds on a claims file: see DEFAULTS.claimsFile. */
+const CLAIMS_FILE_LIMITS = DEFAULTS.claimsFile;
 
 type Obj = Record<string, unknown>;
 

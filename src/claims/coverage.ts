@@ -12,7 +12,7 @@
  *   missing): claims about the Ollama tree are inconclusive. The share is bytes of flows with a
  *   process over all bytes.
  */
-import { interfaceText } from '../capture/link-types.js';
+import { ANY_DEVICE, interfaceText } from '../capture/link-types.js';
 import { LINKTYPE } from '../capture/packet.js';
 import { formatPercent } from '../text/format-values.js';
 import { INVALID_TIME, isoMicros, isShowableUs } from '../store/format-time.js';
@@ -98,7 +98,7 @@ function parseIfaces(json: string): Iface[] {
   }
 }
 
-const isAnyDevice = (i: Iface) => i.name === 'any' || i.linktype === LINKTYPE.LINUX_SLL || i.linktype === LINKTYPE.LINUX_SLL2;
+const isAnyDevice = (i: Iface) => i.name === ANY_DEVICE || i.linktype === LINKTYPE.LINUX_SLL || i.linktype === LINKTYPE.LINUX_SLL2;
 const isBsdLoopback = (i: Iface) => i.linktype === LINKTYPE.NULL || i.linktype === LINKTYPE.LOOP;
 const isLoopbackIface = (i: Iface) => (i.name !== null && LOOPBACK_NAME.test(i.name)) || isBsdLoopback(i);
 

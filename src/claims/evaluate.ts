@@ -98,10 +98,6 @@ interface SessionVerdict {
   ctx: Ctx;
 }
 
-export function evaluateClaims(db: Db, opts: EvaluateOptions = {}): ClaimResult[] {
-  return claimsReport(db, opts).claims;
-}
-
 export function claimsReport(db: Db, opts: EvaluateOptions = {}): ClaimsReport {
   const ids = opts.sessions ?? sessionIds(db);
   const rows = ids.map((id) => {

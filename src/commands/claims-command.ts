@@ -1,5 +1,5 @@
 import { openDb } from '../store/open-db.js';
-import { resolveDbPath } from '../store/db-path.js';
+import { resolveDbPath } from '../settings.js';
 import { BUILTIN_CLAIMS } from '../knowledge/claims.js';
 import { readClaimsFile } from '../claims/claim-schema.js';
 import { claimsReport } from '../claims/evaluate.js';

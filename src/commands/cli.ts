@@ -5,6 +5,9 @@ import { activityNames } from '../classify/classify.js';
 import { ASSUME_FLAGS } from '../knowledge/claims.js';
 import { EXIT_USAGE, isUserFacing } from './user-error.js';
 import { allowUnsafeDirs } from '../store/safe-files.js';
+import { EVIDENCE_POLICIES } from '../store/evidence-policy.js';
+import { basename } from 'node:path';
+import { DB_PATH_TEXT, DEFAULTS, evidenceDirFor, settingsFromOptions } from '../settings.js';
 
 const KEEP_CMDLINE_HELP = 'store processes\' command lines verbatim (privacy: arguments can hold prompts); by default only argv[0], option names and Ollama\'s subcommand and model are kept, other arguments become <N chars>';
 
@@ -28,8 +31,6 @@ export async function main(argv: string[]): Promise<number> {
   allowUnsafeDirs(false);
   program.hook('preAction', () => allowUnsafeDirs(program.opts().forceUnsafeDir === true));
 
-  const STORE = '$OLLAMA_AUDIT_DB, else $XDG_DATA_HOME/ollama-audit/audit.db';
-  const dbOption = (defaultText = STORE) => new Option('--db <path>', `SQLite store (default: ${defaultText})`);
 
   program.command('import')
     .description('read pcap/pcapng files into the store')
@@ -66,22 +67,10 @@ export async function main(argv: string[]): Promise<number> {
       code = (await import('./sessions-command.js')).runDeleteSession(id, cmd.optsWithGlobals());
     });
 
-  program.command('daemon')
-    .description('capture live into the store until SIGINT/SIGTERM (needs root or CAP_NET_RAW, and libpcap)')
-    .addOption(dbOption())
-    .addOption(repeatable('-i, --interface <name>', 'interface to capture on; repeat for several', collect, 'any'))
-    .option('--filter <bpf>', 'BPF capture filter, e.g. "not port 22"')
-    .addOption(new Option('--evidence <policy>', 'packets kept as evidence: full, head (first 16 KiB of each direction, then headers), or none').choices(['full', 'head', 'none']).default('head'))
-    .option('--evidence-dir <dir>', 'where evidence pcapng segments go (default: a folder named after the database beside it, audit.db -> audit.evidence/)')
-    .option('--max-evidence <size>', 'total evidence size kept, oldest segments deleted first (e.g. 2GiB) (default: no limit)', parseSize)
-    .option('--retain <duration>', 'delete evidence segments older than this (e.g. 7d) (default: kept until --max-evidence)', parseDuration)
-    .addOption(repeatable('--process <name>', 'also treat processes with this name as Ollama; repeatable', collect))
-    .addOption(repeatable('--pid <n>', 'also treat this pid (and its children) as Ollama; repeatable', collectInt))
-    .addOption(repeatable('--api-port <port>', 'another port the Ollama API listens on (11434 always counts); repeatable', collectPort))
-    .option('--duration <duration>', 'stop after this long (e.g. 10m) (default: until SIGINT/SIGTERM)', parseDuration)
-    .option('--keep-cmdline', KEEP_CMDLINE_HELP)
+  addDaemonOptions(program.command('daemon')
+    .description('capture live into the store until SIGINT/SIGTERM (needs root or CAP_NET_RAW, and libpcap)'))
     .addHelpText('after', examples('sudo ollama-audit daemon', "sudo ollama-audit daemon -i eth0 -i lo --filter 'not port 22' --evidence head --max-evidence 2GiB --retain 7d"))
-    .action(async (opts) => { code = await (await import('./daemon-command.js')).runDaemon({ ...opts, apiPort: [11434, ...opts.apiPort] }); });
+    .action(async (opts) => { code = await (await import('./daemon-command.js')).runDaemon(settingsFromOptions(opts)); });
 
   program.command('claims')
     .description('each claim with its verdict, evidence, coverage and cause-and-effect chains')
@@ -95,7 +84,7 @@ export async function main(argv: string[]): Promise<number> {
 
   program.command('verify')
     .description('air-gap check: exit 0 silent while Ollama ran, 1 traffic breaks the air-gap claims, 2 cannot tell (reason on stderr)')
-    .addOption(dbOption(`with --pcap, --duration or --exercise a temporary store deleted at exit; otherwise ${STORE}`))
+    .addOption(dbOption(`with --pcap, --duration or --exercise a temporary store deleted at exit; otherwise ${DB_PATH_TEXT}`))
     .option('--pcap <file...>', 'import these captures (into --db, else a temporary store) and judge them')
     .addOption(repeatable('--allow <rule>', 'expected traffic (api:lan, host:10.0.0.0/8, host:*.example.com, activity:registry, port:53); repeatable', collect))
     .addOption(repeatable('--session <id>', 'with --db: judge only this session; repeatable', collectInt, 'all sessions'))
@@ -103,8 +92,8 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(repeatable('--assume <flag>', `a setting the capture cannot show: ${ASSUME_FLAGS.join(', ')}; repeatable`, collectAssume))
     .option('--duration <duration>', 'capture live this long (e.g. 10m), then judge that capture (root or CAP_NET_RAW)', parseDuration)
     .option('--exercise <command>', 'capture live while this shell command runs (plus --grace), then judge that window')
-    .option('--grace <duration>', 'with --exercise: keep capturing this long after the command ends (default 5s)', parseDuration)
-    .addOption(repeatable('-i, --interface <name>', 'live: interface to capture on; repeatable', collect, 'any'))
+    .option('--grace <duration>', `with --exercise: keep capturing this long after the command ends (default ${DEFAULTS.exerciseGraceS}s)`, parseDuration)
+    .addOption(repeatable('-i, --interface <name>', 'live: interface to capture on; repeatable', collect, DEFAULTS.interfaces.join(', ')))
     .option('--filter <bpf>', 'live: BPF capture filter')
     .option('--allow-idle', 'accept a check during which Ollama did not run (default: exit 2 when it did not)')
     .option('--keep-cmdline', `live: ${KEEP_CMDLINE_HELP}`)
@@ -123,7 +112,7 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(dbOption())
     .requiredOption('--out <dir>', 'report folder (created 0700)')
     .addOption(repeatable('--session <id>', 'only this session; repeatable', collectInt, 'all sessions'))
-    .addOption(repeatable('--api-port <port>', 'another API port whose bodies are cut from the evidence (11434 always counts); repeatable', collectPort))
+    .addOption(repeatable('--api-port <port>', `another API port whose bodies are cut from the evidence (${DEFAULTS.apiPort} always counts); repeatable`, collectPort))
     .option('--json', 'print what was written as JSON')
     .addHelpText('after', examples('ollama-audit report --out ./audit-report', 'ollama-audit report --db audit.db --out ./audit-report --session 2'))
     .action(async (o) => {
@@ -131,8 +120,8 @@ export async function main(argv: string[]): Promise<number> {
       const [{ runReport }, { claimsReport }, { reportInputFrom }, { auditExposure }] = await Promise.all([
         import('./report-command.js'), import('../claims/evaluate.js'), import('../report/from-claims.js'), import('../exposure/audit.js'),
       ]);
-      // 11434 always counts: a given port adds to it (bodies on it are cut too), as in the daemon.
-      code = runReport({ db: o.db, out: o.out, session: sessions, json: o.json, apiPorts: [11434, ...o.apiPort] }, {
+      // The default API port always counts: a given port adds to it (bodies on it are cut too), as in the daemon.
+      code = runReport({ db: o.db, out: o.out, session: sessions, json: o.json, apiPorts: [DEFAULTS.apiPort, ...o.apiPort] }, {
         evaluate: (db) => reportInputFrom(claimsReport(db, { sessions })),
         exposure: (db) => auditExposure(db, { live: false, sessions }),
       });
@@ -140,10 +129,10 @@ export async function main(argv: string[]): Promise<number> {
 
   program.command('exposure')
     .description('who can reach the Ollama API and who did: listeners and OLLAMA_HOST, clients by class, reverse proxies, the Host-header 403 trap; exit 0 clean, 1 a finding of severity medium or high, 2 cannot tell (reason on stderr)')
-    .addOption(dbOption(`${STORE}, read when it exists`))
+    .addOption(dbOption(`${DB_PATH_TEXT}, read when it exists`))
     .option('--json', 'print the exposure report as JSON')
     .addOption(repeatable('--session <id>', 'only this session; repeatable', collectInt, 'all sessions'))
-    .addOption(repeatable('--api-port <port>', 'another API port (11434 always counts); repeatable', collectPort))
+    .addOption(repeatable('--api-port <port>', `another API port (${DEFAULTS.apiPort} always counts); repeatable`, collectPort))
     .option('--no-live', 'do not read /proc (listeners, environment, running proxies) (default: read it on Linux)')
     .addHelpText('after', examples('sudo ollama-audit exposure', 'ollama-audit exposure --no-live --db audit.db --json'))
     .action(async (o) => { code = (await import('./exposure-command.js')).runExposure(o); });
@@ -169,6 +158,30 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
   return code;
+}
+
+function dbOption(defaultText = DB_PATH_TEXT): Option {
+  return new Option('--db <path>', `SQLite store (default: ${defaultText})`);
+}
+
+/**
+ * The daemon's options, shared by `daemon` and the settings round trip (settingsToArgs prints
+ * these): every default comes from DEFAULTS.
+ */
+export function addDaemonOptions(cmd: Command): Command {
+  return cmd
+    .addOption(dbOption())
+    .addOption(repeatable('-i, --interface <name>', 'interface to capture on; repeat for several', collect, DEFAULTS.interfaces.join(', ')))
+    .option('--filter <bpf>', 'BPF capture filter, e.g. "not port 22"')
+    .addOption(new Option('--evidence <policy>', 'packets kept as evidence: full, head (first 16 KiB of each direction, then headers), or none').choices(EVIDENCE_POLICIES).default(DEFAULTS.evidence))
+    .option('--evidence-dir <dir>', `where evidence pcapng segments go (default: a folder named after the database beside it, ${DEFAULTS.dbFile} -> ${basename(evidenceDirFor(DEFAULTS.dbFile))}/)`)
+    .option('--max-evidence <size>', 'total evidence size kept, oldest segments deleted first (e.g. 2GiB) (default: no limit)', parseSize)
+    .option('--retain <duration>', 'delete evidence segments older than this (e.g. 7d) (default: kept until --max-evidence)', parseDuration)
+    .addOption(repeatable('--process <name>', 'also treat processes with this name as Ollama; repeatable', collect))
+    .addOption(repeatable('--pid <n>', 'also treat this pid (and its children) as Ollama; repeatable', collectInt))
+    .addOption(repeatable('--api-port <port>', `another port the Ollama API listens on (${DEFAULTS.apiPort} always counts); repeatable`, collectPort))
+    .option('--duration <duration>', 'stop after this long (e.g. 10m) (default: until SIGINT/SIGTERM)', parseDuration)
+    .option('--keep-cmdline', KEEP_CMDLINE_HELP);
 }
 
 /** A repeatable option gathering its values in a list; help shows `shown` (or nothing) as the default, not `[]`. */

@@ -9,7 +9,7 @@ import type { DnsRecord, HttpRecord } from '../enrich/records.js';
 import { lossOf, lossPercent } from '../flows/tcp-loss.js';
 import { createIngest } from '../pipeline/ingest.js';
 import { openDb } from '../store/open-db.js';
-import { evidenceDirFor, resolveDbPath } from '../store/db-path.js';
+import { DEFAULTS, evidenceDirFor, resolveDbPath } from '../settings.js';
 import { beginLiveSession, type LiveBatch, type LiveSession } from '../store/live-session.js';
 import { createEvidenceWriter, type EvidenceWriter } from '../store/evidence-writer.js';
 import type { EvidencePolicy } from '../store/evidence-policy.js';
@@ -54,13 +54,13 @@ export async function runDaemon(opts: DaemonOptions, log: (line: string) => void
   const db = openDb(dbPath);
   let capture: LiveCapture;
   try {
-    capture = openLiveCapture({ interfaces: opts.interface?.length ? opts.interface : ['any'], filter: opts.filter });
+    capture = openLiveCapture({ interfaces: opts.interface?.length ? opts.interface : [...DEFAULTS.interfaces], filter: opts.filter });
   } catch (err) {
     db.close();
     throw err;
   }
   const ifaceNames = capture.interfaces.map((i) => i.name ?? String(i.index)).join(',');
-  const policy = opts.evidence ?? 'head';
+  const policy = opts.evidence ?? DEFAULTS.evidence;
   // Absolute: segment paths are stored, and readers run from other working directories.
   const evidenceDir = resolve(opts.evidenceDir ?? evidenceDirFor(dbPath));
   let evidenceStopped = false;
@@ -71,7 +71,7 @@ export async function runDaemon(opts: DaemonOptions, log: (line: string) => void
     session = beginLiveSession(db, { kind: 'live', source: ifaceNames, format: 'live', filter: opts.filter ?? null });
     attributor = createProcfsAttributor({ extraNames: opts.process, extraPids: opts.pid });
     evidence = policy === 'none' ? null : createEvidenceWriter({
-      dir: evidenceDir, policy, session: String(session.sessionId), apiPorts: opts.apiPort ?? [11434],
+      dir: evidenceDir, policy, session: String(session.sessionId), apiPorts: opts.apiPort ?? [DEFAULTS.apiPort],
       maxTotalBytes: opts.maxEvidence, retainUs: opts.retain === undefined ? undefined : opts.retain * 1e6,
       onDiskFull: () => {
         evidenceStopped = true;

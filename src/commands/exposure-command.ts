@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { auditExposure, type ExposureReport } from '../exposure/audit.js';
 import { openDb, type Db } from '../store/open-db.js';
-import { resolveDbPath } from '../store/db-path.js';
+import { resolveDbPath } from '../settings.js';
 import { fullyVisible } from '../exposure/listeners.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE } from './user-error.js';
 import { requireSessions } from './session-check.js';

@@ -1,5 +1,5 @@
 import { openDb } from '../store/open-db.js';
-import { resolveDbPath } from '../store/db-path.js';
+import { resolveDbPath } from '../settings.js';
 import { queryFlows } from '../store/query-flows.js';
 import { formatFlowTable } from './flow-table-text.js';
 import { EXIT_OK } from './user-error.js';

@@ -4,7 +4,7 @@ import { CaptureFileError } from '../capture/read-result.js';
 import { formatPercent } from '../text/format-values.js';
 import { DuplicateImportError } from '../store/store-error.js';
 import { openDb } from '../store/open-db.js';
-import { resolveDbPath } from '../store/db-path.js';
+import { resolveDbPath } from '../settings.js';
 import { importFile, type ImportSummary } from './import-file.js';
 import { createProgress, humanBytes } from './progress.js';
 import { EXIT_OK, EXIT_USAGE } from './user-error.js';

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { resolve } from 'node:path';
 import { openDb, type Db } from '../store/open-db.js';
-import { resolveDbPath } from '../store/db-path.js';
+import { resolveDbPath } from '../settings.js';
 import type { ReportClaim, ReportCoverage, ReportExposure } from '../report/report-types.js';
 import { writeReport, type WriteReportResult } from '../report/write-report.js';
 import { EXIT_OK, UserError } from './user-error.js';

@@ -2,7 +2,7 @@ import { unlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import { SEGMENT_NAME } from '../store/evidence-writer.js';
 import { openDb, type Db } from '../store/open-db.js';
-import { resolveDbPath } from '../store/db-path.js';
+import { resolveDbPath } from '../settings.js';
 import { INVALID_TIME, invalidTimeNote, isoMicros, isoMicrosOrNull } from '../store/format-time.js';
 import { deleteSession, listSessions, sessionState, type SessionSummaryRow } from '../store/sessions.js';
 import { loadSession, sessionFacts } from '../claims/session-facts.js';

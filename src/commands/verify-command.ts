@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDb } from '../store/open-db.js';
 import { DuplicateImportError } from '../store/store-error.js';
-import { resolveDbPath } from '../store/db-path.js';
+import { DEFAULTS, resolveDbPath } from '../settings.js';
 import { airgapClaims, AIRGAP_CLAIM_IDS } from '../knowledge/claims.js';
 import { readClaimsFile } from '../claims/claim-schema.js';
 import { parseAllowRules } from '../claims/allow-rules.js';
@@ -258,8 +258,8 @@ async function captureLive(dbPath: string, live: VerifyLiveOptions, tempDir: str
       startExercise = () => {
         const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 2, 2] });
         child.on('exit', (code, signal) => {
-          process.stderr.write(`ollama-audit: exercised command ended (${signal ?? `exit ${code}`}); capturing ${live.grace ?? 5} s more\n`);
-          setTimeout(done, (live.grace ?? 5) * 1000);
+          process.stderr.write(`ollama-audit: exercised command ended (${signal ?? `exit ${code}`}); capturing ${live.grace ?? DEFAULTS.exerciseGraceS} s more\n`);
+          setTimeout(done, (live.grace ?? DEFAULTS.exerciseGraceS) * 1000);
         });
         child.on('error', (err) => {
           process.stderr.write(`ollama-audit: could not run --exercise command: ${err.message}\n`);
@@ -284,5 +284,5 @@ async function captureLive(dbPath: string, live: VerifyLiveOptions, tempDir: str
     },
   }).finally(() => clearInterval(sampler));
   ollama.sample();
-  return { sessionId, ollamaSeen: ollama.seen(), interfacesDown: interfacesDown(live.interface?.length ? live.interface : ['any']) };
+  return { sessionId, ollamaSeen: ollama.seen(), interfacesDown: interfacesDown(live.interface?.length ? live.interface : DEFAULTS.interfaces) };
 }

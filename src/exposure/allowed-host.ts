@@ -1,6 +1,6 @@
 /**
  * Ollama's Host check (allowedHostsMiddleware and allowedHost, [src] server/routes.go; see
- * ../shared/OLLAMA-NETWORK.md "Listening"): only applied when the listener is loopback, it lets
+ * docs/ollama-network.md#listening): only applied when the listener is loopback, it lets
  * through a Host that is a loopback, private, unspecified or local-interface IP, empty,
  * `localhost`, the machine's hostname, or ends in .localhost/.local/.internal; anything else
  * gets 403 with an empty body. Go's IsPrivate is RFC 1918 and fc00::/7 only: a link-local or

@@ -9,6 +9,7 @@
 import { isoMicros } from '../store/format-time.js';
 import { hostAllowed, type HostCheckContext } from './allowed-host.js';
 import { clientClass } from './scope.js';
+import { OLLAMA_API_PORT } from '../knowledge/ports.js';
 import type { ProxyReport } from './proxies.js';
 import { flowKey, type FlowRow, type HttpRow } from './store-rows.js';
 
@@ -74,8 +75,8 @@ export function hostTrapMessage(g: HostTrapGroup): string {
   const host = g.host ?? '(none)';
   if (g.via !== null) {
     return `requests through ${g.via} with Host: ${host} got 403 from Ollama's host check (${g.requests} seen): `
-      + 'set `proxy_set_header Host localhost:11434` (nginx) or the equivalent';
+      + `set \`proxy_set_header Host localhost:${OLLAMA_API_PORT}\` (nginx) or the equivalent`;
   }
   return `requests from ${g.clients.join(', ')} with Host: ${host} got 403 from Ollama's host check (${g.requests} seen): `
-    + 'call the API with Host localhost:11434 (or an IP, *.local, *.internal); behind a proxy set `proxy_set_header Host localhost:11434` (nginx) or the equivalent';
+    + `call the API with Host localhost:${OLLAMA_API_PORT} (or an IP, *.local, *.internal); behind a proxy set \`proxy_set_header Host localhost:${OLLAMA_API_PORT}\` (nginx) or the equivalent`;
 }

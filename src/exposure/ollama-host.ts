@@ -1,6 +1,6 @@
 /**
  * OLLAMA_HOST as `ollama serve` reads it ([src] envconfig/config.go Host(), see
- * ../shared/OLLAMA-NETWORK.md "Listening"): quotes and spaces trimmed; no scheme means http and
+ * docs/ollama-network.md#listening): quotes and spaces trimmed; no scheme means http and
  * port 11434; an explicit `http://` defaults to port 80 and `https://` to 443; `:9000` binds
  * every interface on 9000; a bare host or IP gets the default port; a bad port falls back to it.
  */

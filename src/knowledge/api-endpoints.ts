@@ -1,6 +1,6 @@
 /**
  * The HTTP API `ollama serve` answers on its API port, and which calls make it go online.
- * Routes from ../shared/OLLAMA-NETWORK.md ("API endpoints"): [src] server/routes.go GenerateRoutes.
+ * Routes from docs/ollama-network.md#api-endpoints-inbound-on-the-api-port: [src] server/routes.go GenerateRoutes.
  */
 import { findRoute } from './route.js';
 
@@ -81,18 +81,9 @@ export function apiEndpoint(target: string): ApiEndpoint | null {
 }
 
 /**
- * Models proxied to ollama.com instead of run locally: `name:cloud` or a tag ending `-cloud`
- * (`gpt-oss:120b-cloud`). [src] server/cloud_proxy.go
- */
-export function isCloudModelName(model: string): boolean {
-  const m = model.trim().toLowerCase();
-  return m.endsWith(':cloud') || m.endsWith('-cloud');
-}
-
-/**
  * Loopback HTTP between the server and a runner child: llama.cpp's server routes
  * (`llama-server`, v0.30+) and the older `ollama runner` ones.
- * [inferred] from llm/llama_server.go and llama.cpp's server; not in OLLAMA-NETWORK.md.
+ * [inferred] from llm/llama_server.go and llama.cpp's server; not in docs/ollama-network.md.
  */
 export const RUNNER_PATHS: readonly { route: string; what: string }[] = [
   { route: '/completion', what: 'completion' },

@@ -1,7 +1,8 @@
 /**
  * The claims catalogue: what people say about Ollama's network behaviour, as data the claims
- * engine (src/claims/) can check against a capture. From ../shared/OLLAMA-NETWORK.md; `source`
- * cites it the same way: [src] read in the Ollama source, [issue] said by users or maintainers,
+ * engine (src/claims/) can check against a capture. From docs/ollama-network.md (mostly
+ * docs/ollama-network.md#what-maintainers-have-said-for-the-claims-catalogue and
+ * docs/ollama-network.md#switches); `source` cites it the same way: [src] read in the Ollama source, [issue] said by users or maintainers,
  * [inferred] our reading, [claim] said in the wild and not supported by the source.
  *
  * Every claim is phrased so that `holds` means its title is true. A claim from the wild that
@@ -265,6 +266,3 @@ export function builtinClaim(id: string): Claim | null {
 export function airgapClaims(): Claim[] {
   return AIRGAP_CLAIM_IDS.map((id) => builtinClaim(id)!);
 }
-
-/** Names a flow can carry that belong to Ollama, for readers that want the list (e.g. allow rules). */
-export const OLLAMA_HOST_PATTERNS: readonly string[] = OLLAMA_HOSTS;

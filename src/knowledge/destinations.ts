@@ -1,6 +1,6 @@
 /**
  * Where Ollama connects to, with the activity each destination implies.
- * From ../shared/OLLAMA-NETWORK.md ("Outbound destinations"); `source` says how we know:
+ * From docs/ollama-network.md#outbound-destinations; `source` says how we know:
  * [src] read in the Ollama source, [issue] reported by users, [inferred] our reading,
  * [claim] said in the wild but not supported by the source (kept so claims can be checked).
  * GitHub release assets (install/app update) are not listed: github.com is not Ollama's alone.

@@ -1,6 +1,6 @@
 /**
  * The processes of the Ollama tree and the role each plays.
- * From ../shared/OLLAMA-NETWORK.md ("Processes"): [src] llm/llama_server.go, discover/, cmd/cmd.go.
+ * From docs/ollama-network.md#processes-attribution-must-cover-the-whole-tree: [src] llm/llama_server.go, discover/, cmd/cmd.go.
  * Linux truncates /proc/<pid>/comm to 15 bytes (TASK_COMM_LEN 16), so `ollama_llama_server`
  * arrives as `ollama_llama_se`: names are compared on their first 15 characters too.
  */

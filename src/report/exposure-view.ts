@@ -7,6 +7,7 @@ import { formatBytes, formatTime } from '../text/format-values.js';
 import { plural } from './coverage-view.js';
 import type { ReportExposure } from './report-types.js';
 import type { TextTable } from './text-table.js';
+import { OLLAMA_API_PORT } from '../knowledge/ports.js';
 
 export interface ExposureView {
   lead: string;
@@ -47,7 +48,7 @@ function environment(e: Exp): TextTable | null {
   return {
     id: 'exposure-environment', caption: 'Server environment', head: ['Server', 'OLLAMA_HOST', 'OLLAMA_ORIGINS'],
     rows: servers.map((p) => p.env.readable
-      ? [`${p.comm} (${p.pid})`, p.env.ollama_host ?? '(unset: 127.0.0.1:11434)', p.env.ollama_origins ?? '(unset)']
+      ? [`${p.comm} (${p.pid})`, p.env.ollama_host ?? `(unset: 127.0.0.1:${OLLAMA_API_PORT})`, p.env.ollama_origins ?? '(unset)']
       : [`${p.comm} (${p.pid})`, `unreadable (${p.env.unreadable_reason ?? 'no reason given'})`, 'unreadable']),
   };
 }

@@ -5,7 +5,7 @@ import { createPcapWriter } from '../../src/capture/pcap-writer.js';
 import { createPcapngWriter } from '../../src/capture/pcapng-writer.js';
 import { readCaptureFile } from '../../src/capture/read-file.js';
 import { CaptureFileError, type ReadResult } from '../../src/capture/read-result.js';
-import { mulberry32 } from '../helpers/random.js';
+import { mulberry32 } from '../helpers/seeded-random.js';
 import { tmpDir } from './helpers.js';
 
 const dir = tmpDir();

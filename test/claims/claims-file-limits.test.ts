@@ -8,7 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readClaimsFile, CLAIMS_FILE_LIMITS } from '../../src/claims/claim-schema.js';
+import { readClaimsFile } from '../../src/claims/claim-schema.js';
+import { DEFAULTS } from '../../src/settings.js';
+
+const CLAIMS_FILE_LIMITS = DEFAULTS.claimsFile;
 import { tmp } from './helpers.js';
 
 const root = resolve(import.meta.dirname, '../..');

@@ -7,6 +7,7 @@
  * Packet counts come from capinfos, the real packets' times from tshark -n, never from us.
  */
 import { execFileSync } from 'node:child_process';
+import { epochToMicros, tsharkColumns } from '../helpers/tshark.js';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,9 +33,7 @@ function capinfosCount(file: string): number {
 
 /** tshark -n: µs since the epoch of every packet matching `filter`, in file order. */
 function tsharkTimesUs(file: string, filter: string): number[] {
-  const text = execFileSync('tshark', ['-n', '-r', file, '-Y', filter, '-T', 'fields', '-e', 'frame.time_epoch'],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  return text.trim().split('\n').map((s) => Math.floor(Number(s) * 1e6));
+  return tsharkColumns(file, ['frame.time_epoch'], filter).map((r) => epochToMicros(r[0]));
 }
 
 async function importJson(db: string, file: string): Promise<{ run: CliRun; summary: Summary }> {

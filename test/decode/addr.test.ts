@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { addrToString, isLoopback, isMulticastOrBroadcast, isPrivate } from '../../src/decode/addr.js';
 import { ip4, ip6 } from './frames.js';
+import { mulberry32, randomInt } from '../helpers/seeded-random.js';
 
 function hexBytes(h: string): Buffer {
   return Buffer.from(h.replace(/[: ]/g, ''), 'hex');
@@ -31,8 +32,8 @@ describe('addrToString', () => {
 
   it('agrees with the WHATWG URL serializer (same compression rules) on varied addresses', () => {
     // Deterministic pseudo-random words with many zeros, so runs of every length and position occur.
-    let x = 12345;
-    const rnd = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 16;
+    const rand = mulberry32(12345);
+    const rnd = () => randomInt(rand, 0x10000);
     for (let n = 0; n < 500; n++) {
       const b = Buffer.alloc(16);
       for (let w = 0; w < 8; w++) b.writeUInt16BE(rnd() % 3 === 0 ? rnd() : 0, 2 * w);

@@ -60,8 +60,8 @@ describeNeeding(['tshark'], 'differential vs tshark, through import, SQLite and 
         expect(f, `flow ${convEnds(c)}`).toBeDefined();
         expect(f!.initiator_by).toBe('syn');
         // tshark prints ns for nanosecond files; the store keeps µs: allow the rounding.
-        expect(Math.abs(isoToMicros(f!.first_seen) - c.firstSeen)).toBeLessThanOrEqual(1);
-        expect(Math.abs(isoToMicros(f!.last_seen) - c.lastSeen)).toBeLessThanOrEqual(1);
+        expect(Math.abs(isoToMicros(f!.first_seen!) - c.firstSeen)).toBeLessThanOrEqual(1);
+        expect(Math.abs(isoToMicros(f!.last_seen!) - c.lastSeen)).toBeLessThanOrEqual(1);
       }
     });
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DESTINATIONS, matchDestination, ollamaComPath } from '../../src/knowledge/destinations.js';
-import { apiEndpoint, isCloudModelName, runnerPath } from '../../src/knowledge/api-endpoints.js';
+import { apiEndpoint, runnerPath } from '../../src/knowledge/api-endpoints.js';
 import { processRole } from '../../src/knowledge/processes.js';
-import { isDnsPort, OLLAMA_API_PORT, portRole, PORTS } from '../../src/knowledge/ports.js';
+import { isDnsPort, OLLAMA_API_PORT } from '../../src/knowledge/ports.js';
 import { registryRequest } from '../../src/knowledge/registry-paths.js';
 import { hostWithoutPort } from '../../src/knowledge/hostname.js';
 
@@ -87,12 +87,6 @@ describe('apiEndpoint', () => {
     expect(apiEndpoint('/api/experimental/web_search')?.outbound).toBe('always');
     expect(apiEndpoint('/api/push')?.outboundTo).toBe('registry.ollama.ai');
   });
-  it('recognises cloud model names', () => {
-    expect(isCloudModelName('gpt-oss:120b-cloud')).toBe(true);
-    expect(isCloudModelName('qwen3-coder:cloud')).toBe(true);
-    expect(isCloudModelName('llama3:8b')).toBe(false);
-    expect(isCloudModelName('cloudy:latest')).toBe(false);
-  });
   it('knows runner endpoints', () => {
     expect(runnerPath('/completion')?.route).toBe('/completion');
     expect(runnerPath('/health?x=1')?.route).toBe('/health');
@@ -150,13 +144,8 @@ describe('processRole', () => {
 });
 
 describe('ports', () => {
-  it('knows the API, proxy and DNS ports, not the claimed 8000', () => {
+  it('knows the API and DNS ports', () => {
     expect(OLLAMA_API_PORT).toBe(11434);
-    expect(portRole(11434)?.role).toBe('ollama-api');
-    expect(portRole(3128)?.role).toBe('proxy');
-    expect(portRole(8080)?.role).toBe('proxy');
-    expect(portRole(8000)).toBeNull();
-    expect(PORTS.find((p) => p.port === 8000)?.supported).toBe(false);
     expect([53, 5353, 5355].every(isDnsPort)).toBe(true);
     expect(isDnsPort(853)).toBe(false);
   });

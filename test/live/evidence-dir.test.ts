@@ -16,6 +16,7 @@ import { isAbsolute, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeNeeding } from '../helpers/needs.js';
+import { tsharkColumns } from '../helpers/tshark.js';
 import { DAEMON_START, REPO, killStarted, startKid, type Kid } from './e2e/netns.js';
 
 const NS = 'oass-ev';
@@ -38,7 +39,7 @@ function deleteNamespace(): void {
 const inNs = (cmd: string, args: string[]): Kid => startKid('ip', ['netns', 'exec', NS, cmd, ...args]);
 
 function tsharkPackets(file: string): number {
-  return sh('tshark', ['-n', '-r', file, '-Y', `tcp.port == ${PORT}`, '-T', 'fields', '-e', 'frame.number']).split('\n').filter(Boolean).length;
+  return tsharkColumns(file, ['frame.number'], `tcp.port == ${PORT}`).length;
 }
 
 interface Segment { session_id: number; path: string; sha256: string | null }

@@ -21,6 +21,7 @@ import { reportInputFrom } from '../../src/report/from-claims.js';
 import { writeReport } from '../../src/report/write-report.js';
 import { capinfosInterfaces, encapsulationWords } from '../helpers/capinfos.js';
 import { describeNeeding, itNeeding } from '../helpers/needs.js';
+import { tsharkColumns } from '../helpers/tshark.js';
 import { importFile } from '../../src/commands/import-file.js';
 import { openDb, type Db } from '../../src/store/open-db.js';
 import { DEMO, tmpDir } from './helpers.js';
@@ -123,8 +124,7 @@ describe('report.md Coverage and Exposure', () => {
   });
 
   itNeeding(['tshark'], 'the API client row counts the connections tshark sees to port 11434', () => {
-    const syns = FILES.reduce((n, f) => n + execFileSync('tshark', ['-n', '-r', f, '-Y', 'tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.dstport == 11434'],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter((l) => l.trim() !== '').length, 0);
+    const syns = FILES.reduce((n, f) => n + tsharkColumns(f, ['frame.number'], 'tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.dstport == 11434').length, 0);
     const [row] = mdTable(mdSection('Exposure'), 'Clients').slice(1);
     expect(Number(row[1])).toBe(syns);
     expect(row[5]).toBe(`127.0.0.1 (${syns} flows)`);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { analyzeCaptureFile } from '../../src/pipeline/analyze.js';
 import { CaptureFileError } from '../../src/capture/read-result.js';
 import { fixture } from '../differential/fixture-files.js';
-import { mulberry32 } from '../helpers/random.js';
+import { mulberry32 } from '../helpers/seeded-random.js';
 
 
 const dir = mkdtempSync(join(tmpdir(), 'oa-corrupt-'));

@@ -7,7 +7,7 @@ import { openDb } from '../../src/store/open-db.js';
 import { MIGRATIONS } from '../../src/store/schema.js';
 import { StoreError } from '../../src/store/store-error.js';
 import { beginSession } from '../../src/store/session-writer.js';
-import { resolveDbPath } from '../../src/store/db-path.js';
+import { resolveDbPath } from '../../src/settings.js';
 import { makeFlow } from '../helpers/make-flow.js';
 import type { Classification } from '../../src/classify/classify.js';
 

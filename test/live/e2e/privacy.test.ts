@@ -26,6 +26,7 @@ import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeNeeding } from '../../helpers/needs.js';
+import { tsharkColumns } from '../../helpers/tshark.js';
 import { writeReport } from '../../../src/report/write-report.js';
 import { claim, flowIds } from '../../report/helpers.js';
 import { REPO, inHost, namesFor, sh, startDaemon, teardownInternet, type Kid } from './netns.js';
@@ -66,11 +67,6 @@ async function finished(k: Kid): Promise<string> {
 function filesUnder(root: string): string[] {
   if (!existsSync(root)) return [];
   return readdirSync(root, { recursive: true, encoding: 'utf8' }).map((f) => join(root, f)).filter((p) => statSync(p).isFile());
-}
-
-function tshark(file: string, filter: string, fields: string[]): string[][] {
-  const out = execFileSync('tshark', ['-n', '-r', file, '-Y', filter, '-T', 'fields', ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8' });
-  return out.split('\n').filter(Boolean).map((l) => l.split('\t'));
 }
 
 /** One daemon session with the four clients, then a report. */
@@ -165,7 +161,7 @@ describeNeeding(['root', 'tshark', 'curl'], 'no prompt in the store, WAL, eviden
       expect(posts.n).toBe(3);
       const segments = filesUnder(r.evidenceDir).filter((f) => f.endsWith('.pcapng'));
       expect(segments.length).toBeGreaterThan(0);
-      const raw = segments.flatMap((f) => tshark(f, `tcp.dstport == 11434 && tcp.len == ${Buffer.byteLength(M.raw)}`, ['frame.cap_len', 'frame.len']));
+      const raw = segments.flatMap((f) => tsharkColumns(f, ['frame.cap_len', 'frame.len'], `tcp.dstport == 11434 && tcp.len == ${Buffer.byteLength(M.raw)}`));
       expect(raw.length).toBeGreaterThan(0);
       for (const [capLen, len] of raw) expect(Number(capLen)).toBe(Number(len) - Buffer.byteLength(M.raw));
       // Heads are kept: the evidence still shows what was asked.
@@ -178,8 +174,8 @@ describeNeeding(['root', 'tshark', 'curl'], 'no prompt in the store, WAL, eviden
     expect(files).toEqual(expect.arrayContaining(['live-copies/audit.db-wal', 'report/report.json', 'report/report.html', 'report-findings/evidence.pcapng']));
     // The findings' evidence holds the four flows' packets (heads, and the raw bytes' packet cut).
     const ev = join(plain.work, 'report-findings/evidence.pcapng');
-    expect(tshark(ev, 'tcp.flags.syn == 1 && tcp.flags.ack == 0', ['tcp.srcport']).length).toBe(4);
-    expect(tshark(ev, `tcp.dstport == 11434 && tcp.len == ${Buffer.byteLength(M.raw)}`, ['frame.cap_len']).length).toBe(1);
+    expect(tsharkColumns(ev, ['tcp.srcport'], 'tcp.flags.syn == 1 && tcp.flags.ack == 0').length).toBe(4);
+    expect(tsharkColumns(ev, ['frame.cap_len'], `tcp.dstport == 11434 && tcp.len == ${Buffer.byteLength(M.raw)}`).length).toBe(1);
     expect(hits(plain, TAG)).toEqual([]);
   });
 

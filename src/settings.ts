@@ -1,0 +1,164 @@
+/**
+ * Every user-facing default, once: the commands, their `--help` texts and the daemon read them
+ * from here, and a daemon's settings print themselves back as command-line arguments (a service
+ * unit is generated from them, so what runs at boot is what the user ran).
+ */
+import { homedir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { ANY_DEVICE } from './capture/link-types.js';
+import { OLLAMA_API_PORT } from './knowledge/ports.js';
+import { EVIDENCE_POLICIES, type EvidencePolicy } from './store/evidence-policy.js';
+import { UserError } from './commands/user-error.js';
+
+export const DEFAULTS = Object.freeze({
+  /** The store when neither --db nor the environment names one (under $XDG_DATA_HOME). */
+  dbFolder: 'ollama-audit',
+  dbFile: 'audit.db',
+  /** libpcap's pseudo-device: every interface, with Linux cooked headers. */
+  interfaces: Object.freeze([ANY_DEVICE]) as readonly string[],
+  evidence: 'head' as EvidencePolicy,
+  /** Ollama's own default (OLLAMA_HOST 127.0.0.1:11434): always an API port; --api-port adds others. */
+  apiPort: OLLAMA_API_PORT,
+  /** verify --exercise: seconds captured after the command ends, for late connections it caused. */
+  exerciseGraceS: 5,
+  /** No size or age limit on evidence unless --max-evidence / --retain. */
+  maxEvidenceBytes: undefined as number | undefined,
+  retainS: undefined as number | undefined,
+  /**
+   * Bounds on a claims file, so a hostile or mistaken file cannot hang or exhaust the auditor:
+   * its size (a claims file is a few KB; /dev/zero is not one), YAML aliases (each can expand to
+   * a copy of a large node: "billion laughs"), and the amount of matching work it can ask for
+   * per flow (claims × patterns, and how deep `not` may nest).
+   */
+  claimsFile: Object.freeze({ bytes: 1024 * 1024, aliases: 20, claims: 200, listItems: 256, patterns: 2000, notDepth: 4 }),
+});
+
+/** Environment variables the settings read; nothing else of the environment matters to them. */
+export interface SettingsEnv {
+  OLLAMA_AUDIT_DB?: string;
+  XDG_DATA_HOME?: string;
+  HOME?: string;
+}
+
+/** How --help describes the default store. */
+export const DB_PATH_TEXT = `$OLLAMA_AUDIT_DB, else $XDG_DATA_HOME/${DEFAULTS.dbFolder}/${DEFAULTS.dbFile}`;
+
+/** --db, else $OLLAMA_AUDIT_DB, else $XDG_DATA_HOME/ollama-audit/audit.db (XDG's default ~/.local/share). */
+export function resolveDbPath(explicit?: string, env: SettingsEnv = process.env): string {
+  if (explicit) return explicit;
+  if (env.OLLAMA_AUDIT_DB) return env.OLLAMA_AUDIT_DB;
+  // XDG: a relative $XDG_DATA_HOME is invalid and ignored.
+  const dataHome = env.XDG_DATA_HOME?.startsWith('/') ? env.XDG_DATA_HOME : join(env.HOME?.startsWith('/') ? env.HOME : homedir(), '.local', 'share');
+  return join(dataHome, DEFAULTS.dbFolder, DEFAULTS.dbFile);
+}
+
+/**
+ * Where a store's evidence segments go by default: a folder beside the database, named after it
+ * (`audit.db` -> `audit.evidence/`, `x.sqlite` -> `x.sqlite.evidence/`), so two stores in one
+ * folder never share segment names or prune each other's files. Absolute, because the store
+ * records each segment's path and is read from other working directories.
+ */
+export function evidenceDirFor(dbPath: string): string {
+  const db = resolve(dbPath);
+  return join(dirname(db), `${basename(db).replace(/\.db$/i, '')}.evidence`);
+}
+
+/** What `daemon` runs with, every default filled in (field names are its option names). */
+export interface DaemonSettings {
+  /** Absolute: a service runs from another working directory. */
+  db: string;
+  interface: string[];
+  filter?: string;
+  evidence: EvidencePolicy;
+  /** Absolute, for the same reason as db. */
+  evidenceDir: string;
+  maxEvidence?: number;
+  /** Seconds. */
+  retain?: number;
+  process: string[];
+  pid: number[];
+  /** DEFAULTS.apiPort first, then the ports --api-port added, each once. */
+  apiPort: number[];
+  keepCmdline: boolean;
+  /** Seconds; none: until SIGINT/SIGTERM. */
+  duration?: number;
+}
+
+/** The daemon's options as commander parsed them (values already converted, lists possibly empty). */
+export interface DaemonOptionValues {
+  db?: string;
+  interface?: string[];
+  filter?: string;
+  evidence?: string;
+  evidenceDir?: string;
+  maxEvidence?: number;
+  retain?: number;
+  process?: string[];
+  pid?: number[];
+  apiPort?: number[];
+  keepCmdline?: boolean;
+  duration?: number;
+}
+
+/** Parsed options + environment -> complete settings. Throws UserError on a value no option allows. */
+export function settingsFromOptions(opts: DaemonOptionValues, env: SettingsEnv = process.env): DaemonSettings {
+  const evidence = opts.evidence ?? DEFAULTS.evidence;
+  if (!(EVIDENCE_POLICIES as readonly string[]).includes(evidence)) {
+    throw new UserError(`--evidence ${evidence}: expected one of ${EVIDENCE_POLICIES.join(', ')}`);
+  }
+  const db = resolve(resolveDbPath(opts.db, env));
+  return {
+    db,
+    interface: opts.interface?.length ? [...opts.interface] : [...DEFAULTS.interfaces],
+    filter: opts.filter || undefined,
+    evidence: evidence as EvidencePolicy,
+    evidenceDir: resolve(opts.evidenceDir ?? evidenceDirFor(db)),
+    maxEvidence: opts.maxEvidence ?? DEFAULTS.maxEvidenceBytes,
+    retain: opts.retain ?? DEFAULTS.retainS,
+    process: [...(opts.process ?? [])],
+    pid: [...(opts.pid ?? [])],
+    apiPort: [...new Set([DEFAULTS.apiPort, ...(opts.apiPort ?? [])])],
+    keepCmdline: opts.keepCmdline === true,
+    duration: opts.duration,
+  };
+}
+
+/**
+ * The arguments of `ollama-audit daemon` that give exactly these settings in any environment:
+ * the store is always named (a service has no $OLLAMA_AUDIT_DB), other options only when they
+ * differ from their default. One array element per argument: no shell quoting needed or done.
+ */
+export function settingsToArgs(s: DaemonSettings): string[] {
+  const args = ['--db', s.db];
+  if (!sameList(s.interface, DEFAULTS.interfaces)) for (const i of s.interface) args.push('--interface', i);
+  if (s.filter !== undefined) args.push('--filter', s.filter);
+  if (s.evidence !== DEFAULTS.evidence) args.push('--evidence', s.evidence);
+  if (s.evidenceDir !== evidenceDirFor(s.db)) args.push('--evidence-dir', s.evidenceDir);
+  if (s.maxEvidence !== undefined) args.push('--max-evidence', sizeArg(s.maxEvidence));
+  if (s.retain !== undefined) args.push('--retain', durationArg(s.retain));
+  for (const p of s.process) args.push('--process', p);
+  for (const p of s.pid) args.push('--pid', String(p));
+  for (const p of s.apiPort) if (p !== DEFAULTS.apiPort) args.push('--api-port', String(p));
+  if (s.keepCmdline) args.push('--keep-cmdline');
+  if (s.duration !== undefined) args.push('--duration', durationArg(s.duration));
+  return args;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+const SIZE_ARG_UNITS: readonly [string, number][] = [['TiB', 1024 ** 4], ['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]];
+const DURATION_ARG_UNITS: readonly [string, number][] = [['w', 604800], ['d', 86400], ['h', 3600], ['m', 60]];
+
+/** Bytes as the largest binary unit that divides them (2GiB), else plain bytes: read back exactly by parseSize. */
+function sizeArg(bytes: number): string {
+  const unit = SIZE_ARG_UNITS.find(([, n]) => bytes > 0 && bytes % n === 0);
+  return unit ? `${bytes / unit[1]}${unit[0]}` : String(bytes);
+}
+
+/** Seconds as the largest unit that divides them (7d), else seconds: read back exactly by parseDuration. */
+function durationArg(seconds: number): string {
+  const unit = DURATION_ARG_UNITS.find(([, n]) => seconds > 0 && seconds % n === 0);
+  return unit ? `${seconds / unit[1]}${unit[0]}` : `${seconds}s`;
+}
