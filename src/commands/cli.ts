@@ -5,6 +5,7 @@ import { activityNames } from '../classify/classify.js';
 import { ASSUME_FLAGS } from '../knowledge/claims.js';
 import { EXIT_USAGE, isUserFacing } from './user-error.js';
 import { allowUnsafeDirs } from '../store/safe-files.js';
+import { visible } from '../text/visible.js';
 
 const KEEP_CMDLINE_HELP = 'store processes\' command lines verbatim (privacy: arguments can hold prompts); by default only argv[0], option names and Ollama\'s subcommand and model are kept, other arguments become <N chars>';
 
@@ -163,7 +164,7 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     if (isUserFacing(err)) {
-      process.stderr.write(`ollama-audit: ${err.message}\n`);
+      process.stderr.write(`ollama-audit: ${visible(err.message)}\n`);
       return EXIT_USAGE;
     }
     throw err;
@@ -211,7 +212,7 @@ function examples(...lines: string[]): string {
 
 /** Commander's error (and any line it adds) as the one line every usage error gets. */
 function oneErrorLine(text: string): string {
-  return `ollama-audit: ${text.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()} (see --help)\n`;
+  return `ollama-audit: ${visible(text.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim())} (see --help)\n`;
 }
 
 function positiveInt(value: string): number {

@@ -13,6 +13,7 @@ import { verdictLabel } from '../claims/report-text.js';
 import { reportInputFrom } from '../report/from-claims.js';
 import { writeReportFolder } from './report-command.js';
 import { EXIT_OK } from './user-error.js';
+import { visible } from '../text/visible.js';
 
 /** The bundled capture: a model pull through a fake registry and CDN, recorded by fixtures/make/. */
 export const DEMO_CAPTURE = fileURLToPath(new URL('../../fixtures/demo/ollama-pull.pcapng', import.meta.url));
@@ -56,8 +57,8 @@ export async function runDemo(opts: DemoOptions, out: NodeJS.WritableStream = pr
       const ollama = flows.filter((f) => f.ollama);
       out.write(`ollama-audit demo: the bundled capture ${DEMO_CAPTURE}\n\n${formatSummary(summary)}\n`);
       out.write(`Flows that involve Ollama (${ollama.length} of ${flows.length}):\n${formatFlowTable(ollama)}\n\n`);
-      out.write(`Why each was classified so:\n${ollama.map((f) => `  #${f.id} ${f.activity}: ${f.activity_reason}`).join('\n')}\n\n`);
-      out.write(`Claims about what Ollama sends, judged on this capture (${claims.length}):\n${claims.map((c) => `  ${verdictLabel(c.verdict).padEnd(14)}${c.id}: ${c.title}`).join('\n')}\n\n`);
+      out.write(`Why each was classified so:\n${ollama.map((f) => `  #${f.id} ${f.activity}: ${visible(f.activity_reason)}`).join('\n')}\n\n`);
+      out.write(`Claims about what Ollama sends, judged on this capture (${claims.length}):\n${claims.map((c) => `  ${verdictLabel(c.verdict).padEnd(14)}${visible(c.id)}: ${visible(c.title)}`).join('\n')}\n\n`);
       const other = flows.length - ollama.length;
       out.write(`${other} other flow(s) in the capture are not Ollama's.\n`);
       out.write(opts.db
