@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { runCli, type CliRun } from '../helpers/run-cli.js';
 import { fixture } from '../differential/fixture-files.js';
 
-const CAPTURE = fixture('hostile-names.pcapng');
+const CAPTURE = fixture('hostile/hostile-names.pcapng');
 /** What each client was told to send (written by the scenario, not by the tool). */
 const FACTS = JSON.parse(readFileSync(`${CAPTURE}.facts`, 'utf8')) as Record<'http_host' | 'http_path' | 'sni' | 'connect_host' | 'exe' | 'dns_name', string>;
 const FILE_NAME = 'cap\x1b]0;PWN-FILE\x07\u202e.pcapng';
