@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, type CliRun } from '../helpers/run-cli.js';
 import { fixture } from '../differential/fixture-files.js';
+import { outsideCodeSpans } from '../helpers/markdown.js';
 
 const CAPTURE = fixture('hostile/hostile-names.pcapng');
 /** What each client was told to send (written by the scenario, not by the tool). */
@@ -121,28 +122,4 @@ describe('outside text is shown with its controls visible (hostile-names.pcapng)
 function dnsWireName(name: string): Buffer {
   const labels = name.split('.').map((l) => Buffer.from(l, 'utf8'));
   return Buffer.concat([...labels.flatMap((l) => [Buffer.from([l.length]), l]), Buffer.from([0])]);
-}
-
-/** The line with every inline code span (CommonMark: a run of N backticks up to the next run of exactly N) removed. */
-function outsideCodeSpans(line: string): string {
-  let rest = '';
-  let i = 0;
-  while (i < line.length) {
-    if (line[i] === '`' && line[i - 1] !== '\\') {
-      let n = 0;
-      while (line[i + n] === '`') n++;
-      const fence = '`'.repeat(n);
-      let j = i + n;
-      let close = -1;
-      while ((j = line.indexOf(fence, j)) !== -1) {
-        if (line[j + n] !== '`' && line[j - 1] !== '`') { close = j; break; }
-        while (line[j] === '`') j++;
-      }
-      if (close === -1) { rest += line.slice(i, i + n); i += n; continue; }
-      i = close + n;
-      continue;
-    }
-    rest += line[i++];
-  }
-  return rest;
 }
