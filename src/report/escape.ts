@@ -16,10 +16,16 @@ export function escapeHtml(value: unknown): string {
 /**
  * One Markdown table cell (or inline text): control characters made visible, then the ASCII
  * punctuation that Markdown or inline HTML would act on inside a line is backslash-escaped
- * (CommonMark allows that for any ASCII punctuation).
+ * (CommonMark allows that for any ASCII punctuation). GFM also links bare `http://`, `https://`,
+ * `www.` and e-mail addresses in text; escaping the `:` of `://`, the `.` of `www.` and every `@`
+ * breaks those matches and renders the same characters (a name quoted in a reason or a message
+ * stays text).
  */
 export function escapeMarkdown(value: unknown): string {
-  return visible(value).replace(/[\\`*_{}[\]<>|~&]/g, (c) => `\\${c}`);
+  return visible(value)
+    .replace(/[\\`*_{}[\]<>|~&@]/g, (c) => `\\${c}`)
+    .replace(/:(?=\/\/)/g, '\\:')
+    .replace(/(?<=www)\./gi, '\\.');
 }
 
 /**

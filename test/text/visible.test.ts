@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { visible } from '../../src/text/visible.js';
-import { escapeHtml, markdownCode } from '../../src/report/escape.js';
+import { escapeHtml, escapeMarkdown, markdownCode } from '../../src/report/escape.js';
 
 describe('visible', () => {
   it('shows C0 controls (newline and tab too), DEL and C1 as \\xNN', () => {
@@ -23,6 +23,11 @@ describe('visible', () => {
 describe('HTML and Markdown escapes make controls visible', () => {
   it('escapeHtml leaves no ESC', () => {
     expect(escapeHtml('<a>\x1b[31m')).toBe('&lt;a&gt;\\x1b[31m');
+  });
+  it('escapeMarkdown breaks the matches of GFM autolinks (http://, https://, www., e-mail) and shows controls', () => {
+    expect(escapeMarkdown('to http://evil.example/x, HTTPS://b.example, www.evil.example, WWW.x.y, root@evil.example'))
+      .toBe('to http\\://evil.example/x, HTTPS\\://b.example, www\\.evil.example, WWW\\.x.y, root\\@evil.example');
+    expect(escapeMarkdown('a\x1bb')).toBe('a\\\\x1bb');
   });
   it('markdownCode: a fence longer than any backtick run inside, padding at a backtick edge, pipes escaped', () => {
     expect(markdownCode('http://evil.example/x')).toBe('`http://evil.example/x`');
