@@ -39,7 +39,7 @@ export async function runDemo(opts: DemoOptions, out: NodeJS.WritableStream = pr
       summary = await importFile(dbPath, DEMO_CAPTURE);
     } catch (err) {
       if (!(err instanceof DuplicateImportError)) throw err;
-      out.write(`ollama-audit demo: the bundled capture is already in ${dbPath} as session ${err.earlierSession}: \`ollama-audit flows --db ${dbPath} --session ${err.earlierSession}\` lists its flows.\n`);
+      out.write(`ollama-audit demo: the bundled capture is already in ${visible(dbPath)} as session ${err.earlierSession}: \`ollama-audit flows --db ${visible(dbPath)} --session ${err.earlierSession}\` lists its flows.\n`);
       return EXIT_OK;
     }
     const db = openDb(dbPath, { readonly: true });
@@ -62,10 +62,10 @@ export async function runDemo(opts: DemoOptions, out: NodeJS.WritableStream = pr
       const other = flows.length - ollama.length;
       out.write(`${other} other flow(s) in the capture are not Ollama's.\n`);
       out.write(opts.db
-        ? `\`ollama-audit flows --db ${dbPath}\` lists every flow; \`ollama-audit claims --db ${dbPath}\` shows each verdict's evidence and reason.\n`
+        ? `\`ollama-audit flows --db ${visible(dbPath)}\` lists every flow; \`ollama-audit claims --db ${visible(dbPath)}\` shows each verdict's evidence and reason.\n`
         : 'To keep the results: `ollama-audit demo --db demo.db`, then `ollama-audit flows --db demo.db` and `ollama-audit claims --db demo.db`.\n');
       out.write(report
-        ? `Report written to ${report} (report.md, report.html, report.json, evidence.pcapng; manifest.json lists their SHA-256).\n`
+        ? `Report written to ${visible(report)} (report.md, report.html, report.json, evidence.pcapng; manifest.json lists their SHA-256).\n`
         : 'A report (report.md, report.html, report.json, evidence.pcapng, manifest.json): `ollama-audit demo --report DIR`.\n');
     } finally {
       db.close();

@@ -233,7 +233,7 @@ function verifyText(r: VerifyReport, keptDb: string | null): string {
   if (r.result === 'traffic') {
     const flows = keptDb === null
       ? 'the temporary store is deleted at exit: run again with --db PATH to keep it, then `ollama-audit flows --db PATH` lists every flow'
-      : `\`ollama-audit flows --db ${keptDb}\` lists every flow`;
+      : `\`ollama-audit flows --db ${visible(keptDb)}\` lists every flow`;
     lines.push('', `Expected traffic can be allowed with --allow (e.g. activity:registry, api:lan, host:10.0.0.0/8); ${flows}.`);
   }
   return `${lines.join('\n')}\n`;
