@@ -44,7 +44,8 @@ function table(head: string[], rows: string[][]): string[] {
 /** A view table with every cell escaped; its caption as a bold line above it. */
 function textTable(t: TextTable): string[] {
   if (t.rows.length === 0) return [`${md(t.caption)}: none.`, ''];
-  return [`**${md(t.caption)}**`, '', ...table(t.head.map(md), t.rows.map((row) => row.map(md)))];
+  const cell = (c: string, j: number) => (t.code?.includes(j) ? code(c) : md(c));
+  return [`**${md(t.caption)}**`, '', ...table(t.head.map(md), t.rows.map((row) => row.map(cell)))];
 }
 
 function coverage(r: ReportData): string[] {

@@ -54,6 +54,7 @@ describe('hostile names', () => {
     expect(md).toContain('`/x"><img src=x onerror=alert(2)>`');
     expect(md).toContain('`<script>alert(1)</script>`');
     expect(md).toContain('\\<script\\>alert(1)\\</script\\>'); // a claim title is text, escaped
+    expect(md).toContain('| `<script>alert(1)</script> (9)` |'); // the exposure listener's process name
   });
 });
 
