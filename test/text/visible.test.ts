@@ -37,3 +37,14 @@ describe('HTML and Markdown escapes make controls visible', () => {
     expect(markdownCode('')).toBe('—');
   });
 });
+
+describe('JSON output keeps outside text exactly', () => {
+  it('JSON.stringify (every --json and report.json) escapes C0, a lone surrogate and keeps U+2028 valid', () => {
+    const raw = 'a\x1b]0;PWN\x07\x7f\x9b\u202e\u2028\ud800b';
+    const text = JSON.stringify({ name: raw });
+    expect(text).not.toMatch(/[\x00-\x1f]/);
+    expect(text).toContain('\\ud800'); // well-formed: not an unpaired surrogate in the output
+    expect(Buffer.from(text, 'utf8').toString('utf8')).toBe(text);
+    expect((JSON.parse(text) as { name: string }).name).toBe(raw);
+  });
+});
