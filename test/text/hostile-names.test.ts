@@ -6,8 +6,8 @@
  * executable; it is imported under a file name with an ESC too. Every text output, report.md and
  * report.html must show those controls as `\x1b`-style text; `--json` must keep them exactly.
  */
-import { describe, expect, it, beforeAll } from 'vitest';
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, type CliRun } from '../helpers/run-cli.js';
@@ -44,6 +44,7 @@ describe('outside text is shown with its controls visible (hostile-names.pcapng)
     copyFileSync(CAPTURE, capture);
     imported = await runCli('import', '--db', db, capture);
   });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('the capture holds the hostile bytes the clients sent (read independently of the tool)', () => {
     const raw = readFileSync(CAPTURE);
