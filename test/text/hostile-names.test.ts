@@ -2,8 +2,8 @@
  * Nothing from the network or another user reaches a terminal or a renderer raw. The capture
  * (fixtures/make/hostile.sh) holds names real clients sent with terminal escapes, BEL, DEL, a bidi
  * override and GFM autolinks: a DNS query (dig), an HTTP Host and request target (curl), a CONNECT
- * target (curl), an SNI (openssl) and a ptcpdump comment naming a process with an ESC in its
- * executable; it is imported under a file name with an ESC too. Every text output, report.md and
+ * target (curl), an SNI (openssl), an interface name (dumpcap on a veth named with ESC) and a
+ * ptcpdump comment naming a process with an ESC in its executable; it is imported under a file name with an ESC too. Every text output, report.md and
  * report.html must show those controls as `\x1b`-style text; `--json` must keep them exactly.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { outsideCodeSpans } from '../helpers/markdown.js';
 
 const CAPTURE = fixture('hostile/hostile-names.pcapng');
 /** What each client was told to send (written by the scenario, not by the tool). */
-const FACTS = JSON.parse(readFileSync(`${CAPTURE}.facts`, 'utf8')) as Record<'http_host' | 'http_path' | 'sni' | 'connect_host' | 'exe' | 'dns_name', string>;
+const FACTS = JSON.parse(readFileSync(`${CAPTURE}.facts`, 'utf8')) as Record<'http_host' | 'http_path' | 'sni' | 'connect_host' | 'exe' | 'dns_name' | 'interface', string>;
 const FILE_NAME = 'cap\x1b]0;PWN-FILE\x07\u202e.pcapng';
 
 /** Bytes a terminal, a Markdown renderer or a browser would act on: C0 but \n and \t, DEL, C1, bidi/format controls. */
@@ -57,6 +57,7 @@ describe('outside text is shown with its controls visible (hostile-names.pcapng)
     expect(imported.code).toBe(0);
     expectShownSafely('import', imported.stdout + imported.stderr);
     expect(imported.stdout).toContain('cap\\x1b]0;PWN-FILE\\x07\\u{202e}.pcapng');
+    expect(imported.stdout).toContain('oaes\\x1b[31mA: Ethernet'); // the second interface's name, from dumpcap
   });
 
   it('flows: the table shows every name visibly; --json keeps the exact values', async () => {
@@ -92,6 +93,7 @@ describe('outside text is shown with its controls visible (hostile-names.pcapng)
     expectShownSafely('sessions', runs.sessions.stdout);
     expectShownSafely('claims', runs.claims.stdout);
     // The cause-and-effect chain quotes the request target as sent.
+    expect(runs.claims.stdout).toContain('lo; oaes\\x1b[31mA');
     expect(runs.claims.stdout).toContain('GET /api/tags?\\x1b]0;PWN-PATH\\x07\\x7f`x|y`');
     // Stored traffic alone gives exposure addresses only (process names and OLLAMA_HOST come live from /proc).
     expectShownSafely('verify', runs.verify.stdout + runs.verify.stderr);
@@ -113,6 +115,7 @@ describe('outside text is shown with its controls visible (hostile-names.pcapng)
       for (const line of lines) expect(outsideCodeSpans(line), line).not.toContain(name);
     }
     // A backtick and a pipe inside the request target neither end the span nor split the table cell.
+    expect(md).toContain('`oaes\\x1b[31mA: Ethernet`');
     expect(md).toContain('`` /api/tags?\\x1b]0;PWN-PATH\\x07\\x7f`x\\|y` ``');
     const json = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { http: { path: string | null }[] };
     expect(json.http.map((h) => h.path)).toContain(asLatin1(FACTS.http_path));
