@@ -23,6 +23,8 @@ const TIMING = [
   'test/attribution/loopback-ends.test.ts',
   // Asserts zero kernel drops while two daemons and tcpdump capture a forwarded download.
   'test/live/forward.test.ts',
+  // A daemon attributing a connection held by a process with a hostile name.
+  'test/text/hostile-comm.test.ts',
   // Counts minor GCs while the hot path runs: under a parallel run it saw 2 (the worker's own
   // traffic, not the code under test); alone it sees none.
   'test/flows/no-alloc.test.ts',
@@ -38,6 +40,7 @@ const HOST = [
   'test/live/evidence-dir.test.ts',
   // Two daemons capturing the host's lo.
   'test/store/live-writer.test.ts',
+  'test/text/hostile-environ.test.ts',
 ];
 
 /**

@@ -3,6 +3,7 @@ import type { Chain } from './causes.js';
 import type { SessionCoverage } from './coverage.js';
 import type { ClaimResult, ClaimsReport, Verdict } from './evaluate.js';
 import { formatDuration, formatPercent, formatShare, formatTime } from '../text/format-values.js';
+import { visible } from '../text/visible.js';
 
 const LABEL: Record<Verdict, string> = {
   holds: 'HOLDS',
@@ -26,31 +27,31 @@ export function coverageText(c: SessionCoverage): string {
     : c.duration_s === null ? `window ${formatTime(c.started_at)} .. ${formatTime(c.ended_at)}`
       : `${formatDuration(c.duration_s)} from ${formatTime(c.started_at)}`;
   const lines = [
-    `  session ${c.session_id} (${c.kind}) ${c.source}`,
-    `    ${span}, ${c.packets} packets on ${c.interfaces.join('; ') || 'unknown interfaces'}.`,
+    `  session ${c.session_id} (${c.kind}) ${visible(c.source)}`,
+    `    ${span}, ${c.packets} packets on ${c.interfaces.map(visible).join('; ') || 'unknown interfaces'}.`,
     `    ${drops}; ${loss}; ${attribution}.`,
   ];
-  for (const p of c.problems) lines.push(`    ! ${p}`);
+  for (const p of c.problems) lines.push(`    ! ${visible(p)}`);
   return lines.join('\n');
 }
 
 export function claimText(r: ClaimResult): string {
-  const wild = r.supported ? '' : r.claimed ? ` [claimed in the wild: "${r.claimed}"; not supported by the source]` : ' [not supported by the source]';
+  const wild = r.supported ? '' : r.claimed ? ` [claimed in the wild: "${visible(r.claimed)}"; not supported by the source]` : ' [not supported by the source]';
   const lines = [
-    `${verdictLabel(r.verdict).padEnd(14)}${r.id}`,
-    `              ${r.title}${wild}`,
-    `              ${r.reason}`,
-    `              source: ${r.source}`,
+    `${verdictLabel(r.verdict).padEnd(14)}${visible(r.id)}`,
+    `              ${visible(r.title)}${wild}`,
+    `              ${visible(r.reason)}`,
+    `              source: ${visible(r.source)}`,
   ];
   return lines.join('\n');
 }
 
 export function chainText(c: Chain): string {
   const r = c.request;
-  const head = `  ${r.method} ${r.path ?? ''} from ${r.client} at ${r.ts} (flow #${r.flow_id}, session ${c.session_id})`;
+  const head = `  ${visible(r.method)} ${visible(r.path ?? '')} from ${visible(r.client)} at ${r.ts} (flow #${r.flow_id}, session ${c.session_id})`;
   if (c.caused.length === 0) return `${head}: caused no flow`;
   const how = c.link === 'process' ? 'by the Ollama tree' : 'linked by time only (no process attribution)';
-  const rows = c.caused.map((f) => `      -> #${f.flow_id} ${f.activity} ${f.hostname ?? ''} ${f.far_addr}:${f.far_port} at ${f.first_seen.slice(11)}`);
+  const rows = c.caused.map((f) => `      -> #${f.flow_id} ${f.activity} ${visible(f.hostname ?? '')} ${f.far_addr}:${f.far_port} at ${f.first_seen.slice(11)}`);
   return [`${head}, ${how}:`, ...rows].join('\n');
 }
 

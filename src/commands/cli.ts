@@ -8,6 +8,7 @@ import { allowUnsafeDirs } from '../store/safe-files.js';
 import { EVIDENCE_POLICIES } from '../store/evidence-policy.js';
 import { basename } from 'node:path';
 import { DB_PATH_TEXT, DEFAULTS, evidenceDirFor, settingsFromOptions } from '../settings.js';
+import { visible } from '../text/visible.js';
 
 const KEEP_CMDLINE_HELP = 'store processes\' command lines verbatim (privacy: arguments can hold prompts); by default only argv[0], option names and Ollama\'s subcommand and model are kept, other arguments become <N chars>';
 
@@ -152,7 +153,7 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     if (isUserFacing(err)) {
-      process.stderr.write(`ollama-audit: ${err.message}\n`);
+      process.stderr.write(`ollama-audit: ${visible(err.message)}\n`);
       return EXIT_USAGE;
     }
     throw err;
@@ -224,7 +225,7 @@ function examples(...lines: string[]): string {
 
 /** Commander's error (and any line it adds) as the one line every usage error gets. */
 function oneErrorLine(text: string): string {
-  return `ollama-audit: ${text.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()} (see --help)\n`;
+  return `ollama-audit: ${visible(text.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim())} (see --help)\n`;
 }
 
 function positiveInt(value: string): number {

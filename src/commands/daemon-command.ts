@@ -17,6 +17,7 @@ import { explainStoreError, StoreError } from '../store/store-error.js';
 import type { ProcessRecord } from '../store/session-rows.js';
 import { formatPercent } from '../text/format-values.js';
 import { EXIT_OK } from './user-error.js';
+import { visible } from '../text/visible.js';
 
 export interface DaemonOptions {
   db?: string;
@@ -49,7 +50,7 @@ const FLUSH_MS = 1000;
  * transaction writes what changed: open flows (upserted), closed flows, DNS and HTTP records,
  * processes, evidence index rows and the session's progress. A kill -9 loses at most that second.
  */
-export async function runDaemon(opts: DaemonOptions, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<number> {
+export async function runDaemon(opts: DaemonOptions, log: (line: string) => void = (l) => process.stderr.write(`${visible(l)}\n`)): Promise<number> {
   const dbPath = resolveDbPath(opts.db);
   const db = openDb(dbPath);
   let capture: LiveCapture;

@@ -13,6 +13,7 @@ import { verdictLabel } from '../claims/report-text.js';
 import { reportInputFrom } from '../report/from-claims.js';
 import { writeReportFolder } from './report-command.js';
 import { EXIT_OK } from './user-error.js';
+import { visible } from '../text/visible.js';
 
 /** The bundled capture: a model pull through a fake registry and CDN, recorded by fixtures/make/. */
 export const DEMO_CAPTURE = fileURLToPath(new URL('../../fixtures/demo/ollama-pull.pcapng', import.meta.url));
@@ -38,7 +39,7 @@ export async function runDemo(opts: DemoOptions, out: NodeJS.WritableStream = pr
       summary = await importFile(dbPath, DEMO_CAPTURE);
     } catch (err) {
       if (!(err instanceof DuplicateImportError)) throw err;
-      out.write(`ollama-audit demo: the bundled capture is already in ${dbPath} as session ${err.earlierSession}: \`ollama-audit flows --db ${dbPath} --session ${err.earlierSession}\` lists its flows.\n`);
+      out.write(`ollama-audit demo: the bundled capture is already in ${visible(dbPath)} as session ${err.earlierSession}: \`ollama-audit flows --db ${visible(dbPath)} --session ${err.earlierSession}\` lists its flows.\n`);
       return EXIT_OK;
     }
     const db = openDb(dbPath, { readonly: true });
@@ -56,15 +57,15 @@ export async function runDemo(opts: DemoOptions, out: NodeJS.WritableStream = pr
       const ollama = flows.filter((f) => f.ollama);
       out.write(`ollama-audit demo: the bundled capture ${DEMO_CAPTURE}\n\n${formatSummary(summary)}\n`);
       out.write(`Flows that involve Ollama (${ollama.length} of ${flows.length}):\n${formatFlowTable(ollama)}\n\n`);
-      out.write(`Why each was classified so:\n${ollama.map((f) => `  #${f.id} ${f.activity}: ${f.activity_reason}`).join('\n')}\n\n`);
-      out.write(`Claims about what Ollama sends, judged on this capture (${claims.length}):\n${claims.map((c) => `  ${verdictLabel(c.verdict).padEnd(14)}${c.id}: ${c.title}`).join('\n')}\n\n`);
+      out.write(`Why each was classified so:\n${ollama.map((f) => `  #${f.id} ${f.activity}: ${visible(f.activity_reason)}`).join('\n')}\n\n`);
+      out.write(`Claims about what Ollama sends, judged on this capture (${claims.length}):\n${claims.map((c) => `  ${verdictLabel(c.verdict).padEnd(14)}${visible(c.id)}: ${visible(c.title)}`).join('\n')}\n\n`);
       const other = flows.length - ollama.length;
       out.write(`${other} other flow(s) in the capture are not Ollama's.\n`);
       out.write(opts.db
-        ? `\`ollama-audit flows --db ${dbPath}\` lists every flow; \`ollama-audit claims --db ${dbPath}\` shows each verdict's evidence and reason.\n`
+        ? `\`ollama-audit flows --db ${visible(dbPath)}\` lists every flow; \`ollama-audit claims --db ${visible(dbPath)}\` shows each verdict's evidence and reason.\n`
         : 'To keep the results: `ollama-audit demo --db demo.db`, then `ollama-audit flows --db demo.db` and `ollama-audit claims --db demo.db`.\n');
       out.write(report
-        ? `Report written to ${report} (report.md, report.html, report.json, evidence.pcapng; manifest.json lists their SHA-256).\n`
+        ? `Report written to ${visible(report)} (report.md, report.html, report.json, evidence.pcapng; manifest.json lists their SHA-256).\n`
         : 'A report (report.md, report.html, report.json, evidence.pcapng, manifest.json): `ollama-audit demo --report DIR`.\n');
     } finally {
       db.close();

@@ -5,6 +5,7 @@ import { resolveDbPath } from '../settings.js';
 import { fullyVisible } from '../exposure/listeners.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE } from './user-error.js';
 import { requireSessions } from './session-check.js';
+import { visible } from '../text/visible.js';
 
 export interface ExposureOptions {
   db?: string;
@@ -43,12 +44,13 @@ function exposureExit(r: ExposureReport, missingDb: string | null): number {
     : !r.live && missingDb !== null ? `nothing was examined: /proc was not read (--no-live, or not Linux) and there is no store at ${missingDb}; drop --no-live, or pass --db PATH`
       : null;
   if (why === null) return EXIT_OK;
-  process.stderr.write(`ollama-audit: cannot tell: ${why}\n`);
+  process.stderr.write(`ollama-audit: cannot tell: ${visible(why)}\n`);
   return EXIT_USAGE;
 }
 
+/** Lines carry process names, environment values, addresses and messages from outside: each is shown with visible(). */
 function section(title: string, lines: string[]): string {
-  return `${title}\n${lines.length > 0 ? lines.map((l) => `  ${l}`).join('\n') : '  (none)'}\n`;
+  return `${title}\n${lines.length > 0 ? lines.map((l) => `  ${visible(l)}`).join('\n') : '  (none)'}\n`;
 }
 
 export function formatExposure(r: ExposureReport): string {

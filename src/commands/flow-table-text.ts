@@ -2,11 +2,12 @@ import type { FlowRecord } from '../store/query-flows.js';
 import { humanBytes } from './progress.js';
 import { connText } from '../text/format-values.js';
 import { INVALID_TIME } from '../store/format-time.js';
+import { visible } from '../text/visible.js';
 
 /**
  * The human table of `flows`: one line per flow, widths fitted to the content. A SESSION column
  * appears when the flows come from more than one session (flow ids alone do not say which
- * capture a flow is from).
+ * capture a flow is from). Names and process names came from outside: shown with visible().
  */
 export function formatFlowTable(flows: FlowRecord[]): string {
   const { header, rows } = flowCells(flows, new Set(flows.map((f) => f.session_id)).size > 1);
@@ -25,7 +26,7 @@ function flowCells(flows: FlowRecord[], withSession: boolean): { header: string[
     endpoint(f.initiator_addr, f.initiator_port, f.proto),
     endpoint(f.responder_addr, f.responder_port, f.proto),
     connText(f),
-    f.hostname ? `${clip(f.hostname, 48)} (${f.hostname_source})` : '-',
+    f.hostname ? `${visible(clip(f.hostname, 48))} (${f.hostname_source})` : '-',
     f.activity,
     `${f.packets_out}/${f.packets_in}`,
     `${humanBytes(f.bytes_out)}/${humanBytes(f.bytes_in)}`,
@@ -36,7 +37,7 @@ function flowCells(flows: FlowRecord[], withSession: boolean): { header: string[
 
 /** `curl[12]`, and for a flow between two local processes `curl[12]→ollama[7]` (the responder after the arrow). */
 function processText(f: FlowRecord): string {
-  const one = (p: FlowRecord['process']) => (p ? `${p.name}[${p.pid}]` : '-');
+  const one = (p: FlowRecord['process']) => (p ? `${visible(p.name)}[${p.pid}]` : '-');
   return f.peer_process ? `${one(f.process)}→${one(f.peer_process)}` : one(f.process);
 }
 

@@ -8,6 +8,7 @@ import { resolveDbPath } from '../settings.js';
 import { importFile, type ImportSummary } from './import-file.js';
 import { createProgress, humanBytes } from './progress.js';
 import { EXIT_OK, EXIT_USAGE } from './user-error.js';
+import { visible } from '../text/visible.js';
 
 export interface ImportOptions {
   db?: string;
@@ -32,15 +33,15 @@ export async function runImport(files: string[], opts: ImportOptions, out: NodeJ
       const summary = await importFile(dbPath, file, {
         again: opts.again,
         onProgress: (done, total) =>
-          progress.update(`importing ${basename(file)}: ${total ? Math.floor((done / total) * 100) : 0}% (${humanBytes(done)} of ${humanBytes(total)})`),
+          progress.update(`importing ${visible(basename(file))}: ${total ? Math.floor((done / total) * 100) : 0}% (${humanBytes(done)} of ${humanBytes(total)})`),
       });
       progress.done();
       summaries.push(summary);
-      for (const w of summary.warnings) process.stderr.write(`ollama-audit: ${file}: ${w}\n`);
+      for (const w of summary.warnings) process.stderr.write(`ollama-audit: ${visible(file)}: ${visible(w)}\n`);
     } catch (err) {
       progress.done();
       if (!(err instanceof CaptureFileError || err instanceof DuplicateImportError)) throw err;
-      process.stderr.write(`ollama-audit: ${file}: ${err.message}\n`);
+      process.stderr.write(`ollama-audit: ${visible(file)}: ${visible(err.message)}\n`);
       code = EXIT_USAGE;
     }
   }
@@ -52,11 +53,11 @@ export function formatSummary(s: ImportSummary): string {
   const skipped = Object.entries(s.skipped).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
   const activities = Object.entries(s.activities).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
   return [
-    `${s.file} (${s.format}) -> session ${s.session_id}`,
+    `${visible(s.file)} (${s.format}) -> session ${s.session_id}`,
     `  packets ${s.packets}, flows ${s.flows}, named ${s.named_flows}, Ollama ${s.ollama_flows}`,
     `  activities: ${activities || 'none'}`,
     `  skipped packets: ${skipped}`,
-    `  interfaces: ${s.interfaces.map(interfaceText).join('; ') || 'none recorded'}`,
+    `  interfaces: ${s.interfaces.map((i) => visible(interfaceText(i))).join('; ') || 'none recorded'}`,
     `  estimated capture loss: ${s.loss_estimate === null ? 'unknown (no TCP data acknowledged)' : `${formatPercent(s.loss_estimate)} of acknowledged TCP bytes`}`,
     s.stopped_at !== null ? `  stopped reading at byte ${s.stopped_at} (damaged or truncated file)` : null,
   ].filter((l) => l !== null).join('\n') + '\n';

@@ -6,6 +6,7 @@ import type { ReportClaim, ReportCoverage, ReportExposure } from '../report/repo
 import { writeReport, type WriteReportResult } from '../report/write-report.js';
 import { EXIT_OK, UserError } from './user-error.js';
 import { requireSessions } from './session-check.js';
+import { visible } from '../text/visible.js';
 
 export interface ReportOptions {
   db?: string;
@@ -65,13 +66,13 @@ export function writeReportFolder(db: Db, dir: string, input: Parameters<typeof 
 function formatResult(dir: string, r: WriteReportResult, evaluated: boolean): string {
   const m = r.manifest;
   const lines = [
-    `report written to ${dir}/`,
+    `report written to ${visible(dir)}/`,
     ...m.files.map((f) => `  ${f.name.padEnd(16)} ${String(f.bytes).padStart(10)} bytes  sha256 ${f.sha256}`),
     '  manifest.json    (the hashes above, tool, host, time range, coverage)',
   ];
   if (!evaluated) lines.push('claims not evaluated: the report shows flows, processes and the timeline only');
   const e = m.evidence;
   lines.push(e.file === null ? 'no evidence file (no claim cites a flow with packets)' : `evidence: ${e.packets} packet(s) of the findings${e.complete ? '' : ' (incomplete)'}`);
-  for (const w of e.warnings) lines.push(`warning: ${w}`);
+  for (const w of e.warnings) lines.push(`warning: ${visible(w)}`);
   return `${lines.join('\n')}\n`;
 }

@@ -9,6 +9,7 @@ import { loadSession, sessionFacts } from '../claims/session-facts.js';
 import { sessionCoverage, type SessionCoverage } from '../claims/coverage.js';
 import { unknownSessionMessage } from './session-check.js';
 import { EXIT_OK, UserError } from './user-error.js';
+import { visible } from '../text/visible.js';
 
 export interface SessionsOptions {
   db?: string;
@@ -76,7 +77,7 @@ export function formatSessions(list: SessionListing[]): string {
   if (list.length === 0) return 'no sessions in the store: `ollama-audit import FILE` or `ollama-audit daemon` records one\n';
   const header = ['ID', 'KIND', 'SOURCE', 'WINDOW (UTC)', 'PACKETS', 'FLOWS', 'OLLAMA', 'COVERAGE'];
   const rows = list.map((s) => [
-    String(s.id), s.kind, s.source, windowText(s), String(s.packets), String(s.flows), String(s.ollama_flows), coverageSummary(s.coverage),
+    String(s.id), s.kind, visible(s.source), windowText(s), String(s.packets), String(s.flows), String(s.ollama_flows), coverageSummary(s.coverage),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
@@ -147,7 +148,7 @@ export function runDeleteSession(id: number, opts: DeleteOptions, out: NodeJS.Wr
     }
   }
   for (const f of notRemoved.filter((n) => n.why !== 'already gone')) {
-    process.stderr.write(`ollama-audit: could not remove evidence file ${f.path} (${f.why}): remove it by hand\n`);
+    process.stderr.write(`ollama-audit: could not remove evidence file ${visible(f.path)} (${f.why}): remove it by hand\n`);
   }
   if (opts.json) {
     out.write(`${JSON.stringify({ session_id: id, rows: deleted.rows, evidence_removed: removed, evidence_not_removed: notRemoved }, null, 2)}\n`);

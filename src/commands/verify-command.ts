@@ -23,6 +23,7 @@ import { writeReportFolder } from './report-command.js';
 import { reportInputFrom } from '../report/from-claims.js';
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
+import { visible } from '../text/visible.js';
 
 export interface VerifyLiveOptions {
   /** Capture for this many seconds. */
@@ -134,17 +135,17 @@ export async function runVerifyOffline(opts: VerifyOfflineOptions, out: NodeJS.W
       const full: VerifyReport = { result: RESULT[code], exit_code: code, claim_set: 'airgap', allow: opts.allow ?? [], watched, ...report };
       if (opts.report) {
         const written = writeReportFolder(db, resolve(opts.report), { sessions, ...reportInputFrom(report) });
-        process.stderr.write(`ollama-audit: report written to ${resolve(opts.report)} (${written.files.length} files; manifest.json lists their SHA-256)\n`);
+        process.stderr.write(`ollama-audit: report written to ${visible(resolve(opts.report))} (${written.files.length} files; manifest.json lists their SHA-256)\n`);
       }
       out.write(opts.json ? `${JSON.stringify(full, null, 2)}\n` : verifyText(full, tempDir === null ? dbPath : null));
-      if (code === EXIT_USAGE) process.stderr.write(`ollama-audit: cannot tell: ${cannotTellReason(full)}\n`);
+      if (code === EXIT_USAGE) process.stderr.write(`ollama-audit: cannot tell: ${visible(cannotTellReason(full))}\n`);
       return code;
     } finally {
       db.close();
     }
   } catch (err) {
     if (!isUserFacing(err)) throw err;
-    process.stderr.write(`ollama-audit: ${err.message}\n`);
+    process.stderr.write(`ollama-audit: ${visible(err.message)}\n`);
     return EXIT_USAGE;
   } finally {
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
@@ -197,7 +198,7 @@ async function importOrEarlier(dbPath: string, file: string): Promise<number> {
     return (await importFile(dbPath, file)).session_id;
   } catch (err) {
     if (!(err instanceof DuplicateImportError)) throw err;
-    process.stderr.write(`ollama-audit: ${file}: already imported as session ${err.earlierSession}: judging that session\n`);
+    process.stderr.write(`ollama-audit: ${visible(file)}: already imported as session ${err.earlierSession}: judging that session\n`);
     return err.earlierSession;
   }
 }
@@ -219,20 +220,20 @@ const HEADLINE: Record<VerifyResult, string> = {
 
 function verifyText(r: VerifyReport, keptDb: string | null): string {
   const lines = [`ollama-audit verify: ${HEADLINE[r.result]} (exit ${r.exit_code})`];
-  if (r.allow.length) lines.push(`allowed: ${r.allow.join(', ')}`);
+  if (r.allow.length) lines.push(`allowed: ${visible(r.allow.join(', '))}`);
   lines.push('', ...r.coverage.sessions.map(coverageText), '');
   for (const c of r.claims) {
     const set = AIRGAP_CLAIM_IDS.includes(c.id) ? '' : ' (claims file)';
-    lines.push(`${verdictLabel(c.verdict).padEnd(14)}${c.id}${set}: ${c.title}`, `              ${c.reason}`);
+    lines.push(`${verdictLabel(c.verdict).padEnd(14)}${visible(c.id)}${set}: ${visible(c.title)}`, `              ${visible(c.reason)}`);
   }
   const broken = new Set(r.claims.filter((c) => c.verdict === 'violated').flatMap((c) => c.evidence.flow_ids));
   const chains = r.chains.filter((ch) => ch.caused.some((f) => broken.has(f.flow_id)));
   if (chains.length) lines.push('', 'Caused by requests on the API port:', ...chains.slice(0, 3).map(chainText));
-  for (const m of r.watched.missing) lines.push(`CANNOT TELL   ${m}`);
+  for (const m of r.watched.missing) lines.push(`CANNOT TELL   ${visible(m)}`);
   if (r.result === 'traffic') {
     const flows = keptDb === null
       ? 'the temporary store is deleted at exit: run again with --db PATH to keep it, then `ollama-audit flows --db PATH` lists every flow'
-      : `\`ollama-audit flows --db ${keptDb}\` lists every flow`;
+      : `\`ollama-audit flows --db ${visible(keptDb)}\` lists every flow`;
     lines.push('', `Expected traffic can be allowed with --allow (e.g. activity:registry, api:lan, host:10.0.0.0/8); ${flows}.`);
   }
   return `${lines.join('\n')}\n`;
@@ -262,7 +263,7 @@ async function captureLive(dbPath: string, live: VerifyLiveOptions, tempDir: str
           setTimeout(done, (live.grace ?? DEFAULTS.exerciseGraceS) * 1000);
         });
         child.on('error', (err) => {
-          process.stderr.write(`ollama-audit: could not run --exercise command: ${err.message}\n`);
+          process.stderr.write(`ollama-audit: could not run --exercise command: ${visible(err.message)}\n`);
           done();
         });
       };

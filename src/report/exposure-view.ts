@@ -34,7 +34,7 @@ function leadSentence(e: Exp): string {
 function listeners(e: Exp): TextTable | null {
   if (!e.live || !e.listeners) return null;
   return {
-    id: 'exposure-listeners', caption: 'Listening sockets of the Ollama tree', head: ['Address', 'Reachable from', 'API', 'Process', 'Network namespace'],
+    id: 'exposure-listeners', caption: 'Listening sockets of the Ollama tree', head: ['Address', 'Reachable from', 'API', 'Process', 'Network namespace'], code: [3],
     rows: e.listeners.map((l) => [
       l.address.includes(':') ? `[${l.address}]:${l.port}` : `${l.address}:${l.port}`, l.scope, l.api ? 'yes' : 'no',
       `${l.comm} (${l.pid})${l.role ? `, ${l.role}` : ''}`, l.host_netns ? 'the host\'s' : 'another one',
@@ -46,7 +46,7 @@ function environment(e: Exp): TextTable | null {
   const servers = (e.processes ?? []).filter((p) => p.role === 'server');
   if (!e.live || servers.length === 0) return null;
   return {
-    id: 'exposure-environment', caption: 'Server environment', head: ['Server', 'OLLAMA_HOST', 'OLLAMA_ORIGINS'],
+    id: 'exposure-environment', caption: 'Server environment', head: ['Server', 'OLLAMA_HOST', 'OLLAMA_ORIGINS'], code: [1, 2],
     rows: servers.map((p) => p.env.readable
       ? [`${p.comm} (${p.pid})`, p.env.ollama_host ?? `(unset: 127.0.0.1:${OLLAMA_API_PORT})`, p.env.ollama_origins ?? '(unset)']
       : [`${p.comm} (${p.pid})`, `unreadable (${p.env.unreadable_reason ?? 'no reason given'})`, 'unreadable']),
@@ -69,7 +69,7 @@ function clients(e: Exp): TextTable | null {
 function proxies(e: Exp): TextTable | null {
   if (!e.proxies) return null;
   return {
-    id: 'exposure-proxies', caption: 'Reverse proxies in front of the API', head: ['Proxy', 'Reached at', 'Seen by', 'API requests', 'Clients behind it'],
+    id: 'exposure-proxies', caption: 'Reverse proxies in front of the API', head: ['Proxy', 'Reached at', 'Seen by', 'API requests', 'Clients behind it'], code: [0],
     rows: e.proxies.map((p) => [
       p.name ?? 'unnamed proxy', p.front.join(', ') || '—', p.detected_by.join(', '), `${p.api_requests}`,
       p.clients.map((g) => `${g.class}: ${g.clients}`).join(', ') || 'none seen',
@@ -80,7 +80,7 @@ function proxies(e: Exp): TextTable | null {
 function hostTrap(e: Exp): TextTable | null {
   if (!e.host_trap?.length) return null;
   return {
-    id: 'exposure-host-trap', caption: 'Requests refused by the Host check (403)', head: ['Through', 'Host header', '403 answers', 'Clients', 'Example'],
+    id: 'exposure-host-trap', caption: 'Requests refused by the Host check (403)', head: ['Through', 'Host header', '403 answers', 'Clients', 'Example'], code: [1, 4],
     rows: e.host_trap.map((t) => [t.via ?? 'no proxy', t.host ?? '(none)', `${t.requests}`, t.clients.join(', '), t.example]),
   };
 }

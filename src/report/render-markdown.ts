@@ -1,9 +1,10 @@
 /**
  * report.md: the same report as plain Markdown (claims, coverage, flows, processes, DNS, HTTP,
- * exposure, sessions), for a ticket or a pull request. Values are escaped cell by cell; the
+ * exposure, sessions), for a ticket or a pull request. Values are escaped cell by cell, and names
+ * from outside (hosts, URIs, DNS names, processes, files) are code spans a renderer links nothing in; the
  * timeline is summed per activity (the picture is in report.html).
  */
-import { escapeMarkdown as md } from './escape.js';
+import { escapeMarkdown as md, markdownCode as code } from './escape.js';
 import { interfaceText } from '../capture/link-types.js';
 import { connText, endpoint, formatBytes, formatDuration, formatPercent, formatTime } from '../text/format-values.js';
 import { coverageView } from './coverage-view.js';
@@ -44,7 +45,8 @@ function table(head: string[], rows: string[][]): string[] {
 /** A view table with every cell escaped; its caption as a bold line above it. */
 function textTable(t: TextTable): string[] {
   if (t.rows.length === 0) return [`${md(t.caption)}: none.`, ''];
-  return [`**${md(t.caption)}**`, '', ...table(t.head.map(md), t.rows.map((row) => row.map(md)))];
+  const cell = (c: string, j: number) => (t.code?.includes(j) ? code(c) : md(c));
+  return [`**${md(t.caption)}**`, '', ...table(t.head.map(md), t.rows.map((row) => row.map(cell)))];
 }
 
 function coverage(r: ReportData): string[] {
@@ -107,7 +109,7 @@ function flows(r: ReportData): string[] {
     f.finding ? `**${f.id}** (finding)` : `${f.id}`,
     md(formatTime(f.first_seen ?? INVALID_TIME)), md(f.proto),
     md(endpoint(f.initiator_addr, f.initiator_port, f.proto)), md(endpoint(f.responder_addr, f.responder_port, f.proto)),
-    md(connText(f)), md(f.hostname ?? '—'), md(f.activity), f.process === null ? '—' : md(`${f.process.name} (${f.process.pid})`),
+    md(connText(f)), code(f.hostname ?? ''), md(f.activity), f.process === null ? '—' : `${code(f.process.name)} (${f.process.pid})`,
     `${f.packets_out + f.packets_in}`, `${formatBytes(f.bytes_out)} / ${formatBytes(f.bytes_in)}`,
   ]);
   return ['## Flows', '', ...table(['#', 'First seen', 'Proto', 'From', 'To', 'State (history)', 'Name', 'Activity', 'Process', 'Packets', 'Bytes out/in'], rows),
@@ -116,26 +118,26 @@ function flows(r: ReportData): string[] {
 
 function processes(r: ReportData): string[] {
   return ['## Processes', '', ...table(['PID', 'Name', 'Executable', 'Role', 'Ollama', 'Flows', 'Bytes out/in'], r.processes.map((p) => [
-    `${p.pid}`, md(p.name), md(p.exe ?? '—'), md(p.role ?? '—'), p.ollama ? 'yes' : 'no', `${p.flows}`,
+    `${p.pid}`, code(p.name), code(p.exe ?? ''), md(p.role ?? '—'), p.ollama ? 'yes' : 'no', `${p.flows}`,
     `${formatBytes(p.bytes_out)} / ${formatBytes(p.bytes_in)}`,
   ]))];
 }
 
 function dns(r: ReportData): string[] {
   return ['## DNS names', '', ...table(['Name', 'Type', 'Lookups', 'Result', 'Answers'], r.dns.map((d) => [
-    md(d.query), md(d.qtype), `${d.count}`, md(d.rcodes.join(', ')), md(d.answers.join(', ') || '—'),
+    code(d.query), md(d.qtype), `${d.count}`, md(d.rcodes.join(', ')), d.answers.length ? d.answers.map(code).join(', ') : '—',
   ]))];
 }
 
 function http(r: ReportData): string[] {
   return ['## HTTP requests', '', ...table(['Time', 'Method', 'Host', 'Path', 'Status', 'Flow'], r.http.map((h) => [
-    md(formatTime(h.ts)), md(h.method), md(h.host ?? '—'), md(h.path ?? '—'), `${h.status ?? '—'}`, h.flow_id === null ? '—' : `#${h.flow_id}`,
+    md(formatTime(h.ts)), code(h.method), code(h.host ?? ''), code(h.path ?? ''), `${h.status ?? '—'}`, h.flow_id === null ? '—' : `#${h.flow_id}`,
   ]))];
 }
 
 function sessions(r: ReportData): string[] {
   return ['## Capture sessions', '', ...table(['#', 'Kind', 'Source', 'Interfaces', 'From', 'To', 'Packets', 'Kernel drops', 'Loss estimate'], r.sessions.map((s) => [
-    `${s.id}`, md(s.kind), md(s.source), md(s.interfaces.map(interfaceText).join('; ') || '—'),
+    `${s.id}`, md(s.kind), code(s.source), s.interfaces.length ? s.interfaces.map((i) => code(interfaceText(i))).join('; ') : '—',
     md(formatTime(s.started_at)), md(formatTime(s.ended_at)), `${s.packets}`, `${s.drops ?? 'unknown'}`,
     s.loss_estimate === null ? 'unknown' : formatPercent(s.loss_estimate),
   ]))];

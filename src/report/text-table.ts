@@ -4,4 +4,6 @@ export interface TextTable {
   caption: string;
   head: string[];
   rows: string[][];
+  /** Columns whose cells are names from outside (hosts, processes, headers): report.md writes them as code spans. */
+  code?: number[];
 }

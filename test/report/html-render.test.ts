@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { writeReport } from '../../src/report/write-report.js';
 import { describeNeeding } from '../helpers/needs.js';
 import { claim, DEMO, flowIds, importInto, tmpDir, type Imported } from './helpers.js';
+import { outsideCodeSpans } from '../helpers/markdown.js';
 
 const root = tmpDir();
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -48,10 +49,13 @@ describe('hostile names', () => {
 
   it('are escaped in report.md', () => {
     const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
-    // Every < is backslash-escaped, so no renderer sees a tag.
-    expect(md).not.toMatch(/(?<!\\)<(script|img|b)\b/);
-    expect(md).toContain('/x"\\>\\<img src=x onerror=alert(2)\\>');
-    expect(md).toContain('\\<script\\>alert(1)\\</script\\>');
+    // Outside code spans every < is backslash-escaped, so no renderer sees a tag; names from the wire
+    // are code spans, whose content a renderer shows as text.
+    for (const line of md.split('\n')) expect(outsideCodeSpans(line)).not.toMatch(/(?<!\\)<(script|img|b)\b/);
+    expect(md).toContain('`/x"><img src=x onerror=alert(2)>`');
+    expect(md).toContain('`<script>alert(1)</script>`');
+    expect(md).toContain('\\<script\\>alert(1)\\</script\\>'); // a claim title is text, escaped
+    expect(md).toContain('| `<script>alert(1)</script> (9)` |'); // the exposure listener's process name
   });
 });
 

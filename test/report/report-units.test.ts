@@ -20,8 +20,9 @@ describe('escaping', () => {
     expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe('&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
     expect(escapeHtml(null)).toBe('');
   });
-  it('Markdown: table pipes, tags and emphasis cannot break out of a cell', () => {
-    expect(escapeMarkdown('a|b <i>*x*</i>\nnext')).toBe('a\\|b \\<i\\>\\*x\\*\\</i\\> next');
+  it('Markdown: table pipes, tags, emphasis and line breaks cannot break out of a cell', () => {
+    // The line break is shown as \x0a (its backslash escaped for Markdown), so the row stays one line.
+    expect(escapeMarkdown('a|b <i>*x*</i>\nnext')).toBe('a\\|b \\<i\\>\\*x\\*\\</i\\>\\\\x0anext');
   });
 });
 
