@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { parseDuration, parseSize } from './parse-units.js';
 import { activityNames } from '../classify/classify.js';
 import { ASSUME_FLAGS } from '../knowledge/claims.js';
-import { EXIT_USAGE, isUserFacing } from './user-error.js';
+import { EXIT_USAGE, isUserFacing } from '../errors.js';
 import { allowUnsafeDirs } from '../store/safe-files.js';
 
 const KEEP_CMDLINE_HELP = 'store processes\' command lines verbatim (privacy: arguments can hold prompts); by default only argv[0], option names and Ollama\'s subcommand and model are kept, other arguments become <N chars>';

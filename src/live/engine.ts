@@ -1,0 +1,288 @@
+import { resolve } from 'node:path';
+import { openLiveCapture, type LiveCapture } from '../capture/live-capture.js';
+import { createProcfsAttributor } from '../attribution/procfs-attributor.js';
+import type { Attributor } from '../attribution/attributor.js';
+import { lossOf, lossPercent } from '../flows/tcp-loss.js';
+import { createIngest } from '../pipeline/ingest.js';
+import { openDb, type Db } from '../store/open-db.js';
+import { evidenceDirFor, resolveDbPath } from '../store/db-path.js';
+import { beginLiveSession, type LiveBatch, type LiveSession } from '../store/live-session.js';
+import { createEvidenceWriter, type EvidenceWriter } from '../store/evidence-writer.js';
+import type { EvidencePolicy } from '../store/evidence-policy.js';
+import { explainStoreError, StoreError } from '../store/store-error.js';
+import { createChangeSet } from './live-batches.js';
+import { TypedEvents } from './events.js';
+
+/** What to capture and where to store it: the daemon's options, one field each. */
+export interface LiveSettings {
+  db?: string;
+  /** Devices to capture on (default: any). */
+  interface?: string[];
+  filter?: string;
+  evidence?: EvidencePolicy;
+  evidenceDir?: string;
+  maxEvidence?: number;
+  /** Seconds of evidence to keep. */
+  retain?: number;
+  /** More process names / pids counted as the Ollama tree. */
+  process?: string[];
+  pid?: number[];
+  apiPort?: number[];
+  /**
+   * Store processes' command lines verbatim (a privacy choice: arguments can hold prompts).
+   * Otherwise they are stored redacted (src/attribution/cmdline-redact.ts).
+   */
+  keepCmdline?: boolean;
+}
+
+export interface LiveStarted {
+  sessionId: number;
+  dbPath: string;
+  /** Captured devices, comma-separated. */
+  interfaces: string;
+  filter: string | null;
+  evidence: EvidencePolicy;
+  evidenceDir: string;
+}
+
+/** One second's flush: how many rows of each kind changed and whether they reached the store. */
+export interface LiveSecond {
+  flows: number;
+  dns: number;
+  http: number;
+  processes: number;
+  stored: boolean;
+}
+
+export interface LiveStats {
+  packets: number;
+  /** null: the kernel gave no counter. */
+  kernelDrops: number | null;
+  /** % of acknowledged TCP bytes never captured, null: no TCP acknowledged yet. */
+  lossEstimate: number | null;
+  flows: number;
+  ollamaFlows: number;
+  unattributed: number;
+}
+
+export interface LiveSummary extends LiveStats {
+  sessionId: number;
+  /** Why the engine stopped on its own (a store error), else null. */
+  error: StoreError | null;
+}
+
+export interface LiveEvents {
+  started: LiveStarted;
+  second: LiveSecond;
+  stats: LiveStats;
+  /** One sentence a user should read (evidence stopped, store full). */
+  warning: string;
+  stopped: LiveSummary;
+}
+
+const FLUSH_MS = 1000;
+
+/**
+ * The live engine: capture → pipeline (decode, flows, naming, classification) → procfs attribution
+ * → store (one transaction per second: open flows upserted, closed flows, DNS and HTTP records,
+ * processes, evidence index rows and the session's progress) → evidence segments. A kill -9 loses
+ * at most a second. No signals, no printing, no exit codes: the commands subscribe to its events.
+ * Throws a StoreError or LiveCaptureError when it cannot start.
+ */
+export function startLiveEngine(settings: LiveSettings): LiveEngine {
+  return new LiveEngine(settings);
+}
+
+export class LiveEngine extends TypedEvents<LiveEvents> {
+  readonly sessionId: number;
+  private readonly dbPath: string;
+  private readonly db: Db;
+  private readonly capture: LiveCapture;
+  private readonly session: LiveSession;
+  private readonly attributor: Attributor;
+  private readonly evidence: EvidenceWriter | null;
+  private readonly changes: ReturnType<typeof createChangeSet>;
+  private readonly ingest: ReturnType<typeof createIngest>;
+  private readonly timer: NodeJS.Timeout;
+  private evidenceStopped = false;
+  private captureStartUs = Date.now() * 1000;
+  private storeFullSaid = false;
+  private carried: LiveBatch | null = null;
+  private stopped: Promise<LiveSummary> | null = null;
+
+  constructor(settings: LiveSettings) {
+    super();
+    this.dbPath = resolveDbPath(settings.db);
+    const db = openDb(this.dbPath);
+    let capture: LiveCapture;
+    try {
+      capture = openLiveCapture({ interfaces: settings.interface?.length ? settings.interface : ['any'], filter: settings.filter });
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    const started = this.open(db, capture, settings);
+    this.db = db;
+    this.capture = capture;
+    this.session = started.session;
+    this.sessionId = started.session.sessionId;
+    this.attributor = started.attributor;
+    this.evidence = started.evidence;
+    this.changes = createChangeSet(this.attributor, settings.keepCmdline === true);
+    const evidence = this.evidence;
+    this.ingest = createIngest(this.changes.sinks, {
+      onOpen: (f) => this.attributor.attributeFlow(f, (flow) => this.changes.touched(flow)),
+      onPacket: (f, dir, p, d) => {
+        this.changes.touched(f);
+        if (evidence !== null && !this.evidenceStopped) evidence.write(f, dir, p, d);
+      },
+    });
+    // Several devices: a forwarded packet crosses more than one (`any` is checked by its cooked link type).
+    if (capture.interfaces.length > 1) this.ingest.severalInterfaces();
+
+    this.timer = setInterval(() => this.second(), FLUSH_MS);
+    this.captureStartUs = Date.now() * 1000;
+    capture.start(this.ingest.packet);
+    const info: LiveStarted = {
+      sessionId: this.sessionId, dbPath: this.dbPath, interfaces: capture.interfaces.map((i) => i.name ?? String(i.index)).join(','),
+      filter: settings.filter ?? null, evidence: started.policy, evidenceDir: started.evidenceDir,
+    };
+    // After the caller has had the engine back and subscribed.
+    process.nextTick(() => this.emit('started', info));
+  }
+
+  /** Session, attribution and evidence writer; on failure the capture and database are closed (an open capture keeps the process alive). */
+  private open(db: Db, capture: LiveCapture, settings: LiveSettings) {
+    const policy = settings.evidence ?? 'head';
+    // Absolute: segment paths are stored, and readers run from other working directories.
+    const evidenceDir = resolve(settings.evidenceDir ?? evidenceDirFor(this.dbPath));
+    try {
+      const ifaceNames = capture.interfaces.map((i) => i.name ?? String(i.index)).join(',');
+      const session = beginLiveSession(db, { kind: 'live', source: ifaceNames, format: 'live', filter: settings.filter ?? null });
+      const attributor = createProcfsAttributor({ extraNames: settings.process, extraPids: settings.pid });
+      const evidence = policy === 'none' ? null : createEvidenceWriter({
+        dir: evidenceDir, policy, session: String(session.sessionId), apiPorts: settings.apiPort ?? [11434],
+        maxTotalBytes: settings.maxEvidence, retainUs: settings.retain === undefined ? undefined : settings.retain * 1e6,
+        onDiskFull: () => {
+          this.evidenceStopped = true;
+          this.emit('warning', `the disk holding ${evidenceDir} is full: evidence recording stopped, flow records continue (free space, then restart the daemon to record evidence again)`);
+        },
+        onError: (err: Error) => this.emit('warning', `evidence recording stopped after a write error: ${err.message}`),
+      });
+      return { session, attributor, evidence, policy, evidenceDir };
+    } catch (err) {
+      capture.stop();
+      db.close();
+      if (err instanceof StoreError || (err as { code?: unknown }).code === undefined) throw err;
+      throw explainStoreError(err, this.dbPath);
+    }
+  }
+
+  /** Stops capturing, writes the rest, ends the session. Resolves with the summary (also sent as `stopped`). */
+  stop(): Promise<LiveSummary> {
+    this.stopped ??= Promise.resolve().then(() => this.finish(null));
+    return this.stopped;
+  }
+
+  private second(): void {
+    try {
+      this.ingest.tick(Date.now() * 1000);
+      this.flush();
+      this.emit('stats', this.stats());
+    } catch (err) {
+      this.stopped ??= Promise.resolve().then(() => this.finish(err));
+    }
+  }
+
+  private stats(): LiveStats {
+    const totals = this.changes.totals;
+    let acked = totals.tcpAcked;
+    let missed = totals.tcpMissed;
+    for (const f of this.ingest.openFlows()) {
+      const l = lossOf(f);
+      acked += l.ackedOut + l.ackedIn;
+      missed += l.gapOut + l.gapIn;
+    }
+    return {
+      packets: this.ingest.counts.packets, kernelDrops: this.capture.stats().total.kernelDrops, lossEstimate: lossPercent(acked, missed),
+      flows: totals.flows, ollamaFlows: totals.ollama, unattributed: this.attributor.stats().unattributed,
+    };
+  }
+
+  private batch(): LiveBatch {
+    const rows = this.changes.take((f) => this.ingest.classify(f));
+    const stats = this.stats();
+    const evidence = this.evidence;
+    return {
+      ...rows,
+      evidence: evidence ? { segments: evidence.drainSegments(), rows: evidence.drainIndex(), deleted: evidence.drainDeleted() } : null,
+      progress: {
+        packets: stats.packets, startedAt: this.captureStartUs,
+        drops: stats.kernelDrops, lossEstimate: stats.lossEstimate, skipped: nonZero(this.ingest.counts.skips),
+      },
+    };
+  }
+
+  private flush(): void {
+    const b = merge(this.carried, this.batch());
+    const second: LiveSecond = { flows: b.flows.length, dns: b.dns.length, http: b.http.length, processes: b.processes.length, stored: false };
+    try {
+      this.session.flush(b);
+      this.carried = null;
+      second.stored = true;
+    } catch (err) {
+      const e = explainStoreError(err, this.dbPath);
+      if (!/disk full/.test(e.message)) throw e;
+      // Keep the rows and try again next second: flow records outlive a full disk once space returns.
+      this.carried = b;
+      if (!this.storeFullSaid) this.emit('warning', `${e.message.replace(' and run again', '')}; capture continues and rows are kept in memory until it can write again`);
+      this.storeFullSaid = true;
+    }
+    this.emit('second', second);
+  }
+
+  private finish(failure: unknown): LiveSummary {
+    clearInterval(this.timer);
+    let error: StoreError | null = null;
+    try {
+      this.capture.stop();
+      this.ingest.finish();
+      this.evidence?.close();
+      this.flush();
+      const totals = this.changes.totals;
+      this.session.end({
+        // The window watched, not the first and last packet: an idle capture still covers its time.
+        interfaces: this.capture.interfaces, packets: this.ingest.counts.packets, startedAt: this.captureStartUs,
+        endedAt: Date.now() * 1000, drops: this.capture.stats().total.kernelDrops,
+        lossEstimate: lossPercent(totals.tcpAcked, totals.tcpMissed), skipped: nonZero(this.ingest.counts.skips), warnings: [],
+        stoppedAt: null,
+      });
+      this.attributor.close();
+      this.db.close();
+    } catch (err) {
+      failure ??= err;
+    }
+    if (failure) error = failure instanceof StoreError ? failure : explainStoreError(failure, this.dbPath);
+    const totals = this.changes.totals;
+    const summary: LiveSummary = {
+      ...this.stats(), lossEstimate: lossPercent(totals.tcpAcked, totals.tcpMissed), sessionId: this.sessionId, error,
+    };
+    this.emit('stopped', summary);
+    return summary;
+  }
+}
+
+function merge(a: LiveBatch | null, b: LiveBatch): LiveBatch {
+  if (a === null) return b;
+  const evidence = a.evidence && b.evidence
+    ? { segments: [...a.evidence.segments, ...b.evidence.segments], rows: [...a.evidence.rows, ...b.evidence.rows], deleted: [...a.evidence.deleted, ...b.evidence.deleted] }
+    : a.evidence ?? b.evidence;
+  return {
+    flows: [...a.flows, ...b.flows], dns: [...a.dns, ...b.dns], http: [...a.http, ...b.http],
+    processes: [...a.processes, ...b.processes], evidence, progress: b.progress,
+  };
+}
+
+function nonZero(counts: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
+}
