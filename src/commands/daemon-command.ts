@@ -1,6 +1,6 @@
-import { startLiveEngine, type LiveEngine, type LiveSettings, type LiveStarted, type LiveSummary } from '../live/engine.js';
+import { clockUtc, startLiveEngine, type LiveEngine, type LiveSettings, type LiveStarted, type LiveSummary } from '../live/engine.js';
 import { formatPercent } from '../text/format-values.js';
-import { EXIT_OK } from '../errors.js';
+import { EXIT_OK, EXIT_USAGE } from '../errors.js';
 
 /**
  * `daemon`: the live engine (src/live/engine.ts) until SIGINT/SIGTERM (or --duration), its
@@ -12,8 +12,9 @@ export interface DaemonOptions extends LiveSettings {
 }
 
 export async function runDaemon(opts: DaemonOptions, log: Log = (l) => process.stderr.write(`${l}\n`)): Promise<number> {
-  await captureUntilStopped(startLiveEngine(opts), { duration: opts.duration }, log);
-  return EXIT_OK;
+  const summary = await captureUntilStopped(startLiveEngine(opts), { duration: opts.duration }, log);
+  // Rows were lost: the run did not do what it was asked, although what it stored is sound.
+  return summary.stored.gaps.length > 0 ? EXIT_USAGE : EXIT_OK;
 }
 
 type Log = (line: string) => void;
@@ -46,5 +47,18 @@ function startedLine(s: LiveStarted): string {
 
 function stoppedLine(s: LiveSummary): string {
   const loss = s.lossEstimate === null ? 'unknown' : formatPercent(s.lossEstimate);
-  return `ollama-audit: stopped: ${s.packets} packets, ${s.flows} flows (${s.ollamaFlows} Ollama, ${s.unattributed} unattributed), kernel drops ${s.kernelDrops ?? 'unknown'}, estimated loss ${loss}`;
+  return `ollama-audit: stopped: ${s.packets} packets, ${s.flows} flows (${s.ollamaFlows} Ollama, ${s.unattributed} unattributed), kernel drops ${s.kernelDrops ?? 'unknown'}, estimated loss ${loss}${storedText(s)}`;
+}
+
+/** When the store was full: what was and was not stored, and when ("12 flows stored, 30 flows not stored (disk full from … to …)"). */
+function storedText(s: LiveSummary): string {
+  const { stored } = s;
+  if (stored.gaps.length === 0) return '';
+  const windows = stored.gaps.map((g, i) => `from ${clockUtc(g.start_us)} to ${i === stored.gaps.length - 1 && !s.ended ? 'the end' : clockUtc(g.end_us)}`).join(', ');
+  const records = stored.recordsNotStored > 0 ? `, ${stored.recordsNotStored} DNS/HTTP records not stored` : '';
+  const incomplete = stored.flowsIncomplete > 0 ? ` (${stored.flowsIncomplete} of them without their last changes)` : '';
+  const ended = s.ended
+    ? `; the gap is recorded in session ${s.sessionId}, and claims over it cannot hold`
+    : `; the store was still full at the end: session ${s.sessionId} could not be marked ended (free space; \`sessions\` lists it)`;
+  return `; ${stored.flows} flows stored${incomplete}, ${stored.flowsNotStored} flows not stored${records} (disk full ${windows})${ended}`;
 }

@@ -6,11 +6,12 @@ import { lossOf, lossPercent } from '../flows/tcp-loss.js';
 import { createIngest } from '../pipeline/ingest.js';
 import { openDb, type Db } from '../store/open-db.js';
 import { evidenceDirFor, resolveDbPath } from '../store/db-path.js';
-import { beginLiveSession, type LiveBatch, type LiveSession } from '../store/live-session.js';
-import { createEvidenceWriter, type EvidenceWriter } from '../store/evidence-writer.js';
+import { beginLiveSession, type LiveBatch, type LiveSession, type StoreGap } from '../store/live-session.js';
+import { createEvidenceWriter, type EvidenceWriter, type SegmentInfo } from '../store/evidence-writer.js';
 import type { EvidencePolicy } from '../store/evidence-policy.js';
-import { explainStoreError, StoreError } from '../store/store-error.js';
-import { createChangeSet } from './live-batches.js';
+import { explainStoreError, isDiskFull, StoreError } from '../store/store-error.js';
+import { createChangeSet, type ChangedRows } from './live-batches.js';
+import { createStoreGaps, type StoredCounts } from './store-gaps.js';
 import { TypedEvents } from './events.js';
 
 /** What to capture and where to store it: the daemon's options, one field each. */
@@ -67,15 +68,19 @@ export interface LiveStats {
 
 export interface LiveSummary extends LiveStats {
   sessionId: number;
-  /** Why the engine stopped on its own (a store error), else null. */
+  /** Why the engine stopped on its own (a store error other than a full disk), else null. */
   error: StoreError | null;
+  /** Flows stored and not, and the windows the store was full (src/live/store-gaps.ts). */
+  stored: StoredCounts;
+  /** The session was marked ended (false: the store was still full at the end). */
+  ended: boolean;
 }
 
 export interface LiveEvents {
   started: LiveStarted;
   second: LiveSecond;
   stats: LiveStats;
-  /** One sentence a user should read (evidence stopped, store full). */
+  /** One sentence a user should read (evidence stopped, store full, store writable again). */
   warning: string;
   stopped: LiveSummary;
 }
@@ -106,8 +111,8 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   private readonly timer: NodeJS.Timeout;
   private evidenceStopped = false;
   private captureStartUs = Date.now() * 1000;
-  private storeFullSaid = false;
-  private carried: LiveBatch | null = null;
+  private gaps = createStoreGaps(Date.now() * 1000);
+  private evidenceCarried: { segments: SegmentInfo[]; deleted: string[] } = { segments: [], deleted: [] };
   private stopped: Promise<LiveSummary> | null = null;
 
   constructor(settings: LiveSettings) {
@@ -142,6 +147,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
 
     this.timer = setInterval(() => this.second(), FLUSH_MS);
     this.captureStartUs = Date.now() * 1000;
+    this.gaps = createStoreGaps(this.captureStartUs);
     capture.start(this.ingest.packet);
     const info: LiveStarted = {
       sessionId: this.sessionId, dbPath: this.dbPath, interfaces: capture.interfaces.map((i) => i.name ?? String(i.index)).join(','),
@@ -209,47 +215,84 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     };
   }
 
-  private batch(): LiveBatch {
-    const rows = this.changes.take((f) => this.ingest.classify(f));
+  private batch(taken: ChangedRows): LiveBatch {
     const stats = this.stats();
-    const evidence = this.evidence;
     return {
-      ...rows,
-      evidence: evidence ? { segments: evidence.drainSegments(), rows: evidence.drainIndex(), deleted: evidence.drainDeleted() } : null,
+      ...taken.rows,
+      evidence: this.evidenceRows(),
       progress: {
-        packets: stats.packets, startedAt: this.captureStartUs,
-        drops: stats.kernelDrops, lossEstimate: stats.lossEstimate, skipped: nonZero(this.ingest.counts.skips),
+        packets: stats.packets, startedAt: this.captureStartUs, drops: stats.kernelDrops, lossEstimate: stats.lossEstimate,
+        skipped: nonZero(this.ingest.counts.skips), gaps: this.gaps.toRecord(),
       },
     };
   }
 
+  /** Evidence rows since the last write, after the segment rows a failed write left (few: one per segment). */
+  private evidenceRows(): LiveBatch['evidence'] {
+    const evidence = this.evidence;
+    if (evidence === null) return null;
+    const carried = this.evidenceCarried;
+    this.evidenceCarried = { segments: [], deleted: [] };
+    return {
+      segments: [...carried.segments, ...evidence.drainSegments()], rows: evidence.drainIndex(), deleted: [...carried.deleted, ...evidence.drainDeleted()],
+    };
+  }
+
+  /**
+   * One second's write. On a full disk the engine goes on capturing: the rows of flows that closed
+   * and of DNS/HTTP records are dropped and counted (store-gaps.ts), open flows, processes and
+   * evidence segment rows wait for the next write; the index rows of evidence packets are dropped
+   * (their window is in the gap). Any other store error stops the engine.
+   */
   private flush(): void {
-    const b = merge(this.carried, this.batch());
+    const taken = this.changes.take((f) => this.ingest.classify(f));
+    const b = this.batch(taken);
     const second: LiveSecond = { flows: b.flows.length, dns: b.dns.length, http: b.http.length, processes: b.processes.length, stored: false };
+    const nowUs = Date.now() * 1000;
     try {
       this.session.flush(b);
-      this.carried = null;
       second.stored = true;
+      const closedGap = this.gaps.wrote(b.flows.map((f) => f.flow), nowUs);
+      if (closedGap) this.emit('warning', `writing to ${this.dbPath} again: ${gapText(closedGap)} (recorded in the session)`);
     } catch (err) {
-      const e = explainStoreError(err, this.dbPath);
-      if (!/disk full/.test(e.message)) throw e;
-      // Keep the rows and try again next second: flow records outlive a full disk once space returns.
-      this.carried = b;
-      if (!this.storeFullSaid) this.emit('warning', `${e.message.replace(' and run again', '')}; capture continues and rows are kept in memory until it can write again`);
-      this.storeFullSaid = true;
+      if (!isDiskFull(err, this.dbPath)) throw explainStoreError(err, this.dbPath);
+      this.changes.putBack(taken);
+      if (b.evidence) this.evidenceCarried = { segments: b.evidence.segments, deleted: b.evidence.deleted };
+      const opened = this.gaps.failed(taken.closed, b.dns.length + b.http.length, nowUs);
+      if (opened) this.emit('warning', `disk full while writing ${this.dbPath}: capture goes on, counting; flows that close and DNS/HTTP records are not stored until there is room (free space: writing resumes within a second)`);
     }
     this.emit('second', second);
   }
 
   private finish(failure: unknown): LiveSummary {
     clearInterval(this.timer);
-    let error: StoreError | null = null;
+    let ended = false;
     try {
       this.capture.stop();
       this.ingest.finish();
       this.evidence?.close();
       this.flush();
-      const totals = this.changes.totals;
+      ended = this.end();
+      this.attributor.close();
+      this.db.close();
+    } catch (err) {
+      failure ??= err;
+    }
+    const error = failure ? (failure instanceof StoreError ? failure : explainStoreError(failure, this.dbPath)) : null;
+    const totals = this.changes.totals;
+    const summary: LiveSummary = {
+      ...this.stats(), lossEstimate: lossPercent(totals.tcpAcked, totals.tcpMissed), sessionId: this.sessionId, error,
+      stored: this.gaps.counts, ended,
+    };
+    this.emit('stopped', summary);
+    return summary;
+  }
+
+  /** Ends the session; false when the store is (still) full, so the session stays open with the gaps recorded so far. */
+  private end(): boolean {
+    if (this.gaps.isFull()) return false;
+    const totals = this.changes.totals;
+    try {
       this.session.end({
         // The window watched, not the first and last packet: an idle capture still covers its time.
         interfaces: this.capture.interfaces, packets: this.ingest.counts.packets, startedAt: this.captureStartUs,
@@ -257,30 +300,25 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
         lossEstimate: lossPercent(totals.tcpAcked, totals.tcpMissed), skipped: nonZero(this.ingest.counts.skips), warnings: [],
         stoppedAt: null,
       });
-      this.attributor.close();
-      this.db.close();
+      return true;
     } catch (err) {
-      failure ??= err;
+      if (!isDiskFull(err, this.dbPath)) throw err;
+      this.gaps.failed([], 0, Date.now() * 1000);
+      return false;
     }
-    if (failure) error = failure instanceof StoreError ? failure : explainStoreError(failure, this.dbPath);
-    const totals = this.changes.totals;
-    const summary: LiveSummary = {
-      ...this.stats(), lossEstimate: lossPercent(totals.tcpAcked, totals.tcpMissed), sessionId: this.sessionId, error,
-    };
-    this.emit('stopped', summary);
-    return summary;
   }
 }
 
-function merge(a: LiveBatch | null, b: LiveBatch): LiveBatch {
-  if (a === null) return b;
-  const evidence = a.evidence && b.evidence
-    ? { segments: [...a.evidence.segments, ...b.evidence.segments], rows: [...a.evidence.rows, ...b.evidence.rows], deleted: [...a.evidence.deleted, ...b.evidence.deleted] }
-    : a.evidence ?? b.evidence;
-  return {
-    flows: [...a.flows, ...b.flows], dns: [...a.dns, ...b.dns], http: [...a.http, ...b.http],
-    processes: [...a.processes, ...b.processes], evidence, progress: b.progress,
-  };
+/** One gap in words: "the store was full from 12:00:01 to 12:00:09 UTC: 12 flows (and 3 records) not stored". */
+export function gapText(g: StoreGap): string {
+  const records = g.records_not_stored > 0 ? `, ${g.records_not_stored} DNS/HTTP records` : '';
+  const incomplete = g.flows_incomplete > 0 ? `, ${g.flows_incomplete} flows stored without their last changes` : '';
+  return `the store was full from ${clockUtc(g.start_us)} to ${clockUtc(g.end_us)}: ${g.flows_not_stored} flows not stored${incomplete}${records}`;
+}
+
+/** hh:mm:ss UTC of µs since the epoch. */
+export function clockUtc(us: number): string {
+  return `${new Date(us / 1000).toISOString().slice(11, 19)} UTC`;
 }
 
 function nonZero(counts: Record<string, number>): Record<string, number> {

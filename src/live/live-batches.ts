@@ -9,6 +9,12 @@ import type { LiveBatch } from '../store/live-session.js';
 import { processNumbering } from '../store/process-numbers.js';
 import type { ProcessRecord } from '../store/session-rows.js';
 
+export interface ChangedRows {
+  rows: Pick<LiveBatch, 'flows' | 'dns' | 'http' | 'processes'>;
+  open: Flow[];
+  closed: Flow[];
+}
+
 /** Totals over the flows that closed so far. */
 export interface ClosedTotals { flows: number; ollama: number; tcpAcked: number; tcpMissed: number }
 
@@ -48,16 +54,22 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
     });
   }
 
-  /** The rows of everything changed since the last call; open flows classified as they are now. */
-  function take(classifyOpen: (f: Flow) => Classification): Pick<LiveBatch, 'flows' | 'dns' | 'http' | 'processes'> {
+  /**
+   * The rows of everything changed since the last call; open flows classified as they are now.
+   * `open` and `closed` list the flows of those rows (our own are left out).
+   */
+  function take(classifyOpen: (f: Flow) => Classification): ChangedRows {
     const flows: LiveBatch['flows'] = [];
-    const add = (flow: Flow, cls: Classification) => {
+    const open: Flow[] = [];
+    const closedFlows: Flow[] = [];
+    const add = (flow: Flow, cls: Classification, into: Flow[]) => {
       if (attributor.processOf(flow)?.self) return; // our own traffic (none expected: no network calls) is not audited
       flows.push({ flow, cls, processSeq: processSeq(attributor.processOf(flow)), peerProcessSeq: processSeq(attributor.peerOf(flow)) });
+      into.push(flow);
     };
-    for (const f of dirty) add(f, classifyOpen(f));
+    for (const f of dirty) add(f, classifyOpen(f), open);
     for (const c of closed) {
-      add(c.flow, c.cls);
+      add(c.flow, c.cls, closedFlows);
       totals.flows++;
       if (c.cls.ollama) totals.ollama++;
     }
@@ -73,10 +85,19 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
     dns = [];
     http = [];
     processes = [];
-    return rows;
+    return { rows, open, closed: closedFlows };
   }
 
-  return { sinks, touched: (f: Flow) => dirty.add(f), take, totals };
+  /**
+   * Rows that could not be written: open flows are written with the next batch (they are in the
+   * flow table anyway), process rows too (one per process at most: flows point at them).
+   */
+  function putBack(taken: ChangedRows): void {
+    for (const f of taken.open) dirty.add(f);
+    processes = [...taken.rows.processes, ...processes];
+  }
+
+  return { sinks, touched: (f: Flow) => dirty.add(f), take, putBack, totals };
 }
 
 /** The row of one process; its command line redacted unless the user chose to keep it. */
