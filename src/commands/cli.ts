@@ -80,7 +80,7 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(repeatable('--api-port <port>', 'another port the Ollama API listens on (11434 always counts); repeatable', collectPort))
     .option('--duration <duration>', 'stop after this long (e.g. 10m) (default: until SIGINT/SIGTERM)', parseDuration)
     .option('--keep-cmdline', KEEP_CMDLINE_HELP)
-    .addHelpText('after', examples('sudo ollama-audit daemon', "sudo ollama-audit daemon -i eth0 -i lo --filter 'not port 22' --evidence head --max-evidence 2GiB --retain 7d"))
+    .addHelpText('after', `${examples('sudo ollama-audit daemon', "sudo ollama-audit daemon -i eth0 -i lo --filter 'not port 22' --evidence head --max-evidence 2GiB --retain 7d")}\n\nExit 0; 2 on a usage or store error, or when the store's disk was full at some point (capture went on; the last line says how many flows were and were not stored, and when).`)
     .action(async (opts) => { code = await (await import('./daemon-command.js')).runDaemon({ ...opts, apiPort: [11434, ...opts.apiPort] }); });
 
   program.command('claims')
