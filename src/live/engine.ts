@@ -11,7 +11,7 @@ import { createEvidenceWriter, type EvidenceWriter, type SegmentInfo } from '../
 import type { EvidencePolicy } from '../store/evidence-policy.js';
 import { explainStoreError, isDiskFull, StoreError } from '../store/store-error.js';
 import { createChangeSet, type ChangedRows } from './live-batches.js';
-import { createStoreGaps, type StoredCounts } from './store-gaps.js';
+import { createStoreGaps, type StoreGaps, type StoredCounts } from './store-gaps.js';
 import { TypedEvents } from './events.js';
 
 /** What to capture and where to store it: the daemon's options, one field each. */
@@ -111,7 +111,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   private readonly timer: NodeJS.Timeout;
   private evidenceStopped = false;
   private captureStartUs = Date.now() * 1000;
-  private gaps = createStoreGaps(Date.now() * 1000);
+  private gaps: StoreGaps;
   private evidenceCarried: { segments: SegmentInfo[]; deleted: string[] } = { segments: [], deleted: [] };
   private stopped: Promise<LiveSummary> | null = null;
 
@@ -150,7 +150,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     this.gaps = createStoreGaps(this.captureStartUs);
     capture.start(this.ingest.packet);
     const info: LiveStarted = {
-      sessionId: this.sessionId, dbPath: this.dbPath, interfaces: capture.interfaces.map((i) => i.name ?? String(i.index)).join(','),
+      sessionId: this.sessionId, dbPath: this.dbPath, interfaces: interfaceNames(capture),
       filter: settings.filter ?? null, evidence: started.policy, evidenceDir: started.evidenceDir,
     };
     // After the caller has had the engine back and subscribed.
@@ -163,8 +163,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     // Absolute: segment paths are stored, and readers run from other working directories.
     const evidenceDir = resolve(settings.evidenceDir ?? evidenceDirFor(this.dbPath));
     try {
-      const ifaceNames = capture.interfaces.map((i) => i.name ?? String(i.index)).join(',');
-      const session = beginLiveSession(db, { kind: 'live', source: ifaceNames, format: 'live', filter: settings.filter ?? null });
+      const session = beginLiveSession(db, { kind: 'live', source: interfaceNames(capture), format: 'live', filter: settings.filter ?? null });
       const attributor = createProcfsAttributor({ extraNames: settings.process, extraPids: settings.pid });
       const evidence = policy === 'none' ? null : createEvidenceWriter({
         dir: evidenceDir, policy, session: String(session.sessionId), apiPorts: settings.apiPort ?? [11434],
@@ -319,6 +318,11 @@ export function gapText(g: StoreGap): string {
 /** hh:mm:ss UTC of µs since the epoch. */
 export function clockUtc(us: number): string {
   return `${new Date(us / 1000).toISOString().slice(11, 19)} UTC`;
+}
+
+/** The captured devices, comma-separated (the session's source). */
+function interfaceNames(capture: LiveCapture): string {
+  return capture.interfaces.map((i) => i.name ?? String(i.index)).join(',');
 }
 
 function nonZero(counts: Record<string, number>): Record<string, number> {
