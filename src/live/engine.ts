@@ -232,9 +232,10 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     if (evidence === null) return null;
     const carried = this.evidenceCarried;
     this.evidenceCarried = { segments: [], deleted: [] };
-    return {
-      segments: [...carried.segments, ...evidence.drainSegments()], rows: evidence.drainIndex(), deleted: [...carried.deleted, ...evidence.drainDeleted()],
-    };
+    // Segment rows are upserts of cumulative counts: the latest of each file is enough (bounded by the files kept).
+    const segments = new Map<string, SegmentInfo>();
+    for (const seg of [...carried.segments, ...evidence.drainSegments()]) segments.set(seg.path, seg);
+    return { segments: [...segments.values()], rows: evidence.drainIndex(), deleted: [...carried.deleted, ...evidence.drainDeleted()] };
   }
 
   /**
