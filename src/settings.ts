@@ -8,7 +8,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { ANY_DEVICE } from './capture/link-types.js';
 import { OLLAMA_API_PORT } from './knowledge/ports.js';
 import { EVIDENCE_POLICIES, type EvidencePolicy } from './store/evidence-policy.js';
-import { UserError } from './commands/user-error.js';
+import { UserError } from './errors.js';
 
 export const DEFAULTS = Object.freeze({
   /** The store when neither --db nor the environment names one (under $XDG_DATA_HOME). */

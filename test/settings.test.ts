@@ -9,7 +9,7 @@ import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { addDaemonOptions } from '../src/commands/cli.js';
 import { DEFAULTS, resolveDbPath, settingsFromOptions, settingsToArgs, type DaemonOptionValues, type DaemonSettings, type SettingsEnv } from '../src/settings.js';
-import { UserError } from '../src/commands/user-error.js';
+import { UserError } from '../src/errors.js';
 import { mulberry32, randomInt } from './helpers/seeded-random.js';
 import { runCli } from './helpers/run-cli.js';
 

@@ -8,7 +8,7 @@
  *   port:N | port:N-M [/tcp|/udp]       responder port (port:53, port:8000-8099/tcp)
  */
 import { matchDestination } from '../knowledge/destinations.js';
-import { UserError } from '../commands/user-error.js';
+import { UserError } from '../errors.js';
 import { cidrContains, parseCidr, type Cidr } from './cidr.js';
 import { activityMatches, nameMatches } from './match.js';
 import { isLoopbackText, type FlowFact } from './session-facts.js';

@@ -6,7 +6,7 @@ import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { Claim, ClaimMatch, ClaimWindow, Direction, Expectation } from '../knowledge/claims.js';
 import { BUILTIN_CLAIMS } from '../knowledge/claims.js';
-import { UserError } from '../commands/user-error.js';
+import { UserError } from '../errors.js';
 import { parseCidr } from './cidr.js';
 import { DEFAULTS } from '../settings.js';
 

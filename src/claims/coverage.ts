@@ -10,13 +10,16 @@
  *   was on an interface that leaves the host: claims about off-host traffic are inconclusive;
  * - attribution: unavailable when the session recorded no process (a plain pcap, or comments
  *   missing): claims about the Ollama tree are inconclusive. The share is bytes of flows with a
- *   process over all bytes.
+ *   process over all bytes;
+ * - store gaps: a live capture whose store's disk was full could not write the rows of that window
+ *   (sessions.gaps): what happened then is not in the store, so no claim holds over the session.
  */
 import { ANY_DEVICE, interfaceText } from '../capture/link-types.js';
 import { LINKTYPE } from '../capture/packet.js';
 import { formatPercent } from '../text/format-values.js';
 import { INVALID_TIME, isoMicros, isShowableUs } from '../store/format-time.js';
 import type { SessionFacts } from './session-facts.js';
+import type { StoreGap } from '../store/live-session.js';
 
 export const THRESHOLDS = {
   /** % of acknowledged TCP bytes never captured. */
@@ -47,6 +50,8 @@ export interface SessionCoverage {
   off_host_visible: boolean | null;
   /** Could it see loopback (where API requests to 127.0.0.1 travel)? null: cannot tell. */
   loopback_visible: boolean | null;
+  /** Windows whose rows the store could not write (disk full), from sessions.gaps. */
+  store_gaps: StoreGap[];
   /** One line per coverage problem; empty when there is none. */
   problems: string[];
 }
@@ -77,6 +82,7 @@ export function sessionCoverage(s: SessionFacts): SessionCoverage {
     attributed_share: s.attribution && totalBytes > 0 ? ownedBytes / totalBytes : null,
     off_host_visible: offHostVisible(ifaces, s),
     loopback_visible: loopbackVisible(ifaces, s),
+    store_gaps: parseGaps(row.gaps),
     problems: [],
   };
   cov.problems = problems(cov);
@@ -96,6 +102,21 @@ function parseIfaces(json: string): Iface[] {
   } catch {
     return [];
   }
+}
+
+function parseGaps(json: string | null): StoreGap[] {
+  if (json === null) return [];
+  try {
+    const v = JSON.parse(json) as StoreGap[];
+    return Array.isArray(v) ? v : [];
+  } catch {
+    return [];
+  }
+}
+
+function gapProblem(g: StoreGap): string {
+  const lost = g.flows_not_stored + g.flows_incomplete;
+  return `the store's disk was full from ${isoMicros(g.start_us)} to ${isoMicros(g.end_us)}: ${lost} flows and ${g.records_not_stored} DNS/HTTP records of that window were not stored`;
 }
 
 const isAnyDevice = (i: Iface) => i.name === ANY_DEVICE || i.linktype === LINKTYPE.LINUX_SLL || i.linktype === LINKTYPE.LINUX_SLL2;
@@ -131,6 +152,7 @@ function problems(c: SessionCoverage): string[] {
   if (c.started_at === INVALID_TIME || c.ended_at === INVALID_TIME) {
     out.push(`the stored capture window is ${INVALID_TIME} (a time before 1990 or past year 9999, from a capture with a broken clock): \`sessions delete ${c.session_id}\` removes it`);
   }
+  out.push(...c.store_gaps.map(gapProblem));
   return out;
 }
 
@@ -141,6 +163,8 @@ export function blockers(c: SessionCoverage, needs: { offHost: boolean; attribut
   if (c.drop_percent !== null && c.drop_percent > THRESHOLDS.max_drop_percent) out.push(c.problems.find((p) => p.startsWith('the kernel'))!);
   if (needs.offHost && c.off_host_visible !== true) out.push(c.problems.find((p) => /loopback interfaces|leaves the host/.test(p))!);
   if (needs.attribution && c.attribution === 'unavailable') out.push(c.problems.find((p) => p.startsWith('no process'))!);
+  // Whatever the claim, traffic in a window the store lost could break it.
+  out.push(...c.problems.filter((p) => p.startsWith("the store's disk was full")));
   if (needs.minCaptureS !== undefined && (c.duration_s ?? 0) < needs.minCaptureS) {
     out.push(`the capture lasts ${(c.duration_s ?? 0).toFixed(1)} s, shorter than the ${needs.minCaptureS} s this claim needs`);
   }

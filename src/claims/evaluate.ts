@@ -17,7 +17,7 @@ import type { Claim } from '../knowledge/claims.js';
 import { BUILTIN_CLAIMS } from '../knowledge/claims.js';
 import type { Db } from '../store/open-db.js';
 import { isoMicros } from '../store/format-time.js';
-import { UserError } from '../commands/user-error.js';
+import { UserError } from '../errors.js';
 import { allowedBy, type AllowRule } from './allow-rules.js';
 import { buildChains, type Chain, type SessionChains } from './causes.js';
 import { blockers, sessionCoverage, THRESHOLDS, type SessionCoverage } from './coverage.js';

@@ -4,7 +4,7 @@ import { BUILTIN_CLAIMS } from '../knowledge/claims.js';
 import { readClaimsFile } from '../claims/claim-schema.js';
 import { claimsReport } from '../claims/evaluate.js';
 import { reportText } from '../claims/report-text.js';
-import { EXIT_OK } from './user-error.js';
+import { EXIT_OK } from '../errors.js';
 import { requireSessions } from './session-check.js';
 
 export interface ClaimsOptions {

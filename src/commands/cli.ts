@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { parseDuration, parseSize } from './parse-units.js';
 import { activityNames } from '../classify/classify.js';
 import { ASSUME_FLAGS } from '../knowledge/claims.js';
-import { EXIT_USAGE, isUserFacing } from './user-error.js';
+import { EXIT_USAGE, isUserFacing } from '../errors.js';
 import { allowUnsafeDirs } from '../store/safe-files.js';
 import { EVIDENCE_POLICIES } from '../store/evidence-policy.js';
 import { basename } from 'node:path';
@@ -70,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
 
   addDaemonOptions(program.command('daemon')
     .description('capture live into the store until SIGINT/SIGTERM (needs root or CAP_NET_RAW, and libpcap)'))
-    .addHelpText('after', examples('sudo ollama-audit daemon', "sudo ollama-audit daemon -i eth0 -i lo --filter 'not port 22' --evidence head --max-evidence 2GiB --retain 7d"))
+    .addHelpText('after', `${examples('sudo ollama-audit daemon', "sudo ollama-audit daemon -i eth0 -i lo --filter 'not port 22' --evidence head --max-evidence 2GiB --retain 7d")}\n\nExit 0; 2 on a usage or store error, or when the store's disk was full at some point (capture went on; the last line says how many flows were and were not stored, and when).`)
     .action(async (opts) => { code = await (await import('./daemon-command.js')).runDaemon(settingsFromOptions(opts)); });
 
   program.command('claims')

@@ -1,278 +1,65 @@
-import { resolve } from 'node:path';
-import { openLiveCapture, type LiveCapture } from '../capture/live-capture.js';
-import { createProcfsAttributor } from '../attribution/procfs-attributor.js';
-import type { Attributor, ProcessInfo } from '../attribution/attributor.js';
-import { redactArgv } from '../attribution/cmdline-redact.js';
-import type { Flow } from '../flows/flow.js';
-import type { Classification } from '../classify/classify.js';
-import type { DnsRecord, HttpRecord } from '../enrich/records.js';
-import { lossOf, lossPercent } from '../flows/tcp-loss.js';
-import { createIngest } from '../pipeline/ingest.js';
-import { openDb } from '../store/open-db.js';
-import { DEFAULTS, evidenceDirFor, resolveDbPath } from '../settings.js';
-import { beginLiveSession, type LiveBatch, type LiveSession } from '../store/live-session.js';
-import { createEvidenceWriter, type EvidenceWriter } from '../store/evidence-writer.js';
-import type { EvidencePolicy } from '../store/evidence-policy.js';
-import { explainStoreError, StoreError } from '../store/store-error.js';
-import type { ProcessRecord } from '../store/session-rows.js';
+import { clockUtc, startLiveEngine, type LiveEngine, type LiveSettings, type LiveStarted, type LiveSummary } from '../live/engine.js';
 import { formatPercent } from '../text/format-values.js';
-import { EXIT_OK } from './user-error.js';
+import { EXIT_OK, EXIT_USAGE } from '../errors.js';
 import { visible } from '../text/visible.js';
 
-export interface DaemonOptions {
-  db?: string;
-  interface?: string[];
-  filter?: string;
-  evidence?: EvidencePolicy;
-  evidenceDir?: string;
-  maxEvidence?: number;
-  retain?: number;
-  process?: string[];
-  pid?: number[];
-  apiPort?: number[];
-  /**
-   * Store processes' command lines verbatim (a privacy choice: arguments can hold prompts).
-   * Otherwise they are stored redacted (src/attribution/cmdline-redact.ts).
-   */
-  keepCmdline?: boolean;
+/**
+ * `daemon`: the live engine (src/live/engine.ts) until SIGINT/SIGTERM (or --duration), its
+ * warnings and final summary on stderr. A store error stops it: thrown, printed as one line, exit 2.
+ */
+export interface DaemonOptions extends LiveSettings {
   /** Stop after this many seconds (otherwise at SIGINT/SIGTERM). */
   duration?: number;
-  /** Stop when this settles (verify --exercise). */
-  until?: Promise<unknown>;
-  /** Tests: resolves when the capture is running. */
-  onReady?: (info: { sessionId: number }) => void;
 }
 
-const FLUSH_MS = 1000;
+export async function runDaemon(opts: DaemonOptions, log: Log = (l) => process.stderr.write(`${visible(l)}\n`)): Promise<number> {
+  const summary = await captureUntilStopped(startLiveEngine(opts), { duration: opts.duration }, log);
+  // Rows were lost: the run did not do what it was asked, although what it stored is sound.
+  return summary.stored.gaps.length > 0 ? EXIT_USAGE : EXIT_OK;
+}
+
+type Log = (line: string) => void;
 
 /**
- * `daemon`: live capture into the store until SIGINT/SIGTERM (or --duration). Every second one
- * transaction writes what changed: open flows (upserted), closed flows, DNS and HTTP records,
- * processes, evidence index rows and the session's progress. A kill -9 loses at most that second.
+ * Prints what the engine says and stops it at SIGINT/SIGTERM, after `duration` seconds or when
+ * `until` settles. Resolves with its summary once the session is ended; throws its store error.
  */
-export async function runDaemon(opts: DaemonOptions, log: (line: string) => void = (l) => process.stderr.write(`${visible(l)}\n`)): Promise<number> {
-  const dbPath = resolveDbPath(opts.db);
-  const db = openDb(dbPath);
-  let capture: LiveCapture;
-  try {
-    capture = openLiveCapture({ interfaces: opts.interface?.length ? opts.interface : [...DEFAULTS.interfaces], filter: opts.filter });
-  } catch (err) {
-    db.close();
-    throw err;
-  }
-  const ifaceNames = capture.interfaces.map((i) => i.name ?? String(i.index)).join(',');
-  const policy = opts.evidence ?? DEFAULTS.evidence;
-  // Absolute: segment paths are stored, and readers run from other working directories.
-  const evidenceDir = resolve(opts.evidenceDir ?? evidenceDirFor(dbPath));
-  let evidenceStopped = false;
-  let session: LiveSession;
-  let attributor: Attributor;
-  let evidence: EvidenceWriter | null;
-  try {
-    session = beginLiveSession(db, { kind: 'live', source: ifaceNames, format: 'live', filter: opts.filter ?? null });
-    attributor = createProcfsAttributor({ extraNames: opts.process, extraPids: opts.pid });
-    evidence = policy === 'none' ? null : createEvidenceWriter({
-      dir: evidenceDir, policy, session: String(session.sessionId), apiPorts: opts.apiPort ?? [DEFAULTS.apiPort],
-      maxTotalBytes: opts.maxEvidence, retainUs: opts.retain === undefined ? undefined : opts.retain * 1e6,
-      onDiskFull: () => {
-        evidenceStopped = true;
-        log(`ollama-audit: the disk holding ${evidenceDir} is full: evidence recording stopped, flow records continue (free space, then restart the daemon to record evidence again)`);
-      },
-      onError: (err: Error) => log(`ollama-audit: evidence recording stopped after a write error: ${err.message}`),
-    });
-  } catch (err) {
-    // An open capture keeps the event loop alive: close it, or the process would hang instead of exiting 2.
-    capture.stop();
-    db.close();
-    if (err instanceof StoreError || (err as { code?: unknown }).code === undefined) throw err;
-    throw explainStoreError(err, dbPath);
-  }
-
-  // Everything changed since the last flush.
-  const dirty = new Set<Flow>();
-  let closed: { flow: Flow; cls: Classification }[] = [];
-  let dnsRecs: DnsRecord[] = [];
-  let httpRecs: HttpRecord[] = [];
-  const processSeqs = new Map<ProcessInfo, number>();
-  const hashPending = new Set<ProcessInfo>();
-  let newProcesses: { seq: number; rec: ProcessRecord }[] = [];
-  const totals = { flows: 0, ollama: 0, tcpAcked: 0, tcpMissed: 0 };
-
-  const ingest = createIngest(
-    {
-      flow(f, c) {
-        dirty.delete(f);
-        closed.push({ flow: f, cls: c });
-        const l = lossOf(f);
-        totals.tcpAcked += l.ackedOut + l.ackedIn;
-        totals.tcpMissed += l.gapOut + l.gapIn;
-      },
-      dns: (r) => dnsRecs.push(r),
-      http: (r) => httpRecs.push(r),
-    },
-    {
-      onOpen: (f) => attributor.attributeFlow(f, (flow) => dirty.add(flow)),
-      onPacket(f, dir, p, d) {
-        dirty.add(f);
-        if (evidence !== null && !evidenceStopped) evidence.write(f, dir, p, d);
-      },
-    },
-  );
-
-  // Several devices: a forwarded packet crosses more than one (`any` is checked by its cooked link type).
-  if (capture.interfaces.length > 1) ingest.severalInterfaces();
-
-  /** The processes row of a flow's process or peer: every process gets one row, numbered once. */
-  function processSeq(info: ProcessInfo | null): number | null {
-    if (info === null) return null;
-    let seq = processSeqs.get(info);
-    if (seq === undefined) {
-      seq = processSeqs.size + 1;
-      processSeqs.set(info, seq);
-      newProcesses.push({ seq, rec: processRecord(info, opts.keepCmdline === true) });
-      if (info.exeSha256 === null) hashPending.add(info);
-    }
-    return seq;
-  }
-
-  function batch(): LiveBatch {
-    const flows: LiveBatch['flows'] = [];
-    const add = (flow: Flow, cls: Classification) => {
-      if (attributor.processOf(flow)?.self) return; // our own traffic (none expected: no network calls) is not audited
-      flows.push({ flow, cls, processSeq: processSeq(attributor.processOf(flow)), peerProcessSeq: processSeq(attributor.peerOf(flow)) });
-    };
-    for (const f of dirty) add(f, ingest.classify(f));
-    for (const c of closed) {
-      add(c.flow, c.cls);
-      totals.flows++;
-      if (c.cls.ollama) totals.ollama++;
-    }
-    // An executable hashed since its process was first written: write the hash now.
-    for (const info of hashPending) {
-      if (info.exeSha256 === null) continue;
-      hashPending.delete(info);
-      newProcesses.push({ seq: processSeqs.get(info)!, rec: processRecord(info, opts.keepCmdline === true) });
-    }
-    let acked = totals.tcpAcked;
-    let missed = totals.tcpMissed;
-    for (const f of ingest.openFlows()) {
-      const l = lossOf(f);
-      acked += l.ackedOut + l.ackedIn;
-      missed += l.gapOut + l.gapIn;
-    }
-    const stats = capture.stats();
-    const b: LiveBatch = {
-      flows, dns: dnsRecs, http: httpRecs, processes: newProcesses,
-      evidence: evidence ? { segments: evidence.drainSegments(), rows: evidence.drainIndex(), deleted: evidence.drainDeleted() } : null,
-      progress: {
-        packets: ingest.counts.packets, startedAt: captureStartUs,
-        drops: stats.total.kernelDrops, lossEstimate: lossPercent(acked, missed), skipped: nonZero(ingest.counts.skips),
-      },
-    };
-    dirty.clear();
-    closed = [];
-    dnsRecs = [];
-    httpRecs = [];
-    newProcesses = [];
-    return b;
-  }
-
-  let captureStartUs = Date.now() * 1000;
-  let storeFullSaid = false;
-  let carried: LiveBatch | null = null;
-  function flush(): void {
-    const b = merge(carried, batch());
-    try {
-      session.flush(b);
-      carried = null;
-    } catch (err) {
-      const e = explainStoreError(err, dbPath);
-      if (!/disk full/.test(e.message)) throw e;
-      // Keep the rows and try again next second: flow records outlive a full disk once space returns.
-      carried = b;
-      if (!storeFullSaid) log(`ollama-audit: ${e.message.replace(' and run again', '')}; capture continues and rows are kept in memory until it can write again`);
-      storeFullSaid = true;
-    }
-  }
-
-  return new Promise<number>((resolve, reject) => {
-    let stopping = false;
-    const timer = setInterval(() => {
-      try {
-        ingest.tick(Date.now() * 1000);
-        flush();
-      } catch (err) {
-        stop(err);
-      }
-    }, FLUSH_MS);
-    const durationTimer = opts.duration !== undefined ? setTimeout(() => stop(), opts.duration * 1000) : null;
-    opts.until?.then(() => stop(), () => stop());
-    const onSignal = () => stop();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-
-    function stop(failure?: unknown): void {
-      if (stopping) return;
-      stopping = true;
-      clearInterval(timer);
-      if (durationTimer) clearTimeout(durationTimer);
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-      try {
-        capture.stop();
-        ingest.finish();
-        evidence?.close();
-        flush();
-        const stats = capture.stats();
-        session.end({
-          // The window watched, not the first and last packet: an idle capture still covers its time.
-          interfaces: capture.interfaces, packets: ingest.counts.packets, startedAt: captureStartUs,
-          endedAt: Date.now() * 1000, drops: stats.total.kernelDrops,
-          lossEstimate: lossPercent(totals.tcpAcked, totals.tcpMissed), skipped: nonZero(ingest.counts.skips), warnings: [],
-          stoppedAt: null,
-        });
-        attributor.close();
-        db.close();
-        const a = attributor.stats();
-        log(`ollama-audit: stopped: ${ingest.counts.packets} packets, ${totals.flows} flows (${totals.ollama} Ollama, ${a.unattributed} unattributed), kernel drops ${stats.total.kernelDrops ?? 'unknown'}, estimated loss ${fmtLoss(lossPercent(totals.tcpAcked, totals.tcpMissed))}`);
-      } catch (err) {
-        failure = failure ?? err;
-      }
-      if (failure) reject(failure instanceof StoreError ? failure : explainStoreError(failure, dbPath));
-      else resolve(EXIT_OK);
-    }
-
-    captureStartUs = Date.now() * 1000;
-    capture.start(ingest.packet);
-    log(`ollama-audit: capturing on ${ifaceNames}${opts.filter ? ` (filter: ${opts.filter})` : ''} into ${dbPath}, session ${session.sessionId}; evidence: ${policy === 'none' ? 'none' : `${policy} in ${evidenceDir}`}; stop with Ctrl-C or SIGTERM`);
-    opts.onReady?.({ sessionId: session.sessionId });
-  });
+export async function captureUntilStopped(engine: LiveEngine, when: { duration?: number; until?: Promise<unknown> }, log: Log): Promise<LiveSummary> {
+  engine.on('started', (s) => log(startedLine(s)));
+  engine.on('warning', (w) => log(`ollama-audit: ${w}`));
+  const stop = () => void engine.stop();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const durationTimer = when.duration !== undefined ? setTimeout(stop, when.duration * 1000) : null;
+  when.until?.then(stop, stop);
+  const summary = await new Promise<LiveSummary>((resolve) => engine.on('stopped', resolve));
+  if (durationTimer) clearTimeout(durationTimer);
+  process.removeListener('SIGINT', stop);
+  process.removeListener('SIGTERM', stop);
+  if (summary.error) throw summary.error;
+  log(stoppedLine(summary));
+  return summary;
 }
 
-/** The row of one process; its command line redacted unless the user chose to keep it. */
-function processRecord(p: ProcessInfo, keepCmdline: boolean): ProcessRecord {
-  const argv = keepCmdline ? p.cmdline : redactArgv(p.cmdline, p.exe);
-  return {
-    pid: p.pid, startTime: Math.round(p.startTime), ppid: p.ppid, comm: p.comm, exe: p.exe, exeSha256: p.exeSha256,
-    cmdline: argv.join(' '), uid: p.uid, role: p.role, ollamaTree: p.ollamaTree, source: 'procfs',
-  };
+function startedLine(s: LiveStarted): string {
+  const evidence = s.evidence === 'none' ? 'none' : `${s.evidence} in ${s.evidenceDir}`;
+  return `ollama-audit: capturing on ${s.interfaces}${s.filter ? ` (filter: ${s.filter})` : ''} into ${s.dbPath}, session ${s.sessionId}; evidence: ${evidence}; stop with Ctrl-C or SIGTERM`;
 }
 
-function merge(a: LiveBatch | null, b: LiveBatch): LiveBatch {
-  if (a === null) return b;
-  const evidence = a.evidence && b.evidence
-    ? { segments: [...a.evidence.segments, ...b.evidence.segments], rows: [...a.evidence.rows, ...b.evidence.rows], deleted: [...a.evidence.deleted, ...b.evidence.deleted] }
-    : a.evidence ?? b.evidence;
-  return {
-    flows: [...a.flows, ...b.flows], dns: [...a.dns, ...b.dns], http: [...a.http, ...b.http],
-    processes: [...a.processes, ...b.processes], evidence, progress: b.progress,
-  };
+function stoppedLine(s: LiveSummary): string {
+  const loss = s.lossEstimate === null ? 'unknown' : formatPercent(s.lossEstimate);
+  return `ollama-audit: stopped: ${s.packets} packets, ${s.flows} flows (${s.ollamaFlows} Ollama, ${s.unattributed} unattributed), kernel drops ${s.kernelDrops ?? 'unknown'}, estimated loss ${loss}${storedText(s)}`;
 }
 
-function nonZero(counts: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
-}
-
-function fmtLoss(v: number | null): string {
-  return v === null ? 'unknown' : formatPercent(v);
+/** When the store was full: what was and was not stored, and when ("12 flows stored, 30 flows not stored (disk full from … to …)"). */
+function storedText(s: LiveSummary): string {
+  const { stored } = s;
+  if (stored.gaps.length === 0) return '';
+  const windows = stored.gaps.map((g, i) => `from ${clockUtc(g.start_us)} to ${i === stored.gaps.length - 1 && !s.ended ? 'the end' : clockUtc(g.end_us)}`).join(', ');
+  const records = stored.recordsNotStored > 0 ? `, ${stored.recordsNotStored} DNS/HTTP records not stored` : '';
+  const incomplete = stored.flowsIncomplete > 0 ? ` (${stored.flowsIncomplete} of them without their last changes)` : '';
+  const ended = s.ended
+    ? `; the gap is recorded in session ${s.sessionId}, and claims over it cannot hold`
+    : `; the store was still full at the end: session ${s.sessionId} could not be marked ended (free space; \`sessions\` lists it)`;
+  return `; ${stored.flows} flows stored${incomplete}, ${stored.flowsNotStored} flows not stored${records} (disk full ${windows})${ended}`;
 }

@@ -12,7 +12,7 @@ import { claimsReport } from '../claims/evaluate.js';
 import { verdictLabel } from '../claims/report-text.js';
 import { reportInputFrom } from '../report/from-claims.js';
 import { writeReportFolder } from './report-command.js';
-import { EXIT_OK } from './user-error.js';
+import { EXIT_OK } from '../errors.js';
 import { visible } from '../text/visible.js';
 
 /** The bundled capture: a model pull through a fake registry and CDN, recorded by fixtures/make/. */

@@ -3,7 +3,7 @@ import { auditExposure, type ExposureReport } from '../exposure/audit.js';
 import { openDb, type Db } from '../store/open-db.js';
 import { resolveDbPath } from '../settings.js';
 import { fullyVisible } from '../exposure/listeners.js';
-import { EXIT_FINDING, EXIT_OK, EXIT_USAGE } from './user-error.js';
+import { EXIT_FINDING, EXIT_OK, EXIT_USAGE } from '../errors.js';
 import { requireSessions } from './session-check.js';
 import { visible } from '../text/visible.js';
 

@@ -2,7 +2,7 @@ import { openDb } from '../store/open-db.js';
 import { resolveDbPath } from '../settings.js';
 import { queryFlows } from '../store/query-flows.js';
 import { formatFlowTable } from './flow-table-text.js';
-import { EXIT_OK } from './user-error.js';
+import { EXIT_OK } from '../errors.js';
 import { requireSessions } from './session-check.js';
 
 export interface FlowsOptions {

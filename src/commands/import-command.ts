@@ -7,7 +7,7 @@ import { openDb } from '../store/open-db.js';
 import { resolveDbPath } from '../settings.js';
 import { importFile, type ImportSummary } from './import-file.js';
 import { createProgress, humanBytes } from './progress.js';
-import { EXIT_OK, EXIT_USAGE } from './user-error.js';
+import { EXIT_OK, EXIT_USAGE } from '../errors.js';
 import { visible } from '../text/visible.js';
 
 export interface ImportOptions {

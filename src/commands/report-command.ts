@@ -4,7 +4,7 @@ import { openDb, type Db } from '../store/open-db.js';
 import { resolveDbPath } from '../settings.js';
 import type { ReportClaim, ReportCoverage, ReportExposure } from '../report/report-types.js';
 import { writeReport, type WriteReportResult } from '../report/write-report.js';
-import { EXIT_OK, UserError } from './user-error.js';
+import { EXIT_OK, UserError } from '../errors.js';
 import { requireSessions } from './session-check.js';
 import { visible } from '../text/visible.js';
 

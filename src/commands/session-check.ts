@@ -1,6 +1,6 @@
 import type { Db } from '../store/open-db.js';
 import { unknownSessions } from '../store/sessions.js';
-import { UserError } from './user-error.js';
+import { UserError } from '../errors.js';
 
 /**
  * Every command that takes --session refuses an id the store does not hold (exit 2), instead of

@@ -8,7 +8,7 @@ import { deleteSession, listSessions, sessionState, type SessionSummaryRow } fro
 import { loadSession, sessionFacts } from '../claims/session-facts.js';
 import { sessionCoverage, type SessionCoverage } from '../claims/coverage.js';
 import { unknownSessionMessage } from './session-check.js';
-import { EXIT_OK, UserError } from './user-error.js';
+import { EXIT_OK, UserError } from '../errors.js';
 import { visible } from '../text/visible.js';
 
 export interface SessionsOptions {

@@ -17,7 +17,24 @@ export interface LiveBatch {
   http: HttpRecord[];
   processes: { seq: number; rec: ProcessRecord }[];
   evidence: { segments: SegmentInfo[]; rows: EvidenceIndexRow[]; deleted: string[] } | null;
-  progress: { packets: number; startedAt: number | null; drops: number | null; lossEstimate: number | null; skipped: Record<string, number> };
+  progress: {
+    packets: number; startedAt: number | null; drops: number | null; lossEstimate: number | null; skipped: Record<string, number>;
+    /** Every window so far whose rows could not be written (sessions.gaps); empty: none. */
+    gaps: StoreGap[];
+  };
+}
+
+/** A window of a live capture whose rows the store could not write (its disk was full). */
+export interface StoreGap {
+  /** µs: the last write that succeeded before it, and the last that failed. */
+  start_us: number;
+  end_us: number;
+  /** Flows that closed in the window and have no row at all. */
+  flows_not_stored: number;
+  /** Flows that closed in the window whose row holds an earlier state (their last change was lost). */
+  flows_incomplete: number;
+  /** DNS and HTTP records not stored. */
+  records_not_stored: number;
 }
 
 /**
@@ -54,7 +71,7 @@ export function beginLiveSession(db: Db, start: SessionStart, me: WriterIdentity
     for (const r of b.http) run(insertHttp, httpRow(r));
     if (b.evidence) writeEvidenceRows(db, sessionId, b.evidence.segments, b.evidence.rows, b.evidence.deleted);
     const p = b.progress;
-    progress.run(p.packets, round(p.startedAt), p.drops, p.lossEstimate, JSON.stringify(p.skipped), sessionId);
+    progress.run(p.packets, round(p.startedAt), p.drops, p.lossEstimate, JSON.stringify(p.skipped), p.gaps.length ? JSON.stringify(p.gaps) : null, sessionId);
   });
 
   function end(e: SessionEnd): void {

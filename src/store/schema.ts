@@ -168,4 +168,6 @@ export const MIGRATIONS: string[] = [
     since       INTEGER NOT NULL                    -- µs, when it took the store
   );
   `,
+  // 6: windows of a live capture whose rows could not be written (the store's disk was full): coverage forbids `holds` over them.
+  `ALTER TABLE sessions ADD COLUMN gaps TEXT; -- JSON [{start_us, end_us, flows_not_stored, flows_incomplete, records_not_stored}]; NULL: no gap`,
 ];

@@ -8,6 +8,7 @@ import {
   INSERT_PROCESS, INSERT_SESSION, type ProcessRecord, type Row, type SessionEnd, type SessionStart,
 } from './session-rows.js';
 import { DuplicateImportError, explainStoreError } from './store-error.js';
+import { processNumbering } from './process-numbers.js';
 
 export type { SessionEnd, SessionStart, ProcessRecord } from './session-rows.js';
 
@@ -86,7 +87,7 @@ export async function beginSession(
 
   let batch = { flows: [] as Row[], dns: [] as Row[], http: [] as Row[], processes: [] as Row[] };
   let rows = 0;
-  const processSeqs = new Map<string, number>();
+  const numbering = processNumbering<string>((seq, rec) => add(batch.processes, processRow(seq, rec)));
 
   function post(): void {
     if (failure !== null) throw storeError();
@@ -113,21 +114,11 @@ export async function beginSession(
     if (++rows >= BATCH_ROWS) post();
   }
 
-  function processSeq(key: string, rec: ProcessRecord): number {
-    let seq = processSeqs.get(key);
-    if (seq === undefined) {
-      seq = processSeqs.size + 1;
-      processSeqs.set(key, seq);
-      add(batch.processes, processRow(seq, rec));
-    }
-    return seq;
-  }
-
   function commentProcess(p: NonNullable<Flow['process']>): number {
-    return processSeq(`${p.pid}\0${p.name}`, {
+    return numbering.seqOf(`${p.pid}\0${p.name}`, () => ({
       pid: p.pid, startTime: null, ppid: null, comm: p.name, exe: p.exe, exeSha256: null, cmdline: null, uid: null,
       role: processRole(p.name), ollamaTree: processRole(p.name) !== null, source: 'pcapng-comment',
-    });
+    }));
   }
 
   let done = false;

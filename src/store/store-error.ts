@@ -29,7 +29,9 @@ export function explainStoreError(err: unknown, dbPath: string): StoreError {
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || /database is locked/.test(msg)) {
     return new StoreError(`database ${dbPath} is locked by another process: wait for it to finish or use another --db`);
   }
-  if (code === 'SQLITE_FULL' || code === 'ENOSPC' || /disk is full|database or disk is full/.test(msg)) {
+  if (isDiskFull(err, dbPath)) {
+    // Said only of what writes a whole run in one transaction (an import, a session's start): a live
+    // capture's full disk is handled where it writes (src/live/store-gaps.ts) and says what was stored.
     return new StoreError(`disk full while writing ${dbPath}: free some space and run again (nothing from this run was stored; earlier data is intact)`);
   }
   if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || /not a database|malformed/.test(msg)) {
@@ -38,14 +40,18 @@ export function explainStoreError(err: unknown, dbPath: string): StoreError {
   if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'EACCES' || code === 'EPERM' || code === 'SQLITE_PERM') {
     return new StoreError(`cannot open ${dbPath} (${code}): check its permissions (the store is private to the user who made it) or pass another --db`);
   }
-  if (code.startsWith('SQLITE_IOERR') && nearlyFull(dbPath)) {
-    // SQLite reports ENOSPC on some file systems (tmpfs, WAL growth) as an I/O error, not SQLITE_FULL.
-    return new StoreError(`disk full while writing ${dbPath}: free some space and run again (nothing from this run was stored; earlier data is intact)`);
-  }
   if (code === 'SQLITE_IOERR' || code.startsWith('SQLITE_IOERR')) {
     return new StoreError(`I/O error on ${dbPath} (${code}): check the disk, then run again`);
   }
   return new StoreError(`database error on ${dbPath}: ${msg}`);
+}
+
+/** The write failed for want of space (SQLite reports ENOSPC on tmpfs or WAL growth as an I/O error, not SQLITE_FULL). */
+export function isDiskFull(err: unknown, dbPath: string): boolean {
+  const e = err as { code?: string; message?: string };
+  const code = e.code ?? '';
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC' || /disk is full|database or disk is full/.test(e.message ?? String(err))) return true;
+  return code.startsWith('SQLITE_IOERR') && nearlyFull(dbPath);
 }
 
 function nearlyFull(dbPath: string): boolean {

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { runReport } from '../../src/commands/report-command.js';
-import { UserError } from '../../src/commands/user-error.js';
+import { UserError } from '../../src/errors.js';
 import { claim, DEMO, flowIds, importInto, tmpDir } from './helpers.js';
 
 const root = tmpDir();

@@ -37,7 +37,7 @@ describe('live upsert of conn_state and history', () => {
       const batch: LiveBatch = {
         flows: [{ flow: flow!, cls: { activity: 'registry', ollama: true, reason: 'test' }, processSeq: null, peerProcessSeq: null }],
         dns: [], http: [], processes: [], evidence: null,
-        progress: { packets: 0, startedAt: null, drops: null, lossEstimate: null, skipped: {} },
+        progress: { packets: 0, startedAt: null, drops: null, lossEstimate: null, skipped: {}, gaps: [] },
       };
       live.flush(batch);
       return queryFlows(db).map((f) => [f.conn_state, f.history]);

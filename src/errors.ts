@@ -1,6 +1,6 @@
-import { CaptureFileError } from '../capture/read-result.js';
-import { StoreError } from '../store/store-error.js';
-import { LiveCaptureError } from '../capture/live-error.js';
+import { CaptureFileError } from './capture/read-result.js';
+import { StoreError } from './store/store-error.js';
+import { LiveCaptureError } from './capture/live-error.js';
 
 /** A usage or input problem: printed as one line, exit code 2. */
 export class UserError extends Error {

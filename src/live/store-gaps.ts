@@ -1,0 +1,73 @@
+import type { Flow } from '../flows/flow.js';
+import type { StoreGap } from '../store/live-session.js';
+
+/** What reached the store over a live capture, and the windows that did not. */
+export interface StoredCounts {
+  /** Flows with a row. */
+  flows: number;
+  /** Flows that closed while the store was full and have no row. */
+  flowsNotStored: number;
+  /** Flows that closed while the store was full, whose row keeps an earlier state. */
+  flowsIncomplete: number;
+  recordsNotStored: number;
+  /** Every gap, the last one still open when the store was full at the end. */
+  gaps: StoreGap[];
+}
+
+/**
+ * Bookkeeping of a live store whose disk can fill up. While writes fail, the engine keeps capturing
+ * and counting, but drops the rows of flows that closed and of DNS/HTTP records (counted here), so
+ * memory stays bounded; open flows are written once a write succeeds again. A gap runs from the
+ * last successful write to the last failed one: the rows of that window are what was lost.
+ */
+export function createStoreGaps(startUs: number) {
+  const hasRow = new WeakSet<Flow>();
+  const counts: StoredCounts = { flows: 0, flowsNotStored: 0, flowsIncomplete: 0, recordsNotStored: 0, gaps: [] };
+  let open: StoreGap | null = null;
+  let lastWriteUs = startUs;
+
+  return {
+    counts,
+    /** The store was full at least once. */
+    everFull: () => counts.gaps.length > 0,
+    /** The store is full now (the last write failed). */
+    isFull: () => open !== null,
+    /** Gaps to record with the next write (an open one ends at the last failure: the rows since then are in that write). */
+    toRecord: (): StoreGap[] => counts.gaps,
+    /** A write of these flows succeeded at nowUs. Returns the gap it closed, if any. */
+    wrote(flows: Flow[], nowUs: number): StoreGap | null {
+      for (const f of flows) {
+        if (hasRow.has(f)) continue;
+        hasRow.add(f);
+        counts.flows++;
+      }
+      lastWriteUs = nowUs;
+      const closed = open;
+      open = null;
+      return closed;
+    },
+    /** A write failed at nowUs: `closedFlows` and `records` are dropped. Returns the gap when this failure opened it. */
+    failed(closedFlows: Flow[], records: number, nowUs: number): StoreGap | null {
+      const opened = open === null;
+      if (open === null) {
+        open = { start_us: lastWriteUs, end_us: nowUs, flows_not_stored: 0, flows_incomplete: 0, records_not_stored: 0 };
+        counts.gaps.push(open);
+      }
+      open.end_us = nowUs;
+      for (const f of closedFlows) {
+        if (hasRow.has(f)) {
+          open.flows_incomplete++;
+          counts.flowsIncomplete++;
+        } else {
+          open.flows_not_stored++;
+          counts.flowsNotStored++;
+        }
+      }
+      open.records_not_stored += records;
+      counts.recordsNotStored += records;
+      return opened ? open : null;
+    },
+  };
+}
+
+export type StoreGaps = ReturnType<typeof createStoreGaps>;
