@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { openLiveCapture, type LiveCapture } from '../capture/live-capture.js';
-import { createProcfsAttributor } from '../attribution/procfs-attributor.js';
+import { createPlatformAttributor } from '../attribution/os/select.js';
 import type { Attributor, ProcessInfo } from '../attribution/attributor.js';
 import { redactArgv } from '../attribution/cmdline-redact.js';
 import type { Flow } from '../flows/flow.js';
@@ -69,7 +69,7 @@ export async function runDaemon(opts: DaemonOptions, log: (line: string) => void
   let evidence: EvidenceWriter | null;
   try {
     session = beginLiveSession(db, { kind: 'live', source: ifaceNames, format: 'live', filter: opts.filter ?? null });
-    attributor = createProcfsAttributor({ extraNames: opts.process, extraPids: opts.pid });
+    attributor = createPlatformAttributor({ extraNames: opts.process, extraPids: opts.pid });
     evidence = policy === 'none' ? null : createEvidenceWriter({
       dir: evidenceDir, policy, session: String(session.sessionId), apiPorts: opts.apiPort ?? [11434],
       maxTotalBytes: opts.maxEvidence, retainUs: opts.retain === undefined ? undefined : opts.retain * 1e6,

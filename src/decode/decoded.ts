@@ -76,7 +76,8 @@ export type SkipReason =
   | 'ip-fragment'         // a non-first fragment: counted, no transport header to read
   | 'truncated-transport-header'
   | 'bad-transport-header'
-  | 'duplicate-other-interface'; // a copy of a packet already counted on another interface (forwarding host, `-i any`)
+  | 'duplicate-other-interface' // a copy of a packet already counted on another interface (forwarding host, `-i any`)
+  | 'duplicate-loopback-in'; // macOS pktap on lo0: the in copy of a packet already counted going out
 
 export type SkipCounts = Record<SkipReason, number>;
 
@@ -84,6 +85,6 @@ export function newSkipCounts(): SkipCounts {
   return {
     'unknown-linktype': 0, 'truncated-link-header': 0, 'non-ip': 0, 'truncated-ip-header': 0,
     'bad-ip-header': 0, 'bad-ipv6-extension': 0, 'ip-fragment': 0, 'truncated-transport-header': 0,
-    'bad-transport-header': 0, 'duplicate-other-interface': 0,
+    'bad-transport-header': 0, 'duplicate-other-interface': 0, 'duplicate-loopback-in': 0,
   };
 }
