@@ -99,6 +99,17 @@ describe('Apple pktap blocks: the facts of the captures', () => {
   });
 });
 
+describe('Apple pktap blocks: sections of both byte orders in one file', () => {
+  it('a little-endian section then a big-endian one: each reads its own PIBs and options', () => {
+    const le = fs.readFileSync(UTUN);
+    const be = toBigEndian(fs.readFileSync(IPERF));
+    const { result, packets, table } = readTagged(writeCopy('le-be.pcapng', Buffer.concat([le, be])));
+    expect(result.warnings).toEqual([]);
+    expect(table).toEqual([...readTagged(UTUN).table, ...readTagged(IPERF).table]);
+    expect(packets).toEqual([...readTagged(UTUN).packets, ...readTagged(IPERF).packets]);
+  });
+});
+
 describeNeeding(['tshark'], 'Apple pktap blocks against tshark\'s pcapng dissector', () => {
   function oracle(file: string) {
     const [row] = tsharkFields(file, [
