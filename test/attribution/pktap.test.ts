@@ -195,7 +195,7 @@ describe('attribution chosen by platform', () => {
     att.attributeFlow(named);
     att.attributeFlow(unknown);
     expect(att.lookup(6, Buffer.from([127, 0, 0, 1]), 1, Buffer.from([127, 0, 0, 1]), 2)).toBeNull();
-    expect(att.processOf(named)).toMatchObject({ pid: 700, comm: 'ollama', role: 'server', ollamaTree: true });
+    expect(att.processOf(named)).toMatchObject({ pid: 700, comm: 'ollama', role: 'server', ollamaTree: true, source: 'pktap', exeUuid: null });
     expect(att.processOf(unknown)).toBeNull();
     expect(att.stats()).toMatchObject({ lookups: 2, unattributed: 1 });
     att.close();

@@ -28,7 +28,7 @@ export function createPktapAttributor(opts: PktapAttributorOptions = {}): Attrib
       // pktap gives no start time, parent, command line or user: unknown, not guessed.
       rec = {
         pid: p.pid, startTime: 0, ppid: 0, comm: p.name, exe: p.exe, cmdline: [], uid: -1, exeSha256: null,
-        role, ollamaTree: role !== null, self: p.pid === selfPid,
+        role, ollamaTree: role !== null, self: p.pid === selfPid, source: 'pktap', exeUuid: p.exeUuid ?? null,
       };
       records.set(key, rec);
     }
