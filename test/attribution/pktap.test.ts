@@ -201,3 +201,30 @@ describe('attribution chosen by platform', () => {
     att.close();
   });
 });
+
+describe('corrupt process blocks and options through the whole pipeline', () => {
+  it('random bytes in PIBs and EPB option areas: no crash, one-line warnings, only processes of the file', () => {
+    const bytes = fs.readFileSync(IPERF);
+    const targets: number[] = [];
+    for (const b of blocks(bytes)) {
+      if (b.type === 0x80000001) for (let i = b.pos + 8; i < b.pos + b.len - 4; i++) targets.push(i);
+      if (b.type === 6) {
+        const opts = b.pos + 28 + ((bytes.readUInt32LE(b.pos + 20) + 3) & ~3);
+        for (let i = opts; i < b.pos + b.len - 4; i++) targets.push(i);
+      }
+    }
+    let seed = 11;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    for (let round = 0; round < 200; round++) {
+      const copy = Buffer.from(bytes);
+      for (let k = 0; k < 3; k++) copy[targets[Math.floor(rand() * targets.length)]] = Math.floor(rand() * 256);
+      const a = analyzeCaptureFile(writeCopy('flip.pcapng', copy));
+      for (const w of a.read.warnings) expect(w).not.toContain('\n');
+      // Packets are counted once each, whatever the tags say; blocks are never misread as more packets.
+      expect(a.packets).toBeLessThanOrEqual(24);
+      let counted = 0;
+      for (const f of a.flows) counted += f.packetsOut + f.packetsIn;
+      expect(counted + a.skips['duplicate-loopback-in'] + a.skips['duplicate-other-interface']).toBeLessThanOrEqual(a.packets);
+    }
+  });
+});
