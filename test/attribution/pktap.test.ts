@@ -228,3 +228,10 @@ describe('corrupt process blocks and options through the whole pipeline', () => 
     }
   });
 });
+
+describe('import --help', () => {
+  it('says that macOS tcpdump -k process blocks are read', async () => {
+    const help = (await runCli('import', '--help')).stdout;
+    expect(help).toContain('macOS tcpdump -k process blocks');
+  });
+});
