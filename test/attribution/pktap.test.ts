@@ -142,6 +142,8 @@ describe('import of pktap captures into the store', () => {
     const sid = JSON.parse(imp2.stdout)[0].session_id;
     const eff = JSON.parse((await runCli('flows', '--db', db, '--json', '--session', String(sid))).stdout);
     expect(eff[0].effective_process).toEqual({ pid: 53147, name: 'iperf' });
+    const text = (await runCli('flows', '--db', db, '--session', String(sid))).stdout;
+    expect(text).toContain('iperf[53245](for iperf[53147])→iperf[53147]');
   });
 });
 
