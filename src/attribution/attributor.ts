@@ -22,6 +22,13 @@ export interface ProcessInfo {
   ollamaTree: boolean;
   /** The auditor itself (selfPid): its own flows can be told apart and left out. */
   self: boolean;
+  /**
+   * Set by the macOS attributor: the record comes from a pktap process block, which gives no
+   * start time, parent or user (startTime, ppid, uid are then 0/0/-1 and stored as unknown).
+   */
+  source?: 'pktap';
+  /** Executable UUID (macOS pktap), else absent. */
+  exeUuid?: string | null;
 }
 
 export interface AttributionStats {

@@ -1,7 +1,7 @@
 /**
  * pcapng reader (draft-ietf-opsawg-pcapng): sections in either byte order, interfaces (IDB),
- * packets (EPB, SPB, obsolete PB), statistics (ISB drops) and name resolution (NRB); every
- * other block is skipped by its length.
+ * packets (EPB, SPB, obsolete PB), statistics (ISB drops), name resolution (NRB) and Apple's
+ * process blocks with their packet options (pcapng-darwin.ts); every other block is skipped by its length.
  *
  * Our own because no maintained npm package reads (and writes) pcapng; the few that exist are
  * abandoned, stream-based and allocate per packet.
@@ -22,6 +22,10 @@ import { CaptureFileError, type ReadResult } from './read-result.js';
 import { emptyResult, stopAt, truncatedAt } from './result.js';
 import { unitsPerSecond, unitsToUs } from './pcapng-timestamp.js';
 import { u16 as u16Of, u32 as u32Of } from './byte-order.js';
+import {
+  BT_DARWIN_PROCESS, type DarwinState, clearPacketOptions, darwinSection, newDarwinState, readPacketOptions,
+  readProcessBlock, sectionHasProcesses,
+} from './pcapng-darwin.js';
 
 export const BT_SHB = 0x0a0d0d0a;
 const BT_IDB = 1;
@@ -66,6 +70,8 @@ interface NgState {
   lastTs: number;
   /** Why reading must stop, set by a block function that returns false. */
   problem: string;
+  /** Apple's process blocks (pcapng-darwin.ts). */
+  darwin: DarwinState;
 }
 
 function u16(s: NgState, b: Buffer, o: number): number {
@@ -118,7 +124,9 @@ export function readPcapng(
     onInterface,
     lastTs: 0,
     problem: '',
+    darwin: newDarwinState(),
   };
+  s.p.pktapProcesses = s.darwin.processes;
   const r = s.r;
   const size = w.fileSize;
   const startAt = range?.startAt ?? 0;
@@ -180,6 +188,7 @@ function readBlock(s: NgState, w: FileWindow, pos: number): number {
     case BT_SHB: ok = sectionHeader(s, b, body, end, pos); break;
     case BT_ISB: ok = statisticsBlock(s, b, body, end, pos); break;
     case BT_NRB: ok = nameResolution(s, b, body, end); break;
+    case BT_DARWIN_PROCESS: ok = processBlock(s, b, body, end, pos); break;
     default: ok = true; // unknown, custom, decryption secrets...: not ours to read
   }
   return ok ? len : -1;
@@ -195,7 +204,14 @@ function sectionHeader(s: NgState, b: Buffer, body: number, end: number, pos: nu
   s.ifSnaplen.length = 0;
   s.ifUnits.length = 0;
   s.ifOffsetUs.length = 0;
+  darwinSection(s.darwin);
   return true;
+}
+
+/** Apple's Process Information Block: one more entry of the section's process table. */
+function processBlock(s: NgState, b: Buffer, body: number, end: number, pos: number): boolean {
+  const problem = readProcessBlock(s.darwin, b, body, end, s.le);
+  return problem === null || fail(s, `${problem} at byte ${pos}`);
 }
 
 function interfaceBlock(s: NgState, b: Buffer, body: number, end: number, pos: number): boolean {
@@ -261,6 +277,8 @@ function packetBlock(s: NgState, b: Buffer, body: number, end: number, pos: numb
   p.buf = b;
   p.off = data;
   p.comment = findComment(s, b, data + pad4(caplen), end);
+  clearPacketOptions(p);
+  if (sectionHasProcesses(s.darwin)) readPacketOptions(s.darwin, p, b, data + pad4(caplen), end, s.le);
   s.r.packets++;
   s.onPacket(p);
   return true;
@@ -304,6 +322,7 @@ function simplePacket(s: NgState, b: Buffer, body: number, end: number, pos: num
   p.buf = b;
   p.off = data;
   p.comment = null;
+  clearPacketOptions(p);
   s.r.packets++;
   s.onPacket(p);
   return true;

@@ -35,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
 
   program.command('import')
     .description('read pcap/pcapng files into the store')
-    .argument('<file...>', 'capture files (classic pcap or pcapng)')
+    .argument('<file...>', 'capture files (classic pcap or pcapng; processes are read from ptcpdump comments and from macOS tcpdump -k process blocks)')
     .addOption(dbOption())
     .option('--json', 'print one JSON array of import summaries')
     .option('--again', 'import a file even if the store already holds one with the same bytes (SHA-256); without it such a file is refused, exit 2')

@@ -35,10 +35,14 @@ function flowCells(flows: FlowRecord[], withSession: boolean): { header: string[
   return { header, rows };
 }
 
-/** `curl[12]`, and for a flow between two local processes `curl[12]→ollama[7]` (the responder after the arrow). */
+/**
+ * `curl[12]`, and for a flow between two local processes `curl[12]→ollama[7]` (the responder after
+ * the arrow); a daemon that sent for another app (macOS pktap) `nsurlsessiond[90](for Safari[61])`.
+ */
 function processText(f: FlowRecord): string {
-  const one = (p: FlowRecord['process']) => (p ? `${visible(p.name)}[${p.pid}]` : '-');
-  return f.peer_process ? `${one(f.process)}→${one(f.peer_process)}` : one(f.process);
+  const one = (p: { pid: number; name: string } | null) => (p ? `${visible(p.name)}[${p.pid}]` : '-');
+  const own = f.effective_process ? `${one(f.process)}(for ${one(f.effective_process)})` : one(f.process);
+  return f.peer_process ? `${own}→${one(f.peer_process)}` : own;
 }
 
 function endpoint(addr: string, port: number, proto: string): string {

@@ -77,7 +77,8 @@ export type SkipReason =
   | 'truncated-transport-header'
   | 'bad-transport-header'
   | 'duplicate-other-interface' // a copy of a packet already counted on another interface (forwarding host, `-i any`)
-  | 'bad-timestamp';      // before 1990 or more than a day past the reading machine's clock (capture/time-bounds.ts)
+  | 'bad-timestamp'      // before 1990 or more than a day past the reading machine's clock (capture/time-bounds.ts)
+  | 'duplicate-loopback-in'; // macOS pktap on lo0: the in copy of a packet already counted going out
 
 export type SkipCounts = Record<SkipReason, number>;
 
@@ -85,6 +86,6 @@ export function newSkipCounts(): SkipCounts {
   return {
     'unknown-linktype': 0, 'truncated-link-header': 0, 'non-ip': 0, 'truncated-ip-header': 0,
     'bad-ip-header': 0, 'bad-ipv6-extension': 0, 'ip-fragment': 0, 'truncated-transport-header': 0,
-    'bad-transport-header': 0, 'duplicate-other-interface': 0, 'bad-timestamp': 0,
+    'bad-transport-header': 0, 'duplicate-other-interface': 0, 'bad-timestamp': 0, 'duplicate-loopback-in': 0,
   };
 }

@@ -241,6 +241,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
       dnsName: null,
       process: null,
       peerProcess: null,
+      effectiveProcess: null,
       enrich: null,
       closed: false,
     };

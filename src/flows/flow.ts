@@ -3,6 +3,17 @@
  * "out" is from the initiator (Zeek's orig), "in" from the responder (Zeek's resp).
  * One object per flow; nothing per packet.
  */
+/** A flow's process as attribution names it. */
+export interface FlowProcess {
+  pid: number;
+  name: string;
+  exe: string | null;
+  /** Executable UUID from a macOS pktap capture (identifies the binary, like exe SHA-256 on Linux). */
+  exeUuid?: string | null;
+  /** Set when the name came from a pktap Process Information Block (stored as source 'pktap'). */
+  source?: 'pktap';
+}
+
 export interface Flow {
   /** 1, 2, 3... in order of first packet within one ingest session. */
   id: number;
@@ -82,9 +93,14 @@ export interface Flow {
    * The initiator's socket owner when the initiator is on this machine (a local client, also of a
    * local server), else the responder's (a local server reached from elsewhere). null: not known.
    */
-  process: { pid: number; name: string; exe: string | null } | null;
+  process: FlowProcess | null;
   /** The responder's socket owner when both ends are on this machine (loopback, a local server); else null. */
-  peerProcess: { pid: number; name: string; exe: string | null } | null;
+  peerProcess: FlowProcess | null;
+  /**
+   * The app on whose behalf `process` (a daemon: nsurlsessiond, mDNSResponder...) sent the flow's
+   * packets, when a macOS pktap capture says so (EPB option 0x8003) and it is another process; else null.
+   */
+  effectiveProcess: { pid: number; name: string } | null;
 
   /** Per-flow reassembly state owned by src/enrich; null once enrichment is done with this flow. */
   enrich: unknown;

@@ -95,3 +95,39 @@ export function processShape(comm: string, cmdline?: string | readonly string[] 
 export function processRole(comm: string, cmdline?: string | readonly string[] | null): Role | null {
   return processShape(comm, cmdline)?.role ?? null;
 }
+
+/**
+ * Where the Ollama tree lives on macOS, for a process whose path is known (a pktap capture's
+ * Process Information Block may carry one; `ps`/`lsof` give it). From ../shared/OLLAMA-NETWORK.md
+ * ("Processes": Ollama.app starts `ollama serve`) and the two install layouts: the app bundle
+ * (`Contents/MacOS/Ollama` the app, `Contents/Resources/ollama` the server it starts) and Homebrew
+ * (`/opt/homebrew` on Apple silicon, `/usr/local` on Intel: `opt/ollama/bin/ollama`, the Cellar
+ * copy, and `libexec/lib/ollama/llama-server`, the runner). [src] app/, llm/llama_server.go; Homebrew's ollama formula.
+ */
+export const MACOS_OLLAMA_PATHS: readonly { pattern: RegExp; role: Role; what: string }[] = [
+  { pattern: /\/Ollama\.app\/Contents\/MacOS\/Ollama$/, role: 'app', what: 'Ollama.app (the desktop app)' },
+  { pattern: /\/Ollama\.app\/Contents\/Resources\/ollama$/, role: 'server', what: 'Ollama.app\'s server, started as `ollama serve`' },
+  { pattern: /\/Ollama\.app\/Contents\/Resources\/(lib\/ollama\/)?llama-server$/, role: 'runner', what: 'Ollama.app\'s runner' },
+  { pattern: /^\/(opt\/homebrew|usr\/local)\/(opt\/ollama|Cellar\/ollama\/[^/]+)\/bin\/ollama$/, role: 'server', what: 'Homebrew ollama (`brew services` runs `ollama serve`)' },
+  { pattern: /^\/(opt\/homebrew|usr\/local)\/(opt\/ollama|Cellar\/ollama\/[^/]+)\/libexec\/lib\/ollama\/llama-server$/, role: 'runner', what: 'Homebrew ollama\'s runner' },
+];
+
+/** macOS p_comm (what pktap names a process by) holds at most 16 bytes (MAXCOMLEN). */
+export const PKTAP_NAME_LEN = 16;
+
+/**
+ * The role of a process a macOS pktap capture names: by its path where known, else by its name
+ * (cut to 16 bytes, so `ollama_llama_server` arrives as `ollama_llama_ser`). No command line: a
+ * bare `ollama` is taken as the server, as processRole does. Executable UUIDs of Ollama builds
+ * are not known to us (each release has its own), so the UUID is kept but not matched.
+ */
+export function pktapProcessRole(name: string, path: string | null): Role | null {
+  if (path !== null) {
+    const known = MACOS_OLLAMA_PATHS.find((p) => p.pattern.test(path));
+    if (known !== undefined) return known.role;
+  }
+  const role = processRole(name);
+  if (role !== null || name.length !== PKTAP_NAME_LEN) return role;
+  const cut = PROCESS_SHAPES.find((s) => s.names.some((n) => n.length > PKTAP_NAME_LEN && n.startsWith(name)));
+  return cut?.role ?? null;
+}

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { openLiveCapture, type LiveCapture } from '../capture/live-capture.js';
-import { createProcfsAttributor } from '../attribution/procfs-attributor.js';
+import { createPlatformAttributor } from '../attribution/os/select.js';
 import type { Attributor } from '../attribution/attributor.js';
 import { lossOf, lossPercent } from '../flows/tcp-loss.js';
 import { createIngest } from '../pipeline/ingest.js';
@@ -164,7 +164,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     const evidenceDir = resolve(settings.evidenceDir ?? evidenceDirFor(this.dbPath));
     try {
       const session = beginLiveSession(db, { kind: 'live', source: interfaceNames(capture), format: 'live', filter: settings.filter ?? null });
-      const attributor = createProcfsAttributor({ extraNames: settings.process, extraPids: settings.pid });
+      const attributor = createPlatformAttributor({ extraNames: settings.process, extraPids: settings.pid });
       const evidence = policy === 'none' ? null : createEvidenceWriter({
         dir: evidenceDir, policy, session: String(session.sessionId), apiPorts: settings.apiPort ?? [DEFAULTS.apiPort],
         maxTotalBytes: settings.maxEvidence, retainUs: settings.retain === undefined ? undefined : settings.retain * 1e6,

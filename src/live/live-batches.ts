@@ -103,6 +103,13 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
 /** The row of one process; its command line redacted unless the user chose to keep it. */
 function processRecord(p: ProcessInfo, keepCmdline: boolean): ProcessRecord {
   const argv = keepCmdline ? p.cmdline : redactArgv(p.cmdline, p.exe);
+  if (p.source === 'pktap') {
+    // A pktap process block gives pid, name, UUID (and maybe a path): the rest is unknown, not 0.
+    return {
+      pid: p.pid, startTime: null, ppid: null, comm: p.comm, exe: p.exe, exeSha256: null, cmdline: null, uid: null,
+      role: p.role, ollamaTree: p.ollamaTree, source: 'pktap', exeUuid: p.exeUuid ?? null,
+    };
+  }
   return {
     pid: p.pid, startTime: Math.round(p.startTime), ppid: p.ppid, comm: p.comm, exe: p.exe, exeSha256: p.exeSha256,
     cmdline: argv.join(' '), uid: p.uid, role: p.role, ollamaTree: p.ollamaTree, source: 'procfs',

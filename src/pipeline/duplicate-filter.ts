@@ -22,6 +22,10 @@ export const DUPLICATE_WINDOW_PACKETS = 4096;
 export const UNNAMED_WINDOW_PACKETS = 64;
 export const UNNAMED_WINDOW_US = 2_000_000;
 
+/** epb_flags direction values (pcapng: bits 0-1 of option 2). */
+const PKTAP_IN = 1;
+const PKTAP_OUT = 2;
+
 /** Fingerprints remembered: direct-mapped, so a newer packet may evict an older one (then a later copy counts again). */
 const SLOTS = 1 << 16;
 const MASK = SLOTS - 1;
@@ -39,9 +43,14 @@ export function createDuplicateFilter(windowUs = DUPLICATE_WINDOW_US) {
   let times = new Float64Array(0);
   let seqs = new Float64Array(0);
   let seq = 0;
-  // The flow each remembered packet was counted in, so a copy can add its interface to that flow.
+  // The epb_flags direction of each remembered packet (macOS pktap: 2 out, 1 in; else -1 or 0).
+  let dirs = new Int8Array(0);
+  // The flow each remembered packet was counted in, so a copy can add its interface to that flow,
+  // and the flow direction it went (a pktap copy's process tag is read against it).
   let owners: (Flow | null)[] = [];
+  let ownerDirs = new Int8Array(0);
   let last = 0;
+  let loopbackIn = false;
 
   /**
    * True when this packet is a copy of one seen within the window on a different interface (or
@@ -49,6 +58,9 @@ export function createDuplicateFilter(windowUs = DUPLICATE_WINDOW_US) {
    * when both interfaces are known, DUPLICATE_WINDOW_PACKETS packets, else UNNAMED_WINDOW_PACKETS
    * packets within UNNAMED_WINDOW_US. A packet seen again on the first copy's own interface
    * is a new packet (a retransmission, a duplicate on the wire): it is counted and becomes the first copy.
+   * Except macOS pktap on a loopback (lo0): the kernel shows each packet once going out (tagged
+   * with its sender) and once coming in (tagged with its receiver), same bytes, same interface,
+   * epb_flags out then in; the in copy is a copy, once (a second in copy is a new packet).
    */
   // Takes the Packet and the fingerprint array, not numbers: a double (the time) passed to a function
   // V8 did not inline is boxed, a heap allocation per packet.
@@ -59,12 +71,15 @@ export function createDuplicateFilter(windowUs = DUPLICATE_WINDOW_US) {
       h1s = new Int32Array(SLOTS);
       h2s = new Int32Array(SLOTS);
       ifaces = new Int32Array(SLOTS);
+      dirs = new Int8Array(SLOTS);
+      ownerDirs = new Int8Array(SLOTS);
       times = new Float64Array(SLOTS).fill(-Infinity);
       seqs = new Float64Array(SLOTS).fill(-Infinity);
       owners = new Array<Flow | null>(SLOTS).fill(null);
     }
     const s = (h1 ^ (h1 >>> 16)) & MASK;
     last = s;
+    loopbackIn = false;
     seq++;
     if (h1s[s] === h1 && h2s[s] === h2) {
       const first = ifaces[s];
@@ -75,12 +90,18 @@ export function createDuplicateFilter(windowUs = DUPLICATE_WINDOW_US) {
         ? apart <= DUPLICATE_WINDOW_PACKETS
         : apart <= UNNAMED_WINDOW_PACKETS && dt <= UNNAMED_WINDOW_US);
       if (near && (!named || iface !== first)) return true;
+      if (near && iface === first && dirs[s] === PKTAP_OUT && p.direction === PKTAP_IN) {
+        dirs[s] = 0; // its in copy is used up
+        loopbackIn = true;
+        return true;
+      }
     }
     h1s[s] = h1;
     h2s[s] = h2;
     ifaces[s] = iface;
     times[s] = p.ts;
     seqs[s] = seq;
+    dirs[s] = p.direction;
     owners[s] = null;
     return false;
   }
@@ -90,12 +111,24 @@ export function createDuplicateFilter(windowUs = DUPLICATE_WINDOW_US) {
     return owners[last] ?? null;
   }
 
-  /** Records the flow the packet last passed to isCopy (a first copy) was counted in. */
-  function setOwnerOfLast(f: Flow): void {
-    if (h1s !== null) owners[last] = f;
+  /** The flow direction (DIR_OUT/DIR_IN) the packet last passed to isCopy went in its owner flow. */
+  function ownerDirOfLast(): number {
+    return ownerDirs[last];
   }
 
-  return { isCopy, ownerOfLast, setOwnerOfLast };
+  /** Records the flow the packet last passed to isCopy (a first copy) was counted in, and its direction there. */
+  function setOwnerOfLast(f: Flow, dir = 0): void {
+    if (h1s === null) return;
+    owners[last] = f;
+    ownerDirs[last] = dir;
+  }
+
+  /** True when the packet last passed to isCopy was a pktap loopback in copy (same interface), not another interface's. */
+  function lastWasLoopbackIn(): boolean {
+    return loopbackIn;
+  }
+
+  return { isCopy, ownerOfLast, ownerDirOfLast, setOwnerOfLast, lastWasLoopbackIn };
 }
 
 export type DuplicateFilter = ReturnType<typeof createDuplicateFilter>;

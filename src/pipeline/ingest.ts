@@ -7,6 +7,7 @@ import { createFlowTable } from '../flows/flow-table.js';
 import { createEnricher } from '../enrich/enricher.js';
 import type { DnsRecord, HttpRecord } from '../enrich/records.js';
 import { attributeFromComment } from '../attribution/packet-comment.js';
+import { attributeFromPktap } from '../attribution/os/darwin/pktap-packet.js';
 import { classifyFlow, type Classification } from '../classify/classify.js';
 import { createClassifyMemory } from './classify-memory.js';
 import { createFragmentTracker, type FragmentStats } from '../decode/ip-fragments.js';
@@ -67,7 +68,9 @@ export interface IngestHooks {
  * Several interfaces (a capture on `any`, a pcapng with several interfaces, a live capture on
  * several devices): a forwarding host captures each forwarded packet on every interface it
  * crosses. The copies after the first are counted once, as skipped ('duplicate-other-interface'),
- * and each flow keeps the interfaces it was seen on (Flow.ifaces). See native-notes/dedup.md.
+ * and each flow keeps the interfaces it was seen on (Flow.ifaces). A macOS pktap capture shows each
+ * lo0 packet going out and coming in: the in copy is skipped as 'duplicate-loopback-in', its process
+ * tag kept (the receiver's). See native-notes/dedup.md.
  *
  * A packet whose time is not sane (capture/time-bounds.ts: a file's own clock can say anything)
  * is counted as skipped ('bad-timestamp') before it touches the window, the flow table or expiry.
@@ -140,7 +143,9 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: 
       frags.expire(p.ts);
       nextExpiry = p.ts + 1_000_000;
     }
-    const multi = severalIfaces || p.iface !== 0 || p.linktype === LINKTYPE.LINUX_SLL2 || p.linktype === LINKTYPE.LINUX_SLL;
+    // p.direction > 0: a macOS pktap capture, where lo0 shows each packet twice (out, then in).
+    const multi = severalIfaces || p.iface !== 0 || p.linktype === LINKTYPE.LINUX_SLL2 || p.linktype === LINKTYPE.LINUX_SLL
+      || p.direction > 0;
     if (!decodePacket(p, decoded, counts.skips)) {
       if (decoded.fragment !== 2) return;
       if (multi && isCopy(p)) {
@@ -156,11 +161,12 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: 
     const dir = table.lastDir;
     if (multi) {
       noteInterface(flow, p);
-      duplicates.setOwnerOfLast(flow);
+      duplicates.setOwnerOfLast(flow, dir);
     }
     if (decoded.proto === IPPROTO.TCP) trackTcpLoss(flow, dir, decoded);
     enricher.onPacket(flow, dir, p, decoded);
     if (p.comment !== null) attributeFromComment(flow, dir, p.comment);
+    if (p.pktapProcess >= 0) attributeFromPktap(flow, dir, p);
     onPacket?.(flow, dir, p, decoded);
     if (decoded.fragment === 1) firstFragment(flow, dir, p);
   }
@@ -171,9 +177,13 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: 
     const iface = captureInterface(p.buf, p.off, p.caplen, p.linktype, p.iface);
     fingerprintPacket(p.buf, Math.min(p.off + p.caplen, p.buf.length), decoded, fingerprint);
     if (!duplicates.isCopy(p, fingerprint, iface)) return false;
-    counts.skips['duplicate-other-interface']++;
+    counts.skips[duplicates.lastWasLoopbackIn() ? 'duplicate-loopback-in' : 'duplicate-other-interface']++;
     const flow = duplicates.ownerOfLast();
-    if (flow !== null) noteInterface(flow, p); // the flow crossed this interface too
+    if (flow !== null) {
+      noteInterface(flow, p); // the flow crossed this interface too
+      // A pktap loopback packet's in copy names its receiver: the flow's other end.
+      if (p.pktapProcess >= 0) attributeFromPktap(flow, duplicates.ownerDirOfLast(), p);
+    }
     return true;
   }
 
@@ -220,9 +230,10 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: 
     const dir = table.lastDir;
     if (severalIfaces) {
       noteInterface(flow, p);
-      duplicates.setOwnerOfLast(flow);
+      duplicates.setOwnerOfLast(flow, dir);
     }
     if (p.comment !== null) attributeFromComment(flow, dir, p.comment);
+    if (p.pktapProcess >= 0) attributeFromPktap(flow, dir, p);
     onPacket?.(flow, dir, p, decoded);
     if (datagram !== null) deliver(flow, dir, datagram, p.ts);
   }

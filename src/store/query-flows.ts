@@ -45,6 +45,8 @@ export interface FlowRecord {
   process: { pid: number; name: string; exe: string | null } | null;
   /** The responder's process when both ends are on this host (loopback, a local server); else null. */
   peer_process: { pid: number; name: string; exe: string | null } | null;
+  /** macOS pktap captures: the app on whose behalf `process` (a daemon) sent the flow, when another process; else null. */
+  effective_process: { pid: number; name: string } | null;
   ollama: boolean;
   /**
    * The interfaces the flow's packets were captured on, when more than one (a flow a forwarding
@@ -72,6 +74,7 @@ interface Row {
   community_id: string; ollama: number; pid: number | null; comm: string | null; exe: string | null;
   iface: number | null; ifaces: string | null; session_interfaces: string;
   peer_pid: number | null; peer_comm: string | null; peer_exe: string | null;
+  effective_pid: number | null; effective_comm: string | null;
 }
 
 interface SessionInterface { index: number; name: string | null; linktype: number }
@@ -91,10 +94,11 @@ export function queryFlows(db: Db, q: FlowQuery = {}): FlowRecord[] {
     args.push(q.session);
   }
   const sql = `SELECT f.*, p.pid, p.comm, p.exe, q.pid AS peer_pid, q.comm AS peer_comm, q.exe AS peer_exe,
-      s.interfaces AS session_interfaces FROM flows f
+      e.pid AS effective_pid, e.comm AS effective_comm, s.interfaces AS session_interfaces FROM flows f
     JOIN sessions s ON s.id = f.session_id
     LEFT JOIN processes p ON p.session_id = f.session_id AND p.seq = f.process_seq
     LEFT JOIN processes q ON q.session_id = f.session_id AND q.seq = f.peer_process_seq
+    LEFT JOIN processes e ON e.session_id = f.session_id AND e.seq = f.effective_process_seq
     ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY f.first_seen, f.id
     ${q.limit !== undefined ? 'LIMIT ?' : ''}`;
   if (q.limit !== undefined) args.push(q.limit);
@@ -143,6 +147,7 @@ function toRecord(r: Row): FlowRecord {
     community_id: r.community_id,
     process: r.pid === null ? null : { pid: r.pid, name: r.comm ?? '', exe: r.exe },
     peer_process: r.peer_pid === null ? null : { pid: r.peer_pid, name: r.peer_comm ?? '', exe: r.peer_exe },
+    effective_process: r.effective_pid === null ? null : { pid: r.effective_pid, name: r.effective_comm ?? '' },
     ollama: r.ollama === 1,
     interfaces: interfacesOf(r),
   };

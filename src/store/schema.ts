@@ -38,7 +38,7 @@ export const MIGRATIONS: string[] = [
     uid         INTEGER,
     role        TEXT,                          -- 'server' | 'runner' | 'app' | 'cli' | NULL (not Ollama by its own shape)
     ollama_tree INTEGER NOT NULL DEFAULT 0,    -- 1: Ollama by role, by descent from an Ollama process, or by --process/--pid
-    source      TEXT    NOT NULL               -- 'procfs' | 'pcapng-comment'
+    source      TEXT    NOT NULL               -- 'procfs' | 'pcapng-comment' | 'pktap' (macOS process blocks, migration 6)
   );
   CREATE UNIQUE INDEX processes_session_seq ON processes(session_id, seq);
 
@@ -170,4 +170,10 @@ export const MIGRATIONS: string[] = [
   `,
   // 6: windows of a live capture whose rows could not be written (the store's disk was full): coverage forbids `holds` over them.
   `ALTER TABLE sessions ADD COLUMN gaps TEXT; -- JSON [{start_us, end_us, flows_not_stored, flows_incomplete, records_not_stored}]; NULL: no gap`,
+  // 7: macOS pktap captures name each packet's process with its executable's UUID, and the app a
+  // daemon sent on behalf of.
+  `
+  ALTER TABLE processes ADD COLUMN exe_uuid TEXT;           -- executable UUID (Mach-O LC_UUID) from a macOS pktap capture; identifies the binary like exe_sha256; NULL when not given
+  ALTER TABLE flows ADD COLUMN effective_process_seq INTEGER; -- processes.seq of the app on whose behalf process_seq (a daemon) sent the flow (pktap option 0x8003), when another process; NULL otherwise
+  `,
 ];

@@ -17,8 +17,8 @@ export const INSERT_FLOW = `INSERT INTO flows (
     initiator_by, iface, first_seen, last_seen, packets_out, packets_in, bytes_out, bytes_in,
     payload_out, payload_in, tcp_state, missed_bytes, community_id, hostname, hostname_source, sni, alpn,
     http_method, http_path, http_host, http_status, connect_host, connect_port, dns_name,
-    activity, activity_reason, ollama, process_seq, peer_process_seq, conn_state, history, ifaces)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+    activity, activity_reason, ollama, process_seq, peer_process_seq, conn_state, history, ifaces, effective_process_seq)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 /** Live sessions write open flows every second: the same row, updated in place until the flow closes. */
 export const UPSERT_FLOW = `${INSERT_FLOW}
   ON CONFLICT (session_id, seq) DO UPDATE SET
@@ -31,13 +31,14 @@ export const UPSERT_FLOW = `${INSERT_FLOW}
     http_status = excluded.http_status, connect_host = excluded.connect_host, connect_port = excluded.connect_port,
     dns_name = excluded.dns_name, activity = excluded.activity, activity_reason = excluded.activity_reason,
     ollama = excluded.ollama, process_seq = excluded.process_seq, peer_process_seq = excluded.peer_process_seq,
-    conn_state = excluded.conn_state, history = excluded.history, ifaces = excluded.ifaces`;
+    conn_state = excluded.conn_state, history = excluded.history, ifaces = excluded.ifaces,
+    effective_process_seq = excluded.effective_process_seq`;
 export const INSERT_DNS = `INSERT INTO dns (session_id, flow_seq, ts, response_ts, transport, txid, query, qtype, rcode, answers)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 export const INSERT_HTTP = `INSERT INTO http (session_id, flow_seq, ts, response_ts, method, path, version, host, user_agent, status, response_length, location, is_connect)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-export const INSERT_PROCESS = `INSERT INTO processes (session_id, seq, pid, start_time, ppid, comm, exe, exe_sha256, cmdline, uid, role, ollama_tree, source)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+export const INSERT_PROCESS = `INSERT INTO processes (session_id, seq, pid, start_time, ppid, comm, exe, exe_sha256, cmdline, uid, role, ollama_tree, source, exe_uuid)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 export const UPSERT_PROCESS = `${INSERT_PROCESS}
   ON CONFLICT (session_id, seq) DO UPDATE SET exe_sha256 = excluded.exe_sha256, role = excluded.role`;
 export const INSERT_SESSION = `INSERT INTO sessions (kind, source, format, interfaces, filter, recorded_at) VALUES (?, ?, ?, '[]', ?, ?)`;
@@ -75,9 +76,12 @@ export interface SessionEnd {
 
 /**
  * The session id is filled in by the writer thread (it is the first column of every row).
- * processSeq / peerProcessSeq: the processes rows of flow.process and flow.peerProcess.
+ * processSeq / peerProcessSeq / effectiveProcessSeq: the processes rows of flow.process,
+ * flow.peerProcess and flow.effectiveProcess.
  */
-export function flowRow(f: Flow, c: Classification, processSeq: number | null, peerProcessSeq: number | null): Row {
+export function flowRow(
+  f: Flow, c: Classification, processSeq: number | null, peerProcessSeq: number | null, effectiveProcessSeq: number | null = null,
+): Row {
   return [
     0, f.id, f.proto, f.ipVersion, addrToString(f.initiatorAddr), f.initiatorPort,
     addrToString(f.responderAddr), f.responderPort, f.initiatorBy, f.iface, Math.round(f.firstSeen),
@@ -85,6 +89,7 @@ export function flowRow(f: Flow, c: Classification, processSeq: number | null, p
     f.tcpState, missedBytes(f), f.communityId, f.hostname, f.hostnameSource, f.sni, f.alpn ? JSON.stringify(f.alpn) : null,
     f.httpMethod, f.httpPath, f.httpHost, f.httpStatus, f.connectHost, f.connectPort, f.dnsName,
     c.activity, c.reason, c.ollama ? 1 : 0, processSeq, peerProcessSeq, connStateOf(f), historyOf(f), ifacesJson(f),
+    effectiveProcessSeq,
   ];
 }
 
@@ -114,11 +119,14 @@ export interface ProcessRecord {
   uid: number | null;
   role: string | null;
   ollamaTree: boolean;
-  source: 'procfs' | 'pcapng-comment';
+  source: 'procfs' | 'pcapng-comment' | 'pktap';
+  /** Executable UUID (macOS pktap). */
+  exeUuid?: string | null;
 }
 
 export function processRow(seq: number, p: ProcessRecord): Row {
-  return [0, seq, p.pid, p.startTime, p.ppid, p.comm, p.exe, p.exeSha256, p.cmdline, p.uid, p.role, p.ollamaTree ? 1 : 0, p.source];
+  return [0, seq, p.pid, p.startTime, p.ppid, p.comm, p.exe, p.exeSha256, p.cmdline, p.uid, p.role, p.ollamaTree ? 1 : 0, p.source,
+    p.exeUuid ?? null];
 }
 
 export function sessionEndRow(end: SessionEnd): Row {

@@ -1,8 +1,8 @@
 import { Worker } from 'node:worker_threads';
-import type { Flow } from '../flows/flow.js';
+import type { Flow, FlowProcess } from '../flows/flow.js';
 import type { Classification } from '../classify/classify.js';
 import type { DnsRecord, HttpRecord } from '../enrich/records.js';
-import { processRole } from '../knowledge/processes.js';
+import { pktapProcessRole, processRole } from '../knowledge/processes.js';
 import {
   dnsRow, flowRow, httpRow, processRow, sessionEndRow, FIND_IMPORT_BY_SHA256, FINISH_SESSION, INSERT_DNS, INSERT_FLOW, INSERT_HTTP,
   INSERT_PROCESS, INSERT_SESSION, type ProcessRecord, type Row, type SessionEnd, type SessionStart,
@@ -114,16 +114,29 @@ export async function beginSession(
     if (++rows >= BATCH_ROWS) post();
   }
 
-  function commentProcess(p: NonNullable<Flow['process']>): number {
+  /** The row of a process named by the packets themselves (ptcpdump comments, macOS pktap blocks). */
+  function packetProcess(p: FlowProcess): number {
+    if (p.source === 'pktap') {
+      const role = pktapProcessRole(p.name, p.exe);
+      return numbering.seqOf(`pktap\0${p.pid}\0${p.name}\0${p.exeUuid ?? ''}`, () => ({
+        pid: p.pid, startTime: null, ppid: null, comm: p.name, exe: p.exe, exeSha256: null, cmdline: null, uid: null,
+        role, ollamaTree: role !== null, source: 'pktap', exeUuid: p.exeUuid ?? null,
+      }));
+    }
     return numbering.seqOf(`${p.pid}\0${p.name}`, () => ({
       pid: p.pid, startTime: null, ppid: null, comm: p.name, exe: p.exe, exeSha256: null, cmdline: null, uid: null,
       role: processRole(p.name), ollamaTree: processRole(p.name) !== null, source: 'pcapng-comment',
     }));
   }
 
+  function flowRowOf(f: Flow, c: Classification): Row {
+    const effective = f.effectiveProcess && packetProcess({ ...f.effectiveProcess, exe: null, source: 'pktap' });
+    return flowRow(f, c, f.process && packetProcess(f.process), f.peerProcess && packetProcess(f.peerProcess), effective);
+  }
+
   let done = false;
   return {
-    flow: (f, c) => add(batch.flows, flowRow(f, c, f.process && commentProcess(f.process), f.peerProcess && commentProcess(f.peerProcess))),
+    flow: (f, c) => add(batch.flows, flowRowOf(f, c)),
     dns: (r) => add(batch.dns, dnsRow(r)),
     http: (r) => add(batch.http, httpRow(r)),
     fileReadTo,

@@ -14,7 +14,7 @@ export function makeFlow(over: Partial<Flow> = {}): Flow {
     hostname: null, hostnameSource: null, sni: null, alpn: null,
     httpMethod: null, httpPath: null, httpHost: null, httpStatus: null,
     connectHost: null, connectPort: null, dnsName: null,
-    process: null, peerProcess: null, enrich: null, closed: true,
+    process: null, peerProcess: null, effectiveProcess: null, enrich: null, closed: true,
     ...over,
   };
 }

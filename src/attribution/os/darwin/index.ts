@@ -1,0 +1,3 @@
+/** macOS attribution: from pktap's per-packet process blocks (pktap-packet.ts, pktap-attributor.ts). */
+export { createPktapAttributor, type PktapAttributorOptions } from './pktap-attributor.js';
+export { attributeFromPktap } from './pktap-packet.js';
