@@ -5,7 +5,7 @@
  */
 import type { Db } from '../store/open-db.js';
 import { isoMicros } from '../store/format-time.js';
-import { queryFlows } from '../store/query-flows.js';
+import { queryFlows } from '../store/read/flows.js';
 import type {
   ReportClaim, ReportCoverage, ReportData, ReportDnsName, ReportExposure, ReportFlow, ReportHttp, ReportProcess, ReportSession,
 } from './report-types.js';

@@ -5,7 +5,7 @@
  * ReportClaim and ReportCoverage are this stage's own view of a claims engine's result, so the
  * report does not depend on the engine's files: the caller maps its results onto them.
  */
-import type { FlowRecord } from '../store/query-flows.js';
+import type { FlowRecord } from '../store/read/flows.js';
 
 /** A sequence of flows that belong together (e.g. DNS answer -> TLS to that address -> redirect -> CDN). */
 export interface ReportChain {

@@ -1,6 +1,6 @@
-import type { Db } from './open-db.js';
-import { isoMicros } from './format-time.js';
-import { protoName } from './proto-name.js';
+import type { Db } from '../open-db.js';
+import { isoMicros } from '../format-time.js';
+import { protoName } from '../proto-name.js';
 
 /** One flow as `flows --json` prints it. Field names are a stable, documented interface (README). */
 export interface FlowRecord {
@@ -56,6 +56,8 @@ export interface FlowQuery {
   /** Exact activity, or a prefix ending in ':' semantics: `api` also matches `api:/api/pull`. */
   activity?: string;
   session?: number;
+  /** Only these sessions (a report's choice). */
+  sessions?: readonly number[];
   limit?: number;
 }
 
@@ -75,7 +77,32 @@ interface SessionInterface { index: number; name: string | null; linktype: numbe
 
 const LINKTYPE_LINUX_SLL2 = 276;
 
+/** Every matching flow at once: for small results (tests, a session's few flows). Big stores use iterateFlows. */
 export function queryFlows(db: Db, q: FlowQuery = {}): FlowRecord[] {
+  return [...iterateFlows(db, q)];
+}
+
+/** Matching flows one at a time in (first_seen, id) order, never all in memory: a store may hold millions. */
+export function* iterateFlows(db: Db, q: FlowQuery = {}): Generator<FlowRecord> {
+  const { where, args } = flowFilter(q);
+  const sql = `SELECT f.*, p.pid, p.comm, p.exe, q.pid AS peer_pid, q.comm AS peer_comm, q.exe AS peer_exe,
+      s.interfaces AS session_interfaces FROM flows f
+    JOIN sessions s ON s.id = f.session_id
+    LEFT JOIN processes p ON p.session_id = f.session_id AND p.seq = f.process_seq
+    LEFT JOIN processes q ON q.session_id = f.session_id AND q.seq = f.peer_process_seq
+    ${where} ORDER BY f.first_seen, f.id
+    ${q.limit !== undefined ? 'LIMIT ?' : ''}`;
+  if (q.limit !== undefined) args.push(q.limit);
+  for (const row of db.prepare(sql).iterate(...args)) yield toRecord(row as Row);
+}
+
+/** How many flows match (the limit ignored): what a page of them leaves out. */
+export function countFlows(db: Db, q: FlowQuery = {}): number {
+  const { where, args } = flowFilter(q);
+  return (db.prepare(`SELECT count(*) AS n FROM flows f ${where}`).get(...args) as { n: number }).n;
+}
+
+function flowFilter(q: FlowQuery): { where: string; args: (string | number)[] } {
   const where: string[] = [];
   const args: (string | number)[] = [];
   if (q.ollamaOnly) where.push('f.ollama = 1');
@@ -87,15 +114,11 @@ export function queryFlows(db: Db, q: FlowQuery = {}): FlowRecord[] {
     where.push('f.session_id = ?');
     args.push(q.session);
   }
-  const sql = `SELECT f.*, p.pid, p.comm, p.exe, q.pid AS peer_pid, q.comm AS peer_comm, q.exe AS peer_exe,
-      s.interfaces AS session_interfaces FROM flows f
-    JOIN sessions s ON s.id = f.session_id
-    LEFT JOIN processes p ON p.session_id = f.session_id AND p.seq = f.process_seq
-    LEFT JOIN processes q ON q.session_id = f.session_id AND q.seq = f.peer_process_seq
-    ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY f.first_seen, f.id
-    ${q.limit !== undefined ? 'LIMIT ?' : ''}`;
-  if (q.limit !== undefined) args.push(q.limit);
-  return (db.prepare(sql).all(...args) as Row[]).map(toRecord);
+  if (q.sessions !== undefined) {
+    where.push('f.session_id IN (SELECT value FROM json_each(?))');
+    args.push(JSON.stringify(q.sessions));
+  }
+  return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
 }
 
 function toRecord(r: Row): FlowRecord {
