@@ -2,6 +2,7 @@ import { openDb } from '../store/open-db.js';
 import { resolveDbPath } from '../store/db-path.js';
 import { countFlows, iterateFlows, type FlowQuery } from '../store/read/flows.js';
 import { ChunkedOut } from '../text/chunked-out.js';
+import { jsonArrayPieces } from '../text/json-stream.js';
 import { formatFlowTable } from './flow-table-text.js';
 import { EXIT_OK } from './user-error.js';
 import { requireSessions } from './session-check.js';
@@ -39,12 +40,8 @@ export async function runFlows(opts: FlowsOptions, out: NodeJS.WritableStream = 
 /** The same text as JSON.stringify(flows, null, 2), one element at a time. */
 async function writeJsonArray(db: Parameters<typeof iterateFlows>[0], q: FlowQuery, stream: NodeJS.WritableStream): Promise<void> {
   const out = new ChunkedOut(stream);
-  let first = true;
-  for (const f of iterateFlows(db, q)) {
-    await out.write(`${first ? '[\n' : ',\n'}  ${JSON.stringify(f, null, 2).replace(/\n/g, '\n  ')}`);
-    first = false;
-  }
-  await out.write(first ? '[]\n' : '\n]\n');
+  for (const piece of jsonArrayPieces(iterateFlows(db, q))) await out.write(piece);
+  await out.write('\n');
   await out.flush();
 }
 

@@ -14,7 +14,7 @@ import { processComment } from '../store/evidence-comment.js';
 import { redactCmdField } from '../attribution/cmdline-redact.js';
 import { keepBytes, newEvidenceFlowState, type EvidenceFlowState, type EvidencePolicy } from '../store/evidence-policy.js';
 import { addrBytes } from '../decode/addr-parse.js';
-import type { FindingFlow } from './gather.js';
+import type { FindingFlow } from '../store/read/report-rows.js';
 
 /** head: whole packets for the first 16 KiB of payload each way, then headers only; API bodies never. */
 export const REPORT_EVIDENCE_POLICY: EvidencePolicy = 'head';

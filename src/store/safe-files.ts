@@ -16,7 +16,8 @@
  * parent checks stand in for it (grep for `safe-files` to find every writer).
  */
 import * as fs from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join, resolve } from 'node:path';
 import { StoreError } from './store-error.js';
 
 /** A path ollama-audit refuses to write; the CLI prints the message as one line and exits 2. */
@@ -119,6 +120,28 @@ export function writeNewFile(path: string, data: string | Uint8Array, mode = 0o6
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * A new private folder beside `target` (`.NAME.partial-PID-RANDOM`, same file system), for output
+ * that must appear whole or not at all: written there, then moved into place by rename. The
+ * parent is made like safeOutputDir's missing parents and checked by the parent rule.
+ */
+export function makeStagingDir(target: string): string {
+  const abs = resolve(target);
+  const parent = dirname(abs);
+  if (lstatOrNull(parent) === null) makePrivateDir(parent);
+  const why = folderProblem(fs.statSync(parent), 'ok');
+  if (why !== null) throw new UnsafePathError(parent, `(the parent of ${abs}) ${why}`);
+  const dir = join(parent, `.${basename(abs)}.partial-${process.pid}-${randomBytes(4).toString('hex')}`);
+  fs.mkdirSync(dir, { mode: 0o700 }); // fails on an existing name: never a planted folder or link
+  fs.chmodSync(dir, 0o700);
+  return dir;
+}
+
+/** Removes a staging folder of ours and everything in it (after a failure, or once emptied). */
+export function removeStagingDir(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /** Removes a file of ours if present (a link is removed itself, never its target). */

@@ -58,7 +58,19 @@ export interface FlowQuery {
   session?: number;
   /** Only these sessions (a report's choice). */
   sessions?: readonly number[];
+  /** Only flows with these ids (a report's findings). */
+  ids?: readonly number[];
+  /** 'time' (default): first_seen, id; 'bytes': most bytes (both directions) first: a report's top N. */
+  order?: 'time' | 'bytes';
   limit?: number;
+}
+
+/** Totals over every matching flow: what a bounded table leaves out. */
+export interface FlowTotals {
+  flows: number;
+  ollama: number;
+  bytes_out: number;
+  bytes_in: number;
 }
 
 interface Row {
@@ -90,7 +102,7 @@ export function* iterateFlows(db: Db, q: FlowQuery = {}): Generator<FlowRecord> 
     JOIN sessions s ON s.id = f.session_id
     LEFT JOIN processes p ON p.session_id = f.session_id AND p.seq = f.process_seq
     LEFT JOIN processes q ON q.session_id = f.session_id AND q.seq = f.peer_process_seq
-    ${where} ORDER BY f.first_seen, f.id
+    ${where} ORDER BY ${q.order === 'bytes' ? 'f.bytes_out + f.bytes_in DESC, f.id' : 'f.first_seen, f.id'}
     ${q.limit !== undefined ? 'LIMIT ?' : ''}`;
   if (q.limit !== undefined) args.push(q.limit);
   for (const row of db.prepare(sql).iterate(...args)) yield toRecord(row as Row);
@@ -100,6 +112,12 @@ export function* iterateFlows(db: Db, q: FlowQuery = {}): Generator<FlowRecord> 
 export function countFlows(db: Db, q: FlowQuery = {}): number {
   const { where, args } = flowFilter(q);
   return (db.prepare(`SELECT count(*) AS n FROM flows f ${where}`).get(...args) as { n: number }).n;
+}
+
+export function flowTotals(db: Db, q: FlowQuery = {}): FlowTotals {
+  const { where, args } = flowFilter(q);
+  return db.prepare(`SELECT count(*) AS flows, coalesce(sum(f.ollama), 0) AS ollama, coalesce(sum(f.bytes_out), 0) AS bytes_out,
+    coalesce(sum(f.bytes_in), 0) AS bytes_in FROM flows f ${where}`).get(...args) as FlowTotals;
 }
 
 function flowFilter(q: FlowQuery): { where: string; args: (string | number)[] } {
@@ -117,6 +135,10 @@ function flowFilter(q: FlowQuery): { where: string; args: (string | number)[] } 
   if (q.sessions !== undefined) {
     where.push('f.session_id IN (SELECT value FROM json_each(?))');
     args.push(JSON.stringify(q.sessions));
+  }
+  if (q.ids !== undefined) {
+    where.push('f.id IN (SELECT value FROM json_each(?))');
+    args.push(JSON.stringify(q.ids));
   }
   return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
 }
