@@ -5,7 +5,7 @@ import { openDb, type Db } from '../store/open-db.js';
 import { resolveDbPath } from '../store/db-path.js';
 import { isoMicros } from '../store/format-time.js';
 import { deleteSession, listSessions, sessionState, type SessionSummaryRow } from '../store/sessions.js';
-import { loadSession, sessionFacts } from '../claims/session-facts.js';
+import { loadSessionFacts } from '../claims/session-facts.js';
 import { sessionCoverage, type SessionCoverage } from '../claims/coverage.js';
 import { unknownSessionMessage } from './session-check.js';
 import { EXIT_OK, UserError } from './user-error.js';
@@ -47,7 +47,7 @@ export function runSessions(opts: SessionsOptions, out: NodeJS.WritableStream = 
 
 function listing(db: Db, r: SessionSummaryRow): SessionListing {
   // The claims engine's own coverage, so this column never disagrees with a verdict's reasons.
-  const coverage = sessionCoverage(sessionFacts(loadSession(db, r.id)!));
+  const coverage = sessionCoverage(loadSessionFacts(db, r.id)!);
   return {
     id: r.id,
     kind: r.kind,

@@ -9,7 +9,7 @@ import { readClaimsFile } from '../claims/claim-schema.js';
 import { parseAllowRules } from '../claims/allow-rules.js';
 import { claimsReport, type ClaimsReport } from '../claims/evaluate.js';
 import { chainText, coverageText, verdictLabel } from '../claims/report-text.js';
-import { loadSession, sessionFacts, sessionIds } from '../claims/session-facts.js';
+import { loadSessionFacts, sessionIds } from '../claims/session-facts.js';
 import { ollamaRanEvidence } from '../claims/ollama-ran.js';
 import { interfacesDown } from '../capture/interface-state.js';
 import { watchOllamaHere } from '../exposure/listeners.js';
@@ -161,9 +161,10 @@ function watchedDuring(db: Db, sessions: number[], live: LiveWatch | null, opts:
   const missing: string[] = [];
   const empty: string[] = [];
   for (const id of sessions) {
-    const rows = loadSession(db, id);
-    if (!rows) continue;
-    evidence ??= ollamaRanEvidence(sessionFacts(rows));
+    const facts = loadSessionFacts(db, id);
+    if (!facts) continue;
+    const rows = facts.rows;
+    evidence ??= ollamaRanEvidence(facts);
     if (rows.session.packets === 0 && (live === null || live.interfacesDown.length > 0)) empty.push(id === live?.sessionId ? 'the live capture' : `session ${id} (${rows.session.source})`);
   }
   if (empty.length > 0) {
