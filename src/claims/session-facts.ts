@@ -10,7 +10,8 @@ import {
 } from '../store/read/claim-rows.js';
 import { processCount } from '../store/read/sessions.js';
 import { hostWithoutPort, normalizeHostname } from '../knowledge/hostname.js';
-import { OLLAMA_API_PORT } from '../knowledge/ports.js';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, OLLAMA_API_PORT } from '../knowledge/ports.js';
+import { isApiActivity } from '../knowledge/activity.js';
 import { apiEndpoint } from '../knowledge/api-endpoints.js';
 import { TCP_STATE_SYN, TCP_STATE_SYNACK } from '../flows/flow.js';
 import { connOutcome, type ConnOutcome } from '../flows/conn-state.js';
@@ -95,11 +96,11 @@ export interface SessionFacts {
   attribution: boolean;
 }
 
-const TCP = 6;
-const UDP = 17;
-const SCTP = 132;
-const ICMP = 1;
-const ICMPV6 = 58;
+const TCP = IPPROTO_TCP;
+const UDP = IPPROTO_UDP;
+const SCTP = IPPROTO_SCTP;
+const ICMP = IPPROTO_ICMP;
+const ICMPV6 = IPPROTO_ICMPV6;
 
 export { sessionIds } from '../store/read/sessions.js';
 
@@ -197,9 +198,7 @@ function flowFact(f: FlowRow, dnsQueries: readonly string[], local: Set<string>,
   };
 }
 
-export function isApiActivity(activity: string): boolean {
-  return activity === 'api' || activity.startsWith('api:');
-}
+export { isApiActivity } from '../knowledge/activity.js';
 
 export function isLoopbackText(addr: string): boolean {
   if (isIP(addr) === 4) return addr.startsWith('127.');

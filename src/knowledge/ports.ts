@@ -44,6 +44,14 @@ export function portRole(port: number): PortEntry | null {
   return PORTS.find((p) => p.port === port && p.supported) ?? null;
 }
 
+/** One of DNS_PORTS (DNS, mDNS, LLMNR); compares, not searches: called per packet. */
 export function isDnsPort(port: number): boolean {
-  return DNS_PORTS.includes(port);
+  return port === 53 || port === 5353 || port === 5355;
 }
+
+/** IP protocol numbers the readers and the classifier test for. */
+export const IPPROTO_ICMP = 1;
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+export const IPPROTO_ICMPV6 = 58;
+export const IPPROTO_SCTP = 132;

@@ -76,7 +76,7 @@ export const MIGRATIONS: string[] = [
     connect_host    TEXT,
     connect_port    INTEGER,
     dns_name        TEXT,
-    activity        TEXT    NOT NULL,
+    activity        TEXT    NOT NULL,          -- src/knowledge/activity.ts: registry | blob-download | ollama-com | proxy-connect | dns | api | api:<route> | runner | other (isApiActivity: api or api:*)
     activity_reason TEXT    NOT NULL,
     ollama          INTEGER NOT NULL,          -- 0/1
     process_seq     INTEGER                    -- processes.seq in the same session, NULL = unattributed
