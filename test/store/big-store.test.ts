@@ -3,7 +3,8 @@
  * (fixtures/api-keepalive.pcap) copied by SQL (bench/clone-flows.mjs). The CLI runs as a child with
  * a 200 MB heap, where reading all flows into memory (or building one output string) runs out.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,11 +21,18 @@ let dir = '';
 let db = '';
 let total = 0;
 
-/** The CLI (dist/) in a child with a 200 MB heap; stdout to a file so the test never holds it twice. */
-function capped(args: string[], stdoutFile?: string): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('sh', ['-c', `exec node --max-old-space-size=200 "$0" "$@"${stdoutFile ? ` > '${stdoutFile}'` : ''}`, CLI, ...args],
-    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+/**
+ * The CLI (dist/) in a child with a 200 MB heap; stdout to a file when given, so the test never
+ * holds it twice. Asynchronous: a long spawnSync would stall the test worker's RPC.
+ */
+async function capped(args: string[], stdoutFile?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn('sh', ['-c', `exec node --max-old-space-size=200 "$0" "$@"${stdoutFile ? ` > '${stdoutFile}'` : ''}`, CLI, ...args]);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
+  child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+  const [code] = (await once(child, 'close')) as [number | null];
+  return { code, stdout, stderr };
 }
 
 beforeAll(async () => {
@@ -43,9 +51,9 @@ describe('a store of 200,001 flows', () => {
     expect(total).toBe(COPIES + 1);
   });
 
-  it('flows --json streams every flow under a 200 MB heap: one array of exactly that many, in time order', () => {
+  it('flows --json streams every flow under a 200 MB heap: one array of exactly that many, in time order', async () => {
     const file = join(dir, 'flows.json');
-    const r = capped(['flows', '--json', '--db', db], file);
+    const r = await capped(['flows', '--json', '--db', db], file);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const flows = JSON.parse(readFileSync(file, 'utf8')) as { id: number; first_seen: string; activity: string }[];
@@ -54,8 +62,8 @@ describe('a store of 200,001 flows', () => {
     for (let i = 1; i < flows.length; i++) if (flows[i].first_seen < flows[i - 1].first_seen) throw new Error(`flow ${i} out of order`);
   }, 120_000);
 
-  it('flows (text) prints the first 1000 and says how many more, instead of overflowing the stack', () => {
-    const r = capped(['flows', '--db', db]);
+  it('flows (text) prints the first 1000 and says how many more, instead of overflowing the stack', async () => {
+    const r = await capped(['flows', '--db', db]);
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(1 + 1000 + 1);
@@ -65,15 +73,15 @@ describe('a store of 200,001 flows', () => {
     expect(widths.size).toBe(1);
   }, 60_000);
 
-  it('flows --limit 5 pages the same way', () => {
-    const r = capped(['flows', '--db', db, '--limit', '5']);
+  it('flows --limit 5 pages the same way', async () => {
+    const r = await capped(['flows', '--db', db, '--limit', '5']);
     expect(r.stdout.trimEnd().split('\n')).toHaveLength(7);
     expect(r.stdout).toContain(`… ${total - 5} more flow(s)`);
   }, 60_000);
 
-  it('report completes under a 200 MB heap: bounded tables with totals, every flow in report.json', () => {
+  it('report completes under a 200 MB heap: bounded tables with totals, every flow in report.json', async () => {
     const out = join(dir, 'report');
-    const r = capped(['report', '--db', db, '--out', out]);
+    const r = await capped(['report', '--db', db, '--out', out]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(readdirSync(out).sort()).toEqual(['manifest.json', 'report.html', 'report.json', 'report.md']);
@@ -87,13 +95,13 @@ describe('a store of 200,001 flows', () => {
     expect(readdirSync(dir).filter((n) => n.includes('.partial'))).toEqual([]);
   }, 180_000);
 
-  itNeeding(['root'], 'a report that fails midway (disk full) leaves nothing: no folder, no partial files', () => {
+  itNeeding(['root'], 'a report that fails midway (disk full) leaves nothing: no folder, no partial files', async () => {
     const mnt = join(dir, 'small-disk');
     spawnSync('mkdir', ['-p', mnt]);
     const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'oabg-tmpfs', mnt], { encoding: 'utf8' });
     expect(mount.status, mount.stderr).toBe(0);
     try {
-      const r = capped(['report', '--db', db, '--out', join(mnt, 'report')]);
+      const r = await capped(['report', '--db', db, '--out', join(mnt, 'report')]);
       expect(r.code).toBe(2);
       expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(/ENOSPC/);
