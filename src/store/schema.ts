@@ -168,4 +168,6 @@ export const MIGRATIONS: string[] = [
     since       INTEGER NOT NULL                    -- µs, when it took the store
   );
   `,
+  // 6: "what changed since" readers (the dashboard, export --follow) find a session's flows by last_seen.
+  `CREATE INDEX flows_session_last_seen ON flows(session_id, last_seen);`,
 ];
