@@ -97,14 +97,23 @@ export function queryFlows(db: Db, q: FlowQuery = {}): FlowRecord[] {
 /** Matching flows one at a time in (first_seen, id) order, never all in memory: a store may hold millions. */
 export function* iterateFlows(db: Db, q: FlowQuery = {}): Generator<FlowRecord> {
   const { where, args } = flowFilter(q);
+  if (q.limit !== undefined) args.push(q.limit);
+  yield* flowRows(db, where, `ORDER BY ${q.order === 'bytes' ? 'f.bytes_out + f.bytes_in DESC, f.id' : 'f.first_seen, f.id'}
+    ${q.limit !== undefined ? 'LIMIT ?' : ''}`, args);
+}
+
+/** Flows matching a condition of the read layer's own (changes.ts), in time order. */
+export function iterateFlowsWhere(db: Db, condition: string, args: (string | number)[]): Generator<FlowRecord> {
+  return flowRows(db, `WHERE ${condition}`, 'ORDER BY f.first_seen, f.id', args);
+}
+
+function* flowRows(db: Db, where: string, tail: string, args: (string | number)[]): Generator<FlowRecord> {
   const sql = `SELECT f.*, p.pid, p.comm, p.exe, q.pid AS peer_pid, q.comm AS peer_comm, q.exe AS peer_exe,
       s.interfaces AS session_interfaces FROM flows f
     JOIN sessions s ON s.id = f.session_id
     LEFT JOIN processes p ON p.session_id = f.session_id AND p.seq = f.process_seq
     LEFT JOIN processes q ON q.session_id = f.session_id AND q.seq = f.peer_process_seq
-    ${where} ORDER BY ${q.order === 'bytes' ? 'f.bytes_out + f.bytes_in DESC, f.id' : 'f.first_seen, f.id'}
-    ${q.limit !== undefined ? 'LIMIT ?' : ''}`;
-  if (q.limit !== undefined) args.push(q.limit);
+    ${where} ${tail}`;
   for (const row of db.prepare(sql).iterate(...args)) yield toRecord(row as Row);
 }
 
