@@ -1,23 +1,21 @@
-/**
- * Which flows a human-readable report lists: all it holds up to a cap; past it, every finding
- * and every Ollama flow, then the others in time order until the cap. The report holds at most
- * the findings and the top flows by bytes (gather.ts); `total` counts every flow, so `hidden`
- * says how many only report.json has.
- */
 import type { ReportFlow } from './report-types.js';
 
 export const MAX_LISTED_FLOWS = 2000;
 
+/**
+ * Which flows a human-readable report lists, at most `cap`: all it holds when they fit; past it,
+ * findings first, then Ollama flows, then the others, each in time order. The report holds the
+ * findings and the top flows by bytes (gather.ts); `total` counts every flow, so `hidden` says how
+ * many only report.json has.
+ */
 export function pickFlows(flows: readonly ReportFlow[], total: number, cap = MAX_LISTED_FLOWS): { shown: ReportFlow[]; hidden: number } {
   if (flows.length <= cap) return { shown: [...flows], hidden: Math.max(0, total - flows.length) };
-  const must = flows.filter((f) => f.finding || f.ollama);
-  let room = Math.max(0, cap - must.length);
-  const keep = new Set(must);
-  for (const f of flows) {
-    if (room === 0) break;
-    if (!keep.has(f)) {
-      keep.add(f);
-      room--;
+  const rank = (f: ReportFlow) => (f.finding ? 0 : f.ollama ? 1 : 2);
+  const keep = new Set<ReportFlow>();
+  for (let r = 0; r <= 2 && keep.size < cap; r++) {
+    for (const f of flows) {
+      if (keep.size >= cap) break;
+      if (rank(f) === r) keep.add(f);
     }
   }
   const shown = flows.filter((f) => keep.has(f));
