@@ -19,6 +19,9 @@ const USED_BY_TESTS: Record<string, string> = {
   matcherOf: 'the evidence exporter\'s flow matcher, tested alone',
   DuplicateFilter: 'the type of createDuplicateFilter()',
   Ingest: 'the type of createIngest()',
+  dataVersion: 'the change feed (store/read/changes.ts) that watch and export --follow poll (issues #11, #12); tested now',
+  flowWatermark: 'the change feed (store/read/changes.ts) that watch and export --follow poll (issues #11, #12); tested now',
+  flowsChangedSince: 'the change feed (store/read/changes.ts) that watch and export --follow poll (issues #11, #12); tested now',
   settingsToArgs: 'the input of the service unit to be generated from the daemon\'s settings (issue #10); round-trip tested now',
 };
 

@@ -23,7 +23,7 @@ import { buildChains, type Chain, type SessionChains } from './causes.js';
 import { blockers, sessionCoverage, THRESHOLDS, type SessionCoverage } from './coverage.js';
 import { activityMatches, matchFlow } from './match.js';
 import type { ConnOutcome } from '../flows/conn-state.js';
-import { loadSession, sessionFacts, sessionIds, type ApiRequest, type FlowFact, type SessionFacts, type SessionRows } from './session-facts.js';
+import { loadSessionFacts, sessionIds, type ApiRequest, type FlowFact, type SessionFacts } from './session-facts.js';
 
 export type Verdict = 'holds' | 'violated' | 'inconclusive' | 'not exercised';
 
@@ -100,20 +100,16 @@ interface SessionVerdict {
 
 export function claimsReport(db: Db, opts: EvaluateOptions = {}): ClaimsReport {
   const ids = opts.sessions ?? sessionIds(db);
-  const rows = ids.map((id) => {
-    const r = loadSession(db, id);
-    if (!r) throw new UserError(`no session ${id} in the store: \`ollama-audit sessions\` lists the valid ones`);
-    return r;
-  });
-  return judge(rows, opts);
-}
-
-/** The pure part: loaded rows in, report out. */
-export function judge(rows: SessionRows[], opts: EvaluateOptions = {}): ClaimsReport {
-  const ctxs = rows.map((r): Ctx => {
-    const facts = sessionFacts(r);
+  const ctxs = ids.map((id): Ctx => {
+    const facts = loadSessionFacts(db, id);
+    if (!facts) throw new UserError(`no session ${id} in the store: \`ollama-audit sessions\` lists the valid ones`);
     return { facts, coverage: sessionCoverage(facts), chains: buildChains(facts) };
   });
+  return judge(ctxs, opts);
+}
+
+/** The pure part: loaded facts in, report out. */
+function judge(ctxs: Ctx[], opts: EvaluateOptions): ClaimsReport {
   const claims = (opts.claims ?? [...BUILTIN_CLAIMS]).map((c) => combine(c, ctxs.map((ctx) => judgeSession(c, ctx, opts))));
   return {
     coverage: { sessions: ctxs.map((c) => c.coverage), thresholds: THRESHOLDS },

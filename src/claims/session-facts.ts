@@ -4,39 +4,27 @@
  * database; everything after works on these plain objects.
  */
 import type { Db } from '../store/open-db.js';
+import {
+  claimDns, claimFlows, claimHttp, claimSession, localEndRows,
+  type ClaimDnsRow, type ClaimFlowRow, type ClaimHttpRow, type ClaimSessionRow, type LocalEndRow,
+} from '../store/read/claim-rows.js';
+import { processCount } from '../store/read/sessions.js';
 import { hostWithoutPort, normalizeHostname } from '../knowledge/hostname.js';
-import { OLLAMA_API_PORT } from '../knowledge/ports.js';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, OLLAMA_API_PORT } from '../knowledge/ports.js';
+import { isApiActivity } from '../knowledge/activity.js';
 import { apiEndpoint } from '../knowledge/api-endpoints.js';
 import { TCP_STATE_SYN, TCP_STATE_SYNACK } from '../flows/flow.js';
 import { connOutcome, type ConnOutcome } from '../flows/conn-state.js';
 import { isIP } from 'node:net';
 
-export interface SessionRow {
-  id: number; kind: string; source: string; format: string | null; interfaces: string;
-  started_at: number | null; ended_at: number | null; packets: number; drops: number | null;
-  loss_estimate: number | null;
-  /** JSON StoreGap[] (src/store/live-session.ts): windows whose rows the store could not write; NULL: none. */
-  gaps: string | null;
-}
+export type SessionRow = ClaimSessionRow;
+export type FlowRow = ClaimFlowRow;
+export type DnsRow = ClaimDnsRow;
+export type HttpRow = ClaimHttpRow;
 
-export interface FlowRow {
-  id: number; session_id: number; seq: number; proto: number; initiator_addr: string; initiator_port: number;
-  responder_addr: string; responder_port: number; first_seen: number; last_seen: number;
-  packets_in: number; bytes_out: number; bytes_in: number; tcp_state: number; hostname: string | null;
-  sni: string | null; http_method: string | null; http_path: string | null; http_host: string | null;
-  connect_host: string | null; dns_name: string | null; activity: string; process_seq: number | null;
-  conn_state: string | null; history: string | null;
-  pid: number | null; comm: string | null; ollama_tree: number | null;
-  /** The responder's process when both ends are local (flows.peer_process_seq). */
-  peer_pid: number | null; peer_comm: string | null;
-}
-
-export interface DnsRow { flow_seq: number; ts: number; query: string }
-export interface HttpRow { flow_seq: number; ts: number; response_ts: number | null; method: string; path: string | null; is_connect: number }
-
+/** A session's row and its small tables; its flows live only as FlowFacts (a session may hold millions). */
 export interface SessionRows {
   session: SessionRow;
-  flows: FlowRow[];
   dns: DnsRow[];
   http: HttpRow[];
   processCount: number;
@@ -61,8 +49,8 @@ export interface FlowFact {
   /** Best name of the responder, or for a DNS flow its first query. */
   hostname: string | null;
   /** Every name the flow carries (normalised): name fields and DNS queries. */
-  names: string[];
-  dnsQueries: string[];
+  names: readonly string[];
+  dnsQueries: readonly string[];
   direction: FlowDirection;
   viaProxy: boolean;
   answered: boolean;
@@ -108,90 +96,110 @@ export interface SessionFacts {
   attribution: boolean;
 }
 
-const TCP = 6;
-const UDP = 17;
-const SCTP = 132;
-const ICMP = 1;
-const ICMPV6 = 58;
+const TCP = IPPROTO_TCP;
+const UDP = IPPROTO_UDP;
+const SCTP = IPPROTO_SCTP;
+const ICMP = IPPROTO_ICMP;
+const ICMPV6 = IPPROTO_ICMPV6;
 
-export function sessionIds(db: Db): number[] {
-  return (db.prepare('SELECT id FROM sessions ORDER BY id').all() as { id: number }[]).map((r) => r.id);
-}
+export { sessionIds } from '../store/read/sessions.js';
 
-export function loadSession(db: Db, id: number): SessionRows | null {
-  const session = db.prepare(`SELECT id, kind, source, format, interfaces, started_at, ended_at, packets, drops, loss_estimate, gaps
-    FROM sessions WHERE id = ?`).get(id) as SessionRow | undefined;
+/**
+ * Reads one session's facts: flows are read one at a time and only their facts kept, with repeated
+ * strings (addresses, names, activities) shared, so memory grows with the facts, not with rows.
+ */
+export function loadSessionFacts(db: Db, id: number): SessionFacts | null {
+  const session = claimSession(db, id);
   if (!session) return null;
-  const flows = db.prepare(`SELECT f.id, f.session_id, f.seq, f.proto, f.initiator_addr, f.initiator_port, f.responder_addr,
-      f.responder_port, f.first_seen, f.last_seen, f.packets_in, f.bytes_out, f.bytes_in, f.tcp_state, f.hostname, f.sni,
-      f.http_method, f.http_path, f.http_host, f.connect_host, f.dns_name, f.activity, f.process_seq,
-      f.conn_state, f.history, p.pid, p.comm, p.ollama_tree, q.pid AS peer_pid, q.comm AS peer_comm
-    FROM flows f LEFT JOIN processes p ON p.session_id = f.session_id AND p.seq = f.process_seq
-      LEFT JOIN processes q ON q.session_id = f.session_id AND q.seq = f.peer_process_seq
-    WHERE f.session_id = ? ORDER BY f.first_seen, f.id`).all(id) as FlowRow[];
-  const dns = db.prepare('SELECT flow_seq, ts, query FROM dns WHERE session_id = ? ORDER BY ts').all(id) as DnsRow[];
-  const http = db.prepare('SELECT flow_seq, ts, response_ts, method, path, is_connect FROM http WHERE session_id = ? ORDER BY ts').all(id) as HttpRow[];
-  const { n } = db.prepare('SELECT count(*) AS n FROM processes WHERE session_id = ?').get(id) as { n: number };
-  return { session, flows, dns, http, processCount: n };
+  const rows: SessionRows = { session, dns: claimDns(db, id), http: claimHttp(db, id), processCount: processCount(db, id) };
+  const queries = dnsQueriesBySeq(rows.dns);
+  const local = localAddrs(localEndRows(db, id));
+  const shared = new Interner();
+  const flows: FlowFact[] = [];
+  for (const f of claimFlows(db, id)) flows.push(flowFact(f, queries.get(f.seq) ?? NO_NAMES, local, shared));
+  return sessionFacts(rows, flows);
 }
 
-/** Derives the per-flow facts and API requests of a loaded session. Pure. */
-export function sessionFacts(rows: SessionRows): SessionFacts {
-  const queries = new Map<number, string[]>();
-  for (const d of rows.dns) {
-    const q = normalizeHostname(d.query);
-    if (q === '') continue;
-    const list = queries.get(d.flow_seq) ?? [];
-    if (!list.includes(q)) list.push(q);
-    queries.set(d.flow_seq, list);
-  }
-  const local = localAddrs(rows.flows);
-  const flows = rows.flows.map((f) => flowFact(f, queries.get(f.seq) ?? [], local));
+/** A session's facts from its rows and the facts of its flows (loadSessionFacts reads both). */
+export function sessionFacts(rows: SessionRows, flows: FlowFact[] = []): SessionFacts {
   // A live capture looks every flow up in procfs, so it has attribution even when nothing was
   // attributed (an idle host); an imported file has it only when its packets named processes.
   const attribution = rows.session.kind === 'live' || rows.processCount > 0;
   return { rows, flows, requests: apiRequests(rows, flows), attribution };
 }
 
-function flowFact(f: FlowRow, dnsQueries: string[], local: Set<string>): FlowFact {
+const NO_NAMES: readonly string[] = Object.freeze([]);
+
+function dnsQueriesBySeq(dns: readonly DnsRow[]): Map<number, string[]> {
+  const queries = new Map<number, string[]>();
+  for (const d of dns) {
+    const q = normalizeHostname(d.query);
+    if (q === '') continue;
+    const list = queries.get(d.flow_seq) ?? [];
+    if (!list.includes(q)) list.push(q);
+    queries.set(d.flow_seq, list);
+  }
+  return queries;
+}
+
+/** One copy of each repeated string and process: a million flows mostly share a few hundred of each. */
+class Interner {
+  private strings = new Map<string, string>();
+  private procs = new Map<string, { pid: number; name: string }>();
+  text<T extends string | null>(s: T): T {
+    if (s === null) return s;
+    const known = this.strings.get(s);
+    if (known !== undefined) return known as T;
+    this.strings.set(s, s);
+    return s;
+  }
+  process(pid: number | null, name: string | null): { pid: number; name: string } | null {
+    if (pid === null) return null;
+    const key = `${pid}\u0000${name ?? ''}`;
+    let p = this.procs.get(key);
+    if (!p) this.procs.set(key, (p = { pid, name: this.text(name ?? '') }));
+    return p;
+  }
+}
+
+function flowFact(f: FlowRow, dnsQueries: readonly string[], local: Set<string>, shared: Interner): FlowFact {
   const direction = directionOf(f, local);
   const inbound = direction === 'inbound';
   const names = [f.hostname, f.sni, f.connect_host && hostWithoutPort(f.connect_host), f.http_host && hostWithoutPort(f.http_host), f.dns_name]
     .filter((n): n is string => !!n)
-    .map(normalizeHostname);
+    .map((n) => shared.text(normalizeHostname(n)));
+  const allNames = names.length === 0 ? dnsQueries : [...new Set([...names, ...dnsQueries])];
   return {
     id: f.id,
     seq: f.seq,
     proto: f.proto,
-    initiatorAddr: f.initiator_addr,
-    responderAddr: f.responder_addr,
+    initiatorAddr: shared.text(f.initiator_addr),
+    responderAddr: shared.text(f.responder_addr),
     responderPort: f.responder_port,
-    farAddr: inbound ? f.initiator_addr : f.responder_addr,
+    farAddr: shared.text(inbound ? f.initiator_addr : f.responder_addr),
     farPort: inbound ? f.initiator_port : f.responder_port,
     firstSeen: f.first_seen,
     lastSeen: f.last_seen,
     bytes: f.bytes_out + f.bytes_in,
-    activity: f.activity,
-    hostname: f.hostname ?? dnsQueries[0] ?? null,
-    names: [...new Set([...names, ...dnsQueries])],
+    activity: shared.text(f.activity),
+    hostname: shared.text(f.hostname ?? dnsQueries[0] ?? null),
+    names: allNames,
     dnsQueries,
     direction,
     viaProxy: f.connect_host !== null || (f.http_path !== null && /^https?:\/\//i.test(f.http_path)),
     answered: answered(f),
-    connState: f.conn_state,
-    history: f.history,
+    connState: shared.text(f.conn_state),
+    history: shared.text(f.history),
     outcome: connOutcome(f.conn_state, f.packets_in),
     owner: f.process_seq === null ? null : f.ollama_tree === 1 ? 'ollama' : 'other',
     attributable: attributable(f),
-    process: f.pid === null ? null : { pid: f.pid, name: f.comm ?? '' },
-    peerProcess: f.peer_pid === null ? null : { pid: f.peer_pid, name: f.peer_comm ?? '' },
+    process: shared.process(f.pid, f.comm),
+    peerProcess: shared.process(f.peer_pid, f.peer_comm),
     isApi: isApiActivity(f.activity),
   };
 }
 
-export function isApiActivity(activity: string): boolean {
-  return activity === 'api' || activity.startsWith('api:');
-}
+export { isApiActivity } from '../knowledge/activity.js';
 
 export function isLoopbackText(addr: string): boolean {
   if (isIP(addr) === 4) return addr.startsWith('127.');
@@ -205,11 +213,11 @@ export function isLoopbackText(addr: string): boolean {
  * none is known: a connection to the API port from a non-loopback address is inbound, every other
  * flow with a non-loopback end outbound, since captures are taken on the audited host.
  */
-function localAddrs(flows: FlowRow[]): Set<string> {
+function localAddrs(flows: Iterable<LocalEndRow>): Set<string> {
   const local = new Set<string>();
   for (const f of flows) {
     // A known peer: both ends are this host's. Otherwise an API flow's process may be the server.
-    if (f.peer_pid !== null) local.add(f.initiator_addr).add(f.responder_addr);
+    if (f.has_peer) local.add(f.initiator_addr).add(f.responder_addr);
     else if (f.process_seq !== null && !isApiActivity(f.activity)) local.add(f.initiator_addr);
   }
   return local;

@@ -4,27 +4,19 @@
  * proxy-connect, dns, api or api:<route>, runner, other.
  */
 import type { Flow } from '../flows/flow.js';
-import { API_ENDPOINTS, apiEndpoint, runnerPath } from '../knowledge/api-endpoints.js';
+import { apiEndpoint, runnerPath } from '../knowledge/api-endpoints.js';
 import { matchDestination, ollamaComPath, type Destination } from '../knowledge/destinations.js';
 import { hostWithoutPort, normalizeHostname } from '../knowledge/hostname.js';
-import { isDnsPort, OLLAMA_API_PORT } from '../knowledge/ports.js';
+import { IPPROTO_TCP, IPPROTO_UDP, isDnsPort, OLLAMA_API_PORT } from '../knowledge/ports.js';
 import { processRole, type Role } from '../knowledge/processes.js';
 import { registryRequest } from '../knowledge/registry-paths.js';
 import { pathOnly } from '../knowledge/route.js';
 import { isLoopback } from '../decode/addr.js';
 import { icmpMessageText, isIcmpProto } from '../flows/icmp-names.js';
 
-export type Activity =
-  | 'registry' | 'blob-download' | 'ollama-com' | 'proxy-connect' | 'dns' | 'api' | `api:${string}` | 'runner'
-  | 'other';
+import type { Activity } from '../knowledge/activity.js';
 
-/** Every activity name but the `api:<route>` forms (one per route in API_ENDPOINTS). */
-export const PLAIN_ACTIVITIES = ['registry', 'blob-download', 'ollama-com', 'proxy-connect', 'dns', 'api', 'runner', 'other'] as const satisfies readonly Activity[];
-
-/** Every activity name a flow can get: the plain ones and `api:<route>` for each known API route. */
-export function activityNames(): string[] {
-  return [...PLAIN_ACTIVITIES, ...API_ENDPOINTS.map((e) => `api:${e.route}`)];
-}
+export { activityNames, PLAIN_ACTIVITIES, type Activity } from '../knowledge/activity.js';
 
 export interface Classification {
   activity: Activity;
@@ -48,8 +40,8 @@ export interface ClassifyContext {
 
 type Found = Omit<Classification, 'ollama'>;
 
-const TCP = 6;
-const UDP = 17;
+const TCP = IPPROTO_TCP;
+const UDP = IPPROTO_UDP;
 /** Longest unknown path quoted in a reason (activities never carry unknown paths: a scanner would explode their number). */
 const MAX_UNKNOWN_ROUTE = 64;
 

@@ -49,9 +49,9 @@ export async function main(argv: string[]): Promise<number> {
     .option('--ollama', 'only flows that involve Ollama')
     .addOption(new Option('--activity <name>', `only this activity: ${PLAIN_ACTIVITY_TEXT}, or api:ROUTE (\`api\` also matches api:/api/pull) (default: all)`).argParser(activityName))
     .option('--session <id>', 'only flows of this import/capture session (default: all sessions)', positiveInt)
-    .option('--limit <n>', 'at most n flows (default: all)', positiveInt)
+    .option('--limit <n>', 'at most n flows (default: 1000 in the table, which then says how many more; all with --json)', positiveInt)
     .addHelpText('after', examples('ollama-audit flows --ollama', 'ollama-audit flows --activity registry --json'))
-    .action(async (opts) => { code = (await import('./flows-command.js')).runFlows(opts); });
+    .action(async (opts) => { code = await (await import('./flows-command.js')).runFlows(opts); });
 
   const sessions = program.command('sessions')
     .description('list the import/capture sessions in the store: window, packets, flows, Ollama flows, coverage')

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDb } from '../store/open-db.js';
 import { DuplicateImportError } from '../store/store-error.js';
-import { queryFlows } from '../store/query-flows.js';
+import { queryFlows } from '../store/read/flows.js';
 import { importFile } from './import-file.js';
 import { formatSummary } from './import-command.js';
 import { formatFlowTable } from './flow-table-text.js';

@@ -1,17 +1,19 @@
-import type { FlowRecord } from '../store/query-flows.js';
+import type { FlowRecord } from '../store/read/flows.js';
 import { humanBytes } from './progress.js';
 import { connText } from '../text/format-values.js';
 import { INVALID_TIME } from '../store/format-time.js';
 import { visible } from '../text/visible.js';
 
 /**
- * The human table of `flows`: one line per flow, widths fitted to the content. A SESSION column
+ * The human table of `flows`: one line per flow, widths fitted to the content of this page. A SESSION column
  * appears when the flows come from more than one session (flow ids alone do not say which
  * capture a flow is from). Names and process names came from outside: shown with visible().
  */
 export function formatFlowTable(flows: FlowRecord[]): string {
   const { header, rows } = flowCells(flows, new Set(flows.map((f) => f.session_id)).size > 1);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  // A loop, not Math.max(...rows): spreading a large page overflows the call stack.
+  const widths = header.map((h) => h.length);
+  for (const r of rows) r.forEach((c, i) => { if (c.length > widths[i]) widths[i] = c.length; });
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }

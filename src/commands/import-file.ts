@@ -1,3 +1,4 @@
+import { isApiActivity } from '../knowledge/activity.js';
 import { resolve } from 'node:path';
 import { readCaptureFile } from '../capture/read-file.js';
 import { createIngest } from '../pipeline/ingest.js';
@@ -49,7 +50,7 @@ export async function importFile(dbPath: string, file: string, opts: ImportFileO
       tally.flows++;
       if (f.hostname !== null) tally.named++;
       if (c.ollama) tally.ollama++;
-      const key = c.activity.startsWith('api:') ? 'api' : c.activity;
+      const key = isApiActivity(c.activity) ? 'api' : c.activity;
       tally.activities[key] = (tally.activities[key] ?? 0) + 1;
       writer.flow(f, c);
     },

@@ -5,7 +5,7 @@ import { openDb, type Db } from '../store/open-db.js';
 import { resolveDbPath } from '../settings.js';
 import { INVALID_TIME, invalidTimeNote, isoMicros, isoMicrosOrNull } from '../store/format-time.js';
 import { deleteSession, listSessions, sessionState, type SessionSummaryRow } from '../store/sessions.js';
-import { loadSession, sessionFacts } from '../claims/session-facts.js';
+import { loadSessionFacts } from '../claims/session-facts.js';
 import { sessionCoverage, type SessionCoverage } from '../claims/coverage.js';
 import { unknownSessionMessage } from './session-check.js';
 import { EXIT_OK, UserError } from '../errors.js';
@@ -51,7 +51,7 @@ export function runSessions(opts: SessionsOptions, out: NodeJS.WritableStream = 
 
 function listing(db: Db, r: SessionSummaryRow): SessionListing {
   // The claims engine's own coverage, so this column never disagrees with a verdict's reasons.
-  const coverage = sessionCoverage(sessionFacts(loadSession(db, r.id)!));
+  const coverage = sessionCoverage(loadSessionFacts(db, r.id)!);
   const started = r.started_at === null ? null : isoMicrosOrNull(r.started_at);
   const ended = r.ended_at === null ? null : isoMicrosOrNull(r.ended_at);
   const unshowable = (r.started_at !== null && started === null) || (r.ended_at !== null && ended === null);

@@ -1,4 +1,4 @@
-import { loadSession, sessionFacts } from '../claims/session-facts.js';
+import { loadSessionFacts } from '../claims/session-facts.js';
 import { ollamaRanEvidence } from '../claims/ollama-ran.js';
 import type { Db } from '../store/open-db.js';
 import type { VerifyOfflineOptions } from './verify-command.js';
@@ -25,9 +25,10 @@ export function watchedDuring(db: Db, sessions: number[], live: LiveWatch | null
   const missing: string[] = [];
   const empty: string[] = [];
   for (const id of sessions) {
-    const rows = loadSession(db, id);
-    if (!rows) continue;
-    evidence ??= ollamaRanEvidence(sessionFacts(rows));
+    const facts = loadSessionFacts(db, id);
+    if (!facts) continue;
+    const rows = facts.rows;
+    evidence ??= ollamaRanEvidence(facts);
     if (rows.session.packets === 0 && (live === null || live.interfacesDown.length > 0)) empty.push(id === live?.sessionId ? 'the live capture' : `session ${id} (${rows.session.source})`);
   }
   if (empty.length > 0) {

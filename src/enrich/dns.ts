@@ -16,12 +16,8 @@ import { addrKey, type DnsCache } from './dns-cache.js';
 import type { DnsAnswer, DnsRecord, EnrichSink } from './records.js';
 
 export const DNS_PORT = 53;
-export const MDNS_PORT = 5353;
-export const LLMNR_PORT = 5355;
 
-export function isDnsPort(port: number): boolean {
-  return port === DNS_PORT || port === MDNS_PORT || port === LLMNR_PORT;
-}
+export { isDnsPort } from '../knowledge/ports.js';
 
 /** Queries waiting for an answer, per flow, at most; the oldest is emitted unanswered beyond. */
 const MAX_PENDING = 64;

@@ -82,8 +82,13 @@ export function auditExposure(db: Db | null, opts: AuditOptions): ExposureReport
   if (!db) notes.push('no store: API clients, proxies and the Host-header trap were not analysed');
   const apiHttp = db ? loadHttp(db, apiFlows) : new Map();
   const sessionIds = [...new Set(apiFlows.map((f) => f.session_id))];
-  const from = Math.min(...apiFlows.map((f) => f.first_seen));
-  const to = Math.max(...apiFlows.map((f) => f.last_seen));
+  // Loops, not Math.min(...flows): spreading a big store's flows overflows the call stack.
+  let from = Infinity;
+  let to = -Infinity;
+  for (const f of apiFlows) {
+    if (f.first_seen < from) from = f.first_seen;
+    if (f.last_seen > to) to = f.last_seen;
+  }
   const otherFlows = db && apiFlows.length > 0 ? loadOtherFlows(db, scope, sessionIds, from, to) : [];
   const otherHttp = db ? loadHttp(db, otherFlows) : new Map();
 

@@ -1,32 +1,11 @@
 /**
- * What the exposure audit reads from the store: flows to the Ollama API (by activity, or by
- * port), the HTTP requests on them, and the HTTP requests of other TCP flows in the same time
- * span (a reverse proxy's front side).
+ * Which process asked and which answered on an API flow the exposure audit read from the store
+ * (its rows come from src/store/read/exposure-rows.ts, re-exported here).
  */
-import type { Db } from '../store/open-db.js';
-import { clientClass } from './scope.js';
+import type { FlowRow } from '../store/read/exposure-rows.js';
 
-export interface FlowRow {
-  session_id: number;
-  seq: number;
-  initiator_addr: string;
-  initiator_port: number;
-  responder_addr: string;
-  responder_port: number;
-  first_seen: number;
-  last_seen: number;
-  bytes_out: number;
-  bytes_in: number;
-  activity: string;
-  /** flows.process_seq: the initiator's process when the initiator is local, else the responder's. */
-  pid: number | null;
-  comm: string | null;
-  exe: string | null;
-  /** flows.peer_process_seq: the responder's process when both ends are local. */
-  peer_pid: number | null;
-  peer_comm: string | null;
-  peer_exe: string | null;
-}
+export { flowKey, loadApiFlows, loadHttp, loadOtherFlows, type FlowRow, type HttpRow, type StoreScope } from '../store/read/exposure-rows.js';
+import { clientClass } from './scope.js';
 
 export interface RowProcess {
   pid: number;
@@ -50,76 +29,4 @@ export function serverProcess(f: FlowRow): RowProcess | null {
   if (f.peer_pid !== null) return { pid: f.peer_pid, name: f.peer_comm ?? '', exe: f.peer_exe };
   if (f.pid === null || clientClass(f.initiator_addr) === 'loopback') return null;
   return { pid: f.pid, name: f.comm ?? '', exe: f.exe };
-}
-
-export interface HttpRow {
-  session_id: number;
-  flow_seq: number;
-  ts: number;
-  response_ts: number | null;
-  method: string;
-  path: string | null;
-  host: string | null;
-  status: number | null;
-  /** Content-Length of the response when the store keeps it (a later schema); undefined otherwise. */
-  response_length?: number | null;
-}
-
-export interface StoreScope {
-  /** Only these sessions; undefined: all. */
-  sessions?: readonly number[];
-  apiPorts: readonly number[];
-}
-
-const FLOW_COLS = `f.session_id, f.seq, f.initiator_addr, f.initiator_port, f.responder_addr, f.responder_port,
-  f.first_seen, f.last_seen, f.bytes_out, f.bytes_in, f.activity, p.pid, p.comm, p.exe,
-  q.pid AS peer_pid, q.comm AS peer_comm, q.exe AS peer_exe`;
-const JOIN_PROC = `LEFT JOIN processes p ON p.session_id = f.session_id AND p.seq = f.process_seq
-  LEFT JOIN processes q ON q.session_id = f.session_id AND q.seq = f.peer_process_seq`;
-
-function marks(n: number): string {
-  return Array(n).fill('?').join(',');
-}
-
-function sessionClause(scope: StoreScope, args: unknown[]): string {
-  if (scope.sessions === undefined) return '';
-  args.push(...scope.sessions);
-  return ` AND f.session_id IN (${marks(scope.sessions.length)})`;
-}
-
-export function loadApiFlows(db: Db, scope: StoreScope): FlowRow[] {
-  const args: unknown[] = [...scope.apiPorts];
-  const sql = `SELECT ${FLOW_COLS} FROM flows f ${JOIN_PROC}
-    WHERE f.proto = 6 AND (f.activity = 'api' OR f.activity LIKE 'api:%' OR f.responder_port IN (${marks(scope.apiPorts.length)}))`;
-  const where = sessionClause(scope, args);
-  return db.prepare(`${sql}${where} ORDER BY f.first_seen, f.id`).all(...args) as FlowRow[];
-}
-
-/** TCP flows not to an API port that overlap [from, to] in the given sessions. */
-export function loadOtherFlows(db: Db, scope: StoreScope, sessionIds: readonly number[], from: number, to: number): FlowRow[] {
-  if (sessionIds.length === 0) return [];
-  const args: unknown[] = [...scope.apiPorts, ...sessionIds, to, from];
-  const sql = `SELECT ${FLOW_COLS} FROM flows f ${JOIN_PROC}
-    WHERE f.proto = 6 AND f.responder_port NOT IN (${marks(scope.apiPorts.length)})
-      AND f.activity <> 'api' AND f.activity NOT LIKE 'api:%'
-      AND f.session_id IN (${marks(sessionIds.length)}) AND f.first_seen <= ? AND f.last_seen >= ?
-    ORDER BY f.first_seen, f.id`;
-  return db.prepare(sql).all(...args) as FlowRow[];
-}
-
-/** HTTP requests of these flows, keyed by `session:seq`. */
-export function loadHttp(db: Db, flows: readonly FlowRow[]): Map<string, HttpRow[]> {
-  const out = new Map<string, HttpRow[]>();
-  if (flows.length === 0) return out;
-  const stmt = db.prepare(`SELECT session_id, flow_seq, ts, response_ts, method, path, host, status, response_length
-    FROM http WHERE session_id = ? AND flow_seq = ? AND is_connect = 0 ORDER BY ts, id`);
-  for (const f of flows) {
-    const rows = stmt.all(f.session_id, f.seq) as HttpRow[];
-    if (rows.length > 0) out.set(flowKey(f), rows);
-  }
-  return out;
-}
-
-export function flowKey(f: { session_id: number; seq: number }): string {
-  return `${f.session_id}:${f.seq}`;
 }

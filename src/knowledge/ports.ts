@@ -6,9 +6,15 @@
  */
 
 export const OLLAMA_API_PORT = 11434;
-/** DNS, multicast DNS, LLMNR. */
-export const DNS_PORTS: readonly number[] = [53, 5353, 5355];
 
+/** DNS (53), multicast DNS (5353) or LLMNR (5355); compares, not searches: called per packet. */
 export function isDnsPort(port: number): boolean {
-  return DNS_PORTS.includes(port);
+  return port === 53 || port === 5353 || port === 5355;
 }
+
+/** IP protocol numbers the readers and the classifier test for. */
+export const IPPROTO_ICMP = 1;
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+export const IPPROTO_ICMPV6 = 58;
+export const IPPROTO_SCTP = 132;

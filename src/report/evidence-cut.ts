@@ -8,13 +8,14 @@
  * to its llama runner on loopback) are cut like the API port: their bodies are the prompt and
  * the answer too. So are the configured API ports of a flow whose activity says API.
  */
+import { isApiActivity } from '../knowledge/activity.js';
 import type { Packet } from '../capture/packet.js';
 import { IPPROTO, type Decoded } from '../decode/decoded.js';
 import { processComment } from '../store/evidence-comment.js';
 import { redactCmdField } from '../attribution/cmdline-redact.js';
 import { keepBytes, newEvidenceFlowState, type EvidenceFlowState, type EvidencePolicy } from '../store/evidence-policy.js';
 import { addrBytes } from '../decode/addr-parse.js';
-import type { FindingFlow } from './gather.js';
+import type { FindingFlow } from '../store/read/report-rows.js';
 
 /** head: whole packets for the first 16 KiB of payload each way, then headers only; API bodies never. */
 export const REPORT_EVIDENCE_POLICY: EvidencePolicy = 'head';
@@ -72,7 +73,7 @@ export function createEvidenceCutter(flows: readonly FindingFlow[], apiPorts: re
 
 function newTarget(f: FindingFlow, apiPorts: readonly number[]): CutTarget {
   const icmp = f.proto === IPPROTO.ICMP || f.proto === IPPROTO.ICMPV6;
-  const bodyCarrying = !icmp && (f.activity === 'runner' || f.activity === 'api' || f.activity.startsWith('api:'));
+  const bodyCarrying = !icmp && (f.activity === 'runner' || isApiActivity(f.activity));
   return {
     flow: f,
     init: addrBytes(f.initiator_addr),

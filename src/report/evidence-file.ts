@@ -23,7 +23,8 @@ import { evidenceForFlows } from '../store/evidence-store.js';
 import { HEAD_BYTES } from '../store/evidence-policy.js';
 import { addrBytes } from '../decode/addr-parse.js';
 import { createEvidenceCutter, type EvidenceCutter, type KeepPacket } from './evidence-cut.js';
-import type { FindingFlow, SessionRow } from './gather.js';
+import type { FindingFlow } from '../store/read/report-rows.js';
+import type { SessionRow } from '../store/read/sessions.js';
 import type { EvidenceSummary } from './report-types.js';
 
 const SNAPLEN = 262144;

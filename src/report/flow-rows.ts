@@ -1,25 +1,25 @@
-/**
- * Which flows a human-readable report lists: all of them up to a cap; past it, every finding
- * and every Ollama flow, then the others in time order until the cap. report.json always has all.
- */
 import type { ReportFlow } from './report-types.js';
 
 export const MAX_LISTED_FLOWS = 2000;
 
-export function pickFlows(flows: readonly ReportFlow[], cap = MAX_LISTED_FLOWS): { shown: ReportFlow[]; hidden: number } {
-  if (flows.length <= cap) return { shown: [...flows], hidden: 0 };
-  const must = flows.filter((f) => f.finding || f.ollama);
-  let room = Math.max(0, cap - must.length);
-  const keep = new Set(must);
-  for (const f of flows) {
-    if (room === 0) break;
-    if (!keep.has(f)) {
-      keep.add(f);
-      room--;
+/**
+ * Which flows a human-readable report lists, at most `cap`: all it holds when they fit; past it,
+ * findings first, then Ollama flows, then the others, each in time order. The report holds the
+ * findings and the top flows by bytes (gather.ts); `total` counts every flow, so `hidden` says how
+ * many only report.json has.
+ */
+export function pickFlows(flows: readonly ReportFlow[], total: number, cap = MAX_LISTED_FLOWS): { shown: ReportFlow[]; hidden: number } {
+  if (flows.length <= cap) return { shown: [...flows], hidden: Math.max(0, total - flows.length) };
+  const rank = (f: ReportFlow) => (f.finding ? 0 : f.ollama ? 1 : 2);
+  const keep = new Set<ReportFlow>();
+  for (let r = 0; r <= 2 && keep.size < cap; r++) {
+    for (const f of flows) {
+      if (keep.size >= cap) break;
+      if (rank(f) === r) keep.add(f);
     }
   }
   const shown = flows.filter((f) => keep.has(f));
-  return { shown, hidden: flows.length - shown.length };
+  return { shown, hidden: Math.max(0, total - shown.length) };
 }
 
 /** A claim verdict's tone for styling: what the engine said, read loosely. */

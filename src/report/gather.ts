@@ -2,14 +2,25 @@
  * Reads what a report shows from the store: sessions, flows (findings marked), processes, DNS
  * names, HTTP request lines and the timeline. Only columns that cannot hold a body or a prompt
  * are read: no process command lines, no User-Agent, nothing of the payload.
+ *
+ * Memory is bounded however big the store: the tables hold the findings and the top flows by bytes
+ * (LISTED_FLOWS) and the first LISTED_HTTP requests, with totals; report.json gets every flow and
+ * request by streaming them again (streamedRows).
  */
 import type { Db } from '../store/open-db.js';
 import { isoMicros, isShowableUs } from '../store/format-time.js';
-import { queryFlows } from '../store/query-flows.js';
+import { flowTotals, iterateFlows, type FlowQuery, type FlowRecord } from '../store/read/flows.js';
+import { type SessionRow, sessionRows as selectSessions } from '../store/read/sessions.js';
+import {
+  dnsLookups, findingFlows, flowSpan, httpRequestCount, httpRequests, processSummaries, timelineRows, type DnsLookupRow, type FindingFlow, type HttpRequestRow,
+} from '../store/read/report-rows.js';
 import type {
   ReportClaim, ReportCoverage, ReportData, ReportDnsName, ReportExposure, ReportFlow, ReportHttp, ReportProcess, ReportSession,
 } from './report-types.js';
-import { buildTimeline, type TimelineFlow } from './timeline-buckets.js';
+import { buildTimeline } from './timeline-buckets.js';
+
+export type { FindingFlow } from '../store/read/report-rows.js';
+export type { SessionRow } from '../store/read/sessions.js';
 
 export interface GatherInput {
   /** Session ids; all sessions when absent. */
@@ -23,64 +34,32 @@ export interface GatherInput {
   generatedAt: Date;
 }
 
-/** A session as stored (times in µs): what the evidence file needs to find its packets. */
-export interface SessionRow {
-  id: number;
-  kind: string;
-  source: string;
-  format: string | null;
-  interfaces: string;
-  started_at: number | null;
-  ended_at: number | null;
-  packets: number;
-  drops: number | null;
-  loss_estimate: number | null;
-  skipped: string;
-  warnings: string;
-  stopped_at: number | null;
-}
-
-/** A flow cited by a claim, with what finding its packets again takes. */
-export interface FindingFlow {
-  id: number;
-  session_id: number;
-  seq: number;
-  proto: number;
-  initiator_addr: string;
-  initiator_port: number;
-  responder_addr: string;
-  responder_port: number;
-  first_seen: number;
-  last_seen: number;
-  /** packets_out + packets_in as the store counted them. */
-  packets: number;
-  activity: string;
-  pid: number | null;
-  comm: string | null;
-  exe: string | null;
-}
-
 export interface Gathered {
   data: Omit<ReportData, 'evidence'>;
   sessionRows: SessionRow[];
   findings: FindingFlow[];
 }
 
+/** Flows a report holds in memory for its tables: every finding up to this, then the most bytes. */
+export const LISTED_FLOWS = 2000;
+/** HTTP requests a report holds for its table, the earliest first. */
+export const LISTED_HTTP = 2000;
+
 export function gatherReport(db: Db, input: GatherInput): Gathered {
   const sessionRows = selectSessions(db, input.sessions);
   const ids = sessionRows.map((s) => s.id);
   const citing = citingClaims(input.claims ?? []);
-  const flows = ids.flatMap((id) => queryFlows(db, { session: id }))
-    .sort((a, b) => (a.first_seen ?? '').localeCompare(b.first_seen ?? '') || a.id - b.id)
-    .map((f): ReportFlow => ({ ...f, finding: citing.has(f.id), claims: citing.get(f.id) ?? [] }));
-  const present = new Set(flows.map((f) => f.id));
-  const warnings = [...citing.keys()].filter((id) => !present.has(id))
+  const scope: FlowQuery = { sessions: ids };
+  const cited = [...citing.keys()];
+  const findings = findingFlows(db, ids, cited);
+  const present = new Set(findings.map((f) => f.id));
+  const warnings = cited.filter((id) => !present.has(id))
     .map((id) => `claims cite flow ${id}, which is not in ${input.sessions ? 'the chosen sessions' : 'the store'}: it is left out`);
-  const timelineFlows = selectTimelineFlows(db, ids);
-  const window = timeWindow(sessionRows, timelineFlows);
+  const window = timeWindow(sessionRows, flowSpan(db, ids));
+  const totals = flowTotals(db, scope);
   return {
     sessionRows,
-    findings: selectFindings(db, ids, [...citing.keys()].filter((id) => present.has(id))),
+    findings,
     data: {
       format: 'ollama-audit-report/1',
       tool: input.tool,
@@ -91,21 +70,47 @@ export function gatherReport(db: Db, input: GatherInput): Gathered {
       claims: input.claims,
       coverage: input.coverage,
       exposure: input.exposure ?? null,
-      flows,
-      processes: selectProcesses(db, ids),
-      dns: selectDns(db, ids),
-      http: selectHttp(db, ids),
-      timeline: buildTimeline(timelineFlows, window),
+      flow_totals: { ...totals, findings: present.size },
+      flows: listedFlows(db, scope, [...present], citing),
+      processes: processSummaries(db, ids).map(({ ollama_tree, ...p }) => ({ ...p, ollama: ollama_tree === 1 })),
+      dns: groupDns(dnsLookups(db, ids)),
+      http_total: httpRequestCount(db, ids),
+      http: [...httpRequests(db, ids, LISTED_HTTP)].map(toReportHttp),
+      timeline: buildTimeline(timelineRows(db, ids), window),
       warnings,
     },
   };
 }
 
-function selectSessions(db: Db, ids: readonly number[] | undefined): SessionRow[] {
-  const all = db.prepare('SELECT * FROM sessions ORDER BY id').all() as SessionRow[];
-  if (ids === undefined) return all;
-  const wanted = new Set(ids);
-  return all.filter((s) => wanted.has(s.id));
+/** Every flow and HTTP request of the report's sessions, read again one at a time for report.json. */
+export function streamedRows(db: Db, g: Gathered): { flows: Iterable<ReportFlow>; http: Iterable<ReportHttp> } {
+  const ids = g.sessionRows.map((s) => s.id);
+  const citing = citingClaims(g.data.claims ?? []);
+  return {
+    flows: mapIterable(iterateFlows(db, { sessions: ids }), (f) => reportFlow(f, citing)),
+    http: mapIterable(httpRequests(db, ids), toReportHttp),
+  };
+}
+
+function* mapIterable<A, B>(items: Iterable<A>, fn: (a: A) => B): Generator<B> {
+  for (const a of items) yield fn(a);
+}
+
+/** The findings, then the flows with the most bytes, up to LISTED_FLOWS; in time order as the tables show them. */
+function listedFlows(db: Db, scope: FlowQuery, findingIds: number[], citing: Map<number, string[]>): ReportFlow[] {
+  const listed = new Map<number, FlowRecord>();
+  for (const f of iterateFlows(db, { ...scope, ids: findingIds.slice(0, LISTED_FLOWS) })) listed.set(f.id, f);
+  for (const f of iterateFlows(db, { ...scope, order: 'bytes', limit: LISTED_FLOWS })) {
+    if (listed.size >= LISTED_FLOWS) break;
+    listed.set(f.id, f);
+  }
+  return [...listed.values()]
+    .sort((a, b) => (a.first_seen ?? '').localeCompare(b.first_seen ?? '') || a.id - b.id)
+    .map((f) => reportFlow(f, citing));
+}
+
+function reportFlow(f: FlowRecord, citing: Map<number, string[]>): ReportFlow {
+  return { ...f, finding: citing.has(f.id), claims: citing.get(f.id) ?? [] };
 }
 
 /** Flow id -> ids of the claims whose evidence (flows or chains) cites it. */
@@ -141,51 +146,21 @@ function toReportSession(s: SessionRow): ReportSession {
   };
 }
 
-/** `IN (SELECT value FROM json_each(?))` takes any number of ids as one parameter. */
-const IN_IDS = 'IN (SELECT value FROM json_each(?))';
-
-/** Flows with a place on a time axis: a stored time that cannot be shown (store/format-time.ts) has none. */
-function selectTimelineFlows(db: Db, ids: number[]): TimelineFlow[] {
-  return (db.prepare(`SELECT first_seen, last_seen, bytes_out + bytes_in AS bytes, activity FROM flows
-    WHERE session_id ${IN_IDS}`).all(JSON.stringify(ids)) as TimelineFlow[])
-    .filter((f) => isShowableUs(f.first_seen) && isShowableUs(f.last_seen));
-}
-
-function timeWindow(sessions: readonly SessionRow[], flows: readonly TimelineFlow[]): { start: number; end: number } | null {
+/** The report's time window; a stored time that cannot be shown (store/format-time.ts) would stretch it over millennia. */
+function timeWindow(sessions: readonly SessionRow[], flows: { start: number; end: number } | null): { start: number; end: number } | null {
   let start = Infinity;
   let end = -Infinity;
-  // A time that cannot be shown (store/format-time.ts) would stretch the window over millennia.
   const take = (from: number | null, to: number | null) => {
     if (from !== null && isShowableUs(from)) start = Math.min(start, from);
     if (to !== null && isShowableUs(to)) end = Math.max(end, to);
   };
+  if (flows) take(flows.start, flows.end);
   for (const s of sessions) take(s.started_at, s.ended_at);
-  for (const f of flows) take(f.first_seen, f.last_seen);
   return start <= end ? { start, end } : null;
 }
 
-function selectFindings(db: Db, sessionIds: number[], flowIds: number[]): FindingFlow[] {
-  return db.prepare(`SELECT f.id, f.session_id, f.seq, f.proto, f.initiator_addr, f.initiator_port, f.responder_addr,
-      f.responder_port, f.first_seen, f.last_seen, f.packets_out + f.packets_in AS packets, f.activity, p.pid, p.comm, p.exe
-    FROM flows f LEFT JOIN processes p ON p.session_id = f.session_id AND p.seq = f.process_seq
-    WHERE f.session_id ${IN_IDS} AND f.id ${IN_IDS} ORDER BY f.session_id, f.seq`)
-    .all(JSON.stringify(sessionIds), JSON.stringify(flowIds)) as FindingFlow[];
-}
-
-function selectProcesses(db: Db, ids: number[]): ReportProcess[] {
-  const rows = db.prepare(`SELECT p.session_id, p.pid, p.comm AS name, p.exe, p.exe_sha256, p.role, p.ollama_tree, p.source,
-      COUNT(f.id) AS flows, COALESCE(SUM(f.bytes_out), 0) AS bytes_out, COALESCE(SUM(f.bytes_in), 0) AS bytes_in
-    FROM processes p LEFT JOIN flows f ON f.session_id = p.session_id AND f.process_seq = p.seq
-    WHERE p.session_id ${IN_IDS} GROUP BY p.id ORDER BY p.session_id, p.seq`)
-    .all(JSON.stringify(ids)) as (Omit<ReportProcess, 'ollama'> & { ollama_tree: number })[];
-  return rows.map(({ ollama_tree, ...p }) => ({ ...p, ollama: ollama_tree === 1 }));
-}
-
-interface DnsRow { query: string; qtype: string; ts: number; rcode: string | null; answers: string }
-
-function selectDns(db: Db, ids: number[]): ReportDnsName[] {
-  const rows = db.prepare(`SELECT query, qtype, ts, rcode, answers FROM dns WHERE session_id ${IN_IDS} ORDER BY ts, id`)
-    .all(JSON.stringify(ids)) as DnsRow[];
+/** DNS lookups grouped by name and type (the distinct names are few next to the lookups). */
+function groupDns(rows: Iterable<DnsLookupRow>): ReportDnsName[] {
   const by = new Map<string, ReportDnsName>();
   for (const r of rows) {
     const key = `${r.query}\u0000${r.qtype}`;
@@ -202,9 +177,6 @@ function selectDns(db: Db, ids: number[]): ReportDnsName[] {
   return [...by.values()];
 }
 
-function selectHttp(db: Db, ids: number[]): ReportHttp[] {
-  const rows = db.prepare(`SELECT h.session_id, f.id AS flow_id, h.ts, h.method, h.path, h.host, h.status
-    FROM http h LEFT JOIN flows f ON f.session_id = h.session_id AND f.seq = h.flow_seq
-    WHERE h.session_id ${IN_IDS} ORDER BY h.ts, h.id`).all(JSON.stringify(ids)) as (Omit<ReportHttp, 'ts'> & { ts: number })[];
-  return rows.map((r) => ({ ...r, ts: isoMicros(r.ts) }));
+function toReportHttp(r: HttpRequestRow): ReportHttp {
+  return { ...r, ts: isoMicros(r.ts) };
 }

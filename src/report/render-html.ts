@@ -114,8 +114,8 @@ function summary(r: ReportData, extras: HtmlExtras): string {
     const parts = [...by].map(([v, n]) => `<span class="verdict ${verdictTone(v)}">${esc(v)}</span> ${n}`);
     lines.push(`<li>${r.claims.length} claim(s)${parts.length ? `: ${parts.join(', ')}` : ''}.</li>`);
   }
-  const ollama = r.flows.filter((f) => f.ollama).length;
-  lines.push(`<li>${r.flows.length} flow(s), ${ollama} involving Ollama, ${r.flows.filter((f) => f.finding).length} cited as evidence.</li>`);
+  const t = r.flow_totals;
+  lines.push(`<li>${t.flows} flow(s), ${t.ollama} involving Ollama, ${t.findings} cited as evidence.</li>`);
   const e = r.evidence;
   lines.push(e.file === null
     ? '<li>No evidence file.</li>'
@@ -154,9 +154,9 @@ function claimEvidence(c: ReportClaim): string {
 }
 
 function flowsSection(r: ReportData): string {
-  const { shown, hidden } = pickFlows(r.flows);
+  const { shown, hidden } = pickFlows(r.flows, r.flow_totals.flows);
   const rows = shown.map((f) => flowCells(f, sameDay(r.time_range.start, r.time_range.end)));
-  const note = hidden > 0 ? `<p class="note">${hidden} other flow(s) are not listed here; report.json has every flow.</p>` : '';
+  const note = hidden > 0 ? `<p class="note">${hidden} more flow(s) in report.json (${r.flow_totals.flows} in all, ${esc(formatBytes(r.flow_totals.bytes_out))} / ${esc(formatBytes(r.flow_totals.bytes_in))}); listed here: findings, Ollama flows, then the most bytes.</p>` : '';
   return section('flows-section', 'Flows', table('flows', 'Flows (findings highlighted)',
     ['#', 'First seen (UTC)', 'Duration', 'Proto', 'From', 'To', 'State (history)', 'Name', 'Activity', 'Process', 'Packets', 'Bytes out/in'],
     rows, (i) => ` id="flow-${shown[i].id}"${shown[i].finding ? ' class="finding"' : ''}`, [0, 1, 2, 3, 6, 9, 10, 11]) + note);
@@ -210,8 +210,10 @@ function httpSection(r: ReportData): string {
   const rows = r.http.map((h) => [
     esc(formatTime(h.ts)), esc(h.method), esc(h.host ?? '—'), esc(h.path ?? '—'), esc(h.status ?? '—'), h.flow_id === null ? '—' : flowLink(h.flow_id),
   ]);
+  const more = r.http_total > r.http.length
+    ? `<p class="note">${r.http_total - r.http.length} more request(s) in report.json (${r.http_total} in all; listed: the earliest).</p>` : '';
   return section('http-section', 'HTTP requests', table('http', 'Plaintext HTTP requests (start line, Host and status only)',
-    ['Time', 'Method', 'Host', 'Path', 'Status', 'Flow'], rows));
+    ['Time', 'Method', 'Host', 'Path', 'Status', 'Flow'], rows) + more);
 }
 
 function sessionsSection(r: ReportData): string {

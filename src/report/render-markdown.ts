@@ -104,7 +104,7 @@ function timeline(r: ReportData): string[] {
 
 
 function flows(r: ReportData): string[] {
-  const { shown, hidden } = pickFlows(r.flows, 500);
+  const { shown, hidden } = pickFlows(r.flows, r.flow_totals.flows, 500);
   const rows = shown.map((f) => [
     f.finding ? `**${f.id}** (finding)` : `${f.id}`,
     md(formatTime(f.first_seen ?? INVALID_TIME)), md(f.proto),
@@ -113,7 +113,7 @@ function flows(r: ReportData): string[] {
     `${f.packets_out + f.packets_in}`, `${formatBytes(f.bytes_out)} / ${formatBytes(f.bytes_in)}`,
   ]);
   return ['## Flows', '', ...table(['#', 'First seen', 'Proto', 'From', 'To', 'State (history)', 'Name', 'Activity', 'Process', 'Packets', 'Bytes out/in'], rows),
-    ...(hidden > 0 ? [`${hidden} other flow(s) are not listed; report.json has every flow.`, ''] : [])];
+    ...(hidden > 0 ? [`${hidden} more flow(s) in report.json (${r.flow_totals.flows} in all, ${formatBytes(r.flow_totals.bytes_out)} / ${formatBytes(r.flow_totals.bytes_in)}); listed: findings, Ollama flows, then the most bytes.`, ''] : [])];
 }
 
 function processes(r: ReportData): string[] {
@@ -132,7 +132,7 @@ function dns(r: ReportData): string[] {
 function http(r: ReportData): string[] {
   return ['## HTTP requests', '', ...table(['Time', 'Method', 'Host', 'Path', 'Status', 'Flow'], r.http.map((h) => [
     md(formatTime(h.ts)), code(h.method), code(h.host ?? ''), code(h.path ?? ''), `${h.status ?? '—'}`, h.flow_id === null ? '—' : `#${h.flow_id}`,
-  ]))];
+  ])), ...(r.http_total > r.http.length ? [`${r.http_total - r.http.length} more request(s) in report.json (${r.http_total} in all; listed: the earliest).`, ''] : [])];
 }
 
 function sessions(r: ReportData): string[] {

@@ -5,7 +5,7 @@
  * ReportClaim and ReportCoverage are this stage's own view of a claims engine's result, so the
  * report does not depend on the engine's files: the caller maps its results onto them.
  */
-import type { FlowRecord } from '../store/query-flows.js';
+import type { FlowRecord } from '../store/read/flows.js';
 
 /** A sequence of flows that belong together (e.g. DNS answer -> TLS to that address -> redirect -> CDN). */
 export interface ReportChain {
@@ -183,9 +183,18 @@ export interface ReportData {
   coverage: ReportCoverage | null;
   /** The exposure audit's result as given, or null. */
   exposure: ReportExposure | null;
+  /** Over every flow of the chosen sessions; `findings`: flows cited by a claim. */
+  flow_totals: { flows: number; ollama: number; findings: number; bytes_out: number; bytes_in: number };
+  /**
+   * In report.json: every flow, in time order. In memory (what the Markdown and HTML tables read):
+   * the findings and the flows with the most bytes, at most LISTED_FLOWS (gather.ts).
+   */
   flows: ReportFlow[];
   processes: ReportProcess[];
   dns: ReportDnsName[];
+  /** HTTP requests in all. */
+  http_total: number;
+  /** In report.json: every request; in memory: the earliest LISTED_HTTP (gather.ts). */
   http: ReportHttp[];
   timeline: Timeline;
   evidence: EvidenceSummary;

@@ -35,19 +35,22 @@ export function pickBucket(spanUs: number): number {
   return Math.ceil((spanUs + 1) / MAX_BUCKETS);
 }
 
-export function buildTimeline(flows: readonly TimelineFlow[], window: { start: number; end: number } | null): Timeline {
+/** Flows may be any iterable (a store's rows read one at a time): only the buckets are kept. */
+export function buildTimeline(flows: Iterable<TimelineFlow>, window: { start: number; end: number } | null): Timeline {
   const note = "a flow's bytes (both directions, IP level) are spread evenly over its lifetime";
-  if (window === null || flows.length === 0) {
-    return { start: null, start_us: null, bucket_s: 0, buckets: 0, activities: [], bytes: {}, note };
-  }
+  const none: Timeline = { start: null, start_us: null, bucket_s: 0, buckets: 0, activities: [], bytes: {}, note };
+  if (window === null) return none;
   const step = pickBucket(window.end - window.start);
   const start = Math.floor(window.start / step) * step;
   const n = Math.floor((window.end - start) / step) + 1;
   const bytes: Record<string, number[]> = {};
+  let seen = 0;
   for (const f of flows) {
     const key = activityGroup(f.activity);
     spread(bytes[key] ??= new Array<number>(n).fill(0), f, start, step);
+    seen++;
   }
+  if (seen === 0) return none;
   for (const row of Object.values(bytes)) for (let i = 0; i < n; i++) row[i] = Math.round(row[i]);
   const activities = Object.keys(bytes).sort((a, b) => total(bytes[b]) - total(bytes[a]) || a.localeCompare(b));
   return { start: isoMicros(start), start_us: start, bucket_s: step / S, buckets: n, activities, bytes, note };

@@ -4,18 +4,20 @@
  * file 0600: the report names hosts, processes and times of this machine.
  */
 import * as fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Db } from '../store/open-db.js';
 import { OLLAMA_API_PORT } from '../knowledge/ports.js';
 import { writeEvidenceFile } from './evidence-file.js';
-import { gatherReport } from './gather.js';
+import { gatherReport, streamedRows } from './gather.js';
 import { buildManifest, evidenceForManifest, sha256File, type Manifest } from './manifest.js';
 import { renderHtml } from './render-html.js';
 import { renderMarkdown } from './render-markdown.js';
-import type { ReportClaim, ReportCoverage, ReportData, ReportExposure } from './report-types.js';
-import { removeIfPresent, safeOutputDir, writeNewFile } from '../store/safe-files.js';
+import type { ReportClaim, ReportCoverage, ReportData, ReportExposure, ReportFlow, ReportHttp } from './report-types.js';
+import { jsonArrayPieces } from '../text/json-stream.js';
+import { createExclusive, makeStagingDir, removeIfPresent, removeStagingDir, safeOutputDir, writeNewFile } from '../store/safe-files.js';
 
 export const REPORT_FILES = ['report.md', 'report.html', 'report.json', 'evidence.pcapng', 'manifest.json'] as const;
 
@@ -41,9 +43,28 @@ export interface WriteReportResult {
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { name: string; version: string };
 
+/**
+ * Writes the whole report into a private staging folder beside `outDir` and moves it into place
+ * only once every file is written: a report completes or leaves nothing (a full disk or a
+ * failure midway removes the staging folder and leaves an earlier report as it was).
+ */
 export function writeReport(db: Db, outDir: string, input: WriteReportInput): WriteReportResult {
   const dir = resolve(outDir);
-  prepareDir(dir);
+  const exists = fs.existsSync(dir);
+  if (exists) safeOutputDir(dir);
+  const staging = makeStagingDir(dir);
+  try {
+    const { names, manifest } = writeFiles(db, staging, input);
+    const files = [...names, 'manifest.json'];
+    moveIntoPlace(staging, dir, exists, files);
+    return { files: files.map((n) => join(dir, n)), manifest };
+  } catch (err) {
+    removeStagingDir(staging);
+    throw err;
+  }
+}
+
+function writeFiles(db: Db, dir: string, input: WriteReportInput): { names: string[]; manifest: Manifest } {
   const apiPorts = input.apiPorts?.length ? input.apiPorts : [OLLAMA_API_PORT];
   const tool = { name: pkg.name, version: pkg.version };
   const host = hostname();
@@ -57,23 +78,66 @@ export function writeReport(db: Db, outDir: string, input: WriteReportInput): Wr
   const names = ['report.md', 'report.html', 'report.json'];
   writePrivate(join(dir, 'report.md'), renderMarkdown(data, evidenceSha));
   writePrivate(join(dir, 'report.html'), renderHtml(data, { evidenceSha256: evidenceSha }));
-  writePrivate(join(dir, 'report.json'), `${JSON.stringify(data, null, 2)}\n`);
+  writeReportJson(join(dir, 'report.json'), data, streamedRows(db, g));
   if (evidence.file !== null) names.push(evidence.file);
   const manifest = buildManifest(dir, names, {
     tool, host, generated_at: data.generated_at, time_range: data.time_range, sessions: data.sessions.map((s) => s.id),
     coverage: data.coverage, claims_evaluated: data.claims !== null, evidence: evidenceForManifest(evidence),
   });
   writePrivate(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  return { files: [...names, 'manifest.json'].map((n) => join(dir, n)), manifest };
+  return { names, manifest };
 }
 
 /**
- * A new folder is made 0700; an existing one must be safe to write (safe-files.ts) and loses a
- * previous report's files (and a partial evidence file), so none is left stale.
+ * A new folder: the staging folder is renamed to it. An existing one (safe-files rules) loses a
+ * previous report's files, then gets the new ones by rename, manifest.json last; other files in
+ * it stay.
  */
-function prepareDir(dir: string): void {
-  safeOutputDir(dir);
+function moveIntoPlace(staging: string, dir: string, exists: boolean, files: readonly string[]): void {
+  if (!exists) {
+    fs.renameSync(staging, dir);
+    return;
+  }
   for (const name of [...REPORT_FILES, 'evidence.pcapng.partial']) removeIfPresent(join(dir, name));
+  for (const name of files) fs.renameSync(join(staging, name), join(dir, name));
+  removeStagingDir(staging);
+}
+
+
+/** report.json as JSON.stringify(data, null, 2) would write it, with every flow and HTTP request read one at a time. */
+function writeReportJson(path: string, data: ReportData, rows: { flows: Iterable<ReportFlow>; http: Iterable<ReportHttp> }): void {
+  // Marks where the big arrays go; random, so no captured text can be taken for one.
+  const mark = `streamed-${randomBytes(16).toString('hex')}`;
+  const [head, middle, tail] = JSON.stringify({ ...data, flows: mark, http: mark }, null, 2).split(`"${mark}"`);
+  const fd = createExclusive(path, 0o600);
+  try {
+    const out = new SyncChunks(fd);
+    out.write(head);
+    for (const piece of jsonArrayPieces(rows.flows, '  ')) out.write(piece);
+    out.write(middle);
+    for (const piece of jsonArrayPieces(rows.http, '  ')) out.write(piece);
+    out.write(`${tail}\n`);
+    out.flush();
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Pieces of text written to a file in chunks of about 64 KiB. */
+class SyncChunks {
+  private parts: string[] = [];
+  private size = 0;
+  constructor(private readonly fd: number) {}
+  write(text: string): void {
+    this.parts.push(text);
+    this.size += text.length;
+    if (this.size >= 64 * 1024) this.flush();
+  }
+  flush(): void {
+    fs.writeSync(this.fd, this.parts.join(''));
+    this.parts = [];
+    this.size = 0;
+  }
 }
 
 function writePrivate(path: string, text: string): void {

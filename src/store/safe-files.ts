@@ -16,7 +16,8 @@
  * parent checks stand in for it (grep for `safe-files` to find every writer).
  */
 import * as fs from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join, resolve } from 'node:path';
 import { StoreError } from './store-error.js';
 
 /** A path ollama-audit refuses to write; the CLI prints the message as one line and exits 2. */
@@ -119,6 +120,51 @@ export function writeNewFile(path: string, data: string | Uint8Array, mode = 0o6
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * A new private folder beside `target` (`.NAME.partial-PID-RANDOM`, same file system), for output
+ * that must appear whole or not at all: written there, then moved into place by rename. The
+ * parent is made like safeOutputDir's missing parents and checked by the parent rule.
+ */
+export function makeStagingDir(target: string): string {
+  const abs = resolve(target);
+  const parent = dirname(abs);
+  if (lstatOrNull(parent) === null) makePrivateDir(parent);
+  const why = folderProblem(fs.statSync(parent), 'ok');
+  if (why !== null) throw new UnsafePathError(parent, `(the parent of ${abs}) ${why}`);
+  removeDeadStaging(parent, `.${basename(abs)}.partial-`);
+  const dir = join(parent, `.${basename(abs)}.partial-${process.pid}-${randomBytes(4).toString('hex')}`);
+  fs.mkdirSync(dir, { mode: 0o700 }); // fails on an existing name: never a planted folder or link
+  fs.chmodSync(dir, 0o700);
+  return dir;
+}
+
+/**
+ * A process killed mid-write (out of memory, SIGKILL) cannot remove its staging folder: the next
+ * run removes those of processes that no longer exist (our own folders only, never a link).
+ */
+function removeDeadStaging(parent: string, prefix: string): void {
+  for (const name of fs.readdirSync(parent)) {
+    const pid = name.startsWith(prefix) ? Number(name.slice(prefix.length).split('-')[0]) : NaN;
+    if (!Number.isInteger(pid) || pid <= 0 || processAlive(pid)) continue;
+    const st = fs.lstatSync(join(parent, name));
+    if (st.isDirectory() && st.uid === (euid() ?? st.uid)) removeStagingDir(join(parent, name));
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/** Removes a staging folder of ours and everything in it (after a failure, or once emptied). */
+export function removeStagingDir(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /** Removes a file of ours if present (a link is removed itself, never its target). */

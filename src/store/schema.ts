@@ -76,7 +76,7 @@ export const MIGRATIONS: string[] = [
     connect_host    TEXT,
     connect_port    INTEGER,
     dns_name        TEXT,
-    activity        TEXT    NOT NULL,
+    activity        TEXT    NOT NULL,          -- src/knowledge/activity.ts: registry | blob-download | ollama-com | proxy-connect | dns | api | api:<route> | runner | other (isApiActivity: api or api:*)
     activity_reason TEXT    NOT NULL,
     ollama          INTEGER NOT NULL,          -- 0/1
     process_seq     INTEGER                    -- processes.seq in the same session, NULL = unattributed
@@ -176,4 +176,6 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE processes ADD COLUMN exe_uuid TEXT;           -- executable UUID (Mach-O LC_UUID) from a macOS pktap capture; identifies the binary like exe_sha256; NULL when not given
   ALTER TABLE flows ADD COLUMN effective_process_seq INTEGER; -- processes.seq of the app on whose behalf process_seq (a daemon) sent the flow (pktap option 0x8003), when another process; NULL otherwise
   `,
+  // 8: "what changed since" readers (the dashboard, export --follow) find a session's flows by last_seen.
+  `CREATE INDEX flows_session_last_seen ON flows(session_id, last_seen);`,
 ];

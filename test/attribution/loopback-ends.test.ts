@@ -20,7 +20,7 @@ import { REPO, sh, startKid, killStarted, type Kid } from '../live/e2e/netns.js'
 import { openDb } from '../../src/store/open-db.js';
 import { auditExposure } from '../../src/exposure/audit.js';
 import { claimsReport } from '../../src/claims/evaluate.js';
-import type { FlowRecord } from '../../src/store/query-flows.js';
+import type { FlowRecord } from '../../src/store/read/flows.js';
 
 const NS = `oaat-lo${process.pid % 100000}`;
 /** A non-loopback address of the namespace's own (on lo: no dummy driver needed; such traffic goes over lo anyway). */

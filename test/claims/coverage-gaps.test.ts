@@ -13,7 +13,7 @@ function liveSession(gaps: string | null): SessionRows {
       id: 1, kind: 'live', source: 'eth0', format: 'live', interfaces: JSON.stringify([{ index: 0, name: 'eth0', linktype: 1 }]),
       started_at: 1_700_000_000_000_000, ended_at: 1_700_000_060_000_000, packets: 100, drops: 0, loss_estimate: 0, gaps,
     },
-    flows: [], dns: [], http: [], processCount: 1,
+    dns: [], http: [], processCount: 1,
   };
 }
 

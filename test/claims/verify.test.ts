@@ -92,7 +92,7 @@ describe('verify --pcap', () => {
     expect(hint?.[1]).toBe(`ollama-audit flows --db ${dbPath}`);
     let listed = '';
     const sink = { write: (s: string) => { listed += s; return true; } } as unknown as NodeJS.WritableStream;
-    expect(runFlows({ db: dbPath, json: true }, sink)).toBe(0);
+    expect(await runFlows({ db: dbPath, json: true }, sink)).toBe(0);
     expect((JSON.parse(listed) as unknown[]).length).toBeGreaterThan(0);
   });
 

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { FlowRecord } from '../../src/store/query-flows.js';
+import type { FlowRecord } from '../../src/store/read/flows.js';
 import { describeNeeding } from '../helpers/needs.js';
 import { runCli } from '../helpers/run-cli.js';
 import {

@@ -14,7 +14,7 @@ import { fixture } from '../differential/fixture-files.js';
 import { describeNeeding } from '../helpers/needs.js';
 import { runCli } from '../helpers/run-cli.js';
 import { tsharkFields } from '../helpers/tshark.js';
-import type { FlowRecord } from '../../src/store/query-flows.js';
+import type { FlowRecord } from '../../src/store/read/flows.js';
 
 const FILE = fixture('conn-states.pcap');
 const REGISTRY = '203.0.113.10';

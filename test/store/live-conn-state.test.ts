@@ -13,7 +13,7 @@ import { createFlowTable } from '../../src/flows/flow-table.js';
 import type { Flow } from '../../src/flows/flow.js';
 import { beginLiveSession, type LiveBatch } from '../../src/store/live-session.js';
 import { openDb } from '../../src/store/open-db.js';
-import { queryFlows } from '../../src/store/query-flows.js';
+import { queryFlows } from '../../src/store/read/flows.js';
 import { ipv4, packet, tcp } from '../decode/frames.js';
 
 const S = 0x02;

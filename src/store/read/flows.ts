@@ -1,6 +1,6 @@
-import type { Db } from './open-db.js';
-import { invalidTimeNote, isoMicrosOrNull } from './format-time.js';
-import { protoName } from './proto-name.js';
+import type { Db } from '../open-db.js';
+import { invalidTimeNote, isoMicros, isoMicrosOrNull } from '../format-time.js';
+import { protoName } from '../proto-name.js';
 
 /** One flow as `flows --json` prints it. Field names are a stable, documented interface (README). */
 export interface FlowRecord {
@@ -61,7 +61,21 @@ export interface FlowQuery {
   /** Exact activity, or a prefix ending in ':' semantics: `api` also matches `api:/api/pull`. */
   activity?: string;
   session?: number;
+  /** Only these sessions (a report's choice). */
+  sessions?: readonly number[];
+  /** Only flows with these ids (a report's findings). */
+  ids?: readonly number[];
+  /** 'time' (default): first_seen, id; 'bytes': most bytes (both directions) first: a report's top N. */
+  order?: 'time' | 'bytes';
   limit?: number;
+}
+
+/** Totals over every matching flow: what a bounded table leaves out. */
+export interface FlowTotals {
+  flows: number;
+  ollama: number;
+  bytes_out: number;
+  bytes_in: number;
 }
 
 interface Row {
@@ -81,7 +95,48 @@ interface SessionInterface { index: number; name: string | null; linktype: numbe
 
 const LINKTYPE_LINUX_SLL2 = 276;
 
+/** Every matching flow at once: for small results (tests, a session's few flows). Big stores use iterateFlows. */
 export function queryFlows(db: Db, q: FlowQuery = {}): FlowRecord[] {
+  return [...iterateFlows(db, q)];
+}
+
+/** Matching flows one at a time in (first_seen, id) order, never all in memory: a store may hold millions. */
+export function* iterateFlows(db: Db, q: FlowQuery = {}): Generator<FlowRecord> {
+  const { where, args } = flowFilter(q);
+  if (q.limit !== undefined) args.push(q.limit);
+  yield* flowRows(db, where, `ORDER BY ${q.order === 'bytes' ? 'f.bytes_out + f.bytes_in DESC, f.id' : 'f.first_seen, f.id'}
+    ${q.limit !== undefined ? 'LIMIT ?' : ''}`, args);
+}
+
+/** Flows matching a condition of the read layer's own (changes.ts), in time order. */
+export function iterateFlowsWhere(db: Db, condition: string, args: (string | number)[]): Generator<FlowRecord> {
+  return flowRows(db, `WHERE ${condition}`, 'ORDER BY f.first_seen, f.id', args);
+}
+
+function* flowRows(db: Db, where: string, tail: string, args: (string | number)[]): Generator<FlowRecord> {
+  const sql = `SELECT f.*, p.pid, p.comm, p.exe, q.pid AS peer_pid, q.comm AS peer_comm, q.exe AS peer_exe,
+      e.pid AS effective_pid, e.comm AS effective_comm, s.interfaces AS session_interfaces FROM flows f
+    JOIN sessions s ON s.id = f.session_id
+    LEFT JOIN processes p ON p.session_id = f.session_id AND p.seq = f.process_seq
+    LEFT JOIN processes q ON q.session_id = f.session_id AND q.seq = f.peer_process_seq
+    LEFT JOIN processes e ON e.session_id = f.session_id AND e.seq = f.effective_process_seq
+    ${where} ${tail}`;
+  for (const row of db.prepare(sql).iterate(...args)) yield toRecord(row as Row);
+}
+
+/** How many flows match (the limit ignored): what a page of them leaves out. */
+export function countFlows(db: Db, q: FlowQuery = {}): number {
+  const { where, args } = flowFilter(q);
+  return (db.prepare(`SELECT count(*) AS n FROM flows f ${where}`).get(...args) as { n: number }).n;
+}
+
+export function flowTotals(db: Db, q: FlowQuery = {}): FlowTotals {
+  const { where, args } = flowFilter(q);
+  return db.prepare(`SELECT count(*) AS flows, coalesce(sum(f.ollama), 0) AS ollama, coalesce(sum(f.bytes_out), 0) AS bytes_out,
+    coalesce(sum(f.bytes_in), 0) AS bytes_in FROM flows f ${where}`).get(...args) as FlowTotals;
+}
+
+function flowFilter(q: FlowQuery): { where: string; args: (string | number)[] } {
   const where: string[] = [];
   const args: (string | number)[] = [];
   if (q.ollamaOnly) where.push('f.ollama = 1');
@@ -93,16 +148,15 @@ export function queryFlows(db: Db, q: FlowQuery = {}): FlowRecord[] {
     where.push('f.session_id = ?');
     args.push(q.session);
   }
-  const sql = `SELECT f.*, p.pid, p.comm, p.exe, q.pid AS peer_pid, q.comm AS peer_comm, q.exe AS peer_exe,
-      e.pid AS effective_pid, e.comm AS effective_comm, s.interfaces AS session_interfaces FROM flows f
-    JOIN sessions s ON s.id = f.session_id
-    LEFT JOIN processes p ON p.session_id = f.session_id AND p.seq = f.process_seq
-    LEFT JOIN processes q ON q.session_id = f.session_id AND q.seq = f.peer_process_seq
-    LEFT JOIN processes e ON e.session_id = f.session_id AND e.seq = f.effective_process_seq
-    ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY f.first_seen, f.id
-    ${q.limit !== undefined ? 'LIMIT ?' : ''}`;
-  if (q.limit !== undefined) args.push(q.limit);
-  return (db.prepare(sql).all(...args) as Row[]).map(toRecord);
+  if (q.sessions !== undefined) {
+    where.push('f.session_id IN (SELECT value FROM json_each(?))');
+    args.push(JSON.stringify(q.sessions));
+  }
+  if (q.ids !== undefined) {
+    where.push('f.id IN (SELECT value FROM json_each(?))');
+    args.push(JSON.stringify(q.ids));
+  }
+  return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
 }
 
 /** A flow's times for the record: a time that cannot be shown is null, and time_note says why. */
