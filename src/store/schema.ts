@@ -168,4 +168,7 @@ export const MIGRATIONS: string[] = [
     since       INTEGER NOT NULL                    -- µs, when it took the store
   );
   `,
+  // 6: flows the flow table closed before their time (a full table evicted them, a half-open
+  // flow timed out, the daemon's stop deadline left them unwritten), by kind.
+  `ALTER TABLE sessions ADD COLUMN expired_early TEXT NOT NULL DEFAULT '{}'; -- JSON {evicted_half_open, evicted_finished, evicted_active, half_open_timeout, unwritten_at_stop: count}, non-zero kinds only`,
 ];
