@@ -5,6 +5,7 @@ import { activityNames } from '../classify/classify.js';
 import { ASSUME_FLAGS } from '../knowledge/claims.js';
 import { EXIT_USAGE, isUserFacing } from './user-error.js';
 import { allowUnsafeDirs } from '../store/safe-files.js';
+import { DEFAULT_MAX_FLOWS } from '../flows/flow-table.js';
 
 const KEEP_CMDLINE_HELP = 'store processes\' command lines verbatim (privacy: arguments can hold prompts); by default only argv[0], option names and Ollama\'s subcommand and model are kept, other arguments become <N chars>';
 
@@ -37,6 +38,7 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(dbOption())
     .option('--json', 'print one JSON array of import summaries')
     .option('--again', 'import a file even if the store already holds one with the same bytes (SHA-256); without it such a file is refused, exit 2')
+    .addOption(maxFlowsOption())
     .addHelpText('after', examples('ollama-audit import capture.pcapng', 'ollama-audit import --db audit.db a.pcap b.pcapng --json'))
     .action(async (files: string[], opts) => { code = await (await import('./import-command.js')).runImport(files, opts); });
 
@@ -80,6 +82,7 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(repeatable('--api-port <port>', 'another port the Ollama API listens on (11434 always counts); repeatable', collectPort))
     .option('--duration <duration>', 'stop after this long (e.g. 10m) (default: until SIGINT/SIGTERM)', parseDuration)
     .option('--keep-cmdline', KEEP_CMDLINE_HELP)
+    .addOption(maxFlowsOption())
     .addHelpText('after', examples('sudo ollama-audit daemon', "sudo ollama-audit daemon -i eth0 -i lo --filter 'not port 22' --evidence head --max-evidence 2GiB --retain 7d"))
     .action(async (opts) => { code = await (await import('./daemon-command.js')).runDaemon({ ...opts, apiPort: [11434, ...opts.apiPort] }); });
 
@@ -212,6 +215,18 @@ function examples(...lines: string[]): string {
 /** Commander's error (and any line it adds) as the one line every usage error gets. */
 function oneErrorLine(text: string): string {
   return `ollama-audit: ${text.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()} (see --help)\n`;
+}
+
+/** --max-flows: the flow table's bound (src/flows/flow-table.ts). */
+function maxFlowsOption(): Option {
+  return new Option('--max-flows <n>', 'open flows kept at most; beyond it the oldest unanswered (half-open) flow, else the least recently active, is closed early, counted, and claims cannot hold (1 or more)')
+    .default(DEFAULT_MAX_FLOWS).argParser(atLeastOne);
+}
+
+function atLeastOne(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number, 1 or more');
+  return n;
 }
 
 function positiveInt(value: string): number {

@@ -7,6 +7,7 @@ import type { Flow } from '../flows/flow.js';
 import type { Classification } from '../classify/classify.js';
 import type { DnsRecord, HttpRecord } from '../enrich/records.js';
 import { lossOf, lossPercent } from '../flows/tcp-loss.js';
+import { expiredEarlyRecord } from '../flows/flow-table.js';
 import { createIngest } from '../pipeline/ingest.js';
 import { openDb } from '../store/open-db.js';
 import { evidenceDirFor, resolveDbPath } from '../store/db-path.js';
@@ -36,6 +37,8 @@ export interface DaemonOptions {
   keepCmdline?: boolean;
   /** Stop after this many seconds (otherwise at SIGINT/SIGTERM). */
   duration?: number;
+  /** Open flows at most (--max-flows); default 500000. */
+  maxFlows?: number;
   /** Stop when this settles (verify --exercise). */
   until?: Promise<unknown>;
   /** Tests: resolves when the capture is running. */
@@ -43,6 +46,14 @@ export interface DaemonOptions {
 }
 
 const FLUSH_MS = 1000;
+/**
+ * A stop (SIGTERM, --duration) ends within 2 s under any load: closing and writing the open flows
+ * gets this long; what does not fit stays unwritten and is counted (sessions.expired_early
+ * unwritten_at_stop, a coverage problem). The rest of the 2 s ends the session and closes the store.
+ */
+const STOP_WRITE_MS = 1500;
+/** Flow rows per transaction when stopping, so the deadline is checked between them. */
+const STOP_CHUNK_ROWS = 2000;
 
 /**
  * `daemon`: live capture into the store until SIGINT/SIGTERM (or --duration). Every second one
@@ -116,6 +127,7 @@ export async function runDaemon(opts: DaemonOptions, log: (line: string) => void
         if (evidence !== null && !evidenceStopped) evidence.write(f, dir, p, d);
       },
     },
+    { maxFlows: opts.maxFlows },
   );
 
   // Several devices: a forwarded packet crosses more than one (`any` is checked by its cooked link type).
@@ -140,12 +152,13 @@ export async function runDaemon(opts: DaemonOptions, log: (line: string) => void
       if (attributor.processOf(flow)?.self) return; // our own traffic (none expected: no network calls) is not audited
       flows.push({ flow, cls, processSeq: processSeq(attributor.processOf(flow)), peerProcessSeq: processSeq(attributor.peerOf(flow)) });
     };
-    for (const f of dirty) add(f, ingest.classify(f));
+    // Closed flows first: when stopping, a deadline may cut the list (finish() closed answered flows first).
     for (const c of closed) {
       add(c.flow, c.cls);
       totals.flows++;
       if (c.cls.ollama) totals.ollama++;
     }
+    for (const f of dirty) add(f, ingest.classify(f));
     // An executable hashed since its process was first written: write the hash now.
     for (const info of hashPending) {
       if (info.exeSha256 === null) continue;
@@ -166,6 +179,7 @@ export async function runDaemon(opts: DaemonOptions, log: (line: string) => void
       progress: {
         packets: ingest.counts.packets, startedAt: captureStartUs,
         drops: stats.total.kernelDrops, lossEstimate: lossPercent(acked, missed), skipped: nonZero(ingest.counts.skips),
+        expiredEarly: expiredEarlyRecord(ingest.counts.expiredEarly),
       },
     };
     dirty.clear();
@@ -194,6 +208,30 @@ export async function runDaemon(opts: DaemonOptions, log: (line: string) => void
     }
   }
 
+  /**
+   * The last flush, in transactions of STOP_CHUNK_ROWS flow rows until `late()` (closed flows first,
+   * then open ones that saw packets since the last flush; the others are stored as they are).
+   * Returns the flows whose last state was not written (the deadline, or a full disk).
+   */
+  function flushBy(late: () => boolean): number {
+    const b = merge(carried, batch());
+    carried = null;
+    const rows = b.flows;
+    let i = 0;
+    try {
+      do {
+        const chunk = rows.slice(i, i + STOP_CHUNK_ROWS);
+        session.flush(i === 0 ? { ...b, flows: chunk } : { ...b, flows: chunk, dns: [], http: [], processes: [], evidence: null });
+        i += chunk.length;
+      } while (i < rows.length && !late());
+    } catch (err) {
+      const e = explainStoreError(err, dbPath);
+      if (!/disk full/.test(e.message)) throw e;
+      log(`ollama-audit: ${e.message}`);
+    }
+    return rows.length - i;
+  }
+
   return new Promise<number>((resolve, reject) => {
     let stopping = false;
     const timer = setInterval(() => {
@@ -218,18 +256,21 @@ export async function runDaemon(opts: DaemonOptions, log: (line: string) => void
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
       try {
+        const writeBy = Date.now() + STOP_WRITE_MS;
+        const late = () => Date.now() >= writeBy;
         capture.stop();
-        ingest.finish();
+        ingest.finish(late);
         evidence?.close();
-        flush();
+        const unwritten = flushBy(late);
         const stats = capture.stats();
         session.end({
           // The window watched, not the first and last packet: an idle capture still covers its time.
           interfaces: capture.interfaces, packets: ingest.counts.packets, startedAt: captureStartUs,
           endedAt: Date.now() * 1000, drops: stats.total.kernelDrops,
           lossEstimate: lossPercent(totals.tcpAcked, totals.tcpMissed), skipped: nonZero(ingest.counts.skips), warnings: [],
-          stoppedAt: null,
+          stoppedAt: null, expiredEarly: expiredEarlyRecord(ingest.counts.expiredEarly, unwritten),
         });
+        if (unwritten > 0) log(`ollama-audit: stopping within 2 s left ${unwritten} flows unwritten (counted in the session's coverage)`);
         attributor.close();
         db.close();
         const a = attributor.stats();

@@ -14,6 +14,8 @@ export interface ImportOptions {
   json?: boolean;
   /** Import files whose bytes the store already holds (a new session each time). */
   again?: boolean;
+  /** Open flows at most (--max-flows). */
+  maxFlows?: number;
 }
 
 /**
@@ -31,6 +33,7 @@ export async function runImport(files: string[], opts: ImportOptions, out: NodeJ
     try {
       const summary = await importFile(dbPath, file, {
         again: opts.again,
+        maxFlows: opts.maxFlows,
         onProgress: (done, total) =>
           progress.update(`importing ${basename(file)}: ${total ? Math.floor((done / total) * 100) : 0}% (${humanBytes(done)} of ${humanBytes(total)})`),
       });
@@ -59,5 +62,7 @@ export function formatSummary(s: ImportSummary): string {
     `  interfaces: ${s.interfaces.map(interfaceText).join('; ') || 'none recorded'}`,
     `  estimated capture loss: ${s.loss_estimate === null ? 'unknown (no TCP data acknowledged)' : `${formatPercent(s.loss_estimate)} of acknowledged TCP bytes`}`,
     s.stopped_at !== null ? `  stopped reading at byte ${s.stopped_at} (damaged or truncated file)` : null,
+    Object.keys(s.expired_early).length > 0
+      ? `  flows closed early: ${Object.entries(s.expired_early).map(([k, v]) => `${k.replace(/_/g, ' ')} ${v}`).join(', ')}` : null,
   ].filter((l) => l !== null).join('\n') + '\n';
 }

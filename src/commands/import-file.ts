@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { readCaptureFile } from '../capture/read-file.js';
 import { createIngest } from '../pipeline/ingest.js';
 import { lossPercent } from '../flows/tcp-loss.js';
+import { expiredEarlyRecord } from '../flows/flow-table.js';
 import { beginSession } from '../store/session-writer.js';
 import { explainStoreError, StoreError } from '../store/store-error.js';
 import { CaptureFileError } from '../capture/read-result.js';
@@ -23,12 +24,16 @@ export interface ImportSummary {
   loss_estimate: number | null;
   /** Interfaces the file describes, in its order: name (null in classic pcap) and LINKTYPE number. */
   interfaces: { index: number; name: string | null; linktype: number }[];
+  /** Flows closed before their time, by kind (sessions.expired_early); {} when none. */
+  expired_early: Record<string, number>;
 }
 
 export interface ImportFileOptions {
   onProgress?: (done: number, total: number) => void;
   /** Import even when the store already holds a file with the same bytes (SHA-256). */
   again?: boolean;
+  /** Open flows at most (--max-flows). */
+  maxFlows?: number;
 }
 
 /**
@@ -53,7 +58,7 @@ export async function importFile(dbPath: string, file: string, opts: ImportFileO
     },
     dns: writer.dns,
     http: writer.http,
-  });
+  }, {}, { maxFlows: opts.maxFlows });
   try {
     const read = readCaptureFile(path, ingest.packet, {
       onProgress: opts.onProgress,
@@ -62,6 +67,7 @@ export async function importFile(dbPath: string, file: string, opts: ImportFileO
     });
     const counts = ingest.finish();
     const skipped = Object.fromEntries(Object.entries(counts.skips).filter(([, n]) => n > 0));
+    const expiredEarly = expiredEarlyRecord(counts.expiredEarly);
     // The reader's warnings say why it stopped early: with what was imported, each is one line.
     const warnings = [
       ...read.warnings.map((w) => `${w} (imported the ${counts.packets} packets before it)`),
@@ -78,6 +84,7 @@ export async function importFile(dbPath: string, file: string, opts: ImportFileO
       skipped,
       warnings,
       stoppedAt: read.stoppedAt,
+      expiredEarly,
     }, { refuseDuplicate: !opts.again });
     return {
       file: path,
@@ -93,6 +100,7 @@ export async function importFile(dbPath: string, file: string, opts: ImportFileO
       stopped_at: read.stoppedAt,
       loss_estimate: lossPercent(counts.tcpAcked, counts.tcpMissed),
       interfaces: read.interfaces.map((i) => ({ index: i.index, name: i.name, linktype: i.linktype })),
+      expired_early: expiredEarly,
     };
   } catch (err) {
     await writer.abort();

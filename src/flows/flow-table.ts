@@ -46,6 +46,18 @@ export interface EarlyExpiries {
   halfOpenTimeout: number;
 }
 
+/**
+ * The store's and JSON's form of early expiries (sessions.expired_early): snake_case kinds, only
+ * those that happened. `unwrittenAtStop`: open flows the daemon's stop deadline left unwritten.
+ */
+export function expiredEarlyRecord(e: EarlyExpiries, unwrittenAtStop = 0): Record<string, number> {
+  const all: [string, number][] = [
+    ['evicted_half_open', e.evictedHalfOpen], ['evicted_finished', e.evictedFinished], ['evicted_active', e.evictedActive],
+    ['half_open_timeout', e.halfOpenTimeout], ['unwritten_at_stop', unwrittenAtStop],
+  ];
+  return Object.fromEntries(all.filter(([, n]) => n > 0));
+}
+
 export interface FlowTableOptions {
   idleTimeoutUs?: { tcp: number; udp: number; other: number };
   /** Idle time after which a finished TCP flow (FIN both ways, or RST) is closed. */
@@ -77,8 +89,12 @@ export interface FlowTable {
   lastNew: boolean;
   /** Closes flows idle past their timeout at capture time nowUs; cost is the number closed. */
   expire(nowUs: number): number;
-  /** Closes every open flow, in id order (end of capture). */
-  closeAll(): void;
+  /**
+   * Closes every open flow, in id order (end of capture). With `stopWhen` (a deadline: the daemon
+   * stopping), answered flows go first, then half-open ones, in no set order; it is asked every 256
+   * flows and, once true, the rest stay open. Returns the flows left open.
+   */
+  closeAll(stopWhen?: () => boolean): number;
   /** Open flows. */
   readonly size: number;
   /** Flows closed before their time so far (counters only grow). */
@@ -337,11 +353,26 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     closeSlot(s);
   }
 
-  function closeAll(): void {
+  function closeAll(stopWhen?: () => boolean): number {
+    if (stopWhen !== undefined) return closeUntil(stopWhen);
     const open: number[] = [];
     for (let s = 0; s < used; s++) if (slots[s] !== null) open.push(s);
     open.sort((a, b) => (slots[a] as Flow).id - (slots[b] as Flow).id);
     for (const s of open) closeSlot(s);
+    return 0;
+  }
+
+  /** Two passes in slot order (no sort: a full table is 500k flows): answered flows, then half-open. */
+  function closeUntil(stopWhen: () => boolean): number {
+    let n = 0;
+    for (const halfOpen of [false, true]) {
+      for (let s = 0; s < used; s++) {
+        if (slots[s] === null || (rec[s * REC + R_LIST] === LIST_HALF_OPEN) !== halfOpen) continue;
+        if ((n++ & 255) === 0 && stopWhen()) return count;
+        closeSlot(s);
+      }
+    }
+    return count;
   }
 
   function* flows(): IterableIterator<Flow> {

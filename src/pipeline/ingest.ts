@@ -3,7 +3,7 @@ import { IPPROTO, newDecoded, newSkipCounts, type Decoded, type SkipCounts } fro
 import { lossOf, trackTcpLoss } from '../flows/tcp-loss.js';
 import { decodePacket } from '../decode/decode-packet.js';
 import type { Flow } from '../flows/flow.js';
-import { createFlowTable } from '../flows/flow-table.js';
+import { createFlowTable, type EarlyExpiries } from '../flows/flow-table.js';
 import { createEnricher } from '../enrich/enricher.js';
 import type { DnsRecord, HttpRecord } from '../enrich/records.js';
 import { attributeFromComment } from '../attribution/packet-comment.js';
@@ -36,6 +36,13 @@ export interface IngestCounts {
   tcpMissed: number;
   /** IP fragment reassembly (src/decode/ip-fragments.ts). */
   readonly fragments: FragmentStats;
+  /** Flows the table closed before their time (full table, half-open timeout). */
+  readonly expiredEarly: EarlyExpiries;
+}
+
+export interface IngestOptions {
+  /** Open flows at most (--max-flows); default DEFAULT_MAX_FLOWS of src/flows/flow-table.ts. */
+  maxFlows?: number;
 }
 
 /** Optional per-flow and per-packet hooks (the live daemon: attribution, evidence, dirty tracking). */
@@ -60,7 +67,7 @@ export interface IngestHooks {
  * crosses. The copies after the first are counted once, as skipped ('duplicate-other-interface'),
  * and each flow keeps the interfaces it was seen on (Flow.ifaces). See native-notes/dedup.md.
  */
-export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
+export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: IngestOptions = {}) {
   const decoded = newDecoded();
   // First and last capture time. In a typed array, not in `counts`: a field that starts as null
   // holds a double as a fresh heap number, so writing the time there allocated once per packet.
@@ -68,6 +75,7 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
   const frags = createFragmentTracker();
   const counts: IngestCounts = {
     fragments: frags.stats,
+    get expiredEarly() { return table.expiredEarly; },
     packets: 0, decoded: 0, skips: newSkipCounts(), tcpAcked: 0, tcpMissed: 0,
     get firstTs() { return Number.isNaN(span[0]) ? null : span[0]; },
     get lastTs() { return Number.isNaN(span[1]) ? null : span[1]; },
@@ -86,6 +94,7 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
   });
 
   const table = createFlowTable({
+    maxFlows: opts.maxFlows,
     onOpen: (f) => {
       enricher.onFlowOpen(f);
       hooks.onOpen?.(f);
@@ -244,12 +253,17 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
     return classifyFlow(f, memory.contextFor(f));
   }
 
-  /** Closes every open flow (end of file, or the capture stopped). */
-  function finish(): IngestCounts {
-    table.closeAll();
+  /**
+   * Closes every open flow (end of file, or the capture stopped). With `stopWhen` (the daemon's
+   * stop deadline) it closes answered flows first and stops once stopWhen() is true: the flows
+   * left open are never handed to sinks (unclosedAtStop says how many).
+   */
+  function finish(stopWhen?: () => boolean): IngestCounts {
+    unclosedAtStop = table.closeAll(stopWhen);
     frags.flush();
     return counts;
   }
+  let unclosedAtStop = 0;
 
   /**
    * The source has more than one interface (a live capture on several devices; a file whose second
@@ -259,7 +273,11 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}) {
     severalIfaces = true;
   }
 
-  return { packet, finish, tick, classify, severalInterfaces, openFlows: () => table.flows(), counts };
+  return {
+    packet, finish, tick, classify, severalInterfaces, openFlows: () => table.flows(), counts,
+    /** Flows finish(stopWhen) left open. */
+    unclosedAtStop: () => unclosedAtStop,
+  };
 }
 
 export type Ingest = ReturnType<typeof createIngest>;

@@ -17,7 +17,10 @@ export interface LiveBatch {
   http: HttpRecord[];
   processes: { seq: number; rec: ProcessRecord }[];
   evidence: { segments: SegmentInfo[]; rows: EvidenceIndexRow[]; deleted: string[] } | null;
-  progress: { packets: number; startedAt: number | null; drops: number | null; lossEstimate: number | null; skipped: Record<string, number> };
+  progress: {
+    packets: number; startedAt: number | null; drops: number | null; lossEstimate: number | null; skipped: Record<string, number>;
+    expiredEarly?: Record<string, number>;
+  };
 }
 
 /**
@@ -54,7 +57,7 @@ export function beginLiveSession(db: Db, start: SessionStart, me: WriterIdentity
     for (const r of b.http) run(insertHttp, httpRow(r));
     if (b.evidence) writeEvidenceRows(db, sessionId, b.evidence.segments, b.evidence.rows, b.evidence.deleted);
     const p = b.progress;
-    progress.run(p.packets, round(p.startedAt), p.drops, p.lossEstimate, JSON.stringify(p.skipped), sessionId);
+    progress.run(p.packets, round(p.startedAt), p.drops, p.lossEstimate, JSON.stringify(p.skipped), JSON.stringify(p.expiredEarly ?? {}), sessionId);
   });
 
   function end(e: SessionEnd): void {

@@ -43,9 +43,9 @@ export const UPSERT_PROCESS = `${INSERT_PROCESS}
 export const INSERT_SESSION = `INSERT INTO sessions (kind, source, format, interfaces, filter, recorded_at) VALUES (?, ?, ?, '[]', ?, ?)`;
 /** ended_at stays NULL until the capture ends cleanly: a reader (or a kill -9) can tell a capture that never finished. */
 export const PROGRESS_SESSION = `UPDATE sessions SET packets = ?, started_at = ?, drops = ?,
-    loss_estimate = ?, skipped = ? WHERE id = ?`;
+    loss_estimate = ?, skipped = ?, expired_early = ? WHERE id = ?`;
 export const FINISH_SESSION = `UPDATE sessions SET format = coalesce(?, format), interfaces = ?, packets = ?, started_at = ?, ended_at = ?, drops = ?,
-    loss_estimate = ?, skipped = ?, warnings = ?, stopped_at = ?, source_sha256 = ? WHERE id = ?`;
+    loss_estimate = ?, skipped = ?, warnings = ?, stopped_at = ?, source_sha256 = ?, expired_early = ? WHERE id = ?`;
 /** The earliest other session that imported a file with these bytes (checked inside the import's own transaction). */
 export const FIND_IMPORT_BY_SHA256 = `SELECT id, recorded_at, source FROM sessions WHERE source_sha256 = ? AND id <> ? ORDER BY id LIMIT 1`;
 
@@ -68,6 +68,8 @@ export interface SessionEnd {
   skipped: Record<string, number>;
   warnings: string[];
   stoppedAt: number | null;
+  /** Flows closed before their time, by kind (expiredEarlyRecord in src/flows/flow-table.ts). */
+  expiredEarly?: Record<string, number>;
   /** Hex SHA-256 of an imported file's bytes; null (or absent) for live sessions. An import's is
    * filled in by the writer thread, which hashes the bytes it was fed (session-writer sourceBytes). */
   sourceSha256?: string | null;
@@ -126,6 +128,7 @@ export function sessionEndRow(end: SessionEnd): Row {
     end.format ?? null, JSON.stringify(end.interfaces.map((i) => ({ index: i.index, name: i.name, linktype: i.linktype }))),
     end.packets, end.startedAt === null ? null : Math.round(end.startedAt), end.endedAt === null ? null : Math.round(end.endedAt),
     end.drops, end.lossEstimate, JSON.stringify(end.skipped), JSON.stringify(end.warnings), end.stoppedAt, end.sourceSha256 ?? null,
+    JSON.stringify(end.expiredEarly ?? {}),
   ];
 }
 
