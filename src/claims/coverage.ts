@@ -11,6 +11,11 @@
  * - attribution: unavailable when the session recorded no process (a plain pcap, or comments
  *   missing): claims about the Ollama tree are inconclusive. The share is bytes of flows with a
  *   process over all bytes.
+ * - flows closed before their time: evicted from a full flow table (--max-flows), or left unwritten
+ *   by the daemon's 2 s stop deadline: any claim is inconclusive, since any flow, an Ollama one
+ *   too, may be among them (an evicted flow is stored, but its later packets start a new flow
+ *   without its handshake or names; an unwritten one is missing or stored as it was a second
+ *   earlier). Half-open flows that timed out after 30 s are only reported: they had told all they would.
  */
 import { interfaceText } from '../capture/link-types.js';
 import { LINKTYPE } from '../capture/packet.js';
@@ -47,9 +52,17 @@ export interface SessionCoverage {
   off_host_visible: boolean | null;
   /** Could it see loopback (where API requests to 127.0.0.1 travel)? null: cannot tell. */
   loopback_visible: boolean | null;
+  /**
+   * Flows closed before their time, by kind: evicted_half_open, evicted_finished, evicted_active
+   * (a full table), unwritten_at_stop (the stop deadline), half_open_timeout (30 s, not a problem).
+   */
+  expired_early: Record<string, number>;
   /** One line per coverage problem; empty when there is none. */
   problems: string[];
 }
+
+/** Early expiries that can hide or split a flow (all but half_open_timeout). */
+const HIDING_EXPIRIES = ['evicted_half_open', 'evicted_finished', 'evicted_active', 'unwritten_at_stop'];
 
 interface Iface { index: number; name: string | null; linktype: number }
 
@@ -77,10 +90,24 @@ export function sessionCoverage(s: SessionFacts): SessionCoverage {
     attributed_share: s.attribution && totalBytes > 0 ? ownedBytes / totalBytes : null,
     off_host_visible: offHostVisible(ifaces, s),
     loopback_visible: loopbackVisible(ifaces, s),
+    expired_early: parseCounts(row.expired_early),
     problems: [],
   };
   cov.problems = problems(cov);
   return cov;
+}
+
+function parseCounts(json: string | undefined): Record<string, number> {
+  try {
+    const v = JSON.parse(json ?? '{}') as Record<string, number>;
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? v : {};
+  } catch {
+    return {};
+  }
+}
+
+function hidingExpiries(c: SessionCoverage): number {
+  return HIDING_EXPIRIES.reduce((n, k) => n + (c.expired_early[k] ?? 0), 0);
 }
 
 function parseIfaces(json: string): Iface[] {
@@ -122,7 +149,14 @@ function problems(c: SessionCoverage): string[] {
   if (c.off_host_visible === false) out.push('the capture saw only loopback interfaces: traffic leaving the host was not watched');
   if (c.off_host_visible === null) out.push('nothing shows the capture was on an interface that leaves the host (unnamed interface, no off-host traffic)');
   if (c.attribution === 'unavailable') out.push('no process information: flows cannot be tied to the Ollama tree');
+  if (hidingExpiries(c) > 0) out.push(expiryProblem(c));
   return out;
+}
+
+function expiryProblem(c: SessionCoverage): string {
+  const kinds = HIDING_EXPIRIES.filter((k) => (c.expired_early[k] ?? 0) > 0).map((k) => `${k.replace(/_/g, ' ')} ${c.expired_early[k]}`).join(', ');
+  return `${hidingExpiries(c)} flows closed early (${kinds}; a full flow table, see --max-flows, or the stop deadline): ` +
+    'any flow, an Ollama one too, may be among them, split or missing its names, so no claim can hold';
 }
 
 /** Coverage problems that stop a verdict of `holds` for a claim with these needs. */
@@ -132,6 +166,7 @@ export function blockers(c: SessionCoverage, needs: { offHost: boolean; attribut
   if (c.drop_percent !== null && c.drop_percent > THRESHOLDS.max_drop_percent) out.push(c.problems.find((p) => p.startsWith('the kernel'))!);
   if (needs.offHost && c.off_host_visible !== true) out.push(c.problems.find((p) => /loopback interfaces|leaves the host/.test(p))!);
   if (needs.attribution && c.attribution === 'unavailable') out.push(c.problems.find((p) => p.startsWith('no process'))!);
+  if (hidingExpiries(c) > 0) out.push(expiryProblem(c));
   if (needs.minCaptureS !== undefined && (c.duration_s ?? 0) < needs.minCaptureS) {
     out.push(`the capture lasts ${(c.duration_s ?? 0).toFixed(1)} s, shorter than the ${needs.minCaptureS} s this claim needs`);
   }

@@ -15,6 +15,8 @@ export interface SessionRow {
   id: number; kind: string; source: string; format: string | null; interfaces: string;
   started_at: number | null; ended_at: number | null; packets: number; drops: number | null;
   loss_estimate: number | null;
+  /** JSON {kind: count} of flows closed before their time (schema migration 6). */
+  expired_early: string;
 }
 
 export interface FlowRow {
@@ -117,7 +119,7 @@ export function sessionIds(db: Db): number[] {
 }
 
 export function loadSession(db: Db, id: number): SessionRows | null {
-  const session = db.prepare(`SELECT id, kind, source, format, interfaces, started_at, ended_at, packets, drops, loss_estimate
+  const session = db.prepare(`SELECT id, kind, source, format, interfaces, started_at, ended_at, packets, drops, loss_estimate, expired_early
     FROM sessions WHERE id = ?`).get(id) as SessionRow | undefined;
   if (!session) return null;
   const flows = db.prepare(`SELECT f.id, f.session_id, f.seq, f.proto, f.initiator_addr, f.initiator_port, f.responder_addr,

@@ -45,7 +45,7 @@ export const INSERT_SESSION = `INSERT INTO sessions (kind, source, format, inter
 export const PROGRESS_SESSION = `UPDATE sessions SET packets = ?, started_at = ?, drops = ?,
     loss_estimate = ?, skipped = ?, expired_early = ? WHERE id = ?`;
 export const FINISH_SESSION = `UPDATE sessions SET format = coalesce(?, format), interfaces = ?, packets = ?, started_at = ?, ended_at = ?, drops = ?,
-    loss_estimate = ?, skipped = ?, warnings = ?, stopped_at = ?, source_sha256 = ?, expired_early = ? WHERE id = ?`;
+    loss_estimate = ?, skipped = ?, warnings = ?, stopped_at = ?, expired_early = ?, source_sha256 = ? WHERE id = ?`;
 /** The earliest other session that imported a file with these bytes (checked inside the import's own transaction). */
 export const FIND_IMPORT_BY_SHA256 = `SELECT id, recorded_at, source FROM sessions WHERE source_sha256 = ? AND id <> ? ORDER BY id LIMIT 1`;
 
@@ -127,8 +127,9 @@ export function sessionEndRow(end: SessionEnd): Row {
   return [
     end.format ?? null, JSON.stringify(end.interfaces.map((i) => ({ index: i.index, name: i.name, linktype: i.linktype }))),
     end.packets, end.startedAt === null ? null : Math.round(end.startedAt), end.endedAt === null ? null : Math.round(end.endedAt),
-    end.drops, end.lossEstimate, JSON.stringify(end.skipped), JSON.stringify(end.warnings), end.stoppedAt, end.sourceSha256 ?? null,
-    JSON.stringify(end.expiredEarly ?? {}),
+    // source_sha256 stays last: the writer thread fills it in there (writer-thread.js).
+    end.drops, end.lossEstimate, JSON.stringify(end.skipped), JSON.stringify(end.warnings), end.stoppedAt,
+    JSON.stringify(end.expiredEarly ?? {}), end.sourceSha256 ?? null,
   ];
 }
 
