@@ -1,6 +1,5 @@
 import type { Packet } from '../capture/packet.js';
 import { IPPROTO, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Decoded } from '../decode/decoded.js';
-import { communityIdV1 } from './community-id.js';
 import { newConnTrack, trackOtherConn, trackTcpConn } from './conn-state.js';
 import {
   DIR_IN, DIR_OUT, TCP_STATE_ESTABLISHED, TCP_STATE_FIN_IN, TCP_STATE_FIN_OUT, TCP_STATE_RST_IN,
@@ -284,7 +283,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
       conn: newConnTrack(),
       tcpLoss: null,
       tcpLossHoles: null,
-      communityId: communityIdV1(iAddr, rAddr, d.proto, iPort, rPort),
+      communityId: null,
       hostname: null,
       hostnameSource: null,
       sni: null,

@@ -5,6 +5,7 @@ import type { InterfaceInfo } from '../capture/packet.js';
 import { addrToString } from '../decode/addr.js';
 import { lossOf } from '../flows/tcp-loss.js';
 import { connStateOf, historyOf } from '../flows/conn-state.js';
+import { communityIdOf } from '../flows/community-id.js';
 
 /**
  * Rows for one session, as plain arrays in the column order of the INSERTs below: built on the
@@ -84,7 +85,7 @@ export function flowRow(f: Flow, c: Classification, processSeq: number | null, p
     0, f.id, f.proto, f.ipVersion, addrToString(f.initiatorAddr), f.initiatorPort,
     addrToString(f.responderAddr), f.responderPort, f.initiatorBy, f.iface, Math.round(f.firstSeen),
     Math.round(f.lastSeen), f.packetsOut, f.packetsIn, f.bytesOut, f.bytesIn, f.payloadOut, f.payloadIn,
-    f.tcpState, missedBytes(f), f.communityId, f.hostname, f.hostnameSource, f.sni, f.alpn ? JSON.stringify(f.alpn) : null,
+    f.tcpState, missedBytes(f), communityIdOf(f), f.hostname, f.hostnameSource, f.sni, f.alpn ? JSON.stringify(f.alpn) : null,
     f.httpMethod, f.httpPath, f.httpHost, f.httpStatus, f.connectHost, f.connectPort, f.dnsName,
     c.activity, c.reason, c.ollama ? 1 : 0, processSeq, peerProcessSeq, connStateOf(f), historyOf(f), ifacesJson(f),
   ];
