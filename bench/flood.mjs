@@ -6,8 +6,8 @@
 //                                             also with --max-flows N (nothing evicted) for bytes per open flow.
 //   node bench/flood.mjs live [RATE=20000] [SECONDS=20]
 //                                             root: namespaces oafl-bs (sender) and oafl-bd (daemon) on a veth
-//                                             pair; a node sender sends RATE UDP datagrams/s from new source
-//                                             ports (each a new flow) for SECONDS while the daemon captures on
+//                                             pair; a node sender sends RATE UDP datagrams/s, each to a new
+//                                             (source port, destination port) pair, a new flow, for SECONDS while the daemon captures on
 //                                             the daemon's veth; then SIGTERM. Reports kernel drops, packets
 //                                             seen vs sent, peak RSS and the time from SIGTERM to exit.
 // Needs `npm run build` (dist/) first.
@@ -77,15 +77,16 @@ function cleanup() {
 const SENDER = `
 const dgram = require('node:dgram');
 const [rate, secs] = process.argv.slice(1).map(Number);
-let sent = 0; const t0 = Date.now(); const socks = [];
+// 400 sockets (400 source ports) x destination ports 10000..59999: datagram k goes from socket
+// k % 400 to port 10000 + floor(k / 400): every datagram is a new flow, with no socket churn.
+const socks = Array.from({ length: 400 }, () => dgram.createSocket('udp4'));
+const payload = Buffer.alloc(32);
+let sent = 0; const t0 = Date.now();
 function tick() {
   const due = Math.min(rate * secs, Math.floor((Date.now() - t0) / 1000 * rate));
-  while (sent < due) {
-    const s = dgram.createSocket('udp4');
-    s.send(Buffer.alloc(32), 9999, '192.0.2.2', () => s.close());
-    sent++;
-  }
-  if (sent < rate * secs) setImmediate(tick); else setTimeout(() => { console.log('sent ' + sent + ' in ' + ((Date.now() - t0) / 1000).toFixed(1) + ' s'); }, 200);
+  for (; sent < due; sent++) socks[sent % 400].send(payload, 10000 + Math.floor(sent / 400) % 50000, '192.0.2.2');
+  if (sent < rate * secs) setTimeout(tick, 1);
+  else setTimeout(() => { console.log('sent ' + sent + ' in ' + ((Date.now() - t0) / 1000).toFixed(1) + ' s'); for (const s of socks) s.close(); }, 500);
 }
 tick();
 `;
@@ -105,24 +106,31 @@ async function liveBench(rate, secs) {
     let err = '';
     daemon.stderr.on('data', (d) => { err += d; });
     const exited = new Promise((res) => daemon.on('exit', res));
-    while (!/capturing on/.test(err)) await new Promise((r) => setTimeout(r, 100));
+    let gone = false;
+    void exited.then(() => { gone = true; });
+    while (!/capturing on/.test(err)) {
+      if (gone) throw new Error(`the daemon exited: ${err}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // One socket per datagram (a new source port, a new flow): many are open at once until their send completes.
     const sender = spawnSync('ip', ['netns', 'exec', NS_S, process.execPath, '-e', SENDER, String(rate), String(secs)], { encoding: 'utf8' });
     await new Promise((r) => setTimeout(r, 1500));
     const t0 = Date.now();
-    spawnSync('sh', ['-c', `kill -TERM $(pgrep -P $(pgrep -P ${daemon.pid}))`]); // node under time under ip netns exec
+    spawnSync('sh', ['-c', `kill -TERM $(pgrep -P ${daemon.pid})`]); // node, under /usr/bin/time (ip netns exec execs it)
     await exited;
     const stopS = (Date.now() - t0) / 1000;
     const m = /TIME ([\d.]+) (\d+)/.exec(err);
-    const row = JSON.parse(spawnSync(process.execPath, [cli, 'sessions', '--db', db, '--json'], { encoding: 'utf8' }).stdout)[0];
+
     const sq = spawnSync('node', ['-e', `const D=require(${JSON.stringify(join(root, 'node_modules', 'better-sqlite3'))});const d=new D(${JSON.stringify(db)},{readonly:true});console.log(JSON.stringify({session:d.prepare('select packets,drops,expired_early from sessions').get(),flows:d.prepare('select count(*) n from flows').get().n}))`], { encoding: 'utf8' });
     console.log(`live ${rate}/s for ${secs} s: sender: ${sender.stdout.trim()}; daemon: ${sq.stdout.trim()}; peak RSS ${(Number(m?.[2]) / 1024).toFixed(0)} MB; SIGTERM to exit ${stopS.toFixed(2)} s`);
     console.log(err.split('\n').filter((l) => /stopped|unwritten/.test(l)).join('\n'));
-    void row;
   } finally {
     cleanup();
   }
 }
 
+process.on('SIGINT', () => { cleanup(); process.exit(130); });
+process.on('SIGTERM', () => { cleanup(); process.exit(143); });
 if (mode === 'import') importBench(Number(a1 ?? 1_000_000));
 else if (mode === 'live') await liveBench(Number(a1 ?? 20_000), Number(a2 ?? 20));
 else {
