@@ -433,3 +433,27 @@ describe('flow table: bounded (maxFlows) and half-open expiry', () => {
     expect(() => createFlowTable({ maxFlows: 1.5 })).toThrow(/positive integer/);
   });
 });
+
+describe('flow table: closing under a deadline (the daemon stopping)', () => {
+  it('closeAll(stopWhen) closes answered flows before half-open ones and leaves the rest open once told to stop', () => {
+    const { t, closed } = tracked();
+    const half: Flow[] = [];
+    for (let i = 0; i < 600; i++) half.push(feed(t, tcpPkt({ ip: '10.9.0.1', port: 20000 + i }, S, SYN, 0, T0 + i)).f);
+    const answered: Flow[] = [];
+    for (let i = 0; i < 300; i++) {
+      const c = { ip: '10.8.0.1', port: 30000 + i };
+      answered.push(feed(t, tcpPkt(c, S, SYN, 0, T0 + 1000 + i)).f);
+      feed(t, tcpPkt(S, c, SYN | ACK, 0, T0 + 1000 + i));
+    }
+    let asked = 0;
+    // stopWhen is asked every 256 flows: true at the third question, after 512 closed.
+    const left = t.closeAll(() => ++asked > 2);
+    expect(closed.length).toBe(512);
+    expect(left).toBe(900 - 512);
+    expect(t.size).toBe(left);
+    expect(answered.every((f) => f.closed)).toBe(true);
+    expect(half.filter((f) => f.closed).length).toBe(512 - 300);
+    expect(t.closeAll()).toBe(0);
+    expect(t.size).toBe(0);
+  });
+});
