@@ -9,6 +9,7 @@ import { ANY_DEVICE } from './capture/link-types.js';
 import { OLLAMA_API_PORT } from './knowledge/ports.js';
 import { EVIDENCE_POLICIES, type EvidencePolicy } from './store/evidence-policy.js';
 import { UserError } from './errors.js';
+import { DEFAULT_MAX_FLOWS } from './flows/flow-table.js';
 
 export const DEFAULTS = Object.freeze({
   /** The store when neither --db nor the environment names one (under $XDG_DATA_HOME). */
@@ -80,6 +81,8 @@ export interface DaemonSettings {
   /** DEFAULTS.apiPort first, then the ports --api-port added, each once. */
   apiPort: number[];
   keepCmdline: boolean;
+  /** Open flows at most (--max-flows). */
+  maxFlows: number;
   /** Seconds; none: until SIGINT/SIGTERM. */
   duration?: number;
 }
@@ -97,6 +100,7 @@ export interface DaemonOptionValues {
   pid?: number[];
   apiPort?: number[];
   keepCmdline?: boolean;
+  maxFlows?: number;
   duration?: number;
 }
 
@@ -119,6 +123,7 @@ export function settingsFromOptions(opts: DaemonOptionValues, env: SettingsEnv =
     pid: [...(opts.pid ?? [])],
     apiPort: [...new Set([DEFAULTS.apiPort, ...(opts.apiPort ?? [])])],
     keepCmdline: opts.keepCmdline === true,
+    maxFlows: opts.maxFlows ?? DEFAULT_MAX_FLOWS,
     duration: opts.duration,
   };
 }
@@ -140,6 +145,7 @@ export function settingsToArgs(s: DaemonSettings): string[] {
   for (const p of s.pid) args.push('--pid', String(p));
   for (const p of s.apiPort) if (p !== DEFAULTS.apiPort) args.push('--api-port', String(p));
   if (s.keepCmdline) args.push('--keep-cmdline');
+  if (s.maxFlows !== DEFAULT_MAX_FLOWS) args.push('--max-flows', String(s.maxFlows));
   if (s.duration !== undefined) args.push('--duration', durationArg(s.duration));
   return args;
 }

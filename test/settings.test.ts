@@ -49,7 +49,7 @@ describe('settings', () => {
     expect(settingsFromOptions({}, home)).toEqual({
       db: '/home/u/.local/share/ollama-audit/audit.db', interface: ['any'], filter: undefined, evidence: 'head',
       evidenceDir: '/home/u/.local/share/ollama-audit/audit.evidence', maxEvidence: undefined, retain: undefined,
-      process: [], pid: [], apiPort: [11434], keepCmdline: false, duration: undefined,
+      process: [], pid: [], apiPort: [11434], keepCmdline: false, maxFlows: 500_000, duration: undefined,
     });
     expect(DEFAULTS.apiPort).toBe(11434);
     expect(DEFAULTS.evidence).toBe('head');

@@ -12,7 +12,12 @@
  *   missing): claims about the Ollama tree are inconclusive. The share is bytes of flows with a
  *   process over all bytes;
  * - store gaps: a live capture whose store's disk was full could not write the rows of that window
- *   (sessions.gaps): what happened then is not in the store, so no claim holds over the session.
+ *   (sessions.gaps): what happened then is not in the store, so no claim holds over the session;
+ * - flows closed before their time: evicted from a full flow table (--max-flows), or left unwritten
+ *   by the daemon's 2 s stop deadline: any claim is inconclusive, since any flow, an Ollama one
+ *   too, may be among them (an evicted flow is stored, but its later packets start a new flow
+ *   without its handshake or names; an unwritten one is missing or stored as it was a second
+ *   earlier). Half-open flows that timed out after 30 s are only reported: they had told all they would.
  */
 import { ANY_DEVICE, interfaceText } from '../capture/link-types.js';
 import { LINKTYPE } from '../capture/packet.js';
@@ -52,9 +57,17 @@ export interface SessionCoverage {
   loopback_visible: boolean | null;
   /** Windows whose rows the store could not write (disk full), from sessions.gaps. */
   store_gaps: StoreGap[];
+  /**
+   * Flows closed before their time, by kind: evicted_half_open, evicted_finished, evicted_active
+   * (a full table), unwritten_at_stop (the stop deadline), half_open_timeout (30 s, not a problem).
+   */
+  expired_early: Record<string, number>;
   /** One line per coverage problem; empty when there is none. */
   problems: string[];
 }
+
+/** Early expiries that can hide or split a flow (all but half_open_timeout). */
+const HIDING_EXPIRIES = ['evicted_half_open', 'evicted_finished', 'evicted_active', 'unwritten_at_stop'];
 
 interface Iface { index: number; name: string | null; linktype: number }
 
@@ -83,6 +96,7 @@ export function sessionCoverage(s: SessionFacts): SessionCoverage {
     off_host_visible: offHostVisible(ifaces, s),
     loopback_visible: loopbackVisible(ifaces, s),
     store_gaps: parseGaps(row.gaps),
+    expired_early: parseCounts(row.expired_early),
     problems: [],
   };
   cov.problems = problems(cov);
@@ -93,6 +107,19 @@ export function sessionCoverage(s: SessionFacts): SessionCoverage {
 function windowSeconds(start: number | null, end: number | null): number | null {
   if (start === null || end === null || !isShowableUs(start) || !isShowableUs(end)) return null;
   return (end - start) / 1e6;
+}
+
+function parseCounts(json: string | undefined): Record<string, number> {
+  try {
+    const v = JSON.parse(json ?? '{}') as Record<string, number>;
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? v : {};
+  } catch {
+    return {};
+  }
+}
+
+function hidingExpiries(c: SessionCoverage): number {
+  return HIDING_EXPIRIES.reduce((n, k) => n + (c.expired_early[k] ?? 0), 0);
 }
 
 function parseIfaces(json: string): Iface[] {
@@ -153,7 +180,14 @@ function problems(c: SessionCoverage): string[] {
     out.push(`the stored capture window is ${INVALID_TIME} (a time before 1990 or past year 9999, from a capture with a broken clock): \`sessions delete ${c.session_id}\` removes it`);
   }
   out.push(...c.store_gaps.map(gapProblem));
+  if (hidingExpiries(c) > 0) out.push(expiryProblem(c));
   return out;
+}
+
+function expiryProblem(c: SessionCoverage): string {
+  const kinds = HIDING_EXPIRIES.filter((k) => (c.expired_early[k] ?? 0) > 0).map((k) => `${k.replace(/_/g, ' ')} ${c.expired_early[k]}`).join(', ');
+  return `${hidingExpiries(c)} flows closed early (${kinds}; a full flow table, see --max-flows, or the stop deadline): ` +
+    'any flow, an Ollama one too, may be among them, split or missing its names, so no claim can hold';
 }
 
 /** Coverage problems that stop a verdict of `holds` for a claim with these needs. */
@@ -165,6 +199,7 @@ export function blockers(c: SessionCoverage, needs: { offHost: boolean; attribut
   if (needs.attribution && c.attribution === 'unavailable') out.push(c.problems.find((p) => p.startsWith('no process'))!);
   // Whatever the claim, traffic in a window the store lost could break it.
   out.push(...c.problems.filter((p) => p.startsWith("the store's disk was full")));
+  if (hidingExpiries(c) > 0) out.push(expiryProblem(c));
   if (needs.minCaptureS !== undefined && (c.duration_s ?? 0) < needs.minCaptureS) {
     out.push(`the capture lasts ${(c.duration_s ?? 0).toFixed(1)} s, shorter than the ${needs.minCaptureS} s this claim needs`);
   }

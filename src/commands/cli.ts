@@ -9,6 +9,7 @@ import { EVIDENCE_POLICIES } from '../store/evidence-policy.js';
 import { basename } from 'node:path';
 import { DB_PATH_TEXT, DEFAULTS, evidenceDirFor, settingsFromOptions } from '../settings.js';
 import { visible } from '../text/visible.js';
+import { DEFAULT_MAX_FLOWS } from '../flows/flow-table.js';
 
 const KEEP_CMDLINE_HELP = 'store processes\' command lines verbatim (privacy: arguments can hold prompts); by default only argv[0], option names and Ollama\'s subcommand and model are kept, other arguments become <N chars>';
 
@@ -39,6 +40,7 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(dbOption())
     .option('--json', 'print one JSON array of import summaries')
     .option('--again', 'import a file even if the store already holds one with the same bytes (SHA-256); without it such a file is refused, exit 2')
+    .addOption(maxFlowsOption())
     .addHelpText('after', examples('ollama-audit import capture.pcapng', 'ollama-audit import --db audit.db a.pcap b.pcapng --json'))
     .action(async (files: string[], opts) => { code = await (await import('./import-command.js')).runImport(files, opts); });
 
@@ -182,7 +184,8 @@ export function addDaemonOptions(cmd: Command): Command {
     .addOption(repeatable('--pid <n>', 'also treat this pid (and its children) as Ollama; repeatable', collectInt))
     .addOption(repeatable('--api-port <port>', `another port the Ollama API listens on (${DEFAULTS.apiPort} always counts); repeatable`, collectPort))
     .option('--duration <duration>', 'stop after this long (e.g. 10m) (default: until SIGINT/SIGTERM)', parseDuration)
-    .option('--keep-cmdline', KEEP_CMDLINE_HELP);
+    .option('--keep-cmdline', KEEP_CMDLINE_HELP)
+    .addOption(maxFlowsOption());
 }
 
 /** A repeatable option gathering its values in a list; help shows `shown` (or nothing) as the default, not `[]`. */
@@ -226,6 +229,18 @@ function examples(...lines: string[]): string {
 /** Commander's error (and any line it adds) as the one line every usage error gets. */
 function oneErrorLine(text: string): string {
   return `ollama-audit: ${visible(text.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim())} (see --help)\n`;
+}
+
+/** --max-flows: the flow table's bound (src/flows/flow-table.ts). */
+function maxFlowsOption(): Option {
+  return new Option('--max-flows <n>', 'open flows kept at most; beyond it the oldest unanswered (half-open) flow, else the least recently active, is closed early, counted, and claims cannot hold (1 or more)')
+    .default(DEFAULT_MAX_FLOWS).argParser(atLeastOne);
+}
+
+function atLeastOne(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number, 1 or more');
+  return n;
 }
 
 function positiveInt(value: string): number {

@@ -15,6 +15,8 @@ export interface ImportOptions {
   json?: boolean;
   /** Import files whose bytes the store already holds (a new session each time). */
   again?: boolean;
+  /** Open flows at most (--max-flows). */
+  maxFlows?: number;
 }
 
 /**
@@ -32,6 +34,7 @@ export async function runImport(files: string[], opts: ImportOptions, out: NodeJ
     try {
       const summary = await importFile(dbPath, file, {
         again: opts.again,
+        maxFlows: opts.maxFlows,
         onProgress: (done, total) =>
           progress.update(`importing ${visible(basename(file))}: ${total ? Math.floor((done / total) * 100) : 0}% (${humanBytes(done)} of ${humanBytes(total)})`),
       });
@@ -60,5 +63,7 @@ export function formatSummary(s: ImportSummary): string {
     `  interfaces: ${s.interfaces.map((i) => visible(interfaceText(i))).join('; ') || 'none recorded'}`,
     `  estimated capture loss: ${s.loss_estimate === null ? 'unknown (no TCP data acknowledged)' : `${formatPercent(s.loss_estimate)} of acknowledged TCP bytes`}`,
     s.stopped_at !== null ? `  stopped reading at byte ${s.stopped_at} (damaged or truncated file)` : null,
+    Object.keys(s.expired_early).length > 0
+      ? `  flows closed early: ${Object.entries(s.expired_early).map(([k, v]) => `${k.replace(/_/g, ' ')} ${v}`).join(', ')}` : null,
   ].filter((l) => l !== null).join('\n') + '\n';
 }

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { readCaptureFile } from '../capture/read-file.js';
 import { createIngest } from '../pipeline/ingest.js';
 import { lossPercent } from '../flows/tcp-loss.js';
+import { expiredEarlyRecord } from '../flows/flow-table.js';
 import { beginSession } from '../store/session-writer.js';
 import { explainStoreError, StoreError } from '../store/store-error.js';
 import { CaptureFileError } from '../capture/read-result.js';
@@ -24,6 +25,8 @@ export interface ImportSummary {
   loss_estimate: number | null;
   /** Interfaces the file describes, in its order: name (null in classic pcap) and LINKTYPE number. */
   interfaces: { index: number; name: string | null; linktype: number }[];
+  /** Flows closed before their time, by kind (sessions.expired_early); {} when none. */
+  expired_early: Record<string, number>;
 }
 
 export interface ImportFileOptions {
@@ -32,6 +35,8 @@ export interface ImportFileOptions {
   again?: boolean;
   /** The import's wall clock, µs (default: now): packets more than a day past it are skipped as 'bad-timestamp'. */
   nowUs?: number;
+  /** Open flows at most (--max-flows). */
+  maxFlows?: number;
 }
 
 /**
@@ -56,7 +61,7 @@ export async function importFile(dbPath: string, file: string, opts: ImportFileO
     },
     dns: writer.dns,
     http: writer.http,
-  }, {}, { nowUs: opts.nowUs });
+  }, {}, { nowUs: opts.nowUs, maxFlows: opts.maxFlows });
   try {
     const read = readCaptureFile(path, ingest.packet, {
       onProgress: opts.onProgress,
@@ -65,6 +70,7 @@ export async function importFile(dbPath: string, file: string, opts: ImportFileO
     });
     const counts = ingest.finish();
     const skipped = Object.fromEntries(Object.entries(counts.skips).filter(([, n]) => n > 0));
+    const expiredEarly = expiredEarlyRecord(counts.expiredEarly);
     // The reader's warnings say why it stopped early: with what was imported, each is one line.
     const warnings = [
       ...read.warnings.map((w) => `${w} (imported the ${counts.packets} packets before it)`),
@@ -81,6 +87,7 @@ export async function importFile(dbPath: string, file: string, opts: ImportFileO
       skipped,
       warnings,
       stoppedAt: read.stoppedAt,
+      expiredEarly,
     }, { refuseDuplicate: !opts.again });
     return {
       file: path,
@@ -96,6 +103,7 @@ export async function importFile(dbPath: string, file: string, opts: ImportFileO
       stopped_at: read.stoppedAt,
       loss_estimate: lossPercent(counts.tcpAcked, counts.tcpMissed),
       interfaces: read.interfaces.map((i) => ({ index: i.index, name: i.name, linktype: i.linktype })),
+      expired_early: expiredEarly,
     };
   } catch (err) {
     await writer.abort();

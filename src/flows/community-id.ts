@@ -1,8 +1,14 @@
 import { IPPROTO } from '../decode/decoded.js';
 import { icmpCounterpart } from './icmp-counterpart.js';
 import { sha1Short } from './sha1-block.js';
+import type { Flow } from './flow.js';
 
 const IPPROTO_SCTP = 132;
+
+/** A flow's Community ID, computed at the first call and kept on the flow. */
+export function communityIdOf(f: Flow): string {
+  return f.communityId ?? (f.communityId = communityIdV1(f.initiatorAddr, f.responderAddr, f.proto, f.initiatorPort, f.responderPort));
+}
 
 /** Hash input: seed(2) saddr(4|16) daddr(4|16) proto(1) pad(1) sport(2) dport(2), at most 40 bytes. */
 const scratch = Buffer.alloc(40);

@@ -1,6 +1,5 @@
 import type { Packet } from '../capture/packet.js';
 import { IPPROTO, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Decoded } from '../decode/decoded.js';
-import { communityIdV1 } from './community-id.js';
 import { newConnTrack, trackOtherConn, trackTcpConn } from './conn-state.js';
 import {
   DIR_IN, DIR_OUT, TCP_STATE_ESTABLISHED, TCP_STATE_FIN_IN, TCP_STATE_FIN_OUT, TCP_STATE_RST_IN,
@@ -18,6 +17,45 @@ import { isServicePort } from './service-ports.js';
  */
 export const DEFAULT_IDLE_TIMEOUT_US = Object.freeze({ tcp: 300e6, udp: 60e6, other: 60e6 });
 export const DEFAULT_CLOSED_TIMEOUT_US = 5e6;
+/**
+ * A half-open flow (packets one way only, at most HALF_OPEN_MAX_PACKETS of them: Zeek's S0, SH or
+ * OTH with no answer, a SYN flood's flows) goes after 30 s idle, as Linux conntrack drops an
+ * unanswered SYN_SENT entry (nf_conntrack_tcp_timeout_syn_sent is 120 s, syn_recv 60 s; a flood
+ * needs less).
+ */
+export const DEFAULT_HALF_OPEN_TIMEOUT_US = 30e6;
+export const HALF_OPEN_MAX_PACKETS = 4;
+/** Open flows the table keeps at most (--max-flows): about 200 MB at the measured bytes per flow. */
+export const DEFAULT_MAX_FLOWS = 500_000;
+
+/**
+ * Flows the table closed before their time, by kind. Evictions (the table was full) can split a
+ * flow: its later packets start a new flow without its handshake or naming, so claims over such a
+ * session cannot hold (src/claims/coverage.ts). A half-open timeout splits nothing a flow had
+ * told: it is counted for the record only.
+ */
+export interface EarlyExpiries {
+  /** Evicted when full: half-open flows (oldest first). */
+  evictedHalfOpen: number;
+  /** Evicted when full: finished TCP flows (FIN both ways or RST) still in their close delay. */
+  evictedFinished: number;
+  /** Evicted when full with no half-open or finished flow left: the least recently active flow. */
+  evictedActive: number;
+  /** Half-open flows closed after the half-open timeout instead of their protocol's idle timeout. */
+  halfOpenTimeout: number;
+}
+
+/**
+ * The store's and JSON's form of early expiries (sessions.expired_early): snake_case kinds, only
+ * those that happened. `unwrittenAtStop`: open flows the daemon's stop deadline left unwritten.
+ */
+export function expiredEarlyRecord(e: EarlyExpiries, unwrittenAtStop = 0): Record<string, number> {
+  const all: [string, number][] = [
+    ['evicted_half_open', e.evictedHalfOpen], ['evicted_finished', e.evictedFinished], ['evicted_active', e.evictedActive],
+    ['half_open_timeout', e.halfOpenTimeout], ['unwritten_at_stop', unwrittenAtStop],
+  ];
+  return Object.fromEntries(all.filter(([, n]) => n > 0));
+}
 
 export interface FlowTableOptions {
   idleTimeoutUs?: { tcp: number; udp: number; other: number };
@@ -25,6 +63,10 @@ export interface FlowTableOptions {
   closedTimeoutUs?: number;
   /** Flows the table has room for before it first grows (it doubles as needed). */
   initialCapacity?: number;
+  /** Open flows at most; a new flow beyond it evicts one (see EarlyExpiries). Default DEFAULT_MAX_FLOWS. */
+  maxFlows?: number;
+  /** Idle time after which a half-open flow is closed; default DEFAULT_HALF_OPEN_TIMEOUT_US. */
+  halfOpenTimeoutUs?: number;
   /** Called once per flow, right after it is created (before its first packet is counted). */
   onOpen?: (f: Flow) => void;
   /** Called once per flow when it is expired, replaced (port reuse) or closeAll() ends it. */
@@ -46,10 +88,16 @@ export interface FlowTable {
   lastNew: boolean;
   /** Closes flows idle past their timeout at capture time nowUs; cost is the number closed. */
   expire(nowUs: number): number;
-  /** Closes every open flow, in id order (end of capture). */
-  closeAll(): void;
+  /**
+   * Closes every open flow, in id order (end of capture). With `stopWhen` (a deadline: the daemon
+   * stopping), answered flows go first, then half-open ones, in no set order; it is asked every 256
+   * flows and, once true, the rest stay open. Returns the flows left open.
+   */
+  closeAll(stopWhen?: () => boolean): number;
   /** Open flows. */
   readonly size: number;
+  /** Flows closed before their time so far (counters only grow). */
+  readonly expiredEarly: EarlyExpiries;
   /** Open flows, in no particular order. */
   flows(): IterableIterator<Flow>;
 }
@@ -59,7 +107,9 @@ const LIST_TCP = 0;
 const LIST_UDP = 1;
 const LIST_OTHER = 2;
 const LIST_TCP_DONE = 3;
-const LIST_COUNT = 4;
+/** Packets one way only, few of them: a flow leaves this list at its first answer. */
+const LIST_HALF_OPEN = 4;
+const LIST_COUNT = 5;
 
 const TCP_DONE_MASK = TCP_STATE_RST_OUT | TCP_STATE_RST_IN;
 const TCP_FIN_BOTH = TCP_STATE_FIN_OUT | TCP_STATE_FIN_IN;
@@ -85,7 +135,10 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
   timeouts[LIST_UDP] = idle.udp;
   timeouts[LIST_OTHER] = idle.other;
   timeouts[LIST_TCP_DONE] = Math.min(opts.closedTimeoutUs ?? DEFAULT_CLOSED_TIMEOUT_US, idle.tcp);
-  const onOpen = opts.onOpen;
+  timeouts[LIST_HALF_OPEN] = Math.min(opts.halfOpenTimeoutUs ?? DEFAULT_HALF_OPEN_TIMEOUT_US, idle.tcp, idle.udp, idle.other);
+  const maxFlows = opts.maxFlows ?? DEFAULT_MAX_FLOWS;
+  if (!(Number.isInteger(maxFlows) && maxFlows >= 1)) throw new RangeError(`maxFlows must be a positive integer, not ${maxFlows}`);
+  const early: EarlyExpiries = { evictedHalfOpen: 0, evictedFinished: 0, evictedActive: 0, halfOpenTimeout: 0 };  const onOpen = opts.onOpen;
   const onClose = opts.onClose;
   const remap = opts.hash;
 
@@ -93,7 +146,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
   // of [slot + 1, hash] pairs (slot + 1 === 0: empty) with twice as many buckets as slots, so
   // it is at most half full.
   let cap = 16;
-  while (cap < (opts.initialCapacity ?? 1024)) cap *= 2;
+  while (cap < Math.min(opts.initialCapacity ?? 1024, maxFlows)) cap *= 2;
   let slots: (Flow | null)[] = new Array<Flow | null>(cap).fill(null);
   let rec = new Int32Array(cap * REC);
   let index = new Int32Array(cap * 4);
@@ -114,6 +167,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     get size() {
       return count;
     },
+    expiredEarly: early,
     flows,
   };
   return table;
@@ -183,6 +237,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
       f.payloadIn += d.payloadWireLen;
     }
     let list = rec[s * REC + R_LIST];
+    if (list === LIST_HALF_OPEN && !stillHalfOpen(f)) list = protoList(d.proto);
     if (d.proto === IPPROTO.TCP) {
       f.tcpState = nextTcpState(f.tcpState, dir, d.tcpFlags);
       trackTcpConn(f, dir, d.tcpFlags, d.payloadWireLen, d.tcpWindow);
@@ -195,6 +250,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
   }
 
   function create(pkt: Packet, d: Decoded, h: number, sport: number, dport: number): Flow {
+    if (count >= maxFlows) evictOne();
     const s = allocSlot();
     const [swap, by] = pickInitiator(d, sport, dport);
     const buf = pkt.buf;
@@ -227,7 +283,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
       conn: newConnTrack(),
       tcpLoss: null,
       tcpLossHoles: null,
-      communityId: communityIdV1(iAddr, rAddr, d.proto, iPort, rPort),
+      communityId: null,
       hostname: null,
       hostnameSource: null,
       sni: null,
@@ -256,7 +312,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
       rec[r + R_IADDR + k] = k < words ? pktAddr[iBase + k] : 0;
       rec[r + R_RADDR + k] = k < words ? pktAddr[4 - iBase + k] : 0;
     }
-    append(s, d.proto === IPPROTO.TCP ? LIST_TCP : d.proto === IPPROTO.UDP ? LIST_UDP : LIST_OTHER);
+    append(s, LIST_HALF_OPEN);
     indexInsert(s, h);
     count++;
     table.lastNew = true;
@@ -271,6 +327,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
       const t = timeouts[l];
       for (let s = heads[l]; s >= 0; s = heads[l]) {
         if (nowUs - (slots[s] as Flow).lastSeen <= t) break;
+        if (l === LIST_HALF_OPEN) early.halfOpenTimeout++;
         closeSlot(s);
         closed++;
       }
@@ -278,11 +335,44 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     return closed;
   }
 
-  function closeAll(): void {
+  /**
+   * Makes room for one flow: the oldest half-open flow, else the oldest finished one, else the
+   * least recently active (each idle list is ordered by last packet, so that is a list head).
+   */
+  function evictOne(): void {
+    let s = heads[LIST_HALF_OPEN];
+    if (s >= 0) early.evictedHalfOpen++;
+    else if ((s = heads[LIST_TCP_DONE]) >= 0) early.evictedFinished++;
+    else {
+      for (const l of ACTIVE_LISTS) {
+        const h = heads[l];
+        if (h >= 0 && (s < 0 || (slots[h] as Flow).lastSeen < (slots[s] as Flow).lastSeen)) s = h;
+      }
+      early.evictedActive++;
+    }
+    closeSlot(s);
+  }
+
+  function closeAll(stopWhen?: () => boolean): number {
+    if (stopWhen !== undefined) return closeUntil(stopWhen);
     const open: number[] = [];
     for (let s = 0; s < used; s++) if (slots[s] !== null) open.push(s);
     open.sort((a, b) => (slots[a] as Flow).id - (slots[b] as Flow).id);
     for (const s of open) closeSlot(s);
+    return 0;
+  }
+
+  /** Two passes in slot order (no sort: a full table is 500k flows): answered flows, then half-open. */
+  function closeUntil(stopWhen: () => boolean): number {
+    let n = 0;
+    for (const halfOpen of [false, true]) {
+      for (let s = 0; s < used; s++) {
+        if (slots[s] === null || (rec[s * REC + R_LIST] === LIST_HALF_OPEN) !== halfOpen) continue;
+        if ((n++ & 255) === 0 && stopWhen()) return count;
+        closeSlot(s);
+      }
+    }
+    return count;
   }
 
   function* flows(): IterableIterator<Flow> {
@@ -431,6 +521,17 @@ function nextTcpState(state: number, dir: number, flags: number): number {
     if ((flags & TCP_RST) !== 0) state |= TCP_STATE_RST_IN;
   }
   return state;
+}
+
+const ACTIVE_LISTS = [LIST_TCP, LIST_UDP, LIST_OTHER];
+
+function protoList(proto: number): number {
+  return proto === IPPROTO.TCP ? LIST_TCP : proto === IPPROTO.UDP ? LIST_UDP : LIST_OTHER;
+}
+
+/** After a packet is counted: still one way only, and few packets. */
+function stillHalfOpen(f: Flow): boolean {
+  return (f.packetsOut === 0 || f.packetsIn === 0) && f.packetsOut + f.packetsIn <= HALF_OPEN_MAX_PACKETS;
 }
 
 function tcpDone(state: number): boolean {

@@ -68,8 +68,11 @@ export interface Flow {
   tcpLoss: Float64Array | null;
   /** The loss estimate's gaps and out-of-order ranges: null until the flow first has one. */
   tcpLossHoles: Float64Array | null;
-  /** Community ID v1 ("1:base64"), computed once when the flow is created. */
-  communityId: string;
+  /**
+   * Community ID v1 ("1:base64"): null until first asked for; read it with communityIdOf() from
+   * community-id.ts, which computes it once (a SYN flood's flows never need it in memory).
+   */
+  communityId: string | null;
 
   // --- naming, filled by src/enrich ---
   /** The best name of the far end, and what gave it. Precedence: sni > connect > http > dns. */

@@ -4,6 +4,7 @@ import { createPlatformAttributor } from '../attribution/os/select.js';
 import type { Attributor } from '../attribution/attributor.js';
 import { lossOf, lossPercent } from '../flows/tcp-loss.js';
 import { createIngest } from '../pipeline/ingest.js';
+import { expiredEarlyRecord } from '../flows/flow-table.js';
 import { openDb, type Db } from '../store/open-db.js';
 import { DEFAULTS, evidenceDirFor, resolveDbPath } from '../settings.js';
 import { beginLiveSession, type LiveBatch, type LiveSession, type StoreGap } from '../store/live-session.js';
@@ -34,6 +35,8 @@ export interface LiveSettings {
    * Otherwise they are stored redacted (src/attribution/cmdline-redact.ts).
    */
   keepCmdline?: boolean;
+  /** Open flows at most (--max-flows); default DEFAULT_MAX_FLOWS (flows/flow-table.ts). */
+  maxFlows?: number;
 }
 
 export interface LiveStarted {
@@ -141,7 +144,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
         this.changes.touched(f);
         if (evidence !== null && !this.evidenceStopped) evidence.write(f, dir, p, d);
       },
-    });
+    }, { maxFlows: settings.maxFlows });
     // Several devices: a forwarded packet crosses more than one (`any` is checked by its cooked link type).
     if (capture.interfaces.length > 1) this.ingest.severalInterfaces();
 
@@ -222,6 +225,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
       progress: {
         packets: stats.packets, startedAt: this.captureStartUs, drops: stats.kernelDrops, lossEstimate: stats.lossEstimate,
         skipped: nonZero(this.ingest.counts.skips), gaps: this.gaps.toRecord(),
+        expiredEarly: expiredEarlyRecord(this.ingest.counts.expiredEarly),
       },
     };
   }
@@ -298,7 +302,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
         interfaces: this.capture.interfaces, packets: this.ingest.counts.packets, startedAt: this.captureStartUs,
         endedAt: Date.now() * 1000, drops: this.capture.stats().total.kernelDrops,
         lossEstimate: lossPercent(totals.tcpAcked, totals.tcpMissed), skipped: nonZero(this.ingest.counts.skips), warnings: [],
-        stoppedAt: null,
+        stoppedAt: null, expiredEarly: expiredEarlyRecord(this.ingest.counts.expiredEarly),
       });
       return true;
     } catch (err) {

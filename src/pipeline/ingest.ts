@@ -3,7 +3,7 @@ import { IPPROTO, newDecoded, newSkipCounts, type Decoded, type SkipCounts } fro
 import { lossOf, trackTcpLoss } from '../flows/tcp-loss.js';
 import { decodePacket } from '../decode/decode-packet.js';
 import type { Flow } from '../flows/flow.js';
-import { createFlowTable } from '../flows/flow-table.js';
+import { createFlowTable, type EarlyExpiries } from '../flows/flow-table.js';
 import { createEnricher } from '../enrich/enricher.js';
 import type { DnsRecord, HttpRecord } from '../enrich/records.js';
 import { attributeFromComment } from '../attribution/packet-comment.js';
@@ -38,6 +38,13 @@ export interface IngestCounts {
   tcpMissed: number;
   /** IP fragment reassembly (src/decode/ip-fragments.ts). */
   readonly fragments: FragmentStats;
+  /** Flows the table closed before their time (full table, half-open timeout). */
+  readonly expiredEarly: EarlyExpiries;
+}
+
+export interface IngestOptions {
+  /** Open flows at most (--max-flows); default DEFAULT_MAX_FLOWS of src/flows/flow-table.ts. */
+  maxFlows?: number;
 }
 
 export interface IngestOptions {
@@ -85,6 +92,7 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: 
   const frags = createFragmentTracker();
   const counts: IngestCounts = {
     fragments: frags.stats,
+    get expiredEarly() { return table.expiredEarly; },
     packets: 0, decoded: 0, skips: newSkipCounts(), tcpAcked: 0, tcpMissed: 0,
     get firstTs() { return Number.isNaN(span[0]) ? null : span[0]; },
     get lastTs() { return Number.isNaN(span[1]) ? null : span[1]; },
@@ -103,6 +111,7 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: 
   });
 
   const table = createFlowTable({
+    maxFlows: opts.maxFlows,
     onOpen: (f) => {
       enricher.onFlowOpen(f);
       hooks.onOpen?.(f);
@@ -275,12 +284,17 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: 
     return classifyFlow(f, memory.contextFor(f));
   }
 
-  /** Closes every open flow (end of file, or the capture stopped). */
-  function finish(): IngestCounts {
-    table.closeAll();
+  /**
+   * Closes every open flow (end of file, or the capture stopped). With `stopWhen` (the daemon's
+   * stop deadline) it closes answered flows first and stops once stopWhen() is true: the flows
+   * left open are never handed to sinks (unclosedAtStop says how many).
+   */
+  function finish(stopWhen?: () => boolean): IngestCounts {
+    unclosedAtStop = table.closeAll(stopWhen);
     frags.flush();
     return counts;
   }
+  let unclosedAtStop = 0;
 
   /**
    * The source has more than one interface (a live capture on several devices; a file whose second
@@ -290,7 +304,11 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: 
     severalIfaces = true;
   }
 
-  return { packet, finish, tick, classify, severalInterfaces, openFlows: () => table.flows(), counts };
+  return {
+    packet, finish, tick, classify, severalInterfaces, openFlows: () => table.flows(), counts,
+    /** Flows finish(stopWhen) left open. */
+    unclosedAtStop: () => unclosedAtStop,
+  };
 }
 
 export type Ingest = ReturnType<typeof createIngest>;

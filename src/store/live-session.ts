@@ -21,6 +21,8 @@ export interface LiveBatch {
     packets: number; startedAt: number | null; drops: number | null; lossEstimate: number | null; skipped: Record<string, number>;
     /** Every window so far whose rows could not be written (sessions.gaps); empty: none. */
     gaps: StoreGap[];
+    /** Flows closed before their time so far, by kind (sessions.expired_early). */
+    expiredEarly?: Record<string, number>;
   };
 }
 
@@ -71,7 +73,7 @@ export function beginLiveSession(db: Db, start: SessionStart, me: WriterIdentity
     for (const r of b.http) run(insertHttp, httpRow(r));
     if (b.evidence) writeEvidenceRows(db, sessionId, b.evidence.segments, b.evidence.rows, b.evidence.deleted);
     const p = b.progress;
-    progress.run(p.packets, round(p.startedAt), p.drops, p.lossEstimate, JSON.stringify(p.skipped), p.gaps.length ? JSON.stringify(p.gaps) : null, sessionId);
+    progress.run(p.packets, round(p.startedAt), p.drops, p.lossEstimate, JSON.stringify(p.skipped), p.gaps.length ? JSON.stringify(p.gaps) : null, JSON.stringify(p.expiredEarly ?? {}), sessionId);
   });
 
   function end(e: SessionEnd): void {

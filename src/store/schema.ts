@@ -178,4 +178,7 @@ export const MIGRATIONS: string[] = [
   `,
   // 8: "what changed since" readers (the dashboard, export --follow) find a session's flows by last_seen.
   `CREATE INDEX flows_session_last_seen ON flows(session_id, last_seen);`,
+  // 9: flows the flow table closed before their time (a full table evicted them, a half-open
+  // flow timed out, the daemon's stop deadline left them unwritten), by kind.
+  `ALTER TABLE sessions ADD COLUMN expired_early TEXT NOT NULL DEFAULT '{}'; -- JSON {evicted_half_open, evicted_finished, evicted_active, half_open_timeout, unwritten_at_stop: count}, non-zero kinds only`,
 ];

@@ -5,6 +5,7 @@ import type { InterfaceInfo } from '../capture/packet.js';
 import { addrToString } from '../decode/addr.js';
 import { lossOf } from '../flows/tcp-loss.js';
 import { connStateOf, historyOf } from '../flows/conn-state.js';
+import { communityIdOf } from '../flows/community-id.js';
 
 /**
  * Rows for one session, as plain arrays in the column order of the INSERTs below: built on the
@@ -44,9 +45,9 @@ export const UPSERT_PROCESS = `${INSERT_PROCESS}
 export const INSERT_SESSION = `INSERT INTO sessions (kind, source, format, interfaces, filter, recorded_at) VALUES (?, ?, ?, '[]', ?, ?)`;
 /** ended_at stays NULL until the capture ends cleanly: a reader (or a kill -9) can tell a capture that never finished. */
 export const PROGRESS_SESSION = `UPDATE sessions SET packets = ?, started_at = ?, drops = ?,
-    loss_estimate = ?, skipped = ?, gaps = ? WHERE id = ?`;
+    loss_estimate = ?, skipped = ?, gaps = ?, expired_early = ? WHERE id = ?`;
 export const FINISH_SESSION = `UPDATE sessions SET format = coalesce(?, format), interfaces = ?, packets = ?, started_at = ?, ended_at = ?, drops = ?,
-    loss_estimate = ?, skipped = ?, warnings = ?, stopped_at = ?, source_sha256 = ? WHERE id = ?`;
+    loss_estimate = ?, skipped = ?, warnings = ?, stopped_at = ?, expired_early = ?, source_sha256 = ? WHERE id = ?`;
 /** The earliest other session that imported a file with these bytes (checked inside the import's own transaction). */
 export const FIND_IMPORT_BY_SHA256 = `SELECT id, recorded_at, source FROM sessions WHERE source_sha256 = ? AND id <> ? ORDER BY id LIMIT 1`;
 
@@ -69,6 +70,8 @@ export interface SessionEnd {
   skipped: Record<string, number>;
   warnings: string[];
   stoppedAt: number | null;
+  /** Flows closed before their time, by kind (expiredEarlyRecord in src/flows/flow-table.ts). */
+  expiredEarly?: Record<string, number>;
   /** Hex SHA-256 of an imported file's bytes; null (or absent) for live sessions. An import's is
    * filled in by the writer thread, which hashes the bytes it was fed (session-writer sourceBytes). */
   sourceSha256?: string | null;
@@ -86,7 +89,7 @@ export function flowRow(
     0, f.id, f.proto, f.ipVersion, addrToString(f.initiatorAddr), f.initiatorPort,
     addrToString(f.responderAddr), f.responderPort, f.initiatorBy, f.iface, Math.round(f.firstSeen),
     Math.round(f.lastSeen), f.packetsOut, f.packetsIn, f.bytesOut, f.bytesIn, f.payloadOut, f.payloadIn,
-    f.tcpState, missedBytes(f), f.communityId, f.hostname, f.hostnameSource, f.sni, f.alpn ? JSON.stringify(f.alpn) : null,
+    f.tcpState, missedBytes(f), communityIdOf(f), f.hostname, f.hostnameSource, f.sni, f.alpn ? JSON.stringify(f.alpn) : null,
     f.httpMethod, f.httpPath, f.httpHost, f.httpStatus, f.connectHost, f.connectPort, f.dnsName,
     c.activity, c.reason, c.ollama ? 1 : 0, processSeq, peerProcessSeq, connStateOf(f), historyOf(f), ifacesJson(f),
     effectiveProcessSeq,
@@ -133,7 +136,9 @@ export function sessionEndRow(end: SessionEnd): Row {
   return [
     end.format ?? null, JSON.stringify(end.interfaces.map((i) => ({ index: i.index, name: i.name, linktype: i.linktype }))),
     end.packets, end.startedAt === null ? null : Math.round(end.startedAt), end.endedAt === null ? null : Math.round(end.endedAt),
-    end.drops, end.lossEstimate, JSON.stringify(end.skipped), JSON.stringify(end.warnings), end.stoppedAt, end.sourceSha256 ?? null,
+    // source_sha256 stays last: the writer thread fills it in there (writer-thread.js).
+    end.drops, end.lossEstimate, JSON.stringify(end.skipped), JSON.stringify(end.warnings), end.stoppedAt,
+    JSON.stringify(end.expiredEarly ?? {}), end.sourceSha256 ?? null,
   ];
 }
 

@@ -11,7 +11,7 @@ function liveSession(gaps: string | null): SessionRows {
   return {
     session: {
       id: 1, kind: 'live', source: 'eth0', format: 'live', interfaces: JSON.stringify([{ index: 0, name: 'eth0', linktype: 1 }]),
-      started_at: 1_700_000_000_000_000, ended_at: 1_700_000_060_000_000, packets: 100, drops: 0, loss_estimate: 0, gaps,
+      started_at: 1_700_000_000_000_000, ended_at: 1_700_000_060_000_000, packets: 100, drops: 0, loss_estimate: 0, gaps, expired_early: '{}',
     },
     dns: [], http: [], processCount: 1,
   };

@@ -139,7 +139,7 @@ describe('verify --pcap', () => {
       expect(Object.keys(c.evidence).sort()).toEqual(['chains', 'count', 'first_seen', 'flow_ids', 'flows']);
     }
     expect(Object.keys(rep.coverage.sessions[0]).sort()).toEqual(['attributed_share', 'attribution', 'drop_percent', 'drops', 'duration_s', 'ended_at',
-      'interfaces', 'kind', 'loopback_visible', 'loss_estimate', 'off_host_visible', 'packets', 'problems', 'session_id', 'source', 'started_at', 'store_gaps']);
+      'expired_early', 'interfaces', 'kind', 'loopback_visible', 'loss_estimate', 'off_host_visible', 'packets', 'problems', 'session_id', 'source', 'started_at', 'store_gaps']);
     const chain = rep.chains.find((c) => c.request.path === '/api/pull')!;
     expect(Object.keys(chain.request).sort()).toEqual(['activity', 'client', 'client_process', 'flow_id', 'method', 'path', 'server_process', 'ts']);
     expect(Object.keys(chain.caused[0]).sort()).toEqual(['activity', 'far_addr', 'far_port', 'first_seen', 'flow_id', 'hostname']);

@@ -48,7 +48,8 @@ describe('import + flows', () => {
     expect(imp.code).toBe(0);
     expect(imp.stderr).toBe('');
     const [summary] = JSON.parse(imp.stdout);
-    expect(Object.keys(summary).sort()).toEqual(['activities', 'file', 'flows', 'format', 'interfaces', 'loss_estimate', 'named_flows', 'ollama_flows', 'packets', 'session_id', 'skipped', 'stopped_at', 'warnings'].sort());
+    expect(Object.keys(summary).sort()).toEqual(['activities', 'expired_early', 'file', 'flows', 'format', 'interfaces', 'loss_estimate', 'named_flows', 'ollama_flows', 'packets', 'session_id', 'skipped', 'stopped_at', 'warnings'].sort());
+    expect(summary.expired_early).toEqual({}); // a small capture: no flow closed before its time
     // tcpdump -i any writes Linux cooked v2 (LINKTYPE 276) and a classic pcap names no interface.
     expect(summary.interfaces).toEqual([{ index: 0, name: null, linktype: 276 }]);
     expect(summary.format).toBe('pcap');

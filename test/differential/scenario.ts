@@ -39,6 +39,8 @@ export const SCENARIO: Record<string, Traffic[]> = {
   // ping, curl to example.org over HTTP, an HTTPS manifest fetch from registry.ollama.ai, a server
   // that resets, refused and unanswered connections, each name looked up over UDP DNS: no proxy.
   'conn-states.pcap': ['conversations', 'syn', 'sni', 'dns', 'http'],
+  // One curl to 203.0.113.80 by address (HTTP) and 600 unanswered SYNs: no DNS, TLS or proxy.
+  'syn-flood.pcap': ['conversations', 'syn', 'http'],
 };
 
 /** The oracle's list for one kind of traffic: non-empty exactly when the scenario has that traffic. */

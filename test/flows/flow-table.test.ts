@@ -9,6 +9,7 @@ import {
   TCP_STATE_SYN, TCP_STATE_SYNACK, type Flow,
 } from '../../src/flows/flow.js';
 import { connStateOf, historyOf } from '../../src/flows/conn-state.js';
+import { communityIdOf } from '../../src/flows/community-id.js';
 import { icmp, ipv4, ipv6, packet, tcp, udp } from '../decode/frames.js';
 
 const SYN = 0x02;
@@ -97,14 +98,15 @@ describe('flow table: TCP', () => {
   it('fills every Flow field at creation, with a Community ID matching the spec vector', () => {
     const t = createFlowTable();
     const { f } = feed(t, tcpPkt({ ip: '1.2.3.4', port: 1122 }, { ip: '5.6.7.8', port: 3344 }, SYN));
-    expect(f.communityId).toBe('1:wCb3OG7yAFWelaUydu0D+125CLM=');
+    expect(f.communityId).toBe(null); // computed when first asked for (a row is written)
+    expect(communityIdOf(f)).toBe('1:wCb3OG7yAFWelaUydu0D+125CLM=');
     expect(f).toEqual({
       id: 1, proto: 6, ipVersion: 4, initiatorAddr: Buffer.from([1, 2, 3, 4]), responderAddr: Buffer.from([5, 6, 7, 8]),
       initiatorPort: 1122, responderPort: 3344, initiatorBy: 'syn', iface: 0, ifaces: null, firstSeen: T0, lastSeen: T0,
       packetsOut: 1, packetsIn: 0, bytesOut: 40, bytesIn: 0, payloadOut: 0, payloadIn: 0, tcpState: TCP_STATE_SYN,
       conn: expect.any(Int32Array), tcpLoss: null, tcpLossHoles: null, communityId: '1:wCb3OG7yAFWelaUydu0D+125CLM=', hostname: null, hostnameSource: null, sni: null, alpn: null,
       httpMethod: null, httpPath: null, httpHost: null, httpStatus: null, connectHost: null, connectPort: null,
-      dnsName: null, process: null, peerProcess: null, enrich: null, closed: false,
+      dnsName: null, process: null, peerProcess: null, effectiveProcess: null, enrich: null, closed: false,
     });
     expect([connStateOf(f), historyOf(f)]).toEqual(['S0', 'S']);
   });
@@ -241,6 +243,7 @@ describe('flow table: expiry', () => {
   it('expire() closes UDP after 1 min idle and TCP after 5 min, by capture time', () => {
     const { t, closed } = tracked();
     const u = feed(t, udpPkt(C, { ip: '10.0.0.53', port: 53 }, 10, T0)).f;
+    feed(t, udpPkt({ ip: '10.0.0.53', port: 53 }, C, 10, T0)); // answered: not half-open (30 s)
     const c = feed(t, tcpPkt(C, S, SYN, 0, T0)).f;
     feed(t, tcpPkt(S, C, SYN | ACK, 0, T0 + 1));
     expect(t.expire(T0 + 60 * SEC)).toBe(0);   // exactly the timeout: not yet
@@ -257,7 +260,9 @@ describe('flow table: expiry', () => {
     const { t, closed } = tracked({ idleTimeoutUs: { tcp: 100 * SEC, udp: 2 * SEC, other: 3 * SEC } });
     const done = feed(t, tcpPkt(C, S, RST, 0, T0)).f;
     const live = feed(t, tcpPkt({ ...C, port: 40001 }, S, SYN, 0, T0)).f;
+    feed(t, tcpPkt(S, { ...C, port: 40001 }, SYN | ACK, 0, T0)); // answered: not half-open
     const gre = feed(t, packet(LINKTYPE.RAW, ipv4({ src: '1.1.1.1', dst: '2.2.2.2', proto: 47, payload: Buffer.alloc(4) }), { ts: T0 })).f;
+    feed(t, packet(LINKTYPE.RAW, ipv4({ src: '2.2.2.2', dst: '1.1.1.1', proto: 47, payload: Buffer.alloc(4) }), { ts: T0 }));
     t.expire(T0 + 3 * SEC + 1);
     expect(closed).toEqual([gre]);
     t.expire(T0 + 5 * SEC + 1);
@@ -270,6 +275,7 @@ describe('flow table: expiry', () => {
     const { t, closed } = tracked();
     const dns = { ip: '10.0.0.53', port: 53 };
     const a = feed(t, udpPkt(C, dns, 1, T0)).f;
+    feed(t, udpPkt(dns, C, 1, T0 + 1)); // answered: the UDP timeout (1 min), not the half-open one
     feed(t, udpPkt(dns, C, 1, T0 + 50 * SEC));
     t.expire(T0 + 100 * SEC);
     expect(closed).toEqual([]);
@@ -336,5 +342,118 @@ describe('flow table: hashing and growth', () => {
     expect(new Set(flows.map((f) => f.id)).size).toBe(5000);
     replies(t, flows, T0 + 1);
     expect([...t.flows()].length).toBe(5000);
+  });
+});
+
+describe('flow table: bounded (maxFlows) and half-open expiry', () => {
+  const synFrom = (i: number, ts: number) =>
+    tcpPkt({ ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, port: 1024 + (i % 60000) }, S, SYN, 0, ts);
+
+  /** Two established connections (handshake + data), then a flood of distinct SYNs. */
+  function floodAfterEstablished(t: FlowTable, synCount: number) {
+    const est = [40100, 40101].map((port, k) => {
+      const c = { ...C, port };
+      const f = feed(t, tcpPkt(c, S, SYN, 0, T0 + k)).f;
+      feed(t, tcpPkt(S, c, SYN | ACK, 0, T0 + k + 1));
+      feed(t, tcpPkt(c, S, ACK | PSH, 100, T0 + k + 2));
+      return f;
+    });
+    for (let i = 0; i < synCount; i++) feed(t, synFrom(i, T0 + 10 + i));
+    return est;
+  }
+
+  it('5000 distinct SYNs into maxFlows 1000: at most 1000 open, 4000+ evictions counted as half-open, established flows kept', () => {
+    const { t, closed } = tracked({ maxFlows: 1000 });
+    let most = 0;
+    const est = floodAfterEstablished(t, 0);
+    for (let i = 0; i < 5000; i++) {
+      feed(t, synFrom(i, T0 + 10 + i));
+      most = Math.max(most, t.size);
+    }
+    expect(most).toBe(1000);
+    expect(t.size).toBe(1000);
+    // 5002 flows made, 1000 open: 4002 closed, all half-open SYNs (oldest first), none established.
+    expect(closed.length).toBe(4002);
+    expect(t.expiredEarly).toEqual({ evictedHalfOpen: 4002, evictedFinished: 0, evictedActive: 0, halfOpenTimeout: 0 });
+    expect(closed.every((f) => f.packetsIn === 0 && f.packetsOut === 1)).toBe(true);
+    expect(closed.map((f) => f.id)).toEqual(closed.map((f) => f.id).sort((a, b) => a - b)); // oldest first
+    for (const f of est) expect(f.closed).toBe(false);
+    expect(est.every((f) => [...t.flows()].includes(f))).toBe(true);
+    // Evicted flows are real flows, closed early: S0 (SYN, no answer).
+    expect(connStateOf(closed[0])).toBe('S0');
+  });
+
+  it('with no half-open flow left, a new flow evicts a finished one, then the least recently active', () => {
+    const { t, closed } = tracked({ maxFlows: 3 });
+    const [a, b] = floodAfterEstablished(t, 0);
+    // A third established flow that finished (RST): in its 5 s close delay.
+    const c3 = { ...C, port: 40102 };
+    const fin = feed(t, tcpPkt(c3, S, SYN, 0, T0 + 5)).f;
+    feed(t, tcpPkt(S, c3, SYN | ACK, 0, T0 + 6));
+    feed(t, tcpPkt(c3, S, RST, 0, T0 + 7));
+    feed(t, tcpPkt({ ...C, port: 40100 }, S, ACK, 0, T0 + 8)); // a is now the most recent
+    const n1 = feed(t, synFrom(1, T0 + 20)).f;
+    expect(closed).toEqual([fin]);
+    feed(t, tcpPkt(S, { ip: addrToString(n1.initiatorAddr), port: n1.initiatorPort }, SYN | ACK, 0, T0 + 21)); // n1 answered
+    feed(t, synFrom(2, T0 + 30));
+    // Nothing half-open or finished: b (last packet at T0+3) is least recently active.
+    expect(closed).toEqual([fin, b]);
+    expect(t.expiredEarly).toEqual({ evictedHalfOpen: 0, evictedFinished: 1, evictedActive: 1, halfOpenTimeout: 0 });
+    expect(a.closed).toBe(false);
+  });
+
+  it('an unanswered flow goes after 30 s idle (counted), an answered one keeps its protocol timeout', () => {
+    const { t, closed } = tracked();
+    const half = feed(t, synFrom(7, T0)).f;
+    const udpHalf = feed(t, udpPkt(C, { ip: '10.0.0.9', port: 9999 }, 10, T0)).f;
+    const [est] = floodAfterEstablished(t, 0);
+    t.expire(T0 + 30 * SEC);
+    expect(closed).toEqual([]);
+    t.expire(T0 + 31 * SEC);
+    expect(closed).toEqual([half, udpHalf]);
+    expect(t.expiredEarly.halfOpenTimeout).toBe(2);
+    expect(est.closed).toBe(false);
+    t.expire(T0 + 299 * SEC);
+    expect(est.closed).toBe(false);
+  });
+
+  it('a one-way flow with more than a few packets is not half-open (a one-way capture of a real stream)', () => {
+    const { t, closed } = tracked();
+    const u = { ip: '10.0.0.9', port: 9999 };
+    const f = feed(t, udpPkt(C, u, 10, T0)).f;
+    for (let i = 1; i <= 4; i++) feed(t, udpPkt(C, u, 10, T0 + i));
+    t.expire(T0 + 40 * SEC);
+    expect(closed).toEqual([]);
+    t.expire(T0 + 61 * SEC);
+    expect(closed).toEqual([f]);
+  });
+
+  it('maxFlows must be a positive integer', () => {
+    expect(() => createFlowTable({ maxFlows: 0 })).toThrow(/positive integer/);
+    expect(() => createFlowTable({ maxFlows: 1.5 })).toThrow(/positive integer/);
+  });
+});
+
+describe('flow table: closing under a deadline (the daemon stopping)', () => {
+  it('closeAll(stopWhen) closes answered flows before half-open ones and leaves the rest open once told to stop', () => {
+    const { t, closed } = tracked();
+    const half: Flow[] = [];
+    for (let i = 0; i < 600; i++) half.push(feed(t, tcpPkt({ ip: '10.9.0.1', port: 20000 + i }, S, SYN, 0, T0 + i)).f);
+    const answered: Flow[] = [];
+    for (let i = 0; i < 300; i++) {
+      const c = { ip: '10.8.0.1', port: 30000 + i };
+      answered.push(feed(t, tcpPkt(c, S, SYN, 0, T0 + 1000 + i)).f);
+      feed(t, tcpPkt(S, c, SYN | ACK, 0, T0 + 1000 + i));
+    }
+    let asked = 0;
+    // stopWhen is asked every 256 flows: true at the third question, after 512 closed.
+    const left = t.closeAll(() => ++asked > 2);
+    expect(closed.length).toBe(512);
+    expect(left).toBe(900 - 512);
+    expect(t.size).toBe(left);
+    expect(answered.every((f) => f.closed)).toBe(true);
+    expect(half.filter((f) => f.closed).length).toBe(512 - 300);
+    expect(t.closeAll()).toBe(0);
+    expect(t.size).toBe(0);
   });
 });

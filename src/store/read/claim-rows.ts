@@ -11,6 +11,8 @@ export interface ClaimSessionRow {
   loss_estimate: number | null;
   /** JSON StoreGap[] (src/store/live-session.ts): windows whose rows the store could not write; NULL: none. */
   gaps: string | null;
+  /** JSON {kind: count} of flows closed before their time (a full flow table, the stop deadline). */
+  expired_early: string;
 }
 
 export interface ClaimFlowRow {
@@ -32,7 +34,7 @@ export interface ClaimDnsRow { flow_seq: number; ts: number; query: string }
 export interface ClaimHttpRow { flow_seq: number; ts: number; response_ts: number | null; method: string; path: string | null; is_connect: number }
 
 export function claimSession(db: Db, id: number): ClaimSessionRow | null {
-  return (db.prepare(`SELECT id, kind, source, format, interfaces, started_at, ended_at, packets, drops, loss_estimate, gaps
+  return (db.prepare(`SELECT id, kind, source, format, interfaces, started_at, ended_at, packets, drops, loss_estimate, gaps, expired_early
     FROM sessions WHERE id = ?`).get(id) as ClaimSessionRow | undefined) ?? null;
 }
 
