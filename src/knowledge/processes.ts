@@ -98,8 +98,8 @@ export function processRole(comm: string, cmdline?: string | readonly string[] |
 
 /**
  * Where the Ollama tree lives on macOS, for a process whose path is known (a pktap capture's
- * Process Information Block may carry one; `ps`/`lsof` give it). From ../shared/OLLAMA-NETWORK.md
- * ("Processes": Ollama.app starts `ollama serve`) and the two install layouts: the app bundle
+ * Process Information Block may carry one; `ps`/`lsof` give it). From docs/ollama-network.md#processes-attribution-must-cover-the-whole-tree
+ * (Ollama.app starts `ollama serve`) and the two install layouts: the app bundle
  * (`Contents/MacOS/Ollama` the app, `Contents/Resources/ollama` the server it starts) and Homebrew
  * (`/opt/homebrew` on Apple silicon, `/usr/local` on Intel: `opt/ollama/bin/ollama`, the Cellar
  * copy, and `libexec/lib/ollama/llama-server`, the runner). [src] app/, llm/llama_server.go; Homebrew's ollama formula.
