@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { addDaemonOptions } from '../src/commands/cli.js';
+import { addDaemonOptions } from '../src/commands/cli-options.js';
 import { DEFAULTS, resolveDbPath, settingsFromOptions, settingsToArgs, type DaemonOptionValues, type DaemonSettings, type SettingsEnv } from '../src/settings.js';
 import { UserError } from '../src/errors.js';
 import { mulberry32, randomInt } from './helpers/seeded-random.js';

@@ -1,17 +1,13 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { createRequire } from 'node:module';
-import { parseDuration, parseSize } from './parse-units.js';
-import { activityNames } from '../classify/classify.js';
+import { parseDuration } from './parse-units.js';
 import { ASSUME_FLAGS } from '../knowledge/claims.js';
 import { EXIT_USAGE, isUserFacing } from '../errors.js';
-import { allowUnsafeDirs } from '../store/safe-files.js';
-import { EVIDENCE_POLICIES } from '../store/evidence-policy.js';
-import { basename } from 'node:path';
-import { DB_PATH_TEXT, DEFAULTS, evidenceDirFor, settingsFromOptions } from '../settings.js';
+import { DB_PATH_TEXT, DEFAULTS, settingsFromOptions } from '../settings.js';
 import { visible } from '../text/visible.js';
-import { DEFAULT_MAX_FLOWS } from '../flows/flow-table.js';
-
-const KEEP_CMDLINE_HELP = 'store processes\' command lines verbatim (privacy: arguments can hold prompts); by default only argv[0], option names and Ollama\'s subcommand and model are kept, other arguments become <N chars>';
+import {
+  KEEP_CMDLINE_HELP, newProgram, PLAIN_ACTIVITY_TEXT, activityName, addDaemonOptions, collect, collectAssume, collectInt, collectPort, dbOption, examples, maxFlowsOption, oneErrorLine, positiveInt, repeatable,
+} from './cli-options.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -21,18 +17,7 @@ const pkg = createRequire(import.meta.url)('../../package.json') as { version: s
 /** Entry point used by bin/ollama-audit.js. Returns the exit code instead of exiting, so tests can call it. */
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
-  const program = new Command('ollama-audit')
-    .description('Audit what Ollama (and everything else on this host) sends over the network.')
-    .version(pkg.version)
-    // Set before the commands are added: each command copies these settings when it is made.
-    .configureOutput({ outputError: (text, write) => write(oneErrorLine(text)) })
-    .option('--force-unsafe-dir', 'write into folders of other users or writable by others (links are refused all the same)')
-    .exitOverride()
-    .addHelpText('after', examples('ollama-audit demo', 'ollama-audit import capture.pcapng', 'ollama-audit verify --pcap capture.pcapng'));
-  // Module state (safe-files.ts), so reset on every run: tests call main() many times in one process.
-  allowUnsafeDirs(false);
-  program.hook('preAction', () => allowUnsafeDirs(program.opts().forceUnsafeDir === true));
-
+  const program = newProgram(pkg.version);
 
   program.command('import')
     .description('read pcap/pcapng files into the store')
@@ -67,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--force', 'also delete a live session that never ended (only when no daemon is writing it any more)')
     .configureHelp({ showGlobalOptions: true }) // --db and --json belong to `sessions` and apply here
     .action(async (id: number, _o, cmd: Command) => {
-      code = (await import('./sessions-command.js')).runDeleteSession(id, cmd.optsWithGlobals());
+      code = (await import('./sessions-delete-command.js')).runDeleteSession(id, cmd.optsWithGlobals());
     });
 
   addDaemonOptions(program.command('daemon')
@@ -161,90 +146,4 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
   return code;
-}
-
-function dbOption(defaultText = DB_PATH_TEXT): Option {
-  return new Option('--db <path>', `SQLite store (default: ${defaultText})`);
-}
-
-/**
- * The daemon's options, shared by `daemon` and the settings round trip (settingsToArgs prints
- * these): every default comes from DEFAULTS.
- */
-export function addDaemonOptions(cmd: Command): Command {
-  return cmd
-    .addOption(dbOption())
-    .addOption(repeatable('-i, --interface <name>', 'interface to capture on; repeat for several', collect, DEFAULTS.interfaces.join(', ')))
-    .option('--filter <bpf>', 'BPF capture filter, e.g. "not port 22"')
-    .addOption(new Option('--evidence <policy>', 'packets kept as evidence: full, head (first 16 KiB of each direction, then headers), or none').choices(EVIDENCE_POLICIES).default(DEFAULTS.evidence))
-    .option('--evidence-dir <dir>', `where evidence pcapng segments go (default: a folder named after the database beside it, ${DEFAULTS.dbFile} -> ${basename(evidenceDirFor(DEFAULTS.dbFile))}/)`)
-    .option('--max-evidence <size>', 'total evidence size kept, oldest segments deleted first (e.g. 2GiB) (default: no limit)', parseSize)
-    .option('--retain <duration>', 'delete evidence segments older than this (e.g. 7d) (default: kept until --max-evidence)', parseDuration)
-    .addOption(repeatable('--process <name>', 'also treat processes with this name as Ollama; repeatable', collect))
-    .addOption(repeatable('--pid <n>', 'also treat this pid (and its children) as Ollama; repeatable', collectInt))
-    .addOption(repeatable('--api-port <port>', `another port the Ollama API listens on (${DEFAULTS.apiPort} always counts); repeatable`, collectPort))
-    .option('--duration <duration>', 'stop after this long (e.g. 10m) (default: until SIGINT/SIGTERM)', parseDuration)
-    .option('--keep-cmdline', KEEP_CMDLINE_HELP)
-    .addOption(maxFlowsOption());
-}
-
-/** A repeatable option gathering its values in a list; help shows `shown` (or nothing) as the default, not `[]`. */
-function repeatable<T>(flags: string, description: string, parse: (value: string, previous: T[]) => T[], shown?: string): Option {
-  const o = new Option(flags, description).argParser(parse);
-  return shown === undefined ? o.default([], 'none') : o.default([], shown);
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-function collectInt(value: string, previous: number[]): number[] {
-  return [...previous, positiveInt(value)];
-}
-
-function collectPort(value: string, previous: number[]): number[] {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError('expected a TCP port, 1 to 65535');
-  return [...previous, n];
-}
-
-function collectAssume(value: string, previous: string[]): string[] {
-  if (!ASSUME_FLAGS.includes(value)) throw new InvalidArgumentError(`expected one of: ${ASSUME_FLAGS.join(', ')}`);
-  return [...previous, value];
-}
-
-const PLAIN_ACTIVITY_TEXT = activityNames().filter((a) => !a.startsWith('api:')).join(', ');
-
-function activityName(value: string): string {
-  const names = activityNames();
-  if (!names.includes(value)) throw new InvalidArgumentError(`expected one of: ${names.join(', ')}`);
-  return value;
-}
-
-/** Help text lines `Examples:` / `  $ ollama-audit ...`. */
-function examples(...lines: string[]): string {
-  return `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  $ ${l}`).join('\n')}`;
-}
-
-/** Commander's error (and any line it adds) as the one line every usage error gets. */
-function oneErrorLine(text: string): string {
-  return `ollama-audit: ${visible(text.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim())} (see --help)\n`;
-}
-
-/** --max-flows: the flow table's bound (src/flows/flow-table.ts). */
-function maxFlowsOption(): Option {
-  return new Option('--max-flows <n>', 'open flows kept at most; beyond it the oldest unanswered (half-open) flow, else the least recently active, is closed early, counted, and claims cannot hold (1 or more)')
-    .default(DEFAULT_MAX_FLOWS).argParser(atLeastOne);
-}
-
-function atLeastOne(value: string): number {
-  const n = Number(value);
-  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number, 1 or more');
-  return n;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
-  return n;
 }

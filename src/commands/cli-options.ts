@@ -1,0 +1,119 @@
+/**
+ * The pieces the CLI's commands are declared with: shared options (--db, the daemon's options,
+ * --max-flows), value parsers that refuse bad values with commander's one-line usage error, and
+ * the help-text helpers. cli.ts declares the commands with them.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { basename } from 'node:path';
+import { parseDuration, parseSize } from './parse-units.js';
+import { activityNames } from '../classify/classify.js';
+import { ASSUME_FLAGS } from '../knowledge/claims.js';
+import { EVIDENCE_POLICIES } from '../store/evidence-policy.js';
+import { DB_PATH_TEXT, DEFAULTS, evidenceDirFor } from '../settings.js';
+import { visible } from '../text/visible.js';
+import { allowUnsafeDirs } from '../store/safe-files.js';
+import { DEFAULT_MAX_FLOWS } from '../flows/flow-table.js';
+
+export const KEEP_CMDLINE_HELP = 'store processes\' command lines verbatim (privacy: arguments can hold prompts); by default only argv[0], option names and Ollama\'s subcommand and model are kept, other arguments become <N chars>';
+
+export function dbOption(defaultText = DB_PATH_TEXT): Option {
+  return new Option('--db <path>', `SQLite store (default: ${defaultText})`);
+}
+
+/**
+ * The daemon's options, shared by `daemon` and the settings round trip (settingsToArgs prints
+ * these): every default comes from DEFAULTS.
+ */
+export function addDaemonOptions(cmd: Command): Command {
+  return cmd
+    .addOption(dbOption())
+    .addOption(repeatable('-i, --interface <name>', 'interface to capture on; repeat for several', collect, DEFAULTS.interfaces.join(', ')))
+    .option('--filter <bpf>', 'BPF capture filter, e.g. "not port 22"')
+    .addOption(new Option('--evidence <policy>', 'packets kept as evidence: full, head (first 16 KiB of each direction, then headers), or none').choices(EVIDENCE_POLICIES).default(DEFAULTS.evidence))
+    .option('--evidence-dir <dir>', `where evidence pcapng segments go (default: a folder named after the database beside it, ${DEFAULTS.dbFile} -> ${basename(evidenceDirFor(DEFAULTS.dbFile))}/)`)
+    .option('--max-evidence <size>', 'total evidence size kept, oldest segments deleted first (e.g. 2GiB) (default: no limit)', parseSize)
+    .option('--retain <duration>', 'delete evidence segments older than this (e.g. 7d) (default: kept until --max-evidence)', parseDuration)
+    .addOption(repeatable('--process <name>', 'also treat processes with this name as Ollama; repeatable', collect))
+    .addOption(repeatable('--pid <n>', 'also treat this pid (and its children) as Ollama; repeatable', collectInt))
+    .addOption(repeatable('--api-port <port>', `another port the Ollama API listens on (${DEFAULTS.apiPort} always counts); repeatable`, collectPort))
+    .option('--duration <duration>', 'stop after this long (e.g. 10m) (default: until SIGINT/SIGTERM)', parseDuration)
+    .option('--keep-cmdline', KEEP_CMDLINE_HELP)
+    .addOption(maxFlowsOption());
+}
+
+/** A repeatable option gathering its values in a list; help shows `shown` (or nothing) as the default, not `[]`. */
+export function repeatable<T>(flags: string, description: string, parse: (value: string, previous: T[]) => T[], shown?: string): Option {
+  const o = new Option(flags, description).argParser(parse);
+  return shown === undefined ? o.default([], 'none') : o.default([], shown);
+}
+
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function collectInt(value: string, previous: number[]): number[] {
+  return [...previous, positiveInt(value)];
+}
+
+export function collectPort(value: string, previous: number[]): number[] {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError('expected a TCP port, 1 to 65535');
+  return [...previous, n];
+}
+
+export function collectAssume(value: string, previous: string[]): string[] {
+  if (!ASSUME_FLAGS.includes(value)) throw new InvalidArgumentError(`expected one of: ${ASSUME_FLAGS.join(', ')}`);
+  return [...previous, value];
+}
+
+export const PLAIN_ACTIVITY_TEXT = activityNames().filter((a) => !a.startsWith('api:')).join(', ');
+
+export function activityName(value: string): string {
+  const names = activityNames();
+  if (!names.includes(value)) throw new InvalidArgumentError(`expected one of: ${names.join(', ')}`);
+  return value;
+}
+
+/** Help text lines `Examples:` / `  $ ollama-audit ...`. */
+export function examples(...lines: string[]): string {
+  return `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  $ ${l}`).join('\n')}`;
+}
+
+/** Commander's error (and any line it adds) as the one line every usage error gets. */
+export function oneErrorLine(text: string): string {
+  return `ollama-audit: ${visible(text.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim())} (see --help)\n`;
+}
+
+/** --max-flows: the flow table's bound (src/flows/flow-table.ts). */
+export function maxFlowsOption(): Option {
+  return new Option('--max-flows <n>', 'open flows kept at most; beyond it the oldest unanswered (half-open) flow, else the least recently active, is closed early, counted, and claims cannot hold (1 or more)')
+    .default(DEFAULT_MAX_FLOWS).argParser(atLeastOne);
+}
+
+export function atLeastOne(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number, 1 or more');
+  return n;
+}
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
+  return n;
+}
+
+/** The top-level command: usage errors as one line, the global --force-unsafe-dir, examples. */
+export function newProgram(version: string): Command {
+  const program = new Command('ollama-audit')
+    .description('Audit what Ollama (and everything else on this host) sends over the network.')
+    .version(version)
+    // Set before the commands are added: each command copies these settings when it is made.
+    .configureOutput({ outputError: (text, write) => write(oneErrorLine(text)) })
+    .option('--force-unsafe-dir', 'write into folders of other users or writable by others (links are refused all the same)')
+    .exitOverride()
+    .addHelpText('after', examples('ollama-audit demo', 'ollama-audit import capture.pcapng', 'ollama-audit verify --pcap capture.pcapng'));
+  // Module state (safe-files.ts), so reset on every run: tests call main() many times in one process.
+  allowUnsafeDirs(false);
+  program.hook('preAction', () => allowUnsafeDirs(program.opts().forceUnsafeDir === true));
+  return program;
+}
