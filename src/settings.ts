@@ -90,16 +90,24 @@ export interface DaemonSettings {
 /** The daemon's options as commander parsed them (values already converted, lists possibly empty). */
 export interface DaemonOptionValues {
   db?: string;
+  /** Devices to capture on (default: any). */
   interface?: string[];
   filter?: string;
   evidence?: string;
   evidenceDir?: string;
   maxEvidence?: number;
+  /** Seconds of evidence to keep. */
   retain?: number;
+  /** More process names / pids counted as the Ollama tree. */
   process?: string[];
   pid?: number[];
   apiPort?: number[];
+  /**
+   * Store processes' command lines verbatim (a privacy choice: arguments can hold prompts).
+   * Otherwise they are stored redacted (src/attribution/cmdline-redact.ts).
+   */
   keepCmdline?: boolean;
+  /** Open flows at most (--max-flows); default DEFAULT_MAX_FLOWS (flows/flow-table.ts). */
   maxFlows?: number;
   duration?: number;
 }

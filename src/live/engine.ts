@@ -6,7 +6,7 @@ import { lossOf, lossPercent } from '../flows/tcp-loss.js';
 import { createIngest } from '../pipeline/ingest.js';
 import { expiredEarlyRecord } from '../flows/flow-table.js';
 import { openDb, type Db } from '../store/open-db.js';
-import { DEFAULTS, evidenceDirFor, resolveDbPath } from '../settings.js';
+import { DEFAULTS, evidenceDirFor, resolveDbPath, type DaemonOptionValues } from '../settings.js';
 import { beginLiveSession, type LiveBatch, type LiveSession, type StoreGap } from '../store/live-session.js';
 import { createEvidenceWriter, type EvidenceWriter, type SegmentInfo } from '../store/evidence-writer.js';
 import type { EvidencePolicy } from '../store/evidence-policy.js';
@@ -15,29 +15,8 @@ import { createChangeSet, type ChangedRows } from './live-batches.js';
 import { createStoreGaps, type StoreGaps, type StoredCounts } from './store-gaps.js';
 import { TypedEvents } from './events.js';
 
-/** What to capture and where to store it: the daemon's options, one field each. */
-export interface LiveSettings {
-  db?: string;
-  /** Devices to capture on (default: any). */
-  interface?: string[];
-  filter?: string;
-  evidence?: EvidencePolicy;
-  evidenceDir?: string;
-  maxEvidence?: number;
-  /** Seconds of evidence to keep. */
-  retain?: number;
-  /** More process names / pids counted as the Ollama tree. */
-  process?: string[];
-  pid?: number[];
-  apiPort?: number[];
-  /**
-   * Store processes' command lines verbatim (a privacy choice: arguments can hold prompts).
-   * Otherwise they are stored redacted (src/attribution/cmdline-redact.ts).
-   */
-  keepCmdline?: boolean;
-  /** Open flows at most (--max-flows); default DEFAULT_MAX_FLOWS (flows/flow-table.ts). */
-  maxFlows?: number;
-}
+/** What to capture and where to store it: the daemon's options, one field each (settings.ts). */
+export type LiveSettings = Omit<DaemonOptionValues, 'evidence' | 'duration'> & { evidence?: EvidencePolicy };
 
 export interface LiveStarted {
   sessionId: number;
