@@ -47,14 +47,22 @@ describe('hot path', () => {
     loop(300_000, 1.7e15); // create the flows and let the JIT optimise
     expect(table.size).toBe(600); // 200 TCP (both directions), 200 UDP, 200 UDP over IPv6
 
-    let minorGcs = 0;
-    const obs = new PerformanceObserver((list) => { minorGcs += list.getEntries().length; });
-    await new Promise((r) => setTimeout(r, 50));
-    obs.observe({ entryTypes: ['gc'] });
-    loop(3_000_000, 1.7e15 + 1e6);
-    await new Promise((r) => setTimeout(r, 50));
-    obs.disconnect();
-    expect(minorGcs).toBe(0);
+    // GC events are the whole process's: in the timing group's shared fork, work an earlier file left
+    // running was seen to cause 2 during one window. A per-packet allocation (even 16 bytes) makes
+    // 48 MB per window, so every window would see one: the fewest over three windows must be 0.
+    const gcsDuring = async (t0: number): Promise<number> => {
+      let gcs = 0;
+      const obs = new PerformanceObserver((list) => { gcs += list.getEntries().length; });
+      await new Promise((r) => setTimeout(r, 50));
+      obs.observe({ entryTypes: ['gc'] });
+      loop(3_000_000, t0);
+      await new Promise((r) => setTimeout(r, 50));
+      obs.disconnect();
+      return gcs;
+    };
+    let fewest = Infinity;
+    for (let w = 0; w < 3 && fewest > 0; w++) fewest = Math.min(fewest, await gcsDuring(1.7e15 + 1e6 + w * 3e6));
+    expect(fewest).toBe(0);
     expect(table.size).toBe(600); // 200 TCP (both directions), 200 UDP, 200 UDP over IPv6
     // The history and state were tracked on that path (the strings are built only here, at "write" time):
     // client: a pure ACK (flow 0's ACKs carry no payload) or data; server: data; the same segments again: t/T.

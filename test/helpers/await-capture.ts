@@ -13,7 +13,8 @@ export interface CaptureCounts {
   udpPackets: number;
 }
 
-function countsIn(file: string): CaptureCounts {
+/** What the capture file holds so far (its last record may still be cut). */
+export function countsIn(file: string): CaptureCounts {
   const c = { tcpFins: 0, udpPackets: 0 };
   const d = newDecoded();
   const skips = newSkipCounts();

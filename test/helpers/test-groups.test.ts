@@ -24,23 +24,20 @@ it('timing-sensitive files run alone after everything else; host-state files one
   expect([...groups].filter(([, g]) => g.length !== 1)).toEqual([]);
   const group = (f: string) => groups.get(f)?.[0];
   for (const f of ['test/live/timestamps.test.ts', 'test/live/kernel-drops.test.ts', 'test/live/loopback.test.ts', 'test/live/two-interfaces.test.ts',
-    'test/attribution/procfs-short-lived.test.ts', 'test/live/e2e/daemon.test.ts', 'test/live/verify/verify.test.ts']) {
+    'test/attribution/procfs-short-lived.test.ts', 'test/live/e2e/daemon.test.ts', 'test/live/verify/verify.test.ts', 'test/flows/no-alloc.test.ts']) {
     expect(group(f), f).toBe('timing');
   }
-  // Counts minor GCs: a fork of its own, after everything else.
-  expect(group('test/flows/no-alloc.test.ts')).toBe('alone');
   for (const f of ['test/flows/loopback-capture.test.ts', 'test/exposure/exposure-netns.test.ts', 'test/exposure/exposure-nginx.test.ts',
     'test/attribution/procfs-netns.test.ts', 'test/report/api-body.test.ts', 'test/capture/tshark.test.ts']) {
     expect(group(f), f).toBe('host');
   }
 
   const projects = Object.fromEntries((config.test?.projects as Project[]).map((p) => [p.test.name, p.test]));
-  for (const one of [projects.host, projects.timing, projects.alone]) {
+  for (const one of [projects.host, projects.timing]) {
     expect(one.pool).toBe('forks');
     expect(one.poolOptions?.forks?.singleFork).toBe(true);
   }
   const order = (n: string) => projects[n].sequence?.groupOrder ?? 0;
   expect(order('unit')).toBeLessThan(order('host'));
   expect(order('host')).toBeLessThan(order('timing'));
-  expect(order('timing')).toBeLessThan(order('alone'));
 }, 120_000);
