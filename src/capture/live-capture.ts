@@ -66,9 +66,15 @@ const DEFAULT_RING = 32 * 1024 * 1024;
 
 /**
  * A handle whose open failed must never be closed nor collected: cap 0.2.1 then calls
- * uv_poll_stop on a poll handle it never initialised and crashes (measured: segfault).
+ * uv_poll_stop on a poll handle it never initialised and crashes (measured: segfault). Closed
+ * handles are kept too: a process that loads this module more than once (the test runner's shared
+ * fork re-imports it for every file) ended with a closed IPC channel right after a file that had
+ * captured live, its handles collected with the module that held them. The list lives on the
+ * process, not on this module, so no instance of the module can orphan it; a handle is a few
+ * hundred bytes and a process opens a handful.
  */
-const failedHandles: CapHandle[] = [];
+const keptHandles: CapHandle[] = ((globalThis as { __ollamaAuditCapHandles?: CapHandle[] }).__ollamaAuditCapHandles ??= []);
+const failedHandles = keptHandles;
 
 interface Source {
   device: string;
@@ -225,6 +231,7 @@ function closeSource(s: Source, stats: PacketStatsAddon | null): void {
   s.kernel.fd = null; // once cap closes it, the fd number may be reused by anything
   s.handle.removeAllListeners('packet');
   s.handle.close();
+  keptHandles.push(s.handle);
 }
 
 function ifDropsSince(s: Source): number | null {
