@@ -6,6 +6,7 @@
  * report does not depend on the engine's files: the caller maps its results onto them.
  */
 import type { FlowRecord } from '../store/read/flows.js';
+import type { SessionCoverage } from '../claims/coverage.js';
 
 /** A sequence of flows that belong together (e.g. DNS answer -> TLS to that address -> redirect -> CDN). */
 export interface ReportChain {
@@ -33,19 +34,8 @@ export interface ReportClaim {
  * What one session could see, as the claims engine judged it (its `claims --json` coverage
  * session). Percent fields are 0..100, `attributed_share` 0..1.
  */
-export interface ReportCoverageSession {
-  session_id: number;
-  duration_s: number | null;
-  packets: number;
-  drops: number | null;
-  drop_percent: number | null;
-  loss_estimate: number | null;
-  attribution: 'available' | 'unavailable';
-  attributed_share: number | null;
-  off_host_visible: boolean | null;
-  loopback_visible: boolean | null;
-  problems: string[];
-}
+export type ReportCoverageSession = Pick<SessionCoverage, 'session_id' | 'duration_s' | 'packets' | 'drops' | 'drop_percent' |
+  'loss_estimate' | 'attribution' | 'attributed_share' | 'off_host_visible' | 'loopback_visible' | 'problems'>;
 
 /**
  * What the capture could and could not see: `gaps` (one line each), the sessions' coverage and
