@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { importFile } from '../../src/commands/import-file.js';
 import { openDb, type Db } from '../../src/store/open-db.js';
@@ -47,4 +48,14 @@ export function tupleFilter(db: Db, flowId: number): string {
   const tp = f.proto === 6 ? 'tcp' : 'udp';
   return `${ip}.addr == ${f.initiator_addr} && ${ip}.addr == ${f.responder_addr} && ` +
     `${tp}.port == ${f.initiator_port} && ${tp}.port == ${f.responder_port} && !icmp && !icmpv6`;
+}
+
+/** Chromium's own headless CLI, with a new profile under `root`, and nothing that phones home. */
+export function chromium(root: string, args: string[]): string {
+  const profile = fs.mkdtempSync(path.join(root, 'chromium-profile-'));
+  return execFileSync('chromium', [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+    '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`, '--disable-domain-reliability', '--no-pings',
+    ...args,
+  ], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60_000, maxBuffer: 64 << 20 });
 }

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeReport } from '../../src/report/write-report.js';
 import { describeNeeding } from '../helpers/needs.js';
-import { claim, DEMO, flowIds, importInto, tmpDir, type Imported } from './helpers.js';
+import { chromium, claim, DEMO, flowIds, importInto, tmpDir, type Imported } from './helpers.js';
 import { outsideCodeSpans } from '../helpers/markdown.js';
 
 const root = tmpDir();
@@ -59,20 +58,11 @@ describe('hostile names', () => {
   });
 });
 
-/** Chromium's own headless CLI, with a new profile, and nothing that phones home. */
-function chromium(args: string[]): string {
-  const profile = fs.mkdtempSync(path.join(root, 'chromium-profile-'));
-  return execFileSync('chromium', [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`, '--disable-domain-reliability', '--no-pings',
-    ...args,
-  ], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60_000, maxBuffer: 64 << 20 });
-}
 
 describeNeeding(['chromium'], 'report.html in headless Chromium', () => {
   it('renders the claims table, the timeline SVG and the flows, with hostile names as text', () => {
     const url = `file://${path.join(out, 'report.html')}`;
-    const dom = chromium(['--dump-dom', url]);
+    const dom = chromium(root, ['--dump-dom', url]);
     const claimsTable = dom.slice(dom.indexOf('<table id="claims">'), dom.indexOf('</table>', dom.indexOf('<table id="claims">')));
     expect(claimsTable.length).toBeGreaterThan(0);
     const rows = [...claimsTable.matchAll(/<tr>(.*?)<\/tr>/gs)].map((m) => m[1]);
@@ -95,7 +85,7 @@ describeNeeding(['chromium'], 'report.html in headless Chromium', () => {
 
   it('takes a screenshot (a PNG of the requested size)', () => {
     const png = path.join(root, 'report.png');
-    chromium(['--window-size=1280,2400', '--hide-scrollbars', `--screenshot=${png}`, `file://${path.join(out, 'report.html')}`]);
+    chromium(root, ['--window-size=1280,2400', '--hide-scrollbars', `--screenshot=${png}`, `file://${path.join(out, 'report.html')}`]);
     const b = fs.readFileSync(png);
     expect(b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe(true);
     expect(b.readUInt32BE(16)).toBe(1280);

@@ -24,7 +24,7 @@ import { describeNeeding, itNeeding } from '../helpers/needs.js';
 import { tsharkColumns } from '../helpers/tshark.js';
 import { importFile } from '../../src/commands/import-file.js';
 import { openDb, type Db } from '../../src/store/open-db.js';
-import { DEMO, tmpDir } from './helpers.js';
+import { chromium, DEMO, tmpDir } from './helpers.js';
 
 const FIXTURES = path.dirname(path.dirname(DEMO));
 const FILES = [DEMO, path.join(FIXTURES, 'pull-any-sll2.pcap'), path.join(FIXTURES, 'pull-eth-nano.pcap')];
@@ -184,15 +184,6 @@ describe('claims text', () => {
   });
 });
 
-/** Chromium's own headless CLI, with a new profile, and nothing that phones home (as html-render.test.ts). */
-function chromium(args: string[]): string {
-  const profile = fs.mkdtempSync(path.join(root, 'chromium-profile-'));
-  return execFileSync('chromium', [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`, '--disable-domain-reliability', '--no-pings',
-    ...args,
-  ], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60_000, maxBuffer: 64 << 20 });
-}
 
 /**
  * Measures the page in the browser: a copy of report.html (the report itself has no script and
@@ -221,7 +212,7 @@ interface Measured {
 function measure(width: number): Measured {
   const page = path.join(out, `measure-${width}.html`);
   fs.writeFileSync(page, html.replace(/<meta http-equiv="Content-Security-Policy"[^>]*>/, '').replace('</body>', `${MEASURE}</body>`));
-  const dom = chromium([`--window-size=${width},1200`, '--dump-dom', `file://${page}`]);
+  const dom = chromium(root, [`--window-size=${width},1200`, '--dump-dom', `file://${page}`]);
   const attr = /data-measured="([^"]*)"/.exec(dom);
   expect(attr, 'the measuring script ran').not.toBeNull();
   return JSON.parse(attr![1].replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as Measured;
@@ -244,7 +235,7 @@ describeNeeding(['chromium'], 'report.html in headless Chromium at 1400 and 800 
 
     it(`${width} px: a screenshot of that width`, () => {
       const png = path.join(root, `report-${width}.png`);
-      chromium([`--window-size=${width},3000`, '--hide-scrollbars', `--screenshot=${png}`, `file://${path.join(out, 'report.html')}`]);
+      chromium(root, [`--window-size=${width},3000`, '--hide-scrollbars', `--screenshot=${png}`, `file://${path.join(out, 'report.html')}`]);
       const b = fs.readFileSync(png);
       expect(b.subarray(1, 4).toString()).toBe('PNG');
       expect(b.readUInt32BE(16)).toBe(width);
