@@ -8,6 +8,7 @@ import { visible } from '../text/visible.js';
 import {
   KEEP_CMDLINE_HELP, newProgram, PLAIN_ACTIVITY_TEXT, activityName, addDaemonOptions, collect, collectAssume, collectInt, collectPort, dbOption, examples, maxFlowsOption, oneErrorLine, positiveInt, repeatable,
 } from './cli-options.js';
+import { addDemoCommand } from './demo-cli.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -125,13 +126,7 @@ export async function main(argv: string[]): Promise<number> {
     .addHelpText('after', examples('sudo ollama-audit exposure', 'ollama-audit exposure --no-live --db audit.db --json'))
     .action(async (o) => { code = (await import('./exposure-command.js')).runExposure(o); });
 
-  program.command('demo')
-    .description('run the whole pipeline on the bundled capture of a real (simulated) model pull: flows, claims verdicts, and a report with --report; needs no privileges')
-    .addOption(dbOption('a temporary store deleted at exit'))
-    .option('--report <dir>', 'also write a report folder (report.md/html/json, evidence.pcapng, manifest.json)')
-    .option('--json', 'print the demo summary, flows and claim verdicts as JSON')
-    .addHelpText('after', examples('ollama-audit demo', 'ollama-audit demo --db demo.db --report ./demo-report'))
-    .action(async (opts) => { code = await (await import('./demo-command.js')).runDemo(opts); });
+  addDemoCommand(program, (c) => { code = c; });
 
   try {
     await program.parseAsync(argv);

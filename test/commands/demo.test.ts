@@ -75,3 +75,11 @@ describe('demo', () => {
     expect(r.stdout).toMatch(/Flows that involve Ollama \(\d+ of \d+\)/);
   });
 });
+
+describe('output into a pipe that closes early (`ollama-audit demo | head -n 1`)', () => {
+  it('stops writing quietly: no stack trace, the command still ends normally', () => {
+    const r = spawnSync('sh', ['-c', `node "${join(root, 'bin', 'ollama-audit.js')}" demo | head -n 1`], { encoding: 'utf8' });
+    expect(r.stdout.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/EPIPE|internal error|at .*\.js:\d+/);
+  });
+});
