@@ -32,6 +32,10 @@ export const DEFAULTS = Object.freeze({
    * per flow (claims × patterns, and how deep `not` may nest).
    */
   claimsFile: Object.freeze({ bytes: 1024 * 1024, aliases: 20, claims: 200, listItems: 256, patterns: 2000, notDepth: 4 }),
+  /** `--metrics PORT` without an address listens here: loopback, so nothing is exposed unless asked. */
+  metricsHost: '127.0.0.1',
+  /** The installed service's store: inside the state folder systemd makes for it (StateDirectory=ollama-audit). */
+  serviceDb: '/var/lib/ollama-audit/audit.db',
 });
 
 /** Environment variables the settings read; nothing else of the environment matters to them. */
@@ -85,6 +89,14 @@ export interface DaemonSettings {
   maxFlows: number;
   /** Seconds; none: until SIGINT/SIGTERM. */
   duration?: number;
+  /** Where /metrics is served (--metrics); none: not served. */
+  metrics?: MetricsAddress;
+}
+
+/** --metrics [ADDR:]PORT, parsed: an IP literal (never a name: no lookups) and a TCP port. */
+export interface MetricsAddress {
+  host: string;
+  port: number;
 }
 
 /** The daemon's options as commander parsed them (values already converted, lists possibly empty). */
@@ -110,6 +122,7 @@ export interface DaemonOptionValues {
   /** Open flows at most (--max-flows); default DEFAULT_MAX_FLOWS (flows/flow-table.ts). */
   maxFlows?: number;
   duration?: number;
+  metrics?: MetricsAddress;
 }
 
 /** Parsed options + environment -> complete settings. Throws UserError on a value no option allows. */
@@ -133,6 +146,7 @@ export function settingsFromOptions(opts: DaemonOptionValues, env: SettingsEnv =
     keepCmdline: opts.keepCmdline === true,
     maxFlows: opts.maxFlows ?? DEFAULT_MAX_FLOWS,
     duration: opts.duration,
+    metrics: opts.metrics,
   };
 }
 
@@ -155,7 +169,13 @@ export function settingsToArgs(s: DaemonSettings): string[] {
   if (s.keepCmdline) args.push('--keep-cmdline');
   if (s.maxFlows !== DEFAULT_MAX_FLOWS) args.push('--max-flows', String(s.maxFlows));
   if (s.duration !== undefined) args.push('--duration', durationArg(s.duration));
+  if (s.metrics !== undefined) args.push('--metrics', metricsArg(s.metrics));
   return args;
+}
+
+/** host:port as --metrics reads it back; an IPv6 address in brackets ([::1]:9464). */
+export function metricsArg(m: MetricsAddress): string {
+  return m.host.includes(':') ? `[${m.host}]:${m.port}` : `${m.host}:${m.port}`;
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

@@ -9,7 +9,8 @@ import { parseDuration, parseSize } from './parse-units.js';
 import { activityNames } from '../classify/classify.js';
 import { ASSUME_FLAGS } from '../knowledge/claims.js';
 import { EVIDENCE_POLICIES } from '../store/evidence-policy.js';
-import { DB_PATH_TEXT, DEFAULTS, evidenceDirFor } from '../settings.js';
+import { isIP } from 'node:net';
+import { DB_PATH_TEXT, DEFAULTS, evidenceDirFor, type MetricsAddress } from '../settings.js';
 import { visible } from '../text/visible.js';
 import { allowUnsafeDirs } from '../store/safe-files.js';
 import { DEFAULT_MAX_FLOWS } from '../flows/flow-table.js';
@@ -38,7 +39,19 @@ export function addDaemonOptions(cmd: Command): Command {
     .addOption(repeatable('--api-port <port>', `another port the Ollama API listens on (${DEFAULTS.apiPort} always counts); repeatable`, collectPort))
     .option('--duration <duration>', 'stop after this long (e.g. 10m) (default: until SIGINT/SIGTERM)', parseDuration)
     .option('--keep-cmdline', KEEP_CMDLINE_HELP)
-    .addOption(maxFlowsOption());
+    .addOption(maxFlowsOption())
+    .option('--metrics <[addr:]port>', `serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR an IP address; default ${DEFAULTS.metricsHost}, loopback only) (default: not served)`, metricsAddress);
+}
+
+/** --metrics [ADDR:]PORT: a TCP port, after an IPv4 address or a bracketed IPv6 one ([::1]:9464); no host names (no lookups). */
+export function metricsAddress(value: string): MetricsAddress {
+  const m = /^(?:(\[[^\]]+\]|[^:[\]]+):)?(\d{1,5})$/.exec(value.trim());
+  const host = m?.[1]?.replace(/^\[|\]$/g, '') ?? DEFAULTS.metricsHost;
+  const port = Number(m?.[2]);
+  if (!m || port < 1 || port > 65535 || isIP(host) === 0 || (m[1]?.startsWith('[') ?? false) !== (isIP(host) === 6)) {
+    throw new InvalidArgumentError('expected [ADDR:]PORT: a TCP port 1-65535, after an IP address if not loopback (0.0.0.0:9464, [::1]:9464)');
+  }
+  return { host, port };
 }
 
 /** A repeatable option gathering its values in a list; help shows `shown` (or nothing) as the default, not `[]`. */

@@ -33,3 +33,8 @@ export function sessionIds(db: Db): number[] {
 export function processCount(db: Db, sessionId: number): number {
   return (db.prepare('SELECT count(*) AS n FROM processes WHERE session_id = ?').get(sessionId) as { n: number }).n;
 }
+
+/** The newest session a daemon wrote (kind 'live'), or null when there is none: what `service status` reports on. */
+export function latestLiveSessionId(db: Db): number | null {
+  return (db.prepare("SELECT max(id) AS id FROM sessions WHERE kind = 'live'").get() as { id: number | null }).id;
+}

@@ -1,0 +1,32 @@
+import { Option, type Command } from 'commander';
+import { addDaemonOptions, examples } from './cli-options.js';
+import { DEFAULTS } from '../settings.js';
+import { DEFAULT_UNIT_DIRS, INIT_SYSTEMS, defaultInit } from '../service/service-files.js';
+
+/** Options every `service` subcommand shares: which init system, and where its service files are. */
+function targetOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--init <system>', 'init system to install for').choices(INIT_SYSTEMS).default(defaultInit(), `${defaultInit()} here`))
+    .option('--unit-dir <dir>', `folder of the service file (default: ${DEFAULT_UNIT_DIRS.systemd} for systemd, ${DEFAULT_UNIT_DIRS.launchd} for launchd)`);
+}
+
+/** Registers `service install|status|uninstall`: the daemon as a systemd unit or a macOS LaunchDaemon. */
+export function addServiceCommand(program: Command, setCode: (code: number) => void): void {
+  const service = program.command('service')
+    .description('run the daemon at boot as a system service (systemd on Linux, launchd on macOS), least privilege (README: "Service")');
+  targetOptions(addDaemonOptions(service.command('install')
+    .description(`write the service file, enable and start it (root); the store defaults to ${DEFAULTS.serviceDb}; the daemon's options are kept in the service's command line`)))
+    .option('--dry-run', 'print the service file it would write; touch nothing (no root needed)')
+    .option('--force', 'replace an installed service file (the store is kept) and restart the service')
+    .addHelpText('after', examples('sudo ollama-audit service install', 'sudo ollama-audit service install --metrics 9464 --retain 30d', 'ollama-audit service install --dry-run'))
+    .action(async (opts) => { setCode(await (await import('./service-command.js')).runServiceInstall(opts)); });
+  targetOptions(service.command('status')
+    .description('running?, pid, since; the store\'s size and last write; the newest session\'s packets, kernel drops, loss, store gaps and findings. Exit 0 healthy, 1 a problem (not running, a store gap, no recent write), 2 not installed'))
+    .addHelpText('after', examples('sudo ollama-audit service status'))
+    .action(async (opts) => { setCode(await (await import('./service-command.js')).runServiceStatus(opts)); });
+  targetOptions(service.command('uninstall')
+    .description('stop the service and remove its service file (root); the store is kept unless --purge'))
+    .option('--purge', 'also delete the store and its evidence folder')
+    .addHelpText('after', examples('sudo ollama-audit service uninstall', 'sudo ollama-audit service uninstall --purge'))
+    .action(async (opts) => { setCode(await (await import('./service-command.js')).runServiceUninstall(opts)); });
+}

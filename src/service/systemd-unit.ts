@@ -1,0 +1,112 @@
+/**
+ * The systemd unit of the daemon: a pure function of the daemon's settings (the command line
+ * comes from settingsToArgs, so no default is written twice). Each capability and hardening
+ * directive is justified in native-notes/service.md; `systemd-analyze verify` and
+ * `systemd-analyze security --offline=true` check the result in test/service/.
+ */
+import { settingsToArgs, type DaemonSettings } from '../settings.js';
+
+export const SERVICE_NAME = 'ollama-audit';
+export const UNIT_FILE = `${SERVICE_NAME}.service`;
+/** The system user the service runs as (created by systemd-sysusers at install). */
+export const SERVICE_USER = 'ollama-audit';
+/** systemd-sysusers' line for that user: a system user, no login, home in the state folder. */
+export const SYSUSERS_LINE = `u ${SERVICE_USER} - "ollama-audit daemon" /var/lib/${SERVICE_NAME}`;
+
+/**
+ * What the daemon needs and nothing else (native-notes/service.md has the experiments):
+ * CAP_NET_RAW opens the packet socket; CAP_DAC_READ_SEARCH opens other users' /proc/<pid>/fd
+ * (mode 0500, owner only); CAP_SYS_PTRACE reads the links in it and /proc/<pid>/exe (the
+ * kernel's ptrace access check). No CAP_NET_ADMIN: measured unnecessary (see the note).
+ */
+export const SERVICE_CAPABILITIES = ['CAP_NET_RAW', 'CAP_DAC_READ_SEARCH', 'CAP_SYS_PTRACE'] as const;
+
+/** Paths systemd's ProtectHome= hides: a program installed below them needs ProtectHome=read-only. */
+const HOME_PREFIXES = ['/home/', '/root/', '/run/user/'];
+
+export interface UnitProgram {
+  /** Absolute path of node. */
+  node: string;
+  /** Absolute path of bin/ollama-audit.js. */
+  script: string;
+}
+
+/** The unit file's text. */
+export function systemdUnit(settings: DaemonSettings, program: UnitProgram): string {
+  const exec = [program.node, program.script, 'daemon', ...settingsToArgs(settings)].map(systemdQuote).join(' ');
+  const underHome = [program.node, program.script].some((p) => HOME_PREFIXES.some((h) => p.startsWith(h)));
+  const caps = SERVICE_CAPABILITIES.join(' ');
+  return [
+    '# Written by `ollama-audit service install`; `ollama-audit service uninstall` removes it.',
+    '# Every directive is explained in native-notes/service.md.',
+    '[Unit]',
+    'Description=ollama-audit: audit what Ollama sends over the network',
+    'After=network.target',
+    '',
+    '[Service]',
+    'Type=exec',
+    `ExecStart=${exec}`,
+    'Restart=on-failure',
+    'RestartSec=5s',
+    `User=${SERVICE_USER}`,
+    `Group=${SERVICE_USER}`,
+    `StateDirectory=${SERVICE_NAME}`,
+    'StateDirectoryMode=0700',
+    'UMask=0077',
+    `AmbientCapabilities=${caps}`,
+    `CapabilityBoundingSet=${caps}`,
+    'NoNewPrivileges=yes',
+    'ProtectSystem=strict',
+    `ProtectHome=${underHome ? 'read-only' : 'yes'}`,
+    'PrivateTmp=yes',
+    'PrivateDevices=yes',
+    'ProtectKernelTunables=yes',
+    'ProtectKernelModules=yes',
+    'ProtectKernelLogs=yes',
+    'ProtectControlGroups=yes',
+    'ProtectClock=yes',
+    'ProtectHostname=yes',
+    'RestrictAddressFamilies=AF_PACKET AF_NETLINK AF_UNIX AF_INET AF_INET6',
+    ...ipAccess(settings),
+    'RestrictNamespaces=yes',
+    'RestrictRealtime=yes',
+    'RestrictSUIDSGID=yes',
+    'LockPersonality=yes',
+    'KeyringMode=private',
+    'SystemCallArchitectures=native',
+    'SystemCallFilter=@system-service',
+    'SystemCallFilter=~@privileged @resources',
+    'SystemCallErrorNumber=EPERM',
+    'MemoryMax=1G',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
+
+/**
+ * The daemon makes no network calls: every IP socket is denied, except that the metrics
+ * listener on loopback may answer loopback scrapers. A listener on another address must answer
+ * scrapers the unit cannot know, so then no IP filter is set.
+ */
+function ipAccess(s: DaemonSettings): string[] {
+  if (s.metrics === undefined) return ['IPAddressDeny=any'];
+  if (isLoopback(s.metrics.host)) return ['IPAddressDeny=any', 'IPAddressAllow=localhost'];
+  return [];
+}
+
+function isLoopback(host: string): boolean {
+  return host === '::1' || host.startsWith('127.');
+}
+
+/**
+ * One ExecStart= argument as systemd reads it (systemd.service(5) "Command lines"): double
+ * quotes around anything with a space, quote or backslash; `%` doubled (specifiers) and `$`
+ * doubled (variable expansion), so every argument arrives exactly as settingsToArgs gave it.
+ */
+export function systemdQuote(arg: string): string {
+  const escaped = arg.replace(/%/g, '%%').replace(/\$/g, '$$$$');
+  if (arg !== '' && !/[\s"'\\;]/.test(arg)) return escaped;
+  return `"${escaped.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+}

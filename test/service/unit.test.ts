@@ -1,0 +1,127 @@
+/**
+ * The generated systemd unit, checked by systemd's own tools on the file `service install
+ * --dry-run` prints: `systemd-analyze verify` (no error and no warning) and `systemd-analyze
+ * security --offline=true` (exposure ≤ 4.0, "OK" or better), for the default settings and for
+ * options that need quoting or change the unit (--metrics on loopback and on all addresses).
+ * The daemon's own option parser reads the unit's command line back to the same settings.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeNeeding } from '../helpers/needs.js';
+import { runCli } from '../helpers/run-cli.js';
+import { addDaemonOptions } from '../../src/commands/cli-options.js';
+import { DEFAULTS, settingsFromOptions, type DaemonOptionValues } from '../../src/settings.js';
+import { installedArgs } from '../../src/service/service-files.js';
+
+interface Analysis { verifyCode: number; verifyOutput: string; exposure: number; rating: string; securityCode: number; text: string }
+
+let dir: string;
+
+/** systemd-analyze on a unit file named ollama-audit.service (verify wants the unit's real name). */
+function analyze(text: string, name = 'ollama-audit.service'): Analysis {
+  const sub = mkdtempSync(join(dir, 'u-'));
+  const file = join(sub, name);
+  writeFileSync(file, text);
+  const verify = spawnSync('systemd-analyze', ['verify', '--man=no', file], { encoding: 'utf8' });
+  const security = spawnSync('systemd-analyze', ['security', '--offline=true', '--threshold=40', '--no-pager', file], { encoding: 'utf8' });
+  const m = /Overall exposure level for \S+: (\d+\.\d) (\S+)/.exec(security.stdout);
+  if (!m) throw new Error(`no exposure level in: ${security.stdout} ${security.stderr}`);
+  return {
+    verifyCode: verify.status ?? -1, verifyOutput: (verify.stdout + verify.stderr).trim(),
+    exposure: Number(m[1]), rating: m[2], securityCode: security.status ?? -1, text,
+  };
+}
+
+async function dryRun(...args: string[]): Promise<string> {
+  const r = await runCli('service', 'install', '--dry-run', '--init', 'systemd', ...args);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return r.stdout;
+}
+
+const OPTION_SETS: string[][] = [
+  [],
+  ['--metrics', '9464'],
+  ['--metrics', '0.0.0.0:9464', '--retain', '30d', '--max-evidence', '2GiB'],
+  ['-i', 'lo', '-i', 'eth0', '--filter', 'not port 22 and not host 10.0.0.1', '--process', 'my "odd" $HOME %n name\\x', '--api-port', '8000', '--evidence', 'full'],
+];
+
+describeNeeding(['systemd-analyze'], 'the systemd unit, checked by systemd-analyze', () => {
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'oasv-unit-'));
+    // The check below relies on systemd's offline security scoring (systemd ≥ 250).
+    const version = Number(/systemd (\d+)/.exec(execFileSync('systemd-analyze', ['--version'], { encoding: 'utf8' }))?.[1]);
+    expect(version).toBeGreaterThanOrEqual(250);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  for (const args of OPTION_SETS) {
+    it(`verify passes and security rates it OK (≤ 4.0) with [${args.join(' ')}]`, async () => {
+      const a = analyze(await dryRun(...args));
+      expect(a.verifyOutput).toBe('');
+      expect(a.verifyCode).toBe(0);
+      expect(a.exposure).toBeLessThanOrEqual(4.0);
+      expect(['OK', 'SAFE']).toContain(a.rating);
+      expect(a.securityCode).toBe(0);
+    });
+  }
+
+  it('the unit runs as its own user with exactly the three capabilities, and the hardening the issue asks for', async () => {
+    const text = await dryRun();
+    const values = (key: string) => text.split('\n').filter((l) => l.startsWith(`${key}=`)).map((l) => l.slice(key.length + 1));
+    expect(values('User')).toEqual(['ollama-audit']);
+    expect(values('AmbientCapabilities')).toEqual(['CAP_NET_RAW CAP_DAC_READ_SEARCH CAP_SYS_PTRACE']);
+    expect(values('CapabilityBoundingSet')).toEqual(['CAP_NET_RAW CAP_DAC_READ_SEARCH CAP_SYS_PTRACE']);
+    expect(values('NoNewPrivileges')).toEqual(['yes']);
+    expect(values('ProtectSystem')).toEqual(['strict']);
+    expect(values('StateDirectory')).toEqual(['ollama-audit']);
+    expect(values('ProtectHome')).toEqual(['yes']);
+    expect(values('PrivateTmp')).toEqual(['yes']);
+    expect(values('RestrictAddressFamilies')).toEqual(['AF_PACKET AF_NETLINK AF_UNIX AF_INET AF_INET6']);
+    expect(values('SystemCallFilter')).toContain('@system-service');
+    expect(values('MemoryMax')).toEqual(['1G']);
+    expect(values('Restart')).toEqual(['on-failure']);
+    // No metrics: the daemon makes no IP connections at all.
+    expect(values('IPAddressDeny')).toEqual(['any']);
+    expect(values('IPAddressAllow')).toEqual([]);
+    // Metrics on loopback: loopback scrapers only; on another address: scrapers the unit cannot know.
+    expect((await dryRun('--metrics', '[::1]:9464')).split('\n').filter((l) => l.startsWith('IPAddress'))).toEqual(['IPAddressDeny=any', 'IPAddressAllow=localhost']);
+    expect((await dryRun('--metrics', '0.0.0.0:9464')).split('\n').filter((l) => l.startsWith('IPAddress'))).toEqual([]);
+  });
+
+  it('the command line is the settings\' own: the daemon\'s parser reads it back to the same settings', async () => {
+    for (const args of OPTION_SETS) {
+      const words = installedArgs('systemd', await dryRun(...args));
+      expect(words[0]).toBe(process.execPath);
+      expect(words[1]).toMatch(/bin\/ollama-audit\.js$/);
+      expect(words[2]).toBe('daemon');
+      const parse = (a: string[]) => {
+        const cmd = addDaemonOptions(new Command('daemon')).exitOverride();
+        cmd.parse(a, { from: 'user' });
+        return settingsFromOptions(cmd.opts<DaemonOptionValues>(), { OLLAMA_AUDIT_DB: DEFAULTS.serviceDb });
+      };
+      expect(parse(words.slice(3))).toEqual(parse(args));
+    }
+  });
+
+  it('the checks can fail: an unknown key or a weakened unit is caught', async () => {
+    const text = await dryRun();
+    const unknown = analyze(text.replace('NoNewPrivileges=yes', 'NoNewPrivileges=yes\nNoNewPrivilege=yes'));
+    expect(unknown.verifyOutput).toMatch(/Unknown key/);
+    const weak = analyze(text.split('\n').filter((l) => !/^(Protect|Private|Restrict|SystemCall|Capability)/.test(l)).join('\n'));
+    expect(weak.exposure).toBeGreaterThan(4.0);
+    expect(weak.securityCode).not.toBe(0);
+  });
+
+  it('--db outside the service\'s state folder is refused with one line, exit 2', async () => {
+    const r = await runCli('service', 'install', '--dry-run', '--init', 'systemd', '--db', '/srv/audit.db');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/--db \/srv\/audit\.db: .*\/var\/lib\/ollama-audit\//);
+  });
+});
