@@ -2,6 +2,9 @@ import { clockUtc, startLiveEngine, type LiveEngine, type LiveSettings, type Liv
 import { formatPercent } from '../text/format-values.js';
 import { EXIT_OK, EXIT_USAGE } from '../errors.js';
 import { visible } from '../text/visible.js';
+import { resolveDbPath } from '../settings.js';
+import { listenMetrics } from '../metrics/metrics-server.js';
+import { watchEngine } from '../metrics/live-metrics.js';
 
 /**
  * `daemon`: the live engine (src/live/engine.ts) until SIGINT/SIGTERM (or --duration), its
@@ -13,9 +16,20 @@ export interface DaemonOptions extends LiveSettings {
 }
 
 export async function runDaemon(opts: DaemonOptions, log: Log = (l) => process.stderr.write(`${visible(l)}\n`)): Promise<number> {
-  const summary = await captureUntilStopped(startLiveEngine(opts), { duration: opts.duration }, log);
-  // Rows were lost: the run did not do what it was asked, although what it stored is sound.
-  return summary.stored.gaps.length > 0 ? EXIT_USAGE : EXIT_OK;
+  // Bound before capture starts: a port in use stops the daemon at once (exit 2), not after it began.
+  const metrics = opts.metrics ? await listenMetrics(opts.metrics) : null;
+  try {
+    const engine = startLiveEngine(opts);
+    if (metrics) {
+      metrics.serve(watchEngine(engine, resolveDbPath(opts.db)).render);
+      log(`ollama-audit: metrics at http://${metrics.address}/metrics`);
+    }
+    const summary = await captureUntilStopped(engine, { duration: opts.duration }, log);
+    // Rows were lost: the run did not do what it was asked, although what it stored is sound.
+    return summary.stored.gaps.length > 0 ? EXIT_USAGE : EXIT_OK;
+  } finally {
+    await metrics?.close();
+  }
 }
 
 type Log = (line: string) => void;

@@ -11,7 +11,7 @@ import { beginLiveSession, type LiveBatch, type LiveSession, type StoreGap } fro
 import { createEvidenceWriter, type EvidenceWriter, type SegmentInfo } from '../store/evidence-writer.js';
 import type { EvidencePolicy } from '../store/evidence-policy.js';
 import { explainStoreError, isDiskFull, StoreError } from '../store/store-error.js';
-import { createChangeSet, type ChangedRows } from './live-batches.js';
+import { createChangeSet, type ActivityCount, type ChangedRows } from './live-batches.js';
 import { createStoreGaps, type StoreGaps, type StoredCounts } from './store-gaps.js';
 import { TypedEvents } from './events.js';
 
@@ -39,6 +39,8 @@ export interface LiveSecond {
 
 export interface LiveStats {
   packets: number;
+  /** Bytes on the wire of those packets. */
+  bytes: number;
   /** null: the kernel gave no counter. */
   kernelDrops: number | null;
   /** % of acknowledged TCP bytes never captured, null: no TCP acknowledged yet. */
@@ -46,6 +48,12 @@ export interface LiveStats {
   flows: number;
   ollamaFlows: number;
   unattributed: number;
+  /** Closed flows per activity (copies), Ollama's and others'. */
+  flowsByActivity: Record<string, ActivityCount>;
+  /** Flows the table closed before their time (full table, half-open timeout): a coverage problem. */
+  expiredEarly: number;
+  /** Bytes of evidence segments on disk; null: no evidence kept (--evidence none). */
+  evidenceBytes: number | null;
 }
 
 export interface LiveSummary extends LiveStats {
@@ -190,9 +198,13 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
       acked += l.ackedOut + l.ackedIn;
       missed += l.gapOut + l.gapIn;
     }
+    const early = expiredEarlyRecord(this.ingest.counts.expiredEarly);
     return {
-      packets: this.ingest.counts.packets, kernelDrops: this.capture.stats().total.kernelDrops, lossEstimate: lossPercent(acked, missed),
-      flows: totals.flows, ollamaFlows: totals.ollama, unattributed: this.attributor.stats().unattributed,
+      packets: this.ingest.counts.packets, bytes: this.ingest.counts.bytes, kernelDrops: this.capture.stats().total.kernelDrops,
+      lossEstimate: lossPercent(acked, missed), flows: totals.flows, ollamaFlows: totals.ollama, unattributed: this.attributor.stats().unattributed,
+      flowsByActivity: Object.fromEntries(Object.entries(totals.byActivity).map(([a, n]) => [a, { ...n }])),
+      expiredEarly: Object.values(early).reduce((a, b) => a + b, 0),
+      evidenceBytes: this.evidence === null ? null : this.evidence.segments().reduce((n, s) => n + s.bytes, 0),
     };
   }
 

@@ -16,7 +16,16 @@ export interface ChangedRows {
 }
 
 /** Totals over the flows that closed so far. */
-export interface ClosedTotals { flows: number; ollama: number; tcpAcked: number; tcpMissed: number }
+export interface ClosedTotals {
+  flows: number;
+  ollama: number;
+  tcpAcked: number;
+  tcpMissed: number;
+  /** Closed flows per activity, Ollama's and others' (a bounded vocabulary: classify.ts's activity names). */
+  byActivity: Record<string, ActivityCount>;
+}
+
+export interface ActivityCount { ollama: number; other: number }
 
 /**
  * What changed since the last flush, collected from the pipeline's sinks and hooks: flows that
@@ -30,7 +39,7 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
   let http: HttpRecord[] = [];
   let processes: LiveBatch['processes'] = [];
   const hashPending = new Set<ProcessInfo>();
-  const totals: ClosedTotals = { flows: 0, ollama: 0, tcpAcked: 0, tcpMissed: 0 };
+  const totals: ClosedTotals = { flows: 0, ollama: 0, tcpAcked: 0, tcpMissed: 0, byActivity: {} };
   const numbering = processNumbering<ProcessInfo>((seq, rec) => processes.push({ seq, rec }));
 
   const sinks: IngestSinks = {
@@ -72,6 +81,9 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
       add(c.flow, c.cls, closedFlows);
       totals.flows++;
       if (c.cls.ollama) totals.ollama++;
+      const perActivity = (totals.byActivity[c.cls.activity] ??= { ollama: 0, other: 0 });
+      if (c.cls.ollama) perActivity.ollama++;
+      else perActivity.other++;
     }
     // An executable hashed since its process was first written: write the hash now.
     for (const info of hashPending) {

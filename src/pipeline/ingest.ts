@@ -28,6 +28,8 @@ export interface IngestSinks {
 
 export interface IngestCounts {
   packets: number;
+  /** Bytes on the wire of every packet counted in `packets` (what the --metrics byte counter reports). */
+  bytes: number;
   decoded: number;
   /** µs of the earliest and latest packet (a session's window). */
   readonly firstTs: number | null;
@@ -93,7 +95,7 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: 
   const counts: IngestCounts = {
     fragments: frags.stats,
     get expiredEarly() { return table.expiredEarly; },
-    packets: 0, decoded: 0, skips: newSkipCounts(), tcpAcked: 0, tcpMissed: 0,
+    packets: 0, bytes: 0, decoded: 0, skips: newSkipCounts(), tcpAcked: 0, tcpMissed: 0,
     get firstTs() { return Number.isNaN(span[0]) ? null : span[0]; },
     get lastTs() { return Number.isNaN(span[1]) ? null : span[1]; },
   };
@@ -138,6 +140,7 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: 
 
   function packet(p: Packet): void {
     counts.packets++;
+    counts.bytes += p.origLen;
     // Written so that NaN fails too: plain number compares, nothing allocated.
     if (!(p.ts >= saneTs[0] && p.ts <= saneTs[1])) {
       counts.skips['bad-timestamp']++;
