@@ -41,6 +41,8 @@ const HOST = [
   // Two daemons capturing the host's lo.
   'test/store/live-writer.test.ts',
   'test/text/hostile-environ.test.ts',
+  // A daemon and a real Prometheus in namespaces of its own (oasv-*), scraping during a pull.
+  'test/service/prometheus.test.ts',
 ];
 
 /**

@@ -150,6 +150,11 @@ export function settingsFromOptions(opts: DaemonOptionValues, env: SettingsEnv =
   };
 }
 
+/** The installed service's settings: no environment of its own, so its store is DEFAULTS.serviceDb unless --db names one. */
+export function serviceSettingsFromOptions(opts: DaemonOptionValues): DaemonSettings {
+  return settingsFromOptions(opts, { OLLAMA_AUDIT_DB: DEFAULTS.serviceDb });
+}
+
 /**
  * The arguments of `ollama-audit daemon` that give exactly these settings in any environment:
  * the store is always named (a service has no $OLLAMA_AUDIT_DB), other options only when they

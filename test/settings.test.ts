@@ -39,6 +39,7 @@ function randomOptions(rand: () => number): DaemonOptionValues {
     apiPort: list(() => pick(rand, [11434, 8000, 1, 65535, 11435])),
     keepCmdline: maybe(() => rand() < 0.5),
     duration: maybe(() => pick(rand, [0.25, 1, 30, 600, 3600, 86400 * 2])),
+    metrics: maybe(() => pick(rand, [{ host: '127.0.0.1', port: 9464 }, { host: '0.0.0.0', port: 1 }, { host: '::1', port: 65535 }, { host: 'fe80::1', port: 9100 }])),
   };
 }
 
@@ -87,7 +88,7 @@ describe('settings', () => {
     }
     // Every option of the daemon took part at least once (so none is silently dropped by the round trip).
     expect([...seen].sort()).toEqual(['--api-port', '--db', '--duration', '--evidence', '--evidence-dir', '--filter', '--interface',
-      '--keep-cmdline', '--max-evidence', '--pid', '--process', '--retain']);
+      '--keep-cmdline', '--max-evidence', '--metrics', '--pid', '--process', '--retain']);
   });
 
   it('prints the defaults as the store alone, and sizes and durations in units a reader knows', () => {

@@ -2,7 +2,7 @@
  * `service install|status|uninstall`: the logic is in src/service/; this file turns options into
  * its inputs, prints its lines and picks the exit code.
  */
-import { DEFAULTS, settingsFromOptions, type DaemonOptionValues } from '../settings.js';
+import { serviceSettingsFromOptions, type DaemonOptionValues } from '../settings.js';
 import { EXIT_FINDING, EXIT_OK } from '../errors.js';
 import { visible } from '../text/visible.js';
 import { DEFAULT_UNIT_DIRS, serviceFile, thisProgram, type InitSystem } from '../service/service-files.js';
@@ -22,8 +22,7 @@ function targetOf(o: TargetOptions): Target {
 
 export async function runServiceInstall(o: DaemonOptionValues & TargetOptions & { dryRun?: boolean; force?: boolean }): Promise<number> {
   const target = targetOf(o);
-  // A service has no environment of its own: its store is the service default unless --db names one.
-  const settings = settingsFromOptions(o, { OLLAMA_AUDIT_DB: DEFAULTS.serviceDb });
+  const settings = serviceSettingsFromOptions(o);
   checkServiceStore(settings, target.init);
   const file = serviceFile(target.init, target.unitDir, settings, thisProgram());
   if (o.dryRun) {

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeNeeding } from '../helpers/needs.js';
 import { runCli } from '../helpers/run-cli.js';
 import { addDaemonOptions } from '../../src/commands/cli-options.js';
-import { DEFAULTS, settingsFromOptions, type DaemonOptionValues } from '../../src/settings.js';
+import { serviceSettingsFromOptions, type DaemonOptionValues } from '../../src/settings.js';
 import { installedArgs } from '../../src/service/service-files.js';
 
 interface Analysis { verifyCode: number; verifyOutput: string; exposure: number; rating: string; securityCode: number; text: string }
@@ -102,7 +102,7 @@ describeNeeding(['systemd-analyze'], 'the systemd unit, checked by systemd-analy
       const parse = (a: string[]) => {
         const cmd = addDaemonOptions(new Command('daemon')).exitOverride();
         cmd.parse(a, { from: 'user' });
-        return settingsFromOptions(cmd.opts<DaemonOptionValues>(), { OLLAMA_AUDIT_DB: DEFAULTS.serviceDb });
+        return serviceSettingsFromOptions(cmd.opts<DaemonOptionValues>());
       };
       expect(parse(words.slice(3))).toEqual(parse(args));
     }
