@@ -181,4 +181,7 @@ export const MIGRATIONS: string[] = [
   // 9: flows the flow table closed before their time (a full table evicted them, a half-open
   // flow timed out, the daemon's stop deadline left them unwritten), by kind.
   `ALTER TABLE sessions ADD COLUMN expired_early TEXT NOT NULL DEFAULT '{}'; -- JSON {evicted_half_open, evicted_finished, evicted_active, half_open_timeout, unwritten_at_stop: count}, non-zero kinds only`,
+  // 10: when a live daemon's periodic write last committed (`service status`, metrics): a file's
+  // mtime is no proof, SQLite touches its files while a write on a full disk fails.
+  `ALTER TABLE sessions ADD COLUMN written_at INTEGER; -- µs, wall clock of the live session's last committed write; NULL for imports`,
 ];
