@@ -9,7 +9,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import { openDb } from '../store/open-db.js';
 import { claimSession } from '../store/read/claim-rows.js';
-import { latestLiveSessionId } from '../store/read/sessions.js';
+import { latestLiveSession } from '../store/read/sessions.js';
 import type { StoreGap } from '../store/live-session.js';
 import { claimsReport } from '../claims/evaluate.js';
 import { gapText } from '../live/engine.js';
@@ -69,28 +69,36 @@ function storeStatus(db: string, running: boolean, nowMs: number): StatusReport 
   if (!existsSync(db)) {
     return { lines: [`store: ${db} (not created yet)`], problems: running ? [`the store ${db} does not exist although the service runs`] : [] };
   }
-  const files = [db, `${db}-wal`].filter((p) => existsSync(p)).map((p) => statSync(p));
-  const size = files.reduce((n, st) => n + st.size, 0);
-  const lastWriteMs = Math.max(...files.map((st) => st.mtimeMs));
-  const ageS = Math.max(0, (nowMs - lastWriteMs) / 1000);
-  const lines = [`store: ${db}, ${formatBytes(size)}, last write ${new Date(lastWriteMs).toISOString()} (${formatDuration(ageS)} ago)`];
-  const problems = running && ageS > STALE_WRITE_S
-    ? [`nothing written to the store for ${formatDuration(ageS)} while the service runs (a full disk? see the service's log)`] : [];
+  const size = [db, `${db}-wal`].filter((p) => existsSync(p)).reduce((n, p) => n + statSync(p).size, 0);
   const handle = openDb(db, { readonly: true });
   try {
-    const id = latestLiveSessionId(handle);
-    if (id === null) return { lines: [...lines, 'session: none yet'], problems };
-    const s = claimSession(handle, id)!;
+    const latest = latestLiveSession(handle);
+    const lines = [`store: ${db}, ${formatBytes(size)}, ${lastWriteText(latest?.writtenAt ?? null, nowMs)}`];
+    const problems = staleProblem(latest?.writtenAt ?? null, running, nowMs);
+    if (latest === null) return { lines: [...lines, 'session: none yet'], problems };
+    const s = claimSession(handle, latest.id)!;
     const loss = s.loss_estimate === null ? 'unknown' : formatPercent(s.loss_estimate);
-    lines.push(`session ${id}: started ${isoMicros(s.started_at ?? 0)}${s.ended_at ? `, ended ${isoMicros(s.ended_at)}` : ''}; ${s.packets} packets, kernel drops ${s.drops ?? 'unknown'}, estimated loss ${loss}`);
+    lines.push(`session ${s.id}: started ${isoMicros(s.started_at ?? 0)}${s.ended_at ? `, ended ${isoMicros(s.ended_at)}` : ''}; ${s.packets} packets, kernel drops ${s.drops ?? 'unknown'}, estimated loss ${loss}`);
     const gaps = JSON.parse(s.gaps ?? '[]') as StoreGap[];
     lines.push(gaps.length === 0 ? 'store gaps: none' : `store gaps: ${gaps.length}`);
     for (const g of gaps) problems.push(`${gapText(g)} (claims over this session cannot hold)`);
-    lines.push(findingsLine(claimsReport(handle, { sessions: [id] }).claims));
+    lines.push(findingsLine(claimsReport(handle, { sessions: [s.id] }).claims));
+    return { lines, problems };
   } finally {
     handle.close();
   }
-  return { lines, problems };
+}
+
+function lastWriteText(writtenAtUs: number | null, nowMs: number): string {
+  if (writtenAtUs === null) return 'no write by a daemon yet';
+  return `last write ${isoMicros(writtenAtUs)} (${formatDuration(Math.max(0, nowMs / 1000 - writtenAtUs / 1e6))} ago)`;
+}
+
+/** The daemon commits every second: running without a commit for a while means it cannot write. */
+function staleProblem(writtenAtUs: number | null, running: boolean, nowMs: number): string[] {
+  if (!running || writtenAtUs === null) return [];
+  const ageS = nowMs / 1000 - writtenAtUs / 1e6;
+  return ageS > STALE_WRITE_S ? [`nothing written to the store for ${formatDuration(ageS)} while the service runs (a full disk? see the service's log)`] : [];
 }
 
 function findingsLine(claims: { id: string; verdict: string }[]): string {

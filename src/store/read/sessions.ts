@@ -34,7 +34,11 @@ export function processCount(db: Db, sessionId: number): number {
   return (db.prepare('SELECT count(*) AS n FROM processes WHERE session_id = ?').get(sessionId) as { n: number }).n;
 }
 
-/** The newest session a daemon wrote (kind 'live'), or null when there is none: what `service status` reports on. */
-export function latestLiveSessionId(db: Db): number | null {
-  return (db.prepare("SELECT max(id) AS id FROM sessions WHERE kind = 'live'").get() as { id: number | null }).id;
+/**
+ * The newest session a daemon wrote (kind 'live') and when its last write committed (µs; null
+ * before the first), or null when there is none: what `service status` reports on.
+ */
+export function latestLiveSession(db: Db): { id: number; writtenAt: number | null } | null {
+  const row = db.prepare("SELECT id, written_at FROM sessions WHERE kind = 'live' ORDER BY id DESC LIMIT 1").get() as { id: number; written_at: number | null } | undefined;
+  return row === undefined ? null : { id: row.id, writtenAt: row.written_at };
 }
