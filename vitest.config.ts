@@ -25,6 +25,8 @@ const TIMING = [
   'test/live/forward.test.ts',
   // A daemon attributing a connection held by a process with a hostile name.
   'test/text/hostile-comm.test.ts',
+  // Three daemons (root, the unit's capabilities, CAP_NET_RAW only) attributing the same connections.
+  'test/service/least-privilege.test.ts',
   // Counts minor GCs while the hot path runs: under a parallel run it saw 2 (the worker's own
   // traffic, not the code under test); alone it sees none.
   'test/flows/no-alloc.test.ts',
