@@ -1,7 +1,7 @@
 /**
  * A stand-in init system for the service tests (there is no running systemd here): scripts put
- * first on PATH that record each call in $OASV_CALLS, one line each; `systemctl show` prints the
- * file $OASV_SHOW (the properties a test wants systemd to report).
+ * first on PATH that record each call in $OASV_CALLS, one line each; `systemctl show` and
+ * `launchctl print` print the file $OASV_SHOW (the properties a test wants systemd to report).
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,4 +14,5 @@ export function writeStandIns(bin: string): void {
   };
   script('systemctl', 'if [ "$1" = show ]; then cat "$OASV_SHOW"; fi\n');
   script('systemd-sysusers');
+  script('launchctl', 'if [ "$1" = print ]; then cat "$OASV_SHOW"; fi\n');
 }
