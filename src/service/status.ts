@@ -49,7 +49,13 @@ export function serviceStatus(target: Target, nowMs = Date.now()): StatusReport 
 /** systemctl show / launchctl print, read into running, pid and since. */
 function initState(init: InitSystem): ServiceState {
   if (init === 'launchd') {
-    const text = runTool('launchctl', ['print', `system/${serviceName(init)}`]);
+    let text: string;
+    try {
+      text = runTool('launchctl', ['print', `system/${serviceName(init)}`]);
+    } catch {
+      // launchctl print fails for a service launchd does not have loaded: installed but not running.
+      return { running: false, state: 'not loaded', pid: null, since: null };
+    }
     const state = /^\s*state = (.+)$/m.exec(text)?.[1]?.trim() ?? 'unknown';
     const pid = Number(/^\s*pid = (\d+)$/m.exec(text)?.[1]);
     return { running: state === 'running', state, pid: pid > 0 ? pid : null, since: null };
