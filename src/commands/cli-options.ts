@@ -25,9 +25,9 @@ export function dbOption(defaultText = DB_PATH_TEXT): Option {
  * The daemon's options, shared by `daemon` and the settings round trip (settingsToArgs prints
  * these): every default comes from DEFAULTS.
  */
-export function addDaemonOptions(cmd: Command): Command {
+export function addDaemonOptions(cmd: Command, dbDefaultText = DB_PATH_TEXT): Command {
   return cmd
-    .addOption(dbOption())
+    .addOption(dbOption(dbDefaultText))
     .addOption(repeatable('-i, --interface <name>', 'interface to capture on; repeat for several', collect, DEFAULTS.interfaces.join(', ')))
     .option('--filter <bpf>', 'BPF capture filter, e.g. "not port 22"')
     .addOption(new Option('--evidence <policy>', 'packets kept as evidence: full, head (first 16 KiB of each direction, then headers), or none').choices(EVIDENCE_POLICIES).default(DEFAULTS.evidence))

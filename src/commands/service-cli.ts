@@ -13,9 +13,10 @@ function targetOptions(cmd: Command): Command {
 /** Registers `service install|status|uninstall`: the daemon as a systemd unit or a macOS LaunchDaemon. */
 export function addServiceCommand(program: Command, setCode: (code: number) => void): void {
   const service = program.command('service')
-    .description('run the daemon at boot as a system service (systemd on Linux, launchd on macOS), least privilege (README: "Service")');
+    .description('run the daemon at boot as a system service (systemd on Linux, launchd on macOS), least privilege (README: "Service")')
+    .addHelpText('after', examples('sudo ollama-audit service install', 'sudo ollama-audit service status', 'sudo ollama-audit service uninstall'));
   targetOptions(addDaemonOptions(service.command('install')
-    .description(`write the service file, enable and start it (root); the store defaults to ${DEFAULTS.serviceDb}; the daemon's options are kept in the service's command line`)))
+    .description('write the service file, enable and start it (root); the daemon\'s options are kept in the service\'s command line'), `${DEFAULTS.serviceDb}, the service's state folder (systemd: the store must be inside /var/lib/ollama-audit/)`))
     .option('--dry-run', 'print the service file it would write; touch nothing (no root needed)')
     .option('--force', 'replace an installed service file (the store is kept) and restart the service')
     .addHelpText('after', examples('sudo ollama-audit service install', 'sudo ollama-audit service install --metrics 9464 --retain 30d', 'ollama-audit service install --dry-run'))

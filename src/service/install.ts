@@ -52,12 +52,12 @@ export function checkServiceStore(settings: DaemonSettings, init: InitSystem): v
 /** Writes the service file, creates the service user (systemd), enables and starts the service. Returns what it did, one line each. */
 export function installService(file: ServiceFile, force: boolean): string[] {
   safeOutputDir(dirname(file.path));
-  if (existsSync(file.path)) {
-    if (!force) throw new UserError(`${file.path} already exists (the service is installed): pass --force to replace it (its store is kept), or \`service uninstall\` first`);
-    unlinkSync(file.path);
-  }
+  const replacing = existsSync(file.path);
+  if (replacing && !force) throw new UserError(`${file.path} already exists (the service is installed): pass --force to replace it (its store is kept), or \`service uninstall\` first`);
+  // The user first: if that fails, an installed unit is still there as it was.
+  if (file.init === 'systemd') runTool('systemd-sysusers', ['--inline', SYSUSERS_LINE]);
+  if (replacing) unlinkSync(file.path);
   if (file.init === 'systemd') {
-    runTool('systemd-sysusers', ['--inline', SYSUSERS_LINE]);
     writeNewFile(file.path, file.text, 0o644);
     runTool('systemctl', ['daemon-reload']);
     runTool('systemctl', ['enable', '--now', file.name]);

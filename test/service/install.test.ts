@@ -105,7 +105,7 @@ describe('service install / uninstall with a stand-in systemd', () => {
 });
 
 describeNeeding(['root', 'setpriv', 'dist'], 'service install without root', () => {
-  it('exits 2 with one line, writes nothing and calls nothing', () => {
+  it('install and uninstall exit 2 with one line, change nothing and call nothing', () => {
     const own = mkdtempSync(join(tmpdir(), 'oasv-noroot-'));
     try {
       writeStandIns(join(own, 'bin'));
@@ -121,6 +121,16 @@ describeNeeding(['root', 'setpriv', 'dist'], 'service install without root', () 
       expect(r.stdout).toBe('');
       expect(r.stderr).toBe('ollama-audit: service install needs root (it changes the system\'s services): run it with sudo\n');
       expect(existsSync(join(units, 'ollama-audit.service'))).toBe(false);
+      expect(existsSync(log)).toBe(false);
+      // Uninstall likewise: an installed unit (written here as root) stays, nothing is called.
+      writeFileSync(join(units, 'ollama-audit.service'), '[Service]\nExecStart=/bin/true\n');
+      const un = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups',
+        process.execPath, join(REPO, 'bin/ollama-audit.js'), 'service', 'uninstall', '--purge', '--init', 'systemd', '--unit-dir', units], {
+        encoding: 'utf8', env: { ...process.env, PATH: `${join(own, 'bin')}:${process.env.PATH}`, OASV_CALLS: log },
+      });
+      expect(un.status).toBe(2);
+      expect(un.stderr).toBe('ollama-audit: service uninstall needs root (it changes the system\'s services): run it with sudo\n');
+      expect(existsSync(join(units, 'ollama-audit.service'))).toBe(true);
       expect(existsSync(log)).toBe(false);
     } finally {
       rmSync(own, { recursive: true, force: true });
