@@ -4,13 +4,14 @@
  * (what systemd would run), its store in /var/lib/ollama-audit on a 3 MiB tmpfs the test mounts
  * there. Real curl connections to a local server, then the disk filled mid-run and freed: status
  * must report the daemon's pid, the store, the session's packets, and then the store gap (exit 1);
- * while the disk is full it must say nothing has been written (exit 1).
+ * while the disk is full it must say nothing has been written (exit 1). The daemon's --metrics
+ * (from the unit's command line) say the same: store not writable while full, writable again after.
  */
 import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -43,6 +44,15 @@ async function waitFor(what: string, test: () => boolean, ms = 20_000): Promise<
 async function curl(n: number): Promise<void> {
   const urls = Array.from({ length: n }, (_, i) => `http://127.0.0.1:${port}/r${i}`);
   await promisify(execFile)('curl', ['-s', '-o', '/dev/null', '-H', 'Connection: close', ...urls], { timeout: 60_000 });
+}
+
+/** A loopback port nobody listens on now. */
+async function freePort(): Promise<number> {
+  const s = createNetServer();
+  await new Promise<void>((ok) => s.listen(0, '127.0.0.1', ok));
+  const p = (s.address() as AddressInfo).port;
+  await new Promise((ok) => s.close(ok));
+  return p;
 }
 
 const status = () => runCli('service', 'status', '--init', 'systemd', '--unit-dir', unitDir);
@@ -78,11 +88,15 @@ describeNeeding(['root', 'cap', 'curl', 'dist'], 'service status of a running se
   });
 
   it('reports pid, store and session; then the store gap; purge removes the store', async () => {
-    const installed = await runCli('service', 'install', '--init', 'systemd', '--unit-dir', unitDir, '-i', 'lo', '--filter', `tcp port ${port}`, '--evidence', 'none');
+    const metricsPort = await freePort();
+    const installed = await runCli('service', 'install', '--init', 'systemd', '--unit-dir', unitDir, '-i', 'lo', '--filter', `tcp port ${port}`, '--evidence', 'none',
+      '--metrics', String(metricsPort));
     expect(installed.code, installed.stderr).toBe(0);
     // What systemd would start: the unit's ExecStart, word for word.
     const args = installedArgs('systemd', readFileSync(join(unitDir, 'ollama-audit.service'), 'utf8'));
-    expect(args.slice(2)).toEqual(['daemon', '--db', `${STATE}/audit.db`, '--interface', 'lo', '--filter', `tcp port ${port}`, '--evidence', 'none']);
+    expect(args.slice(2)).toEqual(['daemon', '--db', `${STATE}/audit.db`, '--interface', 'lo', '--filter', `tcp port ${port}`, '--evidence', 'none',
+      '--metrics', `127.0.0.1:${metricsPort}`]);
+    const gauge = async (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text())?.[1]);
     daemon = spawn(args[0], args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     daemon.stderr!.on('data', (d: Buffer) => { daemonErr += d.toString(); });
     const since = new Date().toUTCString();
@@ -103,6 +117,7 @@ describeNeeding(['root', 'cap', 'curl', 'dist'], 'service status of a running se
     expect(healthy.stdout).toMatch(/^findings: \d+ claims violated.*, \d+ inconclusive/m);
     expect(healthy.stdout).toMatch(/^health: ok$/m);
     expect(healthy.code).toBe(0);
+    expect(await gauge('ollama_audit_store_writable')).toBe(1);
 
     // The disk fills: writes fail, connections close meanwhile and are lost.
     const filler = join(STATE, 'filler');
@@ -113,6 +128,9 @@ describeNeeding(['root', 'cap', 'curl', 'dist'], 'service status of a running se
     const full = await status();
     expect(full.stdout).toMatch(/^ {2}- nothing written to the store for \d+ s while the service runs \(a full disk\? see the service's log\)$/m);
     expect(full.code).toBe(1);
+    // The metrics say the same: not writable, and the last write as old as status says.
+    expect(await gauge('ollama_audit_store_writable')).toBe(0);
+    expect(Date.now() / 1000 - await gauge('ollama_audit_last_write_timestamp_seconds')).toBeGreaterThan(10);
 
     rmSync(filler);
     await waitFor('writing to resume', () => /writing to .* again/.test(daemonErr));
@@ -124,6 +142,7 @@ describeNeeding(['root', 'cap', 'curl', 'dist'], 'service status of a running se
     expect(lost).toBeLessThanOrEqual(30);
     expect(gap.stdout).toMatch(/^health: 1 problem$/m);
     expect(gap.code).toBe(1);
+    expect(await gauge('ollama_audit_store_writable')).toBe(1);
 
     daemon.kill('SIGTERM');
     await new Promise((ok) => daemon!.once('exit', ok));
