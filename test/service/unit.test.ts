@@ -16,6 +16,9 @@ import { runCli } from '../helpers/run-cli.js';
 import { addDaemonOptions } from '../../src/commands/cli-options.js';
 import { serviceSettingsFromOptions, type DaemonOptionValues } from '../../src/settings.js';
 import { installedArgs } from '../../src/service/service-files.js';
+import { systemdUnit } from '../../src/service/systemd-unit.js';
+
+const REPO = join(import.meta.dirname, '../..');
 
 interface Analysis { verifyCode: number; verifyOutput: string; exposure: number; rating: string; securityCode: number; text: string }
 
@@ -79,7 +82,9 @@ describeNeeding(['systemd-analyze'], 'the systemd unit, checked by systemd-analy
     expect(values('NoNewPrivileges')).toEqual(['yes']);
     expect(values('ProtectSystem')).toEqual(['strict']);
     expect(values('StateDirectory')).toEqual(['ollama-audit']);
-    expect(values('ProtectHome')).toEqual(['yes']);
+    // A checkout under a home folder (CI may clone there) must stay readable to start.
+    const underHome = /^\/(home|root|run\/user)\//.test(REPO) || /^\/(home|root|run\/user)\//.test(process.execPath);
+    expect(values('ProtectHome')).toEqual([underHome ? 'read-only' : 'yes']);
     expect(values('PrivateTmp')).toEqual(['yes']);
     expect(values('RestrictAddressFamilies')).toEqual(['AF_PACKET AF_NETLINK AF_UNIX AF_INET AF_INET6']);
     expect(values('SystemCallFilter')).toContain('@system-service');
@@ -91,6 +96,16 @@ describeNeeding(['systemd-analyze'], 'the systemd unit, checked by systemd-analy
     // Metrics on loopback: loopback scrapers only; on another address: scrapers the unit cannot know.
     expect((await dryRun('--metrics', '[::1]:9464')).split('\n').filter((l) => l.startsWith('IPAddress'))).toEqual(['IPAddressDeny=any', 'IPAddressAllow=localhost']);
     expect((await dryRun('--metrics', '0.0.0.0:9464')).split('\n').filter((l) => l.startsWith('IPAddress'))).toEqual([]);
+  });
+
+  it('ProtectHome=read-only exactly when node or the package lives under /home, /root or /run/user; both rate OK', () => {
+    const settings = serviceSettingsFromOptions({});
+    const protectHome = (node: string, script: string) => /^ProtectHome=(.*)$/m.exec(systemdUnit(settings, { node, script }))?.[1];
+    expect(protectHome('/usr/bin/node', '/usr/lib/node_modules/ollama-audit/bin/ollama-audit.js')).toBe('yes');
+    expect(protectHome('/usr/bin/node', '/home/ann/ollama-audit/bin/ollama-audit.js')).toBe('read-only');
+    expect(protectHome('/root/.nvm/versions/node/v20/bin/node', '/opt/ollama-audit/bin/ollama-audit.js')).toBe('read-only');
+    const readOnly = analyze(systemdUnit(settings, { node: process.execPath, script: '/home/ann/ollama-audit/bin/ollama-audit.js' }));
+    expect(readOnly.exposure).toBeLessThanOrEqual(4.0);
   });
 
   it('the command line is the settings\' own: the daemon\'s parser reads it back to the same settings', async () => {
