@@ -34,8 +34,12 @@ export const DEFAULTS = Object.freeze({
   claimsFile: Object.freeze({ bytes: 1024 * 1024, aliases: 20, claims: 200, listItems: 256, patterns: 2000, notDepth: 4 }),
   /** `--metrics PORT` without an address listens here: loopback, so nothing is exposed unless asked. */
   metricsHost: '127.0.0.1',
-  /** The installed service's store: inside the state folder systemd makes for it (StateDirectory=ollama-audit). */
-  serviceDb: '/var/lib/ollama-audit/audit.db',
+  /**
+   * The installed service's store, per init system: systemd's inside the state folder it makes for
+   * the service (StateDirectory=ollama-audit); macOS has no /var/lib, its system daemons keep state
+   * in /Library/Application Support.
+   */
+  serviceDb: Object.freeze({ systemd: '/var/lib/ollama-audit/audit.db', launchd: '/Library/Application Support/ollama-audit/audit.db' }),
 });
 
 /** Environment variables the settings read; nothing else of the environment matters to them. */
@@ -151,8 +155,8 @@ export function settingsFromOptions(opts: DaemonOptionValues, env: SettingsEnv =
 }
 
 /** The installed service's settings: no environment of its own, so its store is DEFAULTS.serviceDb unless --db names one. */
-export function serviceSettingsFromOptions(opts: DaemonOptionValues): DaemonSettings {
-  return settingsFromOptions(opts, { OLLAMA_AUDIT_DB: DEFAULTS.serviceDb });
+export function serviceSettingsFromOptions(opts: DaemonOptionValues, init: keyof typeof DEFAULTS.serviceDb = 'systemd'): DaemonSettings {
+  return settingsFromOptions(opts, { OLLAMA_AUDIT_DB: DEFAULTS.serviceDb[init] });
 }
 
 /**

@@ -16,7 +16,7 @@ export function addServiceCommand(program: Command, setCode: (code: number) => v
     .description('run the daemon at boot as a system service (systemd on Linux, launchd on macOS), least privilege (README: "Service")')
     .addHelpText('after', examples('sudo ollama-audit service install', 'sudo ollama-audit service status', 'sudo ollama-audit service uninstall'));
   targetOptions(addDaemonOptions(service.command('install')
-    .description('write the service file, enable and start it (root); the daemon\'s options are kept in the service\'s command line'), `${DEFAULTS.serviceDb}, the service's state folder (systemd: the store must be inside /var/lib/ollama-audit/)`))
+    .description('write the service file, enable and start it (root); the daemon\'s options are kept in the service\'s command line'), `systemd: ${DEFAULTS.serviceDb.systemd} (the store must be in that folder, the service's state folder); launchd: ${DEFAULTS.serviceDb.launchd}`))
     .option('--dry-run', 'print the service file it would write; touch nothing (no root needed)')
     .option('--force', 'replace an installed service file (the store is kept) and restart the service')
     .addHelpText('after', examples('sudo ollama-audit service install', 'sudo ollama-audit service install --metrics 9464 --retain 30d', 'ollama-audit service install --dry-run'))

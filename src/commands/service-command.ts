@@ -22,7 +22,7 @@ function targetOf(o: TargetOptions): Target {
 
 export async function runServiceInstall(o: DaemonOptionValues & TargetOptions & { dryRun?: boolean; force?: boolean }): Promise<number> {
   const target = targetOf(o);
-  const settings = serviceSettingsFromOptions(o);
+  const settings = serviceSettingsFromOptions(o, target.init);
   checkServiceStore(settings, target.init);
   const file = serviceFile(target.init, target.unitDir, settings, thisProgram());
   if (o.dryRun) {

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../errors.js';
-import { evidenceDirFor, type DaemonSettings } from '../settings.js';
+import { DEFAULTS, evidenceDirFor, type DaemonSettings } from '../settings.js';
 import { safeOutputDir, writeNewFile } from '../store/safe-files.js';
 import { SERVICE_NAME, SYSUSERS_LINE } from './systemd-unit.js';
 import { argValue, installedArgs, serviceFilePath, serviceName, type InitSystem, type ServiceFile } from './service-files.js';
@@ -41,7 +41,7 @@ export function requireRoot(what: string): void {
  */
 export function checkServiceStore(settings: DaemonSettings, init: InitSystem): void {
   if (init !== 'systemd') return;
-  const state = `/var/lib/${SERVICE_NAME}/`;
+  const state = `${dirname(DEFAULTS.serviceDb.systemd)}/`;
   for (const [flag, path] of [['--db', settings.db], ['--evidence-dir', settings.evidenceDir]] as const) {
     if (!resolve(path).startsWith(state)) {
       throw new UserError(`${flag} ${path}: the service's store must be inside ${state} (the folder systemd makes for its user ${SERVICE_NAME}); leave ${flag} out or choose a path there`);

@@ -58,6 +58,9 @@ describeNeeding(['python3'], 'the macOS LaunchDaemon plist', () => {
     const unitArgs = installedArgs('systemd', unit.stdout);
     const withoutDb = (a: string[]) => a.filter((_, i) => a[i] !== '--db' && a[i - 1] !== '--db');
     expect(withoutDb(args)).toEqual(withoutDb(unitArgs));
+    // Without --db: where macOS system daemons keep their state (there is no /var/lib).
+    const bare = parsePlist((await runCli('service', 'install', '--dry-run', '--init', 'launchd')).stdout);
+    expect((bare.ProgramArguments as string[]).slice(2)).toEqual(['daemon', '--db', '/Library/Application Support/ollama-audit/audit.db']);
   });
 
   it('install bootstraps the plist, status reads launchctl print, uninstall boots it out', async () => {
