@@ -21,6 +21,8 @@ import { createPidTable, inTree, refreshPidTable, restatPid, type TreePicks } fr
 import { nameMatches, readProcessDetails, roleOf } from './procfs-process.js';
 import { readBootTime, readProcText } from './procfs-stat.js';
 import { buildSocketIndex, findBound, findConnected, type SocketIndex } from './socket-index.js';
+import type { KernelEventIndex } from './os/linux/kernel-event-index.js';
+import type { KernelSocketEvent } from './os/linux/kernel-events.js';
 
 export interface ProcfsAttributorOptions {
   /** Default '/proc'. */
@@ -33,6 +35,12 @@ export interface ProcfsAttributorOptions {
   rescanMinIntervalMs?: number;
   /** The auditor's own pid (default process.pid), marked `self`. */
   selfPid?: number;
+  /**
+   * Socket events from the kernel (bpftrace, os/linux/kernel-events.ts), asked first for each end:
+   * they name the sender even when its socket was gone before the first packet was read. procfs
+   * still fills in the process (executable, command line, start time, parent) while it lives.
+   */
+  kernelEvents?: KernelEventIndex;
 }
 
 /** One end of a flow or lookup to try as the local end. */
@@ -71,6 +79,8 @@ const MAX_PENDING = 50_000;
 const ALL_PROTOS: ReadonlySet<number> = new Set([6, 17]);
 const HOT_PIDS = 8;
 const IFACE_REFRESH_MS = 1000;
+/** A process that started this long after a socket event cannot be the event's sender (pid reuse); start times are in clock ticks. */
+const START_TIME_SLACK_US = 1e6;
 
 function netnsOf(path: string): number | null {
   try {
@@ -149,6 +159,33 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
     return info;
   }
 
+  /** CLOCK_MONOTONIC µs → µs since the epoch (kernel events carry the former, process start times the latter). */
+  const epochMinusMonotonicUs = Date.now() * 1000 - Number(process.hrtime.bigint() / 1000n);
+
+  /** What a kernel event alone says of a process that exited before /proc could be read. */
+  function eventOnlyInfo(e: KernelSocketEvent): ProcessInfo {
+    const key = `${e.pid}:event:${e.comm}`;
+    const known = infos.get(key);
+    if (known) return known;
+    const role = roleOf(e.comm, null, []);
+    const info: ProcessInfo = {
+      pid: e.pid, startTime: 0, ppid: 0, comm: e.comm, exe: null, cmdline: [], uid: e.uid, exeSha256: null, role,
+      ollamaTree: role !== null || nameMatches(picks.names, e.comm, null, null), self: e.pid === selfPid, source: 'kernel-event',
+    };
+    infos.set(key, info);
+    return info;
+  }
+
+  /** The sender a kernel socket event names for this end, or null when no event is known for it. */
+  function kernelOwner(proto: number, end: End): ProcessInfo | null {
+    const e = opts.kernelEvents?.find(proto, end.local, end.localPort, end.remote, end.remotePort);
+    if (!e) return null;
+    stats.fromKernelEvents = (stats.fromKernelEvents ?? 0) + 1;
+    const info = infoFor(e.pid);
+    const sentAtUs = e.monotonicUs + epochMinusMonotonicUs;
+    return info && info.source !== 'kernel-event' && info.startTime <= sentAtUs + START_TIME_SLACK_US ? info : eventOnlyInfo(e);
+  }
+
   /** The process holding a socket; null when none can be found; 'unknown' before the fd scan looked. */
   function ownerOf(e: SocketEntry): ProcessInfo | null | 'unknown' {
     const pid = owner.get(e.inode);
@@ -177,6 +214,8 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
    * socket of it was found, or its address is ours); `found`: a socket of it was found.
    */
   function endOwner(proto: number, end: End, final: boolean): EndOwner | 'miss' {
+    const sender = kernelOwner(proto, end);
+    if (sender) return { owner: sender, local: true, found: true };
     const local = end.surelyLocal || isLocal(end.local);
     const sockets = socketsAt(proto, end, local);
     for (const e of sockets) {

@@ -38,7 +38,7 @@ export const MIGRATIONS: string[] = [
     uid         INTEGER,
     role        TEXT,                          -- 'server' | 'runner' | 'app' | 'cli' | NULL (not Ollama by its own shape)
     ollama_tree INTEGER NOT NULL DEFAULT 0,    -- 1: Ollama by role, by descent from an Ollama process, or by --process/--pid
-    source      TEXT    NOT NULL               -- 'procfs' | 'pcapng-comment' | 'pktap' (macOS process blocks, migration 6)
+    source      TEXT    NOT NULL               -- 'procfs' | 'pcapng-comment' | 'pktap' (macOS process blocks, migration 6) | 'kernel-event' (a bpftrace socket event named pid, name, uid; the process was gone before /proc was read)
   );
   CREATE UNIQUE INDEX processes_session_seq ON processes(session_id, seq);
 

@@ -122,7 +122,7 @@ export interface ProcessRecord {
   uid: number | null;
   role: string | null;
   ollamaTree: boolean;
-  source: 'procfs' | 'pcapng-comment' | 'pktap';
+  source: 'procfs' | 'pcapng-comment' | 'pktap' | 'kernel-event';
   /** Executable UUID (macOS pktap). */
   exeUuid?: string | null;
 }

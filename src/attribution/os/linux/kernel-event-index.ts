@@ -1,0 +1,72 @@
+/**
+ * The kernel's socket events (kernel-events.ts) by socket 4-tuple, so a flow's first packet,
+ * however short the connection lived, finds the process that sent it. Bounded: the newest
+ * MAX_EVENTS events and none older than MAX_AGE_US (a UDP socket still sending is re-announced
+ * every 10 s, a TCP connection by its SYN once; the flow table asks within seconds of either).
+ */
+import { isLoopback } from '../../../decode/addr.js';
+import type { KernelSocketEvent } from './kernel-events.js';
+
+const MAX_EVENTS = 65_536;
+const MAX_AGE_US = 10 * 60 * 1e6;
+const V4_MAPPED_PREFIX = Buffer.from('00000000000000000000ffff', 'hex');
+
+export interface KernelEventIndex {
+  add(event: KernelSocketEvent): void;
+  /**
+   * The latest event of the socket whose local end is localAddr/localPort, talking to
+   * remoteAddr/remotePort (IPv4 as 4 bytes or as ::ffff:a.b.c.d, as the socket tables keep it).
+   */
+  find(proto: number, localAddr: Buffer, localPort: number, remoteAddr: Buffer, remotePort: number): KernelSocketEvent | null;
+  /** Events held now. */
+  readonly size: number;
+}
+
+/** An IPv4 peer of an IPv6 socket (::ffff:a.b.c.d) as the 4-byte address the capture sees. */
+function asCaptured(addr: Buffer): Buffer {
+  return addr.length === 16 && addr.subarray(0, 12).equals(V4_MAPPED_PREFIX) ? addr.subarray(12) : addr;
+}
+
+function keyOf(proto: number, la: Buffer, lp: number, ra: Buffer, rp: number): string {
+  return `${proto}|${la.toString('hex')}|${lp}|${ra.toString('hex')}|${rp}`;
+}
+
+/**
+ * `ownNetns`: the inode of the network namespace the capture runs in. Loopback addresses of
+ * another namespace are other sockets that happen to use the same numbers (each namespace has
+ * its own 127.0.0.1), so their events never answer for a flow seen here.
+ */
+export function createKernelEventIndex(ownNetns: number | null): KernelEventIndex {
+  const byKey = new Map<string, KernelSocketEvent>();
+  let addsSincePrune = 0;
+
+  function prune(nowUs: number): void {
+    for (const [k, e] of byKey) {
+      if (byKey.size <= MAX_EVENTS && nowUs - e.monotonicUs <= MAX_AGE_US) break;
+      byKey.delete(k);
+    }
+  }
+
+  return {
+    add(event) {
+      const la = asCaptured(event.localAddr);
+      const ra = asCaptured(event.remoteAddr);
+      if (ownNetns !== null && event.netns !== ownNetns && (isLoopback(la) || isLoopback(ra))) return;
+      const e = la === event.localAddr && ra === event.remoteAddr ? event : { ...event, localAddr: la, remoteAddr: ra };
+      const k = keyOf(e.proto, la, e.localPort, ra, e.remotePort);
+      // Newest last: Map order is insertion order, so pruning walks from the oldest.
+      byKey.delete(k);
+      byKey.set(k, e);
+      if (byKey.size > MAX_EVENTS || ++addsSincePrune >= 1024) {
+        addsSincePrune = 0;
+        prune(e.monotonicUs);
+      }
+    },
+    find(proto, localAddr, localPort, remoteAddr, remotePort) {
+      return byKey.get(keyOf(proto, asCaptured(localAddr), localPort, asCaptured(remoteAddr), remotePort)) ?? null;
+    },
+    get size() {
+      return byKey.size;
+    },
+  };
+}
