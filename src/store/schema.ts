@@ -181,4 +181,6 @@ export const MIGRATIONS: string[] = [
   // 9: flows the flow table closed before their time (a full table evicted them, a half-open
   // flow timed out, the daemon's stop deadline left them unwritten), by kind.
   `ALTER TABLE sessions ADD COLUMN expired_early TEXT NOT NULL DEFAULT '{}'; -- JSON {evicted_half_open, evicted_finished, evicted_active, half_open_timeout, unwritten_at_stop: count}, non-zero kinds only`,
+  // 10: a live session's attribution sources: kernel socket events (bpftrace) with procfs, or procfs alone and why.
+  `ALTER TABLE sessions ADD COLUMN attribution TEXT; -- JSON {method: 'kernel-events+procfs'|'procfs', mode: auto|ebpf|procfs, kernel_events_since_us, why_not, kernel_events_lost}; NULL for imports and sessions stored before it`,
 ];

@@ -111,7 +111,8 @@ describeNeeding(['root', 'bpftrace'], 'kernel socket events through bpftrace (ro
   });
 
   it(`names the senders of ${N} short TCP connections and ${N} DNS queries of a process named ollama after they exited`, async () => {
-    source = await startKernelEvents({ bpftrace: 'bpftrace', attachTimeoutMs: 20_000, tracefsDir: '/sys/kernel/tracing', onExit: () => {} });
+    const index = createKernelEventIndex();
+    source = await startKernelEvents({ bpftrace: 'bpftrace', attachTimeoutMs: 20_000, tracefsDir: '/sys/kernel/tracing', index, onExit: () => {} });
     dir = mkdtempSync(join(tmpdir(), 'oa-kev-'));
     // comm is the name the program was started by: a link named ollama to node.
     symlinkSync(NODE, join(dir, 'ollama'));
@@ -134,7 +135,7 @@ describeNeeding(['root', 'bpftrace'], 'kernel socket events through bpftrace (ro
 
     const lo = v4('127.0.0.1');
     const attribute = async (kernel: boolean) => {
-      const att = createProcfsAttributor(kernel ? { kernelEvents: source!.index } : {});
+      const att = createProcfsAttributor(kernel ? { kernelEvents: index } : {});
       const tcpFlows = tcpPorts.map((p) => synFlow(lo, p, lo, tcpPort));
       const dnsFlows = dnsPorts.map((p) => synFlow(lo, p, lo, udpPort, 17));
       for (const f of [...tcpFlows, ...dnsFlows]) att.attributeFlow(f);

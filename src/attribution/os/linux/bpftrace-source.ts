@@ -4,10 +4,10 @@
  * probe that does not attach in time) the caller falls back to procfs and says why.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { BPFTRACE_PROGRAM, parseKernelEvent } from './kernel-events.js';
-import { createKernelEventIndex, type KernelEventIndex } from './kernel-event-index.js';
+import type { KernelEventIndex } from './kernel-event-index.js';
 
 export interface KernelEventStats {
   /** Events read from bpftrace. */
@@ -17,7 +17,6 @@ export interface KernelEventStats {
 }
 
 export interface KernelEventSource {
-  readonly index: KernelEventIndex;
   stats(): KernelEventStats;
   /** Ends bpftrace (it detaches every probe); resolves when it has exited. */
   stop(): Promise<void>;
@@ -30,6 +29,8 @@ export interface KernelEventOptions {
   attachTimeoutMs: number;
   /** Where tracefs is (or is mounted when missing). */
   tracefsDir: string;
+  /** Where the events go. */
+  index: KernelEventIndex;
   /** bpftrace ended while the session ran. */
   onExit(why: string): void;
 }
@@ -46,14 +47,6 @@ export function ensureTracefs(dir: string): string | null {
   return `tracefs is not mounted at ${dir} and mounting it failed (${(r.stderr || r.error?.message || `exit ${r.status}`).trim()})`;
 }
 
-function ownNetns(): number | null {
-  try {
-    return statSync('/proc/self/ns/net').ino;
-  } catch {
-    return null;
-  }
-}
-
 function errorOf(stderr: string[], fallback: string): string {
   const line = stderr.find((l) => /ERROR/.test(l)) ?? stderr.find((l) => !HARMLESS.test(l));
   return line ? `bpftrace: ${line.trim()}` : fallback;
@@ -63,7 +56,7 @@ function errorOf(stderr: string[], fallback: string): string {
 export function startKernelEvents(opts: KernelEventOptions): Promise<KernelEventSource> {
   const tracefsProblem = ensureTracefs(opts.tracefsDir);
   if (tracefsProblem) return Promise.reject(new Error(tracefsProblem));
-  const index = createKernelEventIndex(ownNetns());
+  const { index } = opts;
   const stats: KernelEventStats = { events: 0, lost: 0 };
   const stderr: string[] = [];
   let child: ChildProcess;
@@ -92,7 +85,6 @@ export function startKernelEvents(opts: KernelEventOptions): Promise<KernelEvent
 
   return new Promise<KernelEventSource>((resolve, reject) => {
     const source: KernelEventSource = {
-      index,
       stats: () => ({ ...stats }),
       async stop() {
         if (exited) return;

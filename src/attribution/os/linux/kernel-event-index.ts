@@ -4,6 +4,7 @@
  * MAX_EVENTS events and none older than MAX_AGE_US (a UDP socket still sending is re-announced
  * every 10 s, a TCP connection by its SYN once; the flow table asks within seconds of either).
  */
+import { statSync } from 'node:fs';
 import { isLoopback } from '../../../decode/addr.js';
 import type { KernelSocketEvent } from './kernel-events.js';
 
@@ -27,6 +28,14 @@ function asCaptured(addr: Buffer): Buffer {
   return addr.length === 16 && addr.subarray(0, 12).equals(V4_MAPPED_PREFIX) ? addr.subarray(12) : addr;
 }
 
+function netnsOfThisProcess(): number | null {
+  try {
+    return statSync('/proc/self/ns/net').ino;
+  } catch {
+    return null;
+  }
+}
+
 function keyOf(proto: number, la: Buffer, lp: number, ra: Buffer, rp: number): string {
   return `${proto}|${la.toString('hex')}|${lp}|${ra.toString('hex')}|${rp}`;
 }
@@ -36,7 +45,7 @@ function keyOf(proto: number, la: Buffer, lp: number, ra: Buffer, rp: number): s
  * another namespace are other sockets that happen to use the same numbers (each namespace has
  * its own 127.0.0.1), so their events never answer for a flow seen here.
  */
-export function createKernelEventIndex(ownNetns: number | null): KernelEventIndex {
+export function createKernelEventIndex(ownNetns: number | null = netnsOfThisProcess()): KernelEventIndex {
   const byKey = new Map<string, KernelSocketEvent>();
   let addsSincePrune = 0;
 

@@ -11,7 +11,8 @@
  * Tracepoints only: on the machines this project runs on kprobes and fentry are unavailable
  * (CONFIG_KPROBES off, available_filter_functions unreadable; native-notes/ebpf.md).
  *
- * One line per event, fields separated by one space, the process name last (it may hold spaces):
+ * One line per event, fields separated by one space, the process name (the thread group
+ * leader's comm) last (it may hold spaces):
  *   C4|C6 ns pid tid uid netns proto laddr lport raddr rport comm   a pure SYN left (connect())
  *   U4|U6 ...                                                      a UDP datagram left a socket
  *                                                                  (first per socket and peer each 10 s)
@@ -43,10 +44,10 @@ tracepoint:net:net_dev_queue {
     $ns = $sk->__sk_common.skc_net.net->ns.inum;
     if ($p == 6 && (*(uint8 *)($th + 13) & 0x12) == 0x02) {
       if ($v == 4) {
-        printf("C4 %llu %d %d %d %u 6 %x %x %x %x %s\\n", nsecs, pid, tid, uid, $ns, *(uint32 *)($nh + 12), *(uint16 *)$th, *(uint32 *)($nh + 16), *(uint16 *)($th + 2), comm);
+        printf("C4 %llu %d %d %d %u 6 %x %x %x %x %s\\n", nsecs, pid, tid, uid, $ns, *(uint32 *)($nh + 12), *(uint16 *)$th, *(uint32 *)($nh + 16), *(uint16 *)($th + 2), curtask->group_leader->comm);
       }
       if ($v == 6) {
-        printf("C6 %llu %d %d %d %u 6 %x:%x:%x:%x %x %x:%x:%x:%x %x %s\\n", nsecs, pid, tid, uid, $ns, *(uint32 *)($nh + 8), *(uint32 *)($nh + 12), *(uint32 *)($nh + 16), *(uint32 *)($nh + 20), *(uint16 *)$th, *(uint32 *)($nh + 24), *(uint32 *)($nh + 28), *(uint32 *)($nh + 32), *(uint32 *)($nh + 36), *(uint16 *)($th + 2), comm);
+        printf("C6 %llu %d %d %d %u 6 %x:%x:%x:%x %x %x:%x:%x:%x %x %s\\n", nsecs, pid, tid, uid, $ns, *(uint32 *)($nh + 8), *(uint32 *)($nh + 12), *(uint32 *)($nh + 16), *(uint32 *)($nh + 20), *(uint16 *)$th, *(uint32 *)($nh + 24), *(uint32 *)($nh + 28), *(uint32 *)($nh + 32), *(uint32 *)($nh + 36), *(uint16 *)($th + 2), curtask->group_leader->comm);
       }
     }
     if ($p == 17) {
@@ -55,7 +56,7 @@ tracepoint:net:net_dev_queue {
         $dp4 = *(uint16 *)($th + 2);
         if (@seen[$sk, $d4, $dp4] == 0) {
           @seen[$sk, $d4, $dp4] = 1;
-          printf("U4 %llu %d %d %d %u 17 %x %x %x %x %s\\n", nsecs, pid, tid, uid, $ns, *(uint32 *)($nh + 12), *(uint16 *)$th, $d4, $dp4, comm);
+          printf("U4 %llu %d %d %d %u 17 %x %x %x %x %s\\n", nsecs, pid, tid, uid, $ns, *(uint32 *)($nh + 12), *(uint16 *)$th, $d4, $dp4, curtask->group_leader->comm);
         }
       }
       if ($v == 6) {
@@ -63,7 +64,7 @@ tracepoint:net:net_dev_queue {
         $dp6 = *(uint16 *)($th + 2);
         if (@seen[$sk, $d6, $dp6] == 0) {
           @seen[$sk, $d6, $dp6] = 1;
-          printf("U6 %llu %d %d %d %u 17 %x:%x:%x:%x %x %x:%x:%x:%x %x %s\\n", nsecs, pid, tid, uid, $ns, *(uint32 *)($nh + 8), *(uint32 *)($nh + 12), *(uint32 *)($nh + 16), *(uint32 *)($nh + 20), *(uint16 *)$th, *(uint32 *)($nh + 24), *(uint32 *)($nh + 28), *(uint32 *)($nh + 32), $d6, $dp6, comm);
+          printf("U6 %llu %d %d %d %u 17 %x:%x:%x:%x %x %x:%x:%x:%x %x %s\\n", nsecs, pid, tid, uid, $ns, *(uint32 *)($nh + 8), *(uint32 *)($nh + 12), *(uint32 *)($nh + 16), *(uint32 *)($nh + 20), *(uint16 *)$th, *(uint32 *)($nh + 24), *(uint32 *)($nh + 28), *(uint32 *)($nh + 32), $d6, $dp6, curtask->group_leader->comm);
         }
       }
     }
@@ -76,7 +77,7 @@ tracepoint:syscalls:sys_exit_accept4, tracepoint:syscalls:sys_exit_accept /args-
   if ($sk->sk_protocol == 6) {
     $ans = $sk->__sk_common.skc_net.net->ns.inum;
     if ($f == 2) {
-      printf("A4 %llu %d %d %d %u 6 %x %x %x %x %s\\n", nsecs, pid, tid, uid, $ans, $sk->__sk_common.skc_rcv_saddr, $sk->__sk_common.skc_num, $sk->__sk_common.skc_daddr, $sk->__sk_common.skc_dport, comm);
+      printf("A4 %llu %d %d %d %u 6 %x %x %x %x %s\\n", nsecs, pid, tid, uid, $ans, $sk->__sk_common.skc_rcv_saddr, $sk->__sk_common.skc_num, $sk->__sk_common.skc_daddr, $sk->__sk_common.skc_dport, curtask->group_leader->comm);
     }
     if ($f == 10) {
       printf("A6 %llu %d %d %d %u 6 %x:%x:%x:%x %x %x:%x:%x:%x %x %s\\n", nsecs, pid, tid, uid, $ans,
@@ -85,7 +86,7 @@ tracepoint:syscalls:sys_exit_accept4, tracepoint:syscalls:sys_exit_accept /args-
         $sk->__sk_common.skc_num,
         $sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[0], $sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[1],
         $sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[2], $sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[3],
-        $sk->__sk_common.skc_dport, comm);
+        $sk->__sk_common.skc_dport, curtask->group_leader->comm);
     }
   }
 }
@@ -109,7 +110,10 @@ export interface KernelSocketEvent {
   localPort: number;
   remoteAddr: Buffer;
   remotePort: number;
-  /** The sending thread's name (at most 15 bytes, as the kernel keeps it). */
+  /**
+   * The sending process's name: its thread group leader's comm (at most 15 bytes). Not the
+   * thread's: node's resolver threads are named libuv-worker, Chrome's others again.
+   */
   comm: string;
 }
 
