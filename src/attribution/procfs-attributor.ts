@@ -21,7 +21,7 @@ import { createPidTable, inTree, refreshPidTable, restatPid, type TreePicks } fr
 import { nameMatches, readProcessDetails, roleOf } from './procfs-process.js';
 import { readBootTime, readProcText } from './procfs-stat.js';
 import { buildSocketIndex, findBound, findConnected, type SocketIndex } from './socket-index.js';
-import type { KernelEventIndex } from './os/linux/kernel-event-index.js';
+import { socketKey, type KernelEventIndex } from './os/linux/kernel-event-index.js';
 import type { KernelSocketEvent } from './os/linux/kernel-events.js';
 
 export interface ProcfsAttributorOptions {
@@ -76,6 +76,9 @@ interface FlowOwners {
 }
 
 const MAX_PENDING = 50_000;
+/** Flows left without a process that a late kernel event may still name: at most this many, for at most LATE_EVENT_WAIT_MS. */
+const MAX_LATE_WAITERS = 20_000;
+const LATE_EVENT_WAIT_MS = 30_000;
 const ALL_PROTOS: ReadonlySet<number> = new Set([6, 17]);
 const HOT_PIDS = 8;
 const IFACE_REFRESH_MS = 1000;
@@ -389,13 +392,45 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
     const r = resolveFlow(p, true);
     if (r === 'miss' || (r.process === null && r.peer === null)) {
       stats.unattributed++;
+      awaitLateEvent(p);
       return;
     }
-    if (r.process === null) stats.unattributed++;
-    else stats.resolvedLater++;
+    if (r.process === null) {
+      stats.unattributed++;
+      awaitLateEvent(p);
+    } else stats.resolvedLater++;
     assign(p.flow, r);
     p.onResolved?.(p.flow, r.process);
   }
+
+  /**
+   * With kernel events on, a flow still without a process waits a while for its event: bpftrace
+   * runs behind under load, and the flow's first packet can be read before the event that names
+   * its sender. Keyed by both ends' sockets (either may be the one an event names).
+   */
+  const lateWaiters = new Map<string, { p: Pending; since: number }>();
+  function awaitLateEvent(p: Pending): void {
+    if (!opts.kernelEvents || !p.flow) return;
+    const since = performance.now();
+    for (const end of p.ends) lateWaiters.set(socketKey(p.proto, end.local, end.localPort, end.remote, end.remotePort), { p, since });
+    for (const [k, w] of lateWaiters) {
+      if (lateWaiters.size <= MAX_LATE_WAITERS && since - w.since <= LATE_EVENT_WAIT_MS) break;
+      lateWaiters.delete(k);
+    }
+  }
+
+  function lateEvent(key: string): void {
+    const w = lateWaiters.get(key);
+    if (!w || closed) return;
+    for (const end of w.p.ends) lateWaiters.delete(socketKey(w.p.proto, end.local, end.localPort, end.remote, end.remotePort));
+    const r = resolveFlow(w.p, true);
+    if (r === 'miss' || r.process === null || !w.p.flow) return;
+    stats.unattributed--;
+    stats.resolvedLater++;
+    assign(w.p.flow, r);
+    w.p.onResolved?.(w.p.flow, r.process);
+  }
+  opts.kernelEvents?.onAdd((_e, key) => lateEvent(key));
 
   function schedule(): void {
     if (timer || closed) return;
@@ -461,8 +496,10 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
       };
       const r = resolveFlow(p, false);
       if (r === 'miss') return enqueue(p);
-      if (r.process === null) stats.unattributed++;
-      else stats.hits++;
+      if (r.process === null) {
+        stats.unattributed++;
+        awaitLateEvent(p);
+      } else stats.hits++;
       assign(flow, r);
     },
 

@@ -4,7 +4,7 @@
  * 50 DNS-style UDP queries from a process named `ollama`, all finished before the attributor is
  * asked; procfs alone can then name none of them, the kernel's events must name them all.
  */
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -163,4 +163,28 @@ describeNeeding(['root', 'bpftrace'], 'kernel socket events through bpftrace (ro
     expect(kernel.creditedToServer).toBe(0);
     expect(kernel.tcpPeerServer).toBe(N);
   }, 90_000);
+});
+
+describe('an event that comes after the flow was asked about', () => {
+  it('still names the flow and says so through onResolved (bpftrace runs behind under load)', async () => {
+    const index = createKernelEventIndex();
+    const att = createProcfsAttributor({ kernelEvents: index });
+    try {
+      // Ports no socket of this machine holds: /proc cannot name it.
+      const flow = synFlow(v4('127.0.0.1'), 1, v4('127.0.0.1'), 2, 17);
+      const resolved: number[] = [];
+      att.attributeFlow(flow, (f, p) => resolved.push(p?.pid ?? -1));
+      while (att.stats().pending > 0) await new Promise((r) => setTimeout(r, 5));
+      expect(flow.process).toBeNull();
+      const before = att.stats().unattributed;
+      // This process sent it (its /proc entry is readable, so procfs fills in the rest).
+      index.add(parseKernelEvent(`U4 ${process.hrtime.bigint()} ${process.pid} ${process.pid} 0 ${statSync('/proc/self/ns/net').ino} 17 100007f 100 100007f 200 node`)!);
+      expect(flow.process?.pid).toBe(process.pid);
+      expect(att.processOf(flow)?.exe).toBe(NODE);
+      expect(resolved).toEqual([process.pid]);
+      expect(att.stats().unattributed).toBe(before - 1);
+    } finally {
+      att.close();
+    }
+  });
 });

@@ -21,6 +21,11 @@ export interface KernelEventIndex {
   find(proto: number, localAddr: Buffer, localPort: number, remoteAddr: Buffer, remotePort: number): KernelSocketEvent | null;
   /** Events held now. */
   readonly size: number;
+  /**
+   * Calls `fn` with each event added from now on and its socketKey. bpftrace lags under load: a
+   * flow asked about before its event came can still be named when it comes.
+   */
+  onAdd(fn: (event: KernelSocketEvent, key: string) => void): void;
 }
 
 /** An IPv4 peer of an IPv6 socket (::ffff:a.b.c.d) as the 4-byte address the capture sees. */
@@ -36,8 +41,9 @@ function netnsOfThisProcess(): number | null {
   }
 }
 
-function keyOf(proto: number, la: Buffer, lp: number, ra: Buffer, rp: number): string {
-  return `${proto}|${la.toString('hex')}|${lp}|${ra.toString('hex')}|${rp}`;
+/** One socket's key: protocol and both ends (IPv4 as 4 bytes, also when given as ::ffff:a.b.c.d). */
+export function socketKey(proto: number, localAddr: Buffer, localPort: number, remoteAddr: Buffer, remotePort: number): string {
+  return `${proto}|${asCaptured(localAddr).toString('hex')}|${localPort}|${asCaptured(remoteAddr).toString('hex')}|${remotePort}`;
 }
 
 /**
@@ -47,6 +53,7 @@ function keyOf(proto: number, la: Buffer, lp: number, ra: Buffer, rp: number): s
  */
 export function createKernelEventIndex(ownNetns: number | null = netnsOfThisProcess()): KernelEventIndex {
   const byKey = new Map<string, KernelSocketEvent>();
+  const listeners: ((event: KernelSocketEvent, key: string) => void)[] = [];
   let addsSincePrune = 0;
 
   function prune(nowUs: number): void {
@@ -62,7 +69,7 @@ export function createKernelEventIndex(ownNetns: number | null = netnsOfThisProc
       const ra = asCaptured(event.remoteAddr);
       if (ownNetns !== null && event.netns !== ownNetns && (isLoopback(la) || isLoopback(ra))) return;
       const e = la === event.localAddr && ra === event.remoteAddr ? event : { ...event, localAddr: la, remoteAddr: ra };
-      const k = keyOf(e.proto, la, e.localPort, ra, e.remotePort);
+      const k = socketKey(e.proto, la, e.localPort, ra, e.remotePort);
       // Newest last: Map order is insertion order, so pruning walks from the oldest.
       byKey.delete(k);
       byKey.set(k, e);
@@ -70,9 +77,13 @@ export function createKernelEventIndex(ownNetns: number | null = netnsOfThisProc
         addsSincePrune = 0;
         prune(e.monotonicUs);
       }
+      for (const fn of listeners) fn(e, k);
     },
     find(proto, localAddr, localPort, remoteAddr, remotePort) {
-      return byKey.get(keyOf(proto, asCaptured(localAddr), localPort, asCaptured(remoteAddr), remotePort)) ?? null;
+      return byKey.get(socketKey(proto, localAddr, localPort, remoteAddr, remotePort)) ?? null;
+    },
+    onAdd(fn) {
+      listeners.push(fn);
     },
     get size() {
       return byKey.size;

@@ -15,7 +15,7 @@
  * leader's comm) last (it may hold spaces):
  *   C4|C6 ns pid tid uid netns proto laddr lport raddr rport comm   a pure SYN left (connect())
  *   U4|U6 ...                                                      a UDP datagram left a socket
- *                                                                  (first per socket and peer each 10 s)
+ *                                                                  (first per socket, port and peer each 10 s)
  *   A4|A6 ...                                                      accept() returned a TCP socket
  *   R ready                                                        every probe is attached (BEGIN runs after)
  * ns: CLOCK_MONOTONIC nanoseconds. Addresses: the 32-bit words as the CPU read them from memory
@@ -29,8 +29,10 @@
  * loopback, the client's), so only pure SYNs name a TCP sender. UDP has no such kernel-made
  * datagrams with a socket (ICMP errors use the kernel's own sockets, left out by protocol).
  * accept() runs in the accepting process: its fd's socket gives both ends.
- * `@seen` bounds UDP events to one per socket and peer every 10 s; it is cleared then, so its
- * size stays bounded whatever a flood sends.
+ * `@seen` bounds UDP events to one per socket, local port and peer every 10 s; it is cleared then,
+ * so its size stays bounded whatever a flood sends. The local port is in the key because a freed
+ * socket's memory is soon reused by the next one (a resolver opens one per lookup): by pointer
+ * alone the next lookup's socket looked already seen.
  */
 export const BPFTRACE_PROGRAM = `
 tracepoint:net:net_dev_queue {
@@ -54,16 +56,18 @@ tracepoint:net:net_dev_queue {
       if ($v == 4) {
         $d4 = *(uint32 *)($nh + 16);
         $dp4 = *(uint16 *)($th + 2);
-        if (@seen[$sk, $d4, $dp4] == 0) {
-          @seen[$sk, $d4, $dp4] = 1;
+        $sp4 = *(uint16 *)$th;
+        if (@seen[$sk, $sp4, $d4, $dp4] == 0) {
+          @seen[$sk, $sp4, $d4, $dp4] = 1;
           printf("U4 %llu %d %d %d %u 17 %x %x %x %x %s\\n", nsecs, pid, tid, uid, $ns, *(uint32 *)($nh + 12), *(uint16 *)$th, $d4, $dp4, curtask->group_leader->comm);
         }
       }
       if ($v == 6) {
         $d6 = *(uint32 *)($nh + 36);
         $dp6 = *(uint16 *)($th + 2);
-        if (@seen[$sk, $d6, $dp6] == 0) {
-          @seen[$sk, $d6, $dp6] = 1;
+        $sp6 = *(uint16 *)$th;
+        if (@seen[$sk, $sp6, $d6, $dp6] == 0) {
+          @seen[$sk, $sp6, $d6, $dp6] = 1;
           printf("U6 %llu %d %d %d %u 17 %x:%x:%x:%x %x %x:%x:%x:%x %x %s\\n", nsecs, pid, tid, uid, $ns, *(uint32 *)($nh + 8), *(uint32 *)($nh + 12), *(uint32 *)($nh + 16), *(uint32 *)($nh + 20), *(uint16 *)$th, *(uint32 *)($nh + 24), *(uint32 *)($nh + 28), *(uint32 *)($nh + 32), $d6, $dp6, curtask->group_leader->comm);
         }
       }
