@@ -47,8 +47,15 @@ export const DEFAULTS = Object.freeze({
 /** Environment variables the settings read; nothing else of the environment matters to them. */
 export interface SettingsEnv {
   OLLAMA_AUDIT_DB?: string;
+  /** The bpftrace to run for kernel socket events (default: `bpftrace` on PATH). */
+  OLLAMA_AUDIT_BPFTRACE?: string;
   XDG_DATA_HOME?: string;
   HOME?: string;
+}
+
+/** The bpftrace program kernel socket events run (--attribution auto|ebpf). */
+export function bpftraceProgram(env: SettingsEnv = process.env): string {
+  return env.OLLAMA_AUDIT_BPFTRACE || DEFAULTS.bpftrace;
 }
 
 /** How --help describes the default store. */

@@ -6,7 +6,7 @@ import { lossOf, lossPercent } from '../flows/tcp-loss.js';
 import { createIngest } from '../pipeline/ingest.js';
 import { expiredEarlyRecord } from '../flows/flow-table.js';
 import { openDb, type Db } from '../store/open-db.js';
-import { DEFAULTS, evidenceDirFor, resolveDbPath, type DaemonOptionValues } from '../settings.js';
+import { bpftraceProgram, DEFAULTS, evidenceDirFor, resolveDbPath, type DaemonOptionValues } from '../settings.js';
 import { beginLiveSession, type LiveBatch, type LiveSession, type StoreGap } from '../store/live-session.js';
 import { createEvidenceWriter, type EvidenceWriter, type SegmentInfo } from '../store/evidence-writer.js';
 import type { EvidencePolicy } from '../store/evidence-policy.js';
@@ -118,7 +118,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     // capture does not wait; procfs answers alone until they are on.
     this.kernel = startKernelAttribution({
       mode: settings.attribution === 'ebpf' || settings.attribution === 'procfs' ? settings.attribution : DEFAULTS.attribution,
-      bpftrace: DEFAULTS.bpftrace, tracefsDir: DEFAULTS.tracefsDir,
+      bpftrace: bpftraceProgram(), tracefsDir: DEFAULTS.tracefsDir,
       attachTimeoutMs: settings.attribution === 'ebpf' ? DEFAULTS.kernelAttachTimeoutMs.ebpf : DEFAULTS.kernelAttachTimeoutMs.auto,
       onWarning: (text) => this.emit('warning', text),
       onRequiredFailed: (why) => { this.stopped ??= Promise.resolve().then(() => this.finish(new UserError(why))); },

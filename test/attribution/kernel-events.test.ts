@@ -112,7 +112,7 @@ describeNeeding(['root', 'bpftrace'], 'kernel socket events through bpftrace (ro
 
   it(`names the senders of ${N} short TCP connections and ${N} DNS queries of a process named ollama after they exited`, async () => {
     const index = createKernelEventIndex();
-    source = await startKernelEvents({ bpftrace: 'bpftrace', attachTimeoutMs: 20_000, tracefsDir: '/sys/kernel/tracing', index, onExit: () => {} });
+    source = await startKernelEvents({ bpftrace: 'bpftrace', attachTimeoutMs: 20_000, tracefsDir: '/sys/kernel/tracing', index, onExit: () => {}, onStderr: () => {} });
     dir = mkdtempSync(join(tmpdir(), 'oa-kev-'));
     // comm is the name the program was started by: a link named ollama to node.
     symlinkSync(NODE, join(dir, 'ollama'));

@@ -33,9 +33,29 @@ export interface KernelEventOptions {
   index: KernelEventIndex;
   /** bpftrace ended while the session ran. */
   onExit(why: string): void;
+  /** A line bpftrace wrote to stderr after it started (warnings worth passing on). */
+  onStderr(line: string): void;
+}
+
+/** Ends the shell and bpftrace together (one process group). */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    // already gone
+  }
 }
 
 const STOP_GRACE_MS = 1000;
+/**
+ * bpftrace must not outlive the daemon, whichever way the daemon ends (SIGKILL and crashes too,
+ * which run no code of ours). A pipe does it: this shell starts bpftrace, then reads its stdin,
+ * the write end of which only the daemon holds; when the daemon ends, for any reason, the kernel
+ * closes that end, the read sees EOF and the shell stops bpftrace (SIGTERM: a background job of a
+ * shell ignores SIGINT; the kernel detaches the probes when their last fd closes), then waits for
+ * it. "$@" is bpftrace and its arguments.
+ */
+const GUARD = '"$@" & b=$!; cat >/dev/null; kill -TERM "$b" 2>/dev/null; wait "$b"';
 /** Lines bpftrace prints that are no error: it loads with this warning on machines with a low memlock limit. */
 const HARMLESS = /RLIMIT_MEMLOCK|^Attaching \d+ probes/;
 
@@ -61,8 +81,10 @@ export function startKernelEvents(opts: KernelEventOptions): Promise<KernelEvent
   const stderr: string[] = [];
   let child: ChildProcess;
   try {
-    child = spawn(opts.bpftrace, ['-B', 'line', '-e', BPFTRACE_PROGRAM], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+    child = spawn('/bin/sh', ['-c', GUARD, 'sh', opts.bpftrace, '-B', 'line', '-e', BPFTRACE_PROGRAM], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      // Its own process group: a Ctrl-C meant for the daemon reaches bpftrace only through us.
+      detached: true,
       // The UDP de-duplication map, cleared every 10 s: room for a busy resolver's sockets and peers.
       env: { ...process.env, BPFTRACE_MAP_KEYS_MAX: '65536' },
     });
@@ -78,9 +100,11 @@ export function startKernelEvents(opts: KernelEventOptions): Promise<KernelEvent
     const m = /Lost (\d+) events/.exec(line);
     if (m) stats.lost += Number(m[1]);
   };
+  child.stdin!.on('error', () => {}); // EPIPE once the shell is gone: nothing to tell
   createInterface({ input: child.stderr! }).on('line', (line) => {
     countLost(line);
     if (stderr.length < 20) stderr.push(line);
+    if (ready && !HARMLESS.test(line) && !/Lost \d+ events/.test(line)) opts.onStderr(line);
   });
 
   return new Promise<KernelEventSource>((resolve, reject) => {
@@ -89,15 +113,15 @@ export function startKernelEvents(opts: KernelEventOptions): Promise<KernelEvent
       async stop() {
         if (exited) return;
         stopping = true;
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+        child.stdin!.end();
+        const t = setTimeout(() => killGroup(child, 'SIGKILL'), STOP_GRACE_MS);
         await exitedP;
         clearTimeout(t);
       },
     };
     const timer = setTimeout(() => {
       if (ready) return;
-      child.kill('SIGKILL');
+      killGroup(child, 'SIGKILL');
       reject(new Error(`bpftrace did not attach its probes within ${opts.attachTimeoutMs} ms`));
     }, opts.attachTimeoutMs);
     createInterface({ input: child.stdout! }).on('line', (line) => {
