@@ -73,6 +73,12 @@ interface EndOwner {
 interface FlowOwners {
   process: ProcessInfo | null;
   peer: ProcessInfo | null;
+  /**
+   * `process` is the responder's because the initiator was not found on this machine. With kernel
+   * events on, the initiator may still be ours in another network namespace (a container): its
+   * event, when it comes, makes it `process` and the responder its peer.
+   */
+  fromResponder: boolean;
 }
 
 const MAX_PENDING = 50_000;
@@ -246,7 +252,7 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
     if (res === 'miss') return 'miss';
     // Nothing of either end in the cached tables: maybe a socket newer than them.
     if (!final && !ini.found && !res.found) return 'miss';
-    return ini.local ? { process: ini.owner, peer: res.owner } : { process: res.owner, peer: null };
+    return ini.local ? { process: ini.owner, peer: res.owner, fromResponder: false } : { process: res.owner, peer: null, fromResponder: true };
   }
 
   function wantedOf(p: Pending, wanted: Map<number, SocketEntry>): void {
@@ -398,15 +404,19 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
     if (r.process === null) {
       stats.unattributed++;
       awaitLateEvent(p);
-    } else stats.resolvedLater++;
+    } else {
+      stats.resolvedLater++;
+      if (r.fromResponder) awaitLateEvent(p);
+    }
     assign(p.flow, r);
     p.onResolved?.(p.flow, r.process);
   }
 
   /**
-   * With kernel events on, a flow still without a process waits a while for its event: bpftrace
-   * runs behind under load, and the flow's first packet can be read before the event that names
-   * its sender. Keyed by both ends' sockets (either may be the one an event names).
+   * With kernel events on, a flow still without a process (or with only its responder's, when the
+   * initiator may be ours in another namespace) waits a while for its event: bpftrace runs behind
+   * under load, and the flow's first packet can be read before the event that names its sender.
+   * Keyed by both ends' sockets (either may be the one an event names).
    */
   const lateWaiters = new Map<string, { p: Pending; since: number }>();
   function awaitLateEvent(p: Pending): void {
@@ -421,14 +431,18 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
 
   function lateEvent(key: string): void {
     const w = lateWaiters.get(key);
-    if (!w || closed) return;
-    for (const end of w.p.ends) lateWaiters.delete(socketKey(w.p.proto, end.local, end.localPort, end.remote, end.remotePort));
+    const flow = w?.p.flow;
+    if (!w || !flow || closed) return;
+    const before = flow.process;
     const r = resolveFlow(w.p, true);
-    if (r === 'miss' || r.process === null || !w.p.flow) return;
-    stats.unattributed--;
-    stats.resolvedLater++;
-    assign(w.p.flow, r);
-    w.p.onResolved?.(w.p.flow, r.process);
+    if (r === 'miss' || r.process === null || r.fromResponder) return; // not what it waits for: keep waiting
+    for (const end of w.p.ends) lateWaiters.delete(socketKey(w.p.proto, end.local, end.localPort, end.remote, end.remotePort));
+    if (before === null) {
+      stats.unattributed--;
+      stats.resolvedLater++;
+    }
+    assign(flow, r);
+    w.p.onResolved?.(flow, r.process);
   }
   opts.kernelEvents?.onAdd((_e, key) => lateEvent(key));
 
@@ -499,7 +513,10 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
       if (r.process === null) {
         stats.unattributed++;
         awaitLateEvent(p);
-      } else stats.hits++;
+      } else {
+        stats.hits++;
+        if (r.fromResponder) awaitLateEvent(p);
+      }
       assign(flow, r);
     },
 

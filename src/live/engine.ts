@@ -14,7 +14,7 @@ import { explainStoreError, isDiskFull, StoreError } from '../store/store-error.
 import { createChangeSet, type ChangedRows } from './live-batches.js';
 import { createStoreGaps, type StoreGaps, type StoredCounts } from './store-gaps.js';
 import { TypedEvents } from './events.js';
-import { startKernelAttribution, type AttributionRecord, type KernelAttribution } from '../attribution/os/linux/kernel-attribution.js';
+import { cannotTry, startKernelAttribution, type KernelAttribution } from '../attribution/os/linux/kernel-attribution.js';
 import { UserError } from '../errors.js';
 
 /** What to capture and where to store it: the daemon's options, one field each (settings.ts). */
@@ -106,6 +106,8 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   constructor(settings: LiveSettings) {
     super();
     this.dbPath = resolveDbPath(settings.db);
+    const unavailable = settings.attribution === 'ebpf' ? cannotTry(bpftraceProgram()) : null;
+    if (unavailable) throw new UserError(`--attribution ebpf: ${unavailable}`);
     const db = openDb(this.dbPath);
     let capture: LiveCapture;
     try {

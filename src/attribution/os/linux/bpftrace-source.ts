@@ -49,13 +49,15 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 const STOP_GRACE_MS = 1000;
 /**
  * bpftrace must not outlive the daemon, whichever way the daemon ends (SIGKILL and crashes too,
- * which run no code of ours). A pipe does it: this shell starts bpftrace, then reads its stdin,
- * the write end of which only the daemon holds; when the daemon ends, for any reason, the kernel
- * closes that end, the read sees EOF and the shell stops bpftrace (SIGTERM: a background job of a
- * shell ignores SIGINT; the kernel detaches the probes when their last fd closes), then waits for
- * it. "$@" is bpftrace and its arguments.
+ * which run no code of ours). A pipe does it: this shell starts bpftrace and a watcher that reads
+ * the shell's stdin, the write end of which only the daemon holds. When the daemon ends, for any
+ * reason, the kernel closes that end, the watcher's read sees EOF and it stops bpftrace (SIGTERM:
+ * a background job ignores SIGINT; the kernel detaches the probes when their last fd closes).
+ * The shell itself waits for bpftrace, so its exit (and our pipes' EOF) follows bpftrace's death
+ * too. The watcher reads a copy (fd 3) of stdin, since a background job's own stdin is /dev/null,
+ * and keeps none of our output pipes open. "$@" is bpftrace and its arguments.
  */
-const GUARD = '"$@" & b=$!; cat >/dev/null; kill -TERM "$b" 2>/dev/null; wait "$b"';
+const GUARD = 'exec 3<&0; "$@" & b=$!; (cat <&3 >/dev/null 2>&1; kill -TERM "$b" 2>/dev/null) >/dev/null 2>&1 & exec 3<&-; wait "$b"';
 /** Lines bpftrace prints that are no error: it loads with this warning on machines with a low memlock limit. */
 const HARMLESS = /RLIMIT_MEMLOCK|^Attaching \d+ probes/;
 
@@ -94,7 +96,11 @@ export function startKernelEvents(opts: KernelEventOptions): Promise<KernelEvent
   let ready = false;
   let stopping = false;
   let exited = false;
-  const exitedP = new Promise<void>((resolve) => child.once('close', () => { exited = true; resolve(); }));
+  const exitedP = new Promise<void>((resolve) => child.once('close', () => {
+    exited = true;
+    child.stdin!.destroy(); // ends the watcher of a bpftrace that died on its own
+    resolve();
+  }));
 
   const countLost = (line: string): void => {
     const m = /Lost (\d+) events/.exec(line);

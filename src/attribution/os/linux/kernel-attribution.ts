@@ -62,8 +62,11 @@ function onPath(program: string): boolean {
   }
 }
 
-/** Why kernel events cannot even be tried here, or null. */
-function cannotTry(bpftrace: string): string | null {
+/**
+ * Why kernel events cannot even be tried here, or null. Checked before a capture starts, so
+ * `--attribution ebpf` on a machine without them is refused at once.
+ */
+export function cannotTry(bpftrace: string): string | null {
   if (process.platform !== 'linux') return 'kernel socket events are a Linux feature';
   if (process.getuid?.() !== 0) return 'bpftrace needs root';
   if (!onPath(bpftrace)) return `${bpftrace} is not installed (Debian/Ubuntu: apt-get install bpftrace)`;
