@@ -10,6 +10,7 @@ import { OLLAMA_API_PORT } from './knowledge/ports.js';
 import { EVIDENCE_POLICIES, type EvidencePolicy } from './store/evidence-policy.js';
 import { UserError } from './errors.js';
 import { DEFAULT_MAX_FLOWS } from './flows/flow-table.js';
+import { ATTRIBUTION_MODES, type AttributionMode } from './attribution/os/linux/kernel-attribution.js';
 
 export const DEFAULTS = Object.freeze({
   /** The store when neither --db nor the environment names one (under $XDG_DATA_HOME). */
@@ -18,6 +19,15 @@ export const DEFAULTS = Object.freeze({
   /** libpcap's pseudo-device: every interface, with Linux cooked headers. */
   interfaces: Object.freeze([ANY_DEVICE]) as readonly string[],
   evidence: 'head' as EvidencePolicy,
+  /** Kernel socket events (bpftrace) when they can be had, else procfs with a warning (issue #14). */
+  attribution: 'auto' as AttributionMode,
+  bpftrace: 'bpftrace',
+  tracefsDir: '/sys/kernel/tracing',
+  /**
+   * How long bpftrace may take to compile and attach its probes: auto gives up after 2 s and uses
+   * procfs (a loaded machine should not wait); an explicit --attribution ebpf waits longer.
+   */
+  kernelAttachTimeoutMs: Object.freeze({ auto: 2000, ebpf: 15_000 }),
   /** Ollama's own default (OLLAMA_HOST 127.0.0.1:11434): always an API port; --api-port adds others. */
   apiPort: OLLAMA_API_PORT,
   /** verify --exercise: seconds captured after the command ends, for late connections it caused. */
@@ -45,8 +55,15 @@ export const DEFAULTS = Object.freeze({
 /** Environment variables the settings read; nothing else of the environment matters to them. */
 export interface SettingsEnv {
   OLLAMA_AUDIT_DB?: string;
+  /** The bpftrace to run for kernel socket events (default: `bpftrace` on PATH). */
+  OLLAMA_AUDIT_BPFTRACE?: string;
   XDG_DATA_HOME?: string;
   HOME?: string;
+}
+
+/** The bpftrace program kernel socket events run (--attribution auto|ebpf). */
+export function bpftraceProgram(env: SettingsEnv = process.env): string {
+  return env.OLLAMA_AUDIT_BPFTRACE || DEFAULTS.bpftrace;
 }
 
 /** How --help describes the default store. */
@@ -91,6 +108,8 @@ export interface DaemonSettings {
   keepCmdline: boolean;
   /** Open flows at most (--max-flows). */
   maxFlows: number;
+  /** --attribution: auto, ebpf (kernel socket events through bpftrace, required) or procfs. */
+  attribution: AttributionMode;
   /** Seconds; none: until SIGINT/SIGTERM. */
   duration?: number;
   /** Where /metrics is served (--metrics); none: not served. */
@@ -125,6 +144,7 @@ export interface DaemonOptionValues {
   keepCmdline?: boolean;
   /** Open flows at most (--max-flows); default DEFAULT_MAX_FLOWS (flows/flow-table.ts). */
   maxFlows?: number;
+  attribution?: string;
   duration?: number;
   metrics?: MetricsAddress;
 }
@@ -134,6 +154,10 @@ export function settingsFromOptions(opts: DaemonOptionValues, env: SettingsEnv =
   const evidence = opts.evidence ?? DEFAULTS.evidence;
   if (!(EVIDENCE_POLICIES as readonly string[]).includes(evidence)) {
     throw new UserError(`--evidence ${evidence}: expected one of ${EVIDENCE_POLICIES.join(', ')}`);
+  }
+  const attribution = opts.attribution ?? DEFAULTS.attribution;
+  if (!(ATTRIBUTION_MODES as readonly string[]).includes(attribution)) {
+    throw new UserError(`--attribution ${attribution}: expected one of ${ATTRIBUTION_MODES.join(', ')}`);
   }
   const db = resolve(resolveDbPath(opts.db, env));
   return {
@@ -149,6 +173,7 @@ export function settingsFromOptions(opts: DaemonOptionValues, env: SettingsEnv =
     apiPort: [...new Set([DEFAULTS.apiPort, ...(opts.apiPort ?? [])])],
     keepCmdline: opts.keepCmdline === true,
     maxFlows: opts.maxFlows ?? DEFAULT_MAX_FLOWS,
+    attribution: attribution as AttributionMode,
     duration: opts.duration,
     metrics: opts.metrics,
   };
@@ -177,6 +202,7 @@ export function settingsToArgs(s: DaemonSettings): string[] {
   for (const p of s.apiPort) if (p !== DEFAULTS.apiPort) args.push('--api-port', String(p));
   if (s.keepCmdline) args.push('--keep-cmdline');
   if (s.maxFlows !== DEFAULT_MAX_FLOWS) args.push('--max-flows', String(s.maxFlows));
+  if (s.attribution !== DEFAULTS.attribution) args.push('--attribution', s.attribution);
   if (s.duration !== undefined) args.push('--duration', durationArg(s.duration));
   if (s.metrics !== undefined) args.push('--metrics', metricsArg(s.metrics));
   return args;

@@ -25,8 +25,10 @@ export interface ProcessInfo {
   /**
    * Set by the macOS attributor: the record comes from a pktap process block, which gives no
    * start time, parent or user (startTime, ppid, uid are then 0/0/-1 and stored as unknown).
+   * 'kernel-event': a socket event named the process (pid, thread name, user) but it was gone
+   * before /proc could be read: start time, parent, executable and command line are unknown.
    */
-  source?: 'pktap';
+  source?: 'pktap' | 'kernel-event';
   /** Executable UUID (macOS pktap), else absent. */
   exeUuid?: string | null;
 }
@@ -55,6 +57,8 @@ export interface AttributionStats {
   unownedSockets: number;
   /** Flows waiting for the next rescan. */
   pending: number;
+  /** Ends answered by a kernel socket event (bpftrace), not by the socket tables. */
+  fromKernelEvents?: number;
 }
 
 export interface Attributor {

@@ -21,6 +21,8 @@ import { createPidTable, inTree, refreshPidTable, restatPid, type TreePicks } fr
 import { nameMatches, readProcessDetails, roleOf } from './procfs-process.js';
 import { readBootTime, readProcText } from './procfs-stat.js';
 import { buildSocketIndex, findBound, findConnected, type SocketIndex } from './socket-index.js';
+import { socketKey, type KernelEventIndex } from './os/linux/kernel-event-index.js';
+import type { KernelSocketEvent } from './os/linux/kernel-events.js';
 
 export interface ProcfsAttributorOptions {
   /** Default '/proc'. */
@@ -33,6 +35,12 @@ export interface ProcfsAttributorOptions {
   rescanMinIntervalMs?: number;
   /** The auditor's own pid (default process.pid), marked `self`. */
   selfPid?: number;
+  /**
+   * Socket events from the kernel (bpftrace, os/linux/kernel-events.ts), asked first for each end:
+   * they name the sender even when its socket was gone before the first packet was read. procfs
+   * still fills in the process (executable, command line, start time, parent) while it lives.
+   */
+  kernelEvents?: KernelEventIndex;
 }
 
 /** One end of a flow or lookup to try as the local end. */
@@ -65,12 +73,23 @@ interface EndOwner {
 interface FlowOwners {
   process: ProcessInfo | null;
   peer: ProcessInfo | null;
+  /**
+   * `process` is the responder's because the initiator was not found on this machine. With kernel
+   * events on, the initiator may still be ours in another network namespace (a container): its
+   * event, when it comes, makes it `process` and the responder its peer.
+   */
+  fromResponder: boolean;
 }
 
 const MAX_PENDING = 50_000;
+/** Flows left without a process that a late kernel event may still name: at most this many, for at most LATE_EVENT_WAIT_MS. */
+const MAX_LATE_WAITERS = 20_000;
+const LATE_EVENT_WAIT_MS = 30_000;
 const ALL_PROTOS: ReadonlySet<number> = new Set([6, 17]);
 const HOT_PIDS = 8;
 const IFACE_REFRESH_MS = 1000;
+/** A process that started this long after a socket event cannot be the event's sender (pid reuse); start times are in clock ticks. */
+const START_TIME_SLACK_US = 1e6;
 
 function netnsOf(path: string): number | null {
   try {
@@ -149,6 +168,33 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
     return info;
   }
 
+  /** CLOCK_MONOTONIC µs → µs since the epoch (kernel events carry the former, process start times the latter). */
+  const epochMinusMonotonicUs = Date.now() * 1000 - Number(process.hrtime.bigint() / 1000n);
+
+  /** What a kernel event alone says of a process that exited before /proc could be read. */
+  function eventOnlyInfo(e: KernelSocketEvent): ProcessInfo {
+    const key = `${e.pid}:event:${e.comm}`;
+    const known = infos.get(key);
+    if (known) return known;
+    const role = roleOf(e.comm, null, []);
+    const info: ProcessInfo = {
+      pid: e.pid, startTime: 0, ppid: 0, comm: e.comm, exe: null, cmdline: [], uid: e.uid, exeSha256: null, role,
+      ollamaTree: role !== null || nameMatches(picks.names, e.comm, null, null), self: e.pid === selfPid, source: 'kernel-event',
+    };
+    infos.set(key, info);
+    return info;
+  }
+
+  /** The sender a kernel socket event names for this end, or null when no event is known for it. */
+  function kernelOwner(proto: number, end: End): ProcessInfo | null {
+    const e = opts.kernelEvents?.find(proto, end.local, end.localPort, end.remote, end.remotePort);
+    if (!e) return null;
+    stats.fromKernelEvents = (stats.fromKernelEvents ?? 0) + 1;
+    const info = infoFor(e.pid);
+    const sentAtUs = e.monotonicUs + epochMinusMonotonicUs;
+    return info && info.source !== 'kernel-event' && info.startTime <= sentAtUs + START_TIME_SLACK_US ? info : eventOnlyInfo(e);
+  }
+
   /** The process holding a socket; null when none can be found; 'unknown' before the fd scan looked. */
   function ownerOf(e: SocketEntry): ProcessInfo | null | 'unknown' {
     const pid = owner.get(e.inode);
@@ -177,6 +223,8 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
    * socket of it was found, or its address is ours); `found`: a socket of it was found.
    */
   function endOwner(proto: number, end: End, final: boolean): EndOwner | 'miss' {
+    const sender = kernelOwner(proto, end);
+    if (sender) return { owner: sender, local: true, found: true };
     const local = end.surelyLocal || isLocal(end.local);
     const sockets = socketsAt(proto, end, local);
     for (const e of sockets) {
@@ -204,7 +252,7 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
     if (res === 'miss') return 'miss';
     // Nothing of either end in the cached tables: maybe a socket newer than them.
     if (!final && !ini.found && !res.found) return 'miss';
-    return ini.local ? { process: ini.owner, peer: res.owner } : { process: res.owner, peer: null };
+    return ini.local ? { process: ini.owner, peer: res.owner, fromResponder: false } : { process: res.owner, peer: null, fromResponder: true };
   }
 
   function wantedOf(p: Pending, wanted: Map<number, SocketEntry>): void {
@@ -350,13 +398,53 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
     const r = resolveFlow(p, true);
     if (r === 'miss' || (r.process === null && r.peer === null)) {
       stats.unattributed++;
+      awaitLateEvent(p);
       return;
     }
-    if (r.process === null) stats.unattributed++;
-    else stats.resolvedLater++;
+    if (r.process === null) {
+      stats.unattributed++;
+      awaitLateEvent(p);
+    } else {
+      stats.resolvedLater++;
+      if (r.fromResponder) awaitLateEvent(p);
+    }
     assign(p.flow, r);
     p.onResolved?.(p.flow, r.process);
   }
+
+  /**
+   * With kernel events on, a flow still without a process (or with only its responder's, when the
+   * initiator may be ours in another namespace) waits a while for its event: bpftrace runs behind
+   * under load, and the flow's first packet can be read before the event that names its sender.
+   * Keyed by both ends' sockets (either may be the one an event names).
+   */
+  const lateWaiters = new Map<string, { p: Pending; since: number }>();
+  function awaitLateEvent(p: Pending): void {
+    if (!opts.kernelEvents || !p.flow) return;
+    const since = performance.now();
+    for (const end of p.ends) lateWaiters.set(socketKey(p.proto, end.local, end.localPort, end.remote, end.remotePort), { p, since });
+    for (const [k, w] of lateWaiters) {
+      if (lateWaiters.size <= MAX_LATE_WAITERS && since - w.since <= LATE_EVENT_WAIT_MS) break;
+      lateWaiters.delete(k);
+    }
+  }
+
+  function lateEvent(key: string): void {
+    const w = lateWaiters.get(key);
+    const flow = w?.p.flow;
+    if (!w || !flow || closed) return;
+    const before = flow.process;
+    const r = resolveFlow(w.p, true);
+    if (r === 'miss' || r.process === null || r.fromResponder) return; // not what it waits for: keep waiting
+    for (const end of w.p.ends) lateWaiters.delete(socketKey(w.p.proto, end.local, end.localPort, end.remote, end.remotePort));
+    if (before === null) {
+      stats.unattributed--;
+      stats.resolvedLater++;
+    }
+    assign(flow, r);
+    w.p.onResolved?.(flow, r.process);
+  }
+  opts.kernelEvents?.onAdd((_e, key) => lateEvent(key));
 
   function schedule(): void {
     if (timer || closed) return;
@@ -422,8 +510,13 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
       };
       const r = resolveFlow(p, false);
       if (r === 'miss') return enqueue(p);
-      if (r.process === null) stats.unattributed++;
-      else stats.hits++;
+      if (r.process === null) {
+        stats.unattributed++;
+        awaitLateEvent(p);
+      } else {
+        stats.hits++;
+        if (r.fromResponder) awaitLateEvent(p);
+      }
       assign(flow, r);
     },
 

@@ -25,6 +25,7 @@ import { formatPercent } from '../text/format-values.js';
 import { INVALID_TIME, isoMicros, isShowableUs } from '../store/format-time.js';
 import type { SessionFacts } from './session-facts.js';
 import type { StoreGap } from '../store/live-session.js';
+import type { AttributionRecord } from '../attribution/os/linux/kernel-attribution.js';
 
 export const THRESHOLDS = {
   /** % of acknowledged TCP bytes never captured. */
@@ -55,6 +56,11 @@ export interface SessionCoverage {
   off_host_visible: boolean | null;
   /** Could it see loopback (where API requests to 127.0.0.1 travel)? null: cannot tell. */
   loopback_visible: boolean | null;
+  /**
+   * A live session's attribution sources (sessions.attribution): kernel socket events with procfs,
+   * or procfs alone and why; null for imports (their processes come from the file).
+   */
+  attribution_sources: AttributionRecord | null;
   /** Windows whose rows the store could not write (disk full), from sessions.gaps. */
   store_gaps: StoreGap[];
   /**
@@ -95,6 +101,7 @@ export function sessionCoverage(s: SessionFacts): SessionCoverage {
     attributed_share: s.attribution && totalBytes > 0 ? ownedBytes / totalBytes : null,
     off_host_visible: offHostVisible(ifaces, s),
     loopback_visible: loopbackVisible(ifaces, s),
+    attribution_sources: parseAttribution(row.attribution),
     store_gaps: parseGaps(row.gaps),
     expired_early: parseCounts(row.expired_early),
     problems: [],
@@ -120,6 +127,16 @@ function parseCounts(json: string | undefined): Record<string, number> {
 
 function hidingExpiries(c: SessionCoverage): number {
   return HIDING_EXPIRIES.reduce((n, k) => n + (c.expired_early[k] ?? 0), 0);
+}
+
+function parseAttribution(json: string | null | undefined): AttributionRecord | null {
+  if (json === null || json === undefined) return null;
+  try {
+    const v = JSON.parse(json) as AttributionRecord;
+    return v !== null && typeof v === 'object' && typeof v.method === 'string' ? v : null;
+  } catch {
+    return null;
+  }
 }
 
 function parseIfaces(json: string): Iface[] {

@@ -14,6 +14,7 @@ import { DB_PATH_TEXT, DEFAULTS, evidenceDirFor, type MetricsAddress } from '../
 import { visible } from '../text/visible.js';
 import { allowUnsafeDirs } from '../store/safe-files.js';
 import { DEFAULT_MAX_FLOWS } from '../flows/flow-table.js';
+import { ATTRIBUTION_MODES } from '../attribution/os/linux/kernel-attribution.js';
 
 export const KEEP_CMDLINE_HELP = 'store processes\' command lines verbatim (privacy: arguments can hold prompts); by default only argv[0], option names and Ollama\'s subcommand and model are kept, other arguments become <N chars>';
 
@@ -40,6 +41,7 @@ export function addDaemonOptions(cmd: Command, dbDefaultText = DB_PATH_TEXT): Co
     .option('--duration <duration>', 'stop after this long (e.g. 10m) (default: until SIGINT/SIGTERM)', parseDuration)
     .option('--keep-cmdline', KEEP_CMDLINE_HELP)
     .addOption(maxFlowsOption())
+    .addOption(new Option('--attribution <source>', 'who owns each connection: ebpf (kernel socket events through bpftrace: names even connections of a few ms; root), procfs (/proc only), or auto (ebpf when it can be had, else procfs with a warning)').choices(ATTRIBUTION_MODES).default(DEFAULTS.attribution))
     .option('--metrics <[addr:]port>', `serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR an IP address; default ${DEFAULTS.metricsHost}, loopback only) (default: not served)`, metricsAddress);
 }
 

@@ -6,7 +6,7 @@ import { lossOf, lossPercent } from '../flows/tcp-loss.js';
 import { createIngest } from '../pipeline/ingest.js';
 import { expiredEarlyRecord } from '../flows/flow-table.js';
 import { openDb, type Db } from '../store/open-db.js';
-import { DEFAULTS, evidenceDirFor, resolveDbPath, type DaemonOptionValues } from '../settings.js';
+import { bpftraceProgram, DEFAULTS, evidenceDirFor, resolveDbPath, type DaemonOptionValues } from '../settings.js';
 import { beginLiveSession, type LiveBatch, type LiveSession, type StoreGap } from '../store/live-session.js';
 import { createEvidenceWriter, type EvidenceWriter, type SegmentInfo } from '../store/evidence-writer.js';
 import type { EvidencePolicy } from '../store/evidence-policy.js';
@@ -14,6 +14,8 @@ import { explainStoreError, isDiskFull, StoreError } from '../store/store-error.
 import { createChangeSet, type ActivityCount, type ChangedRows } from './live-batches.js';
 import { createStoreGaps, type StoreGaps, type StoredCounts } from './store-gaps.js';
 import { TypedEvents } from './events.js';
+import { cannotTry, startKernelAttribution, type KernelAttribution } from '../attribution/os/linux/kernel-attribution.js';
+import { UserError } from '../errors.js';
 
 /** What to capture and where to store it: the daemon's options, one field each (settings.ts). */
 export type LiveSettings = Omit<DaemonOptionValues, 'evidence' | 'duration'> & { evidence?: EvidencePolicy };
@@ -58,8 +60,11 @@ export interface LiveStats {
 
 export interface LiveSummary extends LiveStats {
   sessionId: number;
-  /** Why the engine stopped on its own (a store error other than a full disk), else null. */
-  error: StoreError | null;
+  /**
+   * Why the engine stopped on its own: a store error other than a full disk, or a required
+   * attribution source (--attribution ebpf) that could not be had; else null.
+   */
+  error: StoreError | UserError | null;
   /** Flows stored and not, and the windows the store was full (src/live/store-gaps.ts). */
   stored: StoredCounts;
   /** The session was marked ended (false: the store was still full at the end). */
@@ -95,6 +100,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   private readonly capture: LiveCapture;
   private readonly session: LiveSession;
   private readonly attributor: Attributor;
+  private readonly kernel: KernelAttribution;
   private readonly evidence: EvidenceWriter | null;
   private readonly changes: ReturnType<typeof createChangeSet>;
   private readonly ingest: ReturnType<typeof createIngest>;
@@ -108,6 +114,8 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   constructor(settings: LiveSettings) {
     super();
     this.dbPath = resolveDbPath(settings.db);
+    const unavailable = settings.attribution === 'ebpf' ? cannotTry(bpftraceProgram()) : null;
+    if (unavailable) throw new UserError(`--attribution ebpf: ${unavailable}`);
     const db = openDb(this.dbPath);
     let capture: LiveCapture;
     try {
@@ -116,7 +124,16 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
       db.close();
       throw err;
     }
-    const started = this.open(db, capture, settings);
+    // Kernel socket events start in the background (bpftrace compiles for about a second): the
+    // capture does not wait; procfs answers alone until they are on.
+    this.kernel = startKernelAttribution({
+      mode: settings.attribution === 'ebpf' || settings.attribution === 'procfs' ? settings.attribution : DEFAULTS.attribution,
+      bpftrace: bpftraceProgram(), tracefsDir: DEFAULTS.tracefsDir,
+      attachTimeoutMs: settings.attribution === 'ebpf' ? DEFAULTS.kernelAttachTimeoutMs.ebpf : DEFAULTS.kernelAttachTimeoutMs.auto,
+      onWarning: (text) => this.emit('warning', text),
+      onRequiredFailed: (why) => { this.stopped ??= Promise.resolve().then(() => this.finish(new UserError(why))); },
+    });
+    const started = this.open(db, capture, settings, this.kernel);
     this.db = db;
     this.capture = capture;
     this.session = started.session;
@@ -148,13 +165,13 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   }
 
   /** Session, attribution and evidence writer; on failure the capture and database are closed (an open capture keeps the process alive). */
-  private open(db: Db, capture: LiveCapture, settings: LiveSettings) {
+  private open(db: Db, capture: LiveCapture, settings: LiveSettings, kernel: KernelAttribution) {
     const policy = settings.evidence ?? DEFAULTS.evidence;
     // Absolute: segment paths are stored, and readers run from other working directories.
     const evidenceDir = resolve(settings.evidenceDir ?? evidenceDirFor(this.dbPath));
     try {
       const session = beginLiveSession(db, { kind: 'live', source: interfaceNames(capture), format: 'live', filter: settings.filter ?? null });
-      const attributor = createPlatformAttributor({ extraNames: settings.process, extraPids: settings.pid });
+      const attributor = createPlatformAttributor({ extraNames: settings.process, extraPids: settings.pid, kernelEvents: kernel.index ?? undefined });
       const evidence = policy === 'none' ? null : createEvidenceWriter({
         dir: evidenceDir, policy, session: String(session.sessionId), apiPorts: settings.apiPort ?? [DEFAULTS.apiPort],
         maxTotalBytes: settings.maxEvidence, retainUs: settings.retain === undefined ? undefined : settings.retain * 1e6,
@@ -166,6 +183,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
       });
       return { session, attributor, evidence, policy, evidenceDir };
     } catch (err) {
+      void kernel.stop();
       capture.stop();
       db.close();
       if (err instanceof StoreError || (err as { code?: unknown }).code === undefined) throw err;
@@ -217,6 +235,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
         packets: stats.packets, startedAt: this.captureStartUs, drops: stats.kernelDrops, lossEstimate: stats.lossEstimate,
         skipped: nonZero(this.ingest.counts.skips), gaps: this.gaps.toRecord(),
         expiredEarly: expiredEarlyRecord(this.ingest.counts.expiredEarly),
+        attribution: this.kernel.record(),
       },
     };
   }
@@ -269,11 +288,12 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
       this.flush();
       ended = this.end();
       this.attributor.close();
+      void this.kernel.stop();
       this.db.close();
     } catch (err) {
       failure ??= err;
     }
-    const error = failure ? (failure instanceof StoreError ? failure : explainStoreError(failure, this.dbPath)) : null;
+    const error = failure ? (failure instanceof StoreError || failure instanceof UserError ? failure : explainStoreError(failure, this.dbPath)) : null;
     const totals = this.changes.totals;
     const summary: LiveSummary = {
       ...this.stats(), lossEstimate: lossPercent(totals.tcpAcked, totals.tcpMissed), sessionId: this.sessionId, error,

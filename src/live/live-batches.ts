@@ -122,6 +122,13 @@ function processRecord(p: ProcessInfo, keepCmdline: boolean): ProcessRecord {
       role: p.role, ollamaTree: p.ollamaTree, source: 'pktap', exeUuid: p.exeUuid ?? null,
     };
   }
+  if (p.source === 'kernel-event') {
+    // The kernel named pid, thread name and user at send time; the process was gone before /proc was read.
+    return {
+      pid: p.pid, startTime: null, ppid: null, comm: p.comm, exe: null, exeSha256: null, cmdline: null, uid: p.uid,
+      role: p.role, ollamaTree: p.ollamaTree, source: 'kernel-event',
+    };
+  }
   return {
     pid: p.pid, startTime: Math.round(p.startTime), ppid: p.ppid, comm: p.comm, exe: p.exe, exeSha256: p.exeSha256,
     cmdline: argv.join(' '), uid: p.uid, role: p.role, ollamaTree: p.ollamaTree, source: 'procfs',

@@ -8,6 +8,7 @@ import {
 } from './session-rows.js';
 import { writeEvidenceRows } from './evidence-store.js';
 import type { EvidenceIndexRow, SegmentInfo } from './evidence-writer.js';
+import type { AttributionRecord } from '../attribution/os/linux/kernel-attribution.js';
 import { releaseLiveWriter, takeLiveWriter, thisProcess, type WriterIdentity } from './live-writer.js';
 
 /** What one flush writes: everything that changed since the last one. */
@@ -23,6 +24,8 @@ export interface LiveBatch {
     gaps: StoreGap[];
     /** Flows closed before their time so far, by kind (sessions.expired_early). */
     expiredEarly?: Record<string, number>;
+    /** Which attribution sources were on (sessions.attribution). */
+    attribution?: AttributionRecord;
   };
 }
 
@@ -73,7 +76,8 @@ export function beginLiveSession(db: Db, start: SessionStart, me: WriterIdentity
     for (const r of b.http) run(insertHttp, httpRow(r));
     if (b.evidence) writeEvidenceRows(db, sessionId, b.evidence.segments, b.evidence.rows, b.evidence.deleted);
     const p = b.progress;
-    progress.run(p.packets, round(p.startedAt), p.drops, p.lossEstimate, JSON.stringify(p.skipped), p.gaps.length ? JSON.stringify(p.gaps) : null, JSON.stringify(p.expiredEarly ?? {}), Date.now() * 1000, sessionId);
+    progress.run(p.packets, round(p.startedAt), p.drops, p.lossEstimate, JSON.stringify(p.skipped), p.gaps.length ? JSON.stringify(p.gaps) : null, JSON.stringify(p.expiredEarly ?? {}), Date.now() * 1000,
+      p.attribution ? JSON.stringify(p.attribution) : null, sessionId);
   });
 
   function end(e: SessionEnd): void {

@@ -38,7 +38,7 @@ export const MIGRATIONS: string[] = [
     uid         INTEGER,
     role        TEXT,                          -- 'server' | 'runner' | 'app' | 'cli' | NULL (not Ollama by its own shape)
     ollama_tree INTEGER NOT NULL DEFAULT 0,    -- 1: Ollama by role, by descent from an Ollama process, or by --process/--pid
-    source      TEXT    NOT NULL               -- 'procfs' | 'pcapng-comment' | 'pktap' (macOS process blocks, migration 6)
+    source      TEXT    NOT NULL               -- 'procfs' | 'pcapng-comment' | 'pktap' (macOS process blocks, migration 6) | 'kernel-event' (a bpftrace socket event named pid, name, uid; the process was gone before /proc was read)
   );
   CREATE UNIQUE INDEX processes_session_seq ON processes(session_id, seq);
 
@@ -184,4 +184,6 @@ export const MIGRATIONS: string[] = [
   // 10: when a live daemon's periodic write last committed (`service status`, metrics): a file's
   // mtime is no proof, SQLite touches its files while a write on a full disk fails.
   `ALTER TABLE sessions ADD COLUMN written_at INTEGER; -- µs, wall clock of the live session's last committed write; NULL for imports`,
+  // 11: a live session's attribution sources: kernel socket events (bpftrace) with procfs, or procfs alone and why.
+  `ALTER TABLE sessions ADD COLUMN attribution TEXT; -- JSON {method: 'kernel-events+procfs'|'procfs', mode: auto|ebpf|procfs, kernel_events_since_us, why_not, kernel_events_lost, kernel_event_gaps: [{start_us, end_us}]}; NULL for imports and sessions stored before it`,
 ];

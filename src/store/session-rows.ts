@@ -45,7 +45,7 @@ export const UPSERT_PROCESS = `${INSERT_PROCESS}
 export const INSERT_SESSION = `INSERT INTO sessions (kind, source, format, interfaces, filter, recorded_at) VALUES (?, ?, ?, '[]', ?, ?)`;
 /** ended_at stays NULL until the capture ends cleanly: a reader (or a kill -9) can tell a capture that never finished. */
 export const PROGRESS_SESSION = `UPDATE sessions SET packets = ?, started_at = ?, drops = ?,
-    loss_estimate = ?, skipped = ?, gaps = ?, expired_early = ?, written_at = ? WHERE id = ?`;
+    loss_estimate = ?, skipped = ?, gaps = ?, expired_early = ?, written_at = ?, attribution = coalesce(?, attribution) WHERE id = ?`;
 export const FINISH_SESSION = `UPDATE sessions SET format = coalesce(?, format), interfaces = ?, packets = ?, started_at = ?, ended_at = ?, drops = ?,
     loss_estimate = ?, skipped = ?, warnings = ?, stopped_at = ?, expired_early = ?, source_sha256 = ? WHERE id = ?`;
 /** The earliest other session that imported a file with these bytes (checked inside the import's own transaction). */
@@ -122,7 +122,7 @@ export interface ProcessRecord {
   uid: number | null;
   role: string | null;
   ollamaTree: boolean;
-  source: 'procfs' | 'pcapng-comment' | 'pktap';
+  source: 'procfs' | 'pcapng-comment' | 'pktap' | 'kernel-event';
   /** Executable UUID (macOS pktap). */
   exeUuid?: string | null;
 }

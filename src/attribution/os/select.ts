@@ -5,6 +5,7 @@
  * packets carry what they carry (ptcpdump comments, Apple's process blocks) on any OS.
  */
 import type { Attributor } from '../attributor.js';
+import type { KernelEventIndex } from './linux/kernel-event-index.js';
 import { createProcfsAttributor } from './linux/index.js';
 import { createPktapAttributor } from './darwin/index.js';
 
@@ -13,6 +14,8 @@ export interface PlatformAttributorOptions {
   extraNames?: string[];
   /** --pid N (Linux: joins the Ollama tree). */
   extraPids?: number[];
+  /** Linux: kernel socket events (bpftrace), asked before the socket tables. */
+  kernelEvents?: KernelEventIndex;
 }
 
 export type AttributionMethod = 'procfs' | 'pktap';
@@ -35,7 +38,7 @@ export class UnsupportedPlatformError extends Error {
 /** The live attributor of `platform` (default: this process's; tests pass another). */
 export function createPlatformAttributor(opts: PlatformAttributorOptions = {}, platform: NodeJS.Platform = process.platform): Attributor {
   const method = attributionMethod(platform);
-  if (method === 'procfs') return createProcfsAttributor({ extraNames: opts.extraNames, extraPids: opts.extraPids });
+  if (method === 'procfs') return createProcfsAttributor({ extraNames: opts.extraNames, extraPids: opts.extraPids, kernelEvents: opts.kernelEvents });
   if (method === 'pktap') return createPktapAttributor();
   throw new UnsupportedPlatformError(platform);
 }

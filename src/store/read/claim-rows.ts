@@ -13,6 +13,8 @@ export interface ClaimSessionRow {
   gaps: string | null;
   /** JSON {kind: count} of flows closed before their time (a full flow table, the stop deadline). */
   expired_early: string;
+  /** JSON AttributionRecord of a live session (kernel events + procfs, or procfs alone and why); NULL for imports. */
+  attribution?: string | null;
 }
 
 export interface ClaimFlowRow {
@@ -34,8 +36,8 @@ export interface ClaimDnsRow { flow_seq: number; ts: number; query: string }
 export interface ClaimHttpRow { flow_seq: number; ts: number; response_ts: number | null; method: string; path: string | null; is_connect: number }
 
 export function claimSession(db: Db, id: number): ClaimSessionRow | null {
-  return (db.prepare(`SELECT id, kind, source, format, interfaces, started_at, ended_at, packets, drops, loss_estimate, gaps, expired_early
-    FROM sessions WHERE id = ?`).get(id) as ClaimSessionRow | undefined) ?? null;
+  return (db.prepare(`SELECT id, kind, source, format, interfaces, started_at, ended_at, packets, drops, loss_estimate, gaps, expired_early,
+    attribution FROM sessions WHERE id = ?`).get(id) as ClaimSessionRow | undefined) ?? null;
 }
 
 /** The session's flows in (first_seen, id) order, one at a time. */

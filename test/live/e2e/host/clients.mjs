@@ -3,6 +3,8 @@
 //   node clients.mjs web N            N HTTP GETs to http://example.org/ (getaddrinfo first), one connection each
 //   node clients.mjs burst N HOST PORT  N sequential short TCP connections (send, read the answer, close); ms = open to close
 //   node clients.mjs drip MS HOST PORT  one such connection every MS milliseconds until killed
+//   node clients.mjs resolve N NAME    N DNS lookups of NAME with dns.resolve4 (c-ares, not getaddrinfo), each by a
+//                                      resolver of its own (its own UDP socket: one flow per lookup); logs {localPort: null, ms}
 import dns from 'node:dns/promises';
 import net from 'node:net';
 
@@ -38,7 +40,15 @@ if (mode === 'web') {
     out(await shortConnection(host, Number(port)));
     await new Promise((r) => setTimeout(r, Number(arg)));
   }
+} else if (mode === 'resolve') {
+  for (let i = 0; i < Number(arg); i++) {
+    const t0 = performance.now();
+    const r = new dns.Resolver({ tries: 1, timeout: 2000 });
+    const addrs = await r.resolve4(host).catch((e) => [String(e.code)]);
+    out({ ms: performance.now() - t0, answer: addrs[0] });
+  }
+  out({ done: true });
 } else {
-  console.error('usage: node clients.mjs web N | burst N HOST PORT | drip MS HOST PORT');
+  console.error('usage: node clients.mjs web N | burst N HOST PORT | drip MS HOST PORT | resolve N NAME');
   process.exit(2);
 }
