@@ -39,6 +39,7 @@ function randomOptions(rand: () => number): DaemonOptionValues {
     apiPort: list(() => pick(rand, [11434, 8000, 1, 65535, 11435])),
     keepCmdline: maybe(() => rand() < 0.5),
     duration: maybe(() => pick(rand, [0.25, 1, 30, 600, 3600, 86400 * 2])),
+    attribution: maybe(() => pick(rand, ['auto', 'ebpf', 'procfs'])),
     metrics: maybe(() => pick(rand, [{ host: '127.0.0.1', port: 9464 }, { host: '0.0.0.0', port: 1 }, { host: '::1', port: 65535 }, { host: 'fe80::1', port: 9100 }])),
   };
 }
@@ -50,7 +51,7 @@ describe('settings', () => {
     expect(settingsFromOptions({}, home)).toEqual({
       db: '/home/u/.local/share/ollama-audit/audit.db', interface: ['any'], filter: undefined, evidence: 'head',
       evidenceDir: '/home/u/.local/share/ollama-audit/audit.evidence', maxEvidence: undefined, retain: undefined,
-      process: [], pid: [], apiPort: [11434], keepCmdline: false, maxFlows: 500_000, duration: undefined,
+      process: [], pid: [], apiPort: [11434], keepCmdline: false, maxFlows: 500_000, attribution: 'auto', duration: undefined,
     });
     expect(DEFAULTS.apiPort).toBe(11434);
     expect(DEFAULTS.evidence).toBe('head');
@@ -71,9 +72,10 @@ describe('settings', () => {
     expect(settingsFromOptions({ apiPort: [8000, 11434, 8000] }, home).apiPort).toEqual([11434, 8000]);
   });
 
-  it('refuses an evidence policy outside the set, naming the valid ones', () => {
+  it('refuses an evidence policy or attribution source outside the set, naming the valid ones', () => {
     expect(() => settingsFromOptions({ evidence: 'most' }, home)).toThrow(UserError);
     expect(() => settingsFromOptions({ evidence: 'most' }, home)).toThrow(/full, head, none/);
+    expect(() => settingsFromOptions({ attribution: 'kprobe' }, home)).toThrow(/auto, ebpf, procfs/);
   });
 
   it('prints itself as arguments the daemon reads back to the same settings, in another environment (400 seeded cases)', () => {
@@ -87,7 +89,7 @@ describe('settings', () => {
       for (let i = 0; i < args.length; i++) if (args[i].startsWith('--')) seen.add(args[i]);
     }
     // Every option of the daemon took part at least once (so none is silently dropped by the round trip).
-    expect([...seen].sort()).toEqual(['--api-port', '--db', '--duration', '--evidence', '--evidence-dir', '--filter', '--interface',
+    expect([...seen].sort()).toEqual(['--api-port', '--attribution', '--db', '--duration', '--evidence', '--evidence-dir', '--filter', '--interface',
       '--keep-cmdline', '--max-evidence', '--metrics', '--pid', '--process', '--retain']);
   });
 
