@@ -181,4 +181,10 @@ export const MIGRATIONS: string[] = [
   // 9: flows the flow table closed before their time (a full table evicted them, a half-open
   // flow timed out, the daemon's stop deadline left them unwritten), by kind.
   `ALTER TABLE sessions ADD COLUMN expired_early TEXT NOT NULL DEFAULT '{}'; -- JSON {evicted_half_open, evicted_finished, evicted_active, half_open_timeout, unwritten_at_stop: count}, non-zero kinds only`,
+  // 10: the model a plaintext API request named (its body's top-level `model`, or the older `name`;
+  // src/knowledge/model-names.ts), and why there is none. No other body byte is stored.
+  `
+  ALTER TABLE http ADD COLUMN model TEXT;        -- a valid model name (letters, digits, _ - . and / : + @, at most 256), only for a request to a model route on the API port; NULL otherwise
+  ALTER TABLE http ADD COLUMN model_status TEXT; -- found | absent | past-limit | invalid | not-a-string | not-json | unread (MODEL_STATUS_MEANINGS); NULL: a request whose model is not read (another port or route)
+  `,
 ];
