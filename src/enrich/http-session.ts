@@ -250,6 +250,7 @@ function addRequest(s: HttpSession, flow: Flow, ts: number): void {
   };
   const fields = isConnect ? null : modelFieldsFor(flow.responderPort, q.target);
   if (fields !== null) {
+    endScan(s, false); // (a body always ends before the next head; this only makes sure)
     rec.modelStatus = 'unread';
     s.scan ??= newModelScan();
     modelScanStart(s.scan, fields);

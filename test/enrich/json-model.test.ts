@@ -8,6 +8,8 @@ import { createEnricher } from '../../src/enrich/enricher.js';
 import { modelScanBytes, modelScanDone, modelScanResult, modelScanStart, newModelScan } from '../../src/enrich/json-model.js';
 import type { ModelField } from '../../src/knowledge/api-endpoints.js';
 import { DIR_IN, DIR_OUT } from '../../src/flows/flow.js';
+import { isValidModelName, MODEL_STATUS_MEANINGS } from '../../src/knowledge/model-names.js';
+import { mulberry32, randomInt } from '../helpers/seeded-random.js';
 import { makeFlow, recorder, tcp } from './helpers.js';
 
 const MARKER = 'PROMPT-MARKER-7f3a9c';
@@ -95,6 +97,31 @@ describe('model scanner', () => {
     expect(scan('{"prompt":"x", "mo', ['model'], [], false)).toMatchObject({ model: null, status: 'unread' });
     expect(scan('{"prompt":"x"', ['model'], [], true)).toMatchObject({ model: null, status: 'not-json' });
     expect(scan(`${'['.repeat(40)}`)).toMatchObject({ model: null, status: 'not-json' });
+  });
+
+  it('agrees with JSON.parse on mutated bodies, and never throws or keeps an invalid name', () => {
+    const rand = mulberry32(11);
+    const base = Buffer.from(JSON.stringify({ options: { model: 'n' }, messages: [{ content: 'a"b\\c' }], model: 'llama3.2:3b', stream: true }));
+    const statuses = Object.keys(MODEL_STATUS_MEANINGS);
+    let checked = 0;
+    for (let i = 0; i < 3000; i++) {
+      const body = Buffer.from(base);
+      for (let k = 0; k < 1 + randomInt(rand, 3); k++) body[randomInt(rand, body.length)] = randomInt(rand, 128);
+      const r = scan(body, ['model'], [randomInt(rand, body.length)]);
+      expect(statuses).toContain(r.status);
+      if (r.model !== null) expect(isValidModelName(r.model)).toBe(true);
+      let parsed: unknown;
+      try { parsed = JSON.parse(body.toString('latin1')); } catch { continue; }
+      // Valid JSON: the scanner sees the top-level model JSON.parse sees (keys matched as Go does, without case).
+      checked++;
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) { expect(r.status).toBe('not-json'); continue; }
+      const keys = Object.keys(parsed).filter((k) => /^model$/i.test(k));
+      const value = keys.length === 1 ? (parsed as Record<string, unknown>)[keys[0]] : undefined;
+      if (keys.length === 0) expect(r.status).toBe('absent');
+      if (typeof value === 'string' && isValidModelName(value)) expect(r).toMatchObject({ model: value, status: 'found' });
+      if (typeof value === 'number' || typeof value === 'boolean') expect(r.status).toBe('not-a-string');
+    }
+    expect(checked).toBeGreaterThan(300); // enough mutated bodies stayed valid JSON to compare
   });
 
   it('copies nothing of the body but the model value', () => {
