@@ -20,6 +20,8 @@ export interface ChainRequest {
   path: string | null;
   /** The model the request named (its body's `model`), when read; null otherwise. */
   model: string | null;
+  /** Why there is no model (README "Model names in API requests"): `past-limit`, `unread`...; `found` with one; null: a route whose model is not read. */
+  model_status: string | null;
   /** The model is an Ollama cloud model (`*:cloud` / `*-cloud`): the request is cloud use, served through ollama.com. */
   cloud_model: boolean;
   activity: string;
@@ -77,7 +79,7 @@ export function buildChains(s: SessionFacts): SessionChains {
   const chains = s.requests.map((r): Chain => ({
     session_id: sessionId,
     request: {
-      flow_id: r.flowId, method: r.method, path: r.path, model: r.model, cloud_model: r.model !== null && isCloudModel(r.model), activity: r.activity, client: r.client,
+      flow_id: r.flowId, method: r.method, path: r.path, model: r.model, model_status: r.modelStatus, cloud_model: r.model !== null && isCloudModel(r.model), activity: r.activity, client: r.client,
       client_process: r.clientProcess, server_process: r.serverProcess, ts: isoMicros(r.ts),
     },
     link,
@@ -102,7 +104,8 @@ function nearestRequest(requests: readonly ApiRequest[], t: number, graceUs: num
  */
 export function causeSentence(c: Chain): string {
   const r = c.request;
-  const what = r.model === null ? 'request' : `request for ${r.model}${r.cloud_model ? ' (a cloud model)' : ''}`;
+  const unknown = r.model_status !== null && r.model_status !== 'absent' ? ` (model not known: ${r.model_status})` : '';
+  const what = r.model === null ? `request${unknown}` : `request for ${r.model}${r.cloud_model ? ' (a cloud model)' : ''}`;
   if (c.caused.length === 0) return `${what} caused no flow`;
   const to = [...new Set(c.caused.map((f) => f.hostname ?? f.far_addr))];
   return `${what} caused ${c.caused.length === 1 ? 'a flow' : `${c.caused.length} flows`} to ${to.join(', ')}`;

@@ -102,13 +102,16 @@ describeNeeding(['tshark'], 'model names in API requests (api-models.pcap)', () 
     expect(tsharkSni(FILE).map((s) => s.sni)).toEqual(['ollama.com']);
     const json = await runCli('claims', '--db', db, '--json');
     expect(json.stdout).not.toContain(MARKER);
-    const chains = (JSON.parse(json.stdout) as { chains: { request: { path: string; model: string | null; cloud_model: boolean }; caused: { hostname: string }[] }[] }).chains;
+    const chains = (JSON.parse(json.stdout) as { chains: { request: { path: string; model: string | null; model_status: string | null; cloud_model: boolean }; caused: { hostname: string }[] }[] }).chains;
     const chat = chains.find((c) => c.request.path === '/api/chat')!;
     expect(chat.request).toMatchObject({ model: 'gpt-oss:120b-cloud', cloud_model: true });
     expect(chat.caused.map((c) => c.hostname)).toEqual(['ollama.com']);
     expect(chains.filter((c) => c.request.cloud_model).length).toBe(1);
+    // The request whose model lies past 8 KiB says so rather than passing for one that named none.
+    expect(chains.map((c) => c.request.model_status)).toEqual(expected.map((e) => e.status));
     const text = await runCli('claims', '--db', db);
     expect(text.stdout).toContain('request for gpt-oss:120b-cloud (a cloud model) caused a flow to ollama.com');
+    expect(text.stdout).toContain('request (model not known: past-limit) caused no flow');
     expect(text.stdout).not.toContain(MARKER);
   });
 
