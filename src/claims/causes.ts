@@ -9,6 +9,7 @@
  * traffic (link `timing`): another program's flow to the same place at the same time would be
  * linked too, which the link kind says.
  */
+import { isCloudModel } from '../knowledge/model-names.js';
 import { isoMicros } from '../store/format-time.js';
 import { THRESHOLDS } from './coverage.js';
 import type { ApiRequest, FlowFact, SessionFacts } from './session-facts.js';
@@ -17,6 +18,12 @@ export interface ChainRequest {
   flow_id: number;
   method: string;
   path: string | null;
+  /** The model the request named (its body's `model`), when read; null otherwise. */
+  model: string | null;
+  /** Why there is no model (README "Model names in API requests"): `past-limit`, `unread`...; `found` with one; null: a route whose model is not read. */
+  model_status: string | null;
+  /** The model is an Ollama cloud model (`*:cloud` / `*-cloud`): the request is cloud use, served through ollama.com. */
+  cloud_model: boolean;
   activity: string;
   client: string;
   /** The local program that sent the request ({pid, name}), when known: the API flow's process. */
@@ -72,7 +79,7 @@ export function buildChains(s: SessionFacts): SessionChains {
   const chains = s.requests.map((r): Chain => ({
     session_id: sessionId,
     request: {
-      flow_id: r.flowId, method: r.method, path: r.path, activity: r.activity, client: r.client,
+      flow_id: r.flowId, method: r.method, path: r.path, model: r.model, model_status: r.modelStatus, cloud_model: r.model !== null && isCloudModel(r.model), activity: r.activity, client: r.client,
       client_process: r.clientProcess, server_process: r.serverProcess, ts: isoMicros(r.ts),
     },
     link,
@@ -89,6 +96,19 @@ function nearestRequest(requests: readonly ApiRequest[], t: number, graceUs: num
     if (t <= r.end + graceUs) best = r;
   }
   return best;
+}
+
+/**
+ * What a chain says in words: "request for gpt-oss:120b-cloud (a cloud model) caused a flow to
+ * ollama.com". Plain text: whoever prints it makes it visible (text/visible.ts), as each sink escapes its own way.
+ */
+export function causeSentence(c: Chain): string {
+  const r = c.request;
+  const unknown = r.model_status !== null && r.model_status !== 'absent' ? ` (model not known: ${r.model_status})` : '';
+  const what = r.model === null ? `request${unknown}` : `request for ${r.model}${r.cloud_model ? ' (a cloud model)' : ''}`;
+  if (c.caused.length === 0) return `${what} caused no flow`;
+  const to = [...new Set(c.caused.map((f) => f.hostname ?? f.far_addr))];
+  return `${what} caused ${c.caused.length === 1 ? 'a flow' : `${c.caused.length} flows`} to ${to.join(', ')}`;
 }
 
 function causedFlow(f: FlowFact): CausedFlow {

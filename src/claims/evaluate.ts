@@ -17,6 +17,7 @@ import type { Claim } from '../knowledge/claims.js';
 import { BUILTIN_CLAIMS } from '../knowledge/claims.js';
 import type { Db } from '../store/open-db.js';
 import { isoMicros } from '../store/format-time.js';
+import { isCloudModel } from '../knowledge/model-names.js';
 import { UserError } from '../errors.js';
 import { allowedBy, type AllowRule } from './allow-rules.js';
 import { buildChains, type Chain, type SessionChains } from './causes.js';
@@ -123,14 +124,16 @@ function judgeSession(claim: Claim, ctx: Ctx, opts: EvaluateOptions): SessionVer
   const out = (verdict: Verdict, reason: string, flows: FlowFact[] = [], requests: ApiRequest[] = []): SessionVerdict =>
     ({ verdict, reason, flows, requests, ctx });
   const inScope = (f: FlowFact) => claim.scope === 'ollama' ? f.owner === 'ollama' : claim.scope === 'host' ? f.direction !== 'loopback' : true;
-  const duringReqs = claim.during ? facts.requests.filter((r) => claim.during!.some((a) => activityMatches(a, r.activity))) : null;
+  const duringReqs = claim.during ? requestsOf(claim, ctx) : null;
   const inDuring = (f: FlowFact) => duringReqs === null || causedWithin(f, duringReqs, ctx);
   const relevant = facts.flows.filter((f) => matchFlow(claim.match, f) && allowedBy(opts.allow ?? [], f) === null && inDuring(f));
   const scoped = relevant.filter(inScope);
   const unknowns = claim.scope === 'ollama' ? relevant.filter((f) => f.owner === null && f.attributable) : [];
 
   const { violators, unexplainedUnknowns, holdsText } = applyExpectation(claim, scoped, unknowns, ctx);
-  const ambiguous = claim.inconclusive_if ? violators.filter((f) => matchFlow(claim.inconclusive_if!.match, f)) : [];
+  // A flow caused by a request for a known local model is not the cloud proxy's: it stays definite.
+  const localModel = (f: FlowFact) => claim.local_models_only === true && ctx.chains.causeOf.get(f.id)?.model != null;
+  const ambiguous = claim.inconclusive_if ? violators.filter((f) => matchFlow(claim.inconclusive_if!.match, f) && !localModel(f)) : [];
   const definite = violators.filter((f) => !ambiguous.includes(f));
 
   if (claim.condition && !conditionEstablished(claim, ctx, opts, inScope)) {
@@ -139,7 +142,7 @@ function judgeSession(claim: Claim, ctx: Ctx, opts: EvaluateOptions): SessionVer
   }
   if (definite.length > 0) return out('violated', violationText(claim, definite, ctx), definite);
   if (duringReqs !== null && duringReqs.length === 0) {
-    const what = `no ${routes(claim.during!)} request in the capture`;
+    const what = `no ${routes(claim.during!)} request${claim.local_models_only ? ' for a local model' : ''} in the capture`;
     const unseen = coverage.loopback_visible !== true && !facts.flows.some((f) => f.isApi);
     return unseen
       ? out('inconclusive', `${what}, and nothing shows the capture included loopback, where API requests to 127.0.0.1 travel`)
@@ -205,7 +208,8 @@ function applyExpectation(claim: Claim, scoped: FlowFact[], unknowns: FlowFact[]
 }
 
 function requestsOf(claim: Claim, ctx: Ctx): ApiRequest[] {
-  return ctx.facts.requests.filter((r) => (claim.during ?? []).some((a) => activityMatches(a, r.activity)));
+  return ctx.facts.requests.filter((r) => (claim.during ?? []).some((a) => activityMatches(a, r.activity))
+    && !(claim.local_models_only === true && r.model !== null && isCloudModel(r.model)));
 }
 
 /** "1 request (POST /api/pull) seen; it caused 4 flows (dns 2, registry 1, blob-download 1), none breaking the claim". */

@@ -1,5 +1,5 @@
 /** The human text of a claims report: coverage, verdicts with reasons, cause-and-effect chains. */
-import type { Chain } from './causes.js';
+import { causeSentence, type Chain } from './causes.js';
 import type { SessionCoverage } from './coverage.js';
 import type { ClaimResult, ClaimsReport, Verdict } from './evaluate.js';
 import { formatDuration, formatPercent, formatShare, formatTime } from '../text/format-values.js';
@@ -48,8 +48,8 @@ export function claimText(r: ClaimResult): string {
 
 export function chainText(c: Chain): string {
   const r = c.request;
-  const head = `  ${visible(r.method)} ${visible(r.path ?? '')} from ${visible(r.client)} at ${r.ts} (flow #${r.flow_id}, session ${c.session_id})`;
-  if (c.caused.length === 0) return `${head}: caused no flow`;
+  const head = `  ${visible(r.method)} ${visible(r.path ?? '')} from ${visible(r.client)} at ${r.ts} (flow #${r.flow_id}, session ${c.session_id}): ${visible(causeSentence(c))}`;
+  if (c.caused.length === 0) return head;
   const how = c.link === 'process' ? 'by the Ollama tree' : 'linked by time only (no process attribution)';
   const rows = c.caused.map((f) => `      -> #${f.flow_id} ${f.activity} ${visible(f.hostname ?? '')} ${f.far_addr}:${f.far_port} at ${f.first_seen.slice(11)}`);
   return [`${head}, ${how}:`, ...rows].join('\n');

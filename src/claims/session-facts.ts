@@ -78,6 +78,9 @@ export interface ApiRequest {
   flowId: number;
   method: string;
   path: string | null;
+  /** The model the request named in its body (http.model), when read; why not (http.model_status; null: not a model route). */
+  model: string | null;
+  modelStatus: string | null;
   activity: string;
   client: string;
   /** The program that sent the request when it ran on this host and is known: the API flow's process. */
@@ -275,6 +278,8 @@ function apiRequests(rows: SessionRows, flows: FlowFact[]): ApiRequest[] {
         flowId: f.id,
         method: h.method,
         path: h.path,
+        model: h.model,
+        modelStatus: h.model_status,
         activity: ep ? `api:${ep.route}` : 'api',
         client: f.initiatorAddr,
         ...apiEnds(f),

@@ -10,12 +10,18 @@
  * connection. A direction stops being read when its framing breaks, a head outgrows the window,
  * a body runs to the end of the connection, or the connection switches protocol; and it stalls
  * at a gap the capture never fills (a lost segment).
+ *
+ * A request to a model route on the API port (knowledge/model-names.ts) has its body read by the
+ * model scanner (json-model.ts) up to its model field, at most MODEL_SCAN_LIMIT bytes, and the rest
+ * skipped as usual: the record gets the model, and nothing else of the body is kept.
  */
 import type { Flow } from '../flows/flow.js';
 import {
   CHUNK_BAD, chunkDataEnd, chunkSize, HTTP_BAD, HTTP_NEED_MORE, newRequestHead, newResponseHead, parseRequestHead,
   parseResponseHead, trailerEnd, type RequestHead, type ResponseHead,
 } from './http.js';
+import { modelFieldsFor } from '../knowledge/model-names.js';
+import { modelScanBytes, modelScanDone, modelScanResult, modelScanStart, newModelScan, type ModelScan } from './json-model.js';
 import { offerHostname, splitHostPort } from './naming.js';
 import type { EnrichSink, HttpRecord } from './records.js';
 import { headFull, headSlide, headTsAt, type StreamHead } from './stream-head.js';
@@ -28,6 +34,8 @@ const S_TUNNEL = 3;       // (requests) the tunnel's bytes start at the cursor
 const S_DONE = 4;
 const S_CHUNK_END = 5;    // the CRLF after a chunk's data
 const S_TRAILER = 6;      // the trailer section after the last chunk
+const S_BODY = 7;         // (requests) a Content-Length body the model scanner reads
+const S_CHUNK_DATA = 8;   // (requests) a chunk's data the model scanner reads
 
 /** Requests answered or not, kept at most; a client pipelining more is not followed further. */
 const MAX_PENDING = 32;
@@ -51,12 +59,18 @@ export interface HttpSession {
   /** Scratch for chunk-size lines, and where the last chunk piece ended. */
   chunk: { size: number };
   chunkNext: number;
+  /** The model scanner (made at the first model request), the record it fills (null when none is being
+   *  read), and the bytes left of the body or chunk it is reading. */
+  scan: ModelScan | null;
+  scanRec: HttpRecord | null;
+  bodyLeft: number;
 }
 
 export function newHttpSession(): HttpSession {
   return {
     outState: S_HEAD, outCursor: 0, inState: S_HEAD, inCursor: 0, pending: [], requests: 0, answered: 0,
     req: newRequestHead(), resp: newResponseHead(), chunk: { size: 0 }, chunkNext: 0,
+    scan: null, scanRec: null, bodyLeft: 0,
   };
 }
 
@@ -88,12 +102,32 @@ export function httpOnRequests(s: HttpSession, h: StreamHead, flow: Flow): void 
       s.outCursor = s.req.headEnd;
       addRequest(s, flow, headTsAt(h, start));
       if (s.outState !== S_HEAD) continue; // a CONNECT: what follows depends on its response
-      if (s.req.chunked) s.outState = S_CHUNK_SIZE;
-      else if (s.req.contentLength > 0) s.outCursor += s.req.contentLength;
+      if (s.req.chunked) {
+        s.outState = S_CHUNK_SIZE;
+      } else if (s.req.contentLength > 0) {
+        if (s.scanRec !== null) {
+          s.outState = S_BODY;
+          s.bodyLeft = s.req.contentLength;
+        } else {
+          s.outCursor += s.req.contentLength;
+        }
+      } else {
+        endScan(s, true); // no body: no model named
+      }
       s.outCursor = slide(h, s.outCursor);
+    } else if (s.outState === S_BODY || s.outState === S_CHUNK_DATA) {
+      if (!scanBody(s, h)) return;
     } else if (s.outState === S_CHUNK_SIZE || s.outState === S_CHUNK_END || s.outState === S_TRAILER) {
       const st = chunkStep(s, h, s.outState, s.outCursor);
       if (st < 0) { if (st === CHUNK_BAD || headFull(h)) s.outState = S_DONE; return; }
+      if (s.scanRec !== null && st === S_CHUNK_END) {
+        // A chunk's data for the model scanner: from its first byte, not skipped.
+        s.outState = S_CHUNK_DATA;
+        s.bodyLeft = s.chunk.size;
+        s.outCursor = slide(h, s.chunkNext - s.chunk.size);
+        continue;
+      }
+      if (st === S_TRAILER) endScan(s, true); // the last chunk: the body is over
       s.outState = st;
       s.outCursor = slide(h, s.chunkNext);
     } else {
@@ -129,6 +163,41 @@ export function httpOnResponses(s: HttpSession, h: StreamHead, flow: Flow, sink:
 }
 
 /**
+ * Feeds the model scanner what has arrived of the body (or chunk) at the cursor, and skips the
+ * rest unseen once the scan is over. False while it waits for more bytes.
+ */
+function scanBody(s: HttpSession, h: StreamHead): boolean {
+  let n = s.bodyLeft;
+  if (s.scanRec !== null) {
+    n = Math.min(h.contig - s.outCursor, s.bodyLeft);
+    if (n <= 0) return false;
+    const scan = s.scan as ModelScan;
+    modelScanBytes(scan, h.buf, s.outCursor, s.outCursor + n);
+    if (modelScanDone(scan)) endScan(s, false);
+  }
+  s.bodyLeft -= n;
+  s.outCursor = slide(h, s.outCursor + n);
+  if (s.bodyLeft > 0) return true;
+  if (s.outState === S_BODY) {
+    endScan(s, true);
+    s.outState = S_HEAD;
+  } else {
+    s.outState = S_CHUNK_END;
+  }
+  return true;
+}
+
+/** Gives the request being scanned its model and status (`bodyComplete`: all of its body was read). */
+function endScan(s: HttpSession, bodyComplete: boolean): void {
+  const rec = s.scanRec;
+  if (rec === null) return;
+  const r = modelScanResult(s.scan as ModelScan, bodyComplete);
+  rec.model = r.model;
+  rec.modelStatus = r.status;
+  s.scanRec = null;
+}
+
+/**
  * One piece of a chunked body at `cursor`: returns the state after it (its end in s.chunkNext,
  * possibly beyond what has arrived: a chunk's data is skipped, not waited for), or
  * CHUNK_NEED_MORE / CHUNK_BAD.
@@ -159,6 +228,7 @@ function slide(h: StreamHead, cursor: number): number {
 
 /** Emits the requests still waiting (no response seen), in order. */
 export function httpFlush(s: HttpSession, sink: EnrichSink): void {
+  endScan(s, false);
   for (const p of s.pending) sink.http(p.rec);
   s.pending.length = 0;
 }
@@ -176,7 +246,16 @@ function addRequest(s: HttpSession, flow: Flow, ts: number): void {
   const rec: HttpRecord = {
     ts, flowId: flow.id, method: q.method, path: q.target, version: q.version, host: q.host,
     userAgent: q.userAgent, status: null, responseTs: null, responseLength: null, location: null, isConnect, connectHost, connectPort,
+    model: null, modelStatus: null,
   };
+  const fields = isConnect ? null : modelFieldsFor(flow.responderPort, q.target);
+  if (fields !== null) {
+    endScan(s, false); // (a body always ends before the next head; this only makes sure)
+    rec.modelStatus = 'unread';
+    s.scan ??= newModelScan();
+    modelScanStart(s.scan, fields);
+    s.scanRec = rec;
+  }
   s.pending.push({ rec, isHead: q.method === 'HEAD' });
   if (s.requests++ === 0) {
     flow.httpMethod = rec.method;
@@ -196,6 +275,8 @@ function addRequest(s: HttpSession, flow: Flow, ts: number): void {
 
 function answer(s: HttpSession, flow: Flow, ts: number, status: number, sink: EnrichSink): void {
   const p = s.pending.shift() as Pending;
+  // Answered before its body was read (a lost segment, an early error): what was read decides.
+  if (p.rec === s.scanRec) endScan(s, false);
   p.rec.status = status;
   p.rec.responseTs = ts;
   p.rec.responseLength = s.resp.contentLength >= 0 ? s.resp.contentLength : null;

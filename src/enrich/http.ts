@@ -287,7 +287,8 @@ function digits(buf: Buffer, s: number, e: number): number {
   return n;
 }
 
-function hexValue(c: number): number {
+/** Value of an ASCII hex digit, or -1. */
+export function hexValue(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
   const l = c | 0x20;
   if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;

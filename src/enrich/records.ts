@@ -3,6 +3,7 @@
  * and one HttpRecord per HTTP/1.x request. Plain data, for the store's `dns` and `http` tables.
  * Times are µs since the Unix epoch, like Packet.ts.
  */
+import type { ModelStatus } from '../knowledge/model-names.js';
 
 export interface DnsAnswer {
   /** Owner name, lowercased, without the trailing dot. */
@@ -60,6 +61,14 @@ export interface HttpRecord {
   isConnect: boolean;
   connectHost: string | null;
   connectPort: number | null;
+  /**
+   * The model a request to a model route on the API port named in its JSON body (`model`, or the
+   * older `name`), validated as a model name (knowledge/model-names.ts); null otherwise. No other
+   * body byte is kept.
+   */
+  model: string | null;
+  /** Why model is or is not set, for requests whose model is read; null for every other request. */
+  modelStatus: ModelStatus | null;
 }
 
 /** Where the enricher sends records. Called synchronously; a record is never reused after. */

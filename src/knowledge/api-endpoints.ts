@@ -20,17 +20,32 @@ export interface ApiEndpoint {
   outboundTo: 'registry.ollama.ai' | 'ollama.com' | null;
   since: string | null;
   source: string;
+  /**
+   * The top-level JSON body fields that name the model the request is for, in the order the
+   * server prefers them (`model`, then the older `name`); absent when the body names none.
+   * See model-names.ts.
+   */
+  modelFields?: readonly ModelField[];
 }
+
+/** A body field that names a model: `model`, or the older `name` some routes still accept. */
+export type ModelField = 'model' | 'name';
+
+/** `model` only: [src] api/types.go GenerateRequest, ChatRequest, EmbedRequest, EmbeddingRequest; openai/openai.go; anthropic/. */
+const MODEL: readonly ModelField[] = ['model'];
+/** `model`, else the deprecated `name`: [src] api/types.go PullRequest, PushRequest, ShowRequest, CreateRequest,
+ *  DeleteRequest; server/routes.go reads `cmp.Or(req.Model, req.Name)`. */
+const MODEL_OR_NAME: readonly ModelField[] = ['model', 'name'];
 
 const ROUTES = '[src] server/routes.go GenerateRoutes';
 const CLOUD = '[src] server/routes.go, server/cloud_proxy.go';
 
-function local(route: string, what: string): ApiEndpoint {
-  return { route, what, outbound: 'none-known', outboundTo: null, since: null, source: ROUTES };
+function local(route: string, what: string, modelFields?: readonly ModelField[]): ApiEndpoint {
+  return { route, what, outbound: 'none-known', outboundTo: null, since: null, source: ROUTES, ...(modelFields && { modelFields }) };
 }
 
-function cloud(route: string, what: string): ApiEndpoint {
-  return { route, what, outbound: 'cloud-model', outboundTo: 'ollama.com', since: null, source: CLOUD };
+function cloud(route: string, what: string, modelFields?: readonly ModelField[]): ApiEndpoint {
+  return { route, what, outbound: 'cloud-model', outboundTo: 'ollama.com', since: null, source: CLOUD, ...(modelFields && { modelFields }) };
 }
 
 export const API_ENDPOINTS: readonly ApiEndpoint[] = [
@@ -38,14 +53,14 @@ export const API_ENDPOINTS: readonly ApiEndpoint[] = [
   local('/api/version', 'server version'),
   local('/api/status', 'server status'),
   { route: '/api/pull', what: 'pull a model', outbound: 'always', outboundTo: 'registry.ollama.ai', since: null,
-    source: '[src] server/images.go PullModel' },
+    source: '[src] server/images.go PullModel', modelFields: MODEL_OR_NAME },
   { route: '/api/push', what: 'push a model', outbound: 'always', outboundTo: 'registry.ollama.ai', since: null,
-    source: '[src] server/images.go PushModel' },
+    source: '[src] server/images.go PushModel', modelFields: MODEL_OR_NAME },
   { route: '/api/create', what: 'create a model', outbound: 'maybe', outboundTo: 'registry.ollama.ai', since: null,
-    source: '[src] server/create.go (FROM a model not present locally is pulled)' },
+    source: '[src] server/create.go (FROM a model not present locally is pulled)', modelFields: MODEL_OR_NAME },
   local('/api/tags', 'list local models'),
-  cloud('/api/show', 'show model details'),
-  local('/api/delete', 'delete a model'),
+  cloud('/api/show', 'show model details', MODEL_OR_NAME),
+  local('/api/delete', 'delete a model', MODEL_OR_NAME),
   { route: '/api/me', what: 'account lookup', outbound: 'always', outboundTo: 'ollama.com', since: null,
     source: '[src] WhoamiHandler' },
   { route: '/api/signout', what: 'sign out', outbound: 'always', outboundTo: 'ollama.com', since: null,
@@ -53,6 +68,7 @@ export const API_ENDPOINTS: readonly ApiEndpoint[] = [
   { route: '/api/user/keys/:key', what: 'remove an account key', outbound: 'always', outboundTo: 'ollama.com',
     since: null, source: ROUTES },
   local('/api/blobs/:digest', 'check or upload a blob'),
+  // Copy names its models in `source` and `destination` ([src] api/types.go CopyRequest), not `model`: not read.
   local('/api/copy', 'copy a model'),
   { route: '/api/experimental/web_search', what: 'web search tool', outbound: 'always', outboundTo: 'ollama.com',
     since: null, source: '[src] server routes (web search)' },
@@ -61,18 +77,19 @@ export const API_ENDPOINTS: readonly ApiEndpoint[] = [
   { route: '/api/experimental/model-recommendations', what: 'model recommendations (served from the server cache)',
     outbound: 'none-known', outboundTo: null, since: 'v0.22.1', source: '[src] server/model_recommendations.go' },
   local('/api/ps', 'running models'),
-  cloud('/api/generate', 'generate'),
-  cloud('/api/chat', 'chat'),
-  local('/api/embed', 'embeddings'),
-  local('/api/embeddings', 'embeddings (legacy)'),
-  cloud('/v1/chat/completions', 'OpenAI-compatible chat'),
-  cloud('/v1/completions', 'OpenAI-compatible completions'),
-  cloud('/v1/embeddings', 'OpenAI-compatible embeddings'),
+  cloud('/api/generate', 'generate', MODEL),
+  cloud('/api/chat', 'chat', MODEL),
+  local('/api/embed', 'embeddings', MODEL),
+  local('/api/embeddings', 'embeddings (legacy)', MODEL),
+  cloud('/v1/chat/completions', 'OpenAI-compatible chat', MODEL),
+  cloud('/v1/completions', 'OpenAI-compatible completions', MODEL),
+  cloud('/v1/embeddings', 'OpenAI-compatible embeddings', MODEL),
   cloud('/v1/models', 'OpenAI-compatible model list'),
   cloud('/v1/models/:model', 'OpenAI-compatible model details'),
-  cloud('/v1/responses', 'OpenAI-compatible responses'),
+  cloud('/v1/responses', 'OpenAI-compatible responses', MODEL),
+  // A multipart form, not JSON: its model is not read.
   cloud('/v1/audio/transcriptions', 'OpenAI-compatible transcription'),
-  cloud('/v1/messages', 'Anthropic-compatible messages'),
+  cloud('/v1/messages', 'Anthropic-compatible messages', MODEL),
 ];
 
 /** The endpoint a request target names (query string ignored, `:params` matched), or null. */

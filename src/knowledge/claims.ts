@@ -80,6 +80,12 @@ export interface Claim {
    */
   during?: string[];
   /**
+   * With `during`: a request that names a cloud model (knowledge/model-names.ts isCloudModel) does not
+   * count, since its flows to ollama.com are the cloud proxy's, not local inference; a request whose
+   * model is known to be local makes its flows definite (inconclusive_if no longer applies to them).
+   */
+  local_models_only?: boolean;
+  /**
    * A setting the claim depends on that a capture cannot show (the server's environment). Judged only
    * when the user assumes it (`--assume FLAG`) or when a flow matching `evident_if` shows it was set.
    */
@@ -105,7 +111,7 @@ const OLLAMA_DESTINATIONS = ['registry', 'blob-download', 'ollama-com'];
 const OLLAMA_HOSTS = ['registry.ollama.ai', '*.r2.cloudflarestorage.com', 'ollama.com', '*.ollama.com', '*.ollama.ai'];
 const CLOUD_PROXY = {
   match: { hostname: ['ollama.com'] },
-  why: 'a *:cloud / *-cloud model is proxied to ollama.com ([src] server/cloud_proxy.go); the model name is in the request body, which the store does not keep',
+  why: 'a *:cloud / *-cloud model is proxied to ollama.com ([src] server/cloud_proxy.go), and the request that caused it named no model the capture shows (HTTPS, not in the first 8 KiB of its body, or its body not seen)',
 };
 
 export const BUILTIN_CLAIMS: readonly Claim[] = [
@@ -128,6 +134,7 @@ export const BUILTIN_CLAIMS: readonly Claim[] = [
     match: { direction: 'outbound' },
     expect: 'never',
     during: [...INFERENCE_ACTIVITIES],
+    local_models_only: true,
     inconclusive_if: CLOUD_PROXY,
   },
   {
@@ -223,6 +230,7 @@ export const BUILTIN_CLAIMS: readonly Claim[] = [
     match: { direction: 'outbound' },
     expect: 'never',
     during: [...INFERENCE_ACTIVITIES],
+    local_models_only: true,
     inconclusive_if: CLOUD_PROXY,
   },
   {

@@ -1,4 +1,5 @@
-import type { ReportFlow } from './report-types.js';
+import { isCloudModel } from '../knowledge/model-names.js';
+import type { ReportFlow, ReportHttp } from './report-types.js';
 
 export const MAX_LISTED_FLOWS = 2000;
 
@@ -27,4 +28,10 @@ export function verdictTone(verdict: string): 'good' | 'bad' | 'neutral' {
   if (/^(holds?|pass(ed)?|ok|true|confirmed|upheld)$/i.test(verdict)) return 'good';
   if (/violat|fail|false|refuted|contradict|broken/i.test(verdict)) return 'bad';
   return 'neutral';
+}
+
+/** The Model cell of an HTTP request: the model (marked when a cloud model), why it is unknown, or — when not read. Unescaped. */
+export function modelCell(h: Pick<ReportHttp, 'model' | 'model_status'>): string {
+  if (h.model !== null) return isCloudModel(h.model) ? `${h.model} (cloud)` : h.model;
+  return h.model_status === null ? '—' : h.model_status === 'absent' ? 'none named' : `unknown: ${h.model_status}`;
 }

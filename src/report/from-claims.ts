@@ -1,3 +1,4 @@
+import { causeSentence } from '../claims/causes.js';
 import type { ClaimsReport } from '../claims/evaluate.js';
 import { formatTime } from '../text/format-values.js';
 import type { ReportClaim, ReportCoverage } from './report-types.js';
@@ -16,7 +17,7 @@ export function reportInputFrom(r: ClaimsReport): { claims: ReportClaim[]; cover
       first_seen: c.evidence.first_seen,
       chains: c.evidence.chains.map((ch) => ({
         flow_ids: [ch.request.flow_id, ...ch.caused.map((x) => x.flow_id)],
-        label: `${ch.request.method} ${ch.request.path ?? ''} from ${ch.request.client} at ${formatTime(ch.request.ts)} (${ch.link})`,
+        label: `${ch.request.method} ${ch.request.path ?? ''} from ${ch.request.client} at ${formatTime(ch.request.ts)} (${ch.link}): ${causeSentence(ch)}`,
       })),
     },
   }));

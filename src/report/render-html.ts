@@ -8,7 +8,7 @@ import { interfaceText } from '../capture/link-types.js';
 import { connText, endpoint, formatBytes, formatDuration, formatPercent, formatTime } from '../text/format-values.js';
 import { coverageView } from './coverage-view.js';
 import { exposureView } from './exposure-view.js';
-import { pickFlows, verdictTone } from './flow-rows.js';
+import { modelCell, pickFlows, verdictTone } from './flow-rows.js';
 import type { ReportClaim, ReportData, ReportFlow } from './report-types.js';
 import type { TextTable } from './text-table.js';
 import { timelineSvg } from './timeline-svg.js';
@@ -208,12 +208,12 @@ function dnsSection(r: ReportData): string {
 
 function httpSection(r: ReportData): string {
   const rows = r.http.map((h) => [
-    esc(formatTime(h.ts)), esc(h.method), esc(h.host ?? '—'), esc(h.path ?? '—'), esc(h.status ?? '—'), h.flow_id === null ? '—' : flowLink(h.flow_id),
+    esc(formatTime(h.ts)), esc(h.method), esc(h.host ?? '—'), esc(h.path ?? '—'), esc(modelCell(h)), esc(h.status ?? '—'), h.flow_id === null ? '—' : flowLink(h.flow_id),
   ]);
   const more = r.http_total > r.http.length
     ? `<p class="note">${r.http_total - r.http.length} more request(s) in report.json (${r.http_total} in all; listed: the earliest).</p>` : '';
-  return section('http-section', 'HTTP requests', table('http', 'Plaintext HTTP requests (start line, Host and status only)',
-    ['Time', 'Method', 'Host', 'Path', 'Status', 'Flow'], rows) + more);
+  return section('http-section', 'HTTP requests', table('http', 'Plaintext HTTP requests (start line, Host, status and the model a request to the API named only)',
+    ['Time', 'Method', 'Host', 'Path', 'Model', 'Status', 'Flow'], rows) + more);
 }
 
 function sessionsSection(r: ReportData): string {

@@ -9,7 +9,7 @@ import { interfaceText } from '../capture/link-types.js';
 import { connText, endpoint, formatBytes, formatDuration, formatPercent, formatTime } from '../text/format-values.js';
 import { coverageView } from './coverage-view.js';
 import { exposureView } from './exposure-view.js';
-import { pickFlows } from './flow-rows.js';
+import { modelCell, pickFlows } from './flow-rows.js';
 import type { ReportClaim, ReportData } from './report-types.js';
 import type { TextTable } from './text-table.js';
 import { INVALID_TIME, isoMillis } from '../store/format-time.js';
@@ -130,8 +130,9 @@ function dns(r: ReportData): string[] {
 }
 
 function http(r: ReportData): string[] {
-  return ['## HTTP requests', '', ...table(['Time', 'Method', 'Host', 'Path', 'Status', 'Flow'], r.http.map((h) => [
-    md(formatTime(h.ts)), code(h.method), code(h.host ?? ''), code(h.path ?? ''), `${h.status ?? '—'}`, h.flow_id === null ? '—' : `#${h.flow_id}`,
+  return ['## HTTP requests', '', ...table(['Time', 'Method', 'Host', 'Path', 'Model', 'Status', 'Flow'], r.http.map((h) => [
+    md(formatTime(h.ts)), code(h.method), code(h.host ?? ''), code(h.path ?? ''), h.model !== null ? code(modelCell(h)) : md(modelCell(h)),
+    `${h.status ?? '—'}`, h.flow_id === null ? '—' : `#${h.flow_id}`,
   ])), ...(r.http_total > r.http.length ? [`${r.http_total - r.http.length} more request(s) in report.json (${r.http_total} in all; listed: the earliest).`, ''] : [])];
 }
 

@@ -122,7 +122,7 @@ export interface ReportDnsName {
   answers: string[];
 }
 
-/** One HTTP/1.x request: start line and status only, never headers beyond Host, never bodies. */
+/** One HTTP/1.x request: start line, status and the model it named only, never headers beyond Host, never bodies. */
 export interface ReportHttp {
   session_id: number;
   flow_id: number | null;
@@ -131,6 +131,9 @@ export interface ReportHttp {
   path: string | null;
   host: string | null;
   status: number | null;
+  /** The model a request to a model route on the API port named (http.model), and why there is none (http.model_status; null: not read). */
+  model: string | null;
+  model_status: string | null;
 }
 
 export interface Timeline {

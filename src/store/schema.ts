@@ -186,4 +186,10 @@ export const MIGRATIONS: string[] = [
   `ALTER TABLE sessions ADD COLUMN written_at INTEGER; -- µs, wall clock of the live session's last committed write; NULL for imports`,
   // 11: a live session's attribution sources: kernel socket events (bpftrace) with procfs, or procfs alone and why.
   `ALTER TABLE sessions ADD COLUMN attribution TEXT; -- JSON {method: 'kernel-events+procfs'|'procfs', mode: auto|ebpf|procfs, kernel_events_since_us, why_not, kernel_events_lost, kernel_event_gaps: [{start_us, end_us}]}; NULL for imports and sessions stored before it`,
+  // 12: the model a plaintext API request named (its body's top-level `model`, or the older `name`;
+  // src/knowledge/model-names.ts), and why there is none. No other body byte is stored.
+  `
+  ALTER TABLE http ADD COLUMN model TEXT;        -- a valid model name (letters, digits, _ - . and / : + @, at most 256), only for a request to a model route on the API port; NULL otherwise
+  ALTER TABLE http ADD COLUMN model_status TEXT; -- found | absent | past-limit | invalid | not-a-string | not-json | unread (MODEL_STATUS_MEANINGS); NULL: a request whose model is not read (another port or route)
+  `,
 ];

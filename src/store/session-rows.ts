@@ -36,8 +36,9 @@ export const UPSERT_FLOW = `${INSERT_FLOW}
     effective_process_seq = excluded.effective_process_seq`;
 export const INSERT_DNS = `INSERT INTO dns (session_id, flow_seq, ts, response_ts, transport, txid, query, qtype, rcode, answers)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-export const INSERT_HTTP = `INSERT INTO http (session_id, flow_seq, ts, response_ts, method, path, version, host, user_agent, status, response_length, location, is_connect)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+export const INSERT_HTTP = `INSERT INTO http (session_id, flow_seq, ts, response_ts, method, path, version, host, user_agent, status, response_length, location, is_connect,
+    model, model_status)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 export const INSERT_PROCESS = `INSERT INTO processes (session_id, seq, pid, start_time, ppid, comm, exe, exe_sha256, cmdline, uid, role, ollama_tree, source, exe_uuid)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 export const UPSERT_PROCESS = `${INSERT_PROCESS}
@@ -108,7 +109,8 @@ export function dnsRow(r: DnsRecord): Row {
 
 export function httpRow(r: HttpRecord): Row {
   return [0, r.flowId, Math.round(r.ts), r.responseTs === null ? null : Math.round(r.responseTs),
-    r.method, r.path, r.version, r.host, r.userAgent, r.status, r.responseLength, r.location, r.isConnect ? 1 : 0];
+    r.method, r.path, r.version, r.host, r.userAgent, r.status, r.responseLength, r.location, r.isConnect ? 1 : 0,
+    r.model, r.modelStatus];
 }
 
 export interface ProcessRecord {

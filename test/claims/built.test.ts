@@ -30,9 +30,10 @@ async function judged(frames: Frame[], opts: Parameters<typeof claimsReport>[1] 
 }
 const claim = (r: ClaimsReport, id: string) => r.claims.find((c) => c.id === id)!;
 
-/** curl -> ollama on loopback: POST /api/generate lasting 300 ms. */
-function generateRequest(t0: number): Frame[] {
-  return tcpExchange({ client: '127.0.0.1', server: '127.0.0.1', sport: 50000, dport: 11434, t0, request: httpRequest('POST', '/api/generate', '127.0.0.1:11434'),
+/** curl -> ollama on loopback: POST /api/generate lasting 300 ms (its body naming `model`, when given). */
+function generateRequest(t0: number, model?: string): Frame[] {
+  const body = model === undefined ? '' : JSON.stringify({ model, prompt: 'why is the sky blue?' });
+  return tcpExchange({ client: '127.0.0.1', server: '127.0.0.1', sport: 50000, dport: 11434, t0, request: httpRequest('POST', '/api/generate', '127.0.0.1:11434', body),
     response: HTTP_OK, responseAfterUs: 300_000, comment: CURL_COMMENT, iface: LO });
 }
 
@@ -55,6 +56,29 @@ describe('a :cloud model: /api/generate proxied to ollama.com', () => {
     expect(local.evidence.chains.map((c) => c.request.path)).toEqual(['/api/generate']);
     expect(claim(r, 'server-offline-unless-pull-push').verdict).toBe('violated');
     expect(claim(r, 'airgap-ollama-silent').verdict).toBe('violated');
+  });
+
+  it('a request naming the cloud model: the chain says so, and the local-model claims are not exercised by it', async () => {
+    const cloudFrames = [...generateRequest(T0, 'gpt-oss:120b-cloud'), ...frames.slice(generateRequest(T0).length)];
+    const r = await judged(cloudFrames);
+    const chain = r.chains.find((c) => c.request.path === '/api/generate')!;
+    expect(chain.request).toMatchObject({ model: 'gpt-oss:120b-cloud', cloud_model: true });
+    expect(chain.caused.map((f) => f.hostname)).toEqual(['ollama.com']);
+    for (const id of ['inference-local-no-network', 'wild-statistics-at-model-start']) {
+      expect(claim(r, id).verdict, id).toBe('not exercised');
+      expect(claim(r, id).reason).toContain('request for a local model');
+    }
+    // Cloud use is still off-host traffic outside a pull or push.
+    expect(claim(r, 'server-offline-unless-pull-push').verdict).toBe('violated');
+  });
+
+  it('a request naming a local model that is followed by a flow to ollama.com breaks the local-model claim', async () => {
+    const localFrames = [...generateRequest(T0, 'llama3.2:3b'), ...frames.slice(generateRequest(T0).length)];
+    const r = await judged(localFrames);
+    expect(r.chains.find((c) => c.request.path === '/api/generate')!.request).toMatchObject({ model: 'llama3.2:3b', cloud_model: false });
+    const local = claim(r, 'inference-local-no-network');
+    expect(local.verdict).toBe('violated');
+    expect(local.evidence.flows.map((f) => f.hostname)).toEqual(['ollama.com']);
   });
 
   it('the same call to another host is a violation of the local-model claim', async () => {

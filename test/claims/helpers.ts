@@ -143,8 +143,8 @@ export function udpExchange(o: { client: string; server: string; sport: number; 
   ];
 }
 
-export function httpRequest(method: string, path: string, host: string): string {
-  return `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: test\r\nContent-Length: 0\r\n\r\n`;
+export function httpRequest(method: string, path: string, host: string, body = ''): string {
+  return `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: test\r\nContent-Length: ${Buffer.byteLength(body, 'latin1')}\r\n\r\n${body}`;
 }
 
 export const HTTP_OK = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';

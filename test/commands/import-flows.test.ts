@@ -15,7 +15,7 @@ const FLOW_FIELDS = [
   'id', 'session_id', 'proto', 'initiator_addr', 'initiator_port', 'responder_addr', 'responder_port', 'initiator_by',
   'first_seen', 'last_seen', 'duration_s', 'packets_out', 'packets_in', 'bytes_out', 'bytes_in', 'missed_bytes', 'conn_state', 'history', 'hostname',
   'hostname_source', 'sni', 'alpn', 'http_method', 'http_path', 'http_host', 'http_status', 'connect_host',
-  'connect_port', 'dns_name', 'activity', 'activity_reason', 'community_id', 'process', 'peer_process', 'effective_process', 'ollama', 'interfaces',
+  'connect_port', 'dns_name', 'models', 'models_unknown', 'activity', 'activity_reason', 'community_id', 'process', 'peer_process', 'effective_process', 'ollama', 'interfaces',
 ];
 
 describe('import + flows', () => {

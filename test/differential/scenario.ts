@@ -34,6 +34,8 @@ export const SCENARIO: Record<string, Traffic[]> = {
   'vlan-qinq.pcap': ['conversations', 'syn', 'dns', 'http'],
   // One curl connection to the plain-HTTP API on loopback: no DNS, TLS or proxy.
   'api-keepalive.pcap': ['conversations', 'syn', 'http'],
+  // Five curl POSTs to the plain-HTTP API on loopback, one forwarded over TLS (SNI ollama.com) by address: no DNS or proxy.
+  'api-models.pcap': ['conversations', 'syn', 'sni', 'http'],
   // Three dig queries over UDP and pings: no TCP at all.
   'dns-fragments.pcap': ['conversations', 'dns'],
   // ping, curl to example.org over HTTP, an HTTPS manifest fetch from registry.ollama.ai, a server

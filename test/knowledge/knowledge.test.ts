@@ -5,6 +5,7 @@ import { processRole } from '../../src/knowledge/processes.js';
 import { isDnsPort, OLLAMA_API_PORT } from '../../src/knowledge/ports.js';
 import { registryRequest } from '../../src/knowledge/registry-paths.js';
 import { hostWithoutPort } from '../../src/knowledge/hostname.js';
+import { isCloudModel, isValidModelName, modelFieldsFor } from '../../src/knowledge/model-names.js';
 
 describe('matchDestination', () => {
   it('matches exact names case-insensitively and ignores one trailing dot', () => {
@@ -157,5 +158,24 @@ describe('hostWithoutPort', () => {
     expect(hostWithoutPort('[::1]:11434')).toBe('::1');
     expect(hostWithoutPort('::1')).toBe('::1');
     expect(hostWithoutPort('localhost')).toBe('localhost');
+  });
+});
+
+describe('model names in API requests', () => {
+  it('reads the model of the model routes on the API port only, with `name` where the route takes it', () => {
+    expect(modelFieldsFor(OLLAMA_API_PORT, '/api/chat')).toEqual(['model']);
+    expect(modelFieldsFor(OLLAMA_API_PORT, '/v1/chat/completions?x=1')).toEqual(['model']);
+    expect(modelFieldsFor(OLLAMA_API_PORT, '/api/pull')).toEqual(['model', 'name']);
+    expect(modelFieldsFor(OLLAMA_API_PORT, '/api/delete')).toEqual(['model', 'name']);
+    // Copy names source/destination; a transcription is a multipart form; tags has no body.
+    for (const route of ['/api/copy', '/v1/audio/transcriptions', '/api/tags', '/nope']) expect(modelFieldsFor(OLLAMA_API_PORT, route), route).toBeNull();
+    expect(modelFieldsFor(8080, '/api/chat')).toBeNull();
+  });
+
+  it('tells cloud models by their :cloud / -cloud tag, and validates names', () => {
+    for (const m of ['gpt-oss:120b-cloud', 'kimi-k2:1t-cloud', 'deepseek-v3.1:671b-CLOUD', 'qwen3-coder:cloud']) expect(isCloudModel(m), m).toBe(true);
+    for (const m of ['llama3.2', 'cloud', 'cloudy:7b', 'soundcloud-model:latest']) expect(isCloudModel(m), m).toBe(false);
+    expect(isValidModelName('registry.ollama.ai/library/llama3.2:3b')).toBe(true);
+    for (const m of ['', ':tag', '/x', 'a b', 'a\u0000', 'é', 'x'.repeat(257)]) expect(isValidModelName(m), m).toBe(false);
   });
 });

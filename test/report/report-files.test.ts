@@ -122,7 +122,7 @@ describeNeeding(['tshark', 'sha256sum', 'hostname'], 'report of a model pull', (
     expect(r.processes.some((p) => p.exe === '/tmp/oafx-bin/ollama' && p.ollama)).toBe(true);
     expect(r.dns.some((d) => d.query === 'registry.ollama.ai' && d.answers.includes('203.0.113.10'))).toBe(true);
     expect(r.http.some((h) => h.method === 'POST' && h.path === '/api/generate' && h.status === 200)).toBe(true);
-    expect(Object.keys(r.http[0]).sort()).toEqual(['flow_id', 'host', 'method', 'path', 'session_id', 'status', 'ts']);
+    expect(Object.keys(r.http[0]).sort()).toEqual(['flow_id', 'host', 'method', 'model', 'model_status', 'path', 'session_id', 'status', 'ts']);
     // Timeline: between 60 and 200 buckets, and every byte of every flow counted once.
     expect(r.timeline.buckets).toBeGreaterThanOrEqual(60);
     expect(r.timeline.buckets).toBeLessThanOrEqual(200);

@@ -33,7 +33,12 @@ export interface ClaimFlowRow {
 export type LocalEndRow = Pick<ClaimFlowRow, 'initiator_addr' | 'responder_addr' | 'process_seq' | 'activity'> & { has_peer: number };
 
 export interface ClaimDnsRow { flow_seq: number; ts: number; query: string }
-export interface ClaimHttpRow { flow_seq: number; ts: number; response_ts: number | null; method: string; path: string | null; is_connect: number }
+export interface ClaimHttpRow {
+  flow_seq: number; ts: number; response_ts: number | null; method: string; path: string | null; is_connect: number;
+  /** The model the request's body named (http.model: a validated name, never other body bytes), and why there is none. */
+  model: string | null;
+  model_status: string | null;
+}
 
 export function claimSession(db: Db, id: number): ClaimSessionRow | null {
   return (db.prepare(`SELECT id, kind, source, format, interfaces, started_at, ended_at, packets, drops, loss_estimate, gaps, expired_early,
@@ -63,6 +68,6 @@ export function claimDns(db: Db, sessionId: number): ClaimDnsRow[] {
 }
 
 export function claimHttp(db: Db, sessionId: number): ClaimHttpRow[] {
-  return db.prepare('SELECT flow_seq, ts, response_ts, method, path, is_connect FROM http WHERE session_id = ? ORDER BY ts')
+  return db.prepare('SELECT flow_seq, ts, response_ts, method, path, is_connect, model, model_status FROM http WHERE session_id = ? ORDER BY ts')
     .all(sessionId) as ClaimHttpRow[];
 }

@@ -1,6 +1,7 @@
 import type { Db } from '../open-db.js';
 import { invalidTimeNote, isoMicros, isoMicrosOrNull } from '../format-time.js';
 import { protoName } from '../proto-name.js';
+import { apiActivitySql } from '../../knowledge/activity.js';
 
 /** One flow as `flows --json` prints it. Field names are a stable, documented interface (README). */
 export interface FlowRecord {
@@ -38,6 +39,14 @@ export interface FlowRecord {
   connect_host: string | null;
   connect_port: number | null;
   dns_name: string | null;
+  /**
+   * An API flow's requests: the models they named (each once, in request order; `gpt-oss:120b-cloud`
+   * ...), and how many requests to a model route left their model unknown (http.model_status other
+   * than found/absent: past the first 8 KiB of the body, not seen whole, not JSON, not a valid name).
+   * Both null for a flow that is not an API flow.
+   */
+  models: string[] | null;
+  models_unknown: number | null;
   activity: string;
   activity_reason: string;
   community_id: string;
@@ -85,6 +94,7 @@ interface Row {
   hostname_source: FlowRecord['hostname_source']; sni: string | null; alpn: string | null; http_method: string | null;
   http_path: string | null; http_host: string | null; http_status: number | null; connect_host: string | null;
   connect_port: number | null; dns_name: string | null; activity: string; activity_reason: string;
+  models: string | null; models_unknown: number | null;
   community_id: string; ollama: number; pid: number | null; comm: string | null; exe: string | null;
   iface: number | null; ifaces: string | null; session_interfaces: string;
   peer_pid: number | null; peer_comm: string | null; peer_exe: string | null;
@@ -113,8 +123,15 @@ export function iterateFlowsWhere(db: Db, condition: string, args: (string | num
   return flowRows(db, `WHERE ${condition}`, 'ORDER BY f.first_seen, f.id', args);
 }
 
+/** An API flow's http rows (by the http_session_flow index): the models named, and the model requests that left it unknown. */
+const OF_FLOW = 'h.session_id = f.session_id AND h.flow_seq = f.seq';
+const MODELS = `CASE WHEN ${apiActivitySql('f.activity')} THEN (SELECT json_group_array(model) FROM (SELECT h.model FROM http h
+    WHERE ${OF_FLOW} AND h.model IS NOT NULL GROUP BY h.model ORDER BY min(h.id))) END AS models,
+  CASE WHEN ${apiActivitySql('f.activity')} THEN (SELECT count(*) FROM http h
+    WHERE ${OF_FLOW} AND h.model_status NOT IN ('found', 'absent')) END AS models_unknown`;
+
 function* flowRows(db: Db, where: string, tail: string, args: (string | number)[]): Generator<FlowRecord> {
-  const sql = `SELECT f.*, p.pid, p.comm, p.exe, q.pid AS peer_pid, q.comm AS peer_comm, q.exe AS peer_exe,
+  const sql = `SELECT f.*, ${MODELS}, p.pid, p.comm, p.exe, q.pid AS peer_pid, q.comm AS peer_comm, q.exe AS peer_exe,
       e.pid AS effective_pid, e.comm AS effective_comm, s.interfaces AS session_interfaces FROM flows f
     JOIN sessions s ON s.id = f.session_id
     LEFT JOIN processes p ON p.session_id = f.session_id AND p.seq = f.process_seq
@@ -196,6 +213,8 @@ function toRecord(r: Row): FlowRecord {
     connect_host: r.connect_host,
     connect_port: r.connect_port,
     dns_name: r.dns_name,
+    models: r.models === null ? null : (JSON.parse(r.models) as string[]),
+    models_unknown: r.models_unknown,
     activity: r.activity,
     activity_reason: r.activity_reason,
     community_id: r.community_id,

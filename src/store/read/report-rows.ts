@@ -71,16 +71,17 @@ export function* dnsLookups(db: Db, sessionIds: readonly number[]): Generator<Dn
     .iterate(JSON.stringify(sessionIds)) as IterableIterator<DnsLookupRow>;
 }
 
-/** One HTTP request line with the id of its flow. */
+/** One HTTP request line with the id of its flow, and the model its body named (never other body bytes). */
 export interface HttpRequestRow {
   session_id: number; flow_id: number | null; ts: number; method: string; path: string | null; host: string | null; status: number | null;
+  model: string | null; model_status: string | null;
 }
 
 /** HTTP requests in time order; at most `limit` when given. */
 export function* httpRequests(db: Db, sessionIds: readonly number[], limit?: number): Generator<HttpRequestRow> {
   const args: unknown[] = [JSON.stringify(sessionIds)];
   if (limit !== undefined) args.push(limit);
-  yield* db.prepare(`SELECT h.session_id, f.id AS flow_id, h.ts, h.method, h.path, h.host, h.status
+  yield* db.prepare(`SELECT h.session_id, f.id AS flow_id, h.ts, h.method, h.path, h.host, h.status, h.model, h.model_status
     FROM http h LEFT JOIN flows f ON f.session_id = h.session_id AND f.seq = h.flow_seq
     WHERE h.session_id ${IN_IDS} ORDER BY h.ts, h.id ${limit !== undefined ? 'LIMIT ?' : ''}`).iterate(...args) as IterableIterator<HttpRequestRow>;
 }
