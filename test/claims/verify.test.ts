@@ -138,7 +138,7 @@ describe('verify --pcap', () => {
       expect(Object.keys(c).sort()).toEqual(['claimed', 'evidence', 'id', 'reason', 'scope', 'source', 'supported', 'title', 'verdict']);
       expect(Object.keys(c.evidence).sort()).toEqual(['chains', 'count', 'first_seen', 'flow_ids', 'flows']);
     }
-    expect(Object.keys(rep.coverage.sessions[0]).sort()).toEqual(['attributed_share', 'attribution', 'drop_percent', 'drops', 'duration_s', 'ended_at',
+    expect(Object.keys(rep.coverage.sessions[0]).sort()).toEqual(['attributed_share', 'attribution', 'attribution_sources', 'drop_percent', 'drops', 'duration_s', 'ended_at',
       'expired_early', 'interfaces', 'kind', 'loopback_visible', 'loss_estimate', 'off_host_visible', 'packets', 'problems', 'session_id', 'source', 'started_at', 'store_gaps']);
     const chain = rep.chains.find((c) => c.request.path === '/api/pull')!;
     expect(Object.keys(chain.request).sort()).toEqual(['activity', 'client', 'client_process', 'cloud_model', 'flow_id', 'method', 'model', 'model_status', 'path', 'server_process', 'ts']);
