@@ -8,11 +8,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from '../store/open-db.js';
 import { dataVersion, flowsChangedSince } from '../store/read/changes.js';
-import { flowExtrasLookup, sessionCoverageRow, type SessionCoverageRow } from '../store/read/export-rows.js';
+import { flowExtrasLookup, sessionCoverageRow } from '../store/read/export-rows.js';
 import { sessionIds } from '../store/read/sessions.js';
 import { claimsReport } from '../claims/evaluate.js';
 import { ChunkedOut } from '../text/chunked-out.js';
-import { newCursor, saveCursor, type Cursor, type SessionMark } from './cursor.js';
+import { newCursor, saveCursor, SLACK_US, type Cursor, type SessionMark } from './cursor.js';
 import { flowToEcs, verdictToEcs } from './ecs.js';
 import { csvHeader, csvLine } from './csv.js';
 import { zeekFooter, zeekHeader, zeekLine } from './zeek.js';
@@ -78,19 +78,22 @@ class Exporter {
   private async session(id: number): Promise<void> {
     const coverage = sessionCoverageRow(this.db, id);
     if (coverage === null) return;
-    const mark: SessionMark = this.cursor.sessions[id] ?? { w: this.opts.sinceUs ?? Number.MIN_SAFE_INTEGER, ids: [] };
+    const mark: SessionMark = this.cursor.sessions[id] ?? { w: this.opts.sinceUs ?? Number.MIN_SAFE_INTEGER, seen: {} };
+    const fresh = this.cursor.sessions[id] === undefined;
     const layout = LAYOUTS[this.opts.format];
-    let next: SessionMark = { w: mark.w, ids: [...mark.ids] };
-    // Stored times are whole µs: "later than w - 1" is "at or after w"; rows at w already written are skipped.
-    for (const flow of flowsChangedSince(this.db, id, mark.w - 1)) {
+    let w = mark.w;
+    // Stored times are whole µs: "later than x - 1" is "at or after x". A fresh session starts at
+    // --since itself; a known one SLACK_US below its mark, skipping rows written at the same last_seen.
+    for (const flow of flowsChangedSince(this.db, id, (fresh ? mark.w : mark.w - SLACK_US) - 1)) {
       const extras = this.extras(flow.id);
-      if (extras === null || (extras.last_seen_us === mark.w && mark.ids.includes(flow.id))) continue;
-      await this.out.write(layout.flow({ flow, extras, session: coverage as SessionCoverageRow }));
+      if (extras === null || (mark.seen[flow.id] ?? -Infinity) >= extras.last_seen_us) continue;
+      await this.out.write(layout.flow({ flow, extras, session: coverage }));
       this.summary.flows++;
-      if (extras.last_seen_us > next.w) next = { w: extras.last_seen_us, ids: [flow.id] };
-      else if (extras.last_seen_us === next.w) next.ids.push(flow.id);
+      mark.seen[flow.id] = extras.last_seen_us;
+      w = Math.max(w, extras.last_seen_us);
     }
-    this.cursor.sessions[id] = next;
+    for (const [flowId, at] of Object.entries(mark.seen)) if (at < w - SLACK_US) delete mark.seen[flowId];
+    this.cursor.sessions[id] = { w, seen: mark.seen };
   }
 
   /** Claims judged over the exported sessions; a claim whose verdict differs from the last one written is written. */
