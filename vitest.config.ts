@@ -41,6 +41,8 @@ const HOST = [
   // Two daemons capturing the host's lo.
   'test/store/live-writer.test.ts',
   'test/text/hostile-environ.test.ts',
+  // A live daemon (restarted) in its own namespace while export --follow reads the store.
+  'test/export/follow-live.test.ts',
 ];
 
 /**
