@@ -69,8 +69,23 @@ class Exporter {
     const before = this.summary.flows;
     for (const id of this.opts.session !== undefined ? [this.opts.session] : sessionIds(this.db)) await this.session(id);
     this.verdictsStale ||= this.summary.flows > before;
+    if (this.verdictsDue(final)) await this.verdicts();
+    await this.save();
+  }
+
+  /** Between passes: claims not judged since flows were written are judged once the interval has passed. */
+  async settle(): Promise<void> {
+    if (!this.verdictsDue(false)) return;
+    await this.verdicts();
+    await this.save();
+  }
+
+  private verdictsDue(final: boolean): boolean {
     const due = final || Date.now() - this.lastVerdictsAt >= (this.opts.verdictEveryMs ?? 10_000);
-    if (this.opts.format === 'ecs' && due && this.verdictsStale) await this.verdicts();
+    return this.opts.format === 'ecs' && this.verdictsStale && due;
+  }
+
+  private async save(): Promise<void> {
     await this.out.flush();
     if (this.opts.cursorPath !== undefined) saveCursor(this.opts.cursorPath, this.cursor);
   }
@@ -125,7 +140,10 @@ export async function runExport(db: Db, opts: ExportOptions, stream: NodeJS.Writ
     while (opts.follow && !stop?.aborted) {
       await sleep(opts.pollMs ?? 500, undefined, { signal: stop }).catch(() => undefined);
       const now = dataVersion(db);
-      if (now === version && !stop?.aborted) continue;
+      if (now === version && !stop?.aborted) {
+        await exporter.settle();
+        continue;
+      }
       version = now;
       await exporter.pass(stop?.aborted ?? false);
     }

@@ -15,7 +15,11 @@ import { CONN_STATES, flowsJson, KEEPALIVE, PULL, storeWith, tempDir } from './h
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'ollama-audit.js');
 
-type Doc = { event: { dataset: string; id: string }; ollama_audit: { session_id?: number; flow_id?: number; claim?: { verdict: string } }; rule?: { id: string } };
+type Doc = {
+  event: { dataset: string; id: string; kind: string };
+  ollama_audit: { session_id?: number; flow_id?: number; claim?: { verdict: string; previous_verdict?: string } };
+  rule?: { id: string };
+};
 
 interface Follower { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> }
 
@@ -39,6 +43,7 @@ async function until(what: string, ok: () => boolean, f: Follower, ms = 30_000):
 
 const docsOf = (text: string): Doc[] => text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Doc);
 const flowDocs = (text: string) => docsOf(text).filter((d) => d.event.dataset === 'ollama_audit.flow');
+const verdictDocs = (text: string) => docsOf(text).filter((d) => d.event.dataset === 'ollama_audit.verdict');
 
 const tmp = tempDir('oaex-follow-');
 const followers: Follower[] = [];
@@ -56,7 +61,7 @@ describeNeeding(['dist'], 'export --follow', () => {
     cursor = join(tmp.dir, 'export.cursor');
   });
 
-  itNeeding(['dist'], 'streams the flows of imports made while it runs (new sessions), a row that grows, a row committed late, and exits 0 at SIGTERM', async () => {
+  itNeeding(['dist'], 'streams the flows of imports made while it runs (new sessions), verdicts that change, a row that grows, a row committed late; exits 0 at SIGTERM', async () => {
     const f = follow('--db', db, '--format', 'ecs', '--cursor', cursor);
     followers.push(f);
     const first = (await flowsJson(db)).length;
@@ -65,6 +70,17 @@ describeNeeding(['dist'], 'export --follow', () => {
     expect((await runCli('import', CONN_STATES, '--db', db)).code).toBe(0);
     const second = (await flowsJson(db)).length;
     await until('the imported session', () => flowDocs(f.out()).length >= second, f);
+    // conn-states.pcap contacts registry.ollama.ai (make/conn-states.sh): the two air-gap claims on
+    // Ollama's destinations turn from inconclusive (API traffic only) to violated, written as alerts
+    // once claims are judged again (at most every 10 s while following), with no new row needed.
+    const changed = () => verdictDocs(f.out()).filter((d) => d.ollama_audit.claim!.previous_verdict !== undefined);
+    await until('the verdict changes', () => changed().length >= 2, f, 30_000);
+    expect(changed().map((d) => [d.rule!.id, d.ollama_audit.claim!.previous_verdict, d.ollama_audit.claim!.verdict, d.event.kind])).toEqual([
+      ['airgap-no-ollama-destination', 'inconclusive', 'violated', 'alert'],
+      ['airgap-no-ollama-dns', 'inconclusive', 'violated', 'alert'],
+    ]);
+    const claims = JSON.parse((await runCli('claims', '--db', db, '--json')).stdout) as { claims: { id: string; verdict: string }[] };
+    expect(claims.claims.filter((c) => c.verdict === 'violated').map((c) => c.id)).toEqual(['airgap-no-ollama-destination', 'airgap-no-ollama-dns']);
 
     // A live flow's row grows in place (the daemon upserts open flows every second, its last packet
     // the latest of the session): written again, once.
@@ -109,6 +125,12 @@ describeNeeding(['dist'], 'export --follow', () => {
     const saved = JSON.parse(readFileSync(cursor, 'utf8')) as { verdicts: Record<string, string> };
     const verdicts = docsOf(f.out()).filter((d) => d.event.dataset === 'ollama_audit.verdict');
     for (const v of verdicts) expect(saved.verdicts[v.rule!.id]).toBe(v.ollama_audit.claim!.verdict);
+    // The pull (make/pull.sh) has Ollama itself call the registry: two more claims break. Only these
+    // changes are written; the verdicts the first run wrote are not written again.
+    expect(verdicts.map((d) => [d.rule!.id, d.ollama_audit.claim!.previous_verdict, d.ollama_audit.claim!.verdict])).toEqual([
+      ['server-offline-unless-pull-push', 'inconclusive', 'violated'],
+      ['airgap-ollama-silent', 'inconclusive', 'violated'],
+    ]);
   }, 90_000);
 
   itNeeding(['dist'], 'zeek: the header at once, the #close line at SIGTERM, exit 0', async () => {
