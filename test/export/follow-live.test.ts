@@ -10,6 +10,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { describeNeeding, itNeeding } from '../helpers/needs.js';
+import { leaves, problem, type Doc as EcsDoc } from './ecs-check.js';
 import { flowsJson, tempDir } from './helpers.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'ollama-audit.js');
@@ -111,6 +112,11 @@ describeNeeding(['root', 'cap', 'dist', 'curl', 'ip'], 'export --follow beside a
 
     const all = docs();
     expect(new Set(all.map((d) => d.event.id)).size).toBe(all.length); // no row twice
+    // A live capture fills what an import cannot (procfs: the process's start, parent, user, exe hash): ECS fields too.
+    const every = follower.out().split('\n').filter((l) => l).map((l) => JSON.parse(l) as EcsDoc);
+    expect([...new Set(every.flatMap((d) => leaves(d).map(([n, v]) => problem(n, v)).filter((p) => p !== null)))]).toEqual([]);
+    const names = new Set(every.flatMap((d) => leaves(d).map(([n]) => n)));
+    for (const n of ['process.pid', 'process.name', 'process.executable', 'process.start', 'process.parent.pid', 'process.user.id']) expect(names, n).toContain(n);
     expect(new Set(all.map((d) => d.ollama_audit.session_id)).size).toBe(2); // the restarted daemon's session too
     for (const d of all) expect(finalBy.has(d.ollama_audit.flow_id)).toBe(true);
     // The last document of each flow is the flow as stored.
