@@ -19,6 +19,10 @@ import { zeekFooter, zeekHeader, zeekLine } from './zeek.js';
 import type { ExportRow } from './export-row.js';
 import type { ExportFormat } from './formats.js';
 
+/** How often --follow looks at data_version (ms). */
+const POLL_MS = 500;
+/** Claims are judged again at most this often while following (ms): judging a big store takes a while. */
+const VERDICT_EVERY_MS = 10_000;
 
 export interface ExportOptions {
   format: ExportFormat;
@@ -29,10 +33,6 @@ export interface ExportOptions {
   /** Where to keep the cursor between passes and runs; without it, one run's own memory. */
   cursorPath?: string;
   cursor?: Cursor;
-  /** How often --follow looks at data_version (ms). */
-  pollMs?: number;
-  /** Claims are judged again at most this often while following (ms): a big store takes a while. */
-  verdictEveryMs?: number;
 }
 
 interface Layout {
@@ -47,14 +47,9 @@ const LAYOUTS: Record<ExportFormat, Layout> = {
   csv: { begin: csvHeader, flow: csvLine, end: () => '' },
 };
 
-/** What one run wrote. */
-export interface ExportSummary {
-  flows: number;
-  verdicts: number;
-}
-
 class Exporter {
-  readonly summary: ExportSummary = { flows: 0, verdicts: 0 };
+  /** Flow rows written so far. */
+  private flows = 0;
   private readonly extras;
   private lastVerdictsAt = 0;
   /** Flows were written since the claims were last judged. */
@@ -66,9 +61,9 @@ class Exporter {
 
   /** Every flow past the cursor, then (ECS) verdicts that changed; the cursor is saved once the text is out. */
   async pass(final: boolean): Promise<void> {
-    const before = this.summary.flows;
+    const before = this.flows;
     for (const id of this.opts.session !== undefined ? [this.opts.session] : sessionIds(this.db)) await this.session(id);
-    this.verdictsStale ||= this.summary.flows > before;
+    this.verdictsStale ||= this.flows > before;
     if (this.verdictsDue(final)) await this.verdicts();
     await this.save();
   }
@@ -81,7 +76,7 @@ class Exporter {
   }
 
   private verdictsDue(final: boolean): boolean {
-    const due = final || Date.now() - this.lastVerdictsAt >= (this.opts.verdictEveryMs ?? 10_000);
+    const due = final || Date.now() - this.lastVerdictsAt >= VERDICT_EVERY_MS;
     return this.opts.format === 'ecs' && this.verdictsStale && due;
   }
 
@@ -103,7 +98,7 @@ class Exporter {
       const extras = this.extras(flow.id);
       if (extras === null || (mark.seen[flow.id] ?? -Infinity) >= extras.last_seen_us) continue;
       await this.out.write(layout.flow({ flow, extras, session: coverage }));
-      this.summary.flows++;
+      this.flows++;
       mark.seen[flow.id] = extras.last_seen_us;
       w = Math.max(w, extras.last_seen_us);
     }
@@ -123,13 +118,12 @@ class Exporter {
       if (previous === claim.verdict) continue;
       await this.out.write(`${JSON.stringify(verdictToEcs(claim, previous, at))}\n`);
       this.cursor.verdicts[claim.id] = claim.verdict;
-      this.summary.verdicts++;
     }
   }
 }
 
 /** Runs the export into `stream`; with opts.follow, until `stop` is aborted. */
-export async function runExport(db: Db, opts: ExportOptions, stream: NodeJS.WritableStream, stop?: AbortSignal): Promise<ExportSummary> {
+export async function runExport(db: Db, opts: ExportOptions, stream: NodeJS.WritableStream, stop?: AbortSignal): Promise<void> {
   const out = new ChunkedOut(stream);
   const exporter = new Exporter(db, opts, opts.cursor ?? newCursor(opts.format), out);
   const layout = LAYOUTS[opts.format];
@@ -138,7 +132,7 @@ export async function runExport(db: Db, opts: ExportOptions, stream: NodeJS.Writ
     let version = dataVersion(db);
     await exporter.pass(!opts.follow);
     while (opts.follow && !stop?.aborted) {
-      await sleep(opts.pollMs ?? 500, undefined, { signal: stop }).catch(() => undefined);
+      await sleep(POLL_MS, undefined, { signal: stop }).catch(() => undefined);
       const now = dataVersion(db);
       if (now === version && !stop?.aborted) {
         await exporter.settle();
@@ -153,5 +147,4 @@ export async function runExport(db: Db, opts: ExportOptions, stream: NodeJS.Writ
     // The reader went away (`| head`): stop quietly; the cursor keeps the last batch it did take.
     if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
   }
-  return exporter.summary;
 }
