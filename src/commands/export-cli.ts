@@ -17,6 +17,6 @@ export function addExportCommand(program: Command, setCode: (code: number) => vo
     .option('--out <file>', 'write into this new file (created 0600; an existing name or a link is refused) (default: standard output)')
     .addHelpText('after', `${examples('ollama-audit export --format zeek --session 3 --out conn.log',
       'ollama-audit export --format ecs --follow --cursor /var/lib/ollama-audit/export.cursor >> /var/log/ollama-audit/events.ndjson',
-      'ollama-audit export --format csv --since 24h')}\n\nExit 0; 2 on a bad option value, an unknown session, or an output or cursor file it refuses. Fields: README "export".`)
+      'ollama-audit export --format csv --since 24h')}\n\nExit 0; 2 on a bad option value, an unknown session, or an output or cursor file it refuses. Fields and semantics: README, "Export for log pipelines".`)
     .action(async (opts) => { setCode(await (await import('./export-command.js')).runExportCommand(opts)); });
 }
