@@ -39,17 +39,17 @@ export function zeekFooter(now: Date): string {
 const hex = (b: number) => `\\x${b.toString(16).padStart(2, '0')}`;
 
 /**
- * A string as Zeek's ASCII writer writes it: printable ASCII as is, except the backslash, which
- * starts an escape; every other byte of its UTF-8 (controls, DEL, the separator, non-ASCII) as \xHH.
- * An empty string is `(empty)`; a value that reads as `-` or `(empty)` is escaped whole, as Zeek does.
+ * A string as Zeek's ASCII writer writes it (ODesc::AddBytes with LogAscii::enable_utf_8=F):
+ * printable ASCII as is, except the backslash, which starts an escape; every other byte of its
+ * UTF-8 (controls, DEL, the tab separator, non-ASCII) as \xHH. An empty string is `(empty)`; a value
+ * that reads as `-` or `(empty)` gets its first character escaped (escapeReservedContent).
  */
 export function zeekString(s: string | null): string {
   if (s === null) return UNSET;
   if (s.length === 0) return EMPTY;
-  const bytes = Buffer.from(s, 'utf8');
-  if (s === UNSET || s === EMPTY) return [...bytes].map(hex).join('');
+  if (s === UNSET || s === EMPTY) return `${hex(s.charCodeAt(0))}${s.slice(1)}`;
   let out = '';
-  for (const b of bytes) out += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : hex(b);
+  for (const b of Buffer.from(s, 'utf8')) out += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : hex(b);
   return out;
 }
 
