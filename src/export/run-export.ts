@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from '../store/open-db.js';
-import { dataVersion, flowsChangedSince } from '../store/read/changes.js';
+import { dataVersion, flowsChangedSince, flowWatermark } from '../store/read/changes.js';
 import { flowExtrasLookup, sessionCoverageRow } from '../store/read/export-rows.js';
 import { sessionIds } from '../store/read/sessions.js';
 import { claimsReport } from '../claims/evaluate.js';
@@ -88,9 +88,14 @@ class Exporter {
   private async session(id: number): Promise<void> {
     const coverage = sessionCoverageRow(this.db, id);
     if (coverage === null) return;
+    const top = flowWatermark(this.db, id);
+    if (top === null) return; // no flows yet
     const mark: SessionMark = this.cursor.sessions[id] ?? { w: this.opts.sinceUs ?? Number.MIN_SAFE_INTEGER, seen: {} };
     const fresh = this.cursor.sessions[id] === undefined;
     const layout = LAYOUTS[this.opts.format];
+    // Only rows near the session's latest are remembered (a store may hold millions of older ones):
+    // rows committed after `top` was read only move the mark up, past what is left out here.
+    const rememberFrom = top - SLACK_US;
     let w = mark.w;
     // Stored times are whole µs: "later than x - 1" is "at or after x". A fresh session starts at
     // --since itself; a known one SLACK_US below its mark, skipping rows written at the same last_seen.
@@ -99,7 +104,7 @@ class Exporter {
       if (extras === null || (mark.seen[flow.id] ?? -Infinity) >= extras.last_seen_us) continue;
       await this.out.write(layout.flow({ flow, extras, session: coverage }));
       this.flows++;
-      mark.seen[flow.id] = extras.last_seen_us;
+      if (extras.last_seen_us >= rememberFrom) mark.seen[flow.id] = extras.last_seen_us;
       w = Math.max(w, extras.last_seen_us);
     }
     for (const [flowId, at] of Object.entries(mark.seen)) if (at < w - SLACK_US) delete mark.seen[flowId];
