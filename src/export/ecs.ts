@@ -41,11 +41,18 @@ function processFields(row: ExportRow): Doc | null {
   };
 }
 
+/** Coverage is the session's: parsed once per session row, not once per flow. */
+const coverageOf = new WeakMap<ExportRow['session'], Doc>();
+
 function coverageFields(row: ExportRow): Doc {
   const s = row.session;
+  const known = coverageOf.get(s);
+  if (known !== undefined) return known;
   const gaps = s.gaps === null ? 0 : (JSON.parse(s.gaps) as unknown[]).length;
   const early = Object.values(JSON.parse(s.expired_early) as Record<string, number>).reduce((a, b) => a + b, 0);
-  return { session_kind: s.kind, kernel_drops: s.drops, loss_estimate_pct: s.loss_estimate, store_gaps: gaps, flows_expired_early: early };
+  const fields = { session_kind: s.kind, kernel_drops: s.drops, loss_estimate_pct: s.loss_estimate, store_gaps: gaps, flows_expired_early: early };
+  coverageOf.set(s, fields);
+  return fields;
 }
 
 /** A flow version's id: the same flow at the same last packet is the same document (a shipper may use it as _id). */

@@ -53,17 +53,14 @@ export function zeekString(s: string | null): string {
   return out;
 }
 
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
 /** A connection uid as Zeek makes them ('C' and 17 base62 characters), from the flow's identity in the store. */
 export function zeekUid(row: ExportRow): string {
-  const digest = createHash('sha256').update(`${row.flow.session_id}/${row.flow.id}/${row.extras.first_seen_us}/${row.flow.community_id}`).digest();
-  const alphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-  let n = digest.readBigUInt64BE(0) << 64n | digest.readBigUInt64BE(8);
-  let out = '';
-  for (let i = 0; i < 17; i++) {
-    out += alphabet[Number(n % 62n)];
-    n /= 62n;
-  }
-  return `C${out}`;
+  const digest = createHash('sha1').update(`${row.flow.session_id}/${row.flow.id}/${row.extras.first_seen_us}/${row.flow.community_id}`).digest();
+  let out = 'C';
+  for (let i = 0; i < 17; i++) out += BASE62[digest[i] % 62];
+  return out;
 }
 
 /** Zeek's transport_proto: ICMPv6 is `icmp` too; anything else Zeek does not track is `unknown_transport`. */
