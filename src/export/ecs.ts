@@ -55,6 +55,20 @@ function coverageFields(row: ExportRow): Doc {
   return fields;
 }
 
+/**
+ * ECS url.*: the request target exactly as sent (url.original), its path without the query, and
+ * the Host header split into domain and port ("[2001:db8::1]:8080", "example.org:8080").
+ */
+function urlFields(host: string | null, target: string | null): Doc {
+  const m = host === null ? null : /^\[([^\]]+)\](?::(\d{1,5}))?$|^([^:]*):(\d{1,5})$/.exec(host);
+  return {
+    original: target,
+    path: target !== null && target.startsWith('/') ? target.split('?')[0] : null,
+    domain: m === null ? host : (m[1] ?? m[3]),
+    port: m === null ? null : (m[2] ?? m[4]) === undefined ? null : Number(m[2] ?? m[4]),
+  };
+}
+
 /** A flow version's id: the same flow at the same last packet is the same document (a shipper may use it as _id). */
 export function flowEventId(row: ExportRow): string {
   return `flow-${row.flow.session_id}-${row.flow.id}-${row.extras.last_seen_us}`;
@@ -91,7 +105,7 @@ export function flowToEcs(row: ExportRow): Doc {
     process: processFields(row),
     tls: { client: { server_name: f.sni } },
     http: { request: { method: f.http_method }, response: { status_code: f.http_status } },
-    url: { path: f.http_path, domain: f.http_host },
+    url: urlFields(f.http_host, f.http_path),
     ollama_audit: {
       session_id: f.session_id,
       flow_id: f.id,

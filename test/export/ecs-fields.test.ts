@@ -46,7 +46,7 @@ describeNeeding(['tshark'], 'export --format ecs', () => {
     const names = new Set(docs.flatMap((d) => leaves(d).map(([n]) => n)));
     for (const n of ['@timestamp', 'source.ip', 'source.port', 'destination.ip', 'destination.domain', 'network.community_id', 'network.transport',
       'network.bytes', 'network.packets', 'process.pid', 'process.name', 'process.executable', 'event.kind', 'event.category', 'event.type',
-      'event.start', 'event.end', 'event.duration', 'rule.id', 'ollama_audit.activity', 'ollama_audit.ollama', 'ollama_audit.reason',
+      'event.start', 'event.end', 'event.duration', 'rule.id', 'url.original', 'url.domain', 'url.port', 'tls.client.server_name', 'ollama_audit.activity', 'ollama_audit.ollama', 'ollama_audit.reason',
       'ollama_audit.hostname_source', 'ollama_audit.coverage.session_kind', 'ollama_audit.claim.verdict']) {
       expect(names, n).toContain(n);
     }
@@ -99,14 +99,16 @@ describeNeeding(['tshark'], 'export --format ecs', () => {
   it('strings an attacker chose come back exactly (valid JSON, nothing cut or replaced; host names as the store keeps them, lower case)', async () => {
     const facts = factsOf<{ http_path: string; http_host: string; exe: string; connect_host: string }>(HOSTILE);
     const hostile = flows.filter((d) => (d.ollama_audit as Doc).session_id === 4);
-    expect(hostile.some((d) => (d.url as Doc | undefined)?.path === facts.http_path)).toBe(true);
+    expect(hostile.some((d) => (d.url as Doc | undefined)?.original === facts.http_path)).toBe(true);
     expect(hostile.some((d) => (d.process as Doc | undefined)?.executable === facts.exe)).toBe(true);
     expect(hostile.some((d) => ((d.ollama_audit as Doc).connect as Doc | undefined)?.host === facts.connect_host.toLowerCase())).toBe(true);
     // Every string is the store's own value to the last character (flows --json, the documented interface).
     const stored = new Map((await flowsJson(db)).map((f) => [f.id, f]));
     for (const d of hostile) {
       const f = stored.get((d.ollama_audit as Doc).flow_id as number)!;
-      expect([(d.url as Doc | undefined)?.domain ?? null, (d.url as Doc | undefined)?.path ?? null, (d.destination as Doc).domain ?? null,
+      const url = d.url as Doc | undefined;
+      const hostPort = url?.port === undefined ? url?.domain : `${url.domain as string}:${url.port as number}`;
+      expect([hostPort ?? null, url?.original ?? null, (d.destination as Doc).domain ?? null,
         (d.process as Doc | undefined)?.name ?? null, ((d.ollama_audit as Doc).dns_name as string | undefined) ?? null])
         .toEqual([f.http_host, f.http_path, f.hostname, f.process?.name ?? null, f.dns_name]);
     }
