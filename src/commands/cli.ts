@@ -10,6 +10,7 @@ import {
 } from './cli-options.js';
 import { addDemoCommand } from './demo-cli.js';
 import { addServiceCommand } from './service-cli.js';
+import { addExportCommand } from './export-cli.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -129,6 +130,7 @@ export async function main(argv: string[]): Promise<number> {
 
   addDemoCommand(program, (c) => { code = c; });
   addServiceCommand(program, (c) => { code = c; });
+  addExportCommand(program, (c) => { code = c; });
 
   try {
     await program.parseAsync(argv);

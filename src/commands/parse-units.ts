@@ -21,3 +21,33 @@ export function parseDuration(text: string): number {
   }
   return parts.reduce((s, p) => s + Number(p[1]) * DURATION_UNITS[p[2].toLowerCase()], 0);
 }
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+const SINCE_HELP = 'expected an RFC 3339 time such as 2026-11-30T12:00:00Z, or a duration back from now such as 90m or 7d';
+
+/** RFC 3339 date-time -> µs since the epoch, or null when the text is not one (a 30 February included). */
+function rfc3339Micros(text: string): number | null {
+  const m = RFC3339.exec(text.trim());
+  if (!m) return null;
+  const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number);
+  const ms = Date.UTC(y, mo - 1, d, h, mi, sec);
+  const t = new Date(ms);
+  if (t.getUTCFullYear() !== y || t.getUTCMonth() !== mo - 1 || t.getUTCDate() !== d || h > 23 || mi > 59 || sec > 59) return null;
+  const offsetMin = m[8] ? 0 : (m[9] === '-' ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11]));
+  if (Number(m[10] ?? 0) > 23 || Number(m[11] ?? 0) > 59) return null;
+  return (ms - offsetMin * 60_000) * 1000 + Number((m[7] ?? '').padEnd(6, '0').slice(0, 6));
+}
+
+/**
+ * `--since`: an RFC 3339 time ("2026-11-30T12:00:00Z", "2026-11-30T13:00:00.5+01:00") or a
+ * duration back from now ("90m", "7d") -> µs since the epoch.
+ */
+export function parseSince(text: string, nowMs = Date.now()): number {
+  const at = rfc3339Micros(text);
+  if (at !== null) return at;
+  try {
+    return Math.round((nowMs - parseDuration(text) * 1000) * 1000);
+  } catch {
+    throw new InvalidArgumentError(SINCE_HELP);
+  }
+}

@@ -123,6 +123,24 @@ export function writeNewFile(path: string, data: string | Uint8Array, mode = 0o6
 }
 
 /**
+ * Replaces a small file of ours whole (export's cursor): the new text goes into a new file beside
+ * it (createExclusive's rules), which is then renamed over it, so a crash leaves the old or the new
+ * text, never half of one. The old file, when there is one, must pass checkOwnFile; rename replaces
+ * a name, never writing through a link.
+ */
+export function replaceFile(path: string, data: string): void {
+  checkOwnFile(path);
+  const tmp = `${path}.new-${process.pid}-${randomBytes(4).toString('hex')}`;
+  writeNewFile(tmp, data);
+  try {
+    fs.renameSync(tmp, path);
+  } catch (err) {
+    removeIfPresent(tmp);
+    throw err;
+  }
+}
+
+/**
  * A new private folder beside `target` (`.NAME.partial-PID-RANDOM`, same file system), for output
  * that must appear whole or not at all: written there, then moved into place by rename. The
  * parent is made like safeOutputDir's missing parents and checked by the parent rule.
