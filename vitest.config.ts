@@ -41,6 +41,8 @@ const HOST = [
   // Two daemons capturing the host's lo.
   'test/store/live-writer.test.ts',
   'test/text/hostile-environ.test.ts',
+  // A 200k-flow store read by CLI children under heap caps (CPU-bound minutes; a tmpfs mount as root).
+  'test/store/big-store.test.ts',
 ];
 
 /**
