@@ -51,13 +51,6 @@ function add(acc: Acc | undefined, f: FlowRow): Acc {
   return acc;
 }
 
-/** Clients of these flows by class, the widest reach first (public, private, loopback); empty classes left out. */
-export function clientsByClass(flows: Iterable<FlowRow>): ClientGroup[] {
-  const tally = new ClientTally();
-  for (const f of flows) tally.add(f);
-  return tally.groups();
-}
-
 /** Clients tallied one flow at a time (a store's flows are read as they come, never held). */
 export class ClientTally {
   private readonly byClass = new Map<ClientClass, Map<string, Acc>>();
