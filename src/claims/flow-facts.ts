@@ -22,15 +22,15 @@ export interface FlowValues {
 
 export class FlowFacts {
   private n = 0;
-  private readonly id: Float64Array;
-  private readonly seqs: Float64Array;
-  private readonly first: Float64Array;
-  private readonly last: Float64Array;
-  private readonly bytes: Float64Array;
-  private readonly initiator: Uint32Array;
-  private readonly responder: Uint32Array;
-  private readonly farPort: Uint16Array;
-  private readonly kindOf: Uint32Array;
+  private id: Float64Array;
+  private seqs: Float64Array;
+  private first: Float64Array;
+  private last: Float64Array;
+  private bytes: Float64Array;
+  private initiator: Uint32Array;
+  private responder: Uint32Array;
+  private farPort: Uint16Array;
+  private kindOf: Uint32Array;
   private readonly kinds: FlowKind[] = [];
   private readonly kindIndex = new Map<string, number>();
   private readonly addrs: string[] = [];
@@ -38,7 +38,7 @@ export class FlowFacts {
   /** The view predicates get: loaded in place for each flow. */
   private readonly view = {} as FlowFact;
 
-  /** Room for `capacity` flows (the loader counts them first: no growing and copying). */
+  /** Room for `capacity` flows (the loader counts them first, so the columns need not grow). */
   constructor(capacity: number) {
     this.id = new Float64Array(capacity);
     this.seqs = new Float64Array(capacity);
@@ -57,10 +57,10 @@ export class FlowFacts {
 
   /**
    * Adds a flow; `kindKey` names its kind exactly (equal keys, equal kinds), `makeKind` is called
-   * only for a key not seen before. Flows beyond the capacity are refused (the count was wrong).
+   * only for a key not seen before.
    */
   push(v: FlowValues, kindKey: string, makeKind: () => FlowKind): void {
-    if (this.n >= this.id.length) throw new Error(`more flows than counted (${this.id.length})`);
+    if (this.n >= this.id.length) this.grow();
     let k = this.kindIndex.get(kindKey);
     if (k === undefined) {
       k = this.kinds.length;
@@ -108,6 +108,25 @@ export class FlowFacts {
     const out: FlowFact[] = [];
     for (let i = 0; i < this.n; i++) if (pred(this.load(this.view, i))) out.push(this.at(i));
     return out;
+  }
+
+  /** More flows than counted: a live capture wrote some between the count and the read. */
+  private grow(): void {
+    const size = Math.max(16, Math.ceil(this.id.length * 1.5));
+    const more = <T extends Float64Array | Uint32Array | Uint16Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(size);
+      b.set(a);
+      return b;
+    };
+    this.id = more(this.id);
+    this.seqs = more(this.seqs);
+    this.first = more(this.first);
+    this.last = more(this.last);
+    this.bytes = more(this.bytes);
+    this.initiator = more(this.initiator);
+    this.responder = more(this.responder);
+    this.farPort = more(this.farPort);
+    this.kindOf = more(this.kindOf);
   }
 
   private addr(text: string): number {
