@@ -43,7 +43,8 @@ async function capped(args: string[], stdoutFile?: string, heapMb = 200): Promis
 }
 
 beforeAll(async () => {
-  spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT });
+  // Asynchronous: a build of a minute under load would stall the worker's RPC (spawnSync did).
+  await once(spawn('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' }), 'close');
   dir = mkdtempSync(join(tmpdir(), 'oabg-big-'));
   db = join(dir, 'big.db');
   smallDb = join(dir, 'small.db');
