@@ -58,7 +58,7 @@ export interface SessionChains {
 
 const DESTINATION_ACTIVITIES = new Set(['registry', 'blob-download', 'ollama-com', 'dns', 'runner']);
 
-function candidate(f: FlowFact, attribution: boolean): boolean {
+function candidate(f: Readonly<FlowFact>, attribution: boolean): boolean {
   if (f.isApi || f.direction === 'inbound') return false;
   return attribution ? f.owner === 'ollama' : DESTINATION_ACTIVITIES.has(f.activity);
 }
@@ -67,13 +67,13 @@ export function buildChains(s: SessionFacts): SessionChains {
   const graceUs = THRESHOLDS.request_grace_s * 1e6;
   const causeOf = new Map<number, ApiRequest>();
   const caused = new Map<ApiRequest, FlowFact[]>(s.requests.map((r) => [r, []]));
-  for (const f of s.flows) {
-    if (!candidate(f, s.attribution)) continue;
+  s.flows.scan((f, i) => {
+    if (!candidate(f, s.attribution)) return;
     const req = nearestRequest(s.requests, f.firstSeen, graceUs);
-    if (!req) continue;
+    if (!req) return;
     causeOf.set(f.id, req);
-    caused.get(req)!.push(f);
-  }
+    caused.get(req)!.push(s.flows.at(i));
+  });
   const link = s.attribution ? 'process' : 'timing';
   const sessionId = s.rows.session.id;
   const chains = s.requests.map((r): Chain => ({

@@ -83,8 +83,12 @@ export function sessionCoverage(s: SessionFacts): SessionCoverage {
   const row = s.rows.session;
   const ifaces = parseIfaces(row.interfaces);
   const dropPercent = row.drops === null ? null : (row.drops / Math.max(1, row.packets + row.drops)) * 100;
-  const totalBytes = s.flows.reduce((n, f) => n + f.bytes, 0);
-  const ownedBytes = s.flows.reduce((n, f) => n + (f.owner === null ? 0 : f.bytes), 0);
+  let totalBytes = 0;
+  let ownedBytes = 0;
+  s.flows.scan((f) => {
+    totalBytes += f.bytes;
+    if (f.owner !== null) ownedBytes += f.bytes;
+  });
   const cov: SessionCoverage = {
     session_id: row.id,
     kind: row.kind,

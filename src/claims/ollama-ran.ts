@@ -7,15 +7,19 @@
  * - runner traffic (the server talking to a model runner).
  * A live verify also samples /proc while it captures (an idle server has no flow).
  */
-import type { SessionFacts } from './session-facts.js';
+import type { FlowFact, SessionFacts } from './session-facts.js';
 
 /** One line saying what shows Ollama ran in this session, or null when nothing does. */
 export function ollamaRanEvidence(facts: SessionFacts): string | null {
-  for (const f of facts.flows) {
-    const unansweredApi = f.isApi && !f.answered;
-    if (f.owner === 'ollama' && !unansweredApi) return `flow #${f.id} (${f.activity}) of ${f.process?.name ?? 'an Ollama process'} pid ${f.process?.pid ?? '?'}`;
-    if (f.isApi && f.answered) return `an answered API connection (flow #${f.id}, ${f.activity})`;
-    if (f.activity === 'runner') return `runner traffic (flow #${f.id})`;
-  }
+  let found: string | null = null;
+  facts.flows.some((f) => (found = ranText(f)) !== null);
+  return found;
+}
+
+function ranText(f: Readonly<FlowFact>): string | null {
+  const unansweredApi = f.isApi && !f.answered;
+  if (f.owner === 'ollama' && !unansweredApi) return `flow #${f.id} (${f.activity}) of ${f.process?.name ?? 'an Ollama process'} pid ${f.process?.pid ?? '?'}`;
+  if (f.isApi && f.answered) return `an answered API connection (flow #${f.id}, ${f.activity})`;
+  if (f.activity === 'runner') return `runner traffic (flow #${f.id})`;
   return null;
 }

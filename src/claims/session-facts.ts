@@ -5,7 +5,7 @@
  */
 import type { Db } from '../store/open-db.js';
 import {
-  claimDns, claimFlows, claimHttp, claimSession, localEndRows,
+  claimDns, claimFlowCount, claimFlows, claimHttp, claimSession, localEndRows,
   type ClaimDnsRow, type ClaimFlowRow, type ClaimHttpRow, type ClaimSessionRow, type LocalEndRow,
 } from '../store/read/claim-rows.js';
 import { processCount } from '../store/read/sessions.js';
@@ -16,6 +16,7 @@ import { apiEndpoint } from '../knowledge/api-endpoints.js';
 import { TCP_STATE_SYN, TCP_STATE_SYNACK } from '../flows/flow.js';
 import { connOutcome, type ConnOutcome } from '../flows/conn-state.js';
 import { isIP } from 'node:net';
+import { FlowFacts, type FlowKind } from './flow-facts.js';
 
 export type SessionRow = ClaimSessionRow;
 export type FlowRow = ClaimFlowRow;
@@ -94,7 +95,8 @@ export interface ApiRequest {
 
 export interface SessionFacts {
   rows: SessionRows;
-  flows: FlowFact[];
+  /** In (first_seen, id) order, in columns (flow-facts.ts). */
+  flows: FlowFacts;
   requests: ApiRequest[];
   attribution: boolean;
 }
@@ -108,8 +110,8 @@ const ICMPV6 = IPPROTO_ICMPV6;
 export { sessionIds } from '../store/read/sessions.js';
 
 /**
- * Reads one session's facts: flows are read one at a time and only their facts kept, with repeated
- * strings (addresses, names, activities) shared, so memory grows with the facts, not with rows.
+ * Reads one session's facts: flows are read one at a time and kept in columns (flow-facts.ts),
+ * what many flows share once, so a million flows take tens of MB, not hundreds.
  */
 export function loadSessionFacts(db: Db, id: number): SessionFacts | null {
   const session = claimSession(db, id);
@@ -118,13 +120,13 @@ export function loadSessionFacts(db: Db, id: number): SessionFacts | null {
   const queries = dnsQueriesBySeq(rows.dns);
   const local = localAddrs(localEndRows(db, id));
   const shared = new Interner();
-  const flows: FlowFact[] = [];
-  for (const f of claimFlows(db, id)) flows.push(flowFact(f, queries.get(f.seq) ?? NO_NAMES, local, shared));
+  const flows = new FlowFacts(claimFlowCount(db, id));
+  for (const f of claimFlows(db, id)) addFlow(flows, f, queries.get(f.seq) ?? NO_NAMES, local, shared);
   return sessionFacts(rows, flows);
 }
 
 /** A session's facts from its rows and the facts of its flows (loadSessionFacts reads both). */
-export function sessionFacts(rows: SessionRows, flows: FlowFact[] = []): SessionFacts {
+export function sessionFacts(rows: SessionRows, flows: FlowFacts = new FlowFacts(0)): SessionFacts {
   // A live capture looks every flow up in procfs, so it has attribution even when nothing was
   // attributed (an idle host); an imported file has it only when its packets named processes.
   const attribution = rows.session.kind === 'live' || rows.processCount > 0;
@@ -165,41 +167,46 @@ class Interner {
   }
 }
 
-function flowFact(f: FlowRow, dnsQueries: readonly string[], local: Set<string>, shared: Interner): FlowFact {
+/** Adds one flow: its own values in columns, the rest as its kind (made once per distinct kind). */
+function addFlow(flows: FlowFacts, f: FlowRow, dnsQueries: readonly string[], local: Set<string>, shared: Interner): void {
   const direction = directionOf(f, local);
   const inbound = direction === 'inbound';
-  const names = [f.hostname, f.sni, f.connect_host && hostWithoutPort(f.connect_host), f.http_host && hostWithoutPort(f.http_host), f.dns_name]
-    .filter((n): n is string => !!n)
-    .map((n) => shared.text(normalizeHostname(n)));
-  const allNames = names.length === 0 ? dnsQueries : [...new Set([...names, ...dnsQueries])];
-  return {
-    id: f.id,
-    seq: f.seq,
-    proto: f.proto,
-    initiatorAddr: shared.text(f.initiator_addr),
-    responderAddr: shared.text(f.responder_addr),
-    responderPort: f.responder_port,
-    farAddr: shared.text(inbound ? f.initiator_addr : f.responder_addr),
-    farPort: inbound ? f.initiator_port : f.responder_port,
-    firstSeen: f.first_seen,
-    lastSeen: f.last_seen,
-    bytes: f.bytes_out + f.bytes_in,
-    activity: shared.text(f.activity),
-    hostname: shared.text(f.hostname ?? dnsQueries[0] ?? null),
-    names: allNames,
-    dnsQueries,
-    direction,
-    viaProxy: f.connect_host !== null || (f.http_path !== null && /^https?:\/\//i.test(f.http_path)),
-    answered: answered(f),
-    connState: shared.text(f.conn_state),
-    history: shared.text(f.history),
-    outcome: connOutcome(f.conn_state, f.packets_in),
-    owner: f.process_seq === null ? null : f.ollama_tree === 1 ? 'ollama' : 'other',
-    attributable: attributable(f),
-    process: shared.process(f.pid, f.comm),
-    peerProcess: shared.process(f.peer_pid, f.peer_comm),
-    isApi: isApiActivity(f.activity),
+  const viaProxy = f.connect_host !== null || (f.http_path !== null && /^https?:\/\//i.test(f.http_path));
+  const outcome = connOutcome(f.conn_state, f.packets_in);
+  const owner = f.process_seq === null ? null : f.ollama_tree === 1 ? 'ollama' : 'other';
+  const isAnswered = answered(f);
+  const canOwn = attributable(f);
+  // Every input of the kind, JSON so that no captured text can make two different kinds one key.
+  const key = JSON.stringify([f.proto, f.responder_port, f.activity, f.hostname, f.sni, f.connect_host, f.http_host, f.dns_name,
+    dnsQueries, direction, viaProxy, isAnswered, f.conn_state, f.history, outcome, owner, canOwn, f.pid, f.comm, f.peer_pid, f.peer_comm]);
+  const values = {
+    id: f.id, seq: f.seq, firstSeen: f.first_seen, lastSeen: f.last_seen, bytes: f.bytes_out + f.bytes_in,
+    initiatorAddr: f.initiator_addr, responderAddr: f.responder_addr, farPort: inbound ? f.initiator_port : f.responder_port,
   };
+  flows.push(values, key, (): FlowKind => {
+    const names = [f.hostname, f.sni, f.connect_host && hostWithoutPort(f.connect_host), f.http_host && hostWithoutPort(f.http_host), f.dns_name]
+      .filter((n): n is string => !!n)
+      .map((n) => shared.text(normalizeHostname(n)));
+    return {
+      proto: f.proto,
+      responderPort: f.responder_port,
+      activity: shared.text(f.activity),
+      hostname: shared.text(f.hostname ?? dnsQueries[0] ?? null),
+      names: names.length === 0 ? dnsQueries : [...new Set([...names, ...dnsQueries])],
+      dnsQueries,
+      direction,
+      viaProxy,
+      answered: isAnswered,
+      connState: shared.text(f.conn_state),
+      history: shared.text(f.history),
+      outcome,
+      owner,
+      attributable: canOwn,
+      process: shared.process(f.pid, f.comm),
+      peerProcess: shared.process(f.peer_pid, f.peer_comm),
+      isApi: isApiActivity(f.activity),
+    };
+  });
 }
 
 export { isApiActivity } from '../knowledge/activity.js';
@@ -260,17 +267,21 @@ function apiEnds(f: FlowFact): Pick<ApiRequest, 'clientProcess' | 'serverProcess
   return f.direction === 'inbound' ? { clientProcess: null, serverProcess: f.process } : { clientProcess: f.process, serverProcess: null };
 }
 
-function apiRequests(rows: SessionRows, flows: FlowFact[]): ApiRequest[] {
-  const bySeq = new Map(flows.map((f) => [f.seq, f]));
-  const perFlow = new Map<number, HttpRow[]>();
+function apiRequests(rows: SessionRows, flows: FlowFacts): ApiRequest[] {
+  const perSeq = new Map<number, HttpRow[]>();
   for (const h of rows.http) {
-    const f = bySeq.get(h.flow_seq);
-    if (!f || !f.isApi || h.is_connect === 1) continue;
-    perFlow.set(h.flow_seq, [...(perFlow.get(h.flow_seq) ?? []), h]);
+    if (h.is_connect === 1) continue;
+    const list = perSeq.get(h.flow_seq);
+    if (list) list.push(h);
+    else perSeq.set(h.flow_seq, [h]);
   }
+  // The flow of each seq that has requests (the last one, should a seq repeat), as its own object.
+  const flowOf = new Map<number, FlowFact>();
+  for (let i = 0; i < flows.length; i++) if (perSeq.has(flows.seq(i))) flowOf.set(flows.seq(i), flows.at(i));
   const out: ApiRequest[] = [];
-  for (const [seq, list] of perFlow) {
-    const f = bySeq.get(seq)!;
+  for (const [seq, list] of perSeq) {
+    const f = flowOf.get(seq);
+    if (!f || !f.isApi) continue;
     list.forEach((h, i) => {
       const next = list[i + 1];
       const ep = h.path === null ? null : apiEndpoint(h.path);

@@ -9,13 +9,13 @@ import { OLLAMA_API_PORT } from '../knowledge/ports.js';
 import type { Db } from '../store/open-db.js';
 import { interfaceAddrs } from '../attribution/local-addrs.js';
 import type { HostCheckContext } from './allowed-host.js';
-import { clientsByClass, type ClientGroup } from './clients.js';
+import { ClientTally, type ClientGroup } from './clients.js';
 import { exposureFindings, type Finding } from './findings.js';
 import { findHostTrap, type HostTrapGroup } from './host-trap.js';
 import { listOllamaListeners, type Listener, type TreeProcess, type Visibility } from './listeners.js';
 import { findLiveProxies, type LiveProxy } from './live-proxies.js';
-import { detectProxies, type ProxyReport } from './proxies.js';
-import { loadApiFlows, loadHttp, loadOtherFlows, type StoreScope } from './store-rows.js';
+import { detectProxies, proxyByProcess, type ProxyReport } from './proxies.js';
+import { iterateApiFlows, iterateOtherFlows, loadHttp, type FlowRow, type StoreScope } from './store-rows.js';
 
 export type { Finding } from './findings.js';
 
@@ -78,27 +78,42 @@ export function auditExposure(db: Db | null, opts: AuditOptions): ExposureReport
   const liveProxies: LiveProxy[] = opts.live ? findLiveProxies(apiPorts, opts.procRoot) : [];
 
   const scope: StoreScope = { sessions: opts.sessions, apiPorts };
-  const apiFlows = db ? loadApiFlows(db, scope) : [];
   if (!db) notes.push('no store: API clients, proxies and the Host-header trap were not analysed');
-  const apiHttp = db ? loadHttp(db, apiFlows) : new Map();
-  const sessionIds = [...new Set(apiFlows.map((f) => f.session_id))];
-  // Loops, not Math.min(...flows): spreading a big store's flows overflows the call stack.
-  let from = Infinity;
-  let to = -Infinity;
-  for (const f of apiFlows) {
-    if (f.first_seen < from) from = f.first_seen;
-    if (f.last_seen > to) to = f.last_seen;
-  }
-  const otherFlows = db && apiFlows.length > 0 ? loadOtherFlows(db, scope, sessionIds, from, to) : [];
+  const api = db ? readApiFlows(db, scope) : { clients: [], kept: [], sessionIds: [], from: Infinity, to: -Infinity };
+  const apiHttp = db ? loadHttp(db, api.kept) : new Map();
+  const others = () => (db && api.sessionIds.length > 0 ? iterateOtherFlows(db, scope, api.sessionIds, api.from, api.to) : []);
+  const otherFlows: FlowRow[] = [];
+  for (const f of others()) if (f.has_http) otherFlows.push(f);
   const otherHttp = db ? loadHttp(db, otherFlows) : new Map();
 
-  const { proxies, viaProxy } = detectProxies({ apiFlows, apiHttp, otherFlows, otherHttp, live: liveProxies });
-  const hostTrap = findHostTrap({ apiFlows, apiHttp, proxies, viaProxy, ctx: opts.hostCheck ?? defaultHostCheck() });
-  const clients = clientsByClass(apiFlows);
+  const { proxies, viaProxy } = detectProxies({ apiFlows: api.kept, apiHttp, otherFlows, otherHttp, allOtherFlows: others, live: liveProxies });
+  const hostTrap = findHostTrap({ apiFlows: api.kept, apiHttp, proxies, viaProxy, ctx: opts.hostCheck ?? defaultHostCheck() });
+
   return {
     live: opts.live, sessions: opts.sessions ?? null, api_ports: apiPorts.sort((a, b) => a - b),
-    processes: live.processes, listeners: live.listeners, visibility: live.visibility, clients, proxies, host_trap: hostTrap,
-    findings: exposureFindings({ processes: live.processes, listeners: live.listeners, visibility: live.visibility, clients, proxies, hostTrap }),
+    processes: live.processes, listeners: live.listeners, visibility: live.visibility, clients: api.clients, proxies, host_trap: hostTrap,
+    findings: exposureFindings({ processes: live.processes, listeners: live.listeners, visibility: live.visibility, clients: api.clients, proxies, hostTrap }),
     notes,
   };
+}
+
+/**
+ * One pass over the API flows: clients tallied as they come; kept are only the flows the proxy and
+ * Host-check analysis look at again (with requests, or a proxy as client), so a store's millions
+ * of API flows are never held.
+ */
+function readApiFlows(db: Db, scope: StoreScope): { clients: ClientGroup[]; kept: FlowRow[]; sessionIds: number[]; from: number; to: number } {
+  const tally = new ClientTally();
+  const kept: FlowRow[] = [];
+  const sessions = new Set<number>();
+  let from = Infinity;
+  let to = -Infinity;
+  for (const f of iterateApiFlows(db, scope)) {
+    tally.add(f);
+    sessions.add(f.session_id);
+    if (f.first_seen < from) from = f.first_seen;
+    if (f.last_seen > to) to = f.last_seen;
+    if (f.has_http || proxyByProcess(f) !== null) kept.push(f);
+  }
+  return { clients: tally.groups(), kept, sessionIds: [...sessions], from, to };
 }

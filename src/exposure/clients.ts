@@ -51,16 +51,21 @@ function add(acc: Acc | undefined, f: FlowRow): Acc {
   return acc;
 }
 
-/** Clients of these flows by class, the widest reach first (public, private, loopback); empty classes left out. */
-export function clientsByClass(flows: readonly FlowRow[]): ClientGroup[] {
-  const byClass = new Map<ClientClass, Map<string, Acc>>();
-  for (const f of flows) {
+/** Clients tallied one flow at a time (a store's flows are read as they come, never held). */
+export class ClientTally {
+  private readonly byClass = new Map<ClientClass, Map<string, Acc>>();
+
+  add(f: FlowRow): void {
     const cls = clientClass(f.initiator_addr);
-    let addrs = byClass.get(cls);
-    if (!addrs) byClass.set(cls, (addrs = new Map()));
+    let addrs = this.byClass.get(cls);
+    if (!addrs) this.byClass.set(cls, (addrs = new Map()));
     addrs.set(f.initiator_addr, add(addrs.get(f.initiator_addr), f));
   }
-  return CLASS_ORDER.filter((c) => byClass.has(c)).map((c) => group(c, byClass.get(c)!));
+
+  /** By class, the widest reach first (public, private, loopback); empty classes left out. */
+  groups(): ClientGroup[] {
+    return CLASS_ORDER.filter((c) => this.byClass.has(c)).map((c) => group(c, this.byClass.get(c)!));
+  }
 }
 
 function group(cls: ClientClass, addrs: Map<string, Acc>): ClientGroup {

@@ -9,7 +9,7 @@
  *   listens on the front port a relay was seen on (which gives the relay its name).
  * The clients behind a proxy are the initiators of its front-side flows.
  */
-import { clientsByClass, type ClientGroup } from './clients.js';
+import { ClientTally, type ClientGroup } from './clients.js';
 import { proxyName, type LiveProxy } from './live-proxies.js';
 import { clientProcess, flowKey, serverProcess, type FlowRow, type HttpRow } from './store-rows.js';
 
@@ -39,7 +39,9 @@ interface Building {
   pids: Set<number>;
   evidence: Set<ProxyEvidence>;
   front: Set<string>;
-  frontFlows: Map<string, FlowRow>;
+  /** The front-side flows' clients, tallied as found; relayed flows once each (frontKeys). */
+  frontClients: ClientTally;
+  frontKeys: Set<string>;
   apiFlows: Set<string>;
   apiRequests: number;
 }
@@ -67,14 +69,24 @@ function outerRequest(inner: HttpRow, candidates: readonly { flow: FlowRow; req:
 }
 
 function newBuilding(name: string | null): Building {
-  return { name, pids: new Set(), evidence: new Set(), front: new Set(), frontFlows: new Map(), apiFlows: new Set(), apiRequests: 0 };
+  return { name, pids: new Set(), evidence: new Set(), front: new Set(), frontClients: new ClientTally(), frontKeys: new Set(), apiFlows: new Set(), apiRequests: 0 };
+}
+
+/** The proxy a flow's client process is by its name or executable (nginx, caddy...); null when none. */
+export function proxyByProcess(f: FlowRow): string | null {
+  const client = clientProcess(f);
+  return client && (proxyName(client.name) ?? proxyName(client.exe));
 }
 
 export interface ProxyInput {
+  /** API flows with requests or a proxy as client (proxyByProcess): the others show nothing here. */
   apiFlows: readonly FlowRow[];
   apiHttp: ReadonlyMap<string, HttpRow[]>;
+  /** Other TCP flows of the span that have requests (relay candidates). */
   otherFlows: readonly FlowRow[];
   otherHttp: ReadonlyMap<string, HttpRow[]>;
+  /** Every other TCP flow of the span, read again only for a proxy known by its process alone. */
+  allOtherFlows: () => Iterable<FlowRow>;
   live: readonly LiveProxy[];
 }
 
@@ -92,7 +104,7 @@ export function detectProxies(input: ProxyInput): ProxyAnalysis {
     const key = flowKey(f);
     // A proxy is the API's client: the flow's process when it ran here, never the server (the peer).
     const client = clientProcess(f);
-    const byProcess = client && (proxyName(client.name) ?? proxyName(client.exe));
+    const byProcess = proxyByProcess(f);
     for (const req of input.apiHttp.get(key) ?? []) {
       const outer = outerRequest(req, candidates);
       if (!outer) continue;
@@ -100,7 +112,7 @@ export function detectProxies(input: ProxyInput): ProxyAnalysis {
       const b = get(`front:${outer.flow.session_id}:${front}`, proxyName(serverProcess(outer.flow)?.name ?? null) ?? byProcess);
       b.evidence.add('request-relay');
       b.front.add(front);
-      b.frontFlows.set(flowKey(outer.flow), outer.flow);
+      addFront(b, outer.flow);
       b.apiFlows.add(key);
       b.apiRequests++;
       viaKey.set(key, `front:${outer.flow.session_id}:${front}`);
@@ -118,20 +130,29 @@ export function detectProxies(input: ProxyInput): ProxyAnalysis {
       b.pids.add(client!.pid);
     }
   }
-  addProcessFronts(builds, input.otherFlows);
+  addProcessFronts(builds, input.allOtherFlows);
   nameFromLive(builds, input.live);
   return finish(builds, viaKey);
 }
 
+function addFront(b: Building, flow: FlowRow): void {
+  const key = flowKey(flow);
+  if (b.frontKeys.has(key)) return;
+  b.frontKeys.add(key);
+  b.frontClients.add(flow);
+}
+
 /** A proxy known by its process only: its front flows are that process's other flows (it answered them). */
-function addProcessFronts(builds: Map<string, Building>, others: readonly FlowRow[]): void {
-  for (const b of builds.values()) {
-    if (b.front.size > 0 || b.pids.size === 0) continue;
-    for (const f of others) {
-      const server = serverProcess(f);
-      if (server === null || !b.pids.has(server.pid)) continue;
+function addProcessFronts(builds: Map<string, Building>, others: () => Iterable<FlowRow>): void {
+  const needing = [...builds.values()].filter((b) => b.front.size === 0 && b.pids.size > 0);
+  if (needing.length === 0) return;
+  for (const f of others()) {
+    const server = serverProcess(f);
+    if (server === null) continue;
+    for (const b of needing) {
+      if (!b.pids.has(server.pid)) continue;
       b.front.add(endpoint(f.responder_addr, f.responder_port));
-      b.frontFlows.set(flowKey(f), f);
+      b.frontClients.add(f);
     }
   }
 }
@@ -174,7 +195,7 @@ function finish(builds: Map<string, Building>, viaKey: Map<string, string>): Pro
     const b = builds.get(k)!;
     return {
       name: b.name, pids: [...b.pids].sort((x, y) => x - y), detected_by: [...b.evidence].sort(), front: [...b.front].sort(),
-      api_flows: b.apiFlows.size, api_requests: b.apiRequests, clients: clientsByClass([...b.frontFlows.values()]),
+      api_flows: b.apiFlows.size, api_requests: b.apiRequests, clients: b.frontClients.groups(),
     };
   });
   const viaProxy = new Map<string, number>();

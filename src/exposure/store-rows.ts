@@ -4,7 +4,7 @@
  */
 import type { FlowRow } from '../store/read/exposure-rows.js';
 
-export { flowKey, loadApiFlows, loadHttp, loadOtherFlows, type FlowRow, type HttpRow, type StoreScope } from '../store/read/exposure-rows.js';
+export { flowKey, iterateApiFlows, iterateOtherFlows, loadHttp, type FlowRow, type HttpRow, type StoreScope } from '../store/read/exposure-rows.js';
 import { clientClass } from './scope.js';
 
 export interface RowProcess {

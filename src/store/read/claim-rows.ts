@@ -45,6 +45,11 @@ export function claimSession(db: Db, id: number): ClaimSessionRow | null {
     attribution FROM sessions WHERE id = ?`).get(id) as ClaimSessionRow | undefined) ?? null;
 }
 
+/** How many flows the session holds (the engine sizes its columns with it). */
+export function claimFlowCount(db: Db, sessionId: number): number {
+  return (db.prepare('SELECT count(*) AS n FROM flows WHERE session_id = ?').get(sessionId) as { n: number }).n;
+}
+
 /** The session's flows in (first_seen, id) order, one at a time. */
 export function* claimFlows(db: Db, sessionId: number): Generator<ClaimFlowRow> {
   yield* db.prepare(`SELECT f.id, f.session_id, f.seq, f.proto, f.initiator_addr, f.initiator_port, f.responder_addr,

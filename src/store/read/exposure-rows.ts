@@ -1,7 +1,8 @@
 /**
  * What the exposure audit reads from the store: flows to the Ollama API (by activity, or by
  * port) with both ends' processes, the HTTP requests on them, and the other TCP flows of the same
- * time span (a reverse proxy's front side).
+ * time span (a reverse proxy's front side). Flows are iterated: the audit tallies them as they
+ * come and keeps only those it looks at again (with requests, or a proxy's).
  */
 import type { Db } from '../open-db.js';
 import { IPPROTO_TCP } from '../../knowledge/ports.js';
@@ -64,24 +65,30 @@ function sessionClause(scope: StoreScope, args: unknown[]): string {
   return ` AND f.session_id IN (${marks(scope.sessions.length)})`;
 }
 
-export function loadApiFlows(db: Db, scope: StoreScope): FlowRow[] {
+/** A flow row and whether it has HTTP requests (what the proxy and Host-check analysis read further). */
+export type FlowRowWithHttp = FlowRow & { has_http: number };
+
+const HAS_HTTP = 'EXISTS (SELECT 1 FROM http h WHERE h.session_id = f.session_id AND h.flow_seq = f.seq AND h.is_connect = 0) AS has_http';
+
+/** Flows to the API (by activity or port), in (first_seen, id) order, one at a time: a store may hold millions. */
+export function* iterateApiFlows(db: Db, scope: StoreScope): Generator<FlowRowWithHttp> {
   const args: unknown[] = [...scope.apiPorts];
-  const sql = `SELECT ${FLOW_COLS} FROM flows f ${JOIN_PROC}
+  const sql = `SELECT ${FLOW_COLS}, ${HAS_HTTP} FROM flows f ${JOIN_PROC}
     WHERE f.proto = ${IPPROTO_TCP} AND (${apiActivitySql('f.activity')} OR f.responder_port IN (${marks(scope.apiPorts.length)}))`;
   const where = sessionClause(scope, args);
-  return db.prepare(`${sql}${where} ORDER BY f.first_seen, f.id`).all(...args) as FlowRow[];
+  yield* db.prepare(`${sql}${where} ORDER BY f.first_seen, f.id`).iterate(...args) as IterableIterator<FlowRowWithHttp>;
 }
 
-/** TCP flows not to an API port that overlap [from, to] in the given sessions. */
-export function loadOtherFlows(db: Db, scope: StoreScope, sessionIds: readonly number[], from: number, to: number): FlowRow[] {
-  if (sessionIds.length === 0) return [];
+/** TCP flows not to an API port that overlap [from, to] in the given sessions, one at a time. */
+export function* iterateOtherFlows(db: Db, scope: StoreScope, sessionIds: readonly number[], from: number, to: number): Generator<FlowRowWithHttp> {
+  if (sessionIds.length === 0) return;
   const args: unknown[] = [...scope.apiPorts, ...sessionIds, to, from];
-  const sql = `SELECT ${FLOW_COLS} FROM flows f ${JOIN_PROC}
+  const sql = `SELECT ${FLOW_COLS}, ${HAS_HTTP} FROM flows f ${JOIN_PROC}
     WHERE f.proto = ${IPPROTO_TCP} AND f.responder_port NOT IN (${marks(scope.apiPorts.length)})
       AND NOT ${apiActivitySql('f.activity')}
       AND f.session_id IN (${marks(sessionIds.length)}) AND f.first_seen <= ? AND f.last_seen >= ?
     ORDER BY f.first_seen, f.id`;
-  return db.prepare(sql).all(...args) as FlowRow[];
+  yield* db.prepare(sql).iterate(...args) as IterableIterator<FlowRowWithHttp>;
 }
 
 /** HTTP requests of these flows, keyed by `session:seq`. */
