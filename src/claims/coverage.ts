@@ -61,6 +61,17 @@ export interface SessionCoverage {
    * or procfs alone and why; null for imports (their processes come from the file).
    */
   attribution_sources: AttributionRecord | null;
+  /** Flows under SHORT_FLOW_S whose process is unknown, though a process of this host could own them. */
+  short_unattributed: number;
+  /**
+   * 'lowered' when a live session had procfs alone for some of its time (no kernel socket events,
+   * a gap in them, or events lost) and short flows stayed unattributed: procfs misses a connection
+   * gone before it looks, so any of them may be the Ollama tree's. It lowers the confidence of the
+   * verdicts, never the verdicts themselves (those already treat unknown owners as they must).
+   */
+  attribution_confidence: 'normal' | 'lowered';
+  /** Why confidence is lowered, in one sentence; null when it is not. */
+  confidence_note: string | null;
   /** Windows whose rows the store could not write (disk full), from sessions.gaps. */
   store_gaps: StoreGap[];
   /**
@@ -85,10 +96,13 @@ export function sessionCoverage(s: SessionFacts): SessionCoverage {
   const dropPercent = row.drops === null ? null : (row.drops / Math.max(1, row.packets + row.drops)) * 100;
   let totalBytes = 0;
   let ownedBytes = 0;
+  let shortUnattributed = 0;
   s.flows.scan((f) => {
     totalBytes += f.bytes;
     if (f.owner !== null) ownedBytes += f.bytes;
+    else if (f.attributable && f.lastSeen - f.firstSeen < SHORT_FLOW_S * 1e6) shortUnattributed++;
   });
+  const sources = parseAttribution(row.attribution);
   const cov: SessionCoverage = {
     session_id: row.id,
     kind: row.kind,
@@ -105,7 +119,9 @@ export function sessionCoverage(s: SessionFacts): SessionCoverage {
     attributed_share: s.attribution && totalBytes > 0 ? ownedBytes / totalBytes : null,
     off_host_visible: offHostVisible(ifaces, s),
     loopback_visible: loopbackVisible(ifaces, s),
-    attribution_sources: parseAttribution(row.attribution),
+    attribution_sources: sources,
+    short_unattributed: shortUnattributed,
+    ...confidence(row.kind, sources, s.attribution ? shortUnattributed : 0),
     store_gaps: parseGaps(row.gaps),
     expired_early: parseCounts(row.expired_early),
     problems: [],
@@ -131,6 +147,21 @@ function parseCounts(json: string | undefined): Record<string, number> {
 
 function hidingExpiries(c: SessionCoverage): number {
   return HIDING_EXPIRIES.reduce((n, k) => n + (c.expired_early[k] ?? 0), 0);
+}
+
+/** A flow shorter than this may be gone before procfs reads its socket (a /proc scan takes ms to tens of ms). */
+const SHORT_FLOW_S = 1;
+
+function confidence(kind: string, sources: AttributionRecord | null, shortUnattributed: number): Pick<SessionCoverage, 'attribution_confidence' | 'confidence_note'> {
+  const kernelThroughout = sources?.method === 'kernel-events+procfs' && (sources.kernel_event_gaps ?? []).length === 0 && sources.kernel_events_lost === 0;
+  if (kind !== 'live' || kernelThroughout || shortUnattributed === 0) return { attribution_confidence: 'normal', confidence_note: null };
+  const why = sources === null || sources.kernel_events_since_us === null
+    ? 'attribution came from procfs alone'
+    : sources.kernel_events_lost > 0 ? `kernel socket events lost ${sources.kernel_events_lost} events` : 'kernel socket events were off for part of the session';
+  return {
+    attribution_confidence: 'lowered',
+    confidence_note: `${why}, and ${shortUnattributed} flow${shortUnattributed === 1 ? '' : 's'} shorter than ${SHORT_FLOW_S} s stayed unattributed: procfs misses connections gone before it looks, so they could be the Ollama tree's (\`--attribution ebpf\` names them)`,
+  };
 }
 
 function parseAttribution(json: string | null | undefined): AttributionRecord | null {

@@ -32,6 +32,7 @@ export function coverageText(c: SessionCoverage): string {
     `    ${drops}; ${loss}; ${attribution}.`,
   ];
   for (const p of c.problems) lines.push(`    ! ${visible(p)}`);
+  if (c.confidence_note) lines.push(`    ~ confidence lowered: ${visible(c.confidence_note)}`);
   return lines.join('\n');
 }
 

@@ -52,6 +52,8 @@ export interface VerifyReport extends ClaimsReport {
   claim_set: 'airgap';
   allow: string[];
   watched: Watched;
+  /** 'lowered' when a session's attribution confidence is (coverage.ts): the verdicts stand, but short flows could be unattributed Ollama ones. */
+  confidence: 'normal' | 'lowered';
 }
 
 /**
@@ -97,7 +99,8 @@ export async function runVerifyOffline(opts: VerifyOfflineOptions, out: NodeJS.W
       const watched = watchedDuring(db, judged, live, opts);
       let code = exitCode(report);
       if (code === EXIT_OK && watched.missing.length > 0) code = EXIT_USAGE;
-      const full: VerifyReport = { result: RESULT[code], exit_code: code, claim_set: 'airgap', allow: opts.allow ?? [], watched, ...report };
+      const confidence = report.coverage.sessions.some((c) => c.attribution_confidence === 'lowered') ? 'lowered' : 'normal';
+      const full: VerifyReport = { result: RESULT[code], exit_code: code, claim_set: 'airgap', allow: opts.allow ?? [], watched, confidence, ...report };
       if (opts.report) {
         const written = writeReportFolder(db, resolve(opts.report), { sessions, ...reportInputFrom(report) });
         process.stderr.write(`ollama-audit: report written to ${visible(resolve(opts.report))} (${written.files.length} files; manifest.json lists their SHA-256)\n`);

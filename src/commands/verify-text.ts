@@ -17,7 +17,8 @@ const HEADLINE: Record<VerifyResult, string> = {
 };
 
 export function verifyText(r: VerifyReport, keptDb: string | null): string {
-  const lines = [`ollama-audit verify: ${HEADLINE[r.result]} (exit ${r.exit_code})`];
+  const lower = r.confidence === 'lowered' ? '; confidence lowered: short flows stayed unattributed with procfs alone (see coverage)' : '';
+  const lines = [`ollama-audit verify: ${HEADLINE[r.result]} (exit ${r.exit_code})${lower}`];
   if (r.allow.length) lines.push(`allowed: ${visible(r.allow.join(', '))}`);
   lines.push('', ...r.coverage.sessions.map(coverageText), '');
   for (const c of r.claims) {

@@ -130,7 +130,7 @@ describe('verify --pcap', () => {
   it('--json shape', async () => {
     const r = await verify({ pcap: [demo], json: true });
     const rep = JSON.parse(r.out) as VerifyReport;
-    expect(Object.keys(rep).sort()).toEqual(['allow', 'chains', 'claim_set', 'claims', 'coverage', 'exit_code', 'result', 'watched']);
+    expect(Object.keys(rep).sort()).toEqual(['allow', 'chains', 'claim_set', 'claims', 'confidence', 'coverage', 'exit_code', 'result', 'watched']);
     expect(Object.keys(rep.watched).sort()).toEqual(['allow_idle', 'missing', 'ollama_evidence', 'ollama_ran']);
     expect(rep).toMatchObject({ result: 'traffic', exit_code: 1, claim_set: 'airgap' });
     expect(rep.claims.map((c) => c.id)).toEqual(['airgap-ollama-silent', 'airgap-no-ollama-destination', 'airgap-no-ollama-dns', 'api-loopback-only']);
@@ -138,8 +138,8 @@ describe('verify --pcap', () => {
       expect(Object.keys(c).sort()).toEqual(['claimed', 'evidence', 'id', 'reason', 'scope', 'source', 'supported', 'title', 'verdict']);
       expect(Object.keys(c.evidence).sort()).toEqual(['chains', 'count', 'first_seen', 'flow_ids', 'flows']);
     }
-    expect(Object.keys(rep.coverage.sessions[0]).sort()).toEqual(['attributed_share', 'attribution', 'attribution_sources', 'drop_percent', 'drops', 'duration_s', 'ended_at',
-      'expired_early', 'interfaces', 'kind', 'loopback_visible', 'loss_estimate', 'off_host_visible', 'packets', 'problems', 'session_id', 'source', 'started_at', 'store_gaps']);
+    expect(Object.keys(rep.coverage.sessions[0]).sort()).toEqual(['attributed_share', 'attribution', 'attribution_confidence', 'attribution_sources', 'confidence_note', 'drop_percent', 'drops', 'duration_s', 'ended_at',
+      'expired_early', 'interfaces', 'kind', 'loopback_visible', 'loss_estimate', 'off_host_visible', 'packets', 'problems', 'session_id', 'short_unattributed', 'source', 'started_at', 'store_gaps']);
     const chain = rep.chains.find((c) => c.request.path === '/api/pull')!;
     expect(Object.keys(chain.request).sort()).toEqual(['activity', 'client', 'client_process', 'cloud_model', 'flow_id', 'method', 'model', 'model_status', 'path', 'server_process', 'ts']);
     expect(Object.keys(chain.caused[0]).sort()).toEqual(['activity', 'far_addr', 'far_port', 'first_seen', 'flow_id', 'hostname']);

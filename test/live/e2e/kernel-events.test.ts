@@ -117,6 +117,7 @@ describeNeeding([...INTERNET_NEEDS, 'cap', 'dist', 'curl', 'bpftrace', 'pgrep'],
     const curl = inHost(net, 'curl', ['-sS', '-o', '/dev/null', '-w', 'local_port=%{local_port}', 'http://127.0.0.1:11434/api/tags']);
     await curl.exited;
     const flows = await stop(d);
+    const verify = JSON.parse((await runCli('verify', '--db', d.db, '--json')).stdout) as { confidence: string; coverage: { sessions: { attribution_confidence: string; short_unattributed: number }[] } };
     const conns = linesOf(burst);
     const shortFlows = conns.map((l) => flows.find((f) => f.proto === 'tcp' && f.initiator_port === l.localPort && f.responder_port === THINK_PORT));
     const dnsFlows = flows.filter((f) => f.proto === 'udp' && f.responder_addr === ADDR.dns && f.responder_port === 53);
@@ -133,6 +134,8 @@ describeNeeding([...INTERNET_NEEDS, 'cap', 'dist', 'curl', 'bpftrace', 'pgrep'],
       dnsAttributed: dnsFlows.filter((f) => f.process?.pid === lookups.pid && f.process.name === 'ollama').length,
       api: flows.find((f) => f.proto === 'tcp' && f.initiator_port === apiPort && f.responder_port === 11434),
       curlPid: curl.pid,
+      confidence: verify.confidence,
+      shortUnattributed: verify.coverage.sessions[0]!.short_unattributed,
     };
   }
 
@@ -142,6 +145,10 @@ describeNeeding([...INTERNET_NEEDS, 'cap', 'dist', 'curl', 'bpftrace', 'pgrep'],
     console.log(`procfs: ${procfs.shortAttributed}/${procfs.shortSeen} short connections (${procfs.under5ms} under 5 ms), ${procfs.dnsAttributed}/${procfs.dnsSeen} DNS lookups; `
       + `ebpf: ${ebpf.shortAttributed}/${ebpf.shortSeen} (${ebpf.under5ms} under 5 ms), ${ebpf.dnsAttributed}/${ebpf.dnsSeen}; sources ${JSON.stringify(ebpf.sources)}`);
     expect(procfs.sources).toMatchObject({ method: 'procfs', mode: 'procfs' });
+    // verify lowers its confidence (not its verdict) where procfs alone left short flows unnamed.
+    expect(procfs.shortUnattributed).toBeGreaterThan(0);
+    expect(procfs.confidence).toBe('lowered');
+    expect(ebpf.confidence).toBe('normal');
     expect(ebpf.sources).toMatchObject({ method: 'kernel-events+procfs', mode: 'ebpf', why_not: null });
     expect(ebpf.conns).toBe(SHORT);
     // The lab made short connections (a loaded machine stretches some; the median stays short).
