@@ -345,6 +345,26 @@ describe('flow table: hashing and growth', () => {
   });
 });
 
+describe('flow table: per-packet TCP numbers in the table\'s rows', () => {
+  it('a closed flow keeps its conn state and history after its slot goes to a new flow', () => {
+    const { t, closed } = tracked();
+    feed(t, tcpPkt(C, S, SYN));
+    feed(t, tcpPkt(S, C, SYN | ACK));
+    feed(t, tcpPkt(C, S, ACK));
+    feed(t, tcpPkt(C, S, RST));
+    t.expire(T0 + 10 * SEC); // past the 5 s close delay of a reset flow
+    expect(closed).toHaveLength(1);
+    const a = closed[0];
+    expect([connStateOf(a), historyOf(a)]).toEqual(['RSTO', 'ShAR']);
+    // Flows that reuse the freed slot (and make the table grow) do not touch the closed flow's numbers.
+    for (let i = 0; i < 3000; i++) feed(t, tcpPkt({ ip: '10.0.1.1', port: 1024 + i }, S, SYN | ACK, 0, T0 + 11 * SEC));
+    expect([connStateOf(a), historyOf(a)]).toEqual(['RSTO', 'ShAR']);
+    const open = [...t.flows()];
+    expect(open).toHaveLength(3000);
+    expect(new Set(open.map((f) => `${connStateOf(f)} ${historyOf(f)}`))).toEqual(new Set(['OTH h']));
+  });
+});
+
 describe('flow table: bounded (maxFlows) and half-open expiry', () => {
   const synFrom = (i: number, ts: number) =>
     tcpPkt({ ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, port: 1024 + (i % 60000) }, S, SYN, 0, ts);
