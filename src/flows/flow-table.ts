@@ -25,7 +25,10 @@ export const DEFAULT_CLOSED_TIMEOUT_US = 5e6;
  */
 export const DEFAULT_HALF_OPEN_TIMEOUT_US = 30e6;
 export const HALF_OPEN_MAX_PACKETS = 4;
-/** Open flows the table keeps at most (--max-flows): about 200 MB at the measured bytes per flow. */
+/**
+ * Open flows the table keeps at most (--max-flows). A half-open TCP flow holds ~850 bytes of heap
+ * and table arrays (test/flows/open-flow-memory.test.ts): about 430 MB when the table is full.
+ */
 export const DEFAULT_MAX_FLOWS = 500_000;
 
 /**
