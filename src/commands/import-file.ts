@@ -39,6 +39,9 @@ export interface ImportFileOptions {
   maxFlows?: number;
 }
 
+/** Open flows from which an import bounds V8's heap growth (src/pipeline/heap-growth.ts): a flood, not ordinary traffic. */
+const BOUND_HEAP_AT_FLOWS = 100_000;
+
 /**
  * Reads one capture file through the pipeline into one store session, all in one transaction:
  * an unreadable file or a store failure leaves the database exactly as it was. The file's SHA-256
@@ -61,7 +64,7 @@ export async function importFile(dbPath: string, file: string, opts: ImportFileO
     },
     dns: writer.dns,
     http: writer.http,
-  }, {}, { nowUs: opts.nowUs, maxFlows: opts.maxFlows });
+  }, {}, { nowUs: opts.nowUs, maxFlows: opts.maxFlows, boundHeapAtFlows: BOUND_HEAP_AT_FLOWS });
   try {
     const read = readCaptureFile(path, ingest.packet, {
       onProgress: opts.onProgress,

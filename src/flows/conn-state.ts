@@ -1,15 +1,16 @@
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../decode/decoded.js';
-import { DIR_IN, DIR_OUT, type Flow } from './flow.js';
+import { CONN_WORDS, DIR_IN, DIR_OUT, type Flow } from './flow.js';
 
 /**
  * Zeek's connection state (`conn_state`) and `history` for every flow, after the definitions in
  * Zeek's base/protocols/conn/main.zeek and its TCP endpoint state machine (our own code: ideas,
  * not a port). "Orig" is our initiator, "resp" our responder.
  *
- * Per packet this is a few integer operations on Flow.conn (an Int32Array(CONN_WORDS) made once
- * per flow); the strings are built only when a row is written (connStateOf, historyOf).
+ * Per packet this is a few integer operations on the flow's row of Flow.words.conn (CONN_WORDS
+ * int32, in the flow table's arrays while the flow is open); the strings are built only when a row
+ * is written (connStateOf, historyOf).
  *
- * Flow.conn layout:
+ * The row's layout:
  *  [0] both TCP endpoints' states (3 bits each, orig at bit 0, resp at bit 3) and, per endpoint,
  *      a bit "it was CLOSED when it sent its RST" (Zeek's prev_state check: FIN then RST is normal
  *      termination once the peer's FIN follows);
@@ -23,8 +24,6 @@ import { DIR_IN, DIR_OUT, type Flow } from './flow.js';
  * '^' (direction flipped) neither: the initiator is decided at the flow's first packet and kept
  * (flows --json `initiator_by` says how).
  */
-export const CONN_WORDS = 6;
-
 // TCP endpoint states (Zeek's TCP_ENDPOINT_*).
 const INACTIVE = 0;
 const SYN_SENT = 1;
@@ -51,25 +50,23 @@ const LETTERS = 'SHADFRCGTWIQ';
 const PER_DIR = 12;
 const CODES_PER_WORD = 6;
 
-export function newConnTrack(): Int32Array {
-  return new Int32Array(CONN_WORDS);
-}
-
 /** Records a history letter for the packet's direction, once (its first occurrence). */
 export function addHistory(f: Flow, dir: number, letter: number): void {
-  const c = f.conn;
+  const c = f.words.conn;
+  const o = f.at * CONN_WORDS;
   const idx = dir * PER_DIR + letter;
   const bit = 1 << idx;
-  const seen = c[1];
+  const seen = c[o + 1];
   if ((seen & bit) !== 0) return;
   const n = popcount(seen);
-  c[1] = seen | bit;
-  c[2 + ((n / CODES_PER_WORD) | 0)] |= (idx + 1) << (5 * (n % CODES_PER_WORD));
+  c[o + 1] = seen | bit;
+  c[o + 2 + ((n / CODES_PER_WORD) | 0)] |= (idx + 1) << (5 * (n % CODES_PER_WORD));
 }
 
 /** One TCP packet of the flow (after the flow table counted it): history letters and endpoint states. */
 export function trackTcpConn(f: Flow, dir: number, flags: number, payloadLen: number, window: number): void {
-  const c = f.conn;
+  const c = f.words.conn;
+  const o = f.at * CONN_WORDS;
   const syn = (flags & TCP_SYN) !== 0;
   const fin = (flags & TCP_FIN) !== 0;
   const rst = (flags & TCP_RST) !== 0;
@@ -82,8 +79,8 @@ export function trackTcpConn(f: Flow, dir: number, flags: number, payloadLen: nu
   else if ((flags & TCP_ACK) !== 0) addHistory(f, dir, H_ACK);
   // A zero window matters only while the sender may still receive: not with or after its RST,
   // nor once the peer has closed (Zeek's rule).
-  if (window === 0 && !rst && stateOf(c[0], dir) !== RESET && stateOf(c[0], 1 - dir) !== CLOSED) addHistory(f, dir, H_ZEROWIN);
-  c[0] = nextEndpoints(c[0], dir, flags, payloadLen);
+  if (window === 0 && !rst && stateOf(c[o], dir) !== RESET && stateOf(c[o], 1 - dir) !== CLOSED) addHistory(f, dir, H_ZEROWIN);
+  c[o] = nextEndpoints(c[o], dir, flags, payloadLen);
 }
 
 /** One packet of a non-TCP flow: 'd' when it carries payload (as Zeek's UDP history). */
@@ -161,10 +158,11 @@ function popcount(x: number): number {
 
 /** The history string: letters in order of first occurrence, upper case from the initiator. */
 export function historyOf(f: Flow): string {
-  const c = f.conn;
+  const c = f.words.conn;
+  const o = f.at * CONN_WORDS;
   let s = '';
   for (let n = 0; n < 2 * PER_DIR; n++) {
-    const code = (c[2 + ((n / CODES_PER_WORD) | 0)] >>> (5 * (n % CODES_PER_WORD))) & 31;
+    const code = (c[o + 2 + ((n / CODES_PER_WORD) | 0)] >>> (5 * (n % CODES_PER_WORD))) & 31;
     if (code === 0) break;
     const idx = code - 1;
     const letter = LETTERS[idx % PER_DIR];
@@ -186,7 +184,7 @@ export function connStateOf(f: Flow): ConnState {
     if (f.packetsOut > 0) return f.packetsIn > 0 ? 'SF' : 'S0';
     return f.packetsIn > 0 ? 'SHR' : 'OTH';
   }
-  const w = f.conn[0];
+  const w = f.words.conn[f.at * CONN_WORDS];
   const os = stateOf(w, DIR_OUT);
   const rs = stateOf(w, DIR_IN);
   const oInactive = os === INACTIVE || os === PARTIAL;

@@ -1,8 +1,8 @@
 import type { Packet } from '../capture/packet.js';
 import { IPPROTO, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Decoded } from '../decode/decoded.js';
-import { newConnTrack, trackOtherConn, trackTcpConn } from './conn-state.js';
+import { trackOtherConn, trackTcpConn } from './conn-state.js';
 import {
-  DIR_IN, DIR_OUT, TCP_STATE_ESTABLISHED, TCP_STATE_FIN_IN, TCP_STATE_FIN_OUT, TCP_STATE_RST_IN,
+  CONN_WORDS, DIR_IN, DIR_OUT, LOSS_WORDS, newFlowWords, TCP_STATE_ESTABLISHED, TCP_STATE_FIN_IN, TCP_STATE_FIN_OUT, TCP_STATE_RST_IN,
   TCP_STATE_RST_OUT, TCP_STATE_SYN, TCP_STATE_SYNACK, type Flow,
 } from './flow.js';
 import { hashTuple, loadAddrs, pktAddr } from './flow-key.js';
@@ -25,7 +25,10 @@ export const DEFAULT_CLOSED_TIMEOUT_US = 5e6;
  */
 export const DEFAULT_HALF_OPEN_TIMEOUT_US = 30e6;
 export const HALF_OPEN_MAX_PACKETS = 4;
-/** Open flows the table keeps at most (--max-flows): about 200 MB at the measured bytes per flow. */
+/**
+ * Open flows the table keeps at most (--max-flows). A half-open TCP flow holds ~850 bytes of heap
+ * and table arrays (test/flows/open-flow-memory.test.ts): about 430 MB when the table is full.
+ */
 export const DEFAULT_MAX_FLOWS = 500_000;
 
 /**
@@ -149,6 +152,9 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
   while (cap < Math.min(opts.initialCapacity ?? 1024, maxFlows)) cap *= 2;
   let slots: (Flow | null)[] = new Array<Flow | null>(cap).fill(null);
   let rec = new Int32Array(cap * REC);
+  // Open flows' per-packet TCP numbers, a row per slot (Flow.words); grow() swaps in bigger
+  // arrays on this same object, which every open flow refers to.
+  const tcpRows = newFlowWords(cap);
   let index = new Int32Array(cap * 4);
   let mask = cap * 2 - 1;
   const heads = new Int32Array(LIST_COUNT).fill(-1);
@@ -280,8 +286,8 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
       payloadOut: 0,
       payloadIn: 0,
       tcpState: 0,
-      conn: newConnTrack(),
-      tcpLoss: null,
+      words: tcpRows,
+      at: s,
       tcpLossHoles: null,
       communityId: null,
       hostname: null,
@@ -302,6 +308,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
       closed: false,
     };
     slots[s] = f;
+    clearWords(s);
     const r = s * REC;
     rec[r + R_HASH] = h;
     rec[r + R_PROTO] = d.proto | (d.addrLen << 8);
@@ -391,7 +398,25 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     freeHead = s;
     count--;
     f.closed = true;
+    ownWords(f, s);
     if (onClose !== undefined) onClose(f);
+  }
+
+  /** A slot's rows are zeroed when it is handed to a new flow (a freed slot keeps its last flow's). */
+  function clearWords(s: number): void {
+    const c = tcpRows.conn;
+    const l = tcpRows.loss;
+    for (let k = s * CONN_WORDS, end = k + CONN_WORDS; k < end; k++) c[k] = 0;
+    for (let k = s * LOSS_WORDS, end = k + LOSS_WORDS; k < end; k++) l[k] = 0;
+  }
+
+  /** A closing flow takes a copy of its rows: its slot goes to the next new flow, the flow may be read later. */
+  function ownWords(f: Flow, s: number): void {
+    const own = newFlowWords(1);
+    for (let k = 0; k < CONN_WORDS; k++) own.conn[k] = tcpRows.conn[s * CONN_WORDS + k];
+    for (let k = 0; k < LOSS_WORDS; k++) own.loss[k] = tcpRows.loss[s * LOSS_WORDS + k];
+    f.words = own;
+    f.at = 0;
   }
 
   // --- slots and idle lists ---
@@ -412,6 +437,12 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     const bigger = new Int32Array(newCap * REC);
     bigger.set(rec);
     rec = bigger;
+    const conn = new Int32Array(newCap * CONN_WORDS);
+    conn.set(tcpRows.conn);
+    tcpRows.conn = conn;
+    const loss = new Float64Array(newCap * LOSS_WORDS);
+    loss.set(tcpRows.loss);
+    tcpRows.loss = loss;
     cap = newCap;
     index = new Int32Array(cap * 4);
     mask = cap * 2 - 1;

@@ -14,6 +14,27 @@ export interface FlowProcess {
   source?: 'pktap';
 }
 
+/**
+ * Numbers that change with every TCP packet of a flow, kept outside the Flow object in rows of
+ * typed arrays: `conn` has CONN_WORDS int32 per row (src/flows/conn-state.ts), `loss` LOSS_WORDS
+ * doubles per row (src/flows/tcp-loss.ts). An open flow uses its flow-table slot's row of the
+ * table's own arrays, so it owns no typed array (two small typed arrays cost a flow ~490 bytes of
+ * heap: a SYN flood holds 500,000 open flows); when it closes, its slot is reused and the flow gets
+ * a copy of its rows (newFlowWords(1), at 0).
+ */
+export interface FlowWords {
+  conn: Int32Array;
+  loss: Float64Array;
+}
+
+export const CONN_WORDS = 6;
+export const LOSS_WORDS = 8;
+
+/** Zeroed rows for `rows` flows (a flow built outside a table: newFlowWords(1), at 0). */
+export function newFlowWords(rows: number): FlowWords {
+  return { conn: new Int32Array(rows * CONN_WORDS), loss: new Float64Array(rows * LOSS_WORDS) };
+}
+
 export interface Flow {
   /** 1, 2, 3... in order of first packet within one ingest session. */
   id: number;
@@ -57,15 +78,12 @@ export interface Flow {
   /** Bitmask of TCP_STATE_* values. */
   tcpState: number;
   /**
-   * Zeek's conn_state and history, owned by src/flows/conn-state.ts: integers updated per packet
-   * (Int32Array(CONN_WORDS), made with the flow); read them with connStateOf() / historyOf().
+   * Where the flow's per-packet TCP numbers live: row `at` of `words` (see FlowWords). Owned by
+   * src/flows/conn-state.ts (Zeek's conn_state and history: read them with connStateOf() /
+   * historyOf()) and src/flows/tcp-loss.ts (the capture-loss estimate: read it with lossOf()).
    */
-  conn: Int32Array;
-  /**
-   * TCP capture-loss state and estimate, owned by src/flows/tcp-loss.ts (after Zeek's capture_loss):
-   * null until the flow's first TCP packet. Read it with lossOf() from that file.
-   */
-  tcpLoss: Float64Array | null;
+  words: FlowWords;
+  at: number;
   /** The loss estimate's gaps and out-of-order ranges: null until the flow first has one. */
   tcpLossHoles: Float64Array | null;
   /**

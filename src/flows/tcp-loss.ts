@@ -1,5 +1,5 @@
 import { TCP_ACK, TCP_FIN, TCP_SYN, type Decoded } from '../decode/decoded.js';
-import type { Flow } from './flow.js';
+import { LOSS_WORDS, type Flow } from './flow.js';
 import { addHistory, H_GAP, H_RETRANS } from './conn-state.js';
 
 /**
@@ -16,10 +16,9 @@ import { addHistory, H_GAP, H_RETRANS } from './conn-state.js';
  * past RANGES holes in flight, the oldest range is forgotten (its bytes count as missed).
  */
 
-// Flow.tcpLoss holds what every packet touches, for both directions (DIR_OUT 0, DIR_IN 1) in
-// 8 doubles: 64 bytes, so V8 keeps it on the heap next to the flow (a larger typed array gets
-// an off-heap backing store: ~6x the allocation cost, and one more pointer to follow per
-// packet). Flow.tcpLossHoles holds the rarely needed rest and is made on first need.
+// The flow's row of Flow.words.loss (LOSS_WORDS = 2 * HOT doubles, in the flow table's arrays
+// while the flow is open) holds what every packet touches, for both directions (DIR_OUT 0,
+// DIR_IN 1). Flow.tcpLossHoles holds the rarely needed rest and is made on first need.
 const HOT = 4;
 const SEEN = 0;     // 1 once the direction's first data (or SYN) was seen
 const NEXT = 1;     // end of contiguous data seen (uint32)
@@ -35,13 +34,14 @@ const MAX_JUMP = 0x40000000;
 
 /** Counts one TCP packet; call after the flow table counted it (dir from the table). */
 export function trackTcpLoss(f: Flow, dir: number, d: Decoded): void {
-  const s = f.tcpLoss ?? (f.tcpLoss = new Float64Array(2 * HOT));
+  const s = f.words.loss;
+  const b = f.at * LOSS_WORDS;
   const flags = d.tcpFlags;
   const syn = (flags & TCP_SYN) !== 0 ? 1 : 0;
   const len = d.payloadWireLen + syn + ((flags & TCP_FIN) !== 0 ? 1 : 0);
   // Old payload is a retransmission (Zeek's history 't'); a repeated SYN or FIN alone is not.
-  if (len > 0 && noteData(f, s, dir, d.tcpSeq, (d.tcpSeq + len) >>> 0, syn) && d.payloadWireLen > 0) addHistory(f, dir, H_RETRANS);
-  if ((flags & TCP_ACK) !== 0) noteAck(f, s, 1 - dir, d.tcpAck);
+  if (len > 0 && noteData(f, s, b, dir, d.tcpSeq, (d.tcpSeq + len) >>> 0, syn) && d.payloadWireLen > 0) addHistory(f, dir, H_RETRANS);
+  if ((flags & TCP_ACK) !== 0) noteAck(f, s, b, 1 - dir, d.tcpAck);
 }
 
 /** a is after b in sequence space (RFC 1982 serial arithmetic). */
@@ -64,8 +64,8 @@ function rangesHeld(f: Flow, dir: number): number {
 }
 
 /** Returns true when the segment lies wholly in sequence space already seen (a retransmission). */
-function noteData(f: Flow, s: Float64Array, dir: number, start: number, end: number, syn: number): boolean {
-  const o = dir * HOT;
+function noteData(f: Flow, s: Float64Array, b: number, dir: number, start: number, end: number, syn: number): boolean {
+  const o = b + dir * HOT;
   if (s[o + SEEN] === 0) {
     s[o + SEEN] = 1;
     s[o + NEXT] = end;
@@ -88,8 +88,8 @@ function noteData(f: Flow, s: Float64Array, dir: number, start: number, end: num
 }
 
 /** The other side acknowledges direction `dir`'s data up to ack. */
-function noteAck(f: Flow, s: Float64Array, dir: number, ack: number): void {
-  const o = dir * HOT;
+function noteAck(f: Flow, s: Float64Array, b: number, dir: number, ack: number): void {
+  const o = b + dir * HOT;
   if (s[o + SEEN] === 0) return; // nothing of that direction seen: no baseline to judge by
   const to = s[o + ACKED_TO];
   if (ack === to) return; // the common case: a duplicate or window-update ack
@@ -171,11 +171,11 @@ export interface FlowLoss {
 }
 
 export function lossOf(f: Flow): FlowLoss {
-  const s = f.tcpLoss;
-  if (s === null) return { ackedOut: 0, ackedIn: 0, gapOut: 0, gapIn: 0 };
+  const s = f.words.loss;
+  const b = f.at * LOSS_WORDS;
   const c = f.tcpLossHoles;
   return {
-    ackedOut: s[ACKED], ackedIn: s[HOT + ACKED],
+    ackedOut: s[b + ACKED], ackedIn: s[b + HOT + ACKED],
     gapOut: c === null ? 0 : c[GAP], gapIn: c === null ? 0 : c[COLD + GAP],
   };
 }

@@ -18,6 +18,7 @@ import { captureInterface } from '../decode/link.js';
 import { fingerprintPacket } from '../decode/packet-fingerprint.js';
 import { createDuplicateFilter } from './duplicate-filter.js';
 import { EARLIEST_SANE_US, latestSaneUs } from '../capture/time-bounds.js';
+import { boundHeapGrowth } from './heap-growth.js';
 
 /** Where finished results go. Flows arrive once, when they close, already classified. */
 export interface IngestSinks {
@@ -47,6 +48,8 @@ export interface IngestCounts {
 export interface IngestOptions {
   /** Open flows at most (--max-flows); default DEFAULT_MAX_FLOWS of src/flows/flow-table.ts. */
   maxFlows?: number;
+  /** Once this many flows are open, bound V8's heap growth for the rest of the process (heap-growth.ts). */
+  boundHeapAtFlows?: number;
 }
 
 export interface IngestOptions {
@@ -112,11 +115,16 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: 
     },
   });
 
+  let boundHeapAt = opts.boundHeapAtFlows ?? Infinity;
   const table = createFlowTable({
     maxFlows: opts.maxFlows,
     onOpen: (f) => {
       enricher.onFlowOpen(f);
       hooks.onOpen?.(f);
+      if (table.size >= boundHeapAt) {
+        boundHeapGrowth();
+        boundHeapAt = Infinity;
+      }
     },
     onClose: (f) => {
       enricher.onFlowClose(f);

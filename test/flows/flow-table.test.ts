@@ -104,7 +104,7 @@ describe('flow table: TCP', () => {
       id: 1, proto: 6, ipVersion: 4, initiatorAddr: Buffer.from([1, 2, 3, 4]), responderAddr: Buffer.from([5, 6, 7, 8]),
       initiatorPort: 1122, responderPort: 3344, initiatorBy: 'syn', iface: 0, ifaces: null, firstSeen: T0, lastSeen: T0,
       packetsOut: 1, packetsIn: 0, bytesOut: 40, bytesIn: 0, payloadOut: 0, payloadIn: 0, tcpState: TCP_STATE_SYN,
-      conn: expect.any(Int32Array), tcpLoss: null, tcpLossHoles: null, communityId: '1:wCb3OG7yAFWelaUydu0D+125CLM=', hostname: null, hostnameSource: null, sni: null, alpn: null,
+      words: { conn: expect.any(Int32Array), loss: expect.any(Float64Array) }, at: 0, tcpLossHoles: null, communityId: '1:wCb3OG7yAFWelaUydu0D+125CLM=', hostname: null, hostnameSource: null, sni: null, alpn: null,
       httpMethod: null, httpPath: null, httpHost: null, httpStatus: null, connectHost: null, connectPort: null,
       dnsName: null, process: null, peerProcess: null, effectiveProcess: null, enrich: null, closed: false,
     });
@@ -342,6 +342,26 @@ describe('flow table: hashing and growth', () => {
     expect(new Set(flows.map((f) => f.id)).size).toBe(5000);
     replies(t, flows, T0 + 1);
     expect([...t.flows()].length).toBe(5000);
+  });
+});
+
+describe('flow table: per-packet TCP numbers in the table\'s rows', () => {
+  it('a closed flow keeps its conn state and history after its slot goes to a new flow', () => {
+    const { t, closed } = tracked();
+    feed(t, tcpPkt(C, S, SYN));
+    feed(t, tcpPkt(S, C, SYN | ACK));
+    feed(t, tcpPkt(C, S, ACK));
+    feed(t, tcpPkt(C, S, RST));
+    t.expire(T0 + 10 * SEC); // past the 5 s close delay of a reset flow
+    expect(closed).toHaveLength(1);
+    const a = closed[0];
+    expect([connStateOf(a), historyOf(a)]).toEqual(['RSTO', 'ShAR']);
+    // Flows that reuse the freed slot (and make the table grow) do not touch the closed flow's numbers.
+    for (let i = 0; i < 3000; i++) feed(t, tcpPkt({ ip: '10.0.1.1', port: 1024 + i }, S, SYN | ACK, 0, T0 + 11 * SEC));
+    expect([connStateOf(a), historyOf(a)]).toEqual(['RSTO', 'ShAR']);
+    const open = [...t.flows()];
+    expect(open).toHaveLength(3000);
+    expect(new Set(open.map((f) => `${connStateOf(f)} ${historyOf(f)}`))).toEqual(new Set(['OTH h']));
   });
 });
 
