@@ -32,6 +32,12 @@ export const DEFAULTS = Object.freeze({
    * per flow (claims × patterns, and how deep `not` may nest).
    */
   claimsFile: Object.freeze({ bytes: 1024 * 1024, aliases: 20, claims: 200, listItems: 256, patterns: 2000, notDepth: 4 }),
+  /**
+   * `watch`: data_version checked every pollMs; a frame drawn for new data at most every frameMs
+   * (2 a second: a terminal redraw costs more than the data); claims evaluated again at most every
+   * claimsEveryMs (they read the whole session); the non-TTY line every lineMs.
+   */
+  watch: Object.freeze({ pollMs: 250, frameMs: 500, claimsEveryMs: 5000, lineMs: 1000 }),
 });
 
 /** Environment variables the settings read; nothing else of the environment matters to them. */
