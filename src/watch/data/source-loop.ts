@@ -11,6 +11,8 @@ export class SourceLoop {
   private q: FrameQuery | null = null;
   private lastFrameMs = -Infinity;
   private pending = false;
+  /** While paused, frames are drawn at the moment of the pause (rates do not decay to 0). */
+  private pausedAtMs: number | null = null;
 
   constructor(
     private readonly poller: StorePoller,
@@ -30,6 +32,7 @@ export class SourceLoop {
     const first = this.q === null;
     this.q = q;
     const now = this.clock();
+    this.pausedAtMs = q.paused ? this.pausedAtMs ?? now : null;
     if (first) this.poller.poll(now);
     if (q.detail !== null) this.poller.loadDetail(q.detail);
     this.send(now);
@@ -39,6 +42,6 @@ export class SourceLoop {
     if (!this.q) return;
     this.pending = false;
     this.lastFrameMs = now;
-    this.post(this.poller.model.frame(this.q, now));
+    this.post(this.poller.model.frame(this.q, this.pausedAtMs ?? now));
   }
 }

@@ -3,7 +3,8 @@
  * changes it. Pure: `reduce(state, action, list)`, where `list` is what the current view shows
  * (its length, the rows that fit, and the flow ids in display order for `o` and Enter).
  */
-import { SORT_COLUMNS, clampOffset, type FlowViewQuery, type SortColumn } from './flow-view.js';
+import { SORT_COLUMNS, clampOffset, type SortColumn } from './flow-view.js';
+import type { FrameQuery } from '../data/frame.js';
 import { VIEWS, type Action, type ViewName } from './keys.js';
 
 export interface UiState {
@@ -16,7 +17,8 @@ export interface UiState {
   editing: string | null;
   sort: SortColumn;
   reverse: boolean;
-  frozen: number[] | null;
+  /** `o`: the order is frozen (the data side keeps the order it had). */
+  frozen: boolean;
   paused: boolean;
   /** `t`: totals instead of rates. */
   totals: boolean;
@@ -33,14 +35,14 @@ export interface UiState {
 export interface ListInfo {
   total: number;
   height: number;
-  /** Flow ids in display order (Flows view), else empty. */
-  order: readonly number[];
+  /** The flow id at a row index of the Flows view (only the drawn rows are known), else undefined. */
+  idAt: (index: number) => number | undefined;
 }
 
 /** `closed`: a finished session starts with closed flows shown (all of them are). */
 export function initialUiState(closed = false): UiState {
   return {
-    view: 'flows', cursor: 0, offset: 0, filter: '', editing: null, sort: 'rate', reverse: false, frozen: null,
+    view: 'flows', cursor: 0, offset: 0, filter: '', editing: null, sort: 'rate', reverse: false, frozen: false,
     paused: false, totals: false, addresses: false, all: false, closed, help: false, detail: null, quit: false,
   };
 }
@@ -66,7 +68,10 @@ export function reduce(s: UiState, a: Action, list: ListInfo): UiState {
     case 'pageDown': return moveTo({ ...s, offset: s.offset + list.height }, s.cursor + list.height, list);
     case 'top': return moveTo(s, 0, list);
     case 'bottom': return moveTo(s, list.total - 1, list);
-    case 'open': return s.view === 'flows' && list.order[s.cursor] !== undefined ? { ...s, detail: list.order[s.cursor] } : s;
+    case 'open': {
+      const id = s.view === 'flows' ? list.idAt(s.cursor) : undefined;
+      return id === undefined ? s : { ...s, detail: id };
+    }
     case 'back': return { ...s, detail: null };
     case 'nextView': case 'prevView': {
       const i = VIEWS.indexOf(s.view) + (a.type === 'nextView' ? 1 : VIEWS.length - 1);
@@ -78,10 +83,10 @@ export function reduce(s: UiState, a: Action, list: ListInfo): UiState {
     case 'filterBackspace': return { ...s, editing: (s.editing ?? '').slice(0, -1) };
     case 'filterDone': return { ...s, ...TOP, filter: s.editing ?? s.filter, editing: null };
     case 'filterCancel': return { ...s, editing: null };
-    case 'sortNext': return { ...s, sort: SORT_COLUMNS[(SORT_COLUMNS.indexOf(s.sort) + 1) % SORT_COLUMNS.length], frozen: null };
-    case 'sortReverse': return { ...s, reverse: !s.reverse, frozen: null };
+    case 'sortNext': return { ...s, sort: SORT_COLUMNS[(SORT_COLUMNS.indexOf(s.sort) + 1) % SORT_COLUMNS.length], frozen: false };
+    case 'sortReverse': return { ...s, reverse: !s.reverse, frozen: false };
     case 'pause': return { ...s, paused: !s.paused };
-    case 'freeze': return { ...s, frozen: s.frozen ? null : [...list.order] };
+    case 'freeze': return { ...s, frozen: !s.frozen };
     case 'totals': return { ...s, totals: !s.totals };
     case 'addresses': return { ...s, addresses: !s.addresses };
     case 'all': return { ...s, ...TOP, all: !s.all };
@@ -91,7 +96,10 @@ export function reduce(s: UiState, a: Action, list: ListInfo): UiState {
   }
 }
 
-/** The Flows view's query for the current choices and a screen of `height` rows. */
-export function flowQueryOf(s: UiState, height: number): FlowViewQuery {
-  return { all: s.all, closed: s.closed, filter: s.filter, sort: s.sort, reverse: s.reverse, frozen: s.frozen, offset: s.offset, height };
+/** What the data side is asked for: the current choices and a screen of `height` rows. */
+export function frameQueryOf(s: UiState, height: number): FrameQuery {
+  return {
+    view: s.view, detail: s.detail, paused: s.paused,
+    flows: { all: s.all, closed: s.closed, filter: s.filter, sort: s.sort, reverse: s.reverse, frozen: s.frozen, offset: s.offset, height },
+  };
 }
