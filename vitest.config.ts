@@ -28,6 +28,8 @@ const TIMING = [
   // Counts minor GCs while the hot path runs: under a parallel run it saw 2 (the worker's own
   // traffic, not the code under test); alone it sees none.
   'test/flows/no-alloc.test.ts',
+  // Drives `watch` in tmux and waits for its frames (keys, resizes, exit).
+  'test/watch/tmux-e2e.test.ts',
 ];
 const HOST = [
   'test/flows/loopback-capture.test.ts',

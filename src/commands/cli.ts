@@ -9,6 +9,7 @@ import {
   KEEP_CMDLINE_HELP, newProgram, PLAIN_ACTIVITY_TEXT, activityName, addDaemonOptions, collect, collectAssume, collectInt, collectPort, dbOption, examples, maxFlowsOption, oneErrorLine, positiveInt, repeatable,
 } from './cli-options.js';
 import { addDemoCommand } from './demo-cli.js';
+import { addWatchCommand } from './watch-cli.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -127,6 +128,7 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (o) => { code = (await import('./exposure-command.js')).runExposure(o); });
 
   addDemoCommand(program, (c) => { code = c; });
+  addWatchCommand(program, (c) => { code = c; });
 
   try {
     await program.parseAsync(argv);

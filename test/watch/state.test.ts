@@ -9,7 +9,7 @@ import { flowView, type FlowViewQuery } from '../../src/watch/state/flow-view.js
 import { parseFilter, matchesFilter } from '../../src/watch/state/filter.js';
 import { groupFlows } from '../../src/watch/state/groups.js';
 import { silenceBanner } from '../../src/watch/state/banner.js';
-import { keyToAction } from '../../src/watch/state/keys.js';
+import { keyToAction, splitInput } from '../../src/watch/state/keys.js';
 import { initialUiState, reduce, type ListInfo } from '../../src/watch/state/ui-state.js';
 import type { FlowRecord } from '../../src/store/read/flows.js';
 import { demoFlows, demoStore, type DemoStore } from './demo-store.js';
@@ -159,6 +159,9 @@ describe('keys and actions', () => {
     expect(keyToAction('\x1b[2J', {}, true)).toBeNull();
     expect(keyToAction('', { return: true }, true)).toEqual({ type: 'filterDone' });
     expect(keyToAction('x', {}, false)).toBeNull();
+    // tmux send-keys and pastes arrive as one string: one key each.
+    expect(splitInput('1/ab\r', {})).toEqual([['1', {}], ['/', {}], ['a', {}], ['b', {}], ['', { return: true }]]);
+    expect(splitInput('\x1b[A', { upArrow: true })).toEqual([['\x1b[A', { upArrow: true }]]);
   });
 
   it('the cursor stays on screen; Enter opens the selected flow; / edits then applies the filter', () => {

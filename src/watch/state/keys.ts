@@ -37,6 +37,18 @@ const PLAIN: Record<string, Action> = {
   '?': { type: 'help' }, e: { type: 'exportEvidence' }, r: { type: 'report' },
 };
 
+const CHAR_KEYS: Record<string, KeyInfo> = { '\r': { return: true }, '\n': { return: true }, '\t': { tab: true }, '\x7f': { backspace: true }, '\b': { backspace: true } };
+
+/**
+ * Keys typed faster than they are read (a paste, tmux send-keys, a slow frame) reach ink as one
+ * string: "1/registry\r". Split into one key each, so `/` starts the filter and the rest fills it.
+ * Escape sequences (arrows, PgUp) and single keys come through as they are.
+ */
+export function splitInput(input: string, key: KeyInfo): [string, KeyInfo][] {
+  if (input.length <= 1 || input.includes('\x1b') || key.ctrl) return [[input, key]];
+  return [...input].map((c) => (CHAR_KEYS[c] ? ['', CHAR_KEYS[c]] : [c, {}]));
+}
+
 export function keyToAction(input: string, key: KeyInfo, editingFilter: boolean): Action | null {
   if (key.ctrl && input === 'c') return { type: 'quit' };
   if (editingFilter) {

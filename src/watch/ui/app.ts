@@ -6,7 +6,7 @@
 import { createElement as h, useLayoutEffect, useMemo, useRef, useState, type ReactElement } from 'react';
 import { useInput, useStdout } from 'ink';
 import type { DataSource, Frame } from '../data/frame.js';
-import { keyToAction } from '../state/keys.js';
+import { keyToAction, splitInput, type KeyInfo } from '../state/keys.js';
 import { frameQueryOf, initialUiState, reduce, type ListInfo, type UiState } from '../state/ui-state.js';
 import { layoutOf } from './layout.js';
 import { Screen } from './screen.js';
@@ -50,7 +50,9 @@ export function WatchApp(p: WatchAppProps): ReactElement {
   const query = useMemo(() => frameQueryOf(ui, tableRows), [ui, tableRows]);
   useLayoutEffect(() => { p.source.query(query); }, [p.source, query]);
 
-  useInput((input, key) => {
+  useInput((input, key) => { for (const [one, info] of splitInput(input, key)) onKey(one, info); });
+
+  function onKey(input: string, key: KeyInfo): void {
     const current = uiRef.current;
     const action = keyToAction(input, key, current.editing !== null);
     if (!action) return;
@@ -70,7 +72,7 @@ export function WatchApp(p: WatchAppProps): ReactElement {
     // Keys can arrive faster than renders (a paste, a test): each applies to the state the last one made.
     uiRef.current = reduce(current, action, listOf(frame, current, tableRows));
     setUi(uiRef.current);
-  });
+  }
 
   return h(Screen, { frame, ui, columns: size.columns, rows: size.rows, noColor: p.noColor, notice });
 }
