@@ -30,6 +30,8 @@ const TIMING = [
   'test/flows/no-alloc.test.ts',
   // Drives `watch` in tmux and waits for its frames (keys, resizes, exit).
   'test/watch/tmux-e2e.test.ts',
+  // watch capturing live in namespaces while a pull runs.
+  'test/watch/live-netns.test.ts',
 ];
 const HOST = [
   'test/flows/loopback-capture.test.ts',

@@ -1,0 +1,63 @@
+/**
+ * `watch` capturing in-process through the live engine (issue #11), in network namespaces
+ * oawt-host / oawt-inet (test/live/e2e/netns.ts): silent before anything happens, then a real
+ * `curl` asks the fake ollama for a pull, which fetches the manifest from the registry and the blob
+ * from the CDN over the veth; the banner must turn to TRAFFIC naming the CDN (the most bytes, the
+ * blob's size known from the scenario), and the session ends at SIGINT with exit 0. Output is
+ * lines (stdout is a pipe), one JSON object a second. Live capture: in vitest's `timing` project.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeNeeding } from '../helpers/needs.js';
+import { CDN_HOST, INTERNET_NEEDS, REPO, buildInternet, inHost, pullViaApi, teardownInternet, type Internet } from '../live/e2e/netns.js';
+
+const PREFIX = 'oawt-';
+const BLOB_BYTES = 2 * 1024 * 1024;
+let dir = '';
+let net: Internet;
+
+interface Line { session: number; live: boolean; banner: { kind: string; topHost?: string; bytes?: number; flows?: number; ever?: boolean }; ollama_flows: number }
+
+describeNeeding([...INTERNET_NEEDS, 'cap', 'dist', 'curl'], 'watch capturing in-process', () => {
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'oawt-live-'));
+    net = await buildInternet(dir, { prefix: PREFIX, blobBytes: BLOB_BYTES, dnsDelayMs: 5 });
+  }, 120_000);
+  afterAll(() => {
+    teardownInternet(PREFIX);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('SILENT, then TRAFFIC to the CDN during a pull; SIGINT ends the session, exit 0', async () => {
+    const db = join(dir, 'live.db');
+    const watch = inHost(net, process.execPath, [join(REPO, 'bin/ollama-audit.js'), 'watch', '--json', '-i', net.hostVeth, '-i', 'lo'], { OLLAMA_AUDIT_DB: db });
+    const lines = () => watch.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line);
+    await watch.waitFor(/"banner"/, 30_000);
+    const first = lines()[0];
+    expect(first.live).toBe(true);
+    expect(first.banner).toMatchObject({ kind: 'silent', ever: false });
+
+    const pull = await pullViaApi(net, { model: 'llama3' });
+    await pull.done;
+    await watch.waitFor(/"kind":"traffic"/, 20_000);
+    const traffic = lines().find((l) => l.banner.kind === 'traffic')!;
+    expect(traffic.banner.topHost).toBe(CDN_HOST);
+    expect(traffic.banner.bytes).toBeGreaterThanOrEqual(BLOB_BYTES);
+    expect(traffic.ollama_flows).toBeGreaterThanOrEqual(2);
+
+    watch.proc.kill('SIGINT');
+    const exit = await watch.exited;
+    expect(exit.code).toBe(0);
+    const store = new Database(db, { readonly: true });
+    try {
+      const s = store.prepare('SELECT kind, ended_at FROM sessions WHERE id = ?').get(first.session) as { kind: string; ended_at: number | null };
+      expect(s.kind).toBe('live');
+      expect(s.ended_at).not.toBeNull();
+    } finally {
+      store.close();
+    }
+  }, 120_000);
+});
