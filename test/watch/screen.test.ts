@@ -18,6 +18,10 @@ import { layoutOf } from '../../src/watch/ui/layout.js';
 import { claimsReport } from '../../src/claims/evaluate.js';
 import { openDb } from '../../src/store/open-db.js';
 import { demoFlows, demoStore, type DemoStore } from './demo-store.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { itNeeding } from '../helpers/needs.js';
+import { tsharkColumns } from '../helpers/tshark.js';
 
 const NOW = Date.UTC(2026, 10, 23, 7, 45, 0);
 let store: DemoStore;
@@ -98,6 +102,28 @@ describe('goldens', () => {
     expect(api).toMatch(/loopback .*curl\[\d+\].*POST \/api\/pull +— +caused #\d+ dns/);
     for (const [name, text] of [['hosts', hosts], ['activities', acts], ['claims', claims], ['coverage', cov], ['api', api]]) {
       await expect(text).toMatchFileSnapshot(`golden/${name}-160x40.txt`);
+    }
+  });
+});
+
+describe('e and r', () => {
+  itNeeding(['tshark'], '`e` writes the flow\'s packets as pcapng (tshark counts the flow\'s packets); `r` a report folder of the session', async () => {
+    const src = source();
+    try {
+      const cdn = demoFlows(store).find((f) => f.activity === 'blob-download')!;
+      const said = await src.exportEvidence(cdn.id);
+      const path = /in (\S+\.pcapng)/.exec(said)![1];
+      const frames = tsharkColumns(path, ['frame.number']);
+      expect(frames).toHaveLength(cdn.packets_out + cdn.packets_in);
+      expect(said).toContain(`${frames.length} packet(s)`);
+      const again = await src.exportEvidence(cdn.id);
+      expect(again).not.toBe(said); // a new name, never over the first file
+      const report = await src.writeReport();
+      const folder = /written to (\S+)$/.exec(report)![1];
+      for (const f of ['report.md', 'report.html', 'report.json', 'manifest.json']) expect(existsSync(join(folder, f))).toBe(true);
+      expect(readFileSync(join(folder, 'report.json'), 'utf8')).toContain('"session_id": 1');
+    } finally {
+      await src.close();
     }
   });
 });

@@ -24,8 +24,14 @@ function freshPath(dir: string, base: string, ext: string): string {
   }
 }
 
+/** The session shown (read once if the store was not read yet). */
+function sessionOf(poller: StorePoller): number | null {
+  if (poller.sessionId === null) poller.poll(Date.now());
+  return poller.sessionId;
+}
+
 export function writeFlowEvidence(poller: StorePoller, flowId: number, outDir: string): string {
-  const session = poller.sessionId;
+  const session = sessionOf(poller);
   if (session === null) return 'no session to export from';
   const dir = resolve(outDir);
   safeOutputDir(dir);
@@ -40,7 +46,7 @@ export function writeFlowEvidence(poller: StorePoller, flowId: number, outDir: s
 }
 
 export function writeSessionReport(poller: StorePoller, outDir: string): string {
-  const session = poller.sessionId;
+  const session = sessionOf(poller);
   if (session === null) return 'no session to report on';
   const dir = freshPath(resolve(outDir), `ollama-audit-report-session-${session}`, '');
   return poller.withDb((db) => {
