@@ -44,35 +44,34 @@ function sortKey(col: SortColumn, f: WatchFlow, nowMs: number): number | string 
   }
 }
 
-/** Numbers sort largest first (busiest, biggest, oldest); text A→Z. Ties: the newer flow first. */
-function compare(col: SortColumn, nowMs: number): (a: WatchFlow, b: WatchFlow) => number {
-  return (a, b) => {
-    const ka = sortKey(col, a, nowMs);
-    const kb = sortKey(col, b, nowMs);
-    if (ka !== kb) return typeof ka === 'number' ? (kb as number) - ka : ka < kb ? -1 : 1;
-    return b.id - a.id;
-  };
+interface Keyed { f: WatchFlow; key: number | string; ollama: number }
+
+/**
+ * Numbers sort largest first (busiest, biggest, oldest); text A→Z; ties: the newer flow first.
+ * Keys are computed once per flow, not per comparison (50,000 flows: ~800,000 comparisons a sort).
+ */
+function compareKeyed(a: Keyed, b: Keyed): number {
+  if (a.key !== b.key) return typeof a.key === 'number' ? (b.key as number) - a.key : a.key < b.key ? -1 : 1;
+  return b.f.id - a.f.id;
 }
 
 export function flowView(flows: Iterable<WatchFlow>, q: FlowViewQuery, nowMs: number): FlowView {
   const terms = parseFilter(q.filter);
-  const shown: WatchFlow[] = [];
+  const frozen = q.frozen ? new Map(q.frozen.map((id, i) => [id, i])) : null;
+  const shown: Keyed[] = [];
   for (const f of flows) {
     if (!q.all && !f.ollama) continue;
     if (!q.closed && f.closed) continue;
-    if (matchesFilter(terms, f)) shown.push(f);
+    if (matchesFilter(terms, f)) shown.push({ f, key: sortKey(q.sort, f, nowMs), ollama: f.ollama ? 1 : 0 });
   }
-  const cmp = compare(q.sort, nowMs);
-  if (q.frozen) {
-    const pos = new Map(q.frozen.map((id, i) => [id, i]));
-    shown.sort((a, b) => (pos.get(a.id) ?? Infinity) - (pos.get(b.id) ?? Infinity) || cmp(a, b));
+  if (frozen) {
+    shown.sort((a, b) => (frozen.get(a.f.id) ?? Infinity) - (frozen.get(b.f.id) ?? Infinity) || compareKeyed(a, b));
   } else {
-    shown.sort(q.reverse ? (a, b) => cmp(b, a) : cmp);
-    // The Ollama tree's flows first, whatever the column (`a` adds the rest below them).
-    if (q.all) shown.sort((a, b) => Number(b.ollama) - Number(a.ollama));
+    // The Ollama flows first when all are shown (`a` adds the rest below them), whatever the column.
+    shown.sort((a, b) => (q.all ? b.ollama - a.ollama : 0) || (q.reverse ? compareKeyed(b, a) : compareKeyed(a, b)));
   }
   const offset = clampOffset(q.offset, shown.length, q.height);
-  return { rows: shown.slice(offset, offset + q.height), total: shown.length, offset, order: shown.map((f) => f.id) };
+  return { rows: shown.slice(offset, offset + q.height).map((k) => k.f), total: shown.length, offset, order: shown.map((k) => k.f.id) };
 }
 
 export function clampOffset(offset: number, total: number, height: number): number {
