@@ -9,7 +9,7 @@ export function addWatchCommand(program: Command, setCode: (code: number) => voi
     .option('--once', 'print one screen as text and exit')
     .option('--json', 'one JSON object per second (with --once: one) instead of drawing')
     .option('--out <dir>', 'where `e` (a flow\'s evidence pcapng) and `r` (a report folder) write (default: the working directory)')
-    .addHelpText('after', `${examples('sudo ollama-audit watch', 'ollama-audit watch --db /var/lib/ollama-audit/audit.db', 'ollama-audit watch --db audit.db --session 3 --once', 'ollama-audit demo --watch')}
+    .addHelpText('after', `${examples('sudo ollama-audit watch', 'ollama-audit watch --db /var/lib/ollama-audit/audit.db', 'ollama-audit watch --db audit.db --session 3 --once')}
 
 When stdout or stdin is not a terminal it prints one summary line per second (--json: one JSON object) instead of drawing.
 Keys: q quit · ↑↓ j/k PgUp/PgDn g/G move · Enter/Esc detail · Tab or 1-6 views · / filter (host: proc: act: port:, ! negates) · s/S sort · Space pause · o freeze order · t rate/totals · n names/addresses · a all flows · h closed flows · e evidence pcapng · r report · ? all keys.

@@ -88,7 +88,7 @@ describe('filter, sort and scroll', () => {
     expect(ids('act:dns !proc:ollama')).toEqual(want((r) => r.activity === 'dns' && r.process?.name !== 'ollama'));
     expect(ids('port:11434')).toEqual(want((r) => r.responder_port === 11434));
     expect(ids('registry')).toEqual(want((r) => (r.hostname ?? '').includes('registry') || r.activity.includes('registry')));
-    expect(parseFilter('!port:53 x')).toEqual([{ field: 'port', value: '53', negate: true }, { field: 'any', value: 'x', negate: false }]);
+    expect(parseFilter('!port:53 x')).toEqual([{ field: 'port', value: '53', negate: true }, { field: 'word', value: 'x', negate: false }]);
     expect(matchesFilter([], s.flows.get(rows[0].id)!)).toBe(true);
   });
 

@@ -5,7 +5,7 @@
  */
 import type { WatchFlow } from './flow-state.js';
 
-type Field = 'host' | 'proc' | 'act' | 'port' | 'any';
+type Field = 'host' | 'proc' | 'act' | 'port' | 'word';
 
 export interface FilterTerm {
   field: Field;
@@ -20,9 +20,9 @@ export function parseFilter(text: string): FilterTerm[] {
     const negate = word.startsWith('!');
     const body = negate ? word.slice(1) : word;
     const colon = body.indexOf(':');
-    const field = colon > 0 ? body.slice(0, colon) as Field : 'any';
+    const field = colon > 0 ? body.slice(0, colon) as Field : 'word';
     if (colon > 0 && FIELDS.has(field)) return { field, value: body.slice(colon + 1).toLowerCase(), negate };
-    return { field: 'any', value: body.toLowerCase(), negate };
+    return { field: 'word', value: body.toLowerCase(), negate };
   });
 }
 
@@ -36,7 +36,7 @@ function termMatches(t: FilterTerm, f: WatchFlow): boolean {
     case 'proc': return has(f.proc, t.value) || String(f.pid) === t.value;
     case 'act': return has(f.activity, t.value);
     case 'port': return String(f.remotePort) === t.value;
-    case 'any': return has(f.remote, t.value) || has(f.address, t.value) || has(f.proc, t.value) || has(f.activity, t.value);
+    case 'word': return has(f.remote, t.value) || has(f.address, t.value) || has(f.proc, t.value) || has(f.activity, t.value);
   }
 }
 
