@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeNeeding } from '../helpers/needs.js';
+import { execFileSync } from 'node:child_process';
+import { describeNeeding, unmet } from '../helpers/needs.js';
 import { CDN_HOST, INTERNET_NEEDS, REPO, buildInternet, inHost, pullViaApi, teardownInternet, type Internet } from '../live/e2e/netns.js';
 
 const PREFIX = 'oawt-';
@@ -58,6 +59,38 @@ describeNeeding([...INTERNET_NEEDS, 'cap', 'dist', 'curl'], 'watch capturing in-
       expect(s.ended_at).not.toBeNull();
     } finally {
       store.close();
+    }
+  }, 120_000);
+
+  it('the dashboard (tmux): LIVE, the engine\'s seconds reach the data thread, TRAFFIC after a pull, q exits 0', async () => {
+    if (unmet('tmux') !== null) return;
+    const socket = `oawt-live-${process.pid}`;
+    const tmux = (...a: string[]) => execFileSync('tmux', ['-L', socket, ...a], { encoding: 'utf8' });
+    const db = join(dir, 'dash.db');
+    const cmd = `ip netns exec ${net.hostNs} env OLLAMA_AUDIT_DB=${db} ${process.execPath} ${join(REPO, 'bin/ollama-audit.js')} watch -i ${net.hostVeth} -i lo; echo "EXIT=$?"; sleep 600`;
+    tmux('new-session', '-d', '-s', 'live', '-x', '160', '-y', '40', cmd);
+    const waitPane = async (re: RegExp, what: string) => {
+      const end = Date.now() + 30_000;
+      let text = '';
+      while (Date.now() < end) {
+        text = tmux('capture-pane', '-p', '-J', '-t', 'live');
+        if (re.test(text)) return text;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`waited for ${what}; the pane shows:\n${text}`);
+    };
+    try {
+      await waitPane(/^\[LIVE\] .*session \d+ │ live /m, 'the LIVE header');
+      // (Not SILENT here: the first test's pull left connections of the fake ollama that close now, off-host, RST.)
+      await waitPane(/^(SILENT for|TRAFFIC: )/m, 'the banner');
+      const pull = await pullViaApi(net, { model: 'llama3' });
+      await pull.done;
+      const text = await waitPane(new RegExp(`^TRAFFIC: \\d+ flow\\(s\\) to ${CDN_HOST.replace(/\./g, '\\.')}`, 'm'), 'TRAFFIC naming the CDN');
+      expect(text).toMatch(/last write [\d.]+ (ms|s) ago/);
+      tmux('send-keys', '-t', 'live', 'q');
+      expect(await waitPane(/EXIT=\d+/, 'the exit')).toContain('EXIT=0');
+    } finally {
+      tmux('kill-server');
     }
   }, 120_000);
 });
