@@ -113,4 +113,28 @@ describeNeeding(['tmux', 'dist'], 'watch in tmux', () => {
     }
     expect(existsSync(store.path)).toBe(true);
   }, 60_000);
+
+  it('NO_COLOR draws without any color or reverse video (mapped before ink loads); without it, colors', async () => {
+    start('plain', `NO_COLOR=1 node ${BIN} watch --db ${store.path}`, 120, 30);
+    start('color', `node ${BIN} watch --db ${store.path}`, 120, 30);
+    for (const t of ['plain', 'color']) await waitFor(t, (s) => /rows · sort/.test(s), `the first frame in ${t}`);
+    const sgr = (t: string) => tmux('capture-pane', '-e', '-p', '-t', t).match(/\x1b\[[0-9;]*m/g) ?? [];
+    expect(sgr('plain')).toEqual([]);
+    expect(sgr('color').length).toBeGreaterThan(0);
+    expect(pane('plain').split('\n').filter((l) => l.startsWith('> '))).toHaveLength(1);
+  }, 60_000);
+
+  it('`demo --watch </dev/null`: the bundled capture as summary lines; SIGINT exits 0', async () => {
+    const { spawn } = await import('node:child_process');
+    const kid = spawn(process.execPath, [BIN, 'demo', '--watch'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    kid.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    const exited = new Promise<number | null>((r) => kid.once('exit', (code) => r(code)));
+    const end = Date.now() + 30_000;
+    while (out.split('\n').filter((l) => / session \d+ ENDED · /.test(l)).length < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    const ollama = demoFlows(store).filter((f) => f.ollama).length;
+    expect(out).toMatch(new RegExp(` · ${ollama} Ollama flows · claims: `));
+    kid.kill('SIGINT');
+    expect(await exited).toBe(0);
+  }, 60_000);
 });
