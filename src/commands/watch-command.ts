@@ -8,6 +8,7 @@ import { openDb } from '../store/open-db.js';
 import { resolveDbPath, settingsFromOptions, type DaemonOptionValues } from '../settings.js';
 import { EXIT_OK, UserError } from '../errors.js';
 import { startLiveEngine, type LiveEngine } from '../live/engine.js';
+import { requireSessions } from './session-check.js';
 import { runDashboard, runLines, runOnce, type StoreTarget } from '../watch/run-modes.js';
 
 export interface WatchOptions extends DaemonOptionValues {
@@ -46,7 +47,13 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
   let target: StoreTarget;
   if (opts.db !== undefined) {
     const dbPath = resolveDbPath(opts.db);
-    openDb(dbPath, { readonly: true }).close(); // a missing or foreign file: one line, exit 2, before any drawing
+    // A missing or foreign file, or a --session it does not hold: one line, exit 2, before any drawing.
+    const db = openDb(dbPath, { readonly: true });
+    try {
+      requireSessions(db, opts.session, opts.db);
+    } finally {
+      db.close();
+    }
     target = { dbPath, session: opts.session, outDir };
   } else {
     if (opts.session !== undefined) throw new UserError('--session needs --db: it chooses a session of a store to browse');

@@ -21,6 +21,7 @@ import { demoFlows, demoStore, type DemoStore } from './demo-store.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { itNeeding } from '../helpers/needs.js';
+import { runCli } from '../helpers/run-cli.js';
 import { tsharkColumns } from '../helpers/tshark.js';
 
 const NOW = Date.UTC(2026, 10, 23, 7, 45, 0);
@@ -103,6 +104,19 @@ describe('goldens', () => {
     for (const [name, text] of [['hosts', hosts], ['activities', acts], ['claims', claims], ['coverage', cov], ['api', api]]) {
       await expect(text).toMatchFileSnapshot(`golden/${name}-160x40.txt`);
     }
+  });
+});
+
+describe('bad input', () => {
+  it('a --session the store does not hold, or a --db that is not a store: one line, exit 2', async () => {
+    const r = await runCli('watch', '--db', store.path, '--session', '99', '--once');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ollama-audit: no session 99 in the store: `ollama-audit sessions --db .*` lists the valid ones\n$/);
+    expect(r.stdout).toBe('');
+    const missing = await runCli('watch', '--db', join(store.dir, 'nope.db'), '--once');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.split('\n')).toHaveLength(2);
+    expect(missing.stderr).toMatch(/no database at/);
   });
 });
 
