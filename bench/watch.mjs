@@ -102,16 +102,24 @@ async function run(flows) {
       render();
       keys.push(performance.now() - k0);
     }
+    const moves = [];
+    for (let i = 0; i < 20; i++) {
+      state = ui.reduce(state, { type: 'pageDown' }, { total: last.total, height, idAt: () => undefined });
+      const k0 = performance.now();
+      loop.query(ui.frameQueryOf(state, height));
+      render();
+      moves.push(performance.now() - k0);
+    }
     poller.close();
-    return { flows: total, firstMs, frames: perFrame.length, median: pct(perFrame, 50), p95: pct(perFrame, 95), idlePct, rssMb: rss / 1048576, keyMedian: pct(keys, 50), keyP95: pct(keys, 95) };
+    return { moveMedian: pct(moves, 50), moveP95: pct(moves, 95), flows: total, firstMs, frames: perFrame.length, median: pct(perFrame, 50), p95: pct(perFrame, 95), idlePct, rssMb: rss / 1048576, keyMedian: pct(keys, 50), keyP95: pct(keys, 95) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-console.log('| flows | first frame CPU ms | frames in 20 s | per-frame CPU ms median | p95 | idle CPU % of a core | peak RSS MB | key → frame ms median | p95 |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('| flows | first frame CPU ms | frames in 20 s | per-frame CPU ms median | p95 | idle CPU % of a core | peak RSS MB | `s` → frame ms median | p95 | PgDn → frame ms median | p95 |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const n of SIZES.length ? SIZES : [10_000, 50_000]) {
   const r = await run(n);
-  console.log(`| ${r.flows} | ${r.firstMs.toFixed(0)} | ${r.frames} | ${r.median.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.idlePct.toFixed(2)} | ${r.rssMb.toFixed(0)} | ${r.keyMedian.toFixed(1)} | ${r.keyP95.toFixed(1)} |`);
+  console.log(`| ${r.flows} | ${r.firstMs.toFixed(0)} | ${r.frames} | ${r.median.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.idlePct.toFixed(2)} | ${r.rssMb.toFixed(0)} | ${r.keyMedian.toFixed(1)} | ${r.keyP95.toFixed(1)} | ${r.moveMedian.toFixed(1)} | ${r.moveP95.toFixed(1)} |`);
 }

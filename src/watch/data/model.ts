@@ -7,9 +7,9 @@ import type { ClaimsReport } from '../../claims/evaluate.js';
 import { clientClass } from '../../exposure/scope.js';
 import { visible } from '../../text/visible.js';
 import { endpoint, formatPercent } from '../../text/format-values.js';
-import { silenceBanner } from '../state/banner.js';
-import { emptyFlowState, mergeFlows, rateOf, type FlowState } from '../state/flow-state.js';
-import { clampOffset, flowView } from '../state/flow-view.js';
+import { silenceBanner, type Banner } from '../state/banner.js';
+import { emptyFlowState, mergeFlows, rateOf, type FlowState, type WatchFlow } from '../state/flow-state.js';
+import { clampOffset, sortedFlows, windowOf, type FlowViewQuery } from '../state/flow-view.js';
 import { groupFlows } from '../state/groups.js';
 import type { FlowRecord } from '../../store/read/flows.js';
 import type { ApiLine, ClaimLine, CoverageLine, Frame, FrameQuery, FrameRows, Header } from './frame.js';
@@ -26,6 +26,13 @@ export class WatchModel {
   private api: ApiLine[] = [];
   private frozen: number[] | null = null;
   private lastDetail: { id: number; lines: string[] } | null = null;
+  private sortedCache: { key: string; list: WatchFlow[] } | null = null;
+
+  private sorted(q: Omit<FlowViewQuery, 'offset' | 'height'>, nowMs: number): WatchFlow[] {
+    const key = cacheKey(q, this.flows.version, nowMs);
+    if (this.sortedCache?.key !== key) this.sortedCache = { key, list: sortedFlows(this.flows.flows.values(), q, nowMs) };
+    return this.sortedCache.list;
+  }
 
   reset(header: Header, startUs: number): void {
     this.flows = emptyFlowState();
@@ -35,6 +42,8 @@ export class WatchModel {
     this.coverage = null;
     this.api = [];
     this.frozen = null;
+    this.sortedCache = null;
+    this.perVersion = null;
   }
 
   merge(rows: Iterable<FlowRecord>, nowMs: number): number {
@@ -74,6 +83,17 @@ export class WatchModel {
     }));
   }
 
+  /** Per data version (and second, for the banner): passes over every flow, not repeated for each key. */
+  private perVersion: { key: string; banner: Banner; unattributed: { unattributedFlows: number; unattributedBytes: number } } | null = null;
+
+  private totals(dataNowUs: number, nowMs: number): NonNullable<WatchModel['perVersion']> {
+    const key = `${this.flows.version}:${Math.floor(nowMs / 1000)}:${Math.floor(dataNowUs / 1e6)}`;
+    if (this.perVersion?.key !== key) {
+      this.perVersion = { key, banner: silenceBanner(this.flows, dataNowUs, this.startUs, nowMs, this.header.live), unattributed: this.unattributed() };
+    }
+    return this.perVersion;
+  }
+
   private unattributed(): { unattributedFlows: number; unattributedBytes: number } {
     let unattributedFlows = 0;
     let unattributedBytes = 0;
@@ -93,13 +113,14 @@ export class WatchModel {
   frame(q: FrameQuery, nowMs: number): Frame {
     const list = this.rows(q, nowMs);
     const dataNowUs = this.header.live ? nowMs * 1000 : this.dataEndUs;
+    const totals = this.totals(dataNowUs, nowMs);
     const detail = q.detail !== null && this.lastDetail?.id === q.detail ? this.lastDetail.lines : q.detail !== null ? ['reading…'] : null;
     return {
       nowMs,
       header: this.header,
-      banner: silenceBanner(this.flows, dataNowUs, this.startUs, nowMs, this.header.live),
+      banner: totals.banner,
       claims: this.claims,
-      coverage: this.coverage ? { ...this.coverage, ...this.unattributed() } : null,
+      coverage: this.coverage ? { ...this.coverage, ...totals.unattributed } : null,
       ...list,
       detail,
     };
@@ -109,8 +130,9 @@ export class WatchModel {
     const { offset, height } = q.flows;
     if (q.view === 'flows') {
       if (!q.flows.frozen) this.frozen = null;
-      const v = flowView(this.flows.flows.values(), { ...q.flows, frozen: this.frozen }, nowMs);
-      if (q.flows.frozen && !this.frozen) this.frozen = v.order;
+      const sorted = this.sorted({ ...q.flows, frozen: this.frozen }, nowMs);
+      const v = windowOf(sorted, offset, height);
+      if (q.flows.frozen && !this.frozen) this.frozen = sorted.map((f) => f.id);
       const dataNowUs = this.header.live ? nowMs * 1000 : this.dataEndUs;
       const rows = v.rows.map((f) => ({ ...f, ...currentRates(f, nowMs), ageS: Math.max(0, (dataNowUs - f.firstSeenUs) / 1e6) }));
       return { list: { kind: 'flows', rows }, total: v.total, offset: v.offset };
@@ -125,6 +147,14 @@ export class WatchModel {
     const lines = coverageLines(this.coverage);
     return window({ kind: 'coverage', rows: lines }, lines.length, offset, height);
   }
+}
+
+/**
+ * The sorted Flows list, reused while neither the data, the choices nor (sorting by rate, which
+ * decays as flows go idle) the second changed: moving the cursor or paging sorts nothing.
+ */
+function cacheKey(q: Omit<FlowViewQuery, 'offset' | 'height'>, version: number, nowMs: number): string {
+  return JSON.stringify([q.all, q.closed, q.filter, q.sort, q.reverse, q.frozen?.length ?? -1, version, q.sort === 'rate' ? Math.floor(nowMs / 1000) : 0]);
 }
 
 function currentRates(f: { rateIn: number; rateOut: number; grewAtMs: number }, nowMs: number): { rateIn: number; rateOut: number } {

@@ -50,10 +50,12 @@ export interface FlowState {
   recentBytes: Map<number, number>;
   /** Largest last_seen seen (µs): the watermark of the next read. */
   watermarkUs: number | null;
+  /** Counts merges that changed something: a sorted view of an unchanged version can be reused. */
+  version: number;
 }
 
 export function emptyFlowState(): FlowState {
-  return { flows: new Map(), recentBytes: new Map(), watermarkUs: null };
+  return { flows: new Map(), recentBytes: new Map(), watermarkUs: null, version: 0 };
 }
 
 function usOf(iso: string | null): number {
@@ -105,6 +107,7 @@ export function mergeFlows(state: FlowState, rows: Iterable<FlowRecord>, nowMs: 
     if (state.watermarkUs === null || next.lastSeenUs > state.watermarkUs) state.watermarkUs = next.lastSeenUs;
     n++;
   }
+  if (n > 0) state.version++;
   return n;
 }
 

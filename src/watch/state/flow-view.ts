@@ -55,7 +55,8 @@ function compareKeyed(a: Keyed, b: Keyed): number {
   return b.f.id - a.f.id;
 }
 
-export function flowView(flows: Iterable<WatchFlow>, q: FlowViewQuery, nowMs: number): FlowView {
+/** Every flow the scope and filter let through, in display order (what a window is cut from). */
+export function sortedFlows(flows: Iterable<WatchFlow>, q: Omit<FlowViewQuery, 'offset' | 'height'>, nowMs: number): WatchFlow[] {
   const terms = parseFilter(q.filter);
   const frozen = q.frozen ? new Map(q.frozen.map((id, i) => [id, i])) : null;
   const shown: Keyed[] = [];
@@ -70,8 +71,18 @@ export function flowView(flows: Iterable<WatchFlow>, q: FlowViewQuery, nowMs: nu
     // The Ollama flows first when all are shown (`a` adds the rest below them), whatever the column.
     shown.sort((a, b) => (q.all ? b.ollama - a.ollama : 0) || (q.reverse ? compareKeyed(b, a) : compareKeyed(a, b)));
   }
-  const offset = clampOffset(q.offset, shown.length, q.height);
-  return { rows: shown.slice(offset, offset + q.height).map((k) => k.f), total: shown.length, offset, order: shown.map((k) => k.f.id) };
+  return shown.map((k) => k.f);
+}
+
+/** The window of `height` rows from `offset` of an already sorted list. */
+export function windowOf(sorted: readonly WatchFlow[], offset: number, height: number): Omit<FlowView, 'order'> {
+  const o = clampOffset(offset, sorted.length, height);
+  return { rows: sorted.slice(o, o + height), total: sorted.length, offset: o };
+}
+
+export function flowView(flows: Iterable<WatchFlow>, q: FlowViewQuery, nowMs: number): FlowView {
+  const sorted = sortedFlows(flows, q, nowMs);
+  return { ...windowOf(sorted, q.offset, q.height), order: sorted.map((f) => f.id) };
 }
 
 export function clampOffset(offset: number, total: number, height: number): number {
