@@ -5,7 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesLastMinute, emptyFlowState, mergeFlows, rateOf, RATE_WINDOW_MS } from '../../src/watch/state/flow-state.js';
-import { flowView, type FlowViewQuery } from '../../src/watch/state/flow-view.js';
+import { sortedFlows, windowOf, type FlowViewQuery } from '../../src/watch/state/flow-view.js';
+import type { WatchFlow } from '../../src/watch/state/flow-state.js';
+
+/** The Flows view as the model builds it: the sorted list, a window of it, and every id in order. */
+function flowView(flows: Iterable<WatchFlow>, q: FlowViewQuery, nowMs: number) {
+  const sorted = sortedFlows(flows, q, nowMs);
+  return { ...windowOf(sorted, q.offset, q.height), order: sorted.map((f) => f.id) };
+}
 import { parseFilter, matchesFilter } from '../../src/watch/state/filter.js';
 import { groupFlows } from '../../src/watch/state/groups.js';
 import { silenceBanner } from '../../src/watch/state/banner.js';

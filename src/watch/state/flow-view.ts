@@ -29,8 +29,6 @@ export interface FlowView {
   /** Flows the scope and filter let through (the rows are a window of them). */
   total: number;
   offset: number;
-  /** Every matching id in display order: what `o` freezes and the cursor moves over. */
-  order: number[];
 }
 
 function sortKey(col: SortColumn, f: WatchFlow, nowMs: number): number | string {
@@ -75,15 +73,11 @@ export function sortedFlows(flows: Iterable<WatchFlow>, q: Omit<FlowViewQuery, '
 }
 
 /** The window of `height` rows from `offset` of an already sorted list. */
-export function windowOf(sorted: readonly WatchFlow[], offset: number, height: number): Omit<FlowView, 'order'> {
+export function windowOf(sorted: readonly WatchFlow[], offset: number, height: number): FlowView {
   const o = clampOffset(offset, sorted.length, height);
   return { rows: sorted.slice(o, o + height), total: sorted.length, offset: o };
 }
 
-export function flowView(flows: Iterable<WatchFlow>, q: FlowViewQuery, nowMs: number): FlowView {
-  const sorted = sortedFlows(flows, q, nowMs);
-  return { ...windowOf(sorted, q.offset, q.height), order: sorted.map((f) => f.id) };
-}
 
 export function clampOffset(offset: number, total: number, height: number): number {
   return Math.max(0, Math.min(offset, total - Math.max(1, height)));
