@@ -33,6 +33,10 @@ const TIMING = [
   // Counts minor GCs while the hot path runs: under a parallel run it saw 2 (the worker's own
   // traffic, not the code under test); alone it sees none.
   'test/flows/no-alloc.test.ts',
+  // Drives `watch` in tmux and waits for its frames (keys, resizes, exit).
+  'test/watch/tmux-e2e.test.ts',
+  // watch capturing live in namespaces while a pull runs.
+  'test/watch/live-netns.test.ts',
 ];
 const HOST = [
   'test/flows/loopback-capture.test.ts',

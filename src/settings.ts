@@ -50,6 +50,12 @@ export const DEFAULTS = Object.freeze({
    * in /Library/Application Support.
    */
   serviceDb: Object.freeze({ systemd: '/var/lib/ollama-audit/audit.db', launchd: '/Library/Application Support/ollama-audit/audit.db' }),
+  /**
+   * `watch`: data_version checked every pollMs; a frame drawn for new data at most every frameMs
+   * (2 a second: a terminal redraw costs more than the data); claims evaluated again at most every
+   * claimsEveryMs (they read the whole session); the non-TTY line every lineMs.
+   */
+  watch: Object.freeze({ pollMs: 250, frameMs: 500, claimsEveryMs: 5000, lineMs: 1000 }),
 });
 
 /** Environment variables the settings read; nothing else of the environment matters to them. */

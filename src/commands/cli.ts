@@ -11,6 +11,7 @@ import {
 import { addDemoCommand } from './demo-cli.js';
 import { addServiceCommand } from './service-cli.js';
 import { addExportCommand } from './export-cli.js';
+import { addWatchCommand } from './watch-cli.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -131,6 +132,7 @@ export async function main(argv: string[]): Promise<number> {
   addDemoCommand(program, (c) => { code = c; });
   addServiceCommand(program, (c) => { code = c; });
   addExportCommand(program, (c) => { code = c; });
+  addWatchCommand(program, (c) => { code = c; });
 
   try {
     await program.parseAsync(argv);

@@ -11,6 +11,7 @@ export function addDemoCommand(program: Command, setCode: (code: number) => void
     .addOption(dbOption('a temporary store deleted at exit'))
     .option('--report <dir>', 'also write a report folder (report.md/html/json, evidence.pcapng, manifest.json)')
     .option('--json', 'print the demo summary, flows and claim verdicts as JSON')
-    .addHelpText('after', examples('ollama-audit demo', 'ollama-audit demo --db demo.db --report ./demo-report'))
+    .option('--watch', 'show the imported capture in the `watch` dashboard (q quits; lines when not a terminal)')
+    .addHelpText('after', examples('ollama-audit demo', 'ollama-audit demo --db demo.db --report ./demo-report', 'ollama-audit demo --watch'))
     .action(async (opts) => { setCode(await (await import('./demo-command.js')).runDemo(opts)); });
 }

@@ -23,6 +23,8 @@ export interface DemoOptions {
   json?: boolean;
   /** Also write a report folder of the demo session. */
   report?: string;
+  /** Show the imported session in the `watch` dashboard instead of printing. */
+  watch?: boolean;
 }
 
 /**
@@ -40,6 +42,10 @@ export async function runDemo(opts: DemoOptions, out: NodeJS.WritableStream = pr
     } catch (err) {
       if (!(err instanceof DuplicateImportError)) throw err;
       out.write(`ollama-audit demo: the bundled capture is already in ${visible(dbPath)} as session ${err.earlierSession}: \`ollama-audit flows --db ${visible(dbPath)} --session ${err.earlierSession}\` lists its flows.\n`);
+      return EXIT_OK;
+    }
+    if (opts.watch) {
+      await (await import('./watch-command.js')).showStore({ dbPath, session: summary.session_id, outDir: process.cwd() }, {});
       return EXIT_OK;
     }
     const db = openDb(dbPath, { readonly: true });

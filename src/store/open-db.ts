@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { closeSync, existsSync, statSync } from 'node:fs';
 import { checkOwnFile, createExclusive, safeOutputDir } from './safe-files.js';
 import { dirname } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { MIGRATIONS } from './schema.js';
 import { explainStoreError, StoreError } from './store-error.js';
 
@@ -22,7 +23,9 @@ export function openDb(path: string, opts: { readonly?: boolean; busyTimeoutMs?:
   if (existsSync(path) && statSync(path).isDirectory()) {
     throw new StoreError(`${path} is a folder, not a database: pass a file path to --db`);
   }
-  const oldMask = process.umask(0o077);
+  // A worker thread (watch's data thread) cannot set the umask; a reader creates no file, so it needs none.
+  const setMask = !(opts.readonly && !isMainThread);
+  const oldMask = setMask ? process.umask(0o077) : 0;
   let db: Db;
   try {
     if (!opts.readonly) prepareStoreFiles(path);
@@ -40,7 +43,7 @@ export function openDb(path: string, opts: { readonly?: boolean; busyTimeoutMs?:
     if (err instanceof StoreError) throw err;
     throw explainStoreError(err, path);
   } finally {
-    process.umask(oldMask);
+    if (setMask) process.umask(oldMask);
   }
   return db;
 }

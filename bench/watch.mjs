@@ -1,0 +1,125 @@
+// The `watch` dashboard under load (issue #11 "Performance"): stores of 10,000 and 50,000 flows (the
+// demo capture imported, its blob-download flow copied by SQL: bench/clone-flows.mjs, so every flow
+// is an Ollama flow and the default Flows view sorts all of them), a writer process committing 200
+// flow updates a second (one transaction a second, as the daemon writes), and the data side
+// (StorePoller + SourceLoop, as in the worker thread) with the UI's screen rendered at 120×40
+// (renderToString of the same Screen component) in this one thread, so the CPU figures are both
+// threads' work added up. Figures: per-frame CPU (data read + frame + render) median and p95, idle
+// CPU (no writes: data_version polls only), peak RSS, and key → frame (a new sort: query → frame
+// → rendered). Run after `npm run build`: node bench/watch.mjs [flows...]
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createElement as h } from 'react';
+import { cloneFlows } from './clone-flows.mjs';
+
+const ROOT = join(import.meta.dirname, '..');
+const dist = (p) => import(join(ROOT, 'dist', p));
+const [{ importFile }, { DEMO_CAPTURE }, { openDb }, { StorePoller }, { SourceLoop }, { renderToString }, { Screen }, { layoutOf }, ui] = await Promise.all([
+  dist('commands/import-file.js'), dist('commands/demo-command.js'), dist('store/open-db.js'), dist('watch/data/store-poller.js'),
+  dist('watch/data/source-loop.js'), import('ink'), dist('watch/ui/screen.js'), dist('watch/ui/layout.js'), dist('watch/state/ui-state.js'),
+]);
+const SIZES = process.argv.slice(2).map(Number).filter(Boolean);
+const COLUMNS = 120;
+const ROWS = 40;
+const LOAD_S = 20;
+const IDLE_S = 10;
+
+const WRITER = `
+const Database = require(${JSON.stringify(join(ROOT, 'node_modules/better-sqlite3'))});
+const db = new Database(process.argv[1]);
+db.pragma('busy_timeout = 5000');
+const ids = db.prepare('SELECT id FROM flows').pluck().all();
+const up = db.prepare('UPDATE flows SET bytes_in = bytes_in + ?, packets_in = packets_in + 1, last_seen = ? WHERE id = ?');
+let t = db.prepare('SELECT max(last_seen) FROM flows').pluck().get();
+setInterval(() => db.transaction(() => { for (let i = 0; i < 200; i++) up.run(1000 + i, (t += 1000), ids[(Math.random() * ids.length) | 0]); })(), 1000);
+`;
+
+function pct(xs, p) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function run(flows) {
+  const dir = mkdtempSync(join(tmpdir(), 'oawt-bench-'));
+  try {
+    const db = join(dir, 'watch.db');
+    openDb(db).close();
+    await importFile(db, DEMO_CAPTURE);
+    const raw = openDb(db);
+    const cdn = raw.prepare("SELECT id FROM flows WHERE activity = 'blob-download'").pluck().get();
+    raw.close();
+    const total = cloneFlows(db, flows - 28, cdn);
+    // A daemon's session: live, not ended; the copies an hour old (idle flows of a long session), so
+    // only what the writer touches is recent.
+    const w = openDb(db);
+    w.prepare("UPDATE sessions SET kind = 'live', ended_at = NULL").run();
+    w.prepare('UPDATE flows SET first_seen = first_seen - 3600000000, last_seen = last_seen - 3600000000').run();
+    w.close();
+
+    const poller = new StorePoller(db, undefined, 5000);
+    let state = ui.initialUiState(false);
+    const height = layoutOf(COLUMNS, ROWS, 13).tableRows;
+    let last = null;
+    const loop = new SourceLoop(poller, (f) => { last = f; }, Date.now, 500);
+    const render = () => renderToString(h(Screen, { frame: last, ui: state, columns: COLUMNS, rows: ROWS, noColor: false, notice: null }), { columns: COLUMNS });
+    let t0 = cpuMs();
+    loop.query(ui.frameQueryOf(state, height));
+    render();
+    const firstMs = cpuMs() - t0;
+
+    const writer = spawn(process.execPath, ['-e', WRITER, db], { stdio: 'ignore' });
+    const perFrame = [];
+    let rss = process.memoryUsage().rss;
+    const end = Date.now() + LOAD_S * 1000;
+    while (Date.now() < end) {
+      const before = last;
+      t0 = cpuMs();
+      loop.tick();
+      if (last !== before) render();
+      if (last !== before) perFrame.push(cpuMs() - t0);
+      rss = Math.max(rss, process.memoryUsage().rss);
+      await sleep(250);
+    }
+    writer.kill();
+    // Let the last changes be read and the claims evaluated once more (at most every max(5 s, 10× its time)).
+    const settle = Date.now() + 15_000;
+    while (Date.now() < settle) { loop.tick(); await sleep(250); }
+
+    const idle0 = cpuMs();
+    const idleEnd = Date.now() + IDLE_S * 1000;
+    while (Date.now() < idleEnd) { loop.tick(); await sleep(250); }
+    const idlePct = ((cpuMs() - idle0) / (IDLE_S * 1000)) * 100;
+
+    const keys = [];
+    for (let i = 0; i < 20; i++) {
+      state = ui.reduce(state, { type: 'sortNext' }, { total: 0, height, idAt: () => undefined });
+      const k0 = performance.now();
+      loop.query(ui.frameQueryOf(state, height));
+      render();
+      keys.push(performance.now() - k0);
+    }
+    const moves = [];
+    for (let i = 0; i < 20; i++) {
+      state = ui.reduce(state, { type: 'pageDown' }, { total: last.total, height, idAt: () => undefined });
+      const k0 = performance.now();
+      loop.query(ui.frameQueryOf(state, height));
+      render();
+      moves.push(performance.now() - k0);
+    }
+    poller.close();
+    return { moveMedian: pct(moves, 50), moveP95: pct(moves, 95), flows: total, firstMs, frames: perFrame.length, median: pct(perFrame, 50), p95: pct(perFrame, 95), idlePct, rssMb: rss / 1048576, keyMedian: pct(keys, 50), keyP95: pct(keys, 95) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+console.log('| flows | first frame CPU ms | frames in 20 s | per-frame CPU ms median | p95 | idle CPU % of a core | peak RSS MB | `s` → frame ms median | p95 | PgDn → frame ms median | p95 |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+for (const n of SIZES.length ? SIZES : [10_000, 50_000]) {
+  const r = await run(n);
+  console.log(`| ${r.flows} | ${r.firstMs.toFixed(0)} | ${r.frames} | ${r.median.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.idlePct.toFixed(2)} | ${r.rssMb.toFixed(0)} | ${r.keyMedian.toFixed(1)} | ${r.keyP95.toFixed(1)} | ${r.moveMedian.toFixed(1)} | ${r.moveP95.toFixed(1)} |`);
+}

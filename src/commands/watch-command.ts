@@ -1,0 +1,81 @@
+/**
+ * `watch`: attaches to a store (--db: a daemon's, read-only, no privileges; or a finished session)
+ * or captures in-process through the live engine (root or CAP_NET_RAW), and shows it: the
+ * dashboard on a terminal, one line (or JSON object) per second otherwise, one screen with --once.
+ */
+import { readFileSync } from 'node:fs';
+import { openDb } from '../store/open-db.js';
+import { resolveDbPath, settingsFromOptions, type DaemonOptionValues } from '../settings.js';
+import { EXIT_OK, UserError } from '../errors.js';
+import { startLiveEngine, type LiveEngine } from '../live/engine.js';
+import { requireSessions } from './session-check.js';
+import { runDashboard, runLines, runOnce, type StoreTarget } from '../watch/run-modes.js';
+
+export interface WatchOptions extends DaemonOptionValues {
+  session?: number;
+  once?: boolean;
+  json?: boolean;
+  /** Where `e` and `r` write (default: the working directory). */
+  out?: string;
+}
+
+export const NO_SOURCE = 'watch needs either the privilege to capture (run it as root: `sudo ollama-audit watch`, or give node CAP_NET_RAW) '
+  + 'or a store to attach to without privileges: `ollama-audit watch --db /var/lib/ollama-audit/audit.db` (a running daemon\'s) or `ollama-audit demo --watch`';
+
+/** CAP_NET_RAW (bit 13) in the effective set, or root: what opening a capture needs. */
+function canCapture(): boolean {
+  if (process.getuid?.() === 0) return true;
+  try {
+    const eff = /^CapEff:\s*([0-9a-f]+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    return eff !== undefined && (BigInt(`0x${eff}`) & (1n << 13n)) !== 0n;
+  } catch {
+    return false;
+  }
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => { for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeListener(s, stop); resolve(); };
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, stop);
+    process.stdout.on('error', stop); // `watch | head`: the reader went away
+  });
+}
+
+export async function runWatch(opts: WatchOptions): Promise<number> {
+  const outDir = opts.out ?? process.cwd();
+  let engine: LiveEngine | null = null;
+  let target: StoreTarget;
+  if (opts.db !== undefined) {
+    const dbPath = resolveDbPath(opts.db);
+    // A missing or foreign file, or a --session it does not hold: one line, exit 2, before any drawing.
+    const db = openDb(dbPath, { readonly: true });
+    try {
+      requireSessions(db, opts.session, opts.db);
+    } finally {
+      db.close();
+    }
+    target = { dbPath, session: opts.session, outDir };
+  } else {
+    if (opts.session !== undefined) throw new UserError('--session needs --db: it chooses a session of a store to browse');
+    if (!canCapture()) throw new UserError(NO_SOURCE);
+    const settings = settingsFromOptions(opts);
+    engine = startLiveEngine(settings);
+    const live = engine;
+    target = { dbPath: settings.db, session: live.sessionId, outDir, nudge: (changed) => { live.on('second', () => changed()); } };
+    // --duration ends the capture; the dashboard stays on the ended session until q.
+    if (settings.duration !== undefined) setTimeout(() => void live.stop(), settings.duration * 1000).unref();
+  }
+  try {
+    await showStore(target, opts);
+  } finally {
+    if (engine) await engine.stop();
+  }
+  return EXIT_OK;
+}
+
+/** Dashboard, lines or once, by the options and whether both ends are terminals. */
+export async function showStore(target: StoreTarget, opts: { once?: boolean; json?: boolean }): Promise<void> {
+  if (opts.once) return runOnce(target, opts.json === true, process.stdout);
+  if (!process.stdout.isTTY || !process.stdin.isTTY || opts.json) return runLines(target, opts.json === true, process.stdout, untilSignal());
+  return runDashboard(target, process.stdout, process.stdin);
+}

@@ -1,0 +1,181 @@
+/**
+ * The merged state on the data side and the frames made from it: flows (state/flow-state.ts),
+ * the latest claims evaluation, coverage and API chains. Knows nothing of where rows come from
+ * (store-poller.ts feeds it) or how frames travel (a worker message or a direct call).
+ */
+import type { ClaimsReport } from '../../claims/evaluate.js';
+import { clientClass } from '../../exposure/scope.js';
+import { visible } from '../../text/visible.js';
+import { endpoint, formatPercent } from '../../text/format-values.js';
+import { silenceBanner, type Banner } from '../state/banner.js';
+import { emptyFlowState, mergeFlows, rateOf, type FlowState, type WatchFlow } from '../state/flow-state.js';
+import { clampOffset, sortedFlows, windowOf, type FlowViewQuery } from '../state/flow-view.js';
+import { groupFlows } from '../state/groups.js';
+import type { FlowRecord } from '../../store/read/flows.js';
+import type { ApiLine, ClaimLine, CoverageLine, Frame, FrameQuery, FrameRows, Header } from './frame.js';
+
+export class WatchModel {
+  flows: FlowState = emptyFlowState();
+  header: Header = { session: null, source: '', lastWriteAgoS: null, live: false };
+  /** µs the data is at: now for a live session, the session's last packet for a finished one. */
+  private dataEndUs = 0;
+  /** µs the session began (the banner's "SILENT for" when the tree never sent anything). */
+  private startUs = 0;
+  private claims: ClaimLine[] = [];
+  private coverage: CoverageLine | null = null;
+  private api: ApiLine[] = [];
+  private frozen: number[] | null = null;
+  private lastDetail: { id: number; lines: string[] } | null = null;
+  private sortedCache: { key: string; list: WatchFlow[] } | null = null;
+
+  private sorted(q: Omit<FlowViewQuery, 'offset' | 'height'>, nowMs: number): WatchFlow[] {
+    const key = cacheKey(q, this.flows.version, nowMs);
+    if (this.sortedCache?.key !== key) this.sortedCache = { key, list: sortedFlows(this.flows.flows.values(), q, nowMs) };
+    return this.sortedCache.list;
+  }
+
+  reset(header: Header, startUs: number): void {
+    this.flows = emptyFlowState();
+    this.header = header;
+    this.startUs = startUs;
+    this.claims = [];
+    this.coverage = null;
+    this.api = [];
+    this.frozen = null;
+    this.sortedCache = null;
+    this.perVersion = null;
+  }
+
+  merge(rows: Iterable<FlowRecord>, nowMs: number): number {
+    return mergeFlows(this.flows, rows, nowMs);
+  }
+
+  setDataEnd(us: number): void {
+    this.dataEndUs = us;
+  }
+
+  /** A new claims evaluation: verdicts that differ from the last one are marked changed. */
+  setClaims(report: ClaimsReport): void {
+    const before = new Map(this.claims.map((c) => [c.id, c.verdict]));
+    const cov = report.coverage.sessions[0];
+    this.claims = report.claims.map((c) => ({
+      id: visible(c.id),
+      verdict: c.verdict,
+      reason: visible(c.reason),
+      coverage: cov && cov.problems.length ? `${cov.problems.length} coverage problem(s)` : 'coverage ok',
+      changed: before.size > 0 && before.get(c.id) !== c.verdict,
+      evidence: c.evidence.flows.map((f) => `#${f.flow_id} ${visible(f.activity)} ${visible(f.hostname ?? '')} ${endpoint(f.far_addr, f.far_port, 'tcp')}`.replace(/ {2,}/g, ' ')),
+    }));
+    this.coverage = cov ? {
+      packets: cov.packets,
+      drops: cov.drops,
+      lossPercent: cov.loss_estimate,
+      ...this.unattributed(),
+      expiredEarly: Object.entries(cov.expired_early).filter(([k]) => k !== 'half_open_timeout').reduce((n, [, v]) => n + v, 0),
+      problems: cov.problems.map(visible),
+    } : null;
+    this.api = report.chains.map((c) => ({
+      cls: clientClass(c.request.client),
+      client: `${visible(c.request.client)}${c.request.client_process ? ` ${visible(c.request.client_process.name)}[${c.request.client_process.pid}]` : ''}`,
+      request: `${visible(c.request.method)} ${visible(c.request.path ?? '')}`,
+      model: null,
+      caused: c.caused.map((f) => `#${f.flow_id} ${visible(f.activity)} ${visible(f.hostname ?? f.far_addr)}`),
+    }));
+  }
+
+  /** Per data version (and second, for the banner): passes over every flow, not repeated for each key. */
+  private perVersion: { key: string; banner: Banner; unattributed: { unattributedFlows: number; unattributedBytes: number } } | null = null;
+
+  private totals(dataNowUs: number, nowMs: number): NonNullable<WatchModel['perVersion']> {
+    const key = `${this.flows.version}:${Math.floor(nowMs / 1000)}:${Math.floor(dataNowUs / 1e6)}`;
+    if (this.perVersion?.key !== key) {
+      this.perVersion = { key, banner: silenceBanner(this.flows, dataNowUs, this.startUs, nowMs, this.header.live), unattributed: this.unattributed() };
+    }
+    return this.perVersion;
+  }
+
+  private unattributed(): { unattributedFlows: number; unattributedBytes: number } {
+    let unattributedFlows = 0;
+    let unattributedBytes = 0;
+    for (const f of this.flows.flows.values()) {
+      if (f.pid !== null) continue;
+      unattributedFlows++;
+      unattributedBytes += f.bytesIn + f.bytesOut;
+    }
+    return { unattributedFlows, unattributedBytes };
+  }
+
+  /** Detail lines of a flow, read by the source (it has the store); kept for the frames that follow. */
+  setDetail(id: number, lines: string[]): void {
+    this.lastDetail = { id, lines };
+  }
+
+  frame(q: FrameQuery, nowMs: number): Frame {
+    const list = this.rows(q, nowMs);
+    const dataNowUs = this.header.live ? nowMs * 1000 : this.dataEndUs;
+    const totals = this.totals(dataNowUs, nowMs);
+    const detail = q.detail !== null && this.lastDetail?.id === q.detail ? this.lastDetail.lines : q.detail !== null ? ['reading…'] : null;
+    return {
+      nowMs,
+      header: this.header,
+      banner: totals.banner,
+      claims: this.claims,
+      coverage: this.coverage ? { ...this.coverage, ...totals.unattributed } : null,
+      ...list,
+      detail,
+    };
+  }
+
+  private rows(q: FrameQuery, nowMs: number): { list: FrameRows; total: number; offset: number } {
+    const { offset, height } = q.flows;
+    if (q.view === 'flows') {
+      if (!q.flows.frozen) this.frozen = null;
+      const sorted = this.sorted({ ...q.flows, frozen: this.frozen }, nowMs);
+      const v = windowOf(sorted, offset, height);
+      if (q.flows.frozen && !this.frozen) this.frozen = sorted.map((f) => f.id);
+      const dataNowUs = this.header.live ? nowMs * 1000 : this.dataEndUs;
+      const rows = v.rows.map((f) => ({ ...f, ...currentRates(f, nowMs), ageS: Math.max(0, (dataNowUs - f.firstSeenUs) / 1e6) }));
+      return { list: { kind: 'flows', rows }, total: v.total, offset: v.offset };
+    }
+    if (q.view === 'hosts' || q.view === 'activities') {
+      const by = q.view === 'hosts' ? 'host' : 'activity';
+      const all = groupFlows(this.flows.flows.values(), by, nowMs, (f) => (q.flows.all || f.ollama) && (q.flows.closed || !f.closed));
+      return window({ kind: 'groups', by, rows: all }, all.length, offset, height);
+    }
+    if (q.view === 'claims') return window({ kind: 'claims', rows: this.claims }, this.claims.length, offset, height);
+    if (q.view === 'api') return window({ kind: 'api', rows: this.api }, this.api.length, offset, height);
+    const lines = coverageLines(this.coverage);
+    return window({ kind: 'coverage', rows: lines }, lines.length, offset, height);
+  }
+}
+
+/**
+ * The sorted Flows list, reused while neither the data, the choices nor (sorting by rate, which
+ * decays as flows go idle) the second changed: moving the cursor or paging sorts nothing.
+ */
+function cacheKey(q: Omit<FlowViewQuery, 'offset' | 'height'>, version: number, nowMs: number): string {
+  return JSON.stringify([q.all, q.closed, q.filter, q.sort, q.reverse, q.frozen?.length ?? -1, version, q.sort === 'rate' ? Math.floor(nowMs / 1000) : 0]);
+}
+
+function currentRates(f: { rateIn: number; rateOut: number; grewAtMs: number }, nowMs: number): { rateIn: number; rateOut: number } {
+  const r = rateOf(f as Parameters<typeof rateOf>[0], nowMs);
+  return { rateIn: r.in, rateOut: r.out };
+}
+
+/** A window of a small list (claims, groups): the UI draws the rows from `offset`. */
+function window(list: FrameRows, total: number, offset: number, height: number): { list: FrameRows; total: number; offset: number } {
+  const o = clampOffset(offset, total, height);
+  return { list: { ...list, rows: list.rows.slice(o, o + height) } as FrameRows, total, offset: o };
+}
+
+function coverageLines(c: CoverageLine | null): string[] {
+  if (!c) return ['coverage: not evaluated yet'];
+  return [
+    `packets captured: ${c.packets}`,
+    `kernel drops: ${c.drops === null ? 'unknown (the source gave no counter)' : c.drops}`,
+    `estimated TCP loss: ${c.lossPercent === null ? 'unknown (no TCP acknowledged yet)' : formatPercent(c.lossPercent)}`,
+    `unattributed flows: ${c.unattributedFlows} (${c.unattributedBytes} bytes)`,
+    `flows expired early: ${c.expiredEarly}`,
+    ...(c.problems.length ? c.problems.map((p) => `problem: ${p}`) : ['no coverage problem']),
+  ];
+}

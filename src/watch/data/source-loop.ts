@@ -1,0 +1,47 @@
+/**
+ * The data side's loop, the same in the worker thread and in a test: poll the store (or, for the
+ * in-process engine, read when it says a second was written), and send a frame when the data
+ * changed, at most one per `frameMs` (the UI draws at most twice a second), or at once when the
+ * UI's query changed (a key must show within 100 ms).
+ */
+import type { Frame, FrameQuery } from './frame.js';
+import type { StorePoller } from './store-poller.js';
+
+export class SourceLoop {
+  private q: FrameQuery | null = null;
+  private lastFrameMs = -Infinity;
+  private pending = false;
+  /** While paused, frames are drawn at the moment of the pause (rates do not decay to 0). */
+  private pausedAtMs: number | null = null;
+
+  constructor(
+    private readonly poller: StorePoller,
+    private readonly post: (f: Frame) => void,
+    private readonly clock: () => number,
+    private readonly frameMs: number,
+  ) {}
+
+  /** A poll (timer) or a nudge (the engine wrote a second): reads when the store changed. */
+  tick(): void {
+    const now = this.clock();
+    if (this.q && !this.q.paused && this.poller.poll(now)) this.pending = true;
+    if (this.pending && now - this.lastFrameMs >= this.frameMs) this.send(now);
+  }
+
+  query(q: FrameQuery): void {
+    const first = this.q === null;
+    this.q = q;
+    const now = this.clock();
+    this.pausedAtMs = q.paused ? this.pausedAtMs ?? now : null;
+    if (first) this.poller.poll(now);
+    if (q.detail !== null) this.poller.loadDetail(q.detail);
+    this.send(now);
+  }
+
+  private send(now: number): void {
+    if (!this.q) return;
+    this.pending = false;
+    this.lastFrameMs = now;
+    this.post(this.poller.model.frame(this.q, this.pausedAtMs ?? now));
+  }
+}

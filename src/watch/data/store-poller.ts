@@ -1,0 +1,120 @@
+/**
+ * Follows a store another process writes (a daemon), or browses a finished session: a read-only
+ * connection; every poll asks SQLite's data_version (one pragma, no table read) and only when it
+ * moved reads the flows changed since the watermark (store/read/changes.ts). Each read is one
+ * short statement run to its end: no read transaction stays open, so the daemon's WAL checkpoints.
+ * Claims and coverage are evaluated again at most every CLAIMS_EVERY_MS, and only after a change.
+ */
+import { statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { openDb, type Db } from '../../store/open-db.js';
+import { dataVersion, flowsChangedSince } from '../../store/read/changes.js';
+import { queryFlows } from '../../store/read/flows.js';
+import { sessionIds, sessionRows, type SessionRow } from '../../store/read/sessions.js';
+import { claimsReport } from '../../claims/evaluate.js';
+import { visible } from '../../text/visible.js';
+import { WatchModel } from './model.js';
+import { detailLines } from './detail.js';
+import type { Header } from './frame.js';
+
+/**
+ * Read again from this long before the watermark: a row can be committed after a later one
+ * (a flow reclassified when it closes keeps its last_seen). Merging a row twice changes nothing.
+ */
+const OVERLAP_US = 2_000_000;
+
+export class StorePoller {
+  readonly model = new WatchModel();
+  /** Change reads done (each a flows query): what an unchanged data_version must not add to. */
+  reads = 0;
+  private readonly db: Db;
+  private version: number | null = null;
+  private session: SessionRow | null = null;
+  private claimsAtMs = -Infinity;
+  private claimsStale = false;
+  /** claimsEveryMs, or 10× the last evaluation's time when longer: claims cost at most ~10 % of a core on a big session. */
+  private claimsGapMs: number;
+  private citing = new Map<number, string[]>();
+
+  constructor(private readonly path: string, private readonly wantSession: number | undefined, private readonly claimsEveryMs: number) {
+    this.db = openDb(path, { readonly: true });
+    this.claimsGapMs = claimsEveryMs;
+  }
+
+  /** One poll at wall-clock `nowMs`: true when the store had changed and was read. */
+  poll(nowMs: number): boolean {
+    const v = dataVersion(this.db);
+    const changed = v !== this.version;
+    this.version = v;
+    if (changed) this.readChanges(nowMs);
+    if (this.session) this.model.header = { ...this.model.header, lastWriteAgoS: this.lastWriteAgoS(nowMs) };
+    if (this.claimsStale && nowMs - this.claimsAtMs >= this.claimsGapMs) this.evaluateClaims(nowMs);
+    return changed;
+  }
+
+  private readChanges(nowMs: number): void {
+    const row = this.currentSession();
+    if (!row) return;
+    if (row.id !== this.session?.id) {
+      this.model.reset(headerOf(row, this.path), row.started_at ?? nowMs * 1000);
+      this.claimsAtMs = -Infinity;
+    }
+    this.session = row;
+    this.model.header = { ...this.model.header, live: row.kind === 'live' && row.ended_at === null };
+    this.model.setDataEnd(row.ended_at ?? row.started_at ?? 0);
+    const since = this.model.flows.watermarkUs === null ? -1 : this.model.flows.watermarkUs - OVERLAP_US;
+    this.reads++;
+    this.model.merge(flowsChangedSince(this.db, row.id, since), nowMs);
+    this.claimsStale = true;
+  }
+
+  /** The session asked for, else the newest (a daemon that restarts begins a new one). */
+  private currentSession(): SessionRow | null {
+    if (this.wantSession !== undefined) return sessionRows(this.db, [this.wantSession])[0] ?? null;
+    const ids = sessionIds(this.db);
+    return ids.length ? sessionRows(this.db, [ids[ids.length - 1]])[0] : null;
+  }
+
+  private evaluateClaims(nowMs: number): void {
+    if (!this.session) return;
+    const started = performance.now();
+    const report = claimsReport(this.db, { sessions: [this.session.id] });
+    this.claimsGapMs = Math.max(this.claimsEveryMs, 10 * (performance.now() - started));
+    this.model.setClaims(report);
+    this.citing = new Map();
+    for (const c of report.claims) for (const id of c.evidence.flow_ids) this.citing.set(id, [...(this.citing.get(id) ?? []), `${visible(c.id)} (${c.verdict})`]);
+    this.claimsAtMs = nowMs;
+    this.claimsStale = false;
+  }
+
+  /** A live session's store: seconds since its files were last written (the daemon writes each second). */
+  private lastWriteAgoS(nowMs: number): number | null {
+    if (!this.model.header.live) return null;
+    const mtimes = [this.path, `${this.path}-wal`].map((p) => { try { return statSync(p).mtimeMs; } catch { return 0; } });
+    return Math.max(0, (nowMs - Math.max(...mtimes)) / 1000);
+  }
+
+  /** Reads one flow's detail into the model (Enter). */
+  loadDetail(flowId: number): void {
+    const rec = this.session ? queryFlows(this.db, { ids: [flowId], session: this.session.id })[0] : undefined;
+    this.model.setDetail(flowId, rec ? detailLines(rec, this.citing.get(flowId) ?? []) : [`flow #${flowId} is not in the store`]);
+  }
+
+  get sessionId(): number | null {
+    return this.session?.id ?? null;
+  }
+
+  /** Runs `fn` on the read-only connection (exports and reports read the store). */
+  withDb<T>(fn: (db: Db) => T): T {
+    return fn(this.db);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+function headerOf(row: SessionRow, path: string): Header {
+  const source = row.kind === 'live' ? `live ${visible(row.source)} · store ${visible(path)}` : `import ${visible(basename(row.source))} · store ${visible(path)}`;
+  return { session: row.id, source, lastWriteAgoS: null, live: false };
+}

@@ -1,0 +1,109 @@
+/**
+ * The three ways `watch` shows a store: the dashboard (a TTY both ways: ink, the data thread),
+ * lines (not a TTY: one summary line or JSON object per second), and once (one screen as text).
+ * Ink is imported here only, dynamically, after the environment is prepared (terminal.ts).
+ */
+import { createElement as h } from 'react';
+import { DEFAULTS } from '../settings.js';
+import { UserError } from '../errors.js';
+import type { DataSource, Frame, FrameQuery } from './data/frame.js';
+import { loopSource, type LoopSource } from './data/loop-source.js';
+import { startThreadSource, type ThreadSource } from './data/thread-source.js';
+import { frameQueryOf, initialUiState } from './state/ui-state.js';
+import { summaryJson, summaryLine } from './summary-line.js';
+import { enterAlternateScreen, prepareEnvironment } from './terminal.js';
+
+export interface StoreTarget {
+  dbPath: string;
+  session?: number;
+  /** Where `e` and `r` write. */
+  outDir: string;
+  /** The in-process engine nudges the data side after each written second instead of polling. */
+  nudge?: (changed: () => void) => void;
+}
+
+/** The dashboard's first frame, from the data thread. */
+function nextFrame(src: DataSource, q: FrameQuery): Promise<Frame> {
+  return new Promise((resolve) => { src.onFrame(resolve); src.query(q); });
+}
+
+/** A frame of an in-process source (it answers a query synchronously). */
+function frameNow(src: LoopSource, q: FrameQuery): Frame {
+  let frame: Frame | null = null;
+  src.onFrameOnce((f) => { frame = f; });
+  src.query(q);
+  return frame!;
+}
+
+const LINE_QUERY = (closed: boolean): FrameQuery => frameQueryOf({ ...initialUiState(closed) }, 1);
+
+/** --once: one screen as text at the terminal's size (120×40 when not a terminal). */
+export async function runOnce(t: StoreTarget, json: boolean, out: NodeJS.WriteStream): Promise<void> {
+  const noColor = prepareEnvironment() || !out.isTTY;
+  const src = loopSource({ dbPath: t.dbPath, session: t.session, outDir: t.outDir, claimsEveryMs: 0 });
+  try {
+    const columns = out.isTTY ? out.columns : 120;
+    const rows = out.isTTY ? out.rows : 40;
+    const [{ renderToString }, { Screen }, { layoutOf }] = await Promise.all([import('ink'), import('./ui/screen.js'), import('./ui/layout.js')]);
+    const first = frameNow(src, LINE_QUERY(true));
+    if (json) { out.write(`${summaryJson(first)}\n`); return; }
+    const ui = initialUiState(!first.header.live);
+    const frame = frameNow(src, frameQueryOf(ui, layoutOf(columns, rows, first.claims.length)?.tableRows ?? 1));
+    out.write(`${renderToString(h(Screen, { frame, ui, columns, rows, noColor, notice: null }), { columns })}\n`);
+  } finally {
+    await src.close();
+  }
+}
+
+/** Not a terminal: a line (or JSON object) per second until `stopped` settles. */
+export async function runLines(t: StoreTarget, json: boolean, out: NodeJS.WritableStream, stopped: Promise<unknown>): Promise<void> {
+  const src = loopSource({ dbPath: t.dbPath, session: t.session, outDir: t.outDir, claimsEveryMs: DEFAULTS.watch.claimsEveryMs, frameMs: 0 });
+  let closed: boolean | null = null;
+  const once = () => {
+    src.tick();
+    const f = frameNow(src, LINE_QUERY(closed ?? true));
+    closed ??= !f.header.live;
+    out.write(`${json ? summaryJson(f) : summaryLine(f)}\n`);
+  };
+  once();
+  const timer = setInterval(once, DEFAULTS.watch.lineMs);
+  try {
+    await stopped;
+  } finally {
+    clearInterval(timer);
+    await src.close();
+  }
+}
+
+/** The dashboard until `q` (or a signal): resolves once the screen is restored. */
+export async function runDashboard(t: StoreTarget, stdout: NodeJS.WriteStream, stdin: NodeJS.ReadStream): Promise<void> {
+  const noColor = prepareEnvironment();
+  const [{ render }, { WatchApp }] = await Promise.all([import('ink'), import('./ui/app.js')]);
+  const errors: string[] = [];
+  const src: ThreadSource = startThreadSource({
+    dbPath: t.dbPath, session: t.session, outDir: t.outDir, pollMs: t.nudge ? 0 : DEFAULTS.watch.pollMs,
+    frameMs: DEFAULTS.watch.frameMs, claimsEveryMs: DEFAULTS.watch.claimsEveryMs,
+  }, (m) => { errors.push(m); quit(); });
+  t.nudge?.(() => src.changed());
+  let quit: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => { quit = resolve; });
+  const leave = enterAlternateScreen(stdout, () => quit());
+  const first = await nextFrameOrError(src, done);
+  const app = render(h(WatchApp, { source: src, noColor, closed: first !== null && !first.header.live, onQuit: () => quit() }), {
+    stdout, stdin, exitOnCtrlC: false, patchConsole: false,
+  });
+  try {
+    await done;
+  } finally {
+    app.unmount();
+    app.cleanup();
+    leave();
+    await src.close();
+  }
+  if (errors.length) throw new UserError(errors[0]);
+}
+
+/** The session's first frame (to know whether it is finished), or null when the data thread failed first. */
+function nextFrameOrError(src: DataSource, failed: Promise<void>): Promise<Frame | null> {
+  return Promise.race([nextFrame(src, LINE_QUERY(true)), failed.then(() => null)]);
+}

@@ -1,0 +1,31 @@
+/**
+ * A store filled by a real import of the bundled demo capture (fixtures/demo/ollama-pull.pcapng, made
+ * by fixtures/make/pull.sh: an Ollama pull through a fake registry, CDN and proxy, plus curl, dig and
+ * ping traffic of other processes; fixtures/README.md). The watch tests read it as a daemon's store.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { importFile } from '../../src/commands/import-file.js';
+import { DEMO_CAPTURE } from '../../src/commands/demo-command.js';
+import { openDb } from '../../src/store/open-db.js';
+import { queryFlows, type FlowRecord } from '../../src/store/read/flows.js';
+
+export interface DemoStore { dir: string; path: string; sessionId: number; remove: () => void }
+
+export async function demoStore(prefix = 'oawt-'): Promise<DemoStore> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const path = join(dir, 'audit.db');
+  openDb(path).close();
+  const summary = await importFile(path, DEMO_CAPTURE);
+  return { dir, path, sessionId: summary.session_id, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function demoFlows(store: DemoStore): FlowRecord[] {
+  const db = openDb(store.path, { readonly: true });
+  try {
+    return queryFlows(db, { session: store.sessionId });
+  } finally {
+    db.close();
+  }
+}

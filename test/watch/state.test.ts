@@ -1,0 +1,198 @@
+/**
+ * The dashboard's pure state (issue #11): merging changed rows, rates from byte differences, the
+ * silence banner, filter/sort/scroll and key → action. Rows come from a real import of the demo
+ * capture; what each flow is comes from how the capture was made (fixtures/README.md, `flows`).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bytesLastMinute, emptyFlowState, mergeFlows, rateOf, RATE_WINDOW_MS } from '../../src/watch/state/flow-state.js';
+import { sortedFlows, windowOf, type FlowViewQuery } from '../../src/watch/state/flow-view.js';
+import type { WatchFlow } from '../../src/watch/state/flow-state.js';
+
+/** The Flows view as the model builds it: the sorted list, a window of it, and every id in order. */
+function flowView(flows: Iterable<WatchFlow>, q: FlowViewQuery, nowMs: number) {
+  const sorted = sortedFlows(flows, q, nowMs);
+  return { ...windowOf(sorted, q.offset, q.height), order: sorted.map((f) => f.id) };
+}
+import { parseFilter, matchesFilter } from '../../src/watch/state/filter.js';
+import { groupFlows } from '../../src/watch/state/groups.js';
+import { silenceBanner } from '../../src/watch/state/banner.js';
+import { keyToAction, splitInput } from '../../src/watch/state/keys.js';
+import { initialUiState, reduce, type ListInfo } from '../../src/watch/state/ui-state.js';
+import type { FlowRecord } from '../../src/store/read/flows.js';
+import { demoFlows, demoStore, type DemoStore } from './demo-store.js';
+
+let store: DemoStore;
+let rows: FlowRecord[];
+beforeAll(async () => {
+  store = await demoStore();
+  rows = demoFlows(store);
+});
+afterAll(() => store.remove());
+
+const query = (q: Partial<FlowViewQuery> = {}): FlowViewQuery =>
+  ({ all: true, closed: true, filter: '', sort: 'total', reverse: false, frozen: null, offset: 0, height: 100, ...q });
+
+const cdn = () => rows.find((r) => r.activity === 'blob-download')!;
+
+describe('merge and rates', () => {
+  it('a flow seen once has no rate; seen again, its rate is the byte growth over the time between', () => {
+    const s = emptyFlowState();
+    expect(mergeFlows(s, rows, 1_000)).toBe(rows.length);
+    const f = cdn();
+    expect(s.flows.get(f.id)!.rateIn).toBe(0);
+    mergeFlows(s, [{ ...f, bytes_in: f.bytes_in + 50_000, bytes_out: f.bytes_out + 1_000 }], 1_500);
+    const merged = s.flows.get(f.id)!;
+    expect(merged.rateIn).toBe(100_000);
+    expect(merged.rateOut).toBe(2_000);
+    expect(merged.bytesIn).toBe(f.bytes_in + 50_000);
+    expect(rateOf(merged, 1_500 + RATE_WINDOW_MS)).toEqual({ in: 100_000, out: 2_000 });
+    expect(rateOf(merged, 1_501 + RATE_WINDOW_MS)).toEqual({ in: 0, out: 0 });
+    // Read again unchanged (an overlapping read): no growth, so the last rate's time stays.
+    mergeFlows(s, [{ ...f, bytes_in: f.bytes_in + 50_000, bytes_out: f.bytes_out + 1_000 }], 2_000);
+    expect(s.flows.get(f.id)!.grewAtMs).toBe(1_500);
+    expect(s.flows.size).toBe(rows.length);
+  });
+
+  it('the watermark is the largest last_seen merged, and off-host Ollama bytes count toward the last minute', () => {
+    const s = emptyFlowState();
+    mergeFlows(s, rows, 10_000);
+    const last = Math.max(...rows.map((r) => Date.parse(r.last_seen!)));
+    expect(Math.floor(s.watermarkUs! / 1000)).toBe(last);
+    const offHostOllama = rows.filter((r) => r.ollama && !r.initiator_addr.startsWith('127.') && !r.responder_addr.startsWith('127.'));
+    expect(bytesLastMinute(s, 10_000)).toBe(offHostOllama.reduce((n, r) => n + r.bytes_in + r.bytes_out, 0));
+    expect(bytesLastMinute(s, 70_000)).toBe(0);
+  });
+
+  it('names made visible: a process name with an escape sequence shows as text', () => {
+    const s = emptyFlowState();
+    const f = cdn();
+    mergeFlows(s, [{ ...f, process: { pid: 7, name: 'evil\x1b[2J', exe: null }, hostname: 'a\nb.example' }], 0);
+    expect(s.flows.get(f.id)!.proc).toBe('evil\\x1b[2J');
+    expect(s.flows.get(f.id)!.remote).toBe('a\\x0ab.example');
+  });
+});
+
+describe('filter, sort and scroll', () => {
+  it('the Ollama scope holds exactly the flows the import marked ollama; `a` adds the rest below them', () => {
+    const s = emptyFlowState();
+    mergeFlows(s, rows, 0);
+    const ollama = flowView(s.flows.values(), query({ all: false }), 0);
+    expect(ollama.total).toBe(rows.filter((r) => r.ollama).length);
+    const all = flowView(s.flows.values(), query(), 0);
+    expect(all.total).toBe(rows.length);
+    const firstOther = all.rows.findIndex((f) => !f.ollama);
+    expect(all.rows.slice(firstOther).every((f) => !f.ollama)).toBe(true);
+  });
+
+  it('host:, proc:, act:, port: and ! select the flows the capture shows for each', () => {
+    const s = emptyFlowState();
+    mergeFlows(s, rows, 0);
+    const ids = (filter: string) => flowView(s.flows.values(), query({ filter }), 0).rows.map((f) => f.id).sort((a, b) => a - b);
+    const want = (pred: (r: FlowRecord) => boolean) => rows.filter(pred).map((r) => r.id).sort((a, b) => a - b);
+    expect(ids('host:registry')).toEqual(want((r) => (r.hostname ?? '').includes('registry')));
+    expect(ids('host:registry').length).toBe(3);
+    expect(ids('proc:curl')).toEqual(want((r) => r.process?.name === 'curl'));
+    expect(ids('act:dns !proc:ollama')).toEqual(want((r) => r.activity === 'dns' && r.process?.name !== 'ollama'));
+    expect(ids('port:11434')).toEqual(want((r) => r.responder_port === 11434));
+    expect(ids('registry')).toEqual(want((r) => (r.hostname ?? '').includes('registry') || r.activity.includes('registry')));
+    expect(parseFilter('!port:53 x')).toEqual([{ field: 'port', value: '53', negate: true }, { field: 'word', value: 'x', negate: false }]);
+    expect(matchesFilter([], s.flows.get(rows[0].id)!)).toBe(true);
+  });
+
+  it('sorts by total (biggest first: the CDN blob), reverses, and freezes an order new flows do not disturb', () => {
+    const s = emptyFlowState();
+    mergeFlows(s, rows, 0);
+    const v = flowView(s.flows.values(), query({ all: false }), 0);
+    expect(v.rows[0].id).toBe(cdn().id);
+    const rev = flowView(s.flows.values(), query({ all: false, reverse: true }), 0);
+    expect(rev.rows.at(-1)!.id).toBe(cdn().id);
+    const frozen = [...rev.order];
+    mergeFlows(s, [{ ...cdn(), bytes_in: cdn().bytes_in * 10 }], 500);
+    expect(flowView(s.flows.values(), query({ all: false, frozen }), 500).order).toEqual(frozen);
+    const byName = flowView(s.flows.values(), query({ all: false, sort: 'remote' }), 0).rows.map((f) => f.remote);
+    for (let i = 1; i < byName.length; i++) expect(byName[i - 1].toLowerCase() <= byName[i].toLowerCase()).toBe(true);
+  });
+
+  it('a window of `height` rows from `offset`, clamped so the last page is full', () => {
+    const s = emptyFlowState();
+    mergeFlows(s, rows, 0);
+    const all = flowView(s.flows.values(), query(), 0);
+    const page = flowView(s.flows.values(), query({ offset: 5, height: 4 }), 0);
+    expect(page.rows.map((f) => f.id)).toEqual(all.order.slice(5, 9));
+    const last = flowView(s.flows.values(), query({ offset: 999, height: 4 }), 0);
+    expect(last.offset).toBe(rows.length - 4);
+    expect(last.rows).toHaveLength(4);
+  });
+
+  it('hosts and activities add up their flows', () => {
+    const s = emptyFlowState();
+    mergeFlows(s, rows, 0);
+    const hosts = groupFlows(s.flows.values(), 'host', 0, () => true);
+    const reg = hosts.find((h) => h.key === 'registry.ollama.ai')!;
+    expect(reg.flows).toBe(3);
+    expect(reg.ollama).toBe(rows.filter((r) => r.hostname === 'registry.ollama.ai' && r.ollama).length);
+    const acts = groupFlows(s.flows.values(), 'activity', 0, () => true);
+    expect(acts.reduce((n, a) => n + a.flows, 0)).toBe(rows.length);
+    expect(acts.find((a) => a.key === 'blob-download')!.bytesIn).toBe(cdn().bytes_in);
+  });
+});
+
+describe('silence banner', () => {
+  it('TRAFFIC at the end of the capture; SILENT for the time since the last off-host Ollama packet later', () => {
+    const s = emptyFlowState();
+    mergeFlows(s, rows, 0);
+    const offHost = rows.filter((r) => r.ollama && !r.responder_addr.startsWith('127.'));
+    const lastUs = Math.max(...offHost.map((r) => Date.parse(r.last_seen!) * 1000));
+    const b = silenceBanner(s, lastUs, 0, 0, false);
+    expect(b).toMatchObject({ kind: 'traffic', flows: offHost.length });
+    // The far end with the most bytes: the CDN the blob came from.
+    expect(b.kind === 'traffic' && b.topHost).toBe(cdn().hostname);
+    const later = silenceBanner(s, lastUs + 3_600e6 + 61e6, 0, 0, false);
+    expect(later.kind).toBe('silent');
+    expect(later.kind === 'silent' && Math.round(later.forS)).toBe(3_661);
+    const none = silenceBanner(emptyFlowState(), 100e6, 40e6, 0, true);
+    expect(none).toEqual({ kind: 'silent', forS: 60, ever: false });
+  });
+});
+
+describe('keys and actions', () => {
+  const list: ListInfo = { total: 30, height: 10, idAt: (i) => (i < 30 ? 100 + i : undefined) };
+  it('maps keys to actions, and typed filter text stays text', () => {
+    expect(keyToAction('q', {}, false)).toEqual({ type: 'quit' });
+    expect(keyToAction('c', { ctrl: true }, true)).toEqual({ type: 'quit' });
+    expect(keyToAction('', { tab: true }, false)).toEqual({ type: 'nextView' });
+    expect(keyToAction('3', {}, false)).toEqual({ type: 'view', view: 'activities' });
+    expect(keyToAction('q', {}, true)).toEqual({ type: 'filterChar', text: 'q' });
+    expect(keyToAction('\x1b[2J', {}, true)).toBeNull();
+    expect(keyToAction('', { return: true }, true)).toEqual({ type: 'filterDone' });
+    expect(keyToAction('x', {}, false)).toBeNull();
+    // tmux send-keys and pastes arrive as one string: one key each.
+    expect(splitInput('1/ab\r', {})).toEqual([['1', {}], ['/', {}], ['a', {}], ['b', {}], ['', { return: true }]]);
+    expect(splitInput('\x1b[A', { upArrow: true })).toEqual([['\x1b[A', { upArrow: true }]]);
+  });
+
+  it('the cursor stays on screen; Enter opens the selected flow; / edits then applies the filter', () => {
+    let s = initialUiState();
+    for (let i = 0; i < 12; i++) s = reduce(s, { type: 'down' }, list);
+    expect(s).toMatchObject({ cursor: 12, offset: 3 });
+    s = reduce(s, { type: 'pageDown' }, list);
+    expect(s).toMatchObject({ cursor: 22, offset: 13 });
+    s = reduce(s, { type: 'bottom' }, list);
+    expect(s).toMatchObject({ cursor: 29, offset: 20 });
+    s = reduce(s, { type: 'top' }, list);
+    expect(s).toMatchObject({ cursor: 0, offset: 0 });
+    s = reduce(reduce(s, { type: 'down' }, list), { type: 'open' }, list);
+    expect(s.detail).toBe(101);
+    s = reduce(s, { type: 'back' }, list);
+    expect(s.detail).toBeNull();
+    for (const a of [{ type: 'filterStart' }, ...[...'registry'].map((text) => ({ type: 'filterChar' as const, text })), { type: 'filterBackspace' }, { type: 'filterDone' }] as const) {
+      s = reduce(s, a, list);
+    }
+    expect(s).toMatchObject({ filter: 'registr', editing: null, cursor: 0 });
+    s = reduce(reduce(s, { type: 'pause' }, list), { type: 'freeze' }, list);
+    expect(s.paused).toBe(true);
+    expect(s.frozen).toBe(true);
+    expect(reduce(s, { type: 'sortNext' }, list)).toMatchObject({ sort: 'total', frozen: false });
+    expect(reduce(s, { type: 'prevView' }, list).view).toBe('api');
+  });
+});
