@@ -100,7 +100,9 @@ describe('goldens', () => {
     expect(cov).toMatch(/packets captured: \d+/);
     const api = strip(screen(160, 40, ui('api')));
     for (const path of ['/api/pull', '/api/generate']) expect(api).toContain(path);
-    expect(api).toMatch(/loopback .*curl\[\d+\].*POST \/api\/pull +— +caused #\d+ dns/);
+    // fixtures/make/pull.sh: curl -d '{"model":"tinyllama"}' .../api/pull; /api/tags names no model.
+    expect(api).toMatch(/loopback .*curl\[\d+\].*POST \/api\/pull +tinyllama +caused #\d+ dns/);
+    expect(api).toMatch(/GET \/api\/tags +— /);
     for (const [name, text] of [['hosts', hosts], ['activities', acts], ['claims', claims], ['coverage', cov], ['api', api]]) {
       await expect(text).toMatchFileSnapshot(`golden/${name}-160x40.txt`);
     }

@@ -46,10 +46,7 @@ export interface ApiLine {
   cls: string;
   client: string;
   request: string;
-  /**
-   * The model named in the request's body (issue #11 "Model names in API requests"), once the
-   * http table records it; null until then (shown as "—").
-   */
+  /** The model named in the request's body (`http.model`; "(cloud)" after a cloud model), null when not read or not named. */
   model: string | null;
   caused: string[];
 }

@@ -78,7 +78,8 @@ export class WatchModel {
       cls: clientClass(c.request.client),
       client: `${visible(c.request.client)}${c.request.client_process ? ` ${visible(c.request.client_process.name)}[${c.request.client_process.pid}]` : ''}`,
       request: `${visible(c.request.method)} ${visible(c.request.path ?? '')}`,
-      model: null,
+      // A cloud model (served through ollama.com) says so: it explains the flows to ollama.com it caused.
+      model: c.request.model === null ? null : `${visible(c.request.model)}${c.request.cloud_model ? ' (cloud)' : ''}`,
       caused: c.caused.map((f) => `#${f.flow_id} ${visible(f.activity)} ${visible(f.hostname ?? f.far_addr)}`),
     }));
   }
