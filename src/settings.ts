@@ -26,6 +26,11 @@ export const DEFAULTS = Object.freeze({
   maxEvidenceBytes: undefined as number | undefined,
   retainS: undefined as number | undefined,
   /**
+   * A live capture stops (SIGTERM, Ctrl-C, --duration, verify --exercise) within this many ms under
+   * any load: flows that do not fit are counted as unwritten_at_stop, never waited for.
+   */
+  stopDeadlineMs: 2000,
+  /**
    * Bounds on a claims file, so a hostile or mistaken file cannot hang or exhaust the auditor:
    * its size (a claims file is a few KB; /dev/zero is not one), YAML aliases (each can expand to
    * a copy of a large node: "billion laughs"), and the amount of matching work it can ask for

@@ -12,11 +12,18 @@ import { createEvidenceWriter, type EvidenceWriter, type SegmentInfo } from '../
 import type { EvidencePolicy } from '../store/evidence-policy.js';
 import { explainStoreError, isDiskFull, StoreError } from '../store/store-error.js';
 import { createChangeSet, type ChangedRows } from './live-batches.js';
+import type { Flow } from '../flows/flow.js';
 import { createStoreGaps, type StoreGaps, type StoredCounts } from './store-gaps.js';
 import { TypedEvents } from './events.js';
 
 /** What to capture and where to store it: the daemon's options, one field each (settings.ts). */
-export type LiveSettings = Omit<DaemonOptionValues, 'evidence' | 'duration'> & { evidence?: EvidencePolicy };
+export type LiveSettings = Omit<DaemonOptionValues, 'evidence' | 'duration'> & {
+  evidence?: EvidencePolicy;
+  /** stop() resolves within this many ms under any load (default DEFAULTS.stopDeadlineMs). */
+  stopDeadlineMs?: number;
+  /** Tests: ms between writes (default 1000), e.g. none before stop() to find every flow unwritten then. */
+  writeIntervalMs?: number;
+};
 
 export interface LiveStarted {
   sessionId: number;
@@ -56,6 +63,11 @@ export interface LiveSummary extends LiveStats {
   stored: StoredCounts;
   /** The session was marked ended (false: the store was still full at the end). */
   ended: boolean;
+  /**
+   * Flows whose latest counters are not in the store because the stop deadline came first
+   * (sessions.expired_early unwritten_at_stop, a coverage problem); 0 when everything was written.
+   */
+  unwrittenAtStop: number;
 }
 
 export interface LiveEvents {
@@ -68,6 +80,15 @@ export interface LiveEvents {
 }
 
 const FLUSH_MS = 1000;
+/**
+ * Shares of the stop deadline: closing open flows (answered ones first) until 1/4 of it, writing
+ * rows until 3/4 (in chunks, so the clock is read between them); the rest ends the session and
+ * closes the store.
+ */
+const STOP_CLOSE_SHARE = 0.25;
+const STOP_WRITE_SHARE = 0.75;
+/** Flow rows per transaction when stopping: 5-10 ms of work here, so the deadline is kept. */
+const STOP_CHUNK_ROWS = 250;
 
 /**
  * The live engine: capture → pipeline (decode, flows, naming, classification) → procfs attribution
@@ -96,6 +117,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   private gaps: StoreGaps;
   private evidenceCarried: { segments: SegmentInfo[]; deleted: string[] } = { segments: [], deleted: [] };
   private stopped: Promise<LiveSummary> | null = null;
+  private readonly stopDeadlineMs: number;
 
   constructor(settings: LiveSettings) {
     super();
@@ -115,10 +137,11 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     this.sessionId = started.session.sessionId;
     this.attributor = started.attributor;
     this.evidence = started.evidence;
+    this.stopDeadlineMs = settings.stopDeadlineMs ?? DEFAULTS.stopDeadlineMs;
     this.changes = createChangeSet(this.attributor, settings.keepCmdline === true);
     const evidence = this.evidence;
     this.ingest = createIngest(this.changes.sinks, {
-      onOpen: (f) => this.attributor.attributeFlow(f, (flow) => this.changes.touched(flow)),
+      onOpen: (f) => this.attributor.attributeFlow(f, (flow) => this.changes.resolved(flow)),
       onPacket: (f, dir, p, d) => {
         this.changes.touched(f);
         if (evidence !== null && !this.evidenceStopped) evidence.write(f, dir, p, d);
@@ -127,7 +150,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     // Several devices: a forwarded packet crosses more than one (`any` is checked by its cooked link type).
     if (capture.interfaces.length > 1) this.ingest.severalInterfaces();
 
-    this.timer = setInterval(() => this.second(), FLUSH_MS);
+    this.timer = setInterval(() => this.second(), settings.writeIntervalMs ?? FLUSH_MS);
     this.captureStartUs = Date.now() * 1000;
     this.gaps = createStoreGaps(this.captureStartUs);
     capture.start(this.ingest.packet);
@@ -165,7 +188,10 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     }
   }
 
-  /** Stops capturing, writes the rest, ends the session. Resolves with the summary (also sent as `stopped`). */
+  /**
+   * Stops capturing, writes what fits before the stop deadline (settings.stopDeadlineMs), ends the
+   * session. Resolves with the summary (also sent as `stopped`), unwrittenAtStop counting what did not fit.
+   */
   stop(): Promise<LiveSummary> {
     this.stopped ??= Promise.resolve().then(() => this.finish(null));
     return this.stopped;
@@ -197,15 +223,15 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   }
 
   private batch(taken: ChangedRows): LiveBatch {
+    return { ...taken.rows, evidence: this.evidenceRows(), progress: this.progress(0) };
+  }
+
+  private progress(unwrittenAtStop: number): LiveBatch['progress'] {
     const stats = this.stats();
     return {
-      ...taken.rows,
-      evidence: this.evidenceRows(),
-      progress: {
-        packets: stats.packets, startedAt: this.captureStartUs, drops: stats.kernelDrops, lossEstimate: stats.lossEstimate,
-        skipped: nonZero(this.ingest.counts.skips), gaps: this.gaps.toRecord(),
-        expiredEarly: expiredEarlyRecord(this.ingest.counts.expiredEarly),
-      },
+      packets: stats.packets, startedAt: this.captureStartUs, drops: stats.kernelDrops, lossEstimate: stats.lossEstimate,
+      skipped: nonZero(this.ingest.counts.skips), gaps: this.gaps.toRecord(),
+      expiredEarly: expiredEarlyRecord(this.ingest.counts.expiredEarly, unwrittenAtStop),
     };
   }
 
@@ -235,6 +261,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     try {
       this.session.flush(b);
       second.stored = true;
+      this.changes.wrote(b.flows);
       const closedGap = this.gaps.wrote(b.flows.map((f) => f.flow), nowUs);
       if (closedGap) this.emit('warning', `writing to ${this.dbPath} again: ${gapText(closedGap)} (recorded in the session)`);
     } catch (err) {
@@ -249,13 +276,16 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
 
   private finish(failure: unknown): LiveSummary {
     clearInterval(this.timer);
+    const t0 = performance.now();
+    const after = (share: number) => () => performance.now() - t0 >= share * this.stopDeadlineMs;
     let ended = false;
+    let unwritten = 0;
     try {
       this.capture.stop();
-      this.ingest.finish();
+      this.ingest.finish(after(STOP_CLOSE_SHARE));
       this.evidence?.close();
-      this.flush();
-      ended = this.end();
+      unwritten = this.flushBy(after(STOP_WRITE_SHARE));
+      ended = this.end(unwritten);
       this.attributor.close();
       this.db.close();
     } catch (err) {
@@ -265,14 +295,59 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     const totals = this.changes.totals;
     const summary: LiveSummary = {
       ...this.stats(), lossEstimate: lossPercent(totals.tcpAcked, totals.tcpMissed), sessionId: this.sessionId, error,
-      stored: this.gaps.counts, ended,
+      // Flows the deadline left open were never closed: they count as seen all the same.
+      flows: totals.flows + this.ingest.unclosedAtStop(), stored: this.gaps.counts, ended, unwrittenAtStop: unwritten,
     };
     this.emit('stopped', summary);
     return summary;
   }
 
+  /**
+   * The last write, in transactions of STOP_CHUNK_ROWS flows until `late()`: first the flows whose
+   * latest counters are not in the store (closed ones, then open ones that changed), then closed
+   * flows whose row only lacks the final classification. Returns how many of the first kind were
+   * not written (the deadline, or a full disk); flows left open and unchanged are stored already.
+   */
+  private flushBy(late: () => boolean): number {
+    const changed = this.changes.takeChanged();
+    const isStored = (c: { flow: Flow }) => this.changes.isStored(c.flow);
+    // Every open flow that changed is stale: it saw packets, or an owner, since its row.
+    const chunks = [
+      ...chunked(changed.closed.filter((c) => !isStored(c)), (closed) => ({ open: [], closed, stale: closed.length })),
+      ...chunked(changed.open, (open) => ({ open, closed: [], stale: open.length })),
+      ...chunked(changed.closed.filter(isStored), (closed) => ({ open: [], closed, stale: 0 })),
+    ];
+    let unwritten = chunks.reduce((n, c) => n + c.stale, 0);
+    const progress = this.progress(0);
+    const expired = this.ingest.counts.expiredEarly;
+    for (let i = 0; i === 0 || i < chunks.length; i++) {
+      if (i > 0 && late()) return unwritten;
+      const chunk = chunks[i] ?? { open: [], closed: [], stale: 0 };
+      const rows = this.changes.rowsOf(chunk.open, chunk.closed, (f) => this.ingest.classify(f));
+      // Records and evidence rows go with the first chunk; progress with each: what is unwritten if this is the last.
+      const b: LiveBatch = {
+        flows: rows.flows, processes: rows.processes, dns: i === 0 ? changed.dns : [], http: i === 0 ? changed.http : [],
+        evidence: i === 0 ? this.evidenceRows() : null,
+        progress: { ...progress, expiredEarly: expiredEarlyRecord(expired, unwritten - chunk.stale) },
+      };
+      try {
+        this.session.flush(b);
+      } catch (err) {
+        if (!isDiskFull(err, this.dbPath)) throw explainStoreError(err, this.dbPath);
+        // Closed flows not written go into the store gap (store-gaps.ts); open ones are counted here.
+        const rest = chunks.slice(i);
+        this.gaps.failed(rest.flatMap((c) => c.closed.map((x) => x.flow)), b.dns.length + b.http.length, Date.now() * 1000);
+        return rest.reduce((n, c) => n + c.open.length, 0);
+      }
+      unwritten -= chunk.stale;
+      this.changes.wrote(b.flows);
+      this.gaps.wrote(b.flows.map((f) => f.flow), Date.now() * 1000);
+    }
+    return unwritten;
+  }
+
   /** Ends the session; false when the store is (still) full, so the session stays open with the gaps recorded so far. */
-  private end(): boolean {
+  private end(unwrittenAtStop: number): boolean {
     if (this.gaps.isFull()) return false;
     const totals = this.changes.totals;
     try {
@@ -281,7 +356,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
         interfaces: this.capture.interfaces, packets: this.ingest.counts.packets, startedAt: this.captureStartUs,
         endedAt: Date.now() * 1000, drops: this.capture.stats().total.kernelDrops,
         lossEstimate: lossPercent(totals.tcpAcked, totals.tcpMissed), skipped: nonZero(this.ingest.counts.skips), warnings: [],
-        stoppedAt: null, expiredEarly: expiredEarlyRecord(this.ingest.counts.expiredEarly),
+        stoppedAt: null, expiredEarly: expiredEarlyRecord(this.ingest.counts.expiredEarly, unwrittenAtStop),
       });
       return true;
     } catch (err) {
@@ -307,6 +382,13 @@ export function clockUtc(us: number): string {
 /** The captured devices, comma-separated (the session's source). */
 function interfaceNames(capture: LiveCapture): string {
   return capture.interfaces.map((i) => i.name ?? String(i.index)).join(',');
+}
+
+/** `list` cut into STOP_CHUNK_ROWS-long pieces, each made into a chunk by `make`. */
+function chunked<T, C>(list: T[], make: (piece: T[]) => C): C[] {
+  const out: C[] = [];
+  for (let i = 0; i < list.length; i += STOP_CHUNK_ROWS) out.push(make(list.slice(i, i + STOP_CHUNK_ROWS)));
+  return out;
 }
 
 function nonZero(counts: Record<string, number>): Record<string, number> {

@@ -18,25 +18,41 @@ export interface ChangedRows {
 /** Totals over the flows that closed so far. */
 export interface ClosedTotals { flows: number; ollama: number; tcpAcked: number; tcpMissed: number }
 
+/** Flows changed since the last take, not yet made into rows (a stop writes them in deadline-bounded chunks). */
+export interface ChangedFlows {
+  /** Flows that closed, classified as they closed. */
+  closed: { flow: Flow; cls: Classification }[];
+  /** Open flows that saw packets (or an owner) since the last take. */
+  open: Flow[];
+  dns: DnsRecord[];
+  http: HttpRecord[];
+}
+
 /**
  * What changed since the last flush, collected from the pipeline's sinks and hooks: flows that
  * saw packets (`touched`), flows that closed, DNS and HTTP records, processes met for the first
  * time. `take` hands it over as the rows of one LiveBatch (progress and evidence are the engine's).
+ * It also remembers, per flow, the packet count of the row last written (`wrote`), so a stop can
+ * tell a flow whose latest counters are not in the store from one only closing (`isStored`).
  */
 export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
   const dirty = new Set<Flow>();
-  let closed: { flow: Flow; cls: Classification }[] = [];
+  let closed: ChangedFlows['closed'] = [];
   let dns: DnsRecord[] = [];
   let http: HttpRecord[] = [];
   let processes: LiveBatch['processes'] = [];
   const hashPending = new Set<ProcessInfo>();
   const totals: ClosedTotals = { flows: 0, ollama: 0, tcpAcked: 0, tcpMissed: 0 };
   const numbering = processNumbering<ProcessInfo>((seq, rec) => processes.push({ seq, rec }));
+  /** Packets (both ways) of each flow's last written row. */
+  const writtenPackets = new WeakMap<Flow, number>();
 
   const sinks: IngestSinks = {
     flow(f, c) {
       dirty.delete(f);
       closed.push({ flow: f, cls: c });
+      totals.flows++;
+      if (c.ollama) totals.ollama++;
       const l = lossOf(f);
       totals.tcpAcked += l.ackedOut + l.ackedIn;
       totals.tcpMissed += l.gapOut + l.gapIn;
@@ -54,38 +70,50 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
     });
   }
 
+  /** Everything changed since the last call, not yet made into rows. */
+  function takeChanged(): ChangedFlows {
+    const changed: ChangedFlows = { closed, open: [...dirty], dns, http };
+    dirty.clear();
+    closed = [];
+    dns = [];
+    http = [];
+    return changed;
+  }
+
   /**
-   * The rows of everything changed since the last call; open flows classified as they are now.
-   * `open` and `closed` list the flows of those rows (our own are left out).
+   * Rows of these flows (open ones classified as they are now) and of the processes met for the
+   * first time since the last call. `open` and `closed` list the flows of those rows (our own are left out).
    */
-  function take(classifyOpen: (f: Flow) => Classification): ChangedRows {
+  function rowsOf(openFlows: Iterable<Flow>, closedFlows: Iterable<{ flow: Flow; cls: Classification }>, classifyOpen: (f: Flow) => Classification) {
     const flows: LiveBatch['flows'] = [];
     const open: Flow[] = [];
-    const closedFlows: Flow[] = [];
+    const closedOut: Flow[] = [];
     const add = (flow: Flow, cls: Classification, into: Flow[]) => {
       if (attributor.processOf(flow)?.self) return; // our own traffic (none expected: no network calls) is not audited
       flows.push({ flow, cls, processSeq: processSeq(attributor.processOf(flow)), peerProcessSeq: processSeq(attributor.peerOf(flow)) });
       into.push(flow);
     };
-    for (const f of dirty) add(f, classifyOpen(f), open);
-    for (const c of closed) {
-      add(c.flow, c.cls, closedFlows);
-      totals.flows++;
-      if (c.cls.ollama) totals.ollama++;
-    }
+    for (const f of openFlows) add(f, classifyOpen(f), open);
+    for (const c of closedFlows) add(c.flow, c.cls, closedOut);
     // An executable hashed since its process was first written: write the hash now.
     for (const info of hashPending) {
       if (info.exeSha256 === null) continue;
       hashPending.delete(info);
       processes.push({ seq: numbering.known(info)!, rec: processRecord(info, keepCmdline) });
     }
-    const rows = { flows, dns, http, processes };
-    dirty.clear();
-    closed = [];
-    dns = [];
-    http = [];
+    const newProcesses = processes;
     processes = [];
-    return { rows, open, closed: closedFlows };
+    return { flows, processes: newProcesses, open, closed: closedOut };
+  }
+
+  /**
+   * The rows of everything changed since the last call; open flows classified as they are now.
+   * `open` and `closed` list the flows of those rows (our own are left out).
+   */
+  function take(classifyOpen: (f: Flow) => Classification): ChangedRows {
+    const c = takeChanged();
+    const r = rowsOf(c.open, c.closed, classifyOpen);
+    return { rows: { flows: r.flows, dns: c.dns, http: c.http, processes: r.processes }, open: r.open, closed: r.closed };
   }
 
   /**
@@ -97,7 +125,23 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
     processes = [...taken.rows.processes, ...processes];
   }
 
-  return { sinks, touched: (f: Flow) => dirty.add(f), take, putBack, totals };
+  /** These rows are in the store now. */
+  function wrote(rows: LiveBatch['flows']): void {
+    for (const r of rows) writtenPackets.set(r.flow, r.flow.packetsOut + r.flow.packetsIn);
+  }
+
+  /** The store holds this flow's latest counters (and its owner: a flow resolved later is touched and forgotten). */
+  function isStored(f: Flow): boolean {
+    return writtenPackets.get(f) === f.packetsOut + f.packetsIn;
+  }
+
+  /** A flow that got its owner after its row was written: it is dirty again, and its row is not current. */
+  function resolved(f: Flow): void {
+    writtenPackets.delete(f);
+    dirty.add(f);
+  }
+
+  return { sinks, touched: (f: Flow) => dirty.add(f), resolved, take, takeChanged, rowsOf, putBack, wrote, isStored, totals };
 }
 
 /** The row of one process; its command line redacted unless the user chose to keep it. */
