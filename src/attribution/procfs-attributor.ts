@@ -41,6 +41,9 @@ interface End {
   localPort: number;
   remote: Buffer;
   remotePort: number;
+  /** The addresses' hex, made once: every lookup of this end (one now, two more at a rescan) keys on it. */
+  localHex: string;
+  remoteHex: string;
   /** Listener / unconnected UDP matches allowed. */
   bound: boolean;
   /** The caller says this end is ours (lookup()). */
@@ -80,6 +83,10 @@ function netnsOf(path: string): number | null {
   }
 }
 
+function end(local: Buffer, localPort: number, remote: Buffer, remotePort: number, bound: boolean, surelyLocal: boolean): End {
+  return { local, localPort, remote, remotePort, localHex: local.toString('hex'), remoteHex: remote.toString('hex'), bound, surelyLocal };
+}
+
 function brief(info: ProcessInfo): NonNullable<Flow['process']> {
   return { pid: info.pid, name: info.comm, exe: info.exe };
 }
@@ -105,7 +112,7 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
   let index: SocketIndex = buildSocketIndex([]);
   /** Per protocol, the tables of the last reading: the host's first, then other namespaces'. */
   const tablesByProto = new Map<number, SocketEntry[][]>();
-  let ifaceAddrs: string[] = [];
+  let ifaceAddrs: ReadonlySet<string> = new Set();
   let ifaceReadAt = -Infinity;
   /** socket inode -> pid holding it; only inodes of the current tables. */
   const owner = new Map<number, number>();
@@ -123,8 +130,8 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
   let lastScanEnd = -Infinity;
   let closed = false;
 
-  function isLocal(addr: Buffer): boolean {
-    return isLoopback(addr) || index.localAddrs.has(addr.toString('hex')) || ifaceAddrs.includes(addr.toString('hex'));
+  function isLocal(addr: Buffer, hex: string): boolean {
+    return isLoopback(addr) || index.localAddrs.has(hex) || ifaceAddrs.has(hex);
   }
 
   function infoFor(pid: number): ProcessInfo | null {
@@ -164,9 +171,9 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
    */
   function socketsAt(proto: number, end: End, local: boolean): SocketEntry[] {
     const out: SocketEntry[] = [];
-    const c = findConnected(index, proto, end.local, end.localPort, end.remote, end.remotePort);
+    const c = findConnected(index, proto, end.localHex, end.localPort, end.remoteHex, end.remotePort);
     if (c) out.push(c);
-    const b = end.bound ? findBound(index, proto, end.local, end.localPort, !local) : null;
+    const b = end.bound ? findBound(index, proto, end.localHex, end.localPort, !local) : null;
     if (b) out.push(b);
     return out;
   }
@@ -177,7 +184,7 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
    * socket of it was found, or its address is ours); `found`: a socket of it was found.
    */
   function endOwner(proto: number, end: End, final: boolean): EndOwner | 'miss' {
-    const local = end.surelyLocal || isLocal(end.local);
+    const local = end.surelyLocal || isLocal(end.local, end.localHex);
     const sockets = socketsAt(proto, end, local);
     for (const e of sockets) {
       const o = ownerOf(e);
@@ -209,8 +216,8 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
 
   function wantedOf(p: Pending, wanted: Map<number, SocketEntry>): void {
     for (const end of p.ends) {
-      const c = findConnected(index, p.proto, end.local, end.localPort, end.remote, end.remotePort);
-      const b = end.bound ? findBound(index, p.proto, end.local, end.localPort) : null;
+      const c = findConnected(index, p.proto, end.localHex, end.localPort, end.remoteHex, end.remotePort);
+      const b = end.bound ? findBound(index, p.proto, end.localHex, end.localPort) : null;
       for (const e of [c, b]) if (e && !owner.has(e.inode) && !unowned.has(e.inode)) wanted.set(e.inode, e);
     }
   }
@@ -242,7 +249,7 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
     for (const ino of unowned) if (!index.byInode.has(ino)) unowned.delete(ino);
     const now = performance.now();
     if (now - ifaceReadAt >= IFACE_REFRESH_MS) {
-      ifaceAddrs = interfaceAddrs();
+      ifaceAddrs = new Set(interfaceAddrs());
       ifaceReadAt = now;
     }
   }
@@ -391,10 +398,7 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
   return {
     lookup(proto, localAddr, localPort, remoteAddr, remotePort) {
       stats.lookups++;
-      const p: Pending = {
-        proto, flow: null,
-        ends: [{ local: widenAddr(localAddr), localPort, remote: widenAddr(remoteAddr), remotePort, bound: true, surelyLocal: true }],
-      };
+      const p: Pending = { proto, flow: null, ends: [end(widenAddr(localAddr), localPort, widenAddr(remoteAddr), remotePort, true, true)] };
       const r = endOwner(proto, p.ends[0], false);
       if (r === 'miss') {
         enqueue(p);
@@ -414,11 +418,8 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
       const res = widenAddr(flow.responderAddr);
       const p: Pending = {
         proto: flow.proto, flow, onResolved,
-        ends: [
-          // A TCP initiator is a connecting socket, never a listener; a UDP one may be unconnected.
-          { local: ini, localPort: flow.initiatorPort, remote: res, remotePort: flow.responderPort, bound: flow.proto === 17, surelyLocal: false },
-          { local: res, localPort: flow.responderPort, remote: ini, remotePort: flow.initiatorPort, bound: true, surelyLocal: false },
-        ],
+        // A TCP initiator is a connecting socket, never a listener; a UDP one may be unconnected.
+        ends: [end(ini, flow.initiatorPort, res, flow.responderPort, flow.proto === 17, false), end(res, flow.responderPort, ini, flow.initiatorPort, true, false)],
       };
       const r = resolveFlow(p, false);
       if (r === 'miss') return enqueue(p);
