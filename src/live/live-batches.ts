@@ -32,8 +32,10 @@ export interface ChangedFlows {
  * What changed since the last flush, collected from the pipeline's sinks and hooks: flows that
  * saw packets (`touched`), flows that closed, DNS and HTTP records, processes met for the first
  * time. `take` hands it over as the rows of one LiveBatch (progress and evidence are the engine's).
- * It also remembers, per flow, the packet count of the row last written (`wrote`), so a stop can
- * tell a flow whose latest counters are not in the store from one only closing (`isStored`).
+ * It also remembers, per flow, the packet count and classification of the row last written
+ * (`wrote`): a flow that closes with that very row stored is not written again (under a flood,
+ * every one-packet flow would be written twice: when new, and when its half-open timeout closes
+ * it), and a stop tells a flow whose latest counters are not in the store from one only closing (`isStored`).
  */
 export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
   const dirty = new Set<Flow>();
@@ -44,8 +46,8 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
   const hashPending = new Set<ProcessInfo>();
   const totals: ClosedTotals = { flows: 0, ollama: 0, tcpAcked: 0, tcpMissed: 0 };
   const numbering = processNumbering<ProcessInfo>((seq, rec) => processes.push({ seq, rec }));
-  /** Packets (both ways) of each flow's last written row. */
-  const writtenPackets = new WeakMap<Flow, number>();
+  /** Packets (both ways) and classification of each flow's last written row. */
+  const written = new WeakMap<Flow, { packets: number; cls: Classification }>();
 
   const sinks: IngestSinks = {
     flow(f, c) {
@@ -94,7 +96,7 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
       into.push(flow);
     };
     for (const f of openFlows) add(f, classifyOpen(f), open);
-    for (const c of closedFlows) add(c.flow, c.cls, closedOut);
+    for (const c of closedFlows) if (!rowIsCurrent(c.flow, c.cls)) add(c.flow, c.cls, closedOut);
     // An executable hashed since its process was first written: write the hash now.
     for (const info of hashPending) {
       if (info.exeSha256 === null) continue;
@@ -127,17 +129,24 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
 
   /** These rows are in the store now. */
   function wrote(rows: LiveBatch['flows']): void {
-    for (const r of rows) writtenPackets.set(r.flow, r.flow.packetsOut + r.flow.packetsIn);
+    for (const r of rows) written.set(r.flow, { packets: r.flow.packetsOut + r.flow.packetsIn, cls: r.cls });
   }
 
   /** The store holds this flow's latest counters (and its owner: a flow resolved later is touched and forgotten). */
   function isStored(f: Flow): boolean {
-    return writtenPackets.get(f) === f.packetsOut + f.packetsIn;
+    return written.get(f)?.packets === f.packetsOut + f.packetsIn;
+  }
+
+  /** The store holds exactly this row: same counters, owner and classification. */
+  function rowIsCurrent(f: Flow, cls: Classification): boolean {
+    const w = written.get(f);
+    return w !== undefined && w.packets === f.packetsOut + f.packetsIn && w.cls.activity === cls.activity
+      && w.cls.ollama === cls.ollama && w.cls.reason === cls.reason;
   }
 
   /** A flow that got its owner after its row was written: it is dirty again, and its row is not current. */
   function resolved(f: Flow): void {
-    writtenPackets.delete(f);
+    written.delete(f);
     dirty.add(f);
   }
 
