@@ -3,7 +3,8 @@
  *
  * Timer-driven tools (bandwhich, nethogs) rescan /proc every second or so and lose connections
  * shorter than that. Here the socket tables are cached and a miss triggers a debounced rescan
- * (at most one per rescanMinIntervalMs, every miss since the last one answered by it): the fds
+ * (at most one per rescanMinIntervalMs, every miss since the last one answered by it; a miss of
+ * a flow a remote end began waits up to inboundRescanMs: see Pending.urgent): the fds
  * of the likely owners (recent owners, new pids), the /proc/net tables, then /proc/<pid>/fd of
  * as few other processes as can own the sockets still wanted (same uid as the socket first),
  * stopping once all are found. A socket no process holds after a complete pass is remembered
@@ -31,6 +32,8 @@ export interface ProcfsAttributorOptions {
   extraPids?: number[];
   /** Debounce: at most one rescan per this many ms (default 5). */
   rescanMinIntervalMs?: number;
+  /** Debounce when only flows begun by a remote end are waiting (default 50; see Pending.urgent). */
+  inboundRescanMs?: number;
   /** The auditor's own pid (default process.pid), marked `self`. */
   selfPid?: number;
 }
@@ -55,6 +58,14 @@ interface Pending {
   proto: number;
   ends: End[];
   flow: Flow | null;
+  /**
+   * A local process began it (or lookup() asked): its socket may live for a few ms, so the rescan
+   * comes after rescanMinIntervalMs. A flow a remote end began missed only when no listener or
+   * bound socket was in the cached tables (one there answers at once): a port nothing listens on (a
+   * flood, a scan) or one bound since the last reading; such misses wait for inboundRescanMs, so
+   * a flood of them costs at most 1000/inboundRescanMs rescans a second, not 1000/rescanMinIntervalMs.
+   */
+  urgent: boolean;
   onResolved?: (flow: Flow, p: ProcessInfo | null) => void;
 }
 
@@ -102,6 +113,7 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
   const procRoot = opts.procRoot ?? '/proc';
   const selfPid = opts.selfPid ?? process.pid;
   const minInterval = opts.rescanMinIntervalMs ?? 5;
+  const inboundInterval = Math.max(minInterval, opts.inboundRescanMs ?? 50);
   const picks: TreePicks = { names: opts.extraNames ?? [], pids: new Set(opts.extraPids ?? []) };
   const bootTime = readBootTime(procRoot);
   const selfNetns = netnsOf(`${procRoot}/self/ns/net`);
@@ -126,7 +138,7 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
   /** Pids whose fd table was unreadable (other users, when unprivileged): not walked again. */
   const denied = new Set<number>();
   let pending: Pending[] = [];
-  let timer: { kind: 'immediate'; h: NodeJS.Immediate } | { kind: 'timeout'; h: NodeJS.Timeout } | null = null;
+  let timer: { kind: 'immediate'; h: NodeJS.Immediate; at: number } | { kind: 'timeout'; h: NodeJS.Timeout; at: number } | null = null;
   let lastScanEnd = -Infinity;
   let closed = false;
 
@@ -365,12 +377,23 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
     p.onResolved?.(p.flow, r.process);
   }
 
-  function schedule(): void {
-    if (timer || closed) return;
-    const wait = lastScanEnd + minInterval - performance.now();
+  function schedule(urgent: boolean): void {
+    if (closed) return;
+    const at = lastScanEnd + (urgent ? minInterval : inboundInterval);
+    if (timer) {
+      if (timer.at <= at) return;
+      cancelTimer(); // an urgent miss while only inbound ones waited: sooner
+    }
+    const wait = at - performance.now();
     timer = wait <= 0
-      ? { kind: 'immediate', h: setImmediate(rescan) }
-      : { kind: 'timeout', h: setTimeout(rescan, wait) };
+      ? { kind: 'immediate', h: setImmediate(rescan), at }
+      : { kind: 'timeout', h: setTimeout(rescan, wait), at };
+  }
+
+  function cancelTimer(): void {
+    if (timer?.kind === 'immediate') clearImmediate(timer.h);
+    if (timer?.kind === 'timeout') clearTimeout(timer.h);
+    timer = null;
   }
 
   function enqueue(p: Pending): void {
@@ -380,7 +403,7 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
       return;
     }
     pending.push(p);
-    schedule();
+    schedule(p.urgent);
   }
 
   function fullScan(): void {
@@ -398,7 +421,7 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
   return {
     lookup(proto, localAddr, localPort, remoteAddr, remotePort) {
       stats.lookups++;
-      const p: Pending = { proto, flow: null, ends: [end(widenAddr(localAddr), localPort, widenAddr(remoteAddr), remotePort, true, true)] };
+      const p: Pending = { proto, flow: null, urgent: true, ends: [end(widenAddr(localAddr), localPort, widenAddr(remoteAddr), remotePort, true, true)] };
       const r = endOwner(proto, p.ends[0], false);
       if (r === 'miss') {
         enqueue(p);
@@ -417,12 +440,15 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
       const ini = widenAddr(flow.initiatorAddr);
       const res = widenAddr(flow.responderAddr);
       const p: Pending = {
-        proto: flow.proto, flow, onResolved,
+        proto: flow.proto, flow, onResolved, urgent: true,
         // A TCP initiator is a connecting socket, never a listener; a UDP one may be unconnected.
         ends: [end(ini, flow.initiatorPort, res, flow.responderPort, flow.proto === 17, false), end(res, flow.responderPort, ini, flow.initiatorPort, true, false)],
       };
       const r = resolveFlow(p, false);
-      if (r === 'miss') return enqueue(p);
+      if (r === 'miss') {
+        p.urgent = isLocal(ini, p.ends[0].localHex);
+        return enqueue(p);
+      }
       if (r.process === null) stats.unattributed++;
       else stats.hits++;
       assign(flow, r);
@@ -435,9 +461,7 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
 
     close() {
       closed = true;
-      if (timer?.kind === 'immediate') clearImmediate(timer.h);
-      if (timer?.kind === 'timeout') clearTimeout(timer.h);
-      timer = null;
+      cancelTimer();
       pending = [];
       hasher.close();
     },
