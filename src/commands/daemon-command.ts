@@ -49,7 +49,7 @@ function startedLine(s: LiveStarted): string {
 
 function stoppedLine(s: LiveSummary): string {
   const loss = s.lossEstimate === null ? 'unknown' : formatPercent(s.lossEstimate);
-  return `ollama-audit: stopped: ${s.packets} packets, ${s.flows} flows (${s.ollamaFlows} Ollama, ${s.unattributed} unattributed), kernel drops ${s.kernelDrops ?? 'unknown'}, estimated loss ${loss}${unwrittenText(s)}${storedText(s)}`;
+  return `ollama-audit: stopped: ${s.packets} packets, ${s.flows} flows (${s.ollamaFlows} Ollama, ${s.unattributed} unattributed), kernel drops ${s.kernelDrops ?? 'unknown'}${s.shed > 0 ? `, ${s.shed} packets shed to keep up (counted as drops)` : ''}, estimated loss ${loss}${unwrittenText(s)}${storedText(s)}`;
 }
 
 /** Flows the stop deadline left unwritten: said, because claims over the session cannot hold. */

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { openLiveCapture, type LiveCapture } from '../capture/live-capture.js';
 import { createPlatformAttributor } from '../attribution/os/select.js';
 import type { Attributor } from '../attribution/attributor.js';
-import { lossOf, lossPercent } from '../flows/tcp-loss.js';
+import { lossPercent } from '../flows/tcp-loss.js';
 import { createIngest } from '../pipeline/ingest.js';
 import { expiredEarlyRecord } from '../flows/flow-table.js';
 import { openDb, type Db } from '../store/open-db.js';
@@ -11,7 +11,7 @@ import { beginLiveSession, type LiveBatch, type LiveSession, type StoreGap } fro
 import { createEvidenceWriter, type EvidenceWriter, type SegmentInfo } from '../store/evidence-writer.js';
 import type { EvidencePolicy } from '../store/evidence-policy.js';
 import { explainStoreError, isDiskFull, StoreError } from '../store/store-error.js';
-import { createChangeSet, type ChangedRows } from './live-batches.js';
+import { createChangeSet, type ChangedFlows, type ChangedRows } from './live-batches.js';
 import type { Flow } from '../flows/flow.js';
 import { createStoreGaps, type StoreGaps, type StoredCounts } from './store-gaps.js';
 import { TypedEvents } from './events.js';
@@ -48,6 +48,12 @@ export interface LiveStats {
   packets: number;
   /** null: the kernel gave no counter. */
   kernelDrops: number | null;
+  /**
+   * Packets the engine let go unprocessed so that its event loop turns (writes, signals, stop())
+   * while a flood outruns it: counted with the kernel's drops in the session (sessions.drops, and
+   * skipped['shed-overload']), a coverage problem like them.
+   */
+  shed: number;
   /** % of acknowledged TCP bytes never captured, null: no TCP acknowledged yet. */
   lossEstimate: number | null;
   flows: number;
@@ -80,6 +86,17 @@ export interface LiveEvents {
 }
 
 const FLUSH_MS = 1000;
+/**
+ * The capture addon reads packets in one loop until the ring is empty: a flood faster than the
+ * pipeline never lets it end, and with it no write, signal or stop() would run (measured: the
+ * event loop held 3-4 s at a time). After this long in one pass, the rest of the pass is shed
+ * (counted, not processed) so that the ring empties and the loop turns.
+ */
+const MAX_PASS_MS = 200;
+/** Flow rows per transaction of a second's write; the event loop turns between them. */
+const FLUSH_CHUNK_ROWS = 500;
+/** The heartbeat that tells a new pass from a long one: it runs only when the loop turns. */
+const HEARTBEAT_MS = 20;
 /**
  * Shares of the stop deadline: closing open flows (answered ones first) until 1/4 of it, writing
  * rows until 3/4 (in chunks, so the clock is read between them); the rest ends the session and
@@ -118,6 +135,15 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   private evidenceCarried: { segments: SegmentInfo[]; deleted: string[] } = { segments: [], deleted: [] };
   private stopped: Promise<LiveSummary> | null = null;
   private readonly stopDeadlineMs: number;
+  private readonly heartbeat: NodeJS.Timeout;
+  /** The loop turned (heartbeat) since the last packet: the next one starts a pass. */
+  private turned = true;
+  private passStart = 0;
+  private sinceCheck = 0;
+  private shedding = false;
+  private shed = 0;
+  /** A second's write in progress, chunk by chunk (writeChunk); null when none. */
+  private writing: { taken: ChangedRows; b: LiveBatch; done: number } | null = null;
 
   constructor(settings: LiveSettings) {
     super();
@@ -151,9 +177,32 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     if (capture.interfaces.length > 1) this.ingest.severalInterfaces();
 
     this.timer = setInterval(() => this.second(), settings.writeIntervalMs ?? FLUSH_MS);
+    this.heartbeat = setInterval(() => {
+      this.turned = true;
+      this.shedding = false;
+    }, HEARTBEAT_MS);
     this.captureStartUs = Date.now() * 1000;
     this.gaps = createStoreGaps(this.captureStartUs);
-    capture.start(this.ingest.packet);
+    const ingestPacket = this.ingest.packet;
+    capture.start((p) => {
+      if (this.shedding) {
+        this.shed++;
+        return;
+      }
+      if (this.turned) {
+        this.turned = false;
+        this.passStart = performance.now();
+        this.sinceCheck = 0;
+      } else if (++this.sinceCheck === 64) {
+        this.sinceCheck = 0;
+        if (performance.now() - this.passStart > MAX_PASS_MS) {
+          this.shedding = true;
+          this.shed++;
+          return;
+        }
+      }
+      ingestPacket(p);
+    });
     const info: LiveStarted = {
       sessionId: this.sessionId, dbPath: this.dbPath, interfaces: interfaceNames(capture),
       filter: settings.filter ?? null, evidence: started.policy, evidenceDir: started.evidenceDir,
@@ -211,15 +260,11 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
 
   private stats(): LiveStats {
     const totals = this.changes.totals;
-    let acked = totals.tcpAcked;
-    let missed = totals.tcpMissed;
-    for (const f of this.ingest.openFlows()) {
-      const l = lossOf(f);
-      acked += l.ackedOut + l.ackedIn;
-      missed += l.gapOut + l.gapIn;
-    }
+    // Closed flows, and open ones as last written (live-batches.ts keeps that sum per written row).
+    const acked = totals.tcpAcked + this.changes.openLoss.acked;
+    const missed = totals.tcpMissed + this.changes.openLoss.missed;
     return {
-      packets: this.ingest.counts.packets, kernelDrops: this.capture.stats().total.kernelDrops, lossEstimate: lossPercent(acked, missed),
+      packets: this.ingest.counts.packets, kernelDrops: this.capture.stats().total.kernelDrops, shed: this.shed, lossEstimate: lossPercent(acked, missed),
       flows: totals.flows, ollamaFlows: totals.ollama, unattributed: this.attributor.stats().unattributed,
     };
   }
@@ -230,8 +275,8 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
 
   private progress(stats: LiveStats, unwrittenAtStop: number): LiveBatch['progress'] {
     return {
-      packets: stats.packets, startedAt: this.captureStartUs, drops: stats.kernelDrops, lossEstimate: stats.lossEstimate,
-      skipped: nonZero(this.ingest.counts.skips), gaps: this.gaps.toRecord(),
+      packets: stats.packets, startedAt: this.captureStartUs, drops: withShed(stats.kernelDrops, this.shed), lossEstimate: stats.lossEstimate,
+      skipped: this.skipped(), gaps: this.gaps.toRecord(),
       expiredEarly: expiredEarlyRecord(this.ingest.counts.expiredEarly, unwrittenAtStop),
     };
   }
@@ -255,28 +300,81 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
    * (their window is in the gap). Any other store error stops the engine.
    */
   private flush(stats: LiveStats): void {
+    // The last second's rows are still being written: this second's changes wait in the change set.
+    if (this.writing !== null) return;
     const taken = this.changes.take((f) => this.ingest.classify(f));
-    const b = this.batch(taken, stats);
-    const second: LiveSecond = { flows: b.flows.length, dns: b.dns.length, http: b.http.length, processes: b.processes.length, stored: false };
+    this.writing = { taken, b: this.batch(taken, stats), done: 0 };
+    this.writeChunk();
+  }
+
+  /**
+   * One transaction of the second's write: its first FLUSH_CHUNK_ROWS flow rows with its records,
+   * processes, evidence rows and progress, then the next chunk after the event loop has turned
+   * (packets, signals and stop() are not held up by a large second). A full disk drops what is left
+   * of the write as a single failed write did (see flush's doc in ARCHITECTURE: open flows wait,
+   * closed ones are counted in the gap).
+   */
+  private writeChunk(): void {
+    const w = this.writing;
+    if (w === null || this.stopped !== null) return;
+    const { taken, b } = w;
+    const rows = b.flows.slice(w.done, w.done + FLUSH_CHUNK_ROWS);
+    const first = w.done === 0;
+    const chunk: LiveBatch = first ? { ...b, flows: rows } : { ...b, flows: rows, dns: [], http: [], processes: [], evidence: null };
     const nowUs = Date.now() * 1000;
     try {
-      this.session.flush(b);
-      second.stored = true;
-      this.changes.wrote(b.flows);
-      const closedGap = this.gaps.wrote(b.flows.map((f) => f.flow), nowUs);
-      if (closedGap) this.emit('warning', `writing to ${this.dbPath} again: ${gapText(closedGap)} (recorded in the session)`);
+      try {
+        this.session.flush(chunk);
+      } catch (err) {
+        if (!isDiskFull(err, this.dbPath)) throw explainStoreError(err, this.dbPath);
+        this.writing = null;
+        this.changes.putBack(taken);
+        if (first && b.evidence) this.evidenceCarried = { segments: b.evidence.segments, deleted: b.evidence.deleted };
+        const wasClosed = new Set(taken.closed);
+        const closedLeft = b.flows.slice(w.done).filter((r) => wasClosed.has(r.flow)).map((r) => r.flow);
+        const opened = this.gaps.failed(closedLeft, first ? b.dns.length + b.http.length : 0, nowUs);
+        if (opened) this.emit('warning', `disk full while writing ${this.dbPath}: capture goes on, counting; flows that close and DNS/HTTP records are not stored until there is room (free space: writing resumes within a second)`);
+        this.emit('second', { flows: b.flows.length, dns: b.dns.length, http: b.http.length, processes: b.processes.length, stored: false });
+        return;
+      }
     } catch (err) {
-      if (!isDiskFull(err, this.dbPath)) throw explainStoreError(err, this.dbPath);
-      this.changes.putBack(taken);
-      if (b.evidence) this.evidenceCarried = { segments: b.evidence.segments, deleted: b.evidence.deleted };
-      const opened = this.gaps.failed(taken.closed, b.dns.length + b.http.length, nowUs);
-      if (opened) this.emit('warning', `disk full while writing ${this.dbPath}: capture goes on, counting; flows that close and DNS/HTTP records are not stored until there is room (free space: writing resumes within a second)`);
+      this.writing = null;
+      this.stopped ??= Promise.resolve().then(() => this.finish(err));
+      return;
     }
-    this.emit('second', second);
+    w.done += rows.length;
+    this.changes.wrote(rows);
+    const closedGap = this.gaps.wrote(rows.map((f) => f.flow), nowUs);
+    if (closedGap) this.emit('warning', `writing to ${this.dbPath} again: ${gapText(closedGap)} (recorded in the session)`);
+    if (w.done < b.flows.length) {
+      setImmediate(() => this.writeChunk());
+      return;
+    }
+    this.writing = null;
+    this.emit('second', { flows: b.flows.length, dns: b.dns.length, http: b.http.length, processes: b.processes.length, stored: true });
+  }
+
+  /** The rows of a second's write that a stop came before: they go first into the stop's write. */
+  private unfinishedWrite(): { open: Flow[]; closed: ChangedFlows['closed'] } {
+    const w = this.writing;
+    this.writing = null;
+    const rest = w === null ? [] : w.b.flows.slice(w.done);
+    const wasClosed = new Set(w?.taken.closed);
+    // A flow open when taken that closed since is in the change set's closed flows already.
+    return {
+      open: rest.filter((r) => !wasClosed.has(r.flow) && !r.flow.closed).map((r) => r.flow),
+      closed: rest.filter((r) => wasClosed.has(r.flow)).map((r) => ({ flow: r.flow, cls: r.cls })),
+    };
+  }
+
+  /** Skip reasons with a count, and the packets shed to keep up. */
+  private skipped(): Record<string, number> {
+    return nonZero({ ...this.ingest.counts.skips, 'shed-overload': this.shed });
   }
 
   private finish(failure: unknown): LiveSummary {
     clearInterval(this.timer);
+    clearInterval(this.heartbeat);
     const t0 = performance.now();
     const after = (share: number) => () => performance.now() - t0 >= share * this.stopDeadlineMs;
     let ended = false;
@@ -310,7 +408,10 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
    * not written (the deadline, or a full disk); flows left open and unchanged are stored already.
    */
   private flushBy(late: () => boolean): number {
-    const changed = this.changes.takeChanged();
+    const unfinished = this.unfinishedWrite();
+    const taken = this.changes.takeChanged();
+    // A flow can be in both (left open by the unfinished write, touched since): once.
+    const changed = { ...taken, open: [...new Set([...unfinished.open, ...taken.open])], closed: [...unfinished.closed, ...taken.closed] };
     const isStored = (c: { flow: Flow }) => this.changes.isStored(c.flow);
     // Every open flow that changed is stale: it saw packets, or an owner, since its row.
     const chunks = [
@@ -355,8 +456,8 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
       this.session.end({
         // The window watched, not the first and last packet: an idle capture still covers its time.
         interfaces: this.capture.interfaces, packets: this.ingest.counts.packets, startedAt: this.captureStartUs,
-        endedAt: Date.now() * 1000, drops: this.capture.stats().total.kernelDrops,
-        lossEstimate: lossPercent(totals.tcpAcked, totals.tcpMissed), skipped: nonZero(this.ingest.counts.skips), warnings: [],
+        endedAt: Date.now() * 1000, drops: withShed(this.capture.stats().total.kernelDrops, this.shed),
+        lossEstimate: lossPercent(totals.tcpAcked, totals.tcpMissed), skipped: this.skipped(), warnings: [],
         stoppedAt: null, expiredEarly: expiredEarlyRecord(this.ingest.counts.expiredEarly, unwrittenAtStop),
       });
       return true;
@@ -390,6 +491,11 @@ function chunked<T, C>(list: T[], make: (piece: T[]) => C): C[] {
   const out: C[] = [];
   for (let i = 0; i < list.length; i += STOP_CHUNK_ROWS) out.push(make(list.slice(i, i + STOP_CHUNK_ROWS)));
   return out;
+}
+
+/** The session's drops: the kernel's and the engine's own shedding (null: the kernel gave no counter and nothing was shed). */
+function withShed(kernelDrops: number | null, shed: number): number | null {
+  return kernelDrops === null ? (shed > 0 ? shed : null) : kernelDrops + shed;
 }
 
 function nonZero(counts: Record<string, number>): Record<string, number> {

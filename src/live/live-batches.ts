@@ -46,12 +46,28 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
   const hashPending = new Set<ProcessInfo>();
   const totals: ClosedTotals = { flows: 0, ollama: 0, tcpAcked: 0, tcpMissed: 0 };
   const numbering = processNumbering<ProcessInfo>((seq, rec) => processes.push({ seq, rec }));
-  /** Packets (both ways) and classification of each flow's last written row. */
-  const written = new WeakMap<Flow, { packets: number; cls: Classification }>();
+  /** Packets (both ways), classification and, while open, TCP loss counts of each flow's last written row. */
+  const written = new WeakMap<Flow, Written>();
+  /**
+   * TCP bytes acknowledged and missed over the open flows, as their rows were last written: kept
+   * up to date per written row, so the loss estimate each second costs the rows written, not a
+   * walk over every open flow (500,000 under a flood).
+   */
+  const openLoss = { acked: 0, missed: 0 };
+
+  /** Takes a flow's open contribution out of openLoss (it closed, or its row is no longer current). */
+  function dropOpenLoss(w: Written | undefined): void {
+    if (w === undefined) return;
+    openLoss.acked -= w.acked;
+    openLoss.missed -= w.missed;
+    w.acked = 0;
+    w.missed = 0;
+  }
 
   const sinks: IngestSinks = {
     flow(f, c) {
       dirty.delete(f);
+      dropOpenLoss(written.get(f));
       closed.push({ flow: f, cls: c });
       totals.flows++;
       if (c.ollama) totals.ollama++;
@@ -129,7 +145,16 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
 
   /** These rows are in the store now. */
   function wrote(rows: LiveBatch['flows']): void {
-    for (const r of rows) written.set(r.flow, { packets: r.flow.packetsOut + r.flow.packetsIn, cls: r.cls });
+    for (const { flow, cls } of rows) {
+      const w = written.get(flow);
+      dropOpenLoss(w);
+      const l = flow.closed ? null : lossOf(flow);
+      const acked = l === null ? 0 : l.ackedOut + l.ackedIn;
+      const missed = l === null ? 0 : l.gapOut + l.gapIn;
+      openLoss.acked += acked;
+      openLoss.missed += missed;
+      written.set(flow, { packets: flow.packetsOut + flow.packetsIn, cls, acked, missed });
+    }
   }
 
   /** The store holds this flow's latest counters (and its owner: a flow resolved later is touched and forgotten). */
@@ -146,12 +171,15 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
 
   /** A flow that got its owner after its row was written: it is dirty again, and its row is not current. */
   function resolved(f: Flow): void {
+    dropOpenLoss(written.get(f));
     written.delete(f);
     dirty.add(f);
   }
 
-  return { sinks, touched: (f: Flow) => dirty.add(f), resolved, take, takeChanged, rowsOf, putBack, wrote, isStored, totals };
+  return { sinks, touched: (f: Flow) => dirty.add(f), resolved, take, takeChanged, rowsOf, putBack, wrote, isStored, totals, openLoss };
 }
+
+interface Written { packets: number; cls: Classification; acked: number; missed: number }
 
 /** The row of one process; its command line redacted unless the user chose to keep it. */
 function processRecord(p: ProcessInfo, keepCmdline: boolean): ProcessRecord {
