@@ -93,8 +93,9 @@ const FLUSH_MS = 1000;
  * (counted, not processed) so that the ring empties and the loop turns.
  */
 const MAX_PASS_MS = 200;
-/** Flow rows per transaction of a second's write; the event loop turns between them. */
+/** Flow rows per transaction of a second's write, and the time of writing after which the event loop turns. */
 const FLUSH_CHUNK_ROWS = 500;
+const WRITE_SLICE_MS = 100;
 /** The heartbeat that tells a new pass from a long one: it runs only when the loop turns. */
 const HEARTBEAT_MS = 20;
 /**
@@ -308,15 +309,28 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   }
 
   /**
-   * One transaction of the second's write: its first FLUSH_CHUNK_ROWS flow rows with its records,
-   * processes, evidence rows and progress, then the next chunk after the event loop has turned
-   * (packets, signals and stop() are not held up by a large second). A full disk drops what is left
+   * A second's write, in transactions of FLUSH_CHUNK_ROWS flow rows (the first with its records,
+   * processes, evidence rows and progress), the event loop turning every WRITE_SLICE_MS (packets,
+   * signals and stop() are not held up by a large second). A full disk drops what is left
    * of the write as a single failed write did (see flush's doc in ARCHITECTURE: open flows wait,
    * closed ones are counted in the gap).
    */
   private writeChunk(): void {
+    const sliceStart = performance.now();
+    // Chunks until WRITE_SLICE_MS have gone, then the loop turns: a capture pass between two
+    // slices may take up to MAX_PASS_MS, so one chunk per turn would fall behind a flood.
+    while (this.writeOneChunk()) {
+      if (performance.now() - sliceStart >= WRITE_SLICE_MS) {
+        setImmediate(() => this.writeChunk());
+        return;
+      }
+    }
+  }
+
+  /** Writes the next chunk; true when more are left. */
+  private writeOneChunk(): boolean {
     const w = this.writing;
-    if (w === null || this.stopped !== null) return;
+    if (w === null || this.stopped !== null) return false;
     const { taken, b } = w;
     const rows = b.flows.slice(w.done, w.done + FLUSH_CHUNK_ROWS);
     const first = w.done === 0;
@@ -335,23 +349,21 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
         const opened = this.gaps.failed(closedLeft, first ? b.dns.length + b.http.length : 0, nowUs);
         if (opened) this.emit('warning', `disk full while writing ${this.dbPath}: capture goes on, counting; flows that close and DNS/HTTP records are not stored until there is room (free space: writing resumes within a second)`);
         this.emit('second', { flows: b.flows.length, dns: b.dns.length, http: b.http.length, processes: b.processes.length, stored: false });
-        return;
+        return false;
       }
     } catch (err) {
       this.writing = null;
       this.stopped ??= Promise.resolve().then(() => this.finish(err));
-      return;
+      return false;
     }
     w.done += rows.length;
     this.changes.wrote(rows);
     const closedGap = this.gaps.wrote(rows.map((f) => f.flow), nowUs);
     if (closedGap) this.emit('warning', `writing to ${this.dbPath} again: ${gapText(closedGap)} (recorded in the session)`);
-    if (w.done < b.flows.length) {
-      setImmediate(() => this.writeChunk());
-      return;
-    }
+    if (w.done < b.flows.length) return true;
     this.writing = null;
     this.emit('second', { flows: b.flows.length, dns: b.dns.length, http: b.http.length, processes: b.processes.length, stored: true });
+    return false;
   }
 
   /** The rows of a second's write that a stop came before: they go first into the stop's write. */
