@@ -11,7 +11,7 @@ import { beginLiveSession, type LiveBatch, type LiveSession, type StoreGap } fro
 import { createEvidenceWriter, type EvidenceWriter, type SegmentInfo } from '../store/evidence-writer.js';
 import type { EvidencePolicy } from '../store/evidence-policy.js';
 import { explainStoreError, isDiskFull, StoreError } from '../store/store-error.js';
-import { createChangeSet, type ChangedFlows, type ChangedRows } from './live-batches.js';
+import { createChangeSet, type ChangedFlows } from './live-batches.js';
 import type { Flow } from '../flows/flow.js';
 import { createStoreGaps, type StoreGaps, type StoredCounts } from './store-gaps.js';
 import { TypedEvents } from './events.js';
@@ -144,7 +144,11 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   private shedding = false;
   private shed = 0;
   /** A second's write in progress, chunk by chunk (writeChunk); null when none. */
-  private writing: { taken: ChangedRows; b: LiveBatch; done: number } | null = null;
+  private writing: {
+    changed: ChangedFlows; progress: LiveBatch['progress']; evidence: LiveBatch['evidence'];
+    /** Closed and open flows written so far, rows and process rows written so far. */
+    closedDone: number; openDone: number; rows: number; processes: number;
+  } | null = null;
 
   constructor(settings: LiveSettings) {
     super();
@@ -270,10 +274,6 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     };
   }
 
-  private batch(taken: ChangedRows, stats: LiveStats): LiveBatch {
-    return { ...taken.rows, evidence: this.evidenceRows(), progress: this.progress(stats, 0) };
-  }
-
   private progress(stats: LiveStats, unwrittenAtStop: number): LiveBatch['progress'] {
     return {
       packets: stats.packets, startedAt: this.captureStartUs, drops: withShed(stats.kernelDrops, this.shed), lossEstimate: stats.lossEstimate,
@@ -303,17 +303,19 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   private flush(stats: LiveStats): void {
     // The last second's rows are still being written: this second's changes wait in the change set.
     if (this.writing !== null) return;
-    const taken = this.changes.take((f) => this.ingest.classify(f));
-    this.writing = { taken, b: this.batch(taken, stats), done: 0 };
+    this.writing = {
+      changed: this.changes.takeChanged(), progress: this.progress(stats, 0), evidence: this.evidenceRows(),
+      closedDone: 0, openDone: 0, rows: 0, processes: 0,
+    };
     this.writeChunk();
   }
 
   /**
-   * A second's write, in transactions of FLUSH_CHUNK_ROWS flow rows (the first with its records,
-   * processes, evidence rows and progress), the event loop turning every WRITE_SLICE_MS (packets,
-   * signals and stop() are not held up by a large second). A full disk drops what is left
-   * of the write as a single failed write did (see flush's doc in ARCHITECTURE: open flows wait,
-   * closed ones are counted in the gap).
+   * A second's write, in transactions of FLUSH_CHUNK_ROWS flows (the first with the records,
+   * evidence rows and progress), their rows built chunk by chunk, the event loop turning every
+   * WRITE_SLICE_MS (packets, signals and stop() are not held up by a large second). A full disk
+   * drops what is left of the write as a single failed write did: open flows and process rows
+   * wait for the next write, closed flows and records are counted in the gap.
    */
   private writeChunk(): void {
     const sliceStart = performance.now();
@@ -331,52 +333,55 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   private writeOneChunk(): boolean {
     const w = this.writing;
     if (w === null || this.stopped !== null) return false;
-    const { taken, b } = w;
-    const rows = b.flows.slice(w.done, w.done + FLUSH_CHUNK_ROWS);
-    const first = w.done === 0;
-    const chunk: LiveBatch = first ? { ...b, flows: rows } : { ...b, flows: rows, dns: [], http: [], processes: [], evidence: null };
+    const { changed } = w;
+    const first = w.closedDone === 0 && w.openDone === 0;
+    const closed = changed.closed.slice(w.closedDone, w.closedDone + FLUSH_CHUNK_ROWS);
+    const open = changed.open.slice(w.openDone, w.openDone + FLUSH_CHUNK_ROWS - closed.length);
     const nowUs = Date.now() * 1000;
     try {
+      const r = this.changes.rowsOf(open, closed, (f) => this.ingest.classify(f));
+      const chunk: LiveBatch = {
+        flows: r.flows, processes: r.processes, dns: first ? changed.dns : [], http: first ? changed.http : [],
+        evidence: first ? w.evidence : null, progress: w.progress,
+      };
       try {
         this.session.flush(chunk);
       } catch (err) {
         if (!isDiskFull(err, this.dbPath)) throw explainStoreError(err, this.dbPath);
         this.writing = null;
-        this.changes.putBack(taken);
-        if (first && b.evidence) this.evidenceCarried = { segments: b.evidence.segments, deleted: b.evidence.deleted };
-        const wasClosed = new Set(taken.closed);
-        const closedLeft = b.flows.slice(w.done).filter((r) => wasClosed.has(r.flow)).map((r) => r.flow);
-        const opened = this.gaps.failed(closedLeft, first ? b.dns.length + b.http.length : 0, nowUs);
+        this.changes.putBack(changed.open.slice(w.openDone), r.processes);
+        if (first && w.evidence) this.evidenceCarried = { segments: w.evidence.segments, deleted: w.evidence.deleted };
+        const closedLeft = changed.closed.slice(w.closedDone).filter((c) => this.changes.needsRow(c.flow, c.cls)).map((c) => c.flow);
+        const opened = this.gaps.failed(closedLeft, first ? changed.dns.length + changed.http.length : 0, nowUs);
         if (opened) this.emit('warning', `disk full while writing ${this.dbPath}: capture goes on, counting; flows that close and DNS/HTTP records are not stored until there is room (free space: writing resumes within a second)`);
-        this.emit('second', { flows: b.flows.length, dns: b.dns.length, http: b.http.length, processes: b.processes.length, stored: false });
+        this.emit('second', { flows: w.rows + r.flows.length, dns: changed.dns.length, http: changed.http.length, processes: w.processes + r.processes.length, stored: false });
         return false;
       }
+      w.closedDone += closed.length;
+      w.openDone += open.length;
+      w.rows += r.flows.length;
+      w.processes += r.processes.length;
+      this.changes.wrote(r.flows);
+      const closedGap = this.gaps.wrote(r.flows.map((f) => f.flow), nowUs);
+      if (closedGap) this.emit('warning', `writing to ${this.dbPath} again: ${gapText(closedGap)} (recorded in the session)`);
     } catch (err) {
       this.writing = null;
       this.stopped ??= Promise.resolve().then(() => this.finish(err));
       return false;
     }
-    w.done += rows.length;
-    this.changes.wrote(rows);
-    const closedGap = this.gaps.wrote(rows.map((f) => f.flow), nowUs);
-    if (closedGap) this.emit('warning', `writing to ${this.dbPath} again: ${gapText(closedGap)} (recorded in the session)`);
-    if (w.done < b.flows.length) return true;
+    if (w.closedDone < changed.closed.length || w.openDone < changed.open.length) return true;
     this.writing = null;
-    this.emit('second', { flows: b.flows.length, dns: b.dns.length, http: b.http.length, processes: b.processes.length, stored: true });
+    this.emit('second', { flows: w.rows, dns: changed.dns.length, http: changed.http.length, processes: w.processes, stored: true });
     return false;
   }
 
-  /** The rows of a second's write that a stop came before: they go first into the stop's write. */
+  /** The flows of a second's write that a stop came before: they go first into the stop's write. */
   private unfinishedWrite(): { open: Flow[]; closed: ChangedFlows['closed'] } {
     const w = this.writing;
     this.writing = null;
-    const rest = w === null ? [] : w.b.flows.slice(w.done);
-    const wasClosed = new Set(w?.taken.closed);
+    if (w === null) return { open: [], closed: [] };
     // A flow open when taken that closed since is in the change set's closed flows already.
-    return {
-      open: rest.filter((r) => !wasClosed.has(r.flow) && !r.flow.closed).map((r) => r.flow),
-      closed: rest.filter((r) => wasClosed.has(r.flow)).map((r) => ({ flow: r.flow, cls: r.cls })),
-    };
+    return { open: w.changed.open.slice(w.openDone).filter((f) => !f.closed), closed: w.changed.closed.slice(w.closedDone) };
   }
 
   /** Skip reasons with a count, and the packets shed to keep up. */

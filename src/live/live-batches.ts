@@ -9,12 +9,6 @@ import type { LiveBatch } from '../store/live-session.js';
 import { processNumbering } from '../store/process-numbers.js';
 import type { ProcessRecord } from '../store/session-rows.js';
 
-export interface ChangedRows {
-  rows: Pick<LiveBatch, 'flows' | 'dns' | 'http' | 'processes'>;
-  open: Flow[];
-  closed: Flow[];
-}
-
 /** Totals over the flows that closed so far. */
 export interface ClosedTotals { flows: number; ollama: number; tcpAcked: number; tcpMissed: number }
 
@@ -31,7 +25,7 @@ export interface ChangedFlows {
 /**
  * What changed since the last flush, collected from the pipeline's sinks and hooks: flows that
  * saw packets (`touched`), flows that closed, DNS and HTTP records, processes met for the first
- * time. `take` hands it over as the rows of one LiveBatch (progress and evidence are the engine's).
+ * time. `takeChanged` hands it over, `rowsOf` makes rows of it chunk by chunk (progress and evidence are the engine's).
  * It also remembers, per flow, the packet count and classification of the row last written
  * (`wrote`): a flow that closes with that very row stored is not written again (under a flood,
  * every one-packet flow would be written twice: when new, and when its half-open timeout closes
@@ -125,22 +119,12 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
   }
 
   /**
-   * The rows of everything changed since the last call; open flows classified as they are now.
-   * `open` and `closed` list the flows of those rows (our own are left out).
-   */
-  function take(classifyOpen: (f: Flow) => Classification): ChangedRows {
-    const c = takeChanged();
-    const r = rowsOf(c.open, c.closed, classifyOpen);
-    return { rows: { flows: r.flows, dns: c.dns, http: c.http, processes: r.processes }, open: r.open, closed: r.closed };
-  }
-
-  /**
    * Rows that could not be written: open flows are written with the next batch (they are in the
    * flow table anyway), process rows too (one per process at most: flows point at them).
    */
-  function putBack(taken: ChangedRows): void {
-    for (const f of taken.open) dirty.add(f);
-    processes = [...taken.rows.processes, ...processes];
+  function putBack(open: Flow[], processRows: LiveBatch['processes']): void {
+    for (const f of open) dirty.add(f);
+    processes = [...processRows, ...processes];
   }
 
   /** These rows are in the store now. */
@@ -176,7 +160,7 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
     dirty.add(f);
   }
 
-  return { sinks, touched: (f: Flow) => dirty.add(f), resolved, take, takeChanged, rowsOf, putBack, wrote, isStored, totals, openLoss };
+  return { sinks, touched: (f: Flow) => dirty.add(f), resolved, takeChanged, rowsOf, putBack, wrote, isStored, needsRow: (f: Flow, cls: Classification) => !rowIsCurrent(f, cls), totals, openLoss };
 }
 
 interface Written { packets: number; cls: Classification; acked: number; missed: number }
