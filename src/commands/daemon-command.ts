@@ -2,7 +2,6 @@ import { clockUtc, startLiveEngine, type LiveEngine, type LiveSettings, type Liv
 import { formatPercent } from '../text/format-values.js';
 import { EXIT_OK, EXIT_USAGE } from '../errors.js';
 import { visible } from '../text/visible.js';
-import { DEFAULTS } from '../settings.js';
 
 /**
  * `daemon`: the live engine (src/live/engine.ts) until SIGINT/SIGTERM (or --duration), its
@@ -55,7 +54,7 @@ function stoppedLine(s: LiveSummary): string {
 /** Flows the stop deadline left unwritten: said, because claims over the session cannot hold. */
 function unwrittenText(s: LiveSummary): string {
   if (s.unwrittenAtStop === 0) return '';
-  return `; stopping within ${DEFAULTS.stopDeadlineMs / 1000} s left ${s.unwrittenAtStop} flows without their latest counters in the store (recorded in session ${s.sessionId} as unwritten_at_stop: claims over it cannot hold)`;
+  return `; stopping within 2 s left ${s.unwrittenAtStop} flows without their latest counters in the store (recorded in session ${s.sessionId} as unwritten_at_stop: claims over it cannot hold)`;
 }
 
 /** When the store was full: what was and was not stored, and when ("12 flows stored, 30 flows not stored (disk full from … to …)"). */

@@ -90,9 +90,11 @@ const FLUSH_MS = 1000;
  * The capture addon reads packets in one loop until the ring is empty: a flood faster than the
  * pipeline never lets it end, and with it no write, signal or stop() would run (measured: the
  * event loop held 3-4 s at a time). After this long in one pass, the rest of the pass is shed
- * (counted, not processed) so that the ring empties and the loop turns.
+ * (counted, not processed) so that the ring empties and the loop turns. Long enough that a pass
+ * draining a backlog the engine will catch up with (after a write, at a fast download) is not cut;
+ * with DEFAULTS.stopDeadlineMs it makes the 2 s from a signal to the end of stop().
  */
-const MAX_PASS_MS = 200;
+const MAX_PASS_MS = 500;
 /** Flow rows per transaction of a second's write, and the time of writing after which the event loop turns. */
 const FLUSH_CHUNK_ROWS = 500;
 const WRITE_SLICE_MS = 100;
