@@ -13,7 +13,7 @@ import { defineConfig } from 'vitest/config';
  *   timing assertions, or one that shares lo or namespaces, belongs in TIMING or HOST.
  */
 const TIMING = [
-  'test/live/{timestamps,kernel-drops,loopback,two-interfaces}.test.ts',
+  'test/live/{timestamps,kernel-drops,loopback,two-interfaces,stop-deadline}.test.ts',
   'test/live/e2e/**/*.test.ts',
   'test/live/verify/**/*.test.ts',
   'test/attribution/procfs-short-lived.test.ts',

@@ -9,7 +9,12 @@
 //                                             pair; a node sender sends RATE UDP datagrams/s, each to a new
 //                                             (source port, destination port) pair, a new flow, for SECONDS while the daemon captures on
 //                                             the daemon's veth; then SIGTERM. Reports kernel drops, packets
-//                                             seen vs sent, peak RSS and the time from SIGTERM to exit.
+//                                             seen vs sent, peak RSS, the time from SIGTERM to exit, and the
+//                                             daemon's CPU (utime+stime of /proc/PID/stat, all its threads)
+//                                             per 1000 new flows offered, from the sender's start to 1.5 s after its end.
+//                                             FLOOD_NS=prefix names the namespaces (default oafl); FLOOD_ROOT=dir
+//                                             runs another build's bin/ollama-audit.js (e.g. the code before a change);
+//                                             FLOOD_PROF=dir writes the daemon's --cpu-prof there.
 // Needs `npm run build` (dist/) first.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, existsSync, statSync, readFileSync } from 'node:fs';
@@ -20,7 +25,7 @@ import { createPcapWriter } from '../dist/capture/pcap-writer.js';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'bench', 'out');
 mkdirSync(out, { recursive: true });
-const cli = join(root, 'bin', 'ollama-audit.js');
+const cli = join(process.env.FLOOD_ROOT ?? root, 'bin', 'ollama-audit.js');
 const [mode = 'import', a1, a2] = process.argv.slice(2);
 
 function timed(args) {
@@ -63,7 +68,8 @@ function importBench(n) {
 
 // ---- live ----
 
-const NS_S = 'oafl-bs', NS_D = 'oafl-bd';
+const NS = process.env.FLOOD_NS ?? 'oafl';
+const NS_S = `${NS}-bs`, NS_D = `${NS}-bd`;
 const sh = (cmd) => {
   const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
@@ -95,14 +101,15 @@ async function liveBench(rate, secs) {
   cleanup();
   try {
     sh(`ip netns add ${NS_S} && ip netns add ${NS_D}`);
-    sh(`ip link add oafl-bs0 netns ${NS_S} type veth peer name oafl-bd0 netns ${NS_D}`);
-    sh(`ip -n ${NS_S} addr add 192.0.2.1/24 dev oafl-bs0 && ip -n ${NS_S} link set oafl-bs0 up && ip -n ${NS_S} link set lo up`);
-    sh(`ip -n ${NS_D} addr add 192.0.2.2/24 dev oafl-bd0 && ip -n ${NS_D} link set oafl-bd0 up && ip -n ${NS_D} link set lo up`);
+    sh(`ip link add ${NS_S}0 netns ${NS_S} type veth peer name ${NS_D}0 netns ${NS_D}`);
+    sh(`ip -n ${NS_S} addr add 192.0.2.1/24 dev ${NS_S}0 && ip -n ${NS_S} link set ${NS_S}0 up && ip -n ${NS_S} link set lo up`);
+    sh(`ip -n ${NS_D} addr add 192.0.2.2/24 dev ${NS_D}0 && ip -n ${NS_D} link set ${NS_D}0 up && ip -n ${NS_D} link set lo up`);
     const db = join(out, 'flood-live.db');
     for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
     rmSync(join(out, 'flood-live.evidence'), { recursive: true, force: true });
-    const daemon = spawn('ip', ['netns', 'exec', NS_D, '/usr/bin/time', '-f', 'TIME %e %M', process.execPath, cli, 'daemon',
-      '-i', 'oafl-bd0', '--db', db, '--evidence', 'none'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const prof = process.env.FLOOD_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.FLOOD_PROF}`] : [];
+    const daemon = spawn('ip', ['netns', 'exec', NS_D, '/usr/bin/time', '-f', 'TIME %e %M', process.execPath, ...prof, cli, 'daemon',
+      '-i', `${NS_D}0`, '--db', db, '--evidence', 'none'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     daemon.stderr.on('data', (d) => { err += d; });
     const exited = new Promise((res) => daemon.on('exit', res));
@@ -112,21 +119,30 @@ async function liveBench(rate, secs) {
       if (gone) throw new Error(`the daemon exited: ${err}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    // One socket per datagram (a new source port, a new flow): many are open at once until their send completes.
+    const nodePid = Number(sh(`pgrep -P ${daemon.pid}`).trim()); // node, under /usr/bin/time (ip netns exec execs it)
+    const cpu0 = cpuMs(nodePid);
     const sender = spawnSync('ip', ['netns', 'exec', NS_S, process.execPath, '-e', SENDER, String(rate), String(secs)], { encoding: 'utf8' });
     await new Promise((r) => setTimeout(r, 1500));
+    const cpu = cpuMs(nodePid) - cpu0;
     const t0 = Date.now();
-    spawnSync('sh', ['-c', `kill -TERM $(pgrep -P ${daemon.pid})`]); // node, under /usr/bin/time (ip netns exec execs it)
+    process.kill(nodePid, 'SIGTERM');
     await exited;
     const stopS = (Date.now() - t0) / 1000;
     const m = /TIME ([\d.]+) (\d+)/.exec(err);
 
     const sq = spawnSync('node', ['-e', `const D=require(${JSON.stringify(join(root, 'node_modules', 'better-sqlite3'))});const d=new D(${JSON.stringify(db)},{readonly:true});console.log(JSON.stringify({session:d.prepare('select packets,drops,expired_early from sessions').get(),flows:d.prepare('select count(*) n from flows').get().n}))`], { encoding: 'utf8' });
-    console.log(`live ${rate}/s for ${secs} s: sender: ${sender.stdout.trim()}; daemon: ${sq.stdout.trim()}; peak RSS ${(Number(m?.[2]) / 1024).toFixed(0)} MB; SIGTERM to exit ${stopS.toFixed(2)} s`);
+    console.log(`live ${rate}/s for ${secs} s: sender: ${sender.stdout.trim()}; daemon: ${sq.stdout.trim()}; peak RSS ${(Number(m?.[2]) / 1024).toFixed(0)} MB; SIGTERM to exit ${stopS.toFixed(2)} s; CPU ${cpu.toFixed(0)} ms = ${(cpu / (rate * secs / 1000)).toFixed(1)} ms per 1000 new flows offered, ${(cpu / (JSON.parse(sq.stdout).session.packets / 1000)).toFixed(1)} ms per 1000 captured`);
     console.log(err.split('\n').filter((l) => /stopped|unwritten/.test(l)).join('\n'));
   } finally {
     cleanup();
   }
+}
+
+/** utime + stime of a process (all its threads), ms. */
+function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // fields 14, 15; USER_HZ is 100 on Linux
 }
 
 process.on('SIGINT', () => { cleanup(); process.exit(130); });

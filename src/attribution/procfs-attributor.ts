@@ -3,7 +3,8 @@
  *
  * Timer-driven tools (bandwhich, nethogs) rescan /proc every second or so and lose connections
  * shorter than that. Here the socket tables are cached and a miss triggers a debounced rescan
- * (at most one per rescanMinIntervalMs, every miss since the last one answered by it): the fds
+ * (at most one per rescanMinIntervalMs, every miss since the last one answered by it; a miss of
+ * a flow a remote end began waits up to inboundRescanMs: see Pending.urgent): the fds
  * of the likely owners (recent owners, new pids), the /proc/net tables, then /proc/<pid>/fd of
  * as few other processes as can own the sockets still wanted (same uid as the socket first),
  * stopping once all are found. A socket no process holds after a complete pass is remembered
@@ -33,6 +34,8 @@ export interface ProcfsAttributorOptions {
   extraPids?: number[];
   /** Debounce: at most one rescan per this many ms (default 5). */
   rescanMinIntervalMs?: number;
+  /** Debounce when only flows begun by a remote end are waiting (default 50; see Pending.urgent). */
+  inboundRescanMs?: number;
   /** The auditor's own pid (default process.pid), marked `self`. */
   selfPid?: number;
   /**
@@ -49,6 +52,9 @@ interface End {
   localPort: number;
   remote: Buffer;
   remotePort: number;
+  /** The addresses' hex, made once: every lookup of this end (one now, two more at a rescan) keys on it. */
+  localHex: string;
+  remoteHex: string;
   /** Listener / unconnected UDP matches allowed. */
   bound: boolean;
   /** The caller says this end is ours (lookup()). */
@@ -60,6 +66,14 @@ interface Pending {
   proto: number;
   ends: End[];
   flow: Flow | null;
+  /**
+   * A local process began it (or lookup() asked): its socket may live for a few ms, so the rescan
+   * comes after rescanMinIntervalMs. A flow a remote end began missed only when no listener or
+   * bound socket was in the cached tables (one there answers at once): a port nothing listens on (a
+   * flood, a scan) or one bound since the last reading; such misses wait for inboundRescanMs, so
+   * a flood of them costs at most 1000/inboundRescanMs rescans a second, not 1000/rescanMinIntervalMs.
+   */
+  urgent: boolean;
   onResolved?: (flow: Flow, p: ProcessInfo | null) => void;
 }
 
@@ -99,6 +113,10 @@ function netnsOf(path: string): number | null {
   }
 }
 
+function end(local: Buffer, localPort: number, remote: Buffer, remotePort: number, bound: boolean, surelyLocal: boolean): End {
+  return { local, localPort, remote, remotePort, localHex: local.toString('hex'), remoteHex: remote.toString('hex'), bound, surelyLocal };
+}
+
 function brief(info: ProcessInfo): NonNullable<Flow['process']> {
   return { pid: info.pid, name: info.comm, exe: info.exe };
 }
@@ -114,6 +132,7 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
   const procRoot = opts.procRoot ?? '/proc';
   const selfPid = opts.selfPid ?? process.pid;
   const minInterval = opts.rescanMinIntervalMs ?? 5;
+  const inboundInterval = Math.max(minInterval, opts.inboundRescanMs ?? 50);
   const picks: TreePicks = { names: opts.extraNames ?? [], pids: new Set(opts.extraPids ?? []) };
   const bootTime = readBootTime(procRoot);
   const selfNetns = netnsOf(`${procRoot}/self/ns/net`);
@@ -124,7 +143,7 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
   let index: SocketIndex = buildSocketIndex([]);
   /** Per protocol, the tables of the last reading: the host's first, then other namespaces'. */
   const tablesByProto = new Map<number, SocketEntry[][]>();
-  let ifaceAddrs: string[] = [];
+  let ifaceAddrs: ReadonlySet<string> = new Set();
   let ifaceReadAt = -Infinity;
   /** socket inode -> pid holding it; only inodes of the current tables. */
   const owner = new Map<number, number>();
@@ -138,12 +157,12 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
   /** Pids whose fd table was unreadable (other users, when unprivileged): not walked again. */
   const denied = new Set<number>();
   let pending: Pending[] = [];
-  let timer: { kind: 'immediate'; h: NodeJS.Immediate } | { kind: 'timeout'; h: NodeJS.Timeout } | null = null;
+  let timer: { kind: 'immediate'; h: NodeJS.Immediate; at: number } | { kind: 'timeout'; h: NodeJS.Timeout; at: number } | null = null;
   let lastScanEnd = -Infinity;
   let closed = false;
 
-  function isLocal(addr: Buffer): boolean {
-    return isLoopback(addr) || index.localAddrs.has(addr.toString('hex')) || ifaceAddrs.includes(addr.toString('hex'));
+  function isLocal(addr: Buffer, hex: string): boolean {
+    return isLoopback(addr) || index.localAddrs.has(hex) || ifaceAddrs.has(hex);
   }
 
   function infoFor(pid: number): ProcessInfo | null {
@@ -210,9 +229,9 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
    */
   function socketsAt(proto: number, end: End, local: boolean): SocketEntry[] {
     const out: SocketEntry[] = [];
-    const c = findConnected(index, proto, end.local, end.localPort, end.remote, end.remotePort);
+    const c = findConnected(index, proto, end.localHex, end.localPort, end.remoteHex, end.remotePort);
     if (c) out.push(c);
-    const b = end.bound ? findBound(index, proto, end.local, end.localPort, !local) : null;
+    const b = end.bound ? findBound(index, proto, end.localHex, end.localPort, !local) : null;
     if (b) out.push(b);
     return out;
   }
@@ -225,7 +244,7 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
   function endOwner(proto: number, end: End, final: boolean): EndOwner | 'miss' {
     const sender = kernelOwner(proto, end);
     if (sender) return { owner: sender, local: true, found: true };
-    const local = end.surelyLocal || isLocal(end.local);
+    const local = end.surelyLocal || isLocal(end.local, end.localHex);
     const sockets = socketsAt(proto, end, local);
     for (const e of sockets) {
       const o = ownerOf(e);
@@ -257,8 +276,8 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
 
   function wantedOf(p: Pending, wanted: Map<number, SocketEntry>): void {
     for (const end of p.ends) {
-      const c = findConnected(index, p.proto, end.local, end.localPort, end.remote, end.remotePort);
-      const b = end.bound ? findBound(index, p.proto, end.local, end.localPort) : null;
+      const c = findConnected(index, p.proto, end.localHex, end.localPort, end.remoteHex, end.remotePort);
+      const b = end.bound ? findBound(index, p.proto, end.localHex, end.localPort) : null;
       for (const e of [c, b]) if (e && !owner.has(e.inode) && !unowned.has(e.inode)) wanted.set(e.inode, e);
     }
   }
@@ -290,7 +309,7 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
     for (const ino of unowned) if (!index.byInode.has(ino)) unowned.delete(ino);
     const now = performance.now();
     if (now - ifaceReadAt >= IFACE_REFRESH_MS) {
-      ifaceAddrs = interfaceAddrs();
+      ifaceAddrs = new Set(interfaceAddrs());
       ifaceReadAt = now;
     }
   }
@@ -446,12 +465,23 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
   }
   opts.kernelEvents?.onAdd((_e, key) => lateEvent(key));
 
-  function schedule(): void {
-    if (timer || closed) return;
-    const wait = lastScanEnd + minInterval - performance.now();
+  function schedule(urgent: boolean): void {
+    if (closed) return;
+    const at = lastScanEnd + (urgent ? minInterval : inboundInterval);
+    if (timer) {
+      if (timer.at <= at) return;
+      cancelTimer(); // an urgent miss while only inbound ones waited: sooner
+    }
+    const wait = at - performance.now();
     timer = wait <= 0
-      ? { kind: 'immediate', h: setImmediate(rescan) }
-      : { kind: 'timeout', h: setTimeout(rescan, wait) };
+      ? { kind: 'immediate', h: setImmediate(rescan), at }
+      : { kind: 'timeout', h: setTimeout(rescan, wait), at };
+  }
+
+  function cancelTimer(): void {
+    if (timer?.kind === 'immediate') clearImmediate(timer.h);
+    if (timer?.kind === 'timeout') clearTimeout(timer.h);
+    timer = null;
   }
 
   function enqueue(p: Pending): void {
@@ -461,7 +491,7 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
       return;
     }
     pending.push(p);
-    schedule();
+    schedule(p.urgent);
   }
 
   function fullScan(): void {
@@ -479,10 +509,7 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
   return {
     lookup(proto, localAddr, localPort, remoteAddr, remotePort) {
       stats.lookups++;
-      const p: Pending = {
-        proto, flow: null,
-        ends: [{ local: widenAddr(localAddr), localPort, remote: widenAddr(remoteAddr), remotePort, bound: true, surelyLocal: true }],
-      };
+      const p: Pending = { proto, flow: null, urgent: true, ends: [end(widenAddr(localAddr), localPort, widenAddr(remoteAddr), remotePort, true, true)] };
       const r = endOwner(proto, p.ends[0], false);
       if (r === 'miss') {
         enqueue(p);
@@ -501,15 +528,15 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
       const ini = widenAddr(flow.initiatorAddr);
       const res = widenAddr(flow.responderAddr);
       const p: Pending = {
-        proto: flow.proto, flow, onResolved,
-        ends: [
-          // A TCP initiator is a connecting socket, never a listener; a UDP one may be unconnected.
-          { local: ini, localPort: flow.initiatorPort, remote: res, remotePort: flow.responderPort, bound: flow.proto === 17, surelyLocal: false },
-          { local: res, localPort: flow.responderPort, remote: ini, remotePort: flow.initiatorPort, bound: true, surelyLocal: false },
-        ],
+        proto: flow.proto, flow, onResolved, urgent: true,
+        // A TCP initiator is a connecting socket, never a listener; a UDP one may be unconnected.
+        ends: [end(ini, flow.initiatorPort, res, flow.responderPort, flow.proto === 17, false), end(res, flow.responderPort, ini, flow.initiatorPort, true, false)],
       };
       const r = resolveFlow(p, false);
-      if (r === 'miss') return enqueue(p);
+      if (r === 'miss') {
+        p.urgent = isLocal(ini, p.ends[0].localHex);
+        return enqueue(p);
+      }
       if (r.process === null) {
         stats.unattributed++;
         awaitLateEvent(p);
@@ -527,9 +554,7 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
 
     close() {
       closed = true;
-      if (timer?.kind === 'immediate') clearImmediate(timer.h);
-      if (timer?.kind === 'timeout') clearTimeout(timer.h);
-      timer = null;
+      cancelTimer();
       pending = [];
       hasher.close();
     },

@@ -51,7 +51,8 @@ export function parseHexAddr(hex: string, littleEndian = HOST_LE): Buffer | null
 export function widenAddr(addr: Uint8Array): Buffer {
   if (addr.length === 16) return Buffer.from(addr);
   if (addr.length !== 4) throw new RangeError(`address length ${addr.length}: expected 4 or 16`);
-  const out = Buffer.alloc(16);
+  // From the pool (two per new flow): Buffer.alloc gives each its own backing store, a cost the GC feels under a flood.
+  const out = Buffer.allocUnsafe(16).fill(0, 0, 10);
   out[10] = 0xff;
   out[11] = 0xff;
   out.set(addr, 12);

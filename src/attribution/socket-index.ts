@@ -49,10 +49,17 @@ export function buildSocketIndex(tables: readonly SocketEntry[][]): SocketIndex 
   return index;
 }
 
+/** A 16-byte address, or its hex already made (a caller looking up the same end often makes it once). */
+type Addr = Buffer | string;
+
+function hexOf(a: Addr): string {
+  return typeof a === 'string' ? a : a.toString('hex');
+}
+
 /** The connected socket with exactly this 4-tuple (16-byte addresses). */
-export function findConnected(index: SocketIndex, proto: number, local: Buffer, localPort: number,
-  remote: Buffer, remotePort: number): SocketEntry | null {
-  const key = `${endKey(proto, local.toString('hex'), localPort)}|${remote.toString('hex')}|${remotePort}`;
+export function findConnected(index: SocketIndex, proto: number, local: Addr, localPort: number,
+  remote: Addr, remotePort: number): SocketEntry | null {
+  const key = `${endKey(proto, hexOf(local), localPort)}|${hexOf(remote)}|${remotePort}`;
   return index.connected.get(key) ?? null;
 }
 
@@ -61,9 +68,9 @@ export function findConnected(index: SocketIndex, proto: number, local: Buffer, 
  * wildcard address; a dual-stack [::] socket also takes IPv4. `specificOnly` skips wildcards,
  * for callers not sure the address is ours.
  */
-export function findBound(index: SocketIndex, proto: number, local: Buffer, localPort: number,
+export function findBound(index: SocketIndex, proto: number, local: Addr, localPort: number,
   specificOnly = false): SocketEntry | null {
-  const hex = local.toString('hex');
+  const hex = hexOf(local);
   const hit = index.bound.get(endKey(proto, hex, localPort));
   if (hit || specificOnly) return hit ?? null;
   const mapped = hex.startsWith('00000000000000000000ffff');

@@ -62,7 +62,13 @@ function startedLine(s: LiveStarted): string {
 
 function stoppedLine(s: LiveSummary): string {
   const loss = s.lossEstimate === null ? 'unknown' : formatPercent(s.lossEstimate);
-  return `ollama-audit: stopped: ${s.packets} packets, ${s.flows} flows (${s.ollamaFlows} Ollama, ${s.unattributed} unattributed), kernel drops ${s.kernelDrops ?? 'unknown'}, estimated loss ${loss}${storedText(s)}`;
+  return `ollama-audit: stopped: ${s.packets} packets, ${s.flows} flows (${s.ollamaFlows} Ollama, ${s.unattributed} unattributed), kernel drops ${s.kernelDrops ?? 'unknown'}${s.shed > 0 ? `, ${s.shed} packets shed to keep up (counted as drops)` : ''}, estimated loss ${loss}${unwrittenText(s)}${storedText(s)}`;
+}
+
+/** Flows the stop deadline left unwritten: said, because claims over the session cannot hold. */
+function unwrittenText(s: LiveSummary): string {
+  if (s.unwrittenAtStop === 0) return '';
+  return `; stopping within 2 s left ${s.unwrittenAtStop} flows without their latest counters in the store (recorded in session ${s.sessionId} as unwritten_at_stop: claims over it cannot hold)`;
 }
 
 /** When the store was full: what was and was not stored, and when ("12 flows stored, 30 flows not stored (disk full from … to …)"). */

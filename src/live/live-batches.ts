@@ -9,12 +9,6 @@ import type { LiveBatch } from '../store/live-session.js';
 import { processNumbering } from '../store/process-numbers.js';
 import type { ProcessRecord } from '../store/session-rows.js';
 
-export interface ChangedRows {
-  rows: Pick<LiveBatch, 'flows' | 'dns' | 'http' | 'processes'>;
-  open: Flow[];
-  closed: Flow[];
-}
-
 /** Totals over the flows that closed so far. */
 export interface ClosedTotals {
   flows: number;
@@ -27,25 +21,62 @@ export interface ClosedTotals {
 
 export interface ActivityCount { ollama: number; other: number }
 
+/** Flows changed since the last take, not yet made into rows (a stop writes them in deadline-bounded chunks). */
+export interface ChangedFlows {
+  /** Flows that closed, classified as they closed. */
+  closed: { flow: Flow; cls: Classification }[];
+  /** Open flows that saw packets (or an owner) since the last take. */
+  open: Flow[];
+  dns: DnsRecord[];
+  http: HttpRecord[];
+}
+
 /**
  * What changed since the last flush, collected from the pipeline's sinks and hooks: flows that
  * saw packets (`touched`), flows that closed, DNS and HTTP records, processes met for the first
- * time. `take` hands it over as the rows of one LiveBatch (progress and evidence are the engine's).
+ * time. `takeChanged` hands it over, `rowsOf` makes rows of it chunk by chunk (progress and evidence are the engine's).
+ * It also remembers, per flow, the packet count and classification of the row last written
+ * (`wrote`): a flow that closes with that very row stored is not written again (under a flood,
+ * every one-packet flow would be written twice: when new, and when its half-open timeout closes
+ * it), and a stop tells a flow whose latest counters are not in the store from one only closing (`isStored`).
  */
 export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
   const dirty = new Set<Flow>();
-  let closed: { flow: Flow; cls: Classification }[] = [];
+  let closed: ChangedFlows['closed'] = [];
   let dns: DnsRecord[] = [];
   let http: HttpRecord[] = [];
   let processes: LiveBatch['processes'] = [];
   const hashPending = new Set<ProcessInfo>();
   const totals: ClosedTotals = { flows: 0, ollama: 0, tcpAcked: 0, tcpMissed: 0, byActivity: {} };
   const numbering = processNumbering<ProcessInfo>((seq, rec) => processes.push({ seq, rec }));
+  /** Packets (both ways), classification and, while open, TCP loss counts of each flow's last written row. */
+  const written = new WeakMap<Flow, Written>();
+  /**
+   * TCP bytes acknowledged and missed over the open flows, as their rows were last written: kept
+   * up to date per written row, so the loss estimate each second costs the rows written, not a
+   * walk over every open flow (500,000 under a flood).
+   */
+  const openLoss = { acked: 0, missed: 0 };
+
+  /** Takes a flow's open contribution out of openLoss (it closed, or its row is no longer current). */
+  function dropOpenLoss(w: Written | undefined): void {
+    if (w === undefined) return;
+    openLoss.acked -= w.acked;
+    openLoss.missed -= w.missed;
+    w.acked = 0;
+    w.missed = 0;
+  }
 
   const sinks: IngestSinks = {
     flow(f, c) {
       dirty.delete(f);
+      dropOpenLoss(written.get(f));
       closed.push({ flow: f, cls: c });
+      totals.flows++;
+      if (c.ollama) totals.ollama++;
+      const perActivity = (totals.byActivity[c.activity] ??= { ollama: 0, other: 0 });
+      if (c.ollama) perActivity.ollama++;
+      else perActivity.other++;
       const l = lossOf(f);
       totals.tcpAcked += l.ackedOut + l.ackedIn;
       totals.tcpMissed += l.gapOut + l.gapIn;
@@ -63,54 +94,88 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
     });
   }
 
+  /** Everything changed since the last call, not yet made into rows. */
+  function takeChanged(): ChangedFlows {
+    const changed: ChangedFlows = { closed, open: [...dirty], dns, http };
+    dirty.clear();
+    closed = [];
+    dns = [];
+    http = [];
+    return changed;
+  }
+
   /**
-   * The rows of everything changed since the last call; open flows classified as they are now.
-   * `open` and `closed` list the flows of those rows (our own are left out).
+   * Rows of these flows (open ones classified as they are now) and of the processes met for the
+   * first time since the last call. `open` and `closed` list the flows of those rows (our own are left out).
    */
-  function take(classifyOpen: (f: Flow) => Classification): ChangedRows {
+  function rowsOf(openFlows: Iterable<Flow>, closedFlows: Iterable<{ flow: Flow; cls: Classification }>, classifyOpen: (f: Flow) => Classification) {
     const flows: LiveBatch['flows'] = [];
     const open: Flow[] = [];
-    const closedFlows: Flow[] = [];
+    const closedOut: Flow[] = [];
     const add = (flow: Flow, cls: Classification, into: Flow[]) => {
       if (attributor.processOf(flow)?.self) return; // our own traffic (none expected: no network calls) is not audited
       flows.push({ flow, cls, processSeq: processSeq(attributor.processOf(flow)), peerProcessSeq: processSeq(attributor.peerOf(flow)) });
       into.push(flow);
     };
-    for (const f of dirty) add(f, classifyOpen(f), open);
-    for (const c of closed) {
-      add(c.flow, c.cls, closedFlows);
-      totals.flows++;
-      if (c.cls.ollama) totals.ollama++;
-      const perActivity = (totals.byActivity[c.cls.activity] ??= { ollama: 0, other: 0 });
-      if (c.cls.ollama) perActivity.ollama++;
-      else perActivity.other++;
-    }
+    for (const f of openFlows) add(f, classifyOpen(f), open);
+    for (const c of closedFlows) if (!rowIsCurrent(c.flow, c.cls)) add(c.flow, c.cls, closedOut);
     // An executable hashed since its process was first written: write the hash now.
     for (const info of hashPending) {
       if (info.exeSha256 === null) continue;
       hashPending.delete(info);
       processes.push({ seq: numbering.known(info)!, rec: processRecord(info, keepCmdline) });
     }
-    const rows = { flows, dns, http, processes };
-    dirty.clear();
-    closed = [];
-    dns = [];
-    http = [];
+    const newProcesses = processes;
     processes = [];
-    return { rows, open, closed: closedFlows };
+    return { flows, processes: newProcesses, open, closed: closedOut };
   }
 
   /**
    * Rows that could not be written: open flows are written with the next batch (they are in the
    * flow table anyway), process rows too (one per process at most: flows point at them).
    */
-  function putBack(taken: ChangedRows): void {
-    for (const f of taken.open) dirty.add(f);
-    processes = [...taken.rows.processes, ...processes];
+  function putBack(open: Flow[], processRows: LiveBatch['processes']): void {
+    for (const f of open) dirty.add(f);
+    processes = [...processRows, ...processes];
   }
 
-  return { sinks, touched: (f: Flow) => dirty.add(f), take, putBack, totals };
+  /** These rows are in the store now. */
+  function wrote(rows: LiveBatch['flows']): void {
+    for (const { flow, cls } of rows) {
+      const w = written.get(flow);
+      dropOpenLoss(w);
+      const l = flow.closed ? null : lossOf(flow);
+      const acked = l === null ? 0 : l.ackedOut + l.ackedIn;
+      const missed = l === null ? 0 : l.gapOut + l.gapIn;
+      openLoss.acked += acked;
+      openLoss.missed += missed;
+      written.set(flow, { packets: flow.packetsOut + flow.packetsIn, cls, acked, missed });
+    }
+  }
+
+  /** The store holds this flow's latest counters (and its owner: a flow resolved later is touched and forgotten). */
+  function isStored(f: Flow): boolean {
+    return written.get(f)?.packets === f.packetsOut + f.packetsIn;
+  }
+
+  /** The store holds exactly this row: same counters, owner and classification. */
+  function rowIsCurrent(f: Flow, cls: Classification): boolean {
+    const w = written.get(f);
+    return w !== undefined && w.packets === f.packetsOut + f.packetsIn && w.cls.activity === cls.activity
+      && w.cls.ollama === cls.ollama && w.cls.reason === cls.reason;
+  }
+
+  /** A flow that got its owner after its row was written: it is dirty again, and its row is not current. */
+  function resolved(f: Flow): void {
+    dropOpenLoss(written.get(f));
+    written.delete(f);
+    dirty.add(f);
+  }
+
+  return { sinks, touched: (f: Flow) => dirty.add(f), resolved, takeChanged, rowsOf, putBack, wrote, isStored, needsRow: (f: Flow, cls: Classification) => !rowIsCurrent(f, cls), totals, openLoss };
 }
+
+interface Written { packets: number; cls: Classification; acked: number; missed: number }
 
 /** The row of one process; its command line redacted unless the user chose to keep it. */
 function processRecord(p: ProcessInfo, keepCmdline: boolean): ProcessRecord {

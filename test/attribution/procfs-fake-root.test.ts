@@ -193,6 +193,40 @@ describe('procfs attributor on a hand-built proc root', () => {
     expect(performance.now() - t1).toBeGreaterThanOrEqual(150);
     expect(att.stats().rescans).toBe(2);
   });
+
+  it('a flood at a port nothing listens on rescans at most once per inboundRescanMs; a local process\'s miss amid it is answered within rescanMinIntervalMs', async () => {
+    // 10.0.0.2 is ours (a socket of it is in the tables from the start); nothing listens on its port 8080.
+    writeHostTcp(tcpLine('10.0.0.2', 41000, '104.18.0.1', 443, 1, 3000));
+    writeProc({ pid: 600, comm: 'client', startTicks: 10, cmdline: ['client'], sockets: [3000] });
+    att = createProcfsAttributor({ procRoot: root, rescanMinIntervalMs: 5, inboundRescanMs: 100 });
+    const before = att.stats().rescans;
+    const flood: ReturnType<typeof synFlow>[] = [];
+    const t0 = performance.now();
+    let local: { flow: ReturnType<typeof synFlow>; at: number; done: number } | null = null;
+    for (let i = 0; performance.now() - t0 < 600; i++) {
+      const f = synFlow(v4(`198.51.100.${1 + (i % 200)}`), 1024 + i, A, 8080);
+      flood.push(f);
+      att.attributeFlow(f);
+      if (local === null && performance.now() - t0 > 300) {
+        // A connection of a local process, made after the last table reading: found by the next (fast) rescan.
+        writeHostTcp(tcpLine('10.0.0.2', 41000, '104.18.0.1', 443, 1, 3000) + tcpLine('10.0.0.2', 42000, '104.18.0.1', 443, 1, 3001));
+        writeProc({ pid: 601, comm: 'short', startTicks: 20, cmdline: ['short'], sockets: [3001] });
+        const l = { flow: synFlow(A, 42000, CF, 443), at: performance.now(), done: 0 };
+        att.attributeFlow(l.flow, () => { l.done = performance.now(); });
+        local = l;
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await vi.waitFor(() => expect(att!.stats().pending).toBe(0), { timeout: 2000, interval: 5 });
+    const rescans = att.stats().rescans - before;
+    console.log(`${flood.length} inbound misses in 600 ms: ${rescans} rescans; the local miss answered after ${(local!.done - local!.at).toFixed(1)} ms`);
+    expect(flood.length).toBeGreaterThan(100);
+    expect(flood.every((f) => f.process === null)).toBe(true);
+    // 600 ms / 100 ms, +1 for the local miss, +1 for the last batch (at 5 ms apart it would be over 100).
+    expect(rescans).toBeLessThanOrEqual(8);
+    expect(local!.flow.process?.pid).toBe(601);
+    expect(local!.done - local!.at).toBeLessThan(60);
+  });
 });
 
 /**
