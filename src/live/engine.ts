@@ -199,7 +199,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     this.changes = createChangeSet(this.attributor, settings.keepCmdline === true);
     const evidence = this.evidence;
     this.ingest = createIngest(this.changes.sinks, {
-      onOpen: (f) => this.attributor.attributeFlow(f, (flow) => this.changes.resolved(flow)),
+      onOpen: (f) => this.attributor.attributeFlow(f, (flow) => this.changes.resolved(flow, () => this.ingest.classify(flow))),
       onPacket: (f, dir, p, d) => {
         this.changes.touched(f);
         if (evidence !== null && !this.evidenceStopped) evidence.write(f, dir, p, d);
@@ -464,11 +464,14 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     // A flow can be in both (left open by the unfinished write, touched since): once.
     const changed = { ...taken, open: [...new Set([...unfinished.open, ...taken.open])], closed: [...unfinished.closed, ...taken.closed] };
     const isStored = (c: { flow: Flow }) => this.changes.isStored(c.flow);
-    // Every open flow that changed is stale: it saw packets, or an owner, since its row.
+    const counted = (f: Flow) => this.changes.isStored(f);
+    // An open flow that saw packets since its row is stale; one that only got its owner since is not
+    // (its counters are stored), nor is a closed flow only lacking its final classification or owner.
     const chunks = [
       ...chunked(changed.closed.filter((c) => !isStored(c)), (closed) => ({ open: [], closed, stale: closed.length })),
-      ...chunked(changed.open, (open) => ({ open, closed: [], stale: open.length })),
+      ...chunked(changed.open.filter((f) => !counted(f)), (open) => ({ open, closed: [], stale: open.length })),
       ...chunked(changed.closed.filter(isStored), (closed) => ({ open: [], closed, stale: 0 })),
+      ...chunked(changed.open.filter(counted), (open) => ({ open, closed: [], stale: 0 })),
     ];
     let unwritten = chunks.reduce((n, c) => n + c.stale, 0);
     const progress = this.progress(this.stats(), 0);

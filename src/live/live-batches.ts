@@ -43,6 +43,8 @@ export interface ChangedFlows {
 export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
   const dirty = new Set<Flow>();
   let closed: ChangedFlows['closed'] = [];
+  /** The entries of `closed` by flow (a late owner updates its flow's entry in place). */
+  let closedEntry = new Map<Flow, ChangedFlows['closed'][number]>();
   let dns: DnsRecord[] = [];
   let http: HttpRecord[] = [];
   let processes: LiveBatch['processes'] = [];
@@ -71,7 +73,9 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
     flow(f, c) {
       dirty.delete(f);
       dropOpenLoss(written.get(f));
-      closed.push({ flow: f, cls: c });
+      const entry = { flow: f, cls: c };
+      closed.push(entry);
+      closedEntry.set(f, entry);
       totals.flows++;
       if (c.ollama) totals.ollama++;
       const perActivity = (totals.byActivity[c.activity] ??= { ollama: 0, other: 0 });
@@ -99,6 +103,7 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
     const changed: ChangedFlows = { closed, open: [...dirty], dns, http };
     dirty.clear();
     closed = [];
+    closedEntry = new Map();
     dns = [];
     http = [];
     return changed;
@@ -161,21 +166,42 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
   /** The store holds exactly this row: same counters, owner and classification. */
   function rowIsCurrent(f: Flow, cls: Classification): boolean {
     const w = written.get(f);
-    return w !== undefined && w.packets === f.packetsOut + f.packetsIn && w.cls.activity === cls.activity
+    return w !== undefined && !w.ownerChanged && w.packets === f.packetsOut + f.packetsIn && w.cls.activity === cls.activity
       && w.cls.ollama === cls.ollama && w.cls.reason === cls.reason;
   }
 
-  /** A flow that got its owner after its row was written: it is dirty again, and its row is not current. */
-  function resolved(f: Flow): void {
-    dropOpenLoss(written.get(f));
-    written.delete(f);
-    dirty.add(f);
+  /**
+   * A flow that got its owner after its row was written: its row is not current (its counters still
+   * are: a stop that cannot write it does not count it as unwritten). An open flow is dirty again. A closed one (a kernel socket event can come after the flow closed) goes to the
+   * closed rows once, classified again (the owner decides whether it is Ollama's).
+   */
+  function resolved(f: Flow, classify: () => Classification): void {
+    const w = written.get(f);
+    if (w !== undefined) w.ownerChanged = true;
+    if (!f.closed) {
+      dirty.add(f);
+      return;
+    }
+    const pending = closedEntry.get(f);
+    if (pending) pending.cls = classify();
+    else if (w !== undefined) {
+      const entry = { flow: f, cls: classify() };
+      closed.push(entry);
+      closedEntry.set(f, entry);
+    }
   }
 
   return { sinks, touched: (f: Flow) => dirty.add(f), resolved, takeChanged, rowsOf, putBack, wrote, isStored, needsRow: (f: Flow, cls: Classification) => !rowIsCurrent(f, cls), totals, openLoss };
 }
 
-interface Written { packets: number; cls: Classification; acked: number; missed: number }
+interface Written {
+  packets: number;
+  cls: Classification;
+  acked: number;
+  missed: number;
+  /** The flow got its owner after this row was written (resolved). */
+  ownerChanged?: boolean;
+}
 
 /** The row of one process; its command line redacted unless the user chose to keep it. */
 function processRecord(p: ProcessInfo, keepCmdline: boolean): ProcessRecord {

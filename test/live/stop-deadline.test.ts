@@ -74,7 +74,10 @@ describeNeeding([...LIVE_NEEDS, 'python3'], 'the live engine stops within its de
   async function startEngine(db: string, writeIntervalMs?: number): Promise<LiveEngine> {
     const e = startLiveEngine({
       db, interface: ['lo'], filter: `udp and dst portrange ${BASE_PORT}-${BASE_PORT + PORTS - 1}`, evidence: 'none',
-      stopDeadlineMs: DEADLINE_MS, writeIntervalMs,
+      // procfs: this file measures the engine's stop and its event loop. A flood sent from local
+      // sockets also makes one kernel socket event per new flow (bpftrace, --attribution auto), whose
+      // lines are read on the same thread: test/attribution/kernel-events.test.ts covers those.
+      stopDeadlineMs: DEADLINE_MS, writeIntervalMs, attribution: 'procfs',
     });
     await new Promise((ok) => e.on('started', ok));
     return e;
