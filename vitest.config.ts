@@ -52,6 +52,8 @@ const HOST = [
   'test/service/status.test.ts',
   // A live daemon (restarted) in its own namespace while export --follow reads the store.
   'test/export/follow-live.test.ts',
+  // dumpcap capturing lo, piped into the streaming pcapng reader.
+  'test/capture/pcapng-stream-live.test.ts',
 ];
 
 /**
