@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
-import { openLiveCapture, type LiveCapture } from '../capture/live-capture.js';
-import { createPlatformAttributor } from '../attribution/os/select.js';
+import type { LiveCapture } from '../capture/live-capture.js';
+import { openPlatformCapture } from '../capture/os/select.js';
+import { attributionMethod, createPlatformAttributor } from '../attribution/os/select.js';
 import type { Attributor } from '../attribution/attributor.js';
 import { lossOf, lossPercent } from '../flows/tcp-loss.js';
 import { createIngest } from '../pipeline/ingest.js';
@@ -18,7 +19,11 @@ import { cannotTry, startKernelAttribution, type KernelAttribution } from '../at
 import { UserError } from '../errors.js';
 
 /** What to capture and where to store it: the daemon's options, one field each (settings.ts). */
-export type LiveSettings = Omit<DaemonOptionValues, 'evidence' | 'duration'> & { evidence?: EvidencePolicy };
+export type LiveSettings = Omit<DaemonOptionValues, 'evidence' | 'duration'> & {
+  evidence?: EvidencePolicy;
+  /** The OS whose capture and attribution to use (default process.platform); tests run the macOS path on Linux with it. */
+  platform?: NodeJS.Platform;
+};
 
 export interface LiveStarted {
   sessionId: number;
@@ -119,15 +124,17 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     const db = openDb(this.dbPath);
     let capture: LiveCapture;
     try {
-      capture = openLiveCapture({ interfaces: settings.interface?.length ? settings.interface : [...DEFAULTS.interfaces], filter: settings.filter });
+      capture = openPlatformCapture({ interfaces: settings.interface?.length ? settings.interface : [...DEFAULTS.interfaces], filter: settings.filter }, settings.platform);
     } catch (err) {
       db.close();
       throw err;
     }
     // Kernel socket events start in the background (bpftrace compiles for about a second): the
     // capture does not wait; procfs answers alone until they are on.
+    // Kernel socket events help procfs only: an OS whose packets name their processes (macOS pktap) needs none.
+    const procfs = attributionMethod(settings.platform) === 'procfs';
     this.kernel = startKernelAttribution({
-      mode: settings.attribution === 'ebpf' || settings.attribution === 'procfs' ? settings.attribution : DEFAULTS.attribution,
+      mode: !procfs ? 'procfs' : settings.attribution === 'ebpf' || settings.attribution === 'procfs' ? settings.attribution : DEFAULTS.attribution,
       bpftrace: bpftraceProgram(), tracefsDir: DEFAULTS.tracefsDir,
       attachTimeoutMs: settings.attribution === 'ebpf' ? DEFAULTS.kernelAttachTimeoutMs.ebpf : DEFAULTS.kernelAttachTimeoutMs.auto,
       onWarning: (text) => this.emit('warning', text),
@@ -155,7 +162,10 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     this.timer = setInterval(() => this.second(), FLUSH_MS);
     this.captureStartUs = Date.now() * 1000;
     this.gaps = createStoreGaps(this.captureStartUs);
-    capture.start(this.ingest.packet);
+    capture.start(this.ingest.packet, {
+      onFailed: (err) => { this.stopped ??= Promise.resolve().then(() => this.finish(new UserError(err.message))); },
+      onWarning: (text) => this.emit('warning', text),
+    });
     const info: LiveStarted = {
       sessionId: this.sessionId, dbPath: this.dbPath, interfaces: interfaceNames(capture),
       filter: settings.filter ?? null, evidence: started.policy, evidenceDir: started.evidenceDir,
@@ -171,7 +181,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     const evidenceDir = resolve(settings.evidenceDir ?? evidenceDirFor(this.dbPath));
     try {
       const session = beginLiveSession(db, { kind: 'live', source: interfaceNames(capture), format: 'live', filter: settings.filter ?? null });
-      const attributor = createPlatformAttributor({ extraNames: settings.process, extraPids: settings.pid, kernelEvents: kernel.index ?? undefined });
+      const attributor = createPlatformAttributor({ extraNames: settings.process, extraPids: settings.pid, kernelEvents: kernel.index ?? undefined }, settings.platform);
       const evidence = policy === 'none' ? null : createEvidenceWriter({
         dir: evidenceDir, policy, session: String(session.sessionId), apiPorts: settings.apiPort ?? [DEFAULTS.apiPort],
         maxTotalBytes: settings.maxEvidence, retainUs: settings.retain === undefined ? undefined : settings.retain * 1e6,
@@ -184,7 +194,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
       return { session, attributor, evidence, policy, evidenceDir };
     } catch (err) {
       void kernel.stop();
-      capture.stop();
+      void capture.stop();
       db.close();
       if (err instanceof StoreError || (err as { code?: unknown }).code === undefined) throw err;
       throw explainStoreError(err, this.dbPath);
@@ -278,11 +288,12 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     this.emit('second', second);
   }
 
-  private finish(failure: unknown): LiveSummary {
+  private async finish(failure: unknown): Promise<LiveSummary> {
     clearInterval(this.timer);
     let ended = false;
     try {
-      this.capture.stop();
+      // A capture run by another program (macOS tcpdump) hands on its last packets and counters as it exits.
+      await this.capture.stop();
       this.ingest.finish();
       this.evidence?.close();
       this.flush();
@@ -338,6 +349,7 @@ export function clockUtc(us: number): string {
 
 /** The captured devices, comma-separated (the session's source). */
 function interfaceNames(capture: LiveCapture): string {
+  if (capture.source !== undefined) return capture.source;
   return capture.interfaces.map((i) => i.name ?? String(i.index)).join(',');
 }
 
