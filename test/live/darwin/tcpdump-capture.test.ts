@@ -23,7 +23,7 @@ const UTUN = path.resolve('fixtures/darwin/radar-88502733.pcapng');
 const UUID = 'fb1bb7b1-7daf-3973-b5da-9383b19a8994';
 const dir = tmpDir('oa-darwin-live-');
 const saved = { PATH: process.env.PATH };
-const FAKE_ENV = ['FAKE_TCPDUMP_CAPTURE', 'FAKE_TCPDUMP_RECORD', 'FAKE_TCPDUMP_DROPS', 'FAKE_TCPDUMP_SEED', 'FAKE_TCPDUMP_FAIL'];
+const FAKE_ENV = ['FAKE_TCPDUMP_CAPTURE', 'FAKE_TCPDUMP_RECORD', 'FAKE_TCPDUMP_DROPS', 'FAKE_TCPDUMP_SEED', 'FAKE_TCPDUMP_FAIL', 'FAKE_TCPDUMP_CUT'];
 
 beforeAll(() => {
   process.env.PATH = `${BIN}:${process.env.PATH}`;
@@ -112,6 +112,30 @@ describe('macOS live capture through tcpdump (platform darwin, stand-in tcpdump 
     expect(summary.kernelDrops).toBe(1); // "1 packet dropped by kernel"
     const [flow] = await flowsOf(db);
     expect(flow).toMatchObject({ proto: 'tcp', initiator_port: 57734, responder_addr: '192.0.2.1', responder_port: 8080, process: { pid: 554, name: 'packetdrill' } });
+  });
+
+  it('output that ends inside a block: the packets before it are stored, a warning names the byte, and the packets that never arrived', async () => {
+    // The iperf capture's blocks: cut 100 bytes into the 13th EPB (from the file's own block lengths).
+    const bytes = fs.readFileSync(IPERF);
+    const epbs: number[] = [];
+    for (let pos = 0; pos < bytes.length; pos += bytes.readUInt32LE(pos + 4)) if (bytes.readUInt32LE(pos) === 6) epbs.push(pos);
+    const cut = epbs[12] + 100;
+    fake('cut', { FAKE_TCPDUMP_CAPTURE: IPERF, FAKE_TCPDUMP_CUT: String(cut), FAKE_TCPDUMP_SEED: '5' });
+    const warnings: string[] = [];
+    const engine = startLiveEngine({ db: path.join(dir, 'cut.db'), platform: 'darwin', evidence: 'none' });
+    engine.on('warning', (w) => warnings.push(w));
+    await packetsSeen(engine, 12);
+    // Every byte the stand-in writes is out before it is stopped (else the cut would be elsewhere).
+    while (!fs.existsSync(path.join(dir, 'cut', 'all-written'))) await new Promise((r) => setTimeout(r, 20));
+    const summary = await engine.stop();
+    expect(summary.error).toBeNull();
+    expect(summary.packets).toBe(12);
+    const len = bytes.readUInt32LE(epbs[12] + 4);
+    expect(warnings).toEqual([
+      `tcpdump's output: truncated at byte ${epbs[12]}: block of type 6 needs ${len} bytes, 100 remain`,
+      'tcpdump captured 24 packets, 12 reached the audit',
+    ]);
+    expect(summary.kernelDrops).toBe(0);
   });
 
   it('a tcpdump that cannot capture: the engine stops with its message in one line and the access_bpf hint', async () => {

@@ -19,6 +19,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { InterfaceInfo, Packet } from '../../packet.js';
 import { createPcapngStream, type PcapngStream } from '../../pcapng-stream.js';
+import { CaptureFileError } from '../../read-result.js';
 import { ANY_DEVICE } from '../../link-types.js';
 import { LiveCaptureError } from '../../live-error.js';
 import type { LiveCapture, LiveCaptureEvents, LiveCaptureOptions, LiveStats } from '../../live-capture.js';
@@ -64,6 +65,7 @@ export function openTcpdumpCapture(opts: LiveCaptureOptions = {}): LiveCapture {
     try {
       stream.push(chunk);
     } catch (e) {
+      if (!(e instanceof CaptureFileError)) throw e; // a failure downstream is not tcpdump's
       fail(new LiveCaptureError(`${(e as Error).message}: is the tcpdump on PATH Apple's (/usr/sbin/tcpdump, which writes pcapng with process blocks)?`));
       child.kill('SIGKILL');
     }
