@@ -106,6 +106,8 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   private readonly session: LiveSession;
   private readonly attributor: Attributor;
   private readonly kernel: KernelAttribution;
+  /** Packets name their processes (macOS pktap): the session records that method, not procfs. */
+  private readonly fromPackets: boolean;
   private readonly evidence: EvidenceWriter | null;
   private readonly changes: ReturnType<typeof createChangeSet>;
   private readonly ingest: ReturnType<typeof createIngest>;
@@ -133,6 +135,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     // capture does not wait; procfs answers alone until they are on.
     // Kernel socket events help procfs only: an OS whose packets name their processes (macOS pktap) needs none.
     const procfs = attributionMethod(settings.platform) === 'procfs';
+    this.fromPackets = attributionMethod(settings.platform) === 'pktap';
     this.kernel = startKernelAttribution({
       mode: !procfs ? 'procfs' : settings.attribution === 'ebpf' || settings.attribution === 'procfs' ? settings.attribution : DEFAULTS.attribution,
       bpftrace: bpftraceProgram(), tracefsDir: DEFAULTS.tracefsDir,
@@ -245,7 +248,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
         packets: stats.packets, startedAt: this.captureStartUs, drops: stats.kernelDrops, lossEstimate: stats.lossEstimate,
         skipped: nonZero(this.ingest.counts.skips), gaps: this.gaps.toRecord(),
         expiredEarly: expiredEarlyRecord(this.ingest.counts.expiredEarly),
-        attribution: this.kernel.record(),
+        attribution: this.fromPackets ? { ...this.kernel.record(), method: 'pktap' } : this.kernel.record(),
       },
     };
   }
