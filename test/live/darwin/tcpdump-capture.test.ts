@@ -77,8 +77,10 @@ describe('macOS live capture through tcpdump (platform darwin, stand-in tcpdump 
     expect(summary.packets).toBe(24);
     expect(summary.kernelDrops).toBe(7);
     expect(warnings).toEqual([]);
-    const session = new Database(db, { readonly: true }).prepare('SELECT source, drops, packets FROM sessions').get();
-    expect(session).toEqual({ source: 'pktap,all', drops: 7, packets: 24 });
+    const session = new Database(db, { readonly: true }).prepare('SELECT source, drops, packets, attribution FROM sessions').get() as Record<string, unknown>;
+    expect({ ...session, attribution: undefined }).toEqual({ source: 'pktap,all', drops: 7, packets: 24, attribution: undefined });
+    // Attributed from the packets: no bpftrace was tried, and the session says pktap, not procfs.
+    expect(JSON.parse(session.attribution as string)).toMatchObject({ method: 'pktap', kernel_events_since_us: null, why_not: null });
 
     // The capture's facts.
     const live = await flowsOf(db);
