@@ -23,10 +23,6 @@ const USED_BY_TESTS: Record<string, string> = {
   flowWatermark: 'the change feed (store/read/changes.ts) that watch and export --follow poll (issues #11, #12); tested now',
   flowsChangedSince: 'the change feed (store/read/changes.ts) that watch and export --follow poll (issues #11, #12); tested now',
   settingsToArgs: 'the input of the service unit to be generated from the daemon\'s settings (issue #10); round-trip tested now',
-  parseLsofFields: 'macOS exposure input (issue #13): lsof -F output, tested on samples and real lsof; not yet wired into exposure on darwin',
-  parseLaunchctlGetenv: 'macOS exposure input (issue #13): launchctl getenv OLLAMA_HOST; not yet wired into exposure on darwin',
-  plistEnvironment: 'macOS exposure input (issue #13): Homebrew launchd plist EnvironmentVariables; not yet wired into exposure on darwin',
-  PlistError: 'the one-line error of plistEnvironment (issue #13), asserted by its tests',
 };
 
 function sourceFiles(dir: string): string[] {
