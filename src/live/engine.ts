@@ -132,8 +132,8 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
       throw err;
     }
     // Kernel socket events start in the background (bpftrace compiles for about a second): the
-    // capture does not wait; procfs answers alone until they are on.
-    // Kernel socket events help procfs only: an OS whose packets name their processes (macOS pktap) needs none.
+    // capture does not wait; procfs answers alone until they are on. They help procfs only: an OS
+    // whose packets name their processes (macOS pktap) starts none.
     const procfs = attributionMethod(settings.platform) === 'procfs';
     this.fromPackets = attributionMethod(settings.platform) === 'pktap';
     this.kernel = startKernelAttribution({
