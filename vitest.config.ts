@@ -58,6 +58,8 @@ const HOST = [
   'test/export/follow-live.test.ts',
   // A 200k-flow store read by CLI children under heap caps (CPU-bound minutes; a tmpfs mount as root).
   'test/store/big-store.test.ts',
+  // dumpcap capturing lo, piped into the streaming pcapng reader.
+  'test/capture/pcapng-stream-live.test.ts',
 ];
 
 /**

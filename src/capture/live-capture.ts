@@ -51,13 +51,27 @@ export interface LiveStats {
   clockDriftUs: number;
 }
 
+/** What a capture run by another program (macOS tcpdump) reports on its own. */
+export interface LiveCaptureEvents {
+  /** The capture ended by itself (the program exited, or wrote what cannot be read): the session must stop. */
+  onFailed?(err: LiveCaptureError): void;
+  /** One sentence for the user (a stream that ended mid-block, packets the program captured that never arrived). */
+  onWarning?(text: string): void;
+}
+
 export interface LiveCapture {
+  /** Every interface described so far (a pcapng stream describes its interfaces as it goes). */
   interfaces: InterfaceInfo[];
+  /** What the session's source names, when the interface list is not yet known at start (macOS: "pktap,all"). */
+  source?: string;
   /** Call in the same tick as openLiveCapture: packets that arrive before are counted as beforeStart. */
-  start(onPacket: (p: Packet) => void): void;
+  start(onPacket: (p: Packet) => void, events?: LiveCaptureEvents): void;
   stats(): LiveStats;
-  /** Reads the final counters and closes every handle. Idempotent. */
-  stop(): void;
+  /**
+   * Reads the final counters and closes every handle. Idempotent. A capture run by another program
+   * returns a promise that resolves once it has exited and its last packets and counters are in.
+   */
+  stop(): void | Promise<void>;
 }
 
 /** cap's snaplen is fixed at 65535; the copy buffer must hold that, or cap truncates the copy. */

@@ -49,8 +49,8 @@ const NRB_END = 0;
 const NRB_IPV4 = 1;
 const NRB_IPV6 = 2;
 
-/** Per-read state; plain data so the per-block functions stay small. */
-interface NgState {
+/** Per-read state; plain data so the per-block functions stay small (shared with pcapng-stream.ts). */
+export interface NgState {
   r: ReadResult;
   path: string;
   le: boolean;
@@ -109,24 +109,7 @@ export interface BlockRange {
 export function readPcapng(
   w: FileWindow, onPacket: (p: Packet) => void, range?: BlockRange, onInterface?: (info: InterfaceInfo) => void,
 ): ReadResult {
-  const s: NgState = {
-    r: emptyResult('pcapng', w),
-    path: w.path,
-    le: true,
-    ifLinktype: [],
-    ifSnaplen: [],
-    ifUnits: [],
-    ifOffsetUs: [],
-    sectionBase: 0,
-    ifDrop: [],
-    p: newPacket(),
-    onPacket,
-    onInterface,
-    lastTs: 0,
-    problem: '',
-    darwin: newDarwinState(),
-  };
-  s.p.pktapProcesses = s.darwin.processes;
+  const s = newNgState(emptyResult('pcapng', w), w.path, onPacket, onInterface);
   const r = s.r;
   const size = w.fileSize;
   const startAt = range?.startAt ?? 0;
@@ -147,6 +130,31 @@ export function readPcapng(
   return r;
 }
 
+/** The state of one read, file or stream (pcapng-stream.ts). */
+export function newNgState(
+  r: ReadResult, path: string, onPacket: (p: Packet) => void, onInterface: ((info: InterfaceInfo) => void) | undefined,
+): NgState {
+  const s: NgState = {
+    r,
+    path,
+    le: true,
+    ifLinktype: [],
+    ifSnaplen: [],
+    ifUnits: [],
+    ifOffsetUs: [],
+    sectionBase: 0,
+    ifDrop: [],
+    p: newPacket(),
+    onPacket,
+    onInterface,
+    lastTs: 0,
+    problem: '',
+    darwin: newDarwinState(),
+  };
+  s.p.pktapProcesses = s.darwin.processes;
+  return s;
+}
+
 /** True when the block at `pos` is a section header or interface block (or cannot be peeked). */
 function isLeadingHeader(s: NgState, w: FileWindow, pos: number): boolean {
   const o = at(w, pos, 4);
@@ -159,8 +167,29 @@ function isLeadingHeader(s: NgState, w: FileWindow, pos: number): boolean {
 function readBlock(s: NgState, w: FileWindow, pos: number): number {
   const remain = w.fileSize - pos;
   let o = at(w, pos, 12);
-  if (o < 0) return failLen(s, `truncated at byte ${pos}: block header needs 12 bytes, ${remain} remain`);
-  let b = w.buf;
+  if (o < 0) return failLen(s, headerTruncated(pos, remain));
+  const len = blockLength(s, w.buf, o, pos);
+  if (len < 0) return -1;
+  if (len > remain) return failLen(s, blockTruncated(s, w.buf, o, pos, len, remain));
+  o = at(w, pos, len);
+  return handleBlock(s, w.buf, o, len, pos) ? len : -1;
+}
+
+/** Why a read stopped at `pos` with fewer than 12 bytes left (a file or a stream that ended there). */
+export function headerTruncated(pos: number, remain: number): string {
+  return `truncated at byte ${pos}: block header needs 12 bytes, ${remain} remain`;
+}
+
+/** Why a read stopped at `pos` inside the block whose header is at b[o]. */
+export function blockTruncated(s: NgState, b: Buffer, o: number, pos: number, len: number, remain: number): string {
+  return `truncated at byte ${pos}: block of type ${u32(s, b, o)} needs ${len} bytes, ${remain} remain`;
+}
+
+/**
+ * The length of the block whose 12 header bytes are at b[o] (stream offset `pos`), checked; an SHB
+ * sets the section's byte order first. -1 with s.problem set when the header is unusable.
+ */
+export function blockLength(s: NgState, b: Buffer, o: number, pos: number): number {
   // The SHB type reads the same in both byte orders; its byte-order magic sets the section's.
   const type = u32(s, b, o);
   if (type === BT_SHB) {
@@ -172,26 +201,27 @@ function readBlock(s: NgState, w: FileWindow, pos: number): number {
   const len = u32(s, b, o + 4);
   if (len < 12 || len % 4 !== 0) return failLen(s, `corrupt block at byte ${pos}: length ${len} is not a multiple of 4 of at least 12`);
   if (len > MAX_BLOCK_LEN) return failLen(s, `corrupt block at byte ${pos}: length ${len} exceeds the 64 MiB limit`);
-  if (len > remain) return failLen(s, `truncated at byte ${pos}: block of type ${type} needs ${len} bytes, ${remain} remain`);
-  o = at(w, pos, len);
-  b = w.buf;
+  return len;
+}
+
+/** Handles the whole block of `len` bytes at b[o] (stream offset `pos`); false with s.problem set. */
+export function handleBlock(s: NgState, b: Buffer, o: number, len: number, pos: number): boolean {
+  const type = u32(s, b, o);
   const trailer = u32(s, b, o + len - 4);
-  if (trailer !== len) return failLen(s, `corrupt block at byte ${pos}: trailing length ${trailer} differs from leading length ${len}`);
+  if (trailer !== len) return fail(s, `corrupt block at byte ${pos}: trailing length ${trailer} differs from leading length ${len}`);
   const body = o + 8;
   const end = o + len - 4;
-  let ok: boolean;
   switch (type) {
-    case BT_EPB: ok = packetBlock(s, b, body, end, pos, false); break;
-    case BT_SPB: ok = simplePacket(s, b, body, end, pos); break;
-    case BT_PB: ok = packetBlock(s, b, body, end, pos, true); break;
-    case BT_IDB: ok = interfaceBlock(s, b, body, end, pos); break;
-    case BT_SHB: ok = sectionHeader(s, b, body, end, pos); break;
-    case BT_ISB: ok = statisticsBlock(s, b, body, end, pos); break;
-    case BT_NRB: ok = nameResolution(s, b, body, end); break;
-    case BT_DARWIN_PROCESS: ok = processBlock(s, b, body, end, pos); break;
-    default: ok = true; // unknown, custom, decryption secrets...: not ours to read
+    case BT_EPB: return packetBlock(s, b, body, end, pos, false);
+    case BT_SPB: return simplePacket(s, b, body, end, pos);
+    case BT_PB: return packetBlock(s, b, body, end, pos, true);
+    case BT_IDB: return interfaceBlock(s, b, body, end, pos);
+    case BT_SHB: return sectionHeader(s, b, body, end, pos);
+    case BT_ISB: return statisticsBlock(s, b, body, end, pos);
+    case BT_NRB: return nameResolution(s, b, body, end);
+    case BT_DARWIN_PROCESS: return processBlock(s, b, body, end, pos);
+    default: return true; // unknown, custom, decryption secrets...: not ours to read
   }
-  return ok ? len : -1;
 }
 
 function sectionHeader(s: NgState, b: Buffer, body: number, end: number, pos: number): boolean {
@@ -344,7 +374,8 @@ function statisticsBlock(s: NgState, b: Buffer, body: number, end: number, pos: 
   return true;
 }
 
-function finishDrops(s: NgState): void {
+/** Sets the result's drops from the latest isb_ifdrop of each interface. */
+export function finishDrops(s: NgState): void {
   let total: number | null = null;
   for (const d of s.ifDrop) if (d !== undefined) total = (total ?? 0) + d;
   s.r.drops = total;

@@ -2,7 +2,8 @@
 import type { FileWindow } from './file-window.js';
 import type { ReadResult } from './read-result.js';
 
-export function emptyResult(format: ReadResult['format'], w: FileWindow): ReadResult {
+/** `w`: the file's window, or `{ fileSize }` of a stream (the bytes received so far). */
+export function emptyResult(format: ReadResult['format'], w: Pick<FileWindow, 'fileSize'>): ReadResult {
   return {
     format,
     interfaces: [],

@@ -125,7 +125,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print the exposure report as JSON')
     .addOption(repeatable('--session <id>', 'only this session; repeatable', collectInt, 'all sessions'))
     .addOption(repeatable('--api-port <port>', `another API port (${DEFAULTS.apiPort} always counts); repeatable`, collectPort))
-    .option('--no-live', 'do not read /proc (listeners, environment, running proxies) (default: read it on Linux)')
+    .option('--no-live', 'do not read what listens now (Linux: /proc: listeners, environment, running proxies; macOS: lsof, launchctl, the Homebrew plist) (default: read it on Linux and macOS)')
     .addHelpText('after', examples('sudo ollama-audit exposure', 'ollama-audit exposure --no-live --db audit.db --json'))
     .action(async (o) => { code = (await import('./exposure-command.js')).runExposure(o); });
 

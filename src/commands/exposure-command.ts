@@ -11,7 +11,7 @@ export interface ExposureOptions {
   db?: string;
   json?: boolean;
   session?: number[];
-  /** Read procfs (listeners, environment, proxies); default: on Linux. */
+  /** Read what listens now (Linux: procfs; macOS: lsof, launchd); default: on Linux and macOS. */
   live?: boolean;
   /** Extra API ports (a non-default OLLAMA_HOST of a server not running now). */
   apiPort?: number[];
@@ -22,7 +22,7 @@ export interface ExposureOptions {
  * what listens, or nothing was looked at), with the reason on stderr; 0: clean.
  */
 export function runExposure(opts: ExposureOptions, out: NodeJS.WritableStream = process.stdout): number {
-  const live = opts.live ?? process.platform === 'linux';
+  const live = opts.live ?? (process.platform === 'linux' || process.platform === 'darwin');
   const path = resolveDbPath(opts.db);
   // Without a store the live half still answers; with --db or --session the user asked for it, so a missing one is an error.
   const db: Db | null = opts.db || opts.session?.length || existsSync(path) ? openDb(path, { readonly: true }) : null;
@@ -41,7 +41,7 @@ function exposureExit(r: ExposureReport, missingDb: string | null): number {
   if (r.findings.some((f) => f.severity !== 'info')) return EXIT_FINDING;
   const hidden = r.findings.find((f) => f.code === 'not-visible');
   const why = hidden ? hidden.message
-    : !r.live && missingDb !== null ? `nothing was examined: /proc was not read (--no-live, or not Linux) and there is no store at ${missingDb}; drop --no-live, or pass --db PATH`
+    : !r.live && missingDb !== null ? `nothing was examined: what listens was not read (--no-live, or neither Linux nor macOS) and there is no store at ${missingDb}; drop --no-live, or pass --db PATH`
       : null;
   if (why === null) return EXIT_OK;
   process.stderr.write(`ollama-audit: cannot tell: ${visible(why)}\n`);

@@ -16,6 +16,7 @@ import { listOllamaListeners, type Listener, type TreeProcess, type Visibility }
 import { findLiveProxies, type LiveProxy } from './live-proxies.js';
 import { detectProxies, proxyByProcess, type ProxyReport } from './proxies.js';
 import { iterateApiFlows, iterateOtherFlows, loadHttp, type FlowRow, type StoreScope } from './store-rows.js';
+import { listDarwinListeners, systemInputs } from './os/darwin/listeners.js';
 
 export type { Finding } from './findings.js';
 
@@ -29,6 +30,8 @@ export interface AuditOptions {
   apiPorts?: number[];
   /** Host check context; default: this machine's hostname and interface addresses. */
   hostCheck?: HostCheckContext;
+  /** Whose live sources to read (default process.platform): macOS reads lsof and launchd, not procfs. */
+  platform?: NodeJS.Platform;
 }
 
 export interface ExposureReport {
@@ -71,11 +74,13 @@ function hexToText(hex: string): string {
 
 export function auditExposure(db: Db | null, opts: AuditOptions): ExposureReport {
   const notes: string[] = [];
-  const live = opts.live ? listOllamaListeners({ procRoot: opts.procRoot, apiPorts: opts.apiPorts }) : { processes: [], listeners: [], visibility: null };
+  const mac = opts.live && (opts.platform ?? process.platform) === 'darwin' ? listDarwinListeners(systemInputs(), opts.apiPorts) : null;
+  const live = mac?.live ?? (opts.live ? listOllamaListeners({ procRoot: opts.procRoot, apiPorts: opts.apiPorts }) : { processes: [], listeners: [], visibility: null });
+  if (mac) notes.push(...mac.notes, 'macOS: reverse proxies running now are not looked for (they are found from the store)');
   if (!opts.live) notes.push('not live: listening sockets and OLLAMA_HOST were not read (run on the Ollama machine)');
   const apiPorts = apiPortsOf(opts, live.processes);
   for (const l of live.listeners) if (l.api && !apiPorts.includes(l.port)) apiPorts.push(l.port);
-  const liveProxies: LiveProxy[] = opts.live ? findLiveProxies(apiPorts, opts.procRoot) : [];
+  const liveProxies: LiveProxy[] = opts.live && mac === null ? findLiveProxies(apiPorts, opts.procRoot) : [];
 
   const scope: StoreScope = { sessions: opts.sessions, apiPorts };
   if (!db) notes.push('no store: API clients, proxies and the Host-header trap were not analysed');
@@ -92,7 +97,7 @@ export function auditExposure(db: Db | null, opts: AuditOptions): ExposureReport
   return {
     live: opts.live, sessions: opts.sessions ?? null, api_ports: apiPorts.sort((a, b) => a - b),
     processes: live.processes, listeners: live.listeners, visibility: live.visibility, clients: api.clients, proxies, host_trap: hostTrap,
-    findings: exposureFindings({ processes: live.processes, listeners: live.listeners, visibility: live.visibility, clients: api.clients, proxies, hostTrap }),
+    findings: [...exposureFindings({ processes: live.processes, listeners: live.listeners, visibility: live.visibility, clients: api.clients, proxies, hostTrap }), ...(mac?.findings ?? [])],
     notes,
   };
 }

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
-import { openLiveCapture, type LiveCapture } from '../capture/live-capture.js';
-import { createPlatformAttributor } from '../attribution/os/select.js';
+import type { LiveCapture } from '../capture/live-capture.js';
+import { openPlatformCapture } from '../capture/os/select.js';
+import { attributionMethod, createPlatformAttributor } from '../attribution/os/select.js';
 import type { Attributor } from '../attribution/attributor.js';
 import { lossPercent } from '../flows/tcp-loss.js';
 import { createIngest } from '../pipeline/ingest.js';
@@ -25,6 +26,8 @@ export type LiveSettings = Omit<DaemonOptionValues, 'evidence' | 'duration'> & {
   stopDeadlineMs?: number;
   /** Tests: ms between writes (default 1000), e.g. none before stop() to find every flow unwritten then. */
   writeIntervalMs?: number;
+  /** The OS whose capture and attribution to use (default process.platform); tests run the macOS path on Linux with it. */
+  platform?: NodeJS.Platform;
 };
 
 export interface LiveStarted {
@@ -142,6 +145,8 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   private readonly session: LiveSession;
   private readonly attributor: Attributor;
   private readonly kernel: KernelAttribution;
+  /** Packets name their processes (macOS pktap): the session records that method, not procfs. */
+  private readonly fromPackets: boolean;
   private readonly evidence: EvidenceWriter | null;
   private readonly changes: ReturnType<typeof createChangeSet>;
   private readonly ingest: ReturnType<typeof createIngest>;
@@ -174,15 +179,18 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     const db = openDb(this.dbPath);
     let capture: LiveCapture;
     try {
-      capture = openLiveCapture({ interfaces: settings.interface?.length ? settings.interface : [...DEFAULTS.interfaces], filter: settings.filter });
+      capture = openPlatformCapture({ interfaces: settings.interface?.length ? settings.interface : [...DEFAULTS.interfaces], filter: settings.filter }, settings.platform);
     } catch (err) {
       db.close();
       throw err;
     }
     // Kernel socket events start in the background (bpftrace compiles for about a second): the
-    // capture does not wait; procfs answers alone until they are on.
+    // capture does not wait; procfs answers alone until they are on. They help procfs only: an OS
+    // whose packets name their processes (macOS pktap) starts none.
+    const procfs = attributionMethod(settings.platform) === 'procfs';
+    this.fromPackets = attributionMethod(settings.platform) === 'pktap';
     this.kernel = startKernelAttribution({
-      mode: settings.attribution === 'ebpf' || settings.attribution === 'procfs' ? settings.attribution : DEFAULTS.attribution,
+      mode: !procfs ? 'procfs' : settings.attribution === 'ebpf' || settings.attribution === 'procfs' ? settings.attribution : DEFAULTS.attribution,
       bpftrace: bpftraceProgram(), tracefsDir: DEFAULTS.tracefsDir,
       attachTimeoutMs: settings.attribution === 'ebpf' ? DEFAULTS.kernelAttachTimeoutMs.ebpf : DEFAULTS.kernelAttachTimeoutMs.auto,
       onWarning: (text) => this.emit('warning', text),
@@ -234,6 +242,9 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
         }
       }
       ingestPacket(p);
+    }, {
+      onFailed: (err) => { this.stopped ??= Promise.resolve().then(() => this.finish(new UserError(err.message))); },
+      onWarning: (text) => this.emit('warning', text),
     });
     const info: LiveStarted = {
       sessionId: this.sessionId, dbPath: this.dbPath, interfaces: interfaceNames(capture),
@@ -250,7 +261,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     const evidenceDir = resolve(settings.evidenceDir ?? evidenceDirFor(this.dbPath));
     try {
       const session = beginLiveSession(db, { kind: 'live', source: interfaceNames(capture), format: 'live', filter: settings.filter ?? null });
-      const attributor = createPlatformAttributor({ extraNames: settings.process, extraPids: settings.pid, kernelEvents: kernel.index ?? undefined });
+      const attributor = createPlatformAttributor({ extraNames: settings.process, extraPids: settings.pid, kernelEvents: kernel.index ?? undefined }, settings.platform);
       const evidence = policy === 'none' ? null : createEvidenceWriter({
         dir: evidenceDir, policy, session: String(session.sessionId), apiPorts: settings.apiPort ?? [DEFAULTS.apiPort],
         maxTotalBytes: settings.maxEvidence, retainUs: settings.retain === undefined ? undefined : settings.retain * 1e6,
@@ -263,7 +274,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
       return { session, attributor, evidence, policy, evidenceDir };
     } catch (err) {
       void kernel.stop();
-      capture.stop();
+      void capture.stop();
       db.close();
       if (err instanceof StoreError || (err as { code?: unknown }).code === undefined) throw err;
       throw explainStoreError(err, this.dbPath);
@@ -311,7 +322,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
       packets: stats.packets, startedAt: this.captureStartUs, drops: withShed(stats.kernelDrops, this.shed), lossEstimate: stats.lossEstimate,
       skipped: this.skipped(), gaps: this.gaps.toRecord(),
       expiredEarly: expiredEarlyRecord(this.ingest.counts.expiredEarly, unwrittenAtStop),
-      attribution: this.kernel.record(),
+      attribution: this.fromPackets ? { ...this.kernel.record(), method: 'pktap' } : this.kernel.record(),
     };
   }
 
@@ -422,7 +433,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     return nonZero({ ...this.ingest.counts.skips, 'shed-overload': this.shed });
   }
 
-  private finish(failure: unknown): LiveSummary {
+  private async finish(failure: unknown): Promise<LiveSummary> {
     clearInterval(this.timer);
     clearInterval(this.heartbeat);
     const t0 = performance.now();
@@ -430,7 +441,8 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     let ended = false;
     let unwritten = 0;
     try {
-      this.capture.stop();
+      // A capture run by another program (macOS tcpdump) hands on its last packets and counters as it exits.
+      await this.capture.stop();
       this.ingest.finish(after(STOP_CLOSE_SHARE));
       this.evidence?.close();
       unwritten = this.flushBy(after(STOP_WRITE_SHARE));
@@ -537,6 +549,7 @@ export function clockUtc(us: number): string {
 
 /** The captured devices, comma-separated (the session's source). */
 function interfaceNames(capture: LiveCapture): string {
+  if (capture.source !== undefined) return capture.source;
   return capture.interfaces.map((i) => i.name ?? String(i.index)).join(',');
 }
 
