@@ -62,6 +62,15 @@ describe('kernel event index', () => {
     expect(idx.find(6, v4('10.0.0.1'), 11435, v4('10.0.0.2'), 80)?.comm).toBe('ollama');
   });
 
+  it('forgets an event no flow asked about within 10 s (bounded memory)', () => {
+    const idx = createKernelEventIndex(4026531833);
+    idx.add(ev('C4 1000000000 10 10 0 4026531833 6 100007f 8097 100007f 3e22 old'));
+    // Later events (11 s on): the pruning that runs as events come drops the old one.
+    for (let i = 0; i < 1100; i++) idx.add(ev(`U4 ${11_000_000_000 + i} 11 11 0 4026531833 17 100007f ${(i + 1).toString(16)} 100007f 3500 new`));
+    expect(idx.find(6, v4('127.0.0.1'), 0x9780, v4('127.0.0.1'), 8766)).toBeNull();
+    expect(idx.size).toBe(1100);
+  });
+
   it("never answers with another namespace's loopback socket", () => {
     const idx = createKernelEventIndex(4026531833);
     idx.add(ev('C4 1000 10 10 0 4026532000 6 100007f 8097 100007f 3e22 elsewhere'));

@@ -1,16 +1,17 @@
 /**
  * The kernel's socket events (kernel-events.ts) by socket 4-tuple, so a flow's first packet,
  * however short the connection lived, finds the process that sent it. Bounded: the newest
- * MAX_EVENTS events, and none older than MAX_AGE_US. The flow's first packet is on the wire
- * within microseconds of its event; 10 s covers a capture running behind, and the other 10 s the
- * UDP de-duplication interval (a socket still sending is announced again at most 10 s later).
+ * MAX_EVENTS events, and none older than MAX_AGE_US: a flow's first packet is on the wire within
+ * microseconds of its event (10 s covers a capture running far behind); a UDP socket that sends
+ * again after that is announced again (the program's de-duplication is cleared every 10 s), and a
+ * flow asked about before its event came waits for it on the attributor's side.
  */
 import { statSync } from 'node:fs';
 import { isLoopback } from '../../../decode/addr.js';
 import type { KernelSocketEvent } from './kernel-events.js';
 
 const MAX_EVENTS = 65_536;
-const MAX_AGE_US = 20 * 1e6;
+const MAX_AGE_US = 10 * 1e6;
 const V4_MAPPED_PREFIX = Buffer.from('00000000000000000000ffff', 'hex');
 
 export interface KernelEventIndex {
