@@ -8,7 +8,7 @@
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { openDb, type Db } from '../../store/open-db.js';
-import { dataVersion, flowsChangedSince } from '../../store/read/changes.js';
+import { dataVersion, watchRowsChangedSince } from '../../store/read/changes.js';
 import { queryFlows } from '../../store/read/flows.js';
 import { sessionIds, sessionRows, type SessionRow } from '../../store/read/sessions.js';
 import { claimsReport } from '../../claims/evaluate.js';
@@ -64,7 +64,7 @@ export class StorePoller {
     this.model.setDataEnd(row.ended_at ?? row.started_at ?? 0);
     const since = this.model.flows.watermarkUs === null ? -1 : this.model.flows.watermarkUs - OVERLAP_US;
     this.reads++;
-    this.model.merge(flowsChangedSince(this.db, row.id, since), nowMs);
+    this.model.merge(watchRowsChangedSince(this.db, row.id, since), nowMs);
     this.claimsStale = true;
   }
 
