@@ -123,6 +123,9 @@ export class WatchModel {
   }
 
   frame(q: FrameQuery, nowMs: number): Frame {
+    const claims = this.claims;
+    // A changed verdict flashes in one frame: the frames after it show the claim as usual.
+    if (claims.some((c) => c.changed)) this.claims = claims.map((c) => (c.changed ? { ...c, changed: false } : c));
     const list = this.rows(q, nowMs);
     const dataNowUs = this.header.live ? nowMs * 1000 : this.dataEndUs;
     const totals = this.totals(dataNowUs, nowMs);
@@ -131,7 +134,7 @@ export class WatchModel {
       nowMs,
       header: this.header,
       banner: totals.banner,
-      claims: this.claims,
+      claims,
       coverage: this.coverage ? { ...this.coverage, ...totals.unattributed } : null,
       ...list,
       detail,
