@@ -13,6 +13,7 @@ import { createElement as h } from 'react';
 import { renderToString } from 'ink';
 import { Screen } from '../../src/watch/ui/screen.js';
 import { initialUiState } from '../../src/watch/state/ui-state.js';
+import { claimsReport } from '../../src/claims/evaluate.js';
 import { itNeeding } from '../helpers/needs.js';
 import { demoFlows, demoStore, type DemoStore } from './demo-store.js';
 
@@ -133,6 +134,22 @@ describe('following a store', () => {
     } finally {
       poller.close();
       own.remove();
+    }
+  });
+
+  it("a flow's detail names the claims whose evidence cites it", () => {
+    const poller = new StorePoller(store.path, undefined, 0);
+    try {
+      poller.poll(1_000);
+      const cdn = demoFlows(store).find((r) => r.activity === 'blob-download')!;
+      const report = poller.withDb((db) => claimsReport(db, { sessions: [store.sessionId] }));
+      const citing = report.claims.filter((c) => c.evidence.flow_ids.includes(cdn.id)).map((c) => `${c.id} (${c.verdict})`);
+      expect(citing.length).toBeGreaterThan(0);
+      poller.loadDetail(cdn.id);
+      const detail = poller.model.frame({ ...QUERY, detail: cdn.id }, 1_000).detail!;
+      expect(detail.find((l) => l.startsWith('claims citing it:'))).toBe(`claims citing it: ${citing.join(', ')}`);
+    } finally {
+      poller.close();
     }
   });
 
