@@ -10,7 +10,7 @@
 // per update, 200 a second) as a daemon's packet times do. Figures: per-frame CPU (data read + frame + render) median and p95, idle
 // CPU (no writes: data_version polls only), peak RSS, and key → frame (a new sort: query → frame
 // → rendered). Run after `npm run build`: node bench/watch.mjs [flows...]
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,11 +22,33 @@ const ROOT = join(import.meta.dirname, '..');
 process.env.NODE_ENV ??= 'production';
 const { createElement: h } = await import('react');
 const dist = (p) => import(join(ROOT, 'dist', p));
-const [{ importFile }, { DEMO_CAPTURE }, { openDb }, { StorePoller }, { SourceLoop }, { renderToString }, { Screen }, { layoutOf }, ui] = await Promise.all([
-  dist('commands/import-file.js'), dist('commands/demo-command.js'), dist('store/open-db.js'), dist('watch/data/store-poller.js'),
+const [{ StorePoller }, { SourceLoop }, { renderToString }, { Screen }, { layoutOf }, ui] = await Promise.all([
+  dist('watch/data/store-poller.js'),
   dist('watch/data/source-loop.js'), import('ink'), dist('watch/ui/screen.js'), dist('watch/ui/layout.js'), dist('watch/state/ui-state.js'),
 ]);
 const SIZES = process.argv.slice(2).map(Number).filter(Boolean);
+
+/** The store: the demo capture imported, its CDN flow copied to `flows` in all, made a daemon's live session. */
+async function buildStore(db, flows) {
+  const [{ importFile }, { DEMO_CAPTURE }, { openDb }] = await Promise.all([dist('commands/import-file.js'), dist('commands/demo-command.js'), dist('store/open-db.js')]);
+  openDb(db).close();
+  await importFile(db, DEMO_CAPTURE);
+  const raw = openDb(db);
+  const cdn = raw.prepare("SELECT id FROM flows WHERE activity = 'blob-download'").pluck().get();
+  raw.close();
+  const total = cloneFlows(db, flows - 28, cdn);
+  // A daemon's session: live, not ended; the copies an hour old (idle flows of a long session), so
+  // only what the writer touches is recent.
+  const w = openDb(db);
+  w.prepare("UPDATE sessions SET kind = 'live', ended_at = NULL").run();
+  w.prepare('UPDATE flows SET first_seen = first_seen - 3600000000, last_seen = last_seen - 3600000000').run();
+  w.close();
+  return total;
+}
+if (process.argv[2] === '--build') {
+  process.stdout.write(`${await buildStore(process.argv[3], Number(process.argv[4]))}\n`);
+  process.exit(0);
+}
 const COLUMNS = 120;
 const ROWS = 40;
 const LOAD_S = 20;
@@ -60,18 +82,11 @@ async function run(flows) {
   const dir = mkdtempSync(join(tmpdir(), 'oawt-bench-'));
   try {
     const db = join(dir, 'watch.db');
-    openDb(db).close();
-    await importFile(db, DEMO_CAPTURE);
-    const raw = openDb(db);
-    const cdn = raw.prepare("SELECT id FROM flows WHERE activity = 'blob-download'").pluck().get();
-    raw.close();
-    const total = cloneFlows(db, flows - 28, cdn);
-    // A daemon's session: live, not ended; the copies an hour old (idle flows of a long session), so
-    // only what the writer touches is recent.
-    const w = openDb(db);
-    w.prepare("UPDATE sessions SET kind = 'live', ended_at = NULL").run();
-    w.prepare('UPDATE flows SET first_seen = first_seen - 3600000000, last_seen = last_seen - 3600000000').run();
-    w.close();
+    // Built by another process (this one's memory is the dashboard's data side and screen only, as
+    // in `watch`, which imports nothing).
+    const built = spawnSync(process.execPath, [import.meta.filename, '--build', db, String(flows)], { encoding: 'utf8' });
+    if (built.status !== 0) throw new Error(built.stderr);
+    const total = Number(built.stdout.trim());
 
     const poller = new StorePoller(db, undefined, 5000);
     let state = ui.initialUiState(false);
