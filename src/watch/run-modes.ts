@@ -1,9 +1,8 @@
 /**
  * The three ways `watch` shows a store: the dashboard (a TTY both ways: ink, the data thread),
  * lines (not a TTY: one summary line or JSON object per second), and once (one screen as text).
- * Ink is imported here only, dynamically, after the environment is prepared (terminal.ts).
+ * Ink and React are imported here only, dynamically, after the environment is prepared (terminal.ts).
  */
-import { createElement as h } from 'react';
 import { DEFAULTS } from '../settings.js';
 import { UserError } from '../errors.js';
 import type { DataSource, Frame, FrameQuery } from './data/frame.js';
@@ -44,7 +43,7 @@ export async function runOnce(t: StoreTarget, json: boolean, out: NodeJS.WriteSt
   try {
     const columns = out.isTTY ? out.columns : 120;
     const rows = out.isTTY ? out.rows : 40;
-    const [{ renderToString }, { Screen }, { layoutOf }] = await Promise.all([import('ink'), import('./ui/screen.js'), import('./ui/layout.js')]);
+    const [{ createElement: h }, { renderToString }, { Screen }, { layoutOf }] = await Promise.all([import('react'), import('ink'), import('./ui/screen.js'), import('./ui/layout.js')]);
     const first = frameNow(src, LINE_QUERY(true));
     if (json) { out.write(`${summaryJson(first)}\n`); return; }
     const ui = initialUiState(!first.header.live);
@@ -78,7 +77,7 @@ export async function runLines(t: StoreTarget, json: boolean, out: NodeJS.Writab
 /** The dashboard until `q` (or a signal): resolves once the screen is restored. */
 export async function runDashboard(t: StoreTarget, stdout: NodeJS.WriteStream, stdin: NodeJS.ReadStream): Promise<void> {
   const noColor = prepareEnvironment();
-  const [{ render }, { WatchApp }] = await Promise.all([import('ink'), import('./ui/app.js')]);
+  const [{ createElement: h }, { render }, { WatchApp }] = await Promise.all([import('react'), import('ink'), import('./ui/app.js')]);
   const errors: string[] = [];
   const src: ThreadSource = startThreadSource({
     dbPath: t.dbPath, session: t.session, outDir: t.outDir, pollMs: t.nudge ? 0 : DEFAULTS.watch.pollMs,

@@ -1,5 +1,5 @@
 /**
- * The terminal around ink 6.8: the environment mapped before ink loads (`CI` would make it print
+ * The terminal around ink 6.8: the environment mapped before ink and React load (`CI` would make it print
  * frames instead of redrawing them; `NO_COLOR` becomes FORCE_COLOR=0 for its color library), the
  * alternate screen entered and always left (quit, signals, a crash), the cursor hidden meanwhile.
  */
@@ -8,6 +8,9 @@ const LEAVE = '\x1b[?25h\x1b[?1049l';
 
 /** True when NO_COLOR asks for no color (any non-empty value, no-color.org). */
 export function prepareEnvironment(env: NodeJS.ProcessEnv = process.env): boolean {
+  // React's production build: its development build checks every render and costs several times
+  // the CPU per frame. Read when React first loads, which is after this (run-modes.ts imports it).
+  env.NODE_ENV ??= 'production';
   delete env.CI;
   delete env.CONTINUOUS_INTEGRATION;
   const noColor = (env.NO_COLOR ?? '') !== '';

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesLastMinute, emptyFlowState, mergeFlows, rateOf, RATE_WINDOW_MS } from '../../src/watch/state/flow-state.js';
-import { sortedFlows, windowOf, type FlowViewQuery } from '../../src/watch/state/flow-view.js';
+import { resortedFlows, sortedFlows, SORT_COLUMNS, windowOf, type FlowViewQuery } from '../../src/watch/state/flow-view.js';
 import type { WatchFlow } from '../../src/watch/state/flow-state.js';
 
 /** The Flows view as the model builds it: the sorted list, a window of it, and every id in order. */
@@ -134,6 +134,62 @@ describe('filter, sort and scroll', () => {
     const acts = groupFlows(s.flows.values(), 'activity', 0, () => true);
     expect(acts.reduce((n, a) => n + a.flows, 0)).toBe(rows.length);
     expect(acts.find((a) => a.key === 'blob-download')!.bytesIn).toBe(cdn().bytes_in);
+  });
+});
+
+describe('a busy store: only what changed is merged and re-placed', () => {
+  /** The demo rows copied `n` times under new ids (a big session of the same kinds of flows). */
+  const copies = (n: number): FlowRecord[] => Array.from({ length: n }, (_, k) => rows.map((r) => ({
+    ...r, id: r.id + 1000 * (k + 1), bytes_in: r.bytes_in + ((k * 7919) % 5000), bytes_out: r.bytes_out + ((k * 104729) % 3000),
+  }))).flat();
+
+  it('an overlapping read of rows that did not change merges nothing (no new version, nothing to re-sort)', () => {
+    const s = emptyFlowState();
+    mergeFlows(s, rows, 0);
+    const version = s.version;
+    s.changed = new Set();
+    expect(mergeFlows(s, rows, 1_000)).toBe(0);
+    expect(s.version).toBe(version);
+    expect(s.changed.size).toBe(0);
+    mergeFlows(s, [{ ...cdn(), bytes_in: cdn().bytes_in + 1 }], 1_500);
+    expect([...s.changed]).toEqual([cdn().id]);
+  });
+
+  it('re-placing the changed flows in the kept order gives the order a full sort gives, for every column and choice', () => {
+    const big = copies(40);
+    for (const sort of SORT_COLUMNS) {
+      for (const choice of [{ all: true }, { all: false, reverse: true }, { all: true, filter: 'act:api !port:53' }, { closed: false }]) {
+        const q = { ...query({ sort, ...choice }), frozen: null };
+        const s = emptyFlowState();
+        mergeFlows(s, big, 0);
+        let before = sortedFlows(s.flows.values(), q, 0);
+        s.changed = new Set();
+        // Three rounds of a few hundred flows growing (rates, totals), some new, some renamed.
+        for (let round = 1; round <= 3; round++) {
+          const nowMs = round * 1500;
+          const grown = big.filter((_, i) => (i * 31 + round) % 7 === 0).map((r) => ({ ...r, bytes_in: r.bytes_in + round * 999 * ((r.id % 13) + 1) }));
+          const added = rows.map((r) => ({ ...r, id: r.id + 900_000 + round * 1000 }));
+          const renamed = big.slice(round * 10, round * 10 + 5).map((r) => ({ ...r, hostname: `zz-${round}.example`, activity: 'unknown' }));
+          mergeFlows(s, [...grown, ...added, ...renamed], nowMs);
+          // By rate, flows that had a rate at the last sort move too (it decays without a merge).
+          const moved = new Set([...s.changed!, ...before.filter((f) => rateOf(f, nowMs - 1500).in + rateOf(f, nowMs - 1500).out > 0).map((f) => f.id)]);
+          const next = resortedFlows(before, s.flows, moved, q, nowMs);
+          expect(next.map((f) => f.id), `${sort} ${JSON.stringify(choice)} round ${round}`).toEqual(sortedFlows(s.flows.values(), q, nowMs).map((f) => f.id));
+          before = next;
+          s.changed = new Set();
+        }
+      }
+    }
+  });
+
+  it('the unattributed totals and the banner follow merges without walking every flow', () => {
+    const s = emptyFlowState();
+    mergeFlows(s, rows, 0);
+    const un = rows.filter((r) => r.process === null);
+    expect(s.unattributed).toEqual({ flows: un.length, bytes: un.reduce((n, r) => n + r.bytes_in + r.bytes_out, 0) });
+    const f = un[0];
+    mergeFlows(s, [{ ...f, process: { pid: 9, name: 'x' } }], 10);
+    expect(s.unattributed.flows).toBe(un.length - 1);
   });
 });
 

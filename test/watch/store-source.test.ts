@@ -9,6 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StorePoller } from '../../src/watch/data/store-poller.js';
 import { SourceLoop } from '../../src/watch/data/source-loop.js';
 import type { Frame, FrameQuery } from '../../src/watch/data/frame.js';
+import { createElement as h } from 'react';
+import { renderToString } from 'ink';
+import { Screen } from '../../src/watch/ui/screen.js';
+import { initialUiState } from '../../src/watch/state/ui-state.js';
+import { claimsReport } from '../../src/claims/evaluate.js';
 import { itNeeding } from '../helpers/needs.js';
 import { demoFlows, demoStore, type DemoStore } from './demo-store.js';
 
@@ -88,6 +93,61 @@ describe('following a store', () => {
       loop.query({ ...QUERY, view: 'hosts' });
       expect(frames).toHaveLength(3);
       expect(frames[2].list.kind).toBe('groups');
+    } finally {
+      poller.close();
+    }
+  });
+
+  it('a claim whose verdict changed flashes in one frame; the next frame, frameMs later, shows it as usual', async () => {
+    // Its own store: the writer renames the registry flow as a daemon's reclassification would.
+    const own = await demoStore('oawt-flash-');
+    const poller = new StorePoller(own.path, undefined, 0);
+    const frames: Frame[] = [];
+    let now = 1_000;
+    const loop = new SourceLoop(poller, (f) => frames.push(f), () => now, 500);
+    const claim = 'wild-update-check-api-ollama-ai';
+    const strip = (f: Frame) => renderToString(h(Screen, { frame: f, ui: initialUiState(true), columns: 160, rows: 40, noColor: true, notice: null }), { columns: 160 })
+      .split('\n').find((l) => l.includes(claim))!;
+    try {
+      loop.query(QUERY);
+      // The capture never reached api.ollama.ai: the claim holds, nothing flashes (a first evaluation is no change).
+      expect(frames[0].claims.find((c) => c.id === claim)).toMatchObject({ verdict: 'holds', changed: false });
+      const writer = new Database(own.path);
+      writer.prepare("UPDATE flows SET hostname = 'api.ollama.ai', sni = 'api.ollama.ai', last_seen = last_seen + 1 WHERE id = (SELECT min(id) FROM flows WHERE activity = 'registry')").run();
+      writer.close();
+      now = 60_000; // long after the last evaluation, whatever it cost
+      loop.tick();
+      expect(frames).toHaveLength(2);
+      expect(frames[1].claims.filter((c) => c.changed).map((c) => [c.id, c.verdict])).toEqual([[claim, 'violated']]);
+      expect(strip(frames[1])).toMatch(/^\* VIOLATED/);
+      now += 100;
+      loop.tick();
+      expect(frames).toHaveLength(2); // not before frameMs
+      now += 400;
+      loop.tick(); // no new data: a frame all the same, to end the flash
+      expect(frames).toHaveLength(3);
+      expect(frames[2].claims.find((c) => c.id === claim)).toMatchObject({ verdict: 'violated', changed: false });
+      expect(strip(frames[2])).toMatch(/^ {2}VIOLATED/);
+      now += 1_000;
+      loop.tick();
+      expect(frames).toHaveLength(3); // and then nothing more until something changes
+    } finally {
+      poller.close();
+      own.remove();
+    }
+  });
+
+  it("a flow's detail names the claims whose evidence cites it", () => {
+    const poller = new StorePoller(store.path, undefined, 0);
+    try {
+      poller.poll(1_000);
+      const cdn = demoFlows(store).find((r) => r.activity === 'blob-download')!;
+      const report = poller.withDb((db) => claimsReport(db, { sessions: [store.sessionId] }));
+      const citing = report.claims.filter((c) => c.evidence.flow_ids.includes(cdn.id)).map((c) => `${c.id} (${c.verdict})`);
+      expect(citing.length).toBeGreaterThan(0);
+      poller.loadDetail(cdn.id);
+      const detail = poller.model.frame({ ...QUERY, detail: cdn.id }, 1_000).detail!;
+      expect(detail.find((l) => l.startsWith('claims citing it:'))).toBe(`claims citing it: ${citing.join(', ')}`);
     } finally {
       poller.close();
     }

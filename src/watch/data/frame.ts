@@ -25,7 +25,7 @@ export interface ClaimLine {
   reason: string;
   /** The coverage problems that bear on it, or "coverage ok". */
   coverage: string;
-  /** The verdict differs from the previous evaluation (the strip flashes it once). */
+  /** The verdict differs from the previous evaluation: true in the one frame that flashes it (the next frame clears it). */
   changed: boolean;
   /** Evidence flows, one line each ("#7 registry registry.ollama.ai 203.0.113.10:443"). */
   evidence: string[];

@@ -9,9 +9,9 @@ import { visible } from '../../text/visible.js';
 import { endpoint, formatPercent } from '../../text/format-values.js';
 import { silenceBanner, type Banner } from '../state/banner.js';
 import { emptyFlowState, mergeFlows, rateOf, type FlowState, type WatchFlow } from '../state/flow-state.js';
-import { clampOffset, sortedFlows, windowOf, type FlowViewQuery } from '../state/flow-view.js';
+import { clampOffset, resortedFlows, sortedFlows, windowOf, type FlowViewQuery } from '../state/flow-view.js';
 import { groupFlows } from '../state/groups.js';
-import type { FlowRecord } from '../../store/read/flows.js';
+import type { WatchRow } from '../../store/read/changes.js';
 import type { ApiLine, ClaimLine, CoverageLine, Frame, FrameQuery, FrameRows, Header } from './frame.js';
 
 export class WatchModel {
@@ -26,12 +26,30 @@ export class WatchModel {
   private api: ApiLine[] = [];
   private frozen: number[] | null = null;
   private lastDetail: { id: number; lines: string[] } | null = null;
-  private sortedCache: { key: string; list: WatchFlow[] } | null = null;
+  private sortedCache: { choices: string; version: number; second: number; list: WatchFlow[]; hot: number[] } | null = null;
 
+  /**
+   * The sorted Flows list, reused while neither the data, the choices nor (sorting by rate, which
+   * decays as flows go idle) the second changed: moving the cursor or paging sorts nothing. When
+   * only the data changed, only the flows merged since (and, by rate, those that had a rate) are
+   * re-placed in the kept order.
+   */
   private sorted(q: Omit<FlowViewQuery, 'offset' | 'height'>, nowMs: number): WatchFlow[] {
-    const key = cacheKey(q, this.flows.version, nowMs);
-    if (this.sortedCache?.key !== key) this.sortedCache = { key, list: sortedFlows(this.flows.flows.values(), q, nowMs) };
-    return this.sortedCache.list;
+    const choices = JSON.stringify([q.all, q.closed, q.filter, q.sort, q.reverse, q.frozen?.length ?? -1]);
+    const second = q.sort === 'rate' ? Math.floor(nowMs / 1000) : 0;
+    const c = this.sortedCache;
+    if (c && c.choices === choices && c.version === this.flows.version && c.second === second) return c.list;
+    const changed = this.flows.changed;
+    let list: WatchFlow[];
+    if (c && c.choices === choices && changed !== null) {
+      for (const id of c.hot) changed.add(id);
+      list = resortedFlows(c.list, this.flows.flows, changed, q, nowMs);
+    } else {
+      list = sortedFlows(this.flows.flows.values(), q, nowMs);
+    }
+    this.flows.changed = new Set();
+    this.sortedCache = { choices, version: this.flows.version, second, list, hot: q.sort === 'rate' ? hotIds(list, nowMs) : [] };
+    return list;
   }
 
   reset(header: Header, startUs: number): void {
@@ -46,7 +64,7 @@ export class WatchModel {
     this.perVersion = null;
   }
 
-  merge(rows: Iterable<FlowRecord>, nowMs: number): number {
+  merge(rows: Iterable<WatchRow>, nowMs: number): number {
     return mergeFlows(this.flows, rows, nowMs);
   }
 
@@ -96,14 +114,7 @@ export class WatchModel {
   }
 
   private unattributed(): { unattributedFlows: number; unattributedBytes: number } {
-    let unattributedFlows = 0;
-    let unattributedBytes = 0;
-    for (const f of this.flows.flows.values()) {
-      if (f.pid !== null) continue;
-      unattributedFlows++;
-      unattributedBytes += f.bytesIn + f.bytesOut;
-    }
-    return { unattributedFlows, unattributedBytes };
+    return { unattributedFlows: this.flows.unattributed.flows, unattributedBytes: this.flows.unattributed.bytes };
   }
 
   /** Detail lines of a flow, read by the source (it has the store); kept for the frames that follow. */
@@ -112,6 +123,9 @@ export class WatchModel {
   }
 
   frame(q: FrameQuery, nowMs: number): Frame {
+    const claims = this.claims;
+    // A changed verdict flashes in one frame: the frames after it show the claim as usual.
+    if (claims.some((c) => c.changed)) this.claims = claims.map((c) => (c.changed ? { ...c, changed: false } : c));
     const list = this.rows(q, nowMs);
     const dataNowUs = this.header.live ? nowMs * 1000 : this.dataEndUs;
     const totals = this.totals(dataNowUs, nowMs);
@@ -120,7 +134,7 @@ export class WatchModel {
       nowMs,
       header: this.header,
       banner: totals.banner,
-      claims: this.claims,
+      claims,
       coverage: this.coverage ? { ...this.coverage, ...totals.unattributed } : null,
       ...list,
       detail,
@@ -150,12 +164,14 @@ export class WatchModel {
   }
 }
 
-/**
- * The sorted Flows list, reused while neither the data, the choices nor (sorting by rate, which
- * decays as flows go idle) the second changed: moving the cursor or paging sorts nothing.
- */
-function cacheKey(q: Omit<FlowViewQuery, 'offset' | 'height'>, version: number, nowMs: number): string {
-  return JSON.stringify([q.all, q.closed, q.filter, q.sort, q.reverse, q.frozen?.length ?? -1, version, q.sort === 'rate' ? Math.floor(nowMs / 1000) : 0]);
+/** Flows whose rate is not 0 now: sorted by rate, their place may change without a merge (the rate decays). */
+function hotIds(list: readonly WatchFlow[], nowMs: number): number[] {
+  const hot: number[] = [];
+  for (const f of list) {
+    const r = rateOf(f, nowMs);
+    if (r.in + r.out > 0) hot.push(f.id);
+  }
+  return hot;
 }
 
 function currentRates(f: { rateIn: number; rateOut: number; grewAtMs: number }, nowMs: number): { rateIn: number; rateOut: number } {

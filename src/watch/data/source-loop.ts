@@ -40,8 +40,10 @@ export class SourceLoop {
 
   private send(now: number): void {
     if (!this.q) return;
-    this.pending = false;
     this.lastFrameMs = now;
-    this.post(this.poller.model.frame(this.q, this.pausedAtMs ?? now));
+    const frame = this.poller.model.frame(this.q, this.pausedAtMs ?? now);
+    // A frame that flashes a changed verdict is followed by one that does not, frameMs later.
+    this.pending = frame.claims.some((c) => c.changed);
+    this.post(frame);
   }
 }

@@ -8,7 +8,7 @@
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { openDb, type Db } from '../../store/open-db.js';
-import { dataVersion, flowsChangedSince } from '../../store/read/changes.js';
+import { dataVersion, watchRowsChangedSince } from '../../store/read/changes.js';
 import { queryFlows } from '../../store/read/flows.js';
 import { sessionIds, sessionRows, type SessionRow } from '../../store/read/sessions.js';
 import { claimsReport } from '../../claims/evaluate.js';
@@ -34,7 +34,8 @@ export class StorePoller {
   private claimsStale = false;
   /** claimsEveryMs, or 10× the last evaluation's time when longer: claims cost at most ~10 % of a core on a big session. */
   private claimsGapMs: number;
-  private citing = new Map<number, string[]>();
+  /** Each claim's evidence flow ids, sorted (a typed array: a claim may cite 50,000 flows), for the detail's "claims citing it". */
+  private citing: { label: string; ids: Float64Array }[] = [];
 
   constructor(private readonly path: string, private readonly wantSession: number | undefined, private readonly claimsEveryMs: number) {
     this.db = openDb(path, { readonly: true });
@@ -64,7 +65,7 @@ export class StorePoller {
     this.model.setDataEnd(row.ended_at ?? row.started_at ?? 0);
     const since = this.model.flows.watermarkUs === null ? -1 : this.model.flows.watermarkUs - OVERLAP_US;
     this.reads++;
-    this.model.merge(flowsChangedSince(this.db, row.id, since), nowMs);
+    this.model.merge(watchRowsChangedSince(this.db, row.id, since), nowMs);
     this.claimsStale = true;
   }
 
@@ -81,8 +82,7 @@ export class StorePoller {
     const report = claimsReport(this.db, { sessions: [this.session.id] });
     this.claimsGapMs = Math.max(this.claimsEveryMs, 10 * (performance.now() - started));
     this.model.setClaims(report);
-    this.citing = new Map();
-    for (const c of report.claims) for (const id of c.evidence.flow_ids) this.citing.set(id, [...(this.citing.get(id) ?? []), `${visible(c.id)} (${c.verdict})`]);
+    this.citing = report.claims.map((c) => ({ label: `${visible(c.id)} (${c.verdict})`, ids: Float64Array.from(c.evidence.flow_ids).sort() }));
     this.claimsAtMs = nowMs;
     this.claimsStale = false;
   }
@@ -97,7 +97,8 @@ export class StorePoller {
   /** Reads one flow's detail into the model (Enter). */
   loadDetail(flowId: number): void {
     const rec = this.session ? queryFlows(this.db, { ids: [flowId], session: this.session.id })[0] : undefined;
-    this.model.setDetail(flowId, rec ? detailLines(rec, this.citing.get(flowId) ?? []) : [`flow #${flowId} is not in the store`]);
+    const citedBy = this.citing.filter((c) => hasId(c.ids, flowId)).map((c) => c.label);
+    this.model.setDetail(flowId, rec ? detailLines(rec, citedBy) : [`flow #${flowId} is not in the store`]);
   }
 
   get sessionId(): number | null {
@@ -112,6 +113,19 @@ export class StorePoller {
   close(): void {
     this.db.close();
   }
+}
+
+/** Binary search of a sorted id list. */
+function hasId(ids: Float64Array, id: number): boolean {
+  let lo = 0;
+  let hi = ids.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (ids[mid] === id) return true;
+    if (ids[mid] < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
 }
 
 function headerOf(row: SessionRow, path: string): Header {

@@ -18,14 +18,17 @@ export type Banner =
  * finished import's banner describes its own last minute. `nowMs`: the wall clock rates use.
  */
 export function silenceBanner(state: FlowState, dataNowUs: number, sinceUs: number, nowMs: number, live: boolean): Banner {
-  let lastUs = 0;
+  const lastUs = state.offHost.lastUs;
   let flows = 0;
   const perHost = new Map<string, number>();
   let windowBytes = 0;
-  for (const f of state.flows.values()) {
-    if (!f.ollama || !f.offHost) continue;
-    lastUs = Math.max(lastUs, f.lastSeenUs);
-    if (f.lastSeenUs < dataNowUs - TRAFFIC_WINDOW_S * 1e6) continue;
+  for (const id of state.offHost.recent) {
+    const f = state.flows.get(id);
+    // Past the window (the data's time only moves on) or no longer an off-host Ollama flow: not kept.
+    if (!f || !f.ollama || !f.offHost || f.lastSeenUs < dataNowUs - TRAFFIC_WINDOW_S * 1e6) {
+      state.offHost.recent.delete(id);
+      continue;
+    }
     flows++;
     windowBytes += f.bytesIn + f.bytesOut;
     perHost.set(f.remote, (perHost.get(f.remote) ?? 0) + f.bytesIn + f.bytesOut);

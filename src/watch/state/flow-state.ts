@@ -4,7 +4,7 @@
  * Rates come from byte differences between two sightings of the same flow; a flow not seen to
  * grow for RATE_WINDOW_MS has rate 0 (it is idle, not "unknown").
  */
-import type { FlowRecord } from '../../store/read/flows.js';
+import type { WatchRow } from '../../store/read/changes.js';
 import { isLoopbackText } from '../../claims/session-facts.js';
 import { endpoint } from '../../text/format-values.js';
 import { visible } from '../../text/visible.js';
@@ -52,28 +52,58 @@ export interface FlowState {
   watermarkUs: number | null;
   /** Counts merges that changed something: a sorted view of an unchanged version can be reused. */
   version: number;
+  /**
+   * Flows changed since the sorted view last took them (flow-view.ts resorts only these), or null
+   * when too many changed to be worth it (or nobody took them for long): the next sort is a full one.
+   */
+  changed: Set<number> | null;
+  /** One copy of each repeated string (50,000 flows to one CDN name hold that name once). */
+  strings: Map<string, string>;
+  /**
+   * The banner's flows: off-host flows of the Ollama tree merged lately (banner.ts drops those
+   * past its window, so a frame does not walk every flow), and the latest last_seen of any of them.
+   */
+  offHost: { recent: Set<number>; lastUs: number };
+  /** Flows without a process and their bytes (the coverage strip), kept as rows merge. */
+  unattributed: { flows: number; bytes: number };
 }
 
 export function emptyFlowState(): FlowState {
-  return { flows: new Map(), recentBytes: new Map(), watermarkUs: null, version: 0 };
+  return { flows: new Map(), recentBytes: new Map(), watermarkUs: null, version: 0, changed: new Set(), strings: new Map(),
+    offHost: { recent: new Set(), lastUs: 0 }, unattributed: { flows: 0, bytes: 0 } };
+}
+
+/** Beyond this many distinct strings the table starts again (a scan's many names must not pin memory). */
+const MAX_INTERNED = 100_000;
+
+function intern(state: FlowState, s: string): string {
+  const kept = state.strings.get(s);
+  if (kept !== undefined) return kept;
+  if (state.strings.size >= MAX_INTERNED) state.strings.clear();
+  state.strings.set(s, s);
+  return s;
 }
 
 function usOf(iso: string | null): number {
   return iso === null ? 0 : Date.parse(iso) * 1000 + Number(/\.\d{3}(\d{3})/.exec(iso)?.[1] ?? 0);
 }
 
-/** The compact row of one stored flow (strings from outside made visible here, once). */
-export function watchFlowOf(r: FlowRecord): Omit<WatchFlow, 'rateIn' | 'rateOut' | 'grewAtMs'> {
-  const address = endpoint(r.responder_addr, r.responder_port, r.proto);
+/**
+ * The compact row of one stored flow (strings from outside made visible here, once, and interned),
+ * every field written in one literal: one fixed object shape (a spread copy of 18 fields made V8 keep
+ * each row as a dictionary, ~800 bytes a flow instead of ~250).
+ */
+function watchFlowOf(state: FlowState, r: WatchRow, nowMs: number): WatchFlow {
+  const address = intern(state, endpoint(r.responder_addr, r.responder_port, r.proto));
   return {
     id: r.id,
     pid: r.process?.pid ?? null,
-    proc: r.process ? visible(r.process.name) : null,
-    remote: r.hostname ? visible(r.hostname) : address,
+    proc: r.process ? intern(state, visible(r.process.name)) : null,
+    remote: r.hostname ? intern(state, visible(r.hostname)) : address,
     address,
     remotePort: r.responder_port,
-    nameSource: r.hostname ? r.hostname_source : null,
-    activity: visible(r.activity),
+    nameSource: r.hostname && r.hostname_source ? intern(state, r.hostname_source) : null,
+    activity: intern(state, visible(r.activity)),
     ollama: r.ollama,
     offHost: !isLoopbackText(r.initiator_addr) && !isLoopbackText(r.responder_addr),
     bytesIn: r.bytes_in,
@@ -81,6 +111,9 @@ export function watchFlowOf(r: FlowRecord): Omit<WatchFlow, 'rateIn' | 'rateOut'
     firstSeenUs: usOf(r.first_seen),
     lastSeenUs: usOf(r.last_seen),
     closed: r.conn_state !== null && CLOSED_STATES.has(r.conn_state),
+    rateIn: 0,
+    rateOut: 0,
+    grewAtMs: nowMs,
   };
 }
 
@@ -88,27 +121,55 @@ export function watchFlowOf(r: FlowRecord): Omit<WatchFlow, 'rateIn' | 'rateOut'
  * Merges changed rows seen at wall-clock `nowMs` into the state. A flow seen before gets rates
  * from its byte growth since that sighting; a new flow has none yet (one sighting is no rate).
  */
-export function mergeFlows(state: FlowState, rows: Iterable<FlowRecord>, nowMs: number): number {
+export function mergeFlows(state: FlowState, rows: Iterable<WatchRow>, nowMs: number): number {
   let n = 0;
   for (const r of rows) {
-    const next = watchFlowOf(r);
+    const next = watchFlowOf(state, r, nowMs);
     const prev = state.flows.get(next.id);
+    // A row read again (the watermark's overlap) that has not changed: nothing to merge or re-sort.
+    if (prev && sameRow(prev, next)) continue;
     const dIn = prev ? Math.max(0, next.bytesIn - prev.bytesIn) : 0;
     const dOut = prev ? Math.max(0, next.bytesOut - prev.bytesOut) : 0;
     const dtS = prev ? Math.max(0.001, (nowMs - prev.grewAtMs) / 1000) : 1;
     const grew = !prev || dIn + dOut > 0;
-    state.flows.set(next.id, {
-      ...next,
-      rateIn: prev ? dIn / dtS : 0,
-      rateOut: prev ? dOut / dtS : 0,
-      grewAtMs: grew ? nowMs : prev.grewAtMs,
-    });
-    if (next.ollama && next.offHost) addRecent(state, nowMs, prev ? dIn + dOut : next.bytesIn + next.bytesOut);
+    next.rateIn = prev ? dIn / dtS : 0;
+    next.rateOut = prev ? dOut / dtS : 0;
+    next.grewAtMs = grew ? nowMs : prev.grewAtMs;
+    state.flows.set(next.id, next);
+    if (next.ollama && next.offHost) {
+      addRecent(state, nowMs, prev ? dIn + dOut : next.bytesIn + next.bytesOut);
+      state.offHost.recent.add(next.id);
+      state.offHost.lastUs = Math.max(state.offHost.lastUs, next.lastSeenUs);
+    }
+    countUnattributed(state, prev, -1);
+    countUnattributed(state, next, 1);
     if (state.watermarkUs === null || next.lastSeenUs > state.watermarkUs) state.watermarkUs = next.lastSeenUs;
+    noteChanged(state, next.id);
     n++;
   }
   if (n > 0) state.version++;
   return n;
+}
+
+function countUnattributed(state: FlowState, f: Pick<WatchFlow, 'pid' | 'bytesIn' | 'bytesOut'> | undefined, sign: 1 | -1): void {
+  if (!f || f.pid !== null) return;
+  state.unattributed.flows += sign;
+  state.unattributed.bytes += sign * (f.bytesIn + f.bytesOut);
+}
+
+function sameRow(a: WatchFlow, b: WatchFlow): boolean {
+  return a.bytesIn === b.bytesIn && a.bytesOut === b.bytesOut && a.lastSeenUs === b.lastSeenUs && a.closed === b.closed
+    && a.activity === b.activity && a.remote === b.remote && a.proc === b.proc && a.pid === b.pid && a.ollama === b.ollama
+    && a.nameSource === b.nameSource && a.firstSeenUs === b.firstSeenUs;
+}
+
+/** Past this share of all flows changed, re-sorting everything is as cheap as re-placing them. */
+const CHANGED_SHARE = 0.25;
+
+function noteChanged(state: FlowState, id: number): void {
+  if (state.changed === null) return;
+  state.changed.add(id);
+  if (state.changed.size > 1000 && state.changed.size > state.flows.size * CHANGED_SHARE) state.changed = null;
 }
 
 function addRecent(state: FlowState, nowMs: number, bytes: number): void {
