@@ -23,11 +23,25 @@ export interface FileWindow {
   onBytes: ((bytes: Buffer, offset: number) => void) | null;
   /** Bytes [0, fedTo) went to onBytes. */
   fedTo: number;
+  /** Two buffers the window alternates between, shared with whoever onBytes hands them to; null: its own. */
+  shared: WindowBuffers | null;
+}
+
+/**
+ * Window buffers shared with another thread (the import's hasher, src/store/session-writer.ts),
+ * so that onBytes can hand on the bytes just read without copying them or reading them again.
+ * The window reads into one while the other may still be in use there; `beforeReuse` returns once
+ * the other side is done with a buffer the window is about to overwrite. Each is CHUNK_SIZE long.
+ */
+export interface WindowBuffers {
+  readonly buffers: readonly [Buffer, Buffer];
+  beforeReuse(buf: Buffer): void;
 }
 
 /** Opens `path` for reading; every failure becomes a CaptureFileError naming the cause. */
 export function openWindow(
   path: string, onProgress?: (bytesRead: number, fileSize: number) => void, onBytes?: (bytes: Buffer, offset: number) => void,
+  shared?: WindowBuffers,
 ): FileWindow {
   let fd: number;
   try {
@@ -40,7 +54,8 @@ export function openWindow(
     if (st.isDirectory()) throw new CaptureFileError(`${path} is a directory, not a capture file`);
     if (!st.isFile()) throw new CaptureFileError(`${path} is not a regular file`);
     const size = st.size;
-    return { fd, path, fileSize: size, buf: Buffer.allocUnsafe(Math.min(CHUNK_SIZE, Math.max(size, 64))), base: 0, len: 0, onProgress, onBytes: onBytes ?? null, fedTo: 0 };
+    const buf = shared ? shared.buffers[0] : Buffer.allocUnsafe(Math.min(CHUNK_SIZE, Math.max(size, 64)));
+    return { fd, path, fileSize: size, buf, base: 0, len: 0, onProgress, onBytes: onBytes ?? null, fedTo: 0, shared: shared ?? null };
   } catch (err) {
     fs.closeSync(fd);
     if (err instanceof CaptureFileError) throw err;
@@ -73,11 +88,18 @@ export function at(w: FileWindow, pos: number, need: number): number {
   return refill(w, pos, need);
 }
 
+/** The shared buffer the window did not read into last, once the other side is done with it. */
+function otherShared(shared: WindowBuffers, current: Buffer): Buffer {
+  const next = current === shared.buffers[0] ? shared.buffers[1] : shared.buffers[0];
+  shared.beforeReuse(next);
+  return next;
+}
+
 function refill(w: FileWindow, pos: number, need: number): number {
   if (pos + need > w.fileSize) return -1;
   const keepFrom = pos - w.base;
-  let target = w.buf;
-  if (need > w.buf.length) target = Buffer.allocUnsafe(Math.max(need, CHUNK_SIZE));
+  let target = w.shared === null ? w.buf : otherShared(w.shared, w.buf);
+  if (need > target.length) target = Buffer.allocUnsafe(Math.max(need, CHUNK_SIZE));
   let kept = 0;
   if (keepFrom >= 0 && keepFrom < w.len) {
     kept = w.len - keepFrom;

@@ -19,7 +19,7 @@ const ACCEPTED = 'accepted formats: pcap (magic a1b2c3d4 or a1b23c4d, either byt
 export function readCaptureFile(path: string, onPacket: (p: Packet) => void, opts?: ReadOptions & BlockRange): ReadResult {
   const range = opts?.startAt !== undefined || opts?.endAt !== undefined ? opts : undefined;
   if (range && opts?.onBytes) throw new RangeError('onBytes feeds the whole file: not with startAt/endAt');
-  const w = openWindow(path, opts?.onProgress, opts?.onBytes);
+  const w = openWindow(path, opts?.onProgress, opts?.onBytes, opts?.windowBuffers);
   try {
     const result = dispatch(w, onPacket, range, opts?.onInterface);
     feedRest(w);

@@ -1,3 +1,4 @@
+import type { WindowBuffers } from './file-window.js';
 import type { InterfaceInfo } from './packet.js';
 
 /** What reading a capture file produced, beside the packets themselves. */
@@ -39,4 +40,6 @@ export interface ReadOptions {
    * hashes the file with it. The Buffer is reused: copy what you keep. Not with startAt/endAt.
    */
   onBytes?: (bytes: Buffer, offset: number) => void;
+  /** The reader's window reads into these two shared buffers (file-window.ts), so onBytes's consumer may use them without a copy. */
+  windowBuffers?: WindowBuffers;
 }

@@ -51,7 +51,7 @@ const BOUND_HEAP_AT_FLOWS = 100_000;
  */
 export async function importFile(dbPath: string, file: string, opts: ImportFileOptions = {}): Promise<ImportSummary> {
   const path = resolve(file);
-  const writer = await beginSession(dbPath, { kind: 'import', source: path, format: null }, { hashFile: path });
+  const writer = await beginSession(dbPath, { kind: 'import', source: path, format: null }, { hash: true });
   const tally = { flows: 0, named: 0, ollama: 0, activities: {} as Record<string, number> };
   const ingest = createIngest({
     flow(f, c) {
@@ -69,7 +69,8 @@ export async function importFile(dbPath: string, file: string, opts: ImportFileO
     const read = readCaptureFile(path, ingest.packet, {
       onProgress: opts.onProgress,
       onInterface: (i) => i.index > 0 && ingest.severalInterfaces(),
-      onBytes: (b, at) => writer.fileReadTo(at + b.length),
+      onBytes: writer.fileBytes,
+      windowBuffers: writer.windowBuffers ?? undefined,
     });
     const counts = ingest.finish();
     const skipped = Object.fromEntries(Object.entries(counts.skips).filter(([, n]) => n > 0));

@@ -74,7 +74,7 @@ export interface SessionEnd {
   /** Flows closed before their time, by kind (expiredEarlyRecord in src/flows/flow-table.ts). */
   expiredEarly?: Record<string, number>;
   /** Hex SHA-256 of an imported file's bytes; null (or absent) for live sessions. An import's is
-   * filled in by the writer thread, which hashes the bytes it was fed (session-writer sourceBytes). */
+   * filled in by the writer thread, which hashes the bytes it was fed (session-writer fileBytes). */
   sourceSha256?: string | null;
 }
 

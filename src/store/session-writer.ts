@@ -9,8 +9,34 @@ import {
 } from './session-rows.js';
 import { DuplicateImportError, explainStoreError } from './store-error.js';
 import { processNumbering } from './process-numbers.js';
+import { CHUNK_SIZE, type WindowBuffers } from '../capture/file-window.js';
 
 export type { SessionEnd, SessionStart, ProcessRecord } from './session-rows.js';
+
+/**
+ * Two CHUNK_SIZE buffers over SharedArrayBuffers for the reader's window, and one busy flag each:
+ * set here when a buffer's bytes go to the writer thread for hashing, cleared there once hashed.
+ * The window waits on the flag before it reads into that buffer again.
+ */
+function sharedWindowBuffers() {
+  const sabs = [new SharedArrayBuffer(CHUNK_SIZE), new SharedArrayBuffer(CHUNK_SIZE)] as const;
+  const busySab = new SharedArrayBuffer(8);
+  const busy = new Int32Array(busySab);
+  const buffers = [Buffer.from(sabs[0]), Buffer.from(sabs[1])] as const;
+  const indexOf = (b: Buffer) => (b.buffer === sabs[0] ? 0 : b.buffer === sabs[1] ? 1 : -1);
+  const windowBuffers: WindowBuffers = {
+    buffers,
+    beforeReuse(buf) {
+      const i = indexOf(buf);
+      const started = Date.now();
+      while (Atomics.load(busy, i) !== 0) {
+        Atomics.wait(busy, i, 1, 100);
+        if (Date.now() - started > 120_000) throw new Error('the store writer thread stopped hashing');
+      }
+    },
+  };
+  return { sabs, busySab, busy, indexOf, windowBuffers };
+}
 
 /** Rows per message to the writer thread, and messages allowed in flight before the capture thread waits. */
 const BATCH_ROWS = 2000;
@@ -22,18 +48,19 @@ export interface SessionWriter {
   dns(r: DnsRecord): void;
   http(r: HttpRecord): void;
   /**
-   * The imported file (opts.hashFile) has been read up to byte `to`: the writer thread hashes
-   * (SHA-256) its bytes up to there beside its inserts and stores the digest as the session's
-   * source_sha256. It reads them again from its own descriptor, right after this thread did, so
-   * from the page cache: hashing on the decoding thread cost it ~0.3 s per 156 MB, copying each
-   * window to the thread ~0.2 s (page faults of fresh buffers); this costs it one message per
-   * 4 MiB. Call with growing `to`, ending at the file's size.
+   * The imported file's reader hands on its bytes (ReadOptions.onBytes, every byte once, in order):
+   * the writer thread hashes them (SHA-256) beside its inserts and stores the digest as the
+   * session's source_sha256. Bytes in `windowBuffers` (the reader's window, shared with that
+   * thread) are hashed where they are; any others (a record longer than a window, the tail the
+   * reader skipped) are copied once. Only with opts.hash.
    */
-  fileReadTo(to: number): void;
+  fileBytes(bytes: Buffer, offset: number): void;
+  /** The reader's window buffers (ReadOptions.windowBuffers), shared with the writer thread; null without opts.hash. */
+  readonly windowBuffers: WindowBuffers | null;
   /**
    * Ends the session: resolves with its id once it is committed; rejects with a StoreError, or
    * with a DuplicateImportError (nothing stored) when `refuseDuplicate` and another session
-   * already holds a file with the SHA-256 of opts.hashFile.
+   * already holds a file with the SHA-256 of the bytes given to fileBytes.
    */
   commit(end: SessionEnd, opts?: { refuseDuplicate?: boolean }): Promise<number>;
   /** Rolls the whole session back. Never rejects. */
@@ -51,13 +78,14 @@ export interface SessionWriter {
  * or at the latest the first batch after the thread answered throw the StoreError.
  */
 export async function beginSession(
-  dbPath: string, start: SessionStart, opts: { busyTimeoutMs?: number; hashFile?: string } = {},
+  dbPath: string, start: SessionStart, opts: { busyTimeoutMs?: number; hash?: boolean } = {},
 ): Promise<SessionWriter> {
   const pending = new SharedArrayBuffer(4);
   const inFlight = new Int32Array(pending);
+  const hashing = opts.hash === true ? sharedWindowBuffers() : null;
   const worker = new Worker(new URL('./writer-thread.js', import.meta.url), {
     workerData: {
-      dbPath, busyTimeoutMs: opts.busyTimeoutMs ?? 5000, pending,
+      dbPath, busyTimeoutMs: opts.busyTimeoutMs ?? 5000, pending, hashing: hashing && { buffers: hashing.sabs, busy: hashing.busySab },
       sql: {
         flow: INSERT_FLOW, dns: INSERT_DNS, http: INSERT_HTTP, process: INSERT_PROCESS, session: INSERT_SESSION,
         finish: FINISH_SESSION, findImport: FIND_IMPORT_BY_SHA256,
@@ -104,9 +132,16 @@ export async function beginSession(
     rows = 0;
   }
 
-  function fileReadTo(to: number): void {
-    if (opts.hashFile === undefined) throw new Error('fileReadTo without opts.hashFile');
-    worker.postMessage({ op: 'hash', path: opts.hashFile, to });
+  function fileBytes(bytes: Buffer, offset: number): void {
+    if (hashing === null) throw new Error('fileBytes without opts.hash');
+    const i = hashing.indexOf(bytes);
+    if (i >= 0) {
+      Atomics.store(hashing.busy, i, 1);
+      worker.postMessage({ op: 'hash', buffer: i, start: bytes.byteOffset, end: bytes.byteOffset + bytes.length, offset });
+    } else {
+      const copy = new Uint8Array(bytes); // rare: not in the shared window, and the caller reuses it
+      worker.postMessage({ op: 'hash', bytes: copy, offset }, [copy.buffer]);
+    }
   }
 
   function add(list: Row[], row: Row): void {
@@ -139,7 +174,8 @@ export async function beginSession(
     flow: (f, c) => add(batch.flows, flowRowOf(f, c)),
     dns: (r) => add(batch.dns, dnsRow(r)),
     http: (r) => add(batch.http, httpRow(r)),
-    fileReadTo,
+    fileBytes,
+    windowBuffers: hashing && hashing.windowBuffers,
     async commit(end, opts = {}) {
       done = true;
       if (failure === null) {

@@ -4,7 +4,6 @@
 // the rows (src/store/session-rows.ts). Plain JavaScript so that Node can start it both from
 // dist/ and from the TypeScript sources under test.
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 
@@ -16,34 +15,28 @@ let db = null;
 let sessionId = 0;
 let stmts = null;
 let failed = null;
-// SHA-256 of the imported file, up to where the capture thread has read it (op 'hash'): read
-// again here from the page cache, right after that thread, so hashing costs the decoding thread
-// nothing. null until the first message; `failed`: it could not be read here (it shrank, or
-// vanished), and the session keeps no hash rather than a wrong one.
-let source = null;
+// SHA-256 of the imported file's bytes as its reader hands them on (op 'hash'): most of them in
+// the reader's own window buffers, shared with this thread (workerData.hashing), hashed in place;
+// the reader waits on a buffer's busy flag before it reads into it again. null: nothing hashed yet.
+const shared = workerData.hashing && {
+  buffers: workerData.hashing.buffers.map((sab) => new Uint8Array(sab)),
+  busy: new Int32Array(workerData.hashing.busy),
+};
+let hash = null;
 
-function hashTo(path, to) {
-  if (source === null) source = { fd: null, hash: createHash('sha256'), pos: 0, buf: Buffer.allocUnsafe(4 * 1024 * 1024), failed: false };
-  try {
-    if (source.fd === null && !source.failed) source.fd = openSync(path, 'r');
-    while (!source.failed && source.pos < to) {
-      const n = readSync(source.fd, source.buf, 0, Math.min(source.buf.length, to - source.pos), source.pos);
-      if (n === 0) source.failed = true; // the file shrank under us
-      else {
-        source.hash.update(source.buf.subarray(0, n));
-        source.pos += n;
-      }
-    }
-  } catch {
-    source.failed = true; // unreadable here: the import goes on, without a hash rather than a wrong one
+function hashBytes(m) {
+  if (hash === null) hash = createHash('sha256');
+  if (m.bytes !== undefined) hash.update(m.bytes);
+  else {
+    hash.update(shared.buffers[m.buffer].subarray(m.start, m.end));
+    Atomics.store(shared.busy, m.buffer, 0);
+    Atomics.notify(shared.busy, m.buffer);
   }
 }
 
 function sourceDigest() {
-  if (source === null) return null;
-  if (source.fd !== null) closeSync(source.fd);
-  const hex = source.failed ? null : source.hash.digest('hex');
-  source = null;
+  const hex = hash === null ? null : hash.digest('hex');
+  hash = null;
   return hex;
 }
 
@@ -57,10 +50,31 @@ function fail(err) {
   parentPort.postMessage({ op: 'error', ...failed });
 }
 
+// Rows per INSERT statement: a statement of many rows is one call into SQLite where one per row
+// paid the call, the binding's setup and a result object each time.
+const ROWS_PER_INSERT = 16;
+const params = [];
+
+/** An INSERT's statement for one row and for ROWS_PER_INSERT rows (its VALUES group repeated). */
+function prepareInsert(text) {
+  const group = text.slice(text.lastIndexOf('VALUES') + 'VALUES'.length).trim();
+  return { one: db.prepare(text), many: db.prepare(text + `, ${group}`.repeat(ROWS_PER_INSERT - 1)) };
+}
+
 function insertAll(stmt, rows) {
-  for (const r of rows) {
-    r[0] = sessionId;
-    stmt.run(...r);
+  let i = 0;
+  for (; i + ROWS_PER_INSERT <= rows.length; i += ROWS_PER_INSERT) {
+    params.length = 0;
+    for (let j = i; j < i + ROWS_PER_INSERT; j++) {
+      const r = rows[j];
+      r[0] = sessionId;
+      for (let k = 0; k < r.length; k++) params.push(r[k]);
+    }
+    stmt.many.run(...params);
+  }
+  for (; i < rows.length; i++) {
+    rows[i][0] = sessionId;
+    stmt.one.run(...rows[i]);
   }
 }
 
@@ -71,7 +85,7 @@ parentPort.on('message', (m) => {
       db.pragma(`busy_timeout = ${busyTimeoutMs}`);
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
-      stmts = { flow: db.prepare(sql.flow), dns: db.prepare(sql.dns), http: db.prepare(sql.http), process: db.prepare(sql.process) };
+      stmts = { flow: prepareInsert(sql.flow), dns: prepareInsert(sql.dns), http: prepareInsert(sql.http), process: prepareInsert(sql.process) };
       db.exec('BEGIN IMMEDIATE');
       sessionId = Number(db.prepare(sql.session).run(...m.session).lastInsertRowid);
       parentPort.postMessage({ op: 'began', sessionId });
@@ -85,7 +99,7 @@ parentPort.on('message', (m) => {
       Atomics.sub(inFlight, 0, 1);
       Atomics.notify(inFlight, 0);
     } else if (m.op === 'hash') {
-      hashTo(m.path, m.to);
+      hashBytes(m);
     } else if (m.op === 'commit') {
       const sha256 = sourceDigest();
       if (failed !== null) return;
@@ -106,7 +120,7 @@ parentPort.on('message', (m) => {
       db = null;
       parentPort.postMessage({ op: 'committed', sessionId });
     } else if (m.op === 'abort') {
-      sourceDigest(); // closes the file
+      sourceDigest();
       if (db && db.inTransaction) db.exec('ROLLBACK');
       if (db) db.close();
       db = null;

@@ -19,6 +19,17 @@ import { readCaptureFile } from '../../src/capture/read-file.js';
 const tmp = () => mkdtempSync(join(tmpdir(), 'oass-again-'));
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
+/** Copies of a capture's records behind one header: a valid pcap over three 4 MiB windows. */
+function bigCapture(): string {
+  const big = join(tmp(), 'big.pcap');
+  const one = readFileSync(fixture('pull-any-sll2.pcap'));
+  const body = one.subarray(24);
+  const parts = [one.subarray(0, 24)];
+  for (let i = 0; i < Math.ceil((9 * 1024 * 1024) / body.length); i++) parts.push(body);
+  writeFileSync(big, Buffer.concat(parts));
+  return big;
+}
+
 /** Rows per table, to show a refused import stored nothing. */
 function counts(dbPath: string): Record<string, number> {
   const db = new Database(dbPath, { readonly: true });
@@ -145,14 +156,7 @@ describe('import of a file already in the store', () => {
   });
 
   itNeeding(['sha256sum'], 'the reader hands on every byte once, in order: sha256sum agrees, for every fixture and a file of three 4 MiB windows', () => {
-    const dir = tmp();
-    const big = join(dir, 'big.pcap');
-    // Ten copies of a capture's records behind one header: a valid pcap over three windows.
-    const one = readFileSync(fixture('pull-any-sll2.pcap'));
-    const body = one.subarray(24);
-    const parts = [one.subarray(0, 24)];
-    for (let i = 0; i < Math.ceil((9 * 1024 * 1024) / body.length); i++) parts.push(body);
-    writeFileSync(big, Buffer.concat(parts));
+    const big = bigCapture();
     const files = [big, ...['api-keepalive.pcap', 'dns-fragments.pcap', 'demo/ollama-pull.pcapng', 'pull-any-sll2.pcap',
       'pull-dumpcap.pcapng', 'pull-eth-nano.pcap', 'vlan-qinq.pcap'].map(fixture)];
     for (const f of files) {
@@ -164,5 +168,27 @@ describe('import of a file already in the store', () => {
       // Fed from the reader's own 4 MiB reads, not re-read in small pieces.
       expect(calls, f).toBe(Math.ceil(statSync(f).size / (4 * 1024 * 1024)));
     }
+  });
+
+  itNeeding(['sha256sum'], 'through two shared window buffers too: the same bytes and packets, each buffer waited for before it is read into again', () => {
+    const f = bigCapture();
+    const expected = execFileSync('sha256sum', [f], { encoding: 'utf8' }).split(' ')[0];
+    const plain = readCaptureFile(f, () => {});
+    const buffers: readonly [Buffer, Buffer] = [Buffer.alloc(4 * 1024 * 1024), Buffer.alloc(4 * 1024 * 1024)];
+    const handed: number[] = [];
+    const waitedFor: number[] = [];
+    const h = createHash('sha256');
+    const read = readCaptureFile(f, () => {}, {
+      windowBuffers: { buffers, beforeReuse: (b) => waitedFor.push(buffers.indexOf(b)) },
+      onBytes: (b) => {
+        h.update(b);
+        handed.push(buffers.findIndex((x) => x.buffer === b.buffer && b.byteOffset >= x.byteOffset && b.byteOffset < x.byteOffset + x.length));
+      },
+    });
+    expect(h.digest('hex')).toBe(expected);
+    expect(read.packets).toBe(plain.packets);
+    // Three windows, read alternately into the two buffers (none elsewhere), each after its wait.
+    expect(handed).toEqual([1, 0, 1]);
+    expect(waitedFor).toEqual([1, 0, 1]);
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -105,6 +106,26 @@ describe('openDb', () => {
 });
 
 describe('session writer', () => {
+  it('hashes the bytes it is handed, in the shared window buffers and outside them, and opens no file for it', async () => {
+    const path = join(tmp(), 'h.db');
+    openDb(path).close();
+    const w = await beginSession(path, { kind: 'import', source: '/no/such/file.pcap', format: null }, { hash: true });
+    const [a, b] = w.windowBuffers!.buffers;
+    a.fill(7, 0, 1000);
+    w.fileBytes(a.subarray(0, 1000), 0);
+    const tail = Buffer.from('not in a window buffer');
+    w.fileBytes(tail, 1000);
+    w.windowBuffers!.beforeReuse(a); // returns once the writer thread hashed those 1000 bytes
+    a.fill(9, 0, 1000); // so this can no longer change the hash
+    b.fill(5, 100, 300);
+    w.fileBytes(b.subarray(100, 300), 1000 + tail.length);
+    await w.commit(end);
+    const db = openDb(path, { readonly: true });
+    const expected = createHash('sha256').update(Buffer.alloc(1000, 7)).update(tail).update(Buffer.alloc(200, 5)).digest('hex');
+    expect(db.prepare('SELECT source_sha256 FROM sessions').get()).toEqual({ source_sha256: expected });
+    db.close();
+  });
+
   it('an aborted session leaves nothing; a committed one everything', async () => {
     const path = join(tmp(), 's.db');
     openDb(path).close();
