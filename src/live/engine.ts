@@ -16,6 +16,7 @@ import { createStoreGaps, type StoreGaps, type StoredCounts } from './store-gaps
 import { TypedEvents } from './events.js';
 import { cannotTry, startKernelAttribution, type KernelAttribution } from '../attribution/os/linux/kernel-attribution.js';
 import { UserError } from '../errors.js';
+import { createRetention, type Retention } from '../store/retention.js';
 
 /** What to capture and where to store it: the daemon's options, one field each (settings.ts). */
 export type LiveSettings = Omit<DaemonOptionValues, 'evidence' | 'duration'> & { evidence?: EvidencePolicy };
@@ -105,6 +106,8 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   private readonly changes: ReturnType<typeof createChangeSet>;
   private readonly ingest: ReturnType<typeof createIngest>;
   private readonly timer: NodeJS.Timeout;
+  /** --retain / --max-db on the store, a step after each second's write; null: neither given (verify's captures). */
+  private readonly retention: Retention | null;
   private evidenceStopped = false;
   private captureStartUs = Date.now() * 1000;
   private gaps: StoreGaps;
@@ -140,6 +143,8 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     this.sessionId = started.session.sessionId;
     this.attributor = started.attributor;
     this.evidence = started.evidence;
+    this.retention = settings.retain === undefined && settings.maxDb === undefined ? null
+      : createRetention(db, { retainUs: settings.retain === undefined ? undefined : settings.retain * 1e6, maxDbBytes: settings.maxDb });
     this.changes = createChangeSet(this.attributor, settings.keepCmdline === true);
     const evidence = this.evidence;
     this.ingest = createIngest(this.changes.sinks, {
@@ -201,9 +206,19 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     try {
       this.ingest.tick(Date.now() * 1000);
       this.flush();
+      this.retainStep();
       this.emit('stats', this.stats());
     } catch (err) {
       this.stopped ??= Promise.resolve().then(() => this.finish(err));
+    }
+  }
+
+  /** Deletes what --retain / --max-db say is due (a few small transactions); a full disk waits for the next second. */
+  private retainStep(): void {
+    try {
+      this.retention?.step();
+    } catch (err) {
+      if (!isDiskFull(err, this.dbPath)) throw explainStoreError(err, this.dbPath);
     }
   }
 
