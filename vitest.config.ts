@@ -37,6 +37,8 @@ const TIMING = [
   'test/watch/tmux-e2e.test.ts',
   // watch capturing live in namespaces while a pull runs.
   'test/watch/live-netns.test.ts',
+  // A writer process's longest commit while retention deletes 30,000 flows.
+  'test/store/retention-writer.test.ts',
 ];
 const HOST = [
   'test/flows/loopback-capture.test.ts',
