@@ -126,6 +126,39 @@ describe('--retain on the store', () => {
   });
 });
 
+describe('rollups command', () => {
+  itNeeding(['tshark'], 'after retention: one row per process that reached a destination, its bytes tshark\'s, the flows no longer stored', async () => {
+    const capture = join(__dirname, '..', '..', 'fixtures', 'demo', 'ollama-pull.pcapng');
+    const path = join(dir, 'demo.db');
+    await importInto(path, capture);
+    const db = openDb(path);
+    createRetention(db, { retainUs: 1e6 }).step(FAR_FUTURE_US);
+    expect(count(db, 'SELECT count(*) AS n FROM flows')).toBe(0);
+    db.close();
+    const r = await runCli('rollups', '--db', path, '--ollama', '--destination', 'registry.ollama.ai', '--json');
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.stdout) as { process: string; flows: number; stored_flows: number; bytes_out: number; bytes_in: number; day: string }[];
+    // tshark: the streams that sent that SNI, the owner named in their packets' ptcpdump comments (Cmd: exe), their IP bytes.
+    const pkts = tsharkFields(capture, ['tcp.stream', 'ip.len', 'frame.comment', 'tls.handshake.extensions_server_name']);
+    const streams = new Set(pkts.filter((p) => p['tls.handshake.extensions_server_name'][0] === 'registry.ollama.ai').map((p) => p['tcp.stream'][0]));
+    const byExe = new Map<string, number>();
+    for (const p of pkts) {
+      if (!streams.has(p['tcp.stream'][0])) continue;
+      const exe = /Cmd: (\S+)/.exec(p['frame.comment'].join(' ').replace(/\\n/g, ' '))?.[1]?.split('/').pop();
+      if (exe) byExe.set(exe, (byExe.get(exe) ?? 0) + Number(p['ip.len'][0]));
+    }
+    expect(byExe.size).toBe(3);
+    expect(rows.map((x) => x.process).sort()).toEqual([...byExe.keys()].sort());
+    for (const row of rows) {
+      expect(row.bytes_out + row.bytes_in, row.process).toBe(byExe.get(row.process));
+      expect(row).toMatchObject({ flows: 1, stored_flows: 0, day: '2026-11-23' });
+    }
+    const text = await runCli('rollups', '--db', path, '--destination', 'never.example');
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/\(none: no stored flow matches/);
+  });
+});
+
 describe('small transactions', () => {
   it('deletes 6,000 flows in batches of at most 200 flows (< 1000 rows a transaction) within a time budget a step', async () => {
     const path = join(dir, 'batches.db');
