@@ -37,6 +37,17 @@ export interface RetentionPolicy {
   vacuumPages?: number;
 }
 
+/**
+ * The capturing session's own open flows, from the engine that holds them: every flow of that
+ * session last seen before the oldest open one's last packet is closed (its row, written by the
+ * flush just before the step, is final), so a short --retain applies exactly, without the horizon.
+ */
+export interface OpenFlows {
+  sessionId: number;
+  /** µs: the smallest last packet time among the open flows; Infinity when none is open. */
+  oldestOpenUs: number;
+}
+
 /** What one step did. */
 export interface RetentionStep {
   flows: number;
@@ -77,16 +88,20 @@ export function createRetention(db: Db, policy: RetentionPolicy) {
   };
 
   /** Per session, the last_seen bound below which its flows are closed and due (age, or size: any closed flow). */
-  function dueBefore(nowUs: number, bySize: boolean): { sessionId: number; before: number }[] {
-    const openBound = nowUs - OPEN_FLOW_HORIZON_US;
+  function dueBefore(nowUs: number, bySize: boolean, open?: OpenFlows): { sessionId: number; before: number }[] {
     const ageBound = bySize ? Infinity : nowUs - (policy.retainUs ?? Infinity);
-    return (sessions.all() as { id: number; ended: number }[]).map((s) => ({ sessionId: s.id, before: Math.min(ageBound, s.ended ? Infinity : openBound) }));
+    const openBound = (s: { id: number; ended: number }) => {
+      if (s.ended) return Infinity;
+      // Stored last_seen is the open flow's time rounded to the µs: floor keeps the oldest open row.
+      return s.id === open?.sessionId ? Math.floor(open.oldestOpenUs) : nowUs - OPEN_FLOW_HORIZON_US;
+    };
+    return (sessions.all() as { id: number; ended: number }[]).map((s) => ({ sessionId: s.id, before: Math.min(ageBound, openBound(s)) }));
   }
 
   /** The next batch: the session holding the oldest due flow, its oldest due flows. */
-  function nextBatch(nowUs: number, bySize: boolean): Batch | null {
+  function nextBatch(nowUs: number, bySize: boolean, open?: OpenFlows): Batch | null {
     let best: { sessionId: number; before: number; t: number } | null = null;
-    for (const d of dueBefore(nowUs, bySize)) {
+    for (const d of dueBefore(nowUs, bySize, open)) {
       if (d.before === -Infinity || Number.isNaN(d.before)) continue;
       const t = (oldest.get(d.sessionId, clampUs(d.before)) as { t: number | null }).t;
       if (t !== null && (best === null || t < best.t)) best = { ...d, t };
@@ -103,14 +118,17 @@ export function createRetention(db: Db, policy: RetentionPolicy) {
     return rows + deleteFlows.run(b.sessionId, seqs).changes;
   });
 
-  /** Deletes due flows until none is left or the time budget is spent, then returns freed pages to the file system. */
-  function step(nowUs: number = Date.now() * 1000): RetentionStep {
+  /**
+   * Deletes due flows until none is left or the time budget is spent, then returns freed pages to
+   * the file system. `open`: the capturing engine's own session (else the horizon rule applies to it).
+   */
+  function step(nowUs: number = Date.now() * 1000, open?: OpenFlows): RetentionStep {
     const started = performance.now();
     const out: RetentionStep = { flows: 0, rows: 0, transactions: 0, maxRowsPerTransaction: 0, vacuumedPages: 0, usedBytes: 0 };
     while (performance.now() - started < budgetMs) {
       const bySize = policy.maxDbBytes !== undefined && usedBytes() > policy.maxDbBytes;
       if (policy.retainUs === undefined && !bySize) break;
-      const b = nextBatch(nowUs, bySize);
+      const b = nextBatch(nowUs, bySize, open);
       if (b === null || b.seqs.length === 0) break;
       const rows = deleteBatch.immediate(b);
       out.flows += b.seqs.length;
