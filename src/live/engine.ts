@@ -213,10 +213,17 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     }
   }
 
-  /** Deletes what --retain / --max-db say is due (a few small transactions); a full disk waits for the next second. */
+  /**
+   * Deletes what --retain / --max-db say is due (a few small transactions); a full disk waits for
+   * the next second. Only after a write that stored every open flow's row (not while the store is
+   * full), so rows older than the oldest open flow are final.
+   */
   private retainStep(): void {
+    if (this.retention === null || this.gaps.isFull()) return;
+    let oldestOpenUs = Infinity;
+    for (const f of this.ingest.openFlows()) if (f.lastSeen < oldestOpenUs) oldestOpenUs = f.lastSeen;
     try {
-      this.retention?.step();
+      this.retention.step(Date.now() * 1000, { sessionId: this.sessionId, oldestOpenUs });
     } catch (err) {
       if (!isDiskFull(err, this.dbPath)) throw explainStoreError(err, this.dbPath);
     }
