@@ -38,14 +38,14 @@ export interface RetentionPolicy {
 }
 
 /**
- * The capturing session's own open flows, from the engine that holds them: every flow of that
- * session last seen before the oldest open one's last packet is closed (its row, written by the
- * flush just before the step, is final), so a short --retain applies exactly, without the horizon.
+ * The capturing session's own open flows, from the engine that holds them: every other flow of
+ * that session is closed (its row, written by the flush just before the step, is final), so a
+ * short --retain applies exactly, without the horizon, and one idle open flow holds nothing back.
  */
 export interface OpenFlows {
   sessionId: number;
-  /** µs: the smallest last packet time among the open flows; Infinity when none is open. */
-  oldestOpenUs: number;
+  /** The seqs (flow ids) of the open flows whose last packet is before `beforeUs` (an integer µs). */
+  openBefore(beforeUs: number): number[];
 }
 
 /** What one step did. */
@@ -63,14 +63,16 @@ export interface RetentionStep {
 }
 
 interface Batch { sessionId: number; seqs: number[] }
+interface Due { sessionId: number; before: number; open: string }
 
 export function createRetention(db: Db, policy: RetentionPolicy) {
   const batchFlows = policy.batchFlows ?? 200;
   const budgetMs = policy.budgetMs ?? 20;
   const vacuumPages = policy.vacuumPages ?? 1024;
   const sessions = db.prepare('SELECT id, ended_at IS NOT NULL AS ended FROM sessions ORDER BY id');
-  const oldest = db.prepare('SELECT min(last_seen) AS t FROM flows WHERE session_id = ? AND last_seen < ?');
-  const pick = db.prepare('SELECT seq FROM flows WHERE session_id = ? AND last_seen < ? ORDER BY last_seen LIMIT ?').pluck();
+  const NOT_OPEN = 'seq NOT IN (SELECT value FROM json_each(?))';
+  const oldest = db.prepare(`SELECT min(last_seen) AS t FROM flows WHERE session_id = ? AND last_seen < ? AND ${NOT_OPEN}`);
+  const pick = db.prepare(`SELECT seq FROM flows WHERE session_id = ? AND last_seen < ? AND ${NOT_OPEN} ORDER BY last_seen LIMIT ?`).pluck();
   const IN_BATCH = 'session_id = ? AND %s IN (SELECT value FROM json_each(?))';
   const rollup = db.prepare(`INSERT INTO rollups (${ROLLUP_COLUMNS}) ${ROLLUP_OF_FLOWS} WHERE ${IN_BATCH.replace('%s', 'f.seq').replace('session_id', 'f.session_id')} ${ROLLUP_GROUP}
     ON CONFLICT (day, destination, activity, process, ollama) DO UPDATE SET flows = flows + excluded.flows,
@@ -88,26 +90,25 @@ export function createRetention(db: Db, policy: RetentionPolicy) {
   };
 
   /** Per session, the last_seen bound below which its flows are closed and due (age, or size: any closed flow). */
-  function dueBefore(nowUs: number, bySize: boolean, open?: OpenFlows): { sessionId: number; before: number }[] {
-    const ageBound = bySize ? Infinity : nowUs - (policy.retainUs ?? Infinity);
-    const openBound = (s: { id: number; ended: number }) => {
-      if (s.ended) return Infinity;
-      // Stored last_seen is the open flow's time rounded to the µs: floor keeps the oldest open row.
-      return s.id === open?.sessionId ? Math.floor(open.oldestOpenUs) : nowUs - OPEN_FLOW_HORIZON_US;
-    };
-    return (sessions.all() as { id: number; ended: number }[]).map((s) => ({ sessionId: s.id, before: Math.min(ageBound, openBound(s)) }));
+  function dueBefore(nowUs: number, bySize: boolean, open?: OpenFlows): Due[] {
+    const ageBound = clampUs(bySize ? Infinity : nowUs - (policy.retainUs ?? Infinity));
+    return (sessions.all() as { id: number; ended: number }[]).map((s) => {
+      if (s.ended) return { sessionId: s.id, before: ageBound, open: '[]' };
+      // The engine's own session: all but its open flows; another never ended (a daemon killed): the horizon.
+      if (s.id === open?.sessionId) return { sessionId: s.id, before: ageBound, open: JSON.stringify(open.openBefore(ageBound)) };
+      return { sessionId: s.id, before: Math.min(ageBound, clampUs(nowUs - OPEN_FLOW_HORIZON_US)), open: '[]' };
+    });
   }
 
   /** The next batch: the session holding the oldest due flow, its oldest due flows. */
   function nextBatch(nowUs: number, bySize: boolean, open?: OpenFlows): Batch | null {
-    let best: { sessionId: number; before: number; t: number } | null = null;
+    let best: (Due & { t: number }) | null = null;
     for (const d of dueBefore(nowUs, bySize, open)) {
-      if (d.before === -Infinity || Number.isNaN(d.before)) continue;
-      const t = (oldest.get(d.sessionId, clampUs(d.before)) as { t: number | null }).t;
+      const t = (oldest.get(d.sessionId, d.before, d.open) as { t: number | null }).t;
       if (t !== null && (best === null || t < best.t)) best = { ...d, t };
     }
     if (best === null) return null;
-    return { sessionId: best.sessionId, seqs: pick.all(best.sessionId, clampUs(best.before), batchFlows) as number[] };
+    return { sessionId: best.sessionId, seqs: pick.all(best.sessionId, best.before, best.open, batchFlows) as number[] };
   }
 
   const deleteBatch = db.transaction((b: Batch): number => {
@@ -124,11 +125,14 @@ export function createRetention(db: Db, policy: RetentionPolicy) {
    */
   function step(nowUs: number = Date.now() * 1000, open?: OpenFlows): RetentionStep {
     const started = performance.now();
+    // The engine's open flows are asked for once a step (per bound): the flow table does not change during it.
+    const asked = new Map<number, number[]>();
+    const openOnce = open && { sessionId: open.sessionId, openBefore: (us: number) => asked.get(us) ?? asked.set(us, open.openBefore(us)).get(us)! };
     const out: RetentionStep = { flows: 0, rows: 0, transactions: 0, maxRowsPerTransaction: 0, vacuumedPages: 0, usedBytes: 0 };
     while (performance.now() - started < budgetMs) {
       const bySize = policy.maxDbBytes !== undefined && usedBytes() > policy.maxDbBytes;
       if (policy.retainUs === undefined && !bySize) break;
-      const b = nextBatch(nowUs, bySize, open);
+      const b = nextBatch(nowUs, bySize, openOnce);
       if (b === null || b.seqs.length === 0) break;
       const rows = deleteBatch.immediate(b);
       out.flows += b.seqs.length;

@@ -102,10 +102,17 @@ describe('--retain on the store', () => {
     const r = createRetention(db, { retainUs: 1e6 }).step(mid + OPEN_FLOW_HORIZON_US - 1);
     expect(r.flows).toBe(0);
     expect(kept()).toEqual(before);
-    // The engine capturing it knows its open flows: rows older than the oldest open one are final.
+    // The engine capturing it knows its open flows: every other row is final, whatever its age.
+    const idleOpen = before[0];
+    const asked: number[] = [];
+    const openBefore = (us: number) => {
+      asked.push(us);
+      return [idleOpen];
+    };
     const third = seen[Math.floor(seen.length * 3 / 4)].last_seen;
-    createRetention(db, { retainUs: 1e6 }).step(third + 2e6, { sessionId: 1, oldestOpenUs: third + 0.4 });
-    expect(kept()).toEqual(seen.filter((f) => f.last_seen >= third).map((f) => f.seq).sort((a, b) => a - b));
+    createRetention(db, { retainUs: 1e6 }).step(third + 1e6, { sessionId: 1, openBefore });
+    expect(asked).toEqual([third]);
+    expect(kept()).toEqual([idleOpen, ...seen.filter((f) => f.last_seen >= third && f.seq !== idleOpen).map((f) => f.seq)].sort((a, b) => a - b));
     createRetention(db, { retainUs: 1e6 }).step(seen.at(-1)!.last_seen + OPEN_FLOW_HORIZON_US + 1);
     expect(kept()).toEqual([]);
     db.close();
