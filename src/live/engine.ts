@@ -216,14 +216,17 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   /**
    * Deletes what --retain / --max-db say is due (a few small transactions); a full disk waits for
    * the next second. Only after a write that stored every open flow's row (not while the store is
-   * full), so rows older than the oldest open flow are final.
+   * full), so every row but the open flows' is final.
    */
   private retainStep(): void {
     if (this.retention === null || this.gaps.isFull()) return;
-    let oldestOpenUs = Infinity;
-    for (const f of this.ingest.openFlows()) if (f.lastSeen < oldestOpenUs) oldestOpenUs = f.lastSeen;
+    const openBefore = (us: number) => {
+      const seqs: number[] = [];
+      for (const f of this.ingest.openFlows()) if (f.lastSeen < us) seqs.push(f.id);
+      return seqs;
+    };
     try {
-      this.retention.step(Date.now() * 1000, { sessionId: this.sessionId, oldestOpenUs });
+      this.retention.step(Date.now() * 1000, { sessionId: this.sessionId, openBefore });
     } catch (err) {
       if (!isDiskFull(err, this.dbPath)) throw explainStoreError(err, this.dbPath);
     }
