@@ -105,7 +105,7 @@ while (Date.now() - t0 < SECONDS * 1000) {
     rolled: reader.prepare('SELECT coalesce(sum(flows), 0) AS n FROM rollups').get().n,
   };
   samples.push(s);
-  console.log(`t=${s.t}s rss ${s.rssMb.toFixed(1)} MB, store ${s.storeMb.toFixed(2)} MB (pages in use ${s.usedMb.toFixed(2)} MB), flows stored ${s.flows}, rolled up ${s.rolled}, write max ${Math.max(...writes.slice(-10)).toFixed(1)} ms`);
+  console.log(`t=${s.t}s rss ${s.rssMb.toFixed(1)} MB, store ${s.storeMb.toFixed(2)} MB (pages in use ${s.usedMb.toFixed(2)} MB), flows stored ${s.flows}, rolled up ${s.rolled}, write max ${Math.max(...writes.slice(-10).map((w) => w.ms)).toFixed(1)} ms`);
 }
 for (const k of kids) k.kill('SIGKILL');
 const summary = await engine.stop();
