@@ -58,6 +58,8 @@ const HOST = [
   'test/service/status.test.ts',
   // A live daemon (restarted) in its own namespace while export --follow reads the store.
   'test/export/follow-live.test.ts',
+  // A live daemon with --retain 3s in its own namespace (oart-live).
+  'test/live/retention-live.test.ts',
   // A 200k-flow store read by CLI children under heap caps (CPU-bound minutes; a tmpfs mount as root).
   'test/store/big-store.test.ts',
 ];
