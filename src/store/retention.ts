@@ -29,12 +29,14 @@ export interface RetentionPolicy {
   retainUs?: number;
   /** Bytes: while the store's pages in use exceed this, the oldest closed flows are deleted. */
   maxDbBytes?: number;
-  /** Flows per transaction (default 200: with their DNS/HTTP/index rows well under 1000 rows). */
+  /** Flows per transaction (default 100: with their DNS/HTTP/index rows well under 1000 rows, a few ms each). */
   batchFlows?: number;
   /** Time one step may take, ms (default 20: the per-second write stays well under 50 ms). */
   budgetMs?: number;
   /** Pages `PRAGMA incremental_vacuum` frees per step (default 1024: 4 MiB at 4 KiB pages). */
   vacuumPages?: number;
+  /** Free pages that make a step vacuum (default 256: 1 MiB), so it does not run for a few pages every second. */
+  vacuumFrom?: number;
 }
 
 /**
@@ -66,9 +68,10 @@ interface Batch { sessionId: number; seqs: number[] }
 interface Due { sessionId: number; before: number; open: string }
 
 export function createRetention(db: Db, policy: RetentionPolicy) {
-  const batchFlows = policy.batchFlows ?? 200;
+  const batchFlows = policy.batchFlows ?? 100;
   const budgetMs = policy.budgetMs ?? 20;
   const vacuumPages = policy.vacuumPages ?? 1024;
+  const vacuumFrom = policy.vacuumFrom ?? 256;
   const sessions = db.prepare('SELECT id, ended_at IS NOT NULL AS ended FROM sessions ORDER BY id');
   const NOT_OPEN = 'seq NOT IN (SELECT value FROM json_each(?))';
   const oldest = db.prepare(`SELECT min(last_seen) AS t FROM flows WHERE session_id = ? AND last_seen < ? AND ${NOT_OPEN}`);
@@ -147,7 +150,9 @@ export function createRetention(db: Db, policy: RetentionPolicy) {
       db.exec('VACUUM');
       incremental = true;
     }
-    if (incremental && (db.pragma('freelist_count', { simple: true }) as number) > 0) {
+    const free = db.pragma('freelist_count', { simple: true }) as number;
+    // Over --max-db, every free page goes back; otherwise only once enough have gathered.
+    if (incremental && free > 0 && (free >= vacuumFrom || (policy.maxDbBytes !== undefined && fileBytes() > policy.maxDbBytes))) {
       const before = db.pragma('page_count', { simple: true }) as number;
       db.pragma(`incremental_vacuum(${vacuumPages})`);
       out.vacuumedPages = before - (db.pragma('page_count', { simple: true }) as number);
