@@ -37,6 +37,8 @@ const TIMING = [
   'test/watch/tmux-e2e.test.ts',
   // watch capturing live in namespaces while a pull runs.
   'test/watch/live-netns.test.ts',
+  // A writer process's longest commit while retention deletes 30,000 flows.
+  'test/store/retention-writer.test.ts',
 ];
 const HOST = [
   'test/flows/loopback-capture.test.ts',
@@ -56,6 +58,8 @@ const HOST = [
   'test/service/status.test.ts',
   // A live daemon (restarted) in its own namespace while export --follow reads the store.
   'test/export/follow-live.test.ts',
+  // A live daemon with --retain 3s in its own namespace (oart-live).
+  'test/live/retention-live.test.ts',
   // A 200k-flow store read by CLI children under heap caps (CPU-bound minutes; a tmpfs mount as root).
   'test/store/big-store.test.ts',
   // dumpcap capturing lo, piped into the streaming pcapng reader.

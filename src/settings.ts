@@ -32,9 +32,16 @@ export const DEFAULTS = Object.freeze({
   apiPort: OLLAMA_API_PORT,
   /** verify --exercise: seconds captured after the command ends, for late connections it caused. */
   exerciseGraceS: 5,
-  /** No size or age limit on evidence unless --max-evidence / --retain. */
+  /** No size limit on evidence unless --max-evidence. */
   maxEvidenceBytes: undefined as number | undefined,
-  retainS: undefined as number | undefined,
+  /**
+   * --retain: evidence segments and the store's closed flows (with their DNS/HTTP rows) older than
+   * this are deleted (30 days; per-day rollups outlive them: src/store/retention.ts).
+   */
+  retainS: 30 * 86400,
+  /** --max-db: no size bound on the store unless given; when given, at least this (the schema and a second's rows). */
+  maxDbBytes: undefined as number | undefined,
+  minMaxDbBytes: 1024 * 1024,
   /**
    * A live capture's stop() (SIGTERM, Ctrl-C, --duration, verify --exercise) ends within this many
    * ms under any load: flows that do not fit are counted as unwritten_at_stop, never waited for.
@@ -112,8 +119,10 @@ export interface DaemonSettings {
   /** Absolute, for the same reason as db. */
   evidenceDir: string;
   maxEvidence?: number;
-  /** Seconds. */
-  retain?: number;
+  /** Seconds (--retain): evidence segments and the store's closed flows older than this are deleted. */
+  retain: number;
+  /** Bytes (--max-db): the oldest closed flows are deleted while the store is larger. */
+  maxDb?: number;
   process: string[];
   pid: number[];
   /** DEFAULTS.apiPort first, then the ports --api-port added, each once. */
@@ -144,8 +153,10 @@ export interface DaemonOptionValues {
   evidence?: string;
   evidenceDir?: string;
   maxEvidence?: number;
-  /** Seconds of evidence to keep. */
+  /** Seconds of evidence and of closed flows to keep. */
   retain?: number;
+  /** Bytes the store may hold at most. */
+  maxDb?: number;
   /** More process names / pids counted as the Ollama tree. */
   process?: string[];
   pid?: number[];
@@ -172,6 +183,11 @@ export function settingsFromOptions(opts: DaemonOptionValues, env: SettingsEnv =
   if (!(ATTRIBUTION_MODES as readonly string[]).includes(attribution)) {
     throw new UserError(`--attribution ${attribution}: expected one of ${ATTRIBUTION_MODES.join(', ')}`);
   }
+  const retain = opts.retain ?? DEFAULTS.retainS;
+  if (!(retain > 0)) throw new UserError(`--retain ${retain}: expected a duration longer than 0, such as 30d`);
+  if (opts.maxDb !== undefined && !(opts.maxDb >= DEFAULTS.minMaxDbBytes)) {
+    throw new UserError(`--max-db ${opts.maxDb}: expected a size of at least ${sizeArg(DEFAULTS.minMaxDbBytes)}, such as 2GiB`);
+  }
   const db = resolve(resolveDbPath(opts.db, env));
   return {
     db,
@@ -180,7 +196,8 @@ export function settingsFromOptions(opts: DaemonOptionValues, env: SettingsEnv =
     evidence: evidence as EvidencePolicy,
     evidenceDir: resolve(opts.evidenceDir ?? evidenceDirFor(db)),
     maxEvidence: opts.maxEvidence ?? DEFAULTS.maxEvidenceBytes,
-    retain: opts.retain ?? DEFAULTS.retainS,
+    retain,
+    maxDb: opts.maxDb ?? DEFAULTS.maxDbBytes,
     process: [...(opts.process ?? [])],
     pid: [...(opts.pid ?? [])],
     apiPort: [...new Set([DEFAULTS.apiPort, ...(opts.apiPort ?? [])])],
@@ -209,7 +226,8 @@ export function settingsToArgs(s: DaemonSettings): string[] {
   if (s.evidence !== DEFAULTS.evidence) args.push('--evidence', s.evidence);
   if (s.evidenceDir !== evidenceDirFor(s.db)) args.push('--evidence-dir', s.evidenceDir);
   if (s.maxEvidence !== undefined) args.push('--max-evidence', sizeArg(s.maxEvidence));
-  if (s.retain !== undefined) args.push('--retain', durationArg(s.retain));
+  if (s.retain !== DEFAULTS.retainS) args.push('--retain', durationArg(s.retain));
+  if (s.maxDb !== undefined) args.push('--max-db', sizeArg(s.maxDb));
   for (const p of s.process) args.push('--process', p);
   for (const p of s.pid) args.push('--pid', String(p));
   for (const p of s.apiPort) if (p !== DEFAULTS.apiPort) args.push('--api-port', String(p));

@@ -33,7 +33,8 @@ function randomOptions(rand: () => number): DaemonOptionValues {
     evidence: maybe(() => pick(rand, ['full', 'head', 'none'])),
     evidenceDir: maybe(() => pick(rand, ['/var/lib/ev', 'ev-rel', '/srv/a.evidence'])),
     maxEvidence: maybe(() => pick(rand, [1, 1000, 1024, 3 * 1024 ** 2, 2 * 1024 ** 3, 5e9, 1024 ** 4 + 1])),
-    retain: maybe(() => pick(rand, [1, 0.5, 59, 60, 90, 3600, 86400, 7 * 86400, 100000])),
+    retain: maybe(() => pick(rand, [1, 0.5, 59, 60, 90, 3600, 86400, 7 * 86400, 30 * 86400, 100000])),
+    maxDb: maybe(() => pick(rand, [1024 ** 2, 3 * 1024 ** 2, 2 * 1024 ** 3, 5e9, 1024 ** 4 + 1])),
     process: list(() => pick(rand, ['ollama', 'my server', 'llama-server'])),
     pid: list(() => 1 + randomInt(rand, 99999)),
     apiPort: list(() => pick(rand, [11434, 8000, 1, 65535, 11435])),
@@ -50,7 +51,7 @@ describe('settings', () => {
   it('fills every default from one place, the store under $XDG_DATA_HOME or ~/.local/share', () => {
     expect(settingsFromOptions({}, home)).toEqual({
       db: '/home/u/.local/share/ollama-audit/audit.db', interface: ['any'], filter: undefined, evidence: 'head',
-      evidenceDir: '/home/u/.local/share/ollama-audit/audit.evidence', maxEvidence: undefined, retain: undefined,
+      evidenceDir: '/home/u/.local/share/ollama-audit/audit.evidence', maxEvidence: undefined, retain: 30 * 86400, maxDb: undefined,
       process: [], pid: [], apiPort: [11434], keepCmdline: false, maxFlows: 500_000, attribution: 'auto', duration: undefined,
     });
     expect(DEFAULTS.apiPort).toBe(11434);
@@ -78,6 +79,12 @@ describe('settings', () => {
     expect(() => settingsFromOptions({ attribution: 'kprobe' }, home)).toThrow(/auto, ebpf, procfs/);
   });
 
+  it('refuses a retention of 0 and a store bound too small to hold the schema', () => {
+    expect(() => settingsFromOptions({ retain: 0 }, home)).toThrow(/--retain 0: expected a duration longer than 0/);
+    expect(() => settingsFromOptions({ maxDb: 1000 }, home)).toThrow(/--max-db 1000: expected a size of at least 1MiB/);
+    expect(settingsFromOptions({ maxDb: 1024 ** 2 }, home).maxDb).toBe(1024 ** 2);
+  });
+
   it('prints itself as arguments the daemon reads back to the same settings, in another environment (400 seeded cases)', () => {
     const rand = mulberry32(20261130);
     const elsewhere: SettingsEnv = { OLLAMA_AUDIT_DB: '/other/place.db', XDG_DATA_HOME: '/nowhere', HOME: '/root' };
@@ -90,7 +97,7 @@ describe('settings', () => {
     }
     // Every option of the daemon took part at least once (so none is silently dropped by the round trip).
     expect([...seen].sort()).toEqual(['--api-port', '--attribution', '--db', '--duration', '--evidence', '--evidence-dir', '--filter', '--interface',
-      '--keep-cmdline', '--max-evidence', '--metrics', '--pid', '--process', '--retain']);
+      '--keep-cmdline', '--max-db', '--max-evidence', '--metrics', '--pid', '--process', '--retain']);
   });
 
   it('prints the defaults as the store alone, and sizes and durations in units a reader knows', () => {

@@ -12,6 +12,7 @@ import { addDemoCommand } from './demo-cli.js';
 import { addServiceCommand } from './service-cli.js';
 import { addExportCommand } from './export-cli.js';
 import { addWatchCommand } from './watch-cli.js';
+import { addRollupsCommand } from './rollups-cli.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -133,6 +134,7 @@ export async function main(argv: string[]): Promise<number> {
   addServiceCommand(program, (c) => { code = c; });
   addExportCommand(program, (c) => { code = c; });
   addWatchCommand(program, (c) => { code = c; });
+  addRollupsCommand(program, (c) => { code = c; });
 
   try {
     await program.parseAsync(argv);

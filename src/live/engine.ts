@@ -18,6 +18,7 @@ import { createStoreGaps, type StoreGaps, type StoredCounts } from './store-gaps
 import { TypedEvents } from './events.js';
 import { cannotTry, startKernelAttribution, type KernelAttribution } from '../attribution/os/linux/kernel-attribution.js';
 import { UserError } from '../errors.js';
+import { createRetention, type Retention } from '../store/retention.js';
 
 /** What to capture and where to store it: the daemon's options, one field each (settings.ts). */
 export type LiveSettings = Omit<DaemonOptionValues, 'evidence' | 'duration'> & {
@@ -151,6 +152,8 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   private readonly changes: ReturnType<typeof createChangeSet>;
   private readonly ingest: ReturnType<typeof createIngest>;
   private readonly timer: NodeJS.Timeout;
+  /** --retain / --max-db on the store, a step after each second's write; null: neither given (verify's captures). */
+  private readonly retention: Retention | null;
   private evidenceStopped = false;
   private captureStartUs = Date.now() * 1000;
   private gaps: StoreGaps;
@@ -204,6 +207,8 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     this.attributor = started.attributor;
     this.evidence = started.evidence;
     this.stopDeadlineMs = settings.stopDeadlineMs ?? DEFAULTS.stopDeadlineMs;
+    this.retention = settings.retain === undefined && settings.maxDb === undefined ? null
+      : createRetention(db, { retainUs: settings.retain === undefined ? undefined : settings.retain * 1e6, maxDbBytes: settings.maxDb });
     this.changes = createChangeSet(this.attributor, settings.keepCmdline === true);
     const evidence = this.evidence;
     this.ingest = createIngest(this.changes.sinks, {
@@ -296,9 +301,30 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
       // Once a second: it walks every open flow (the loss estimate), 500,000 under a flood.
       const stats = this.stats();
       this.flush(stats);
+      this.retainStep();
       this.emit('stats', stats);
     } catch (err) {
       this.stopped ??= Promise.resolve().then(() => this.finish(err));
+    }
+  }
+
+  /**
+   * Deletes what --retain / --max-db say is due (a few small transactions); a full disk waits for
+   * the next second. Only after a write that stored every open flow's row (not while the store is
+   * full), so every row but the open flows' is final.
+   */
+  private retainStep(): void {
+    // Not while a second's write is still going on in chunks (live-batches: rows not yet final).
+    if (this.retention === null || this.gaps.isFull() || this.writing !== null) return;
+    const openBefore = (us: number) => {
+      const seqs: number[] = [];
+      for (const f of this.ingest.openFlows()) if (f.lastSeen < us) seqs.push(f.id);
+      return seqs;
+    };
+    try {
+      this.retention.step(Date.now() * 1000, { sessionId: this.sessionId, openBefore });
+    } catch (err) {
+      if (!isDiskFull(err, this.dbPath)) throw explainStoreError(err, this.dbPath);
     }
   }
 

@@ -32,6 +32,9 @@ export function openDb(path: string, opts: { readonly?: boolean; busyTimeoutMs?:
     db = new Database(path, { readonly: !!opts.readonly, fileMustExist: !!opts.readonly });
     db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
     if (!opts.readonly) {
+      // A new store frees deleted pages back to the file system (retention.ts runs
+      // incremental_vacuum after deleting): only settable before the first table exists.
+      if ((db.pragma('page_count', { simple: true }) as number) === 0) db.pragma('auto_vacuum = INCREMENTAL');
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');

@@ -192,4 +192,24 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE http ADD COLUMN model TEXT;        -- a valid model name (letters, digits, _ - . and / : + @, at most 256), only for a request to a model route on the API port; NULL otherwise
   ALTER TABLE http ADD COLUMN model_status TEXT; -- found | absent | past-limit | invalid | not-a-string | not-json | unread (MODEL_STATUS_MEANINGS); NULL: a request whose model is not read (another port or route)
   `,
+  // 13: per-day totals of the flows --retain / --max-db deleted (src/store/retention.ts), so "did
+  // Ollama ever contact X" stays answerable after the flows are gone. A flow is added in the
+  // transaction that deletes it: it is counted here or in flows, never both (read/rollups.ts adds
+  // the two). No session_id: a rollup outlives its sessions (\`sessions delete\` leaves it).
+  `
+  CREATE TABLE rollups (
+    day         TEXT    NOT NULL,              -- UTC date (YYYY-MM-DD) of the flows' first packet
+    destination TEXT    NOT NULL,              -- the flow's hostname, else the responder's address
+    activity    TEXT    NOT NULL,              -- flows.activity
+    process     TEXT    NOT NULL,              -- processes.comm of the flow's process; '' = unattributed
+    ollama      INTEGER NOT NULL,              -- 0/1, flows.ollama
+    flows       INTEGER NOT NULL,
+    bytes_out   INTEGER NOT NULL,              -- IP bytes from the initiator
+    bytes_in    INTEGER NOT NULL,
+    first_seen  INTEGER NOT NULL,              -- µs, earliest first packet
+    last_seen   INTEGER NOT NULL,              -- µs, latest last packet
+    PRIMARY KEY (day, destination, activity, process, ollama)
+  ) WITHOUT ROWID;
+  CREATE INDEX rollups_destination ON rollups(destination);
+  `,
 ];

@@ -64,15 +64,15 @@ describe('service install / uninstall with a stand-in systemd', () => {
     await install();
     const before = readFileSync(unitPath(), 'utf8');
     rmSync(calls);
-    const refused = await install('--retain', '30d');
+    const refused = await install('--retain', '7d');
     expect(refused.code).toBe(2);
     expect(refused.stderr.trim().split('\n')).toHaveLength(1);
     expect(refused.stderr).toMatch(/already exists .*--force/);
     expect(readFileSync(unitPath(), 'utf8')).toBe(before);
     expect(recorded()).toEqual([]);
-    const forced = await install('--retain', '30d', '--force');
+    const forced = await install('--retain', '7d', '--force');
     expect(forced.code).toBe(0);
-    expect(readFileSync(unitPath(), 'utf8')).toMatch(/^ExecStart=.* --retain 30d$/m);
+    expect(readFileSync(unitPath(), 'utf8')).toMatch(/^ExecStart=.* --retain 1w$/m);
     expect(recorded()).toEqual([
       'systemd-sysusers --inline u ollama-audit - "ollama-audit daemon" /var/lib/ollama-audit',
       'systemctl daemon-reload', 'systemctl enable --now ollama-audit.service', 'systemctl restart ollama-audit.service',

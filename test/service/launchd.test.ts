@@ -23,7 +23,7 @@ function parsePlist(text: string): Record<string, unknown> {
   return JSON.parse(execFileSync('python3', ['-c', py], { input: text, encoding: 'utf8' })) as Record<string, unknown>;
 }
 
-const OPTIONS = ['--db', '/Library/Application Support/ollama-audit/audit.db', '-i', 'en0', '--filter', 'not port 22 & <x>', '--retain', '30d', '--metrics', '9464'];
+const OPTIONS = ['--db', '/Library/Application Support/ollama-audit/audit.db', '-i', 'en0', '--filter', 'not port 22 & <x>', '--retain', '7d', '--metrics', '9464'];
 
 describeNeeding(['python3'], 'the macOS LaunchDaemon plist', () => {
   beforeAll(() => {
@@ -52,7 +52,7 @@ describeNeeding(['python3'], 'the macOS LaunchDaemon plist', () => {
     expect(p.Umask).toBe(0o077);
     const args = p.ProgramArguments as string[];
     expect(args.slice(2)).toEqual(['daemon', '--db', '/Library/Application Support/ollama-audit/audit.db', '--interface', 'en0',
-      '--filter', 'not port 22 & <x>', '--retain', '30d', '--metrics', '127.0.0.1:9464']);
+      '--filter', 'not port 22 & <x>', '--retain', '1w', '--metrics', '127.0.0.1:9464']);
     // The same command line systemd would run (the unit's store must be in its state folder, so compare without --db).
     const unit = await runCli('service', 'install', '--dry-run', '--init', 'systemd', ...OPTIONS.slice(2));
     const unitArgs = installedArgs('systemd', unit.stdout);

@@ -49,7 +49,7 @@ async function dryRun(...args: string[]): Promise<string> {
 const OPTION_SETS: string[][] = [
   [],
   ['--metrics', '9464'],
-  ['--metrics', '0.0.0.0:9464', '--retain', '30d', '--max-evidence', '2GiB'],
+  ['--metrics', '0.0.0.0:9464', '--retain', '7d', '--max-db', '2GiB', '--max-evidence', '2GiB'],
   ['-i', 'lo', '-i', 'eth0', '--filter', 'not port 22 and not host 10.0.0.1', '--process', 'my "odd" $HOME %n name\\x', '--api-port', '8000', '--evidence', 'full'],
 ];
 
