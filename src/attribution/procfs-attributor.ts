@@ -420,15 +420,16 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
       awaitLateEvent(p);
       return;
     }
-    if (r.process === null) {
-      stats.unattributed++;
-      awaitLateEvent(p);
-    } else {
-      stats.resolvedLater++;
-      if (r.fromResponder) awaitLateEvent(p);
-    }
+    counted(p, r, 'resolvedLater');
     assign(p.flow, r);
     p.onResolved?.(p.flow, r.process);
+  }
+
+  /** Counts a flow's outcome; one still without its initiator's owner may get it from a late kernel event. */
+  function counted(p: Pending, r: FlowOwners, found: 'hits' | 'resolvedLater'): void {
+    if (r.process === null) stats.unattributed++;
+    else stats[found]++;
+    if (r.process === null || r.fromResponder) awaitLateEvent(p);
   }
 
   /**
@@ -537,13 +538,7 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
         p.urgent = isLocal(ini, p.ends[0].localHex);
         return enqueue(p);
       }
-      if (r.process === null) {
-        stats.unattributed++;
-        awaitLateEvent(p);
-      } else {
-        stats.hits++;
-        if (r.fromResponder) awaitLateEvent(p);
-      }
+      counted(p, r, 'hits');
       assign(flow, r);
     },
 

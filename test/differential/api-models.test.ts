@@ -20,6 +20,7 @@ import { runCli } from '../helpers/run-cli.js';
 import { tsharkFields, tsharkSni } from '../helpers/tshark.js';
 import { tmpDir, writeEvidenceFrom } from '../evidence/helpers.js';
 import { fixture } from './fixture-files.js';
+import { filesUnder } from '../helpers/files-under.js';
 
 const FILE = fixture('api-models.pcap');
 /** The marker fixtures/make/models.sh put in every prompt. */
@@ -46,10 +47,6 @@ function expectedFromTshark(): Expected[] {
       model: inReach ? model : null, status: inReach ? 'found' : model === null ? 'absent' : 'past-limit',
     };
   });
-}
-
-function filesUnder(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? filesUnder(path.join(dir, e.name)) : [path.join(dir, e.name)]);
 }
 
 describeNeeding(['tshark'], 'model names in API requests (api-models.pcap)', () => {

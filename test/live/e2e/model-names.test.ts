@@ -7,7 +7,7 @@
  * chain ties the cloud-model request to the server's flow to ollama.com by process, and no byte of
  * the database, its WAL or the evidence segments holds the marker.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,8 @@ import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeNeeding } from '../../helpers/needs.js';
-import { REPO, inHost, namesFor, sh, startDaemon, teardownInternet, type Kid } from './netns.js';
+import { REPO, finished, inHost, namesFor, sh, startDaemon, teardownInternet } from './netns.js';
+import { filesUnder } from '../../helpers/files-under.js';
 
 const PREFIX = 'oamd';
 const NET = namesFor(PREFIX);
@@ -32,17 +33,6 @@ let dir: string;
 let work: string;
 let db: Database.Database;
 let claimsText: string;
-
-async function finished(k: Kid): Promise<string> {
-  const e = await k.exited;
-  if (e.code !== 0) throw new Error(`exit ${e.code ?? e.signal}: ${k.stderr()}`);
-  return k.stdout();
-}
-
-function filesUnder(root: string): string[] {
-  if (!existsSync(root)) return [];
-  return readdirSync(root, { recursive: true, encoding: 'utf8' }).map((f) => join(root, f)).filter((p) => statSync(p).isFile());
-}
 
 describeNeeding(['root', 'curl', 'openssl'], 'model names through the live daemon (namespace oamdhost)', () => {
   beforeAll(async () => {

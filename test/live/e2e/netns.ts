@@ -110,6 +110,13 @@ export function startKid(cmd: string, args: string[], env: Record<string, string
   };
 }
 
+/** Its stdout once it exited 0; else throws with its exit and stderr. */
+export async function finished(k: Kid): Promise<string> {
+  const e = await k.exited;
+  if (e.code !== 0) throw new Error(`exit ${e.code ?? e.signal}: ${k.stderr()}`);
+  return k.stdout();
+}
+
 /** Starts a program in the internet's host namespace. */
 export function inHost(net: Pick<Names, 'hostNs'>, cmd: string, args: string[], env: Record<string, string> = {}, cwd?: string): Kid {
   return startKid('ip', ['netns', 'exec', net.hostNs, cmd, ...args], env, cwd);

@@ -18,7 +18,7 @@
  * its headers (frame.cap_len < frame.len); the redacted command lines have exactly the lengths of
  * the arguments this file passed.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +29,8 @@ import { describeNeeding } from '../../helpers/needs.js';
 import { tsharkColumns } from '../../helpers/tshark.js';
 import { writeReport } from '../../../src/report/write-report.js';
 import { claim, flowIds } from '../../report/helpers.js';
-import { REPO, inHost, namesFor, sh, startDaemon, teardownInternet, type Kid } from './netns.js';
+import { REPO, finished, inHost, namesFor, sh, startDaemon, teardownInternet } from './netns.js';
+import { filesUnder } from '../../helpers/files-under.js';
 
 const PREFIX = 'oapv';
 const NET = namesFor(PREFIX);
@@ -56,18 +57,6 @@ interface Run {
 
 let dir: string;
 let ollamaExe: string;
-
-async function finished(k: Kid): Promise<string> {
-  const e = await k.exited;
-  if (e.code !== 0) throw new Error(`exit ${e.code ?? e.signal}: ${k.stderr()}`);
-  return k.stdout();
-}
-
-/** Files under `root`, recursively. */
-function filesUnder(root: string): string[] {
-  if (!existsSync(root)) return [];
-  return readdirSync(root, { recursive: true, encoding: 'utf8' }).map((f) => join(root, f)).filter((p) => statSync(p).isFile());
-}
 
 /** One daemon session with the four clients, then a report. */
 async function record(name: string, extra: string[]): Promise<Run> {
