@@ -14,7 +14,8 @@
 // attribution record), and how many of the short connections were attributed to their client.
 // The ebpf cost is the extra of daemon + bpftrace + BPF programs over the procfs run.
 // --append writes the result under "## Attribution (kernel events)" in bench/RESULTS.md.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { cpuTicks, killStarted, sh, sleep, start, waitFor } from './processes.mjs';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -34,37 +35,9 @@ const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).s
 if (process.getuid?.() !== 0) { console.error('bench/attribution.mjs: run as root (network namespaces, live capture, bpftrace)'); process.exit(2); }
 if (!existsSync(join(root, 'dist/commands/cli.js'))) { console.error('bench/attribution.mjs: run `npm run build` first'); process.exit(2); }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-function sh(cmd, a, allowFail = false) {
-  const r = spawnSync(cmd, a, { encoding: 'utf8', maxBuffer: 1 << 30 });
-  if (r.status !== 0 && !allowFail) throw new Error(`${cmd} ${a.join(' ')}: ${r.stderr || r.error?.message}`);
-  return r.stdout;
-}
-const kids = new Set();
-function start(cmd, a) {
-  const p = spawn(cmd, a, { stdio: ['ignore', 'pipe', 'pipe'] });
-  kids.add(p);
-  p.out = ''; p.err = '';
-  p.stdout.on('data', (d) => { p.out += d; });
-  p.stderr.on('data', (d) => { p.err += d; });
-  p.done = new Promise((res) => p.once('exit', (code) => { kids.delete(p); res({ code }); }));
-  return p;
-}
-async function waitFor(p, re, ms = 30000) {
-  const until = Date.now() + ms;
-  while (!re.test(p.out + p.err)) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${re}: ${p.err}`);
-    await sleep(50);
-  }
-}
 function cleanup() {
-  for (const p of kids) p.kill('SIGKILL');
+  killStarted();
   for (const ns of [S, R]) sh('ip', ['netns', 'del', ns], true);
-}
-function cpuTicks(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
 }
 function descendants(pid) {
   const out = [];

@@ -22,7 +22,8 @@
 // tcpdump out (a reference for the daemon alone; tcpdump columns then say "not run").
 // --append writes the results under "## Live capture" in bench/RESULTS.md (replacing that section,
 // keeping the others).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { cpuTicks, killStarted, sh, sleep, start, waitFor } from './processes.mjs';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -44,33 +45,8 @@ const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).s
 if (process.getuid?.() !== 0) { console.error('bench/live.mjs: run as root (network namespaces, live capture)'); process.exit(2); }
 if (!existsSync(join(root, 'dist/commands/cli.js'))) { console.error('bench/live.mjs: run `npm run build` first'); process.exit(2); }
 
-function sh(cmd, a, allowFail = false) {
-  const r = spawnSync(cmd, a, { encoding: 'utf8' });
-  if (r.status !== 0 && !allowFail) throw new Error(`${cmd} ${a.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-const kids = new Set();
-function start(cmd, a) {
-  const p = spawn(cmd, a, { stdio: ['ignore', 'pipe', 'pipe'] });
-  kids.add(p);
-  p.out = ''; p.err = '';
-  p.stdout.on('data', (d) => { p.out += d; });
-  p.stderr.on('data', (d) => { p.err += d; });
-  p.done = new Promise((res) => p.once('exit', (code, signal) => { kids.delete(p); res({ code, signal }); }));
-  return p;
-}
-async function waitFor(p, re, ms = 20000) {
-  const end = Date.now() + ms;
-  while (!re.test(p.out + p.err)) {
-    if (Date.now() > end || p.exitCode !== null) throw new Error(`waiting for ${re}: ${p.out}${p.err}`);
-    await sleep(20);
-  }
-}
-
 function cleanup() {
-  for (const p of kids) try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
+  killStarted();
   for (const ns of sh('ip', ['netns', 'list'], true).split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith('oae2e-bench-'))) {
     for (const pid of sh('ip', ['netns', 'pids', ns], true).split('\n').filter(Boolean)) try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ }
     sh('ip', ['netns', 'del', ns], true);
@@ -115,11 +91,6 @@ http.createServer((req, res) => {
 }).listen(${PORT}, '${SADDR}', () => console.log('sender ready'));
 `;
 
-function cpuTicks(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
-}
 /** [busy, total] jiffies of all CPUs together. */
 function machineTicks() {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
