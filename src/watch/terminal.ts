@@ -3,6 +3,9 @@
  * frames instead of redrawing them; `NO_COLOR` becomes FORCE_COLOR=0 for its color library), the
  * alternate screen entered and always left (quit, signals, a crash), the cursor hidden meanwhile.
  */
+import { EXIT_USAGE, isUserFacing } from '../errors.js';
+import { visible } from '../text/visible.js';
+
 const ENTER = '\x1b[?1049h\x1b[?25l';
 const LEAVE = '\x1b[?25h\x1b[?1049l';
 
@@ -31,7 +34,12 @@ export function enterAlternateScreen(out: NodeJS.WriteStream, onSignal: () => vo
   };
   const crash = (err: Error) => {
     leave();
-    process.stderr.write(`ollama-audit watch: ${err.stack ?? err.message}\n`);
+    // A store or input problem is one line and exit 2, as everywhere; anything else is a bug: its stack.
+    if (isUserFacing(err as unknown)) {
+      process.stderr.write(`ollama-audit: ${visible(err.message)}\n`);
+      process.exit(EXIT_USAGE);
+    }
+    process.stderr.write(`ollama-audit watch: internal error: ${err.stack ?? err.message}\n`);
     process.exit(70);
   };
   out.write(ENTER);
