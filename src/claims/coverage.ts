@@ -64,9 +64,9 @@ export interface SessionCoverage {
   /** Flows under SHORT_FLOW_S whose process is unknown, though a process of this host could own them. */
   short_unattributed: number;
   /**
-   * 'lowered' when a live session had procfs alone for some of its time (no kernel socket events,
-   * a gap in them, or events lost) and short flows stayed unattributed: procfs misses a connection
-   * gone before it looks, so any of them may be the Ollama tree's. It lowers the confidence of the
+   * 'lowered' when short flows stayed unattributed that began while procfs alone watched (no kernel
+   * socket events, before they came up, in a gap), or while kernel events lost some: procfs misses a
+   * connection gone before it looks, so any of them may be the Ollama tree's. It lowers the confidence of the
    * verdicts, never the verdicts themselves (those already treat unknown owners as they must).
    */
   attribution_confidence: 'normal' | 'lowered';
@@ -96,13 +96,18 @@ export function sessionCoverage(s: SessionFacts): SessionCoverage {
   const dropPercent = row.drops === null ? null : (row.drops / Math.max(1, row.packets + row.drops)) * 100;
   let totalBytes = 0;
   let ownedBytes = 0;
+  const sources = parseAttribution(row.attribution);
   let shortUnattributed = 0;
+  // Of those, the flows that began while kernel socket events were not on (none, not yet, a gap).
+  let shortUnwatched = 0;
   s.flows.scan((f) => {
     totalBytes += f.bytes;
     if (f.owner !== null) ownedBytes += f.bytes;
-    else if (f.attributable && f.lastSeen - f.firstSeen < SHORT_FLOW_S * 1e6) shortUnattributed++;
+    else if (f.attributable && f.lastSeen - f.firstSeen < SHORT_FLOW_S * 1e6) {
+      shortUnattributed++;
+      if (!kernelWatched(sources, f.firstSeen)) shortUnwatched++;
+    }
   });
-  const sources = parseAttribution(row.attribution);
   const cov: SessionCoverage = {
     session_id: row.id,
     kind: row.kind,
@@ -121,7 +126,7 @@ export function sessionCoverage(s: SessionFacts): SessionCoverage {
     loopback_visible: loopbackVisible(ifaces, s),
     attribution_sources: sources,
     short_unattributed: shortUnattributed,
-    ...confidence(row.kind, sources, s.attribution ? shortUnattributed : 0),
+    ...confidence(row.kind, sources, s.attribution ? shortUnattributed : 0, s.attribution ? shortUnwatched : 0),
     store_gaps: parseGaps(row.gaps),
     expired_early: parseCounts(row.expired_early),
     problems: [],
@@ -152,15 +157,26 @@ function hidingExpiries(c: SessionCoverage): number {
 /** A flow shorter than this may be gone before procfs reads its socket (a /proc scan takes ms to tens of ms). */
 const SHORT_FLOW_S = 1;
 
-function confidence(kind: string, sources: AttributionRecord | null, shortUnattributed: number): Pick<SessionCoverage, 'attribution_confidence' | 'confidence_note'> {
-  const kernelThroughout = sources?.method === 'kernel-events+procfs' && (sources.kernel_event_gaps ?? []).length === 0 && sources.kernel_events_lost === 0;
-  if (kind !== 'live' || kernelThroughout || shortUnattributed === 0) return { attribution_confidence: 'normal', confidence_note: null };
+/** Were kernel socket events on at time `us` (after they began, outside their gaps)? */
+function kernelWatched(sources: AttributionRecord | null, us: number): boolean {
+  if (sources === null || sources.kernel_events_since_us === null || us < sources.kernel_events_since_us) return false;
+  return !(sources.kernel_event_gaps ?? []).some((g) => us >= g.start_us && (g.end_us === null || us <= g.end_us));
+}
+
+/**
+ * Lowered when short unattributed flows began while only procfs watched (no kernel events, before
+ * they came up, in a gap), or while kernel events were on but lost some.
+ */
+function confidence(kind: string, sources: AttributionRecord | null, shortUnattributed: number, shortUnwatched: number): Pick<SessionCoverage, 'attribution_confidence' | 'confidence_note'> {
+  const lost = sources?.kernel_events_lost ?? 0;
+  const doubtful = shortUnwatched > 0 ? shortUnwatched : lost > 0 ? shortUnattributed : 0;
+  if (kind !== 'live' || doubtful === 0) return { attribution_confidence: 'normal', confidence_note: null };
   const why = sources === null || sources.kernel_events_since_us === null
     ? 'attribution came from procfs alone'
-    : sources.kernel_events_lost > 0 ? `kernel socket events lost ${sources.kernel_events_lost} events` : 'kernel socket events were off for part of the session';
+    : shortUnwatched > 0 ? 'kernel socket events were off for part of the session' : `kernel socket events lost ${lost} events`;
   return {
     attribution_confidence: 'lowered',
-    confidence_note: `${why}, and ${shortUnattributed} flow${shortUnattributed === 1 ? '' : 's'} shorter than ${SHORT_FLOW_S} s stayed unattributed: procfs misses connections gone before it looks, so they could be the Ollama tree's (\`--attribution ebpf\` names them)`,
+    confidence_note: `${why}, and ${doubtful} flow${doubtful === 1 ? '' : 's'} shorter than ${SHORT_FLOW_S} s stayed unattributed: procfs misses connections gone before it looks, so they could be the Ollama tree's (\`--attribution ebpf\` names them)`,
   };
 }
 

@@ -51,9 +51,17 @@ describe('attribution confidence', () => {
     expect(sessionCoverage(session('file', null, [3])).attribution_confidence).toBe('normal');
   });
 
-  it('is lowered when kernel events had a gap or lost events, and for a live session recorded before sources were', () => {
-    const gap = { ...KERNEL, kernel_event_gaps: [{ start_us: 1, end_us: 2 }] };
-    expect(sessionCoverage(session('live', gap, [3])).confidence_note).toMatch(/^kernel socket events were off for part of the session/);
+  it('is lowered for short flows that began before kernel events came up or in a gap, or when events were lost', () => {
+    // The flows begin at 1_700_000_001_000_000 µs.
+    const gap = { ...KERNEL, kernel_event_gaps: [{ start_us: 1_700_000_000_500_000, end_us: 1_700_000_002_000_000 }] };
+    expect(sessionCoverage(session('live', gap, [3])).confidence_note).toMatch(/^kernel socket events were off for part of the session, and 1 flow/);
+    const openGap = { ...KERNEL, kernel_event_gaps: [{ start_us: 1_700_000_000_500_000, end_us: null }] };
+    expect(sessionCoverage(session('live', openGap, [3])).attribution_confidence).toBe('lowered');
+    const late = { ...KERNEL, kernel_events_since_us: 1_700_000_001_500_000 };
+    expect(sessionCoverage(session('live', late, [3, 4])).confidence_note).toMatch(/^kernel socket events were off for part of the session, and 2 flows/);
+    // A gap elsewhere in the session does not touch flows that kernel events watched.
+    const elsewhere = { ...KERNEL, kernel_event_gaps: [{ start_us: 1_700_000_030_000_000, end_us: 1_700_000_031_000_000 }] };
+    expect(sessionCoverage(session('live', elsewhere, [3])).attribution_confidence).toBe('normal');
     expect(sessionCoverage(session('live', { ...KERNEL, kernel_events_lost: 7 }, [3])).confidence_note).toMatch(/^kernel socket events lost 7 events/);
     expect(sessionCoverage(session('live', null, [3])).attribution_confidence).toBe('lowered');
   });
