@@ -53,11 +53,17 @@ function storeFolder(name: string, uid: number): string {
   return join(d, 'audit.db');
 }
 
+/**
+ * The TCP and UDP flows a daemon stored: the traffic the test makes. The kernel's own ICMPv6
+ * (multicast listener reports when an address comes up) falls before or after a daemon's start by
+ * chance, and the daemons start one after the other.
+ */
 function flows(db: string): FlowRow[] {
   const h = new Database(db, { readonly: true });
   try {
     return h.prepare(`SELECT f.proto, f.initiator_addr a, f.initiator_port ap, f.responder_addr b, f.responder_port bp, p.pid, p.exe
-      FROM flows f LEFT JOIN processes p ON p.session_id = f.session_id AND p.seq = f.process_seq ORDER BY f.first_seen, f.initiator_port`).all() as FlowRow[];
+      FROM flows f LEFT JOIN processes p ON p.session_id = f.session_id AND p.seq = f.process_seq WHERE f.proto IN (6, 17)
+      ORDER BY f.first_seen, f.initiator_port`).all() as FlowRow[];
   } finally {
     h.close();
   }
