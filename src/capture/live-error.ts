@@ -9,7 +9,8 @@ export class LiveCaptureError extends Error {
   }
 }
 
-const SETCAP = 'sudo setcap cap_net_raw,cap_net_admin+eip "$(readlink -f "$(which node)")"';
+/** Capture needs CAP_NET_RAW alone (CAP_NET_ADMIN measured unnecessary: native-notes/service.md), so no more is suggested. */
+const SETCAP = 'sudo setcap cap_net_raw+eip "$(readlink -f "$(which node)")"';
 
 export function capMissingError(cause: unknown): LiveCaptureError {
   return new LiveCaptureError(
