@@ -92,6 +92,8 @@ export function createLsofAttributor(opts: LsofAttributorOptions = {}): Attribut
     fullScanMs: 0, pidsScanned: 0, unreadablePids: 0, unownedSockets: 0, pending: 0,
   };
   let pending: Waiting[] = [];
+  /** Flows the run going on looks for. */
+  let inFlight = 0;
   let timer: NodeJS.Timeout | null = null;
   let running: ChildProcess | null = null;
   let lastStart = -Infinity;
@@ -117,11 +119,13 @@ export function createLsofAttributor(opts: LsofAttributorOptions = {}): Attribut
     timer = null;
     const batch = pending;
     pending = [];
+    inFlight = batch.length;
     lastStart = performance.now();
     rec.runs++;
     stats.rescans++;
     running = execFile(lsof, LSOF_ARGS, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: MAX_OUTPUT, killSignal: 'SIGKILL' }, (err, stdout) => {
       running = null;
+      inFlight = 0;
       stats.scanMsTotal += performance.now() - lastStart;
       if (closed) return;
       const failure = err === null ? null : runFailure(err as NodeJS.ErrnoException & { killed?: boolean }, stdout);
@@ -201,7 +205,7 @@ export function createLsofAttributor(opts: LsofAttributorOptions = {}): Attribut
     processOf: (f) => flowInfo.get(f) ?? null,
     peerOf: (f) => peerInfo.get(f) ?? null,
     processes: () => records.values(),
-    stats: () => ({ ...stats, pending: pending.length }),
+    stats: () => ({ ...stats, pending: pending.length + inFlight }),
     sessionRecord: () => ({ method: 'lsof', why_not: opts.why ?? null, lsof: { ...rec } }),
     close() {
       closed = true;
