@@ -185,7 +185,7 @@ function confidence(kind: string, sources: AttributionRecord | null, shortUnattr
 }
 
 function lsofNote(sources: AttributionRecord, shortUnattributed: number): string {
-  const why = sources.why_not === null ? '' : ` (${sources.why_not})`;
+  const why = sources.why_not === null ? '' : `, because ${sources.why_not}`;
   const l = sources.lsof;
   const missed = l === undefined ? '' : `; ${l.not_found} flow${l.not_found === 1 ? '' : 's'} had no socket left when lsof looked, ${l.not_looked_up} ${l.not_looked_up === 1 ? 'was' : 'were'} never looked up`;
   return `lower-confidence attribution (lsof lookups${why}): a connection that closes before a lookup is missed, and without root other users' processes are not visible${missed}; ${shortUnattributed} flow${shortUnattributed === 1 ? '' : 's'} shorter than ${SHORT_FLOW_S} s stayed unattributed (root, with Apple's tcpdump, names every packet's process)`;
