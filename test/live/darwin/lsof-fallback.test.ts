@@ -9,6 +9,8 @@
  * listener that closes each connection at once), a client holding a TCP connection and exchanging
  * UDP datagrams (oa-lsof-cli), a client whose connection closes within a few ms (oa-lsof-short),
  * and a burst of connections. Expected values: the children's own pids and titles.
+ * Without root (setpriv to nobody, the compiled engine from dist/): the same choice, and cap's open
+ * fails with the macOS hint (libpcap's message is Linux's here; a Mac's names /dev/bpf).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -185,6 +187,28 @@ describeNeeding(['root', 'cap', 'lsof'], 'macOS fallback on Linux: cap capture, 
     const cov = report.coverage.sessions[0];
     expect(cov).toMatchObject({ attribution: 'unavailable', attributed_share: null, attribution_confidence: 'lowered' });
     expect(cov.problems).toContain('no process information (lsof not found on PATH (macOS has it at /usr/sbin/lsof)): flows cannot be tied to the Ollama tree');
+  });
+});
+
+describeNeeding(['root', 'cap', 'dist', 'setpriv'], 'macOS fallback without root and without BPF access (platform darwin, run as nobody)', () => {
+  it('cap cannot open the device: the engine refuses to start with one line saying sudo or the access_bpf group', () => {
+    const home = tmpDir('oa-lsof-nobody-'); // beside the test's folder, which nobody cannot enter
+    fs.chownSync(home, 65534, 65534);
+    const engine = path.resolve('dist/live/engine.js');
+    const code = `import(${JSON.stringify(engine)}).then((m) => {
+      try { m.startLiveEngine({ db: ${JSON.stringify(path.join(home, 'x.db'))}, platform: 'darwin', interface: ['lo'], evidence: 'none' }); console.log('started'); process.exit(0); }
+      catch (e) { console.log(JSON.stringify({ name: e.name, message: e.message })); }
+    });`;
+    let out: string;
+    try {
+      out = execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', code], { encoding: 'utf8' });
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+    expect(JSON.parse(out)).toEqual({
+      name: 'LiveCaptureError',
+      message: "cannot capture on lo: no permission (libpcap: socket: Operation not permitted); run with sudo, or join the access_bpf group (Wireshark's ChmodBPF installs it)",
+    });
   });
 });
 
