@@ -16,7 +16,7 @@
  * one pass, as procfs: `process` is the initiator's socket owner when the initiator is local,
  * else the responder's; `peerProcess` the responder's when both ends are local.
  */
-import { execFile, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess, type ExecFileException } from 'node:child_process';
 import type { AttributionStats, Attributor, ProcessInfo } from '../../attributor.js';
 import type { Flow } from '../../../flows/flow.js';
 import { isLoopback } from '../../../decode/addr.js';
@@ -128,7 +128,7 @@ export function createLsofAttributor(opts: LsofAttributorOptions = {}): Attribut
       inFlight = 0;
       stats.scanMsTotal += performance.now() - lastStart;
       if (closed) return;
-      const failure = err === null ? null : runFailure(err as NodeJS.ErrnoException & { killed?: boolean }, stdout);
+      const failure = err === null ? null : runFailure(err);
       if (failure !== null) {
         notLookedUp(batch.length);
         if (failure.permanent) {
@@ -255,10 +255,10 @@ function brief(info: ProcessInfo): NonNullable<Flow['process']> {
 }
 
 /** Why a run gave no usable answer, or null: lsof exits 1 when an -i item matched nothing, its output still good. */
-function runFailure(err: NodeJS.ErrnoException & { killed?: boolean }, stdout: string): { kind: string; text: string; permanent: boolean } | null {
+function runFailure(err: ExecFileException): { kind: string; text: string; permanent: boolean } | null {
   if (err.code === 'ENOENT') return { kind: 'missing', text: 'lsof not found on PATH (macOS has it at /usr/sbin/lsof)', permanent: true };
   if (err.code === 'EACCES') return { kind: 'missing', text: `cannot run lsof: ${err.message}`, permanent: true };
   if (err.killed) return { kind: 'timeout', text: 'an lsof run did not finish in time and was stopped', permanent: false };
-  if (typeof err.code === 'number' && err.code === 1 && stdout !== undefined) return null;
+  if (err.code === 1) return null;
   return { kind: 'failed', text: `lsof failed: ${err.message.split('\n')[0]}`, permanent: false };
 }
