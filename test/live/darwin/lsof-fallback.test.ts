@@ -31,10 +31,10 @@ const saved = process.env.PATH;
 const children: ChildProcess[] = [];
 
 beforeAll(() => {
-  const real = execFileSync('sh', ['-c', 'command -v lsof'], { encoding: 'utf8' }).trim();
   fs.mkdirSync(bin);
   fs.mkdirSync(empty);
-  fs.writeFileSync(path.join(bin, 'lsof'), `#!/bin/sh\necho run >> '${runLog}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+  // The real lsof, found on the PATH the test started with (the engine runs with `bin` alone).
+  fs.writeFileSync(path.join(bin, 'lsof'), `#!/bin/sh\necho run >> '${runLog}'\nPATH='${saved}' exec lsof "$@"\n`, { mode: 0o755 });
 });
 afterAll(() => {
   process.env.PATH = saved;
