@@ -5,6 +5,7 @@
  */
 import type { Flow } from '../flows/flow.js';
 import type { Role } from '../knowledge/processes.js';
+import type { AttributionRecord } from './os/linux/kernel-attribution.js';
 
 export interface ProcessInfo {
   pid: number;
@@ -27,8 +28,9 @@ export interface ProcessInfo {
    * start time, parent or user (startTime, ppid, uid are then 0/0/-1 and stored as unknown).
    * 'kernel-event': a socket event named the process (pid, thread name, user) but it was gone
    * before /proc could be read: start time, parent, executable and command line are unknown.
+   * 'lsof': an lsof lookup (macOS without pktap) named pid, command and user; the rest is unknown.
    */
-  source?: 'pktap' | 'kernel-event';
+  source?: 'pktap' | 'kernel-event' | 'lsof';
   /** Executable UUID (macOS pktap), else absent. */
   exeUuid?: string | null;
 }
@@ -82,5 +84,10 @@ export interface Attributor {
   /** Every process seen so far, one entry per pid + startTime. */
   processes(): Iterable<ProcessInfo>;
   stats(): AttributionStats;
+  /**
+   * What this attributor says in the session's attribution record over the kernel events' one
+   * (macOS: its method; lsof lookups: why pktap was not used and the lookups' counts); absent: procfs.
+   */
+  sessionRecord?(): Partial<AttributionRecord>;
   close(): void;
 }

@@ -22,6 +22,8 @@ export interface LiveCaptureOptions {
   filter?: string;
   /** Kernel ring size per interface; default 32 MiB. */
   bufferBytes?: number;
+  /** What to tell a user who may not capture (default Linux's: root or setcap; macOS: sudo or access_bpf). */
+  permissionHint?: string;
 }
 
 export interface LiveCounts {
@@ -126,7 +128,7 @@ export function openLiveCapture(opts: LiveCaptureOptions = {}): LiveCapture {
   let sink: ((p: Packet) => void) | null = null;
   try {
     for (let i = 0; i < devices.length; i++) {
-      const { source, linktype } = openOne(cap, devices[i], filter, ring, packet.buf, stats.value, stats.why, known);
+      const { source, linktype } = openOne(cap, devices[i], { filter, ring, hint: opts.permissionHint }, packet.buf, stats.value, stats.why, known);
       sources.push(source);
       interfaces.push(describe(i, devices[i], linktype, known));
       listen(source, i, linktype, packet, anchor, () => sink);
@@ -153,8 +155,7 @@ export function openLiveCapture(opts: LiveCaptureOptions = {}): LiveCapture {
 function openOne(
   cap: CapModule,
   device: string,
-  filter: string,
-  ring: number,
+  { filter, ring, hint }: { filter: string; ring: number; hint: string | undefined },
   buf: Buffer,
   stats: PacketStatsAddon | null,
   statsWhy: string,
@@ -170,7 +171,7 @@ function openOne(
     text = handle.open(device, filter, ring, buf);
   } catch (e) {
     failedHandles.push(handle);
-    throw openError(device, filter, e, known?.map((k) => k.name) ?? null);
+    throw openError(device, filter, e, known?.map((k) => k.name) ?? null, hint);
   }
   const fd = stats === null ? null : newPacketSocketFd(before);
   const kernel = newKernelCounters(fd, statsWhy);

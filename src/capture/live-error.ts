@@ -21,12 +21,13 @@ export function capMissingError(cause: unknown): LiveCaptureError {
 /**
  * Turns what libpcap said when `cap.open` failed into a LiveCaptureError that says what to do.
  * libpcap reports a missing privilege as "socket: Operation not permitted" (measured as uid 65534)
- * and other versions as "You don't have permission to capture on that device".
+ * and other versions as "You don't have permission to capture on that device" (macOS: "(cannot open
+ * BPF device) /dev/bpf0: Permission denied"); `hint` says what to do on this OS.
  */
-export function openError(device: string, filter: string, cause: unknown, devices: string[] | null): LiveCaptureError {
+export function openError(device: string, filter: string, cause: unknown, devices: string[] | null, hint = `run as root, or: ${SETCAP}`): LiveCaptureError {
   const msg = firstLine(cause);
   if (/operation not permitted|permission/i.test(msg)) {
-    return new LiveCaptureError(`cannot capture on ${device}: no permission (libpcap: ${msg}); run as root, or: ${SETCAP}`);
+    return new LiveCaptureError(`cannot capture on ${device}: no permission (libpcap: ${msg}); ${hint}`);
   }
   if (/no such device/i.test(msg)) return noSuchDeviceError(device, devices);
   if (filter !== '' && /filter|syntax|parse|unknown host|illegal|not supported|expression/i.test(msg)) {

@@ -9,8 +9,9 @@
  *   or (unnamed interfaces) no flow with a non-loopback end at all, so nothing shows the capture
  *   was on an interface that leaves the host: claims about off-host traffic are inconclusive;
  * - attribution: unavailable when the session recorded no process (a plain pcap, or comments
- *   missing): claims about the Ollama tree are inconclusive. The share is bytes of flows with a
- *   process over all bytes;
+ *   missing), or a macOS session attributing by lsof lookups could not run lsof: claims about the
+ *   Ollama tree are inconclusive. The share is bytes of flows with a process over all bytes. A
+ *   session attributed by lsof lookups has lowered confidence (attribution_confidence);
  * - store gaps: a live capture whose store's disk was full could not write the rows of that window
  *   (sessions.gaps): what happened then is not in the store, so no claim holds over the session;
  * - flows closed before their time: evicted from a full flow table (--max-flows), or left unwritten
@@ -120,8 +121,8 @@ export function sessionCoverage(s: SessionFacts): SessionCoverage {
     drops: row.drops,
     drop_percent: dropPercent,
     loss_estimate: row.loss_estimate,
-    attribution: s.attribution ? 'available' : 'unavailable',
-    attributed_share: s.attribution && totalBytes > 0 ? ownedBytes / totalBytes : null,
+    attribution: s.attribution && sources?.lsof?.unavailable == null ? 'available' : 'unavailable',
+    attributed_share: s.attribution && sources?.lsof?.unavailable == null && totalBytes > 0 ? ownedBytes / totalBytes : null,
     off_host_visible: offHostVisible(ifaces, s),
     loopback_visible: loopbackVisible(ifaces, s),
     attribution_sources: sources,
@@ -165,9 +166,12 @@ function kernelWatched(sources: AttributionRecord | null, us: number): boolean {
 
 /**
  * Lowered when short unattributed flows began while only procfs watched (no kernel events, before
- * they came up, in a gap), or while kernel events were on but lost some.
+ * they came up, in a gap), or while kernel events were on but lost some; always for lsof lookups
+ * (macOS without pktap), which miss connections that close before a run and, without root, other
+ * users' processes.
  */
 function confidence(kind: string, sources: AttributionRecord | null, shortUnattributed: number, shortUnwatched: number): Pick<SessionCoverage, 'attribution_confidence' | 'confidence_note'> {
+  if (kind === 'live' && sources?.method === 'lsof') return { attribution_confidence: 'lowered', confidence_note: lsofNote(sources, shortUnattributed) };
   const lost = sources?.kernel_events_lost ?? 0;
   const doubtful = shortUnwatched > 0 ? shortUnwatched : lost > 0 ? shortUnattributed : 0;
   if (kind !== 'live' || doubtful === 0) return { attribution_confidence: 'normal', confidence_note: null };
@@ -178,6 +182,13 @@ function confidence(kind: string, sources: AttributionRecord | null, shortUnattr
     attribution_confidence: 'lowered',
     confidence_note: `${why}, and ${doubtful} flow${doubtful === 1 ? '' : 's'} shorter than ${SHORT_FLOW_S} s stayed unattributed: procfs misses connections gone before it looks, so they could be the Ollama tree's (\`--attribution ebpf\` names them)`,
   };
+}
+
+function lsofNote(sources: AttributionRecord, shortUnattributed: number): string {
+  const why = sources.why_not === null ? '' : `, because ${sources.why_not}`;
+  const l = sources.lsof;
+  const missed = l === undefined ? '' : `; ${l.not_found} flow${l.not_found === 1 ? '' : 's'} had no socket left when lsof looked, ${l.not_looked_up} ${l.not_looked_up === 1 ? 'was' : 'were'} never looked up`;
+  return `lower-confidence attribution (lsof lookups${why}): a connection that closes before a lookup is missed, and without root other users' processes are not visible${missed}; ${shortUnattributed} flow${shortUnattributed === 1 ? '' : 's'} shorter than ${SHORT_FLOW_S} s stayed unattributed (root, with Apple's tcpdump, names every packet's process)`;
 }
 
 function parseAttribution(json: string | null | undefined): AttributionRecord | null {
@@ -243,7 +254,10 @@ function problems(c: SessionCoverage): string[] {
   }
   if (c.off_host_visible === false) out.push('the capture saw only loopback interfaces: traffic leaving the host was not watched');
   if (c.off_host_visible === null) out.push('nothing shows the capture was on an interface that leaves the host (unnamed interface, no off-host traffic)');
-  if (c.attribution === 'unavailable') out.push('no process information: flows cannot be tied to the Ollama tree');
+  if (c.attribution === 'unavailable') {
+    const lsof = c.attribution_sources?.lsof?.unavailable;
+    out.push(`no process information${lsof ? ` (${lsof})` : ''}: flows cannot be tied to the Ollama tree`);
+  }
   if (c.started_at === INVALID_TIME || c.ended_at === INVALID_TIME) {
     out.push(`the stored capture window is ${INVALID_TIME} (a time before 1990 or past year 9999, from a capture with a broken clock): \`sessions delete ${c.session_id}\` removes it`);
   }

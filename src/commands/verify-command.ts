@@ -52,7 +52,10 @@ export interface VerifyReport extends ClaimsReport {
   claim_set: 'airgap';
   allow: string[];
   watched: Watched;
-  /** 'lowered' when a session's attribution confidence is (coverage.ts): the verdicts stand, but short flows could be unattributed Ollama ones. */
+  /**
+   * 'lowered' when a session's attribution confidence is (coverage.ts; each session's confidence_note says why):
+   * the verdicts stand, but short flows could be unattributed Ollama ones (procfs alone, or lsof lookups on macOS).
+   */
   confidence: 'normal' | 'lowered';
 }
 

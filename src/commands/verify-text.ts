@@ -17,7 +17,9 @@ const HEADLINE: Record<VerifyResult, string> = {
 };
 
 export function verifyText(r: VerifyReport, keptDb: string | null): string {
-  const lower = r.confidence === 'lowered' ? '; confidence lowered: short flows stayed unattributed with procfs alone (see coverage)' : '';
+  const byLsof = r.coverage.sessions.some((c) => c.attribution_sources?.method === 'lsof');
+  const why = byLsof ? 'attribution by lsof lookups' : 'short flows stayed unattributed with procfs alone';
+  const lower = r.confidence === 'lowered' ? `; confidence lowered: ${why} (see coverage)` : '';
   const lines = [`ollama-audit verify: ${HEADLINE[r.result]} (exit ${r.exit_code})${lower}`];
   if (r.allow.length) lines.push(`allowed: ${visible(r.allow.join(', '))}`);
   lines.push('', ...r.coverage.sessions.map(coverageText), '');

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { LiveCapture } from '../capture/live-capture.js';
-import { openPlatformCapture } from '../capture/os/select.js';
-import { attributionMethod, createPlatformAttributor } from '../attribution/os/select.js';
+import { chooseCapture, openPlatformCapture, type CaptureChoice } from '../capture/os/select.js';
+import { attributionMethod, createPlatformAttributor, lsofFallbackWarning } from '../attribution/os/select.js';
 import type { Attributor } from '../attribution/attributor.js';
 import { lossPercent } from '../flows/tcp-loss.js';
 import { createIngest } from '../pipeline/ingest.js';
@@ -146,8 +146,6 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   private readonly session: LiveSession;
   private readonly attributor: Attributor;
   private readonly kernel: KernelAttribution;
-  /** Packets name their processes (macOS pktap): the session records that method, not procfs. */
-  private readonly fromPackets: boolean;
   private readonly evidence: EvidenceWriter | null;
   private readonly changes: ReturnType<typeof createChangeSet>;
   private readonly ingest: ReturnType<typeof createIngest>;
@@ -181,8 +179,9 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     if (unavailable) throw new UserError(`--attribution ebpf: ${unavailable}`);
     const db = openDb(this.dbPath);
     let capture: LiveCapture;
+    const choice = chooseCapture(settings.platform);
     try {
-      capture = openPlatformCapture({ interfaces: settings.interface?.length ? settings.interface : [...DEFAULTS.interfaces], filter: settings.filter }, settings.platform);
+      capture = openPlatformCapture({ interfaces: settings.interface?.length ? settings.interface : [...DEFAULTS.interfaces], filter: settings.filter }, choice, settings.platform);
     } catch (err) {
       db.close();
       throw err;
@@ -190,8 +189,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     // Kernel socket events start in the background (bpftrace compiles for about a second): the
     // capture does not wait; procfs answers alone until they are on. They help procfs only: an OS
     // whose packets name their processes (macOS pktap) starts none.
-    const procfs = attributionMethod(settings.platform) === 'procfs';
-    this.fromPackets = attributionMethod(settings.platform) === 'pktap';
+    const procfs = attributionMethod(settings.platform, choice) === 'procfs';
     this.kernel = startKernelAttribution({
       mode: !procfs ? 'procfs' : settings.attribution === 'ebpf' || settings.attribution === 'procfs' ? settings.attribution : DEFAULTS.attribution,
       bpftrace: bpftraceProgram(), tracefsDir: DEFAULTS.tracefsDir,
@@ -199,7 +197,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
       onWarning: (text) => this.emit('warning', text),
       onRequiredFailed: (why) => { this.stopped ??= Promise.resolve().then(() => this.finish(new UserError(why))); },
     });
-    const started = this.open(db, capture, settings, this.kernel);
+    const started = this.open(db, capture, settings, this.kernel, choice);
     this.db = db;
     this.capture = capture;
     this.session = started.session;
@@ -256,17 +254,22 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
       filter: settings.filter ?? null, evidence: started.policy, evidenceDir: started.evidenceDir,
     };
     // After the caller has had the engine back and subscribed.
-    process.nextTick(() => this.emit('started', info));
+    process.nextTick(() => {
+      this.emit('started', info);
+      if (attributionMethod(settings.platform, choice) === 'lsof') this.emit('warning', lsofFallbackWarning(choice));
+    });
   }
 
   /** Session, attribution and evidence writer; on failure the capture and database are closed (an open capture keeps the process alive). */
-  private open(db: Db, capture: LiveCapture, settings: LiveSettings, kernel: KernelAttribution) {
+  private open(db: Db, capture: LiveCapture, settings: LiveSettings, kernel: KernelAttribution, choice: CaptureChoice) {
     const policy = settings.evidence ?? DEFAULTS.evidence;
     // Absolute: segment paths are stored, and readers run from other working directories.
     const evidenceDir = resolve(settings.evidenceDir ?? evidenceDirFor(this.dbPath));
     try {
       const session = beginLiveSession(db, { kind: 'live', source: interfaceNames(capture), format: 'live', filter: settings.filter ?? null });
-      const attributor = createPlatformAttributor({ extraNames: settings.process, extraPids: settings.pid, kernelEvents: kernel.index ?? undefined }, settings.platform);
+      const attributor = createPlatformAttributor({
+        extraNames: settings.process, extraPids: settings.pid, kernelEvents: kernel.index ?? undefined, onWarning: (text) => this.emit('warning', text),
+      }, settings.platform, choice);
       const evidence = policy === 'none' ? null : createEvidenceWriter({
         dir: evidenceDir, policy, session: String(session.sessionId), apiPorts: settings.apiPort ?? [DEFAULTS.apiPort],
         maxTotalBytes: settings.maxEvidence, retainUs: settings.retain === undefined ? undefined : settings.retain * 1e6,
@@ -348,7 +351,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
       packets: stats.packets, startedAt: this.captureStartUs, drops: withShed(stats.kernelDrops, this.shed), lossEstimate: stats.lossEstimate,
       skipped: this.skipped(), gaps: this.gaps.toRecord(),
       expiredEarly: expiredEarlyRecord(this.ingest.counts.expiredEarly, unwrittenAtStop),
-      attribution: this.fromPackets ? { ...this.kernel.record(), method: 'pktap' } : this.kernel.record(),
+      attribution: { ...this.kernel.record(), ...this.attributor.sessionRecord?.() },
     };
   }
 

@@ -213,11 +213,12 @@ function processRecord(p: ProcessInfo, keepCmdline: boolean): ProcessRecord {
       role: p.role, ollamaTree: p.ollamaTree, source: 'pktap', exeUuid: p.exeUuid ?? null,
     };
   }
-  if (p.source === 'kernel-event') {
+  if (p.source === 'kernel-event' || p.source === 'lsof') {
     // The kernel named pid, thread name and user at send time; the process was gone before /proc was read.
+    // lsof (macOS without pktap) names pid, command and user (-1: not given): the rest is unknown too.
     return {
-      pid: p.pid, startTime: null, ppid: null, comm: p.comm, exe: null, exeSha256: null, cmdline: null, uid: p.uid,
-      role: p.role, ollamaTree: p.ollamaTree, source: 'kernel-event',
+      pid: p.pid, startTime: null, ppid: null, comm: p.comm, exe: null, exeSha256: null, cmdline: null, uid: p.uid < 0 ? null : p.uid,
+      role: p.role, ollamaTree: p.ollamaTree, source: p.source,
     };
   }
   return {

@@ -124,7 +124,8 @@ export interface ProcessRecord {
   uid: number | null;
   role: string | null;
   ollamaTree: boolean;
-  source: 'procfs' | 'pcapng-comment' | 'pktap' | 'kernel-event';
+  /** 'lsof': an lsof lookup named pid, command and user (macOS without pktap). */
+  source: 'procfs' | 'pcapng-comment' | 'pktap' | 'kernel-event' | 'lsof';
   /** Executable UUID (macOS pktap). */
   exeUuid?: string | null;
 }

@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import * as net from 'node:net';
 import * as dgram from 'node:dgram';
-import { parseEndpoint, parseLsofFields } from '../../src/exposure/os/darwin/lsof-fields.js';
+import { parseEndpoint, parseLsofFields } from '../../src/attribution/os/darwin/lsof-fields.js';
 import { parseLaunchctlGetenv } from '../../src/exposure/os/darwin/launchctl-env.js';
 import { PlistError, plistEnvironment } from '../../src/exposure/os/darwin/plist-env.js';
 import { describeNeeding } from '../helpers/needs.js';

@@ -7,7 +7,7 @@
  * Needs: 'root' (uid 0: namespaces, live capture, tmpfs), 'cap' (the optional `cap` addon loads),
  * 'packet-stats' (our kernel-drop addon is built), 'dist' (the compiled CLI that bin/ollama-audit.js
  * loads, for tests that spawn it), or any program name looked up on PATH
- * ('tshark', 'tcpdump', 'dig', 'ping', 'nginx', 'chromium', 'tmux', ...).
+ * ('tshark', 'tcpdump', 'dig', 'ping', 'nginx', 'chromium', 'tmux', 'lsof', 'setpriv', ...).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';

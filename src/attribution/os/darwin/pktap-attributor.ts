@@ -55,6 +55,7 @@ export function createPktapAttributor(opts: PktapAttributorOptions = {}): Attrib
     peerOf: (f) => recordOf(f.peerProcess),
     processes: () => records.values(),
     stats,
+    sessionRecord: () => ({ method: 'pktap' }),
     close: () => flows.clear(),
   };
 }

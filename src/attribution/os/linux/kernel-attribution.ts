@@ -8,18 +8,22 @@
  * Capture does not wait for bpftrace: until its probes are attached (about a second) procfs alone
  * answers, and the session records from when the events were on.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { onPath } from '../../../capture/os/on-path.js';
 import { startKernelEvents, type KernelEventSource } from './bpftrace-source.js';
 import { createKernelEventIndex, type KernelEventIndex } from './kernel-event-index.js';
+import type { LsofLookupRecord } from '../darwin/lsof-attributor.js';
 
 export const ATTRIBUTION_MODES = ['auto', 'ebpf', 'procfs'] as const;
 export type AttributionMode = (typeof ATTRIBUTION_MODES)[number];
 
 /** What a session records of its attribution (sessions.attribution, JSON). */
 export interface AttributionRecord {
-  /** 'kernel-events+procfs' while bpftrace's probes are attached, else 'procfs'; 'pktap' on macOS (each packet names its process). */
-  method: 'kernel-events+procfs' | 'procfs' | 'pktap';
+  /**
+   * 'kernel-events+procfs' while bpftrace's probes are attached, else 'procfs'; 'pktap' on macOS
+   * (each packet names its process); 'lsof' on macOS without pktap (not root, no tcpdump: lookups
+   * of each new flow's sockets, lower confidence; why_not says why pktap was not used).
+   */
+  method: 'kernel-events+procfs' | 'procfs' | 'pktap' | 'lsof';
   mode: AttributionMode;
   /** µs since the epoch when kernel events first began; null when they never did. */
   kernel_events_since_us: number | null;
@@ -29,6 +33,8 @@ export interface AttributionRecord {
   kernel_events_lost: number;
   /** Windows (µs) after kernel events began when they were off (bpftrace ended and was restarting); end null: still off. */
   kernel_event_gaps: { start_us: number; end_us: number | null }[];
+  /** method 'lsof': its runs, flows it found no socket of, flows never looked up, and why lsof could not run. */
+  lsof?: LsofLookupRecord;
 }
 
 export interface KernelAttribution {
@@ -51,16 +57,6 @@ export interface KernelAttributionOptions {
 
 /** After bpftrace ends during a session: wait this long before starting it again, doubling up to the last. */
 const RESTART_BACKOFF_MS = [1000, 2000, 4000, 8000, 16_000, 30_000];
-
-function onPath(program: string): boolean {
-  if (program.includes('/')) return existsSync(program);
-  try {
-    execFileSync('sh', ['-c', 'command -v "$1"', 'sh', program], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Why kernel events cannot even be tried here, or null. Checked before a capture starts, so

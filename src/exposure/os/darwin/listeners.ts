@@ -1,6 +1,6 @@
 /**
  * The live half of the exposure audit on macOS, which has no procfs: what the Ollama tree listens
- * on from `lsof -nP -iTCP -sTCP:LISTEN -F pcn` (lsof-fields.ts), and the OLLAMA_HOST /
+ * on from `lsof -nP -iTCP -sTCP:LISTEN -F pcn` (src/attribution/os/darwin/lsof-fields.ts), and the OLLAMA_HOST /
  * OLLAMA_ORIGINS launchd starts Ollama with: Homebrew's service plist
  * (~/Library/LaunchAgents/homebrew.mxcl.ollama.plist, EnvironmentVariables; plist-env.ts) when it
  * sets them, else `launchctl getenv` (what Ollama.app, started by launchd, gets; the app's "Expose
@@ -22,7 +22,7 @@ import type { LiveListeners, Listener, TreeProcess } from '../../listeners.js';
 import type { OllamaEnv } from '../../environ.js';
 import { parseOllamaHost } from '../../ollama-host.js';
 import { judgeHostSetting, judgeListenAddr } from '../../scope.js';
-import { parseLsofFields, type LsofSocket } from './lsof-fields.js';
+import { parseLsofFields, type LsofSocket } from '../../../attribution/os/darwin/lsof-fields.js';
 import { parseLaunchctlGetenv } from './launchctl-env.js';
 import { PlistError, plistEnvironment } from './plist-env.js';
 

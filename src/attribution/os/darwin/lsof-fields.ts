@@ -1,11 +1,11 @@
 /**
- * lsof's field output (`-F`), as macOS's exposure and non-root attribution read it:
- *   lsof -nP -iTCP -iUDP -F pcnPT        every Internet socket: pid, command, protocol, addresses, TCP state
+ * lsof's field output (`-F`), as macOS's exposure and its lsof attribution read it:
+ *   lsof +c 0 -nP -iTCP -iUDP -F pcuPTn  every Internet socket: pid, command, user, protocol, addresses, TCP state
  *   lsof -nP -iTCP -sTCP:LISTEN -F pcn   listening TCP sockets
  *
  * Format (lsof(8), section "OUTPUT FOR OTHER PROGRAMS"): one field per line, its first character
  * naming it, its data the rest of the line. A process set starts with `p` (PID, always produced)
- * and holds `c` (command); a file set starts with `f` (file descriptor). lsof 4.88 to 4.93.2 (macOS
+ * and holds `c` (command) and `u` (its user ID); a file set starts with `f` (file descriptor). lsof 4.88 to 4.93.2 (macOS
  * ships 4.91) always print `f`; later versions only when asked, so a file set also starts at a
  * field its current file already has. File fields used: `P` protocol name (TCP, UDP), `n` the
  * Internet address (`local`, or `local->remote`; `*` a wildcard address or port; IPv6 in
@@ -24,6 +24,8 @@ export interface LsofSocket {
   pid: number;
   /** The `c` field: the whole command name lsof has (macOS: p_comm, at most 16 bytes... or the full name). */
   command: string;
+  /** `u`: the process's user ID; null when not asked for. */
+  uid: number | null;
   fd: string | null;
   /** `P`: TCP, UDP...; null when not asked for. */
   protocol: string | null;
@@ -40,9 +42,10 @@ export function parseLsofFields(text: string): LsofSocket[] {
   const out: LsofSocket[] = [];
   let pid = -1;
   let command = '';
+  let uid: number | null = null;
   let file: LsofSocket | null = null;
   const startFile = (): LsofSocket => {
-    file = { pid, command, fd: null, protocol: null, name: '', local: null, remote: null, state: null };
+    file = { pid, command, uid, fd: null, protocol: null, name: '', local: null, remote: null, state: null };
     out.push(file);
     return file;
   };
@@ -54,8 +57,10 @@ export function parseLsofFields(text: string): LsofSocket[] {
     if (id === 'p') {
       pid = Number(data);
       command = '';
+      uid = null;
       file = null;
     } else if (id === 'c') command = data;
+    else if (id === 'u' && /^\d+$/.test(data)) uid = Number(data);
     else if (pid < 0) continue; // a file field before any process: not lsof's output
     else if (id === 'f') startFile().fd = data;
     else if (id === 'P') (file === null || (file as LsofSocket).protocol !== null ? startFile() : file).protocol = data;
