@@ -27,8 +27,9 @@ export interface ProcessInfo {
    * start time, parent or user (startTime, ppid, uid are then 0/0/-1 and stored as unknown).
    * 'kernel-event': a socket event named the process (pid, thread name, user) but it was gone
    * before /proc could be read: start time, parent, executable and command line are unknown.
+   * 'pcapng-comment': a replayed file's ptcpdump comment named it (pid, executable), as pktap's.
    */
-  source?: 'pktap' | 'kernel-event';
+  source?: 'pktap' | 'kernel-event' | 'pcapng-comment';
   /** Executable UUID (macOS pktap), else absent. */
   exeUuid?: string | null;
 }

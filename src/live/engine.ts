@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { LiveCapture } from '../capture/live-capture.js';
 import { openPlatformCapture } from '../capture/os/select.js';
-import { attributionMethod, createPlatformAttributor } from '../attribution/os/select.js';
+import { attributionMethod, createPacketAttributor, createPlatformAttributor } from '../attribution/os/select.js';
 import type { Attributor } from '../attribution/attributor.js';
 import { lossPercent } from '../flows/tcp-loss.js';
 import { createIngest } from '../pipeline/ingest.js';
@@ -29,6 +29,12 @@ export type LiveSettings = Omit<DaemonOptionValues, 'evidence' | 'duration'> & {
   writeIntervalMs?: number;
   /** The OS whose capture and attribution to use (default process.platform); tests run the macOS path on Linux with it. */
   platform?: NodeJS.Platform;
+  /**
+   * A capture to run instead of opening the platform's: a file replayed (capture/replay-capture.ts,
+   * `demo --watch`). Its packets name their processes as the file does (ptcpdump comments, pktap
+   * blocks): no procfs or kernel-event attribution runs, and the session records method 'replay'.
+   */
+  capture?: LiveCapture;
 };
 
 export interface LiveStarted {
@@ -146,8 +152,8 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   private readonly session: LiveSession;
   private readonly attributor: Attributor;
   private readonly kernel: KernelAttribution;
-  /** Packets name their processes (macOS pktap): the session records that method, not procfs. */
-  private readonly fromPackets: boolean;
+  /** Packets name their processes (macOS pktap, a replayed file): the session records that method, not procfs; null: procfs. */
+  private readonly fromPackets: 'pktap' | 'replay' | null;
   private readonly evidence: EvidenceWriter | null;
   private readonly changes: ReturnType<typeof createChangeSet>;
   private readonly ingest: ReturnType<typeof createIngest>;
@@ -182,16 +188,16 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     const db = openDb(this.dbPath);
     let capture: LiveCapture;
     try {
-      capture = openPlatformCapture({ interfaces: settings.interface?.length ? settings.interface : [...DEFAULTS.interfaces], filter: settings.filter }, settings.platform);
+      capture = settings.capture ?? openPlatformCapture({ interfaces: settings.interface?.length ? settings.interface : [...DEFAULTS.interfaces], filter: settings.filter }, settings.platform);
     } catch (err) {
       db.close();
       throw err;
     }
     // Kernel socket events start in the background (bpftrace compiles for about a second): the
     // capture does not wait; procfs answers alone until they are on. They help procfs only: an OS
-    // whose packets name their processes (macOS pktap) starts none.
-    const procfs = attributionMethod(settings.platform) === 'procfs';
-    this.fromPackets = attributionMethod(settings.platform) === 'pktap';
+    // whose packets name their processes (macOS pktap), or a replayed file, starts none.
+    const procfs = settings.capture === undefined && attributionMethod(settings.platform) === 'procfs';
+    this.fromPackets = settings.capture !== undefined ? 'replay' : attributionMethod(settings.platform) === 'pktap' ? 'pktap' : null;
     this.kernel = startKernelAttribution({
       mode: !procfs ? 'procfs' : settings.attribution === 'ebpf' || settings.attribution === 'procfs' ? settings.attribution : DEFAULTS.attribution,
       bpftrace: bpftraceProgram(), tracefsDir: DEFAULTS.tracefsDir,
@@ -266,7 +272,8 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     const evidenceDir = resolve(settings.evidenceDir ?? evidenceDirFor(this.dbPath));
     try {
       const session = beginLiveSession(db, { kind: 'live', source: interfaceNames(capture), format: 'live', filter: settings.filter ?? null });
-      const attributor = createPlatformAttributor({ extraNames: settings.process, extraPids: settings.pid, kernelEvents: kernel.index ?? undefined }, settings.platform);
+      const attributor = settings.capture !== undefined ? createPacketAttributor()
+        : createPlatformAttributor({ extraNames: settings.process, extraPids: settings.pid, kernelEvents: kernel.index ?? undefined }, settings.platform);
       const evidence = policy === 'none' ? null : createEvidenceWriter({
         dir: evidenceDir, policy, session: String(session.sessionId), apiPorts: settings.apiPort ?? [DEFAULTS.apiPort],
         maxTotalBytes: settings.maxEvidence, retainUs: settings.retain === undefined ? undefined : settings.retain * 1e6,
@@ -348,7 +355,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
       packets: stats.packets, startedAt: this.captureStartUs, drops: withShed(stats.kernelDrops, this.shed), lossEstimate: stats.lossEstimate,
       skipped: this.skipped(), gaps: this.gaps.toRecord(),
       expiredEarly: expiredEarlyRecord(this.ingest.counts.expiredEarly, unwrittenAtStop),
-      attribution: this.fromPackets ? { ...this.kernel.record(), method: 'pktap' } : this.kernel.record(),
+      attribution: this.fromPackets !== null ? { ...this.kernel.record(), method: this.fromPackets } : this.kernel.record(),
     };
   }
 

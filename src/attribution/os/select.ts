@@ -42,3 +42,8 @@ export function createPlatformAttributor(opts: PlatformAttributorOptions = {}, p
   if (method === 'pktap') return createPktapAttributor();
   throw new UnsupportedPlatformError(platform);
 }
+
+/** The attributor of a source whose packets name their processes (a replayed capture file: ptcpdump comments or pktap blocks). */
+export function createPacketAttributor(): Attributor {
+  return createPktapAttributor();
+}

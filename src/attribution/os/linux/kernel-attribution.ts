@@ -18,8 +18,11 @@ export type AttributionMode = (typeof ATTRIBUTION_MODES)[number];
 
 /** What a session records of its attribution (sessions.attribution, JSON). */
 export interface AttributionRecord {
-  /** 'kernel-events+procfs' while bpftrace's probes are attached, else 'procfs'; 'pktap' on macOS (each packet names its process). */
-  method: 'kernel-events+procfs' | 'procfs' | 'pktap';
+  /**
+   * 'kernel-events+procfs' while bpftrace's probes are attached, else 'procfs'; 'pktap' on macOS (each packet names its process);
+   * 'replay': a capture file replayed (`demo --watch`), its packets naming their processes as the file does.
+   */
+  method: 'kernel-events+procfs' | 'procfs' | 'pktap' | 'replay';
   mode: AttributionMode;
   /** µs since the epoch when kernel events first began; null when they never did. */
   kernel_events_since_us: number | null;
