@@ -49,9 +49,9 @@ function untilSignal(ended?: Promise<unknown>): Promise<void> {
 
 /**
  * What the dashboard shows of an in-process engine: its session, read when it wrote a second
- * (no polling), and when it stopped: the stop's last write emits no `second`, and the data side
- * sends at most one frame per frameMs, so the end is read again after that long (nothing else
- * would nudge it once the engine is gone).
+ * (no polling while it runs). Once it stopped (its last write emits no `second`) nothing nudges the
+ * data side any more: it is nudged every pollMs as if it polled a finished store, so a frame held
+ * back by frameMs and claims held back by their interval still reach the screen.
  */
 export function engineTarget(live: LiveEngine, dbPath: string, outDir: string): StoreTarget {
   return {
@@ -60,7 +60,7 @@ export function engineTarget(live: LiveEngine, dbPath: string, outDir: string): 
       live.on('second', () => changed());
       live.on('stopped', () => {
         changed();
-        setTimeout(changed, DEFAULTS.watch.frameMs).unref();
+        setInterval(changed, DEFAULTS.watch.pollMs).unref();
       });
     },
   };

@@ -62,19 +62,24 @@ export async function runOnce(t: StoreTarget, json: boolean, out: NodeJS.WriteSt
 
 /** Not a terminal: a line (or JSON object) per second until `stopped` settles. */
 export async function runLines(t: StoreTarget, json: boolean, out: NodeJS.WritableStream, stopped: Promise<unknown>): Promise<void> {
-  const src = loopSource({ dbPath: t.dbPath, session: t.session, outDir: t.outDir, claimsEveryMs: t.claimsEveryMs ?? DEFAULTS.watch.claimsEveryMs, frameMs: 0 });
+  const sourceOf = () => loopSource({ dbPath: t.dbPath, session: t.session, outDir: t.outDir, claimsEveryMs: t.claimsEveryMs ?? DEFAULTS.watch.claimsEveryMs, frameMs: 0 });
+  const src = sourceOf();
   let closed: boolean | null = t.showClosed ?? null;
-  const once = () => {
-    src.tick();
-    const f = frameNow(src, LINE_QUERY(closed ?? true));
+  const once = (s: LoopSource) => {
+    s.tick();
+    const f = frameNow(s, LINE_QUERY(closed ?? true));
     closed ??= !f.header.live;
     out.write(`${json ? summaryJson(f) : summaryLine(f)}\n`);
   };
-  once();
-  const timer = setInterval(once, DEFAULTS.watch.lineMs);
+  once(src);
+  const timer = setInterval(() => once(src), DEFAULTS.watch.lineMs);
   try {
     const why = await Promise.race([stopped.then(() => 'stopped'), ...(t.ended ? [t.ended.then(() => 'ended')] : [])]);
-    if (why === 'ended') once();
+    if (why === 'ended') {
+      // The final state, read afresh: its claims judged on all of it (no interval left over from the last line).
+      const last = sourceOf();
+      try { once(last); } finally { await last.close(); }
+    }
   } finally {
     clearInterval(timer);
     await src.close();
