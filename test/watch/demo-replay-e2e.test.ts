@@ -20,7 +20,7 @@ const BIN = join(import.meta.dirname, '..', '..', 'bin', 'ollama-audit.js');
 const SOCKET = `oarp-${process.pid}`;
 let store: DemoStore;
 
-interface Line { live: boolean; session_flows: number; ollama_flows: number; banner: { kind: string } }
+interface Line { live: boolean; session_flows: number; ollama_flows: number; banner: { kind: string }; claims: { id: string; verdict: string }[] }
 
 function tmux(...args: string[]): string {
   return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
@@ -67,6 +67,10 @@ describeNeeding(['tshark', 'dist'], 'demo --watch, replayed at its pace', () => 
     // The banner turns from SILENT (nothing yet) to TRAFFIC (the pull to the registry and CDN).
     expect(lines[0].banner.kind).toBe('silent');
     expect(last.banner.kind).toBe('traffic');
+    // The claims follow: before the first write nothing breaks the air gap; the pull does (the scenario's facts).
+    const airgap = (l: Line) => l.claims.find((c) => c.id === 'airgap-no-ollama-destination')?.verdict;
+    expect(airgap(lines[0])).not.toBe('violated');
+    expect(airgap(last)).toBe('violated');
   }, 60_000);
 
   it('SIGINT mid-replay: exit 0, the temporary store removed', async () => {
@@ -107,6 +111,8 @@ describeNeeding(['tmux', 'dist'], 'demo --watch in tmux', () => {
     await waitFor('demo', (t) => /^\[LIVE\] /.test(t) && rows(t) > 0 && rows(t) < ollama, 'a LIVE frame with some of the flows');
     const final = await waitFor('demo', (t) => /^\[ENDED\] /.test(t) && t.includes(`${ollama} rows · sort`), `the ended session with its ${ollama} Ollama flows`);
     expect(final).toMatch(/TRAFFIC: /);
+    expect(final).toMatch(/VIOLATED +airgap-no-ollama-destination /);
+    expect(final).toMatch(/HOLDS +api-loopback-only /);
     // It stays on the final state: still there a second later.
     await new Promise((r) => setTimeout(r, 1000));
     expect(pane('demo')).toMatch(/^\[ENDED\] /);
