@@ -37,8 +37,6 @@ export interface ReplayOptions {
 export interface ReplayCapture extends LiveCapture {
   /** Resolves once the last packet was handed on (or stop() came first): the session can end. */
   readonly ended: Promise<void>;
-  /** Packets the file holds. */
-  readonly packets: number;
 }
 
 const SYSTEM_CLOCK: ReplayClock = {
@@ -121,7 +119,6 @@ export function openReplayCapture(path: string, opts: ReplayOptions = {}): Repla
   return {
     interfaces,
     source: `replay of ${path} at ${speed}x`,
-    packets: n,
     ended,
     start(onPacket, events) {
       sink = onPacket;

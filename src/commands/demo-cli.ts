@@ -16,7 +16,7 @@ export function addDemoCommand(program: Command, setCode: (code: number) => void
   program.command('demo')
     .description('run the whole pipeline on the bundled capture of a real (simulated) model pull: flows, claims verdicts, and a report with --report; needs no privileges')
     .addOption(dbOption('a temporary store deleted at exit'))
-    .option('--report <dir>', 'also write a report folder (report.md/html/json, evidence.pcapng, manifest.json)')
+    .option('--report <dir>', 'also write a report folder (report.md/html/json, evidence.pcapng, manifest.json); not with --watch (press r there)')
     .option('--json', 'print the demo summary, flows and claim verdicts as JSON (with --watch: one JSON object per second)')
     .option('--watch', 'replay the bundled capture into the `watch` dashboard as a live capture, at its own pace (q quits; lines when not a terminal, ending with the replay)')
     .option('--speed <n>', 'with --watch: replay speed, a positive number (default 1: as captured; the capture lasts about 3 s)', replaySpeed)

@@ -35,6 +35,7 @@ export interface DemoOptions {
  */
 export async function runDemo(opts: DemoOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   if (opts.speed !== undefined && !opts.watch) throw new UserError('--speed paces the replay of `demo --watch`: add --watch, or leave --speed out');
+  if (opts.watch && opts.report !== undefined) throw new UserError('--report is for the printed demo; in `demo --watch` press r for a report of the replayed session (written to the working directory)');
   const tempDir = opts.db ? null : mkdtempSync(join(tmpdir(), 'ollama-audit-demo-'));
   const dbPath = opts.db ?? join(tempDir!, 'demo.db');
   try {

@@ -109,6 +109,14 @@ describe('demo --watch options', () => {
     }
   });
 
+  it('--report with --watch: one line, exit 2 (the dashboard writes reports with r)', async () => {
+    const r = await runCli('demo', '--watch', '--report', join(dir, 'never'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ollama-audit: --report is for the printed demo; in `demo --watch` press r/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stdout).toBe('');
+  });
+
   it('--speed without --watch: one line, exit 2, nothing run', async () => {
     const r = await runCli('demo', '--speed', '2');
     expect(r.code).toBe(2);
