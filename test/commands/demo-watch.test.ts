@@ -67,8 +67,13 @@ describeNeeding(['tshark', 'dist'], 'demo --watch --speed 50 into a pipe', () =>
     expect(last.ollama_flows).toBe(flows.filter((f) => f.ollama).length);
     expect(last.coverage?.packets).toBe(tsharkColumns(DEMO, ['frame.number']).length);
     // Owners from the packets' ptcpdump comments (no procfs ran): ollama fetched the blob, curl called the API.
-    expect(flows.find((f) => f.activity === 'blob-download')?.process?.name).toBe('ollama');
+    const blob = flows.find((f) => f.activity === 'blob-download')!;
+    expect(blob.process?.name).toBe('ollama');
+    const comments = new Set(tsharkColumns(DEMO, ['frame.comment'], `ip.dst == ${blob.responder_addr} && tcp.dstport == ${blob.responder_port}`).map(([c]) => c));
+    expect([...comments].map((c) => /^PID: (\d+)/.exec(c)?.[1])).toEqual([String(blob.process?.pid)]);
     expect(flows.find((f) => f.activity === 'api:/api/pull')?.process?.name).toBe('curl');
+    const claims = JSON.parse((await runCli('claims', '--db', db, '--json')).stdout) as { coverage: { sessions: { attribution_sources: { method: string } | null }[] } };
+    expect(claims.coverage.sessions[0].attribution_sources?.method).toBe('replay');
     // The scenario's claims (as demo.test.ts): the pull breaks the air-gap claims, the API stayed on loopback.
     const verdict = (id: string) => last.claims.find((c) => c.id === id)?.verdict;
     expect(verdict('airgap-no-ollama-destination')).toBe('violated');
