@@ -103,8 +103,9 @@ describeNeeding(['tmux', 'dist'], 'demo --watch in tmux', () => {
 
   it('the LIVE badge while replaying, then the final state until q; q leaves the screen and exits 0', async () => {
     const ollama = demoFlows(store).filter((f) => f.ollama).length;
+    const tmp = mkdtempSync(join(tmpdir(), 'oarp-tmux-'));
     // At a quarter of its speed the replay lasts ~12 s: long enough to see it live on a loaded machine (ink loads first).
-    tmux('new-session', '-d', '-s', 'demo', '-x', '120', '-y', '40', `CI=true node ${BIN} demo --watch --speed 0.25; echo "EXIT=$?"; sleep 600`);
+    tmux('new-session', '-d', '-s', 'demo', '-x', '120', '-y', '40', `CI=true TMPDIR=${tmp} node ${BIN} demo --watch --speed 0.25; echo "EXIT=$?"; sleep 600`);
     await waitFor('demo', (t) => /^\[LIVE\] /.test(t) && /│ live replay of .*ollama-pull\.pcapng/.test(t), 'the LIVE badge');
     // Flows appear as they are replayed: a LIVE frame with some of them, not yet all.
     const rows = (t: string) => Number(/ (\d+) rows · sort/.exec(t)?.[1] ?? -1);
@@ -120,5 +121,8 @@ describeNeeding(['tmux', 'dist'], 'demo --watch in tmux', () => {
     const after = await waitFor('demo', (t) => t.includes('EXIT='), 'the exit');
     expect(after).toContain('EXIT=0');
     expect(after).not.toMatch(/\[(LIVE|ENDED)\]|coverage: /);
+    // Its temporary store (and the evidence folder beside it) is gone.
+    expect(readdirSync(tmp)).toEqual([]);
+    rmSync(tmp, { recursive: true, force: true });
   }, 60_000);
 });
