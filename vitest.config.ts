@@ -35,6 +35,8 @@ const TIMING = [
   'test/flows/no-alloc.test.ts',
   // Drives `watch` in tmux and waits for its frames (keys, resizes, exit).
   'test/watch/tmux-e2e.test.ts',
+  // `demo --watch` replayed at the capture's pace: lines per replayed second, the dashboard in tmux.
+  'test/watch/demo-replay-e2e.test.ts',
   // watch capturing live in namespaces while a pull runs.
   'test/watch/live-netns.test.ts',
   // A writer process's longest commit while retention deletes 30,000 flows.

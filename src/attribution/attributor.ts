@@ -29,8 +29,9 @@ export interface ProcessInfo {
    * 'kernel-event': a socket event named the process (pid, thread name, user) but it was gone
    * before /proc could be read: start time, parent, executable and command line are unknown.
    * 'lsof': an lsof lookup (macOS without pktap) named pid, command and user; the rest is unknown.
+   * 'pcapng-comment': a replayed file's ptcpdump comment named it (pid, executable), as pktap's.
    */
-  source?: 'pktap' | 'kernel-event' | 'lsof';
+  source?: 'pktap' | 'kernel-event' | 'lsof' | 'pcapng-comment';
   /** Executable UUID (macOS pktap), else absent. */
   exeUuid?: string | null;
 }

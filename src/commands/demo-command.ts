@@ -12,7 +12,7 @@ import { claimsReport } from '../claims/evaluate.js';
 import { verdictLabel } from '../claims/report-text.js';
 import { reportInputFrom } from '../report/from-claims.js';
 import { writeReportFolder } from './report-command.js';
-import { EXIT_OK } from '../errors.js';
+import { EXIT_OK, UserError } from '../errors.js';
 import { visible } from '../text/visible.js';
 
 /** The bundled capture: a model pull through a fake registry and CDN, recorded by fixtures/make/. */
@@ -23,8 +23,10 @@ export interface DemoOptions {
   json?: boolean;
   /** Also write a report folder of the demo session. */
   report?: string;
-  /** Show the imported session in the `watch` dashboard instead of printing. */
+  /** Replay the bundled capture into the `watch` dashboard instead of printing. */
   watch?: boolean;
+  /** With watch: replay speed (2: twice as fast as captured); default 1. */
+  speed?: number;
 }
 
 /**
@@ -32,20 +34,22 @@ export interface DemoOptions {
  * flows, the claims' verdicts, and (--report) the report folder.
  */
 export async function runDemo(opts: DemoOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  if (opts.speed !== undefined && !opts.watch) throw new UserError('--speed paces the replay of `demo --watch`: add --watch, or leave --speed out');
+  if (opts.watch && opts.report !== undefined) throw new UserError('--report is for the printed demo; in `demo --watch` press r for a report of the replayed session (written to the working directory)');
   const tempDir = opts.db ? null : mkdtempSync(join(tmpdir(), 'ollama-audit-demo-'));
   const dbPath = opts.db ?? join(tempDir!, 'demo.db');
   try {
     openDb(dbPath).close();
+    if (opts.watch) {
+      await (await import('./demo-watch.js')).watchReplay(DEMO_CAPTURE, dbPath, opts);
+      return EXIT_OK;
+    }
     let summary: Awaited<ReturnType<typeof importFile>>;
     try {
       summary = await importFile(dbPath, DEMO_CAPTURE);
     } catch (err) {
       if (!(err instanceof DuplicateImportError)) throw err;
       out.write(`ollama-audit demo: the bundled capture is already in ${visible(dbPath)} as session ${err.earlierSession}: \`ollama-audit flows --db ${visible(dbPath)} --session ${err.earlierSession}\` lists its flows.\n`);
-      return EXIT_OK;
-    }
-    if (opts.watch) {
-      await (await import('./watch-command.js')).showStore({ dbPath, session: summary.session_id, outDir: process.cwd() }, {});
       return EXIT_OK;
     }
     const db = openDb(dbPath, { readonly: true });

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { openDb } from '../store/open-db.js';
-import { resolveDbPath, settingsFromOptions, type DaemonOptionValues } from '../settings.js';
+import { DEFAULTS, resolveDbPath, settingsFromOptions, type DaemonOptionValues } from '../settings.js';
 import { EXIT_OK, UserError } from '../errors.js';
 import { startLiveEngine, type LiveEngine } from '../live/engine.js';
 import { requireSessions } from './session-check.js';
@@ -33,12 +33,37 @@ function canCapture(): boolean {
   }
 }
 
-function untilSignal(): Promise<void> {
+/** A signal, the reader of stdout going away, or `ended` (then the listeners are removed all the same). */
+function untilSignal(ended?: Promise<unknown>): Promise<void> {
   return new Promise((resolve) => {
-    const stop = () => { for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeListener(s, stop); resolve(); };
+    const stop = () => {
+      for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeListener(s, stop);
+      process.stdout.removeListener('error', stop);
+      resolve();
+    };
     for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, stop);
     process.stdout.on('error', stop); // `watch | head`: the reader went away
+    void ended?.then(stop, stop);
   });
+}
+
+/**
+ * What the dashboard shows of an in-process engine: its session, read when it wrote a second
+ * (no polling while it runs). Once it stopped (its last write emits no `second`) nothing nudges the
+ * data side any more: it is nudged every pollMs as if it polled a finished store, so a frame held
+ * back by frameMs and claims held back by their interval still reach the screen.
+ */
+export function engineTarget(live: LiveEngine, dbPath: string, outDir: string): StoreTarget {
+  return {
+    dbPath, session: live.sessionId, outDir,
+    nudge: (changed) => {
+      live.on('second', () => changed());
+      live.on('stopped', () => {
+        changed();
+        setInterval(changed, DEFAULTS.watch.pollMs).unref();
+      });
+    },
+  };
 }
 
 export async function runWatch(opts: WatchOptions): Promise<number> {
@@ -61,7 +86,7 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
     const settings = settingsFromOptions(opts);
     engine = startLiveEngine(settings);
     const live = engine;
-    target = { dbPath: settings.db, session: live.sessionId, outDir, nudge: (changed) => { live.on('second', () => changed()); } };
+    target = engineTarget(live, settings.db, outDir);
     // --duration ends the capture; the dashboard stays on the ended session until q.
     if (settings.duration !== undefined) setTimeout(() => void live.stop(), settings.duration * 1000).unref();
   }
@@ -76,6 +101,6 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
 /** Dashboard, lines or once, by the options and whether both ends are terminals. */
 export async function showStore(target: StoreTarget, opts: { once?: boolean; json?: boolean }): Promise<void> {
   if (opts.once) return runOnce(target, opts.json === true, process.stdout);
-  if (!process.stdout.isTTY || !process.stdin.isTTY || opts.json) return runLines(target, opts.json === true, process.stdout, untilSignal());
+  if (!process.stdout.isTTY || !process.stdin.isTTY || opts.json) return runLines(target, opts.json === true, process.stdout, untilSignal(target.ended));
   return runDashboard(target, process.stdout, process.stdin);
 }

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { LiveCapture } from '../capture/live-capture.js';
 import { chooseCapture, openPlatformCapture, type CaptureChoice } from '../capture/os/select.js';
-import { attributionMethod, createPlatformAttributor, lsofFallbackWarning } from '../attribution/os/select.js';
+import { attributionMethod, createPacketAttributor, createPlatformAttributor, lsofFallbackWarning } from '../attribution/os/select.js';
 import type { Attributor } from '../attribution/attributor.js';
 import { lossPercent } from '../flows/tcp-loss.js';
 import { createIngest } from '../pipeline/ingest.js';
@@ -29,6 +29,12 @@ export type LiveSettings = Omit<DaemonOptionValues, 'evidence' | 'duration'> & {
   writeIntervalMs?: number;
   /** The OS whose capture and attribution to use (default process.platform); tests run the macOS path on Linux with it. */
   platform?: NodeJS.Platform;
+  /**
+   * A capture to run instead of opening the platform's: a file replayed (capture/replay-capture.ts,
+   * `demo --watch`). Its packets name their processes as the file does (ptcpdump comments, pktap
+   * blocks): no procfs or kernel-event attribution runs, and the session records method 'replay'.
+   */
+  capture?: LiveCapture;
 };
 
 export interface LiveStarted {
@@ -181,15 +187,15 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     let capture: LiveCapture;
     const choice = chooseCapture(settings.platform);
     try {
-      capture = openPlatformCapture({ interfaces: settings.interface?.length ? settings.interface : [...DEFAULTS.interfaces], filter: settings.filter }, choice, settings.platform);
+      capture = settings.capture ?? openPlatformCapture({ interfaces: settings.interface?.length ? settings.interface : [...DEFAULTS.interfaces], filter: settings.filter }, choice, settings.platform);
     } catch (err) {
       db.close();
       throw err;
     }
     // Kernel socket events start in the background (bpftrace compiles for about a second): the
     // capture does not wait; procfs answers alone until they are on. They help procfs only: an OS
-    // whose packets name their processes (macOS pktap) starts none.
-    const procfs = attributionMethod(settings.platform, choice) === 'procfs';
+    // whose packets name their processes (macOS pktap), or a replayed file, starts none.
+    const procfs = settings.capture === undefined && attributionMethod(settings.platform, choice) === 'procfs';
     this.kernel = startKernelAttribution({
       mode: !procfs ? 'procfs' : settings.attribution === 'ebpf' || settings.attribution === 'procfs' ? settings.attribution : DEFAULTS.attribution,
       bpftrace: bpftraceProgram(), tracefsDir: DEFAULTS.tracefsDir,
@@ -256,7 +262,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     // After the caller has had the engine back and subscribed.
     process.nextTick(() => {
       this.emit('started', info);
-      if (attributionMethod(settings.platform, choice) === 'lsof') this.emit('warning', lsofFallbackWarning(choice));
+      if (settings.capture === undefined && attributionMethod(settings.platform, choice) === 'lsof') this.emit('warning', lsofFallbackWarning(choice));
     });
   }
 
@@ -267,7 +273,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     const evidenceDir = resolve(settings.evidenceDir ?? evidenceDirFor(this.dbPath));
     try {
       const session = beginLiveSession(db, { kind: 'live', source: interfaceNames(capture), format: 'live', filter: settings.filter ?? null });
-      const attributor = createPlatformAttributor({
+      const attributor = settings.capture !== undefined ? createPacketAttributor() : createPlatformAttributor({
         extraNames: settings.process, extraPids: settings.pid, kernelEvents: kernel.index ?? undefined, onWarning: (text) => this.emit('warning', text),
       }, settings.platform, choice);
       const evidence = policy === 'none' ? null : createEvidenceWriter({

@@ -206,11 +206,11 @@ interface Written {
 /** The row of one process; its command line redacted unless the user chose to keep it. */
 function processRecord(p: ProcessInfo, keepCmdline: boolean): ProcessRecord {
   const argv = keepCmdline ? p.cmdline : redactArgv(p.cmdline, p.exe);
-  if (p.source === 'pktap') {
-    // A pktap process block gives pid, name, UUID (and maybe a path): the rest is unknown, not 0.
+  if (p.source === 'pktap' || p.source === 'pcapng-comment') {
+    // A pktap process block (or a replayed file's ptcpdump comment) gives pid, name, UUID (and maybe a path): the rest is unknown, not 0.
     return {
       pid: p.pid, startTime: null, ppid: null, comm: p.comm, exe: p.exe, exeSha256: null, cmdline: null, uid: null,
-      role: p.role, ollamaTree: p.ollamaTree, source: 'pktap', exeUuid: p.exeUuid ?? null,
+      role: p.role, ollamaTree: p.ollamaTree, source: p.source, exeUuid: p.exeUuid ?? null,
     };
   }
   if (p.source === 'kernel-event' || p.source === 'lsof') {

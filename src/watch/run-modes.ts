@@ -19,6 +19,12 @@ export interface StoreTarget {
   outDir: string;
   /** The in-process engine nudges the data side after each written second instead of polling. */
   nudge?: (changed: () => void) => void;
+  /** Start with closed flows shown (default: only for a finished session). A replay's flows close within seconds. */
+  showClosed?: boolean;
+  /** Claims evaluated again at most this often (default DEFAULTS.watch.claimsEveryMs). */
+  claimsEveryMs?: number;
+  /** The in-process source has ended (a replayed file, all written): lines mode prints the final state once more and returns. */
+  ended?: Promise<unknown>;
 }
 
 /** The dashboard's first frame, from the data thread. */
@@ -56,18 +62,24 @@ export async function runOnce(t: StoreTarget, json: boolean, out: NodeJS.WriteSt
 
 /** Not a terminal: a line (or JSON object) per second until `stopped` settles. */
 export async function runLines(t: StoreTarget, json: boolean, out: NodeJS.WritableStream, stopped: Promise<unknown>): Promise<void> {
-  const src = loopSource({ dbPath: t.dbPath, session: t.session, outDir: t.outDir, claimsEveryMs: DEFAULTS.watch.claimsEveryMs, frameMs: 0 });
-  let closed: boolean | null = null;
-  const once = () => {
-    src.tick();
-    const f = frameNow(src, LINE_QUERY(closed ?? true));
+  const sourceOf = () => loopSource({ dbPath: t.dbPath, session: t.session, outDir: t.outDir, claimsEveryMs: t.claimsEveryMs ?? DEFAULTS.watch.claimsEveryMs, frameMs: 0 });
+  const src = sourceOf();
+  let closed: boolean | null = t.showClosed ?? null;
+  const once = (s: LoopSource) => {
+    s.tick();
+    const f = frameNow(s, LINE_QUERY(closed ?? true));
     closed ??= !f.header.live;
     out.write(`${json ? summaryJson(f) : summaryLine(f)}\n`);
   };
-  once();
-  const timer = setInterval(once, DEFAULTS.watch.lineMs);
+  once(src);
+  const timer = setInterval(() => once(src), DEFAULTS.watch.lineMs);
   try {
-    await stopped;
+    const why = await Promise.race([stopped.then(() => 'stopped'), ...(t.ended ? [t.ended.then(() => 'ended')] : [])]);
+    if (why === 'ended') {
+      // The final state, read afresh: its claims judged on all of it (no interval left over from the last line).
+      const last = sourceOf();
+      try { once(last); } finally { await last.close(); }
+    }
   } finally {
     clearInterval(timer);
     await src.close();
@@ -81,14 +93,14 @@ export async function runDashboard(t: StoreTarget, stdout: NodeJS.WriteStream, s
   const errors: string[] = [];
   const src: ThreadSource = startThreadSource({
     dbPath: t.dbPath, session: t.session, outDir: t.outDir, pollMs: t.nudge ? 0 : DEFAULTS.watch.pollMs,
-    frameMs: DEFAULTS.watch.frameMs, claimsEveryMs: DEFAULTS.watch.claimsEveryMs,
+    frameMs: DEFAULTS.watch.frameMs, claimsEveryMs: t.claimsEveryMs ?? DEFAULTS.watch.claimsEveryMs,
   }, (m) => { errors.push(m); quit(); });
   t.nudge?.(() => src.changed());
   let quit: () => void = () => undefined;
   const done = new Promise<void>((resolve) => { quit = resolve; });
   const leave = enterAlternateScreen(stdout, () => quit());
   const first = await nextFrameOrError(src, done);
-  const app = render(h(WatchApp, { source: src, noColor, closed: first !== null && !first.header.live, onQuit: () => quit() }), {
+  const app = render(h(WatchApp, { source: src, noColor, closed: t.showClosed ?? (first !== null && !first.header.live), onQuit: () => quit() }), {
     stdout, stdin, exitOnCtrlC: false, patchConsole: false,
   });
   try {

@@ -18,7 +18,7 @@ export function summaryLine(f: Frame): string {
   const state = f.header.session === null ? 'no session in the store yet' : `session ${f.header.session} ${f.header.live ? 'LIVE' : 'ENDED'}`;
   const claims = Object.entries(verdictCounts(f)).map(([v, n]) => `${n} ${v}`).join(', ') || 'not evaluated yet';
   const cov = f.coverage ? `${f.coverage.packets} packets, drops ${f.coverage.drops ?? 'unknown'}, ${f.coverage.problems.length} coverage problem(s)` : 'coverage not evaluated yet';
-  return `${new Date(f.nowMs).toISOString().slice(0, 19)}Z ${state} · ${banner} · ${f.total} Ollama flows · claims: ${claims} · ${cov}`;
+  return `${new Date(f.nowMs).toISOString().slice(0, 19)}Z ${state} · ${banner} · ${f.sessionFlows} flows in the session · ${f.total} Ollama flows · claims: ${claims} · ${cov}`;
 }
 
 export function summaryJson(f: Frame): string {
@@ -28,6 +28,7 @@ export function summaryJson(f: Frame): string {
     live: f.header.live,
     banner: f.banner,
     ollama_flows: f.total,
+    session_flows: f.sessionFlows,
     claims: f.claims.map((c) => ({ id: c.id, verdict: c.verdict, reason: c.reason })),
     coverage: f.coverage,
   });

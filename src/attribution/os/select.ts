@@ -57,3 +57,8 @@ export function createPlatformAttributor(
   }
   throw new UnsupportedPlatformError(platform);
 }
+
+/** The attributor of a source whose packets name their processes (a replayed capture file: ptcpdump comments or pktap blocks). */
+export function createPacketAttributor(): Attributor {
+  return { ...createPktapAttributor(), sessionRecord: () => ({ method: 'replay' }) };
+}

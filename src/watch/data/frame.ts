@@ -67,6 +67,8 @@ export interface Frame {
   list: FrameRows;
   /** Rows the view holds (the list is a window of them) and the window's first index. */
   total: number;
+  /** Every flow of the session read so far: open and closed, Ollama's or not (the lines' count). */
+  sessionFlows: number;
   offset: number;
   /** Lines of the open flow's detail (Enter), else null. */
   detail: string[] | null;

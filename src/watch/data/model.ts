@@ -137,6 +137,7 @@ export class WatchModel {
       claims,
       coverage: this.coverage ? { ...this.coverage, ...totals.unattributed } : null,
       ...list,
+      sessionFlows: this.flows.flows.size,
       detail,
     };
   }

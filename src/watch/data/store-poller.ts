@@ -42,15 +42,19 @@ export class StorePoller {
     this.claimsGapMs = claimsEveryMs;
   }
 
-  /** One poll at wall-clock `nowMs`: true when the store had changed and was read. */
+  /**
+   * One poll at wall-clock `nowMs`: true when the store had changed and was read, or the claims
+   * were judged again (held back by their interval after the last change: a frame must show them).
+   */
   poll(nowMs: number): boolean {
     const v = dataVersion(this.db);
     const changed = v !== this.version;
     this.version = v;
     if (changed) this.readChanges(nowMs);
     if (this.session) this.model.header = { ...this.model.header, lastWriteAgoS: this.lastWriteAgoS(nowMs) };
-    if (this.claimsStale && nowMs - this.claimsAtMs >= this.claimsGapMs) this.evaluateClaims(nowMs);
-    return changed;
+    const judge = this.claimsStale && nowMs - this.claimsAtMs >= this.claimsGapMs;
+    if (judge) this.evaluateClaims(nowMs);
+    return changed || judge;
   }
 
   private readChanges(nowMs: number): void {

@@ -3,10 +3,12 @@
  * any table). pktap puts each packet's process in the packet itself, and the pipeline copies it
  * onto the flow (pktap-packet.ts); this attributor only turns those names into ProcessInfo records
  * for the store and counts what stayed unattributed. lookup() answers null: there is no table.
+ * A replayed capture file (`demo --watch`) is attributed the same way: its packets name their
+ * processes by pktap blocks or by ptcpdump comments (stored as source 'pcapng-comment', as an import stores them).
  */
 import type { AttributionStats, Attributor, ProcessInfo } from '../../attributor.js';
 import type { Flow, FlowProcess } from '../../../flows/flow.js';
-import { pktapProcessRole } from '../../../knowledge/processes.js';
+import { pktapProcessRole, processRole } from '../../../knowledge/processes.js';
 
 export interface PktapAttributorOptions {
   /** The auditor's own pid (default process.pid), marked `self`. */
@@ -24,11 +26,13 @@ export function createPktapAttributor(opts: PktapAttributorOptions = {}): Attrib
     const key = `${p.pid}\0${p.name}\0${p.exeUuid ?? ''}`;
     let rec = records.get(key);
     if (rec === undefined) {
-      const role = pktapProcessRole(p.name, p.exe);
-      // pktap gives no start time, parent, command line or user: unknown, not guessed.
+      const pktap = p.source === 'pktap';
+      const role = pktap ? pktapProcessRole(p.name, p.exe) : processRole(p.name);
+      // pktap (or a ptcpdump comment as read) gives no start time, parent, command line or user: unknown, not guessed.
+      // A replayed file's pids are another machine's: never this process.
       rec = {
         pid: p.pid, startTime: 0, ppid: 0, comm: p.name, exe: p.exe, cmdline: [], uid: -1, exeSha256: null,
-        role, ollamaTree: role !== null, self: p.pid === selfPid, source: 'pktap', exeUuid: p.exeUuid ?? null,
+        role, ollamaTree: role !== null, self: pktap && p.pid === selfPid, source: pktap ? 'pktap' : 'pcapng-comment', exeUuid: p.exeUuid ?? null,
       };
       records.set(key, rec);
     }

@@ -21,9 +21,10 @@ export interface AttributionRecord {
   /**
    * 'kernel-events+procfs' while bpftrace's probes are attached, else 'procfs'; 'pktap' on macOS
    * (each packet names its process); 'lsof' on macOS without pktap (not root, no tcpdump: lookups
-   * of each new flow's sockets, lower confidence; why_not says why pktap was not used).
+   * of each new flow's sockets, lower confidence; why_not says why pktap was not used); 'replay': a
+   * capture file replayed (`demo --watch`), its packets naming their processes as the file does.
    */
-  method: 'kernel-events+procfs' | 'procfs' | 'pktap' | 'lsof';
+  method: 'kernel-events+procfs' | 'procfs' | 'pktap' | 'lsof' | 'replay';
   mode: AttributionMode;
   /** µs since the epoch when kernel events first began; null when they never did. */
   kernel_events_since_us: number | null;
