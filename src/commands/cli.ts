@@ -8,6 +8,7 @@ import { visible } from '../text/visible.js';
 import {
   KEEP_CMDLINE_HELP, newProgram, PLAIN_ACTIVITY_TEXT, activityName, addDaemonOptions, collect, collectAssume, collectInt, collectPort, dbOption, examples, maxFlowsOption, oneErrorLine, positiveInt, repeatable,
 } from './cli-options.js';
+import { addImportCommand } from './import-cli.js';
 import { addDemoCommand } from './demo-cli.js';
 import { addServiceCommand } from './service-cli.js';
 import { addExportCommand } from './export-cli.js';
@@ -24,15 +25,7 @@ export async function main(argv: string[]): Promise<number> {
   let code = 0;
   const program = newProgram(pkg.version);
 
-  program.command('import')
-    .description('read pcap/pcapng files into the store')
-    .argument('<file...>', 'capture files (classic pcap or pcapng; processes are read from ptcpdump comments and from macOS tcpdump -k process blocks)')
-    .addOption(dbOption())
-    .option('--json', 'print one JSON array of import summaries')
-    .option('--again', 'import a file even if the store already holds one with the same bytes (SHA-256); without it such a file is refused, exit 2')
-    .addOption(maxFlowsOption())
-    .addHelpText('after', examples('ollama-audit import capture.pcapng', 'ollama-audit import --db audit.db a.pcap b.pcapng --json'))
-    .action(async (files: string[], opts) => { code = await (await import('./import-command.js')).runImport(files, opts); });
+  addImportCommand(program, (c) => { code = c; });
 
   program.command('flows')
     .description('show the flow table from the store; STATE is Zeek\'s conn_state with its history letters (README: "Connection state")')
