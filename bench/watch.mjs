@@ -48,9 +48,12 @@ async function buildStore(db, flows) {
   raw.close();
   const total = cloneFlows(db, flows - 28, cdn);
   // A daemon's session: live, not ended; the copies an hour old (idle flows of a long session), so
-  // only what the writer touches is recent.
+  // only what the writer touches is recent; the copies open (S1: established, not closed), as the
+  // download's flow was while it ran: the default Flows view hides closed flows, and with the copies
+  // closed (the capture's RSTO) it would show and sort none of them.
   const w = openDb(db);
   w.prepare("UPDATE sessions SET kind = 'live', ended_at = NULL").run();
+  w.prepare("UPDATE flows SET conn_state = 'S1' WHERE activity = 'blob-download'").run();
   w.prepare('UPDATE flows SET first_seen = first_seen - 3600000000, last_seen = last_seen - 3600000000').run();
   w.close();
   return total;
