@@ -18,14 +18,14 @@ import { groupFlows } from '../../src/watch/state/groups.js';
 import { silenceBanner } from '../../src/watch/state/banner.js';
 import { keyToAction, splitInput } from '../../src/watch/state/keys.js';
 import { initialUiState, reduce, type ListInfo } from '../../src/watch/state/ui-state.js';
-import type { FlowRecord } from '../../src/store/read/flows.js';
-import { demoFlows, demoStore, type DemoStore } from './demo-store.js';
+import type { WatchRow } from '../../src/store/read/changes.js';
+import { demoWatchRows, demoStore, type DemoStore } from './demo-store.js';
 
 let store: DemoStore;
-let rows: FlowRecord[];
+let rows: WatchRow[];
 beforeAll(async () => {
   store = await demoStore();
-  rows = demoFlows(store);
+  rows = demoWatchRows(store);
 });
 afterAll(() => store.remove());
 
@@ -56,7 +56,7 @@ describe('merge and rates', () => {
   it('the watermark is the largest last_seen merged, and off-host Ollama bytes count toward the last minute', () => {
     const s = emptyFlowState();
     mergeFlows(s, rows, 10_000);
-    const last = Math.max(...rows.map((r) => Date.parse(r.last_seen!)));
+    const last = Math.max(...rows.map((r) => Math.floor(r.last_seen_us / 1000)));
     expect(Math.floor(s.watermarkUs! / 1000)).toBe(last);
     const offHostOllama = rows.filter((r) => r.ollama && !r.initiator_addr.startsWith('127.') && !r.responder_addr.startsWith('127.'));
     expect(bytesLastMinute(s, 10_000)).toBe(offHostOllama.reduce((n, r) => n + r.bytes_in + r.bytes_out, 0));
@@ -88,7 +88,7 @@ describe('filter, sort and scroll', () => {
     const s = emptyFlowState();
     mergeFlows(s, rows, 0);
     const ids = (filter: string) => flowView(s.flows.values(), query({ filter }), 0).rows.map((f) => f.id).sort((a, b) => a - b);
-    const want = (pred: (r: FlowRecord) => boolean) => rows.filter(pred).map((r) => r.id).sort((a, b) => a - b);
+    const want = (pred: (r: WatchRow) => boolean) => rows.filter(pred).map((r) => r.id).sort((a, b) => a - b);
     expect(ids('host:registry')).toEqual(want((r) => (r.hostname ?? '').includes('registry')));
     expect(ids('host:registry').length).toBe(3);
     expect(ids('proc:curl')).toEqual(want((r) => r.process?.name === 'curl'));
@@ -139,7 +139,7 @@ describe('filter, sort and scroll', () => {
 
 describe('a busy store: only what changed is merged and re-placed', () => {
   /** The demo rows copied `n` times under new ids (a big session of the same kinds of flows). */
-  const copies = (n: number): FlowRecord[] => Array.from({ length: n }, (_, k) => rows.map((r) => ({
+  const copies = (n: number): WatchRow[] => Array.from({ length: n }, (_, k) => rows.map((r) => ({
     ...r, id: r.id + 1000 * (k + 1), bytes_in: r.bytes_in + ((k * 7919) % 5000), bytes_out: r.bytes_out + ((k * 104729) % 3000),
   }))).flat();
 
@@ -182,6 +182,32 @@ describe('a busy store: only what changed is merged and re-placed', () => {
     }
   });
 
+  it('re-placing a few hundred changed flows among 20,000 compares O(changed × log n) sort keys, not one per flow', () => {
+    const big = copies(720);
+    const q = { ...query({ sort: 'total' }), frozen: null };
+    const s = emptyFlowState();
+    mergeFlows(s, big, 0);
+    const before = sortedFlows(s.flows.values(), q, 0);
+    // Count the sort key's reads of the flows kept in place (a merged flow is a new object, uncounted).
+    let reads = 0;
+    for (const f of before) {
+      const v = f.bytesIn;
+      Object.defineProperty(f, 'bytesIn', { get: () => { reads++; return v; }, configurable: true });
+    }
+    s.changed = new Set();
+    const grown = big.filter((_, i) => i % 100 === 0).map((r) => ({ ...r, bytes_in: r.bytes_in + 7_777 * ((r.id % 11) + 1) }));
+    mergeFlows(s, grown, 1_000);
+    reads = 0;
+    const next = resortedFlows(before, s.flows, s.changed!, q, 1_000);
+    const resortReads = reads;
+    expect(next.map((f) => f.id)).toEqual(sortedFlows(s.flows.values(), q, 1_000).map((f) => f.id));
+    expect(before.length).toBeGreaterThan(20_000);
+    expect(grown.length).toBeGreaterThan(150);
+    // Each changed flow: a binary search of ~20,000 (≤ 15 comparisons); a merge pass would read every flow's key.
+    expect(resortReads).toBeGreaterThan(0);
+    expect(resortReads).toBeLessThanOrEqual(grown.length * 15);
+  });
+
   it('the unattributed totals and the banner follow merges without walking every flow', () => {
     const s = emptyFlowState();
     mergeFlows(s, rows, 0);
@@ -198,7 +224,7 @@ describe('silence banner', () => {
     const s = emptyFlowState();
     mergeFlows(s, rows, 0);
     const offHost = rows.filter((r) => r.ollama && !r.responder_addr.startsWith('127.'));
-    const lastUs = Math.max(...offHost.map((r) => Date.parse(r.last_seen!) * 1000));
+    const lastUs = Math.max(...offHost.map((r) => r.last_seen_us));
     const b = silenceBanner(s, lastUs, 0, 0, false);
     expect(b).toMatchObject({ kind: 'traffic', flows: offHost.length });
     // The far end with the most bytes: the CDN the blob came from.

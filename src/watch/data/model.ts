@@ -8,7 +8,7 @@ import { clientClass } from '../../exposure/scope.js';
 import { visible } from '../../text/visible.js';
 import { endpoint, formatPercent } from '../../text/format-values.js';
 import { silenceBanner, type Banner } from '../state/banner.js';
-import { emptyFlowState, mergeFlows, rateOf, type FlowState, type WatchFlow } from '../state/flow-state.js';
+import { emptyFlowState, mergeFlows, RATE_WINDOW_MS, rateOf, type FlowState, type WatchFlow } from '../state/flow-state.js';
 import { clampOffset, resortedFlows, sortedFlows, windowOf, type FlowViewQuery } from '../state/flow-view.js';
 import { groupFlows } from '../state/groups.js';
 import type { WatchRow } from '../../store/read/changes.js';
@@ -41,14 +41,18 @@ export class WatchModel {
     if (c && c.choices === choices && c.version === this.flows.version && c.second === second) return c.list;
     const changed = this.flows.changed;
     let list: WatchFlow[];
+    let hot: number[];
     if (c && c.choices === choices && changed !== null) {
       for (const id of c.hot) changed.add(id);
       list = resortedFlows(c.list, this.flows.flows, changed, q, nowMs);
+      // A flow has a rate only if it grew lately, so it was merged since the last sort or had a rate then.
+      hot = q.sort === 'rate' ? hotIds(changed, this.flows.flows, nowMs) : [];
     } else {
       list = sortedFlows(this.flows.flows.values(), q, nowMs);
+      hot = q.sort === 'rate' ? hotIds(list.map((f) => f.id), this.flows.flows, nowMs) : [];
     }
     this.flows.changed = new Set();
-    this.sortedCache = { choices, version: this.flows.version, second, list, hot: q.sort === 'rate' ? hotIds(list, nowMs) : [] };
+    this.sortedCache = { choices, version: this.flows.version, second, list, hot };
     return list;
   }
 
@@ -164,12 +168,12 @@ export class WatchModel {
   }
 }
 
-/** Flows whose rate is not 0 now: sorted by rate, their place may change without a merge (the rate decays). */
-function hotIds(list: readonly WatchFlow[], nowMs: number): number[] {
+/** Those of `ids` whose rate is not 0 now: sorted by rate, their place may change without a merge (the rate decays). */
+function hotIds(ids: Iterable<number>, flows: ReadonlyMap<number, WatchFlow>, nowMs: number): number[] {
   const hot: number[] = [];
-  for (const f of list) {
-    const r = rateOf(f, nowMs);
-    if (r.in + r.out > 0) hot.push(f.id);
+  for (const id of ids) {
+    const f = flows.get(id);
+    if (f && nowMs - f.grewAtMs <= RATE_WINDOW_MS && f.rateIn + f.rateOut > 0) hot.push(id);
   }
   return hot;
 }
