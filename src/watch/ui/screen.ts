@@ -57,7 +57,8 @@ function blankOf(width: number): string {
  * character, as most here have: │ · ↓, goes through Intl.Segmenter), and ink 6.8 keeps every text
  * it ever measured in a cache it never empties: the dashboard's lines change each second (clock,
  * ages, rates), so measuring them grew the heap for as long as it ran. Any other line (a name with
- * wide characters) is measured and cut by ink as before.
+ * wide characters) is measured and cut by ink as before. `width` is the terminal's (ink would wrap
+ * a wider blank, and the Transform would then find no blank to replace).
  */
 const ScreenLine = memo(function ScreenLine(p: { text: string; width: number; color?: string; inverse?: boolean; bold?: boolean }): ReactElement {
   const style = { color: p.color, inverse: p.inverse, bold: p.bold };
