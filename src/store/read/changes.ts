@@ -12,6 +12,16 @@ export function dataVersion(db: Db): number {
   return db.pragma('data_version', { simple: true }) as number;
 }
 
+/**
+ * Caps the connection's page cache at `kib` KiB (SQLite's default here is 16 MiB a connection). A
+ * reader that follows a store for hours and keeps its own state (the dashboard) gains little from
+ * caching the store's pages: the OS caches the file, and a claims evaluation that reads every flow
+ * of a 50,000-flow session filled the 16 MiB (+27 MB RSS measured, bench/RESULTS.md).
+ */
+export function capPageCache(db: Db, kib: number): void {
+  db.pragma(`cache_size = -${Math.max(1, Math.floor(kib))}`);
+}
+
 /** Largest last_seen of a session's flows (µs), or null when it has none: the next watermark. */
 export function flowWatermark(db: Db, sessionId: number): number | null {
   return (db.prepare('SELECT max(last_seen) AS w FROM flows WHERE session_id = ?').get(sessionId) as { w: number | null }).w;
