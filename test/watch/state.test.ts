@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesLastMinute, emptyFlowState, mergeFlows, rateOf, RATE_WINDOW_MS } from '../../src/watch/state/flow-state.js';
-import { resortedFlows, sortedFlows, SORT_COLUMNS, windowOf, type FlowViewQuery } from '../../src/watch/state/flow-view.js';
+import { firstFlows, resortedFlows, sortedFlows, SORT_COLUMNS, windowOf, type FlowViewQuery } from '../../src/watch/state/flow-view.js';
+import { WatchModel } from '../../src/watch/data/model.js';
 import type { WatchFlow } from '../../src/watch/state/flow-state.js';
 
 /** The Flows view as the model builds it: the sorted list, a window of it, and every id in order. */
@@ -17,7 +18,7 @@ import { parseFilter, matchesFilter } from '../../src/watch/state/filter.js';
 import { groupFlows } from '../../src/watch/state/groups.js';
 import { silenceBanner } from '../../src/watch/state/banner.js';
 import { keyToAction, splitInput } from '../../src/watch/state/keys.js';
-import { initialUiState, reduce, type ListInfo } from '../../src/watch/state/ui-state.js';
+import { frameQueryOf, initialUiState, reduce, type ListInfo } from '../../src/watch/state/ui-state.js';
 import type { WatchRow } from '../../src/store/read/changes.js';
 import { demoWatchRows, demoStore, type DemoStore } from './demo-store.js';
 
@@ -206,6 +207,47 @@ describe('a busy store: only what changed is merged and re-placed', () => {
     // Each changed flow: a binary search of ~20,000 (≤ 15 comparisons); a merge pass would read every flow's key.
     expect(resortReads).toBeGreaterThan(0);
     expect(resortReads).toBeLessThanOrEqual(grown.length * 15);
+  });
+
+  it("a new order's first screen (firstFlows) is a full sort's first rows and count, for every column and choice", () => {
+    const big = copies(40);
+    const s = emptyFlowState();
+    mergeFlows(s, big, 0);
+    mergeFlows(s, big.filter((_, i) => i % 3 === 0).map((r) => ({ ...r, bytes_in: r.bytes_in + 5_000 * ((r.id % 7) + 1) })), 700);
+    for (const sort of SORT_COLUMNS) {
+      for (const choice of [{ all: true }, { all: false, reverse: true }, { all: true, filter: 'act:api !port:53' }, { closed: false }]) {
+        const q = { ...query({ sort, ...choice }), frozen: null };
+        const full = sortedFlows(s.flows.values(), q, 1_000);
+        for (const count of [0, 1, 33, 70]) {
+          const first = firstFlows(s.flows.values(), q, 1_000, count);
+          expect(first.total, `${sort} ${JSON.stringify(choice)}`).toBe(full.length);
+          expect(first.rows.map((f) => f.id), `${sort} ${JSON.stringify(choice)} ${count}`).toEqual(full.slice(0, count).map((f) => f.id));
+        }
+      }
+    }
+  });
+
+  it('a new sort column: the frame shows its first screen before the full order exists; the order made after it pages as a full sort', () => {
+    const m = new WatchModel();
+    m.merge(copies(100), 0);
+    let ui = { ...initialUiState(true), all: true };
+    const frameRows = (f: ReturnType<WatchModel['frame']>) => (f.list.kind === 'flows' ? f.list.rows.map((r) => r.id) : []);
+    m.frame(frameQueryOf(ui, 30), 1_000);
+    m.completeSort(1_000);
+    ui = reduce(ui, { type: 'sortNext' }, { total: 0, height: 30, idAt: () => undefined });
+    const shown = m.frame(frameQueryOf(ui, 30), 1_000);
+    const full = sortedFlows(m.flows.flows.values(), { ...frameQueryOf(ui, 30).flows, frozen: null }, 1_000);
+    expect(frameRows(shown)).toEqual(full.slice(0, 30).map((f) => f.id));
+    expect(shown.total).toBe(full.length);
+    // The full order is owed (the data side makes it once the frame is sent), then pages read it.
+    expect(m.owesSort()).toBe(true);
+    m.completeSort(1_000);
+    expect(m.owesSort()).toBe(false);
+    ui = reduce(ui, { type: 'pageDown' }, { total: full.length, height: 30, idAt: () => undefined });
+    const paged = m.frame(frameQueryOf(ui, 30), 1_000);
+    expect(m.owesSort()).toBe(false);
+    expect(frameRows(paged)).toEqual(full.slice(paged.offset, paged.offset + 30).map((f) => f.id));
+    expect(paged.offset).toBeGreaterThan(0);
   });
 
   it('the unattributed totals and the banner follow merges without walking every flow', () => {

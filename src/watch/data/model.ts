@@ -9,7 +9,7 @@ import { visible } from '../../text/visible.js';
 import { endpoint, formatPercent } from '../../text/format-values.js';
 import { silenceBanner, type Banner } from '../state/banner.js';
 import { emptyFlowState, mergeFlows, RATE_WINDOW_MS, rateOf, type FlowState, type WatchFlow } from '../state/flow-state.js';
-import { clampOffset, resortedFlows, sortedFlows, windowOf, type FlowViewQuery } from '../state/flow-view.js';
+import { clampOffset, firstFlows, resortedFlows, sortedFlows, windowOf, type FlowView, type FlowViewQuery } from '../state/flow-view.js';
 import { groupFlows } from '../state/groups.js';
 import type { WatchRow } from '../../store/read/changes.js';
 import type { ApiLine, ClaimLine, CoverageLine, Frame, FrameQuery, FrameRows, Header } from './frame.js';
@@ -35,7 +35,7 @@ export class WatchModel {
    * re-placed in the kept order.
    */
   private sorted(q: Omit<FlowViewQuery, 'offset' | 'height'>, nowMs: number): WatchFlow[] {
-    const choices = JSON.stringify([q.all, q.closed, q.filter, q.sort, q.reverse, q.frozen?.length ?? -1]);
+    const choices = choicesKey(q);
     const second = q.sort === 'rate' ? Math.floor(nowMs / 1000) : 0;
     const c = this.sortedCache;
     if (c && c.choices === choices && c.version === this.flows.version && c.second === second) return c.list;
@@ -65,6 +65,7 @@ export class WatchModel {
     this.api = [];
     this.frozen = null;
     this.sortedCache = null;
+    this.owedSort = null;
     this.perVersion = null;
   }
 
@@ -145,16 +146,45 @@ export class WatchModel {
     };
   }
 
+  private flowRows(v: FlowView, nowMs: number): { list: FrameRows; total: number; offset: number } {
+    const dataNowUs = this.header.live ? nowMs * 1000 : this.dataEndUs;
+    const rows = v.rows.map((f) => ({ ...f, ...currentRates(f, nowMs), ageS: Math.max(0, (dataNowUs - f.firstSeenUs) / 1e6) }));
+    return { list: { kind: 'flows', rows }, total: v.total, offset: v.offset };
+  }
+
+  /** The full order a first screen left owed (the data side makes it after sending that frame). */
+  private owedSort: { q: Omit<FlowViewQuery, 'offset' | 'height'> } | null = null;
+
+  owesSort(): boolean {
+    return this.owedSort !== null;
+  }
+
+  completeSort(nowMs: number): void {
+    const owed = this.owedSort;
+    this.owedSort = null;
+    if (owed) this.sorted(owed.q, nowMs);
+  }
+
+  /** A kept order for these choices exists (sorted() re-places changed flows in it instead of sorting all). */
+  private hasOrderFor(q: Omit<FlowViewQuery, 'offset' | 'height'>): boolean {
+    return this.sortedCache !== null && this.sortedCache.choices === choicesKey(q);
+  }
+
   private rows(q: FrameQuery, nowMs: number): { list: FrameRows; total: number; offset: number } {
     const { offset, height } = q.flows;
     if (q.view === 'flows') {
       if (!q.flows.frozen) this.frozen = null;
-      const sorted = this.sorted({ ...q.flows, frozen: this.frozen }, nowMs);
+      const choices = { ...q.flows, frozen: this.frozen };
+      // A new order (a sort key, a filter): its first screen now, the full order after the frame is sent.
+      if (!q.flows.frozen && offset + height <= FIRST_SCREEN_MAX && !this.hasOrderFor(choices)) {
+        const first = firstFlows(this.flows.flows.values(), choices, nowMs, offset + height);
+        this.owedSort = { q: choices };
+        return this.flowRows(windowOf(first.rows, offset, height, first.total), nowMs);
+      }
+      const sorted = this.sorted(choices, nowMs);
       const v = windowOf(sorted, offset, height);
       if (q.flows.frozen && !this.frozen) this.frozen = sorted.map((f) => f.id);
-      const dataNowUs = this.header.live ? nowMs * 1000 : this.dataEndUs;
-      const rows = v.rows.map((f) => ({ ...f, ...currentRates(f, nowMs), ageS: Math.max(0, (dataNowUs - f.firstSeenUs) / 1e6) }));
-      return { list: { kind: 'flows', rows }, total: v.total, offset: v.offset };
+      return this.flowRows(v, nowMs);
     }
     if (q.view === 'hosts' || q.view === 'activities') {
       const by = q.view === 'hosts' ? 'host' : 'activity';
@@ -166,6 +196,13 @@ export class WatchModel {
     const lines = coverageLines(this.coverage);
     return window({ kind: 'coverage', rows: lines }, lines.length, offset, height);
   }
+}
+
+/** A new first screen is made by firstFlows up to this many rows down; past it (G: the end), by a full sort. */
+const FIRST_SCREEN_MAX = 1000;
+
+function choicesKey(q: Omit<FlowViewQuery, 'offset' | 'height'>): string {
+  return JSON.stringify([q.all, q.closed, q.filter, q.sort, q.reverse, q.frozen?.length ?? -1]);
 }
 
 /** Those of `ids` whose rate is not 0 now: sorted by rate, their place may change without a merge (the rate decays). */

@@ -70,11 +70,46 @@ function orderOf(q: ViewChoices): (a: Keyed, b: Keyed) => number {
   return (a, b) => (q.all ? b.ollama - a.ollama : 0) || (q.reverse ? compareKeyed(b, a) : compareKeyed(a, b));
 }
 
+/** The scope (`a`, `h`) and the filter let the flow through. */
+function isShown(f: WatchFlow, q: ViewChoices, terms: ReturnType<typeof parseFilter>): boolean {
+  return (q.all || f.ollama) && (q.closed || !f.closed) && matchesFilter(terms, f);
+}
+
 /** The flow as a sort sees it, or null when the scope or filter leaves it out. */
 function keyedIfShown(f: WatchFlow, q: ViewChoices, terms: ReturnType<typeof parseFilter>, nowMs: number): Keyed | null {
-  if (!q.all && !f.ollama) return null;
-  if (!q.closed && f.closed) return null;
-  return matchesFilter(terms, f) ? { f, key: sortKey(q.sort, f, nowMs), ollama: f.ollama ? 1 : 0 } : null;
+  return isShown(f, q, terms) ? { f, key: sortKey(q.sort, f, nowMs), ollama: f.ollama ? 1 : 0 } : null;
+}
+
+/**
+ * The first `count` flows of sortedFlows' order, and how many the scope and filter let through, in
+ * one pass that keeps only the best `count`: a new sort column's first screen without sorting
+ * every flow (50,000 flows: one pass instead of ~800,000 comparisons); the full order can follow.
+ */
+export function firstFlows(flows: Iterable<WatchFlow>, q: ViewChoices, nowMs: number, count: number): { rows: WatchFlow[]; total: number } {
+  const terms = parseFilter(q.filter);
+  const order = orderOf(q);
+  const best: Keyed[] = [];
+  const probe: Keyed = { f: null as unknown as WatchFlow, key: 0, ollama: 0 }; // reused: a flow not kept allocates nothing
+  let total = 0;
+  for (const f of flows) {
+    if (!isShown(f, q, terms)) continue;
+    total++;
+    if (count <= 0) continue;
+    probe.f = f;
+    probe.key = sortKey(q.sort, f, nowMs);
+    probe.ollama = f.ollama ? 1 : 0;
+    if (best.length === count && order(probe, best[count - 1]) >= 0) continue;
+    let lo = 0;
+    let hi = best.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (order(probe, best[mid]) < 0) hi = mid;
+      else lo = mid + 1;
+    }
+    best.splice(lo, 0, { ...probe });
+    if (best.length > count) best.pop();
+  }
+  return { rows: best.map((k) => k.f), total };
 }
 
 /** Every flow the scope and filter let through, in display order (what a window is cut from). */
@@ -132,10 +167,10 @@ export function resortedFlows(before: readonly WatchFlow[], flows: ReadonlyMap<n
   return out;
 }
 
-/** The window of `height` rows from `offset` of an already sorted list. */
-export function windowOf(sorted: readonly WatchFlow[], offset: number, height: number): FlowView {
-  const o = clampOffset(offset, sorted.length, height);
-  return { rows: sorted.slice(o, o + height), total: sorted.length, offset: o };
+/** The window of `height` rows from `offset` of an already sorted list (or of its first rows, when `total` says how many there are). */
+export function windowOf(sorted: readonly WatchFlow[], offset: number, height: number, total = sorted.length): FlowView {
+  const o = clampOffset(offset, total, height);
+  return { rows: sorted.slice(o, o + height), total, offset: o };
 }
 
 
