@@ -10,6 +10,7 @@ import { importFile } from '../../src/commands/import-file.js';
 import { DEMO_CAPTURE } from '../../src/commands/demo-command.js';
 import { openDb } from '../../src/store/open-db.js';
 import { queryFlows, type FlowRecord } from '../../src/store/read/flows.js';
+import { watchRowsChangedSince, type WatchRow } from '../../src/store/read/changes.js';
 
 export interface DemoStore { dir: string; path: string; sessionId: number; remove: () => void }
 
@@ -25,6 +26,16 @@ export function demoFlows(store: DemoStore): FlowRecord[] {
   const db = openDb(store.path, { readonly: true });
   try {
     return queryFlows(db, { session: store.sessionId });
+  } finally {
+    db.close();
+  }
+}
+
+/** The session's flows as the dashboard reads them (every row "changed since" before the first). */
+export function demoWatchRows(store: DemoStore): WatchRow[] {
+  const db = openDb(store.path, { readonly: true });
+  try {
+    return [...watchRowsChangedSince(db, store.sessionId, -1)];
   } finally {
     db.close();
   }

@@ -51,6 +51,53 @@ function screen(columns: number, rows: number, ui = initialUiState(true), noColo
   return renderToString(h(Screen, { frame: frameFor(columns, rows, ui), ui, columns, rows, noColor, notice: null }), { columns });
 }
 
+describe('drawn in place, frame after frame', () => {
+  it("no line's text goes into ink's measure cache (ink 6.8 never empties it), and each line is still one line of the width", () => {
+    // ink-testing-library's terminal is 100 columns wide; the dashboard draws at the terminal's width.
+    const ui = initialUiState(true);
+    const frame = frameFor(100, 40, ui);
+    // ink's measure-text.js keeps each text it measures in a module Map as {width, height}, forever:
+    // catch what goes in through Map.prototype.set while the dashboard's frames are drawn.
+    const measured: string[] = [];
+    const set = Map.prototype.set;
+    Map.prototype.set = function (this: Map<unknown, unknown>, k: unknown, v: unknown) {
+      if (typeof k === 'string' && typeof v === 'object' && v !== null && 'width' in v && 'height' in v) measured.push(k);
+      return set.call(this, k, v);
+    } as typeof set;
+    let last = '';
+    try {
+      const draw = (i: number) => h(Screen, { frame: { ...frame, nowMs: NOW + i * 1000 }, ui, columns: 100, rows: 40, noColor: false, notice: `notice number ${i}` });
+      const app = render(draw(0));
+      for (let i = 1; i <= 30; i++) app.rerender(draw(i));
+      last = app.lastFrame() ?? '';
+      app.unmount();
+    } finally {
+      Map.prototype.set = set;
+    }
+    // The spy sees ink's cache (the blank each line is laid out as), and no line of any frame.
+    expect(measured).toContain(' '.repeat(100));
+    expect(measured.filter((t) => t.includes('notice number') || t.includes('UTC') || t.includes('PROCESS'))).toEqual([]);
+    const lines = strip(last).split('\n');
+    expect(lines).toHaveLength(39);
+    expect(lines.at(-1)).toBe('notice number 30');
+    expect(lines[0]).toContain(new Date(NOW + 30_000).toISOString().slice(11, 19));
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(100);
+    expect(lines.filter((l) => l.includes('blob-down')).length).toBeGreaterThan(0);
+  });
+
+  it('a line with a wide character (a process name in CJK) is cut by ink to the width, as before', () => {
+    const ui = initialUiState(true);
+    const frame = frameFor(100, 40, ui);
+    const wide = '漢'.repeat(80);
+    const app = render(h(Screen, { frame, ui, columns: 100, rows: 40, noColor: true, notice: wide }));
+    const last = strip(app.lastFrame() ?? '').split('\n');
+    app.unmount();
+    expect(last).toHaveLength(39);
+    // 80 double-width characters are 160 cells: ink cut the line (it did not wrap: still 39 lines).
+    expect(last.at(-1)).toMatch(/^漢{40,50}…$/);
+  });
+});
+
 describe('goldens', () => {
   for (const [columns, rows] of [[80, 24], [120, 40], [160, 40]] as const) {
     it(`${columns}×${rows}: rows−1 lines, none wider than the terminal, the scenario's flows and verdicts`, async () => {

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesLastMinute, emptyFlowState, mergeFlows, rateOf, RATE_WINDOW_MS } from '../../src/watch/state/flow-state.js';
-import { resortedFlows, sortedFlows, SORT_COLUMNS, windowOf, type FlowViewQuery } from '../../src/watch/state/flow-view.js';
+import { firstFlows, resortedFlows, sortedFlows, SORT_COLUMNS, windowOf, type FlowViewQuery } from '../../src/watch/state/flow-view.js';
+import { WatchModel } from '../../src/watch/data/model.js';
 import type { WatchFlow } from '../../src/watch/state/flow-state.js';
 
 /** The Flows view as the model builds it: the sorted list, a window of it, and every id in order. */
@@ -17,15 +18,15 @@ import { parseFilter, matchesFilter } from '../../src/watch/state/filter.js';
 import { groupFlows } from '../../src/watch/state/groups.js';
 import { silenceBanner } from '../../src/watch/state/banner.js';
 import { keyToAction, splitInput } from '../../src/watch/state/keys.js';
-import { initialUiState, reduce, type ListInfo } from '../../src/watch/state/ui-state.js';
-import type { FlowRecord } from '../../src/store/read/flows.js';
-import { demoFlows, demoStore, type DemoStore } from './demo-store.js';
+import { frameQueryOf, initialUiState, reduce, type ListInfo } from '../../src/watch/state/ui-state.js';
+import type { WatchRow } from '../../src/store/read/changes.js';
+import { demoWatchRows, demoStore, type DemoStore } from './demo-store.js';
 
 let store: DemoStore;
-let rows: FlowRecord[];
+let rows: WatchRow[];
 beforeAll(async () => {
   store = await demoStore();
-  rows = demoFlows(store);
+  rows = demoWatchRows(store);
 });
 afterAll(() => store.remove());
 
@@ -56,7 +57,7 @@ describe('merge and rates', () => {
   it('the watermark is the largest last_seen merged, and off-host Ollama bytes count toward the last minute', () => {
     const s = emptyFlowState();
     mergeFlows(s, rows, 10_000);
-    const last = Math.max(...rows.map((r) => Date.parse(r.last_seen!)));
+    const last = Math.max(...rows.map((r) => Math.floor(r.last_seen_us / 1000)));
     expect(Math.floor(s.watermarkUs! / 1000)).toBe(last);
     const offHostOllama = rows.filter((r) => r.ollama && !r.initiator_addr.startsWith('127.') && !r.responder_addr.startsWith('127.'));
     expect(bytesLastMinute(s, 10_000)).toBe(offHostOllama.reduce((n, r) => n + r.bytes_in + r.bytes_out, 0));
@@ -88,7 +89,7 @@ describe('filter, sort and scroll', () => {
     const s = emptyFlowState();
     mergeFlows(s, rows, 0);
     const ids = (filter: string) => flowView(s.flows.values(), query({ filter }), 0).rows.map((f) => f.id).sort((a, b) => a - b);
-    const want = (pred: (r: FlowRecord) => boolean) => rows.filter(pred).map((r) => r.id).sort((a, b) => a - b);
+    const want = (pred: (r: WatchRow) => boolean) => rows.filter(pred).map((r) => r.id).sort((a, b) => a - b);
     expect(ids('host:registry')).toEqual(want((r) => (r.hostname ?? '').includes('registry')));
     expect(ids('host:registry').length).toBe(3);
     expect(ids('proc:curl')).toEqual(want((r) => r.process?.name === 'curl'));
@@ -139,7 +140,7 @@ describe('filter, sort and scroll', () => {
 
 describe('a busy store: only what changed is merged and re-placed', () => {
   /** The demo rows copied `n` times under new ids (a big session of the same kinds of flows). */
-  const copies = (n: number): FlowRecord[] => Array.from({ length: n }, (_, k) => rows.map((r) => ({
+  const copies = (n: number): WatchRow[] => Array.from({ length: n }, (_, k) => rows.map((r) => ({
     ...r, id: r.id + 1000 * (k + 1), bytes_in: r.bytes_in + ((k * 7919) % 5000), bytes_out: r.bytes_out + ((k * 104729) % 3000),
   }))).flat();
 
@@ -182,6 +183,73 @@ describe('a busy store: only what changed is merged and re-placed', () => {
     }
   });
 
+  it('re-placing a few hundred changed flows among 20,000 compares O(changed × log n) sort keys, not one per flow', () => {
+    const big = copies(720);
+    const q = { ...query({ sort: 'total' }), frozen: null };
+    const s = emptyFlowState();
+    mergeFlows(s, big, 0);
+    const before = sortedFlows(s.flows.values(), q, 0);
+    // Count the sort key's reads of the flows kept in place (a merged flow is a new object, uncounted).
+    let reads = 0;
+    for (const f of before) {
+      const v = f.bytesIn;
+      Object.defineProperty(f, 'bytesIn', { get: () => { reads++; return v; }, configurable: true });
+    }
+    s.changed = new Set();
+    const grown = big.filter((_, i) => i % 100 === 0).map((r) => ({ ...r, bytes_in: r.bytes_in + 7_777 * ((r.id % 11) + 1) }));
+    mergeFlows(s, grown, 1_000);
+    reads = 0;
+    const next = resortedFlows(before, s.flows, s.changed!, q, 1_000);
+    const resortReads = reads;
+    expect(next.map((f) => f.id)).toEqual(sortedFlows(s.flows.values(), q, 1_000).map((f) => f.id));
+    expect(before.length).toBeGreaterThan(20_000);
+    expect(grown.length).toBeGreaterThan(150);
+    // Each changed flow: a binary search of ~20,000 (≤ 15 comparisons); a merge pass would read every flow's key.
+    expect(resortReads).toBeGreaterThan(0);
+    expect(resortReads).toBeLessThanOrEqual(grown.length * 15);
+  });
+
+  it("a new order's first screen (firstFlows) is a full sort's first rows and count, for every column and choice", () => {
+    const big = copies(40);
+    const s = emptyFlowState();
+    mergeFlows(s, big, 0);
+    mergeFlows(s, big.filter((_, i) => i % 3 === 0).map((r) => ({ ...r, bytes_in: r.bytes_in + 5_000 * ((r.id % 7) + 1) })), 700);
+    for (const sort of SORT_COLUMNS) {
+      for (const choice of [{ all: true }, { all: false, reverse: true }, { all: true, filter: 'act:api !port:53' }, { closed: false }]) {
+        const q = { ...query({ sort, ...choice }), frozen: null };
+        const full = sortedFlows(s.flows.values(), q, 1_000);
+        for (const count of [0, 1, 33, 70]) {
+          const first = firstFlows(s.flows.values(), q, 1_000, count);
+          expect(first.total, `${sort} ${JSON.stringify(choice)}`).toBe(full.length);
+          expect(first.rows.map((f) => f.id), `${sort} ${JSON.stringify(choice)} ${count}`).toEqual(full.slice(0, count).map((f) => f.id));
+        }
+      }
+    }
+  });
+
+  it('a new sort column: the frame shows its first screen before the full order exists; the order made after it pages as a full sort', () => {
+    const m = new WatchModel();
+    m.merge(copies(100), 0);
+    let ui = { ...initialUiState(true), all: true };
+    const frameRows = (f: ReturnType<WatchModel['frame']>) => (f.list.kind === 'flows' ? f.list.rows.map((r) => r.id) : []);
+    m.frame(frameQueryOf(ui, 30), 1_000);
+    m.completeSort(1_000);
+    ui = reduce(ui, { type: 'sortNext' }, { total: 0, height: 30, idAt: () => undefined });
+    const shown = m.frame(frameQueryOf(ui, 30), 1_000);
+    const full = sortedFlows(m.flows.flows.values(), { ...frameQueryOf(ui, 30).flows, frozen: null }, 1_000);
+    expect(frameRows(shown)).toEqual(full.slice(0, 30).map((f) => f.id));
+    expect(shown.total).toBe(full.length);
+    // The full order is owed (the data side makes it once the frame is sent), then pages read it.
+    expect(m.owesSort()).toBe(true);
+    m.completeSort(1_000);
+    expect(m.owesSort()).toBe(false);
+    ui = reduce(ui, { type: 'pageDown' }, { total: full.length, height: 30, idAt: () => undefined });
+    const paged = m.frame(frameQueryOf(ui, 30), 1_000);
+    expect(m.owesSort()).toBe(false);
+    expect(frameRows(paged)).toEqual(full.slice(paged.offset, paged.offset + 30).map((f) => f.id));
+    expect(paged.offset).toBeGreaterThan(0);
+  });
+
   it('the unattributed totals and the banner follow merges without walking every flow', () => {
     const s = emptyFlowState();
     mergeFlows(s, rows, 0);
@@ -198,7 +266,7 @@ describe('silence banner', () => {
     const s = emptyFlowState();
     mergeFlows(s, rows, 0);
     const offHost = rows.filter((r) => r.ollama && !r.responder_addr.startsWith('127.'));
-    const lastUs = Math.max(...offHost.map((r) => Date.parse(r.last_seen!) * 1000));
+    const lastUs = Math.max(...offHost.map((r) => r.last_seen_us));
     const b = silenceBanner(s, lastUs, 0, 0, false);
     expect(b).toMatchObject({ kind: 'traffic', flows: offHost.length });
     // The far end with the most bytes: the CDN the blob came from.

@@ -37,6 +37,20 @@ function recordStatements(poller: StorePoller): string[] {
 }
 
 describe('following a store', () => {
+  it("the dashboard's connection caches at most 2 MiB of the store's pages (SQLite's default: 16 MiB)", () => {
+    const poller = new StorePoller(store.path, undefined, 0);
+    try {
+      poller.poll(1_000);
+      // A negative cache_size is KiB.
+      expect(poller.withDb((db) => db.pragma('cache_size', { simple: true }))).toBe(-2048);
+      const other = new Database(store.path, { readonly: true });
+      expect(other.pragma('cache_size', { simple: true })).toBeLessThan(-2048);
+      other.close();
+    } finally {
+      poller.close();
+    }
+  });
+
   it('reads every flow once; an unchanged data_version reads nothing; a commit appears with its rate', () => {
     const poller = new StorePoller(store.path, undefined, 0);
     const writer = new Database(store.path);

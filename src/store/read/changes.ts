@@ -5,12 +5,21 @@
  */
 import type { Db } from '../open-db.js';
 import { iterateFlowsWhere, type FlowRecord } from './flows.js';
-import { isoMicrosOrNull } from '../format-time.js';
 import { protoName } from '../proto-name.js';
 
 /** SQLite's data_version: changes whenever another connection commits to the store. */
 export function dataVersion(db: Db): number {
   return db.pragma('data_version', { simple: true }) as number;
+}
+
+/**
+ * Caps the connection's page cache at `kib` KiB (SQLite's default here is 16 MiB a connection). A
+ * reader that follows a store for hours and keeps its own state (the dashboard) gains little from
+ * caching the store's pages: the OS caches the file, and a claims evaluation that reads every flow
+ * of a 50,000-flow session filled the 16 MiB (+27 MB RSS measured, bench/RESULTS.md).
+ */
+export function capPageCache(db: Db, kib: number): void {
+  db.pragma(`cache_size = -${Math.max(1, Math.floor(kib))}`);
 }
 
 /** Largest last_seen of a session's flows (µs), or null when it has none: the next watermark. */
@@ -32,27 +41,36 @@ export function flowsChangedSince(db: Db, sessionId: number, since: number): Gen
  * read of a busy store runs every half second.
  */
 export type WatchRow = Pick<FlowRecord, 'id' | 'proto' | 'initiator_addr' | 'responder_addr' | 'responder_port' | 'hostname'
-  | 'hostname_source' | 'activity' | 'ollama' | 'bytes_in' | 'bytes_out' | 'first_seen' | 'last_seen' | 'conn_state'>
-  & { process: { pid: number; name: string; exe?: string | null } | null };
+  | 'hostname_source' | 'activity' | 'ollama' | 'bytes_in' | 'bytes_out' | 'conn_state'>
+  & {
+    process: { pid: number; name: string; exe?: string | null } | null;
+    /** first_seen and last_seen as stored (µs), not as ISO text: the dashboard keeps µs, and 50,000 rows made into text and parsed back cost time and garbage. */
+    first_seen_us: number;
+    last_seen_us: number;
+  };
 
-interface WatchSqlRow {
-  id: number; proto: number; initiator_addr: string; responder_addr: string; responder_port: number; hostname: string | null;
-  hostname_source: FlowRecord['hostname_source']; activity: string; ollama: number; bytes_in: number; bytes_out: number;
-  first_seen: number; last_seen: number; conn_state: string | null; pid: number | null; comm: string | null;
-}
+/** The columns watchRowsChangedSince selects, in order (rows are read as arrays: see there). */
+const enum Col { id, proto, initiatorAddr, responderAddr, responderPort, hostname, hostnameSource, activity, ollama, bytesIn, bytesOut, firstSeen, lastSeen, connState, pid, comm }
 
-/** As flowsChangedSince, only the dashboard's columns. */
+/**
+ * As flowsChangedSince, only the dashboard's columns. Rows are read as arrays and made into one
+ * literal each here: better-sqlite3 building a named-column object per row cost ~3× the read
+ * (2,000 rows: 17 ms against 6), and the 2 s overlap re-reads hundreds of rows each half second.
+ */
 export function* watchRowsChangedSince(db: Db, sessionId: number, since: number): Generator<WatchRow> {
   const rows = db.prepare(`SELECT f.id, f.proto, f.initiator_addr, f.responder_addr, f.responder_port, f.hostname, f.hostname_source,
       f.activity, f.ollama, f.bytes_in, f.bytes_out, f.first_seen, f.last_seen, f.conn_state, p.pid, p.comm FROM flows f
     LEFT JOIN processes p ON p.session_id = f.session_id AND p.seq = f.process_seq
-    WHERE f.session_id = ? AND f.last_seen > ? ORDER BY f.first_seen, f.id`).iterate(sessionId, since);
-  for (const r of rows as Iterable<WatchSqlRow>) {
+    WHERE f.session_id = ? AND f.last_seen > ? ORDER BY f.first_seen, f.id`).raw(true).iterate(sessionId, since);
+  for (const r of rows as Iterable<unknown[]>) {
+    const pid = r[Col.pid] as number | null;
     yield {
-      id: r.id, proto: protoName(r.proto), initiator_addr: r.initiator_addr, responder_addr: r.responder_addr,
-      responder_port: r.responder_port, hostname: r.hostname, hostname_source: r.hostname_source, activity: r.activity,
-      ollama: r.ollama === 1, bytes_in: r.bytes_in, bytes_out: r.bytes_out, first_seen: isoMicrosOrNull(r.first_seen),
-      last_seen: isoMicrosOrNull(r.last_seen), conn_state: r.conn_state, process: r.pid === null ? null : { pid: r.pid, name: r.comm ?? '' },
+      id: r[Col.id] as number, proto: protoName(r[Col.proto] as number), initiator_addr: r[Col.initiatorAddr] as string,
+      responder_addr: r[Col.responderAddr] as string, responder_port: r[Col.responderPort] as number, hostname: r[Col.hostname] as string | null,
+      hostname_source: r[Col.hostnameSource] as FlowRecord['hostname_source'], activity: r[Col.activity] as string,
+      ollama: r[Col.ollama] === 1, bytes_in: r[Col.bytesIn] as number, bytes_out: r[Col.bytesOut] as number,
+      first_seen_us: r[Col.firstSeen] as number, last_seen_us: r[Col.lastSeen] as number,
+      conn_state: r[Col.connState] as string | null, process: pid === null ? null : { pid, name: (r[Col.comm] as string | null) ?? '' },
     };
   }
 }

@@ -8,8 +8,8 @@ import { clientClass } from '../../exposure/scope.js';
 import { visible } from '../../text/visible.js';
 import { endpoint, formatPercent } from '../../text/format-values.js';
 import { silenceBanner, type Banner } from '../state/banner.js';
-import { emptyFlowState, mergeFlows, rateOf, type FlowState, type WatchFlow } from '../state/flow-state.js';
-import { clampOffset, resortedFlows, sortedFlows, windowOf, type FlowViewQuery } from '../state/flow-view.js';
+import { emptyFlowState, mergeFlows, RATE_WINDOW_MS, rateOf, type FlowState, type WatchFlow } from '../state/flow-state.js';
+import { clampOffset, firstFlows, resortedFlows, sortedFlows, windowOf, type FlowView, type FlowViewQuery } from '../state/flow-view.js';
 import { groupFlows } from '../state/groups.js';
 import type { WatchRow } from '../../store/read/changes.js';
 import type { ApiLine, ClaimLine, CoverageLine, Frame, FrameQuery, FrameRows, Header } from './frame.js';
@@ -35,20 +35,24 @@ export class WatchModel {
    * re-placed in the kept order.
    */
   private sorted(q: Omit<FlowViewQuery, 'offset' | 'height'>, nowMs: number): WatchFlow[] {
-    const choices = JSON.stringify([q.all, q.closed, q.filter, q.sort, q.reverse, q.frozen?.length ?? -1]);
+    const choices = choicesKey(q);
     const second = q.sort === 'rate' ? Math.floor(nowMs / 1000) : 0;
     const c = this.sortedCache;
     if (c && c.choices === choices && c.version === this.flows.version && c.second === second) return c.list;
     const changed = this.flows.changed;
     let list: WatchFlow[];
+    let hot: number[];
     if (c && c.choices === choices && changed !== null) {
       for (const id of c.hot) changed.add(id);
       list = resortedFlows(c.list, this.flows.flows, changed, q, nowMs);
+      // A flow has a rate only if it grew lately, so it was merged since the last sort or had a rate then.
+      hot = q.sort === 'rate' ? hotIds(changed, this.flows.flows, nowMs) : [];
     } else {
       list = sortedFlows(this.flows.flows.values(), q, nowMs);
+      hot = q.sort === 'rate' ? hotIds(list.map((f) => f.id), this.flows.flows, nowMs) : [];
     }
     this.flows.changed = new Set();
-    this.sortedCache = { choices, version: this.flows.version, second, list, hot: q.sort === 'rate' ? hotIds(list, nowMs) : [] };
+    this.sortedCache = { choices, version: this.flows.version, second, list, hot };
     return list;
   }
 
@@ -61,6 +65,7 @@ export class WatchModel {
     this.api = [];
     this.frozen = null;
     this.sortedCache = null;
+    this.owedSort = null;
     this.perVersion = null;
   }
 
@@ -142,16 +147,45 @@ export class WatchModel {
     };
   }
 
+  private flowRows(v: FlowView, nowMs: number): { list: FrameRows; total: number; offset: number } {
+    const dataNowUs = this.header.live ? nowMs * 1000 : this.dataEndUs;
+    const rows = v.rows.map((f) => ({ ...f, ...currentRates(f, nowMs), ageS: Math.max(0, (dataNowUs - f.firstSeenUs) / 1e6) }));
+    return { list: { kind: 'flows', rows }, total: v.total, offset: v.offset };
+  }
+
+  /** The full order a first screen left owed (the data side makes it after sending that frame). */
+  private owedSort: { q: Omit<FlowViewQuery, 'offset' | 'height'> } | null = null;
+
+  owesSort(): boolean {
+    return this.owedSort !== null;
+  }
+
+  completeSort(nowMs: number): void {
+    const owed = this.owedSort;
+    this.owedSort = null;
+    if (owed) this.sorted(owed.q, nowMs);
+  }
+
+  /** A kept order for these choices exists (sorted() re-places changed flows in it instead of sorting all). */
+  private hasOrderFor(q: Omit<FlowViewQuery, 'offset' | 'height'>): boolean {
+    return this.sortedCache !== null && this.sortedCache.choices === choicesKey(q);
+  }
+
   private rows(q: FrameQuery, nowMs: number): { list: FrameRows; total: number; offset: number } {
     const { offset, height } = q.flows;
     if (q.view === 'flows') {
       if (!q.flows.frozen) this.frozen = null;
-      const sorted = this.sorted({ ...q.flows, frozen: this.frozen }, nowMs);
+      const choices = { ...q.flows, frozen: this.frozen };
+      // A new order (a sort key, a filter): its first screen now, the full order after the frame is sent.
+      if (!q.flows.frozen && offset + height <= FIRST_SCREEN_MAX && !this.hasOrderFor(choices)) {
+        const first = firstFlows(this.flows.flows.values(), choices, nowMs, offset + height);
+        this.owedSort = { q: choices };
+        return this.flowRows(windowOf(first.rows, offset, height, first.total), nowMs);
+      }
+      const sorted = this.sorted(choices, nowMs);
       const v = windowOf(sorted, offset, height);
       if (q.flows.frozen && !this.frozen) this.frozen = sorted.map((f) => f.id);
-      const dataNowUs = this.header.live ? nowMs * 1000 : this.dataEndUs;
-      const rows = v.rows.map((f) => ({ ...f, ...currentRates(f, nowMs), ageS: Math.max(0, (dataNowUs - f.firstSeenUs) / 1e6) }));
-      return { list: { kind: 'flows', rows }, total: v.total, offset: v.offset };
+      return this.flowRows(v, nowMs);
     }
     if (q.view === 'hosts' || q.view === 'activities') {
       const by = q.view === 'hosts' ? 'host' : 'activity';
@@ -165,12 +199,19 @@ export class WatchModel {
   }
 }
 
-/** Flows whose rate is not 0 now: sorted by rate, their place may change without a merge (the rate decays). */
-function hotIds(list: readonly WatchFlow[], nowMs: number): number[] {
+/** A new first screen is made by firstFlows up to this many rows down; past it (G: the end), by a full sort. */
+const FIRST_SCREEN_MAX = 1000;
+
+function choicesKey(q: Omit<FlowViewQuery, 'offset' | 'height'>): string {
+  return JSON.stringify([q.all, q.closed, q.filter, q.sort, q.reverse, q.frozen?.length ?? -1]);
+}
+
+/** Those of `ids` whose rate is not 0 now: sorted by rate, their place may change without a merge (the rate decays). */
+function hotIds(ids: Iterable<number>, flows: ReadonlyMap<number, WatchFlow>, nowMs: number): number[] {
   const hot: number[] = [];
-  for (const f of list) {
-    const r = rateOf(f, nowMs);
-    if (r.in + r.out > 0) hot.push(f.id);
+  for (const id of ids) {
+    const f = flows.get(id);
+    if (f && nowMs - f.grewAtMs <= RATE_WINDOW_MS && f.rateIn + f.rateOut > 0) hot.push(id);
   }
   return hot;
 }

@@ -45,5 +45,8 @@ export class SourceLoop {
     // A frame that flashes a changed verdict is followed by one that does not, frameMs later.
     this.pending = frame.claims.some((c) => c.changed);
     this.post(frame);
+    // A new order's frame showed its first screen: the full order (for paging, and for re-placing
+    // what changes) is made once that frame is on its way.
+    if (this.poller.model.owesSort()) setImmediate(() => this.poller.model.completeSort(this.clock()));
   }
 }

@@ -8,7 +8,7 @@
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { openDb, type Db } from '../../store/open-db.js';
-import { dataVersion, watchRowsChangedSince } from '../../store/read/changes.js';
+import { capPageCache, dataVersion, watchRowsChangedSince } from '../../store/read/changes.js';
 import { queryFlows } from '../../store/read/flows.js';
 import { sessionIds, sessionRows, type SessionRow } from '../../store/read/sessions.js';
 import { claimsReport } from '../../claims/evaluate.js';
@@ -22,6 +22,9 @@ import type { Header } from './frame.js';
  * (a flow reclassified when it closes keeps its last_seen). Merging a row twice changes nothing.
  */
 const OVERLAP_US = 2_000_000;
+
+/** The read-only connection's page cache: the merged state is kept in memory, the store's pages need not be. */
+const PAGE_CACHE_KIB = 2048;
 
 export class StorePoller {
   readonly model = new WatchModel();
@@ -39,6 +42,7 @@ export class StorePoller {
 
   constructor(private readonly path: string, private readonly wantSession: number | undefined, private readonly claimsEveryMs: number) {
     this.db = openDb(path, { readonly: true });
+    capPageCache(this.db, PAGE_CACHE_KIB);
     this.claimsGapMs = claimsEveryMs;
   }
 

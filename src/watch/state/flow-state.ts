@@ -84,10 +84,6 @@ function intern(state: FlowState, s: string): string {
   return s;
 }
 
-function usOf(iso: string | null): number {
-  return iso === null ? 0 : Date.parse(iso) * 1000 + Number(/\.\d{3}(\d{3})/.exec(iso)?.[1] ?? 0);
-}
-
 /**
  * The compact row of one stored flow (strings from outside made visible here, once, and interned),
  * every field written in one literal: one fixed object shape (a spread copy of 18 fields made V8 keep
@@ -108,8 +104,8 @@ function watchFlowOf(state: FlowState, r: WatchRow, nowMs: number): WatchFlow {
     offHost: !isLoopbackText(r.initiator_addr) && !isLoopbackText(r.responder_addr),
     bytesIn: r.bytes_in,
     bytesOut: r.bytes_out,
-    firstSeenUs: usOf(r.first_seen),
-    lastSeenUs: usOf(r.last_seen),
+    firstSeenUs: r.first_seen_us,
+    lastSeenUs: r.last_seen_us,
     closed: r.conn_state !== null && CLOSED_STATES.has(r.conn_state),
     rateIn: 0,
     rateOut: 0,
@@ -124,9 +120,11 @@ function watchFlowOf(state: FlowState, r: WatchRow, nowMs: number): WatchFlow {
 export function mergeFlows(state: FlowState, rows: Iterable<WatchRow>, nowMs: number): number {
   let n = 0;
   for (const r of rows) {
+    const prev = state.flows.get(r.id);
+    // A row read again (the watermark's overlap) that has not changed: nothing to merge or re-sort,
+    // and nothing made (most rows of a change read are these).
+    if (prev && sameStoredRow(prev, r)) continue;
     const next = watchFlowOf(state, r, nowMs);
-    const prev = state.flows.get(next.id);
-    // A row read again (the watermark's overlap) that has not changed: nothing to merge or re-sort.
     if (prev && sameRow(prev, next)) continue;
     const dIn = prev ? Math.max(0, next.bytesIn - prev.bytesIn) : 0;
     const dOut = prev ? Math.max(0, next.bytesOut - prev.bytesOut) : 0;
@@ -155,6 +153,18 @@ function countUnattributed(state: FlowState, f: Pick<WatchFlow, 'pid' | 'bytesIn
   if (!f || f.pid !== null) return;
   state.unattributed.flows += sign;
   state.unattributed.bytes += sign * (f.bytesIn + f.bytesOut);
+}
+
+/**
+ * The stored row is the one `f` was made from, compared on the raw columns before anything is made
+ * of them (a text that had to be made visible compares unequal here and is compared by sameRow).
+ */
+function sameStoredRow(f: WatchFlow, r: WatchRow): boolean {
+  return f.bytesIn === r.bytes_in && f.bytesOut === r.bytes_out && f.ollama === r.ollama && f.pid === (r.process?.pid ?? null)
+    && f.closed === (r.conn_state !== null && CLOSED_STATES.has(r.conn_state)) && f.activity === r.activity
+    && f.remote === (r.hostname || f.address) && f.proc === (r.process ? r.process.name : null)
+    && f.nameSource === (r.hostname && r.hostname_source ? r.hostname_source : null)
+    && f.lastSeenUs === r.last_seen_us && f.firstSeenUs === r.first_seen_us;
 }
 
 function sameRow(a: WatchFlow, b: WatchFlow): boolean {

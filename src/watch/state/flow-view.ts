@@ -70,11 +70,46 @@ function orderOf(q: ViewChoices): (a: Keyed, b: Keyed) => number {
   return (a, b) => (q.all ? b.ollama - a.ollama : 0) || (q.reverse ? compareKeyed(b, a) : compareKeyed(a, b));
 }
 
+/** The scope (`a`, `h`) and the filter let the flow through. */
+function isShown(f: WatchFlow, q: ViewChoices, terms: ReturnType<typeof parseFilter>): boolean {
+  return (q.all || f.ollama) && (q.closed || !f.closed) && matchesFilter(terms, f);
+}
+
 /** The flow as a sort sees it, or null when the scope or filter leaves it out. */
 function keyedIfShown(f: WatchFlow, q: ViewChoices, terms: ReturnType<typeof parseFilter>, nowMs: number): Keyed | null {
-  if (!q.all && !f.ollama) return null;
-  if (!q.closed && f.closed) return null;
-  return matchesFilter(terms, f) ? { f, key: sortKey(q.sort, f, nowMs), ollama: f.ollama ? 1 : 0 } : null;
+  return isShown(f, q, terms) ? { f, key: sortKey(q.sort, f, nowMs), ollama: f.ollama ? 1 : 0 } : null;
+}
+
+/**
+ * The first `count` flows of sortedFlows' order, and how many the scope and filter let through, in
+ * one pass that keeps only the best `count`: a new sort column's first screen without sorting
+ * every flow (50,000 flows: one pass instead of ~800,000 comparisons); the full order can follow.
+ */
+export function firstFlows(flows: Iterable<WatchFlow>, q: ViewChoices, nowMs: number, count: number): { rows: WatchFlow[]; total: number } {
+  const terms = parseFilter(q.filter);
+  const order = orderOf(q);
+  const best: Keyed[] = [];
+  const probe: Keyed = { f: null as unknown as WatchFlow, key: 0, ollama: 0 }; // reused: a flow not kept allocates nothing
+  let total = 0;
+  for (const f of flows) {
+    if (!isShown(f, q, terms)) continue;
+    total++;
+    if (count <= 0) continue;
+    probe.f = f;
+    probe.key = sortKey(q.sort, f, nowMs);
+    probe.ollama = f.ollama ? 1 : 0;
+    if (best.length === count && order(probe, best[count - 1]) >= 0) continue;
+    let lo = 0;
+    let hi = best.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (order(probe, best[mid]) < 0) hi = mid;
+      else lo = mid + 1;
+    }
+    best.splice(lo, 0, { ...probe });
+    if (best.length > count) best.pop();
+  }
+  return { rows: best.map((k) => k.f), total };
 }
 
 /** Every flow the scope and filter let through, in display order (what a window is cut from). */
@@ -91,8 +126,9 @@ export function sortedFlows(flows: Iterable<WatchFlow>, q: ViewChoices, nowMs: n
 /**
  * The same order as sortedFlows, from the order of a moment ago: only the flows in `moved` (merged
  * since, or sorted by a rate that may have decayed) are taken out and put back in their place; the
- * rest keep theirs (their keys cannot have changed). O(n) plus a sort of the moved ones, instead
- * of a sort of every flow: a busy store changes a few hundred of 50,000 a second.
+ * rest keep theirs (their keys cannot have changed). Each is placed by a binary search of the kept
+ * order and the runs between are copied: a busy store changes a few hundred of 50,000 flows a
+ * second, so a frame compares O(moved × log n) keys instead of one per flow.
  */
 export function resortedFlows(before: readonly WatchFlow[], flows: ReadonlyMap<number, WatchFlow>, moved: ReadonlySet<number>, q: ViewChoices, nowMs: number): WatchFlow[] {
   const terms = parseFilter(q.filter);
@@ -104,25 +140,37 @@ export function resortedFlows(before: readonly WatchFlow[], flows: ReadonlyMap<n
     if (k) incoming.push(k);
   }
   incoming.sort(order);
+  const kept = before.filter((f) => !moved.has(f.id));
+  const probe: Keyed = { f: kept[0], key: 0, ollama: 0 }; // one object reused: no allocation per comparison
+  const keptAt = (i: number): Keyed => {
+    probe.f = kept[i];
+    probe.key = sortKey(q.sort, kept[i], nowMs);
+    probe.ollama = kept[i].ollama ? 1 : 0;
+    return probe;
+  };
   const out: WatchFlow[] = [];
-  let i = 0;
-  const kept: Keyed = { f: before[0], key: 0, ollama: 0 }; // one object reused: no allocation per flow
-  for (const f of before) {
-    if (moved.has(f.id)) continue;
-    kept.f = f;
-    kept.key = sortKey(q.sort, f, nowMs);
-    kept.ollama = f.ollama ? 1 : 0;
-    while (i < incoming.length && order(incoming[i], kept) < 0) out.push(incoming[i++].f);
-    out.push(f);
+  let from = 0;
+  for (const k of incoming) {
+    // The first kept flow this one goes before (the kept order is sorted, so the search is valid).
+    let lo = from;
+    let hi = kept.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (order(k, keptAt(mid)) < 0) hi = mid;
+      else lo = mid + 1;
+    }
+    for (let i = from; i < lo; i++) out.push(kept[i]);
+    out.push(k.f);
+    from = lo;
   }
-  while (i < incoming.length) out.push(incoming[i++].f);
+  for (let i = from; i < kept.length; i++) out.push(kept[i]);
   return out;
 }
 
-/** The window of `height` rows from `offset` of an already sorted list. */
-export function windowOf(sorted: readonly WatchFlow[], offset: number, height: number): FlowView {
-  const o = clampOffset(offset, sorted.length, height);
-  return { rows: sorted.slice(o, o + height), total: sorted.length, offset: o };
+/** The window of `height` rows from `offset` of an already sorted list (or of its first rows, when `total` says how many there are). */
+export function windowOf(sorted: readonly WatchFlow[], offset: number, height: number, total = sorted.length): FlowView {
+  const o = clampOffset(offset, total, height);
+  return { rows: sorted.slice(o, o + height), total, offset: o };
 }
 
 

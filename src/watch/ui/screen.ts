@@ -3,8 +3,8 @@
  * render it with renderToString), exactly `layout.height` lines (rows−1), each cut to the width.
  * With NO_COLOR no color or reverse video is used: the selected row is marked with `>` anyway.
  */
-import { createElement as h, type ReactElement } from 'react';
-import { Box, Text } from 'ink';
+import { createElement as h, memo, type ReactElement } from 'react';
+import { Box, Text, Transform } from 'ink';
 import { formatBytes, formatDuration } from '../../text/format-values.js';
 import type { Frame } from '../data/frame.js';
 import { KEY_HELP, VIEWS, type ViewName } from '../state/keys.js';
@@ -33,10 +33,45 @@ export function Screen(p: ScreenProps): ReactElement {
     return h(Text, null, fit(`terminal too small: ${p.columns}×${p.rows}; watch needs at least ${MIN_COLUMNS}×${MIN_ROWS} (q quits)`, Math.max(1, p.columns - 1)));
   }
   const lines = p.frame ? screenLines(p.frame, p.ui, layout, p.notice) : waiting(layout);
-  return h(Box, { flexDirection: 'column', height: layout.height }, ...lines.map((l, i) => h(Text, {
-    key: i, wrap: 'truncate',
+  return h(Box, { flexDirection: 'column', height: layout.height }, ...lines.map((l, i) => h(ScreenLine, {
+    key: i, width: layout.columns, text: l.text,
     ...(p.noColor ? {} : { color: l.color, inverse: l.inverse, bold: l.bold }),
-  }, fit(l.text, layout.columns))));
+  })));
+}
+
+/** The characters the screen's own text uses besides printable ASCII: each one cell wide in ink. */
+const ONE_CELL = /^[\x20-\x7e·×—…↑→↓↔−│█µ]*$/;
+const blanks = new Map<number, string>();
+
+function blankOf(width: number): string {
+  let b = blanks.get(width);
+  if (b === undefined) blanks.set(width, (b = ' '.repeat(width)));
+  return b;
+}
+
+/**
+ * One line, re-drawn only when its text or style changed (memo). A line of one-cell characters
+ * (nearly all) is given to ink as a blank of the line's width that a Transform replaces with the
+ * text as it is written: ink measures and lays out the unchanged blank, not the text. That is the
+ * cheaper path (ink measures a text's width character by character, and a line with any non-ASCII
+ * character, as most here have: │ · ↓, goes through Intl.Segmenter), and ink 6.8 keeps every text
+ * it ever measured in a cache it never empties: the dashboard's lines change each second (clock,
+ * ages, rates), so measuring them grew the heap for as long as it ran. Any other line (a name with
+ * wide characters) is measured and cut by ink as before. `width` is the terminal's (ink would wrap
+ * a wider blank, and the Transform would then find no blank to replace).
+ */
+const ScreenLine = memo(function ScreenLine(p: { text: string; width: number; color?: string; inverse?: boolean; bold?: boolean }): ReactElement {
+  const style = { color: p.color, inverse: p.inverse, bold: p.bold };
+  // Padded to the width only where the padding shows (reverse video); ink drops trailing blanks.
+  const text = p.inverse ? fit(p.text, p.width) : cut(p.text, p.width);
+  if (!ONE_CELL.test(text)) return h(Text, { wrap: 'truncate', ...style }, fit(p.text, p.width));
+  const blank = blankOf(p.width);
+  return h(Transform, { transform: (styled: string) => styled.replace(blank, () => text) }, h(Text, style, blank));
+});
+
+/** Cut to `w` columns with "…" (not padded). */
+function cut(text: string, w: number): string {
+  return text.length > w ? `${text.slice(0, w - 1)}…` : text;
 }
 
 function waiting(layout: Layout): Line[] {
