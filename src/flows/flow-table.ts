@@ -289,7 +289,12 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
       else if (ports === rev && sameWords(r + R_IADDR, 4, words) && sameWords(r + R_RADDR, 0, words)) dir = DIR_IN;
       else continue;
       const s = s1 - 1;
-      if (startsOver(s, pkt, d)) {
+      // Idle past its timeout (expire() not called lately), or a fresh SYN on a finished TCP flow.
+      // Written out here, per packet: V8 did not inline a function for it into this loop (a call
+      // per packet, and a double returned from a call is a heap number).
+      const bare = rec[r + R_BARE] > 0;
+      const last = bare ? bareNums[s * BARE_NUMS + B_LAST] : (slots[s] as Flow).lastSeen;
+      if (pkt.ts - last > timeouts[rec[r + R_LIST]] || (!bare && (d.tcpFlags & TCP_SYN) !== 0 && synAfterDone(s, d))) {
         closeSlot(s);
         return -1;
       }
@@ -298,21 +303,14 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     }
   }
 
+  /** A SYN without ACK on a TCP flow that has finished (FIN both ways or RST): port reuse. */
+  function synAfterDone(s: number, d: Decoded): boolean {
+    return d.proto === IPPROTO.TCP && (d.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN && tcpDone((slots[s] as Flow).tcpState);
+  }
+
   function sameWords(at: number, pktBase: number, words: number): boolean {
     for (let k = 0; k < words; k++) if (rec[at + k] !== pktAddr[pktBase + k]) return false;
     return true;
-  }
-
-  /** Idle past its timeout (expire() not called lately), or a fresh SYN on a finished TCP flow. */
-  // Per packet: reads the time where it is rather than through lastSeenOf() (a double returned
-  // from a call V8 does not inline is a heap allocation).
-  function startsOver(s: number, pkt: Packet, d: Decoded): boolean {
-    const r = s * REC;
-    const timeout = timeouts[rec[r + R_LIST]];
-    if (rec[r + R_BARE] > 0) return pkt.ts - bareNums[s * BARE_NUMS + B_LAST] > timeout; // bare SYNs only: not finished
-    const f = slots[s] as Flow;
-    if (pkt.ts - f.lastSeen > timeout) return true;
-    return d.proto === IPPROTO.TCP && (d.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN && tcpDone(f.tcpState);
   }
 
   function lastSeenOf(s: number): number {
