@@ -65,6 +65,7 @@ export function createDnsCache(maxAddrs = 100_000): DnsCache {
   }
 
   function lookup(buf: Buffer, addrLen: number, atTs: number, off = 0): DnsCacheEntry | null {
+    if (byAddr.size === 0) return null; // no DNS seen (a flood): no key string to make
     const list = byAddr.get(buf.toString('latin1', off, off + addrLen));
     if (list === undefined) return null;
     let stale: DnsCacheEntry | null = null;

@@ -2,7 +2,7 @@
  * Names the far end of each flow from its first bytes, and emits DNS and HTTP records.
  *
  *   const enricher = createEnricher(sink);   // sink: { dns(rec: DnsRecord): void; http(rec: HttpRecord): void }
- *   enricher.onFlowOpen(flow);                // once, when the flow table creates the flow: names the
+ *   enricher.onFlowOpen(flow);                // once, when the flow table makes the Flow: names the
  *                                             // responder from the DNS cache (flow.dnsName, and flow.hostname
  *                                             // if nothing better comes) and decides whether to look further
  *   enricher.onPacket(flow, dir, pkt, d);     // every packet of every flow (dir: DIR_OUT / DIR_IN)
@@ -81,7 +81,12 @@ export interface EnrichStats extends DnsStats {
 }
 
 export interface Enricher {
-  onFlowOpen(flow: Flow): void;
+  /**
+   * `bareSynSeq` ≥ 0: the flow table held this flow without a Flow object so far (only bare SYNs
+   * from its initiator, all with this sequence number); its dnsName is already the cache's name
+   * as of its first packet, and its stream starts after that SYN.
+   */
+  onFlowOpen(flow: Flow, bareSynSeq?: number): void;
   onPacket(flow: Flow, dir: number, pkt: Packet, d: Decoded): void;
   /** The UDP payload of a datagram that came in IP fragments, once they are all in (`ts`: the last one's time). */
   onDatagram(flow: Flow, dir: number, payload: Buffer, ts: number): void;
@@ -105,11 +110,14 @@ export function createEnricher(sink: EnrichSink, opts: EnricherOptions = {}): En
     http: (r) => { stats.httpRequests++; sink.http(r); },
   };
 
-  function onFlowOpen(flow: Flow): void {
-    const name = cache.nameFor(flow.responderAddr, flow.responderAddr.length, flow.firstSeen);
+  function onFlowOpen(flow: Flow, bareSynSeq = -1): void {
+    // A flow the table held without a Flow got its name from the cache at its first packet.
+    const name = bareSynSeq >= 0 ? flow.dnsName : cache.nameFor(flow.responderAddr, flow.responderAddr.length, flow.firstSeen);
     flow.dnsName = name;
     offerHostname(flow, 'dns', name);
-    flow.enrich = initialState(flow);
+    const st = initialState(flow);
+    flow.enrich = st;
+    if (bareSynSeq >= 0 && st !== null) noteSyn(st, DIR_OUT, bareSynSeq);
   }
 
   function onPacket(flow: Flow, dir: number, pkt: Packet, d: Decoded): void {

@@ -1,5 +1,5 @@
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../decode/decoded.js';
-import { CONN_WORDS, DIR_IN, DIR_OUT, type Flow } from './flow.js';
+import { CONN_WORDS, DIR_IN, DIR_OUT, type Flow, type FlowWords } from './flow.js';
 
 /**
  * Zeek's connection state (`conn_state`) and `history` for every flow, after the definitions in
@@ -52,8 +52,10 @@ const CODES_PER_WORD = 6;
 
 /** Records a history letter for the packet's direction, once (its first occurrence). */
 export function addHistory(f: Flow, dir: number, letter: number): void {
-  const c = f.words.conn;
-  const o = f.at * CONN_WORDS;
+  addHistoryAt(f.words.conn, f.at * CONN_WORDS, dir, letter);
+}
+
+function addHistoryAt(c: Int32Array, o: number, dir: number, letter: number): void {
   const idx = dir * PER_DIR + letter;
   const bit = 1 << idx;
   const seen = c[o + 1];
@@ -63,23 +65,27 @@ export function addHistory(f: Flow, dir: number, letter: number): void {
   c[o + 2 + ((n / CODES_PER_WORD) | 0)] |= (idx + 1) << (5 * (n % CODES_PER_WORD));
 }
 
-/** One TCP packet of the flow (after the flow table counted it): history letters and endpoint states. */
-export function trackTcpConn(f: Flow, dir: number, flags: number, payloadLen: number, window: number): void {
-  const c = f.words.conn;
-  const o = f.at * CONN_WORDS;
+/**
+ * One TCP packet of the flow whose row is `at` of `words` (after the flow table counted it):
+ * history letters and endpoint states. By row, not by Flow: a half-open flow the table holds
+ * without a Flow object (flow-table.ts) is tracked the same way.
+ */
+export function trackTcpConn(words: FlowWords, at: number, dir: number, flags: number, payloadLen: number, window: number): void {
+  const c = words.conn;
+  const o = at * CONN_WORDS;
   const syn = (flags & TCP_SYN) !== 0;
   const fin = (flags & TCP_FIN) !== 0;
   const rst = (flags & TCP_RST) !== 0;
   const controls = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0);
-  if (controls > 1) addHistory(f, dir, fin && rst ? H_FINRST : H_MULTI);
-  else if (syn) addHistory(f, dir, (flags & TCP_ACK) !== 0 ? H_SYNACK : H_SYN);
-  else if (fin) addHistory(f, dir, H_FIN);
-  else if (rst) addHistory(f, dir, H_RST);
-  else if (payloadLen > 0) addHistory(f, dir, H_DATA);
-  else if ((flags & TCP_ACK) !== 0) addHistory(f, dir, H_ACK);
+  if (controls > 1) addHistoryAt(c, o, dir, fin && rst ? H_FINRST : H_MULTI);
+  else if (syn) addHistoryAt(c, o, dir, (flags & TCP_ACK) !== 0 ? H_SYNACK : H_SYN);
+  else if (fin) addHistoryAt(c, o, dir, H_FIN);
+  else if (rst) addHistoryAt(c, o, dir, H_RST);
+  else if (payloadLen > 0) addHistoryAt(c, o, dir, H_DATA);
+  else if ((flags & TCP_ACK) !== 0) addHistoryAt(c, o, dir, H_ACK);
   // A zero window matters only while the sender may still receive: not with or after its RST,
   // nor once the peer has closed (Zeek's rule).
-  if (window === 0 && !rst && stateOf(c[o], dir) !== RESET && stateOf(c[o], 1 - dir) !== CLOSED) addHistory(f, dir, H_ZEROWIN);
+  if (window === 0 && !rst && stateOf(c[o], dir) !== RESET && stateOf(c[o], 1 - dir) !== CLOSED) addHistoryAt(c, o, dir, H_ZEROWIN);
   c[o] = nextEndpoints(c[o], dir, flags, payloadLen);
 }
 

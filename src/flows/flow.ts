@@ -20,7 +20,7 @@ export interface FlowProcess {
  * doubles per row (src/flows/tcp-loss.ts). An open flow uses its flow-table slot's row of the
  * table's own arrays, so it owns no typed array (two small typed arrays cost a flow ~490 bytes of
  * heap: a SYN flood holds 500,000 open flows); when it closes, its slot is reused and the flow gets
- * a copy of its rows (newFlowWords(1), at 0).
+ * a copy of its rows (a row of a chunk of closed flows' rows the table fills in turn).
  */
 export interface FlowWords {
   conn: Int32Array;

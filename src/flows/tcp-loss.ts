@@ -44,6 +44,30 @@ export function trackTcpLoss(f: Flow, dir: number, d: Decoded): void {
   if ((flags & TCP_ACK) !== 0) noteAck(f, s, b, 1 - dir, d.tcpAck);
 }
 
+/**
+ * A bare SYN (no ACK, FIN, RST or payload) from the initiator of a flow the table holds without a
+ * Flow object (src/flows/flow-table.ts): what trackTcpLoss would do, by row. The first sets where
+ * the initiator's stream starts; one with the same sequence number again is a retransmission
+ * that changes nothing. Returns false (nothing done) for any other sequence number: that needs
+ * the flow's out-of-order ranges, so the table makes the Flow and counts the packet as usual.
+ */
+export function trackBareSyn(loss: Float64Array, at: number, seq: number): boolean {
+  const o = at * LOSS_WORDS; // DIR_OUT's words
+  const end = (seq + 1) >>> 0;
+  if (loss[o + SEEN] === 0) {
+    loss[o + SEEN] = 1;
+    loss[o + NEXT] = end;
+    loss[o + ACKED_TO] = end;
+    return true;
+  }
+  return loss[o + NEXT] === end;
+}
+
+/** The sequence number of the bare SYNs trackBareSyn counted in row `at`. */
+export function bareSynSeq(loss: Float64Array, at: number): number {
+  return (loss[at * LOSS_WORDS + NEXT] - 1) >>> 0;
+}
+
 /** a is after b in sequence space (RFC 1982 serial arithmetic). */
 function after(a: number, b: number): boolean {
   return ((a - b) | 0) > 0;

@@ -116,16 +116,17 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: 
   });
 
   let boundHeapAt = opts.boundHeapAtFlows ?? Infinity;
+  // Without per-flow hooks nothing needs a flow's Flow object at a bare SYN: the table holds such
+  // flows in its rows until they are answered or close (a SYN flood's flows: ~230 instead of ~870
+  // bytes each). Hooks (live attribution at a flow's first packet, evidence per packet) get a Flow always.
+  const bareSyns = hooks.onOpen === undefined && hooks.onPacket === undefined;
   const table = createFlowTable({
     maxFlows: opts.maxFlows,
-    onOpen: (f) => {
-      enricher.onFlowOpen(f);
+    onOpen: (f, bareSynSeq) => {
+      enricher.onFlowOpen(f, bareSynSeq);
       hooks.onOpen?.(f);
-      if (table.size >= boundHeapAt) {
-        boundHeapGrowth();
-        boundHeapAt = Infinity;
-      }
     },
+    nameAtOpen: (p, d) => enricher.dnsCache.nameFor(p.buf, d.addrLen, p.ts, d.dstOff),
     onClose: (f) => {
       enricher.onFlowClose(f);
       const loss = lossOf(f);
@@ -177,7 +178,13 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: 
     }
     if (multi && isCopy(p)) return;
     counts.decoded++;
-    const flow = table.ingest(p, decoded);
+    // A packet with a process tag, or of a capture with several interfaces, needs its Flow.
+    const flow = bareSyns && !multi && p.comment === null && p.pktapProcess < 0 ? table.count(p, decoded) : table.ingest(p, decoded);
+    if (table.lastNew && table.size >= boundHeapAt) {
+      boundHeapGrowth();
+      boundHeapAt = Infinity;
+    }
+    if (flow === null) return; // a bare SYN, counted in the table's rows: nothing else reads it
     const dir = table.lastDir;
     if (multi) {
       noteInterface(flow, p);
