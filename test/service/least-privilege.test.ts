@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeNeeding } from '../helpers/needs.js';
-import { SERVICE_CAPABILITIES } from '../../src/service/systemd-unit.js';
+import { unitRights } from '../../src/service/systemd-unit.js';
 import {
   ADDR, DAEMON_START, INTERNET_NEEDS, REPO, buildInternet, inHost, pullViaApi, teardownInternet, type Internet, type Kid,
 } from '../live/e2e/netns.js';
@@ -83,7 +83,7 @@ describeNeeding(NEEDS, 'the daemon with only the unit\'s capabilities, as an unp
     daemons.unit = { db: storeFolder('unit', DAEMON_UID), kid: null as never };
     daemons.rawOnly = { db: storeFolder('raw-only', DAEMON_UID), kid: null as never };
     daemons.root.kid = startAs(null, [], daemons.root.db);
-    daemons.unit.kid = startAs(DAEMON_UID, SERVICE_CAPABILITIES, daemons.unit.db);
+    daemons.unit.kid = startAs(DAEMON_UID, unitRights('procfs').capabilities, daemons.unit.db);
     daemons.rawOnly.kid = startAs(DAEMON_UID, ['CAP_NET_RAW'], daemons.rawOnly.db);
     await Promise.all(Object.values(daemons).map((d) => d.kid.waitFor(DAEMON_START, 20_000)));
     // The kernel's view of the unit's daemon: the unprivileged user, exactly three effective capabilities.
