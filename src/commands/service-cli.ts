@@ -20,7 +20,9 @@ export function addServiceCommand(program: Command, setCode: (code: number) => v
     .option('--dry-run', 'print the service file it would write; touch nothing (no root needed)')
     .option('--force', 'replace an installed service file (the store is kept) and restart the service')
     .addHelpText('after', examples('sudo ollama-audit service install', 'sudo ollama-audit service install --metrics 9464 --retain 30d', 'ollama-audit service install --dry-run'))
-    .action(async (opts) => { setCode(await (await import('./service-command.js')).runServiceInstall(opts)); });
+    .action(async (opts, cmd: Command) => {
+      setCode(await (await import('./service-command.js')).runServiceInstall(opts, cmd.getOptionValueSource('attribution') !== 'default'));
+    });
   targetOptions(service.command('status')
     .description('running?, pid, since; the store\'s size and last write; the newest session\'s packets, kernel drops, loss, store gaps and findings. Exit 0 healthy, 1 a problem (not running, a store gap, no recent write), 2 not installed'))
     .addHelpText('after', examples('sudo ollama-audit service status'))

@@ -6,6 +6,7 @@
  */
 import { settingsToArgs, type DaemonSettings } from '../settings.js';
 import type { AttributionMode } from '../attribution/os/linux/kernel-attribution.js';
+import { onPath } from '../capture/os/on-path.js';
 
 export const SERVICE_NAME = 'ollama-audit';
 export const UNIT_FILE = `${SERVICE_NAME}.service`;
@@ -46,6 +47,17 @@ export interface UnitRights {
   syscalls: string[];
   /** Environment= assignments. */
   environment: string[];
+}
+
+/**
+ * The attribution a systemd service gets when `--attribution` is not given, decided at install:
+ * kernel events where bpftrace is installed, as `ebpf` (required: a service starting at boot, on
+ * a busy machine, must wait for bpftrace rather than give up after auto's 2 s and run a whole
+ * session on procfs; if it cannot have them it exits 2 and systemd starts it again); procfs where
+ * bpftrace is not (the unit then need not run as uid 0).
+ */
+export function defaultServiceAttribution(bpftrace: string): AttributionMode {
+  return process.platform === 'linux' && onPath(bpftrace) ? 'ebpf' : 'procfs';
 }
 
 export function unitRights(attribution: AttributionMode): UnitRights {
