@@ -72,7 +72,7 @@ describe('service install / uninstall with a stand-in systemd', () => {
     expect(recorded()).toEqual([]);
     const forced = await install('--retain', '7d', '--force');
     expect(forced.code).toBe(0);
-    expect(readFileSync(unitPath(), 'utf8')).toMatch(/^ExecStart=.* --retain 1w$/m);
+    expect(readFileSync(unitPath(), 'utf8')).toMatch(/^ExecStart=.* --retain 1w( |$)/m);
     expect(recorded()).toEqual([
       'systemd-sysusers --inline u ollama-audit - "ollama-audit daemon" /var/lib/ollama-audit',
       'systemctl daemon-reload', 'systemctl enable --now ollama-audit.service', 'systemctl restart ollama-audit.service',
