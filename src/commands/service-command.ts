@@ -8,7 +8,7 @@ import { visible } from '../text/visible.js';
 import { DEFAULT_UNIT_DIRS, serviceFile, thisProgram, type InitSystem } from '../service/service-files.js';
 import { checkServiceStore, installService, requireRoot, uninstallService, type Target } from '../service/install.js';
 import { serviceStatus } from '../service/status.js';
-import { defaultServiceAttribution } from '../service/systemd-unit.js';
+import { attributionNote, defaultServiceAttribution } from '../service/systemd-unit.js';
 
 interface TargetOptions {
   init: InitSystem;
@@ -35,6 +35,7 @@ export async function runServiceInstall(o: DaemonOptionValues & TargetOptions & 
   }
   requireRoot('install');
   for (const line of installService(file, o.force === true)) say(`ollama-audit: ${line}`);
+  if (target.init === 'systemd') say(`ollama-audit: attribution: ${attributionNote(settings.attribution)}`);
   return EXIT_OK;
 }
 

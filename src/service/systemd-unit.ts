@@ -89,7 +89,7 @@ export function systemdUnit(settings: DaemonSettings, program: UnitProgram): str
   return [
     '# Written by `ollama-audit service install`; `ollama-audit service uninstall` removes it.',
     '# Every directive is explained in native-notes/service.md.',
-    `# Attribution: ${attributionComment(settings.attribution)}`,
+    `# Attribution: ${attributionNote(settings.attribution)}`,
     '[Unit]',
     'Description=ollama-audit: audit what Ollama sends over the network',
     'After=network.target',
@@ -138,10 +138,14 @@ export function systemdUnit(settings: DaemonSettings, program: UnitProgram): str
   ].join('\n');
 }
 
-/** One line in the unit saying what its attribution costs (systemd-analyze security's figures: README "Service"). */
-function attributionComment(attribution: AttributionMode): string {
-  if (attribution === 'procfs') return 'procfs only, as an unprivileged user; connections gone before /proc is read stay unnamed.';
-  return `${attribution}: kernel socket events (bpftrace) + procfs; bpftrace needs uid 0, so the unit runs as root bounded to these capabilities (--attribution procfs: an unprivileged unit without kernel events).`;
+/**
+ * What a unit's attribution costs, one line: written into the unit and printed by `service
+ * install` (systemd-analyze security's figures for each: README "Service").
+ */
+export function attributionNote(attribution: AttributionMode): string {
+  const caps = unitRights(attribution).capabilities.join(' ');
+  if (attribution === 'procfs') return `procfs only, as the unprivileged user ${SERVICE_USER} with ${caps}; connections gone before /proc is read stay unnamed.`;
+  return `${attribution}: kernel socket events (bpftrace) + procfs; bpftrace 0.17 runs only as uid 0, so the unit runs as root bounded to ${caps} (--attribution procfs: an unprivileged unit without kernel events).`;
 }
 
 /**

@@ -58,6 +58,11 @@ describe('service install / uninstall with a stand-in systemd', () => {
       'systemctl enable --now ollama-audit.service',
     ]);
     expect(r.stdout).toMatch(/wrote .*ollama-audit\.service/);
+    // Which attribution the service gets, and what it costs, is said (the unit's own comment line too).
+    const attribution = /^ollama-audit: attribution: (.*)$/m.exec(r.stdout)?.[1];
+    expect(attribution).toBeDefined();
+    expect(dry.stdout).toContain(`# Attribution: ${attribution}`);
+    expect(attribution).toMatch(/^(ebpf: kernel socket events .* runs as root bounded to CAP_NET_RAW CAP_DAC_READ_SEARCH CAP_SYS_PTRACE CAP_BPF CAP_PERFMON|procfs only, as the unprivileged user ollama-audit)/);
   });
 
   it('an installed unit is refused without --force (one line, exit 2, nothing changed); --force replaces it and restarts', async () => {
