@@ -21,7 +21,7 @@ export function addServiceCommand(program: Command, setCode: (code: number) => v
     .option('--force', 'replace an installed service file (the store is kept) and restart the service')
     .addHelpText('after', `
 Attribution (systemd): without --attribution the unit gets kernel socket events where bpftrace is
-installed (--attribution ebpf), else procfs. bpftrace 0.17 runs only as uid 0, so a unit with kernel
+installed and the kernel has BTF (--attribution ebpf), else procfs (install says why). bpftrace 0.17 runs only as uid 0, so a unit with kernel
 events (ebpf or auto) runs as root bounded to CAP_NET_RAW CAP_DAC_READ_SEARCH CAP_SYS_PTRACE CAP_BPF
 CAP_PERFMON, with bpf(2) and perf_event_open(2) allowed (systemd-analyze security: 2.9 OK); it names
 even connections of a few ms. --attribution procfs runs it as the unprivileged user ollama-audit with

@@ -25,8 +25,9 @@ function targetOf(o: TargetOptions): Target {
 export async function runServiceInstall(o: DaemonOptionValues & TargetOptions & { dryRun?: boolean; force?: boolean }, attributionGiven: boolean): Promise<number> {
   const target = targetOf(o);
   const given = serviceSettingsFromOptions(o, target.init);
-  // systemd: without --attribution, kernel events where bpftrace is installed (the unit's rights follow).
-  const settings = !attributionGiven && target.init === 'systemd' ? { ...given, attribution: defaultServiceAttribution(bpftraceProgram()) } : given;
+  // systemd: without --attribution, kernel events where bpftrace can have them (the unit's rights follow).
+  const chosen = !attributionGiven && target.init === 'systemd' ? defaultServiceAttribution(bpftraceProgram()) : null;
+  const settings = chosen ? { ...given, attribution: chosen.mode } : given;
   checkServiceStore(settings, target.init);
   const file = serviceFile(target.init, target.unitDir, settings, thisProgram());
   if (o.dryRun) {
@@ -36,6 +37,7 @@ export async function runServiceInstall(o: DaemonOptionValues & TargetOptions & 
   requireRoot('install');
   for (const line of installService(file, o.force === true)) say(`ollama-audit: ${line}`);
   if (target.init === 'systemd') say(`ollama-audit: attribution: ${attributionNote(settings.attribution)}`);
+  if (chosen?.why) say(`ollama-audit: no kernel socket events for the service: ${chosen.why}`);
   return EXIT_OK;
 }
 

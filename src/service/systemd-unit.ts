@@ -6,6 +6,7 @@
  */
 import { settingsToArgs, type DaemonSettings } from '../settings.js';
 import type { AttributionMode } from '../attribution/os/linux/kernel-attribution.js';
+import { existsSync } from 'node:fs';
 import { onPath } from '../capture/os/on-path.js';
 
 export const SERVICE_NAME = 'ollama-audit';
@@ -32,10 +33,11 @@ const PROCFS_CAPABILITIES = ['CAP_NET_RAW', 'CAP_DAC_READ_SEARCH', 'CAP_SYS_PTRA
  * anything, so this unit has no User= and relies on its bounding set instead (no CAP_DAC_OVERRIDE,
  * CAP_SYS_ADMIN, CAP_CHOWN...: uid 0 alone reads only what root owns, writes only the state folder).
  */
+const BTF_FILE = '/sys/kernel/btf/vmlinux';
 const KERNEL_EVENT_RIGHTS = {
   capabilities: ['CAP_BPF', 'CAP_PERFMON'],
   syscalls: ['bpf', 'perf_event_open'],
-  environment: ['BPFTRACE_BTF=/sys/kernel/btf/vmlinux'],
+  environment: [`BPFTRACE_BTF=${BTF_FILE}`],
 };
 
 /** The rights a unit grants: a function of the daemon's --attribution (procfs: unprivileged; auto/ebpf: kernel events). */
@@ -51,13 +53,17 @@ export interface UnitRights {
 
 /**
  * The attribution a systemd service gets when `--attribution` is not given, decided at install:
- * kernel events where bpftrace is installed, as `ebpf` (required: a service starting at boot, on
- * a busy machine, must wait for bpftrace rather than give up after auto's 2 s and run a whole
- * session on procfs; if it cannot have them it exits 2 and systemd starts it again); procfs where
- * bpftrace is not (the unit then need not run as uid 0).
+ * kernel events where bpftrace is installed and the kernel has BTF (without it bpftrace would need
+ * CAP_SYS_ADMIN), as `ebpf` (required: a service starting at boot, on a busy machine, must wait for
+ * bpftrace rather than give up after auto's 2 s and run a whole session on procfs; if it cannot
+ * have them it exits 2 and systemd starts it again); else procfs (the unit need not run as uid 0),
+ * with the reason.
  */
-export function defaultServiceAttribution(bpftrace: string): AttributionMode {
-  return process.platform === 'linux' && onPath(bpftrace) ? 'ebpf' : 'procfs';
+export function defaultServiceAttribution(bpftrace: string, btfFile = BTF_FILE): { mode: AttributionMode; why: string | null } {
+  if (process.platform !== 'linux') return { mode: 'procfs', why: 'kernel socket events are a Linux feature' };
+  if (!onPath(bpftrace)) return { mode: 'procfs', why: `${bpftrace} is not installed (Debian/Ubuntu: apt-get install bpftrace; then service install --force)` };
+  if (!existsSync(btfFile)) return { mode: 'procfs', why: `this kernel has no BTF (${btfFile}), which bpftrace needs without CAP_SYS_ADMIN` };
+  return { mode: 'ebpf', why: null };
 }
 
 export function unitRights(attribution: AttributionMode): UnitRights {

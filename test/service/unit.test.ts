@@ -134,6 +134,9 @@ describeNeeding(['systemd-analyze'], 'the systemd unit, checked by systemd-analy
       const withIt = await dryRun();
       expect(withIt).toMatch(/^ExecStart=.* --attribution ebpf$/m);
       expect(withIt).not.toMatch(/^User=/m);
+      // A kernel without BTF: bpftrace would need CAP_SYS_ADMIN, so no kernel events by default.
+      expect(defaultServiceAttribution(process.execPath, '/nonexistent/vmlinux')).toEqual({ mode: 'procfs', why: expect.stringMatching(/no BTF/) });
+      expect(defaultServiceAttribution('/nonexistent/bpftrace')).toEqual({ mode: 'procfs', why: expect.stringMatching(/not installed/) });
     } finally {
       if (saved === undefined) delete process.env.OLLAMA_AUDIT_BPFTRACE;
       else process.env.OLLAMA_AUDIT_BPFTRACE = saved;
@@ -162,7 +165,7 @@ describeNeeding(['systemd-analyze'], 'the systemd unit, checked by systemd-analy
         return serviceSettingsFromOptions(cmd.opts<DaemonOptionValues>());
       };
       // Without --attribution the service's own default (decided at install) is on its command line.
-      const given = args.includes('--attribution') ? args : [...args, '--attribution', defaultServiceAttribution(bpftraceProgram())];
+      const given = args.includes('--attribution') ? args : [...args, '--attribution', defaultServiceAttribution(bpftraceProgram()).mode];
       expect(parse(words.slice(3))).toEqual(parse(given));
     }
   });
