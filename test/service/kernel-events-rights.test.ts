@@ -3,11 +3,11 @@
  * of a few ms from kernel events, as root does; the procfs unit cannot. The rights come from the unit text `service install
  * --dry-run` prints (User=, AmbientCapabilities=/CapabilityBoundingSet=, Environment=), and the
  * daemons are started with exactly those by `setpriv` (inheritable + ambient + bounding set,
- * no_new_privs), with the unit's own command-line options. Three at once in a lab made here
+ * no_new_privs), with the unit's own command-line options. One after another in a lab made here
  * (namespaces oasb-*): root with the same options; the default unit's rights; the
- * `--attribution procfs` unit's rights. Traffic: 100 sequential TCP connections of about a millisecond (node, in the lab's host
- * namespace, to a service that answers at once); the client logs its pid and each local port,
- * which is what the daemons are checked against.
+ * `--attribution procfs` unit's rights. Traffic, for each: 100 sequential TCP connections of about a
+ * millisecond (node, in the lab's host namespace, to a service that answers at once); the client
+ * logs its pid and each local port, which is what the daemons are checked against.
  * Not reproduced without a running systemd: SystemCallFilter= (that bpf and perf_event_open are
  * what bpftrace adds was measured with strace: native-notes/service.md), ProtectSystem= and the
  * other mount namespacing (ProtectKernelTunables= leaves tracefs readable: systemd's own table).
@@ -39,7 +39,7 @@ let dir: string;
 let net: Internet;
 const units: Record<'default' | 'procfs', UnitRights> = {} as never;
 const daemons: Record<'root' | 'default' | 'procfs', { kid: Kid; db: string }> = {} as never;
-let burst: { pid: number; ports: number[]; ms: number[] };
+const bursts: Record<string, { pid: number; ports: number[]; ms: number[] }> = {};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -103,8 +103,9 @@ async function flows(db: string): Promise<JsonFlow[]> {
 }
 
 /** The burst's connections each daemon stored, and how many of them name the burst's pid. */
-async function named(db: string): Promise<{ seen: number; named: number }> {
-  const all = await flows(db);
+async function named(name: 'root' | 'default' | 'procfs'): Promise<{ seen: number; named: number }> {
+  const burst = bursts[name]!;
+  const all = await flows(daemons[name].db);
   const found = burst.ports.map((p) => all.find((f) => f.proto === 'tcp' && f.initiator_port === p && f.responder_port === THINK_PORT));
   return { seen: found.filter(Boolean).length, named: found.filter((f) => f?.process?.pid === burst.pid).length };
 }
@@ -138,23 +139,27 @@ describeNeeding(NEEDS, 'the service\'s rights and kernel socket events: connecti
     daemons.root = { db: join(dir, 'root.db'), kid: null as never };
     daemons.default = { db: storeFolder('default', 0), kid: null as never };
     daemons.procfs = { db: storeFolder('procfs', PROCFS_UID), kid: null as never };
-    daemons.root.kid = startAsUnit(null, daemons.root.db, 0, units.default.args);
-    daemons.default.kid = startAsUnit(units.default, daemons.default.db, 0);
-    daemons.procfs.kid = startAsUnit(units.procfs, daemons.procfs.db, PROCFS_UID);
-    await Promise.all(Object.values(daemons).map((d) => d.kid.waitFor(DAEMON_START, 20_000)));
-    for (const [name, d] of Object.entries(daemons)) sources[name] = await settledSources(d.db);
-    seen.daemon = statusOf(daemons.default.kid.pid);
-    const bpf = descendants(daemons.default.kid.pid).find((p) => p.comm === 'bpftrace');
-    seen.bpftrace = bpf ? statusOf(bpf.pid) : null;
-
-    const client = inHost(net, process.execPath, [CLIENTS, 'burst', String(SHORT), ADDR.web, String(THINK_PORT)]);
-    await client.exited;
-    const lines = client.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { localPort?: number; ms?: number; done?: boolean }).filter((l) => !l.done);
-    burst = { pid: client.pid, ports: lines.map((l) => l.localPort!), ms: lines.map((l) => l.ms!) };
-    await sleep(2500); // a second's write and then some
-    for (const d of Object.values(daemons)) d.kid.proc.kill('SIGTERM');
-    const exits = await Promise.all(Object.values(daemons).map((d) => d.kid.exited));
-    expect(exits.map((e) => e.code), Object.values(daemons).map((d) => d.kid.stderr()).join('\n')).toEqual([0, 0, 0]);
+    // One daemon at a time, each watching a burst of its own: three daemons and two bpftraces at
+    // once on this shared 2-core machine made captures drop a few flows (93/100 seen by root once).
+    for (const name of ['root', 'default', 'procfs'] as const) {
+      const d = daemons[name];
+      d.kid = name === 'root' ? startAsUnit(null, d.db, 0, units.default.args) : startAsUnit(units[name], d.db, name === 'procfs' ? PROCFS_UID : 0);
+      await d.kid.waitFor(DAEMON_START, 20_000);
+      sources[name] = await settledSources(d.db);
+      if (name === 'default') {
+        seen.daemon = statusOf(d.kid.pid);
+        const bpf = descendants(d.kid.pid).find((p) => p.comm === 'bpftrace');
+        seen.bpftrace = bpf ? statusOf(bpf.pid) : null;
+      }
+      const client = inHost(net, process.execPath, [CLIENTS, 'burst', String(SHORT), ADDR.web, String(THINK_PORT)]);
+      await client.exited;
+      const lines = client.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { localPort?: number; ms?: number; done?: boolean }).filter((l) => !l.done);
+      bursts[name] = { pid: client.pid, ports: lines.map((l) => l.localPort!), ms: lines.map((l) => l.ms!) };
+      await sleep(2500); // a second's write and then some
+      d.kid.proc.kill('SIGTERM');
+      const exit = await d.kid.exited;
+      expect(exit.code, d.kid.stderr()).toBe(0);
+    }
   }, 240_000);
   afterAll(() => {
     delete process.env.OAE2E_THINK_MS;
@@ -173,21 +178,18 @@ describeNeeding(NEEDS, 'the service\'s rights and kernel socket events: connecti
   });
 
   it(`with the default unit's rights, ${SHORT}/${SHORT} connections of ~1 ms are named from kernel events, like root; procfs rights name fewer`, async () => {
-    const root = await named(daemons.root.db);
-    const dflt = await named(daemons.default.db);
-    const procfs = await named(daemons.procfs.db);
-    const median = [...burst.ms].sort((a, b) => a - b)[burst.ms.length >> 1]!;
-    console.log(`connections: ${burst.ports.length}, median ${median.toFixed(2)} ms; named: root ${root.named}/${root.seen}, `
+    const root = await named('root');
+    const dflt = await named('default');
+    const procfs = await named('procfs');
+    const medians = Object.values(bursts).map((b) => [...b.ms].sort((x, y) => x - y)[b.ms.length >> 1]!);
+    console.log(`connections: ${Object.values(bursts).map((b) => b.ports.length).join('/')}, median ${medians.map((m) => m.toFixed(2)).join('/')} ms; named: root ${root.named}/${root.seen}, `
       + `default unit ${dflt.named}/${dflt.seen}, procfs unit ${procfs.named}/${procfs.seen}; sources ${JSON.stringify(sources)}`);
-    expect(burst.ports).toHaveLength(SHORT);
-    expect(median, 'median connection ms (the machine was too loaded otherwise)').toBeLessThan(5);
+    for (const b of Object.values(bursts)) expect(b.ports).toHaveLength(SHORT);
+    for (const m of medians) expect(m, 'median connection ms (the machine was too loaded otherwise)').toBeLessThan(5);
     expect(sources.default).toMatchObject({ method: 'kernel-events+procfs', mode: 'ebpf', why_not: null });
     expect(sources.root).toMatchObject({ method: 'kernel-events+procfs', mode: 'ebpf' });
     expect(sources.procfs).toMatchObject({ method: 'procfs', mode: 'procfs' });
-    // The two with kernel events are compared over every connection; the procfs daemon (its capture can
-    // drop a few under this machine's load: 88/100 seen once) only has to name fewer of those it saw.
-    for (const r of [root, dflt]) expect(r.seen).toBe(SHORT);
-    expect(procfs.seen).toBeGreaterThan(0);
+    for (const r of [root, dflt, procfs]) expect(r.seen).toBe(SHORT);
     expect(root.named).toBeGreaterThanOrEqual(SHORT - 1);
     expect(dflt.named).toBeGreaterThanOrEqual(SHORT - 1);
     expect(procfs.named).toBeLessThan(dflt.named);
