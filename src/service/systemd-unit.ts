@@ -4,9 +4,9 @@
  * directive is justified in native-notes/service.md; `systemd-analyze verify` and
  * `systemd-analyze security --offline=true` check the result in test/service/.
  */
+import { existsSync } from 'node:fs';
 import { settingsToArgs, type DaemonSettings } from '../settings.js';
 import type { AttributionMode } from '../attribution/os/linux/kernel-attribution.js';
-import { existsSync } from 'node:fs';
 import { onPath } from '../capture/os/on-path.js';
 
 export const SERVICE_NAME = 'ollama-audit';
@@ -31,7 +31,7 @@ const PROCFS_CAPABILITIES = ['CAP_NET_RAW', 'CAP_DAC_READ_SEARCH', 'CAP_SYS_PTRA
  * file, because bpftrace otherwise walks the kernel's BTF ids (BPF_BTF_GET_NEXT_ID), which needs
  * CAP_SYS_ADMIN. And uid 0: bpftrace 0.17 refuses any other effective uid before it tries
  * anything, so this unit has no User= and relies on its bounding set instead (no CAP_DAC_OVERRIDE,
- * CAP_SYS_ADMIN, CAP_CHOWN...: uid 0 alone reads only what root owns, writes only the state folder).
+ * CAP_SYS_ADMIN, CAP_CHOWN...; it writes only where ProtectSystem=strict leaves it: its state folder).
  */
 const BTF_FILE = '/sys/kernel/btf/vmlinux';
 const KERNEL_EVENT_RIGHTS = {
@@ -66,6 +66,7 @@ export function defaultServiceAttribution(bpftrace: string, btfFile = BTF_FILE):
   return { mode: 'ebpf', why: null };
 }
 
+/** The user and rights a unit with this attribution gets (kernel events cost uid 0 and two capabilities). */
 export function unitRights(attribution: AttributionMode): UnitRights {
   if (attribution === 'procfs') return { user: SERVICE_USER, capabilities: [...PROCFS_CAPABILITIES], syscalls: [], environment: [] };
   return {
