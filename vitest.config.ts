@@ -30,6 +30,8 @@ const TIMING = [
   'test/text/hostile-comm.test.ts',
   // Three daemons (root, the unit's capabilities, CAP_NET_RAW only) attributing the same connections.
   'test/service/least-privilege.test.ts',
+  // Daemons (root, the default unit's rights, the procfs unit's) naming connections of ~1 ms.
+  'test/service/kernel-events-rights.test.ts',
   // Counts minor GCs while the hot path runs: under a parallel run it saw 2 (the worker's own
   // traffic, not the code under test); alone it sees none.
   'test/flows/no-alloc.test.ts',

@@ -19,8 +19,17 @@ export function addServiceCommand(program: Command, setCode: (code: number) => v
     .description('write the service file, enable and start it (root); the daemon\'s options are kept in the service\'s command line'), `systemd: ${DEFAULTS.serviceDb.systemd} (the store must be in that folder, the service's state folder); launchd: ${DEFAULTS.serviceDb.launchd}`))
     .option('--dry-run', 'print the service file it would write; touch nothing (no root needed)')
     .option('--force', 'replace an installed service file (the store is kept) and restart the service')
-    .addHelpText('after', examples('sudo ollama-audit service install', 'sudo ollama-audit service install --metrics 9464 --retain 30d', 'ollama-audit service install --dry-run'))
-    .action(async (opts) => { setCode(await (await import('./service-command.js')).runServiceInstall(opts)); });
+    .addHelpText('after', `
+Attribution (systemd): without --attribution the unit gets kernel socket events where bpftrace is
+installed and the kernel has BTF (--attribution ebpf), else procfs (install says why). bpftrace 0.17 runs only as uid 0, so a unit with kernel
+events (ebpf or auto) runs as root bounded to CAP_NET_RAW CAP_DAC_READ_SEARCH CAP_SYS_PTRACE CAP_BPF
+CAP_PERFMON, with bpf(2) and perf_event_open(2) allowed (systemd-analyze security: 2.9 OK); it names
+even connections of a few ms. --attribution procfs runs it as the unprivileged user ollama-audit with
+the first three (2.3 OK); connections gone before /proc is read stay unnamed. README: "Service".`)
+    .addHelpText('after', examples('sudo ollama-audit service install', 'sudo ollama-audit service install --attribution procfs', 'sudo ollama-audit service install --metrics 9464 --retain 30d', 'ollama-audit service install --dry-run'))
+    .action(async (opts, cmd: Command) => {
+      setCode(await (await import('./service-command.js')).runServiceInstall(opts, cmd.getOptionValueSource('attribution') !== 'default'));
+    });
   targetOptions(service.command('status')
     .description('running?, pid, since; the store\'s size and last write; the newest session\'s packets, kernel drops, loss, store gaps and findings. Exit 0 healthy, 1 a problem (not running, a store gap, no recent write), 2 not installed'))
     .addHelpText('after', examples('sudo ollama-audit service status'))

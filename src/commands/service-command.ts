@@ -2,12 +2,13 @@
  * `service install|status|uninstall`: the logic is in src/service/; this file turns options into
  * its inputs, prints its lines and picks the exit code.
  */
-import { serviceSettingsFromOptions, type DaemonOptionValues } from '../settings.js';
+import { bpftraceProgram, serviceSettingsFromOptions, type DaemonOptionValues } from '../settings.js';
 import { EXIT_FINDING, EXIT_OK } from '../errors.js';
 import { visible } from '../text/visible.js';
 import { DEFAULT_UNIT_DIRS, serviceFile, thisProgram, type InitSystem } from '../service/service-files.js';
 import { checkServiceStore, installService, requireRoot, uninstallService, type Target } from '../service/install.js';
 import { serviceStatus } from '../service/status.js';
+import { attributionNote, defaultServiceAttribution } from '../service/systemd-unit.js';
 
 interface TargetOptions {
   init: InitSystem;
@@ -20,9 +21,13 @@ function targetOf(o: TargetOptions): Target {
   return { init: o.init, unitDir: o.unitDir ?? DEFAULT_UNIT_DIRS[o.init] };
 }
 
-export async function runServiceInstall(o: DaemonOptionValues & TargetOptions & { dryRun?: boolean; force?: boolean }): Promise<number> {
+/** attributionGiven: --attribution was on the command line (else the service's default, decided here). */
+export async function runServiceInstall(o: DaemonOptionValues & TargetOptions & { dryRun?: boolean; force?: boolean }, attributionGiven: boolean): Promise<number> {
   const target = targetOf(o);
-  const settings = serviceSettingsFromOptions(o, target.init);
+  const given = serviceSettingsFromOptions(o, target.init);
+  // systemd: without --attribution, kernel events where bpftrace can have them (the unit's rights follow).
+  const chosen = !attributionGiven && target.init === 'systemd' ? defaultServiceAttribution(bpftraceProgram()) : null;
+  const settings = chosen ? { ...given, attribution: chosen.mode } : given;
   checkServiceStore(settings, target.init);
   const file = serviceFile(target.init, target.unitDir, settings, thisProgram());
   if (o.dryRun) {
@@ -31,6 +36,8 @@ export async function runServiceInstall(o: DaemonOptionValues & TargetOptions & 
   }
   requireRoot('install');
   for (const line of installService(file, o.force === true)) say(`ollama-audit: ${line}`);
+  if (target.init === 'systemd') say(`ollama-audit: attribution: ${attributionNote(settings.attribution)}`);
+  if (chosen?.why) say(`ollama-audit: no kernel socket events for the service: ${chosen.why}`);
   return EXIT_OK;
 }
 

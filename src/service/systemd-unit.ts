@@ -4,7 +4,10 @@
  * directive is justified in native-notes/service.md; `systemd-analyze verify` and
  * `systemd-analyze security --offline=true` check the result in test/service/.
  */
+import { existsSync } from 'node:fs';
 import { settingsToArgs, type DaemonSettings } from '../settings.js';
+import type { AttributionMode } from '../attribution/os/linux/kernel-attribution.js';
+import { onPath } from '../capture/os/on-path.js';
 
 export const SERVICE_NAME = 'ollama-audit';
 export const UNIT_FILE = `${SERVICE_NAME}.service`;
@@ -14,12 +17,65 @@ export const SERVICE_USER = 'ollama-audit';
 export const SYSUSERS_LINE = `u ${SERVICE_USER} - "ollama-audit daemon" /var/lib/${SERVICE_NAME}`;
 
 /**
- * What the daemon needs and nothing else (native-notes/service.md has the experiments):
- * CAP_NET_RAW opens the packet socket; CAP_DAC_READ_SEARCH opens other users' /proc/<pid>/fd
- * (mode 0500, owner only); CAP_SYS_PTRACE reads the links in it and /proc/<pid>/exe (the
- * kernel's ptrace access check). No CAP_NET_ADMIN: measured unnecessary (see the note).
+ * What the daemon needs with procfs attribution alone (native-notes/service.md has the
+ * experiments): CAP_NET_RAW opens the packet socket; CAP_DAC_READ_SEARCH opens other users'
+ * /proc/<pid>/fd (mode 0500, owner only); CAP_SYS_PTRACE reads the links in it and
+ * /proc/<pid>/exe (the kernel's ptrace access check). No CAP_NET_ADMIN: measured unnecessary.
  */
-export const SERVICE_CAPABILITIES = ['CAP_NET_RAW', 'CAP_DAC_READ_SEARCH', 'CAP_SYS_PTRACE'] as const;
+const PROCFS_CAPABILITIES = ['CAP_NET_RAW', 'CAP_DAC_READ_SEARCH', 'CAP_SYS_PTRACE'];
+
+/**
+ * What kernel socket events (bpftrace) add, measured on this kernel (native-notes/service.md,
+ * "Kernel socket events"): CAP_BPF (maps, programs) and CAP_PERFMON (tracepoint perf events; the
+ * output buffer); bpf(2) and perf_event_open(2), which @system-service leaves out; BTF named by
+ * file, because bpftrace otherwise walks the kernel's BTF ids (BPF_BTF_GET_NEXT_ID), which needs
+ * CAP_SYS_ADMIN. And uid 0: bpftrace 0.17 refuses any other effective uid before it tries
+ * anything, so this unit has no User= and relies on its bounding set instead (no CAP_DAC_OVERRIDE,
+ * CAP_SYS_ADMIN, CAP_CHOWN...; it writes only where ProtectSystem=strict leaves it: its state folder).
+ */
+const BTF_FILE = '/sys/kernel/btf/vmlinux';
+const KERNEL_EVENT_RIGHTS = {
+  capabilities: ['CAP_BPF', 'CAP_PERFMON'],
+  syscalls: ['bpf', 'perf_event_open'],
+  environment: [`BPFTRACE_BTF=${BTF_FILE}`],
+};
+
+/** The rights a unit grants: a function of the daemon's --attribution (procfs: unprivileged; auto/ebpf: kernel events). */
+export interface UnitRights {
+  /** The user it runs as; null: root (uid 0), with only `capabilities`. */
+  user: string | null;
+  capabilities: string[];
+  /** System calls allowed beyond @system-service. */
+  syscalls: string[];
+  /** Environment= assignments. */
+  environment: string[];
+}
+
+/**
+ * The attribution a systemd service gets when `--attribution` is not given, decided at install:
+ * kernel events where bpftrace is installed and the kernel has BTF (without it bpftrace would need
+ * CAP_SYS_ADMIN), as `ebpf` (required: a service starting at boot, on a busy machine, must wait for
+ * bpftrace rather than give up after auto's 2 s and run a whole session on procfs; if it cannot
+ * have them it exits 2 and systemd starts it again); else procfs (the unit need not run as uid 0),
+ * with the reason.
+ */
+export function defaultServiceAttribution(bpftrace: string, btfFile = BTF_FILE): { mode: AttributionMode; why: string | null } {
+  if (process.platform !== 'linux') return { mode: 'procfs', why: 'kernel socket events are a Linux feature' };
+  if (!onPath(bpftrace)) return { mode: 'procfs', why: `${bpftrace} is not installed (Debian/Ubuntu: apt-get install bpftrace; then service install --force)` };
+  if (!existsSync(btfFile)) return { mode: 'procfs', why: `this kernel has no BTF (${btfFile}), which bpftrace needs without CAP_SYS_ADMIN` };
+  return { mode: 'ebpf', why: null };
+}
+
+/** The user and rights a unit with this attribution gets (kernel events cost uid 0 and two capabilities). */
+export function unitRights(attribution: AttributionMode): UnitRights {
+  if (attribution === 'procfs') return { user: SERVICE_USER, capabilities: [...PROCFS_CAPABILITIES], syscalls: [], environment: [] };
+  return {
+    user: null,
+    capabilities: [...PROCFS_CAPABILITIES, ...KERNEL_EVENT_RIGHTS.capabilities],
+    syscalls: [...KERNEL_EVENT_RIGHTS.syscalls],
+    environment: [...KERNEL_EVENT_RIGHTS.environment],
+  };
+}
 
 /** Paths systemd's ProtectHome= hides: a program installed below them needs ProtectHome=read-only. */
 const HOME_PREFIXES = ['/home/', '/root/', '/run/user/'];
@@ -35,21 +91,23 @@ export interface UnitProgram {
 export function systemdUnit(settings: DaemonSettings, program: UnitProgram): string {
   const exec = [program.node, program.script, 'daemon', ...settingsToArgs(settings)].map(systemdQuote).join(' ');
   const underHome = [program.node, program.script].some((p) => HOME_PREFIXES.some((h) => p.startsWith(h)));
-  const caps = SERVICE_CAPABILITIES.join(' ');
+  const rights = unitRights(settings.attribution);
+  const caps = rights.capabilities.join(' ');
   return [
     '# Written by `ollama-audit service install`; `ollama-audit service uninstall` removes it.',
     '# Every directive is explained in native-notes/service.md.',
+    `# Attribution: ${attributionNote(settings.attribution)}`,
     '[Unit]',
     'Description=ollama-audit: audit what Ollama sends over the network',
     'After=network.target',
     '',
     '[Service]',
     'Type=exec',
+    ...rights.environment.map((e) => `Environment=${e}`),
     `ExecStart=${exec}`,
     'Restart=on-failure',
     'RestartSec=5s',
-    `User=${SERVICE_USER}`,
-    `Group=${SERVICE_USER}`,
+    ...(rights.user === null ? [] : [`User=${rights.user}`, `Group=${rights.user}`]),
     `StateDirectory=${SERVICE_NAME}`,
     'StateDirectoryMode=0700',
     'UMask=0077',
@@ -76,6 +134,8 @@ export function systemdUnit(settings: DaemonSettings, program: UnitProgram): str
     'SystemCallArchitectures=native',
     'SystemCallFilter=@system-service',
     'SystemCallFilter=~@privileged @resources',
+    // After the deny list, so that these two of @privileged/@debug stay allowed.
+    ...(rights.syscalls.length > 0 ? [`SystemCallFilter=${rights.syscalls.join(' ')}`] : []),
     'SystemCallErrorNumber=EPERM',
     'MemoryMax=1G',
     '',
@@ -83,6 +143,16 @@ export function systemdUnit(settings: DaemonSettings, program: UnitProgram): str
     'WantedBy=multi-user.target',
     '',
   ].join('\n');
+}
+
+/**
+ * What a unit's attribution costs, one line: written into the unit and printed by `service
+ * install` (systemd-analyze security's figures for each: README "Service").
+ */
+export function attributionNote(attribution: AttributionMode): string {
+  const caps = unitRights(attribution).capabilities.join(' ');
+  if (attribution === 'procfs') return `procfs only, as the unprivileged user ${SERVICE_USER} with ${caps}; connections gone before /proc is read stay unnamed.`;
+  return `${attribution}: kernel socket events (bpftrace) + procfs; bpftrace 0.17 runs only as uid 0, so the unit runs as root bounded to ${caps} (--attribution procfs: an unprivileged unit without kernel events).`;
 }
 
 /**

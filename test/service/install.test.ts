@@ -58,6 +58,26 @@ describe('service install / uninstall with a stand-in systemd', () => {
       'systemctl enable --now ollama-audit.service',
     ]);
     expect(r.stdout).toMatch(/wrote .*ollama-audit\.service/);
+    // Which attribution the service gets, and what it costs, is said (the unit's own comment line too).
+    const attribution = /^ollama-audit: attribution: (.*)$/m.exec(r.stdout)?.[1];
+    expect(attribution).toBeDefined();
+    expect(dry.stdout).toContain(`# Attribution: ${attribution}`);
+    expect(attribution).toMatch(/^(ebpf: kernel socket events .* runs as root bounded to CAP_NET_RAW CAP_DAC_READ_SEARCH CAP_SYS_PTRACE CAP_BPF CAP_PERFMON|procfs only, as the unprivileged user ollama-audit)/);
+  });
+
+  it('without bpftrace the unit is the unprivileged procfs one, and install says why there are no kernel events', async () => {
+    const saved = process.env.OLLAMA_AUDIT_BPFTRACE;
+    process.env.OLLAMA_AUDIT_BPFTRACE = '/nonexistent/bpftrace';
+    try {
+      const r = await install();
+      expect(r.code, r.stderr).toBe(0);
+      expect(readFileSync(unitPath(), 'utf8')).toMatch(/^User=ollama-audit$/m);
+      expect(r.stdout).toMatch(/^ollama-audit: attribution: procfs only/m);
+      expect(r.stdout).toMatch(/^ollama-audit: no kernel socket events for the service: \/nonexistent\/bpftrace is not installed .*apt-get install bpftrace/m);
+    } finally {
+      if (saved === undefined) delete process.env.OLLAMA_AUDIT_BPFTRACE;
+      else process.env.OLLAMA_AUDIT_BPFTRACE = saved;
+    }
   });
 
   it('an installed unit is refused without --force (one line, exit 2, nothing changed); --force replaces it and restarts', async () => {
@@ -72,7 +92,7 @@ describe('service install / uninstall with a stand-in systemd', () => {
     expect(recorded()).toEqual([]);
     const forced = await install('--retain', '7d', '--force');
     expect(forced.code).toBe(0);
-    expect(readFileSync(unitPath(), 'utf8')).toMatch(/^ExecStart=.* --retain 1w$/m);
+    expect(readFileSync(unitPath(), 'utf8')).toMatch(/^ExecStart=.* --retain 1w( |$)/m);
     expect(recorded()).toEqual([
       'systemd-sysusers --inline u ollama-audit - "ollama-audit daemon" /var/lib/ollama-audit',
       'systemctl daemon-reload', 'systemctl enable --now ollama-audit.service', 'systemctl restart ollama-audit.service',

@@ -1,5 +1,6 @@
 /**
- * The unit's capabilities are enough, and each is needed: three daemons capture the same traffic
+ * The procfs unit's capabilities (`service install --attribution procfs`, or without bpftrace) are
+ * enough, and each is needed (the kernel-events unit: kernel-events-rights.test.ts): three daemons capture the same traffic
  * at once in the test internet's host namespace (test/live/e2e/netns.ts, namespaces oasvp-*):
  * one as root, one started by `setpriv` as an unprivileged user with exactly the unit's
  * capabilities (inheritable + ambient + bounding set, no_new_privs, like systemd's
@@ -16,7 +17,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeNeeding } from '../helpers/needs.js';
-import { SERVICE_CAPABILITIES } from '../../src/service/systemd-unit.js';
+import { unitRights } from '../../src/service/systemd-unit.js';
 import {
   ADDR, DAEMON_START, INTERNET_NEEDS, REPO, buildInternet, inHost, pullViaApi, teardownInternet, type Internet, type Kid,
 } from '../live/e2e/netns.js';
@@ -37,8 +38,8 @@ const curls: { pid: number; localPort: number }[] = [];
 /** setpriv's capability list: "-all,+net_raw,..." from CAP_NET_RAW... */
 const capList = (caps: readonly string[]) => ['-all', ...caps.map((c) => `+${c.replace(/^CAP_/, '').toLowerCase()}`)].join(',');
 
-function startAs(uid: number | null, caps: readonly string[], db: string): Kid {
-  const daemon = [process.execPath, join(REPO, 'bin/ollama-audit.js'), 'daemon', '--db', db, '--evidence', 'none'];
+function startAs(uid: number | null, caps: readonly string[], db: string, options: string[] = []): Kid {
+  const daemon = [process.execPath, join(REPO, 'bin/ollama-audit.js'), 'daemon', '--db', db, '--evidence', 'none', ...options];
   if (uid === null) return inHost(net, daemon[0], daemon.slice(1));
   const list = capList(caps);
   return inHost(net, 'setpriv', ['--reuid', String(uid), '--regid', String(uid), '--clear-groups', '--no-new-privs',
@@ -83,7 +84,7 @@ describeNeeding(NEEDS, 'the daemon with only the unit\'s capabilities, as an unp
     daemons.unit = { db: storeFolder('unit', DAEMON_UID), kid: null as never };
     daemons.rawOnly = { db: storeFolder('raw-only', DAEMON_UID), kid: null as never };
     daemons.root.kid = startAs(null, [], daemons.root.db);
-    daemons.unit.kid = startAs(DAEMON_UID, SERVICE_CAPABILITIES, daemons.unit.db);
+    daemons.unit.kid = startAs(DAEMON_UID, unitRights('procfs').capabilities, daemons.unit.db, ['--attribution', 'procfs']);
     daemons.rawOnly.kid = startAs(DAEMON_UID, ['CAP_NET_RAW'], daemons.rawOnly.db);
     await Promise.all(Object.values(daemons).map((d) => d.kid.waitFor(DAEMON_START, 20_000)));
     // The kernel's view of the unit's daemon: the unprivileged user, exactly three effective capabilities.

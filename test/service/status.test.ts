@@ -90,12 +90,12 @@ describeNeeding(['root', 'cap', 'curl', 'dist'], 'service status of a running se
   it('reports pid, store and session; then the store gap; purge removes the store', async () => {
     const metricsPort = await freePort();
     const installed = await runCli('service', 'install', '--init', 'systemd', '--unit-dir', unitDir, '-i', 'lo', '--filter', `tcp port ${port}`, '--evidence', 'none',
-      '--metrics', String(metricsPort));
+      '--attribution', 'procfs', '--metrics', String(metricsPort));
     expect(installed.code, installed.stderr).toBe(0);
     // What systemd would start: the unit's ExecStart, word for word.
     const args = installedArgs('systemd', readFileSync(join(unitDir, 'ollama-audit.service'), 'utf8'));
     expect(args.slice(2)).toEqual(['daemon', '--db', `${STATE}/audit.db`, '--interface', 'lo', '--filter', `tcp port ${port}`, '--evidence', 'none',
-      '--metrics', `127.0.0.1:${metricsPort}`]);
+      '--attribution', 'procfs', '--metrics', `127.0.0.1:${metricsPort}`]);
     const gauge = async (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text())?.[1]);
     daemon = spawn(args[0], args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     daemon.stderr!.on('data', (d: Buffer) => { daemonErr += d.toString(); });

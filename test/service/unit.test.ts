@@ -2,7 +2,8 @@
  * The generated systemd unit, checked by systemd's own tools on the file `service install
  * --dry-run` prints: `systemd-analyze verify` (no error and no warning) and `systemd-analyze
  * security --offline=true` (exposure ≤ 4.0, "OK" or better), for the default settings and for
- * options that need quoting or change the unit (--metrics on loopback and on all addresses).
+ * options that need quoting or change the unit (--metrics on loopback and on all addresses, each
+ * --attribution: kernel events make a uid-0 unit bounded to five capabilities, procfs an unprivileged one).
  * The daemon's own option parser reads the unit's command line back to the same settings.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -14,9 +15,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeNeeding } from '../helpers/needs.js';
 import { runCli } from '../helpers/run-cli.js';
 import { addDaemonOptions } from '../../src/commands/cli-options.js';
-import { serviceSettingsFromOptions, type DaemonOptionValues } from '../../src/settings.js';
+import { bpftraceProgram, serviceSettingsFromOptions, type DaemonOptionValues } from '../../src/settings.js';
 import { installedArgs } from '../../src/service/service-files.js';
-import { systemdUnit } from '../../src/service/systemd-unit.js';
+import { defaultServiceAttribution, systemdUnit } from '../../src/service/systemd-unit.js';
 
 const REPO = join(import.meta.dirname, '../..');
 
@@ -48,6 +49,8 @@ async function dryRun(...args: string[]): Promise<string> {
 
 const OPTION_SETS: string[][] = [
   [],
+  ['--attribution', 'procfs'],
+  ['--attribution', 'auto', '--metrics', '9464'],
   ['--metrics', '9464'],
   ['--metrics', '0.0.0.0:9464', '--retain', '7d', '--max-db', '2GiB', '--max-evidence', '2GiB'],
   ['-i', 'lo', '-i', 'eth0', '--filter', 'not port 22 and not host 10.0.0.1', '--process', 'my "odd" $HOME %n name\\x', '--api-port', '8000', '--evidence', 'full'],
@@ -73,12 +76,14 @@ describeNeeding(['systemd-analyze'], 'the systemd unit, checked by systemd-analy
     });
   }
 
-  it('the unit runs as its own user with exactly the three capabilities, and the hardening the issue asks for', async () => {
-    const text = await dryRun();
+  it('--attribution procfs: the unit runs as its own user with exactly the three capabilities, and the hardening the issue asks for', async () => {
+    const text = await dryRun('--attribution', 'procfs');
     const values = (key: string) => text.split('\n').filter((l) => l.startsWith(`${key}=`)).map((l) => l.slice(key.length + 1));
     expect(values('User')).toEqual(['ollama-audit']);
     expect(values('AmbientCapabilities')).toEqual(['CAP_NET_RAW CAP_DAC_READ_SEARCH CAP_SYS_PTRACE']);
     expect(values('CapabilityBoundingSet')).toEqual(['CAP_NET_RAW CAP_DAC_READ_SEARCH CAP_SYS_PTRACE']);
+    expect(values('SystemCallFilter')).toEqual(['@system-service', '~@privileged @resources']);
+    expect(values('Environment')).toEqual([]);
     expect(values('NoNewPrivileges')).toEqual(['yes']);
     expect(values('ProtectSystem')).toEqual(['strict']);
     expect(values('StateDirectory')).toEqual(['ollama-audit']);
@@ -96,6 +101,46 @@ describeNeeding(['systemd-analyze'], 'the systemd unit, checked by systemd-analy
     // Metrics on loopback: loopback scrapers only; on another address: scrapers the unit cannot know.
     expect((await dryRun('--metrics', '[::1]:9464')).split('\n').filter((l) => l.startsWith('IPAddress'))).toEqual(['IPAddressDeny=any', 'IPAddressAllow=localhost']);
     expect((await dryRun('--metrics', '0.0.0.0:9464')).split('\n').filter((l) => l.startsWith('IPAddress'))).toEqual([]);
+  });
+
+  it('kernel events (auto, ebpf): uid 0 bounded to the three capabilities plus CAP_BPF CAP_PERFMON, bpf and perf_event_open allowed after the deny list, BTF named by file; the same hardening', async () => {
+    for (const mode of ['auto', 'ebpf']) {
+      const text = await dryRun('--attribution', mode);
+      const values = (key: string) => text.split('\n').filter((l) => l.startsWith(`${key}=`)).map((l) => l.slice(key.length + 1));
+      expect(values('User')).toEqual([]);
+      expect(values('Group')).toEqual([]);
+      expect(values('AmbientCapabilities')).toEqual(['CAP_NET_RAW CAP_DAC_READ_SEARCH CAP_SYS_PTRACE CAP_BPF CAP_PERFMON']);
+      expect(values('CapabilityBoundingSet')).toEqual(values('AmbientCapabilities'));
+      // Order matters to systemd: the later allow list puts back two calls the deny list took away.
+      expect(values('SystemCallFilter')).toEqual(['@system-service', '~@privileged @resources', 'bpf perf_event_open']);
+      expect(values('Environment')).toEqual(['BPFTRACE_BTF=/sys/kernel/btf/vmlinux']);
+      for (const key of ['NoNewPrivileges', 'ProtectKernelTunables', 'ProtectKernelModules', 'ProtectControlGroups', 'PrivateDevices']) expect(values(key)).toEqual(['yes']);
+      expect(values('ProtectSystem')).toEqual(['strict']);
+      expect(values('ExecStart')[0]).toMatch(mode === 'auto' ? / daemon --db \S+$/ : / --attribution ebpf$/);
+      const a = analyze(text);
+      expect(a.verifyOutput).toBe('');
+      expect(a.exposure).toBeLessThanOrEqual(4.0);
+    }
+  });
+
+  it('without --attribution: kernel events (ebpf) where bpftrace is installed, else the unprivileged procfs unit', async () => {
+    const saved = process.env.OLLAMA_AUDIT_BPFTRACE;
+    try {
+      process.env.OLLAMA_AUDIT_BPFTRACE = '/nonexistent/bpftrace';
+      const without = await dryRun();
+      expect(without).toMatch(/^ExecStart=.* --attribution procfs$/m);
+      expect(without).toMatch(/^User=ollama-audit$/m);
+      process.env.OLLAMA_AUDIT_BPFTRACE = process.execPath; // any program on disk stands for an installed bpftrace
+      const withIt = await dryRun();
+      expect(withIt).toMatch(/^ExecStart=.* --attribution ebpf$/m);
+      expect(withIt).not.toMatch(/^User=/m);
+      // A kernel without BTF: bpftrace would need CAP_SYS_ADMIN, so no kernel events by default.
+      expect(defaultServiceAttribution(process.execPath, '/nonexistent/vmlinux')).toEqual({ mode: 'procfs', why: expect.stringMatching(/no BTF/) });
+      expect(defaultServiceAttribution('/nonexistent/bpftrace')).toEqual({ mode: 'procfs', why: expect.stringMatching(/not installed/) });
+    } finally {
+      if (saved === undefined) delete process.env.OLLAMA_AUDIT_BPFTRACE;
+      else process.env.OLLAMA_AUDIT_BPFTRACE = saved;
+    }
   });
 
   it('ProtectHome=read-only exactly when node or the package lives under /home, /root or /run/user; both rate OK', () => {
@@ -119,7 +164,9 @@ describeNeeding(['systemd-analyze'], 'the systemd unit, checked by systemd-analy
         cmd.parse(a, { from: 'user' });
         return serviceSettingsFromOptions(cmd.opts<DaemonOptionValues>());
       };
-      expect(parse(words.slice(3))).toEqual(parse(args));
+      // Without --attribution the service's own default (decided at install) is on its command line.
+      const given = args.includes('--attribution') ? args : [...args, '--attribution', defaultServiceAttribution(bpftraceProgram()).mode];
+      expect(parse(words.slice(3))).toEqual(parse(given));
     }
   });
 

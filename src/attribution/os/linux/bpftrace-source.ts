@@ -69,8 +69,13 @@ export function ensureTracefs(dir: string): string | null {
   return `tracefs is not mounted at ${dir} and mounting it failed (${(r.stderr || r.error?.message || `exit ${r.status}`).trim()})`;
 }
 
+/**
+ * The line that says why bpftrace failed. bpftrace 0.17 prints its memlock warning as an "ERROR"
+ * line first even when something else stops it (a unit without the right capabilities: "Unknown
+ * struct/union"), so the harmless lines are passed over.
+ */
 function errorOf(stderr: string[], fallback: string): string {
-  const line = stderr.find((l) => /ERROR/.test(l)) ?? stderr.find((l) => !HARMLESS.test(l));
+  const line = stderr.find((l) => /ERROR/.test(l) && !HARMLESS.test(l)) ?? stderr.find((l) => !HARMLESS.test(l));
   return line ? `bpftrace: ${line.trim()}` : fallback;
 }
 
