@@ -20,13 +20,13 @@ export function addServiceCommand(program: Command, setCode: (code: number) => v
     .option('--dry-run', 'print the service file it would write; touch nothing (no root needed)')
     .option('--force', 'replace an installed service file (the store is kept) and restart the service')
     .addHelpText('after', `
-Attribution (systemd): without --attribution the unit gets kernel socket events where bpftrace is
-installed and the kernel has BTF (--attribution ebpf), else procfs (install says why). bpftrace 0.17 runs only as uid 0, so a unit with kernel
-events (ebpf or auto) runs as root bounded to CAP_NET_RAW CAP_DAC_READ_SEARCH CAP_SYS_PTRACE CAP_BPF
-CAP_PERFMON, with bpf(2) and perf_event_open(2) allowed (systemd-analyze security: 2.9 OK); it names
-even connections of a few ms. --attribution procfs runs it as the unprivileged user ollama-audit with
-the first three (2.3 OK); connections gone before /proc is read stay unnamed. README: "Service".`)
-    .addHelpText('after', examples('sudo ollama-audit service install', 'sudo ollama-audit service install --attribution procfs', 'sudo ollama-audit service install --metrics 9464 --retain 30d', 'ollama-audit service install --dry-run'))
+Attribution (systemd): without --attribution the unit is procfs-only and runs as the unprivileged
+user ollama-audit with CAP_NET_RAW CAP_DAC_READ_SEARCH CAP_SYS_PTRACE (systemd-analyze security: 2.3 OK);
+connections gone before /proc is read stay unnamed (coverage says so). --attribution ebpf adds kernel
+socket events, which name even connections of a few ms; bpftrace 0.17 runs only as uid 0, so that unit
+runs as root bounded to those three plus CAP_BPF CAP_PERFMON, with bpf(2) and perf_event_open(2)
+allowed (2.9 OK). Install says which and why. README: "Service".`)
+    .addHelpText('after', examples('sudo ollama-audit service install', 'sudo ollama-audit service install --force --attribution ebpf', 'sudo ollama-audit service install --metrics 9464 --retain 30d', 'ollama-audit service install --dry-run'))
     .action(async (opts, cmd: Command) => {
       setCode(await (await import('./service-command.js')).runServiceInstall(opts, cmd.getOptionValueSource('attribution') !== 'default'));
     });

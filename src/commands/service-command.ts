@@ -25,7 +25,7 @@ function targetOf(o: TargetOptions): Target {
 export async function runServiceInstall(o: DaemonOptionValues & TargetOptions & { dryRun?: boolean; force?: boolean }, attributionGiven: boolean): Promise<number> {
   const target = targetOf(o);
   const given = serviceSettingsFromOptions(o, target.init);
-  // systemd: without --attribution, kernel events where bpftrace can have them (the unit's rights follow).
+  // systemd: without --attribution, the unprivileged procfs unit; the line printed says how to have kernel events.
   const chosen = !attributionGiven && target.init === 'systemd' ? defaultServiceAttribution(bpftraceProgram()) : null;
   const settings = chosen ? { ...given, attribution: chosen.mode } : given;
   checkServiceStore(settings, target.init);
@@ -37,7 +37,7 @@ export async function runServiceInstall(o: DaemonOptionValues & TargetOptions & 
   requireRoot('install');
   for (const line of installService(file, o.force === true)) say(`ollama-audit: ${line}`);
   if (target.init === 'systemd') say(`ollama-audit: attribution: ${attributionNote(settings.attribution)}`);
-  if (chosen?.why) say(`ollama-audit: no kernel socket events for the service: ${chosen.why}`);
+  if (chosen) say(`ollama-audit: ${chosen.why}`);
   return EXIT_OK;
 }
 

@@ -52,18 +52,20 @@ export interface UnitRights {
 }
 
 /**
- * The attribution a systemd service gets when `--attribution` is not given, decided at install:
- * kernel events where bpftrace is installed and the kernel has BTF (without it bpftrace would need
- * CAP_SYS_ADMIN), as `ebpf` (required: a service starting at boot, on a busy machine, must wait for
- * bpftrace rather than give up after auto's 2 s and run a whole session on procfs; if it cannot
- * have them it exits 2 and systemd starts it again); else procfs (the unit need not run as uid 0),
- * with the reason.
+ * The attribution a systemd service gets when `--attribution` is not given: procfs, so that the
+ * unit runs as its own user, not root (issue #12's least privilege), even where bpftrace could run:
+ * bpftrace 0.17 refuses every uid but 0, so kernel events cost the service uid 0. They are one
+ * option away (`--attribution ebpf`, not `auto`: a service starting at boot on a busy machine must
+ * wait for bpftrace rather than give up after auto's 2 s; if it cannot have them it exits 2 and
+ * systemd starts it again). `why` says what the service goes without and, where it is possible,
+ * how to have it; coverage says `attribution_confidence: lowered` when short flows went unnamed.
  */
-export function defaultServiceAttribution(bpftrace: string, btfFile = BTF_FILE): { mode: AttributionMode; why: string | null } {
-  if (process.platform !== 'linux') return { mode: 'procfs', why: 'kernel socket events are a Linux feature' };
-  if (!onPath(bpftrace)) return { mode: 'procfs', why: `${bpftrace} is not installed (Debian/Ubuntu: apt-get install bpftrace; then service install --force)` };
-  if (!existsSync(btfFile)) return { mode: 'procfs', why: `this kernel has no BTF (${btfFile}), which bpftrace needs without CAP_SYS_ADMIN` };
-  return { mode: 'ebpf', why: null };
+export function defaultServiceAttribution(bpftrace: string, btfFile = BTF_FILE): { mode: AttributionMode; why: string } {
+  const without = 'no kernel socket events for the service (connections of a few ms may go unattributed; coverage says so)';
+  if (process.platform !== 'linux') return { mode: 'procfs', why: `${without}: they are a Linux feature` };
+  if (!onPath(bpftrace)) return { mode: 'procfs', why: `${without}: ${bpftrace} is not installed (Debian/Ubuntu: apt-get install bpftrace; then service install --force --attribution ebpf)` };
+  if (!existsSync(btfFile)) return { mode: 'procfs', why: `${without}: this kernel has no BTF (${btfFile}), which bpftrace needs without CAP_SYS_ADMIN` };
+  return { mode: 'procfs', why: `${without}: they need uid 0 (bpftrace refuses any other); to have them: service install --force --attribution ebpf (uid 0 bounded to five capabilities, README "Service")` };
 }
 
 /** The user and rights a unit with this attribution gets (kernel events cost uid 0 and two capabilities). */

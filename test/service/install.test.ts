@@ -62,7 +62,7 @@ describe('service install / uninstall with a stand-in systemd', () => {
     const attribution = /^ollama-audit: attribution: (.*)$/m.exec(r.stdout)?.[1];
     expect(attribution).toBeDefined();
     expect(dry.stdout).toContain(`# Attribution: ${attribution}`);
-    expect(attribution).toMatch(/^(ebpf: kernel socket events .* runs as root bounded to CAP_NET_RAW CAP_DAC_READ_SEARCH CAP_SYS_PTRACE CAP_BPF CAP_PERFMON|procfs only, as the unprivileged user ollama-audit)/);
+    expect(attribution).toMatch(/^procfs only, as the unprivileged user ollama-audit/);
   });
 
   it('without bpftrace the unit is the unprivileged procfs one, and install says why there are no kernel events', async () => {
@@ -73,7 +73,23 @@ describe('service install / uninstall with a stand-in systemd', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(readFileSync(unitPath(), 'utf8')).toMatch(/^User=ollama-audit$/m);
       expect(r.stdout).toMatch(/^ollama-audit: attribution: procfs only/m);
-      expect(r.stdout).toMatch(/^ollama-audit: no kernel socket events for the service: \/nonexistent\/bpftrace is not installed .*apt-get install bpftrace/m);
+      expect(r.stdout).toMatch(/^ollama-audit: no kernel socket events for the service \(.*\): \/nonexistent\/bpftrace is not installed .*apt-get install bpftrace/m);
+    } finally {
+      if (saved === undefined) delete process.env.OLLAMA_AUDIT_BPFTRACE;
+      else process.env.OLLAMA_AUDIT_BPFTRACE = saved;
+    }
+  });
+
+  it('with bpftrace installed the default unit is still the unprivileged procfs one; install says kernel events need uid 0 and how to have them', async () => {
+    const saved = process.env.OLLAMA_AUDIT_BPFTRACE;
+    process.env.OLLAMA_AUDIT_BPFTRACE = process.execPath; // any program on disk stands for an installed bpftrace
+    try {
+      const r = await install();
+      expect(r.code, r.stderr).toBe(0);
+      const unit = readFileSync(unitPath(), 'utf8');
+      expect(unit).toMatch(/^User=ollama-audit$/m);
+      expect(unit).toMatch(/^ExecStart=.* --attribution procfs$/m);
+      expect(r.stdout).toMatch(/^ollama-audit: no kernel socket events for the service \(.*\): they need uid 0 .*service install --force --attribution ebpf/m);
     } finally {
       if (saved === undefined) delete process.env.OLLAMA_AUDIT_BPFTRACE;
       else process.env.OLLAMA_AUDIT_BPFTRACE = saved;

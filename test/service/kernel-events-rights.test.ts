@@ -1,11 +1,11 @@
 /**
- * The service with its default attribution (where bpftrace is installed: ebpf) names connections
- * of a few ms from kernel events, as root does; the procfs unit cannot. The rights come from the unit text `service install
+ * The service installed with `--attribution ebpf` names connections of a few ms from kernel
+ * events, as root does; the default unit (procfs, not root: issue #12's least privilege) cannot. The rights come from the unit text `service install
  * --dry-run` prints (User=, AmbientCapabilities=/CapabilityBoundingSet=, Environment=), and the
  * daemons are started with exactly those by `setpriv` (inheritable + ambient + bounding set,
  * no_new_privs), with the unit's own command-line options. One after another in a lab made here
- * (namespaces oasb-*): root with the same options; the default unit's rights; the
- * `--attribution procfs` unit's rights. Traffic, for each: 100 sequential TCP connections of about a
+ * (namespaces oasb-*): root with the same options; the `--attribution ebpf` unit's rights; the
+ * default (`--attribution procfs`) unit's rights. Traffic, for each: 100 sequential TCP connections of about a
  * millisecond (node, in the lab's host namespace, to a service that answers at once); the client
  * logs its pid and each local port, which is what the daemons are checked against.
  * Not reproduced without a running systemd: SystemCallFilter= (that bpf and perf_event_open are
@@ -37,8 +37,8 @@ type Sources = { method: string; mode: string; why_not: string | null } | null;
 
 let dir: string;
 let net: Internet;
-const units: Record<'default' | 'procfs', UnitRights> = {} as never;
-const daemons: Record<'root' | 'default' | 'procfs', { kid: Kid; db: string }> = {} as never;
+const units: Record<'default' | 'ebpf' | 'procfs', UnitRights> = {} as never;
+const daemons: Record<'root' | 'ebpf' | 'procfs', { kid: Kid; db: string }> = {} as never;
 const bursts: Record<string, { pid: number; ports: number[]; ms: number[] }> = {};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -103,7 +103,7 @@ async function flows(db: string): Promise<JsonFlow[]> {
 }
 
 /** The burst's connections each daemon stored, and how many of them name the burst's pid. */
-async function named(name: 'root' | 'default' | 'procfs'): Promise<{ seen: number; named: number }> {
+async function named(name: 'root' | 'ebpf' | 'procfs'): Promise<{ seen: number; named: number }> {
   const burst = bursts[name]!;
   const all = await flows(daemons[name].db);
   const found = burst.ports.map((p) => all.find((f) => f.proto === 'tcp' && f.initiator_port === p && f.responder_port === THINK_PORT));
@@ -135,18 +135,19 @@ describeNeeding(NEEDS, 'the service\'s rights and kernel socket events: connecti
     process.env.OAE2E_THINK_MS = '0'; // the short-connection service answers at once
     net = await buildInternet(dir, { prefix: PREFIX, blobBytes: 1024, dnsDelayMs: 0, webDelayMs: 0, think: true });
     units.default = await unitFor();
+    units.ebpf = await unitFor('--attribution', 'ebpf');
     units.procfs = await unitFor('--attribution', 'procfs');
     daemons.root = { db: join(dir, 'root.db'), kid: null as never };
-    daemons.default = { db: storeFolder('default', 0), kid: null as never };
+    daemons.ebpf = { db: storeFolder('ebpf', 0), kid: null as never };
     daemons.procfs = { db: storeFolder('procfs', PROCFS_UID), kid: null as never };
     // One daemon at a time, each watching a burst of its own: three daemons and two bpftraces at
     // once on this shared 2-core machine made captures drop a few flows (93/100 seen by root once).
-    for (const name of ['root', 'default', 'procfs'] as const) {
+    for (const name of ['root', 'ebpf', 'procfs'] as const) {
       const d = daemons[name];
-      d.kid = name === 'root' ? startAsUnit(null, d.db, 0, units.default.args) : startAsUnit(units[name], d.db, name === 'procfs' ? PROCFS_UID : 0);
+      d.kid = name === 'root' ? startAsUnit(null, d.db, 0, units.ebpf.args) : startAsUnit(units[name], d.db, name === 'procfs' ? PROCFS_UID : 0);
       await d.kid.waitFor(DAEMON_START, 20_000);
       sources[name] = await settledSources(d.db);
-      if (name === 'default') {
+      if (name === 'ebpf') {
         seen.daemon = statusOf(d.kid.pid);
         const bpf = descendants(d.kid.pid).find((p) => p.comm === 'bpftrace');
         seen.bpftrace = bpf ? statusOf(bpf.pid) : null;
@@ -167,26 +168,27 @@ describeNeeding(NEEDS, 'the service\'s rights and kernel socket events: connecti
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('where bpftrace is installed the default unit asks for kernel events (ebpf) and runs as uid 0 bounded to five capabilities; the procfs unit as its user with three', () => {
-    expect(units.default.user).toBeNull();
-    expect(units.default.args).toEqual(['--attribution', 'ebpf']);
-    expect(units.default.caps.sort()).toEqual(['CAP_BPF', 'CAP_DAC_READ_SEARCH', 'CAP_NET_RAW', 'CAP_PERFMON', 'CAP_SYS_PTRACE']);
-    expect(units.default.env).toEqual({ BPFTRACE_BTF: '/sys/kernel/btf/vmlinux' });
+  it('the default unit is the procfs one (its user, three capabilities) even where bpftrace is installed; the ebpf unit runs as uid 0 bounded to five', () => {
+    expect({ ...units.default, text: '' }).toEqual({ ...units.procfs, text: '' });
+    expect(units.ebpf.user).toBeNull();
+    expect(units.ebpf.args).toEqual(['--attribution', 'ebpf']);
+    expect(units.ebpf.caps.sort()).toEqual(['CAP_BPF', 'CAP_DAC_READ_SEARCH', 'CAP_NET_RAW', 'CAP_PERFMON', 'CAP_SYS_PTRACE']);
+    expect(units.ebpf.env).toEqual({ BPFTRACE_BTF: '/sys/kernel/btf/vmlinux' });
     expect(units.procfs.user).toBe('ollama-audit');
     expect(units.procfs.caps.sort()).toEqual(['CAP_DAC_READ_SEARCH', 'CAP_NET_RAW', 'CAP_SYS_PTRACE']);
     expect(units.procfs.args).toEqual(['--attribution', 'procfs']);
   });
 
-  it(`with the default unit's rights, ${SHORT}/${SHORT} connections of ~1 ms are named from kernel events, like root; procfs rights name fewer`, async () => {
+  it(`with the ebpf unit's rights, ${SHORT}/${SHORT} connections of ~1 ms are named from kernel events, like root; procfs rights name fewer`, async () => {
     const root = await named('root');
-    const dflt = await named('default');
+    const dflt = await named('ebpf');
     const procfs = await named('procfs');
     const medians = Object.values(bursts).map((b) => [...b.ms].sort((x, y) => x - y)[b.ms.length >> 1]!);
     console.log(`connections: ${Object.values(bursts).map((b) => b.ports.length).join('/')}, median ${medians.map((m) => m.toFixed(2)).join('/')} ms; named: root ${root.named}/${root.seen}, `
-      + `default unit ${dflt.named}/${dflt.seen}, procfs unit ${procfs.named}/${procfs.seen}; sources ${JSON.stringify(sources)}`);
+      + `ebpf unit ${dflt.named}/${dflt.seen}, procfs unit ${procfs.named}/${procfs.seen}; sources ${JSON.stringify(sources)}`);
     for (const b of Object.values(bursts)) expect(b.ports).toHaveLength(SHORT);
     for (const m of medians) expect(m, 'median connection ms (the machine was too loaded otherwise)').toBeLessThan(5);
-    expect(sources.default).toMatchObject({ method: 'kernel-events+procfs', mode: 'ebpf', why_not: null });
+    expect(sources.ebpf).toMatchObject({ method: 'kernel-events+procfs', mode: 'ebpf', why_not: null });
     expect(sources.root).toMatchObject({ method: 'kernel-events+procfs', mode: 'ebpf' });
     expect(sources.procfs).toMatchObject({ method: 'procfs', mode: 'procfs' });
     for (const r of [root, dflt, procfs]) expect(r.seen).toBe(SHORT);
@@ -196,7 +198,7 @@ describeNeeding(NEEDS, 'the service\'s rights and kernel socket events: connecti
   });
 
   it('the kernel saw the unit\'s rights: the daemon and its bpftrace ran as uid 0 with exactly its five capabilities and no_new_privs', () => {
-    const eff = units.default.caps.reduce((m, c) => m | (1n << BigInt(CAP_BITS[c]!)), 0n).toString(16).padStart(16, '0');
+    const eff = units.ebpf.caps.reduce((m, c) => m | (1n << BigInt(CAP_BITS[c]!)), 0n).toString(16).padStart(16, '0');
     expect(seen.daemon).toEqual({ uid: '0', capEff: eff, noNewPrivs: '1' });
     expect(seen.bpftrace).toEqual({ uid: '0', capEff: eff, noNewPrivs: '1' });
   });

@@ -123,7 +123,7 @@ describeNeeding(['systemd-analyze'], 'the systemd unit, checked by systemd-analy
     }
   });
 
-  it('without --attribution: kernel events (ebpf) where bpftrace is installed, else the unprivileged procfs unit', async () => {
+  it('without --attribution: the unprivileged procfs unit, with or without bpftrace (not root); --attribution ebpf is the uid-0 unit', async () => {
     const saved = process.env.OLLAMA_AUDIT_BPFTRACE;
     try {
       process.env.OLLAMA_AUDIT_BPFTRACE = '/nonexistent/bpftrace';
@@ -131,10 +131,12 @@ describeNeeding(['systemd-analyze'], 'the systemd unit, checked by systemd-analy
       expect(without).toMatch(/^ExecStart=.* --attribution procfs$/m);
       expect(without).toMatch(/^User=ollama-audit$/m);
       process.env.OLLAMA_AUDIT_BPFTRACE = process.execPath; // any program on disk stands for an installed bpftrace
-      const withIt = await dryRun();
-      expect(withIt).toMatch(/^ExecStart=.* --attribution ebpf$/m);
-      expect(withIt).not.toMatch(/^User=/m);
-      // A kernel without BTF: bpftrace would need CAP_SYS_ADMIN, so no kernel events by default.
+      expect(await dryRun()).toBe(without);
+      const ebpf = await dryRun('--attribution', 'ebpf');
+      expect(ebpf).toMatch(/^ExecStart=.* --attribution ebpf$/m);
+      expect(ebpf).not.toMatch(/^User=/m);
+      // Why, for each case: how to have kernel events, or what stands in the way.
+      expect(defaultServiceAttribution(process.execPath)).toEqual({ mode: 'procfs', why: expect.stringMatching(/need uid 0 .*--attribution ebpf/) });
       expect(defaultServiceAttribution(process.execPath, '/nonexistent/vmlinux')).toEqual({ mode: 'procfs', why: expect.stringMatching(/no BTF/) });
       expect(defaultServiceAttribution('/nonexistent/bpftrace')).toEqual({ mode: 'procfs', why: expect.stringMatching(/not installed/) });
     } finally {
