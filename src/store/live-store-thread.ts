@@ -33,6 +33,10 @@ let retention: ReturnType<typeof createRetention> | null;
 try {
   db = openDb(settings.dbPath);
   db.pragma('wal_autocheckpoint = 0');
+  // The WAL is cut back to nothing when a checkpoint has emptied it: otherwise later seconds reuse
+  // its file, and a full disk would show only once a second's write outgrew it (a write that
+  // fails is told, counted and kept in a gap; one that quietly stops growing the file is not).
+  db.pragma('journal_size_limit = 0');
   writes = liveSessionWrites(db, settings.sessionId, settings.me);
   retention = settings.retention && createRetention(db, settings.retention);
 } catch (err) {
