@@ -2,9 +2,12 @@
  * The live engine's store thread (live-store.ts starts it): its own connection to the store,
  * the session's writes (live-session.ts), the retention step (retention.ts) and WAL checkpoints.
  * Automatic checkpoints are off on this connection: one landed on whichever commit crossed 1000
- * WAL pages (often a second's write); a passive checkpoint runs after each second's retention
- * step instead, where it holds up nothing but this thread.
+ * WAL pages (often a second's write); a passive checkpoint runs after a second's retention step
+ * instead, once the WAL holds as much, where it holds up nothing but this thread. (Not every
+ * second: a checkpoint syncs the database file, and a sync a second on the file system that also
+ * holds the evidence segments and /proc-timed work slowed the capture thread's writes there.)
  */
+import { statSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDb, type Db } from './open-db.js';
 import { liveSessionWrites } from './live-session.js';
@@ -44,6 +47,17 @@ try {
   process.exit(0);
 }
 
+/** WAL bytes past which a checkpoint runs (SQLite's automatic one: 1000 pages of 4 KiB). */
+const CHECKPOINT_WAL_BYTES = 1000 * 4096;
+
+function walBytes(): number {
+  try {
+    return statSync(`${settings.dbPath}-wal`).size;
+  } catch {
+    return 0;
+  }
+}
+
 /** The second a chunk of which failed: its later chunks are skipped (the capture thread takes their flows back). */
 let failedSecond = -1;
 
@@ -66,7 +80,7 @@ function maintain(nowUs: number, open: OpenSeqs | null): LiveStoreReply & { op: 
     }
   }
   const t1 = performance.now();
-  db.pragma('wal_checkpoint(PASSIVE)');
+  if (walBytes() >= CHECKPOINT_WAL_BYTES) db.pragma('wal_checkpoint(PASSIVE)');
   return { op: 'maintained', id: 0, retainMs: t1 - t0, checkpointMs: performance.now() - t1, flowsDeleted, needsOpenBefore };
 }
 
