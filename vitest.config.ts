@@ -39,6 +39,8 @@ const TIMING = [
   'test/watch/live-netns.test.ts',
   // A writer process's longest commit while retention deletes 30,000 flows.
   'test/store/retention-writer.test.ts',
+  // The engine's event-loop stalls while another connection holds its store locked.
+  'test/live/store-thread.test.ts',
 ];
 const HOST = [
   'test/flows/loopback-capture.test.ts',
