@@ -6,7 +6,7 @@
 // --root DIR runs another build's dist/ (e.g. a worktree of the code before a change, built there),
 // so that before and after can alternate in one session.
 //
-// In a network namespace of its own (oart-soak: only its loopback; deleted at the end and before
+// In a network namespace of its own (oart-soak, or $SOAK_NS: only its loopback; deleted at the end and before
 // the start), a node HTTP server and a client opening --rate new TCP connections a second to it
 // (one request each, Connection: close), for --seconds. The live engine (what `daemon` runs:
 // src/live/engine.ts, from dist/) captures lo in this process with `--retain` seconds, procfs
@@ -37,7 +37,7 @@ const RATE = Number(opt('rate', '200'));
 const RETAIN = Number(opt('retain', '60'));
 const APPEND = args.includes('--append');
 const BUILD = opt('root', root);
-const NS = 'oart-soak';
+const NS = process.env.SOAK_NS ?? 'oart-soak'; // SOAK_NS: another name, e.g. two runs at once
 const PORT = 8099;
 
 if (process.getuid?.() !== 0) { console.error('bench/soak.mjs: run as root (a network namespace, live capture)'); process.exit(2); }
