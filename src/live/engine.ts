@@ -240,7 +240,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
         this.changes.touched(f);
         if (evidence !== null && !this.evidenceStopped) evidence.write(f, dir, p, d);
       },
-    }, { maxFlows: settings.maxFlows });
+    }, { maxFlows: settings.maxFlows, boundHeapAtFlows: DEFAULTS.boundHeapAtFlows });
     // Several devices: a forwarded packet crosses more than one (`any` is checked by its cooked link type).
     if (capture.interfaces.length > 1) this.ingest.severalInterfaces();
 

@@ -3,7 +3,7 @@
  * the session's writes (live-session.ts), the retention step (retention.ts) and WAL checkpoints.
  * Automatic checkpoints are off on this connection: one landed on whichever commit crossed 1000
  * WAL pages (often a second's write); a passive checkpoint runs after a second's retention step
- * instead, once the WAL holds as much, where it holds up nothing but this thread. (Not every
+ * instead, once the WAL holds 1 MiB, where it holds up nothing but this thread. (Not every
  * second: a checkpoint syncs the database file, and a sync a second on the file system that also
  * holds the evidence segments and /proc-timed work slowed the capture thread's writes there.)
  */
@@ -47,8 +47,12 @@ try {
   process.exit(0);
 }
 
-/** WAL bytes past which a checkpoint runs (SQLite's automatic one: 1000 pages of 4 KiB). */
-const CHECKPOINT_WAL_BYTES = 1000 * 4096;
+/**
+ * WAL bytes past which a checkpoint runs: 1 MiB (SQLite's automatic one: 1000 pages of 4 KiB).
+ * Each checkpoint cuts the WAL file back to nothing, so the store's files (database + WAL) swing
+ * by this much; at 200 new flows a second, one every few seconds.
+ */
+const CHECKPOINT_WAL_BYTES = 256 * 4096;
 
 function walBytes(): number {
   try {
