@@ -4,8 +4,7 @@
  * Automatic checkpoints are off on this connection: one landed on whichever commit crossed 1000
  * WAL pages (often a second's write); a passive checkpoint runs after a second's retention step
  * instead, once the WAL holds 1 MiB, where it holds up nothing but this thread. (Not every
- * second: a checkpoint syncs the database file, and a sync a second on the file system that also
- * holds the evidence segments and /proc-timed work slowed the capture thread's writes there.)
+ * second: a checkpoint syncs the database file, and a sync a second is disk work for little gain.)
  */
 import { statSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
