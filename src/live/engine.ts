@@ -229,9 +229,19 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     this.stopDeadlineMs = settings.stopDeadlineMs ?? DEFAULTS.stopDeadlineMs;
     this.retention = settings.retain === undefined && settings.maxDb === undefined ? null
       : { retainUs: settings.retain === undefined ? undefined : settings.retain * 1e6, maxDbBytes: settings.maxDb };
-    this.store = startLiveStore({ dbPath: this.dbPath, sessionId: this.sessionId, me: started.me, retention: this.retention }, (err) => {
-      this.stopped ??= Promise.resolve().then(() => this.finish(explainStoreError(Object.assign(new Error(err.message), { code: err.code }), this.dbPath)));
-    });
+    try {
+      this.store = startLiveStore({ dbPath: this.dbPath, sessionId: this.sessionId, me: started.me, retention: this.retention }, (err) => {
+        this.stopped ??= Promise.resolve().then(() => this.finish(explainStoreError(Object.assign(new Error(err.message), { code: err.code }), this.dbPath)));
+      });
+    } catch (err) {
+      // No thread: nothing is left running (an open capture keeps the process alive).
+      started.attributor.close();
+      started.evidence?.close();
+      void this.kernel.stop();
+      void capture.stop();
+      db.close();
+      throw err;
+    }
     this.changes = createChangeSet(this.attributor, settings.keepCmdline === true);
     const evidence = this.evidence;
     this.ingest = createIngest(this.changes.sinks, {
