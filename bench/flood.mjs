@@ -15,6 +15,9 @@
 //                                             FLOOD_NS=prefix names the namespaces (default oafl); FLOOD_ROOT=dir
 //                                             runs another build's bin/ollama-audit.js (e.g. the code before a change);
 //                                             FLOOD_PROF=dir writes the daemon's --cpu-prof there.
+//                                             Also printed: the capture (main) thread's own CPU per 1000 captured
+//                                             (the daemon's other threads: libuv, V8's, the store thread), drops
+//                                             in % of what was sent, and the machine's load average before and after.
 // Needs `npm run build` (dist/) first.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, existsSync, statSync, readFileSync } from 'node:fs';
@@ -120,10 +123,13 @@ async function liveBench(rate, secs) {
       await new Promise((r) => setTimeout(r, 100));
     }
     const nodePid = Number(sh(`pgrep -P ${daemon.pid}`).trim()); // node, under /usr/bin/time (ip netns exec execs it)
+    const load0 = loadAverage();
     const cpu0 = cpuMs(nodePid);
+    const main0 = cpuMs(nodePid, nodePid);
     const sender = spawnSync('ip', ['netns', 'exec', NS_S, process.execPath, '-e', SENDER, String(rate), String(secs)], { encoding: 'utf8' });
     await new Promise((r) => setTimeout(r, 1500));
     const cpu = cpuMs(nodePid) - cpu0;
+    const mainCpu = cpuMs(nodePid, nodePid) - main0;
     const t0 = Date.now();
     process.kill(nodePid, 'SIGTERM');
     await exited;
@@ -132,17 +138,25 @@ async function liveBench(rate, secs) {
 
     const sq = spawnSync('node', ['-e', `const D=require(${JSON.stringify(join(root, 'node_modules', 'better-sqlite3'))});const d=new D(${JSON.stringify(db)},{readonly:true});console.log(JSON.stringify({session:d.prepare('select packets,drops,expired_early from sessions').get(),flows:d.prepare('select count(*) n from flows').get().n}))`], { encoding: 'utf8' });
     console.log(`live ${rate}/s for ${secs} s: sender: ${sender.stdout.trim()}; daemon: ${sq.stdout.trim()}; peak RSS ${(Number(m?.[2]) / 1024).toFixed(0)} MB; SIGTERM to exit ${stopS.toFixed(2)} s; CPU ${cpu.toFixed(0)} ms = ${(cpu / (rate * secs / 1000)).toFixed(1)} ms per 1000 new flows offered, ${(cpu / (JSON.parse(sq.stdout).session.packets / 1000)).toFixed(1)} ms per 1000 captured`);
+    const r = JSON.parse(sq.stdout);
+    const sent = Number(/sent (\d+)/.exec(sender.stdout)?.[1] ?? rate * secs);
+    const captured = r.session.packets;
+    console.log(`  drops ${r.session.drops} (${((r.session.drops / sent) * 100).toFixed(1)} % of ${sent} sent); capture thread CPU ${mainCpu.toFixed(0)} ms = ${(mainCpu / (captured / 1000)).toFixed(1)} ms per 1000 captured; load average ${load0} before, ${loadAverage()} after`);
     console.log(err.split('\n').filter((l) => /stopped|unwritten/.test(l)).join('\n'));
   } finally {
     cleanup();
   }
 }
 
-/** utime + stime of a process (all its threads), ms. */
-function cpuMs(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** utime + stime of a process (all its threads), or of one of its threads, ms. */
+function cpuMs(pid, tid) {
+  const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // fields 14, 15; USER_HZ is 100 on Linux
+}
+
+function loadAverage() {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }
 
 process.on('SIGINT', () => { cleanup(); process.exit(130); });

@@ -50,6 +50,11 @@ export const DEFAULTS = Object.freeze({
    */
   stopDeadlineMs: 1500,
   /**
+   * Open flows from which an import or the live engine bounds V8's heap growth for the rest of the
+   * process (src/pipeline/heap-growth.ts): a flood, not ordinary traffic.
+   */
+  boundHeapAtFlows: 100_000,
+  /**
    * Bounds on a claims file, so a hostile or mistaken file cannot hang or exhaust the auditor:
    * its size (a claims file is a few KB; /dev/zero is not one), YAML aliases (each can expand to
    * a copy of a large node: "billion laughs"), and the amount of matching work it can ask for

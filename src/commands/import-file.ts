@@ -7,6 +7,7 @@ import { expiredEarlyRecord } from '../flows/flow-table.js';
 import { beginSession } from '../store/session-writer.js';
 import { explainStoreError, StoreError } from '../store/store-error.js';
 import { CaptureFileError } from '../capture/read-result.js';
+import { DEFAULTS } from '../settings.js';
 
 /** What one import did; `import --json` prints these (README documents the fields). */
 export interface ImportSummary {
@@ -39,9 +40,6 @@ export interface ImportFileOptions {
   maxFlows?: number;
 }
 
-/** Open flows from which an import bounds V8's heap growth (src/pipeline/heap-growth.ts): a flood, not ordinary traffic. */
-const BOUND_HEAP_AT_FLOWS = 100_000;
-
 /**
  * Reads one capture file through the pipeline into one store session, all in one transaction:
  * an unreadable file or a store failure leaves the database exactly as it was. The file's SHA-256
@@ -64,7 +62,7 @@ export async function importFile(dbPath: string, file: string, opts: ImportFileO
     },
     dns: writer.dns,
     http: writer.http,
-  }, {}, { nowUs: opts.nowUs, maxFlows: opts.maxFlows, boundHeapAtFlows: BOUND_HEAP_AT_FLOWS });
+  }, {}, { nowUs: opts.nowUs, maxFlows: opts.maxFlows, boundHeapAtFlows: DEFAULTS.boundHeapAtFlows });
   try {
     const read = readCaptureFile(path, ingest.packet, {
       onProgress: opts.onProgress,

@@ -8,17 +8,20 @@ import { createIngest } from '../pipeline/ingest.js';
 import { expiredEarlyRecord } from '../flows/flow-table.js';
 import { openDb, type Db } from '../store/open-db.js';
 import { bpftraceProgram, DEFAULTS, evidenceDirFor, resolveDbPath, type DaemonOptionValues } from '../settings.js';
-import { beginLiveSession, type LiveBatch, type LiveSession, type StoreGap } from '../store/live-session.js';
+import { beginLiveSession, type LiveProgress, type LiveRows, type StoreGap } from '../store/live-session.js';
+import { startLiveStore, type LiveStore, type LiveStoreReply, type OpenSeqs } from '../store/live-store.js';
+import { dnsRow, httpRow, processRow } from '../store/session-rows.js';
+import { thisProcess } from '../store/live-writer.js';
 import { createEvidenceWriter, type EvidenceWriter, type SegmentInfo } from '../store/evidence-writer.js';
 import type { EvidencePolicy } from '../store/evidence-policy.js';
-import { explainStoreError, isDiskFull, StoreError } from '../store/store-error.js';
-import { createChangeSet, type ActivityCount, type ChangedFlows } from './live-batches.js';
+import { explainStoreError, StoreError } from '../store/store-error.js';
+import { createChangeSet, type ActivityCount, type BuiltRow, type ChangedFlows, type ProcessRowOf } from './live-batches.js';
 import type { Flow } from '../flows/flow.js';
 import { createStoreGaps, type StoreGaps, type StoredCounts } from './store-gaps.js';
 import { TypedEvents } from './events.js';
 import { cannotTry, startKernelAttribution, type KernelAttribution } from '../attribution/os/linux/kernel-attribution.js';
 import { UserError } from '../errors.js';
-import { createRetention, type Retention } from '../store/retention.js';
+import type { RetentionPolicy } from '../store/retention.js';
 
 /** What to capture and where to store it: the daemon's options, one field each (settings.ts). */
 export type LiveSettings = Omit<DaemonOptionValues, 'evidence' | 'duration'> & {
@@ -54,6 +57,17 @@ export interface LiveSecond {
   http: number;
   processes: number;
   stored: boolean;
+  /** ms the store thread spent in this second's transactions (its upserts; the capture thread is not held up by them). */
+  writeMs: number;
+  /** ms the capture thread spent building and sending this second's rows. */
+  buildMs: number;
+}
+
+/** The store thread's upkeep after a written second: the retention step, then a passive WAL checkpoint. */
+export interface LiveMaintained {
+  retainMs: number;
+  checkpointMs: number;
+  flowsDeleted: number;
 }
 
 export interface LiveStats {
@@ -103,6 +117,7 @@ export interface LiveEvents {
   started: LiveStarted;
   second: LiveSecond;
   stats: LiveStats;
+  maintained: LiveMaintained;
   /** One sentence a user should read (evidence stopped, store full, store writable again). */
   warning: string;
   stopped: LiveSummary;
@@ -118,9 +133,14 @@ const FLUSH_MS = 1000;
  * with DEFAULTS.stopDeadlineMs it makes the 2 s from a signal to the end of stop().
  */
 const MAX_PASS_MS = 500;
-/** Flow rows per transaction of a second's write, and the time of writing after which the event loop turns. */
+/**
+ * Flow rows per transaction of a second's write, the time of building rows after which the event
+ * loop turns, and the chunks on their way to the store thread at most: the queue between the
+ * threads is bounded; when the store falls behind, the next second's changes wait in the change set.
+ */
 const FLUSH_CHUNK_ROWS = 500;
 const WRITE_SLICE_MS = 100;
+const MAX_CHUNKS_IN_FLIGHT = 3;
 /** The heartbeat that tells a new pass from a long one: it runs only when the loop turns. */
 const HEARTBEAT_MS = 20;
 /**
@@ -149,15 +169,20 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   private readonly dbPath: string;
   private readonly db: Db;
   private readonly capture: LiveCapture;
-  private readonly session: LiveSession;
+  /** The store thread: a second's upserts, the retention step and WAL checkpoints (src/store/live-store.ts). */
+  private readonly store: LiveStore;
   private readonly attributor: Attributor;
   private readonly kernel: KernelAttribution;
   private readonly evidence: EvidenceWriter | null;
   private readonly changes: ReturnType<typeof createChangeSet>;
   private readonly ingest: ReturnType<typeof createIngest>;
   private readonly timer: NodeJS.Timeout;
-  /** --retain / --max-db on the store, a step after each second's write; null: neither given (verify's captures). */
-  private readonly retention: Retention | null;
+  /** --retain / --max-db on the store, a step after each second's write (the store thread's); null: neither given (verify's captures). */
+  private readonly retention: RetentionPolicy | null;
+  /** The open flows the last retention step asked for beyond its age bound (a size bound): sent with the next one. */
+  private openBound: number | null = null;
+  /** Numbers the seconds' writes (the store thread skips the rest of one a chunk of which failed). */
+  private writeSeq = 0;
   private evidenceStopped = false;
   private captureStartUs = Date.now() * 1000;
   private gaps: StoreGaps;
@@ -172,11 +197,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   private shedding = false;
   private shed = 0;
   /** A second's write in progress, chunk by chunk (writeChunk); null when none. */
-  private writing: {
-    changed: ChangedFlows; progress: LiveBatch['progress']; evidence: LiveBatch['evidence'];
-    /** Closed and open flows written so far, rows and process rows written so far. */
-    closedDone: number; openDone: number; rows: number; processes: number;
-  } | null = null;
+  private writing: Writing | null = null;
 
   constructor(settings: LiveSettings) {
     super();
@@ -206,13 +227,25 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     const started = this.open(db, capture, settings, this.kernel, choice);
     this.db = db;
     this.capture = capture;
-    this.session = started.session;
-    this.sessionId = started.session.sessionId;
+    this.sessionId = started.sessionId;
     this.attributor = started.attributor;
     this.evidence = started.evidence;
     this.stopDeadlineMs = settings.stopDeadlineMs ?? DEFAULTS.stopDeadlineMs;
     this.retention = settings.retain === undefined && settings.maxDb === undefined ? null
-      : createRetention(db, { retainUs: settings.retain === undefined ? undefined : settings.retain * 1e6, maxDbBytes: settings.maxDb });
+      : { retainUs: settings.retain === undefined ? undefined : settings.retain * 1e6, maxDbBytes: settings.maxDb };
+    try {
+      this.store = startLiveStore({ dbPath: this.dbPath, sessionId: this.sessionId, me: started.me, retention: this.retention }, (err) => {
+        this.stopped ??= Promise.resolve().then(() => this.finish(explainStoreError(Object.assign(new Error(err.message), { code: err.code }), this.dbPath)));
+      });
+    } catch (err) {
+      // No thread: nothing is left running (an open capture keeps the process alive).
+      started.attributor.close();
+      started.evidence?.close();
+      void this.kernel.stop();
+      void capture.stop();
+      db.close();
+      throw err;
+    }
     this.changes = createChangeSet(this.attributor, settings.keepCmdline === true);
     const evidence = this.evidence;
     this.ingest = createIngest(this.changes.sinks, {
@@ -221,7 +254,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
         this.changes.touched(f);
         if (evidence !== null && !this.evidenceStopped) evidence.write(f, dir, p, d);
       },
-    }, { maxFlows: settings.maxFlows });
+    }, { maxFlows: settings.maxFlows, boundHeapAtFlows: DEFAULTS.boundHeapAtFlows });
     // Several devices: a forwarded packet crosses more than one (`any` is checked by its cooked link type).
     if (capture.interfaces.length > 1) this.ingest.severalInterfaces();
 
@@ -272,12 +305,13 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     // Absolute: segment paths are stored, and readers run from other working directories.
     const evidenceDir = resolve(settings.evidenceDir ?? evidenceDirFor(this.dbPath));
     try {
-      const session = beginLiveSession(db, { kind: 'live', source: interfaceNames(capture), format: 'live', filter: settings.filter ?? null });
+      const me = thisProcess();
+      const { sessionId } = beginLiveSession(db, { kind: 'live', source: interfaceNames(capture), format: 'live', filter: settings.filter ?? null }, me);
       const attributor = settings.capture !== undefined ? createPacketAttributor() : createPlatformAttributor({
         extraNames: settings.process, extraPids: settings.pid, kernelEvents: kernel.index ?? undefined, onWarning: (text) => this.emit('warning', text),
       }, settings.platform, choice);
       const evidence = policy === 'none' ? null : createEvidenceWriter({
-        dir: evidenceDir, policy, session: String(session.sessionId), apiPorts: settings.apiPort ?? [DEFAULTS.apiPort],
+        dir: evidenceDir, policy, session: String(sessionId), apiPorts: settings.apiPort ?? [DEFAULTS.apiPort],
         maxTotalBytes: settings.maxEvidence, retainUs: settings.retain === undefined ? undefined : settings.retain * 1e6,
         onDiskFull: () => {
           this.evidenceStopped = true;
@@ -285,7 +319,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
         },
         onError: (err: Error) => this.emit('warning', `evidence recording stopped after a write error: ${err.message}`),
       });
-      return { session, attributor, evidence, policy, evidenceDir };
+      return { sessionId, me, attributor, evidence, policy, evidenceDir };
     } catch (err) {
       void kernel.stop();
       void capture.stop();
@@ -310,7 +344,6 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
       // Once a second: it walks every open flow (the loss estimate), 500,000 under a flood.
       const stats = this.stats();
       this.flush(stats);
-      this.retainStep();
       this.emit('stats', stats);
     } catch (err) {
       this.stopped ??= Promise.resolve().then(() => this.finish(err));
@@ -318,23 +351,37 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   }
 
   /**
-   * Deletes what --retain / --max-db say is due (a few small transactions); a full disk waits for
-   * the next second. Only after a write that stored every open flow's row (not while the store is
-   * full), so every row but the open flows' is final.
+   * After a second whose rows are all stored: the store thread's retention step (--retain /
+   * --max-db; not while the store is full, so every row but the open flows' is final) and a
+   * passive WAL checkpoint. The step is told the open flows that began before its age bound (a
+   * superset of those whose stored row is older): they stay.
    */
-  private retainStep(): void {
-    // Not while a second's write is still going on in chunks (live-batches: rows not yet final).
-    if (this.retention === null || this.gaps.isFull() || this.writing !== null) return;
-    const openBefore = (us: number) => {
+  private maintain(): void {
+    if (this.stopped !== null || this.gaps.isFull()) return;
+    const nowUs = Date.now() * 1000;
+    let open: OpenSeqs | null = null;
+    if (this.retention !== null) {
+      const before = this.openBound ?? nowUs - (this.retention.retainUs ?? Infinity);
       const seqs: number[] = [];
-      for (const f of this.ingest.openFlows()) if (f.lastSeen < us) seqs.push(f.id);
-      return seqs;
-    };
-    try {
-      this.retention.step(Date.now() * 1000, { sessionId: this.sessionId, openBefore });
-    } catch (err) {
-      if (!isDiskFull(err, this.dbPath)) throw explainStoreError(err, this.dbPath);
+      if (before > 0) for (const f of this.ingest.openFlows()) if (f.firstSeen < before) seqs.push(f.id);
+      open = { before, seqs };
     }
+    void this.store.maintain(nowUs, open).then((r) => {
+      if (r.op === 'failed') {
+        if (!r.diskFull) this.storeFailed(r);
+        return;
+      }
+      if (r.op !== 'maintained') return;
+      // A size bound asked for every open flow: sent while steps go on deleting.
+      this.openBound = r.needsOpenBefore ?? (r.flowsDeleted > 0 ? this.openBound : null);
+      this.emit('maintained', { retainMs: r.retainMs, checkpointMs: r.checkpointMs, flowsDeleted: r.flowsDeleted });
+    });
+  }
+
+  /** A store error other than a full disk stops the engine. */
+  private storeFailed(r: { code: string; message: string }): void {
+    this.writing = null;
+    this.stopped ??= Promise.resolve().then(() => this.finish(explainStoreError(Object.assign(new Error(r.message), { code: r.code }), this.dbPath)));
   }
 
   private stats(): LiveStats {
@@ -352,7 +399,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     };
   }
 
-  private progress(stats: LiveStats, unwrittenAtStop: number): LiveBatch['progress'] {
+  private progress(stats: LiveStats, unwrittenAtStop: number): LiveProgress {
     return {
       packets: stats.packets, startedAt: this.captureStartUs, drops: withShed(stats.kernelDrops, this.shed), lossEstimate: stats.lossEstimate,
       skipped: this.skipped(), gaps: this.gaps.toRecord(),
@@ -362,7 +409,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   }
 
   /** Evidence rows since the last write, after the segment rows a failed write left (few: one per segment). */
-  private evidenceRows(): LiveBatch['evidence'] {
+  private evidenceRows(): LiveRows['evidence'] {
     const evidence = this.evidence;
     if (evidence === null) return null;
     const carried = this.evidenceCarried;
@@ -383,24 +430,24 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     // The last second's rows are still being written: this second's changes wait in the change set.
     if (this.writing !== null) return;
     this.writing = {
-      changed: this.changes.takeChanged(), progress: this.progress(stats, 0), evidence: this.evidenceRows(),
-      closedDone: 0, openDone: 0, rows: 0, processes: 0,
+      seq: ++this.writeSeq, changed: this.changes.takeChanged(), progress: this.progress(stats, 0), evidence: this.evidenceRows(),
+      closedDone: 0, openDone: 0, posted: 0, rows: 0, processes: 0, inFlight: [], buildMs: 0, writeMs: 0,
     };
     this.writeChunk();
   }
 
   /**
    * A second's write, in transactions of FLUSH_CHUNK_ROWS flows (the first with the records,
-   * evidence rows and progress), their rows built chunk by chunk, the event loop turning every
-   * WRITE_SLICE_MS (packets, signals and stop() are not held up by a large second). A full disk
-   * drops what is left of the write as a single failed write did: open flows and process rows
-   * wait for the next write, closed flows and records are counted in the gap.
+   * evidence rows and progress), their rows built here chunk by chunk and written by the store
+   * thread, MAX_CHUNKS_IN_FLIGHT at most on their way; the event loop turns every WRITE_SLICE_MS
+   * of building (packets, signals and stop() are not held up by a large second).
    */
   private writeChunk(): void {
+    const w = this.writing;
+    if (w === null) return;
     const sliceStart = performance.now();
-    // Chunks until WRITE_SLICE_MS have gone, then the loop turns: a capture pass between two
-    // slices may take up to MAX_PASS_MS, so one chunk per turn would fall behind a flood.
-    while (this.writeOneChunk()) {
+    while (this.writing === w && this.stopped === null && w.inFlight.length < MAX_CHUNKS_IN_FLIGHT && hasMore(w)) {
+      this.postChunk(w);
       if (performance.now() - sliceStart >= WRITE_SLICE_MS) {
         setImmediate(() => this.writeChunk());
         return;
@@ -408,50 +455,73 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     }
   }
 
-  /** Writes the next chunk; true when more are left. */
-  private writeOneChunk(): boolean {
-    const w = this.writing;
-    if (w === null || this.stopped !== null) return false;
+  /** Builds the next chunk's rows and sends them to the store thread. */
+  private postChunk(w: Writing): void {
+    const t0 = performance.now();
     const { changed } = w;
-    const first = w.closedDone === 0 && w.openDone === 0;
+    const first = w.posted === 0;
     const closed = changed.closed.slice(w.closedDone, w.closedDone + FLUSH_CHUNK_ROWS);
     const open = changed.open.slice(w.openDone, w.openDone + FLUSH_CHUNK_ROWS - closed.length);
+    w.closedDone += closed.length;
+    w.openDone += open.length;
+    w.posted++;
+    const r = this.changes.rowsOf(open, closed, (f) => this.ingest.classify(f));
+    const chunk: Chunk = { first, open, closed, built: r.flows, processes: r.processes };
+    const rows: LiveRows = {
+      flows: r.rows, processes: r.processes.map((p) => processRow(p.seq, p.rec)),
+      dns: first ? changed.dns.map(dnsRow) : [], http: first ? changed.http.map(httpRow) : [],
+      evidence: first ? w.evidence : null, progress: w.progress,
+    };
+    chunk.answered = this.store.flush(w.seq, rows).then((reply) => this.chunkAnswered(w, chunk, reply));
+    w.inFlight.push(chunk);
+    w.buildMs += performance.now() - t0;
+  }
+
+  /** The store thread's answer to a chunk: next chunks, the second done, or a full disk. */
+  private chunkAnswered(w: Writing, chunk: Chunk, reply: LiveStoreReply): void {
+    if (this.writing !== w) return; // the rest of a second a chunk of which failed
+    w.inFlight.shift();
     const nowUs = Date.now() * 1000;
-    try {
-      const r = this.changes.rowsOf(open, closed, (f) => this.ingest.classify(f));
-      const chunk: LiveBatch = {
-        flows: r.flows, processes: r.processes, dns: first ? changed.dns : [], http: first ? changed.http : [],
-        evidence: first ? w.evidence : null, progress: w.progress,
-      };
-      try {
-        this.session.flush(chunk);
-      } catch (err) {
-        if (!isDiskFull(err, this.dbPath)) throw explainStoreError(err, this.dbPath);
-        this.writing = null;
-        this.changes.putBack(changed.open.slice(w.openDone), r.processes);
-        if (first && w.evidence) this.evidenceCarried = { segments: w.evidence.segments, deleted: w.evidence.deleted };
-        const closedLeft = changed.closed.slice(w.closedDone).filter((c) => this.changes.needsRow(c.flow, c.cls)).map((c) => c.flow);
-        const opened = this.gaps.failed(closedLeft, first ? changed.dns.length + changed.http.length : 0, nowUs);
-        if (opened) this.emit('warning', `disk full while writing ${this.dbPath}: capture goes on, counting; flows that close and DNS/HTTP records are not stored until there is room (free space: writing resumes within a second)`);
-        this.emit('second', { flows: w.rows + r.flows.length, dns: changed.dns.length, http: changed.http.length, processes: w.processes + r.processes.length, stored: false });
-        return false;
-      }
-      w.closedDone += closed.length;
-      w.openDone += open.length;
-      w.rows += r.flows.length;
-      w.processes += r.processes.length;
-      this.changes.wrote(r.flows);
-      const closedGap = this.gaps.wrote(r.flows.map((f) => f.flow), nowUs);
+    if (reply.op === 'done') {
+      w.writeMs += reply.ms;
+      w.rows += chunk.built.length;
+      w.processes += chunk.processes.length;
+      this.changes.wrote(chunk.built);
+      const closedGap = this.gaps.wrote(chunk.built.map((b) => b.flow), nowUs);
       if (closedGap) this.emit('warning', `writing to ${this.dbPath} again: ${gapText(closedGap)} (recorded in the session)`);
-    } catch (err) {
+      if (hasMore(w) || w.inFlight.length > 0) {
+        this.writeChunk();
+        return;
+      }
       this.writing = null;
-      this.stopped ??= Promise.resolve().then(() => this.finish(err));
-      return false;
+      const { changed } = w;
+      this.emit('second', { flows: w.rows, dns: changed.dns.length, http: changed.http.length, processes: w.processes, stored: true, writeMs: w.writeMs, buildMs: w.buildMs });
+      this.maintain();
+      return;
     }
-    if (w.closedDone < changed.closed.length || w.openDone < changed.open.length) return true;
+    if (reply.op === 'failed' && !reply.diskFull) return this.storeFailed(reply);
+    // A full disk drops what is left of the second's write: this chunk, those after it (the store
+    // thread skips them) and those not built. Open flows and process rows wait for the next write,
+    // closed flows and records are counted in the gap.
     this.writing = null;
-    this.emit('second', { flows: w.rows, dns: changed.dns.length, http: changed.http.length, processes: w.processes, stored: true });
-    return false;
+    const { changed } = w;
+    const lost = [chunk, ...w.inFlight];
+    const openLeft = [...lost.flatMap((c) => c.open), ...changed.open.slice(w.openDone)].filter((f) => !f.closed);
+    this.changes.putBack(openLeft, lost.flatMap((c) => c.processes));
+    if (chunk.first && w.evidence) this.evidenceCarried = { segments: w.evidence.segments, deleted: w.evidence.deleted };
+    const closedLeft = [...lost.flatMap((c) => c.closed), ...changed.closed.slice(w.closedDone)]
+      .filter((c) => this.changes.needsRow(c.flow, c.cls)).map((c) => c.flow);
+    const opened = this.gaps.failed(closedLeft, chunk.first ? changed.dns.length + changed.http.length : 0, nowUs);
+    if (opened) this.emit('warning', `disk full while writing ${this.dbPath}: capture goes on, counting; flows that close and DNS/HTTP records are not stored until there is room (free space: writing resumes within a second)`);
+    this.emit('second', {
+      flows: w.rows + chunk.built.length, dns: changed.dns.length, http: changed.http.length, processes: w.processes + chunk.processes.length,
+      stored: false, writeMs: w.writeMs, buildMs: w.buildMs,
+    });
+  }
+
+  /** The chunks of a second's write on their way to the store answered (a stop waits for them: what they hold is stored or not). */
+  private async writeSettled(): Promise<void> {
+    while (this.writing !== null && this.writing.inFlight.length > 0) await this.writing.inFlight[0].answered;
   }
 
   /** The flows of a second's write that a stop came before: they go first into the stop's write. */
@@ -480,10 +550,15 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
       await this.capture.stop();
       this.ingest.finish(after(STOP_CLOSE_SHARE));
       this.evidence?.close();
-      unwritten = this.flushBy(after(STOP_WRITE_SHARE));
-      ended = this.end(unwritten);
+      unwritten = await this.flushBy(after(STOP_WRITE_SHARE));
+      ended = await this.end(unwritten);
+    } catch (err) {
+      failure ??= err;
+    }
+    try {
       this.attributor.close();
       void this.kernel.stop();
+      await this.store.close();
       this.db.close();
     } catch (err) {
       failure ??= err;
@@ -504,8 +579,10 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
    * latest counters are not in the store (closed ones, then open ones that changed), then closed
    * flows whose row only lacks the final classification. Returns how many of the first kind were
    * not written (the deadline, or a full disk); flows left open and unchanged are stored already.
+   * The chunks of the second being written when the stop came are answered first (a few at most).
    */
-  private flushBy(late: () => boolean): number {
+  private async flushBy(late: () => boolean): Promise<number> {
+    await this.writeSettled();
     const unfinished = this.unfinishedWrite();
     const taken = this.changes.takeChanged();
     // A flow can be in both (left open by the unfinished write, touched since): once.
@@ -523,50 +600,48 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     let unwritten = chunks.reduce((n, c) => n + c.stale, 0);
     const progress = this.progress(this.stats(), 0);
     const expired = this.ingest.counts.expiredEarly;
+    const seq = ++this.writeSeq;
     for (let i = 0; i === 0 || i < chunks.length; i++) {
       if (i > 0 && late()) return unwritten;
       const chunk = chunks[i] ?? { open: [], closed: [], stale: 0 };
-      const rows = this.changes.rowsOf(chunk.open, chunk.closed, (f) => this.ingest.classify(f));
+      const r = this.changes.rowsOf(chunk.open, chunk.closed, (f) => this.ingest.classify(f));
       // Records and evidence rows go with the first chunk; progress with each: what is unwritten if this is the last.
-      const b: LiveBatch = {
-        flows: rows.flows, processes: rows.processes, dns: i === 0 ? changed.dns : [], http: i === 0 ? changed.http : [],
+      const rows: LiveRows = {
+        flows: r.rows, processes: r.processes.map((p) => processRow(p.seq, p.rec)),
+        dns: i === 0 ? changed.dns.map(dnsRow) : [], http: i === 0 ? changed.http.map(httpRow) : [],
         evidence: i === 0 ? this.evidenceRows() : null,
         progress: { ...progress, expiredEarly: expiredEarlyRecord(expired, unwritten - chunk.stale) },
       };
-      try {
-        this.session.flush(b);
-      } catch (err) {
-        if (!isDiskFull(err, this.dbPath)) throw explainStoreError(err, this.dbPath);
+      const reply = await this.store.flush(seq, rows);
+      if (reply.op === 'failed' && !reply.diskFull) throw explainStoreError(Object.assign(new Error(reply.message), { code: reply.code }), this.dbPath);
+      if (reply.op !== 'done') {
         // Closed flows not written go into the store gap (store-gaps.ts); open ones are counted here.
         const rest = chunks.slice(i);
-        this.gaps.failed(rest.flatMap((c) => c.closed.map((x) => x.flow)), b.dns.length + b.http.length, Date.now() * 1000);
+        this.gaps.failed(rest.flatMap((c) => c.closed.map((x) => x.flow)), rows.dns.length + rows.http.length, Date.now() * 1000);
         return rest.reduce((n, c) => n + c.open.length, 0);
       }
       unwritten -= chunk.stale;
-      this.changes.wrote(b.flows);
-      this.gaps.wrote(b.flows.map((f) => f.flow), Date.now() * 1000);
+      this.changes.wrote(r.flows);
+      this.gaps.wrote(r.flows.map((b) => b.flow), Date.now() * 1000);
     }
     return unwritten;
   }
 
   /** Ends the session; false when the store is (still) full, so the session stays open with the gaps recorded so far. */
-  private end(unwrittenAtStop: number): boolean {
+  private async end(unwrittenAtStop: number): Promise<boolean> {
     if (this.gaps.isFull()) return false;
     const totals = this.changes.totals;
-    try {
-      this.session.end({
-        // The window watched, not the first and last packet: an idle capture still covers its time.
-        interfaces: this.capture.interfaces, packets: this.ingest.counts.packets, startedAt: this.captureStartUs,
-        endedAt: Date.now() * 1000, drops: withShed(this.capture.stats().total.kernelDrops, this.shed),
-        lossEstimate: lossPercent(totals.tcpAcked, totals.tcpMissed), skipped: this.skipped(), warnings: [],
-        stoppedAt: null, expiredEarly: expiredEarlyRecord(this.ingest.counts.expiredEarly, unwrittenAtStop),
-      });
-      return true;
-    } catch (err) {
-      if (!isDiskFull(err, this.dbPath)) throw err;
-      this.gaps.failed([], 0, Date.now() * 1000);
-      return false;
-    }
+    const reply = await this.store.end({
+      // The window watched, not the first and last packet: an idle capture still covers its time.
+      interfaces: this.capture.interfaces, packets: this.ingest.counts.packets, startedAt: this.captureStartUs,
+      endedAt: Date.now() * 1000, drops: withShed(this.capture.stats().total.kernelDrops, this.shed),
+      lossEstimate: lossPercent(totals.tcpAcked, totals.tcpMissed), skipped: this.skipped(), warnings: [],
+      stoppedAt: null, expiredEarly: expiredEarlyRecord(this.ingest.counts.expiredEarly, unwrittenAtStop),
+    });
+    if (reply.op === 'done') return true;
+    if (reply.op === 'failed' && !reply.diskFull) throw explainStoreError(Object.assign(new Error(reply.message), { code: reply.code }), this.dbPath);
+    this.gaps.failed([], 0, Date.now() * 1000);
+    return false;
   }
 }
 
@@ -602,4 +677,38 @@ function withShed(kernelDrops: number | null, shed: number): number | null {
 
 function nonZero(counts: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
+}
+
+/** A second's write in progress: its changes, how far they are built, the chunks on their way to the store thread. */
+interface Writing {
+  seq: number;
+  changed: ChangedFlows;
+  progress: LiveProgress;
+  evidence: LiveRows['evidence'];
+  /** Closed and open flows taken into chunks so far, chunks sent. */
+  closedDone: number;
+  openDone: number;
+  posted: number;
+  /** Flow and process rows stored so far. */
+  rows: number;
+  processes: number;
+  /** Chunks sent and not answered, oldest first (the store thread answers in order). */
+  inFlight: Chunk[];
+  buildMs: number;
+  writeMs: number;
+}
+
+/** One chunk of a second's write: what its rows were built from. */
+interface Chunk {
+  first: boolean;
+  open: Flow[];
+  closed: ChangedFlows['closed'];
+  built: BuiltRow[];
+  processes: ProcessRowOf[];
+  answered?: Promise<void>;
+}
+
+/** Flows of the second's changes not yet taken into a chunk (a second without any still writes one: its progress). */
+function hasMore(w: Writing): boolean {
+  return w.posted === 0 || w.closedDone < w.changed.closed.length || w.openDone < w.changed.open.length;
 }

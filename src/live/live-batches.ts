@@ -5,9 +5,8 @@ import type { DnsRecord, HttpRecord } from '../enrich/records.js';
 import type { Flow } from '../flows/flow.js';
 import { lossOf } from '../flows/tcp-loss.js';
 import type { IngestSinks } from '../pipeline/ingest.js';
-import type { LiveBatch } from '../store/live-session.js';
 import { processNumbering } from '../store/process-numbers.js';
-import type { ProcessRecord } from '../store/session-rows.js';
+import { flowRow, type ProcessRecord, type Row } from '../store/session-rows.js';
 
 /** Totals over the flows that closed so far. */
 export interface ClosedTotals {
@@ -20,6 +19,23 @@ export interface ClosedTotals {
 }
 
 export interface ActivityCount { ollama: number; other: number }
+
+/** A process row not yet in the store. */
+export interface ProcessRowOf { seq: number; rec: ProcessRecord }
+
+/**
+ * A flow row as built for the store, and what `wrote` keeps of it once the store has it: the
+ * counters, TCP loss and owners it was built with (the flow moves on while the row is on its way).
+ */
+export interface BuiltRow {
+  flow: Flow;
+  cls: Classification;
+  packets: number;
+  acked: number;
+  missed: number;
+  process: ProcessInfo | null;
+  peer: ProcessInfo | null;
+}
 
 /** Flows changed since the last take, not yet made into rows (a stop writes them in deadline-bounded chunks). */
 export interface ChangedFlows {
@@ -47,7 +63,7 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
   let closedEntry = new Map<Flow, ChangedFlows['closed'][number]>();
   let dns: DnsRecord[] = [];
   let http: HttpRecord[] = [];
-  let processes: LiveBatch['processes'] = [];
+  let processes: ProcessRowOf[] = [];
   const hashPending = new Set<ProcessInfo>();
   const totals: ClosedTotals = { flows: 0, ollama: 0, tcpAcked: 0, tcpMissed: 0, byActivity: {} };
   const numbering = processNumbering<ProcessInfo>((seq, rec) => processes.push({ seq, rec }));
@@ -111,15 +127,24 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
 
   /**
    * Rows of these flows (open ones classified as they are now) and of the processes met for the
-   * first time since the last call. `open` and `closed` list the flows of those rows (our own are left out).
+   * first time since the last call: `rows` for the store, `flows` what each was built from.
+   * `open` and `closed` list the flows of those rows (our own are left out).
    */
   function rowsOf(openFlows: Iterable<Flow>, closedFlows: Iterable<{ flow: Flow; cls: Classification }>, classifyOpen: (f: Flow) => Classification) {
-    const flows: LiveBatch['flows'] = [];
+    const flows: BuiltRow[] = [];
+    const rows: Row[] = [];
     const open: Flow[] = [];
     const closedOut: Flow[] = [];
     const add = (flow: Flow, cls: Classification, into: Flow[]) => {
-      if (attributor.processOf(flow)?.self) return; // our own traffic (none expected: no network calls) is not audited
-      flows.push({ flow, cls, processSeq: processSeq(attributor.processOf(flow)), peerProcessSeq: processSeq(attributor.peerOf(flow)) });
+      const process = attributor.processOf(flow);
+      if (process?.self) return; // our own traffic (none expected: no network calls) is not audited
+      const peer = attributor.peerOf(flow);
+      rows.push(flowRow(flow, cls, processSeq(process), processSeq(peer)));
+      const l = flow.closed ? null : lossOf(flow);
+      flows.push({
+        flow, cls, packets: flow.packetsOut + flow.packetsIn, acked: l === null ? 0 : l.ackedOut + l.ackedIn, missed: l === null ? 0 : l.gapOut + l.gapIn,
+        process, peer,
+      });
       into.push(flow);
     };
     for (const f of openFlows) add(f, classifyOpen(f), open);
@@ -132,29 +157,28 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
     }
     const newProcesses = processes;
     processes = [];
-    return { flows, processes: newProcesses, open, closed: closedOut };
+    return { flows, rows, processes: newProcesses, open, closed: closedOut };
   }
 
   /**
    * Rows that could not be written: open flows are written with the next batch (they are in the
    * flow table anyway), process rows too (one per process at most: flows point at them).
    */
-  function putBack(open: Flow[], processRows: LiveBatch['processes']): void {
+  function putBack(open: Flow[], processRows: ProcessRowOf[]): void {
     for (const f of open) dirty.add(f);
     processes = [...processRows, ...processes];
   }
 
-  /** These rows are in the store now. */
-  function wrote(rows: LiveBatch['flows']): void {
-    for (const { flow, cls } of rows) {
-      const w = written.get(flow);
-      dropOpenLoss(w);
-      const l = flow.closed ? null : lossOf(flow);
-      const acked = l === null ? 0 : l.ackedOut + l.ackedIn;
-      const missed = l === null ? 0 : l.gapOut + l.gapIn;
+  /** These rows are in the store now (as they were built: their flows may have moved on since). */
+  function wrote(rows: BuiltRow[]): void {
+    for (const b of rows) {
+      dropOpenLoss(written.get(b.flow));
+      // A flow that closed while its open row was on its way counts in the closed totals already.
+      const acked = b.flow.closed ? 0 : b.acked;
+      const missed = b.flow.closed ? 0 : b.missed;
       openLoss.acked += acked;
       openLoss.missed += missed;
-      written.set(flow, { packets: flow.packetsOut + flow.packetsIn, cls, acked, missed });
+      written.set(b.flow, { packets: b.packets, cls: b.cls, acked, missed, process: b.process, peer: b.peer });
     }
   }
 
@@ -163,10 +187,11 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
     return written.get(f)?.packets === f.packetsOut + f.packetsIn;
   }
 
-  /** The store holds exactly this row: same counters, owner and classification. */
+  /** The store holds exactly this row: same counters, owners and classification. */
   function rowIsCurrent(f: Flow, cls: Classification): boolean {
     const w = written.get(f);
-    return w !== undefined && !w.ownerChanged && w.packets === f.packetsOut + f.packetsIn && w.cls.activity === cls.activity
+    return w !== undefined && w.process === attributor.processOf(f) && w.peer === attributor.peerOf(f)
+      && w.packets === f.packetsOut + f.packetsIn && w.cls.activity === cls.activity
       && w.cls.ollama === cls.ollama && w.cls.reason === cls.reason;
   }
 
@@ -176,22 +201,24 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
    * closed rows once, classified again (the owner decides whether it is Ollama's).
    */
   function resolved(f: Flow, classify: () => Classification): void {
-    const w = written.get(f);
-    if (w !== undefined) w.ownerChanged = true;
     if (!f.closed) {
       dirty.add(f);
       return;
     }
     const pending = closedEntry.get(f);
     if (pending) pending.cls = classify();
-    else if (w !== undefined) {
+    else {
+      // Taken already: written, on its way to the store (its row names no owner), or lost in a gap.
       const entry = { flow: f, cls: classify() };
       closed.push(entry);
       closedEntry.set(f, entry);
     }
   }
 
-  return { sinks, touched: (f: Flow) => dirty.add(f), resolved, takeChanged, rowsOf, putBack, wrote, isStored, needsRow: (f: Flow, cls: Classification) => !rowIsCurrent(f, cls), totals, openLoss };
+  return {
+    sinks, touched: (f: Flow) => dirty.add(f), resolved, takeChanged, rowsOf, putBack, wrote, isStored,
+    needsRow: (f: Flow, cls: Classification) => !rowIsCurrent(f, cls), totals, openLoss,
+  };
 }
 
 interface Written {
@@ -199,8 +226,9 @@ interface Written {
   cls: Classification;
   acked: number;
   missed: number;
-  /** The flow got its owner after this row was written (resolved). */
-  ownerChanged?: boolean;
+  /** The owners the row names (a flow that got its owner after its row was written needs a new row). */
+  process: ProcessInfo | null;
+  peer: ProcessInfo | null;
 }
 
 /** The row of one process; its command line redacted unless the user chose to keep it. */

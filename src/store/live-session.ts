@@ -1,32 +1,35 @@
 import type { Db } from './open-db.js';
-import type { Flow } from '../flows/flow.js';
-import type { Classification } from '../classify/classify.js';
-import type { DnsRecord, HttpRecord } from '../enrich/records.js';
 import {
-  dnsRow, flowRow, httpRow, processRow, sessionEndRow, FINISH_SESSION, INSERT_DNS, INSERT_HTTP, INSERT_SESSION,
-  PROGRESS_SESSION, UPSERT_FLOW, UPSERT_PROCESS, type ProcessRecord, type Row, type SessionEnd, type SessionStart,
+  sessionEndRow, FINISH_SESSION, INSERT_DNS, INSERT_HTTP, INSERT_SESSION, PROGRESS_SESSION, UPSERT_FLOW, UPSERT_PROCESS, type Row,
+  type SessionEnd, type SessionStart,
 } from './session-rows.js';
 import { writeEvidenceRows } from './evidence-store.js';
 import type { EvidenceIndexRow, SegmentInfo } from './evidence-writer.js';
 import type { AttributionRecord } from '../attribution/os/linux/kernel-attribution.js';
 import { releaseLiveWriter, takeLiveWriter, thisProcess, type WriterIdentity } from './live-writer.js';
 
-/** What one flush writes: everything that changed since the last one. */
-export interface LiveBatch {
-  flows: { flow: Flow; cls: Classification; processSeq: number | null; peerProcessSeq: number | null }[];
-  dns: DnsRecord[];
-  http: HttpRecord[];
-  processes: { seq: number; rec: ProcessRecord }[];
+/** The session's progress, written with every chunk of a second's write. */
+export interface LiveProgress {
+  packets: number; startedAt: number | null; drops: number | null; lossEstimate: number | null; skipped: Record<string, number>;
+  /** Every window so far whose rows could not be written (sessions.gaps); empty: none. */
+  gaps: StoreGap[];
+  /** Flows closed before their time so far, by kind (sessions.expired_early). */
+  expiredEarly?: Record<string, number>;
+  /** Which attribution sources were on (sessions.attribution). */
+  attribution?: AttributionRecord;
+}
+
+/**
+ * One transaction of a live write, as plain rows (session-rows.ts, built on the capture thread)
+ * that the store thread (live-store-thread.ts) writes: a chunk of a second's changes.
+ */
+export interface LiveRows {
+  flows: Row[];
+  dns: Row[];
+  http: Row[];
+  processes: Row[];
   evidence: { segments: SegmentInfo[]; rows: EvidenceIndexRow[]; deleted: string[] } | null;
-  progress: {
-    packets: number; startedAt: number | null; drops: number | null; lossEstimate: number | null; skipped: Record<string, number>;
-    /** Every window so far whose rows could not be written (sessions.gaps); empty: none. */
-    gaps: StoreGap[];
-    /** Flows closed before their time so far, by kind (sessions.expired_early). */
-    expiredEarly?: Record<string, number>;
-    /** Which attribution sources were on (sessions.attribution). */
-    attribution?: AttributionRecord;
-  };
+  progress: LiveProgress;
 }
 
 /** A window of a live capture whose rows the store could not write (its disk was full). */
@@ -44,19 +47,25 @@ export interface StoreGap {
 
 /**
  * A live capture's session: the session row is committed at once (readers see a capture in
- * progress, ended_at NULL), then every flush is one transaction, so a crash or kill -9 loses at
- * most what arrived since the last flush and leaves the database consistent. One live session
- * writes a store at a time (live-writer.ts). Runs on the
- * capture thread: a second's worth of changed rows is small next to an import.
+ * progress, ended_at NULL), together with the store's live-writer row, so a second daemon on this
+ * store is refused before it has written anything (live-writer.ts). The live engine writes it
+ * from its store thread (live-store-thread.ts: liveSessionWrites there, on its own connection).
  */
 export function beginLiveSession(db: Db, start: SessionStart, me: WriterIdentity = thisProcess()) {
-  // The session row and the store's live-writer row in one transaction: a second daemon on this
-  // store is refused before it has written anything.
   const sessionId = db.transaction(() => {
     const id = Number(db.prepare(INSERT_SESSION).run(start.kind, start.source, start.format, start.filter ?? null, Date.now() * 1000).lastInsertRowid);
     takeLiveWriter(db, id, me);
     return id;
   }).immediate();
+  return { sessionId, ...liveSessionWrites(db, sessionId, me) };
+}
+
+/**
+ * The writes of a live session (the store thread's): every `flush` is one transaction, so a
+ * crash or kill -9 loses at most what arrived since the last one and leaves the database
+ * consistent; `end` marks the session ended and gives the store back.
+ */
+export function liveSessionWrites(db: Db, sessionId: number, me: WriterIdentity) {
   const upsertFlow = db.prepare(UPSERT_FLOW);
   const insertDns = db.prepare(INSERT_DNS);
   const insertHttp = db.prepare(INSERT_HTTP);
@@ -64,16 +73,18 @@ export function beginLiveSession(db: Db, start: SessionStart, me: WriterIdentity
   const progress = db.prepare(PROGRESS_SESSION);
   const finish = db.prepare(FINISH_SESSION);
 
-  const run = (stmt: typeof upsertFlow, row: Row) => {
-    row[0] = sessionId;
-    stmt.run(...row);
+  const run = (stmt: typeof upsertFlow, rows: Row[]) => {
+    for (const row of rows) {
+      row[0] = sessionId;
+      stmt.run(...row);
+    }
   };
 
-  const flush = db.transaction((b: LiveBatch) => {
-    for (const p of b.processes) run(upsertProcess, processRow(p.seq, p.rec));
-    for (const f of b.flows) run(upsertFlow, flowRow(f.flow, f.cls, f.processSeq, f.peerProcessSeq));
-    for (const r of b.dns) run(insertDns, dnsRow(r));
-    for (const r of b.http) run(insertHttp, httpRow(r));
+  const flush = db.transaction((b: LiveRows) => {
+    run(upsertProcess, b.processes);
+    run(upsertFlow, b.flows);
+    run(insertDns, b.dns);
+    run(insertHttp, b.http);
     if (b.evidence) writeEvidenceRows(db, sessionId, b.evidence.segments, b.evidence.rows, b.evidence.deleted);
     const p = b.progress;
     progress.run(p.packets, round(p.startedAt), p.drops, p.lossEstimate, JSON.stringify(p.skipped), p.gaps.length ? JSON.stringify(p.gaps) : null, JSON.stringify(p.expiredEarly ?? {}), Date.now() * 1000,
@@ -87,11 +98,9 @@ export function beginLiveSession(db: Db, start: SessionStart, me: WriterIdentity
     }).immediate();
   }
 
-  return { sessionId, flush: (b: LiveBatch) => flush.immediate(b), end };
+  return { flush: (b: LiveRows) => flush.immediate(b), end };
 }
 
 function round(v: number | null): number | null {
   return v === null ? null : Math.round(v);
 }
-
-export type LiveSession = ReturnType<typeof beginLiveSession>;

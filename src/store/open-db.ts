@@ -23,8 +23,10 @@ export function openDb(path: string, opts: { readonly?: boolean; busyTimeoutMs?:
   if (existsSync(path) && statSync(path).isDirectory()) {
     throw new StoreError(`${path} is a folder, not a database: pass a file path to --db`);
   }
-  // A worker thread (watch's data thread) cannot set the umask; a reader creates no file, so it needs none.
-  const setMask = !(opts.readonly && !isMainThread);
+  // A worker thread cannot set the umask: a reader there (watch's data thread) creates no file, and
+  // a writer there (the live engine's store thread) opens a store the main thread has open already.
+  const setMask = isMainThread;
+  if (!isMainThread && !existsSync(path)) throw new StoreError(`no database at ${path}: a worker thread opens only a store made already`);
   const oldMask = setMask ? process.umask(0o077) : 0;
   let db: Db;
   try {

@@ -11,7 +11,8 @@ import { decodePacket } from '../../src/decode/decode-packet.js';
 import { newDecoded, newSkipCounts } from '../../src/decode/decoded.js';
 import { createFlowTable } from '../../src/flows/flow-table.js';
 import type { Flow } from '../../src/flows/flow.js';
-import { beginLiveSession, type LiveBatch } from '../../src/store/live-session.js';
+import { beginLiveSession, type LiveRows } from '../../src/store/live-session.js';
+import { flowRow } from '../../src/store/session-rows.js';
 import { openDb } from '../../src/store/open-db.js';
 import { queryFlows } from '../../src/store/read/flows.js';
 import { ipv4, packet, tcp } from '../decode/frames.js';
@@ -34,8 +35,8 @@ describe('live upsert of conn_state and history', () => {
       flow = t.ingest(p, d);
     };
     const flush = () => {
-      const batch: LiveBatch = {
-        flows: [{ flow: flow!, cls: { activity: 'registry', ollama: true, reason: 'test' }, processSeq: null, peerProcessSeq: null }],
+      const batch: LiveRows = {
+        flows: [flowRow(flow!, { activity: 'registry', ollama: true, reason: 'test' }, null, null)],
         dns: [], http: [], processes: [], evidence: null,
         progress: { packets: 0, startedAt: null, drops: null, lossEstimate: null, skipped: {}, gaps: [] },
       };
