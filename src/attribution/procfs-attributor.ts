@@ -96,6 +96,9 @@ interface FlowOwners {
 }
 
 const MAX_PENDING = 50_000;
+/** A flow without its process, waiting for a late kernel event, since performance.now() ms. */
+interface LateWaiter { p: Pending; since: number }
+
 /** Flows left without a process that a late kernel event may still name: at most this many, for at most LATE_EVENT_WAIT_MS. */
 const MAX_LATE_WAITERS = 20_000;
 const LATE_EVENT_WAIT_MS = 30_000;
@@ -438,14 +441,41 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
    * under load, and the flow's first packet can be read before the event that names its sender.
    * Keyed by both ends' sockets (either may be the one an event names).
    */
-  const lateWaiters = new Map<string, { p: Pending; since: number }>();
+  const lateWaiters = new Map<string, LateWaiter>();
+  // Arrival order, to expire the oldest first in constant time: a Map iterated from its start walks
+  // every entry deleted since its last rehash (measured: 34 µs a call with 20,000 held, 29 % of the
+  // capture thread at 20,000 new flows/s). An entry whose waiter is no longer the Map's is stale.
+  const lateOrder: { key: string; w: LateWaiter }[] = [];
+  let lateHead = 0;
   function awaitLateEvent(p: Pending): void {
     if (!opts.kernelEvents || !p.flow) return;
-    const since = performance.now();
-    for (const end of p.ends) lateWaiters.set(socketKey(p.proto, end.local, end.localPort, end.remote, end.remotePort), { p, since });
-    for (const [k, w] of lateWaiters) {
-      if (lateWaiters.size <= MAX_LATE_WAITERS && since - w.since <= LATE_EVENT_WAIT_MS) break;
-      lateWaiters.delete(k);
+    const w: LateWaiter = { p, since: performance.now() };
+    for (const end of p.ends) {
+      const key = socketKey(p.proto, end.local, end.localPort, end.remote, end.remotePort);
+      lateWaiters.set(key, w);
+      lateOrder.push({ key, w });
+    }
+    expireLateWaiters(w.since);
+  }
+
+  function expireLateWaiters(now: number): void {
+    while (lateHead < lateOrder.length) {
+      const { key, w } = lateOrder[lateHead];
+      const current = lateWaiters.get(key) === w;
+      if (current && lateWaiters.size <= MAX_LATE_WAITERS && now - w.since <= LATE_EVENT_WAIT_MS) break;
+      if (current) lateWaiters.delete(key);
+      lateHead++;
+    }
+    // Drop what the head has passed, and stale entries when they outnumber the live ones (resolved
+    // flows leave theirs behind a waiter still young): the array stays within a few times the Map.
+    if (lateHead > 1024 && lateHead * 2 > lateOrder.length) {
+      lateOrder.splice(0, lateHead);
+      lateHead = 0;
+    } else if (lateOrder.length - lateHead > 4 * MAX_LATE_WAITERS) {
+      const live = lateOrder.slice(lateHead).filter((o) => lateWaiters.get(o.key) === o.w);
+      lateOrder.length = 0;
+      lateOrder.push(...live);
+      lateHead = 0;
     }
   }
 

@@ -196,4 +196,25 @@ describe('an event that comes after the flow was asked about', () => {
       att.close();
     }
   });
+
+  it('at most 20,000 flows wait, oldest dropped first: a late event still names the newest, not the first', async () => {
+    const index = createKernelEventIndex();
+    const att = createProcfsAttributor({ kernelEvents: index });
+    const lo = v4('127.0.0.1');
+    // UDP ports no socket holds, each flow one waiter per end (both ends are this host's).
+    const flows = Array.from({ length: 10_100 }, (_, i) => synFlow(lo, 20_000 + i, lo, 9, 17));
+    // Ports as bpftrace prints them: the network-order u16 read little-endian, in hex (port 1 is 100).
+    const wire = (port: number) => (((port & 0xff) << 8) | (port >> 8)).toString(16);
+    const event = (port: number) => parseKernelEvent(`U4 ${process.hrtime.bigint()} ${process.pid} ${process.pid} 0 ${statSync('/proc/self/ns/net').ino} 17 100007f ${wire(port)} 100007f ${wire(9)} node`)!;
+    try {
+      for (const f of flows) att.attributeFlow(f);
+      while (att.stats().pending > 0) await new Promise((r) => setTimeout(r, 5));
+      expect(flows.every((f) => f.process === null)).toBe(true);
+      for (const i of [0, 99, 100, 5_000, 10_099]) index.add(event(20_000 + i));
+      // 10,100 flows × 2 ends = 20,200 waiters: the first 100 flows' went to keep 20,000.
+      expect([0, 99, 100, 5_000, 10_099].map((i) => flows[i]!.process?.pid ?? null)).toEqual([null, null, process.pid, process.pid, process.pid]);
+    } finally {
+      att.close();
+    }
+  });
 });
