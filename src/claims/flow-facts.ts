@@ -5,8 +5,9 @@
  * flows mostly share (activity, names, owner, state, processes: a "kind") is one object per
  * distinct combination. Addresses are numbers into a table of distinct address strings.
  *
- * Claims look at every flow through `scan`/`some`/`filter`, whose predicate gets one reused view
- * (never kept); `filter` and `at` hand out real FlowFact objects, made only for the flows kept.
+ * Claims look at every flow through `scan`/`some`/`pick`, whose predicate gets one reused view
+ * (never kept); `pick` keeps positions (4 bytes a flow), and `at` hands out a real FlowFact object,
+ * made only for the few flows a reason or an evidence list shows.
  */
 import type { FlowFact } from './session-facts.js';
 
@@ -103,13 +104,6 @@ export class FlowFacts {
   some(pred: (view: Readonly<FlowFact>) => boolean): boolean {
     for (let i = 0; i < this.n; i++) if (pred(this.load(this.view, i))) return true;
     return false;
-  }
-
-  /** The flows the predicate keeps, each its own object, in time order. */
-  filter(pred: (view: Readonly<FlowFact>) => boolean): FlowFact[] {
-    const out: FlowFact[] = [];
-    for (let i = 0; i < this.n; i++) if (pred(this.load(this.view, i))) out.push(this.at(i));
-    return out;
   }
 
   /**
