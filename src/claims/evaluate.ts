@@ -25,6 +25,7 @@ import { blockers, sessionCoverage, THRESHOLDS, type SessionCoverage } from './c
 import { activityMatches, matchFlow } from './match.js';
 import type { ConnOutcome } from '../flows/conn-state.js';
 import { loadSessionFacts, sessionIds, type ApiRequest, type FlowFact, type SessionFacts } from './session-facts.js';
+import type { FlowFacts } from './flow-facts.js';
 
 export type Verdict = 'holds' | 'violated' | 'inconclusive' | 'not exercised';
 
@@ -91,10 +92,17 @@ interface Ctx {
   chains: SessionChains;
 }
 
+/**
+ * Flows picked for a claim, as positions in their session's FlowFacts (flow-facts.ts): a claim may
+ * select every flow of a session, and 4 bytes a flow is what keeps a big session's evaluation small.
+ */
+type Picks = Uint32Array;
+const NONE: Picks = new Uint32Array(0);
+
 interface SessionVerdict {
   verdict: Verdict;
   reason: string;
-  flows: FlowFact[];
+  flows: Picks;
   requests: ApiRequest[];
   ctx: Ctx;
 }
@@ -121,23 +129,24 @@ function judge(ctxs: Ctx[], opts: EvaluateOptions): ClaimsReport {
 
 function judgeSession(claim: Claim, ctx: Ctx, opts: EvaluateOptions): SessionVerdict {
   const { facts, coverage } = ctx;
-  const out = (verdict: Verdict, reason: string, flows: FlowFact[] = [], requests: ApiRequest[] = []): SessionVerdict =>
+  const all = facts.flows;
+  const out = (verdict: Verdict, reason: string, flows: Picks = NONE, requests: ApiRequest[] = []): SessionVerdict =>
     ({ verdict, reason, flows, requests, ctx });
   const inScope = (f: FlowFact) => claim.scope === 'ollama' ? f.owner === 'ollama' : claim.scope === 'host' ? f.direction !== 'loopback' : true;
   const duringReqs = claim.during ? requestsOf(claim, ctx) : null;
   const inDuring = (f: FlowFact) => duringReqs === null || causedWithin(f, duringReqs, ctx);
-  const relevant = facts.flows.filter((f) => matchFlow(claim.match, f) && allowedBy(opts.allow ?? [], f) === null && inDuring(f));
-  const scoped = relevant.filter(inScope);
-  const unknowns = claim.scope === 'ollama' ? relevant.filter((f) => f.owner === null && f.attributable) : [];
+  const relevant = all.pick((f) => matchFlow(claim.match, f) && allowedBy(opts.allow ?? [], f) === null && inDuring(f));
+  const scoped = all.pick(inScope, relevant);
+  const unknowns = claim.scope === 'ollama' ? all.pick((f) => f.owner === null && f.attributable, relevant) : NONE;
 
   const { violators, unexplainedUnknowns, holdsText } = applyExpectation(claim, scoped, unknowns, ctx);
   // A flow caused by a request for a known local model is not the cloud proxy's: it stays definite.
-  const localModel = (f: FlowFact) => claim.local_models_only === true && ctx.chains.causeOf.get(f.id)?.model != null;
-  const ambiguous = claim.inconclusive_if ? violators.filter((f) => matchFlow(claim.inconclusive_if!.match, f) && !localModel(f)) : [];
-  const definite = violators.filter((f) => !ambiguous.includes(f));
+  const localModel = (f: Readonly<FlowFact>) => claim.local_models_only === true && ctx.chains.causeOf.get(f.id)?.model != null;
+  const ambiguous = claim.inconclusive_if ? all.pick((f) => matchFlow(claim.inconclusive_if!.match, f) && !localModel(f), violators) : NONE;
+  const definite = without(violators, ambiguous);
 
   if (claim.condition && !conditionEstablished(claim, ctx, opts, inScope)) {
-    const would = definite.length ? `; ${count(definite, 'flow')} would break it if it was: ${list(definite)}` : '';
+    const would = definite.length ? `; ${count(definite, 'flow')} would break it if it was: ${list(definite, ctx)}` : '';
     return out('not exercised', `applies only when ${claim.condition.text}, which a capture cannot show (pass --assume ${claim.condition.flag} if it was)${would}`, definite);
   }
   if (definite.length > 0) return out('violated', violationText(claim, definite, ctx), definite);
@@ -158,22 +167,35 @@ function judgeSession(claim: Claim, ctx: Ctx, opts: EvaluateOptions): SessionVer
   });
   if (blocked.length > 0) {
     const seen = claim.scope === 'ollama' && coverage.attribution === 'unavailable' && unknowns.length
-      ? `; ${count(unknowns, 'matching flow')} of unknown owner: ${list(unknowns)}` : '';
+      ? `; ${count(unknowns, 'matching flow')} of unknown owner: ${list(unknowns, ctx)}` : '';
     return out('inconclusive', `${blocked.join('; ')}${seen}`, unknowns);
   }
-  if (ambiguous.length > 0) return out('inconclusive', `${count(ambiguous, 'flow')} ${list(ambiguous)}: ${claim.inconclusive_if!.why}`, ambiguous);
+  if (ambiguous.length > 0) return out('inconclusive', `${count(ambiguous, 'flow')} ${list(ambiguous, ctx)}: ${claim.inconclusive_if!.why}`, ambiguous);
   if (unexplainedUnknowns.length > 0) {
-    return out('inconclusive', `${count(unexplainedUnknowns, 'flow')} without process information could be the Ollama tree's: ${list(unexplainedUnknowns)}`, unexplainedUnknowns);
+    return out('inconclusive', `${count(unexplainedUnknowns, 'flow')} without process information could be the Ollama tree's: ${list(unexplainedUnknowns, ctx)}`, unexplainedUnknowns);
   }
   if (claim.scope === 'ollama' && !facts.flows.some((f) => f.owner === 'ollama')) {
     return out('not exercised', 'no flow of the Ollama tree in the capture (was Ollama running?)');
   }
   const drops = coverage.drops ? ` (the kernel dropped ${coverage.drops} packets, within the ${THRESHOLDS.max_drop_percent}% threshold)` : '';
-  return out('holds', `${holdsText}${drops}`, claim.expect === 'never' ? [] : scoped, duringReqs ?? []);
+  return out('holds', `${holdsText}${drops}`, claim.expect === 'never' ? NONE : scoped, duringReqs ?? []);
+}
+
+/** `picks` less `some`, which is a subsequence of it (picked from it, in its order). */
+function without(picks: Picks, some: Picks): Picks {
+  if (some.length === 0) return picks;
+  const out = new Uint32Array(picks.length - some.length);
+  let j = 0;
+  let k = 0;
+  for (let i = 0; i < picks.length; i++) {
+    if (j < some.length && picks[i] === some[j]) j++;
+    else out[k++] = picks[i];
+  }
+  return out;
 }
 
 /** Was the flow caused by one of these requests? Flows of unknown owner are not chained: by time. */
-function causedWithin(f: FlowFact, reqs: ApiRequest[], ctx: Ctx): boolean {
+function causedWithin(f: Readonly<FlowFact>, reqs: ApiRequest[], ctx: Ctx): boolean {
   const r = ctx.chains.causeOf.get(f.id);
   if (r) return reqs.includes(r);
   if (f.owner !== null) return false;
@@ -181,7 +203,8 @@ function causedWithin(f: FlowFact, reqs: ApiRequest[], ctx: Ctx): boolean {
   return reqs.some((q) => f.firstSeen >= q.ts && f.firstSeen <= q.end + grace);
 }
 
-function applyExpectation(claim: Claim, scoped: FlowFact[], unknowns: FlowFact[], ctx: Ctx) {
+function applyExpectation(claim: Claim, scoped: Picks, unknowns: Picks, ctx: Ctx) {
+  const all = ctx.facts.flows;
   const secs = ctx.coverage.duration_s === null ? '' : ` in ${ctx.coverage.duration_s.toFixed(1)} s of capture`;
   const exp = claim.expect;
   if (exp === 'never') {
@@ -190,19 +213,22 @@ function applyExpectation(claim: Claim, scoped: FlowFact[], unknowns: FlowFact[]
   }
   if ('only_during' in exp) {
     const ok = (r: ApiRequest | undefined) => r !== undefined && exp.only_during.some((a) => activityMatches(a, r.activity));
-    const violators = scoped.filter((f) => !ok(ctx.chains.causeOf.get(f.id)));
+    const violators = all.pick((f) => !ok(ctx.chains.causeOf.get(f.id)), scoped);
     const allowedReqs = ctx.facts.requests.filter((r) => ok(r));
-    const unexplainedUnknowns = unknowns.filter((f) => !causedWithin(f, allowedReqs, ctx));
+    const unexplainedUnknowns = all.pick((f) => !causedWithin(f, allowedReqs, ctx), unknowns);
     const text = scoped.length
       ? `all ${count(scoped, 'matching flow')} were caused by ${routes(exp.only_during)} requests`
       : `no matching flow${secs}`;
     return { violators, unexplainedUnknowns, holdsText: text };
   }
   const seconds = claim.window?.seconds ?? 60;
-  const densest = densestWindow(scoped, seconds * 1e6);
+  const densest = densestWindow(all, scoped, seconds * 1e6);
+  const both = new Uint32Array(scoped.length + unknowns.length);
+  both.set(scoped);
+  both.set(unknowns, scoped.length);
   return {
-    violators: densest.length > exp.at_most ? densest : [],
-    unexplainedUnknowns: densestWindow([...scoped, ...unknowns], seconds * 1e6).length > exp.at_most ? unknowns : [],
+    violators: densest.length > exp.at_most ? densest : NONE,
+    unexplainedUnknowns: densestWindow(all, both, seconds * 1e6).length > exp.at_most ? unknowns : NONE,
     holdsText: `at most ${densest.length} matching flow(s) in any ${seconds} s window (limit ${exp.at_most})${secs}`,
   };
 }
@@ -215,12 +241,16 @@ function requestsOf(claim: Claim, ctx: Ctx): ApiRequest[] {
 /** "1 request (POST /api/pull) seen; it caused 4 flows (dns 2, registry 1, blob-download 1), none breaking the claim". */
 function duringHoldsText(claim: Claim, ctx: Ctx): string {
   const reqs = requestsOf(claim, ctx);
-  const caused = ctx.facts.flows.filter((f) => reqs.includes(ctx.chains.causeOf.get(f.id)!));
+  let caused = 0;
   const byActivity = new Map<string, number>();
-  for (const f of caused) byActivity.set(f.activity, (byActivity.get(f.activity) ?? 0) + 1);
+  ctx.facts.flows.scan((f) => {
+    if (!reqs.includes(ctx.chains.causeOf.get(f.id)!)) return;
+    caused++;
+    byActivity.set(f.activity, (byActivity.get(f.activity) ?? 0) + 1);
+  });
   const kinds = [...byActivity].map(([a, n]) => `${a} ${n}`).join(', ');
   const names = [...new Set(reqs.map((r) => `${r.method} ${r.path ?? ''}`.trim()))].slice(0, 3).join(', ');
-  const effect = caused.length ? `they caused ${count(caused, 'flow')} (${kinds}), none breaking the claim` : 'they caused no flow of the Ollama tree';
+  const effect = caused ? `they caused ${plural(caused, 'flow')} (${kinds}), none breaking the claim` : 'they caused no flow of the Ollama tree';
   return `${count(reqs, 'request')} (${names}) seen; ${effect}`;
 }
 
@@ -229,16 +259,25 @@ function routes(activities: readonly string[]): string {
   return activities.length > 3 ? `${activities.slice(0, 2).join(' / ')} / ... (${activities.length} routes)` : activities.join(' / ');
 }
 
-/** The flows starting in the busiest window of `widthUs`. */
-function densestWindow(flows: FlowFact[], widthUs: number): FlowFact[] {
-  const sorted = [...flows].sort((a, b) => a.firstSeen - b.firstSeen);
-  let best: FlowFact[] = [];
+/** The flows starting in the busiest window of `widthUs` (the earliest such window), in first-packet order. */
+function densestWindow(all: FlowFacts, picks: Picks, widthUs: number): Picks {
+  const sorted = byFirstSeen(all, picks);
+  let bestLo = 0;
+  let bestN = 0;
   let lo = 0;
   for (let hi = 0; hi < sorted.length; hi++) {
-    while (sorted[hi].firstSeen - sorted[lo].firstSeen >= widthUs) lo++;
-    if (hi - lo + 1 > best.length) best = sorted.slice(lo, hi + 1);
+    while (all.firstSeenAt(sorted[hi]) - all.firstSeenAt(sorted[lo]) >= widthUs) lo++;
+    if (hi - lo + 1 > bestN) { bestLo = lo; bestN = hi - lo + 1; }
   }
-  return best;
+  return sorted.subarray(bestLo, bestLo + bestN);
+}
+
+/** `picks` in first-packet order, ties kept in their order: usually already so (flows load in time order). */
+function byFirstSeen(all: FlowFacts, picks: Picks): Picks {
+  let ordered = true;
+  for (let i = 1; i < picks.length && ordered; i++) ordered = all.firstSeenAt(picks[i - 1]) <= all.firstSeenAt(picks[i]);
+  if (ordered) return picks;
+  return Uint32Array.from(Array.from(picks).sort((a, b) => all.firstSeenAt(a) - all.firstSeenAt(b)));
 }
 
 function conditionEstablished(claim: Claim, ctx: Ctx, opts: EvaluateOptions, inScope: (f: FlowFact) => boolean): boolean {
@@ -247,16 +286,16 @@ function conditionEstablished(claim: Claim, ctx: Ctx, opts: EvaluateOptions, inS
   return c.evident_if !== undefined && ctx.facts.flows.some((f) => inScope(f) && matchFlow(c.evident_if!, f));
 }
 
-function violationText(claim: Claim, flows: FlowFact[], ctx: Ctx): string {
+function violationText(claim: Claim, flows: Picks, ctx: Ctx): string {
   const exp = claim.expect;
-  const what = outcomesText(flows);
+  const what = outcomesText(ctx.facts.flows, flows);
   if (typeof exp === 'object' && 'only_during' in exp) {
-    return `${count(flows, 'flow')} not caused by ${routes(exp.only_during)}: ${what} — ${list(flows, ctx)}`;
+    return `${count(flows, 'flow')} not caused by ${routes(exp.only_during)}: ${what} — ${list(flows, ctx, true)}`;
   }
   if (typeof exp === 'object' && 'at_most' in exp) {
-    return `${flows.length} matching flows within ${claim.window?.seconds ?? 60} s (limit ${exp.at_most}): ${what} — ${list(flows, ctx)}`;
+    return `${flows.length} matching flows within ${claim.window?.seconds ?? 60} s (limit ${exp.at_most}): ${what} — ${list(flows, ctx, true)}`;
   }
-  return `${count(flows, 'matching flow')}: ${what} — ${list(flows, ctx)}`;
+  return `${count(flows, 'matching flow')}: ${what} — ${list(flows, ctx, true)}`;
 }
 
 const OUTCOME_ORDER: (ConnOutcome | null)[] = ['connected', 'rejected', 'unanswered', null];
@@ -268,9 +307,10 @@ const MAX_OUTCOME_GROUPS = 6;
  * (RSTO, SF); 2 attempts to registry.ollama.ai, rejected (REJ); 3 attempts to registry.ollama.ai,
  * none answered (S0)". An attempt still breaks a "never contacts" claim: the host tried.
  */
-function outcomesText(flows: FlowFact[]): string {
+function outcomesText(all: FlowFacts, flows: Picks): string {
   const groups = new Map<string, OutcomeGroup>();
-  for (const f of flows) {
+  for (const i of flows) {
+    const f = all.viewAt(i);
     const dest = f.hostname ?? `${f.farAddr}:${f.farPort}`;
     const dns = f.dnsQueries.length > 0;
     const rank = OUTCOME_ORDER.indexOf(f.outcome);
@@ -300,7 +340,7 @@ function outcomeGroupText(g: OutcomeGroup): string {
   }
 }
 
-function count(xs: readonly unknown[], noun: string): string {
+function count(xs: { length: number }, noun: string): string {
   return plural(xs.length, noun);
 }
 
@@ -309,11 +349,12 @@ function plural(n: number, noun: string): string {
 }
 
 /** "#5 ollama.com (ollama-com, ollama) at 12:01:15.203860" for the first three flows. */
-function list(flows: FlowFact[], ctx?: Ctx): string {
-  const shown = flows.slice(0, 3).map((f) => {
+function list(flows: Picks, ctx: Ctx, withCause = false): string {
+  const shown = Array.from(flows.subarray(0, 3), (i) => {
+    const f = ctx.facts.flows.at(i);
     const name = f.hostname ?? `${f.farAddr}:${f.farPort}`;
     const who = f.process ? `, ${f.process.name}` : '';
-    const cause = ctx?.chains.causeOf.get(f.id);
+    const cause = withCause ? ctx.chains.causeOf.get(f.id) : undefined;
     const why = cause ? `, during ${cause.method} ${cause.path ?? ''}` : '';
     const state = f.connState ? `, ${f.connState}` : '';
     return `#${f.id} ${name} (${f.activity}${who}${state}${why}) at ${isoMicros(f.firstSeen).slice(11, 26)}`;
@@ -343,23 +384,24 @@ function combine(claim: Claim, per: SessionVerdict[]): ClaimResult {
 }
 
 function evidence(per: SessionVerdict[]): ClaimEvidence {
-  const flows = per.flatMap((s) => s.flows.map((f) => ({ f, s }))).sort((a, b) => a.f.firstSeen - b.f.firstSeen);
+  const order = evidenceOrder(per);
   const chains: Chain[] = [];
   for (const s of per) {
     const reqs = new Set<ApiRequest>(s.requests);
-    for (const f of s.flows) {
-      const r = s.ctx.chains.causeOf.get(f.id);
+    for (const i of s.flows) {
+      const r = s.ctx.chains.causeOf.get(s.ctx.facts.flows.idAt(i));
       if (r) reqs.add(r);
     }
     for (const c of s.ctx.chains.chains) {
       if ([...reqs].some((r) => r.flowId === c.request.flow_id && isoMicros(r.ts) === c.request.ts)) chains.push(c);
     }
   }
+  const flowIds = Array.from(order.pos, (i, k) => per[order.verdict[k]].ctx.facts.flows.idAt(i));
   return {
-    flow_ids: flows.map(({ f }) => f.id),
-    first_seen: flows.length ? isoMicros(flows[0].f.firstSeen) : null,
-    count: flows.length,
-    flows: flows.slice(0, MAX_EVIDENCE_FLOWS).map(({ f, s }) => ({
+    flow_ids: flowIds,
+    first_seen: flowIds.length ? isoMicros(per[order.verdict[0]].ctx.facts.flows.firstSeenAt(order.pos[0])) : null,
+    count: flowIds.length,
+    flows: Array.from(order.pos.subarray(0, MAX_EVIDENCE_FLOWS), (i, k) => ({ f: per[order.verdict[k]].ctx.facts.flows.at(i), s: per[order.verdict[k]] })).map(({ f, s }) => ({
       flow_id: f.id,
       session_id: s.ctx.facts.rows.session.id,
       first_seen: isoMicros(f.firstSeen),
@@ -374,4 +416,28 @@ function evidence(per: SessionVerdict[]): ClaimEvidence {
     })),
     chains,
   };
+}
+
+/**
+ * Every session's evidence flows in first-packet order, ties in session then pick order (as a
+ * stable sort of them all): `verdict[k]` is the index in `per`, `pos[k]` the position in its flows.
+ */
+function evidenceOrder(per: SessionVerdict[]): { verdict: Uint32Array; pos: Uint32Array } {
+  const total = per.reduce((n, s) => n + s.flows.length, 0);
+  const verdict = new Uint32Array(total);
+  const pos = new Uint32Array(total);
+  const first = new Float64Array(total);
+  let k = 0;
+  per.forEach((s, v) => {
+    for (const i of s.flows) {
+      verdict[k] = v;
+      pos[k] = i;
+      first[k++] = s.ctx.facts.flows.firstSeenAt(i);
+    }
+  });
+  let ordered = true;
+  for (let j = 1; j < total && ordered; j++) ordered = first[j - 1] <= first[j];
+  if (ordered) return { verdict, pos };
+  const idx = Array.from({ length: total }, (_, j) => j).sort((a, b) => first[a] - first[b] || a - b);
+  return { verdict: Uint32Array.from(idx, (j) => verdict[j]), pos: Uint32Array.from(idx, (j) => pos[j]) };
 }

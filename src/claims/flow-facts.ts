@@ -5,8 +5,9 @@
  * flows mostly share (activity, names, owner, state, processes: a "kind") is one object per
  * distinct combination. Addresses are numbers into a table of distinct address strings.
  *
- * Claims look at every flow through `scan`/`some`/`filter`, whose predicate gets one reused view
- * (never kept); `filter` and `at` hand out real FlowFact objects, made only for the flows kept.
+ * Claims look at every flow through `scan`/`some`/`pick`, whose predicate gets one reused view
+ * (never kept); `pick` keeps positions (4 bytes a flow), and `at` hands out a real FlowFact object,
+ * made only for the few flows a reason or an evidence list shows.
  */
 import type { FlowFact } from './session-facts.js';
 
@@ -37,6 +38,8 @@ export class FlowFacts {
   private readonly addrIndex = new Map<string, number>();
   /** The view predicates get: loaded in place for each flow. */
   private readonly view = {} as FlowFact;
+  /** pick()'s working space, reused: one selection is copied out of it at a time. */
+  private picked = new Uint32Array(0);
 
   /** Room for `capacity` flows (the loader counts them first, so the columns need not grow). */
   constructor(capacity: number) {
@@ -103,11 +106,32 @@ export class FlowFacts {
     return false;
   }
 
-  /** The flows the predicate keeps, each its own object, in time order. */
-  filter(pred: (view: Readonly<FlowFact>) => boolean): FlowFact[] {
-    const out: FlowFact[] = [];
-    for (let i = 0; i < this.n; i++) if (pred(this.load(this.view, i))) out.push(this.at(i));
-    return out;
+  /**
+   * The positions (in the order given: time order by default) of the flows the predicate keeps,
+   * among `from` or all: what claims keep of a selection, 4 bytes a flow instead of an object.
+   */
+  pick(pred: (view: Readonly<FlowFact>) => boolean, from?: Uint32Array): Uint32Array {
+    if (this.picked.length < this.n) this.picked = new Uint32Array(this.id.length);
+    let k = 0;
+    if (from) {
+      for (let j = 0; j < from.length; j++) if (pred(this.load(this.view, from[j]))) this.picked[k++] = from[j];
+    } else {
+      for (let i = 0; i < this.n; i++) if (pred(this.load(this.view, i))) this.picked[k++] = i;
+    }
+    return this.picked.slice(0, k);
+  }
+
+  /** The flow at position `i` in the reused view: read it before the next view or scan. */
+  viewAt(i: number): Readonly<FlowFact> {
+    return this.load(this.view, i);
+  }
+
+  idAt(i: number): number {
+    return this.id[i];
+  }
+
+  firstSeenAt(i: number): number {
+    return this.first[i];
   }
 
   /** More flows than counted: a live capture wrote some between the count and the read. */

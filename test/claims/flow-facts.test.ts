@@ -34,8 +34,9 @@ describe('FlowFacts', () => {
       .toEqual([1009, 999, 1e15 + 999, 1e15 + 1004, 99900, '10.0.0.5', '10.0.0.5', 40999, 'api:/api/chat', 'inbound']);
     const g = facts.at(998);
     expect([g.farAddr, g.activity, g.direction]).toEqual(['127.0.0.1', 'api', 'loopback']);
-    const kept = facts.filter((v) => v.direction === 'inbound' && v.bytes >= 99_000);
-    expect(kept.map((k) => k.id)).toEqual([1001, 1003, 1005, 1007, 1009]);
+    const kept = facts.pick((v) => v.direction === 'inbound' && v.bytes >= 99_000);
+    expect(Array.from(kept, (i) => facts.at(i).id)).toEqual([1001, 1003, 1005, 1007, 1009]);
+    expect(Array.from(facts.pick((v) => v.id % 3 === 0, kept), (i) => facts.idAt(i))).toEqual([1005]);
     expect(facts.some((v) => v.id === 1009)).toBe(true);
     let sum = 0;
     facts.scan((v) => { sum += v.bytes; });

@@ -63,6 +63,8 @@ export interface Frame {
   header: Header;
   banner: Banner;
   claims: ClaimLine[];
+  /** The session's first claims evaluation is still running (the dashboard draws before it): the strip says so. */
+  judging?: boolean;
   coverage: CoverageLine | null;
   list: FrameRows;
   /** Rows the view holds (the list is a window of them) and the window's first index. */

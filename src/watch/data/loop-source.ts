@@ -16,7 +16,7 @@ export interface LoopSource extends DataSource {
   onFrameOnce(listener: (f: Frame) => void): void;
 }
 
-export function loopSource(o: { dbPath: string; session?: number; clock?: () => number; outDir: string; claimsEveryMs?: number; frameMs?: number }): LoopSource {
+export function loopSource(o: { dbPath: string; session?: number; clock?: () => number; outDir: string; claimsEveryMs?: number; frameMs?: number; claimsAfterFirstFrame?: boolean }): LoopSource {
   const poller = new StorePoller(o.dbPath, o.session, o.claimsEveryMs ?? DEFAULTS.watch.claimsEveryMs);
   const listeners: ((f: Frame) => void)[] = [];
   let once: ((f: Frame) => void) | null = null;
@@ -25,7 +25,7 @@ export function loopSource(o: { dbPath: string; session?: number; clock?: () => 
     const one = once;
     once = null;
     one?.(f);
-  }, o.clock ?? Date.now, o.frameMs ?? DEFAULTS.watch.frameMs);
+  }, o.clock ?? Date.now, o.frameMs ?? DEFAULTS.watch.frameMs, o.claimsAfterFirstFrame);
   return {
     tick: () => loop.tick(),
     onFrameOnce: (l) => { once = l; },

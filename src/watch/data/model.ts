@@ -22,6 +22,8 @@ export class WatchModel {
   /** µs the session began (the banner's "SILENT for" when the tree never sent anything). */
   private startUs = 0;
   private claims: ClaimLine[] = [];
+  /** Rows are shown but the session's claims were not judged yet (the store poller sets it). */
+  judging = false;
   private coverage: CoverageLine | null = null;
   private api: ApiLine[] = [];
   private frozen: number[] | null = null;
@@ -140,6 +142,7 @@ export class WatchModel {
       header: this.header,
       banner: totals.banner,
       claims,
+      judging: this.judging,
       coverage: this.coverage ? { ...this.coverage, ...totals.unattributed } : null,
       ...list,
       sessionFlows: this.flows.flows.size,

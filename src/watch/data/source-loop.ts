@@ -19,6 +19,11 @@ export class SourceLoop {
     private readonly post: (f: Frame) => void,
     private readonly clock: () => number,
     private readonly frameMs: number,
+    /**
+     * The dashboard: the first frame is sent before the first claims evaluation (seconds on a big
+     * session), which follows at once in a frame of its own. `watch --once` and the lines wait for it.
+     */
+    private readonly claimsAfterFirstFrame = false,
   ) {}
 
   /** A poll (timer) or a nudge (the engine wrote a second): reads when the store changed. */
@@ -33,9 +38,16 @@ export class SourceLoop {
     this.q = q;
     const now = this.clock();
     this.pausedAtMs = q.paused ? this.pausedAtMs ?? now : null;
-    if (first) this.poller.poll(now);
+    if (first) this.poller.poll(now, !this.claimsAfterFirstFrame);
     if (q.detail !== null) this.poller.loadDetail(q.detail);
     this.send(now);
+    if (first && this.claimsAfterFirstFrame) setImmediate(() => this.judgeFirst());
+  }
+
+  /** The first claims evaluation, right after the first frame, and its frame at once. */
+  private judgeFirst(): void {
+    const now = this.clock();
+    if (this.poller.judgeOwed(now)) this.send(now);
   }
 
   private send(now: number): void {

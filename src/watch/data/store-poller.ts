@@ -50,15 +50,21 @@ export class StorePoller {
    * One poll at wall-clock `nowMs`: true when the store had changed and was read, or the claims
    * were judged again (held back by their interval after the last change: a frame must show them).
    */
-  poll(nowMs: number): boolean {
+  poll(nowMs: number, judge = true): boolean {
     const v = dataVersion(this.db);
     const changed = v !== this.version;
     this.version = v;
     if (changed) this.readChanges(nowMs);
     if (this.session) this.model.header = { ...this.model.header, lastWriteAgoS: this.lastWriteAgoS(nowMs) };
-    const judge = this.claimsStale && nowMs - this.claimsAtMs >= this.claimsGapMs;
-    if (judge) this.evaluateClaims(nowMs);
-    return changed || judge;
+    return (judge && this.judgeOwed(nowMs)) || changed;
+  }
+
+  /** Judges the claims when a change made them stale and their interval has passed: true if it did. */
+  judgeOwed(nowMs: number): boolean {
+    // this.db.open: the first evaluation is owed after the first frame, and the source may be closed by then.
+    const owed = this.db.open && this.claimsStale && nowMs - this.claimsAtMs >= this.claimsGapMs;
+    if (owed) this.evaluateClaims(nowMs);
+    return owed;
   }
 
   private readChanges(nowMs: number): void {
@@ -75,6 +81,7 @@ export class StorePoller {
     this.reads++;
     this.model.merge(watchRowsChangedSince(this.db, row.id, since), nowMs);
     this.claimsStale = true;
+    this.model.judging = this.claimsAtMs === -Infinity;
   }
 
   /** The session asked for, else the newest (a daemon that restarts begins a new one). */
@@ -93,6 +100,7 @@ export class StorePoller {
     this.citing = report.claims.map((c) => ({ label: `${visible(c.id)} (${c.verdict})`, ids: Float64Array.from(c.evidence.flow_ids).sort() }));
     this.claimsAtMs = nowMs;
     this.claimsStale = false;
+    this.model.judging = false;
   }
 
   /** A live session's store: seconds since its files were last written (the daemon writes each second). */

@@ -19,7 +19,7 @@ try {
   port.postMessage({ type: 'failed', message: (err as Error).message });
   process.exit(0);
 }
-const loop = new SourceLoop(poller, (frame) => port.postMessage({ type: 'frame', frame }), Date.now, settings.frameMs);
+const loop = new SourceLoop(poller, (frame) => port.postMessage({ type: 'frame', frame }), Date.now, settings.frameMs, true);
 const timer = settings.pollMs > 0 ? setInterval(() => loop.tick(), settings.pollMs) : null;
 
 port.on('message', (m: ThreadMessage) => {

@@ -97,7 +97,7 @@ function headerLines(f: Frame, ui: UiState): Line[] {
 }
 
 function claimsStrip(f: Frame, n: number): Line[] {
-  if (f.claims.length === 0) return [{ text: 'claims: not evaluated yet' }];
+  if (f.claims.length === 0) return [{ text: f.judging ? 'claims: judging…' : 'claims: not evaluated yet' }];
   const shown = f.claims.length > n ? f.claims.slice(0, n - 1) : f.claims;
   const lines: Line[] = shown.map((c) => ({ text: `${c.changed ? '* ' : '  '}${fit(c.verdict.toUpperCase(), 13)} ${fit(c.id, 36)} ${c.reason}  [${c.coverage}]`, color: VERDICT_COLOR[c.verdict], bold: c.changed }));
   if (shown.length < f.claims.length) lines.push({ text: `  +${f.claims.length - shown.length} more claims: 4 shows them all` });
