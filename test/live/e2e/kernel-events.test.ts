@@ -26,8 +26,9 @@ const CLIENTS = join(import.meta.dirname, 'host/clients.mjs');
 
 interface JsonFlow {
   proto: string; initiator_addr: string; initiator_port: number; responder_addr: string; responder_port: number; activity: string;
-  process: { pid: number; name: string } | null; peer_process: { pid: number; name: string } | null;
+  process: { pid: number; name: string } | null; peer_process: { pid: number; name: string } | null; packets_out: number;
 }
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 interface ClientLine { pid: number; localPort?: number; ms?: number; done?: boolean }
 type Sources = { method: string; mode: string; why_not: string | null; kernel_event_gaps: { start_us: number; end_us: number | null }[] } | null;
 
@@ -130,8 +131,10 @@ describeNeeding([...INTERNET_NEEDS, 'cap', 'dist', 'curl', 'bpftrace', 'pgrep'],
       shortSeen: shortFlows.filter(Boolean).length,
       shortAttributed: shortFlows.filter((f) => f?.process?.pid === burst.pid).length,
       lookups: linesOf(lookups).length,
-      dnsSeen: dnsFlows.length,
-      dnsAttributed: dnsFlows.filter((f) => f.process?.pid === lookups.pid && f.process.name === 'ollama').length,
+      // Lookups, not flows: each lookup sends one query (tries: 1) from a socket of its own, but two of
+      // the 100 sockets can get the same random port (a one-in-six chance), and then share one flow.
+      dnsSeen: sum(dnsFlows.map((f) => f.packets_out)),
+      dnsAttributed: sum(dnsFlows.filter((f) => f.process?.pid === lookups.pid && f.process.name === 'ollama').map((f) => f.packets_out)),
       api: flows.find((f) => f.proto === 'tcp' && f.initiator_port === apiPort && f.responder_port === 11434),
       curlPid: curl.pid,
       confidence: verify.confidence,
