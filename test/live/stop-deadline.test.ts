@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { startLiveEngine, type LiveEngine, type LiveSummary } from '../../src/live/engine.js';
 import { describeNeeding } from '../helpers/needs.js';
+import { watchLoopLag } from '../helpers/loop-lag.js';
 import { LIVE_NEEDS } from './helpers.js';
 
 const SOCKETS = 100;
@@ -121,19 +122,13 @@ describeNeeding([...LIVE_NEEDS, 'python3'], 'the live engine stops within its de
     // The capture addon reads until its ring is empty: a flood faster than the pipeline held the
     // event loop for seconds (no write, no signal, no stop()); the engine sheds the rest of a pass
     // after 500 ms, counted as drops, and writes in chunks.
-    let last = performance.now();
-    let maxLag = 0;
-    const beat = setInterval(() => {
-      const now = performance.now();
-      maxLag = Math.max(maxLag, now - last - 10);
-      last = now;
-    }, 10);
+    const lag = watchLoopLag();
     const flooding = flood(500); // 100,000 datagrams, 4 s
     const askedAt = performance.now() + 2500;
     const stopped = new Promise<LiveSummary>((ok) => setTimeout(() => ok(engine!.stop()), 2500));
     const summary = await stopped;
     const ms = performance.now() - askedAt;
-    clearInterval(beat);
+    const maxLag = lag.stop();
     engine = null;
     const sent = await flooding;
     const stored = storedOf(db, summary.sessionId);

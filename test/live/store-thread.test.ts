@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { startLiveEngine, type LiveEngine, type LiveSecond } from '../../src/live/engine.js';
 import { describeNeeding } from '../helpers/needs.js';
+import { watchLoopLag } from '../helpers/loop-lag.js';
 import { LIVE_NEEDS, sendDatagrams, udpSink } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
@@ -42,13 +43,7 @@ describeNeeding(LIVE_NEEDS, 'the live engine writes on its store thread', () => 
 
     const blocker = new Database(db);
     blocker.exec('BEGIN IMMEDIATE');
-    let last = performance.now();
-    let maxLag = 0;
-    const beat = setInterval(() => {
-      const now = performance.now();
-      maxLag = Math.max(maxLag, now - last - 10);
-      last = now;
-    }, 10);
+    const lag = watchLoopLag();
     const heldAt = seconds.length;
     for (let i = 0; i < FLOWS_WHILE_HELD; i++) {
       await sendDatagrams('127.0.0.1', sink.port, i, [32]); // a socket of its own: a new flow
@@ -61,7 +56,7 @@ describeNeeding(LIVE_NEEDS, 'the live engine writes on its store thread', () => 
     const freedAt = seconds.length;
     const deadline = Date.now() + 10_000;
     while (!seconds.slice(freedAt).some((s) => s.stored && s.flows > 0) && Date.now() < deadline) await sleep(50);
-    clearInterval(beat);
+    const maxLag = lag.stop();
     const summary = await e.stop();
     engine = null;
     sink.close();

@@ -6,12 +6,13 @@
  * them), and `q` leaves the screen and exits 0.
  * Timing-sensitive (it waits for replayed seconds and frames): in vitest's `timing` project.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeNeeding } from '../helpers/needs.js';
+import { tmuxServer } from '../helpers/tmux.js';
 import { tsharkColumns } from '../helpers/tshark.js';
 import { DEMO_CAPTURE } from '../../src/commands/demo-command.js';
 import { demoFlows, demoStore, type DemoStore } from './demo-store.js';
@@ -22,21 +23,7 @@ let store: DemoStore;
 
 interface Line { live: boolean; session_flows: number; ollama_flows: number; banner: { kind: string }; claims: { id: string; verdict: string }[] }
 
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
-}
-const pane = (t: string) => tmux('capture-pane', '-p', '-J', '-t', t);
-
-async function waitFor(t: string, test: (text: string) => boolean, what: string, ms = 20_000): Promise<string> {
-  const end = Date.now() + ms;
-  let text = '';
-  while (Date.now() < end) {
-    text = pane(t);
-    if (test(text)) return text;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`waited ${ms} ms for ${what}; the pane shows:\n${text}`);
-}
+const { run: tmux, pane, waitFor } = tmuxServer(SOCKET);
 
 // The import of the same capture: what the replay's session must end with.
 beforeAll(async () => { store = await demoStore('oarp-'); });

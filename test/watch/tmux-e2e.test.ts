@@ -5,37 +5,19 @@
  * print summary lines instead of drawing. CI=true is set in the pane: it must not stop drawing.
  * Timing-sensitive (it waits for frames): in vitest's `timing` project.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeNeeding } from '../helpers/needs.js';
+import { tmuxServer } from '../helpers/tmux.js';
 import { demoFlows, demoStore, type DemoStore } from './demo-store.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'ollama-audit.js');
 const SOCKET = `oawt-${process.pid}`;
 let store: DemoStore;
 
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
-}
-const pane = (t: string) => tmux('capture-pane', '-p', '-J', '-t', t); // -J: a wrapped line as one
+const { run: tmux, pane, waitFor, start } = tmuxServer(SOCKET);
 const paneLines = (t: string) => pane(t).replace(/\n$/, '').split('\n');
-
-async function waitFor(t: string, test: (text: string) => boolean, what: string, ms = 20_000): Promise<string> {
-  const end = Date.now() + ms;
-  let text = '';
-  while (Date.now() < end) {
-    text = pane(t);
-    if (test(text)) return text;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`waited ${ms} ms for ${what}; the pane shows:\n${text}`);
-}
-
-function start(name: string, command: string, x: number, y: number): void {
-  tmux('new-session', '-d', '-s', name, '-x', String(x), '-y', String(y), `${command}; echo "EXIT=$?"; sleep 600`);
-}
 
 /** The drawn frame: what is on the pane, and how many copies of the header line it holds (1: nothing left over). */
 function checkFrame(t: string, columns: number, rows: number): string[] {
