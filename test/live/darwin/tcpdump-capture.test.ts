@@ -9,7 +9,8 @@
  * 127.0.0.1:50160 -> 5001, 12 datagrams seen twice), `import` of the very bytes tcpdump wrote, the
  * drop count the stand-in printed, and the argument list Apple's tcpdump needs.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeNeeding } from '../../helpers/needs.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
@@ -23,7 +24,7 @@ const UTUN = path.resolve('fixtures/darwin/radar-88502733.pcapng');
 const UUID = 'fb1bb7b1-7daf-3973-b5da-9383b19a8994';
 const dir = tmpDir('oa-darwin-live-');
 const saved = { PATH: process.env.PATH };
-const FAKE_ENV = ['FAKE_TCPDUMP_CAPTURE', 'FAKE_TCPDUMP_RECORD', 'FAKE_TCPDUMP_DROPS', 'FAKE_TCPDUMP_SEED', 'FAKE_TCPDUMP_FAIL', 'FAKE_TCPDUMP_CUT'];
+const FAKE_ENV = ['FAKE_TCPDUMP_CAPTURE', 'FAKE_TCPDUMP_RECORD', 'FAKE_TCPDUMP_DROPS', 'FAKE_TCPDUMP_SEED', 'FAKE_TCPDUMP_FAIL', 'FAKE_TCPDUMP_CUT', 'FAKE_TCPDUMP_CORRUPT'];
 
 beforeAll(() => {
   process.env.PATH = `${BIN}:${process.env.PATH}`;
@@ -61,7 +62,8 @@ async function flowsOf(db: string): Promise<Record<string, unknown>[]> {
   return (JSON.parse(out.stdout) as Record<string, unknown>[]).map(({ session_id: _s, id: _i, ...rest }) => rest);
 }
 
-describe('macOS live capture through tcpdump (platform darwin, stand-in tcpdump on PATH)', () => {
+// Root: macOS picks pktap (tcpdump) only as root; otherwise cap + lsof (lsof-fallback.test.ts).
+describeNeeding(['root'], 'macOS live capture through tcpdump (platform darwin, stand-in tcpdump on PATH)', () => {
   it('runs tcpdump -i pktap,all -k -U -s 0 -w - BPF; stores the flows and pktap processes import stores for the same bytes; drops from the exit line', async () => {
     const record = fake('iperf', { FAKE_TCPDUMP_CAPTURE: IPERF, FAKE_TCPDUMP_DROPS: '7', FAKE_TCPDUMP_SEED: '3' });
     const db = path.join(dir, 'live.db');
@@ -138,6 +140,19 @@ describe('macOS live capture through tcpdump (platform darwin, stand-in tcpdump 
       'tcpdump captured 24 packets, 12 reached the audit',
     ]);
     expect(summary.kernelDrops).toBe(0);
+  });
+
+  it('a corrupt block mid-stream ends the session with one line naming the byte (not a blind session that reports silence)', async () => {
+    // The 13th EPB's length field overwritten (from the file's own block lengths).
+    const bytes = fs.readFileSync(IPERF);
+    const epbs: number[] = [];
+    for (let pos = 0; pos < bytes.length; pos += bytes.readUInt32LE(pos + 4)) if (bytes.readUInt32LE(pos) === 6) epbs.push(pos);
+    fake('corrupt', { FAKE_TCPDUMP_CAPTURE: IPERF, FAKE_TCPDUMP_CORRUPT: String(epbs[12] + 4), FAKE_TCPDUMP_SEED: '5' });
+    const engine = startLiveEngine({ db: path.join(dir, 'corrupt.db'), platform: 'darwin', evidence: 'none' });
+    const summary = await new Promise<Awaited<ReturnType<LiveEngine['stop']>>>((resolve) => engine.on('stopped', resolve));
+    expect(summary.error?.message).toMatch(new RegExp(`^tcpdump's output cannot be read past byte ${epbs[12]} \\(.+\\): the capture stopped there$`));
+    expect(summary.error?.message).not.toContain('\n');
+    expect(summary.packets).toBe(12);
   });
 
   it('a tcpdump that cannot capture: the engine stops with its message in one line and the access_bpf hint', async () => {

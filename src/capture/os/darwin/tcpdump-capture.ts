@@ -68,6 +68,13 @@ export function openTcpdumpCapture(opts: LiveCaptureOptions = {}): LiveCapture {
       if (!(e instanceof CaptureFileError)) throw e; // a failure downstream is not tcpdump's
       fail(new LiveCaptureError(`${(e as Error).message}: is the tcpdump on PATH Apple's (/usr/sbin/tcpdump, which writes pcapng with process blocks)?`));
       child.kill('SIGKILL');
+      return;
+    }
+    // A block that cannot be read after the first: the stream reads nothing more, so the session
+    // would go on blind (no packets, no drops counted). It ends now, saying where and why.
+    if (stream.stopped) {
+      fail(new LiveCaptureError(`tcpdump's output cannot be read past byte ${stream.result.bytesRead} (${stream.result.warnings.at(-1) ?? 'a corrupt block'}): the capture stopped there`));
+      child.kill('SIGKILL');
     }
   });
   child.stderr!.setEncoding('utf8');
