@@ -17,9 +17,9 @@ const HEADLINE: Record<VerifyResult, string> = {
 };
 
 export function verifyText(r: VerifyReport, keptDb: string | null): string {
-  const byLsof = r.coverage.sessions.some((c) => c.attribution_sources?.method === 'lsof');
-  const why = byLsof ? 'attribution by lsof lookups' : 'short flows stayed unattributed with procfs alone';
-  const lower = r.confidence === 'lowered' ? `; confidence lowered: ${why} (see coverage)` : '';
+  // Why, from the sessions' own notes (procfs alone, kernel events lost or late, lsof lookups), not guessed here.
+  const note = r.coverage.sessions.find((c) => c.confidence_note)?.confidence_note;
+  const lower = r.confidence === 'lowered' ? `; confidence lowered: ${visible(note ?? 'see coverage')} (see coverage)` : '';
   const lines = [`ollama-audit verify: ${HEADLINE[r.result]} (exit ${r.exit_code})${lower}`];
   if (r.allow.length) lines.push(`allowed: ${visible(r.allow.join(', '))}`);
   lines.push('', ...r.coverage.sessions.map(coverageText), '');

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { itNeeding } from '../helpers/needs.js';
+import { SERVICE_USER } from '../../src/service/systemd-unit.js';
 
 const REPO = join(import.meta.dirname, '../..');
 const FLEET = readFileSync(join(REPO, 'docs/fleet.md'), 'utf8');
@@ -46,4 +47,11 @@ it('the filebeat.yml snippet is YAML that reads the events file as NDJSON and ma
   const fingerprint = (input.processors as Record<string, { fields: string[]; target_field: string }>[]).find((p) => p.fingerprint)!.fingerprint;
   expect(fingerprint).toEqual({ fields: ['host.name', 'event.id'], target_field: '@metadata._id' });
   expect(FLEET).toContain('StandardOutput=append:/var/log/ollama-audit/events.ndjson');
+});
+
+it('the exporter unit runs as the daemon\'s user, whose 0700 state folder holds the store and the cursor', () => {
+  const unit = /```ini\n([\s\S]*?)```/.exec(FLEET)?.[1] ?? '';
+  expect(unit).toContain('--cursor /var/lib/ollama-audit/');
+  expect(unit).toMatch(new RegExp(`^User=${SERVICE_USER}$`, 'm'));
+  expect(unit).toMatch(new RegExp(`^Group=${SERVICE_USER}$`, 'm'));
 });

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { describeNeeding, unmet } from '../helpers/needs.js';
+import { describeNeeding, itNeeding } from '../helpers/needs.js';
+import { tmuxServer } from '../helpers/tmux.js';
 import { CDN_HOST, INTERNET_NEEDS, REPO, buildInternet, inHost, pullViaApi, teardownInternet, type Internet } from '../live/e2e/netns.js';
 
 const PREFIX = 'oawt-';
@@ -62,23 +62,11 @@ describeNeeding([...INTERNET_NEEDS, 'cap', 'dist', 'curl'], 'watch capturing in-
     }
   }, 120_000);
 
-  it('the dashboard (tmux): LIVE, the engine\'s seconds reach the data thread, TRAFFIC after a pull, q exits 0', async () => {
-    if (unmet('tmux') !== null) return;
-    const socket = `oawt-live-${process.pid}`;
-    const tmux = (...a: string[]) => execFileSync('tmux', ['-L', socket, ...a], { encoding: 'utf8' });
+  itNeeding(['tmux'], 'the dashboard (tmux): LIVE, the engine\'s seconds reach the data thread, TRAFFIC after a pull, q exits 0', async () => {
+    const { run: tmux, waitFor, start } = tmuxServer(`oawt-live-${process.pid}`);
     const db = join(dir, 'dash.db');
-    const cmd = `ip netns exec ${net.hostNs} env OLLAMA_AUDIT_DB=${db} ${process.execPath} ${join(REPO, 'bin/ollama-audit.js')} watch -i ${net.hostVeth} -i lo; echo "EXIT=$?"; sleep 600`;
-    tmux('new-session', '-d', '-s', 'live', '-x', '160', '-y', '40', cmd);
-    const waitPane = async (re: RegExp, what: string) => {
-      const end = Date.now() + 30_000;
-      let text = '';
-      while (Date.now() < end) {
-        text = tmux('capture-pane', '-p', '-J', '-t', 'live');
-        if (re.test(text)) return text;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      throw new Error(`waited for ${what}; the pane shows:\n${text}`);
-    };
+    start('live', `ip netns exec ${net.hostNs} env OLLAMA_AUDIT_DB=${db} ${process.execPath} ${join(REPO, 'bin/ollama-audit.js')} watch -i ${net.hostVeth} -i lo`, 160, 40);
+    const waitPane = (re: RegExp, what: string) => waitFor('live', (text) => re.test(text), what, 30_000);
     try {
       await waitPane(/^\[LIVE\] .*session \d+ │ live /m, 'the LIVE header');
       // (Not SILENT here: the first test's pull left connections of the fake ollama that close now, off-host, RST.)
