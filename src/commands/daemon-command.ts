@@ -60,7 +60,7 @@ function startedLine(s: LiveStarted): string {
   return `ollama-audit: capturing on ${s.interfaces}${s.filter ? ` (filter: ${s.filter})` : ''} into ${s.dbPath}, session ${s.sessionId}; evidence: ${evidence}; stop with Ctrl-C or SIGTERM`;
 }
 
-function stoppedLine(s: LiveSummary): string {
+export function stoppedLine(s: LiveSummary): string {
   const loss = s.lossEstimate === null ? 'unknown' : formatPercent(s.lossEstimate);
   return `ollama-audit: stopped: ${s.packets} packets, ${s.flows} flows (${s.ollamaFlows} Ollama, ${s.unattributed} unattributed), kernel drops ${s.kernelDrops ?? 'unknown'}${s.shed > 0 ? `, ${s.shed} packets shed to keep up (counted as drops)` : ''}, estimated loss ${loss}${unwrittenText(s)}${storedText(s)}`;
 }

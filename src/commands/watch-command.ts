@@ -6,8 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { openDb } from '../store/open-db.js';
 import { DEFAULTS, resolveDbPath, settingsFromOptions, type DaemonOptionValues } from '../settings.js';
-import { EXIT_OK, UserError } from '../errors.js';
-import { startLiveEngine, type LiveEngine } from '../live/engine.js';
+import { EXIT_OK, EXIT_USAGE, UserError } from '../errors.js';
+import { startLiveEngine, type LiveEngine, type LiveSummary } from '../live/engine.js';
+import { visible } from '../text/visible.js';
+import { stoppedLine } from './daemon-command.js';
 import { requireSessions } from './session-check.js';
 import { runDashboard, runLines, runOnce, type StoreTarget } from '../watch/run-modes.js';
 
@@ -90,12 +92,22 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
     // --duration ends the capture; the dashboard stays on the ended session until q.
     if (settings.duration !== undefined) setTimeout(() => void live.stop(), settings.duration * 1000).unref();
   }
+  // What the engine says while the screen is drawn (procfs fallback, evidence stopped, a full
+  // store) is printed once the screen is restored, with its stopped line: as `daemon` says them.
+  const warnings: string[] = [];
+  engine?.on('warning', (w) => warnings.push(w));
+  let summary: LiveSummary | null = null;
   try {
     await showStore(target, opts);
   } finally {
-    if (engine) await engine.stop();
+    if (engine) summary = await engine.stop();
   }
-  return EXIT_OK;
+  if (summary === null) return EXIT_OK;
+  for (const w of warnings) process.stderr.write(`ollama-audit: ${visible(w)}\n`);
+  if (summary.error) throw summary.error;
+  process.stderr.write(`${visible(stoppedLine(summary))}\n`);
+  // Rows were lost (a full disk): as `daemon`, exit 2 although what was stored is sound.
+  return summary.stored.gaps.length > 0 ? EXIT_USAGE : EXIT_OK;
 }
 
 /** Dashboard, lines or once, by the options and whether both ends are terminals. */

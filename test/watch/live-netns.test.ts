@@ -62,6 +62,19 @@ describeNeeding([...INTERNET_NEEDS, 'cap', 'dist', 'curl'], 'watch capturing in-
     }
   }, 120_000);
 
+  it('what the engine says while it draws reaches stderr once it ends, with its stopped line (procfs fallback here); exit 0', async () => {
+    const db = join(dir, 'warn.db');
+    const watch = inHost(net, process.execPath, [join(REPO, 'bin/ollama-audit.js'), 'watch', '--json', '-i', 'lo'],
+      { OLLAMA_AUDIT_DB: db, OLLAMA_AUDIT_BPFTRACE: '/nonexistent/bpftrace' });
+    await watch.waitFor(/"banner"/, 30_000);
+    watch.proc.kill('SIGINT');
+    const exit = await watch.exited;
+    expect(exit.code).toBe(0);
+    const lines = watch.stderr().trim().split('\n');
+    expect(lines.some((l) => /^ollama-audit: attribution from procfs only: \/nonexistent\/bpftrace is not installed/.test(l))).toBe(true);
+    expect(lines.at(-1)).toMatch(/^ollama-audit: stopped: \d+ packets, \d+ flows/);
+  }, 60_000);
+
   itNeeding(['tmux'], 'the dashboard (tmux): LIVE, the engine\'s seconds reach the data thread, TRAFFIC after a pull, q exits 0', async () => {
     const { run: tmux, waitFor, start } = tmuxServer(`oawt-live-${process.pid}`);
     const db = join(dir, 'dash.db');
