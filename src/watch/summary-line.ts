@@ -14,7 +14,8 @@ function verdictCounts(f: Frame): Record<string, number> {
 
 export function summaryLine(f: Frame): string {
   const b = f.banner;
-  const banner = b.kind === 'silent' ? `SILENT for ${formatDuration(b.forS)}` : `TRAFFIC: ${b.flows} flow(s) to ${b.topHost}, ${formatBytes(b.bytes)} in the last minute`;
+  const doubt = f.doubt === null ? '' : ` (unverified: ${f.doubt})`;
+  const banner = b.kind === 'silent' ? `SILENT for ${formatDuration(b.forS)}${doubt}` : `TRAFFIC: ${b.flows} flow(s) to ${b.topHost}, ${formatBytes(b.bytes)} in the last minute`;
   const state = f.header.session === null ? 'no session in the store yet' : `session ${f.header.session} ${f.header.live ? 'LIVE' : 'ENDED'}`;
   const claims = Object.entries(verdictCounts(f)).map(([v, n]) => `${n} ${v}`).join(', ') || 'not evaluated yet';
   const cov = f.coverage ? `${f.coverage.packets} packets, drops ${f.coverage.drops ?? 'unknown'}, ${f.coverage.problems.length} coverage problem(s)` : 'coverage not evaluated yet';
@@ -27,6 +28,7 @@ export function summaryJson(f: Frame): string {
     session: f.header.session,
     live: f.header.live,
     banner: f.banner,
+    doubt: f.doubt,
     ollama_flows: f.total,
     session_flows: f.sessionFlows,
     claims: f.claims.map((c) => ({ id: c.id, verdict: c.verdict, reason: c.reason })),

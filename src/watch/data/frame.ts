@@ -39,6 +39,8 @@ export interface CoverageLine {
   unattributedBytes: number;
   expiredEarly: number;
   problems: string[];
+  /** Why attribution confidence is lowered (the session's `confidence_note`), else null. */
+  confidenceNote: string | null;
 }
 
 /** One inbound API request: who asked (class and client), what, and the flows it caused. */
@@ -66,6 +68,11 @@ export interface Frame {
   /** The session's first claims evaluation is still running (the dashboard draws before it): the strip says so. */
   judging?: boolean;
   coverage: CoverageLine | null;
+  /**
+   * Why a SILENT banner may not mean silence, or null: coverage not evaluated yet, a coverage
+   * problem, lowered attribution confidence, or a daemon's store not written lately.
+   */
+  doubt: string | null;
   list: FrameRows;
   /** Rows the view holds (the list is a window of them) and the window's first index. */
   total: number;

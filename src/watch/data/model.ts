@@ -14,6 +14,13 @@ import { groupFlows } from '../state/groups.js';
 import type { WatchRow } from '../../store/read/changes.js';
 import type { ApiLine, ClaimLine, CoverageLine, Frame, FrameQuery, FrameRows, Header } from './frame.js';
 
+/**
+ * A live store not written for longer than this is in doubt: a daemon writes every second (its
+ * store thread answers within the second), so several seconds without a write mean it stopped,
+ * or cannot write (a full disk), and silence shown from it is not silence watched.
+ */
+const STALE_WRITE_S = 5;
+
 export class WatchModel {
   flows: FlowState = emptyFlowState();
   header: Header = { session: null, source: '', lastWriteAgoS: null, live: false };
@@ -87,7 +94,7 @@ export class WatchModel {
       id: visible(c.id),
       verdict: c.verdict,
       reason: visible(c.reason),
-      coverage: cov && cov.problems.length ? `${cov.problems.length} coverage problem(s)` : 'coverage ok',
+      coverage: cov && cov.problems.length ? `${cov.problems.length} coverage problem(s)` : cov?.confidence_note ? 'confidence lowered' : 'coverage ok',
       changed: before.size > 0 && before.get(c.id) !== c.verdict,
       evidence: c.evidence.flows.map((f) => `#${f.flow_id} ${visible(f.activity)} ${visible(f.hostname ?? '')} ${endpoint(f.far_addr, f.far_port, 'tcp')}`.replace(/ {2,}/g, ' ')),
     }));
@@ -98,6 +105,7 @@ export class WatchModel {
       ...this.unattributed(),
       expiredEarly: Object.entries(cov.expired_early).filter(([k]) => k !== 'half_open_timeout').reduce((n, [, v]) => n + v, 0),
       problems: cov.problems.map(visible),
+      confidenceNote: cov.confidence_note === null ? null : visible(cov.confidence_note),
     } : null;
     this.api = report.chains.map((c) => ({
       cls: clientClass(c.request.client),
@@ -124,6 +132,17 @@ export class WatchModel {
     return { unattributedFlows: this.flows.unattributed.flows, unattributedBytes: this.flows.unattributed.bytes };
   }
 
+  /** Why silence shown now may not be silence (Frame.doubt): the first reason that applies. */
+  private doubt(): string | null {
+    const c = this.coverage;
+    if (c === null) return 'coverage not evaluated yet';
+    if (c.problems.length) return c.problems[0];
+    if (c.confidenceNote) return `attribution confidence lowered: ${c.confidenceNote}`;
+    const ago = this.header.lastWriteAgoS;
+    if (this.header.live && ago !== null && ago > STALE_WRITE_S) return `the daemon has not written for ${Math.round(ago)} s (stopped? a full disk?)`;
+    return null;
+  }
+
   /** Detail lines of a flow, read by the source (it has the store); kept for the frames that follow. */
   setDetail(id: number, lines: string[]): void {
     this.lastDetail = { id, lines };
@@ -144,6 +163,7 @@ export class WatchModel {
       claims,
       judging: this.judging,
       coverage: this.coverage ? { ...this.coverage, ...totals.unattributed } : null,
+      doubt: this.doubt(),
       ...list,
       sessionFlows: this.flows.flows.size,
       detail,
@@ -239,5 +259,6 @@ function coverageLines(c: CoverageLine | null): string[] {
     `unattributed flows: ${c.unattributedFlows} (${c.unattributedBytes} bytes)`,
     `flows expired early: ${c.expiredEarly}`,
     ...(c.problems.length ? c.problems.map((p) => `problem: ${p}`) : ['no coverage problem']),
+    ...(c.confidenceNote ? [`confidence lowered: ${c.confidenceNote}`] : []),
   ];
 }

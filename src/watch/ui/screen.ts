@@ -92,7 +92,10 @@ function headerLines(f: Frame, ui: UiState): Line[] {
     : `TRAFFIC: ${b.flows} flow(s) to ${b.topHost}${b.flows > 1 ? ' and others' : ''}, ${formatBytes(b.bytes)} in the last minute`;
   return [
     { text: `[${badge}] ${clock(f.nowMs)} │ ${session} │ ${f.header.source}${write}`, bold: true, inverse: ui.paused },
-    { text: banner, color: b.kind === 'silent' ? 'green' : 'red', bold: true },
+    // Silence is green only when it was watched: else yellow, saying what stands in the way.
+    b.kind === 'silent' && f.doubt !== null
+      ? { text: `${banner}, unverified: ${f.doubt}`, color: 'yellow', bold: true }
+      : { text: banner, color: b.kind === 'silent' ? 'green' : 'red', bold: true },
   ];
 }
 
