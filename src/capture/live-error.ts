@@ -10,6 +10,9 @@ export class LiveCaptureError extends Error {
 }
 
 /** Capture needs CAP_NET_RAW alone (CAP_NET_ADMIN measured unnecessary: native-notes/service.md), so no more is suggested. */
+/** On macOS, a user without the access_bpf group cannot open /dev/bpf* (cap's BPF devices, and tcpdump's). */
+export const DARWIN_BPF_HINT = "run with sudo, or join the access_bpf group (Wireshark's ChmodBPF installs it)";
+
 const SETCAP = 'sudo setcap cap_net_raw+eip "$(readlink -f "$(which node)")"';
 
 export function capMissingError(cause: unknown): LiveCaptureError {

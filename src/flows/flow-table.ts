@@ -176,7 +176,8 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
   timeouts[LIST_HALF_OPEN] = Math.min(opts.halfOpenTimeoutUs ?? DEFAULT_HALF_OPEN_TIMEOUT_US, idle.tcp, idle.udp, idle.other);
   const maxFlows = opts.maxFlows ?? DEFAULT_MAX_FLOWS;
   if (!(Number.isInteger(maxFlows) && maxFlows >= 1)) throw new RangeError(`maxFlows must be a positive integer, not ${maxFlows}`);
-  const early: EarlyExpiries = { evictedHalfOpen: 0, evictedFinished: 0, evictedActive: 0, halfOpenTimeout: 0 };  const onOpen = opts.onOpen;
+  const early: EarlyExpiries = { evictedHalfOpen: 0, evictedFinished: 0, evictedActive: 0, halfOpenTimeout: 0 };
+  const onOpen = opts.onOpen;
   const onClose = opts.onClose;
   const remap = opts.hash;
 

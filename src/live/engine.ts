@@ -235,7 +235,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
       : { retainUs: settings.retain === undefined ? undefined : settings.retain * 1e6, maxDbBytes: settings.maxDb };
     try {
       this.store = startLiveStore({ dbPath: this.dbPath, sessionId: this.sessionId, me: started.me, retention: this.retention }, (err) => {
-        this.stopped ??= Promise.resolve().then(() => this.finish(explainStoreError(Object.assign(new Error(err.message), { code: err.code }), this.dbPath)));
+        this.stopped ??= Promise.resolve().then(() => this.finish(explainStoreError(err, this.dbPath)));
       });
     } catch (err) {
       // No thread: nothing is left running (an open capture keeps the process alive).
@@ -341,7 +341,6 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   private second(): void {
     try {
       this.ingest.tick(Date.now() * 1000);
-      // Once a second: it walks every open flow (the loss estimate), 500,000 under a flood.
       const stats = this.stats();
       this.flush(stats);
       this.emit('stats', stats);
@@ -363,7 +362,9 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     if (this.retention !== null) {
       const before = this.openBound ?? nowUs - (this.retention.retainUs ?? Infinity);
       const seqs: number[] = [];
-      if (before > 0) for (const f of this.ingest.openFlows()) if (f.firstSeen < before) seqs.push(f.id);
+      // No flow of this session began before it started: with the default 30-day window the
+      // bound is far behind, and a flood's 500,000 open flows need no walk every second.
+      if (before > this.captureStartUs) for (const f of this.ingest.openFlows()) if (f.firstSeen < before) seqs.push(f.id);
       open = { before, seqs };
     }
     void this.store.maintain(nowUs, open).then((r) => {
@@ -381,7 +382,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   /** A store error other than a full disk stops the engine. */
   private storeFailed(r: { code: string; message: string }): void {
     this.writing = null;
-    this.stopped ??= Promise.resolve().then(() => this.finish(explainStoreError(Object.assign(new Error(r.message), { code: r.code }), this.dbPath)));
+    this.stopped ??= Promise.resolve().then(() => this.finish(explainStoreError(r, this.dbPath)));
   }
 
   private stats(): LiveStats {
@@ -613,7 +614,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
         progress: { ...progress, expiredEarly: expiredEarlyRecord(expired, unwritten - chunk.stale) },
       };
       const reply = await this.store.flush(seq, rows);
-      if (reply.op === 'failed' && !reply.diskFull) throw explainStoreError(Object.assign(new Error(reply.message), { code: reply.code }), this.dbPath);
+      if (reply.op === 'failed' && !reply.diskFull) throw explainStoreError(reply, this.dbPath);
       if (reply.op !== 'done') {
         // Closed flows not written go into the store gap (store-gaps.ts); open ones are counted here.
         const rest = chunks.slice(i);
@@ -639,7 +640,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
       stoppedAt: null, expiredEarly: expiredEarlyRecord(this.ingest.counts.expiredEarly, unwrittenAtStop),
     });
     if (reply.op === 'done') return true;
-    if (reply.op === 'failed' && !reply.diskFull) throw explainStoreError(Object.assign(new Error(reply.message), { code: reply.code }), this.dbPath);
+    if (reply.op === 'failed' && !reply.diskFull) throw explainStoreError(reply, this.dbPath);
     this.gaps.failed([], 0, Date.now() * 1000);
     return false;
   }

@@ -50,6 +50,12 @@ export interface OpenFlows {
   openBefore(beforeUs: number): number[];
 }
 
+/** The open flows as the batch queries take them: a JSON array of seqs (json_each). */
+interface OpenJson {
+  sessionId: number;
+  openJson(beforeUs: number): string;
+}
+
 /** What one step did. */
 export interface RetentionStep {
   flows: number;
@@ -93,18 +99,18 @@ export function createRetention(db: Db, policy: RetentionPolicy) {
   };
 
   /** Per session, the last_seen bound below which its flows are closed and due (age, or size: any closed flow). */
-  function dueBefore(nowUs: number, bySize: boolean, open?: OpenFlows): Due[] {
+  function dueBefore(nowUs: number, bySize: boolean, open?: OpenJson): Due[] {
     const ageBound = clampUs(bySize ? Infinity : nowUs - (policy.retainUs ?? Infinity));
     return (sessions.all() as { id: number; ended: number }[]).map((s) => {
       if (s.ended) return { sessionId: s.id, before: ageBound, open: '[]' };
       // The engine's own session: all but its open flows; another never ended (a daemon killed): the horizon.
-      if (s.id === open?.sessionId) return { sessionId: s.id, before: ageBound, open: JSON.stringify(open.openBefore(ageBound)) };
+      if (s.id === open?.sessionId) return { sessionId: s.id, before: ageBound, open: open.openJson(ageBound) };
       return { sessionId: s.id, before: Math.min(ageBound, clampUs(nowUs - OPEN_FLOW_HORIZON_US)), open: '[]' };
     });
   }
 
   /** The next batch: the session holding the oldest due flow, its oldest due flows. */
-  function nextBatch(nowUs: number, bySize: boolean, open?: OpenFlows): Batch | null {
+  function nextBatch(nowUs: number, bySize: boolean, open?: OpenJson): Batch | null {
     let best: (Due & { t: number }) | null = null;
     for (const d of dueBefore(nowUs, bySize, open)) {
       const t = (oldest.get(d.sessionId, d.before, d.open) as { t: number | null }).t;
@@ -128,9 +134,10 @@ export function createRetention(db: Db, policy: RetentionPolicy) {
    */
   function step(nowUs: number = Date.now() * 1000, open?: OpenFlows): RetentionStep {
     const started = performance.now();
-    // The engine's open flows are asked for once a step (per bound): the flow table does not change during it.
-    const asked = new Map<number, number[]>();
-    const openOnce = open && { sessionId: open.sessionId, openBefore: (us: number) => asked.get(us) ?? asked.set(us, open.openBefore(us)).get(us)! };
+    // The engine's open flows are asked for, and made the JSON the queries take, once a step (per
+    // bound): the flow table does not change during it, and a size bound sends all of them.
+    const asked = new Map<number, string>();
+    const openOnce = open && { sessionId: open.sessionId, openJson: (us: number) => asked.get(us) ?? asked.set(us, JSON.stringify(open.openBefore(us))).get(us)! };
     const out: RetentionStep = { flows: 0, rows: 0, transactions: 0, maxRowsPerTransaction: 0, vacuumedPages: 0, usedBytes: 0 };
     while (performance.now() - started < budgetMs) {
       const bySize = policy.maxDbBytes !== undefined && usedBytes() > policy.maxDbBytes;

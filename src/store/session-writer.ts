@@ -109,7 +109,7 @@ export async function beginSession(
     waiters.shift()?.({ op: 'error' });
   });
   const next = () => new Promise<Answer>((resolve) => waiters.push(resolve));
-  const storeError = () => explainStoreError(Object.assign(new Error(failure!.message), { code: failure!.code }), dbPath);
+  const storeError = () => explainStoreError(failure!, dbPath);
 
   worker.postMessage({ op: 'begin', session: [start.kind, start.source, start.format, start.filter ?? null, Date.now() * 1000] });
 

@@ -10,6 +10,7 @@ import { openTcpdumpCapture } from './darwin/tcpdump-capture.js';
 import { onPath } from './on-path.js';
 import { networkInterfaces } from 'node:os';
 import { ANY_DEVICE } from '../link-types.js';
+import { DARWIN_BPF_HINT } from '../live-error.js';
 
 export type CaptureMethod = 'pktap' | 'cap';
 
@@ -30,8 +31,6 @@ function thisHost(): CaptureHost {
   return { root: process.getuid?.() === 0, tcpdump: onPath('tcpdump') };
 }
 
-/** On macOS, a user without the access_bpf group cannot open /dev/bpf*. */
-const DARWIN_BPF_HINT = "run with sudo, or join the access_bpf group (Wireshark's ChmodBPF installs it)";
 
 /** pktap on macOS needs root and Apple's tcpdump; without either, cap (BPF devices) and lsof lookups. */
 export function chooseCapture(platform: NodeJS.Platform = process.platform, host: () => CaptureHost = thisHost): CaptureChoice {

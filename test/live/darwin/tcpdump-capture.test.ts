@@ -161,7 +161,7 @@ describeNeeding(['root'], 'macOS live capture through tcpdump (platform darwin, 
     const summary = await new Promise<Awaited<ReturnType<LiveEngine['stop']>>>((resolve) => engine.on('stopped', resolve));
     expect(summary.error?.message).toBe(
       "tcpdump exited with status 1: tcpdump: pktap: You don't have permission to capture on that device ((cannot open BPF device) /dev/bpf0: Permission denied)"
-      + " (run with sudo, or join the access_bpf group: Wireshark's ChmodBPF)");
+      + "; run with sudo, or join the access_bpf group (Wireshark's ChmodBPF installs it)");
     expect(summary.kernelDrops).toBeNull();
   });
   // No tcpdump on PATH is no longer an error: macOS then captures with cap and attributes by lsof

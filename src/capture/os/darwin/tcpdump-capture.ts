@@ -21,7 +21,7 @@ import type { InterfaceInfo, Packet } from '../../packet.js';
 import { createPcapngStream, type PcapngStream } from '../../pcapng-stream.js';
 import { CaptureFileError } from '../../read-result.js';
 import { ANY_DEVICE } from '../../link-types.js';
-import { LiveCaptureError } from '../../live-error.js';
+import { DARWIN_BPF_HINT, LiveCaptureError } from '../../live-error.js';
 import type { LiveCapture, LiveCaptureEvents, LiveCaptureOptions, LiveStats } from '../../live-capture.js';
 import { isStatsLine, parseTcpdumpStats, type TcpdumpStats } from './tcpdump-stats.js';
 
@@ -145,6 +145,6 @@ async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<vo
 function exitReason(code: number | null, signal: NodeJS.Signals | null, stderr: string): string {
   const last = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !isStatsLine(l)).at(-1);
   const how = signal !== null ? `was killed by ${signal}` : `exited with status ${code}`;
-  const hint = /permission|not permitted|\/dev\/bpf/i.test(last ?? '') ? ' (run with sudo, or join the access_bpf group: Wireshark\'s ChmodBPF)' : '';
+  const hint = /permission|not permitted|\/dev\/bpf/i.test(last ?? '') ? `; ${DARWIN_BPF_HINT}` : '';
   return `tcpdump ${how}${last ? `: ${last}` : ''}${hint}`;
 }
