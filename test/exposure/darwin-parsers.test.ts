@@ -16,6 +16,7 @@ import * as dgram from 'node:dgram';
 import { parseEndpoint, parseLsofFields } from '../../src/attribution/os/darwin/lsof-fields.js';
 import { parseLaunchctlGetenv } from '../../src/exposure/os/darwin/launchctl-env.js';
 import { PlistError, plistEnvironment } from '../../src/exposure/os/darwin/plist-env.js';
+import { listDarwinListeners } from '../../src/exposure/os/darwin/listeners.js';
 import { describeNeeding } from '../helpers/needs.js';
 
 // `lsof -nP -iTCP -iUDP -F pcnPT` on a Mac running Ollama.app (lsof 4.91: `f` always printed).
@@ -183,5 +184,19 @@ describeNeeding(['python3'], 'plists written by python3 plistlib', () => {
     expect(Object.fromEntries(plistEnvironment(xml))).toEqual(env);
     const binary = execFileSync('python3', ['-c', script.replace('FMT_XML', 'FMT_BINARY'), JSON.stringify(env)]);
     expect(() => plistEnvironment(binary.toString('latin1'))).toThrow(/^binary property list/);
+  });
+});
+
+describe('what a non-root lsof cannot show', () => {
+  const inputs = (out: string) => ({ run: (cmd: string) => (cmd === 'lsof' ? out : null), read: () => null, home: '/nonexistent', root: false });
+
+  it('with this user\'s own Ollama found, others\' listeners are still said to be unseen (never a clean answer)', () => {
+    const own = listDarwinListeners(inputs('p700\ncollama\nf5\nn127.0.0.1:11434\n'));
+    expect(own.live.listeners.map((l) => [l.pid, l.port])).toEqual([[700, 11434]]);
+    expect(own.findings.map((f) => [f.code, f.message])).toEqual([['not-visible',
+      'lsof shows a non-root user only their own processes: this user\'s Ollama listeners are listed, and those of other users (or root) cannot be seen; run with sudo']]);
+    const none = listDarwinListeners(inputs(''));
+    expect(none.findings.map((f) => f.code)).toEqual(['not-visible']);
+    expect(listDarwinListeners({ ...inputs('p700\ncollama\nf5\nn127.0.0.1:11434\n'), root: true }).findings).toEqual([]);
   });
 });

@@ -81,10 +81,14 @@ export function listDarwinListeners(inputs: DarwinInputs, apiPorts: readonly num
     const p = processes.find((t) => t.pid === s.pid);
     return p === undefined ? [] : [toListener(s, p, ports)];
   });
-  if (!inputs.root && text !== null && listeners.length === 0) {
+  // Not root: lsof lists this user's sockets only, and says nothing of what it left out (procfs on
+  // Linux at least shows that others exist), so listeners of root's or another user's Ollama (an
+  // exposed one) may be missing whether or not this user's own were found.
+  if (!inputs.root && text !== null) {
+    const own = listeners.length === 0 ? 'no Ollama listener of this user' : `this user's Ollama listeners are listed`;
     findings.push({
       severity: 'info', code: 'not-visible',
-      message: 'lsof shows a non-root user only their own processes: no Ollama listener of this user, and those of other users (or root) cannot be seen; run with sudo',
+      message: `lsof shows a non-root user only their own processes: ${own}, and those of other users (or root) cannot be seen; run with sudo`,
     });
   }
   return { live: { processes, listeners, visibility: { unreadable: [], unowned: [], hidepid: null } }, findings, notes };
