@@ -45,6 +45,8 @@ const TIMING = [
   'test/store/retention-writer.test.ts',
   // macOS's fallback on lo: a connection of a few ms must close before an lsof run, a burst fit in a few runs.
   'test/live/darwin/lsof-fallback.test.ts',
+  // The lsof attributor's debounce: two stand-in runs' own start stamps at least the interval apart.
+  'test/attribution/lsof-attributor.test.ts',
   // The engine's event-loop stalls while another connection holds its store locked.
   'test/live/store-thread.test.ts',
 ];
