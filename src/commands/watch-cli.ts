@@ -13,6 +13,11 @@ export function addWatchCommand(program: Command, setCode: (code: number) => voi
 
 When stdout or stdin is not a terminal it prints one summary line per second (--json: one JSON object) instead of drawing.
 Keys: q quit · ↑↓ j/k PgUp/PgDn g/G move · Enter/Esc detail · Tab or 1-6 views · / filter (host: proc: act: port:, ! negates) · s/S sort · Space pause · o freeze order · t rate/totals · n names/addresses · a all flows · h closed flows · e evidence pcapng · r report · ? all keys.
-Exit 0; 2 without privileges and without --db (the line says how to get either), or on a store error.`)
-    .action(async (opts) => { setCode(await (await import('./watch-command.js')).runWatch(opts)); });
+Exit 0; 2 without privileges and without --db (the line says how to get either), on a store error, or with capture options and --db (the store's daemon has its own) or --metrics (daemon serves them).`)
+    .action(async (opts, cmd: Command) => {
+      // The capture options given on the command line (with --db they would be ignored: refused).
+      const own = ['db', 'session', 'once', 'json', 'out'];
+      const given = cmd.options.filter((o) => !own.includes(o.attributeName()) && cmd.getOptionValueSource(o.attributeName()) === 'cli').map((o) => o.long!);
+      setCode(await (await import('./watch-command.js')).runWatch(opts, given));
+    });
 }

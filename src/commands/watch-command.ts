@@ -68,7 +68,12 @@ export function engineTarget(live: LiveEngine, dbPath: string, outDir: string): 
   };
 }
 
-export async function runWatch(opts: WatchOptions): Promise<number> {
+/** `captureOptions`: the capture options given on the command line (e.g. `--filter`), which --db cannot use. */
+export async function runWatch(opts: WatchOptions, captureOptions: string[] = []): Promise<number> {
+  if (captureOptions.includes('--metrics')) throw new UserError('--metrics: watch serves no metrics; run `ollama-audit daemon --metrics ...` for that');
+  if (opts.db !== undefined && captureOptions.length) {
+    throw new UserError(`${captureOptions.join(', ')}: for capturing in-process; with --db watch only reads the store (the daemon that writes it has its own options): drop ${captureOptions.length === 1 ? 'it' : 'them'}`);
+  }
   const outDir = opts.out ?? process.cwd();
   let engine: LiveEngine | null = null;
   let target: StoreTarget;

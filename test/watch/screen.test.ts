@@ -167,6 +167,18 @@ describe('bad input', () => {
     expect(missing.stderr.split('\n')).toHaveLength(2);
     expect(missing.stderr).toMatch(/no database at/);
   });
+
+  it('capture options with --db (they would be ignored), and --metrics (watch serves none): one line, exit 2, nothing drawn', async () => {
+    const r = await runCli('watch', '--db', store.path, '--once', '-i', 'lo', '--filter', 'tcp');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ollama-audit: --interface, --filter: for capturing in-process; with --db watch only reads the store .*: drop them\n$/);
+    expect(r.stdout).toBe('');
+    const metrics = await runCli('watch', '--db', store.path, '--once', '--metrics', '9464');
+    expect(metrics.code).toBe(2);
+    expect(metrics.stderr).toMatch(/^ollama-audit: --metrics: watch serves no metrics/);
+    // The options watch itself reads are no capture options.
+    expect((await runCli('watch', '--db', store.path, '--once', '--json', '--session', String(store.sessionId))).code).toBe(0);
+  });
 });
 
 describe('e and r', () => {
