@@ -52,6 +52,8 @@ class Exporter {
   private flows = 0;
   private readonly extras;
   private lastVerdictsAt = 0;
+  /** How long the last judging took, ms: paces the next (see verdictsDue). */
+  private lastVerdictsMs = 0;
   /** Flows were written since the claims were last judged. */
   private verdictsStale = true;
 
@@ -76,7 +78,9 @@ class Exporter {
   }
 
   private verdictsDue(final: boolean): boolean {
-    const due = final || Date.now() - this.lastVerdictsAt >= VERDICT_EVERY_MS;
+    // At most every VERDICT_EVERY_MS, or 20× what the last judging took (a store of 30 days can take
+    // seconds to judge: it must not become most of what a follower does), as --metrics paces its own.
+    const due = final || Date.now() - this.lastVerdictsAt >= Math.max(VERDICT_EVERY_MS, 20 * this.lastVerdictsMs);
     return this.opts.format === 'ecs' && this.verdictsStale && due;
   }
 
@@ -118,7 +122,10 @@ class Exporter {
     const sessions = this.opts.session !== undefined ? [this.opts.session] : sessionIds(this.db);
     if (sessions.length === 0) return; // no traffic judged: no verdict to report
     const at = new Date().toISOString();
-    for (const claim of claimsReport(this.db, { sessions }).claims) {
+    const started = performance.now();
+    const report = claimsReport(this.db, { sessions });
+    this.lastVerdictsMs = performance.now() - started;
+    for (const claim of report.claims) {
       const previous = this.cursor.verdicts[claim.id] ?? null;
       if (previous === claim.verdict) continue;
       await this.out.write(`${JSON.stringify(verdictToEcs(claim, previous, at))}\n`);
