@@ -82,10 +82,13 @@ function startTcpdump(file: string, filter: string): Promise<ChildProcess> {
   });
 }
 
-function stop(td: ChildProcess): Promise<void> {
+/** Stops tcpdump (SIGINT: it writes what it holds) and returns its stderr, whose last lines count its drops. */
+function stop(td: ChildProcess): Promise<string> {
+  let err = '';
+  td.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   return new Promise((resolve) => {
     td.removeAllListeners('exit');
-    td.on('exit', () => resolve());
+    td.on('exit', () => resolve(err.trim().split('\n').slice(-3).join('; ')));
     td.kill('SIGINT');
   });
 }
@@ -103,30 +106,47 @@ function parseConv(out: string): Conv[] {
 }
 
 describeNeeding(['root', 'tcpdump', 'tshark'], 'flow table on a real loopback capture vs tshark conversations', () => {
-  it('counts packets and bytes each way as tshark does', async () => {
+  /**
+   * Three TCP connections closed both ways; three datagrams and their three answers, captured by
+   * tcpdump. Seen twice in about ten runs: tcpdump had not yet written the last ones after 10 s;
+   * stopping it (SIGINT) writes what it holds, so the file is checked again after the stop.
+   */
+  async function captureExchanges(file: string): Promise<{ ports: number[]; uport: number; tcpdumpSays: string }> {
     const tcp4 = await listen('127.0.0.1');
     const tcp6 = await listen('::1');
     const udp4 = await udpBind('udp4', '127.0.0.1');
     const ports = [tcp4, tcp6].map((s) => (s.address() as AddressInfo).port);
     const uport = (udp4.address() as AddressInfo).port;
-    const file = join(dir, 'lo.pcap');
     const td = await startTcpdump(file, `tcp port ${ports[0]} or tcp port ${ports[1]} or udp port ${uport}`);
+    let tcpdumpSays = '';
     try {
       await tcpExchange('127.0.0.1', ports[0], [100, 50, 700]);
       await tcpExchange('127.0.0.1', ports[0], [10]);
       await tcpExchange('::1', ports[1], [300]);
       await udpExchange('udp4', '127.0.0.1', udp4, [20, 30, 40]);
-      // Three TCP connections closed both ways; three datagrams and their three answers. Seen twice
-      // in about ten runs: tcpdump had not yet written the last ones after 10 s; stopping it (SIGINT)
-      // writes what it holds, so the file is checked again after the stop.
       await waitForCapture(file, (c) => c.tcpFins >= 6 && c.udpPackets >= 6).catch(() => undefined);
     } finally {
-      await stop(td);
+      tcpdumpSays = await stop(td);
       tcp4.close();
       tcp6.close();
       udp4.close();
     }
-    expect(countsIn(file)).toEqual({ tcpFins: 6, udpPackets: 6 });
+    return { ports, uport, tcpdumpSays };
+  }
+
+  it('counts packets and bytes each way as tshark does', async () => {
+    // Twice in full-suite runs (never alone, 16 runs) the file ended after the second connection:
+    // tcpdump recorded nothing more although every exchange completed. What tcpdump said at its
+    // stop is printed, and the scenario is run once more on a new capture: this test checks our
+    // flow table against tshark on a complete real capture, not tcpdump's delivery.
+    let file = join(dir, 'lo.pcap');
+    let { ports, uport, tcpdumpSays } = await captureExchanges(file);
+    if (JSON.stringify(countsIn(file)) !== JSON.stringify({ tcpFins: 6, udpPackets: 6 })) {
+      console.warn(`loopback capture incomplete (${JSON.stringify(countsIn(file))}); tcpdump said: ${tcpdumpSays}; capturing again`);
+      file = join(dir, 'lo-again.pcap');
+      ({ ports, uport, tcpdumpSays } = await captureExchanges(file));
+    }
+    expect(countsIn(file), `tcpdump said: ${tcpdumpSays}`).toEqual({ tcpFins: 6, udpPackets: 6 });
 
     const { buf, linktype, records } = readPcap(file);
     const pkt = newPacket();
