@@ -75,6 +75,15 @@ export const DEFAULTS = Object.freeze({
    * claimsEveryMs (they read the whole session); the non-TTY line every lineMs.
    */
   watch: Object.freeze({ pollMs: 250, frameMs: 500, claimsEveryMs: 5000, lineMs: 1000 }),
+  /**
+   * How often readers that run for long judge the claims again (src/claims/judge-pacing.ts): at
+   * least minGapMs apart, and at most maxShare of their time. The daemon's --metrics judges on its
+   * capture thread, so it gives judging the smallest share.
+   */
+  judgePace: Object.freeze({
+    metrics: Object.freeze({ minGapMs: 5000, maxShare: 0.05 }),
+    exportFollow: Object.freeze({ minGapMs: 10_000, maxShare: 0.05 }),
+  }),
 });
 
 /** Environment variables the settings read; nothing else of the environment matters to them. */

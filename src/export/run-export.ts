@@ -11,6 +11,8 @@ import { dataVersion, flowsChangedSince, flowWatermark } from '../store/read/cha
 import { flowExtrasLookup, sessionCoverageRow } from '../store/read/export-rows.js';
 import { sessionIds } from '../store/read/sessions.js';
 import { claimsReport } from '../claims/evaluate.js';
+import { judgingGapMs } from '../claims/judge-pacing.js';
+import { DEFAULTS } from '../settings.js';
 import { ChunkedOut } from '../text/chunked-out.js';
 import { newCursor, saveCursor, SLACK_US, type Cursor, type SessionMark } from './cursor.js';
 import { flowToEcs, verdictToEcs } from './ecs.js';
@@ -21,8 +23,6 @@ import type { ExportFormat } from './formats.js';
 
 /** How often --follow looks at data_version (ms). */
 const POLL_MS = 500;
-/** Claims are judged again at most this often while following (ms): judging a big store takes a while. */
-const VERDICT_EVERY_MS = 10_000;
 
 export interface ExportOptions {
   format: ExportFormat;
@@ -78,9 +78,8 @@ class Exporter {
   }
 
   private verdictsDue(final: boolean): boolean {
-    // At most every VERDICT_EVERY_MS, or 20× what the last judging took (a store of 30 days can take
-    // seconds to judge: it must not become most of what a follower does), as --metrics paces its own.
-    const due = final || Date.now() - this.lastVerdictsAt >= Math.max(VERDICT_EVERY_MS, 20 * this.lastVerdictsMs);
+    // A store of 30 days can take seconds to judge: it must not become most of what a follower does.
+    const due = final || Date.now() - this.lastVerdictsAt >= judgingGapMs(this.lastVerdictsMs, DEFAULTS.judgePace.exportFollow);
     return this.opts.format === 'ecs' && this.verdictsStale && due;
   }
 

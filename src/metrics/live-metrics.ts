@@ -2,19 +2,18 @@
  * The daemon's metrics, kept from the live engine's events (src/live/engine.ts): `stats` every
  * second (packets, bytes, drops, loss, flows), `second` (whether the write reached the store),
  * `stopped`. Claim verdicts come from the claims engine over the daemon's own session, re-judged
- * after a write that stored flows, at most every CLAIMS_MIN_INTERVAL_MS and never more than
- * CLAIMS_MAX_SHARE of the time (judging a big session takes a while, on the capture's thread).
+ * after a write that stored flows, paced by DEFAULTS.judgePace.metrics (judging a big session
+ * takes a while, on the capture's thread).
  * Nothing is read on a timer: what is not known yet is left out, never reported as 0.
  */
 import { existsSync, statSync } from 'node:fs';
 import type { LiveEngine, LiveStats } from '../live/engine.js';
 import { claimsReport } from '../claims/evaluate.js';
+import { judgingGapMs } from '../claims/judge-pacing.js';
+import { DEFAULTS } from '../settings.js';
 import { openDb } from '../store/open-db.js';
 import { exposition, type Family } from './prometheus-text.js';
 
-const CLAIMS_MIN_INTERVAL_MS = 5000;
-/** Judging claims may take at most this share of the daemon's time (the interval grows with its cost). */
-const CLAIMS_MAX_SHARE = 0.05;
 
 interface ClaimState { id: string; violated: boolean; inconclusive: boolean }
 
@@ -46,7 +45,7 @@ export function watchEngine(engine: LiveEngine, dbPath: string): LiveMetrics {
     const took = performance.now() - t0;
     claimsAtS = Date.now() / 1000;
     claimsDirty = false;
-    nextClaimsMs = Date.now() + Math.max(CLAIMS_MIN_INTERVAL_MS, took / CLAIMS_MAX_SHARE);
+    nextClaimsMs = Date.now() + judgingGapMs(took, DEFAULTS.judgePace.metrics);
   }
 
   engine.on('started', (s) => {
