@@ -198,7 +198,10 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
 
   function infoFor(pid: number): ProcessInfo | null {
     const e = pidTable.entries.get(pid) ?? restatPid(pidTable, procRoot, pid, bootTime, picks);
-    if (!e) return latestByPid.get(pid) ?? null;
+    const latest = latestByPid.get(pid);
+    if (!e) return latest ?? null;
+    // The same process as last time (every flow of a busy sender): no key string made.
+    if (latest !== undefined && latest.startTime === e.startTime) return latest;
     const key = `${pid}:${e.startTime}`;
     const known = infos.get(key);
     if (known) return known;
