@@ -195,9 +195,11 @@ async function liveBench(rate, secs, kind) {
     const db = join(out, 'flood-live.db');
     for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
     rmSync(join(out, 'flood-live.evidence'), { recursive: true, force: true });
+    // FLOOD_ATTRIBUTION=ebpf: kernel events required (auto gives up when bpftrace is not attached within 2 s, as under a loaded machine).
+    const attribution = process.env.FLOOD_ATTRIBUTION ? ['--attribution', process.env.FLOOD_ATTRIBUTION] : [];
     const prof = process.env.FLOOD_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.FLOOD_PROF}`] : [];
     const daemon = spawn('ip', ['netns', 'exec', NS_D, '/usr/bin/time', '-f', 'TIME %e %M', process.execPath, ...prof, cli, 'daemon',
-      '-i', `${NS_D}0`, '--db', db, '--evidence', 'none'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '-i', `${NS_D}0`, '--db', db, '--evidence', 'none', ...attribution], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     daemon.stderr.on('data', (d) => { err += d; });
     const exited = new Promise((res) => daemon.on('exit', res));
@@ -223,8 +225,11 @@ async function liveBench(rate, secs, kind) {
     const stopS = (Date.now() - t0) / 1000;
     const m = /TIME ([\d.]+) (\d+)/.exec(err);
 
-    const sq = spawnSync('node', ['-e', `const D=require(${JSON.stringify(join(root, 'node_modules', 'better-sqlite3'))});const d=new D(${JSON.stringify(db)},{readonly:true});console.log(JSON.stringify({session:d.prepare('select packets,drops,expired_early from sessions').get(),flows:d.prepare('select count(*) n from flows').get().n}))`], { encoding: 'utf8' });
+    const sq = spawnSync('node', ['-e', `const D=require(${JSON.stringify(join(root, 'node_modules', 'better-sqlite3'))});const d=new D(${JSON.stringify(db)},{readonly:true});console.log(JSON.stringify({session:d.prepare('select packets,drops,expired_early,attribution from sessions').get(),flows:d.prepare('select count(*) n from flows').get().n}))`], { encoding: 'utf8' });
     const r = JSON.parse(sq.stdout);
+    // How flows were named: kernel-events+procfs, or procfs (and why: auto gives bpftrace 2 s to attach).
+    const att = JSON.parse(r.session.attribution ?? '{}');
+    r.session.attribution = `${att.method}${att.why_not ? ` (${att.why_not})` : ''}`;
     const sent = sentOf(kind, sender.stdout, rate * secs);
     const captured = r.session.packets;
     const per = (ms, n) => (ms / (n / 1000)).toFixed(1);
