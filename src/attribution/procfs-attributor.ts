@@ -4,7 +4,8 @@
  * Timer-driven tools (bandwhich, nethogs) rescan /proc every second or so and lose connections
  * shorter than that. Here the socket tables are cached and a miss triggers a debounced rescan
  * (at most one per rescanMinIntervalMs, every miss since the last one answered by it; a miss of
- * a flow a remote end began waits up to inboundRescanMs: see Pending.urgent): the fds
+ * a flow a remote end began waits up to inboundRescanMs, or ten times the last rescan's time
+ * when longer: see Pending.urgent and INBOUND_COST_FACTOR): the fds
  * of the likely owners (recent owners, new pids), the /proc/net tables, then /proc/<pid>/fd of
  * as few other processes as can own the sockets still wanted (same uid as the socket first),
  * stopping once all are found. A socket no process holds after a complete pass is remembered
@@ -75,8 +76,9 @@ interface Pending {
    * A local process began it (or lookup() asked): its socket may live for a few ms, so the rescan
    * comes after rescanMinIntervalMs. A flow a remote end began missed only when no listener or
    * bound socket was in the cached tables (one there answers at once): a port nothing listens on (a
-   * flood, a scan) or one bound since the last reading; such misses wait for inboundRescanMs, so
-   * a flood of them costs at most 1000/inboundRescanMs rescans a second, not 1000/rescanMinIntervalMs.
+   * flood, a scan) or one bound since the last reading; such misses wait for inboundRescanMs (or
+   * INBOUND_COST_FACTOR times the last rescan's duration), so a flood of them costs at most
+   * 1000/inboundRescanMs rescans a second and ~1/10 of the thread, not 1000/rescanMinIntervalMs.
    */
   urgent: boolean;
   onResolved?: (flow: Flow, p: ProcessInfo | null) => void;
@@ -111,6 +113,14 @@ const MAX_LATE_WAITERS = 20_000;
 const LATE_EVENT_WAIT_MS = 30_000;
 const ALL_PROTOS: ReadonlySet<number> = new Set([6, 17]);
 const HOT_PIDS = 8;
+/**
+ * Misses of flows a remote end began (a flood's) rescan at most every this many times the last
+ * rescan's duration (when longer than inboundRescanMs): at most ~1/10 of the thread goes to them.
+ * A rescan's cost is mostly the kernel's: reading /proc/net/tcp and tcp6 walks the whole
+ * connection hash table, whose size follows the machine's memory, not its sockets (measured:
+ * 8-16 ms per file with one socket, in any namespace, on a 23 GB machine; 25 ms a rescan).
+ */
+const INBOUND_COST_FACTOR = 10;
 const IFACE_REFRESH_MS = 1000;
 /** A process that started this long after a socket event cannot be the event's sender (pid reuse); start times are in clock ticks. */
 const START_TIME_SLACK_US = 1e6;
@@ -190,6 +200,8 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
   let pending: Pending[] = [];
   let timer: { kind: 'immediate'; h: NodeJS.Immediate; at: number } | { kind: 'timeout'; h: NodeJS.Timeout; at: number } | null = null;
   let lastScanEnd = -Infinity;
+  /** How long the last rescan took (ms): misses a remote end began wait at least INBOUND_COST_FACTOR times this. */
+  let lastScanMs = 0;
   let closed = false;
 
   function isLocal(addr: Uint8Array): boolean {
@@ -445,8 +457,9 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
     pending = [];
     for (const p of batch) settle(p);
     lastScanEnd = performance.now();
+    lastScanMs = lastScanEnd - t0;
     stats.rescans++;
-    stats.scanMsTotal += lastScanEnd - t0;
+    stats.scanMsTotal += lastScanMs;
   }
 
   function settle(p: Pending): void {
@@ -534,7 +547,7 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
 
   function schedule(urgent: boolean): void {
     if (closed) return;
-    const at = lastScanEnd + (urgent ? minInterval : inboundInterval);
+    const at = lastScanEnd + (urgent ? minInterval : Math.max(inboundInterval, INBOUND_COST_FACTOR * lastScanMs));
     if (timer) {
       if (timer.at <= at) return;
       cancelTimer(); // an urgent miss while only inbound ones waited: sooner
