@@ -23,7 +23,10 @@
 //                                             per 1000 new flows offered, from the sender's start to 1.5 s after its end.
 //                                             FLOOD_NS=prefix names the namespaces (default oafl); FLOOD_ROOT=dir
 //                                             runs another build's bin/ollama-audit.js (e.g. the code before a change);
-//                                             FLOOD_PROF=dir writes the daemon's --cpu-prof there.
+//                                             FLOOD_PROF=dir writes the daemon's --cpu-prof there; FLOOD_ATTRIBUTION=ebpf
+//                                             requires kernel events (auto gives bpftrace 2 s to attach, too little
+//                                             under load); FLOOD_OFFLOAD=off turns the daemon veth's offloads off
+//                                             (libpcap then sizes its ring frames by the MTU, not for 64 KiB packets).
 //                                             Also printed: the capture (main) thread's own CPU per 1000 captured
 //                                             (the daemon's other threads: libuv, V8's, the store thread), drops
 //                                             in % of what was sent, and the machine's load average before and after.
