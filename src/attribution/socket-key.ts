@@ -151,11 +151,6 @@ export class SocketKeyTable<V> {
     return true;
   }
 
-  clear(): void {
-    this.values.fill(undefined);
-    this.count = 0;
-  }
-
   /** The slot holding this key, or -1. */
   private find(key: Uint32Array, h: number): number {
     const mask = this.capacity - 1;
