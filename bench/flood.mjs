@@ -4,17 +4,29 @@
 //                                             30 s half-open timeout, so all "open" at once) and import them
 //                                             with /usr/bin/time -f %M: peak RSS, wall time, expired_early;
 //                                             also with --max-flows N (nothing evicted) for bytes per open flow.
-//   node bench/flood.mjs live [RATE=20000] [SECONDS=20]
+//   node bench/flood.mjs live [RATE=20000] [SECONDS=20] [SENDER=node]
 //                                             root: namespaces oafl-bs (sender) and oafl-bd (daemon) on a veth
-//                                             pair; a node sender sends RATE UDP datagrams/s, each to a new
-//                                             (source port, destination port) pair, a new flow, for SECONDS while the daemon captures on
-//                                             the daemon's veth; then SIGTERM. Reports kernel drops, packets
+//                                             pair; RATE new flows/s for SECONDS while the daemon captures on
+//                                             the daemon's veth; then SIGTERM. SENDER:
+//                                               node  a node program in oafl-bs sends UDP datagrams, each to a new
+//                                                     (source port, destination port) pair: local sockets, so
+//                                                     bpftrace sees each send (a flood from this host's own programs);
+//                                               udp   a generated pcap of RATE×SECONDS such datagrams from 10.x.y.z
+//                                                     (no local socket owns them: a remote flood) replayed into the
+//                                                     veth by tcpreplay --pps RATE (apt-get install tcpreplay);
+//                                               syn   the same for a random-source SYN flood to port 11434 (nothing
+//                                                     listens: the daemon's kernel answers each with a RST).
+//                                             The replaying senders cost this host a few % of a core (printed), the
+//                                             node sender most of one. Reports kernel drops, packets
 //                                             seen vs sent, peak RSS, the time from SIGTERM to exit, and the
 //                                             daemon's CPU (utime+stime of /proc/PID/stat, all its threads)
 //                                             per 1000 new flows offered, from the sender's start to 1.5 s after its end.
 //                                             FLOOD_NS=prefix names the namespaces (default oafl); FLOOD_ROOT=dir
 //                                             runs another build's bin/ollama-audit.js (e.g. the code before a change);
-//                                             FLOOD_PROF=dir writes the daemon's --cpu-prof there.
+//                                             FLOOD_PROF=dir writes the daemon's --cpu-prof there; FLOOD_ATTRIBUTION=ebpf
+//                                             requires kernel events (auto gives bpftrace 2 s to attach, too little
+//                                             under load); FLOOD_OFFLOAD=off turns the daemon veth's offloads off
+//                                             (libpcap then sizes its ring frames by the MTU, not for 64 KiB packets).
 //                                             Also printed: the capture (main) thread's own CPU per 1000 captured
 //                                             (the daemon's other threads: libuv, V8's, the store thread), drops
 //                                             in % of what was sent, and the machine's load average before and after.
@@ -29,7 +41,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'bench', 'out');
 mkdirSync(out, { recursive: true });
 const cli = join(process.env.FLOOD_ROOT ?? root, 'bin', 'ollama-audit.js');
-const [mode = 'import', a1, a2] = process.argv.slice(2);
+const [mode = 'import', a1, a2, a3] = process.argv.slice(2);
 
 function timed(args) {
   const r = spawnSync('/usr/bin/time', ['-f', 'TIME %e %M', process.execPath, cli, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
@@ -100,19 +112,97 @@ function tick() {
 tick();
 `;
 
-async function liveBench(rate, secs) {
+const SENDER_MAC = '020000000001', DAEMON_MAC = '020000000002';
+
+/** RFC 1071 sum of buf[from, to) added to `sum`, not yet folded. */
+function sum16(buf, from, to, sum = 0) {
+  for (let i = from; i < to; i += 2) sum += (buf[i] << 8) | (i + 1 < to ? buf[i + 1] : 0);
+  return sum;
+}
+const fold = (sum) => {
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+};
+
+/**
+ * N packets of a remote flood into the daemon's veth (Ethernet to DAEMON_MAC), every one a new flow
+ * from a distinct 10.x.y.z source (k × an odd number mod 2^24: no two alike up to 16M) and a
+ * scattered port: `udp` 32-byte datagrams to 192.0.2.2 ports 10000–59999, `syn` SYNs to
+ * 192.0.2.2:11434. Checksums are right, so the daemon's kernel takes them in (and answers SYNs with RSTs).
+ */
+function remoteFlood(path, kind, n) {
+  const w = createPcapWriter(path, { linktype: 1, snaplen: 65535 });
+  const l4 = kind === 'syn' ? 20 : 8 + 32;
+  const f = Buffer.alloc(14 + 20 + l4);
+  Buffer.from(DAEMON_MAC + SENDER_MAC, 'hex').copy(f, 0);
+  f.writeUInt16BE(0x0800, 12);
+  f[14] = 0x45; f.writeUInt16BE(20 + l4, 16); f[22] = 64; f[23] = kind === 'syn' ? 6 : 17;
+  f.writeUInt32BE(((192 << 24) | (2 << 8) | 2) >>> 0, 30);
+  let ts = 1_767_225_600_000_000;
+  for (let k = 0; k < n; k++) {
+    const h = Math.imul(k + 1, 0x9e3779b1) >>> 0;
+    f.writeUInt32BE(((10 << 24) | (Math.imul(k, 0x5bd1e5) & 0xffffff)) >>> 0, 26);
+    f.writeUInt16BE(k & 0xffff, 18); // IP id
+    f.writeUInt16BE(0, 24);
+    f.writeUInt16BE(fold(sum16(f, 14, 34)), 24);
+    f.writeUInt16BE(1024 + (h % 60000), 34);
+    if (kind === 'syn') {
+      f.writeUInt16BE(11434, 36); f.writeUInt32BE(h, 38); f.writeUInt32BE(0, 42);
+      f[46] = 5 << 4; f[47] = 0x02; f.writeUInt16BE(64240, 48); f.writeUInt16BE(0, 50); f.writeUInt16BE(0, 52);
+    } else {
+      f.writeUInt16BE(10000 + ((h >>> 8) % 50000), 36); f.writeUInt16BE(8 + 32, 38); f.writeUInt16BE(0, 40);
+    }
+    // Transport checksum over the pseudo-header (addresses, protocol, length) and the segment.
+    const csumAt = kind === 'syn' ? 50 : 40;
+    const sum = fold(sum16(f, 34, f.length, sum16(f, 26, 34) + f[23] + l4));
+    f.writeUInt16BE(kind === 'udp' && sum === 0 ? 0xffff : sum, csumAt);
+    w.writePacket(ts, f, 0, f.length, f.length);
+    ts += 1_000_000 / 20_000;
+  }
+  w.close();
+}
+
+/** The sender as a command run in NS_S; its stdout names how many it sent (parsed by sentOf). */
+function senderCommand(kind, rate, secs) {
+  if (kind === 'node') return [process.execPath, '-e', SENDER, String(rate), String(secs)];
+  const n = rate * secs;
+  const pcap = join(out, `remote-${kind}-${n}.pcap`);
+  if (!existsSync(pcap)) remoteFlood(pcap, kind, n);
+  // --pps-multi: a burst per 1 ms tick rather than a sleep per packet; -T nano sleeps between them (gtod spins);
+  // --no-flow-stats: tcpreplay's own table of the flood's flows cost it most of a core. Measured at 20,000/s:
+  // ~0.1 s of CPU per second, most of it the veth's delivery into the daemon's namespace (system time).
+  return ['tcpreplay', '-q', '--no-flow-stats', '--preload-pcap', '-T', 'nano', `--pps=${rate}`, `--pps-multi=${Math.max(1, Math.round(rate / 1000))}`, '-i', `${NS_S}0`, pcap];
+}
+
+function sentOf(kind, stdout, fallback) {
+  const m = kind === 'node' ? /sent (\d+)/.exec(stdout) : /Actual: (\d+) packets/.exec(stdout);
+  return Number(m?.[1] ?? fallback);
+}
+
+async function liveBench(rate, secs, kind) {
+  if (!['node', 'udp', 'syn'].includes(kind)) throw new Error(`sender ${kind}: node, udp or syn`);
   cleanup();
   try {
     sh(`ip netns add ${NS_S} && ip netns add ${NS_D}`);
     sh(`ip link add ${NS_S}0 netns ${NS_S} type veth peer name ${NS_D}0 netns ${NS_D}`);
     sh(`ip -n ${NS_S} addr add 192.0.2.1/24 dev ${NS_S}0 && ip -n ${NS_S} link set ${NS_S}0 up && ip -n ${NS_S} link set lo up`);
     sh(`ip -n ${NS_D} addr add 192.0.2.2/24 dev ${NS_D}0 && ip -n ${NS_D} link set ${NS_D}0 up && ip -n ${NS_D} link set lo up`);
+    // Fixed MACs (the replayed frames are addressed to the daemon's), and a way back for its answers to 10/8.
+    const mac = (hex) => hex.match(/../g).join(':');
+    sh(`ip -n ${NS_S} link set ${NS_S}0 address ${mac(SENDER_MAC)} && ip -n ${NS_D} link set ${NS_D}0 address ${mac(DAEMON_MAC)}`);
+    sh(`ip -n ${NS_D} neigh replace 192.0.2.1 lladdr ${mac(SENDER_MAC)} dev ${NS_D}0 nud permanent && ip -n ${NS_D} route add 10.0.0.0/8 via 192.0.2.1`);
+    // FLOOD_OFFLOAD=off: no segmentation offloads on the daemon's veth. With any of them on, libpcap
+    // sizes each ring frame for a 64 KiB packet, so the 32 MiB ring holds ~500 packets (a few ms of a flood).
+    if (process.env.FLOOD_OFFLOAD === 'off') sh(`ip netns exec ${NS_D} ethtool -K ${NS_D}0 tso off gso off gro off`);
+    const senderCmd = senderCommand(kind, rate, secs);
     const db = join(out, 'flood-live.db');
     for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
     rmSync(join(out, 'flood-live.evidence'), { recursive: true, force: true });
+    // FLOOD_ATTRIBUTION=ebpf: kernel events required (auto gives up when bpftrace is not attached within 2 s, as under a loaded machine).
+    const attribution = process.env.FLOOD_ATTRIBUTION ? ['--attribution', process.env.FLOOD_ATTRIBUTION] : [];
     const prof = process.env.FLOOD_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.FLOOD_PROF}`] : [];
     const daemon = spawn('ip', ['netns', 'exec', NS_D, '/usr/bin/time', '-f', 'TIME %e %M', process.execPath, ...prof, cli, 'daemon',
-      '-i', `${NS_D}0`, '--db', db, '--evidence', 'none'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '-i', `${NS_D}0`, '--db', db, '--evidence', 'none', ...attribution], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     daemon.stderr.on('data', (d) => { err += d; });
     const exited = new Promise((res) => daemon.on('exit', res));
@@ -126,7 +216,9 @@ async function liveBench(rate, secs) {
     const load0 = loadAverage();
     const cpu0 = cpuMs(nodePid);
     const main0 = cpuMs(nodePid, nodePid);
-    const sender = spawnSync('ip', ['netns', 'exec', NS_S, process.execPath, '-e', SENDER, String(rate), String(secs)], { encoding: 'utf8' });
+    const sender = spawnSync('ip', ['netns', 'exec', NS_S, '/usr/bin/time', '-f', 'SENDER %U %S %e', ...senderCmd], { encoding: 'utf8' });
+    if (sender.status !== 0) throw new Error(`the sender failed: ${sender.stderr}`);
+    const [, su, ss, se] = /SENDER ([\d.]+) ([\d.]+) ([\d.]+)/.exec(sender.stderr) ?? [];
     await new Promise((r) => setTimeout(r, 1500));
     const cpu = cpuMs(nodePid) - cpu0;
     const mainCpu = cpuMs(nodePid, nodePid) - main0;
@@ -136,12 +228,20 @@ async function liveBench(rate, secs) {
     const stopS = (Date.now() - t0) / 1000;
     const m = /TIME ([\d.]+) (\d+)/.exec(err);
 
-    const sq = spawnSync('node', ['-e', `const D=require(${JSON.stringify(join(root, 'node_modules', 'better-sqlite3'))});const d=new D(${JSON.stringify(db)},{readonly:true});console.log(JSON.stringify({session:d.prepare('select packets,drops,expired_early from sessions').get(),flows:d.prepare('select count(*) n from flows').get().n}))`], { encoding: 'utf8' });
-    console.log(`live ${rate}/s for ${secs} s: sender: ${sender.stdout.trim()}; daemon: ${sq.stdout.trim()}; peak RSS ${(Number(m?.[2]) / 1024).toFixed(0)} MB; SIGTERM to exit ${stopS.toFixed(2)} s; CPU ${cpu.toFixed(0)} ms = ${(cpu / (rate * secs / 1000)).toFixed(1)} ms per 1000 new flows offered, ${(cpu / (JSON.parse(sq.stdout).session.packets / 1000)).toFixed(1)} ms per 1000 captured`);
+    const sq = spawnSync('node', ['-e', `const D=require(${JSON.stringify(join(root, 'node_modules', 'better-sqlite3'))});const d=new D(${JSON.stringify(db)},{readonly:true});console.log(JSON.stringify({session:d.prepare('select packets,drops,expired_early,attribution from sessions').get(),flows:d.prepare('select count(*) n from flows').get().n}))`], { encoding: 'utf8' });
     const r = JSON.parse(sq.stdout);
-    const sent = Number(/sent (\d+)/.exec(sender.stdout)?.[1] ?? rate * secs);
+    // How flows were named: kernel-events+procfs, or procfs (and why: auto gives bpftrace 2 s to attach).
+    const att = JSON.parse(r.session.attribution ?? '{}');
+    r.session.attribution = `${att.method}${att.why_not ? ` (${att.why_not})` : ''}`;
+    const sent = sentOf(kind, sender.stdout, rate * secs);
     const captured = r.session.packets;
-    console.log(`  drops ${r.session.drops} (${((r.session.drops / sent) * 100).toFixed(1)} % of ${sent} sent); capture thread CPU ${mainCpu.toFixed(0)} ms = ${(mainCpu / (captured / 1000)).toFixed(1)} ms per 1000 captured; load average ${load0} before, ${loadAverage()} after`);
+    const per = (ms, n) => (ms / (n / 1000)).toFixed(1);
+    // Flows the daemon saw (its stopped line): some may be unwritten at stop, so the store can hold fewer.
+    const seen = Number(/stopped: \d+ packets, (\d+) flows/.exec(err)?.[1] ?? r.flows);
+    console.log(`live ${kind} ${rate}/s for ${secs} s: sent ${sent} (sender CPU ${((Number(su) + Number(ss)) * 1000).toFixed(0)} ms in ${se} s); daemon: ${JSON.stringify(r)}; peak RSS ${(Number(m?.[2]) / 1024).toFixed(0)} MB; SIGTERM to exit ${stopS.toFixed(2)} s`);
+    // A SYN flood's packets on the wire are twice those sent (each SYN gets a RST): drops in % of what the capture was offered.
+    const offered = captured + r.session.drops;
+    console.log(`  drops ${r.session.drops} (${((r.session.drops / offered) * 100).toFixed(1)} % of ${offered} captured + dropped; ${sent} sent); CPU per 1000 captured packets: all threads ${per(cpu, captured)} ms, capture thread ${per(mainCpu, captured)} ms; per 1000 flows seen (${seen}): ${per(cpu, seen)} / ${per(mainCpu, seen)} ms; load average ${load0} before, ${loadAverage()} after`);
     console.log(err.split('\n').filter((l) => /stopped|unwritten/.test(l)).join('\n'));
   } finally {
     cleanup();
@@ -162,8 +262,8 @@ function loadAverage() {
 process.on('SIGINT', () => { cleanup(); process.exit(130); });
 process.on('SIGTERM', () => { cleanup(); process.exit(143); });
 if (mode === 'import') importBench(Number(a1 ?? 1_000_000));
-else if (mode === 'live') await liveBench(Number(a1 ?? 20_000), Number(a2 ?? 20));
+else if (mode === 'live') await liveBench(Number(a1 ?? 20_000), Number(a2 ?? 20), a3 ?? 'node');
 else {
-  console.error('usage: node bench/flood.mjs import [N] | live [RATE] [SECONDS]');
+  console.error('usage: node bench/flood.mjs import [N] | live [RATE] [SECONDS] [node|udp|syn]');
   process.exit(2);
 }

@@ -4,7 +4,8 @@
  * Timer-driven tools (bandwhich, nethogs) rescan /proc every second or so and lose connections
  * shorter than that. Here the socket tables are cached and a miss triggers a debounced rescan
  * (at most one per rescanMinIntervalMs, every miss since the last one answered by it; a miss of
- * a flow a remote end began waits up to inboundRescanMs: see Pending.urgent): the fds
+ * a flow a remote end began waits up to inboundRescanMs, or ten times the last rescan's time
+ * when longer: see Pending.urgent and INBOUND_COST_FACTOR): the fds
  * of the likely owners (recent owners, new pids), the /proc/net tables, then /proc/<pid>/fd of
  * as few other processes as can own the sockets still wanted (same uid as the socket first),
  * stopping once all are found. A socket no process holds after a complete pass is remembered
@@ -17,12 +18,13 @@ import type { AttributionStats, Attributor, ProcessInfo } from './attributor.js'
 import { createExeHasher } from './exe-hash.js';
 import { interfaceAddrs } from './local-addrs.js';
 import { socketInodesOf } from './procfs-fds.js';
-import { PROC_NET_TABLES, parseProcNet, widenAddr, type SocketEntry } from './procfs-net.js';
+import { PROC_NET_TABLES, parseProcNet, type SocketEntry } from './procfs-net.js';
 import { createPidTable, inTree, refreshPidTable, restatPid, type TreePicks } from './procfs-pid-table.js';
 import { nameMatches, readProcessDetails, roleOf } from './procfs-process.js';
 import { readBootTime, readProcText } from './procfs-stat.js';
-import { buildSocketIndex, findBound, findConnected, type SocketIndex } from './socket-index.js';
-import { socketKey, type KernelEventIndex } from './os/linux/kernel-event-index.js';
+import { buildSocketIndex, findBound, findConnected, hasLocalAddr, type SocketIndex } from './socket-index.js';
+import { addrKeyOf, newKey, socketKeyOf, SocketKeyTable } from './socket-key.js';
+import { eventKey, type KernelEventIndex } from './os/linux/kernel-event-index.js';
 import type { KernelSocketEvent } from './os/linux/kernel-events.js';
 
 export interface ProcfsAttributorOptions {
@@ -46,35 +48,42 @@ export interface ProcfsAttributorOptions {
   kernelEvents?: KernelEventIndex;
 }
 
-/** One end of a flow or lookup to try as the local end. */
+/**
+ * One end of a flow or lookup to try as the local end. Addresses 4 or 16 bytes, as the flow or
+ * caller has them (every lookup keys them as numbers, socket-key.ts: nothing is copied or made per flow).
+ */
 interface End {
-  local: Buffer;
+  local: Uint8Array;
   localPort: number;
-  remote: Buffer;
+  remote: Uint8Array;
   remotePort: number;
-  /** The addresses' hex, made once: every lookup of this end (one now, two more at a rescan) keys on it. */
-  localHex: string;
-  remoteHex: string;
   /** Listener / unconnected UDP matches allowed. */
   bound: boolean;
   /** The caller says this end is ours (lookup()). */
   surelyLocal: boolean;
 }
 
-/** A flow (initiator end first, responder end second) or one lookup() end, waiting for a rescan. */
+/**
+ * A flow (initiator end first, responder end second) or one lookup() end, waiting for a rescan
+ * or a late kernel event. A flow's ends are not kept: endsOf reads them from the flow when needed.
+ */
 interface Pending {
   proto: number;
-  ends: End[];
+  /** lookup()'s one end; null for a flow. */
+  ends: End[] | null;
   flow: Flow | null;
   /**
    * A local process began it (or lookup() asked): its socket may live for a few ms, so the rescan
    * comes after rescanMinIntervalMs. A flow a remote end began missed only when no listener or
    * bound socket was in the cached tables (one there answers at once): a port nothing listens on (a
-   * flood, a scan) or one bound since the last reading; such misses wait for inboundRescanMs, so
-   * a flood of them costs at most 1000/inboundRescanMs rescans a second, not 1000/rescanMinIntervalMs.
+   * flood, a scan) or one bound since the last reading; such misses wait for inboundRescanMs (or
+   * INBOUND_COST_FACTOR times the last rescan's duration), so a flood of them costs at most
+   * 1000/inboundRescanMs rescans a second and ~1/10 of the thread, not 1000/rescanMinIntervalMs.
    */
   urgent: boolean;
   onResolved?: (flow: Flow, p: ProcessInfo | null) => void;
+  /** Waiting for a late kernel event since this performance.now() ms; 0: not waiting. */
+  since: number;
 }
 
 interface EndOwner {
@@ -96,14 +105,22 @@ interface FlowOwners {
 }
 
 const MAX_PENDING = 50_000;
-/** A flow without its process, waiting for a late kernel event, since performance.now() ms. */
-interface LateWaiter { p: Pending; since: number }
+/** socketsAt's answer when no socket matches (never changed). */
+const NONE: readonly SocketEntry[] = [];
 
 /** Flows left without a process that a late kernel event may still name: at most this many, for at most LATE_EVENT_WAIT_MS. */
 const MAX_LATE_WAITERS = 20_000;
 const LATE_EVENT_WAIT_MS = 30_000;
 const ALL_PROTOS: ReadonlySet<number> = new Set([6, 17]);
 const HOT_PIDS = 8;
+/**
+ * Misses of flows a remote end began (a flood's) rescan at most every this many times the last
+ * rescan's duration (when longer than inboundRescanMs): at most ~1/10 of the thread goes to them.
+ * A rescan's cost is mostly the kernel's: reading /proc/net/tcp and tcp6 walks the whole
+ * connection hash table, whose size follows the machine's memory, not its sockets (measured:
+ * 8-16 ms per file with one socket, in any namespace, on a 23 GB machine; 25 ms a rescan).
+ */
+const INBOUND_COST_FACTOR = 10;
 const IFACE_REFRESH_MS = 1000;
 /** A process that started this long after a socket event cannot be the event's sender (pid reuse); start times are in clock ticks. */
 const START_TIME_SLACK_US = 1e6;
@@ -116,8 +133,27 @@ function netnsOf(path: string): number | null {
   }
 }
 
-function end(local: Buffer, localPort: number, remote: Buffer, remotePort: number, bound: boolean, surelyLocal: boolean): End {
-  return { local, localPort, remote, remotePort, localHex: local.toString('hex'), remoteHex: remote.toString('hex'), bound, surelyLocal };
+function end(local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number, bound: boolean, surelyLocal: boolean): End {
+  return { local, localPort, remote, remotePort, bound, surelyLocal };
+}
+
+/** Filled from a flow by endsOf; two, reused for every flow (resolving a flow never nests). */
+const flowEnds: End[] = [end(new Uint8Array(4), 0, new Uint8Array(4), 0, false, false), end(new Uint8Array(4), 0, new Uint8Array(4), 0, true, false)];
+
+/**
+ * A pending's ends: lookup()'s own, or a flow's two (initiator first), filled into flowEnds.
+ * A TCP initiator is a connecting socket, never a listener; a UDP one may be unconnected.
+ */
+function endsOf(p: Pending): End[] {
+  if (p.ends) return p.ends;
+  const f = p.flow!;
+  const [ini, res] = flowEnds;
+  ini.local = res.remote = f.initiatorAddr;
+  ini.localPort = res.remotePort = f.initiatorPort;
+  ini.remote = res.local = f.responderAddr;
+  ini.remotePort = res.localPort = f.responderPort;
+  ini.bound = f.proto === 17;
+  return flowEnds;
 }
 
 function brief(info: ProcessInfo): NonNullable<Flow['process']> {
@@ -146,7 +182,9 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
   let index: SocketIndex = buildSocketIndex([]);
   /** Per protocol, the tables of the last reading: the host's first, then other namespaces'. */
   const tablesByProto = new Map<number, SocketEntry[][]>();
-  let ifaceAddrs: ReadonlySet<string> = new Set();
+  /** This host's interface addresses (addrKeyOf keys), re-read at most every IFACE_REFRESH_MS. */
+  let ifaceAddrs = new SocketKeyTable<true>();
+  const key = newKey();
   let ifaceReadAt = -Infinity;
   /** socket inode -> pid holding it; only inodes of the current tables. */
   const owner = new Map<number, number>();
@@ -162,15 +200,20 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
   let pending: Pending[] = [];
   let timer: { kind: 'immediate'; h: NodeJS.Immediate; at: number } | { kind: 'timeout'; h: NodeJS.Timeout; at: number } | null = null;
   let lastScanEnd = -Infinity;
+  /** How long the last rescan took (ms): misses a remote end began wait at least INBOUND_COST_FACTOR times this. */
+  let lastScanMs = 0;
   let closed = false;
 
-  function isLocal(addr: Buffer, hex: string): boolean {
-    return isLoopback(addr) || index.localAddrs.has(hex) || ifaceAddrs.has(hex);
+  function isLocal(addr: Uint8Array): boolean {
+    return isLoopback(addr) || hasLocalAddr(index, addr) || ifaceAddrs.has(addrKeyOf(key, addr));
   }
 
   function infoFor(pid: number): ProcessInfo | null {
     const e = pidTable.entries.get(pid) ?? restatPid(pidTable, procRoot, pid, bootTime, picks);
-    if (!e) return latestByPid.get(pid) ?? null;
+    const latest = latestByPid.get(pid);
+    if (!e) return latest ?? null;
+    // The same process as last time (every flow of a busy sender): no key string made.
+    if (latest !== undefined && latest.startTime === e.startTime) return latest;
     const key = `${pid}:${e.startTime}`;
     const known = infos.get(key);
     if (known) return known;
@@ -230,11 +273,12 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
    * A wildcard listener only answers for an address we know is ours, else an outbound flow to
    * port 443 somewhere would be pinned on a local server listening on 443.
    */
-  function socketsAt(proto: number, end: End, local: boolean): SocketEntry[] {
+  function socketsAt(proto: number, end: End, local: boolean): readonly SocketEntry[] {
+    const c = findConnected(index, proto, end.local, end.localPort, end.remote, end.remotePort);
+    const b = end.bound ? findBound(index, proto, end.local, end.localPort, !local) : null;
+    if (c === null && b === null) return NONE; // a flood's every flow: no array made
     const out: SocketEntry[] = [];
-    const c = findConnected(index, proto, end.localHex, end.localPort, end.remoteHex, end.remotePort);
     if (c) out.push(c);
-    const b = end.bound ? findBound(index, proto, end.localHex, end.localPort, !local) : null;
     if (b) out.push(b);
     return out;
   }
@@ -247,7 +291,7 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
   function endOwner(proto: number, end: End, final: boolean): EndOwner | 'miss' {
     const sender = kernelOwner(proto, end);
     if (sender) return { owner: sender, local: true, found: true };
-    const local = end.surelyLocal || isLocal(end.local, end.localHex);
+    const local = end.surelyLocal || isLocal(end.local);
     const sockets = socketsAt(proto, end, local);
     for (const e of sockets) {
       const o = ownerOf(e);
@@ -268,9 +312,10 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
    * server goes to `peer`. A remote initiator leaves `process` to the responder's owner.
    */
   function resolveFlow(p: Pending, final: boolean): FlowOwners | 'miss' {
-    const ini = endOwner(p.proto, p.ends[0], final);
+    const ends = endsOf(p);
+    const ini = endOwner(p.proto, ends[0], final);
     if (ini === 'miss') return 'miss';
-    const res = endOwner(p.proto, p.ends[1], final);
+    const res = endOwner(p.proto, ends[1], final);
     if (res === 'miss') return 'miss';
     // Nothing of either end in the cached tables: maybe a socket newer than them.
     if (!final && !ini.found && !res.found) return 'miss';
@@ -278,9 +323,9 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
   }
 
   function wantedOf(p: Pending, wanted: Map<number, SocketEntry>): void {
-    for (const end of p.ends) {
-      const c = findConnected(index, p.proto, end.localHex, end.localPort, end.remoteHex, end.remotePort);
-      const b = end.bound ? findBound(index, p.proto, end.localHex, end.localPort) : null;
+    for (const end of endsOf(p)) {
+      const c = findConnected(index, p.proto, end.local, end.localPort, end.remote, end.remotePort);
+      const b = end.bound ? findBound(index, p.proto, end.local, end.localPort) : null;
       for (const e of [c, b]) if (e && !owner.has(e.inode) && !unowned.has(e.inode)) wanted.set(e.inode, e);
     }
   }
@@ -312,7 +357,8 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
     for (const ino of unowned) if (!index.byInode.has(ino)) unowned.delete(ino);
     const now = performance.now();
     if (now - ifaceReadAt >= IFACE_REFRESH_MS) {
-      ifaceAddrs = new Set(interfaceAddrs());
+      ifaceAddrs = new SocketKeyTable<true>();
+      for (const hex of interfaceAddrs()) ifaceAddrs.set(addrKeyOf(key, Buffer.from(hex, 'hex')), true);
       ifaceReadAt = now;
     }
   }
@@ -411,8 +457,9 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
     pending = [];
     for (const p of batch) settle(p);
     lastScanEnd = performance.now();
+    lastScanMs = lastScanEnd - t0;
     stats.rescans++;
-    stats.scanMsTotal += lastScanEnd - t0;
+    stats.scanMsTotal += lastScanMs;
   }
 
   function settle(p: Pending): void {
@@ -441,64 +488,66 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
    * under load, and the flow's first packet can be read before the event that names its sender.
    * Keyed by both ends' sockets (either may be the one an event names).
    */
-  const lateWaiters = new Map<string, LateWaiter>();
-  // Arrival order, to expire the oldest first in constant time: a Map iterated from its start walks
-  // every entry deleted since its last rehash (measured: 34 µs a call with 20,000 held, 29 % of the
-  // capture thread at 20,000 new flows/s). An entry whose waiter is no longer the Map's is stale.
-  const lateOrder: { key: string; w: LateWaiter }[] = [];
+  const lateWaiters = new SocketKeyTable<Pending>();
+  // Arrival order, to expire the oldest first in constant time (a Map iterated from its start walks
+  // every entry deleted since its last rehash: measured 34 µs a call with 20,000 held). A waiter
+  // no longer lateWaiters' for either end (resolved, or its keys taken by a newer flow) is passed over.
+  const lateOrder: Pending[] = [];
   let lateHead = 0;
   function awaitLateEvent(p: Pending): void {
     if (!opts.kernelEvents || !p.flow) return;
-    const w: LateWaiter = { p, since: performance.now() };
-    for (const end of p.ends) {
-      const key = socketKey(p.proto, end.local, end.localPort, end.remote, end.remotePort);
-      lateWaiters.set(key, w);
-      lateOrder.push({ key, w });
-    }
-    expireLateWaiters(w.since);
+    p.since = performance.now();
+    for (const end of endsOf(p)) lateWaiters.set(socketKeyOf(key, p.proto, end.local, end.localPort, end.remote, end.remotePort), p);
+    lateOrder.push(p);
+    expireLateWaiters(p.since);
+  }
+
+  /** Removes p's keys that are still its own. */
+  function stopWaiting(p: Pending): void {
+    for (const end of endsOf(p)) lateWaiters.delete(socketKeyOf(key, p.proto, end.local, end.localPort, end.remote, end.remotePort), p);
+    p.since = 0;
   }
 
   function expireLateWaiters(now: number): void {
     while (lateHead < lateOrder.length) {
-      const { key, w } = lateOrder[lateHead];
-      const current = lateWaiters.get(key) === w;
-      if (current && lateWaiters.size <= MAX_LATE_WAITERS && now - w.since <= LATE_EVENT_WAIT_MS) break;
-      if (current) lateWaiters.delete(key);
-      lateHead++;
+      const p = lateOrder[lateHead]!;
+      if (p.since !== 0 && lateWaiters.size <= MAX_LATE_WAITERS && now - p.since <= LATE_EVENT_WAIT_MS) break;
+      if (p.since !== 0) stopWaiting(p);
+      lateOrder[lateHead++] = undefined as unknown as Pending; // let it be collected
     }
-    // Drop what the head has passed, and stale entries when they outnumber the live ones (resolved
-    // flows leave theirs behind a waiter still young): the array stays within a few times the Map.
+    // Drop what the head has passed, and resolved waiters when they outnumber the live ones (they
+    // stay behind a waiter still young, holding their flows): the array stays within a few times the table.
     if (lateHead > 1024 && lateHead * 2 > lateOrder.length) {
       lateOrder.splice(0, lateHead);
       lateHead = 0;
     } else if (lateOrder.length - lateHead > 4 * MAX_LATE_WAITERS) {
-      const live = lateOrder.slice(lateHead).filter((o) => lateWaiters.get(o.key) === o.w);
+      const live = lateOrder.slice(lateHead).filter((w) => w.since !== 0);
       lateOrder.length = 0;
       lateOrder.push(...live);
       lateHead = 0;
     }
   }
 
-  function lateEvent(key: string): void {
-    const w = lateWaiters.get(key);
-    const flow = w?.p.flow;
+  function lateEvent(e: KernelSocketEvent): void {
+    const w = lateWaiters.get(eventKey(key, e));
+    const flow = w?.flow;
     if (!w || !flow || closed) return;
     const before = flow.process;
-    const r = resolveFlow(w.p, true);
+    const r = resolveFlow(w, true);
     if (r === 'miss' || r.process === null || r.fromResponder) return; // not what it waits for: keep waiting
-    for (const end of w.p.ends) lateWaiters.delete(socketKey(w.p.proto, end.local, end.localPort, end.remote, end.remotePort));
+    stopWaiting(w);
     if (before === null) {
       stats.unattributed--;
       stats.resolvedLater++;
     }
     assign(flow, r);
-    w.p.onResolved?.(flow, r.process);
+    w.onResolved?.(flow, r.process);
   }
-  opts.kernelEvents?.onAdd((_e, key) => lateEvent(key));
+  opts.kernelEvents?.onAdd(lateEvent);
 
   function schedule(urgent: boolean): void {
     if (closed) return;
-    const at = lastScanEnd + (urgent ? minInterval : inboundInterval);
+    const at = lastScanEnd + (urgent ? minInterval : Math.max(inboundInterval, INBOUND_COST_FACTOR * lastScanMs));
     if (timer) {
       if (timer.at <= at) return;
       cancelTimer(); // an urgent miss while only inbound ones waited: sooner
@@ -540,8 +589,10 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
   return {
     lookup(proto, localAddr, localPort, remoteAddr, remotePort) {
       stats.lookups++;
-      const p: Pending = { proto, flow: null, urgent: true, ends: [end(widenAddr(localAddr), localPort, widenAddr(remoteAddr), remotePort, true, true)] };
-      const r = endOwner(proto, p.ends[0], false);
+      // Copies: a pending lookup is answered later, and the caller may reuse its buffers.
+      const e = end(Uint8Array.from(localAddr), localPort, Uint8Array.from(remoteAddr), remotePort, true, true);
+      const p: Pending = { proto, flow: null, urgent: true, since: 0, ends: [e] };
+      const r = endOwner(proto, e, false);
       if (r === 'miss') {
         enqueue(p);
         return null;
@@ -556,16 +607,10 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
         stats.unattributed++; // ICMP and the rest have no socket table to look in
         return;
       }
-      const ini = widenAddr(flow.initiatorAddr);
-      const res = widenAddr(flow.responderAddr);
-      const p: Pending = {
-        proto: flow.proto, flow, onResolved, urgent: true,
-        // A TCP initiator is a connecting socket, never a listener; a UDP one may be unconnected.
-        ends: [end(ini, flow.initiatorPort, res, flow.responderPort, flow.proto === 17, false), end(res, flow.responderPort, ini, flow.initiatorPort, true, false)],
-      };
+      const p: Pending = { proto: flow.proto, flow, onResolved, urgent: true, since: 0, ends: null };
       const r = resolveFlow(p, false);
       if (r === 'miss') {
-        p.urgent = isLocal(ini, p.ends[0].localHex);
+        p.urgent = isLocal(flow.initiatorAddr);
         return enqueue(p);
       }
       counted(p, r, 'hits');

@@ -1,47 +1,46 @@
 /**
  * The socket tables of one scan, indexed for the three ways a packet's local end can match a
  * socket: a connected socket by its full 4-tuple; a TCP listener or an unconnected UDP socket
- * by local address and port; the same bound to the wildcard address by port only.
+ * by local address and port; the same bound to the wildcard address by port only. Keyed by
+ * numbers (socket-key.ts): a lookup makes no string and allocates nothing.
  */
 import { TCP_LISTEN, type SocketEntry } from './procfs-net.js';
+import { addrKeyOf, boundKeyOf, localIsV4, newKey, setWildcardLocal, socketKeyOf, SocketKeyTable } from './socket-key.js';
 
 export interface SocketIndex {
-  connected: Map<string, SocketEntry>;
-  bound: Map<string, SocketEntry>;
+  connected: SocketKeyTable<SocketEntry>;
+  bound: SocketKeyTable<SocketEntry>;
   byInode: Map<number, SocketEntry>;
-  /** hex of every specific (non-wildcard) local address seen: addresses that are ours. */
-  localAddrs: Set<string>;
+  /** Every specific (non-wildcard) local address seen: addresses that are ours (addrKeyOf keys). */
+  localAddrs: SocketKeyTable<true>;
 }
 
-const V4_ANY = '00000000000000000000ffff00000000';
-const V6_ANY = '00000000000000000000000000000000';
+/** One key reused by every lookup: lookups are synchronous and never nest. */
+const scratch = newKey();
 
-function endKey(proto: number, addrHex: string, port: number): string {
-  return `${proto}|${addrHex}|${port}`;
-}
-
-function isWildcard(hex: string): boolean {
-  return hex === V4_ANY || hex === V6_ANY;
+/** :: or ::ffff:0.0.0.0 (16 bytes). */
+function isWildcard(a: Buffer): boolean {
+  for (let i = 0; i < 16; i++) if (i !== 10 && i !== 11 && a[i] !== 0) return false;
+  return (a[10] === 0 && a[11] === 0) || (a[10] === 0xff && a[11] === 0xff);
 }
 
 function isUnconnected(e: SocketEntry): boolean {
-  return e.remotePort === 0 && isWildcard(e.remoteAddr.toString('hex'));
+  return e.remotePort === 0 && isWildcard(e.remoteAddr);
 }
 
 /** Tables in priority order: on a clash (same 4-tuple in two namespaces) the first one wins. */
 export function buildSocketIndex(tables: readonly SocketEntry[][]): SocketIndex {
-  const index: SocketIndex = { connected: new Map(), bound: new Map(), byInode: new Map(), localAddrs: new Set() };
+  const n = tables.reduce((s, t) => s + t.length, 0);
+  const index: SocketIndex = { connected: new SocketKeyTable(n), bound: new SocketKeyTable(), byInode: new Map(), localAddrs: new SocketKeyTable() };
   for (const table of tables) {
     for (const e of table) {
       if (e.inode === 0) continue; // TIME_WAIT and request socks: no process holds them
       if (index.byInode.has(e.inode)) continue;
       index.byInode.set(e.inode, e);
-      const local = e.localAddr.toString('hex');
-      if (!isWildcard(local)) index.localAddrs.add(local);
+      if (!isWildcard(e.localAddr)) index.localAddrs.set(addrKeyOf(scratch, e.localAddr), true);
       const isBound = e.proto === 6 ? e.state === TCP_LISTEN : isUnconnected(e);
-      const key = isBound
-        ? endKey(e.proto, local, e.localPort)
-        : `${endKey(e.proto, local, e.localPort)}|${e.remoteAddr.toString('hex')}|${e.remotePort}`;
+      const key = isBound ? boundKeyOf(scratch, e.proto, e.localAddr, e.localPort)
+        : socketKeyOf(scratch, e.proto, e.localAddr, e.localPort, e.remoteAddr, e.remotePort);
       const map = isBound ? index.bound : index.connected;
       if (!map.has(key)) map.set(key, e);
     }
@@ -49,18 +48,15 @@ export function buildSocketIndex(tables: readonly SocketEntry[][]): SocketIndex 
   return index;
 }
 
-/** A 16-byte address, or its hex already made (a caller looking up the same end often makes it once). */
-type Addr = Buffer | string;
-
-function hexOf(a: Addr): string {
-  return typeof a === 'string' ? a : a.toString('hex');
+/** A specific local address of some socket (4 or 16 bytes). */
+export function hasLocalAddr(index: SocketIndex, addr: Uint8Array): boolean {
+  return index.localAddrs.has(addrKeyOf(scratch, addr));
 }
 
-/** The connected socket with exactly this 4-tuple (16-byte addresses). */
-export function findConnected(index: SocketIndex, proto: number, local: Addr, localPort: number,
-  remote: Addr, remotePort: number): SocketEntry | null {
-  const key = `${endKey(proto, hexOf(local), localPort)}|${hexOf(remote)}|${remotePort}`;
-  return index.connected.get(key) ?? null;
+/** The connected socket with exactly this 4-tuple (4- or 16-byte addresses). */
+export function findConnected(index: SocketIndex, proto: number, local: Uint8Array, localPort: number,
+  remote: Uint8Array, remotePort: number): SocketEntry | null {
+  return index.connected.get(socketKeyOf(scratch, proto, local, localPort, remote, remotePort)) ?? null;
 }
 
 /**
@@ -68,12 +64,12 @@ export function findConnected(index: SocketIndex, proto: number, local: Addr, lo
  * wildcard address; a dual-stack [::] socket also takes IPv4. `specificOnly` skips wildcards,
  * for callers not sure the address is ours.
  */
-export function findBound(index: SocketIndex, proto: number, local: Addr, localPort: number,
+export function findBound(index: SocketIndex, proto: number, local: Uint8Array, localPort: number,
   specificOnly = false): SocketEntry | null {
-  const hex = hexOf(local);
-  const hit = index.bound.get(endKey(proto, hex, localPort));
+  const key = boundKeyOf(scratch, proto, local, localPort);
+  const hit = index.bound.get(key);
   if (hit || specificOnly) return hit ?? null;
-  const mapped = hex.startsWith('00000000000000000000ffff');
-  return (mapped ? index.bound.get(endKey(proto, V4_ANY, localPort)) : undefined)
-    ?? index.bound.get(endKey(proto, V6_ANY, localPort)) ?? null;
+  const v4 = localIsV4(key);
+  return (v4 ? index.bound.get(setWildcardLocal(key, true)) : undefined)
+    ?? index.bound.get(setWildcardLocal(key, false)) ?? null;
 }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addrToString } from '../../src/decode/addr.js';
 import { TCP_LISTEN, parseHexAddr, parseProcNet, parseProcNetLine } from '../../src/attribution/procfs-net.js';
-import { buildSocketIndex, findBound, findConnected } from '../../src/attribution/socket-index.js';
+import { buildSocketIndex, findBound, findConnected, hasLocalAddr } from '../../src/attribution/socket-index.js';
 import { parseStat, startTimeMicros } from '../../src/attribution/procfs-stat.js';
 import { parseCmdline, parseStatusUid } from '../../src/attribution/procfs-process.js';
 import { interfaceAddrs, ipv6Hex } from '../../src/attribution/local-addrs.js';
@@ -90,7 +90,16 @@ describe('socket index', () => {
     expect(findBound(idx, 17, w('10.0.0.2'), 5353)?.inode).toBe(20567); // 0.0.0.0:5353
     expect(findBound(idx, 17, w('10.0.0.2'), 5353, true)).toBeNull(); // specific only
     expect(findBound(idx, 6, w('127.0.0.2'), 11438)).toBeNull(); // bound to 127.0.0.1 only
-    expect(idx.localAddrs.has(w('192.168.1.20').toString('hex'))).toBe(true);
+    expect(hasLocalAddr(idx, w('192.168.1.20'))).toBe(true);
+    expect(hasLocalAddr(idx, w('192.168.1.21'))).toBe(false);
+  });
+
+  it('takes an IPv4 address as 4 bytes (as a flow has it) or as ::ffff:a.b.c.d alike', () => {
+    expect(findConnected(idx, 6, v4('192.168.1.20'), 54321, v4('104.18.32.47'), 443)?.inode).toBe(123456);
+    expect(findConnected(idx, 6, v4('127.0.0.1'), 11438, w('127.0.0.1'), 45056)?.inode).toBe(5003);
+    expect(findBound(idx, 6, v4('127.0.0.1'), 11438)?.inode).toBe(4242);
+    expect(findBound(idx, 17, v4('10.0.0.2'), 5353)?.inode).toBe(20567);
+    expect(hasLocalAddr(idx, v4('192.168.1.20'))).toBe(true);
   });
 });
 

@@ -8,6 +8,7 @@
  */
 import { statSync } from 'node:fs';
 import { isLoopback } from '../../../decode/addr.js';
+import { newKey, socketKeyOf, SocketKeyTable } from '../../socket-key.js';
 import type { KernelSocketEvent } from './kernel-events.js';
 
 const MAX_EVENTS = 65_536;
@@ -19,15 +20,16 @@ export interface KernelEventIndex {
   /**
    * The latest event of the socket whose local end is localAddr/localPort, talking to
    * remoteAddr/remotePort (IPv4 as 4 bytes or as ::ffff:a.b.c.d, as the socket tables keep it).
+   * Allocates nothing: it runs for every new flow.
    */
-  find(proto: number, localAddr: Buffer, localPort: number, remoteAddr: Buffer, remotePort: number): KernelSocketEvent | null;
+  find(proto: number, localAddr: Uint8Array, localPort: number, remoteAddr: Uint8Array, remotePort: number): KernelSocketEvent | null;
   /** Events held now. */
   readonly size: number;
   /**
-   * Calls `fn` with each event added from now on and its socketKey. bpftrace lags under load: a
-   * flow asked about before its event came can still be named when it comes.
+   * Calls `fn` with each event added from now on. bpftrace lags under load: a flow asked about
+   * before its event came can still be named when it comes.
    */
-  onAdd(fn: (event: KernelSocketEvent, key: string) => void): void;
+  onAdd(fn: (event: KernelSocketEvent) => void): void;
 }
 
 /** An IPv4 peer of an IPv6 socket (::ffff:a.b.c.d) as the 4-byte address the capture sees. */
@@ -43,9 +45,9 @@ function netnsOfThisProcess(): number | null {
   }
 }
 
-/** One socket's key: protocol and both ends (IPv4 as 4 bytes, also when given as ::ffff:a.b.c.d). */
-export function socketKey(proto: number, localAddr: Buffer, localPort: number, remoteAddr: Buffer, remotePort: number): string {
-  return `${proto}|${asCaptured(localAddr).toString('hex')}|${localPort}|${asCaptured(remoteAddr).toString('hex')}|${remotePort}`;
+/** An event's socket key (socket-key.ts: IPv4 as ::ffff:a.b.c.d, whichever form the event has). */
+export function eventKey(key: Uint32Array, e: KernelSocketEvent): Uint32Array {
+  return socketKeyOf(key, e.proto, e.localAddr, e.localPort, e.remoteAddr, e.remotePort);
 }
 
 /**
@@ -54,35 +56,41 @@ export function socketKey(proto: number, localAddr: Buffer, localPort: number, r
  * its own 127.0.0.1), so their events never answer for a flow seen here.
  */
 export function createKernelEventIndex(ownNetns: number | null = netnsOfThisProcess()): KernelEventIndex {
-  const byKey = new Map<string, KernelSocketEvent>();
-  const listeners: ((event: KernelSocketEvent, key: string) => void)[] = [];
-  let addsSincePrune = 0;
+  const byKey = new SocketKeyTable<KernelSocketEvent>();
+  // Events in the order they came, oldest at `head`: pruning drops from there. An event whose
+  // socket has a newer one is no longer byKey's and is passed over.
+  const order: KernelSocketEvent[] = [];
+  let head = 0;
+  const key = newKey();
+  const listeners: ((event: KernelSocketEvent) => void)[] = [];
 
   function prune(nowUs: number): void {
-    for (const [k, e] of byKey) {
+    while (head < order.length) {
+      const e = order[head]!;
       if (byKey.size <= MAX_EVENTS && nowUs - e.monotonicUs <= MAX_AGE_US) break;
-      byKey.delete(k);
+      byKey.delete(eventKey(key, e), e);
+      order[head++] = undefined as unknown as KernelSocketEvent; // let it be collected
+    }
+    if (head > 4096 && head * 2 > order.length) {
+      order.splice(0, head);
+      head = 0;
     }
   }
 
   return {
     add(event) {
+      if (ownNetns !== null && event.netns !== ownNetns && (isLoopback(event.localAddr) || isLoopback(event.remoteAddr))) return;
       const la = asCaptured(event.localAddr);
       const ra = asCaptured(event.remoteAddr);
-      if (ownNetns !== null && event.netns !== ownNetns && (isLoopback(la) || isLoopback(ra))) return;
       const e = la === event.localAddr && ra === event.remoteAddr ? event : { ...event, localAddr: la, remoteAddr: ra };
-      const k = socketKey(e.proto, la, e.localPort, ra, e.remotePort);
-      // Newest last: Map order is insertion order, so pruning walks from the oldest.
-      byKey.delete(k);
-      byKey.set(k, e);
-      if (byKey.size > MAX_EVENTS || ++addsSincePrune >= 1024) {
-        addsSincePrune = 0;
-        prune(e.monotonicUs);
-      }
-      for (const fn of listeners) fn(e, k);
+      byKey.set(eventKey(key, e), e);
+      order.push(e);
+      // A socket's events replace each other in byKey but each stays in `order` until pruned: bound it too.
+      if (byKey.size > MAX_EVENTS || order.length - head > 2 * MAX_EVENTS || (order.length & 1023) === 0) prune(e.monotonicUs);
+      for (const fn of listeners) fn(e);
     },
     find(proto, localAddr, localPort, remoteAddr, remotePort) {
-      return byKey.get(socketKey(proto, localAddr, localPort, remoteAddr, remotePort)) ?? null;
+      return byKey.get(socketKeyOf(key, proto, localAddr, localPort, remoteAddr, remotePort)) ?? null;
     },
     onAdd(fn) {
       listeners.push(fn);
