@@ -76,7 +76,7 @@ export interface FlowTableOptions {
    * Called once per Flow object, right after it is made, before the packet that made it is
    * counted: at the flow's first packet (ingest(), or count() for a packet it does not hold), or,
    * for a flow count() held without a Flow (`held`), when it gets one (its first other packet,
-   * its close, flows(), adopt()): its dnsName already set from nameAtOpen. `synSeq`: a held TCP
+   * its close, flows()): its dnsName already set from nameAtOpen. `synSeq`: a held TCP
    * flow's bare SYNs' sequence number (all alike), else -1.
    */
   onOpen?: (f: Flow, held: boolean, synSeq: number) => void;
@@ -132,8 +132,6 @@ export interface FlowTable {
    * event), it is this object, refreshed: what was attached to it stays attached.
    */
   peek(s: number, standIn: boolean): Flow;
-  /** Makes `f` (a peek(s, true) of a flow still held) the flow's Flow now; false when that flow is not held any more. */
-  adopt(f: Flow): boolean;
   /** Closes flows idle past their timeout at capture time nowUs; cost is the number closed. */
   expire(nowUs: number): number;
   /**
@@ -250,7 +248,6 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     idAt,
     find,
     peek,
-    adopt,
     expire,
     closeAll,
     get size() {
@@ -376,12 +373,6 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     const f = heldFlow(s);
     if (standIn) standIns[s] = new WeakRef(f);
     return f;
-  }
-
-  function adopt(f: Flow): boolean {
-    if (f.closed || find(f.at, f.id) !== 'held' || standIns[f.at]?.deref() !== f) return false;
-    makeFlow(f.at);
-    return true;
   }
 
   function lastSeenOf(s: number): number {

@@ -28,6 +28,8 @@ export type LiveSettings = Omit<DaemonOptionValues, 'evidence' | 'duration'> & {
   evidence?: EvidencePolicy;
   /** stop() resolves within this many ms under any load (default DEFAULTS.stopDeadlineMs). */
   stopDeadlineMs?: number;
+  /** Tests: every flow gets its Flow at its first packet (none is held in the flow table's rows), as with evidence on. */
+  flowAtFirstPacket?: boolean;
   /** Tests: ms between writes (default 1000), e.g. none before stop() to find every flow unwritten then. */
   writeIntervalMs?: number;
   /** The OS whose capture and attribution to use (default process.platform); tests run the macOS path on Linux with it. */
@@ -246,14 +248,26 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
       db.close();
       throw err;
     }
-    this.changes = createChangeSet(this.attributor, settings.keepCmdline === true);
+    this.changes = createChangeSet(this.attributor, settings.keepCmdline === true, () => ({
+      find: (slot, id) => this.ingest.findHeld(slot, id), flowOf: (slot) => this.ingest.heldFlow(slot),
+    }));
     const evidence = this.evidence;
+    // Without evidence (written per packet, by Flow), a flow of bare SYNs or one way only is held in
+    // the flow table's rows until it is answered or closes (a flood's flows: see held-flows.ts).
+    const holdFlows = evidence === null && settings.flowAtFirstPacket !== true;
     this.ingest = createIngest(this.changes.sinks, {
-      onOpen: (f) => this.attributor.attributeFlow(f, (flow) => this.changes.resolved(flow, () => this.ingest.classify(flow))),
+      onOpen: (f) => this.attributor.attributeFlow(f, (flow) => this.ownerFound(flow)),
       onPacket: (f, dir, p, d) => {
         this.changes.touched(f);
         if (evidence !== null && !this.evidenceStopped) evidence.write(f, dir, p, d);
       },
+      ...(holdFlows ? {
+        onHeld: (slot: number, first: boolean) => this.heldPacket(slot, first),
+        onHeldFlow: (f: Flow) => {
+          this.changes.gotFlow(f);
+          this.gaps.gotFlow(f);
+        },
+      } : {}),
     }, { maxFlows: settings.maxFlows, boundHeapAtFlows: DEFAULTS.boundHeapAtFlows });
     // Several devices: a forwarded packet crosses more than one (`any` is checked by its cooked link type).
     if (capture.interfaces.length > 1) this.ingest.severalInterfaces();
@@ -264,7 +278,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
       this.shedding = false;
     }, HEARTBEAT_MS);
     this.captureStartUs = Date.now() * 1000;
-    this.gaps = createStoreGaps(this.captureStartUs);
+    this.gaps = createStoreGaps(this.captureStartUs, (f) => this.changes.rowKey(f));
     const ingestPacket = this.ingest.packet;
     capture.start((p) => {
       if (this.shedding) {
@@ -336,6 +350,27 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   stop(): Promise<LiveSummary> {
     this.stopped ??= Promise.resolve().then(() => this.finish(null));
     return this.stopped;
+  }
+
+  /**
+   * A packet counted in a held flow's rows. At its first, attribution looks its socket up as for
+   * any flow, on a stand-in Flow (the flow's own Flow if it gets one while the attributor still
+   * keeps it); owners found while it is held are kept by id (held-flows.ts).
+   */
+  private heldPacket(slot: number, first: boolean): void {
+    const id = this.ingest.idOf(slot);
+    if (first) {
+      const standIn = this.ingest.standIn(slot);
+      this.attributor.attributeFlow(standIn, (flow) => this.ownerFound(flow));
+      if (standIn.process !== null || standIn.peerProcess !== null) this.changes.heldAttributed(standIn);
+    }
+    this.changes.touchedHeld(slot, id);
+  }
+
+  /** Attribution found a flow's owners after its first packet (a rescan, a late kernel event). */
+  private ownerFound(flow: Flow): void {
+    if (!flow.closed && this.ingest.findHeld(flow.at, flow.id) === 'held') this.changes.heldAttributed(flow);
+    else this.changes.resolved(flow, () => this.ingest.classify(flow));
   }
 
   private second(): void {
@@ -531,7 +566,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     this.writing = null;
     if (w === null) return { open: [], closed: [] };
     // A flow open when taken that closed since is in the change set's closed flows already.
-    return { open: w.changed.open.slice(w.openDone).filter((f) => !f.closed), closed: w.changed.closed.slice(w.closedDone) };
+    return { open: this.changes.openNow(w.changed.open.slice(w.openDone)), closed: w.changed.closed.slice(w.closedDone) };
   }
 
   /** Skip reasons with a count, and the packets shed to keep up. */

@@ -7,6 +7,7 @@ import { lossOf } from '../flows/tcp-loss.js';
 import type { IngestSinks } from '../pipeline/ingest.js';
 import { processNumbering } from '../store/process-numbers.js';
 import { flowRow, type ProcessRecord, type Row } from '../store/session-rows.js';
+import { createHeldFlows, type HeldFlows, type HeldSource } from './held-flows.js';
 
 /** Totals over the flows that closed so far. */
 export interface ClosedTotals {
@@ -56,8 +57,10 @@ export interface ChangedFlows {
  * every one-packet flow would be written twice: when new, and when its half-open timeout closes
  * it), and a stop tells a flow whose latest counters are not in the store from one only closing (`isStored`).
  */
-export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
+export function createChangeSet(attributor: Attributor, keepCmdline: boolean, heldSource?: () => HeldSource) {
   const dirty = new Set<Flow>();
+  // Flows the table holds without a Flow (held-flows.ts): none without a source.
+  const held: HeldFlows = createHeldFlows(attributor, heldSource ?? (() => NO_HELD));
   let closed: ChangedFlows['closed'] = [];
   /** The entries of `closed` by flow (a late owner updates its flow's entry in place). */
   let closedEntry = new Map<Flow, ChangedFlows['closed'][number]>();
@@ -117,6 +120,7 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
   /** Everything changed since the last call, not yet made into rows. */
   function takeChanged(): ChangedFlows {
     const changed: ChangedFlows = { closed, open: [...dirty], dns, http };
+    held.take(changed.open);
     dirty.clear();
     closed = [];
     closedEntry = new Map();
@@ -136,9 +140,9 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
     const open: Flow[] = [];
     const closedOut: Flow[] = [];
     const add = (flow: Flow, cls: Classification, into: Flow[]) => {
-      const process = attributor.processOf(flow);
+      const process = held.processOf(flow);
       if (process?.self) return; // our own traffic (none expected: no network calls) is not audited
-      const peer = attributor.peerOf(flow);
+      const peer = held.peerOf(flow);
       rows.push(flowRow(flow, cls, processSeq(process), processSeq(peer)));
       const l = flow.closed ? null : lossOf(flow);
       flows.push({
@@ -165,13 +169,23 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
    * flow table anyway), process rows too (one per process at most: flows point at them).
    */
   function putBack(open: Flow[], processRows: ProcessRowOf[]): void {
-    for (const f of open) dirty.add(f);
+    for (const f of open) {
+      if (held.isTransient(f)) held.putBack(f);
+      else dirty.add(f);
+    }
     processes = [...processRows, ...processes];
   }
 
   /** These rows are in the store now (as they were built: their flows may have moved on since). */
   function wrote(rows: BuiltRow[]): void {
-    for (const b of rows) {
+    for (const row of rows) {
+      let b = row;
+      if (held.isTransient(b.flow)) {
+        // A held flow's row (no TCP acknowledged: nothing for openLoss), kept by id until it has a Flow.
+        const now = held.wrote(b.flow, b.packets, b.cls, b.process !== null || b.peer !== null);
+        if (now === null) continue;
+        b = { ...b, flow: now };
+      }
       dropOpenLoss(written.get(b.flow));
       // A flow that closed while its open row was on its way counts in the closed totals already.
       const acked = b.flow.closed ? 0 : b.acked;
@@ -184,13 +198,21 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
 
   /** The store holds this flow's latest counters (and its owner: a flow resolved later is touched and forgotten). */
   function isStored(f: Flow): boolean {
-    return written.get(f)?.packets === f.packetsOut + f.packetsIn;
+    const packets = held.isTransient(f) ? held.writtenPackets(f) : written.get(f)?.packets;
+    return packets === f.packetsOut + f.packetsIn;
+  }
+
+  /** A held flow got its Flow: what was kept of it by id (owners, last written row, changed) is now the Flow's. */
+  function gotFlow(f: Flow): void {
+    const { row, dirty: changed } = held.gotFlow(f);
+    if (row !== null) written.set(f, { packets: row.packets, cls: row.cls, acked: 0, missed: 0, process: null, peer: null });
+    if (changed) dirty.add(f);
   }
 
   /** The store holds exactly this row: same counters, owners and classification. */
   function rowIsCurrent(f: Flow, cls: Classification): boolean {
     const w = written.get(f);
-    return w !== undefined && w.process === attributor.processOf(f) && w.peer === attributor.peerOf(f)
+    return w !== undefined && w.process === held.processOf(f) && w.peer === held.peerOf(f)
       && w.packets === f.packetsOut + f.packetsIn && w.cls.activity === cls.activity
       && w.cls.ollama === cls.ollama && w.cls.reason === cls.reason;
   }
@@ -216,7 +238,15 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
   }
 
   return {
-    sinks, touched: (f: Flow) => dirty.add(f), resolved, takeChanged, rowsOf, putBack, wrote, isStored,
+    sinks, touched: (f: Flow) => dirty.add(f), resolved, takeChanged, rowsOf, putBack, wrote, isStored, gotFlow,
+    /** A packet counted in held flow `id` at `slot` (no Flow). */
+    touchedHeld: (slot: number, id: number) => held.touched(slot, id),
+    /** Attribution named the owners of a held flow on its stand-in. */
+    heldAttributed: (standIn: Flow) => held.attributed(standIn),
+    /** Open flows of a write not finished, as they are now (a held flow's row is rebuilt; closed ones are left out). */
+    openNow: (open: Flow[]) => open.map(held.current).filter((f): f is Flow => f !== null),
+    isTransient: (f: Flow) => held.isTransient(f),
+    rowKey: (f: Flow) => held.rowKey(f),
     needsRow: (f: Flow, cls: Classification) => !rowIsCurrent(f, cls), totals, openLoss,
   };
 }
@@ -254,3 +284,11 @@ function processRecord(p: ProcessInfo, keepCmdline: boolean): ProcessRecord {
     cmdline: argv.join(' '), uid: p.uid, role: p.role, ollamaTree: p.ollamaTree, source: 'procfs',
   };
 }
+
+/** No held flows: the source of a change set whose pipeline holds none (tests). */
+const NO_HELD: HeldSource = {
+  find: () => null,
+  flowOf: () => {
+    throw new Error('no held flows');
+  },
+};

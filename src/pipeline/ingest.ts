@@ -342,13 +342,8 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: 
     severalIfaces = true;
   }
 
-  /**
-   * Flow `id` in slot `slot` (a held flow's key) as a Flow: its own when it has one, null when it
-   * has closed; a held flow's as it stands now, named as its Flow will be but not kept.
-   */
-  function heldFlow(slot: number, id: number): Flow | null {
-    const found = table.find(slot, id);
-    if (found !== 'held') return found;
+  /** The held flow in a slot as a Flow, as it stands now, named as its Flow will be; not kept by the table. */
+  function heldFlow(slot: number): Flow {
     const f = table.peek(slot, false);
     enricher.onFlowOpen(f, true, -1);
     return f;
@@ -358,10 +353,10 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: 
     packet, finish, tick, classify, severalInterfaces, openFlows: () => table.flows(), counts, heldFlow,
     /** The id of the flow in a slot (onHeld's). */
     idOf: (slot: number) => table.idAt(slot),
+    /** Flow `id` in slot `slot`: 'held', its Flow, or null once it closed. */
+    findHeld: (slot: number, id: number) => table.find(slot, id),
     /** A held flow's Flow for attribution at its first packet: the flow's own Flow if it gets one while this is kept (flow-table.ts peek). */
     standIn: (slot: number) => table.peek(slot, true),
-    /** Makes a standIn() the Flow of its flow now, if it is still held. */
-    adopt: (f: Flow) => table.adopt(f),
     /** Flows finish(stopWhen) left open. */
     unclosedAtStop: () => unclosedAtStop,
   };
