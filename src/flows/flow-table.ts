@@ -132,6 +132,8 @@ export interface FlowTable {
    * event), it is this object, refreshed: what was attached to it stays attached.
    */
   peek(s: number, standIn: boolean): Flow;
+  /** The packets of the held flow in slot `s` (0: none held there). */
+  heldPackets(s: number): number;
   /** Closes flows idle past their timeout at capture time nowUs; cost is the number closed. */
   expire(nowUs: number): number;
   /**
@@ -248,6 +250,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     idAt,
     find,
     peek,
+    heldPackets: (s: number) => rec[s * REC + R_BARE],
     expire,
     closeAll,
     get size() {

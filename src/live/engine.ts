@@ -18,6 +18,7 @@ import { explainStoreError, StoreError } from '../store/store-error.js';
 import { createChangeSet, type ActivityCount, type BuiltRow, type ChangedFlows, type ProcessRowOf } from './live-batches.js';
 import type { Flow } from '../flows/flow.js';
 import { createStoreGaps, type StoreGaps, type StoredCounts } from './store-gaps.js';
+import type { OpenEntry } from './held-flows.js';
 import { TypedEvents } from './events.js';
 import { cannotTry, startKernelAttribution, type KernelAttribution } from '../attribution/os/linux/kernel-attribution.js';
 import { UserError } from '../errors.js';
@@ -249,7 +250,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
       throw err;
     }
     this.changes = createChangeSet(this.attributor, settings.keepCmdline === true, () => ({
-      find: (slot, id) => this.ingest.findHeld(slot, id), flowOf: (slot) => this.ingest.heldFlow(slot),
+      find: (slot, id) => this.ingest.findHeld(slot, id), flowOf: (slot) => this.ingest.heldFlow(slot), packets: (slot) => this.ingest.heldPackets(slot),
     }));
     const evidence = this.evidence;
     // Without evidence (written per packet, by Flow), a flow of bare SYNs or one way only is held in
@@ -497,9 +498,11 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     const { changed } = w;
     const first = w.posted === 0;
     const closed = changed.closed.slice(w.closedDone, w.closedDone + FLUSH_CHUNK_ROWS);
-    const open = changed.open.slice(w.openDone, w.openDone + FLUSH_CHUNK_ROWS - closed.length);
+    const entries = changed.open.slice(w.openDone, w.openDone + FLUSH_CHUNK_ROWS - closed.length);
     w.closedDone += closed.length;
-    w.openDone += open.length;
+    w.openDone += entries.length;
+    // Held flows' rows are built from Flows made now, chunk by chunk (not for a whole second at once).
+    const open = this.changes.flowsOf(entries);
     w.posted++;
     const r = this.changes.rowsOf(open, closed, (f) => this.ingest.classify(f));
     const chunk: Chunk = { first, open, closed, built: r.flows, processes: r.processes };
@@ -542,8 +545,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     this.writing = null;
     const { changed } = w;
     const lost = [chunk, ...w.inFlight];
-    const openLeft = [...lost.flatMap((c) => c.open), ...changed.open.slice(w.openDone)].filter((f) => !f.closed);
-    this.changes.putBack(openLeft, lost.flatMap((c) => c.processes));
+    this.changes.putBack([...lost.flatMap((c) => c.open), ...changed.open.slice(w.openDone)], lost.flatMap((c) => c.processes));
     if (chunk.first && w.evidence) this.evidenceCarried = { segments: w.evidence.segments, deleted: w.evidence.deleted };
     const closedLeft = [...lost.flatMap((c) => c.closed), ...changed.closed.slice(w.closedDone)]
       .filter((c) => this.changes.needsRow(c.flow, c.cls)).map((c) => c.flow);
@@ -561,12 +563,12 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   }
 
   /** The flows of a second's write that a stop came before: they go first into the stop's write. */
-  private unfinishedWrite(): { open: Flow[]; closed: ChangedFlows['closed'] } {
+  private unfinishedWrite(): { open: OpenEntry[]; closed: ChangedFlows['closed'] } {
     const w = this.writing;
     this.writing = null;
     if (w === null) return { open: [], closed: [] };
     // A flow open when taken that closed since is in the change set's closed flows already.
-    return { open: this.changes.openNow(w.changed.open.slice(w.openDone)), closed: w.changed.closed.slice(w.closedDone) };
+    return { open: w.changed.open.slice(w.openDone), closed: w.changed.closed.slice(w.closedDone) };
   }
 
   /** Skip reasons with a count, and the packets shed to keep up. */
@@ -622,9 +624,9 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     const unfinished = this.unfinishedWrite();
     const taken = this.changes.takeChanged();
     // A flow can be in both (left open by the unfinished write, touched since): once.
-    const changed = { ...taken, open: [...new Set([...unfinished.open, ...taken.open])], closed: [...unfinished.closed, ...taken.closed] };
+    const changed = { ...taken, open: this.changes.entriesNow([...unfinished.open, ...taken.open]), closed: [...unfinished.closed, ...taken.closed] };
     const isStored = (c: { flow: Flow }) => this.changes.isStored(c.flow);
-    const counted = (f: Flow) => this.changes.isStored(f);
+    const counted = (e: OpenEntry) => this.changes.entryStored(e);
     // An open flow that saw packets since its row is stale; one that only got its owner since is not
     // (its counters are stored), nor is a closed flow only lacking its final classification or owner.
     const chunks = [
@@ -640,7 +642,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     for (let i = 0; i === 0 || i < chunks.length; i++) {
       if (i > 0 && late()) return unwritten;
       const chunk = chunks[i] ?? { open: [], closed: [], stale: 0 };
-      const r = this.changes.rowsOf(chunk.open, chunk.closed, (f) => this.ingest.classify(f));
+      const r = this.changes.rowsOf(this.changes.flowsOf(chunk.open), chunk.closed, (f) => this.ingest.classify(f));
       // Records and evidence rows go with the first chunk; progress with each: what is unwritten if this is the last.
       const rows: LiveRows = {
         flows: r.rows, processes: r.processes.map((p) => processRow(p.seq, p.rec)),

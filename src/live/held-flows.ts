@@ -20,7 +20,17 @@ export interface HeldSource {
   find(slot: number, id: number): Flow | 'held' | null;
   /** A held flow as a Flow, as it stands now (not kept by the table). */
   flowOf(slot: number): Flow;
+  /** A held flow's packets. */
+  packets(slot: number): number;
 }
+
+/** A held flow among a write's changed open flows: made into a (transient) Flow only when its row is built. */
+export class HeldKey {
+  constructor(readonly slot: number, readonly id: number) {}
+}
+
+/** A changed open flow: a Flow, or a held flow's key. */
+export type OpenEntry = Flow | HeldKey;
 
 /** Owners attribution gave a held flow's stand-in, to be put on its Flow. */
 interface Owners {
@@ -30,7 +40,7 @@ interface Owners {
   peer: ProcessInfo | null;
 }
 
-/** A written row's packets and interned classification in one number: packets below 2^21. */
+/** A written row's packets, whether it named owners, and its interned classification in one number: packets below 2^21. */
 const PACKETS_RANGE = 2 ** 21;
 /** Distinct classifications interned at most (a reason names a port: ~65,000 kinds under a flood). */
 const MAX_CLASSES = 100_000;
@@ -68,15 +78,25 @@ export function createHeldFlows(attributor: Attributor, source: () => HeldSource
     copied.set(f, o);
   }
 
-  /** The flow a transient stood for, as it is now: a new transient while held, its Flow, or null once closed. */
-  function current(f: Flow): Flow | null {
-    if (!transients.has(f)) return f.closed ? null : f;
-    const found = source().find(f.at, f.id);
+  /** A held flow as a transient Flow now, or the Flow it has had made since (null: closed). */
+  function flowAt(slot: number, id: number): Flow | null {
+    const found = source().find(slot, id);
     if (found !== 'held') return found === null || found.closed ? null : found;
-    const t = source().flowOf(f.at);
+    const t = source().flowOf(slot);
     transients.add(t);
-    putOwners(t, owners.get(t.id));
+    putOwners(t, owners.get(id));
     return t;
+  }
+
+  /** An entry as it is now: a held flow's key while it is held, else its open Flow; null once closed. */
+  function entryNow(e: OpenEntry): OpenEntry | null {
+    if (e instanceof HeldKey) {
+      const found = source().find(e.slot, e.id);
+      return found === 'held' ? e : found === null || found.closed ? null : found;
+    }
+    if (!transients.has(e)) return e.closed ? null : e;
+    const found = source().find(e.at, e.id);
+    return found === 'held' ? new HeldKey(e.at, e.id) : found === null || found.closed ? null : found;
   }
 
   return {
@@ -95,7 +115,7 @@ export function createHeldFlows(attributor: Attributor, source: () => HeldSource
      * A held flow got its Flow (at the table's slot `f.at`): its owners go onto it; returns the
      * packets and classification of its last written row, if any, and whether it was changed since.
      */
-    gotFlow(f: Flow): { row: { packets: number; cls: Classification } | null; dirty: boolean } {
+    gotFlow(f: Flow): { row: { packets: number; cls: Classification; process: ProcessInfo | null; peer: ProcessInfo | null } | null; dirty: boolean } {
       const o = owners.get(f.id);
       owners.delete(f.id);
       putOwners(f, o);
@@ -103,21 +123,28 @@ export function createHeldFlows(attributor: Attributor, source: () => HeldSource
       written.delete(f.id);
       const wasDirty = dirty.get(f.at) === f.id;
       if (wasDirty) dirty.delete(f.at);
-      const row = w === undefined ? null : { packets: w % PACKETS_RANGE, cls: classes[Math.floor(w / PACKETS_RANGE)] };
+      if (w === undefined) return { row: null, dirty: wasDirty };
+      const code = Math.floor(w / PACKETS_RANGE);
+      // A row that named owners named those kept for the flow then (new owners make it changed again).
+      const named = code % 2 === 1;
+      const row = { packets: w % PACKETS_RANGE, cls: classes[Math.floor(code / 2)], process: named ? o?.info ?? null : null, peer: named ? o?.peer ?? null : null };
       return { row, dirty: wasDirty };
     },
 
-    /** Adds the held flows changed since the last take to `open`, each as a transient. */
-    take(open: Flow[]): void {
-      for (const [slot, id] of dirty) {
-        const found = source().find(slot, id);
-        if (found !== 'held') continue; // it got its Flow since (which was marked changed) or closed
-        const t = source().flowOf(slot);
-        transients.add(t);
-        putOwners(t, owners.get(id));
-        open.push(t);
-      }
+    /** Adds the held flows changed since the last take to `open`, by key (gotFlow took those that have a Flow since). */
+    take(open: OpenEntry[]): void {
+      for (const [slot, id] of dirty) open.push(new HeldKey(slot, id));
       dirty.clear();
+    },
+
+    /** An entry as a Flow to build its row from (a held flow's transient), or null once it closed. */
+    flowOf: (e: OpenEntry): Flow | null => (e instanceof HeldKey ? flowAt(e.slot, e.id) : e.closed ? null : e),
+    entryNow,
+
+    /** The store holds a held flow's latest counters. */
+    keyStored(k: HeldKey): boolean {
+      const w = written.get(k.id);
+      return w !== undefined && w % PACKETS_RANGE === source().packets(k.slot);
     },
 
     isTransient: (f: Flow) => transients.has(f),
@@ -128,23 +155,27 @@ export function createHeldFlows(attributor: Attributor, source: () => HeldSource
       const found = source().find(f.at, f.id);
       return found === 'held' || found === null ? f.id : found;
     },
-    current,
 
-    /** A transient's row could not be written: its flow is changed still. */
-    putBack(f: Flow): void {
-      dirty.set(f.at, f.id);
+    /** A held flow's key or transient whose row could not be written: its flow is changed still. */
+    putBack(e: HeldKey | Flow): void {
+      if (e instanceof HeldKey) dirty.set(e.slot, e.id);
+      else dirty.set(e.at, e.id);
     },
 
     /**
      * A transient's row is in the store. Returns the Flow its flow has had made since (whose
-     * written row this now is), or null: kept here while the flow is held (a row naming owners is
-     * not kept: such a flow is written again when it closes), dropped if it closed since.
+     * written row this now is), or null: kept here by id while the flow is held, dropped if it
+     * closed since (its Flow's row is written again when it closes).
      */
-    wrote(f: Flow, packets: number, cls: Classification, named: boolean): Flow | null {
+    wrote(f: Flow, packets: number, cls: Classification, process: ProcessInfo | null, peer: ProcessInfo | null): Flow | null {
       const found = source().find(f.at, f.id);
       if (found !== 'held') return found;
-      const c = named || packets >= PACKETS_RANGE ? -1 : intern(cls);
-      if (c >= 0) written.set(f.id, c * PACKETS_RANGE + packets);
+      const o = owners.get(f.id);
+      const named = process !== null || peer !== null;
+      // A row naming owners other than those kept (they changed on the way) is not the flow's row: not kept.
+      const c = packets >= PACKETS_RANGE || (named && (process !== (o?.info ?? null) || peer !== (o?.peer ?? null))) ? -1 : intern(cls);
+      if (c >= 0) written.set(f.id, (2 * c + (named ? 1 : 0)) * PACKETS_RANGE + packets);
+      else written.delete(f.id);
       return null;
     },
 

@@ -7,7 +7,7 @@ import { lossOf } from '../flows/tcp-loss.js';
 import type { IngestSinks } from '../pipeline/ingest.js';
 import { processNumbering } from '../store/process-numbers.js';
 import { flowRow, type ProcessRecord, type Row } from '../store/session-rows.js';
-import { createHeldFlows, type HeldFlows, type HeldSource } from './held-flows.js';
+import { createHeldFlows, HeldKey, type HeldFlows, type HeldSource, type OpenEntry } from './held-flows.js';
 
 /** Totals over the flows that closed so far. */
 export interface ClosedTotals {
@@ -42,8 +42,8 @@ export interface BuiltRow {
 export interface ChangedFlows {
   /** Flows that closed, classified as they closed. */
   closed: { flow: Flow; cls: Classification }[];
-  /** Open flows that saw packets (or an owner) since the last take. */
-  open: Flow[];
+  /** Open flows that saw packets (or an owner) since the last take: Flows, then held flows by key (see flowsOf). */
+  open: OpenEntry[];
   dns: DnsRecord[];
   http: HttpRecord[];
 }
@@ -119,7 +119,7 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean, he
 
   /** Everything changed since the last call, not yet made into rows. */
   function takeChanged(): ChangedFlows {
-    const changed: ChangedFlows = { closed, open: [...dirty], dns, http };
+    const changed: ChangedFlows = { closed, open: [...dirty] as OpenEntry[], dns, http };
     held.take(changed.open);
     dirty.clear();
     closed = [];
@@ -168,10 +168,10 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean, he
    * Rows that could not be written: open flows are written with the next batch (they are in the
    * flow table anyway), process rows too (one per process at most: flows point at them).
    */
-  function putBack(open: Flow[], processRows: ProcessRowOf[]): void {
-    for (const f of open) {
-      if (held.isTransient(f)) held.putBack(f);
-      else dirty.add(f);
+  function putBack(open: OpenEntry[], processRows: ProcessRowOf[]): void {
+    for (const e of open) {
+      if (e instanceof HeldKey || held.isTransient(e)) held.putBack(e);
+      else if (!e.closed) dirty.add(e);
     }
     processes = [...processRows, ...processes];
   }
@@ -182,7 +182,7 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean, he
       let b = row;
       if (held.isTransient(b.flow)) {
         // A held flow's row (no TCP acknowledged: nothing for openLoss), kept by id until it has a Flow.
-        const now = held.wrote(b.flow, b.packets, b.cls, b.process !== null || b.peer !== null);
+        const now = held.wrote(b.flow, b.packets, b.cls, b.process, b.peer);
         if (now === null) continue;
         b = { ...b, flow: now };
       }
@@ -205,7 +205,7 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean, he
   /** A held flow got its Flow: what was kept of it by id (owners, last written row, changed) is now the Flow's. */
   function gotFlow(f: Flow): void {
     const { row, dirty: changed } = held.gotFlow(f);
-    if (row !== null) written.set(f, { packets: row.packets, cls: row.cls, acked: 0, missed: 0, process: null, peer: null });
+    if (row !== null) written.set(f, { packets: row.packets, cls: row.cls, acked: 0, missed: 0, process: row.process, peer: row.peer });
     if (changed) dirty.add(f);
   }
 
@@ -243,9 +243,24 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean, he
     touchedHeld: (slot: number, id: number) => held.touched(slot, id),
     /** Attribution named the owners of a held flow on its stand-in. */
     heldAttributed: (standIn: Flow) => held.attributed(standIn),
-    /** Open flows of a write not finished, as they are now (a held flow's row is rebuilt; closed ones are left out). */
-    openNow: (open: Flow[]) => open.map(held.current).filter((f): f is Flow => f !== null),
-    isTransient: (f: Flow) => held.isTransient(f),
+    /**
+     * Changed open flows as they are now, each once (the later entry of a flow: a held flow may be
+     * listed by key and, once it got its Flow, as that Flow); closed ones are left out.
+     */
+    entriesNow(open: OpenEntry[]): OpenEntry[] {
+      const byId = new Map<number, OpenEntry>();
+      for (const e of open) {
+        const now = held.entryNow(e);
+        if (now === null) continue;
+        byId.delete(now.id);
+        byId.set(now.id, now);
+      }
+      return [...byId.values()];
+    },
+    /** Entries as Flows to build rows from (held ones made now, as they stand); closed ones are left out. */
+    flowsOf: (open: OpenEntry[]) => open.map(held.flowOf).filter((f): f is Flow => f !== null),
+    /** The store holds this entry's latest counters (isStored, for a held flow's key too). */
+    entryStored: (e: OpenEntry) => (e instanceof HeldKey ? held.keyStored(e) : isStored(e)),
     rowKey: (f: Flow) => held.rowKey(f),
     needsRow: (f: Flow, cls: Classification) => !rowIsCurrent(f, cls), totals, openLoss,
   };
@@ -288,6 +303,7 @@ function processRecord(p: ProcessInfo, keepCmdline: boolean): ProcessRecord {
 /** No held flows: the source of a change set whose pipeline holds none (tests). */
 const NO_HELD: HeldSource = {
   find: () => null,
+  packets: () => 0,
   flowOf: () => {
     throw new Error('no held flows');
   },

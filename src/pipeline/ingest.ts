@@ -355,6 +355,8 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: 
     idOf: (slot: number) => table.idAt(slot),
     /** Flow `id` in slot `slot`: 'held', its Flow, or null once it closed. */
     findHeld: (slot: number, id: number) => table.find(slot, id),
+    /** The packets of the held flow in a slot. */
+    heldPackets: (slot: number) => table.heldPackets(slot),
     /** A held flow's Flow for attribution at its first packet: the flow's own Flow if it gets one while this is kept (flow-table.ts peek). */
     standIn: (slot: number) => table.peek(slot, true),
     /** Flows finish(stopWhen) left open. */
