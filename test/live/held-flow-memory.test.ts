@@ -94,6 +94,8 @@ describeNeeding(LIVE_NEEDS, 'the daemon: memory per open flow under a UDP flood'
     const engine = startLiveEngine({ db, interface: [HOST_END], filter: `udp and src host ${NS_ADDR}`, evidence: 'none', attribution: 'procfs' });
     const seconds: LiveSecond[] = [];
     engine.on('second', (s) => seconds.push(s));
+    let seen = 0;
+    engine.on('stats', (s) => { seen = s.packets; });
     await new Promise((ok) => engine.on('started', ok));
     while (!seconds.some((s) => s.stored)) await sleep(50);
     const before = memoryNow();
@@ -105,9 +107,9 @@ describeNeeding(LIVE_NEEDS, 'the daemon: memory per open flow under a UDP flood'
     expect(said.trim()).toBe(`sent ${FLOWS}`);
     // Every captured flow written: the packets stop growing and a whole second's write has stored them.
     let packets = -1;
-    for (let i = 0; i < 100 && (engine['ingest'].counts.packets !== packets || seconds.at(-1)?.flows !== 0); i++) {
-      packets = engine['ingest'].counts.packets;
-      await sleep(500);
+    for (let i = 0; i < 100 && (seen !== packets || seconds.at(-1)?.flows !== 0); i++) {
+      packets = seen;
+      await sleep(1100);
     }
     const grown = memoryNow() - before;
     const perFlow = grown / packets;
