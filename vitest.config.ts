@@ -68,6 +68,8 @@ const HOST = [
   'test/service/status.test.ts',
   // A live daemon (restarted) in its own namespace while export --follow reads the store.
   'test/export/follow-live.test.ts',
+  // A UDP flood from a namespace of its own (oafx-mem) into the live engine on its veth: memory per open flow.
+  'test/live/held-flow-memory.test.ts',
   // A live daemon with --retain 3s in its own namespace (oart-live).
   'test/live/retention-live.test.ts',
   // A 200k-flow store read by CLI children under heap caps (CPU-bound minutes; a tmpfs mount as root).

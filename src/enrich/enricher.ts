@@ -82,11 +82,11 @@ export interface EnrichStats extends DnsStats {
 
 export interface Enricher {
   /**
-   * `bareSynSeq` ≥ 0: the flow table held this flow without a Flow object so far (only bare SYNs
-   * from its initiator, all with this sequence number); its dnsName is already the cache's name
-   * as of its first packet, and its stream starts after that SYN.
+   * `held`: the flow table held this flow without a Flow object so far (flow-table.ts count()):
+   * its dnsName is already the cache's name as of its first packet. `synSeq` ≥ 0: it was made of
+   * bare SYNs from its initiator, all with this sequence number: its stream starts after it.
    */
-  onFlowOpen(flow: Flow, bareSynSeq?: number): void;
+  onFlowOpen(flow: Flow, held?: boolean, synSeq?: number): void;
   onPacket(flow: Flow, dir: number, pkt: Packet, d: Decoded): void;
   /** The UDP payload of a datagram that came in IP fragments, once they are all in (`ts`: the last one's time). */
   onDatagram(flow: Flow, dir: number, payload: Buffer, ts: number): void;
@@ -110,14 +110,14 @@ export function createEnricher(sink: EnrichSink, opts: EnricherOptions = {}): En
     http: (r) => { stats.httpRequests++; sink.http(r); },
   };
 
-  function onFlowOpen(flow: Flow, bareSynSeq = -1): void {
+  function onFlowOpen(flow: Flow, held = false, synSeq = -1): void {
     // A flow the table held without a Flow got its name from the cache at its first packet.
-    const name = bareSynSeq >= 0 ? flow.dnsName : cache.nameFor(flow.responderAddr, flow.responderAddr.length, flow.firstSeen);
+    const name = held ? flow.dnsName : cache.nameFor(flow.responderAddr, flow.responderAddr.length, flow.firstSeen);
     flow.dnsName = name;
     offerHostname(flow, 'dns', name);
     const st = initialState(flow);
     flow.enrich = st;
-    if (bareSynSeq >= 0 && st !== null) noteSyn(st, DIR_OUT, bareSynSeq);
+    if (synSeq >= 0 && st !== null) noteSyn(st, DIR_OUT, synSeq);
   }
 
   function onPacket(flow: Flow, dir: number, pkt: Packet, d: Decoded): void {

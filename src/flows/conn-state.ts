@@ -91,7 +91,12 @@ export function trackTcpConn(words: FlowWords, at: number, dir: number, flags: n
 
 /** One packet of a non-TCP flow: 'd' when it carries payload (as Zeek's UDP history). */
 export function trackOtherConn(f: Flow, dir: number, payloadLen: number): void {
-  if (payloadLen > 0) addHistory(f, dir, H_DATA);
+  trackOtherConnAt(f.words, f.at, dir, payloadLen);
+}
+
+/** trackOtherConn by row (a flow the table holds without a Flow object, flow-table.ts). */
+export function trackOtherConnAt(words: FlowWords, at: number, dir: number, payloadLen: number): void {
+  if (payloadLen > 0) addHistoryAt(words.conn, at * CONN_WORDS, dir, H_DATA);
 }
 
 function stateOf(w: number, dir: number): number {

@@ -1,6 +1,6 @@
 import type { Packet } from '../capture/packet.js';
 import { IPPROTO, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Decoded } from '../decode/decoded.js';
-import { trackOtherConn, trackTcpConn } from './conn-state.js';
+import { trackOtherConn, trackOtherConnAt, trackTcpConn } from './conn-state.js';
 import { bareSynSeq, trackBareSyn } from './tcp-loss.js';
 import {
   CONN_WORDS, DIR_IN, DIR_OUT, LOSS_WORDS, newFlowWords, TCP_STATE_ESTABLISHED, TCP_STATE_FIN_IN, TCP_STATE_FIN_OUT, TCP_STATE_RST_IN,
@@ -74,12 +74,19 @@ export interface FlowTableOptions {
   halfOpenTimeoutUs?: number;
   /**
    * Called once per Flow object, right after it is made, before the packet that made it is
-   * counted: at the flow's first packet (ingest(), or count() for a packet that is not a bare
-   * SYN), or, for a flow count() held without a Flow, when it gets one (its first other packet,
-   * its close, flows()). `bareSynSeq` is -1 for the former; for the latter the sequence number of
-   * the bare SYNs it has counted (all alike), its dnsName already set from nameAtOpen.
+   * counted: at the flow's first packet (ingest(), or count() for a packet it does not hold), or,
+   * for a flow count() held without a Flow (`held`), when it gets one (its first other packet,
+   * its close, flows()): its dnsName already set from nameAtOpen. `synSeq`: a held TCP
+   * flow's bare SYNs' sequence number (all alike), else -1.
    */
-  onOpen?: (f: Flow, bareSynSeq: number) => void;
+  onOpen?: (f: Flow, held: boolean, synSeq: number) => void;
+  /**
+   * For count(): true when the caller reads the payload of this (non-TCP) packet's flow, e.g. the
+   * enricher's DNS ports: such a flow gets its Flow at its first packet. Without this option
+   * count() holds only flows of bare SYNs; with it also a non-TCP flow, not fragmented, seen one
+   * way only from the initiator its first packet names (pickInitiator): a UDP flood's flows.
+   */
+  readsPayload?: (d: Decoded) => boolean;
   /**
    * For a flow count() holds without a Flow: the responder's name as of its first packet (the DNS
    * cache of src/enrich), kept until the Flow is made (its dnsName then). Default: none.
@@ -112,6 +119,21 @@ export interface FlowTable {
   lastDir: number;
   /** True when the last ingest created its flow. */
   lastNew: boolean;
+  /** The slot of the flow the last ingest()/count() counted into: with idAt(), a held flow's key. */
+  lastSlot: number;
+  /** The id of the flow in slot `s` (held or not); -1 when the slot is free. */
+  idAt(s: number): number;
+  /** Flow `id` in slot `s`: 'held' (count() holds it without a Flow), its Flow, or null (closed, or never there). */
+  find(s: number, id: number): Flow | 'held' | null;
+  /**
+   * The Flow of the held flow in slot `s` as it would be made now, not kept by the table and no
+   * onOpen (the daemon builds a held flow's row from it). `standIn`: if the flow gets its Flow
+   * while something else still keeps this object (attribution waiting for a rescan, a kernel
+   * event), it is this object, refreshed: what was attached to it stays attached.
+   */
+  peek(s: number, standIn: boolean): Flow;
+  /** The packets of the held flow in slot `s` (0: none held there). */
+  heldPackets(s: number): number;
   /** Closes flows idle past their timeout at capture time nowUs; cost is the number closed. */
   expire(nowUs: number): number;
   /**
@@ -160,11 +182,14 @@ const R_IFACE = 15;  // such a flow's interface
 const CLOSED_CHUNK = 64;
 
 /** A flow held without a Flow object: its doubles, per slot. */
-const BARE_NUMS = 4;
+const BARE_NUMS = 6;
 const B_ID = 0;
 const B_FIRST = 1;
 const B_LAST = 2;
 const B_BYTES = 3;
+const B_PAYLOAD = 4;
+const B_BY = 5; // index into INITIATOR_BY
+const INITIATOR_BY: readonly Flow['initiatorBy'][] = ['syn', 'syn-ack', 'port', 'first-packet'];
 
 export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
   const idle = opts.idleTimeoutUs ?? DEFAULT_IDLE_TIMEOUT_US;
@@ -178,6 +203,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
   if (!(Number.isInteger(maxFlows) && maxFlows >= 1)) throw new RangeError(`maxFlows must be a positive integer, not ${maxFlows}`);
   const early: EarlyExpiries = { evictedHalfOpen: 0, evictedFinished: 0, evictedActive: 0, halfOpenTimeout: 0 };
   const onOpen = opts.onOpen;
+  const readsPayload = opts.readsPayload;
   const onClose = opts.onClose;
   const remap = opts.hash;
 
@@ -208,6 +234,8 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
   // (id, first and last time, IP bytes) and rec[R_IFACE]; names from nameAtOpen by slot.
   let bareNums = new Float64Array(cap * BARE_NUMS);
   const bareNames = new Map<number, string>();
+  // Per slot, a held flow's stand-in (peek(s, true)), as long as someone else keeps it.
+  let standIns = new Array<WeakRef<Flow> | undefined>(cap).fill(undefined);
   // Where lookup() found the packet's flow: the hash and key ports, for create().
   let lookHash = 0;
   let lookSport = 0;
@@ -218,6 +246,11 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     count: countPacket,
     lastDir: DIR_OUT,
     lastNew: false,
+    lastSlot: -1,
+    idAt,
+    find,
+    peek,
+    heldPackets: (s: number) => rec[s * REC + R_BARE],
     expire,
     closeAll,
     get size() {
@@ -232,22 +265,27 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     const s = lookup(pkt, d);
     if (s < 0) return create(pkt, d);
     table.lastNew = false;
+    table.lastSlot = s;
     const f = flowAt(s);
     count1(f, s, table.lastDir, pkt, d);
     return f;
   }
 
   function countPacket(pkt: Packet, d: Decoded): Flow | null {
-    const bare = isBareSyn(d);
+    const tcp = d.proto === IPPROTO.TCP;
+    const bare = tcp ? isBareSyn(d) : d.fragment === 0 && readsPayload !== undefined && !readsPayload(d);
     const s = lookup(pkt, d);
     if (s < 0) {
       if (!bare) return create(pkt, d);
-      createBare(pkt, d);
+      const by = tcp ? BY_SYN : heldInitiator(d);
+      if (by < 0) return create(pkt, d);
+      createBare(pkt, d, by);
       return null;
     }
     table.lastNew = false;
+    table.lastSlot = s;
     if (rec[s * REC + R_BARE] > 0) {
-      if (bare && table.lastDir === DIR_OUT && trackBareSyn(tcpRows.loss, s, d.tcpSeq)) {
+      if (bare && table.lastDir === DIR_OUT && (!tcp || trackBareSyn(tcpRows.loss, s, d.tcpSeq))) {
         countBare(s, pkt, d);
         return null;
       }
@@ -314,6 +352,32 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     return true;
   }
 
+  /**
+   * How a non-TCP flow's first packet names its initiator (index into INITIATOR_BY) when the sender
+   * is the initiator; -1 when the receiver is (such a flow is not held: held rows count one way).
+   */
+  function heldInitiator(d: Decoded): number {
+    const [swap, by] = pickInitiator(d, lookSport, lookDport);
+    return swap ? -1 : INITIATOR_BY.indexOf(by);
+  }
+
+  function idAt(s: number): number {
+    if (rec[s * REC + R_BARE] > 0) return bareNums[s * BARE_NUMS + B_ID];
+    const f = slots[s];
+    return f === null || f === undefined ? -1 : f.id;
+  }
+
+  function find(s: number, id: number): Flow | 'held' | null {
+    if (s < 0 || s >= used || idAt(s) !== id) return null;
+    return rec[s * REC + R_BARE] > 0 ? 'held' : slots[s];
+  }
+
+  function peek(s: number, standIn: boolean): Flow {
+    const f = heldFlow(s);
+    if (standIn) standIns[s] = new WeakRef(f);
+    return f;
+  }
+
   function lastSeenOf(s: number): number {
     return rec[s * REC + R_BARE] > 0 ? bareNums[s * BARE_NUMS + B_LAST] : (slots[s] as Flow).lastSeen;
   }
@@ -377,7 +441,8 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     indexInsert(s, h);
     count++;
     table.lastNew = true;
-    if (onOpen !== undefined) onOpen(f, -1);
+    table.lastSlot = s;
+    if (onOpen !== undefined) onOpen(f, false, -1);
     count1(f, s, swap ? DIR_IN : DIR_OUT, pkt, d);
     return f;
   }
@@ -397,10 +462,11 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
   }
 
   /**
-   * A new flow from a bare SYN, held in the slot's rows only (see count()). What count1() and
-   * create() would have recorded: initiator the sender ('syn'), one packet out, TCP state SYN.
+   * A new flow held in the slot's rows only (see count()): a bare SYN, or a non-TCP packet whose
+   * sender is the initiator (`by`, from pickInitiator). What count1() and create() would have
+   * recorded: one packet out, TCP state SYN for a SYN.
    */
-  function createBare(pkt: Packet, d: Decoded): void {
+  function createBare(pkt: Packet, d: Decoded, by: number): void {
     const h = lookHash;
     if (count >= maxFlows) evictOne();
     const s = allocSlot();
@@ -414,58 +480,85 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     bareNums[n + B_FIRST] = pkt.ts;
     bareNums[n + B_LAST] = pkt.ts;
     bareNums[n + B_BYTES] = 0;
+    bareNums[n + B_PAYLOAD] = 0;
+    bareNums[n + B_BY] = by;
     append(s, LIST_HALF_OPEN);
     indexInsert(s, h);
     count++;
     table.lastNew = true;
     table.lastDir = DIR_OUT;
+    table.lastSlot = s;
     if (nameAtOpen !== undefined) {
       const name = nameAtOpen(pkt, d);
       if (name !== null) bareNames.set(s, name);
     }
-    trackBareSyn(tcpRows.loss, s, d.tcpSeq);
+    if (d.proto === IPPROTO.TCP) trackBareSyn(tcpRows.loss, s, d.tcpSeq);
     countBare(s, pkt, d);
   }
 
-  /** One bare SYN from the initiator of a flow held without a Flow: count1()'s work, by row. */
+  /** One packet from the initiator of a flow held without a Flow (a bare SYN, or not TCP): count1()'s work, by row. */
   function countBare(s: number, pkt: Packet, d: Decoded): void {
     const n = s * BARE_NUMS;
     const ts = pkt.ts;
     if (ts > bareNums[n + B_LAST]) bareNums[n + B_LAST] = ts;
     else if (ts < bareNums[n + B_FIRST]) bareNums[n + B_FIRST] = ts;
     bareNums[n + B_BYTES] += d.ipLen;
+    bareNums[n + B_PAYLOAD] += d.payloadWireLen;
     const r = s * REC;
     const packets = ++rec[r + R_BARE];
-    trackTcpConn(tcpRows, s, DIR_OUT, d.tcpFlags, d.payloadWireLen, d.tcpWindow);
+    if (d.proto === IPPROTO.TCP) trackTcpConn(tcpRows, s, DIR_OUT, d.tcpFlags, d.payloadWireLen, d.tcpWindow);
+    else trackOtherConnAt(tcpRows, s, DIR_OUT, d.payloadWireLen);
     let list = rec[r + R_LIST];
-    if (list === LIST_HALF_OPEN && packets > HALF_OPEN_MAX_PACKETS) list = LIST_TCP;
+    if (list === LIST_HALF_OPEN && packets > HALF_OPEN_MAX_PACKETS) list = protoList(d.proto);
     if (tails[list] !== s) {
       unlink(s);
       append(s, list);
     }
   }
 
-  /** Gives a flow of bare SYNs its Flow object (the same fields count1() would have filled). */
+  /**
+   * Gives a flow held without a Flow its Flow object (the same fields count1() would have filled):
+   * its stand-in when one is still about (peek), else a new one.
+   */
   function makeFlow(s: number): Flow {
+    const kept = standIns[s]?.deref();
+    standIns[s] = undefined;
+    const f = kept ?? heldFlow(s);
+    if (kept !== undefined) fillHeld(f, s);
+    bareNames.delete(s);
+    rec[s * REC + R_BARE] = 0;
+    slots[s] = f;
+    const tcp = f.proto === IPPROTO.TCP;
+    if (onOpen !== undefined) onOpen(f, true, tcp ? bareSynSeq(tcpRows.loss, s) : -1);
+    return f;
+  }
+
+  /** A new Flow object for the held flow in slot s, as it stands. */
+  function heldFlow(s: number): Flow {
     const r = s * REC;
     const n = s * BARE_NUMS;
     const protoKey = rec[r + R_PROTO];
     const addrLen = protoKey >> 8;
     const ports = rec[r + R_PORTS];
     const f = newFlow(smallInt(bareNums[n + B_ID]), protoKey & 0xff, addrLen === 4 ? 4 : 6, addrFromWords(r + R_IADDR, addrLen),
-      addrFromWords(r + R_RADDR, addrLen), ports >>> 16, ports & 0xffff, 'syn', rec[r + R_IFACE],
+      addrFromWords(r + R_RADDR, addrLen), ports >>> 16, ports & 0xffff, INITIATOR_BY[bareNums[n + B_BY]], rec[r + R_IFACE],
       bareNums[n + B_FIRST], bareNums[n + B_LAST], tcpRows, s);
-    f.packetsOut = rec[r + R_BARE];
-    f.bytesOut = smallInt(bareNums[n + B_BYTES]);
-    f.tcpState = TCP_STATE_SYN;
-    if (bareNames.size > 0) {
-      f.dnsName = bareNames.get(s) ?? null;
-      bareNames.delete(s);
-    }
-    rec[r + R_BARE] = 0;
-    slots[s] = f;
-    if (onOpen !== undefined) onOpen(f, bareSynSeq(tcpRows.loss, s));
+    fillHeld(f, s);
     return f;
+  }
+
+  /** The counters of the held flow in slot s, onto its Flow. */
+  function fillHeld(f: Flow, s: number): void {
+    const n = s * BARE_NUMS;
+    f.firstSeen = bareNums[n + B_FIRST];
+    f.lastSeen = bareNums[n + B_LAST];
+    f.packetsOut = rec[s * REC + R_BARE];
+    f.bytesOut = smallInt(bareNums[n + B_BYTES]);
+    f.payloadOut = smallInt(bareNums[n + B_PAYLOAD]);
+    f.tcpState = f.proto === IPPROTO.TCP ? TCP_STATE_SYN : 0;
+    f.words = tcpRows;
+    f.at = s;
+    if (bareNames.size > 0) f.dnsName = bareNames.get(s) ?? null;
   }
 
   function addrFromWords(at: number, len: number): Buffer {
@@ -546,6 +639,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     freeHead = s;
     count--;
     f.closed = true;
+    standIns[s] = undefined;
     ownWords(f, s);
     if (onClose !== undefined) onClose(f);
   }
@@ -592,6 +686,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
   function grow(): void {
     const newCap = cap * 2;
     slots = slots.concat(new Array<Flow | null>(cap).fill(null));
+    standIns = standIns.concat(new Array<WeakRef<Flow> | undefined>(cap).fill(undefined));
     const bigger = new Int32Array(newCap * REC);
     bigger.set(rec);
     rec = bigger;
@@ -780,6 +875,7 @@ function nextTcpState(state: number, dir: number, flags: number): number {
 }
 
 const ACTIVE_LISTS = [LIST_TCP, LIST_UDP, LIST_OTHER];
+const BY_SYN = INITIATOR_BY.indexOf('syn');
 
 function protoList(proto: number): number {
   return proto === IPPROTO.TCP ? LIST_TCP : proto === IPPROTO.UDP ? LIST_UDP : LIST_OTHER;

@@ -18,6 +18,7 @@ import { explainStoreError, StoreError } from '../store/store-error.js';
 import { createChangeSet, type ActivityCount, type BuiltRow, type ChangedFlows, type ProcessRowOf } from './live-batches.js';
 import type { Flow } from '../flows/flow.js';
 import { createStoreGaps, type StoreGaps, type StoredCounts } from './store-gaps.js';
+import type { OpenEntry } from './held-flows.js';
 import { TypedEvents } from './events.js';
 import { cannotTry, startKernelAttribution, type KernelAttribution } from '../attribution/os/linux/kernel-attribution.js';
 import { UserError } from '../errors.js';
@@ -28,6 +29,8 @@ export type LiveSettings = Omit<DaemonOptionValues, 'evidence' | 'duration'> & {
   evidence?: EvidencePolicy;
   /** stop() resolves within this many ms under any load (default DEFAULTS.stopDeadlineMs). */
   stopDeadlineMs?: number;
+  /** Tests: every flow gets its Flow at its first packet (none is held in the flow table's rows), as with evidence on. */
+  flowAtFirstPacket?: boolean;
   /** Tests: ms between writes (default 1000), e.g. none before stop() to find every flow unwritten then. */
   writeIntervalMs?: number;
   /** The OS whose capture and attribution to use (default process.platform); tests run the macOS path on Linux with it. */
@@ -246,14 +249,26 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
       db.close();
       throw err;
     }
-    this.changes = createChangeSet(this.attributor, settings.keepCmdline === true);
+    this.changes = createChangeSet(this.attributor, settings.keepCmdline === true, () => ({
+      find: (slot, id) => this.ingest.findHeld(slot, id), flowOf: (slot) => this.ingest.heldFlow(slot), packets: (slot) => this.ingest.heldPackets(slot),
+    }));
     const evidence = this.evidence;
+    // Without evidence (written per packet, by Flow), a flow of bare SYNs or one way only is held in
+    // the flow table's rows until it is answered or closes (a flood's flows: see held-flows.ts).
+    const holdFlows = evidence === null && settings.flowAtFirstPacket !== true;
     this.ingest = createIngest(this.changes.sinks, {
-      onOpen: (f) => this.attributor.attributeFlow(f, (flow) => this.changes.resolved(flow, () => this.ingest.classify(flow))),
+      onOpen: (f) => this.attributor.attributeFlow(f, (flow) => this.ownerFound(flow)),
       onPacket: (f, dir, p, d) => {
         this.changes.touched(f);
         if (evidence !== null && !this.evidenceStopped) evidence.write(f, dir, p, d);
       },
+      ...(holdFlows ? {
+        onHeld: (slot: number, first: boolean) => this.heldPacket(slot, first),
+        onHeldFlow: (f: Flow) => {
+          this.changes.gotFlow(f);
+          this.gaps.gotFlow(f);
+        },
+      } : {}),
     }, { maxFlows: settings.maxFlows, boundHeapAtFlows: DEFAULTS.boundHeapAtFlows });
     // Several devices: a forwarded packet crosses more than one (`any` is checked by its cooked link type).
     if (capture.interfaces.length > 1) this.ingest.severalInterfaces();
@@ -264,7 +279,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
       this.shedding = false;
     }, HEARTBEAT_MS);
     this.captureStartUs = Date.now() * 1000;
-    this.gaps = createStoreGaps(this.captureStartUs);
+    this.gaps = createStoreGaps(this.captureStartUs, (f) => this.changes.rowKey(f));
     const ingestPacket = this.ingest.packet;
     capture.start((p) => {
       if (this.shedding) {
@@ -336,6 +351,27 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   stop(): Promise<LiveSummary> {
     this.stopped ??= Promise.resolve().then(() => this.finish(null));
     return this.stopped;
+  }
+
+  /**
+   * A packet counted in a held flow's rows. At its first, attribution looks its socket up as for
+   * any flow, on a stand-in Flow (the flow's own Flow if it gets one while the attributor still
+   * keeps it); owners found while it is held are kept by id (held-flows.ts).
+   */
+  private heldPacket(slot: number, first: boolean): void {
+    const id = this.ingest.idOf(slot);
+    if (first) {
+      const standIn = this.ingest.standIn(slot);
+      this.attributor.attributeFlow(standIn, (flow) => this.ownerFound(flow));
+      if (standIn.process !== null || standIn.peerProcess !== null) this.changes.heldAttributed(standIn);
+    }
+    this.changes.touchedHeld(slot, id);
+  }
+
+  /** Attribution found a flow's owners after its first packet (a rescan, a late kernel event). */
+  private ownerFound(flow: Flow): void {
+    if (!flow.closed && this.ingest.findHeld(flow.at, flow.id) === 'held') this.changes.heldAttributed(flow);
+    else this.changes.resolved(flow, () => this.ingest.classify(flow));
   }
 
   private second(): void {
@@ -462,9 +498,11 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     const { changed } = w;
     const first = w.posted === 0;
     const closed = changed.closed.slice(w.closedDone, w.closedDone + FLUSH_CHUNK_ROWS);
-    const open = changed.open.slice(w.openDone, w.openDone + FLUSH_CHUNK_ROWS - closed.length);
+    const entries = changed.open.slice(w.openDone, w.openDone + FLUSH_CHUNK_ROWS - closed.length);
     w.closedDone += closed.length;
-    w.openDone += open.length;
+    w.openDone += entries.length;
+    // Held flows' rows are built from Flows made now, chunk by chunk (not for a whole second at once).
+    const open = this.changes.flowsOf(entries);
     w.posted++;
     const r = this.changes.rowsOf(open, closed, (f) => this.ingest.classify(f));
     const chunk: Chunk = { first, open, closed, built: r.flows, processes: r.processes };
@@ -507,8 +545,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     this.writing = null;
     const { changed } = w;
     const lost = [chunk, ...w.inFlight];
-    const openLeft = [...lost.flatMap((c) => c.open), ...changed.open.slice(w.openDone)].filter((f) => !f.closed);
-    this.changes.putBack(openLeft, lost.flatMap((c) => c.processes));
+    this.changes.putBack([...lost.flatMap((c) => c.open), ...changed.open.slice(w.openDone)], lost.flatMap((c) => c.processes));
     if (chunk.first && w.evidence) this.evidenceCarried = { segments: w.evidence.segments, deleted: w.evidence.deleted };
     const closedLeft = [...lost.flatMap((c) => c.closed), ...changed.closed.slice(w.closedDone)]
       .filter((c) => this.changes.needsRow(c.flow, c.cls)).map((c) => c.flow);
@@ -526,12 +563,12 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   }
 
   /** The flows of a second's write that a stop came before: they go first into the stop's write. */
-  private unfinishedWrite(): { open: Flow[]; closed: ChangedFlows['closed'] } {
+  private unfinishedWrite(): { open: OpenEntry[]; closed: ChangedFlows['closed'] } {
     const w = this.writing;
     this.writing = null;
     if (w === null) return { open: [], closed: [] };
     // A flow open when taken that closed since is in the change set's closed flows already.
-    return { open: w.changed.open.slice(w.openDone).filter((f) => !f.closed), closed: w.changed.closed.slice(w.closedDone) };
+    return { open: w.changed.open.slice(w.openDone), closed: w.changed.closed.slice(w.closedDone) };
   }
 
   /** Skip reasons with a count, and the packets shed to keep up. */
@@ -587,9 +624,9 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     const unfinished = this.unfinishedWrite();
     const taken = this.changes.takeChanged();
     // A flow can be in both (left open by the unfinished write, touched since): once.
-    const changed = { ...taken, open: [...new Set([...unfinished.open, ...taken.open])], closed: [...unfinished.closed, ...taken.closed] };
+    const changed = { ...taken, open: this.changes.entriesNow([...unfinished.open, ...taken.open]), closed: [...unfinished.closed, ...taken.closed] };
     const isStored = (c: { flow: Flow }) => this.changes.isStored(c.flow);
-    const counted = (f: Flow) => this.changes.isStored(f);
+    const counted = (e: OpenEntry) => this.changes.entryStored(e);
     // An open flow that saw packets since its row is stale; one that only got its owner since is not
     // (its counters are stored), nor is a closed flow only lacking its final classification or owner.
     const chunks = [
@@ -605,7 +642,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     for (let i = 0; i === 0 || i < chunks.length; i++) {
       if (i > 0 && late()) return unwritten;
       const chunk = chunks[i] ?? { open: [], closed: [], stale: 0 };
-      const r = this.changes.rowsOf(chunk.open, chunk.closed, (f) => this.ingest.classify(f));
+      const r = this.changes.rowsOf(this.changes.flowsOf(chunk.open), chunk.closed, (f) => this.ingest.classify(f));
       // Records and evidence rows go with the first chunk; progress with each: what is unwritten if this is the last.
       const rows: LiveRows = {
         flows: r.rows, processes: r.processes.map((p) => processRow(p.seq, p.rec)),

@@ -7,6 +7,7 @@ import { lossOf } from '../flows/tcp-loss.js';
 import type { IngestSinks } from '../pipeline/ingest.js';
 import { processNumbering } from '../store/process-numbers.js';
 import { flowRow, type ProcessRecord, type Row } from '../store/session-rows.js';
+import { createHeldFlows, HeldKey, type HeldFlows, type HeldSource, type OpenEntry } from './held-flows.js';
 
 /** Totals over the flows that closed so far. */
 export interface ClosedTotals {
@@ -41,8 +42,8 @@ export interface BuiltRow {
 export interface ChangedFlows {
   /** Flows that closed, classified as they closed. */
   closed: { flow: Flow; cls: Classification }[];
-  /** Open flows that saw packets (or an owner) since the last take. */
-  open: Flow[];
+  /** Open flows that saw packets (or an owner) since the last take: Flows, then held flows by key (see flowsOf). */
+  open: OpenEntry[];
   dns: DnsRecord[];
   http: HttpRecord[];
 }
@@ -56,8 +57,10 @@ export interface ChangedFlows {
  * every one-packet flow would be written twice: when new, and when its half-open timeout closes
  * it), and a stop tells a flow whose latest counters are not in the store from one only closing (`isStored`).
  */
-export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
+export function createChangeSet(attributor: Attributor, keepCmdline: boolean, heldSource?: () => HeldSource) {
   const dirty = new Set<Flow>();
+  // Flows the table holds without a Flow (held-flows.ts): none without a source.
+  const held: HeldFlows = createHeldFlows(attributor, heldSource ?? (() => NO_HELD));
   let closed: ChangedFlows['closed'] = [];
   /** The entries of `closed` by flow (a late owner updates its flow's entry in place). */
   let closedEntry = new Map<Flow, ChangedFlows['closed'][number]>();
@@ -116,7 +119,8 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
 
   /** Everything changed since the last call, not yet made into rows. */
   function takeChanged(): ChangedFlows {
-    const changed: ChangedFlows = { closed, open: [...dirty], dns, http };
+    const changed: ChangedFlows = { closed, open: [...dirty] as OpenEntry[], dns, http };
+    held.take(changed.open);
     dirty.clear();
     closed = [];
     closedEntry = new Map();
@@ -136,9 +140,9 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
     const open: Flow[] = [];
     const closedOut: Flow[] = [];
     const add = (flow: Flow, cls: Classification, into: Flow[]) => {
-      const process = attributor.processOf(flow);
+      const process = held.processOf(flow);
       if (process?.self) return; // our own traffic (none expected: no network calls) is not audited
-      const peer = attributor.peerOf(flow);
+      const peer = held.peerOf(flow);
       rows.push(flowRow(flow, cls, processSeq(process), processSeq(peer)));
       const l = flow.closed ? null : lossOf(flow);
       flows.push({
@@ -164,14 +168,24 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
    * Rows that could not be written: open flows are written with the next batch (they are in the
    * flow table anyway), process rows too (one per process at most: flows point at them).
    */
-  function putBack(open: Flow[], processRows: ProcessRowOf[]): void {
-    for (const f of open) dirty.add(f);
+  function putBack(open: OpenEntry[], processRows: ProcessRowOf[]): void {
+    for (const e of open) {
+      if (e instanceof HeldKey || held.isTransient(e)) held.putBack(e);
+      else if (!e.closed) dirty.add(e);
+    }
     processes = [...processRows, ...processes];
   }
 
   /** These rows are in the store now (as they were built: their flows may have moved on since). */
   function wrote(rows: BuiltRow[]): void {
-    for (const b of rows) {
+    for (const row of rows) {
+      let b = row;
+      if (held.isTransient(b.flow)) {
+        // A held flow's row (no TCP acknowledged: nothing for openLoss), kept by id until it has a Flow.
+        const now = held.wrote(b.flow, b.packets, b.cls, b.process, b.peer);
+        if (now === null) continue;
+        b = { ...b, flow: now };
+      }
       dropOpenLoss(written.get(b.flow));
       // A flow that closed while its open row was on its way counts in the closed totals already.
       const acked = b.flow.closed ? 0 : b.acked;
@@ -184,13 +198,21 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
 
   /** The store holds this flow's latest counters (and its owner: a flow resolved later is touched and forgotten). */
   function isStored(f: Flow): boolean {
-    return written.get(f)?.packets === f.packetsOut + f.packetsIn;
+    const packets = held.isTransient(f) ? held.writtenPackets(f) : written.get(f)?.packets;
+    return packets === f.packetsOut + f.packetsIn;
+  }
+
+  /** A held flow got its Flow: what was kept of it by id (owners, last written row, changed) is now the Flow's. */
+  function gotFlow(f: Flow): void {
+    const { row, dirty: changed } = held.gotFlow(f);
+    if (row !== null) written.set(f, { packets: row.packets, cls: row.cls, acked: 0, missed: 0, process: row.process, peer: row.peer });
+    if (changed) dirty.add(f);
   }
 
   /** The store holds exactly this row: same counters, owners and classification. */
   function rowIsCurrent(f: Flow, cls: Classification): boolean {
     const w = written.get(f);
-    return w !== undefined && w.process === attributor.processOf(f) && w.peer === attributor.peerOf(f)
+    return w !== undefined && w.process === held.processOf(f) && w.peer === held.peerOf(f)
       && w.packets === f.packetsOut + f.packetsIn && w.cls.activity === cls.activity
       && w.cls.ollama === cls.ollama && w.cls.reason === cls.reason;
   }
@@ -216,7 +238,30 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean) {
   }
 
   return {
-    sinks, touched: (f: Flow) => dirty.add(f), resolved, takeChanged, rowsOf, putBack, wrote, isStored,
+    sinks, touched: (f: Flow) => dirty.add(f), resolved, takeChanged, rowsOf, putBack, wrote, isStored, gotFlow,
+    /** A packet counted in held flow `id` at `slot` (no Flow). */
+    touchedHeld: (slot: number, id: number) => held.touched(slot, id),
+    /** Attribution named the owners of a held flow on its stand-in. */
+    heldAttributed: (standIn: Flow) => held.attributed(standIn),
+    /**
+     * Changed open flows as they are now, each once (the later entry of a flow: a held flow may be
+     * listed by key and, once it got its Flow, as that Flow); closed ones are left out.
+     */
+    entriesNow(open: OpenEntry[]): OpenEntry[] {
+      const byId = new Map<number, OpenEntry>();
+      for (const e of open) {
+        const now = held.entryNow(e);
+        if (now === null) continue;
+        byId.delete(now.id);
+        byId.set(now.id, now);
+      }
+      return [...byId.values()];
+    },
+    /** Entries as Flows to build rows from (held ones made now, as they stand); closed ones are left out. */
+    flowsOf: (open: OpenEntry[]) => open.map(held.flowOf).filter((f): f is Flow => f !== null),
+    /** The store holds this entry's latest counters (isStored, for a held flow's key too). */
+    entryStored: (e: OpenEntry) => (e instanceof HeldKey ? held.keyStored(e) : isStored(e)),
+    rowKey: (f: Flow) => held.rowKey(f),
     needsRow: (f: Flow, cls: Classification) => !rowIsCurrent(f, cls), totals, openLoss,
   };
 }
@@ -254,3 +299,12 @@ function processRecord(p: ProcessInfo, keepCmdline: boolean): ProcessRecord {
     cmdline: argv.join(' '), uid: p.uid, role: p.role, ollamaTree: p.ollamaTree, source: 'procfs',
   };
 }
+
+/** No held flows: the source of a change set whose pipeline holds none (tests). */
+const NO_HELD: HeldSource = {
+  find: () => null,
+  packets: () => 0,
+  flowOf: () => {
+    throw new Error('no held flows');
+  },
+};

@@ -20,8 +20,19 @@ export interface StoredCounts {
  * memory stays bounded; open flows are written once a write succeeds again. A gap runs from the
  * last successful write to the last failed one: the rows of that window are what was lost.
  */
-export function createStoreGaps(startUs: number) {
+export function createStoreGaps(startUs: number, rowKey: (f: Flow) => Flow | number = (f) => f) {
   const hasRow = new WeakSet<Flow>();
+  // Flows held in the flow table's rows (held-flows.ts) are known by id until they get a Flow (gotFlow).
+  const heldHasRow = new Set<number>();
+  const has = (f: Flow): boolean => {
+    const k = rowKey(f);
+    return typeof k === 'number' ? heldHasRow.has(k) : hasRow.has(k);
+  };
+  const add = (f: Flow): void => {
+    const k = rowKey(f);
+    if (typeof k === 'number') heldHasRow.add(k);
+    else hasRow.add(k);
+  };
   const counts: StoredCounts = { flows: 0, flowsNotStored: 0, flowsIncomplete: 0, recordsNotStored: 0, gaps: [] };
   let open: StoreGap | null = null;
   let lastWriteUs = startUs;
@@ -37,14 +48,18 @@ export function createStoreGaps(startUs: number) {
     /** A write of these flows succeeded at nowUs. Returns the gap it closed, if any. */
     wrote(flows: Flow[], nowUs: number): StoreGap | null {
       for (const f of flows) {
-        if (hasRow.has(f)) continue;
-        hasRow.add(f);
+        if (has(f)) continue;
+        add(f);
         counts.flows++;
       }
       lastWriteUs = nowUs;
       const closed = open;
       open = null;
       return closed;
+    },
+    /** A held flow got its Flow: a row written while it was held is its row. */
+    gotFlow(f: Flow): void {
+      if (heldHasRow.delete(f.id)) hasRow.add(f);
     },
     /** A write failed at nowUs: `closedFlows` and `records` are dropped. Returns the gap when this failure opened it. */
     failed(closedFlows: Flow[], records: number, nowUs: number): StoreGap | null {
@@ -55,7 +70,7 @@ export function createStoreGaps(startUs: number) {
       }
       open.end_us = nowUs;
       for (const f of closedFlows) {
-        if (hasRow.has(f)) {
+        if (has(f)) {
           open.flows_incomplete++;
           counts.flowsIncomplete++;
         } else {

@@ -60,10 +60,21 @@ export interface IngestOptions {
   nowUs?: number;
 }
 
-/** Optional per-flow and per-packet hooks (the live daemon: attribution, evidence, dirty tracking). */
+/**
+ * Optional per-flow and per-packet hooks (the live daemon: attribution, evidence, dirty tracking).
+ * Without onHeld, hooks get every flow as a Flow from its first packet. With onHeld, a flow the
+ * table holds in its rows (flow-table.ts count(): bare SYNs, or one way only with no payload read)
+ * is told by its slot (ingest.heldFlow, ingest.standIn), and gets its Flow when answered or closed.
+ */
 export interface IngestHooks {
+  /** A flow's first packet, with its Flow (not for held flows: see onHeld). */
   onOpen?(f: Flow): void;
+  /** A packet of a flow with its Flow. */
   onPacket?(f: Flow, dir: number, p: Packet, d: Decoded): void;
+  /** A packet counted in a held flow's rows only: its slot (and idOf(slot)); `first`: the flow's first packet. */
+  onHeld?(slot: number, first: boolean): void;
+  /** A held flow got its Flow (answered, closed, adopted). */
+  onHeldFlow?(f: Flow): void;
 }
 
 /**
@@ -116,16 +127,21 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: 
   });
 
   let boundHeapAt = opts.boundHeapAtFlows ?? Infinity;
-  // Without per-flow hooks nothing needs a flow's Flow object at a bare SYN: the table holds such
-  // flows in its rows until they are answered or close (a SYN flood's flows: ~230 instead of ~870
-  // bytes each). Hooks (live attribution at a flow's first packet, evidence per packet) get a Flow always.
-  const bareSyns = hooks.onOpen === undefined && hooks.onPacket === undefined;
+  // Without per-flow hooks nothing needs a flow's Flow object at a bare SYN, or at a packet one way
+  // whose payload nothing reads: the table holds such flows in its rows until they are answered or
+  // close (a flood's flows: ~230 instead of ~870 bytes each). Hooks that take a Flow per packet
+  // (evidence) get a Flow always; onHeld takes a held flow's slot instead.
+  const bareSyns = hooks.onHeld !== undefined || (hooks.onOpen === undefined && hooks.onPacket === undefined);
+  const onHeld = hooks.onHeld;
   const table = createFlowTable({
     maxFlows: opts.maxFlows,
-    onOpen: (f, bareSynSeq) => {
-      enricher.onFlowOpen(f, bareSynSeq);
-      hooks.onOpen?.(f);
+    onOpen: (f, held, synSeq) => {
+      enricher.onFlowOpen(f, held, synSeq);
+      if (!held) hooks.onOpen?.(f);
+      else hooks.onHeldFlow?.(f);
     },
+    // The enricher reads UDP payload on DNS ports only (enricher.ts initialState).
+    readsPayload: (d) => d.proto === IPPROTO.UDP && (isDnsPort(d.srcPort) || isDnsPort(d.dstPort)),
     nameAtOpen: (p, d) => enricher.dnsCache.nameFor(p.buf, d.addrLen, p.ts, d.dstOff),
     onClose: (f) => {
       enricher.onFlowClose(f);
@@ -184,7 +200,11 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: 
       boundHeapGrowth();
       boundHeapAt = Infinity;
     }
-    if (flow === null) return; // a bare SYN, counted in the table's rows: nothing else reads it
+    if (flow === null) {
+      // Held in the table's rows: nothing else reads the packet.
+      if (onHeld !== undefined) onHeld(table.lastSlot, table.lastNew);
+      return;
+    }
     const dir = table.lastDir;
     if (multi) {
       noteInterface(flow, p);
@@ -322,8 +342,23 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: 
     severalIfaces = true;
   }
 
+  /** The held flow in a slot as a Flow, as it stands now, named as its Flow will be; not kept by the table. */
+  function heldFlow(slot: number): Flow {
+    const f = table.peek(slot, false);
+    enricher.onFlowOpen(f, true, -1);
+    return f;
+  }
+
   return {
-    packet, finish, tick, classify, severalInterfaces, openFlows: () => table.flows(), counts,
+    packet, finish, tick, classify, severalInterfaces, openFlows: () => table.flows(), counts, heldFlow,
+    /** The id of the flow in a slot (onHeld's). */
+    idOf: (slot: number) => table.idAt(slot),
+    /** Flow `id` in slot `slot`: 'held', its Flow, or null once it closed. */
+    findHeld: (slot: number, id: number) => table.find(slot, id),
+    /** The packets of the held flow in a slot. */
+    heldPackets: (slot: number) => table.heldPackets(slot),
+    /** A held flow's Flow for attribution at its first packet: the flow's own Flow if it gets one while this is kept (flow-table.ts peek). */
+    standIn: (slot: number) => table.peek(slot, true),
     /** Flows finish(stopWhen) left open. */
     unclosedAtStop: () => unclosedAtStop,
   };

@@ -43,6 +43,8 @@ export const SCENARIO: Record<string, Traffic[]> = {
   'conn-states.pcap': ['conversations', 'syn', 'sni', 'dns', 'http'],
   // One curl to 203.0.113.80 by address (HTTP) and 600 unanswered SYNs: no DNS, TLS or proxy.
   'syn-flood.pcap': ['conversations', 'syn', 'http'],
+  // UDP one way to 203.0.113.99, an answered UDP echo, a DNS query nothing answers, a ping: no TCP, no DNS response.
+  'udp-flood.pcap': ['conversations'],
 };
 
 /** The oracle's list for one kind of traffic: non-empty exactly when the scenario has that traffic. */

@@ -20,7 +20,7 @@ describe('a flow named after its row was written', () => {
     const f = makeFlow({ closed: true });
     c.sinks.flow(f, other);
     const first = c.takeChanged();
-    c.wrote(c.rowsOf(first.open, first.closed, () => other).flows);
+    c.wrote(c.rowsOf(c.flowsOf(first.open), first.closed, () => other).flows);
     expect(c.isStored(f)).toBe(true);
     c.resolved(f, () => ollamas);
     c.resolved(f, () => ollamas); // a second event for the other end: still one row
@@ -46,7 +46,7 @@ describe('a flow named after its row was written', () => {
     const f = makeFlow({ closed: false });
     c.touched(f);
     const first = c.takeChanged();
-    c.wrote(c.rowsOf(first.open, first.closed, () => other).flows);
+    c.wrote(c.rowsOf(c.flowsOf(first.open), first.closed, () => other).flows);
     c.resolved(f, () => ollamas);
     expect(c.takeChanged().open).toEqual([f]);
     expect(c.isStored(f)).toBe(true);
