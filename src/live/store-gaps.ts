@@ -24,9 +24,12 @@ export function createStoreGaps(startUs: number, rowKey: (f: Flow) => Flow | num
   const hasRow = new WeakSet<Flow>();
   // Flows held in the flow table's rows (held-flows.ts) are known by id until they get a Flow (gotFlow).
   const heldHasRow = new Set<number>();
+  // A held flow's row may be acknowledged after its flow got a Flow and closed (the write was on its
+  // way to the store thread): that row is known by id, and it is the Flow's row too (ids are unique
+  // in a session), so a Flow also has a row when its id has one; the id is moved onto the Flow.
   const has = (f: Flow): boolean => {
     const k = rowKey(f);
-    return typeof k === 'number' ? heldHasRow.has(k) : hasRow.has(k);
+    return typeof k === 'number' ? heldHasRow.has(k) : hasRow.has(k) || heldHasRow.has(k.id);
   };
   const add = (f: Flow): void => {
     const k = rowKey(f);
@@ -48,6 +51,8 @@ export function createStoreGaps(startUs: number, rowKey: (f: Flow) => Flow | num
     /** A write of these flows succeeded at nowUs. Returns the gap it closed, if any. */
     wrote(flows: Flow[], nowUs: number): StoreGap | null {
       for (const f of flows) {
+        const k = rowKey(f);
+        if (typeof k !== 'number' && heldHasRow.delete(k.id)) hasRow.add(k);
         if (has(f)) continue;
         add(f);
         counts.flows++;
