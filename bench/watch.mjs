@@ -144,6 +144,8 @@ async function runReal(flows) {
     return { flows, hwm, rssBefore, rssAfter, firstScreenMs: firstScreenMs ?? NaN, cpuS: (utime + stime) / 100 };
   } finally {
     try { tmux('kill-server'); } catch { /* already gone */ }
+    // tmux here leaves the dead server's socket file behind.
+    rmSync(join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid()}`, socket), { force: true });
     rmSync(dir, { recursive: true, force: true });
   }
 }
