@@ -18,8 +18,11 @@
 // Run after `npm run build`: node bench/watch.mjs [flows...]. WATCH_ROOT=dir measures another
 // build (its dist/, e.g. a worktree of an older commit); WATCH_RUNS=n repeats each size n times
 // and adds a row of the medians; BENCH_LABEL=text prefixes the rows.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+//
+// node bench/watch.mjs --real [flows...] (default 50,000): the real dashboard instead, `watch --db`
+// of the build in a tmux pane of 120×40 under the same writer, its memory read from /proc (runReal).
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable, PassThrough } from 'node:stream';
@@ -67,6 +70,10 @@ const COLUMNS = 120;
 const ROWS = 40;
 const LOAD_S = 20;
 const IDLE_S = 10;
+const REAL = process.argv[2] === '--real';
+/** --real: how long the dashboard runs under the writer, and how often its memory is read. */
+const REAL_S = 22;
+const REAL_SAMPLE_MS = 250;
 
 const WRITER = `
 const Database = require(${JSON.stringify(join(ROOT, 'node_modules/better-sqlite3'))});
@@ -91,6 +98,56 @@ function fakeTerminal() {
     },
   }), { isTTY: true, columns: COLUMNS, rows: ROWS });
   return term;
+}
+
+/** A /proc/PID/status field in MB (VmRSS, VmHWM), or null when the process is gone. */
+function statusMb(pid, field) {
+  try {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch { return null; }
+}
+
+/**
+ * The real dashboard (--real): `watch --db` of this build in a tmux pane of 120×40 (the UI thread
+ * and the data thread, two V8 heaps, in one process) on the store while the writer runs, its
+ * /proc/PID/status read every REAL_SAMPLE_MS for REAL_S seconds: VmHWM at the end, VmRSS before
+ * the first screen (the pane shows no table yet) and the largest after, the first screen's time
+ * and the process's CPU. The pane runs the command with exec, so the pane's pid is node's.
+ */
+async function runReal(flows) {
+  const dir = mkdtempSync(join(tmpdir(), 'oawt-bench-'));
+  const socket = `oawt-bench-${process.pid}`;
+  const tmux = (...args) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+  try {
+    const db = join(dir, 'watch.db');
+    const built = spawnSync(process.execPath, [import.meta.filename, '--build', db, String(flows)], { encoding: 'utf8' });
+    if (built.status !== 0) throw new Error(built.stderr);
+    const writer = spawn(process.execPath, ['-e', WRITER, db], { stdio: 'ignore' });
+    const t0 = Date.now();
+    tmux('new-session', '-d', '-s', 'dash', '-x', String(COLUMNS), '-y', String(ROWS), `exec ${process.execPath} ${join(ROOT, 'bin/ollama-audit.js')} watch --db ${db} --out ${dir}`);
+    const pid = Number(tmux('display-message', '-p', '-t', 'dash', '#{pane_pid}').trim());
+    let firstScreenMs = null;
+    let rssBefore = 0;
+    let rssAfter = 0;
+    while (Date.now() - t0 < REAL_S * 1000) {
+      const rss = statusMb(pid, 'VmRSS');
+      if (rss === null) throw new Error(`watch exited: ${tmux('capture-pane', '-p', '-t', 'dash')}`);
+      if (firstScreenMs === null && /rows · sort/.test(tmux('capture-pane', '-p', '-t', 'dash'))) firstScreenMs = Date.now() - t0;
+      if (firstScreenMs === null) rssBefore = Math.max(rssBefore, rss);
+      else rssAfter = Math.max(rssAfter, rss);
+      await sleep(REAL_SAMPLE_MS);
+    }
+    const hwm = statusMb(pid, 'VmHWM');
+    const [utime, stime] = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ').slice(11, 13).map(Number);
+    writer.kill();
+    return { flows, hwm, rssBefore, rssAfter, firstScreenMs: firstScreenMs ?? NaN, cpuS: (utime + stime) / 100 };
+  } finally {
+    try { tmux('kill-server'); } catch { /* already gone */ }
+    // tmux here leaves the dead server's socket file behind.
+    rmSync(join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid()}`, socket), { force: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function pct(xs, p) {
@@ -195,7 +252,11 @@ async function run(flows) {
 const LABEL = process.env.BENCH_LABEL ? `${process.env.BENCH_LABEL} ` : '';
 const RUNS = Math.max(1, Number(process.env.WATCH_RUNS ?? 1));
 /** The table's columns: title and the figure of one run (a median row takes each column's median). */
-const COLUMNS_OUT = [
+const COLUMNS_OUT = REAL ? [
+  ['VmHWM MB', (r) => r.hwm, 0], ['VmRSS before the first screen MB (largest)', (r) => r.rssBefore, 0],
+  ['VmRSS after it MB (largest)', (r) => r.rssAfter, 0], ['first screen ms after start', (r) => r.firstScreenMs, 0],
+  [`CPU s over the ${REAL_S} s`, (r) => r.cpuS, 1],
+] : [
   ['first frame CPU ms', (r) => r.firstMs, 0], ['frames in 20 s', (r) => r.frames, 0],
   ['per-frame CPU ms median', (r) => r.median, 1], ['p95', (r) => r.p95, 1], ['of which render median', (r) => r.renderMedian, 1],
   ['render p95', (r) => r.renderP95, 1], ['claims evaluation CPU ms median', (r) => r.claimsMedian ?? NaN, 0],
@@ -206,10 +267,10 @@ const COLUMNS_OUT = [
 const rowOf = (label, figures) => `| ${label} | ${figures.map((x, i) => (Number.isNaN(x) ? '-' : x.toFixed(COLUMNS_OUT[i][2]))).join(' | ')} |`;
 console.log(`| flows | ${COLUMNS_OUT.map((c) => c[0]).join(' | ')} |`);
 console.log(`|---|${COLUMNS_OUT.map(() => '---').join('|')}|`);
-for (const n of SIZES.length ? SIZES : [10_000, 50_000]) {
+for (const n of SIZES.length ? SIZES : REAL ? [50_000] : [10_000, 50_000]) {
   const runs = [];
   for (let i = 0; i < RUNS; i++) {
-    const r = await run(n);
+    const r = REAL ? await runReal(n) : await run(n);
     runs.push(COLUMNS_OUT.map((c) => c[1](r)));
     console.log(rowOf(`${LABEL}${r.flows}${RUNS > 1 ? ` run ${i + 1}` : ''}`, runs[i]));
   }

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesLastMinute, emptyFlowState, mergeFlows, rateOf, RATE_WINDOW_MS } from '../../src/watch/state/flow-state.js';
-import { firstFlows, resortedFlows, sortedFlows, SORT_COLUMNS, windowOf, type FlowViewQuery } from '../../src/watch/state/flow-view.js';
+import { firstFlows, keptOrderOf, resortedFlows, sortedFlows, SORT_COLUMNS, windowOf, windowOfKept, type FlowViewQuery } from '../../src/watch/state/flow-view.js';
 import { WatchModel } from '../../src/watch/data/model.js';
 import type { WatchFlow } from '../../src/watch/state/flow-state.js';
 
@@ -209,6 +209,67 @@ describe('a busy store: only what changed is merged and re-placed', () => {
     expect(resortReads).toBeLessThanOrEqual(grown.length * 15);
   });
 
+  it("a frame's window of the kept order and its moved flows (windowOfKept) is a full sort's window and total, for every column, choice and offset", () => {
+    const big = copies(40);
+    for (const sort of SORT_COLUMNS) {
+      for (const choice of [{ all: true }, { all: false, reverse: true }, { all: true, filter: 'act:api !port:53' }, { closed: false }]) {
+        const q = { ...query({ sort, ...choice }), frozen: null };
+        const s = emptyFlowState();
+        mergeFlows(s, big, 0);
+        const base = sortedFlows(s.flows.values(), q, 0);
+        // Moved flows pile up over three rounds without the base being remade, as between two remakings.
+        const kept = keptOrderOf(base, q.sort === 'rate' ? base.filter((f) => rateOf(f, 0).in + rateOf(f, 0).out > 0).map((f) => f.id) : []);
+        s.changed = new Set();
+        for (let round = 1; round <= 3; round++) {
+          const nowMs = round * 1500;
+          const grown = big.filter((_, i) => (i * 31 + round) % 7 === 0).map((r) => ({ ...r, bytes_in: r.bytes_in + round * 999 * ((r.id % 13) + 1) }));
+          const added = rows.map((r) => ({ ...r, id: r.id + 900_000 + round * 1000 }));
+          const renamed = big.slice(round * 10, round * 10 + 5).map((r) => ({ ...r, hostname: `zz-${round}.example`, activity: 'unknown' }));
+          const closed = big.slice(round * 20, round * 20 + 3).map((r) => ({ ...r, conn_state: 'SF', bytes_out: r.bytes_out + 1 }));
+          mergeFlows(s, [...grown, ...added, ...renamed, ...closed], nowMs);
+          for (const id of s.changed!) kept.moved.add(id);
+          s.changed = new Set();
+          const full = sortedFlows(s.flows.values(), q, nowMs);
+          for (const offset of [0, 7, 100, full.length - 5, full.length + 50]) {
+            const v = windowOfKept(kept, s.flows, q, nowMs, offset, 30);
+            const want = windowOf(full, offset, 30);
+            const what = `${sort} ${JSON.stringify(choice)} round ${round} offset ${offset}`;
+            expect(v.total, what).toBe(want.total);
+            expect(v.offset, what).toBe(want.offset);
+            expect(v.rows.map((f) => f.id), what).toEqual(want.rows.map((f) => f.id));
+          }
+        }
+      }
+    }
+  });
+
+  it("a frame of 20,000 flows with a few hundred moved reads the sort keys of the window's rows and the moved flows only, not one per flow", () => {
+    const big = copies(720);
+    const q = { ...query({ sort: 'total' }), frozen: null };
+    const s = emptyFlowState();
+    mergeFlows(s, big, 0);
+    const base = sortedFlows(s.flows.values(), q, 0);
+    let reads = 0;
+    for (const f of base) {
+      const v = f.bytesIn;
+      Object.defineProperty(f, 'bytesIn', { get: () => { reads++; return v; }, configurable: true });
+    }
+    s.changed = new Set();
+    const kept = keptOrderOf(base, []);
+    const grown = big.filter((_, i) => i % 100 === 0).map((r) => ({ ...r, bytes_in: r.bytes_in + 7_777 * ((r.id % 11) + 1) }));
+    mergeFlows(s, grown, 1_000);
+    for (const id of s.changed!) kept.moved.add(id);
+    reads = 0;
+    const v = windowOfKept(kept, s.flows, q, 1_000, 0, 30);
+    const frameReads = reads;
+    expect(v.rows.map((f) => f.id)).toEqual(sortedFlows(s.flows.values(), q, 1_000).slice(0, 30).map((f) => f.id));
+    expect(base.length).toBeGreaterThan(20_000);
+    expect(grown.length).toBeGreaterThan(150);
+    // The window's 30 rows, each compared once with the next moved flow (resortedFlows: ≤ 15 a moved flow, and a copy of all).
+    expect(frameReads).toBeGreaterThan(0);
+    expect(frameReads).toBeLessThanOrEqual(60);
+  });
+
   it("a new order's first screen (firstFlows) is a full sort's first rows and count, for every column and choice", () => {
     const big = copies(40);
     const s = emptyFlowState();
@@ -248,6 +309,33 @@ describe('a busy store: only what changed is merged and re-placed', () => {
     expect(m.owesSort()).toBe(false);
     expect(frameRows(paged)).toEqual(full.slice(paged.offset, paged.offset + 30).map((f) => f.id));
     expect(paged.offset).toBeGreaterThan(0);
+  });
+
+  it("the model's frames over rounds of merges (its kept order remade once enough flows moved) show a full sort's window, by every column, paged and frozen", () => {
+    const big = copies(60);
+    for (const sort of SORT_COLUMNS) {
+      const m = new WatchModel();
+      m.merge(big, 0);
+      let ui = { ...initialUiState(true), all: true, sort };
+      const frameRows = (f: ReturnType<WatchModel['frame']>) => (f.list.kind === 'flows' ? f.list.rows.map((r) => r.id) : []);
+      m.frame(frameQueryOf(ui, 30), 0);
+      m.completeSort(0);
+      for (let round = 1; round <= 8; round++) {
+        const nowMs = round * 700;
+        // ~240 flows grow each round: past 512 moved the kept order is remade.
+        m.merge(big.filter((_, i) => (i * 13 + round) % 7 === 0).map((r) => ({ ...r, bytes_in: r.bytes_in + round * 1_000 * ((r.id % 5) + 1) })), nowMs);
+        if (round === 6) ui = reduce(ui, { type: 'pageDown' }, { total: big.length, height: 30, idAt: () => undefined });
+        const f = m.frame(frameQueryOf(ui, 30), nowMs);
+        const full = sortedFlows(m.flows.flows.values(), { ...frameQueryOf(ui, 30).flows, frozen: null }, nowMs);
+        expect(f.total, `${sort} round ${round}`).toBe(full.length);
+        expect(frameRows(f), `${sort} round ${round}`).toEqual(full.slice(f.offset, f.offset + 30).map((r) => r.id));
+      }
+      // `o` freezes the order as it is: the frozen frame shows the same rows.
+      const before = frameRows(m.frame(frameQueryOf(ui, 30), 6_000));
+      ui = reduce(ui, { type: 'freeze' }, { total: big.length, height: 30, idAt: () => undefined });
+      expect(ui.frozen).toBe(true);
+      expect(frameRows(m.frame(frameQueryOf(ui, 30), 6_000))).toEqual(before);
+    }
   });
 
   it('the unattributed totals and the banner follow merges without walking every flow', () => {

@@ -180,4 +180,27 @@ describe('following a store', () => {
       await src.close();
     }
   });
+
+  itNeeding(['dist'], "the data thread runs with its young generation capped (its reads' short-lived rows made it tens of MB, bench/RESULTS.md)", async () => {
+    const { startThreadSource } = await import('../../dist/watch/data/thread-source.js' as string) as typeof import('../../src/watch/data/thread-source.js');
+    const { DEFAULTS } = await import('../../src/settings.js');
+    // The thread's Worker, caught as the source sends it the query: its limits as the running thread has them.
+    const { Worker } = await import('node:worker_threads');
+    let worker: InstanceType<typeof Worker> | null = null;
+    const post = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (this: InstanceType<typeof Worker>, ...args: Parameters<typeof post>) {
+      worker = this;
+      return post.apply(this, args);
+    };
+    const src = startThreadSource({ dbPath: store.path, pollMs: 250, frameMs: 500, claimsEveryMs: 0, outDir: store.dir }, () => undefined);
+    try {
+      const frame = await new Promise<Frame>((resolve) => { src.onFrame(resolve); src.query(QUERY); });
+      expect(frame.total).toBe(demoFlows(store).length);
+      expect(worker!.resourceLimits!.maxYoungGenerationSizeMb).toBe(DEFAULTS.watch.dataThreadYoungMb);
+      expect(DEFAULTS.watch.dataThreadYoungMb).toBeLessThanOrEqual(4);
+    } finally {
+      Worker.prototype.postMessage = post;
+      await src.close();
+    }
+  });
 });

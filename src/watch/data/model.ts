@@ -9,7 +9,7 @@ import { visible } from '../../text/visible.js';
 import { endpoint, formatPercent } from '../../text/format-values.js';
 import { silenceBanner, type Banner } from '../state/banner.js';
 import { emptyFlowState, mergeFlows, RATE_WINDOW_MS, rateOf, type FlowState, type WatchFlow } from '../state/flow-state.js';
-import { clampOffset, firstFlows, resortedFlows, sortedFlows, windowOf, type FlowView, type FlowViewQuery } from '../state/flow-view.js';
+import { clampOffset, firstFlows, keptOrderOf, resortedFlows, sortedFlows, windowOf, windowOfKept, type FlowView, type FlowViewQuery, type KeptOrder } from '../state/flow-view.js';
 import { groupFlows } from '../state/groups.js';
 import type { WatchRow } from '../../store/read/changes.js';
 import type { ApiLine, ClaimLine, CoverageLine, Frame, FrameQuery, FrameRows, Header } from './frame.js';
@@ -35,34 +35,36 @@ export class WatchModel {
   private api: ApiLine[] = [];
   private frozen: number[] | null = null;
   private lastDetail: { id: number; lines: string[] } | null = null;
-  private sortedCache: { choices: string; version: number; second: number; list: WatchFlow[]; hot: number[] } | null = null;
+  private kept: { choices: string; order: KeptOrder } | null = null;
 
   /**
-   * The sorted Flows list, reused while neither the data, the choices nor (sorting by rate, which
-   * decays as flows go idle) the second changed: moving the cursor or paging sorts nothing. When
-   * only the data changed, only the flows merged since (and, by rate, those that had a rate) are
-   * re-placed in the kept order.
+   * The Flows view's kept order for these choices: a full sort when the choices are new (or too
+   * many flows changed at once), else the last one with the flows merged since added to its moved
+   * flows; remade from those (resortedFlows) only once more than MAX_MOVED moved. A frame takes
+   * its window from it (windowOfKept): the kept order is not remade, or copied, each frame.
    */
-  private sorted(q: Omit<FlowViewQuery, 'offset' | 'height'>, nowMs: number): WatchFlow[] {
+  private keptOrder(q: Omit<FlowViewQuery, 'offset' | 'height'>, nowMs: number): KeptOrder {
     const choices = choicesKey(q);
-    const second = q.sort === 'rate' ? Math.floor(nowMs / 1000) : 0;
-    const c = this.sortedCache;
-    if (c && c.choices === choices && c.version === this.flows.version && c.second === second) return c.list;
+    const c = this.kept;
     const changed = this.flows.changed;
-    let list: WatchFlow[];
-    let hot: number[];
+    let order: KeptOrder;
     if (c && c.choices === choices && changed !== null) {
-      for (const id of c.hot) changed.add(id);
-      list = resortedFlows(c.list, this.flows.flows, changed, q, nowMs);
-      // A flow has a rate only if it grew lately, so it was merged since the last sort or had a rate then.
-      hot = q.sort === 'rate' ? hotIds(changed, this.flows.flows, nowMs) : [];
+      for (const id of changed) c.order.moved.add(id);
+      order = c.order.moved.size > maxMoved(c.order.base.length) ? this.remade(c.order, q, nowMs) : c.order;
     } else {
-      list = sortedFlows(this.flows.flows.values(), q, nowMs);
-      hot = q.sort === 'rate' ? hotIds(list.map((f) => f.id), this.flows.flows, nowMs) : [];
+      const list = sortedFlows(this.flows.flows.values(), q, nowMs);
+      order = keptOrderOf(list, q.sort === 'rate' ? hotIds(list.map((f) => f.id), this.flows.flows, nowMs) : []);
     }
     this.flows.changed = new Set();
-    this.sortedCache = { choices, version: this.flows.version, second, list, hot };
-    return list;
+    this.kept = { choices, order };
+    return order;
+  }
+
+  /** The kept order with its moved flows re-placed; by rate, those that still have one stay moved (it decays without a merge). */
+  private remade(o: KeptOrder, q: Omit<FlowViewQuery, 'offset' | 'height'>, nowMs: number): KeptOrder {
+    const list = resortedFlows(o.base, this.flows.flows, o.moved, q, nowMs);
+    // A flow has a rate only if it grew lately, so it was merged since the last remaking or had a rate then.
+    return keptOrderOf(list, q.sort === 'rate' ? hotIds(o.moved, this.flows.flows, nowMs) : []);
   }
 
   reset(header: Header, startUs: number): void {
@@ -73,7 +75,7 @@ export class WatchModel {
     this.coverage = null;
     this.api = [];
     this.frozen = null;
-    this.sortedCache = null;
+    this.kept = null;
     this.owedSort = null;
     this.perVersion = null;
   }
@@ -186,12 +188,12 @@ export class WatchModel {
   completeSort(nowMs: number): void {
     const owed = this.owedSort;
     this.owedSort = null;
-    if (owed) this.sorted(owed.q, nowMs);
+    if (owed) this.keptOrder(owed.q, nowMs);
   }
 
-  /** A kept order for these choices exists (sorted() re-places changed flows in it instead of sorting all). */
+  /** A kept order for these choices exists (keptOrder() adds changed flows to it instead of sorting all). */
   private hasOrderFor(q: Omit<FlowViewQuery, 'offset' | 'height'>): boolean {
-    return this.sortedCache !== null && this.sortedCache.choices === choicesKey(q);
+    return this.kept !== null && this.kept.choices === choicesKey(q);
   }
 
   private rows(q: FrameQuery, nowMs: number): { list: FrameRows; total: number; offset: number } {
@@ -205,10 +207,13 @@ export class WatchModel {
         this.owedSort = { q: choices };
         return this.flowRows(windowOf(first.rows, offset, height, first.total), nowMs);
       }
-      const sorted = this.sorted(choices, nowMs);
-      const v = windowOf(sorted, offset, height);
-      if (q.flows.frozen && !this.frozen) this.frozen = sorted.map((f) => f.id);
-      return this.flowRows(v, nowMs);
+      let order = this.keptOrder(choices, nowMs);
+      if (q.flows.frozen && !this.frozen) {
+        // `o`: the order as it is now, every flow of it.
+        order = this.kept!.order = this.remade(order, choices, nowMs);
+        this.frozen = order.base.map((f) => f.id);
+      }
+      return this.flowRows(windowOfKept(order, this.flows.flows, choices, nowMs, offset, height), nowMs);
     }
     if (q.view === 'hosts' || q.view === 'activities') {
       const by = q.view === 'hosts' ? 'host' : 'activity';
@@ -220,6 +225,11 @@ export class WatchModel {
     const lines = coverageLines(this.coverage);
     return window({ kind: 'coverage', rows: lines }, lines.length, offset, height);
   }
+}
+
+/** Moved flows a kept order takes before it is remade: a frame sorts these (~1,500 at 50,000 flows), and remaking copies every flow. */
+function maxMoved(flows: number): number {
+  return Math.max(512, flows >> 5);
 }
 
 /** A new first screen is made by firstFlows up to this many rows down; past it (G: the end), by a full sort. */

@@ -3,6 +3,7 @@
  * thread file is compiled JavaScript beside this one (dist/), as the store's writer thread is.
  */
 import { Worker } from 'node:worker_threads';
+import { DEFAULTS } from '../../settings.js';
 import type { DataSource, Frame, FrameQuery } from './frame.js';
 import type { ThreadMessage, ThreadReply, ThreadSettings } from './thread-protocol.js';
 
@@ -12,7 +13,11 @@ export interface ThreadSource extends DataSource {
 }
 
 export function startThreadSource(settings: ThreadSettings, onError: (message: string) => void): ThreadSource {
-  const worker = new Worker(new URL('./store-thread.js', import.meta.url), { workerData: settings });
+  const worker = new Worker(new URL('./store-thread.js', import.meta.url), {
+    workerData: settings,
+    // Its reads' short-lived rows need no large young generation (DEFAULTS.watch.dataThreadYoungMb).
+    resourceLimits: { maxYoungGenerationSizeMb: DEFAULTS.watch.dataThreadYoungMb },
+  });
   const listeners: ((f: Frame) => void)[] = [];
   const waiting = new Map<number, (text: string) => void>();
   let nextId = 1;

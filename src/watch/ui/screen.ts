@@ -9,6 +9,8 @@ import { formatBytes, formatDuration } from '../../text/format-values.js';
 import type { Frame } from '../data/frame.js';
 import { KEY_HELP, VIEWS, type ViewName } from '../state/keys.js';
 import type { UiState } from '../state/ui-state.js';
+// ink's screen output without its per-cell pass for the screen's plain lines (see the file).
+import { ONE_CELL_CHAR } from './ink-output.js';
 import { apiLine, claimLine, fit, flowHeader, flowLine, groupHeader, groupLine, layoutOf, MIN_COLUMNS, MIN_ROWS, type Layout } from './layout.js';
 
 export interface ScreenProps {
@@ -39,8 +41,7 @@ export function Screen(p: ScreenProps): ReactElement {
   })));
 }
 
-/** The characters the screen's own text uses besides printable ASCII: each one cell wide in ink. */
-const ONE_CELL = /^[\x20-\x7e·×—…↑→↓↔−│█µ]*$/;
+const ONE_CELL = new RegExp(`^${ONE_CELL_CHAR}*$`);
 const blanks = new Map<number, string>();
 
 function blankOf(width: number): string {
