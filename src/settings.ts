@@ -72,12 +72,13 @@ export const DEFAULTS = Object.freeze({
   /**
    * `watch`: data_version checked every pollMs; a frame drawn for new data at most every frameMs
    * (2 a second: a terminal redraw costs more than the data); claims evaluated again at most every
-   * claimsEveryMs (they read the whole session); the non-TTY line every lineMs; the data thread's
+   * claimsEveryMs and so that judging takes at most claimsMaxShare of the data thread's time
+   * (judge-pacing.ts: they read the whole session); the non-TTY line every lineMs; the data thread's
    * young generation (V8) capped at dataThreadYoungMb: its reads make short-lived rows by the
    * thousand, and V8's default let that space grow to tens of MB of a dashboard that should stay
    * under 150 MB (bench/RESULTS.md: VmHWM at 50,000 flows 186 → ~158 MB, no CPU cost measured).
    */
-  watch: Object.freeze({ pollMs: 250, frameMs: 500, claimsEveryMs: 5000, lineMs: 1000, dataThreadYoungMb: 2 }),
+  watch: Object.freeze({ pollMs: 250, frameMs: 500, claimsEveryMs: 5000, claimsMaxShare: 0.1, lineMs: 1000, dataThreadYoungMb: 2 }),
   /**
    * How often readers that run for long judge the claims again (src/claims/judge-pacing.ts): at
    * least minGapMs apart, and at most maxShare of their time. The daemon's --metrics judges on its

@@ -1,5 +1,5 @@
 /**
- * Readers that run for months (--metrics, export --follow) judge the claims again after new flows,
+ * Readers that run for months (--metrics, export --follow, watch) judge the claims again after new flows,
  * but a 30-day store can take seconds to judge: the gap grows so that judging stays a small share
  * of their time.
  */
@@ -20,5 +20,11 @@ describe('claims judging pace', () => {
       expect(gap).toBe(60_000);
       expect(3000 / (3000 + gap)).toBeLessThanOrEqual(pace.maxShare);
     }
+  });
+
+  it('watch\'s data thread gives judging at most 10 % of its time', () => {
+    const pace = { minGapMs: DEFAULTS.watch.claimsEveryMs, maxShare: DEFAULTS.watch.claimsMaxShare };
+    expect(judgingGapMs(100, pace)).toBe(5000);
+    expect(judgingGapMs(1734, pace)).toBe(17_340); // a 50,000-flow session's evaluation (bench/RESULTS.md)
   });
 });

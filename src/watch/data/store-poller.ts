@@ -12,6 +12,8 @@ import { capPageCache, dataVersion, watchRowsChangedSince } from '../../store/re
 import { queryFlows } from '../../store/read/flows.js';
 import { sessionIds, sessionRows, type SessionRow } from '../../store/read/sessions.js';
 import { claimsReport } from '../../claims/evaluate.js';
+import { judgingGapMs } from '../../claims/judge-pacing.js';
+import { DEFAULTS } from '../../settings.js';
 import { visible } from '../../text/visible.js';
 import { WatchModel } from './model.js';
 import { detailLines } from './detail.js';
@@ -35,7 +37,7 @@ export class StorePoller {
   private session: SessionRow | null = null;
   private claimsAtMs = -Infinity;
   private claimsStale = false;
-  /** claimsEveryMs, or 10× the last evaluation's time when longer: claims cost at most ~10 % of a core on a big session. */
+  /** claimsEveryMs, or longer after a slow evaluation: claims cost at most DEFAULTS.watch.claimsMaxShare of a core on a big session. */
   private claimsGapMs: number;
   /** Each claim's evidence flow ids, sorted (a typed array: a claim may cite 50,000 flows), for the detail's "claims citing it". */
   private citing: { label: string; ids: Float64Array }[] = [];
@@ -95,7 +97,7 @@ export class StorePoller {
     if (!this.session) return;
     const started = performance.now();
     const report = claimsReport(this.db, { sessions: [this.session.id] });
-    this.claimsGapMs = Math.max(this.claimsEveryMs, 10 * (performance.now() - started));
+    this.claimsGapMs = judgingGapMs(performance.now() - started, { minGapMs: this.claimsEveryMs, maxShare: DEFAULTS.watch.claimsMaxShare });
     this.model.setClaims(report);
     this.citing = report.claims.map((c) => ({ label: `${visible(c.id)} (${c.verdict})`, ids: Float64Array.from(c.evidence.flow_ids).sort() }));
     this.claimsAtMs = nowMs;
