@@ -28,6 +28,18 @@ export const DEFAULTS = Object.freeze({
    * procfs (a loaded machine should not wait); an explicit --attribution ebpf waits longer.
    */
   kernelAttachTimeoutMs: Object.freeze({ auto: 2000, ebpf: 15_000 }),
+  /**
+   * --capture-buffer: the kernel capture ring asked of libpcap, per interface. cap opens it in
+   * immediate mode (TPACKET_V2, one fixed-size frame a packet) with snaplen 65535, and on `any` or
+   * an interface with segmentation offloads libpcap sizes every frame for a 64 KiB packet (one
+   * 128 KiB block each): 32 MiB held 511 packets, ~13 ms of a 40,000 packet/s flood. 128 MiB holds
+   * 2,047 (~50 ms), the size Zeek's AF_PACKET plugin defaults to; the kernel pins twice the request
+   * on such devices (the 128 KiB blocks), the daemon's RSS grows by the pages it reads (measured:
+   * native-notes/cap.md "The ring's size").
+   */
+  captureBufferBytes: 128 * 1024 * 1024,
+  /** --capture-buffer bounds: a ring of at least a few frames, and no more than libpcap's int can ask for. */
+  captureBufferRange: Object.freeze({ min: 1024 * 1024, max: 1024 * 1024 * 1024 }),
   /** Ollama's own default (OLLAMA_HOST 127.0.0.1:11434): always an API port; --api-port adds others. */
   apiPort: OLLAMA_API_PORT,
   /** verify --exercise: seconds captured after the command ends, for late connections it caused. */
@@ -146,6 +158,8 @@ export interface DaemonSettings {
   maxFlows: number;
   /** --attribution: auto, ebpf (kernel socket events through bpftrace, required) or procfs. */
   attribution: AttributionMode;
+  /** Bytes (--capture-buffer): the kernel capture ring per interface. */
+  captureBuffer: number;
   /** Seconds; none: until SIGINT/SIGTERM. */
   duration?: number;
   /** Where /metrics is served (--metrics); none: not served. */
@@ -183,6 +197,8 @@ export interface DaemonOptionValues {
   /** Open flows at most (--max-flows); default DEFAULT_MAX_FLOWS (flows/flow-table.ts). */
   maxFlows?: number;
   attribution?: string;
+  /** Bytes of kernel capture ring per interface (--capture-buffer); default DEFAULTS.captureBufferBytes. */
+  captureBuffer?: number;
   duration?: number;
   metrics?: MetricsAddress;
 }
@@ -202,6 +218,11 @@ export function settingsFromOptions(opts: DaemonOptionValues, env: SettingsEnv =
   if (opts.maxDb !== undefined && !(opts.maxDb >= DEFAULTS.minMaxDbBytes)) {
     throw new UserError(`--max-db ${opts.maxDb}: expected a size of at least ${sizeArg(DEFAULTS.minMaxDbBytes)}, such as 2GiB`);
   }
+  const captureBuffer = opts.captureBuffer ?? DEFAULTS.captureBufferBytes;
+  const ring = DEFAULTS.captureBufferRange;
+  if (!(captureBuffer >= ring.min && captureBuffer <= ring.max)) {
+    throw new UserError(`--capture-buffer ${opts.captureBuffer}: expected a size from ${sizeArg(ring.min)} to ${sizeArg(ring.max)}, such as 128MiB`);
+  }
   const db = resolve(resolveDbPath(opts.db, env));
   return {
     db,
@@ -218,6 +239,7 @@ export function settingsFromOptions(opts: DaemonOptionValues, env: SettingsEnv =
     keepCmdline: opts.keepCmdline === true,
     maxFlows: opts.maxFlows ?? DEFAULT_MAX_FLOWS,
     attribution: attribution as AttributionMode,
+    captureBuffer,
     duration: opts.duration,
     metrics: opts.metrics,
   };
@@ -248,6 +270,7 @@ export function settingsToArgs(s: DaemonSettings): string[] {
   if (s.keepCmdline) args.push('--keep-cmdline');
   if (s.maxFlows !== DEFAULT_MAX_FLOWS) args.push('--max-flows', String(s.maxFlows));
   if (s.attribution !== DEFAULTS.attribution) args.push('--attribution', s.attribution);
+  if (s.captureBuffer !== DEFAULTS.captureBufferBytes) args.push('--capture-buffer', sizeArg(s.captureBuffer));
   if (s.duration !== undefined) args.push('--duration', durationArg(s.duration));
   if (s.metrics !== undefined) args.push('--metrics', metricsArg(s.metrics));
   return args;
