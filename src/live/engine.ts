@@ -220,7 +220,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     this.kernel = startKernelAttribution({
       mode: !procfs ? 'procfs' : settings.attribution === 'ebpf' || settings.attribution === 'procfs' ? settings.attribution : DEFAULTS.attribution,
       bpftrace: bpftraceProgram(), tracefsDir: DEFAULTS.tracefsDir,
-      attachTimeoutMs: settings.attribution === 'ebpf' ? DEFAULTS.kernelAttachTimeoutMs.ebpf : DEFAULTS.kernelAttachTimeoutMs.auto,
+      attachTimeoutMs: DEFAULTS.kernelAttach.timeoutMs, noticeAfterMs: DEFAULTS.kernelAttach.noticeMs,
       onWarning: (text) => this.emit('warning', text),
       onRequiredFailed: (why) => { this.stopped ??= Promise.resolve().then(() => this.finish(new UserError(why))); },
     });
