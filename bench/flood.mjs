@@ -244,7 +244,7 @@ async function liveBench(rate, secs, kind) {
     // A SYN flood's packets on the wire are twice those sent (each SYN gets a RST): drops in % of what the capture was offered.
     const offered = captured + r.session.drops;
     console.log(`  drops ${r.session.drops} (${((r.session.drops / offered) * 100).toFixed(1)} % of ${offered} captured + dropped; ${sent} sent); CPU per 1000 captured packets: all threads ${per(cpu, captured)} ms, capture thread ${per(mainCpu, captured)} ms; per 1000 flows seen (${seen}): ${per(cpu, seen)} / ${per(mainCpu, seen)} ms; load average ${load0} before, ${loadAverage()} after`);
-    console.log(err.split('\n').filter((l) => /stopped|unwritten/.test(l)).join('\n'));
+    console.log(err.split('\n').filter((l) => /stopped|unwritten|kernel socket events|attribution from/.test(l)).join('\n'));
   } finally {
     cleanup();
   }

@@ -31,7 +31,7 @@ export interface AttributionRecord {
   mode: AttributionMode;
   /** µs since the epoch when kernel events first began; null when they never did. */
   kernel_events_since_us: number | null;
-  /** Why kernel events are not on (auto's fallback, or a bpftrace that ended); null when they are or were not asked for. */
+  /** Why kernel events are not on (auto's fallback, auto still waiting for a slow bpftrace, or a bpftrace that ended); null when they are or were not asked for. */
   why_not: string | null;
   /** Events the kernel's buffer lost (a sender of one of them may be unnamed). */
   kernel_events_lost: number;
