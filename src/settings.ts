@@ -34,13 +34,14 @@ export const DEFAULTS = Object.freeze({
    * --capture-buffer: the kernel capture ring asked of libpcap, per interface. cap opens it in
    * immediate mode (TPACKET_V2, one fixed-size frame a packet) with snaplen 65535, and on `any` or
    * an interface with segmentation offloads libpcap sizes every frame for a 64 KiB packet (one
-   * 128 KiB block each): 32 MiB held 511 packets, ~13 ms of a 40,000 packet/s flood. 128 MiB holds
-   * 2,047 (~50 ms), the size Zeek's AF_PACKET plugin defaults to; the kernel pins twice the request
-   * on such devices (the 128 KiB blocks), the daemon's RSS grows by the pages it reads (measured:
-   * native-notes/cap.md "The ring's size").
+   * 128 KiB block each): 32 MiB held 512 packets, ~13 ms of a 40,000 packet/s flood. 128 MiB holds
+   * 2,046 (~50 ms; the size Zeek's AF_PACKET plugin defaults to, though with TPACKET_V3's packed
+   * frames) and dropped less in 10 of 12 flood-bench pairs; the kernel pins twice the request on such
+   * devices (the 128 KiB blocks), all of it mapped into and counted in the daemon's RSS from open
+   * (measured: native-notes/cap.md "The ring's size"; bench/RESULTS.md "The capture ring").
    */
   captureBufferBytes: 128 * 1024 * 1024,
-  /** --capture-buffer bounds: a ring of at least a few frames, and no more than libpcap's int can ask for. */
+  /** --capture-buffer bounds: at least 8 frames of 64 KiB; at most 1 GiB (2 GiB of kernel memory on `any`). */
   captureBufferRange: Object.freeze({ min: 1024 * 1024, max: 1024 * 1024 * 1024 }),
   /** Ollama's own default (OLLAMA_HOST 127.0.0.1:11434): always an API port; --api-port adds others. */
   apiPort: OLLAMA_API_PORT,
