@@ -41,7 +41,7 @@ export const DEFAULTS = Object.freeze({
    * (measured: native-notes/cap.md "The ring's size"; bench/RESULTS.md "The capture ring").
    */
   captureBufferBytes: 128 * 1024 * 1024,
-  /** --capture-buffer bounds: at least 8 frames of 64 KiB; at most 1 GiB (2 GiB of kernel memory on `any`). */
+  /** --capture-buffer bounds: at least 16 frames of 64 KiB; at most 1 GiB (2 GiB of kernel memory on `any`). */
   captureBufferRange: Object.freeze({ min: 1024 * 1024, max: 1024 * 1024 * 1024 }),
   /** Ollama's own default (OLLAMA_HOST 127.0.0.1:11434): always an API port; --api-port adds others. */
   apiPort: OLLAMA_API_PORT,
