@@ -57,7 +57,27 @@ async function inner() {
     rssBeforeKiB: rss0, rssAfterKiB: rss1, ...kinds, memFreeDropKiB: free0 - free1 }));
 }
 
+/**
+ * `node bench/ring.mjs memcg [MIB=512]`: is the ring charged to the process's memory cgroup (v1), i.e. to a
+ * service unit's MemoryMax? Opens a ring on lo three times and prints the cgroup's usage and the machine's
+ * MemFree before and after.
+ */
+async function memcg(mib) {
+  const { openLiveCapture } = await import(join(root, 'dist/capture/live-capture.js'));
+  const path = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => /:memory:/.test(l))?.split(':')[2];
+  if (path === undefined) throw new Error('no cgroup v1 memory controller here');
+  const usage = (f) => Number(readFileSync(`/sys/fs/cgroup/memory${path}/${f}`, 'utf8')) / 2 ** 20;
+  for (let i = 0; i < 3; i++) {
+    const u0 = usage('memory.usage_in_bytes'), f0 = meminfo('MemFree') / 1024;
+    const cap = openLiveCapture({ interfaces: ['lo'], filter: `udp and dst port ${PORT}`, bufferBytes: mib * 2 ** 20 });
+    const u1 = usage('memory.usage_in_bytes'), f1 = meminfo('MemFree') / 1024;
+    cap.stop();
+    console.log(JSON.stringify({ mib, memcgUsageDeltaMiB: +(u1 - u0).toFixed(1), memFreeDropMiB: +(f0 - f1).toFixed(1) }));
+  }
+}
+
 if (process.argv[2] === 'inner') await inner();
+else if (process.argv[2] === 'memcg') await memcg(Number(process.argv[3] ?? 512));
 else {
   const S = `${NS}-s`, D = `${NS}-d`;
   const cleanup = () => spawnSync('/bin/sh', ['-c', `ip netns del ${S} 2>/dev/null; ip netns del ${D} 2>/dev/null`]);
