@@ -14,12 +14,16 @@ import { defineConfig } from 'vitest/config';
  */
 const TIMING = [
   'test/live/{timestamps,kernel-drops,loopback,two-interfaces,stop-deadline}.test.ts',
+  // A burst while JS is blocked must fit in the capture ring (a veth oarg-cr0 and namespace oarg-cr).
+  'test/live/capture-ring.test.ts',
   'test/live/e2e/**/*.test.ts',
   'test/live/verify/**/*.test.ts',
   'test/attribution/procfs-short-lived.test.ts',
   // bpftrace reports every socket event machine-wide: another file's flood fills its buffer and
   // events are lost (counted), so the short connections it must name would be among them.
   'test/attribution/kernel-events.test.ts',
+  // A daemon whose stand-in bpftrace attaches 3 s after the start; auto's notice comes at 2 s.
+  'test/attribution/kernel-attach-late.test.ts',
   'test/attribution/procfs-live.test.ts',
   // Debounce intervals measured in ms, and live daemons attributing connections of a few ms.
   'test/attribution/procfs-fake-root.test.ts',

@@ -26,7 +26,8 @@
 //                                             FLOOD_PROF=dir writes the daemon's --cpu-prof there; FLOOD_ATTRIBUTION=ebpf
 //                                             requires kernel events (auto gives bpftrace 2 s to attach, too little
 //                                             under load); FLOOD_OFFLOAD=off turns the daemon veth's offloads off
-//                                             (libpcap then sizes its ring frames by the MTU, not for 64 KiB packets).
+//                                             (libpcap then sizes its ring frames by the MTU, not for 64 KiB packets);
+//                                             FLOOD_DAEMON_ARGS="--capture-buffer 32MiB" adds arguments to the daemon's.
 //                                             Also printed: the capture (main) thread's own CPU per 1000 captured
 //                                             (the daemon's other threads: libuv, V8's, the store thread), drops
 //                                             in % of what was sent, and the machine's load average before and after.
@@ -200,9 +201,10 @@ async function liveBench(rate, secs, kind) {
     rmSync(join(out, 'flood-live.evidence'), { recursive: true, force: true });
     // FLOOD_ATTRIBUTION=ebpf: kernel events required (auto gives up when bpftrace is not attached within 2 s, as under a loaded machine).
     const attribution = process.env.FLOOD_ATTRIBUTION ? ['--attribution', process.env.FLOOD_ATTRIBUTION] : [];
+    const daemonArgs = (process.env.FLOOD_DAEMON_ARGS ?? '').split(/\s+/).filter(Boolean);
     const prof = process.env.FLOOD_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.FLOOD_PROF}`] : [];
     const daemon = spawn('ip', ['netns', 'exec', NS_D, '/usr/bin/time', '-f', 'TIME %e %M', process.execPath, ...prof, cli, 'daemon',
-      '-i', `${NS_D}0`, '--db', db, '--evidence', 'none', ...attribution], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '-i', `${NS_D}0`, '--db', db, '--evidence', 'none', ...attribution, ...daemonArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     daemon.stderr.on('data', (d) => { err += d; });
     const exited = new Promise((res) => daemon.on('exit', res));
@@ -242,7 +244,7 @@ async function liveBench(rate, secs, kind) {
     // A SYN flood's packets on the wire are twice those sent (each SYN gets a RST): drops in % of what the capture was offered.
     const offered = captured + r.session.drops;
     console.log(`  drops ${r.session.drops} (${((r.session.drops / offered) * 100).toFixed(1)} % of ${offered} captured + dropped; ${sent} sent); CPU per 1000 captured packets: all threads ${per(cpu, captured)} ms, capture thread ${per(mainCpu, captured)} ms; per 1000 flows seen (${seen}): ${per(cpu, seen)} / ${per(mainCpu, seen)} ms; load average ${load0} before, ${loadAverage()} after`);
-    console.log(err.split('\n').filter((l) => /stopped|unwritten/.test(l)).join('\n'));
+    console.log(err.split('\n').filter((l) => /stopped|unwritten|kernel socket events|attribution from/.test(l)).join('\n'));
   } finally {
     cleanup();
   }

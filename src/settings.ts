@@ -24,10 +24,25 @@ export const DEFAULTS = Object.freeze({
   bpftrace: 'bpftrace',
   tracefsDir: '/sys/kernel/tracing',
   /**
-   * How long bpftrace may take to compile and attach its probes: auto gives up after 2 s and uses
-   * procfs (a loaded machine should not wait); an explicit --attribution ebpf waits longer.
+   * How long bpftrace may take to compile and attach its probes (about 1 s on an idle machine; over
+   * 2 s in half the flood-bench runs under load): the capture never waits for it, procfs answers
+   * alone meanwhile. After noticeMs auto says so (the session's why_not too) and waits on; after
+   * timeoutMs both auto (procfs, with a warning) and ebpf (the session stops) give up.
    */
-  kernelAttachTimeoutMs: Object.freeze({ auto: 2000, ebpf: 15_000 }),
+  kernelAttach: Object.freeze({ noticeMs: 2000, timeoutMs: 15_000 }),
+  /**
+   * --capture-buffer: the kernel capture ring asked of libpcap, per interface. cap opens it in
+   * immediate mode (TPACKET_V2, one fixed-size frame a packet) with snaplen 65535, and on `any` or
+   * an interface with segmentation offloads libpcap sizes every frame for a 64 KiB packet (one
+   * 128 KiB block each): 32 MiB held 512 packets, ~13 ms of a 40,000 packet/s flood. 128 MiB holds
+   * 2,046 (~50 ms; the size Zeek's AF_PACKET plugin defaults to, though with TPACKET_V3's packed
+   * frames) and dropped less in 10 of 12 flood-bench pairs; the kernel pins twice the request on such
+   * devices (the 128 KiB blocks), all of it mapped into and counted in the daemon's RSS from open
+   * (measured: native-notes/cap.md "The ring's size"; bench/RESULTS.md "The capture ring").
+   */
+  captureBufferBytes: 128 * 1024 * 1024,
+  /** --capture-buffer bounds: at least 16 frames of 64 KiB; at most 1 GiB (2 GiB of kernel memory on `any`). */
+  captureBufferRange: Object.freeze({ min: 1024 * 1024, max: 1024 * 1024 * 1024 }),
   /** Ollama's own default (OLLAMA_HOST 127.0.0.1:11434): always an API port; --api-port adds others. */
   apiPort: OLLAMA_API_PORT,
   /** verify --exercise: seconds captured after the command ends, for late connections it caused. */
@@ -150,6 +165,8 @@ export interface DaemonSettings {
   maxFlows: number;
   /** --attribution: auto, ebpf (kernel socket events through bpftrace, required) or procfs. */
   attribution: AttributionMode;
+  /** Bytes (--capture-buffer): the kernel capture ring per interface. */
+  captureBuffer: number;
   /** Seconds; none: until SIGINT/SIGTERM. */
   duration?: number;
   /** Where /metrics is served (--metrics); none: not served. */
@@ -187,6 +204,8 @@ export interface DaemonOptionValues {
   /** Open flows at most (--max-flows); default DEFAULT_MAX_FLOWS (flows/flow-table.ts). */
   maxFlows?: number;
   attribution?: string;
+  /** Bytes of kernel capture ring per interface (--capture-buffer); default DEFAULTS.captureBufferBytes. */
+  captureBuffer?: number;
   duration?: number;
   metrics?: MetricsAddress;
 }
@@ -206,6 +225,11 @@ export function settingsFromOptions(opts: DaemonOptionValues, env: SettingsEnv =
   if (opts.maxDb !== undefined && !(opts.maxDb >= DEFAULTS.minMaxDbBytes)) {
     throw new UserError(`--max-db ${opts.maxDb}: expected a size of at least ${sizeArg(DEFAULTS.minMaxDbBytes)}, such as 2GiB`);
   }
+  const captureBuffer = opts.captureBuffer ?? DEFAULTS.captureBufferBytes;
+  const ring = DEFAULTS.captureBufferRange;
+  if (!(captureBuffer >= ring.min && captureBuffer <= ring.max)) {
+    throw new UserError(`--capture-buffer ${opts.captureBuffer}: expected a size from ${sizeArg(ring.min)} to ${sizeArg(ring.max)}, such as 128MiB`);
+  }
   const db = resolve(resolveDbPath(opts.db, env));
   return {
     db,
@@ -222,6 +246,7 @@ export function settingsFromOptions(opts: DaemonOptionValues, env: SettingsEnv =
     keepCmdline: opts.keepCmdline === true,
     maxFlows: opts.maxFlows ?? DEFAULT_MAX_FLOWS,
     attribution: attribution as AttributionMode,
+    captureBuffer,
     duration: opts.duration,
     metrics: opts.metrics,
   };
@@ -252,6 +277,7 @@ export function settingsToArgs(s: DaemonSettings): string[] {
   if (s.keepCmdline) args.push('--keep-cmdline');
   if (s.maxFlows !== DEFAULT_MAX_FLOWS) args.push('--max-flows', String(s.maxFlows));
   if (s.attribution !== DEFAULTS.attribution) args.push('--attribution', s.attribution);
+  if (s.captureBuffer !== DEFAULTS.captureBufferBytes) args.push('--capture-buffer', sizeArg(s.captureBuffer));
   if (s.duration !== undefined) args.push('--duration', durationArg(s.duration));
   if (s.metrics !== undefined) args.push('--metrics', metricsArg(s.metrics));
   return args;

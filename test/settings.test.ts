@@ -41,6 +41,7 @@ function randomOptions(rand: () => number): DaemonOptionValues {
     keepCmdline: maybe(() => rand() < 0.5),
     duration: maybe(() => pick(rand, [0.25, 1, 30, 600, 3600, 86400 * 2])),
     attribution: maybe(() => pick(rand, ['auto', 'ebpf', 'procfs'])),
+    captureBuffer: maybe(() => pick(rand, [1024 ** 2, 32 * 1024 ** 2, 128 * 1024 ** 2, 200_000_000, 1024 ** 3])),
     metrics: maybe(() => pick(rand, [{ host: '127.0.0.1', port: 9464 }, { host: '0.0.0.0', port: 1 }, { host: '::1', port: 65535 }, { host: 'fe80::1', port: 9100 }])),
   };
 }
@@ -52,7 +53,7 @@ describe('settings', () => {
     expect(settingsFromOptions({}, home)).toEqual({
       db: '/home/u/.local/share/ollama-audit/audit.db', interface: ['any'], filter: undefined, evidence: 'head',
       evidenceDir: '/home/u/.local/share/ollama-audit/audit.evidence', maxEvidence: undefined, retain: 30 * 86400, maxDb: undefined,
-      process: [], pid: [], apiPort: [11434], keepCmdline: false, maxFlows: 500_000, attribution: 'auto', duration: undefined,
+      process: [], pid: [], apiPort: [11434], keepCmdline: false, maxFlows: 500_000, attribution: 'auto', captureBuffer: 128 * 1024 ** 2, duration: undefined,
     });
     expect(DEFAULTS.apiPort).toBe(11434);
     expect(DEFAULTS.evidence).toBe('head');
@@ -85,6 +86,12 @@ describe('settings', () => {
     expect(settingsFromOptions({ maxDb: 1024 ** 2 }, home).maxDb).toBe(1024 ** 2);
   });
 
+  it('refuses a capture ring outside 1MiB..1GiB (libpcap asks the kernel for an int of bytes, twice that on `any`)', () => {
+    expect(() => settingsFromOptions({ captureBuffer: 1000 }, home)).toThrow(/--capture-buffer 1000: expected a size from 1MiB to 1GiB/);
+    expect(() => settingsFromOptions({ captureBuffer: 2 * 1024 ** 3 }, home)).toThrow(UserError);
+    expect(settingsFromOptions({ captureBuffer: 1024 ** 3 }, home).captureBuffer).toBe(1024 ** 3);
+  });
+
   it('prints itself as arguments the daemon reads back to the same settings, in another environment (400 seeded cases)', () => {
     const rand = mulberry32(20261130);
     const elsewhere: SettingsEnv = { OLLAMA_AUDIT_DB: '/other/place.db', XDG_DATA_HOME: '/nowhere', HOME: '/root' };
@@ -96,7 +103,7 @@ describe('settings', () => {
       for (let i = 0; i < args.length; i++) if (args[i].startsWith('--')) seen.add(args[i]);
     }
     // Every option of the daemon took part at least once (so none is silently dropped by the round trip).
-    expect([...seen].sort()).toEqual(['--api-port', '--attribution', '--db', '--duration', '--evidence', '--evidence-dir', '--filter', '--interface',
+    expect([...seen].sort()).toEqual(['--api-port', '--attribution', '--capture-buffer', '--db', '--duration', '--evidence', '--evidence-dir', '--filter', '--interface',
       '--keep-cmdline', '--max-db', '--max-evidence', '--metrics', '--pid', '--process', '--retain']);
   });
 
@@ -113,6 +120,7 @@ describe('settings', () => {
     expect(help).toContain(`(${DEFAULTS.apiPort} always counts)`);
     expect(help).toContain('$OLLAMA_AUDIT_DB, else $XDG_DATA_HOME/ollama-audit/audit.db');
     expect(help).toContain('audit.db -> audit.evidence/');
+    expect(help).toContain(`(default: ${DEFAULTS.captureBufferBytes / 1024 ** 2}MiB)`);
   });
 });
 

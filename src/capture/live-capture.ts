@@ -12,6 +12,7 @@ import { LiveCaptureError, noSuchDeviceError, openError } from './live-error.js'
 import { linktypeFromCap } from './live-linktype.js';
 import { ANY_DEVICE } from './link-types.js';
 import { isLoopbackDevice, newPacketSocketFd, socketFds } from './live-packet-socket.js';
+import { DEFAULTS } from '../settings.js';
 
 export { LiveCaptureError } from './live-error.js';
 
@@ -20,7 +21,7 @@ export interface LiveCaptureOptions {
   interfaces?: string[];
   /** BPF filter expression (tcpdump syntax). */
   filter?: string;
-  /** Kernel ring size per interface; default 32 MiB. */
+  /** Kernel ring size asked of libpcap per interface; default DEFAULTS.captureBufferBytes (what it holds: native-notes/cap.md). */
   bufferBytes?: number;
   /** What to tell a user who may not capture (default Linux's: root or setcap; macOS: sudo or access_bpf). */
   permissionHint?: string;
@@ -78,7 +79,6 @@ export interface LiveCapture {
 
 /** cap's snaplen is fixed at 65535; the copy buffer must hold that, or cap truncates the copy. */
 const SNAPLEN = 65535;
-const DEFAULT_RING = 32 * 1024 * 1024;
 
 /**
  * A handle whose open failed must never be closed nor collected: cap 0.2.1 then calls
@@ -108,7 +108,7 @@ interface Source {
 export function openLiveCapture(opts: LiveCaptureOptions = {}): LiveCapture {
   const devices = opts.interfaces?.length ? opts.interfaces : [ANY_DEVICE];
   const filter = opts.filter ?? '';
-  const ring = opts.bufferBytes ?? DEFAULT_RING;
+  const ring = opts.bufferBytes ?? DEFAULTS.captureBufferBytes;
   if (!Number.isInteger(ring) || ring <= 0 || ring > 0xffffffff) {
     throw new LiveCaptureError(`capture buffer size must be a positive whole number of bytes, got ${ring}`);
   }

@@ -211,7 +211,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     let capture: LiveCapture;
     const choice = chooseCapture(settings.platform);
     try {
-      capture = settings.capture ?? openPlatformCapture({ interfaces: settings.interface?.length ? settings.interface : [...DEFAULTS.interfaces], filter: settings.filter }, choice, settings.platform);
+      capture = settings.capture ?? openPlatformCapture({ interfaces: settings.interface?.length ? settings.interface : [...DEFAULTS.interfaces], filter: settings.filter, bufferBytes: settings.captureBuffer }, choice, settings.platform);
     } catch (err) {
       db.close();
       throw err;
@@ -223,7 +223,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     this.kernel = startKernelAttribution({
       mode: !procfs ? 'procfs' : settings.attribution === 'ebpf' || settings.attribution === 'procfs' ? settings.attribution : DEFAULTS.attribution,
       bpftrace: bpftraceProgram(), tracefsDir: DEFAULTS.tracefsDir,
-      attachTimeoutMs: settings.attribution === 'ebpf' ? DEFAULTS.kernelAttachTimeoutMs.ebpf : DEFAULTS.kernelAttachTimeoutMs.auto,
+      attachTimeoutMs: DEFAULTS.kernelAttach.timeoutMs, noticeAfterMs: DEFAULTS.kernelAttach.noticeMs,
       onWarning: (text) => this.emit('warning', text),
       onRequiredFailed: (why) => { this.stopped ??= Promise.resolve().then(() => this.finish(new UserError(why))); },
     });

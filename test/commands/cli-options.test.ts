@@ -52,6 +52,14 @@ describe('enumerated options validate their value', () => {
     }
   });
 
+  it('daemon --capture-buffer: a size from 1MiB to 1GiB; anything else refused before the store is made', async () => {
+    const db = join(tmp(), 'audit.db');
+    expectOneLineRefusal(await runCli('daemon', '--db', db, '--capture-buffer', 'lots'), ['--capture-buffer', 'expected a size']);
+    expectOneLineRefusal(await runCli('daemon', '--db', db, '--capture-buffer', '64k'), ['--capture-buffer 64000', 'from 1MiB to 1GiB']);
+    expectOneLineRefusal(await runCli('daemon', '--db', db, '--capture-buffer', '4GiB'), ['from 1MiB to 1GiB']);
+    expect(existsSync(db)).toBe(false);
+  });
+
   it('claims/verify --assume: only no-cloud and https-proxy', async () => {
     const db = join(tmp(), 'audit.db');
     expectOneLineRefusal(await runCli('claims', '--db', db, '--assume', 'foo'), ["'foo'", 'no-cloud', 'https-proxy']);

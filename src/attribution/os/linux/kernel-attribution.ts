@@ -5,8 +5,11 @@
  * - ebpf: kernel events are required; if they cannot be had the session stops with why.
  * - auto: kernel events when root, bpftrace is installed and its probes attach in time; else
  *   procfs with a warning that says why.
- * Capture does not wait for bpftrace: until its probes are attached (about a second) procfs alone
- * answers, and the session records from when the events were on.
+ * Capture does not wait for bpftrace: until its probes are attached (about a second, much longer
+ * on a loaded machine) procfs alone answers, and the session records from when the events were on
+ * (kernel_events_since_us). auto says so once bpftrace is slow (noticeAfterMs) and keeps waiting up
+ * to attachTimeoutMs: under a flood bpftrace took longer than 2 s in about half the runs, and
+ * giving up then lost kernel events for the whole session.
  */
 import { onPath } from '../../../capture/os/on-path.js';
 import { startKernelEvents, type KernelEventSource } from './bpftrace-source.js';
@@ -28,7 +31,7 @@ export interface AttributionRecord {
   mode: AttributionMode;
   /** µs since the epoch when kernel events first began; null when they never did. */
   kernel_events_since_us: number | null;
-  /** Why kernel events are not on (auto's fallback, or a bpftrace that ended); null when they are or were not asked for. */
+  /** Why kernel events are not on (auto's fallback, auto still waiting for a slow bpftrace, or a bpftrace that ended); null when they are or were not asked for. */
   why_not: string | null;
   /** Events the kernel's buffer lost (a sender of one of them may be unnamed). */
   kernel_events_lost: number;
@@ -50,6 +53,11 @@ export interface KernelAttributionOptions {
   bpftrace: string;
   tracefsDir: string;
   attachTimeoutMs: number;
+  /**
+   * auto: when bpftrace has not attached after this many ms, say that procfs alone answers until it
+   * does; it is still waited for up to attachTimeoutMs.
+   */
+  noticeAfterMs?: number;
   /** auto fell back to procfs, or bpftrace ended or warned during the session: one sentence for the user. */
   onWarning(text: string): void;
   /** ebpf mode: kernel events cannot be had; the session must stop. */
@@ -58,6 +66,24 @@ export interface KernelAttributionOptions {
 
 /** After bpftrace ends during a session: wait this long before starting it again, doubling up to the last. */
 const RESTART_BACKOFF_MS = [1000, 2000, 4000, 8000, 16_000, 30_000];
+
+/**
+ * auto's notice that bpftrace is slow to attach: after noticeAfterMs, while `waiting()`, one
+ * warning, and the session's why_not says what it waits for until the probes attach or it gives up.
+ */
+function waitNotice(opts: KernelAttributionOptions, waiting: () => boolean, setWhy: (why: string) => void): { given(): boolean; cancel(): void } {
+  let given = false;
+  if (opts.mode !== 'auto' || opts.noticeAfterMs === undefined || opts.noticeAfterMs >= opts.attachTimeoutMs) return { given: () => false, cancel: () => {} };
+  const timer = setTimeout(() => {
+    if (!waiting()) return;
+    given = true;
+    const why = `bpftrace had not attached its probes ${opts.noticeAfterMs! / 1000} s after the start (waiting up to ${opts.attachTimeoutMs / 1000} s)`;
+    setWhy(why);
+    opts.onWarning(`attribution from procfs only until kernel socket events are on: ${why}; connections shorter than a /proc scan may stay unattributed meanwhile`);
+  }, opts.noticeAfterMs);
+  timer.unref();
+  return { given: () => given, cancel: () => clearTimeout(timer) };
+}
 
 /**
  * Why kernel events cannot even be tried here, or null. Checked before a capture starts, so
@@ -87,6 +113,8 @@ export function startKernelAttribution(opts: KernelAttributionOptions): KernelAt
   let stopped = false;
   let restarts = 0;
   let restartTimer: NodeJS.Timeout | null = null;
+  const startedAt = Date.now();
+  const notice = waitNotice(opts, () => source === null && rec.why_not === null && !stopped, (why) => { rec.why_not = why; });
 
   const start = (): void => {
     const why = cannotTry(opts.bpftrace);
@@ -105,6 +133,10 @@ export function startKernelAttribution(opts: KernelAttributionOptions): KernelAt
     rec.method = 'kernel-events+procfs';
     rec.why_not = null;
     const now = Date.now() * 1000;
+    if (rec.kernel_events_since_us === null && notice.given()) {
+      opts.onWarning(`kernel socket events are on, ${((Date.now() - startedAt) / 1000).toFixed(1)} s after the start: procfs alone answered until then`);
+    }
+    notice.cancel();
     rec.kernel_events_since_us ??= now;
     const gap = rec.kernel_event_gaps.at(-1);
     if (gap && gap.end_us === null) {
@@ -114,6 +146,7 @@ export function startKernelAttribution(opts: KernelAttributionOptions): KernelAt
   };
 
   const failedAtStart = (why: string): void => {
+    notice.cancel();
     rec.why_not = why;
     if (opts.mode === 'ebpf') opts.onRequiredFailed(`--attribution ebpf: ${why}`);
     else opts.onWarning(`attribution from procfs only: ${why}; connections shorter than a /proc scan may stay unattributed (--attribution procfs silences this)`);
@@ -143,6 +176,7 @@ export function startKernelAttribution(opts: KernelAttributionOptions): KernelAt
     record: () => ({ ...rec, kernel_event_gaps: rec.kernel_event_gaps.map((g) => ({ ...g })), kernel_events_lost: lostBefore + (source?.stats().lost ?? 0) }),
     async stop() {
       stopped = true;
+      notice.cancel();
       if (restartTimer) clearTimeout(restartTimer);
       await source?.stop();
     },
