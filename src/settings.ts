@@ -34,13 +34,15 @@ export const DEFAULTS = Object.freeze({
    * --capture-buffer: the kernel capture ring asked of libpcap, per interface. cap opens it in
    * immediate mode (TPACKET_V2, one fixed-size frame a packet) with snaplen 65535, and on `any` or
    * an interface with segmentation offloads libpcap sizes every frame for a 64 KiB packet (one
-   * 128 KiB block each): 32 MiB held 512 packets, ~13 ms of a 40,000 packet/s flood. 128 MiB holds
-   * 2,046 (~50 ms; the size Zeek's AF_PACKET plugin defaults to, though with TPACKET_V3's packed
-   * frames) and dropped less in 10 of 12 flood-bench pairs; the kernel pins twice the request on such
-   * devices (the 128 KiB blocks), all of it mapped into and counted in the daemon's RSS from open
-   * (measured: native-notes/cap.md "The ring's size"; bench/RESULTS.md "The capture ring").
+   * 128 KiB block each): 32 MiB held 512 packets, ~13 ms of a 40,000 packet/s flood. The kernel pins
+   * twice the request on such devices (the 128 KiB blocks), all of it mapped into and counted in the
+   * daemon's RSS from open. 64 MiB holds 1,023 (~25 ms) for 128 MiB of RSS; 128 MiB (Zeek's AF_PACKET
+   * default, though with TPACKET_V3's packed frames) holds 2,046 and dropped a little less under the
+   * flood bench, for 256 MiB of RSS in a daemon that otherwise idles near 60 MB: the default is the
+   * middle, a flood-exposed host asks for more (measured: native-notes/cap.md "The ring's size";
+   * bench/RESULTS.md "The capture ring").
    */
-  captureBufferBytes: 128 * 1024 * 1024,
+  captureBufferBytes: 64 * 1024 * 1024,
   /** --capture-buffer bounds: at least 16 frames of 64 KiB; at most 1 GiB (2 GiB of kernel memory on `any`). */
   captureBufferRange: Object.freeze({ min: 1024 * 1024, max: 1024 * 1024 * 1024 }),
   /** Ollama's own default (OLLAMA_HOST 127.0.0.1:11434): always an API port; --api-port adds others. */

@@ -53,7 +53,7 @@ describe('settings', () => {
     expect(settingsFromOptions({}, home)).toEqual({
       db: '/home/u/.local/share/ollama-audit/audit.db', interface: ['any'], filter: undefined, evidence: 'head',
       evidenceDir: '/home/u/.local/share/ollama-audit/audit.evidence', maxEvidence: undefined, retain: 30 * 86400, maxDb: undefined,
-      process: [], pid: [], apiPort: [11434], keepCmdline: false, maxFlows: 500_000, attribution: 'auto', captureBuffer: 128 * 1024 ** 2, duration: undefined,
+      process: [], pid: [], apiPort: [11434], keepCmdline: false, maxFlows: 500_000, attribution: 'auto', captureBuffer: 64 * 1024 ** 2, duration: undefined,
     });
     expect(DEFAULTS.apiPort).toBe(11434);
     expect(DEFAULTS.evidence).toBe('head');

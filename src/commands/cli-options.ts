@@ -43,7 +43,7 @@ export function addDaemonOptions(cmd: Command, dbDefaultText = DB_PATH_TEXT): Co
     .option('--keep-cmdline', KEEP_CMDLINE_HELP)
     .addOption(maxFlowsOption())
     .addOption(new Option('--attribution <source>', 'who owns each connection: ebpf (kernel socket events through bpftrace: names even connections of a few ms; root), procfs (/proc only), or auto (ebpf when it can be had, else procfs with a warning)').choices(ATTRIBUTION_MODES).default(DEFAULTS.attribution))
-    .option('--capture-buffer <size>', `kernel capture ring per interface (e.g. 256MiB, ${DEFAULTS.captureBufferRange.min / 1024 ** 2}MiB to ${DEFAULTS.captureBufferRange.max / 1024 ** 3}GiB): packets wait there while the daemon is busy; on \`any\`, lo and interfaces with offloads each takes a 64 KiB frame, so the default holds ~2,000; a larger ring drops fewer in a burst, and the kernel pins twice the size there (counted in the daemon's RSS) (default: ${DEFAULTS.captureBufferBytes / 1024 ** 2}MiB)`, parseSize)
+    .option('--capture-buffer <size>', `kernel capture ring per interface (e.g. 256MiB, ${DEFAULTS.captureBufferRange.min / 1024 ** 2}MiB to ${DEFAULTS.captureBufferRange.max / 1024 ** 3}GiB): packets wait there while the daemon is busy; on \`any\`, lo and interfaces with offloads each takes a 64 KiB frame, so the default holds ~1,000; a larger ring drops fewer in a burst, and the kernel pins twice the size there (counted in the daemon's RSS) (default: ${DEFAULTS.captureBufferBytes / 1024 ** 2}MiB)`, parseSize)
     .option('--metrics <[addr:]port>', `serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR an IP address; default ${DEFAULTS.metricsHost}, loopback only) (default: not served)`, metricsAddress);
 }
 

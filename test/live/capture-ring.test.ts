@@ -16,8 +16,8 @@ import { LIVE_NEEDS, settle } from './helpers.js';
 const NS = 'oarg-cr';
 const HOST_END = 'oarg-cr0';
 const PORT = 40998;
-/** More than a 32 MiB ring holds on `any` (512 frames, measured), fewer than the default's 2,046. */
-const BURST = 1500;
+// More than the old ring's 512 frames, less than the default 64 MiB ring's 1,023.
+const BURST = 900;
 
 function sh(cmd: string): void {
   const r = spawnSync('/bin/sh', ['-c', cmd], { encoding: 'utf8' });
