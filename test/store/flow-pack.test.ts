@@ -22,6 +22,7 @@ import { flowRow, INSERT_FLOW } from '../../src/store/session-rows.js';
 import type { FlowProcess } from '../../src/flows/flow.js';
 import { fixture, fixtureFiles } from '../differential/fixture-files.js';
 import { generate } from '../../bench/generate-capture.mjs';
+import { makeFlow } from '../helpers/make-flow.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'oa-flow-pack-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -113,7 +114,20 @@ describe('an import\'s flow rows, built on its writer thread', () => {
       expect(rows.some((r) => r[at(c)] !== null && r[at(c)] !== 0), c).toBe(true);
     }
     expect(rows.some((r) => r[COLUMNS.length - 1] !== null), 'a flow with its process').toBe(true);
-    expect(rows.some((r) => r[COLUMNS.length + 1] !== null), 'a flow with its effective process').toBe(true);
     expect(rows.length).toBeGreaterThan(6_000);
+  });
+
+  it('a flow sent on behalf of another app (pktap\'s effective process; no committed capture has one) keeps its three processes', async () => {
+    const db = join(mkdtempSync(join(dir, 'db-')), 'e.db');
+    openDb(db).close();
+    const writer = await beginSession(db, { kind: 'import', source: 'x', format: null });
+    const f = makeFlow({ id: 7, process: { pid: 10, name: 'nsurlsessiond', exe: null, source: 'pktap' }, peerProcess: { pid: 11, name: 'ollama', exe: null },
+      effectiveProcess: { pid: 12, name: 'Safari' } });
+    writer.flow(f, { activity: 'other', ollama: false, reason: 'r' });
+    await writer.commit({ interfaces: [], packets: 0, startedAt: null, endedAt: null, drops: null, lossEstimate: null, skipped: {}, warnings: [], stoppedAt: null });
+    const store = new Database(db, { readonly: true });
+    const name = (col: string) => store.prepare(`SELECT p.pid || ' ' || p.comm FROM flows f JOIN processes p ON p.session_id = f.session_id AND p.seq = f.${col}`).pluck().get();
+    expect([name('process_seq'), name('peer_process_seq'), name('effective_process_seq')]).toEqual(['10 nsurlsessiond', '11 ollama', '12 Safari']);
+    store.close();
   });
 });
