@@ -118,13 +118,13 @@ export function createFlowPacker(capacity: number) {
   };
 }
 
-/** The rows of a batch, in INSERT_FLOW's column order, built as flowRow would from the flows themselves. */
-export function unpackFlowRows(p: PackedFlows): Row[] {
+/** The rows of a batch's flows [from, to), in INSERT_FLOW's column order, built as flowRow would from the flows themselves. */
+export function unpackFlowRows(p: PackedFlows, from = 0, to = p.count): Row[] {
   const v = flowView();
   const c: Pick<Classification, 'activity' | 'reason' | 'ollama'> = { activity: 'other', reason: '', ollama: false };
   const rows: Row[] = [];
   v.words.conn = p.conn;
-  for (let i = 0; i < p.count; i++) {
+  for (let i = from; i < to; i++) {
     const n = p.nums;
     const o = i * NUMS;
     const s = i * STRS;

@@ -123,32 +123,84 @@ function commit(end: Row, refuseDuplicate: boolean): void {
   port.postMessage({ op: 'committed', sessionId });
 }
 
-port.on('message', (m: WriterMessage) => {
-  try {
-    if (m.op === 'begin') begin(m.session);
-    else if (m.op === 'rows') {
-      if (failed === null) {
-        insertAll(stmts!.process, m.processes);
-        insertAll(stmts!.flow, unpackFlowRows(m.flows));
-        insertAll(stmts!.dns, m.dns);
-        insertAll(stmts!.http, m.http);
-      }
-      Atomics.sub(inFlight, 0, 1);
-      Atomics.notify(inFlight, 0);
-    } else if (m.op === 'hash') hashBytes(m);
-    else if (m.op === 'commit') commit(m.end, m.refuseDuplicate);
-    else if (m.op === 'abort') {
-      sourceDigest();
-      if (db && db.inTransaction) db.exec('ROLLBACK');
-      if (db) db.close();
-      db = null;
-      port.postMessage({ op: 'aborted' });
-    }
-  } catch (err) {
-    if (m.op === 'rows') {
-      Atomics.sub(inFlight, 0, 1);
-      Atomics.notify(inFlight, 0);
-    }
-    fail(err);
+/**
+ * Work in arrival order, in steps of at most SLICE_ROWS rows. The file's bytes are hashed as soon
+ * as they arrive instead: the reader waits for a window buffer until it is hashed, and behind a
+ * queue of row batches (up to MAX_IN_FLIGHT of them when many flows close at once) that was
+ * sometimes a tenth of a second of the decoding thread's time. Between turns of WORK_MS the
+ * thread takes new messages, so a buffer waits for at most one turn.
+ */
+const steps: (() => void)[] = [];
+const SLICE_ROWS = 256;
+const WORK_MS = 4;
+let scheduled = false;
+
+function queueRows(m: Extract<WriterMessage, { op: 'rows' }>): void {
+  steps.push(() => insertAll(stmts!.process, m.processes));
+  const flows = m.flows;
+  for (let from = 0; from < flows.count; from += SLICE_ROWS) {
+    steps.push(() => insertAll(stmts!.flow, unpackFlowRows(flows, from, Math.min(from + SLICE_ROWS, flows.count))));
   }
+  for (let from = 0; from < m.dns.length; from += SLICE_ROWS) steps.push(() => insertAll(stmts!.dns, m.dns.slice(from, from + SLICE_ROWS)));
+  for (let from = 0; from < m.http.length; from += SLICE_ROWS) steps.push(() => insertAll(stmts!.http, m.http.slice(from, from + SLICE_ROWS)));
+  steps.push(answeredRows);
+}
+
+/** One batch of rows is done (inserted, or dropped after a failure): the capture thread may send another. */
+function answeredRows(): void {
+  Atomics.sub(inFlight, 0, 1);
+  Atomics.notify(inFlight, 0);
+}
+
+function drain(): void {
+  scheduled = false;
+  const until = performance.now() + WORK_MS;
+  let done = 0;
+  while (done < steps.length && performance.now() < until) {
+    const step = steps[done++];
+    // After a failure only the answers and the end of the session run (no more inserts).
+    if (failed !== null && step !== answeredRows && step !== ending) continue;
+    try {
+      step();
+    } catch (err) {
+      fail(err);
+    }
+  }
+  steps.splice(0, done);
+  if (steps.length > 0) schedule();
+}
+
+function schedule(): void {
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(drain);
+}
+
+/** The session's end (commit or abort), queued behind the rows before it. */
+let ending: (() => void) | null = null;
+
+function abort(): void {
+  sourceDigest();
+  if (db && db.inTransaction) db.exec('ROLLBACK');
+  if (db) db.close();
+  db = null;
+  port.postMessage({ op: 'aborted' });
+}
+
+port.on('message', (m: WriterMessage) => {
+  if (m.op === 'hash') {
+    try {
+      hashBytes(m);
+    } catch (err) {
+      fail(err);
+    }
+    return;
+  }
+  if (m.op === 'begin') steps.push(() => begin(m.session));
+  else if (m.op === 'rows') queueRows(m);
+  else {
+    ending = m.op === 'commit' ? () => commit(m.end, m.refuseDuplicate) : abort;
+    steps.push(ending);
+  }
+  schedule();
 });
