@@ -4,7 +4,7 @@ import type { Classification } from '../classify/classify.js';
 import type { DnsRecord, HttpRecord } from '../enrich/records.js';
 import { pktapProcessRole, processRole } from '../knowledge/processes.js';
 import {
-  dnsRow, httpRow, processRow, sessionEndRow, FIND_IMPORT_BY_SHA256, FINISH_SESSION, INSERT_DNS, INSERT_FLOW, INSERT_HTTP,
+  dnsRow, flowRow, httpRow, processRow, sessionEndRow, FIND_IMPORT_BY_SHA256, FINISH_SESSION, INSERT_DNS, INSERT_FLOW, INSERT_HTTP,
   INSERT_PROCESS, INSERT_SESSION, type ProcessRecord, type Row, type SessionEnd, type SessionStart,
 } from './session-rows.js';
 import { DuplicateImportError, explainStoreError } from './store-error.js';
@@ -54,7 +54,7 @@ export interface WriterSettings {
 /** What the capture thread sends the writer thread. */
 export type WriterMessage =
   | { op: 'begin'; session: Row }
-  | { op: 'rows'; processes: Row[]; flows: PackedFlows; dns: Row[]; http: Row[] }
+  | { op: 'rows'; processes: Row[]; flows: PackedFlows | Row[]; dns: Row[]; http: Row[] }
   | { op: 'hash'; bytes?: Uint8Array; buffer?: number; start?: number; end?: number; offset: number }
   | { op: 'commit'; end: Row; refuseDuplicate: boolean }
   | { op: 'abort' };
@@ -62,6 +62,12 @@ export type WriterMessage =
 /** Rows per message to the writer thread, and messages allowed in flight before the capture thread waits. */
 const BATCH_ROWS = 2000;
 const MAX_IN_FLIGHT = 32;
+/**
+ * Batches on their way past which this thread builds the next batch's flow rows itself instead of
+ * packing them (flow-pack.ts): the writer thread is behind (at the end of a file, when most flows
+ * close at once, it inserts them after this thread has finished), so the work is shared again.
+ */
+const WRITER_BEHIND = 3;
 
 
 export interface SessionWriter {
@@ -136,6 +142,8 @@ export async function beginSession(
   send({ op: 'begin', session: [start.kind, start.source, start.format, start.filter ?? null, Date.now() * 1000] });
 
   let batch = { dns: [] as Row[], http: [] as Row[], processes: [] as Row[] };
+  // This batch's flows: packed for the writer thread to build their rows, or rows built here when it is behind.
+  let flowRows: Row[] | null = null;
   const flows = createFlowPacker(BATCH_ROWS);
   let rows = 0;
   const numbering = processNumbering<string>((seq, rec) => add(batch.processes, processRow(seq, rec)));
@@ -150,9 +158,13 @@ export async function beginSession(
       if (Date.now() - started > 120_000) throw new Error('the store writer thread stopped answering');
     }
     Atomics.add(inFlight, 0, 1);
-    const packed = flows.take();
-    send({ op: 'rows', ...batch, flows: packed }, packedBuffers(packed));
+    if (flowRows !== null) send({ op: 'rows', ...batch, flows: flowRows });
+    else {
+      const packed = flows.take();
+      send({ op: 'rows', ...batch, flows: packed }, packedBuffers(packed));
+    }
     batch = { dns: [], http: [], processes: [] };
+    flowRows = Atomics.load(inFlight, 0) >= WRITER_BEHIND ? [] : null;
     rows = 0;
   }
 
@@ -192,10 +204,13 @@ export async function beginSession(
     }));
   }
 
-  /** Packs the flow for the writer thread, which builds its row (flow-pack.ts); its process rows first. */
+  /** Packs the flow for the writer thread, which builds its row (flow-pack.ts), or builds it here; its process rows first. */
   function flow(f: Flow, c: Classification): void {
     const effective = f.effectiveProcess && packetProcess({ ...f.effectiveProcess, exe: null, source: 'pktap' });
-    flows.add(f, c, f.process && packetProcess(f.process), f.peerProcess && packetProcess(f.peerProcess), effective);
+    const own = f.process && packetProcess(f.process);
+    const peer = f.peerProcess && packetProcess(f.peerProcess);
+    if (flowRows !== null) flowRows.push(flowRow(f, c, own, peer, effective));
+    else flows.add(f, c, own, peer, effective);
     counted();
   }
 

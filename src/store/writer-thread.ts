@@ -138,8 +138,12 @@ let scheduled = false;
 function queueRows(m: Extract<WriterMessage, { op: 'rows' }>): void {
   steps.push(() => insertAll(stmts!.process, m.processes));
   const flows = m.flows;
-  for (let from = 0; from < flows.count; from += SLICE_ROWS) {
-    steps.push(() => insertAll(stmts!.flow, unpackFlowRows(flows, from, Math.min(from + SLICE_ROWS, flows.count))));
+  if (Array.isArray(flows)) {
+    for (let from = 0; from < flows.length; from += SLICE_ROWS) steps.push(() => insertAll(stmts!.flow, flows.slice(from, from + SLICE_ROWS)));
+  } else {
+    for (let from = 0; from < flows.count; from += SLICE_ROWS) {
+      steps.push(() => insertAll(stmts!.flow, unpackFlowRows(flows, from, Math.min(from + SLICE_ROWS, flows.count))));
+    }
   }
   for (let from = 0; from < m.dns.length; from += SLICE_ROWS) steps.push(() => insertAll(stmts!.dns, m.dns.slice(from, from + SLICE_ROWS)));
   for (let from = 0; from < m.http.length; from += SLICE_ROWS) steps.push(() => insertAll(stmts!.http, m.http.slice(from, from + SLICE_ROWS)));

@@ -5,7 +5,7 @@
  * its flows handed to a real session writer; what lands in the store must be, column for column,
  * the row flowRow builds from the same Flow on this thread (the live engine's way, and the
  * import's before), and the capture thread must not have computed a Community ID (the Flow's
- * cache of it stays empty). The values themselves are checked against tshark elsewhere
+ * cache of it stays empty) unless the writer thread was behind (session-writer.ts WRITER_BEHIND). The values themselves are checked against tshark elsewhere
  * (Community ID: test/differential/store.test.ts; conn_state/history: test/flows/conn-states-real.test.ts).
  */
 import Database from 'better-sqlite3';
@@ -101,7 +101,9 @@ describe('an import\'s flow rows, built on its writer thread', () => {
     const { expected, stored, computedHere } = await importThroughWriter(file);
     expect(stored.length).toBe(expected.length);
     expect(stored).toEqual(expected);
-    expect(computedHere).toBe(0);
+    // The first batch (2,000 flows) is always packed; later ones too unless the writer thread is 3 batches behind.
+    if (expected.length <= 2000) expect(computedHere).toBe(0);
+    else expect(computedHere).toBeLessThanOrEqual(expected.length - 2000);
   });
 
   it('the captures cover what a row is built from: IPv4 and IPv6, TCP, UDP and ICMP, names, processes, several interfaces', async () => {
