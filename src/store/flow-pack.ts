@@ -4,8 +4,8 @@
  * The capture thread bounds an import's wall time (the writer thread idles about half of it), so
  * it only copies a flow's fields here; the writer thread builds the row (flowRowFrom in
  * session-rows.ts: the address strings, Community ID, conn_state and history) from a view of
- * them. The arrays are transferred, not cloned: a batch's numbers cross threads without being
- * copied field by field. Only strings (names, classification) go as a plain array.
+ * them. A batch's numbers cross threads as three typed arrays (one copy each), not field by
+ * field; only strings (names, classification) go as a plain array.
  */
 import type { Classification } from '../classify/classify.js';
 import { CONN_WORDS, type Flow } from '../flows/flow.js';
@@ -53,22 +53,22 @@ export interface PackedFlows {
   strs: (string | string[] | number[] | null)[];
 }
 
-/** The buffers to transfer with a batch (postMessage's transfer list). */
-export function packedBuffers(p: PackedFlows): ArrayBuffer[] {
-  return [p.nums.buffer as ArrayBuffer, p.conn.buffer as ArrayBuffer, p.addrs.buffer as ArrayBuffer];
-}
-
-/** Packs up to `capacity` flows into one batch at a time; take() hands the batch on and starts a new one. */
+/**
+ * Packs up to `capacity` flows into one batch at a time, in the same arrays each time: a batch is
+ * copied when it is posted (structured clone, one copy of each array), then cleared. Fresh arrays
+ * per batch, transferred instead, cost more than the copy: V8 counts each new ArrayBuffer as
+ * external memory and brought its full garbage collections forward on the capture thread, whose
+ * heap holds the flow table (more CPU in the collector's threads than the copy saves).
+ */
 export function createFlowPacker(capacity: number) {
-  const fresh = (): PackedFlows => ({
+  const batch: PackedFlows = {
     count: 0, nums: new Float64Array(capacity * NUMS), conn: new Int32Array(capacity * CONN_WORDS),
     addrs: new Uint8Array(capacity * ADDR_BYTES), strs: [],
-  });
-  let batch = fresh();
+  };
   const orNaN = (x: number | null): number => (x === null ? NaN : x);
 
   function add(f: Flow, c: Classification, processSeq: number | null, peerProcessSeq: number | null, effectiveProcessSeq: number | null): void {
-    if (batch.count === capacity) throw new RangeError('flow batch full: take() it first');
+    if (batch.count === capacity) throw new RangeError('flow batch full: post and clear() it first');
     const i = batch.count++;
     const n = batch.nums;
     const o = i * NUMS;
@@ -109,11 +109,14 @@ export function createFlowPacker(capacity: number) {
     get count(): number {
       return batch.count;
     },
-    /** The batch so far (its buffers are to be transferred); the packer goes on with a new one. */
-    take(): PackedFlows {
-      const full = batch;
-      batch = fresh();
-      return full;
+    /** The batch so far, to be posted (copied) before the next add. */
+    get batch(): PackedFlows {
+      return batch;
+    },
+    /** Starts the next batch in the same arrays (the last one was copied when posted). */
+    clear(): void {
+      batch.count = 0;
+      batch.strs = [];
     },
   };
 }

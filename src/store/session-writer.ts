@@ -10,7 +10,7 @@ import {
 import { DuplicateImportError, explainStoreError } from './store-error.js';
 import { processNumbering } from './process-numbers.js';
 import { CHUNK_SIZE, type WindowBuffers } from '../capture/file-window.js';
-import { createFlowPacker, packedBuffers, type PackedFlows } from './flow-pack.js';
+import { createFlowPacker, type PackedFlows } from './flow-pack.js';
 import { startThread } from './start-thread.js';
 
 export type { SessionEnd, SessionStart, ProcessRecord } from './session-rows.js';
@@ -160,8 +160,8 @@ export async function beginSession(
     Atomics.add(inFlight, 0, 1);
     if (flowRows !== null) send({ op: 'rows', ...batch, flows: flowRows });
     else {
-      const packed = flows.take();
-      send({ op: 'rows', ...batch, flows: packed }, packedBuffers(packed));
+      send({ op: 'rows', ...batch, flows: flows.batch });
+      flows.clear();
     }
     batch = { dns: [], http: [], processes: [] };
     flowRows = Atomics.load(inFlight, 0) >= WRITER_BEHIND ? [] : null;
