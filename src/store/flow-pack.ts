@@ -4,8 +4,8 @@
  * The capture thread bounds an import's wall time (the writer thread idles about half of it), so
  * it only copies a flow's fields here; the writer thread builds the row (flowRowFrom in
  * session-rows.ts: the address strings, Community ID, conn_state and history) from a view of
- * them. A batch's numbers cross threads as three typed arrays (one copy each), not field by
- * field; only strings (names, classification) go as a plain array.
+ * them. A batch's numbers cross threads in shared memory (FlowSlots), not field by field; only
+ * the strings (names, classification) go in the message, as one plain array.
  */
 import type { Classification } from '../classify/classify.js';
 import { CONN_WORDS, type Flow } from '../flows/flow.js';
@@ -43,33 +43,77 @@ const ADDR_BYTES = 32;
 /** Strings (and the two lists) per flow in `strs`, in this order. */
 const STRS = 13;
 
-/** A batch of packed flows: what the capture thread transfers to the writer thread. */
-export interface PackedFlows {
+/**
+ * Shared memory for `count` batches of packed flows (numbers, conn-state rows, addresses), and a
+ * busy flag per batch: set by the capture thread when it posts a batch, cleared by the writer
+ * thread once it has read it. Nothing is allocated or copied per batch: fresh arrays per batch
+ * (transferred, or copied when posted) are V8 external memory on both threads; they brought the
+ * capture thread's full collections of its large heap forward and added ~25 MB to an import's RSS.
+ */
+export interface FlowSlots {
+  memory: SharedArrayBuffer;
+  busy: SharedArrayBuffer;
   count: number;
+  capacity: number;
+}
+
+const SLOT_BYTES_PER_FLOW = NUMS * 8 + CONN_WORDS * 4 + ADDR_BYTES;
+
+export function newFlowSlots(count: number, capacity: number): FlowSlots {
+  return { memory: new SharedArrayBuffer(count * capacity * SLOT_BYTES_PER_FLOW), busy: new SharedArrayBuffer(4 * count), count, capacity };
+}
+
+interface SlotArrays {
   nums: Float64Array;
   /** Each flow's conn-state row (CONN_WORDS int32, src/flows/conn-state.ts). */
   conn: Int32Array;
   addrs: Uint8Array;
+}
+
+function slotArrays(slots: FlowSlots): SlotArrays[] {
+  const { memory, capacity } = slots;
+  return Array.from({ length: slots.count }, (_, i) => {
+    const at = i * capacity * SLOT_BYTES_PER_FLOW;
+    return {
+      nums: new Float64Array(memory, at, capacity * NUMS),
+      conn: new Int32Array(memory, at + capacity * NUMS * 8, capacity * CONN_WORDS),
+      addrs: new Uint8Array(memory, at + capacity * (NUMS * 8 + CONN_WORDS * 4), capacity * ADDR_BYTES),
+    };
+  });
+}
+
+/** A posted batch of packed flows: its slot, how many flows, and their strings (names, classification). */
+export interface PackedFlows {
+  slot: number;
+  count: number;
   strs: (string | string[] | number[] | null)[];
 }
 
 /**
- * Packs up to `capacity` flows into one batch at a time, in the same arrays each time: a batch is
- * copied when it is posted (structured clone, one copy of each array), then cleared. Fresh arrays
- * per batch, transferred instead, cost more than the copy: V8 counts each new ArrayBuffer as
- * external memory and brought its full garbage collections forward on the capture thread, whose
- * heap holds the flow table (more CPU in the collector's threads than the copy saves).
+ * Packs flows into a free slot of `slots`, one batch at a time: start() takes a free slot (false:
+ * none is, the writer thread is that far behind), take() hands the batch on to be posted.
  */
-export function createFlowPacker(capacity: number) {
-  const batch: PackedFlows = {
-    count: 0, nums: new Float64Array(capacity * NUMS), conn: new Int32Array(capacity * CONN_WORDS),
-    addrs: new Uint8Array(capacity * ADDR_BYTES), strs: [],
-  };
+export function createFlowPacker(slots: FlowSlots) {
+  const arrays = slotArrays(slots);
+  const busy = new Int32Array(slots.busy);
+  let slot = -1;
+  let count = 0;
+  let strs: PackedFlows['strs'] = [];
+
+  function start(): boolean {
+    slot = -1;
+    for (let i = 0; i < slots.count && slot < 0; i++) if (Atomics.load(busy, i) === 0) slot = i;
+    count = 0;
+    strs = [];
+    return slot >= 0;
+  }
+
   const orNaN = (x: number | null): number => (x === null ? NaN : x);
 
   function add(f: Flow, c: Classification, processSeq: number | null, peerProcessSeq: number | null, effectiveProcessSeq: number | null): void {
-    if (batch.count === capacity) throw new RangeError('flow batch full: post and clear() it first');
-    const i = batch.count++;
+    if (slot < 0 || count === slots.capacity) throw new RangeError('no flow batch started, or it is full');
+    const batch = arrays[slot];
+    const i = count++;
     const n = batch.nums;
     const o = i * NUMS;
     n[o + ID] = f.id;
@@ -100,40 +144,49 @@ export function createFlowPacker(capacity: number) {
     for (let k = 0; k < CONN_WORDS; k++) batch.conn[i * CONN_WORDS + k] = conn[from + k];
     batch.addrs.set(f.initiatorAddr, i * ADDR_BYTES);
     batch.addrs.set(f.responderAddr, i * ADDR_BYTES + 16);
-    batch.strs.push(f.initiatorBy, f.hostname, f.hostnameSource, f.sni, f.alpn, f.httpMethod, f.httpPath, f.httpHost,
+    strs.push(f.initiatorBy, f.hostname, f.hostnameSource, f.sni, f.alpn, f.httpMethod, f.httpPath, f.httpHost,
       f.connectHost, f.dnsName, c.activity, c.reason, f.ifaces);
   }
 
   return {
+    start,
     add,
-    get count(): number {
-      return batch.count;
-    },
-    /** The batch so far, to be posted (copied) before the next add. */
-    get batch(): PackedFlows {
+    /** The batch to post; its slot stays busy until the writer thread has read it. */
+    take(): PackedFlows {
+      Atomics.store(busy, slot, 1);
+      const batch = { slot, count, strs };
+      slot = -1;
       return batch;
     },
-    /** Starts the next batch in the same arrays (the last one was copied when posted). */
-    clear(): void {
-      batch.count = 0;
-      batch.strs = [];
+  };
+}
+
+/** The writer thread's side: the rows of posted batches, and each slot given back once read. */
+export function createFlowUnpacker(slots: FlowSlots) {
+  const arrays = slotArrays(slots);
+  const busy = new Int32Array(slots.busy);
+  return {
+    rows: (p: PackedFlows, from: number, to: number): Row[] => unpackFlowRows(arrays[p.slot], p, from, to),
+    /** The batch's numbers are read: the capture thread may pack into its slot again. */
+    release(p: PackedFlows): void {
+      Atomics.store(busy, p.slot, 0);
     },
   };
 }
 
 /** The rows of a batch's flows [from, to), in INSERT_FLOW's column order, built as flowRow would from the flows themselves. */
-export function unpackFlowRows(p: PackedFlows, from = 0, to = p.count): Row[] {
+function unpackFlowRows(a: SlotArrays, p: PackedFlows, from: number, to: number): Row[] {
   const v = flowView();
   const c: Pick<Classification, 'activity' | 'reason' | 'ollama'> = { activity: 'other', reason: '', ollama: false };
   const rows: Row[] = [];
-  v.words.conn = p.conn;
+  v.words.conn = a.conn;
   for (let i = from; i < to; i++) {
-    const n = p.nums;
+    const n = a.nums;
     const o = i * NUMS;
     const s = i * STRS;
     const len = n[o + ADDR_LEN];
-    v.initiatorAddr = copyAddr(p.addrs, i * ADDR_BYTES, len === 4 ? v4.initiator : v6.initiator);
-    v.responderAddr = copyAddr(p.addrs, i * ADDR_BYTES + 16, len === 4 ? v4.responder : v6.responder);
+    v.initiatorAddr = copyAddr(a.addrs, i * ADDR_BYTES, len === 4 ? v4.initiator : v6.initiator);
+    v.responderAddr = copyAddr(a.addrs, i * ADDR_BYTES + 16, len === 4 ? v4.responder : v6.responder);
     v.id = n[o + ID];
     v.proto = n[o + PROTO];
     v.ipVersion = n[o + IP_VERSION];

@@ -10,7 +10,7 @@ import {
 import { DuplicateImportError, explainStoreError } from './store-error.js';
 import { processNumbering } from './process-numbers.js';
 import { CHUNK_SIZE, type WindowBuffers } from '../capture/file-window.js';
-import { createFlowPacker, type PackedFlows } from './flow-pack.js';
+import { createFlowPacker, newFlowSlots, type FlowSlots, type PackedFlows } from './flow-pack.js';
 import { startThread } from './start-thread.js';
 
 export type { SessionEnd, SessionStart, ProcessRecord } from './session-rows.js';
@@ -48,6 +48,8 @@ export interface WriterSettings {
   pending: SharedArrayBuffer;
   /** The reader's two window buffers and their busy flags, when the import's bytes are hashed. */
   hashing: { buffers: readonly SharedArrayBuffer[]; busy: SharedArrayBuffer } | null;
+  /** Shared memory for the packed flow batches on their way (flow-pack.ts). */
+  flowSlots: FlowSlots;
   sql: { flow: string; dns: string; http: string; process: string; session: string; finish: string; findImport: string };
 }
 
@@ -63,11 +65,12 @@ export type WriterMessage =
 const BATCH_ROWS = 2000;
 const MAX_IN_FLIGHT = 32;
 /**
- * Batches on their way past which this thread builds the next batch's flow rows itself instead of
- * packing them (flow-pack.ts): the writer thread is behind (at the end of a file, when most flows
- * close at once, it inserts them after this thread has finished), so the work is shared again.
+ * Packed batches the writer thread may have left to read (flow-pack.ts). When all are, it is behind
+ * (at the end of a file, when most flows close at once, it would build and insert their rows after
+ * this thread has finished): this thread builds the next batch's flow rows itself, so the work is
+ * shared again.
  */
-const WRITER_BEHIND = 3;
+const FLOW_SLOTS = 4;
 
 
 export interface SessionWriter {
@@ -113,6 +116,7 @@ export async function beginSession(
   const hashing = opts.hash === true ? sharedWindowBuffers() : null;
   const settings: WriterSettings = {
     dbPath, busyTimeoutMs: opts.busyTimeoutMs ?? 5000, pending, hashing: hashing && { buffers: hashing.sabs, busy: hashing.busySab },
+    flowSlots: newFlowSlots(FLOW_SLOTS, BATCH_ROWS),
     sql: {
       flow: INSERT_FLOW, dns: INSERT_DNS, http: INSERT_HTTP, process: INSERT_PROCESS, session: INSERT_SESSION,
       finish: FINISH_SESSION, findImport: FIND_IMPORT_BY_SHA256,
@@ -142,9 +146,9 @@ export async function beginSession(
   send({ op: 'begin', session: [start.kind, start.source, start.format, start.filter ?? null, Date.now() * 1000] });
 
   let batch = { dns: [] as Row[], http: [] as Row[], processes: [] as Row[] };
+  const flows = createFlowPacker(settings.flowSlots);
   // This batch's flows: packed for the writer thread to build their rows, or rows built here when it is behind.
-  let flowRows: Row[] | null = null;
-  const flows = createFlowPacker(BATCH_ROWS);
+  let flowRows: Row[] | null = flows.start() ? null : [];
   let rows = 0;
   const numbering = processNumbering<string>((seq, rec) => add(batch.processes, processRow(seq, rec)));
 
@@ -159,12 +163,9 @@ export async function beginSession(
     }
     Atomics.add(inFlight, 0, 1);
     if (flowRows !== null) send({ op: 'rows', ...batch, flows: flowRows });
-    else {
-      send({ op: 'rows', ...batch, flows: flows.batch });
-      flows.clear();
-    }
+    else send({ op: 'rows', ...batch, flows: flows.take() });
     batch = { dns: [], http: [], processes: [] };
-    flowRows = Atomics.load(inFlight, 0) >= WRITER_BEHIND ? [] : null;
+    flowRows = flows.start() ? null : [];
     rows = 0;
   }
 

@@ -9,11 +9,12 @@
 import { createHash, type Hash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { unpackFlowRows } from './flow-pack.js';
+import { createFlowUnpacker } from './flow-pack.js';
 import type { Row } from './session-rows.js';
 import type { WriterMessage, WriterSettings } from './session-writer.js';
 
-const { dbPath, busyTimeoutMs, sql, pending, hashing } = workerData as WriterSettings;
+const { dbPath, busyTimeoutMs, sql, pending, hashing, flowSlots } = workerData as WriterSettings;
+const packed = createFlowUnpacker(flowSlots);
 const port = parentPort!;
 const inFlight = new Int32Array(pending);
 
@@ -142,8 +143,14 @@ function queueRows(m: Extract<WriterMessage, { op: 'rows' }>): void {
     for (let from = 0; from < flows.length; from += SLICE_ROWS) steps.push(() => insertAll(stmts!.flow, flows.slice(from, from + SLICE_ROWS)));
   } else {
     for (let from = 0; from < flows.count; from += SLICE_ROWS) {
-      steps.push(() => insertAll(stmts!.flow, unpackFlowRows(flows, from, Math.min(from + SLICE_ROWS, flows.count))));
+      const to = Math.min(from + SLICE_ROWS, flows.count);
+      steps.push(() => {
+        const rows = packed.rows(flows, from, to);
+        if (to === flows.count) packed.release(flows);
+        insertAll(stmts!.flow, rows);
+      });
     }
+    if (flows.count === 0) steps.push(() => packed.release(flows));
   }
   for (let from = 0; from < m.dns.length; from += SLICE_ROWS) steps.push(() => insertAll(stmts!.dns, m.dns.slice(from, from + SLICE_ROWS)));
   for (let from = 0; from < m.http.length; from += SLICE_ROWS) steps.push(() => insertAll(stmts!.http, m.http.slice(from, from + SLICE_ROWS)));
