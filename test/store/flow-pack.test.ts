@@ -5,7 +5,7 @@
  * its flows handed to a real session writer; what lands in the store must be, column for column,
  * the row flowRow builds from the same Flow on this thread (the live engine's way, and the
  * import's before), and the capture thread must not have computed a Community ID (the Flow's
- * cache of it stays empty) unless the writer thread was behind (session-writer.ts WRITER_BEHIND). The values themselves are checked against tshark elsewhere
+ * cache of it stays empty) unless the writer thread was behind (session-writer.ts FLOW_SLOTS). The values themselves are checked against tshark elsewhere
  * (Community ID: test/differential/store.test.ts; conn_state/history: test/flows/conn-states-real.test.ts).
  */
 import Database from 'better-sqlite3';
@@ -101,7 +101,7 @@ describe('an import\'s flow rows, built on its writer thread', () => {
     const { expected, stored, computedHere } = await importThroughWriter(file);
     expect(stored.length).toBe(expected.length);
     expect(stored).toEqual(expected);
-    // The first batch (2,000 flows) is always packed; later ones too unless the writer thread is 3 batches behind.
+    // The first batch (2,000 flows) is always packed; later ones too unless the writer thread has read none of the 4 on their way.
     if (expected.length <= 2000) expect(computedHere).toBe(0);
     else expect(computedHere).toBeLessThanOrEqual(expected.length - 2000);
   });
