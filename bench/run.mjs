@@ -7,7 +7,7 @@
 // (Debian: apt-get install -y tcpdump tshark time).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate } from './generate-capture.mjs';
@@ -65,6 +65,8 @@ const cases = {
   'JS floor': () => timed(process.execPath, [join(root, 'bench', 'js-floor.mjs'), capture]),
 };
 
+// The machine may be shared: the load average before and after says how much the figures can be trusted.
+const loadAtStart = loadavg()[0];
 const results = {};
 const show = (name, runs) => process.stderr.write(`${name}: ${runs.map((r) => `${r.wall.toFixed(2)} s (cpu ${r.cpu.toFixed(2)})`).join(' / ')}\n`);
 // With a baseline, the two imports alternate run by run, so both meet the same machine load.
@@ -99,6 +101,7 @@ const tcpdumpRatio = imp.wall / tcpdump.wall;
 const report = [
   `capture: ${PACKETS.toLocaleString('en-US')} packets, ${FLOWS.toLocaleString('en-US')} flows, ${(statSync(capture).size / 1e6).toFixed(1)} MB (import found ${summary.flows} flows, ${summary.named_flows} named)`,
   `machine: ${cpus().length} × ${cpus()[0].model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; median of ${RUNS} runs`,
+  `load average (1 min): ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end`,
   '',
   '| command | wall s | cpu s (user + sys) | packets/s | peak RSS MB |',
   '|---|---|---|---|---|',
@@ -115,4 +118,4 @@ const report = [
   `JS floor / tcpdump = ${(floor.wall / tcpdump.wall).toFixed(1)}×; import / JS floor = ${(imp.wall / floor.wall).toFixed(1)}×`,
 ].join('\n');
 console.log(report);
-writeFileSync(join(out, 'results.json'), JSON.stringify({ packets: PACKETS, flows: FLOWS, results, summary, date: new Date().toISOString() }, null, 2));
+writeFileSync(join(out, 'results.json'), JSON.stringify({ packets: PACKETS, flows: FLOWS, results, summary, load: [loadAtStart, loadavg()[0]], date: new Date().toISOString() }, null, 2));

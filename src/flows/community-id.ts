@@ -5,8 +5,11 @@ import type { Flow } from './flow.js';
 
 const IPPROTO_SCTP = 132;
 
+/** What a Community ID is computed from (a Flow, or the import writer thread's view of one) and kept in. */
+export type CommunityIdSource = Pick<Flow, 'communityId' | 'initiatorAddr' | 'responderAddr' | 'proto' | 'initiatorPort' | 'responderPort'>;
+
 /** A flow's Community ID, computed at the first call and kept on the flow. */
-export function communityIdOf(f: Flow): string {
+export function communityIdOf(f: CommunityIdSource): string {
   return f.communityId ?? (f.communityId = communityIdV1(f.initiatorAddr, f.responderAddr, f.proto, f.initiatorPort, f.responderPort));
 }
 

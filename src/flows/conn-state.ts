@@ -2,6 +2,12 @@ import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../decode/decoded.js';
 import { CONN_WORDS, DIR_IN, DIR_OUT, type Flow, type FlowWords } from './flow.js';
 
 /**
+ * What conn_state and history are read from: a Flow, or the import's writer thread's view of a
+ * flow sent to it as numbers (src/store/flow-pack.ts), whose conn row is in the batch's array.
+ */
+export type ConnSource = Pick<Flow, 'proto' | 'packetsOut' | 'packetsIn' | 'payloadOut' | 'payloadIn' | 'at'> & { words: Pick<FlowWords, 'conn'> };
+
+/**
  * Zeek's connection state (`conn_state`) and `history` for every flow, after the definitions in
  * Zeek's base/protocols/conn/main.zeek and its TCP endpoint state machine (our own code: ideas,
  * not a port). "Orig" is our initiator, "resp" our responder.
@@ -168,7 +174,7 @@ function popcount(x: number): number {
 }
 
 /** The history string: letters in order of first occurrence, upper case from the initiator. */
-export function historyOf(f: Flow): string {
+export function historyOf(f: ConnSource): string {
   const c = f.words.conn;
   const o = f.at * CONN_WORDS;
   let s = '';
@@ -190,7 +196,7 @@ export type ConnState = 'S0' | 'S1' | 'SF' | 'REJ' | 'S2' | 'S3' | 'RSTO' | 'RST
  * SF both directions seen, S0 only the initiator's, SHR only the responder's. (Zeek gives ICMP
  * "OTH" always; we give it UDP's states, because "was it answered" is what an air-gap check asks.)
  */
-export function connStateOf(f: Flow): ConnState {
+export function connStateOf(f: ConnSource): ConnState {
   if (f.proto !== 6) {
     if (f.packetsOut > 0) return f.packetsIn > 0 ? 'SF' : 'S0';
     return f.packetsIn > 0 ? 'SHR' : 'OTH';

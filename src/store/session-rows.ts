@@ -4,12 +4,13 @@ import type { DnsRecord, HttpRecord } from '../enrich/records.js';
 import type { InterfaceInfo } from '../capture/packet.js';
 import { addrToString } from '../decode/addr.js';
 import { lossOf } from '../flows/tcp-loss.js';
-import { connStateOf, historyOf } from '../flows/conn-state.js';
-import { communityIdOf } from '../flows/community-id.js';
+import { connStateOf, historyOf, type ConnSource } from '../flows/conn-state.js';
+import { communityIdOf, type CommunityIdSource } from '../flows/community-id.js';
 
 /**
- * Rows for one session, as plain arrays in the column order of the INSERTs below: built on the
- * capture thread, written by the writer thread (src/store/writer-thread.js), which knows only SQL.
+ * Rows for one session, as plain arrays in the column order of the INSERTs below. An import's
+ * flow rows are built on its writer thread (writer-thread.ts) from numbers the capture thread
+ * packs (flow-pack.ts); every other row is built on the capture thread.
  */
 export type Row = (string | number | null)[];
 
@@ -86,11 +87,29 @@ export interface SessionEnd {
 export function flowRow(
   f: Flow, c: Classification, processSeq: number | null, peerProcessSeq: number | null, effectiveProcessSeq: number | null = null,
 ): Row {
+  return flowRowFrom(f, c, missedBytes(f), processSeq, peerProcessSeq, effectiveProcessSeq);
+}
+
+/**
+ * What a flow row is built from: a Flow (the live engine builds its rows on the capture thread),
+ * or the import writer thread's view of a flow sent to it as numbers (flow-pack.ts), which
+ * builds the strings (addresses, Community ID, conn_state, history) there.
+ */
+export type FlowRowSource = ConnSource & CommunityIdSource & Pick<Flow,
+  'id' | 'ipVersion' | 'initiatorBy' | 'iface' | 'firstSeen' | 'lastSeen' | 'bytesOut' | 'bytesIn' | 'tcpState' | 'hostname'
+  | 'hostnameSource' | 'sni' | 'alpn' | 'httpMethod' | 'httpPath' | 'httpHost' | 'httpStatus' | 'connectHost' | 'connectPort'
+  | 'dnsName' | 'ifaces'>;
+
+/** The flow row in INSERT_FLOW's column order; missed: the loss estimate's gaps, both ways. */
+export function flowRowFrom(
+  f: FlowRowSource, c: Pick<Classification, 'activity' | 'reason' | 'ollama'>, missed: number,
+  processSeq: number | null, peerProcessSeq: number | null, effectiveProcessSeq: number | null,
+): Row {
   return [
     0, f.id, f.proto, f.ipVersion, addrToString(f.initiatorAddr), f.initiatorPort,
     addrToString(f.responderAddr), f.responderPort, f.initiatorBy, f.iface, Math.round(f.firstSeen),
     Math.round(f.lastSeen), f.packetsOut, f.packetsIn, f.bytesOut, f.bytesIn, f.payloadOut, f.payloadIn,
-    f.tcpState, missedBytes(f), communityIdOf(f), f.hostname, f.hostnameSource, f.sni, f.alpn ? JSON.stringify(f.alpn) : null,
+    f.tcpState, missed, communityIdOf(f), f.hostname, f.hostnameSource, f.sni, f.alpn ? JSON.stringify(f.alpn) : null,
     f.httpMethod, f.httpPath, f.httpHost, f.httpStatus, f.connectHost, f.connectPort, f.dnsName,
     c.activity, c.reason, c.ollama ? 1 : 0, processSeq, peerProcessSeq, connStateOf(f), historyOf(f), ifacesJson(f),
     effectiveProcessSeq,
@@ -98,7 +117,7 @@ export function flowRow(
 }
 
 /** The interfaces a flow crossed, when more than one (a forwarded flow); NULL for one or unknown. */
-function ifacesJson(f: Flow): string | null {
+function ifacesJson(f: Pick<Flow, 'ifaces'>): string | null {
   return f.ifaces !== null && f.ifaces.length > 1 ? JSON.stringify(f.ifaces) : null;
 }
 
@@ -145,7 +164,8 @@ export function sessionEndRow(end: SessionEnd): Row {
   ];
 }
 
-function missedBytes(f: Flow): number {
+/** The loss estimate's gaps of a flow, both ways (Zeek's missed_bytes). */
+export function missedBytes(f: Flow): number {
   const l = lossOf(f);
   return l.gapOut + l.gapIn;
 }

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Flow, FlowProcess } from '../flows/flow.js';
 import type { Classification } from '../classify/classify.js';
 import type { DnsRecord, HttpRecord } from '../enrich/records.js';
@@ -10,6 +10,8 @@ import {
 import { DuplicateImportError, explainStoreError } from './store-error.js';
 import { processNumbering } from './process-numbers.js';
 import { CHUNK_SIZE, type WindowBuffers } from '../capture/file-window.js';
+import { createFlowPacker, newFlowSlots, type FlowSlots, type PackedFlows } from './flow-pack.js';
+import { startThread } from './start-thread.js';
 
 export type { SessionEnd, SessionStart, ProcessRecord } from './session-rows.js';
 
@@ -38,9 +40,37 @@ function sharedWindowBuffers() {
   return { sabs, busySab, busy, indexOf, windowBuffers };
 }
 
+/** What the writer thread (writer-thread.ts) starts with. */
+export interface WriterSettings {
+  dbPath: string;
+  busyTimeoutMs: number;
+  /** One Int32: messages of rows on their way (backpressure). */
+  pending: SharedArrayBuffer;
+  /** The reader's two window buffers and their busy flags, when the import's bytes are hashed. */
+  hashing: { buffers: readonly SharedArrayBuffer[]; busy: SharedArrayBuffer } | null;
+  /** Shared memory for the packed flow batches on their way (flow-pack.ts). */
+  flowSlots: FlowSlots;
+  sql: { flow: string; dns: string; http: string; process: string; session: string; finish: string; findImport: string };
+}
+
+/** What the capture thread sends the writer thread. */
+export type WriterMessage =
+  | { op: 'begin'; session: Row }
+  | { op: 'rows'; processes: Row[]; flows: PackedFlows | Row[]; dns: Row[]; http: Row[] }
+  | { op: 'hash'; bytes?: Uint8Array; buffer?: number; start?: number; end?: number; offset: number }
+  | { op: 'commit'; end: Row; refuseDuplicate: boolean }
+  | { op: 'abort' };
+
 /** Rows per message to the writer thread, and messages allowed in flight before the capture thread waits. */
 const BATCH_ROWS = 2000;
 const MAX_IN_FLIGHT = 32;
+/**
+ * Packed batches the writer thread may have left to read (flow-pack.ts). When all are, it is behind
+ * (at the end of a file, when most flows close at once, it would build and insert their rows after
+ * this thread has finished): this thread builds the next batch's flow rows itself, so the work is
+ * shared again.
+ */
+const FLOW_SLOTS = 4;
 
 
 export interface SessionWriter {
@@ -70,7 +100,8 @@ export interface SessionWriter {
 /**
  * Opens one session of the store for writing, in one transaction held by a writer thread:
  * either the whole session lands or nothing of it does, and earlier sessions are untouched.
- * Rows are built here and sent in batches; the thread inserts them while this one decodes.
+ * Rows are built here (flows packed as numbers, their rows built there: flow-pack.ts) and sent
+ * in batches; the thread inserts them while this one decodes.
  * The database must already exist and be migrated (openDb).
  *
  * Returns at once: the thread starts and opens the store (about 60 ms) while the caller already
@@ -83,15 +114,16 @@ export async function beginSession(
   const pending = new SharedArrayBuffer(4);
   const inFlight = new Int32Array(pending);
   const hashing = opts.hash === true ? sharedWindowBuffers() : null;
-  const worker = new Worker(new URL('./writer-thread.js', import.meta.url), {
-    workerData: {
-      dbPath, busyTimeoutMs: opts.busyTimeoutMs ?? 5000, pending, hashing: hashing && { buffers: hashing.sabs, busy: hashing.busySab },
-      sql: {
-        flow: INSERT_FLOW, dns: INSERT_DNS, http: INSERT_HTTP, process: INSERT_PROCESS, session: INSERT_SESSION,
-        finish: FINISH_SESSION, findImport: FIND_IMPORT_BY_SHA256,
-      },
+  const settings: WriterSettings = {
+    dbPath, busyTimeoutMs: opts.busyTimeoutMs ?? 5000, pending, hashing: hashing && { buffers: hashing.sabs, busy: hashing.busySab },
+    flowSlots: newFlowSlots(FLOW_SLOTS, BATCH_ROWS),
+    sql: {
+      flow: INSERT_FLOW, dns: INSERT_DNS, http: INSERT_HTTP, process: INSERT_PROCESS, session: INSERT_SESSION,
+      finish: FINISH_SESSION, findImport: FIND_IMPORT_BY_SHA256,
     },
-  });
+  };
+  const worker: Worker = startThread(import.meta.url, './writer-thread', { workerData: settings });
+  const send = (m: WriterMessage, transfer?: ArrayBuffer[]) => worker.postMessage(m, transfer);
   let failure: { code: string; message: string } | null = null;
   let sessionId = 0;
   type Answer = { op: string; sessionId?: number; earlier?: { id: number; recorded_at: number } };
@@ -111,9 +143,12 @@ export async function beginSession(
   const next = () => new Promise<Answer>((resolve) => waiters.push(resolve));
   const storeError = () => explainStoreError(failure!, dbPath);
 
-  worker.postMessage({ op: 'begin', session: [start.kind, start.source, start.format, start.filter ?? null, Date.now() * 1000] });
+  send({ op: 'begin', session: [start.kind, start.source, start.format, start.filter ?? null, Date.now() * 1000] });
 
-  let batch = { flows: [] as Row[], dns: [] as Row[], http: [] as Row[], processes: [] as Row[] };
+  let batch = { dns: [] as Row[], http: [] as Row[], processes: [] as Row[] };
+  const flows = createFlowPacker(settings.flowSlots);
+  // This batch's flows: packed for the writer thread to build their rows, or rows built here when it is behind.
+  let flowRows: Row[] | null = flows.start() ? null : [];
   let rows = 0;
   const numbering = processNumbering<string>((seq, rec) => add(batch.processes, processRow(seq, rec)));
 
@@ -127,8 +162,10 @@ export async function beginSession(
       if (Date.now() - started > 120_000) throw new Error('the store writer thread stopped answering');
     }
     Atomics.add(inFlight, 0, 1);
-    worker.postMessage({ op: 'rows', ...batch });
-    batch = { flows: [], dns: [], http: [], processes: [] };
+    if (flowRows !== null) send({ op: 'rows', ...batch, flows: flowRows });
+    else send({ op: 'rows', ...batch, flows: flows.take() });
+    batch = { dns: [], http: [], processes: [] };
+    flowRows = flows.start() ? null : [];
     rows = 0;
   }
 
@@ -137,15 +174,19 @@ export async function beginSession(
     const i = hashing.indexOf(bytes);
     if (i >= 0) {
       Atomics.store(hashing.busy, i, 1);
-      worker.postMessage({ op: 'hash', buffer: i, start: bytes.byteOffset, end: bytes.byteOffset + bytes.length, offset });
+      send({ op: 'hash', buffer: i, start: bytes.byteOffset, end: bytes.byteOffset + bytes.length, offset });
     } else {
       const copy = new Uint8Array(bytes); // rare: not in the shared window, and the caller reuses it
-      worker.postMessage({ op: 'hash', bytes: copy, offset }, [copy.buffer]);
+      send({ op: 'hash', bytes: copy, offset }, [copy.buffer]);
     }
   }
 
   function add(list: Row[], row: Row): void {
     list.push(row);
+    counted();
+  }
+
+  function counted(): void {
     if (++rows >= BATCH_ROWS) post();
   }
 
@@ -164,14 +205,19 @@ export async function beginSession(
     }));
   }
 
-  function flowRowOf(f: Flow, c: Classification): Row {
+  /** Packs the flow for the writer thread, which builds its row (flow-pack.ts), or builds it here; its process rows first. */
+  function flow(f: Flow, c: Classification): void {
     const effective = f.effectiveProcess && packetProcess({ ...f.effectiveProcess, exe: null, source: 'pktap' });
-    return flowRow(f, c, f.process && packetProcess(f.process), f.peerProcess && packetProcess(f.peerProcess), effective);
+    const own = f.process && packetProcess(f.process);
+    const peer = f.peerProcess && packetProcess(f.peerProcess);
+    if (flowRows !== null) flowRows.push(flowRow(f, c, own, peer, effective));
+    else flows.add(f, c, own, peer, effective);
+    counted();
   }
 
   let done = false;
   return {
-    flow: (f, c) => add(batch.flows, flowRowOf(f, c)),
+    flow,
     dns: (r) => add(batch.dns, dnsRow(r)),
     http: (r) => add(batch.http, httpRow(r)),
     fileBytes,
@@ -180,7 +226,7 @@ export async function beginSession(
       done = true;
       if (failure === null) {
         post();
-        worker.postMessage({ op: 'commit', end: sessionEndRow(end), refuseDuplicate: opts.refuseDuplicate === true });
+        send({ op: 'commit', end: sessionEndRow(end), refuseDuplicate: opts.refuseDuplicate === true });
       }
       const m: Answer = failure ? { op: 'error' } : await next();
       await worker.terminate();
@@ -192,7 +238,7 @@ export async function beginSession(
       if (done) return;
       done = true;
       if (!failure) {
-        worker.postMessage({ op: 'abort' });
+        send({ op: 'abort' });
         await next();
       }
       await worker.terminate();

@@ -12,7 +12,7 @@ import type { FlowRecord } from '../../src/store/read/flows.js';
 import { describeNeeding } from '../helpers/needs.js';
 import { runCli } from '../helpers/run-cli.js';
 import {
-  tsharkConnect, tsharkConversations, tsharkDnsAnswers, tsharkHttpRequests, tsharkSni, type Conversation,
+  tsharkConnect, tsharkConversations, tsharkDnsAnswers, tsharkFields, tsharkHttpRequests, tsharkSni, type Conversation,
 } from '../helpers/tshark.js';
 import { singleCopyFixtures } from './fixture-files.js';
 import { endpoints, fromTshark, oracle, sorted, undirected } from './scenario.js';
@@ -26,6 +26,16 @@ const ends = (f: FlowRecord): string => endpoints(f.initiator_addr, f.initiator_
 const convEnds = (c: Conversation): string => endpoints(c.initiatorAddr, c.initiatorPort, c.responderAddr, c.responderPort);
 const fromRecord = (f: FlowRecord): string =>
   undirected(f.proto, f.initiator_addr, f.initiator_port, f.responder_addr, f.responder_port, f.packets_out, f.bytes_out, f.packets_in, f.bytes_in);
+
+/** tshark's Community ID (its communityid dissector, seed 0) of each TCP/UDP conversation, by "proto:stream". */
+function tsharkCommunityIds(file: string): Map<string, string> {
+  const ids = new Map<string, string>();
+  for (const r of tsharkFields(file, ['tcp.stream', 'udp.stream', 'communityid'], '(tcp || udp) && !icmp && !icmpv6', ['--enable-protocol', 'communityid'])) {
+    const key = r['tcp.stream'].length > 0 ? `tcp:${r['tcp.stream'][0]}` : `udp:${r['udp.stream'][0]}`;
+    if (r.communityid.length > 0 && !ids.has(key)) ids.set(key, r.communityid[0]);
+  }
+  return ids;
+}
 
 /** `flows --json` time ("2026-11-23T07:41:13.842633Z") as µs since the epoch. */
 function isoToMicros(iso: string): number {
@@ -63,6 +73,18 @@ describeNeeding(['tshark'], 'differential vs tshark, through import, SQLite and 
         expect(Math.abs(isoToMicros(f!.first_seen!) - c.firstSeen)).toBeLessThanOrEqual(1);
         expect(Math.abs(isoToMicros(f!.last_seen!) - c.lastSeen)).toBeLessThanOrEqual(1);
       }
+    });
+
+    it('stores tshark\'s Community ID for every TCP/UDP conversation (built on the import\'s writer thread)', () => {
+      const byEnds = new Map(flows.map((f) => [ends(f), f]));
+      const ids = tsharkCommunityIds(file);
+      const conversations = oracle(file, 'conversations', convs);
+      for (const c of conversations) {
+        const f = byEnds.get(convEnds(c));
+        expect(f, `flow ${convEnds(c)}`).toBeDefined();
+        expect(f!.community_id, convEnds(c)).toBe(ids.get(`${c.proto}:${c.stream}`));
+      }
+      expect(conversations.length).toBeGreaterThan(0);
     });
 
     it('stores the same TLS SNI per connection', () => {

@@ -16,7 +16,7 @@ const ALLOWED: Record<string, RegExp> = {
   // SQLite opens the store by name after prepareStoreFiles (safe-files rules) checked or created it.
   'store/open-db.ts': /new Database\(/,
   // The writer thread opens the path that openDb prepared in the main thread just before.
-  'store/writer-thread.js': /new Database\(/,
+  'store/writer-thread.ts': /new Database\(/,
   // Temporary stores of demo/verify: mkdtemp makes a fresh 0700 folder with an unpredictable name.
   'commands/demo-command.ts': /mkdtempSync/,
   'commands/verify-command.ts': /mkdtempSync/,
