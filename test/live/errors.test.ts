@@ -41,16 +41,17 @@ describeNeeding(LIVE_NEEDS, 'live capture errors (root)', () => {
 function compileTo(dir: string, withCap: boolean): void {
   const tsc = join(root, 'node_modules/typescript/bin/tsc');
   execFileSync(process.execPath, [tsc, join(root, 'src/capture/live-capture.ts'), '--outDir', dir, '--module', 'nodenext',
-    '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', '--skipLibCheck', '--strict'], { cwd: root });
+    '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', '--skipLibCheck', '--strict',
+    '--rootDir', join(root, 'src')], { cwd: root });
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
   writeFileSync(join(dir, 'try-open.mjs'), [
-    "import { openLiveCapture } from './live-capture.js';",
+    "import { openLiveCapture } from './capture/live-capture.js';",
     "try { const c = openLiveCapture({ interfaces: ['lo'] }); c.stop(); console.log(JSON.stringify({ ok: true })); }",
     'catch (e) { console.log(JSON.stringify({ name: e.name, message: e.message })); }',
     'process.exit(0);',
   ].join('\n'));
   writeFileSync(join(dir, 'try-stats.mjs'), [
-    "import { openLiveCapture } from './live-capture.js';",
+    "import { openLiveCapture } from './capture/live-capture.js';",
     "const c = openLiveCapture({ interfaces: ['lo'] }); c.stop(); console.log(JSON.stringify(c.stats().interfaces[0]));",
     'process.exit(0);',
   ].join('\n'));
