@@ -183,15 +183,19 @@ describe('a busy store: only what changed is merged and re-placed', () => {
     }
   });
 
-  it('re-placing a few hundred changed flows among 20,000 compares O(changed × log n) sort keys, not one per flow', () => {
+  /**
+   * 20,000+ flows sorted by total, then 1 % of them grown at 1 s (s.changed names them). keyReads()
+   * counts the sort key's reads of the sorted flows since the growth (a merged flow is a new object,
+   * uncounted): what a re-placing or a frame's window costs.
+   */
+  function twentyThousandThenGrown() {
     const big = copies(720);
     const q = { ...query({ sort: 'total' }), frozen: null };
     const s = emptyFlowState();
     mergeFlows(s, big, 0);
-    const before = sortedFlows(s.flows.values(), q, 0);
-    // Count the sort key's reads of the flows kept in place (a merged flow is a new object, uncounted).
+    const base = sortedFlows(s.flows.values(), q, 0);
     let reads = 0;
-    for (const f of before) {
+    for (const f of base) {
       const v = f.bytesIn;
       Object.defineProperty(f, 'bytesIn', { get: () => { reads++; return v; }, configurable: true });
     }
@@ -199,8 +203,13 @@ describe('a busy store: only what changed is merged and re-placed', () => {
     const grown = big.filter((_, i) => i % 100 === 0).map((r) => ({ ...r, bytes_in: r.bytes_in + 7_777 * ((r.id % 11) + 1) }));
     mergeFlows(s, grown, 1_000);
     reads = 0;
+    return { s, q, base, grown, keyReads: () => reads };
+  }
+
+  it('re-placing a few hundred changed flows among 20,000 compares O(changed × log n) sort keys, not one per flow', () => {
+    const { s, q, base: before, grown, keyReads } = twentyThousandThenGrown();
     const next = resortedFlows(before, s.flows, s.changed!, q, 1_000);
-    const resortReads = reads;
+    const resortReads = keyReads();
     expect(next.map((f) => f.id)).toEqual(sortedFlows(s.flows.values(), q, 1_000).map((f) => f.id));
     expect(before.length).toBeGreaterThan(20_000);
     expect(grown.length).toBeGreaterThan(150);
@@ -244,24 +253,10 @@ describe('a busy store: only what changed is merged and re-placed', () => {
   });
 
   it("a frame of 20,000 flows with a few hundred moved reads the sort keys of the window's rows and the moved flows only, not one per flow", () => {
-    const big = copies(720);
-    const q = { ...query({ sort: 'total' }), frozen: null };
-    const s = emptyFlowState();
-    mergeFlows(s, big, 0);
-    const base = sortedFlows(s.flows.values(), q, 0);
-    let reads = 0;
-    for (const f of base) {
-      const v = f.bytesIn;
-      Object.defineProperty(f, 'bytesIn', { get: () => { reads++; return v; }, configurable: true });
-    }
-    s.changed = new Set();
-    const kept = keptOrderOf(base, []);
-    const grown = big.filter((_, i) => i % 100 === 0).map((r) => ({ ...r, bytes_in: r.bytes_in + 7_777 * ((r.id % 11) + 1) }));
-    mergeFlows(s, grown, 1_000);
-    for (const id of s.changed!) kept.moved.add(id);
-    reads = 0;
+    const { s, q, base, grown, keyReads } = twentyThousandThenGrown();
+    const kept = keptOrderOf(base, s.changed!);
     const v = windowOfKept(kept, s.flows, q, 1_000, 0, 30);
-    const frameReads = reads;
+    const frameReads = keyReads();
     expect(v.rows.map((f) => f.id)).toEqual(sortedFlows(s.flows.values(), q, 1_000).slice(0, 30).map((f) => f.id));
     expect(base.length).toBeGreaterThan(20_000);
     expect(grown.length).toBeGreaterThan(150);
