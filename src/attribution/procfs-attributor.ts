@@ -625,6 +625,8 @@ export function createProcfsAttributor(opts: ProcfsAttributorOptions = {}): Attr
     close() {
       closed = true;
       cancelTimer();
+      // Flows still waiting for a rescan were never named: the stop's summary counts them unattributed.
+      for (const p of pending) if (p.flow) stats.unattributed++;
       pending = [];
       hasher.close();
     },

@@ -67,3 +67,21 @@ describeNeeding(['tshark'], 'attribution of a flood', () => {
     att.close();
   });
 });
+
+describe('a stop while flows wait for a rescan', () => {
+  it('counts the flows still waiting as unattributed (the daemon\'s "N unattributed" at stop)', () => {
+    // The same 601 flows, none of whose sockets is on this host: each waits for a rescan, and the
+    // attributor is closed (the daemon stopping) before any comes. They were never named.
+    const att = createProcfsAttributor({ kernelEvents: createKernelEventIndex() });
+    const ingest = createIngest({ flow: () => {}, dns: () => {}, http: () => {} }, { onOpen: (f) => att.attributeFlow(f) }, {});
+    readCaptureFile(fixture('syn-flood.pcap'), (p: Packet) => ingest.packet(p));
+    ingest.finish();
+    const before = att.stats();
+    expect(before.lookups).toBe(601);
+    expect(before.pending).toBeGreaterThan(0);
+    att.close();
+    const after = att.stats();
+    expect(after.unattributed + after.hits + after.resolvedLater).toBe(601);
+    expect(after.unattributed).toBe(before.unattributed + before.pending);
+  });
+});

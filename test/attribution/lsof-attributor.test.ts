@@ -172,6 +172,16 @@ describe('the lsof attributor over that output', () => {
     expect(att.sessionRecord!().lsof).toMatchObject({ not_looked_up: 3 });
     att.close();
   });
+
+  it('a stop before the run: the flows still waiting are counted unattributed, not left out', () => {
+    const att = createLsofAttributor({ lsof: STAND_IN, intervalMs: 1000 });
+    const conn = client.sockets[0];
+    for (let i = 0; i < 4; i++) att.attributeFlow(flowOf('TCP', conn.local, conn.remote!));
+    expect(att.stats().unattributed).toBe(0);
+    att.close();
+    expect(att.stats()).toMatchObject({ unattributed: 4, pending: 0 });
+    expect(att.sessionRecord!().lsof).toMatchObject({ not_looked_up: 4 });
+  });
 });
 
 describe('macOS chooses pktap or cap + lsof (platform and host injected)', () => {

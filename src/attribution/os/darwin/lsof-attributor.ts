@@ -211,6 +211,8 @@ export function createLsofAttributor(opts: LsofAttributorOptions = {}): Attribut
       closed = true;
       if (timer !== null) clearTimeout(timer);
       running?.kill('SIGKILL');
+      // Flows waiting for a run, or in the one killed, were never named: counted unattributed.
+      notLookedUp(pending.length + inFlight);
       pending = [];
     },
   };
