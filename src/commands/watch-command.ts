@@ -3,7 +3,6 @@
  * or captures in-process through the live engine (root or CAP_NET_RAW), and shows it: the
  * dashboard on a terminal, one line (or JSON object) per second otherwise, one screen with --once.
  */
-import { readFileSync } from 'node:fs';
 import { openDb } from '../store/open-db.js';
 import { DEFAULTS, resolveDbPath, settingsFromOptions, type DaemonOptionValues } from '../settings.js';
 import { EXIT_OK, EXIT_USAGE, UserError } from '../errors.js';
@@ -12,6 +11,7 @@ import { visible } from '../text/visible.js';
 import { stoppedLine } from './daemon-command.js';
 import { requireSessions } from './session-check.js';
 import { runDashboard, runLines, runOnce, type StoreTarget } from '../watch/run-modes.js';
+import { canCapture } from '../capture/os/capture-privilege.js';
 
 export interface WatchOptions extends DaemonOptionValues {
   session?: number;
@@ -21,19 +21,8 @@ export interface WatchOptions extends DaemonOptionValues {
   out?: string;
 }
 
-export const NO_SOURCE = 'watch needs either the privilege to capture (run it as root: `sudo ollama-audit watch`, or give node CAP_NET_RAW) '
+export const NO_SOURCE = 'watch needs either the privilege to capture (run it as root: `sudo ollama-audit watch`; or give node CAP_NET_RAW on Linux, join the access_bpf group on macOS) '
   + 'or a store to attach to without privileges: `ollama-audit watch --db /var/lib/ollama-audit/audit.db` (a running daemon\'s) or `ollama-audit demo --watch`';
-
-/** CAP_NET_RAW (bit 13) in the effective set, or root: what opening a capture needs. */
-function canCapture(): boolean {
-  if (process.getuid?.() === 0) return true;
-  try {
-    const eff = /^CapEff:\s*([0-9a-f]+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
-    return eff !== undefined && (BigInt(`0x${eff}`) & (1n << 13n)) !== 0n;
-  } catch {
-    return false;
-  }
-}
 
 /** A signal, the reader of stdout going away, or `ended` (then the listeners are removed all the same). */
 function untilSignal(ended?: Promise<unknown>): Promise<void> {
