@@ -36,8 +36,8 @@ delete process.env.CI;
 delete process.env.CONTINUOUS_INTEGRATION;
 const dist = (p) => import(join(ROOT, 'dist', p));
 // As the dashboard's UI thread does before ink loads (watch/ui-heap.ts, since 2026-12-01; a build
-// without it does not).
-if (existsSync(join(ROOT, 'dist/watch/ui-heap.js'))) (await dist('watch/ui-heap.js')).keepYoungGenerationSmall();
+// without it does not). WATCH_UI_YOUNG=v8 leaves V8's default (to tell its cost from the rest).
+if (existsSync(join(ROOT, 'dist/watch/ui-heap.js')) && process.env.WATCH_UI_YOUNG !== 'v8') (await dist('watch/ui-heap.js')).keepYoungGenerationSmall();
 const { createElement: h } = await import('react');
 const [{ StorePoller }, { SourceLoop }, { render: inkRender }, { Screen }, { layoutOf }, ui] = await Promise.all([
   dist('watch/data/store-poller.js'),
