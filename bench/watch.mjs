@@ -21,6 +21,8 @@
 //
 // node bench/watch.mjs --real [flows...] (default 50,000): the real dashboard instead, `watch --db`
 // of the build in a tmux pane of 120×40 under the same writer, its memory read from /proc (runReal).
+// WATCH_FRAMES=1: the slowest frames' parts on stderr; WATCH_TIMELINE=1 (--real): every VmRSS
+// sample; WATCH_UI_YOUNG=v8: V8's default young generation instead of the dashboard's (ui-heap.ts).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
