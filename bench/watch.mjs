@@ -21,8 +21,10 @@
 //
 // node bench/watch.mjs --real [flows...] (default 50,000): the real dashboard instead, `watch --db`
 // of the build in a tmux pane of 120×40 under the same writer, its memory read from /proc (runReal).
+// WATCH_FRAMES=1: the slowest frames' parts on stderr; WATCH_TIMELINE=1 (--real): every VmRSS
+// sample; WATCH_UI_YOUNG=v8: V8's default young generation instead of the dashboard's (ui-heap.ts).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable, PassThrough } from 'node:stream';
@@ -34,8 +36,11 @@ const ROOT = process.env.WATCH_ROOT ?? join(import.meta.dirname, '..');
 process.env.NODE_ENV ??= 'production';
 delete process.env.CI;
 delete process.env.CONTINUOUS_INTEGRATION;
-const { createElement: h } = await import('react');
 const dist = (p) => import(join(ROOT, 'dist', p));
+// As the dashboard's UI thread does before ink loads (watch/ui-heap.ts, since 2026-12-01; a build
+// without it does not). WATCH_UI_YOUNG=v8 leaves V8's default (to tell its cost from the rest).
+if (existsSync(join(ROOT, 'dist/watch/ui-heap.js')) && process.env.WATCH_UI_YOUNG !== 'v8') (await dist('watch/ui-heap.js')).keepYoungGenerationSmall();
+const { createElement: h } = await import('react');
 const [{ StorePoller }, { SourceLoop }, { render: inkRender }, { Screen }, { layoutOf }, ui] = await Promise.all([
   dist('watch/data/store-poller.js'),
   dist('watch/data/source-loop.js'), import('ink'), dist('watch/ui/screen.js'), dist('watch/ui/layout.js'), dist('watch/state/ui-state.js'),
@@ -74,6 +79,10 @@ const REAL = process.argv[2] === '--real';
 /** --real: how long the dashboard runs under the writer, and how often its memory is read. */
 const REAL_S = 22;
 const REAL_SAMPLE_MS = 250;
+/** WATCH_FRAMES=1: the slowest frames' breakdown on stderr (data side, render, GC pauses inside, a remade order). */
+const FRAMES = process.env.WATCH_FRAMES === '1';
+/** WATCH_TIMELINE=1 (--real): every VmRSS sample on stderr, to see when the peak happens. */
+const TIMELINE = process.env.WATCH_TIMELINE === '1';
 
 const WRITER = `
 const Database = require(${JSON.stringify(join(ROOT, 'node_modules/better-sqlite3'))});
@@ -130,8 +139,10 @@ async function runReal(flows) {
     let firstScreenMs = null;
     let rssBefore = 0;
     let rssAfter = 0;
+    const timeline = [];
     while (Date.now() - t0 < REAL_S * 1000) {
       const rss = statusMb(pid, 'VmRSS');
+      if (TIMELINE) timeline.push(`${Date.now() - t0}:${rss?.toFixed(0)}${firstScreenMs === null ? '' : '*'}`);
       if (rss === null) throw new Error(`watch exited: ${tmux('capture-pane', '-p', '-t', 'dash')}`);
       if (firstScreenMs === null && /rows · sort/.test(tmux('capture-pane', '-p', '-t', 'dash'))) firstScreenMs = Date.now() - t0;
       if (firstScreenMs === null) rssBefore = Math.max(rssBefore, rss);
@@ -141,6 +152,7 @@ async function runReal(flows) {
     const hwm = statusMb(pid, 'VmHWM');
     const [utime, stime] = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ').slice(11, 13).map(Number);
     writer.kill();
+    if (TIMELINE) console.error(`timeline (ms:VmRSS MB, * once the first screen is there): ${timeline.join(' ')}`);
     return { flows, hwm, rssBefore, rssAfter, firstScreenMs: firstScreenMs ?? NaN, cpuS: (utime + stime) / 100 };
   } finally {
     try { tmux('kill-server'); } catch { /* already gone */ }
@@ -195,24 +207,48 @@ async function run(flows) {
     const writer = spawn(process.execPath, ['-e', WRITER, db], { stdio: 'ignore' });
     const perFrame = [];
     const renders = [];
+    /** What each frame was made of (WATCH_FRAMES=1 prints the slowest): data side, render, GC pauses inside it, a remade order. */
+    const parts = [];
+    const gcs = [];
+    const gcSeen = new PerformanceObserver((list) => { for (const e of list.getEntries()) gcs.push(e); });
+    gcSeen.observe({ entryTypes: ['gc'] });
+    let remakes = 0;
+    const model = poller.model;
+    const remade = Object.getPrototypeOf(model).remade;
+    model.remade = function (...args) { remakes++; return remade.apply(this, args); };
     claimsRuns.length = 0;
     let rss = process.memoryUsage().rss;
     const end = Date.now() + LOAD_S * 1000;
     while (Date.now() < end) {
       const before = last;
       const claimsBefore = claimsRuns.reduce((a, b) => a + b, 0);
+      const remakesBefore = remakes;
+      const w0 = performance.now();
       t0 = cpuMs();
       loop.tick();
       const r0 = cpuMs();
       if (last !== before) render();
       if (last !== before) {
         renders.push(cpuMs() - r0);
-        perFrame.push(cpuMs() - t0 - (claimsRuns.reduce((a, b) => a + b, 0) - claimsBefore));
+        const claimsMs = claimsRuns.reduce((a, b) => a + b, 0) - claimsBefore;
+        perFrame.push(cpuMs() - t0 - claimsMs);
+        parts.push({ n: perFrame.length, cpu: perFrame.at(-1), data: r0 - t0 - claimsMs, render: renders.at(-1), w0, w1: performance.now(), remade: remakes > remakesBefore, claims: claimsMs > 0 });
       }
       rss = Math.max(rss, process.memoryUsage().rss);
       await sleep(250);
     }
     writer.kill();
+    await sleep(0);
+    gcSeen.disconnect();
+    if (FRAMES) {
+      const kinds = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weak', 16: 'minor' };
+      const slow = [...parts].sort((a, b) => b.cpu - a.cpu).slice(0, 4).map((p) => {
+        const inside = gcs.filter((g) => g.startTime >= p.w0 && g.startTime < p.w1);
+        const gc = inside.map((g) => `${kinds[g.detail?.kind] ?? g.detail?.kind} ${g.duration.toFixed(1)}`).join('+') || 'none';
+        return `#${p.n}/${parts.length} ${p.cpu.toFixed(1)} ms (data ${p.data.toFixed(1)}, render ${p.render.toFixed(1)}, gc ${gc}${p.remade ? ', order remade' : ''}${p.claims ? ', after a claims evaluation' : ''})`;
+      });
+      console.error(`${flows}: slowest frames: ${slow.join('; ')}`);
+    }
     // Let the last changes be read and the claims evaluated once more (at most every max(5 s, 10× its time)).
     const settle = Date.now() + 15_000;
     while (Date.now() < settle) { loop.tick(); await sleep(250); }

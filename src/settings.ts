@@ -93,9 +93,11 @@ export const DEFAULTS = Object.freeze({
    * (judge-pacing.ts: they read the whole session); the non-TTY line every lineMs; the data thread's
    * young generation (V8) capped at dataThreadYoungMb: its reads make short-lived rows by the
    * thousand, and V8's default let that space grow to tens of MB of a dashboard that should stay
-   * under 150 MB (bench/RESULTS.md: VmHWM at 50,000 flows 186 → ~158 MB, no CPU cost measured).
+   * under 150 MB (bench/RESULTS.md: VmHWM at 50,000 flows 186 → ~158 MB, no CPU cost measured);
+   * the UI thread's young generation kept at the size it has when the dashboard starts: V8's
+   * semi-space growth factor set to uiYoungGrowth (V8's default 2; watch/ui-heap.ts).
    */
-  watch: Object.freeze({ pollMs: 250, frameMs: 500, claimsEveryMs: 5000, claimsMaxShare: 0.1, lineMs: 1000, dataThreadYoungMb: 2 }),
+  watch: Object.freeze({ pollMs: 250, frameMs: 500, claimsEveryMs: 5000, claimsMaxShare: 0.1, lineMs: 1000, dataThreadYoungMb: 2, uiYoungGrowth: 1 }),
   /**
    * How often readers that run for long judge the claims again (src/claims/judge-pacing.ts): at
    * least minGapMs apart, and at most maxShare of their time. The daemon's --metrics judges on its

@@ -6,9 +6,8 @@
 import { openDb } from '../store/open-db.js';
 import { DEFAULTS, resolveDbPath, settingsFromOptions, type DaemonOptionValues } from '../settings.js';
 import { EXIT_OK, EXIT_USAGE, UserError } from '../errors.js';
-import { startLiveEngine, type LiveEngine, type LiveSummary } from '../live/engine.js';
+import type { LiveEngine, LiveSummary } from '../live/engine.js';
 import { visible } from '../text/visible.js';
-import { stoppedLine } from './daemon-command.js';
 import { requireSessions } from './session-check.js';
 import { runDashboard, runLines, runOnce, type StoreTarget } from '../watch/run-modes.js';
 import { canCapture } from '../capture/os/capture-privilege.js';
@@ -80,6 +79,9 @@ export async function runWatch(opts: WatchOptions, captureOptions: string[] = []
     if (opts.session !== undefined) throw new UserError('--session needs --db: it chooses a session of a store to browse');
     if (!canCapture()) throw new UserError(NO_SOURCE);
     const settings = settingsFromOptions(opts);
+    // The engine (capture, decoding, attribution, the store's writer) is loaded only to capture:
+    // `watch --db` draws without it (less memory: bench/RESULTS.md, "watch").
+    const { startLiveEngine } = await import('../live/engine.js');
     engine = startLiveEngine(settings);
     const live = engine;
     target = engineTarget(live, settings.db, outDir);
@@ -99,6 +101,7 @@ export async function runWatch(opts: WatchOptions, captureOptions: string[] = []
   if (summary === null) return EXIT_OK;
   for (const w of warnings) process.stderr.write(`ollama-audit: ${visible(w)}\n`);
   if (summary.error) throw summary.error;
+  const { stoppedLine } = await import('./daemon-command.js');
   process.stderr.write(`${visible(stoppedLine(summary))}\n`);
   // Rows were lost (a full disk): as `daemon`, exit 2 although what was stored is sound.
   return summary.stored.gaps.length > 0 ? EXIT_USAGE : EXIT_OK;

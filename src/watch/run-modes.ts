@@ -2,15 +2,18 @@
  * The three ways `watch` shows a store: the dashboard (a TTY both ways: ink, the data thread),
  * lines (not a TTY: one summary line or JSON object per second), and once (one screen as text).
  * Ink and React are imported here only, dynamically, after the environment is prepared (terminal.ts).
+ * The data side run on this thread (loop-source.ts: the store's reader, the claims engine) is
+ * imported only by the lines and once: the dashboard's UI thread leaves it to the data thread.
  */
 import { DEFAULTS } from '../settings.js';
 import { UserError } from '../errors.js';
 import type { DataSource, Frame, FrameQuery } from './data/frame.js';
-import { loopSource, type LoopSource } from './data/loop-source.js';
+import type { LoopSource } from './data/loop-source.js';
 import { startThreadSource, type ThreadSource } from './data/thread-source.js';
 import { frameQueryOf, initialUiState } from './state/ui-state.js';
 import { summaryJson, summaryLine } from './summary-line.js';
 import { enterAlternateScreen, prepareEnvironment } from './terminal.js';
+import { keepYoungGenerationSmall } from './ui-heap.js';
 
 export interface StoreTarget {
   dbPath: string;
@@ -45,6 +48,7 @@ const LINE_QUERY = (closed: boolean): FrameQuery => frameQueryOf({ ...initialUiS
 /** --once: one screen as text at the terminal's size (120×40 when not a terminal). */
 export async function runOnce(t: StoreTarget, json: boolean, out: NodeJS.WriteStream): Promise<void> {
   const noColor = prepareEnvironment() || !out.isTTY;
+  const { loopSource } = await import('./data/loop-source.js');
   const src = loopSource({ dbPath: t.dbPath, session: t.session, outDir: t.outDir, claimsEveryMs: 0 });
   try {
     const columns = out.isTTY ? out.columns : 120;
@@ -62,6 +66,7 @@ export async function runOnce(t: StoreTarget, json: boolean, out: NodeJS.WriteSt
 
 /** Not a terminal: a line (or JSON object) per second until `stopped` settles. */
 export async function runLines(t: StoreTarget, json: boolean, out: NodeJS.WritableStream, stopped: Promise<unknown>): Promise<void> {
+  const { loopSource } = await import('./data/loop-source.js');
   const sourceOf = () => loopSource({ dbPath: t.dbPath, session: t.session, outDir: t.outDir, claimsEveryMs: t.claimsEveryMs ?? DEFAULTS.watch.claimsEveryMs, frameMs: 0 });
   const src = sourceOf();
   let closed: boolean | null = t.showClosed ?? null;
@@ -88,6 +93,7 @@ export async function runLines(t: StoreTarget, json: boolean, out: NodeJS.Writab
 
 /** The dashboard until `q` (or a signal): resolves once the screen is restored. */
 export async function runDashboard(t: StoreTarget, stdout: NodeJS.WriteStream, stdin: NodeJS.ReadStream): Promise<void> {
+  keepYoungGenerationSmall();
   const noColor = prepareEnvironment();
   const [{ createElement: h }, { render }, { WatchApp }] = await Promise.all([import('react'), import('ink'), import('./ui/app.js')]);
   const errors: string[] = [];

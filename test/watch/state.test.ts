@@ -324,6 +324,8 @@ describe('a busy store: only what changed is merged and re-placed', () => {
         const full = sortedFlows(m.flows.flows.values(), { ...frameQueryOf(ui, 30).flows, frozen: null }, nowMs);
         expect(f.total, `${sort} round ${round}`).toBe(full.length);
         expect(frameRows(f), `${sort} round ${round}`).toEqual(full.slice(f.offset, f.offset + 30).map((r) => r.id));
+        // As the data side does once the frame is sent (source-loop.ts): remakes the order when owed.
+        if (round % 2 === 0 && m.owesSort()) m.completeSort(nowMs);
       }
       // `o` freezes the order as it is: the frozen frame shows the same rows.
       const before = frameRows(m.frame(frameQueryOf(ui, 30), 6_000));
@@ -331,6 +333,44 @@ describe('a busy store: only what changed is merged and re-placed', () => {
       expect(ui.frozen).toBe(true);
       expect(frameRows(m.frame(frameQueryOf(ui, 30), 6_000))).toEqual(before);
     }
+  });
+
+  it("a frame after more flows moved than a frame sorts does not remake the kept order (a copy of all 20,000): the data side does it once the frame is sent", () => {
+    const big = copies(720);
+    const m = new WatchModel();
+    m.merge(big, 0);
+    const ui = { ...initialUiState(true), all: true, sort: 'age' as const };
+    const q = frameQueryOf(ui, 30);
+    m.frame(q, 0);
+    m.completeSort(0);
+    expect(m.owesSort()).toBe(false);
+    // Count the sort key's reads of the flows the kept order holds (a merged flow is a new object,
+    // uncounted; the banner reads bytes, not first_seen).
+    let reads = 0;
+    for (const f of m.flows.flows.values()) {
+      const v = f.firstSeenUs;
+      Object.defineProperty(f, 'firstSeenUs', { get: () => { reads++; return v; }, configurable: true });
+    }
+    // 1 flow in 25 grows: ~800 moved, past maxMoved (630 at 20,160 flows).
+    const grown = big.filter((_, i) => i % 25 === 0).map((r) => ({ ...r, bytes_in: r.bytes_in + 3_333 * ((r.id % 11) + 1) }));
+    m.merge(grown, 1_000);
+    reads = 0;
+    const f = m.frame(q, 1_000);
+    const frameReads = reads;
+    const full = () => sortedFlows(m.flows.flows.values(), { ...q.flows, frozen: null }, 1_000).map((r) => r.id);
+    expect(big.length).toBeGreaterThan(20_000);
+    expect(grown.length).toBeGreaterThan(630);
+    expect(f.list.kind === 'flows' && f.list.rows.map((r) => r.id)).toEqual(full().slice(0, 30));
+    // The window's rows against the moved flows, and each row's age; a remaking in the frame
+    // binary-searched every moved flow in all 20,000 (~12,000 reads).
+    expect(frameReads).toBeLessThanOrEqual(150);
+    expect(m.owesSort()).toBe(true);
+    reads = 0;
+    m.completeSort(1_000);
+    expect(reads).toBeGreaterThan(grown.length);
+    expect(m.owesSort()).toBe(false);
+    const paged = m.frame({ ...q, flows: { ...q.flows, offset: 5_000 } }, 1_000);
+    expect(paged.list.kind === 'flows' && paged.list.rows.map((r) => r.id)).toEqual(full().slice(5_000, 5_030));
   });
 
   it('the unattributed totals and the banner follow merges without walking every flow', () => {

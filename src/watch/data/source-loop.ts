@@ -58,7 +58,8 @@ export class SourceLoop {
     this.pending = frame.claims.some((c) => c.changed);
     this.post(frame);
     // A new order's frame showed its first screen: the full order (for paging, and for re-placing
-    // what changes) is made once that frame is on its way.
+    // what changes) is made once that frame is on its way; so is the remaking of a kept order that
+    // too many flows moved in (a copy of every flow: not inside a frame).
     if (this.poller.model.owesSort()) setImmediate(() => this.poller.model.completeSort(this.clock()));
   }
 }

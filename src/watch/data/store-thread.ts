@@ -7,7 +7,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { StorePoller } from './store-poller.js';
 import { SourceLoop } from './source-loop.js';
-import { writeFlowEvidence, writeSessionReport } from './outputs.js';
 import type { ThreadMessage, ThreadSettings } from './thread-protocol.js';
 
 const settings = workerData as ThreadSettings;
@@ -26,8 +25,7 @@ port.on('message', (m: ThreadMessage) => {
   try {
     if (m.type === 'query') loop.query(m.query);
     else if (m.type === 'changed') loop.tick();
-    else if (m.type === 'export') port.postMessage({ type: 'done', id: m.id, text: writeFlowEvidence(poller, m.flowId, settings.outDir) });
-    else if (m.type === 'report') port.postMessage({ type: 'done', id: m.id, text: writeSessionReport(poller, settings.outDir) });
+    else if (m.type === 'export' || m.type === 'report') void writeOutput(m);
     else if (m.type === 'close') {
       if (timer) clearInterval(timer);
       poller.close();
@@ -37,3 +35,17 @@ port.on('message', (m: ThreadMessage) => {
     port.postMessage({ type: 'failed', message: (err as Error).message, id: 'id' in m ? m.id : undefined });
   }
 });
+
+/**
+ * `e` (a flow's evidence) and `r` (a report folder): their writers (pcapng, the report's formats)
+ * are loaded on the first such key, not by every dashboard (less memory on this thread).
+ */
+async function writeOutput(m: Extract<ThreadMessage, { type: 'export' | 'report' }>): Promise<void> {
+  try {
+    const { writeFlowEvidence, writeSessionReport } = await import('./outputs.js');
+    const text = m.type === 'export' ? writeFlowEvidence(poller, m.flowId, settings.outDir) : writeSessionReport(poller, settings.outDir);
+    port.postMessage({ type: 'done', id: m.id, text });
+  } catch (err) {
+    port.postMessage({ type: 'failed', message: (err as Error).message, id: m.id });
+  }
+}
