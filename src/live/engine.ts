@@ -145,7 +145,8 @@ const MAX_PASS_MS = 500;
  * with its answers. With 100 ms slices, run once per chunk answer and more than one per loop turn,
  * the loop was held in writes for up to 0.5 s at a time (6 s in 20 s of a 20,000 flow/s flood).
  */
-const FLUSH_CHUNK_ROWS = 500;
+// 200 rows: ~5 ms to build on an idle machine (500 took 10-20 ms under load, more than a slice).
+const FLUSH_CHUNK_ROWS = 200;
 const WRITE_SLICE_MS = 10;
 const MAX_CHUNKS_IN_FLIGHT = 3;
 /** The heartbeat that tells a new pass from a long one: it runs only when the loop turns. */
