@@ -236,6 +236,9 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
   const bareNames = new Map<number, string>();
   // Per slot, a held flow's stand-in (peek(s, true)), as long as someone else keeps it.
   let standIns = new Array<WeakRef<Flow> | undefined>(cap).fill(undefined);
+  // Where the next sweep of dead stand-ins starts (sweepStandIns), and slots a sweep looks at (~0.5 ms).
+  let sweepAt = 0;
+  const SWEEP_SLOTS = 65_536;
   // Where lookup() found the packet's flow: the hash and key ports, for create().
   let lookHash = 0;
   let lookSport = 0;
@@ -567,7 +570,22 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     return a;
   }
 
+  /**
+   * Drops the WeakRefs of stand-ins nobody keeps any more (the attributor keeps one while it waits
+   * for a rescan or a late kernel event): under a flood every held flow got one at its first packet,
+   * 32 bytes of heap each for as long as the flow stays open. A share of the table per call.
+   */
+  function sweepStandIns(): void {
+    const end = Math.min(used, sweepAt + SWEEP_SLOTS);
+    for (let s = sweepAt; s < end; s++) {
+      const r = standIns[s];
+      if (r !== undefined && r.deref() === undefined) standIns[s] = undefined;
+    }
+    sweepAt = end >= used ? 0 : end;
+  }
+
   function expire(nowUs: number): number {
+    sweepStandIns();
     let closed = 0;
     for (let l = 0; l < LIST_COUNT; l++) {
       const t = timeouts[l];
