@@ -238,6 +238,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
   let standIns = new Array<WeakRef<Flow> | undefined>(cap).fill(undefined);
   // Where the next sweep of dead stand-ins starts (sweepStandIns), and slots a sweep looks at (~0.5 ms).
   let sweepAt = 0;
+  let standInsHeld = 0;
   const SWEEP_SLOTS = 65_536;
   // Where lookup() found the packet's flow: the hash and key ports, for create().
   let lookHash = 0;
@@ -377,7 +378,10 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
 
   function peek(s: number, standIn: boolean): Flow {
     const f = heldFlow(s);
-    if (standIn) standIns[s] = new WeakRef(f);
+    if (standIn) {
+      if (standIns[s] === undefined) standInsHeld++;
+      standIns[s] = new WeakRef(f);
+    }
     return f;
   }
 
@@ -525,7 +529,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
    */
   function makeFlow(s: number): Flow {
     const kept = standIns[s]?.deref();
-    standIns[s] = undefined;
+    dropStandIn(s);
     const f = kept ?? heldFlow(s);
     if (kept !== undefined) fillHeld(f, s);
     bareNames.delete(s);
@@ -576,12 +580,20 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
    * 32 bytes of heap each for as long as the flow stays open. A share of the table per call.
    */
   function sweepStandIns(): void {
+    // None made (an import: no per-flow hooks): nothing to look at, however long the file's capture.
+    if (standInsHeld === 0) return;
     const end = Math.min(used, sweepAt + SWEEP_SLOTS);
     for (let s = sweepAt; s < end; s++) {
       const r = standIns[s];
-      if (r !== undefined && r.deref() === undefined) standIns[s] = undefined;
+      if (r !== undefined && r.deref() === undefined) dropStandIn(s);
     }
     sweepAt = end >= used ? 0 : end;
+  }
+
+  function dropStandIn(s: number): void {
+    if (standIns[s] === undefined) return;
+    standIns[s] = undefined;
+    standInsHeld--;
   }
 
   function expire(nowUs: number): number {
@@ -657,7 +669,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     freeHead = s;
     count--;
     f.closed = true;
-    standIns[s] = undefined;
+    dropStandIn(s);
     ownWords(f, s);
     if (onClose !== undefined) onClose(f);
   }
