@@ -53,8 +53,6 @@ const TIMING = [
   'test/attribution/lsof-attributor.test.ts',
   // The engine's event-loop stalls while another connection holds its store locked.
   'test/live/store-thread.test.ts',
-  // The engine's longest event-loop stall while it writes a flood's rows (namespace oadf-ws).
-  'test/live/write-slices.test.ts',
 ];
 const HOST = [
   'test/flows/loopback-capture.test.ts',

@@ -140,28 +140,9 @@ const MAX_PASS_MS = 500;
  * Flow rows per transaction of a second's write, the time of building rows after which the event
  * loop turns, and the chunks on their way to the store thread at most: the queue between the
  * threads is bounded; when the store falls behind, the next second's changes wait in the change set.
- * The slice is short because nothing reads the capture ring while rows are built: the default ring
- * (64 MiB, 1,023 frames of 64 KiB) holds ~50 ms of a 20,000 packet/s flood, ~25 ms of a SYN flood
- * with its answers. With 100 ms slices (each chunk answer runs one) the loop was held in writes for
- * up to 0.5 s at a time (6 s in 20 s of a 20,000 flow/s flood). An answer still runs its slice at
- * once: queued behind the capture's turn instead, writes fell behind a flood (measured: a second's
- * write took 2-3 s, 50,000-140,000 flows unwritten at the stop, RSS 860-980 MB).
  */
 const FLUSH_CHUNK_ROWS = 500;
-const WRITE_SLICE_MS = 10;
-/**
- * When a second's write is still going as the next second comes, the thread cannot do both in
- * short slices (a flood on a loaded machine): the slice doubles, up to this, so that writes keep
- * pace (the change set would grow, and a stop leave rows unwritten) and the capture sheds or drops
- * instead, counted; it halves again after each write done within its second.
- */
-const MAX_WRITE_SLICE_MS = 100;
-/**
- * A chunk's rows are built this many at a time (~2 ms; a whole chunk took 10-20 ms under load,
- * more than a slice). Not smaller transactions: 200-row ones cost the store thread so much more
- * (each commit appends the pages it touched to the WAL) that a flood's writes fell behind.
- */
-const PIECE_ROWS = 100;
+const WRITE_SLICE_MS = 100;
 const MAX_CHUNKS_IN_FLIGHT = 3;
 /** The heartbeat that tells a new pass from a long one: it runs only when the loop turns. */
 const HEARTBEAT_MS = 20;
@@ -220,10 +201,6 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
   private shed = 0;
   /** A second's write in progress, chunk by chunk (writeChunk); null when none. */
   private writing: Writing | null = null;
-  /** A writeChunk is queued (setImmediate): one at a time. */
-  private writeQueued = false;
-  /** The current write slice, ms (WRITE_SLICE_MS .. MAX_WRITE_SLICE_MS). */
-  private sliceMs = WRITE_SLICE_MS;
 
   constructor(settings: LiveSettings) {
     super();
@@ -487,15 +464,11 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
    * (their window is in the gap). Any other store error stops the engine.
    */
   private flush(stats: LiveStats): void {
-    // The last second's rows are still being written: this second's changes wait in the change set,
-    // and the write gets longer slices.
-    if (this.writing !== null) {
-      this.sliceMs = Math.min(MAX_WRITE_SLICE_MS, this.sliceMs * 2);
-      return;
-    }
+    // The last second's rows are still being written: this second's changes wait in the change set.
+    if (this.writing !== null) return;
     this.writing = {
       seq: ++this.writeSeq, changed: this.changes.takeChanged(), progress: this.progress(stats, 0), evidence: this.evidenceRows(),
-      closedDone: 0, openDone: 0, posted: 0, piece: null, rows: 0, processes: 0, inFlight: [], buildMs: 0, writeMs: 0,
+      closedDone: 0, openDone: 0, posted: 0, rows: 0, processes: 0, inFlight: [], buildMs: 0, writeMs: 0,
     };
     this.writeChunk();
   }
@@ -511,69 +484,36 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     if (w === null) return;
     const sliceStart = performance.now();
     while (this.writing === w && this.stopped === null && w.inFlight.length < MAX_CHUNKS_IN_FLIGHT && hasMore(w)) {
-      this.buildPiece(w);
-      if (performance.now() - sliceStart >= this.sliceMs) {
-        this.writeSoon();
+      this.postChunk(w);
+      if (performance.now() - sliceStart >= WRITE_SLICE_MS) {
+        setImmediate(() => this.writeChunk());
         return;
       }
     }
   }
 
-  /** writeChunk in a turn of its own (after the capture's), once however often asked. */
-  private writeSoon(): void {
-    if (this.writeQueued) return;
-    this.writeQueued = true;
-    setImmediate(() => {
-      this.writeQueued = false;
-      this.writeChunk();
-    });
-  }
-
-  /**
-   * Builds the next PIECE_ROWS rows of the chunk being built; sends the chunk to the store thread
-   * once it holds FLUSH_CHUNK_ROWS flows or the second's last. The flows a piece took count as
-   * done only when their chunk is sent: a write cut before (a stop, a full disk) finds them not done.
-   */
-  private buildPiece(w: Writing): void {
+  /** Builds the next chunk's rows and sends them to the store thread. */
+  private postChunk(w: Writing): void {
     const t0 = performance.now();
     const { changed } = w;
-    const p = (w.piece ??= { first: w.posted === 0, closedTaken: 0, openTaken: 0, open: [], closed: [], built: [], rows: [], processes: [] });
-    const closedFrom = w.closedDone + p.closedTaken;
-    const openFrom = w.openDone + p.openTaken;
-    const n = Math.min(PIECE_ROWS, FLUSH_CHUNK_ROWS - p.closedTaken - p.openTaken);
-    const closed = changed.closed.slice(closedFrom, closedFrom + n);
-    const entries = changed.open.slice(openFrom, openFrom + n - closed.length);
-    p.closedTaken += closed.length;
-    p.openTaken += entries.length;
-    // Held flows' rows are built from Flows made now, piece by piece (not for a whole second at once).
+    const first = w.posted === 0;
+    const closed = changed.closed.slice(w.closedDone, w.closedDone + FLUSH_CHUNK_ROWS);
+    const entries = changed.open.slice(w.openDone, w.openDone + FLUSH_CHUNK_ROWS - closed.length);
+    w.closedDone += closed.length;
+    w.openDone += entries.length;
+    // Held flows' rows are built from Flows made now, chunk by chunk (not for a whole second at once).
     const open = this.changes.flowsOf(entries);
-    const r = this.changes.rowsOf(open, closed, (f) => this.ingest.classify(f));
-    for (const f of open) p.open.push(f);
-    for (const c of closed) p.closed.push(c);
-    for (const b of r.flows) p.built.push(b);
-    for (const row of r.rows) p.rows.push(row);
-    for (const x of r.processes) p.processes.push(x);
-    const taken = p.closedTaken + p.openTaken;
-    const last = closedFrom + closed.length >= changed.closed.length && openFrom + entries.length >= changed.open.length;
-    if (taken >= FLUSH_CHUNK_ROWS || last) this.postChunk(w, p);
-    w.buildMs += performance.now() - t0;
-  }
-
-  /** Sends a built chunk to the store thread: its flows are done now. */
-  private postChunk(w: Writing, p: Piece): void {
-    const { changed } = w;
-    w.piece = null;
-    w.closedDone += p.closedTaken;
-    w.openDone += p.openTaken;
     w.posted++;
-    const chunk: Chunk = { first: p.first, open: p.open, closed: p.closed, built: p.built, processes: p.processes };
+    const r = this.changes.rowsOf(open, closed, (f) => this.ingest.classify(f));
+    const chunk: Chunk = { first, open, closed, built: r.flows, processes: r.processes };
     const rows: LiveRows = {
-      flows: p.rows, processes: p.processes.map((x) => processRow(x.seq, x.rec)),
-      dns: p.first ? changed.dns.map(dnsRow) : [], http: p.first ? changed.http.map(httpRow) : [],
-      evidence: p.first ? w.evidence : null, progress: w.progress,
+      flows: r.rows, processes: r.processes.map((p) => processRow(p.seq, p.rec)),
+      dns: first ? changed.dns.map(dnsRow) : [], http: first ? changed.http.map(httpRow) : [],
+      evidence: first ? w.evidence : null, progress: w.progress,
     };
     chunk.answered = this.store.flush(w.seq, rows).then((reply) => this.chunkAnswered(w, chunk, reply));
     w.inFlight.push(chunk);
+    w.buildMs += performance.now() - t0;
   }
 
   /** The store thread's answer to a chunk: next chunks, the second done, or a full disk. */
@@ -593,7 +533,6 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
         return;
       }
       this.writing = null;
-      this.sliceMs = Math.max(WRITE_SLICE_MS, this.sliceMs / 2);
       const { changed } = w;
       this.emit('second', { flows: w.rows, dns: changed.dns.length, http: changed.http.length, processes: w.processes, stored: true, writeMs: w.writeMs, buildMs: w.buildMs });
       this.maintain();
@@ -606,8 +545,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     this.writing = null;
     const { changed } = w;
     const lost = [chunk, ...w.inFlight];
-    // A chunk being built holds no flow that is not in the rest (they are done once sent), only process rows.
-    this.changes.putBack([...lost.flatMap((c) => c.open), ...changed.open.slice(w.openDone)], [...lost.flatMap((c) => c.processes), ...w.piece?.processes ?? []]);
+    this.changes.putBack([...lost.flatMap((c) => c.open), ...changed.open.slice(w.openDone)], lost.flatMap((c) => c.processes));
     if (chunk.first && w.evidence) this.evidenceCarried = { segments: w.evidence.segments, deleted: w.evidence.deleted };
     const closedLeft = [...lost.flatMap((c) => c.closed), ...changed.closed.slice(w.closedDone)]
       .filter((c) => this.changes.needsRow(c.flow, c.cls)).map((c) => c.flow);
@@ -629,8 +567,6 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     const w = this.writing;
     this.writing = null;
     if (w === null) return { open: [], closed: [] };
-    // A chunk being built: its flows are in the rest (not done), its new process rows go back.
-    if (w.piece !== null) this.changes.putBack([], w.piece.processes);
     // A flow open when taken that closed since is in the change set's closed flows already.
     return { open: w.changed.open.slice(w.openDone), closed: w.changed.closed.slice(w.closedDone) };
   }
@@ -791,8 +727,6 @@ interface Writing {
   closedDone: number;
   openDone: number;
   posted: number;
-  /** The chunk being built, piece by piece; null between chunks. */
-  piece: Piece | null;
   /** Flow and process rows stored so far. */
   rows: number;
   processes: number;
@@ -812,19 +746,7 @@ interface Chunk {
   answered?: Promise<void>;
 }
 
-/** A chunk being built: the flows it took (after those done), their rows so far. */
-interface Piece {
-  first: boolean;
-  closedTaken: number;
-  openTaken: number;
-  open: Flow[];
-  closed: ChangedFlows['closed'];
-  built: BuiltRow[];
-  rows: LiveRows['flows'];
-  processes: ProcessRowOf[];
-}
-
-/** Flows of the second's changes not yet sent in a chunk (a second without any still writes one: its progress). */
+/** Flows of the second's changes not yet taken into a chunk (a second without any still writes one: its progress). */
 function hasMore(w: Writing): boolean {
   return w.posted === 0 || w.closedDone < w.changed.closed.length || w.openDone < w.changed.open.length;
 }
