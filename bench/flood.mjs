@@ -27,13 +27,16 @@
 //                                             requires kernel events (auto gives bpftrace 2 s to attach, too little
 //                                             under load); FLOOD_OFFLOAD=off turns the daemon veth's offloads off
 //                                             (libpcap then sizes its ring frames by the MTU, not for 64 KiB packets);
-//                                             FLOOD_DAEMON_ARGS="--capture-buffer 32MiB" adds arguments to the daemon's.
+//                                             FLOOD_DAEMON_ARGS="--capture-buffer 32MiB" adds arguments to the daemon's;
+//                                             FLOOD_CAPTURER=tcpdump runs tcpdump (same ring: immediate mode, -B 65536)
+//                                             instead of the daemon: the drops of a C reader under the same flood;
+//                                             FLOOD_NODE_ARGS="--trace-gc" adds node options to the daemon's node.
 //                                             Also printed: the capture (main) thread's own CPU per 1000 captured
 //                                             (the daemon's other threads: libuv, V8's, the store thread), drops
 //                                             in % of what was sent, and the machine's load average before and after.
 // Needs `npm run build` (dist/) first.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, existsSync, statSync, readFileSync } from 'node:fs';
+import { mkdirSync, rmSync, existsSync, statSync, readFileSync, openSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPcapWriter } from '../dist/capture/pcap-writer.js';
@@ -202,11 +205,18 @@ async function liveBench(rate, secs, kind) {
     // FLOOD_ATTRIBUTION=ebpf: kernel events required (auto gives up when bpftrace is not attached within 2 s, as under a loaded machine).
     const attribution = process.env.FLOOD_ATTRIBUTION ? ['--attribution', process.env.FLOOD_ATTRIBUTION] : [];
     const daemonArgs = (process.env.FLOOD_DAEMON_ARGS ?? '').split(/\s+/).filter(Boolean);
+    if (process.env.FLOOD_CAPTURER === 'tcpdump') return await tcpdumpReference(senderCmd, kind, rate, secs);
     const prof = process.env.FLOOD_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.FLOOD_PROF}`] : [];
+    prof.push(...(process.env.FLOOD_NODE_ARGS ?? '').split(/\s+/).filter(Boolean));
+    // Its stdout (--trace-gc lines with FLOOD_NODE_ARGS) goes straight to a file: a pipe would fill
+    // while this thread waits for the sender, and the daemon's writes to it would be lost.
+    const stdoutFile = join(out, 'flood-daemon.stdout');
+    const stdoutFd = openSync(stdoutFile, 'w');
     const daemon = spawn('ip', ['netns', 'exec', NS_D, '/usr/bin/time', '-f', 'TIME %e %M', process.execPath, ...prof, cli, 'daemon',
-      '-i', `${NS_D}0`, '--db', db, '--evidence', 'none', ...attribution, ...daemonArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '-i', `${NS_D}0`, '--db', db, '--evidence', 'none', ...attribution, ...daemonArgs], { stdio: ['ignore', stdoutFd, 'pipe'] });
     let err = '';
     daemon.stderr.on('data', (d) => { err += d; });
+    closeSync(stdoutFd);
     const exited = new Promise((res) => daemon.on('exit', res));
     let gone = false;
     void exited.then(() => { gone = true; });
@@ -218,12 +228,14 @@ async function liveBench(rate, secs, kind) {
     const load0 = loadAverage();
     const cpu0 = cpuMs(nodePid);
     const main0 = cpuMs(nodePid, nodePid);
+    const memory = sampleMemory(nodePid, db);
     const sender = spawnSync('ip', ['netns', 'exec', NS_S, '/usr/bin/time', '-f', 'SENDER %U %S %e', ...senderCmd], { encoding: 'utf8' });
     if (sender.status !== 0) throw new Error(`the sender failed: ${sender.stderr}`);
     const [, su, ss, se] = /SENDER ([\d.]+) ([\d.]+) ([\d.]+)/.exec(sender.stderr) ?? [];
     await new Promise((r) => setTimeout(r, 1500));
     const cpu = cpuMs(nodePid) - cpu0;
     const mainCpu = cpuMs(nodePid, nodePid) - main0;
+    const peak = await memory.stop();
     const t0 = Date.now();
     process.kill(nodePid, 'SIGTERM');
     await exited;
@@ -244,10 +256,85 @@ async function liveBench(rate, secs, kind) {
     // A SYN flood's packets on the wire are twice those sent (each SYN gets a RST): drops in % of what the capture was offered.
     const offered = captured + r.session.drops;
     console.log(`  drops ${r.session.drops} (${((r.session.drops / offered) * 100).toFixed(1)} % of ${offered} captured + dropped; ${sent} sent); CPU per 1000 captured packets: all threads ${per(cpu, captured)} ms, capture thread ${per(mainCpu, captured)} ms; per 1000 flows seen (${seen}): ${per(cpu, seen)} / ${per(mainCpu, seen)} ms; load average ${load0} before, ${loadAverage()} after`);
+    console.log(`  at the highest RSS sampled (every 250 ms until SIGTERM): RSS ${peak.VmRSS} MB = anonymous ${peak.RssAnon} + file (the ring) ${peak.RssFile} + shmem ${peak.RssShmem} MB`);
+    // Per second: packets captured and dropped in it (as the store had them), RSS.
+    const steps = peak.line.map(([sec, rss, p, d], k) => `${sec}s ${rss}MB +${p - (peak.line[k - 1]?.[2] ?? 0)}/-${d - (peak.line[k - 1]?.[3] ?? 0)}`);
+    console.log(`  per second (RSS, packets / drops since the previous): ${steps.join(' ')}`);
     console.log(err.split('\n').filter((l) => /stopped|unwritten|kernel socket events|attribution from/.test(l)).join('\n'));
   } finally {
     cleanup();
   }
+}
+
+/**
+ * FLOOD_CAPTURER=tcpdump: tcpdump itself on the daemon's veth under the same flood, with the same
+ * TPACKET_V2 ring as the daemon's (immediate mode, 64 MiB asked): what a C reader that does nothing
+ * but write packets to a file drops on this machine. Its own count ("dropped by kernel") is printed.
+ */
+async function tcpdumpReference(senderCmd, kind, rate, secs) {
+  const file = join(out, 'flood-tcpdump.pcap');
+  rmSync(file, { force: true });
+  const td = spawn('ip', ['netns', 'exec', NS_D, 'tcpdump', '-i', `${NS_D}0`, '--immediate-mode', '-B', '65536', '-w', file, '-Z', 'root'],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  td.stderr.on('data', (d) => { err += d; });
+  const exited = new Promise((res) => td.on('exit', res));
+  while (!/listening on/.test(err)) await new Promise((r) => setTimeout(r, 100));
+  const pid = td.pid; // ip netns exec execs tcpdump: the same process
+  const load0 = loadAverage();
+  const cpu0 = cpuMs(pid);
+  const sender = spawnSync('ip', ['netns', 'exec', NS_S, ...senderCmd], { encoding: 'utf8' });
+  if (sender.status !== 0) throw new Error(`the sender failed: ${sender.stderr}`);
+  await new Promise((r) => setTimeout(r, 1500));
+  const cpu = cpuMs(pid) - cpu0;
+  td.kill('SIGTERM');
+  await exited;
+  const sent = sentOf(kind, sender.stdout, rate * secs);
+  const captured = Number(/(\d+) packets? captured/.exec(err)?.[1]);
+  const dropped = Number(/(\d+) packets? dropped by kernel/.exec(err)?.[1]);
+  console.log(`tcpdump ${kind} ${rate}/s for ${secs} s: sent ${sent}; captured ${captured}, dropped by kernel ${dropped} ` +
+    `(${((dropped / (captured + dropped)) * 100).toFixed(1)} % of captured + dropped); tcpdump CPU ${cpu.toFixed(0)} ms; load average ${load0} before, ${loadAverage()} after`);
+}
+
+/**
+ * Samples the daemon every 250 ms in a child (this thread blocks in spawnSync while the sender runs):
+ * /proc/PID/status (VmRSS, RssAnon, RssFile) and the session's packets and drops as last written to
+ * the store (each second). stop() gives the sample of highest VmRSS (MB) and the timeline, one entry
+ * per second: [s, RSS MB, packets, drops] (where the drops happen: bursts or steady).
+ */
+function sampleMemory(pid, db) {
+  const script = `
+const fs = require('fs');
+const D = require(${JSON.stringify(join(root, 'node_modules', 'better-sqlite3'))});
+let d = null; let best = null; const line = []; const t0 = Date.now(); let lastSec = -1;
+const t = setInterval(() => {
+  try {
+    const s = fs.readFileSync('/proc/${pid}/status', 'utf8');
+    const o = {};
+    for (const k of ['VmRSS', 'RssAnon', 'RssFile', 'RssShmem']) o[k] = Math.round(Number(new RegExp(k + ':\\\\s+(\\\\d+)').exec(s)[1]) / 1024);
+    if (!best || o.VmRSS > best.VmRSS) best = o;
+    const sec = Math.floor((Date.now() - t0) / 1000);
+    if (sec !== lastSec) {
+      lastSec = sec;
+      try { d ??= new D(${JSON.stringify(db)}, { readonly: true, fileMustExist: true }); } catch {}
+      const r = d?.prepare('select packets, drops from sessions').get();
+      line.push([sec, o.VmRSS, r?.packets ?? 0, r?.drops ?? 0]);
+    }
+  } catch {}
+}, 250);
+process.on('SIGTERM', () => { clearInterval(t); process.stdout.write(JSON.stringify({ best, line })); process.exit(0); });`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let text = '';
+  child.stdout.on('data', (d) => { text += d; });
+  return {
+    async stop() {
+      const done = new Promise((res) => child.on('exit', res));
+      child.kill('SIGTERM');
+      await done;
+      const r = JSON.parse(text || '{"best":{},"line":[]}');
+      return { ...r.best, line: r.line };
+    },
+  };
 }
 
 /** utime + stime of a process (all its threads), or of one of its threads, ms. */

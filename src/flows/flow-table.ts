@@ -236,6 +236,10 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
   const bareNames = new Map<number, string>();
   // Per slot, a held flow's stand-in (peek(s, true)), as long as someone else keeps it.
   let standIns = new Array<WeakRef<Flow> | undefined>(cap).fill(undefined);
+  // Where the next sweep of dead stand-ins starts (sweepStandIns), and slots a sweep looks at (~0.5 ms).
+  let sweepAt = 0;
+  let standInsHeld = 0;
+  const SWEEP_SLOTS = 65_536;
   // Where lookup() found the packet's flow: the hash and key ports, for create().
   let lookHash = 0;
   let lookSport = 0;
@@ -374,7 +378,10 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
 
   function peek(s: number, standIn: boolean): Flow {
     const f = heldFlow(s);
-    if (standIn) standIns[s] = new WeakRef(f);
+    if (standIn) {
+      if (standIns[s] === undefined) standInsHeld++;
+      standIns[s] = new WeakRef(f);
+    }
     return f;
   }
 
@@ -522,7 +529,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
    */
   function makeFlow(s: number): Flow {
     const kept = standIns[s]?.deref();
-    standIns[s] = undefined;
+    dropStandIn(s);
     const f = kept ?? heldFlow(s);
     if (kept !== undefined) fillHeld(f, s);
     bareNames.delete(s);
@@ -567,7 +574,30 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     return a;
   }
 
+  /**
+   * Drops the WeakRefs of stand-ins nobody keeps any more (the attributor keeps one while it waits
+   * for a rescan or a late kernel event): under a flood every held flow got one at its first packet,
+   * 32 bytes of heap each for as long as the flow stays open. A share of the table per call.
+   */
+  function sweepStandIns(): void {
+    // None made (an import: no per-flow hooks): nothing to look at, however long the file's capture.
+    if (standInsHeld === 0) return;
+    const end = Math.min(used, sweepAt + SWEEP_SLOTS);
+    for (let s = sweepAt; s < end; s++) {
+      const r = standIns[s];
+      if (r !== undefined && r.deref() === undefined) dropStandIn(s);
+    }
+    sweepAt = end >= used ? 0 : end;
+  }
+
+  function dropStandIn(s: number): void {
+    if (standIns[s] === undefined) return;
+    standIns[s] = undefined;
+    standInsHeld--;
+  }
+
   function expire(nowUs: number): number {
+    sweepStandIns();
     let closed = 0;
     for (let l = 0; l < LIST_COUNT; l++) {
       const t = timeouts[l];
@@ -639,7 +669,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     freeHead = s;
     count--;
     f.closed = true;
-    standIns[s] = undefined;
+    dropStandIn(s);
     ownWords(f, s);
     if (onClose !== undefined) onClose(f);
   }
