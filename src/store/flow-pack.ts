@@ -176,8 +176,8 @@ export function createFlowUnpacker(slots: FlowSlots) {
 
 /** The rows of a batch's flows [from, to), in INSERT_FLOW's column order, built as flowRow would from the flows themselves. */
 function unpackFlowRows(a: SlotArrays, p: PackedFlows, from: number, to: number): Row[] {
-  const v = flowView();
-  const c: Pick<Classification, 'activity' | 'reason' | 'ollama'> = { activity: 'other', reason: '', ollama: false };
+  const v = view;
+  const c = classification;
   const rows: Row[] = [];
   v.words.conn = a.conn;
   for (let i = from; i < to; i++) {
@@ -236,13 +236,28 @@ function copyAddr(from: Uint8Array, at: number, to: Buffer): Buffer {
   return to;
 }
 
-/** One reused object with the fields flowRowFrom reads, refilled for each packed flow. */
+/**
+ * One reused object with the fields flowRowFrom reads, refilled for each packed flow, made once
+ * per thread: a new object per slice was another object whose fields V8 had to learn anew.
+ */
 function flowView(): FlowRowSource {
-  return {
+  const v: FlowRowSource = {
     id: 0, proto: 0, ipVersion: 4, initiatorAddr: v4.initiator, responderAddr: v4.responder, initiatorPort: 0, responderPort: 0,
     initiatorBy: 'first-packet', iface: 0, firstSeen: 0, lastSeen: 0, packetsOut: 0, packetsIn: 0, bytesOut: 0, bytesIn: 0,
     payloadOut: 0, payloadIn: 0, tcpState: 0, communityId: null, hostname: null, hostnameSource: null, sni: null, alpn: null,
     httpMethod: null, httpPath: null, httpHost: null, httpStatus: null, connectHost: null, connectPort: null, dnsName: null,
     ifaces: null, words: { conn: new Int32Array(CONN_WORDS) }, at: 0,
   };
+  // Both kinds of value these two fields take (a null, a small integer) before any code is
+  // optimized for the first: a field V8 has seen only null in is kept as an object pointer, and
+  // the first status code stored into it threw the writer's compiled row loop away (a deopt and
+  // a second compile of unpackFlowRows with flowRowFrom inlined, in every import).
+  v.httpStatus = 0;
+  v.connectPort = 0;
+  v.httpStatus = null;
+  v.connectPort = null;
+  return v;
 }
+
+const view = flowView();
+const classification: Pick<Classification, 'activity' | 'reason' | 'ollama'> = { activity: 'other', reason: '', ollama: false };
