@@ -82,6 +82,17 @@ function slotArrays(slots: FlowSlots): SlotArrays[] {
   });
 }
 
+/**
+ * An empty strings list whose array kind is already the one its first string makes it: a new `[]`
+ * is a list of small integers to V8, and add() compiled for lists of strings was thrown away at
+ * the first push into the next batch's list.
+ */
+function emptyStrs(): PackedFlows['strs'] {
+  const strs: PackedFlows['strs'] = [null];
+  strs.length = 0;
+  return strs;
+}
+
 /** A posted batch of packed flows: its slot, how many flows, and their strings (names, classification). */
 export interface PackedFlows {
   slot: number;
@@ -104,13 +115,13 @@ export function createFlowPacker(slots: FlowSlots) {
     slot = -1;
     for (let i = 0; i < slots.count && slot < 0; i++) if (Atomics.load(busy, i) === 0) slot = i;
     count = 0;
-    strs = [];
+    strs = emptyStrs();
     return slot >= 0;
   }
 
   const orNaN = (x: number | null): number => (x === null ? NaN : x);
 
-  function add(f: Flow, c: Classification, processSeq: number | null, peerProcessSeq: number | null, effectiveProcessSeq: number | null): void {
+  function packFlow(f: Flow, c: Classification, processSeq: number | null, peerProcessSeq: number | null, effectiveProcessSeq: number | null): void {
     if (slot < 0 || count === slots.capacity) throw new RangeError('no flow batch started, or it is full');
     const batch = arrays[slot];
     const i = count++;
@@ -150,7 +161,7 @@ export function createFlowPacker(slots: FlowSlots) {
 
   return {
     start,
-    add,
+    add: packFlow,
     /** The batch to post; its slot stays busy until the writer thread has read it. */
     take(): PackedFlows {
       Atomics.store(busy, slot, 1);
