@@ -82,6 +82,17 @@ function slotArrays(slots: FlowSlots): SlotArrays[] {
   });
 }
 
+/**
+ * An empty strings list whose array kind is already the one its first string makes it: a new `[]`
+ * is a list of small integers to V8, and add() compiled for lists of strings was thrown away at
+ * the first push into the next batch's list.
+ */
+function emptyStrs(): PackedFlows['strs'] {
+  const strs: PackedFlows['strs'] = [null];
+  strs.length = 0;
+  return strs;
+}
+
 /** A posted batch of packed flows: its slot, how many flows, and their strings (names, classification). */
 export interface PackedFlows {
   slot: number;
@@ -104,13 +115,13 @@ export function createFlowPacker(slots: FlowSlots) {
     slot = -1;
     for (let i = 0; i < slots.count && slot < 0; i++) if (Atomics.load(busy, i) === 0) slot = i;
     count = 0;
-    strs = [];
+    strs = emptyStrs();
     return slot >= 0;
   }
 
   const orNaN = (x: number | null): number => (x === null ? NaN : x);
 
-  function add(f: Flow, c: Classification, processSeq: number | null, peerProcessSeq: number | null, effectiveProcessSeq: number | null): void {
+  function packFlow(f: Flow, c: Classification, processSeq: number | null, peerProcessSeq: number | null, effectiveProcessSeq: number | null): void {
     if (slot < 0 || count === slots.capacity) throw new RangeError('no flow batch started, or it is full');
     const batch = arrays[slot];
     const i = count++;
@@ -150,7 +161,7 @@ export function createFlowPacker(slots: FlowSlots) {
 
   return {
     start,
-    add,
+    add: packFlow,
     /** The batch to post; its slot stays busy until the writer thread has read it. */
     take(): PackedFlows {
       Atomics.store(busy, slot, 1);
@@ -176,8 +187,8 @@ export function createFlowUnpacker(slots: FlowSlots) {
 
 /** The rows of a batch's flows [from, to), in INSERT_FLOW's column order, built as flowRow would from the flows themselves. */
 function unpackFlowRows(a: SlotArrays, p: PackedFlows, from: number, to: number): Row[] {
-  const v = flowView();
-  const c: Pick<Classification, 'activity' | 'reason' | 'ollama'> = { activity: 'other', reason: '', ollama: false };
+  const v = view;
+  const c = classification;
   const rows: Row[] = [];
   v.words.conn = a.conn;
   for (let i = from; i < to; i++) {
@@ -236,13 +247,28 @@ function copyAddr(from: Uint8Array, at: number, to: Buffer): Buffer {
   return to;
 }
 
-/** One reused object with the fields flowRowFrom reads, refilled for each packed flow. */
+/**
+ * One reused object with the fields flowRowFrom reads, refilled for each packed flow, made once
+ * per thread: a new object per slice was another object whose fields V8 had to learn anew.
+ */
 function flowView(): FlowRowSource {
-  return {
+  const v: FlowRowSource = {
     id: 0, proto: 0, ipVersion: 4, initiatorAddr: v4.initiator, responderAddr: v4.responder, initiatorPort: 0, responderPort: 0,
     initiatorBy: 'first-packet', iface: 0, firstSeen: 0, lastSeen: 0, packetsOut: 0, packetsIn: 0, bytesOut: 0, bytesIn: 0,
     payloadOut: 0, payloadIn: 0, tcpState: 0, communityId: null, hostname: null, hostnameSource: null, sni: null, alpn: null,
     httpMethod: null, httpPath: null, httpHost: null, httpStatus: null, connectHost: null, connectPort: null, dnsName: null,
     ifaces: null, words: { conn: new Int32Array(CONN_WORDS) }, at: 0,
   };
+  // Both kinds of value these two fields take (a null, a small integer) before any code is
+  // optimized for the first: a field V8 has seen only null in is kept as an object pointer, and
+  // the first status code stored into it threw the writer's compiled row loop away (a deopt and
+  // a second compile of unpackFlowRows with flowRowFrom inlined, in every import).
+  v.httpStatus = 0;
+  v.connectPort = 0;
+  v.httpStatus = null;
+  v.connectPort = null;
+  return v;
 }
+
+const view = flowView();
+const classification: Pick<Classification, 'activity' | 'reason' | 'ollama'> = { activity: 'other', reason: '', ollama: false };

@@ -1,0 +1,59 @@
+/**
+ * The import's writer thread builds and inserts every flow row (src/store/flow-pack.ts,
+ * writer-thread.ts); V8 compiles that code in the thread's own isolate, on top of the capture
+ * thread's. Compiling it again because the compiled code met a value or a path it was not made
+ * for (a deopt) was a measurable part of an import's extra work since ef8c83b (bench/RESULTS.md,
+ * Import): the row loop three times (a status code stored into a field V8 had seen only null in),
+ * the INSERT loop each time its remainder path first ran. A real import of a generated capture
+ * under V8's own deopt trace; compiles are made on the thread that asks for them
+ * (--no-concurrent-recompilation), so what is compiled, and when, does not depend on the load.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createPcapWriter } from '../../src/capture/pcap-writer.js';
+import { generate } from '../../bench/generate-capture.mjs';
+
+const dir = mkdtempSync(join(tmpdir(), 'oa-writer-recompile-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** V8's lines about one function: its finished compiles and its deopts (with their reasons). */
+function traceOf(lines: string[], fn: string) {
+  const about = lines.filter((l) => l.includes(`<JSFunction ${fn} `));
+  return {
+    compiles: about.filter((l) => l.startsWith('[completed compiling')).length,
+    deopts: about.filter((l) => l.startsWith('[bailout')).map((l) => /reason: ([^)]*)\)/.exec(l)?.[1] ?? l),
+  };
+}
+
+describe('an import compiles the code that hands flows to its writer thread once', () => {
+  it('a 100,000-packet import: the row loop and the packing are never thrown away, the INSERT loop not for a path it had not run', () => {
+    const file = join(dir, 'gen.pcap');
+    const w = createPcapWriter(file, { linktype: 1, snaplen: 262144 });
+    generate(w, { packets: 100_000, flows: 5_000 });
+    w.close();
+    const r = spawnSync(process.execPath, [
+      '--no-concurrent-recompilation', '--trace-opt', '--trace-deopt',
+      join(import.meta.dirname, '..', '..', 'bin', 'ollama-audit.js'), 'import', file, '--db', join(dir, 'x.db'), '--json',
+    ], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.split('\n');
+    // The import itself ran: its summary is in the output (between V8's lines).
+    expect(r.stdout).toContain('"flows": 5000');
+
+    const unpack = traceOf(lines, 'unpackFlowRows');
+    expect(unpack.compiles).toBe(1);
+    expect(unpack.deopts).toEqual([]);
+    // The capture thread's side: packing each closed flow for the writer (flow-pack.ts), compiled
+    // once (its strings list of a new batch was another array kind to V8: two deopts an import).
+    const pack = traceOf(lines, 'packFlow');
+    expect(pack.compiles).toBe(1);
+    expect(pack.deopts).toEqual([]);
+    const insert = traceOf(lines, 'insertAll');
+    expect(insert.compiles).toBeGreaterThan(0);
+    // What is left: row lists of two array kinds (built here, and deserialized from messages).
+    expect(insert.deopts.filter((reason) => reason !== 'wrong map')).toEqual([]);
+  }, 60_000);
+});
