@@ -6,7 +6,8 @@
  *
  * Needs: 'root' (uid 0: namespaces, live capture, tmpfs), 'cap' (the optional `cap` addon loads),
  * 'packet-stats' (our kernel-drop addon is built), 'dist' (the compiled CLI that bin/ollama-audit.js
- * loads, for tests that spawn it), or any program name looked up on PATH
+ * loads, for tests that spawn it), 'v8-11' (Node 20's V8, for a test that reads V8's own compile
+ * trace: other V8 versions compile in more tiers and decide differently), or any program name looked up on PATH
  * ('tshark', 'tcpdump', 'dig', 'ping', 'nginx', 'chromium', 'tmux', 'lsof', 'setpriv', ...).
  */
 import { execFileSync } from 'node:child_process';
@@ -47,7 +48,8 @@ function met(need: string): boolean {
     v = existsSync(fileURLToPath(new URL('../../native/packet-stats/build/Release/packet_stats.node', import.meta.url)));
   } else if (need === 'dist') {
     v = existsSync(fileURLToPath(new URL('../../dist/commands/cli.js', import.meta.url)));
-  } else v = onPath(need);
+  } else if (need === 'v8-11') v = process.versions.v8.startsWith('11.');
+  else v = onPath(need);
   cache.set(need, v);
   return v;
 }
@@ -57,6 +59,7 @@ function describeNeed(need: string): string {
   if (need === 'cap') return 'the cap addon is not built (apt-get install libpcap-dev, then npm rebuild cap)';
   if (need === 'packet-stats') return 'the packet-stats addon is not built (npm run build:native)';
   if (need === 'dist') return 'dist/ is not built (npx tsc -p tsconfig.build.json)';
+  if (need === 'v8-11') return `V8 ${process.versions.v8} is not Node 20's V8 11, whose compile trace the test reads`;
   return `${need} is not installed`;
 }
 

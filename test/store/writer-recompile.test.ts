@@ -12,23 +12,28 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
+import { describeNeeding } from '../helpers/needs.js';
 import { createPcapWriter } from '../../src/capture/pcap-writer.js';
 import { generate } from '../../bench/generate-capture.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'oa-writer-recompile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** V8's lines about one function: its finished compiles and its deopts (with their reasons). */
+/**
+ * V8's lines about one function: its finished optimizing compiles (TurboFan's: Node 20's V8 has no
+ * other optimizing tier on by default) and its deopts (with their reasons).
+ */
 function traceOf(lines: string[], fn: string) {
   const about = lines.filter((l) => l.includes(`<JSFunction ${fn} `));
   return {
-    compiles: about.filter((l) => l.startsWith('[completed compiling')).length,
+    compiles: about.filter((l) => l.startsWith('[completed compiling') && l.includes('(target TURBOFAN)')).length,
     deopts: about.filter((l) => l.startsWith('[bailout')).map((l) => /reason: ([^)]*)\)/.exec(l)?.[1] ?? l),
   };
 }
 
-describe('an import compiles the code that hands flows to its writer thread once', () => {
+// Read from bin/ollama-audit.js's dist/, under V8 11's trace format and compile decisions.
+describeNeeding(['dist', 'v8-11'], 'an import compiles the code that hands flows to its writer thread once', () => {
   it('a 100,000-packet import: the row loop and the packing are never thrown away, the INSERT loop not for a path it had not run', () => {
     const file = join(dir, 'gen.pcap');
     const w = createPcapWriter(file, { linktype: 1, snaplen: 262144 });
