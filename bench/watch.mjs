@@ -12,7 +12,8 @@
 // happened to precede. The writer advances last_seen with the wall clock (5 ms per update, 200 a
 // second) as a daemon's packet times do. Figures: per-frame CPU (data read + frame + render) median
 // and p95, the work done after frames on the data side (completeSort: a new order's full sort and
-// the kept order's remaking, outside every frame: how many, their CPU in all, the largest), idle CPU (no writes: data_version polls; a claims evaluation owed since the writes that
+// the kept order's remaking, outside every frame: how many, their CPU in all, the largest), idle
+// CPU (no writes: data_version polls; a claims evaluation owed since the writes that
 // falls in the window is counted apart, and how many did is shown), peak RSS, key → frame (a new sort: query →
 // frame → drawn; PgDn the same), and full-screen clears written (must be 0).
 //
