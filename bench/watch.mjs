@@ -11,7 +11,9 @@
 // thread): its CPU is counted apart (median per evaluation and how many ran), not inside the frame it
 // happened to precede. The writer advances last_seen with the wall clock (5 ms per update, 200 a
 // second) as a daemon's packet times do. Figures: per-frame CPU (data read + frame + render) median
-// and p95, idle CPU (no writes: data_version polls; a claims evaluation owed since the writes that
+// and p95, the work done after frames on the data side (completeSort: a new order's full sort and
+// the kept order's remaking, outside every frame: how many, their CPU in all, the largest), idle
+// CPU (no writes: data_version polls; a claims evaluation owed since the writes that
 // falls in the window is counted apart, and how many did is shown), peak RSS, key → frame (a new sort: query →
 // frame → drawn; PgDn the same), and full-screen clears written (must be 0).
 //
@@ -216,6 +218,11 @@ async function run(flows) {
     const model = poller.model;
     const remade = Object.getPrototypeOf(model).remade;
     model.remade = function (...args) { remakes++; return remade.apply(this, args); };
+    // The work done after a frame is sent, on the data side, outside every frame: a new order's full
+    // sort and the kept order's remaking (completeSort, since wmem). Its CPU is counted here.
+    const afterFrame = [];
+    const completeSort = Object.getPrototypeOf(model).completeSort;
+    model.completeSort = function (...args) { const c = cpuMs(); try { return completeSort.apply(this, args); } finally { afterFrame.push(cpuMs() - c); } };
     claimsRuns.length = 0;
     let rss = process.memoryUsage().rss;
     const end = Date.now() + LOAD_S * 1000;
@@ -240,6 +247,8 @@ async function run(flows) {
     writer.kill();
     await sleep(0);
     gcSeen.disconnect();
+    const afterFrames = afterFrame.length;
+    const afterFrameMs = afterFrame.reduce((a, b) => a + b, 0);
     if (FRAMES) {
       const kinds = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weak', 16: 'minor' };
       const slow = [...parts].sort((a, b) => b.cpu - a.cpu).slice(0, 4).map((p) => {
@@ -279,7 +288,7 @@ async function run(flows) {
     for (let i = 0; i < 20; i++) await press({ type: 'pageDown' }, moves);
     ink.unmount();
     poller.close();
-    return { clears: term.clears, renderMedian: pct(renders, 50), renderP95: pct(renders, 95), claimsMedian: pct(claimsRuns, 50), claimsN: claimsRuns.length, moveMedian: pct(moves, 50), moveP95: pct(moves, 95), flows: total, firstMs, frames: perFrame.length, median: pct(perFrame, 50), p95: pct(perFrame, 95), idlePct, idleClaims: claimsRuns.length - claimsBeforeIdle, rssMb: rss / 1048576, keyMedian: pct(keys, 50), keyP95: pct(keys, 95) };
+    return { afterFrames, afterFrameMs, afterFrameMax: afterFrames ? Math.max(...afterFrame.slice(0, afterFrames)) : 0, clears: term.clears, renderMedian: pct(renders, 50), renderP95: pct(renders, 95), claimsMedian: pct(claimsRuns, 50), claimsN: claimsRuns.length, moveMedian: pct(moves, 50), moveP95: pct(moves, 95), flows: total, firstMs, frames: perFrame.length, median: pct(perFrame, 50), p95: pct(perFrame, 95), idlePct, idleClaims: claimsRuns.length - claimsBeforeIdle, rssMb: rss / 1048576, keyMedian: pct(keys, 50), keyP95: pct(keys, 95) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -295,7 +304,8 @@ const COLUMNS_OUT = REAL ? [
 ] : [
   ['first frame CPU ms', (r) => r.firstMs, 0], ['frames in 20 s', (r) => r.frames, 0],
   ['per-frame CPU ms median', (r) => r.median, 1], ['p95', (r) => r.p95, 1], ['of which render median', (r) => r.renderMedian, 1],
-  ['render p95', (r) => r.renderP95, 1], ['claims evaluation CPU ms median', (r) => r.claimsMedian ?? NaN, 0],
+  ['render p95', (r) => r.renderP95, 1],
+  ['after-frame sorts in 20 s (completeSort)', (r) => r.afterFrames, 0], ['their CPU ms in all', (r) => r.afterFrameMs, 0], ['largest ms', (r) => r.afterFrameMax, 1], ['claims evaluation CPU ms median', (r) => r.claimsMedian ?? NaN, 0],
   ['idle CPU % of a core (claims evaluations apart)', (r) => r.idlePct, 2], ['claims evaluations in the idle window', (r) => r.idleClaims, 0], ['peak RSS MB', (r) => r.rssMb, 0],
   ['`s` → frame ms median', (r) => r.keyMedian, 1], ['p95', (r) => r.keyP95, 1],
   ['PgDn → frame ms median', (r) => r.moveMedian, 1], ['p95', (r) => r.moveP95, 1], ['full-screen clears', (r) => r.clears, 0],

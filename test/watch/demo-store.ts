@@ -35,7 +35,8 @@ export function demoFlows(store: DemoStore): FlowRecord[] {
 export function demoWatchRows(store: DemoStore): WatchRow[] {
   const db = openDb(store.path, { readonly: true });
   try {
-    return [...watchRowsChangedSince(db, store.sessionId, -1)];
+    // Each row copied: the read hands every row over in one object it refills (store/read/changes.ts).
+    return Array.from(watchRowsChangedSince(db, store.sessionId, -1), (r) => ({ ...r, process: r.process && { ...r.process } }));
   } finally {
     db.close();
   }

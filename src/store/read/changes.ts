@@ -53,24 +53,43 @@ export type WatchRow = Pick<FlowRecord, 'id' | 'proto' | 'initiator_addr' | 'res
 const enum Col { id, proto, initiatorAddr, responderAddr, responderPort, hostname, hostnameSource, activity, ollama, bytesIn, bytesOut, firstSeen, lastSeen, connState, pid, comm }
 
 /**
- * As flowsChangedSince, only the dashboard's columns. Rows are read as arrays and made into one
- * literal each here: better-sqlite3 building a named-column object per row cost ~3× the read
- * (2,000 rows: 17 ms against 6), and the 2 s overlap re-reads hundreds of rows each half second.
+ * As flowsChangedSince, only the dashboard's columns, each row handed over in ONE object that is
+ * refilled for the next row: a row is valid until the next one is asked for, and a reader copies
+ * what it keeps (the dashboard's merge compares it with what it has and copies only a changed row).
+ * Rows are read as arrays: better-sqlite3 building a named-column object per row cost ~3× the read
+ * (2,000 rows: 17 ms against 6). The 2 s overlap re-reads ~2,000 unchanged rows of a busy store
+ * (the first read after the load: 40–60 ms under load, the slowest frames, bench/RESULTS.md), and
+ * an object (and a process object) made per row only to be compared and dropped was its garbage.
  */
 export function* watchRowsChangedSince(db: Db, sessionId: number, since: number): Generator<WatchRow> {
   const rows = db.prepare(`SELECT f.id, f.proto, f.initiator_addr, f.responder_addr, f.responder_port, f.hostname, f.hostname_source,
       f.activity, f.ollama, f.bytes_in, f.bytes_out, f.first_seen, f.last_seen, f.conn_state, p.pid, p.comm FROM flows f
     LEFT JOIN processes p ON p.session_id = f.session_id AND p.seq = f.process_seq
     WHERE f.session_id = ? AND f.last_seen > ? ORDER BY f.first_seen, f.id`).raw(true).iterate(sessionId, since);
+  const proc = { pid: 0, name: '' };
+  const row: WatchRow = { id: 0, proto: 'tcp', initiator_addr: '', responder_addr: '', responder_port: 0, hostname: null, hostname_source: null,
+    activity: '', ollama: false, bytes_in: 0, bytes_out: 0, first_seen_us: 0, last_seen_us: 0, conn_state: null, process: null };
   for (const r of rows as Iterable<unknown[]>) {
     const pid = r[Col.pid] as number | null;
-    yield {
-      id: r[Col.id] as number, proto: protoName(r[Col.proto] as number), initiator_addr: r[Col.initiatorAddr] as string,
-      responder_addr: r[Col.responderAddr] as string, responder_port: r[Col.responderPort] as number, hostname: r[Col.hostname] as string | null,
-      hostname_source: r[Col.hostnameSource] as FlowRecord['hostname_source'], activity: r[Col.activity] as string,
-      ollama: r[Col.ollama] === 1, bytes_in: r[Col.bytesIn] as number, bytes_out: r[Col.bytesOut] as number,
-      first_seen_us: r[Col.firstSeen] as number, last_seen_us: r[Col.lastSeen] as number,
-      conn_state: r[Col.connState] as string | null, process: pid === null ? null : { pid, name: (r[Col.comm] as string | null) ?? '' },
-    };
+    if (pid !== null) {
+      proc.pid = pid;
+      proc.name = (r[Col.comm] as string | null) ?? '';
+    }
+    row.id = r[Col.id] as number;
+    row.proto = protoName(r[Col.proto] as number);
+    row.initiator_addr = r[Col.initiatorAddr] as string;
+    row.responder_addr = r[Col.responderAddr] as string;
+    row.responder_port = r[Col.responderPort] as number;
+    row.hostname = r[Col.hostname] as string | null;
+    row.hostname_source = r[Col.hostnameSource] as FlowRecord['hostname_source'];
+    row.activity = r[Col.activity] as string;
+    row.ollama = r[Col.ollama] === 1;
+    row.bytes_in = r[Col.bytesIn] as number;
+    row.bytes_out = r[Col.bytesOut] as number;
+    row.first_seen_us = r[Col.firstSeen] as number;
+    row.last_seen_us = r[Col.lastSeen] as number;
+    row.conn_state = r[Col.connState] as string | null;
+    row.process = pid === null ? null : proc;
+    yield row;
   }
 }
