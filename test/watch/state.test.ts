@@ -156,29 +156,37 @@ describe('a busy store: only what changed is merged and re-placed', () => {
     expect([...s.changed]).toEqual([cdn().id]);
   });
 
+  /** Every sort column with four choices (scope, reverse, a filter, closed hidden): one query each. */
+  function everyOrder(): { sort: string; choice: object; q: FlowViewQuery & { frozen: null } }[] {
+    const choices = [{ all: true }, { all: false, reverse: true }, { all: true, filter: 'act:api !port:53' }, { closed: false }];
+    return SORT_COLUMNS.flatMap((sort) => choices.map((choice) => ({ sort, choice, q: { ...query({ sort, ...choice }), frozen: null } })));
+  }
+
+  /** Round `round`'s changes of `big`: a few hundred flows growing (rates, totals), some new, some renamed. */
+  function roundChanges(big: typeof rows, round: number) {
+    return [
+      ...big.filter((_, i) => (i * 31 + round) % 7 === 0).map((r) => ({ ...r, bytes_in: r.bytes_in + round * 999 * ((r.id % 13) + 1) })),
+      ...rows.map((r) => ({ ...r, id: r.id + 900_000 + round * 1000 })),
+      ...big.slice(round * 10, round * 10 + 5).map((r) => ({ ...r, hostname: `zz-${round}.example`, activity: 'unknown' })),
+    ];
+  }
+
   it('re-placing the changed flows in the kept order gives the order a full sort gives, for every column and choice', () => {
     const big = copies(40);
-    for (const sort of SORT_COLUMNS) {
-      for (const choice of [{ all: true }, { all: false, reverse: true }, { all: true, filter: 'act:api !port:53' }, { closed: false }]) {
-        const q = { ...query({ sort, ...choice }), frozen: null };
-        const s = emptyFlowState();
-        mergeFlows(s, big, 0);
-        let before = sortedFlows(s.flows.values(), q, 0);
+    for (const { sort, choice, q } of everyOrder()) {
+      const s = emptyFlowState();
+      mergeFlows(s, big, 0);
+      let before = sortedFlows(s.flows.values(), q, 0);
+      s.changed = new Set();
+      for (let round = 1; round <= 3; round++) {
+        const nowMs = round * 1500;
+        mergeFlows(s, roundChanges(big, round), nowMs);
+        // By rate, flows that had a rate at the last sort move too (it decays without a merge).
+        const moved = new Set([...s.changed!, ...before.filter((f) => rateOf(f, nowMs - 1500).in + rateOf(f, nowMs - 1500).out > 0).map((f) => f.id)]);
+        const next = resortedFlows(before, s.flows, moved, q, nowMs);
+        expect(next.map((f) => f.id), `${sort} ${JSON.stringify(choice)} round ${round}`).toEqual(sortedFlows(s.flows.values(), q, nowMs).map((f) => f.id));
+        before = next;
         s.changed = new Set();
-        // Three rounds of a few hundred flows growing (rates, totals), some new, some renamed.
-        for (let round = 1; round <= 3; round++) {
-          const nowMs = round * 1500;
-          const grown = big.filter((_, i) => (i * 31 + round) % 7 === 0).map((r) => ({ ...r, bytes_in: r.bytes_in + round * 999 * ((r.id % 13) + 1) }));
-          const added = rows.map((r) => ({ ...r, id: r.id + 900_000 + round * 1000 }));
-          const renamed = big.slice(round * 10, round * 10 + 5).map((r) => ({ ...r, hostname: `zz-${round}.example`, activity: 'unknown' }));
-          mergeFlows(s, [...grown, ...added, ...renamed], nowMs);
-          // By rate, flows that had a rate at the last sort move too (it decays without a merge).
-          const moved = new Set([...s.changed!, ...before.filter((f) => rateOf(f, nowMs - 1500).in + rateOf(f, nowMs - 1500).out > 0).map((f) => f.id)]);
-          const next = resortedFlows(before, s.flows, moved, q, nowMs);
-          expect(next.map((f) => f.id), `${sort} ${JSON.stringify(choice)} round ${round}`).toEqual(sortedFlows(s.flows.values(), q, nowMs).map((f) => f.id));
-          before = next;
-          s.changed = new Set();
-        }
       }
     }
   });
@@ -220,33 +228,27 @@ describe('a busy store: only what changed is merged and re-placed', () => {
 
   it("a frame's window of the kept order and its moved flows (windowOfKept) is a full sort's window and total, for every column, choice and offset", () => {
     const big = copies(40);
-    for (const sort of SORT_COLUMNS) {
-      for (const choice of [{ all: true }, { all: false, reverse: true }, { all: true, filter: 'act:api !port:53' }, { closed: false }]) {
-        const q = { ...query({ sort, ...choice }), frozen: null };
-        const s = emptyFlowState();
-        mergeFlows(s, big, 0);
-        const base = sortedFlows(s.flows.values(), q, 0);
-        // Moved flows pile up over three rounds without the base being remade, as between two remakings.
-        const kept = keptOrderOf(base, q.sort === 'rate' ? base.filter((f) => rateOf(f, 0).in + rateOf(f, 0).out > 0).map((f) => f.id) : []);
+    for (const { sort, choice, q } of everyOrder()) {
+      const s = emptyFlowState();
+      mergeFlows(s, big, 0);
+      const base = sortedFlows(s.flows.values(), q, 0);
+      // Moved flows pile up over three rounds without the base being remade, as between two remakings.
+      const kept = keptOrderOf(base, q.sort === 'rate' ? base.filter((f) => rateOf(f, 0).in + rateOf(f, 0).out > 0).map((f) => f.id) : []);
+      s.changed = new Set();
+      for (let round = 1; round <= 3; round++) {
+        const nowMs = round * 1500;
+        const closed = big.slice(round * 20, round * 20 + 3).map((r) => ({ ...r, conn_state: 'SF', bytes_out: r.bytes_out + 1 }));
+        mergeFlows(s, [...roundChanges(big, round), ...closed], nowMs);
+        for (const id of s.changed!) kept.moved.add(id);
         s.changed = new Set();
-        for (let round = 1; round <= 3; round++) {
-          const nowMs = round * 1500;
-          const grown = big.filter((_, i) => (i * 31 + round) % 7 === 0).map((r) => ({ ...r, bytes_in: r.bytes_in + round * 999 * ((r.id % 13) + 1) }));
-          const added = rows.map((r) => ({ ...r, id: r.id + 900_000 + round * 1000 }));
-          const renamed = big.slice(round * 10, round * 10 + 5).map((r) => ({ ...r, hostname: `zz-${round}.example`, activity: 'unknown' }));
-          const closed = big.slice(round * 20, round * 20 + 3).map((r) => ({ ...r, conn_state: 'SF', bytes_out: r.bytes_out + 1 }));
-          mergeFlows(s, [...grown, ...added, ...renamed, ...closed], nowMs);
-          for (const id of s.changed!) kept.moved.add(id);
-          s.changed = new Set();
-          const full = sortedFlows(s.flows.values(), q, nowMs);
-          for (const offset of [0, 7, 100, full.length - 5, full.length + 50]) {
-            const v = windowOfKept(kept, s.flows, q, nowMs, offset, 30);
-            const want = windowOf(full, offset, 30);
-            const what = `${sort} ${JSON.stringify(choice)} round ${round} offset ${offset}`;
-            expect(v.total, what).toBe(want.total);
-            expect(v.offset, what).toBe(want.offset);
-            expect(v.rows.map((f) => f.id), what).toEqual(want.rows.map((f) => f.id));
-          }
+        const full = sortedFlows(s.flows.values(), q, nowMs);
+        for (const offset of [0, 7, 100, full.length - 5, full.length + 50]) {
+          const v = windowOfKept(kept, s.flows, q, nowMs, offset, 30);
+          const want = windowOf(full, offset, 30);
+          const what = `${sort} ${JSON.stringify(choice)} round ${round} offset ${offset}`;
+          expect(v.total, what).toBe(want.total);
+          expect(v.offset, what).toBe(want.offset);
+          expect(v.rows.map((f) => f.id), what).toEqual(want.rows.map((f) => f.id));
         }
       }
     }
