@@ -46,14 +46,15 @@ describeNeeding(['tshark', 'dist'], 'demo --watch --speed 50 into a pipe', () =>
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);
     expect(lines.length).toBeGreaterThanOrEqual(2);
-    const first = lines[0];
     const last = lines[lines.length - 1];
-    // Live while replaying, ended at the end: LIVE then ENDED, never back.
-    expect(first.live).toBe(true);
+    // Live while replaying, ended at the end: LIVE then ENDED, never back. At --speed 50 the replay
+    // lasts ~62 ms, which a loaded machine can spend before the first line: then every line is
+    // ENDED. LIVE lines whose counts grow are demo-replay-e2e.test.ts's (timing group, --speed 1).
+    const firstEnded = lines.findIndex((l) => !l.live);
+    expect(firstEnded).toBeGreaterThanOrEqual(0);
+    expect(lines.slice(firstEnded).every((l) => !l.live)).toBe(true);
     expect(last.live).toBe(false);
-    expect(lines.findIndex((l) => !l.live)).toBe(lines.length - 1);
     for (let i = 1; i < lines.length; i++) expect(lines[i].session_flows).toBeGreaterThanOrEqual(lines[i - 1].session_flows);
-    expect(first.session_flows).toBeLessThan(last.session_flows);
 
     // The session as stored: every TCP/UDP conversation tshark finds, with its packets and bytes each way.
     const flows = JSON.parse((await runCli('flows', '--db', db, '--json')).stdout) as FlowRecord[];

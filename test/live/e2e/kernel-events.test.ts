@@ -16,7 +16,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeNeeding } from '../../helpers/needs.js';
 import { runCli } from '../../helpers/run-cli.js';
 import {
-  ADDR, DAEMON_START, INTERNET_NEEDS, REPO, THINK_PORT, buildInternet, inHost, startKid, teardownInternet, type Internet, type Kid,
+  ADDR, DAEMON_START, INTERNET_NEEDS, REPO, THINK_PORT, buildInternet, inHost, startKid, teardownInternet, waitForMethod, type Internet, type Kid,
 } from './netns.js';
 
 const PREFIX = 'oakev-';
@@ -30,29 +30,11 @@ interface JsonFlow {
 }
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 interface ClientLine { pid: number; localPort?: number; ms?: number; done?: boolean }
-type Sources = { method: string; mode: string; why_not: string | null; kernel_event_gaps: { start_us: number; end_us: number | null }[] } | null;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function linesOf(kid: Kid): ClientLine[] {
   return kid.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as ClientLine).filter((l) => !l.done);
-}
-
-async function sourcesOf(db: string): Promise<Sources> {
-  const r = await runCli('sessions', '--db', db, '--json');
-  if (r.code !== 0) return null;
-  const list = JSON.parse(r.stdout) as { coverage: { attribution_sources: Sources } }[];
-  return list.at(-1)?.coverage.attribution_sources ?? null;
-}
-
-/** Polls the store until the session's attribution sources say `method` (written once a second). */
-async function waitForMethod(db: string, method: string, timeoutMs = 30_000): Promise<Sources> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await sourcesOf(db);
-    if (s?.method === method || Date.now() > until) return s;
-    await sleep(200);
-  }
 }
 
 /** The shell and bpftrace the daemon started (children, grandchildren). */

@@ -24,6 +24,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { runCli } from '../../helpers/run-cli.js';
 
 export const REPO = resolve(import.meta.dirname, '../../..');
 const FIXTURE_SERVERS = join(REPO, 'fixtures/make/servers');
@@ -148,6 +149,8 @@ export interface Internet extends Names {
   ca: string;
   ollamaExe: string;
   ollama: Kid;
+  /** Pids of the fixture servers in the inet namespace (node; kernel socket events can name them as the far end). */
+  serverPids: { dns: number; registry: number; cdn: number; web: number; proxy: number };
   /** JSON lines the fake ollama writes per outbound socket (connect, close) and per lookup (readSocketLog). */
   ollamaLog: string;
 }
@@ -232,7 +235,8 @@ export async function buildInternet(dir: string, o: InternetOptions): Promise<In
   const ca = join(certs, 'ca.crt');
   const ollama = inHost(names, ollamaExe, ['serve'], { OAFX_CA: ca, OAFX_SOCKET_LOG: ollamaLog, OAFX_RECOMMENDATIONS: '0' }, bin);
   await ollama.waitFor(/ollama ready/);
-  return { ...names, dir, ca, ollamaExe, ollama, ollamaLog };
+  const [dns, registry, cdn, web, proxy] = servers.map((k) => k.pid);
+  return { ...names, dir, ca, ollamaExe, ollama, ollamaLog, serverPids: { dns, registry, cdn, web, proxy } };
 }
 
 /** Kills (SIGKILL, by pid) what this module started, then deletes the internet of `prefix` (safe after a failed build). */
@@ -270,4 +274,24 @@ export async function startDaemon(net: Names, args: string[]): Promise<Kid> {
   const d = inHost(net, process.execPath, [join(REPO, 'bin/ollama-audit.js'), 'daemon', ...args]);
   await d.waitFor(DAEMON_START, 20_000);
   return d;
+}
+
+/** A live session's attribution sources as `sessions --json` reports them (null before its first write). */
+export type AttributionSources = { method: string; mode: string; why_not: string | null; kernel_event_gaps: { start_us: number; end_us: number | null }[] } | null;
+
+async function sourcesOf(db: string): Promise<AttributionSources> {
+  const r = await runCli('sessions', '--db', db, '--json');
+  if (r.code !== 0) return null;
+  const list = JSON.parse(r.stdout) as { coverage: { attribution_sources: AttributionSources } }[];
+  return list.at(-1)?.coverage.attribution_sources ?? null;
+}
+
+/** Polls the store until the last session's attribution sources say `method` (written once a second), or the timeout. */
+export async function waitForMethod(db: string, method: string, timeoutMs = 30_000): Promise<AttributionSources> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await sourcesOf(db);
+    if (s?.method === method || Date.now() > until) return s;
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
