@@ -180,7 +180,7 @@ describeNeeding(NEEDS, 'daemon end to end in network namespaces', () => {
       s.db = new Database(join(work, 'audit.db'), { readonly: true });
       s.session = sessionOf(s.db).id;
       s.flows = flowsOf(s.db, s.session);
-    }, 60_000);
+    }, 90_000);
     afterAll(() => s.db?.close());
 
     it('exits 0 within 2 s of SIGINT, after one start line and a summary line', () => {
