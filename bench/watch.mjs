@@ -24,7 +24,8 @@
 // node bench/watch.mjs --real [flows...] (default 50,000): the real dashboard instead, `watch --db`
 // of the build in a tmux pane of 120×40 under the same writer, its memory read from /proc (runReal).
 // WATCH_FRAMES=1: the slowest frames' parts on stderr; WATCH_TIMELINE=1 (--real): every VmRSS
-// sample; WATCH_UI_YOUNG=v8: V8's default young generation instead of the dashboard's (ui-heap.ts).
+// sample; WATCH_UI_YOUNG=v8: V8's default young generation instead of the dashboard's (ui-heap.ts);
+// WATCH_NODE_ARGS='--opt …' (--real): options for the dashboard's node (to measure a V8 or node flag).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -85,6 +86,8 @@ const REAL_SAMPLE_MS = 250;
 const FRAMES = process.env.WATCH_FRAMES === '1';
 /** WATCH_TIMELINE=1 (--real): every VmRSS sample on stderr, to see when the peak happens. */
 const TIMELINE = process.env.WATCH_TIMELINE === '1';
+/** WATCH_NODE_ARGS (--real): node or V8 options given to the dashboard's node, to try one (e.g. --single-threaded). */
+const NODE_ARGS = process.env.WATCH_NODE_ARGS ?? '';
 
 const WRITER = `
 const Database = require(${JSON.stringify(join(ROOT, 'node_modules/better-sqlite3'))});
@@ -136,7 +139,7 @@ async function runReal(flows) {
     if (built.status !== 0) throw new Error(built.stderr);
     const writer = spawn(process.execPath, ['-e', WRITER, db], { stdio: 'ignore' });
     const t0 = Date.now();
-    tmux('new-session', '-d', '-s', 'dash', '-x', String(COLUMNS), '-y', String(ROWS), `exec ${process.execPath} ${join(ROOT, 'bin/ollama-audit.js')} watch --db ${db} --out ${dir}`);
+    tmux('new-session', '-d', '-s', 'dash', '-x', String(COLUMNS), '-y', String(ROWS), `exec ${process.execPath} ${NODE_ARGS} ${join(ROOT, 'bin/ollama-audit.js')} watch --db ${db} --out ${dir}`);
     const pid = Number(tmux('display-message', '-p', '-t', 'dash', '#{pane_pid}').trim());
     let firstScreenMs = null;
     let rssBefore = 0;

@@ -1,7 +1,8 @@
 /**
  * The three ways `watch` shows a store: the dashboard (a TTY both ways: ink, the data thread),
  * lines (not a TTY: one summary line or JSON object per second), and once (one screen as text).
- * Ink and React are imported here only, dynamically, after the environment is prepared (terminal.ts).
+ * Ink and React are imported here only, dynamically, after the environment is prepared (terminal.ts);
+ * ink through ui/load-ink.ts (without es-toolkit's barrel).
  * The data side run on this thread (loop-source.ts: the store's reader, the claims engine) is
  * imported only by the lines and once: the dashboard's UI thread leaves it to the data thread.
  */
@@ -53,7 +54,7 @@ export async function runOnce(t: StoreTarget, json: boolean, out: NodeJS.WriteSt
   try {
     const columns = out.isTTY ? out.columns : 120;
     const rows = out.isTTY ? out.rows : 40;
-    const [{ createElement: h }, { renderToString }, { Screen }, { layoutOf }] = await Promise.all([import('react'), import('ink'), import('./ui/screen.js'), import('./ui/layout.js')]);
+    const [{ createElement: h }, { renderToString }, { Screen }, { layoutOf }] = await Promise.all([import('react'), import('./ui/load-ink.js').then((m) => m.ink), import('./ui/screen.js'), import('./ui/layout.js')]);
     const first = frameNow(src, LINE_QUERY(true));
     if (json) { out.write(`${summaryJson(first)}\n`); return; }
     const ui = initialUiState(!first.header.live);
@@ -95,7 +96,7 @@ export async function runLines(t: StoreTarget, json: boolean, out: NodeJS.Writab
 export async function runDashboard(t: StoreTarget, stdout: NodeJS.WriteStream, stdin: NodeJS.ReadStream): Promise<void> {
   keepYoungGenerationSmall();
   const noColor = prepareEnvironment();
-  const [{ createElement: h }, { render }, { WatchApp }] = await Promise.all([import('react'), import('ink'), import('./ui/app.js')]);
+  const [{ createElement: h }, { render }, { WatchApp }] = await Promise.all([import('react'), import('./ui/load-ink.js').then((m) => m.ink), import('./ui/app.js')]);
   const errors: string[] = [];
   const src: ThreadSource = startThreadSource({
     dbPath: t.dbPath, session: t.session, outDir: t.outDir, pollMs: t.nudge ? 0 : DEFAULTS.watch.pollMs,
@@ -106,6 +107,10 @@ export async function runDashboard(t: StoreTarget, stdout: NodeJS.WriteStream, s
   const done = new Promise<void>((resolve) => { quit = resolve; });
   const leave = enterAlternateScreen(stdout, () => quit());
   const first = await nextFrameOrError(src, done);
+  // Once more: a Worker's start puts V8's flags back (measured on Node 20: the growth factor is 2
+  // again once the data thread runs, and this thread's young generation grew to 32 MB in the test).
+  // The data thread has run by its first frame.
+  keepYoungGenerationSmall();
   const app = render(h(WatchApp, { source: src, noColor, closed: t.showClosed ?? (first !== null && !first.header.live), onQuit: () => quit() }), {
     stdout, stdin, exitOnCtrlC: false, patchConsole: false,
   });

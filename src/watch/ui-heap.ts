@@ -31,7 +31,8 @@ export function honoursSmallYoungGrowth(v8Version: string): boolean {
 /**
  * Stops the young generation growing from here on (V8 reads the growth factor each time it would
  * grow it), where this V8 honours it: true when set, false when left to V8. Called before ink
- * loads. Its cost: more, smaller scavenges on the UI thread (measured with the render's CPU in
+ * loads, and again once the data thread runs: a Worker's start puts the factor back to V8's (Node
+ * 20, measured: native-notes/ink.md). Its cost: more, smaller scavenges on the UI thread (measured with the render's CPU in
  * bench/watch.mjs, which does the same). Never prints, never throws: a failure leaves V8's default.
  */
 export function keepYoungGenerationSmall(v8Version = process.versions.v8): boolean {

@@ -4,12 +4,13 @@
  * thread's young generation. Read from the compiled dist/ that bin/ollama-audit.js runs.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeNeeding } from '../helpers/needs.js';
 import { honoursSmallYoungGrowth, keepYoungGenerationSmall } from '../../src/watch/ui-heap.js';
+import { demoStore, type DemoStore } from './demo-store.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DIST = resolve(ROOT, 'dist');
@@ -95,4 +96,66 @@ describeNeeding(['dist'], "the dashboard's memory", () => {
     expect(honoursSmallYoungGrowth('')).toBe(false);
     expect(keepYoungGenerationSmall('13.6.233.10-node.24')).toBe(false);
   });
+
+  describe_dashboard();
 });
+
+/**
+ * The real dashboard (run-modes.ts runDashboard, from dist/) in a child node on a store of the demo
+ * import, drawing to a 120×40 stand-in terminal until its first screen, then keeping 400,000 objects
+ * on its UI thread, then `q`. Every module URL the child resolves is recorded by a resolve hook
+ * (registered only in this child: Node 20 runs it on a thread of its own).
+ */
+const DASHBOARD_CHILD = `
+import { PassThrough, Writable } from 'node:stream';
+import { getHeapSpaceStatistics } from 'node:v8';
+const [dist, db, out] = process.argv.slice(2);
+const { runDashboard } = await import(dist + '/watch/run-modes.js');
+let screen = '';
+const stdout = Object.assign(new Writable({ write(c, e, done) { screen += c; done(); } }), { isTTY: true, columns: 120, rows: 40 });
+const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode() { return this; }, ref() { return this; }, unref() { return this; } });
+const done = runDashboard({ dbPath: db, outDir: out }, stdout, stdin);
+for (let i = 0; i < 1500 && !/rows · sort/.test(screen); i++) await new Promise((r) => setTimeout(r, 20));
+const kept = [];
+for (let i = 0; i < 400000; i++) kept.push({ i, s: 'x' + i });
+const young = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size / 1048576;
+stdin.write('q');
+await done;
+process.stdout.write(JSON.stringify({ drawn: /rows · sort/.test(screen), young, kept: kept.length }) + '\\n');
+`;
+const RECORD_RESOLVED = `data:text/javascript,import{register}from'node:module';register('data:text/javascript,import{writeSync}from"node:fs";export async function resolve(s,c,n){const r=await n(s,c);writeSync(2," RESOLVED "+r.url.slice(0,200)+" ");return r}')`;
+
+function describe_dashboard(): void {
+  let store: DemoStore;
+  let result: { drawn: boolean; young: number; kept: number };
+  let resolved: string[];
+  beforeAll(async () => {
+    store = await demoStore('oawt-mem-');
+    const script = join(store.dir, 'dashboard-child.mjs');
+    writeFileSync(script, DASHBOARD_CHILD);
+    const child = spawnSync(process.execPath, ['--import', RECORD_RESOLVED, script, DIST, store.path, store.dir], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(child.status, child.stderr).toBe(0);
+    result = JSON.parse(child.stdout.trim().split('\n').at(-1)!);
+    resolved = [...new Set(child.stderr.split(' RESOLVED ').slice(1).map((r) => r.split(' ')[0]))];
+  }, 90_000);
+  afterAll(() => store?.remove());
+
+  it("the dashboard's UI thread loads ink without es-toolkit's compat barrel (415 modules for ink's one `throttle`)", () => {
+    expect(result.drawn).toBe(true);
+    // The hook saw the dashboard's modules (ink's own files among them)…
+    expect(resolved.some((u) => u.endsWith('/ink/build/components/App.js'))).toBe(true);
+    // …and of es-toolkit only throttle's own module and what it imports (load-ink.ts). Fails when
+    // ink's use of es-toolkit changes: load-ink.ts then falls back to ink as published.
+    const esToolkit = resolved.filter((u) => u.includes('/es-toolkit/'));
+    expect(esToolkit.filter((u) => u.endsWith('/es-toolkit/dist/compat/index.mjs'))).toEqual([]);
+    expect(esToolkit.length).toBeGreaterThan(0);
+    expect(esToolkit.length).toBeLessThanOrEqual(6);
+  });
+
+  it("the UI thread's young generation stays small after the data thread starts (a Worker's start puts V8's growth factor back)", () => {
+    expect(result.kept).toBe(400_000);
+    if (!honoursSmallYoungGrowth(process.versions.v8)) return;
+    // Before: 32 MB (the growth factor was 2 again once the data thread ran).
+    expect(result.young).toBeLessThanOrEqual(4);
+  });
+}

@@ -4,12 +4,15 @@
  * resize by itself), keys → actions, and the `e`/`r` side effects. Drawing is Screen's.
  */
 import { createElement as h, useLayoutEffect, useMemo, useRef, useState, type ReactElement } from 'react';
-import { useInput, useStdout } from 'ink';
 import type { DataSource, Frame } from '../data/frame.js';
 import { keyToAction, splitInput, type KeyInfo } from '../state/keys.js';
 import { frameQueryOf, initialUiState, reduce, type ListInfo, type UiState } from '../state/ui-state.js';
 import { layoutOf } from './layout.js';
+import { ink } from './load-ink.js';
 import { Screen } from './screen.js';
+
+// ink through load-ink.ts: without es-toolkit's barrel (one copy of each component and hook either way).
+const { useInput, useStdout } = ink;
 
 export interface WatchAppProps {
   source: DataSource;

@@ -4,14 +4,17 @@
  * With NO_COLOR no color or reverse video is used: the selected row is marked with `>` anyway.
  */
 import { createElement as h, memo, type ReactElement } from 'react';
-import { Box, Text, Transform } from 'ink';
 import { formatBytes, formatDuration } from '../../text/format-values.js';
 import type { Frame } from '../data/frame.js';
 import { KEY_HELP, VIEWS, type ViewName } from '../state/keys.js';
 import type { UiState } from '../state/ui-state.js';
 // ink's screen output without its per-cell pass for the screen's plain lines (see the file).
 import { ONE_CELL_CHAR } from './ink-output.js';
+import { ink } from './load-ink.js';
 import { apiLine, claimLine, fit, flowHeader, flowLine, groupHeader, groupLine, layoutOf, MIN_COLUMNS, MIN_ROWS, type Layout } from './layout.js';
+
+// ink through load-ink.ts: without es-toolkit's barrel (one copy of each component and hook either way).
+const { Box, Text, Transform } = ink;
 
 export interface ScreenProps {
   frame: Frame | null;
