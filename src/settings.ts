@@ -45,6 +45,24 @@ export const DEFAULTS = Object.freeze({
   captureBufferBytes: 64 * 1024 * 1024,
   /** --capture-buffer bounds: at least 16 frames of 64 KiB; at most 1 GiB (2 GiB of kernel memory on `any`). */
   captureBufferRange: Object.freeze({ min: 1024 * 1024, max: 1024 * 1024 * 1024 }),
+  /**
+   * --snaplen: bytes kept of each packet (its headers first), which also sizes the ring's frames
+   * (libpcap TPACKET_V2: one frame of snaplen + 88 bytes of its own header and reserve on `any`,
+   * + 68 on Ethernet, rounded up to 16; a block holds as many whole frames as fit in the smallest
+   * power-of-two pages that hold one). 4008 is the largest whose frame fits one 4 KiB page on
+   * every link type: 256 frames a MiB instead of 8 with cap's fixed 65535 (64 KiB frames in
+   * 128 KiB blocks). What the readers need of a packet: headers (flows, bytes and loss come from
+   * the IP and TCP length fields, never from what was captured), a DNS message (UDP: cut ones are
+   * counted, not read; EDNS answers are ≤ 1232 bytes by today's default), a TLS ClientHello
+   * (~1.8 KB with a post-quantum key share), an HTTP request head, and the first 8 KiB of an API
+   * request's body for its model (MODEL_SCAN_LIMIT). Only segments larger than an Ethernet MTU can
+   * be cut: on lo (MTU 65536) and with offloads (GRO/TSO) one segment may hold a whole request;
+   * a model field beyond what was captured is then stored as unknown (model_status `unread`),
+   * never as a wrong value. Measured: native-notes/cap.md "The ring's frames".
+   */
+  snaplen: 4008,
+  /** --snaplen bounds: headers of any packet (link, IPv6 with options, TCP with options) up to cap's 65535. */
+  snaplenRange: Object.freeze({ min: 256, max: 65535 }),
   /** Ollama's own default (OLLAMA_HOST 127.0.0.1:11434): always an API port; --api-port adds others. */
   apiPort: OLLAMA_API_PORT,
   /** verify --exercise: seconds captured after the command ends, for late connections it caused. */
@@ -171,6 +189,8 @@ export interface DaemonSettings {
   attribution: AttributionMode;
   /** Bytes (--capture-buffer): the kernel capture ring per interface. */
   captureBuffer: number;
+  /** Bytes kept of each packet (--snaplen); also sizes the ring's frames. */
+  snaplen: number;
   /** Seconds; none: until SIGINT/SIGTERM. */
   duration?: number;
   /** Where /metrics is served (--metrics); none: not served. */
@@ -210,6 +230,8 @@ export interface DaemonOptionValues {
   attribution?: string;
   /** Bytes of kernel capture ring per interface (--capture-buffer); default DEFAULTS.captureBufferBytes. */
   captureBuffer?: number;
+  /** Bytes kept of each packet (--snaplen); default DEFAULTS.snaplen. */
+  snaplen?: number;
   duration?: number;
   metrics?: MetricsAddress;
 }
@@ -234,6 +256,11 @@ export function settingsFromOptions(opts: DaemonOptionValues, env: SettingsEnv =
   if (!(captureBuffer >= ring.min && captureBuffer <= ring.max)) {
     throw new UserError(`--capture-buffer ${opts.captureBuffer}: expected a size from ${sizeArg(ring.min)} to ${sizeArg(ring.max)}, such as 128MiB`);
   }
+  const snaplen = opts.snaplen ?? DEFAULTS.snaplen;
+  const snap = DEFAULTS.snaplenRange;
+  if (!(Number.isInteger(snaplen) && snaplen >= snap.min && snaplen <= snap.max)) {
+    throw new UserError(`--snaplen ${opts.snaplen}: expected a whole number of bytes from ${snap.min} to ${snap.max}, such as ${DEFAULTS.snaplen}`);
+  }
   const db = resolve(resolveDbPath(opts.db, env));
   return {
     db,
@@ -251,6 +278,7 @@ export function settingsFromOptions(opts: DaemonOptionValues, env: SettingsEnv =
     maxFlows: opts.maxFlows ?? DEFAULT_MAX_FLOWS,
     attribution: attribution as AttributionMode,
     captureBuffer,
+    snaplen,
     duration: opts.duration,
     metrics: opts.metrics,
   };
@@ -282,6 +310,7 @@ export function settingsToArgs(s: DaemonSettings): string[] {
   if (s.maxFlows !== DEFAULT_MAX_FLOWS) args.push('--max-flows', String(s.maxFlows));
   if (s.attribution !== DEFAULTS.attribution) args.push('--attribution', s.attribution);
   if (s.captureBuffer !== DEFAULTS.captureBufferBytes) args.push('--capture-buffer', sizeArg(s.captureBuffer));
+  if (s.snaplen !== DEFAULTS.snaplen) args.push('--snaplen', String(s.snaplen));
   if (s.duration !== undefined) args.push('--duration', durationArg(s.duration));
   if (s.metrics !== undefined) args.push('--metrics', metricsArg(s.metrics));
   return args;
