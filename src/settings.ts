@@ -47,21 +47,27 @@ export const DEFAULTS = Object.freeze({
   captureBufferRange: Object.freeze({ min: 1024 * 1024, max: 1024 * 1024 * 1024 }),
   /**
    * --snaplen: bytes kept of each packet (its headers first), which also sizes the ring's frames
-   * (libpcap TPACKET_V2: one frame of snaplen + 88 bytes of its own header and reserve on `any`,
-   * + 68 on Ethernet, rounded up to 16; a block holds as many whole frames as fit in the smallest
-   * power-of-two pages that hold one). 4008 is the largest whose frame fits one 4 KiB page on
-   * every link type: 256 frames a MiB instead of 8 with cap's fixed 65535 (64 KiB frames in
-   * 128 KiB blocks). What the readers need of a packet: headers (flows, bytes and loss come from
-   * the IP and TCP length fields, never from what was captured), a DNS message (UDP: cut ones are
-   * counted, not read; EDNS answers are ≤ 1232 bytes by today's default), a TLS ClientHello
-   * (~1.8 KB with a post-quantum key share), an HTTP request head, and the first 8 KiB of an API
-   * request's body for its model (MODEL_SCAN_LIMIT). Only segments larger than an Ethernet MTU can
-   * be cut: on lo (MTU 65536) and with offloads (GRO/TSO) one segment may hold a whole request;
-   * a model field beyond what was captured is then stored as unknown (model_status `unread`),
-   * never as a wrong value. Measured: native-notes/cap.md "The ring's frames".
+   * (libpcap TPACKET_V2 in immediate mode: one frame a packet, snaplen + 88 bytes of libpcap's
+   * header and reserve on `any`, + 68 on Ethernet, rounded up to 16; a block is the smallest
+   * power-of-two pages that holds one frame, and holds as many whole frames as fit). cap 0.2.1
+   * fixed 65535: 64 KiB frames in 128 KiB blocks, 8 packets per MiB of kernel memory.
+   * What the readers need of a packet: its headers (flows, bytes and loss come from the IP and TCP
+   * length fields, never from what was captured); a DNS message (UDP: a cut one is counted, not
+   * read); a TLS ClientHello (~1.8 KB with a post-quantum key share); an HTTP request head; and the
+   * first MODEL_SCAN_LIMIT (8 KiB) bytes of an API request's body for its model. Only a segment
+   * larger than an Ethernet MTU can be cut: on lo (MTU 65536) and with offloads (GRO/TSO) one
+   * segment may hold a whole request. So, when --snaplen is not given:
+   *  - `device` (any other interface): 4008, the largest whose frame fits one 4 KiB page on every
+   *    link type: 256 packets per MiB;
+   *  - `loopback` (`lo`, and `any`, which carries lo's traffic): 16296, the largest in a 16 KiB
+   *    frame: one segment's request head (up to ~7.9 KB) and the 8 KiB of body the model scan reads,
+   *    so a local API request's model is read as with 65535; 64 packets per MiB.
+   * A model field beyond what was captured (a bigger head, or a remote request cut by an offload)
+   * is stored as unknown (model_status `unread`), never as a wrong value. Measured:
+   * native-notes/cap.md "The ring's frames".
    */
-  snaplen: 4008,
-  /** --snaplen bounds: headers of any packet (link, IPv6 with options, TCP with options) up to cap's 65535. */
+  snaplen: Object.freeze({ device: 4008, loopback: 16296 }),
+  /** --snaplen bounds: the headers of any packet (link, IPv6 with options, TCP with options) up to cap's 65535. */
   snaplenRange: Object.freeze({ min: 256, max: 65535 }),
   /** Ollama's own default (OLLAMA_HOST 127.0.0.1:11434): always an API port; --api-port adds others. */
   apiPort: OLLAMA_API_PORT,
@@ -189,8 +195,8 @@ export interface DaemonSettings {
   attribution: AttributionMode;
   /** Bytes (--capture-buffer): the kernel capture ring per interface. */
   captureBuffer: number;
-  /** Bytes kept of each packet (--snaplen); also sizes the ring's frames. */
-  snaplen: number;
+  /** Bytes kept of each packet (--snaplen); also sizes the ring's frames. None: DEFAULTS.snaplen by device. */
+  snaplen?: number;
   /** Seconds; none: until SIGINT/SIGTERM. */
   duration?: number;
   /** Where /metrics is served (--metrics); none: not served. */
@@ -230,7 +236,7 @@ export interface DaemonOptionValues {
   attribution?: string;
   /** Bytes of kernel capture ring per interface (--capture-buffer); default DEFAULTS.captureBufferBytes. */
   captureBuffer?: number;
-  /** Bytes kept of each packet (--snaplen); default DEFAULTS.snaplen. */
+  /** Bytes kept of each packet (--snaplen); default DEFAULTS.snaplen (by device). */
   snaplen?: number;
   duration?: number;
   metrics?: MetricsAddress;
@@ -256,10 +262,10 @@ export function settingsFromOptions(opts: DaemonOptionValues, env: SettingsEnv =
   if (!(captureBuffer >= ring.min && captureBuffer <= ring.max)) {
     throw new UserError(`--capture-buffer ${opts.captureBuffer}: expected a size from ${sizeArg(ring.min)} to ${sizeArg(ring.max)}, such as 128MiB`);
   }
-  const snaplen = opts.snaplen ?? DEFAULTS.snaplen;
+  const snaplen = opts.snaplen;
   const snap = DEFAULTS.snaplenRange;
-  if (!(Number.isInteger(snaplen) && snaplen >= snap.min && snaplen <= snap.max)) {
-    throw new UserError(`--snaplen ${opts.snaplen}: expected a whole number of bytes from ${snap.min} to ${snap.max}, such as ${DEFAULTS.snaplen}`);
+  if (snaplen !== undefined && !(Number.isInteger(snaplen) && snaplen >= snap.min && snaplen <= snap.max)) {
+    throw new UserError(`--snaplen ${snaplen}: expected a whole number of bytes from ${snap.min} to ${snap.max}, such as ${DEFAULTS.snaplen.device}`);
   }
   const db = resolve(resolveDbPath(opts.db, env));
   return {
@@ -310,7 +316,7 @@ export function settingsToArgs(s: DaemonSettings): string[] {
   if (s.maxFlows !== DEFAULT_MAX_FLOWS) args.push('--max-flows', String(s.maxFlows));
   if (s.attribution !== DEFAULTS.attribution) args.push('--attribution', s.attribution);
   if (s.captureBuffer !== DEFAULTS.captureBufferBytes) args.push('--capture-buffer', sizeArg(s.captureBuffer));
-  if (s.snaplen !== DEFAULTS.snaplen) args.push('--snaplen', String(s.snaplen));
+  if (s.snaplen !== undefined) args.push('--snaplen', String(s.snaplen));
   if (s.duration !== undefined) args.push('--duration', durationArg(s.duration));
   if (s.metrics !== undefined) args.push('--metrics', metricsArg(s.metrics));
   return args;

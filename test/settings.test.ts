@@ -54,7 +54,7 @@ describe('settings', () => {
     expect(settingsFromOptions({}, home)).toEqual({
       db: '/home/u/.local/share/ollama-audit/audit.db', interface: ['any'], filter: undefined, evidence: 'head',
       evidenceDir: '/home/u/.local/share/ollama-audit/audit.evidence', maxEvidence: undefined, retain: 30 * 86400, maxDb: undefined,
-      process: [], pid: [], apiPort: [11434], keepCmdline: false, maxFlows: 500_000, attribution: 'auto', captureBuffer: 64 * 1024 ** 2, snaplen: 4008, duration: undefined,
+      process: [], pid: [], apiPort: [11434], keepCmdline: false, maxFlows: 500_000, attribution: 'auto', captureBuffer: 64 * 1024 ** 2, snaplen: undefined, duration: undefined,
     });
     expect(DEFAULTS.apiPort).toBe(11434);
     expect(DEFAULTS.evidence).toBe('head');
@@ -98,7 +98,7 @@ describe('settings', () => {
     expect(() => settingsFromOptions({ snaplen: 65536 }, home)).toThrow(UserError);
     expect(() => settingsFromOptions({ snaplen: 4000.5 }, home)).toThrow(UserError);
     expect(settingsFromOptions({ snaplen: 65535 }, home).snaplen).toBe(65535);
-    expect(settingsFromOptions({}, home).snaplen).toBe(DEFAULTS.snaplen);
+    expect(settingsFromOptions({}, home).snaplen).toBeUndefined(); // by device: DEFAULTS.snaplen
   });
 
   it('prints itself as arguments the daemon reads back to the same settings, in another environment (400 seeded cases)', () => {
@@ -130,7 +130,7 @@ describe('settings', () => {
     expect(help).toContain('$OLLAMA_AUDIT_DB, else $XDG_DATA_HOME/ollama-audit/audit.db');
     expect(help).toContain('audit.db -> audit.evidence/');
     expect(help).toContain(`(default: ${DEFAULTS.captureBufferBytes / 1024 ** 2}MiB)`);
-    expect(help).toContain(`(default: ${DEFAULTS.snaplen}, one 4 KiB page a frame)`);
+    expect(help).toContain(`(default: ${DEFAULTS.snaplen.device}, one 4 KiB page a frame; on lo and any ${DEFAULTS.snaplen.loopback},`);
   });
 });
 

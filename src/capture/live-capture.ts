@@ -23,7 +23,7 @@ export interface LiveCaptureOptions {
   filter?: string;
   /** Kernel ring size asked of libpcap per interface; default DEFAULTS.captureBufferBytes (what it holds: native-notes/cap.md). */
   bufferBytes?: number;
-  /** Bytes kept of each packet, which also sizes the ring's frames; default DEFAULTS.snaplen. Needs cap with native/cap-patch (else 65535, with a warning at start). */
+  /** Bytes kept of each packet, which also sizes the ring's frames; default DEFAULTS.snaplen by device. Needs cap with native/cap-patch (else 65535, with a warning at start). */
   snaplen?: number;
   /** What to tell a user who may not capture (default Linux's: root or setcap; macOS: sudo or access_bpf). */
   permissionHint?: string;
@@ -115,7 +115,6 @@ export function openLiveCapture(opts: LiveCaptureOptions = {}): LiveCapture {
     throw new LiveCaptureError(`capture buffer size must be a positive whole number of bytes, got ${ring}`);
   }
   const cap = loadCap();
-  const snaplen = snaplenFor(cap, opts.snaplen ?? DEFAULTS.snaplen);
   const known = listDevices(cap);
   for (const d of devices) {
     if (known !== null && !known.some((k) => k.name === d)) throw noSuchDeviceError(d, known.map((k) => k.name));
@@ -128,9 +127,12 @@ export function openLiveCapture(opts: LiveCaptureOptions = {}): LiveCapture {
   packet.buf = Buffer.alloc(CAP_SNAPLEN + 1);
   const sources: Source[] = [];
   const interfaces: InterfaceInfo[] = [];
+  let warning = '';
   let sink: ((p: Packet) => void) | null = null;
   try {
     for (let i = 0; i < devices.length; i++) {
+      const snaplen = snaplenFor(cap, opts.snaplen ?? defaultSnaplen(devices[i]));
+      warning ||= snaplen.warning;
       const { source, linktype } = openOne(cap, devices[i], { filter, ring, snaplen: snaplen.value, hint: opts.permissionHint }, packet.buf, stats.value, stats.why, known);
       sources.push(source);
       interfaces.push(describe(i, devices[i], linktype, snaplen.value, known));
@@ -144,7 +146,7 @@ export function openLiveCapture(opts: LiveCaptureOptions = {}): LiveCapture {
     interfaces,
     start(onPacket, events) {
       sink = onPacket;
-      if (snaplen.warning) events?.onWarning?.(snaplen.warning);
+      if (warning) events?.onWarning?.(warning);
     },
     stats() {
       for (const s of sources) if (!s.closed) accumulate(s.kernel, stats.value);
@@ -154,6 +156,11 @@ export function openLiveCapture(opts: LiveCaptureOptions = {}): LiveCapture {
       for (const s of sources) closeSource(s, stats.value);
     },
   };
+}
+
+/** DEFAULTS.snaplen for a device: loopback's for lo and for `any` (which carries lo's traffic). */
+function defaultSnaplen(device: string): number {
+  return device === ANY_DEVICE || isLoopbackDevice(device) ? DEFAULTS.snaplen.loopback : DEFAULTS.snaplen.device;
 }
 
 /**
