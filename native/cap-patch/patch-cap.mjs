@@ -118,17 +118,19 @@ function main() {
     writeFileSync(src, p.text);
   }
   const addon = join(dir, 'build', 'Release', 'cap.node');
-  const had = existsSync(addon);
-  if (had && builtWithPatch(dir)) return 0;
+  // cap did not build (npm said why: no libpcap headers, most often): its source is patched, so the
+  // README's later `npm rebuild cap` builds it with the patch.
+  if (!existsSync(addon)) return 0;
+  if (builtWithPatch(dir)) return 0;
   // node-gyp rebuild starts by deleting build/: keep the unpatched addon to put back on failure
   // (live capture with 64 KiB frames is better than none).
-  const kept = had ? readFileSync(addon) : null;
+  const kept = readFileSync(addon);
   // Inside npm scripts npm names its own node-gyp (npm_config_node_gyp), the one that built cap.
   const gyp = process.env.npm_config_node_gyp;
   const cmd = gyp ? [process.execPath, gyp] : ['node-gyp'];
   const r = spawnSync(cmd[0], [...cmd.slice(1), 'rebuild', '-C', dir], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   if (r.status !== 0 || !builtWithPatch(dir)) {
-    if (kept !== null && !existsSync(addon)) {
+    if (!existsSync(addon)) {
       mkdirSync(dirname(addon), { recursive: true });
       writeFileSync(addon, kept);
     }
