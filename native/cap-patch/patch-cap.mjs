@@ -5,14 +5,18 @@
 // `npm run build:native`. Idempotent: an already patched source is not edited again, and a build
 // that already carries the patch is not rebuilt.
 //
-// Three edits, each found by its exact text (cap is pinned by package-lock.json; another version
+// Four edits, each found by its exact text (cap is pinned by package-lock.json; another version
 // is left alone with one line saying so):
 //   1. open(device, filter, bufSize, buffer[, snaplen]): an optional 5th argument replaces the
 //      hard-coded snaplen 65535. libpcap sizes TPACKET_V2 ring frames by it: 65535 made one
 //      64 KiB frame per 128 KiB block on `any`, lo and interfaces with offloads.
 //   2. the 'packet' event gets pkt_hdr->len (the packet's length on the wire) as a third argument,
 //      so a packet the snaplen cut keeps its true length (evidence files record it).
-//   3. the module exports `snaplenPatch: 1`, which tells the JS side the two above are there.
+//   3. the module exports `snaplenPatch: 1`, which tells the JS side the edits are there.
+//   4. one poll callback reads at most POLL_BUDGET packets, then returns to the event loop (timers,
+//      the store thread's answers) while the ring holds the rest: the fd stays readable, and libuv
+//      (level-triggered) calls back on its next turn. cap read until the ring was empty, which a
+//      ring that holds thousands of packets under a flood never is.
 // Without `cap` (not installed, or no libpcap headers) this prints nothing and exits 0: cap is optional.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -55,6 +59,26 @@ const EDITS = [
         Nan::New<Object>(obj->persistent()),
         Nan::New<Function>(obj->Emit),
         4,`,
+  },
+  {
+    what: 'poll budget',
+    from: `        obj->handling_packets = true;
+
+        do {
+          packet_count = pcap_dispatch(obj->pcap_handle,
+                                       1,
+                                       Pcap::EmitPacket,
+                                       (u_char*)obj);
+        } while (packet_count > 0 && !obj->closing);`,
+    to: `        obj->handling_packets = true;
+        int budget = 1024; // ollama-audit: the rest waits in the ring for the loop's next turn
+
+        do {
+          packet_count = pcap_dispatch(obj->pcap_handle,
+                                       1,
+                                       Pcap::EmitPacket,
+                                       (u_char*)obj);
+        } while (packet_count > 0 && !obj->closing && --budget > 0);`,
   },
   {
     what: 'marker export',
@@ -105,7 +129,8 @@ function main() {
   const version = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version;
   const src = join(dir, 'src', 'binding.cc');
   const text = readFileSync(src, 'utf8');
-  if (!text.includes(MARK)) {
+  const edited = !text.includes(MARK);
+  if (edited) {
     if (version !== '0.2.1') {
       say(`cap ${version} is not the 0.2.1 this patch is for: left as it is (ring frames of 64 KiB; --snaplen has no effect)`);
       return 0;
@@ -121,14 +146,19 @@ function main() {
   // cap did not build (npm said why: no libpcap headers, most often): its source is patched, so the
   // README's later `npm rebuild cap` builds it with the patch.
   if (!existsSync(addon)) return 0;
-  if (builtWithPatch(dir)) return 0;
+  if (!edited && builtWithPatch(dir)) return 0;
   // node-gyp rebuild starts by deleting build/: keep the unpatched addon to put back on failure
   // (live capture with 64 KiB frames is better than none).
   const kept = readFileSync(addon);
-  // Inside npm scripts npm names its own node-gyp (npm_config_node_gyp), the one that built cap.
-  const gyp = process.env.npm_config_node_gyp;
+  // Inside npm scripts npm names its own node-gyp (npm_config_node_gyp), the one that built cap;
+  // run by hand, npm's copy beside this node, else one on PATH.
+  const bundled = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+  const gyp = process.env.npm_config_node_gyp ?? (existsSync(bundled) ? bundled : null);
   const cmd = gyp ? [process.execPath, gyp] : ['node-gyp'];
-  const r = spawnSync(cmd[0], [...cmd.slice(1), 'rebuild', '-C', dir], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  // Node's own headers when they are installed beside it (npm passes its nodedir setting itself).
+  const prefix = join(dirname(process.execPath), '..');
+  const nodedir = !process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'node.h')) ? [`--nodedir=${prefix}`] : [];
+  const r = spawnSync(cmd[0], [...cmd.slice(1), 'rebuild', ...nodedir, '-C', dir], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   if (r.status !== 0 || !builtWithPatch(dir)) {
     if (!existsSync(addon)) {
       mkdirSync(dirname(addon), { recursive: true });
