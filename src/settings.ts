@@ -32,15 +32,13 @@ export const DEFAULTS = Object.freeze({
   kernelAttach: Object.freeze({ noticeMs: 2000, timeoutMs: 15_000 }),
   /**
    * --capture-buffer: the kernel capture ring asked of libpcap, per interface. cap opens it in
-   * immediate mode (TPACKET_V2, one fixed-size frame a packet) with snaplen 65535, and on `any` or
-   * an interface with segmentation offloads libpcap sizes every frame for a 64 KiB packet (one
-   * 128 KiB block each): 32 MiB held 512 packets, ~13 ms of a 40,000 packet/s flood. The kernel pins
-   * twice the request on such devices (the 128 KiB blocks), all of it mapped into and counted in the
-   * daemon's RSS from open. 64 MiB holds 1,023 (~25 ms) for 128 MiB of RSS; 128 MiB (Zeek's AF_PACKET
-   * default, though with TPACKET_V3's packed frames) holds 2,046 and dropped a little less under the
-   * flood bench, for 256 MiB of RSS in a daemon that otherwise idles near 60 MB: the default is the
-   * middle, a flood-exposed host asks for more (measured: native-notes/cap.md "The ring's size";
-   * bench/RESULTS.md "The capture ring").
+   * immediate mode (TPACKET_V2, one fixed-size frame a packet, sized by the snaplen below): with the
+   * default snaplens 64 MiB holds 16,384 packets on an interface (~800 ms of a 20,000 packet/s
+   * flood) and 4,096 on lo and `any`, all of it mapped into and counted in the daemon's RSS from
+   * open (64 MiB; with cap 0.2.1's fixed 65535 it held 1,023 for 128 MiB). Under the flood bench a
+   * backlog is then read 1,024 packets per event-loop turn (native/cap-patch), so writes go on
+   * meanwhile (measured: native-notes/cap.md "The ring's size", "The ring's frames"; bench/RESULTS.md
+   * "ninth session, branch ring2").
    */
   captureBufferBytes: 64 * 1024 * 1024,
   /** --capture-buffer bounds: at least 16 frames of 64 KiB; at most 1 GiB (2 GiB of kernel memory on `any`). */

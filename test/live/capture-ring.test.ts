@@ -40,6 +40,25 @@ function burstWhileBlocked(n: number): void {
   if (r.status !== 0) throw new Error(`burst failed: ${r.stderr}`);
 }
 
+/**
+ * The event loop's turn while the ring holds a backlog: the packets delivered when a setImmediate
+ * queued right after a blocked burst runs (the default ring and snaplen on `device`).
+ */
+async function turnDuringBacklog(device: string, n: number): Promise<{ atTurn: number; delivered: number }> {
+  const cap = openLiveCapture({ interfaces: [device], filter: `udp and dst host 192.0.2.2 and dst port ${PORT}` });
+  try {
+    let seen = 0;
+    let atTurn = -1;
+    cap.start(() => { seen++; });
+    burstWhileBlocked(n);
+    setImmediate(() => { atTurn = seen; });
+    await settle(() => seen);
+    return { atTurn, delivered: seen };
+  } finally {
+    cap.stop();
+  }
+}
+
 /** Captures one burst of n on a device with the default ring and the given snaplen (undefined: the default) and returns the kernel's counts. */
 async function oneBurst(device: string, n: number, snaplen?: number): Promise<{ delivered: number; drops: number | null; packets: number | null; snaplen: number }> {
   const cap = openLiveCapture({ interfaces: [device], filter: `udp and dst host 192.0.2.2 and dst port ${PORT}`, snaplen });
@@ -85,4 +104,12 @@ describeNeeding([...LIVE_NEEDS, 'packet-stats', 'python3'], 'the capture ring', 
       expect(now.delivered).toBe(n);
     }, 60_000);
   }
+
+  it('the event loop turns while the ring holds a backlog: cap reads at most 1,024 packets per poll callback (native/cap-patch)', async () => {
+    const r = await turnDuringBacklog(HOST_END, BURST_VETH);
+    console.log(`backlog of ${BURST_VETH}: a setImmediate queued after the burst ran after ${r.atTurn} packets; ${r.delivered} delivered in all`);
+    expect(r.atTurn).toBeGreaterThan(0);
+    expect(r.atTurn).toBeLessThanOrEqual(1024);
+    expect(r.delivered).toBe(BURST_VETH);
+  }, 60_000);
 });
