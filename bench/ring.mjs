@@ -7,6 +7,8 @@
 // size: open the capture with a filter for one UDP port, block this thread in spawnSync while a
 // python child sends K 64-byte datagrams (nobody reads the ring meanwhile), then read what the ring
 // held. delivered = packets the ring held; delivered + drops = K (the kernel's own counters).
+// RING_SNAPLEN=65535,4008 repeats each run per snapshot length (default: the capture's default,
+// DEFAULTS.snaplen; 65535 gives cap 0.2.1's fixed frames back, for a before/after in one run).
 // Also printed: VmRSS after the ring was read (only the ring pages the process touched count) and
 // MemFree before/after open (the kernel's allocation of the ring; noisy on a shared machine).
 import { spawnSync } from 'node:child_process';
@@ -37,9 +39,10 @@ const vmRss = () => status('VmRSS');
 
 async function inner() {
   const { openLiveCapture } = await import(join(root, 'dist/capture/live-capture.js'));
-  const [device, label, mib] = process.argv.slice(3);
+  const [device, label, mib, snap] = process.argv.slice(3);
+  const snaplen = snap === 'default' ? undefined : Number(snap);
   const free0 = meminfo('MemFree');
-  const cap = openLiveCapture({ interfaces: [device], filter: `udp and dst port ${PORT}`, bufferBytes: Number(mib) * 1024 * 1024 });
+  const cap = openLiveCapture({ interfaces: [device], filter: `udp and dst port ${PORT}`, bufferBytes: Number(mib) * 1024 * 1024, snaplen });
   const free1 = meminfo('MemFree');
   let n = 0;
   cap.start(() => { n++; });
@@ -53,7 +56,7 @@ async function inner() {
   const kinds = { rssAnonKiB: status('RssAnon'), rssFileKiB: status('RssFile'), rssShmemKiB: status('RssShmem') };
   cap.stop();
   const st = cap.stats().interfaces[0];
-  console.log(JSON.stringify({ label, mib: Number(mib), sent: K, delivered: st.delivered, drops: st.kernelDrops, kernelPackets: st.kernelPackets,
+  console.log(JSON.stringify({ label, mib: Number(mib), snaplen: cap.interfaces[0].snaplen, sent: K, delivered: st.delivered, drops: st.kernelDrops, kernelPackets: st.kernelPackets,
     rssBeforeKiB: rss0, rssAfterKiB: rss1, ...kinds, memFreeDropKiB: free0 - free1 }));
 }
 
@@ -91,10 +94,12 @@ else {
       if (label === 'veth, offloads off') sh(`ip netns exec ${D} ethtool -K ${D}0 tso off gso off gro off`);
       const offload = sh(`ip netns exec ${D} ethtool -k ${device === 'any' ? `${D}0` : device} | grep -E '^(tcp-segmentation-offload|generic-segmentation-offload|generic-receive-offload):' | tr -s '\\n' ' '`);
       console.log(`# ${label}: ${offload}`);
-      for (const mib of sizesArg.split(',')) {
-        const r = spawnSync('ip', ['netns', 'exec', D, process.execPath, fileURLToPath(import.meta.url), 'inner', device, label, mib], { encoding: 'utf8', env: { ...process.env, RING_NS: NS, RING_K: String(K) } });
-        process.stdout.write(r.stdout);
-        if (r.status !== 0) process.stdout.write(r.stderr);
+      for (const snap of (process.env.RING_SNAPLEN ?? 'default').split(',')) {
+        for (const mib of sizesArg.split(',')) {
+          const r = spawnSync('ip', ['netns', 'exec', D, process.execPath, fileURLToPath(import.meta.url), 'inner', device, label, mib, snap], { encoding: 'utf8', env: { ...process.env, RING_NS: NS, RING_K: String(K) } });
+          process.stdout.write(r.stdout);
+          if (r.status !== 0) process.stdout.write(r.stderr);
+        }
       }
     }
   } finally {

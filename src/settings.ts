@@ -32,19 +32,41 @@ export const DEFAULTS = Object.freeze({
   kernelAttach: Object.freeze({ noticeMs: 2000, timeoutMs: 15_000 }),
   /**
    * --capture-buffer: the kernel capture ring asked of libpcap, per interface. cap opens it in
-   * immediate mode (TPACKET_V2, one fixed-size frame a packet) with snaplen 65535, and on `any` or
-   * an interface with segmentation offloads libpcap sizes every frame for a 64 KiB packet (one
-   * 128 KiB block each): 32 MiB held 512 packets, ~13 ms of a 40,000 packet/s flood. The kernel pins
-   * twice the request on such devices (the 128 KiB blocks), all of it mapped into and counted in the
-   * daemon's RSS from open. 64 MiB holds 1,023 (~25 ms) for 128 MiB of RSS; 128 MiB (Zeek's AF_PACKET
-   * default, though with TPACKET_V3's packed frames) holds 2,046 and dropped a little less under the
-   * flood bench, for 256 MiB of RSS in a daemon that otherwise idles near 60 MB: the default is the
-   * middle, a flood-exposed host asks for more (measured: native-notes/cap.md "The ring's size";
-   * bench/RESULTS.md "The capture ring").
+   * immediate mode (TPACKET_V2, one fixed-size frame a packet, sized by the snaplen below): with the
+   * default snaplens 64 MiB holds 16,384 packets on an interface (~800 ms of a 20,000 packet/s
+   * flood) and 4,096 on lo and `any`, all of it mapped into and counted in the daemon's RSS from
+   * open (64 MiB; with cap 0.2.1's fixed 65535 it held 1,023 for 128 MiB). Under the flood bench a
+   * backlog is then read 1,024 packets per event-loop turn (native/cap-patch), so writes go on
+   * meanwhile (measured: native-notes/cap.md "The ring's size", "The ring's frames"; bench/RESULTS.md
+   * "ninth session, branch ring2").
    */
   captureBufferBytes: 64 * 1024 * 1024,
   /** --capture-buffer bounds: at least 16 frames of 64 KiB; at most 1 GiB (2 GiB of kernel memory on `any`). */
   captureBufferRange: Object.freeze({ min: 1024 * 1024, max: 1024 * 1024 * 1024 }),
+  /**
+   * --snaplen: bytes kept of each packet (its headers first), which also sizes the ring's frames
+   * (libpcap TPACKET_V2 in immediate mode: one frame a packet, snaplen + 88 bytes of libpcap's
+   * header and reserve on `any`, + 68 on Ethernet, rounded up to 16; a block is the smallest
+   * power-of-two pages that holds one frame, and holds as many whole frames as fit). cap 0.2.1
+   * fixed 65535: 64 KiB frames in 128 KiB blocks, 8 packets per MiB of kernel memory.
+   * What the readers need of a packet: its headers (flows, bytes and loss come from the IP and TCP
+   * length fields, never from what was captured); a DNS message (UDP: a cut one is counted, not
+   * read); a TLS ClientHello (~1.8 KB with a post-quantum key share); an HTTP request head; and the
+   * first MODEL_SCAN_LIMIT (8 KiB) bytes of an API request's body for its model. Only a segment
+   * larger than an Ethernet MTU can be cut: on lo (MTU 65536) and with offloads (GRO/TSO) one
+   * segment may hold a whole request. So, when --snaplen is not given:
+   *  - `device` (any other interface): 4008, the largest whose frame fits one 4 KiB page on every
+   *    link type: 256 packets per MiB;
+   *  - `loopback` (`lo`, and `any`, which carries lo's traffic): 16296, the largest in a 16 KiB
+   *    frame: one segment's request head (up to ~7.9 KB) and the 8 KiB of body the model scan reads,
+   *    so a local API request's model is read as with 65535; 64 packets per MiB.
+   * A model field beyond what was captured (a bigger head, or a remote request cut by an offload)
+   * is stored as unknown (model_status `unread`), never as a wrong value. Measured:
+   * native-notes/cap.md "The ring's frames".
+   */
+  snaplen: Object.freeze({ device: 4008, loopback: 16296 }),
+  /** --snaplen bounds: the headers of any packet (link, IPv6 with options, TCP with options) up to cap's 65535. */
+  snaplenRange: Object.freeze({ min: 256, max: 65535 }),
   /** Ollama's own default (OLLAMA_HOST 127.0.0.1:11434): always an API port; --api-port adds others. */
   apiPort: OLLAMA_API_PORT,
   /** verify --exercise: seconds captured after the command ends, for late connections it caused. */
@@ -171,6 +193,8 @@ export interface DaemonSettings {
   attribution: AttributionMode;
   /** Bytes (--capture-buffer): the kernel capture ring per interface. */
   captureBuffer: number;
+  /** Bytes kept of each packet (--snaplen); also sizes the ring's frames. None: DEFAULTS.snaplen by device. */
+  snaplen?: number;
   /** Seconds; none: until SIGINT/SIGTERM. */
   duration?: number;
   /** Where /metrics is served (--metrics); none: not served. */
@@ -210,6 +234,8 @@ export interface DaemonOptionValues {
   attribution?: string;
   /** Bytes of kernel capture ring per interface (--capture-buffer); default DEFAULTS.captureBufferBytes. */
   captureBuffer?: number;
+  /** Bytes kept of each packet (--snaplen); default DEFAULTS.snaplen (by device). */
+  snaplen?: number;
   duration?: number;
   metrics?: MetricsAddress;
 }
@@ -234,6 +260,11 @@ export function settingsFromOptions(opts: DaemonOptionValues, env: SettingsEnv =
   if (!(captureBuffer >= ring.min && captureBuffer <= ring.max)) {
     throw new UserError(`--capture-buffer ${opts.captureBuffer}: expected a size from ${sizeArg(ring.min)} to ${sizeArg(ring.max)}, such as 128MiB`);
   }
+  const snaplen = opts.snaplen;
+  const snap = DEFAULTS.snaplenRange;
+  if (snaplen !== undefined && !(Number.isInteger(snaplen) && snaplen >= snap.min && snaplen <= snap.max)) {
+    throw new UserError(`--snaplen ${snaplen}: expected a whole number of bytes from ${snap.min} to ${snap.max}, such as ${DEFAULTS.snaplen.device}`);
+  }
   const db = resolve(resolveDbPath(opts.db, env));
   return {
     db,
@@ -251,6 +282,7 @@ export function settingsFromOptions(opts: DaemonOptionValues, env: SettingsEnv =
     maxFlows: opts.maxFlows ?? DEFAULT_MAX_FLOWS,
     attribution: attribution as AttributionMode,
     captureBuffer,
+    snaplen,
     duration: opts.duration,
     metrics: opts.metrics,
   };
@@ -282,6 +314,7 @@ export function settingsToArgs(s: DaemonSettings): string[] {
   if (s.maxFlows !== DEFAULT_MAX_FLOWS) args.push('--max-flows', String(s.maxFlows));
   if (s.attribution !== DEFAULTS.attribution) args.push('--attribution', s.attribution);
   if (s.captureBuffer !== DEFAULTS.captureBufferBytes) args.push('--capture-buffer', sizeArg(s.captureBuffer));
+  if (s.snaplen !== undefined) args.push('--snaplen', String(s.snaplen));
   if (s.duration !== undefined) args.push('--duration', durationArg(s.duration));
   if (s.metrics !== undefined) args.push('--metrics', metricsArg(s.metrics));
   return args;

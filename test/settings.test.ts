@@ -42,6 +42,7 @@ function randomOptions(rand: () => number): DaemonOptionValues {
     duration: maybe(() => pick(rand, [0.25, 1, 30, 600, 3600, 86400 * 2])),
     attribution: maybe(() => pick(rand, ['auto', 'ebpf', 'procfs'])),
     captureBuffer: maybe(() => pick(rand, [1024 ** 2, 32 * 1024 ** 2, 128 * 1024 ** 2, 200_000_000, 1024 ** 3])),
+    snaplen: maybe(() => pick(rand, [256, 1960, 4008, 8104, 65535])),
     metrics: maybe(() => pick(rand, [{ host: '127.0.0.1', port: 9464 }, { host: '0.0.0.0', port: 1 }, { host: '::1', port: 65535 }, { host: 'fe80::1', port: 9100 }])),
   };
 }
@@ -53,7 +54,7 @@ describe('settings', () => {
     expect(settingsFromOptions({}, home)).toEqual({
       db: '/home/u/.local/share/ollama-audit/audit.db', interface: ['any'], filter: undefined, evidence: 'head',
       evidenceDir: '/home/u/.local/share/ollama-audit/audit.evidence', maxEvidence: undefined, retain: 30 * 86400, maxDb: undefined,
-      process: [], pid: [], apiPort: [11434], keepCmdline: false, maxFlows: 500_000, attribution: 'auto', captureBuffer: 64 * 1024 ** 2, duration: undefined,
+      process: [], pid: [], apiPort: [11434], keepCmdline: false, maxFlows: 500_000, attribution: 'auto', captureBuffer: 64 * 1024 ** 2, snaplen: undefined, duration: undefined,
     });
     expect(DEFAULTS.apiPort).toBe(11434);
     expect(DEFAULTS.evidence).toBe('head');
@@ -92,6 +93,14 @@ describe('settings', () => {
     expect(settingsFromOptions({ captureBuffer: 1024 ** 3 }, home).captureBuffer).toBe(1024 ** 3);
   });
 
+  it('refuses a snaplen outside 256..65535 bytes or not whole (cap and libpcap take an int; fewer bytes cannot hold the headers)', () => {
+    expect(() => settingsFromOptions({ snaplen: 255 }, home)).toThrow(/--snaplen 255: expected a whole number of bytes from 256 to 65535, such as 4008/);
+    expect(() => settingsFromOptions({ snaplen: 65536 }, home)).toThrow(UserError);
+    expect(() => settingsFromOptions({ snaplen: 4000.5 }, home)).toThrow(UserError);
+    expect(settingsFromOptions({ snaplen: 65535 }, home).snaplen).toBe(65535);
+    expect(settingsFromOptions({}, home).snaplen).toBeUndefined(); // by device: DEFAULTS.snaplen
+  });
+
   it('prints itself as arguments the daemon reads back to the same settings, in another environment (400 seeded cases)', () => {
     const rand = mulberry32(20261130);
     const elsewhere: SettingsEnv = { OLLAMA_AUDIT_DB: '/other/place.db', XDG_DATA_HOME: '/nowhere', HOME: '/root' };
@@ -104,7 +113,7 @@ describe('settings', () => {
     }
     // Every option of the daemon took part at least once (so none is silently dropped by the round trip).
     expect([...seen].sort()).toEqual(['--api-port', '--attribution', '--capture-buffer', '--db', '--duration', '--evidence', '--evidence-dir', '--filter', '--interface',
-      '--keep-cmdline', '--max-db', '--max-evidence', '--metrics', '--pid', '--process', '--retain']);
+      '--keep-cmdline', '--max-db', '--max-evidence', '--metrics', '--pid', '--process', '--retain', '--snaplen']);
   });
 
   it('prints the defaults as the store alone, and sizes and durations in units a reader knows', () => {
@@ -121,6 +130,7 @@ describe('settings', () => {
     expect(help).toContain('$OLLAMA_AUDIT_DB, else $XDG_DATA_HOME/ollama-audit/audit.db');
     expect(help).toContain('audit.db -> audit.evidence/');
     expect(help).toContain(`(default: ${DEFAULTS.captureBufferBytes / 1024 ** 2}MiB)`);
+    expect(help).toContain(`(default: ${DEFAULTS.snaplen.device}, one 4 KiB page a frame; on lo and any ${DEFAULTS.snaplen.loopback},`);
   });
 });
 

@@ -7,10 +7,14 @@ import { capMissingError } from './live-error.js';
 
 /** One `cap.Cap` handle (see native-notes/cap.md for what it does and does not do). */
 export interface CapHandle {
-  /** Returns the link type as text (`ETHERNET`, `LINKTYPE_LINUX_SLL`, `Unknown linktype N`...). */
-  open(device: string, filter: string, bufferBytes: number, buffer: Buffer): string;
+  /**
+   * Returns the link type as text (`ETHERNET`, `LINKTYPE_LINUX_SLL`, `Unknown linktype N`...).
+   * `snaplen` is taken only by the patched build (CapModule.snaplenPatch); cap 0.2.1 itself fixes 65535.
+   */
+  open(device: string, filter: string, bufferBytes: number, buffer: Buffer, snaplen?: number): string;
   close(): boolean;
-  on(event: 'packet', listener: (nbytes: number, truncated: boolean) => void): this;
+  /** `origLen` (the packet's length on the wire) comes from the patched build only. */
+  on(event: 'packet', listener: (nbytes: number, truncated: boolean, origLen?: number) => void): this;
   removeAllListeners(event?: string): this;
 }
 
@@ -22,6 +26,8 @@ export interface CapDevice {
 
 export interface CapModule {
   Cap: { new (): CapHandle; deviceList(): CapDevice[] };
+  /** 1 when cap was rebuilt with native/cap-patch (snaplen argument, original length per packet). */
+  snaplenPatch?: number;
 }
 
 let cached: CapModule | null = null;

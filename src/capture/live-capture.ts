@@ -23,6 +23,8 @@ export interface LiveCaptureOptions {
   filter?: string;
   /** Kernel ring size asked of libpcap per interface; default DEFAULTS.captureBufferBytes (what it holds: native-notes/cap.md). */
   bufferBytes?: number;
+  /** Bytes kept of each packet, which also sizes the ring's frames; default DEFAULTS.snaplen by device. Needs cap with native/cap-patch (else 65535, with a warning at start). */
+  snaplen?: number;
   /** What to tell a user who may not capture (default Linux's: root or setcap; macOS: sudo or access_bpf). */
   permissionHint?: string;
 }
@@ -77,8 +79,8 @@ export interface LiveCapture {
   stop(): void | Promise<void>;
 }
 
-/** cap's snaplen is fixed at 65535; the copy buffer must hold that, or cap truncates the copy. */
-const SNAPLEN = 65535;
+/** cap 0.2.1's own snaplen, and the most the patched build takes; the copy buffer holds that, or cap truncates the copy. */
+const CAP_SNAPLEN = 65535;
 
 /**
  * A handle whose open failed must never be closed nor collected: cap 0.2.1 then calls
@@ -122,15 +124,18 @@ export function openLiveCapture(opts: LiveCaptureOptions = {}): LiveCapture {
   // One Packet and one Buffer for every interface: cap emits synchronously after copying, and
   // handles never interleave inside one emit, so the buffer holds exactly the packet being handed on.
   const packet = newPacket();
-  packet.buf = Buffer.alloc(SNAPLEN + 1);
+  packet.buf = Buffer.alloc(CAP_SNAPLEN + 1);
   const sources: Source[] = [];
   const interfaces: InterfaceInfo[] = [];
+  let warning = '';
   let sink: ((p: Packet) => void) | null = null;
   try {
     for (let i = 0; i < devices.length; i++) {
-      const { source, linktype } = openOne(cap, devices[i], { filter, ring, hint: opts.permissionHint }, packet.buf, stats.value, stats.why, known);
+      const snaplen = snaplenFor(cap, opts.snaplen ?? defaultSnaplen(devices[i]));
+      warning ||= snaplen.warning;
+      const { source, linktype } = openOne(cap, devices[i], { filter, ring, snaplen: snaplen.value, hint: opts.permissionHint }, packet.buf, stats.value, stats.why, known);
       sources.push(source);
-      interfaces.push(describe(i, devices[i], linktype, known));
+      interfaces.push(describe(i, devices[i], linktype, snaplen.value, known));
       listen(source, i, linktype, packet, anchor, () => sink);
     }
   } catch (e) {
@@ -139,8 +144,9 @@ export function openLiveCapture(opts: LiveCaptureOptions = {}): LiveCapture {
   }
   return {
     interfaces,
-    start(onPacket) {
+    start(onPacket, events) {
       sink = onPacket;
+      if (warning) events?.onWarning?.(warning);
     },
     stats() {
       for (const s of sources) if (!s.closed) accumulate(s.kernel, stats.value);
@@ -152,10 +158,30 @@ export function openLiveCapture(opts: LiveCaptureOptions = {}): LiveCapture {
   };
 }
 
+/** DEFAULTS.snaplen for a device: loopback's for lo and for `any` (which carries lo's traffic). */
+function defaultSnaplen(device: string): number {
+  return device === ANY_DEVICE || isLoopbackDevice(device) ? DEFAULTS.snaplen.loopback : DEFAULTS.snaplen.device;
+}
+
+/**
+ * The snaplen the capture will have: the one asked when cap carries native/cap-patch, else cap's
+ * fixed 65535 and a warning (64 KiB ring frames: the ring holds 16 times fewer packets).
+ */
+function snaplenFor(cap: CapModule, asked: number): { value: number; warning: string } {
+  if (!Number.isInteger(asked) || asked < 1 || asked > CAP_SNAPLEN) {
+    throw new LiveCaptureError(`snapshot length must be a whole number of bytes from 1 to ${CAP_SNAPLEN}, got ${asked}`);
+  }
+  if (cap.snaplenPatch === 1 || asked === CAP_SNAPLEN) return { value: asked, warning: '' };
+  return {
+    value: CAP_SNAPLEN,
+    warning: `the cap addon was built without native/cap-patch: snaplen ${CAP_SNAPLEN} instead of ${asked}, so each ring frame takes 64 KiB and the ring holds ~16 times fewer packets (rebuild: npm run build:native)`,
+  };
+}
+
 function openOne(
   cap: CapModule,
   device: string,
-  { filter, ring, hint }: { filter: string; ring: number; hint: string | undefined },
+  { filter, ring, snaplen, hint }: { filter: string; ring: number; snaplen: number; hint: string | undefined },
   buf: Buffer,
   stats: PacketStatsAddon | null,
   statsWhy: string,
@@ -168,7 +194,7 @@ function openOne(
   const before = socketFds();
   let text: string;
   try {
-    text = handle.open(device, filter, ring, buf);
+    text = cap.snaplenPatch === 1 ? handle.open(device, filter, ring, buf, snaplen) : handle.open(device, filter, ring, buf);
   } catch (e) {
     failedHandles.push(handle);
     throw openError(device, filter, e, known?.map((k) => k.name) ?? null, hint);
@@ -211,14 +237,14 @@ function loopbackOnce(device: string, kernel: KernelCounters, stats: PacketStats
   }
 }
 
-function describe(index: number, name: string, linktype: number, known: CapDevice[] | null): InterfaceInfo {
+function describe(index: number, name: string, linktype: number, snaplen: number, known: CapDevice[] | null): InterfaceInfo {
   const description = known?.find((d) => d.name === name)?.description ?? null;
-  return { index, linktype, name, description, snaplen: SNAPLEN };
+  return { index, linktype, name, description, snaplen };
 }
 
 /** The per-packet path: fills the shared Packet in place, allocates nothing. */
 function listen(s: Source, iface: number, linktype: number, p: Packet, anchor: WallAnchor, sink: () => ((p: Packet) => void) | null): void {
-  s.handle.on('packet', (nbytes: number) => {
+  s.handle.on('packet', (nbytes: number, _truncated: boolean, origLen?: number) => {
     const onPacket = sink();
     if (onPacket === null) {
       s.beforeStart++;
@@ -226,9 +252,9 @@ function listen(s: Source, iface: number, linktype: number, p: Packet, anchor: W
     }
     p.ts = nowUs(anchor);
     p.caplen = nbytes;
-    // cap passes only the captured length; snaplen 65535 covers any packet on a 1500/9000/65536
-    // MTU link, and the decoder's IP length (Decoded.ipLen) is the truth about the wire length.
-    p.origLen = nbytes;
+    // The patched cap passes the wire length (pkt_hdr->len); cap 0.2.1 only the captured one, whose
+    // snaplen 65535 cuts nothing. Flows count the decoder's IP lengths either way (Decoded.ipLen).
+    p.origLen = origLen === undefined ? nbytes : origLen;
     p.linktype = linktype;
     p.iface = iface;
     p.off = 0;

@@ -211,7 +211,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     let capture: LiveCapture;
     const choice = chooseCapture(settings.platform);
     try {
-      capture = settings.capture ?? openPlatformCapture({ interfaces: settings.interface?.length ? settings.interface : [...DEFAULTS.interfaces], filter: settings.filter, bufferBytes: settings.captureBuffer }, choice, settings.platform);
+      capture = settings.capture ?? openPlatformCapture({ interfaces: settings.interface?.length ? settings.interface : [...DEFAULTS.interfaces], filter: settings.filter, bufferBytes: settings.captureBuffer, snaplen: settings.snaplen }, choice, settings.platform);
     } catch (err) {
       db.close();
       throw err;

@@ -60,6 +60,14 @@ describe('enumerated options validate their value', () => {
     expect(existsSync(db)).toBe(false);
   });
 
+  it('daemon --snaplen: whole bytes from 256 to 65535; anything else refused in one line, exit 2, before the store is made', async () => {
+    const db = join(tmp(), 'audit.db');
+    expectOneLineRefusal(await runCli('daemon', '--db', db, '--snaplen', 'big'), ['--snaplen', 'expected a size']);
+    expectOneLineRefusal(await runCli('daemon', '--db', db, '--snaplen', '100'), ['--snaplen 100', 'from 256 to 65535']);
+    expectOneLineRefusal(await runCli('daemon', '--db', db, '--snaplen', '64KiB'), ['--snaplen 65536', 'from 256 to 65535']);
+    expect(existsSync(db)).toBe(false);
+  });
+
   it('claims/verify --assume: only no-cloud and https-proxy', async () => {
     const db = join(tmp(), 'audit.db');
     expectOneLineRefusal(await runCli('claims', '--db', db, '--assume', 'foo'), ["'foo'", 'no-cloud', 'https-proxy']);

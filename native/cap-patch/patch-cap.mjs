@@ -1,0 +1,175 @@
+// Patches the optional `cap` 0.2.1 addon (node_modules/cap/src/binding.cc) and rebuilds it, so that
+// live capture can choose its snapshot length and learn each packet's original length
+// (native-notes/cap.md "The ring's frames"). Run by the package's `install` script after npm has
+// installed and built the dependencies (npm runs the root's install script last), and by
+// `npm run build:native`. Idempotent: an already patched source is not edited again, and a build
+// that already carries the patch is not rebuilt.
+//
+// Four edits, each found by its exact text (cap is pinned by package-lock.json; another version
+// is left alone with one line saying so):
+//   1. open(device, filter, bufSize, buffer[, snaplen]): an optional 5th argument replaces the
+//      hard-coded snaplen 65535. libpcap sizes TPACKET_V2 ring frames by it: 65535 made one
+//      64 KiB frame per 128 KiB block on `any`, lo and interfaces with offloads.
+//   2. the 'packet' event gets pkt_hdr->len (the packet's length on the wire) as a third argument,
+//      so a packet the snaplen cut keeps its true length (evidence files record it).
+//   3. the module exports `snaplenPatch: 1`, which tells the JS side the edits are there.
+//   4. one poll callback reads at most POLL_BUDGET packets, then returns to the event loop (timers,
+//      the store thread's answers) while the ring holds the rest: the fd stays readable, and libuv
+//      (level-triggered) calls back on its next turn. cap read until the ring was empty, which a
+//      ring that holds thousands of packets under a flood never is.
+// Without `cap` (not installed, or no libpcap headers) this prints nothing and exits 0: cap is optional.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+const MARK = '/* ollama-audit snaplen patch 1 */';
+
+const EDITS = [
+  {
+    what: 'snaplen argument',
+    from: `      // 64KB is the max IPv4 packet size
+      if (pcap_set_snaplen(obj->pcap_handle, 65535) != 0)`,
+    to: `      // 64KB is the max IPv4 packet size
+      ${MARK}
+      int snaplen = 65535;
+      if (info.Length() > 4 && info[4]->IsUint32())
+        snaplen = Nan::To<int32_t>(info[4]).FromJust();
+      if (pcap_set_snaplen(obj->pcap_handle, snaplen) != 0)`,
+  },
+  {
+    what: 'original length',
+    from: `      Local<Value> emit_argv[3] = {
+        Nan::New<String>(packet_symbol),
+        Nan::New<Number>(copy_len),
+        Nan::New<Boolean>(truncated)
+      };
+      obj->async_res.runInAsyncScope(
+        Nan::New<Object>(obj->persistent()),
+        Nan::New<Function>(obj->Emit),
+        3,`,
+    to: `      Local<Value> emit_argv[4] = {
+        Nan::New<String>(packet_symbol),
+        Nan::New<Number>(copy_len),
+        Nan::New<Boolean>(truncated),
+        Nan::New<Number>(pkt_hdr->len)
+      };
+      obj->async_res.runInAsyncScope(
+        Nan::New<Object>(obj->persistent()),
+        Nan::New<Function>(obj->Emit),
+        4,`,
+  },
+  {
+    what: 'poll budget',
+    from: `        obj->handling_packets = true;
+
+        do {
+          packet_count = pcap_dispatch(obj->pcap_handle,
+                                       1,
+                                       Pcap::EmitPacket,
+                                       (u_char*)obj);
+        } while (packet_count > 0 && !obj->closing);`,
+    to: `        obj->handling_packets = true;
+        int budget = 1024; // ollama-audit: the rest waits in the ring for the loop's next turn
+
+        do {
+          packet_count = pcap_dispatch(obj->pcap_handle,
+                                       1,
+                                       Pcap::EmitPacket,
+                                       (u_char*)obj);
+        } while (packet_count > 0 && !obj->closing && --budget > 0);`,
+  },
+  {
+    what: 'marker export',
+    from: `      Nan::Set(target,
+               Nan::New<String>("Cap").ToLocalChecked(),
+               Nan::GetFunction(tpl).ToLocalChecked()).FromJust();`,
+    to: `      Nan::Set(target,
+               Nan::New<String>("Cap").ToLocalChecked(),
+               Nan::GetFunction(tpl).ToLocalChecked()).FromJust();
+      Nan::Set(target,
+               Nan::New<String>("snaplenPatch").ToLocalChecked(),
+               Nan::New<Number>(1)).FromJust();`,
+  },
+];
+
+function say(line) {
+  console.log(`ollama-audit: ${line}`);
+}
+
+function capDir() {
+  try {
+    return dirname(require.resolve('cap/package.json'));
+  } catch {
+    return null;
+  }
+}
+
+/** Applies the edits to the source text; null (with a reason) when one of them is not found once. */
+function patched(text) {
+  let out = text;
+  for (const e of EDITS) {
+    const at = out.indexOf(e.from);
+    if (at < 0 || out.indexOf(e.from, at + 1) >= 0) return { text: null, why: `cap's binding.cc has no single "${e.what}" spot` };
+    out = out.slice(0, at) + e.to + out.slice(at + e.from.length);
+  }
+  return { text: out, why: '' };
+}
+
+/** True when the built addon carries the patch (loaded in a child: a failed load must not end this script). */
+function builtWithPatch(dir) {
+  const r = spawnSync(process.execPath, ['-e', `process.exit(require(${JSON.stringify(dir)}).snaplenPatch === 1 ? 0 : 1)`], { stdio: 'ignore' });
+  return r.status === 0;
+}
+
+function main() {
+  const dir = capDir();
+  if (dir === null) return 0; // cap is optional and not installed: nothing to patch
+  const version = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version;
+  const src = join(dir, 'src', 'binding.cc');
+  const text = readFileSync(src, 'utf8');
+  const edited = !text.includes(MARK);
+  if (edited) {
+    if (version !== '0.2.1') {
+      say(`cap ${version} is not the 0.2.1 this patch is for: left as it is (ring frames of 64 KiB; --snaplen has no effect)`);
+      return 0;
+    }
+    const p = patched(text);
+    if (p.text === null) {
+      say(`${p.why}: cap left as it is (ring frames of 64 KiB; --snaplen has no effect)`);
+      return 0;
+    }
+    writeFileSync(src, p.text);
+  }
+  const addon = join(dir, 'build', 'Release', 'cap.node');
+  // cap did not build (npm said why: no libpcap headers, most often): its source is patched, so the
+  // README's later `npm rebuild cap` builds it with the patch.
+  if (!existsSync(addon)) return 0;
+  if (!edited && builtWithPatch(dir)) return 0;
+  // node-gyp rebuild starts by deleting build/: keep the unpatched addon to put back on failure
+  // (live capture with 64 KiB frames is better than none).
+  const kept = readFileSync(addon);
+  // Inside npm scripts npm names its own node-gyp (npm_config_node_gyp), the one that built cap;
+  // run by hand, npm's copy beside this node, else one on PATH.
+  const bundled = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+  const gyp = process.env.npm_config_node_gyp ?? (existsSync(bundled) ? bundled : null);
+  const cmd = gyp ? [process.execPath, gyp] : ['node-gyp'];
+  // Node's own headers when they are installed beside it (npm passes its nodedir setting itself).
+  const prefix = join(dirname(process.execPath), '..');
+  const nodedir = !process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'node.h')) ? [`--nodedir=${prefix}`] : [];
+  const r = spawnSync(cmd[0], [...cmd.slice(1), 'rebuild', ...nodedir, '-C', dir], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0 || !builtWithPatch(dir)) {
+    if (!existsSync(addon)) {
+      mkdirSync(dirname(addon), { recursive: true });
+      writeFileSync(addon, kept);
+    }
+    const detail = (r.error?.message ?? r.stderr ?? '').trim().split('\n').slice(-1)[0];
+    say(`cap could not be rebuilt with the snaplen patch (${detail || `exit ${r.status}`}): live capture needs libpcap-dev, python3, make and g++; retry with npm run build:native`);
+    return 0;
+  }
+  say('cap rebuilt with the snaplen patch (native-notes/cap.md)');
+  return 0;
+}
+
+process.exitCode = main();
