@@ -10,7 +10,8 @@
 // claims evaluation (on the data thread, at most every 5 s or 10× its own time, never on the UI
 // thread): its CPU is counted apart (median per evaluation and how many ran), not inside the frame it
 // happened to precede. The writer advances last_seen with the wall clock (5 ms per update, 200 a
-// second) as a daemon's packet times do. Figures: per-frame CPU (data read + frame + render) median
+// second) as a daemon's packet times do, and numbers each write's rows (flows.write_seq) when the build's
+// store has that column (schema 14), as its daemon does. Figures: per-frame CPU (data read + frame + render) median
 // and p95, the work done after frames on the data side (completeSort: a new order's full sort and
 // the kept order's remaking, outside every frame: how many, their CPU in all, the largest), idle
 // CPU (no writes: data_version polls; a claims evaluation owed since the writes that
@@ -66,8 +67,14 @@ async function buildStore(db, flows) {
   w.prepare("UPDATE sessions SET kind = 'live', ended_at = NULL").run();
   w.prepare("UPDATE flows SET conn_state = 'S1' WHERE activity = 'blob-download'").run();
   w.prepare('UPDATE flows SET first_seen = first_seen - 3600000000, last_seen = last_seen - 3600000000').run();
+  // A daemon's rows carry the write that wrote them (schema 14, a build since 2026-12-01 wread): here all the first.
+  if (hasWriteSeq(w)) w.prepare('UPDATE flows SET write_seq = 1').run();
   w.close();
   return total;
+}
+/** The build's store numbers a live session's writes (flows.write_seq, schema 14): its writer must too, as a daemon's does. */
+function hasWriteSeq(db) {
+  return db.prepare('PRAGMA table_info(flows)').all().some((c) => c.name === 'write_seq');
 }
 if (process.argv[2] === '--build') {
   process.stdout.write(`${await buildStore(process.argv[3], Number(process.argv[4]))}\n`);
@@ -91,9 +98,18 @@ const Database = require(${JSON.stringify(join(ROOT, 'node_modules/better-sqlite
 const db = new Database(process.argv[1]);
 db.pragma('busy_timeout = 5000');
 const ids = db.prepare('SELECT id FROM flows').pluck().all();
-const up = db.prepare('UPDATE flows SET bytes_in = bytes_in + ?, packets_in = packets_in + 1, last_seen = ? WHERE id = ?');
+// As the build's daemon writes: since schema 14 each write numbers the rows it writes (write_seq).
+const seqs = db.prepare('PRAGMA table_info(flows)').all().some((c) => c.name === 'write_seq');
+const up = db.prepare(\`UPDATE flows SET bytes_in = bytes_in + ?, packets_in = packets_in + 1, last_seen = ?\${seqs ? ', write_seq = ?' : ''} WHERE id = ?\`);
 let t = db.prepare('SELECT max(last_seen) FROM flows').pluck().get();
-setInterval(() => db.transaction(() => { for (let i = 0; i < 200; i++) up.run(1000 + i, (t += 5000), ids[(Math.random() * ids.length) | 0]); })(), 1000);
+let seq = seqs ? db.prepare('SELECT max(write_seq) FROM flows').pluck().get() ?? 0 : 0;
+setInterval(() => db.transaction(() => {
+  seq++;
+  for (let i = 0; i < 200; i++) {
+    const id = ids[(Math.random() * ids.length) | 0];
+    if (seqs) up.run(1000 + i, (t += 5000), seq, id); else up.run(1000 + i, (t += 5000), id);
+  }
+})(), 1000);
 `;
 
 /**

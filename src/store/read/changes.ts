@@ -55,13 +55,13 @@ export type WatchRow = Pick<FlowRecord, 'id' | 'proto' | 'initiator_addr' | 'res
 const enum Col { id, proto, initiatorAddr, responderAddr, responderPort, hostname, hostnameSource, activity, ollama, bytesIn, bytesOut, firstSeen, lastSeen, connState, pid, comm, writeSeq }
 
 /**
- * As flowsChangedSince, only the dashboard's columns, each row handed over in ONE object that is
- * refilled for the next row: a row is valid until the next one is asked for, and a reader copies
- * what it keeps (the dashboard's merge compares it with what it has and copies only a changed row).
- * Rows are read as arrays: better-sqlite3 building a named-column object per row cost ~3× the read
- * (2,000 rows: 17 ms against 6). The 2 s overlap re-reads ~2,000 unchanged rows of a busy store
- * (the first read after the load: 40–60 ms under load, the slowest frames, bench/RESULTS.md), and
- * an object (and a process object) made per row only to be compared and dropped was its garbage.
+ * As flowsChangedSince (or, given sinceWrite, the rows written after that write), only the
+ * dashboard's columns, each row handed over in ONE object that is refilled for the next row: a row
+ * is valid until the next one is asked for, and a reader copies what it keeps (the dashboard's merge
+ * compares it with what it has and copies only a changed row). Rows are read as arrays:
+ * better-sqlite3 building a named-column object per row cost ~3× the read (2,000 rows: 17 ms
+ * against 6). A read by last_seen re-reads a 2 s overlap: ~2,000 unchanged rows of a busy store
+ * (the first read after the load: 40–60 ms under load, the slowest frames, bench/RESULTS.md).
  */
 export function* watchRowsChangedSince(db: Db, sessionId: number, since: number, sinceWrite: number | null = null): Generator<WatchRow> {
   // Given sinceWrite (a live session's rows carry their write, schema 14): exactly the rows written
