@@ -10,7 +10,8 @@
 // claims evaluation (on the data thread, at most every 5 s or 10× its own time, never on the UI
 // thread): its CPU is counted apart (median per evaluation and how many ran), not inside the frame it
 // happened to precede. The writer advances last_seen with the wall clock (5 ms per update, 200 a
-// second) as a daemon's packet times do. Figures: per-frame CPU (data read + frame + render) median
+// second) as a daemon's packet times do, and numbers each write's rows (flows.write_seq) when the build's
+// store has that column (schema 14), as its daemon does. Figures: per-frame CPU (data read + frame + render) median
 // and p95, the work done after frames on the data side (completeSort: a new order's full sort and
 // the kept order's remaking, outside every frame: how many, their CPU in all, the largest), idle
 // CPU (no writes: data_version polls; a claims evaluation owed since the writes that
@@ -67,8 +68,14 @@ async function buildStore(db, flows) {
   w.prepare("UPDATE sessions SET kind = 'live', ended_at = NULL").run();
   w.prepare("UPDATE flows SET conn_state = 'S1' WHERE activity = 'blob-download'").run();
   w.prepare('UPDATE flows SET first_seen = first_seen - 3600000000, last_seen = last_seen - 3600000000').run();
+  // A daemon's rows carry the write that wrote them (schema 14, a build since 2026-12-01 wread): here all the first.
+  if (hasWriteSeq(w)) w.prepare('UPDATE flows SET write_seq = 1').run();
   w.close();
   return total;
+}
+/** The build's store numbers a live session's writes (flows.write_seq, schema 14): its writer must too, as a daemon's does. */
+function hasWriteSeq(db) {
+  return db.prepare('PRAGMA table_info(flows)').all().some((c) => c.name === 'write_seq');
 }
 if (process.argv[2] === '--build') {
   process.stdout.write(`${await buildStore(process.argv[3], Number(process.argv[4]))}\n`);
@@ -94,9 +101,18 @@ const Database = require(${JSON.stringify(join(ROOT, 'node_modules/better-sqlite
 const db = new Database(process.argv[1]);
 db.pragma('busy_timeout = 5000');
 const ids = db.prepare('SELECT id FROM flows').pluck().all();
-const up = db.prepare('UPDATE flows SET bytes_in = bytes_in + ?, packets_in = packets_in + 1, last_seen = ? WHERE id = ?');
+// As the build's daemon writes: since schema 14 each write numbers the rows it writes (write_seq).
+const seqs = db.prepare('PRAGMA table_info(flows)').all().some((c) => c.name === 'write_seq');
+const up = db.prepare(\`UPDATE flows SET bytes_in = bytes_in + ?, packets_in = packets_in + 1, last_seen = ?\${seqs ? ', write_seq = ?' : ''} WHERE id = ?\`);
 let t = db.prepare('SELECT max(last_seen) FROM flows').pluck().get();
-setInterval(() => db.transaction(() => { for (let i = 0; i < 200; i++) up.run(1000 + i, (t += 5000), ids[(Math.random() * ids.length) | 0]); })(), 1000);
+let seq = seqs ? db.prepare('SELECT max(write_seq) FROM flows').pluck().get() ?? 0 : 0;
+setInterval(() => db.transaction(() => {
+  seq++;
+  for (let i = 0; i < 200; i++) {
+    const id = ids[(Math.random() * ids.length) | 0];
+    if (seqs) up.run(1000 + i, (t += 5000), seq, id); else up.run(1000 + i, (t += 5000), id);
+  }
+})(), 1000);
 `;
 
 /**
@@ -218,6 +234,10 @@ async function run(flows) {
     const gcSeen = new PerformanceObserver((list) => { for (const e of list.getEntries()) gcs.push(e); });
     gcSeen.observe({ entryTypes: ['gc'] });
     let remakes = 0;
+    // The store poll's CPU (data_version, the change read and its merge; a claims evaluation inside it apart), counted apart from the rest of a frame's data side.
+    let pollMs = 0;
+    const poll = poller.poll;
+    poller.poll = function (...args) { const c = cpuMs(); try { return poll.apply(this, args); } finally { pollMs += cpuMs() - c; } };
     const model = poller.model;
     const remade = Object.getPrototypeOf(model).remade;
     model.remade = function (...args) { remakes++; return remade.apply(this, args); };
@@ -233,6 +253,7 @@ async function run(flows) {
       const before = last;
       const claimsBefore = claimsRuns.reduce((a, b) => a + b, 0);
       const remakesBefore = remakes;
+      const pollBefore = pollMs;
       const w0 = performance.now();
       t0 = cpuMs();
       loop.tick();
@@ -242,7 +263,7 @@ async function run(flows) {
         renders.push(cpuMs() - r0);
         const claimsMs = claimsRuns.reduce((a, b) => a + b, 0) - claimsBefore;
         perFrame.push(cpuMs() - t0 - claimsMs);
-        parts.push({ n: perFrame.length, cpu: perFrame.at(-1), data: r0 - t0 - claimsMs, render: renders.at(-1), w0, w1: performance.now(), remade: remakes > remakesBefore, claims: claimsMs > 0 });
+        parts.push({ n: perFrame.length, cpu: perFrame.at(-1), data: r0 - t0 - claimsMs, read: pollMs - pollBefore - claimsMs, render: renders.at(-1), w0, w1: performance.now(), remade: remakes > remakesBefore, claims: claimsMs > 0 });
       }
       rss = Math.max(rss, process.memoryUsage().rss);
       await sleep(250);
@@ -257,7 +278,7 @@ async function run(flows) {
       const slow = [...parts].sort((a, b) => b.cpu - a.cpu).slice(0, 4).map((p) => {
         const inside = gcs.filter((g) => g.startTime >= p.w0 && g.startTime < p.w1);
         const gc = inside.map((g) => `${kinds[g.detail?.kind] ?? g.detail?.kind} ${g.duration.toFixed(1)}`).join('+') || 'none';
-        return `#${p.n}/${parts.length} ${p.cpu.toFixed(1)} ms (data ${p.data.toFixed(1)}, render ${p.render.toFixed(1)}, gc ${gc}${p.remade ? ', order remade' : ''}${p.claims ? ', after a claims evaluation' : ''})`;
+        return `#${p.n}/${parts.length} ${p.cpu.toFixed(1)} ms (data ${p.data.toFixed(1)} of which the poll ${p.read.toFixed(1)}, render ${p.render.toFixed(1)}, gc ${gc}${p.remade ? ', order remade' : ''}${p.claims ? ', after a claims evaluation' : ''})`;
       });
       console.error(`${flows}: slowest frames: ${slow.join('; ')}`);
     }

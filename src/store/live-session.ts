@@ -80,9 +80,16 @@ export function liveSessionWrites(db: Db, sessionId: number, me: WriterIdentity)
     }
   };
 
+  // Each write's number, in commit order (this thread is the session's one writer): the flows it
+  // writes carry it (flows.write_seq), so a reader asks for exactly the rows written since (read/changes.ts).
+  let writeSeq = (db.prepare('SELECT max(write_seq) FROM flows WHERE session_id = ?').pluck().get(sessionId) as number | null) ?? 0;
   const flush = db.transaction((b: LiveRows) => {
     run(upsertProcess, b.processes);
-    run(upsertFlow, b.flows);
+    writeSeq++;
+    for (const row of b.flows) {
+      row[0] = sessionId;
+      upsertFlow.run(...row, writeSeq);
+    }
     run(insertDns, b.dns);
     run(insertHttp, b.http);
     if (b.evidence) writeEvidenceRows(db, sessionId, b.evidence.segments, b.evidence.rows, b.evidence.deleted);

@@ -212,4 +212,13 @@ export const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX rollups_destination ON rollups(destination);
   `,
+  // 14: which write of a live session last wrote a flow, so a reader that follows it (the dashboard)
+  // reads exactly the rows written since it last read (read/changes.ts), not every row whose last
+  // packet falls in an overlap before its watermark (a row can be committed after a later one).
+  // Imports write none: their rows are written once, in one transaction. A partial index: an
+  // import's rows (NULL) cost it no index entry.
+  `
+  ALTER TABLE flows ADD COLUMN write_seq INTEGER; -- the live session's write (transaction) that last wrote the row: 1, 2, ... in commit order within the session; NULL for imports
+  CREATE INDEX flows_session_write_seq ON flows(session_id, write_seq) WHERE write_seq IS NOT NULL;
+  `,
 ];

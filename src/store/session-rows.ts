@@ -21,9 +21,12 @@ export const INSERT_FLOW = `INSERT INTO flows (
     http_method, http_path, http_host, http_status, connect_host, connect_port, dns_name,
     activity, activity_reason, ollama, process_seq, peer_process_seq, conn_state, history, ifaces, effective_process_seq)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-/** Live sessions write open flows every second: the same row, updated in place until the flow closes. */
-export const UPSERT_FLOW = `${INSERT_FLOW}
-  ON CONFLICT (session_id, seq) DO UPDATE SET
+/**
+ * Live sessions write open flows every second: the same row, updated in place until the flow closes.
+ * One more parameter after the row: write_seq, the session's write that wrote it (schema 14).
+ */
+export const UPSERT_FLOW = `${INSERT_FLOW.replace('effective_process_seq)', 'effective_process_seq, write_seq)').replace(/\?\)$/, '?, ?)')}
+  ON CONFLICT (session_id, seq) DO UPDATE SET write_seq = excluded.write_seq,
     first_seen = excluded.first_seen, last_seen = excluded.last_seen,
     packets_out = excluded.packets_out, packets_in = excluded.packets_in, bytes_out = excluded.bytes_out,
     bytes_in = excluded.bytes_in, payload_out = excluded.payload_out, payload_in = excluded.payload_in,

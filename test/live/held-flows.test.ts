@@ -13,25 +13,13 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { startLiveEngine } from '../../src/live/engine.js';
-import { openReplayCapture, type ReplayClock } from '../../src/capture/replay-capture.js';
+import { openReplayCapture } from '../../src/capture/replay-capture.js';
+import { virtualClock } from '../helpers/replay-clock.js';
 import { fixture, singleCopyFixtures } from '../differential/fixture-files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'oafx-held-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let runs = 0;
-
-/** A replay clock that jumps to each packet's time, a few ms of real time apart (writes fall between packets). */
-function virtualClock(startMs: number): ReplayClock {
-  let now = startMs;
-  return {
-    now: () => now,
-    setTimer: (fn, ms) => setTimeout(() => {
-      now += ms;
-      fn();
-    }, 2),
-    clearTimer: (h) => clearTimeout(h as NodeJS.Timeout),
-  };
-}
 
 async function replay(file: string, flowAtFirstPacket: boolean, startMs: number) {
   const db = join(dir, `${++runs}-${basename(file)}-${flowAtFirstPacket ? 'flows' : 'held'}.db`);
@@ -41,9 +29,9 @@ async function replay(file: string, flowAtFirstPacket: boolean, startMs: number)
   const summary = await engine.stop();
   const raw = new Database(db, { readonly: true });
   const all = (sql: string) => raw.prepare(sql).all();
-  // Rows by their numbers in the session. The rowid (`id`) is left out: it is the order in which rows
-  // were first written, i.e. which write a flow fell in (real time), not what is stored of it.
-  const rows = (table: string, by: string) => all(`SELECT * FROM ${table} ORDER BY ${by}`).map((r) => ({ ...(r as object), id: undefined }));
+  // Rows by their numbers in the session. The rowid (`id`) and a flow's write_seq are left out: they
+  // are the order in which rows were written, i.e. which write a flow fell in (real time), not what is stored of it.
+  const rows = (table: string, by: string) => all(`SELECT * FROM ${table} ORDER BY ${by}`).map((r) => ({ ...(r as object), id: undefined, write_seq: undefined }));
   const stored = {
     flows: rows('flows', 'seq'),
     dns: rows('dns', 'flow_seq, ts, query, answers'),

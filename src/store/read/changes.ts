@@ -47,28 +47,34 @@ export type WatchRow = Pick<FlowRecord, 'id' | 'proto' | 'initiator_addr' | 'res
     /** first_seen and last_seen as stored (µs), not as ISO text: the dashboard keeps µs, and 50,000 rows made into text and parsed back cost time and garbage. */
     first_seen_us: number;
     last_seen_us: number;
+    /** The live session's write that last wrote the row (schema 14), null for an import's row: the next exact read starts after the largest. */
+    write_seq: number | null;
   };
 
 /** The columns watchRowsChangedSince selects, in order (rows are read as arrays: see there). */
-const enum Col { id, proto, initiatorAddr, responderAddr, responderPort, hostname, hostnameSource, activity, ollama, bytesIn, bytesOut, firstSeen, lastSeen, connState, pid, comm }
+const enum Col { id, proto, initiatorAddr, responderAddr, responderPort, hostname, hostnameSource, activity, ollama, bytesIn, bytesOut, firstSeen, lastSeen, connState, pid, comm, writeSeq }
 
 /**
- * As flowsChangedSince, only the dashboard's columns, each row handed over in ONE object that is
- * refilled for the next row: a row is valid until the next one is asked for, and a reader copies
- * what it keeps (the dashboard's merge compares it with what it has and copies only a changed row).
- * Rows are read as arrays: better-sqlite3 building a named-column object per row cost ~3× the read
- * (2,000 rows: 17 ms against 6). The 2 s overlap re-reads ~2,000 unchanged rows of a busy store
- * (the first read after the load: 40–60 ms under load, the slowest frames, bench/RESULTS.md), and
- * an object (and a process object) made per row only to be compared and dropped was its garbage.
+ * As flowsChangedSince (or, given sinceWrite, the rows written after that write), only the
+ * dashboard's columns, each row handed over in ONE object that is refilled for the next row: a row
+ * is valid until the next one is asked for, and a reader copies what it keeps (the dashboard's merge
+ * compares it with what it has and copies only a changed row). Rows are read as arrays:
+ * better-sqlite3 building a named-column object per row cost ~3× the read (2,000 rows: 17 ms
+ * against 6). A read by last_seen re-reads a 2 s overlap: ~2,000 unchanged rows of a busy store
+ * (the first read after the load: 40–60 ms under load, the slowest frames, bench/RESULTS.md).
  */
-export function* watchRowsChangedSince(db: Db, sessionId: number, since: number): Generator<WatchRow> {
+export function* watchRowsChangedSince(db: Db, sessionId: number, since: number, sinceWrite: number | null = null): Generator<WatchRow> {
+  // Given sinceWrite (a live session's rows carry their write, schema 14): exactly the rows written
+  // after it, through flows_session_write_seq; the first change read after the load of a 50,000-flow
+  // store read ~200 rows instead of the 2 s overlap's ~2,200 (bench/RESULTS.md, "watch", wread).
+  const where = sinceWrite === null ? 'f.last_seen > ?' : 'f.write_seq > ?';
   const rows = db.prepare(`SELECT f.id, f.proto, f.initiator_addr, f.responder_addr, f.responder_port, f.hostname, f.hostname_source,
-      f.activity, f.ollama, f.bytes_in, f.bytes_out, f.first_seen, f.last_seen, f.conn_state, p.pid, p.comm FROM flows f
+      f.activity, f.ollama, f.bytes_in, f.bytes_out, f.first_seen, f.last_seen, f.conn_state, p.pid, p.comm, f.write_seq FROM flows f
     LEFT JOIN processes p ON p.session_id = f.session_id AND p.seq = f.process_seq
-    WHERE f.session_id = ? AND f.last_seen > ? ORDER BY f.first_seen, f.id`).raw(true).iterate(sessionId, since);
+    WHERE f.session_id = ? AND ${where} ORDER BY f.first_seen, f.id`).raw(true).iterate(sessionId, sinceWrite ?? since);
   const proc = { pid: 0, name: '' };
   const row: WatchRow = { id: 0, proto: 'tcp', initiator_addr: '', responder_addr: '', responder_port: 0, hostname: null, hostname_source: null,
-    activity: '', ollama: false, bytes_in: 0, bytes_out: 0, first_seen_us: 0, last_seen_us: 0, conn_state: null, process: null };
+    activity: '', ollama: false, bytes_in: 0, bytes_out: 0, first_seen_us: 0, last_seen_us: 0, conn_state: null, process: null, write_seq: null };
   for (const r of rows as Iterable<unknown[]>) {
     const pid = r[Col.pid] as number | null;
     if (pid !== null) {
@@ -90,6 +96,7 @@ export function* watchRowsChangedSince(db: Db, sessionId: number, since: number)
     row.last_seen_us = r[Col.lastSeen] as number;
     row.conn_state = r[Col.connState] as string | null;
     row.process = pid === null ? null : proc;
+    row.write_seq = r[Col.writeSeq] as number | null;
     yield row;
   }
 }

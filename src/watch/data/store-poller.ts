@@ -20,8 +20,10 @@ import { detailLines } from './detail.js';
 import type { Header } from './frame.js';
 
 /**
- * Read again from this long before the watermark: a row can be committed after a later one
- * (a flow reclassified when it closes keeps its last_seen). Merging a row twice changes nothing.
+ * Of a session whose rows carry no write_seq (an import, a store written before schema 14), read
+ * again from this long before the watermark: a row can be committed after a later one (a flow
+ * reclassified when it closes keeps its last_seen). Merging a row twice changes nothing. A live
+ * session's rows carry their write: its reads ask for exactly the rows written since, no overlap.
  */
 const OVERLAP_US = 2_000_000;
 
@@ -81,7 +83,7 @@ export class StorePoller {
     this.model.setDataEnd(row.ended_at ?? row.started_at ?? 0);
     const since = this.model.flows.watermarkUs === null ? -1 : this.model.flows.watermarkUs - OVERLAP_US;
     this.reads++;
-    this.model.merge(watchRowsChangedSince(this.db, row.id, since), nowMs);
+    this.model.merge(watchRowsChangedSince(this.db, row.id, since, this.model.flows.writeSeq), nowMs);
     this.claimsStale = true;
     this.model.judging = this.claimsAtMs === -Infinity;
   }

@@ -48,8 +48,14 @@ export interface FlowState {
   flows: Map<number, WatchFlow>;
   /** Off-host bytes of Ollama flows per whole second (wall-clock s → bytes): the banner's last minute. */
   recentBytes: Map<number, number>;
-  /** Largest last_seen seen (µs): the watermark of the next read. */
+  /** Largest last_seen seen (µs): the watermark of the next read when the rows carry no write_seq. */
   watermarkUs: number | null;
+  /**
+   * Largest write_seq of any row read (a live session's write that last wrote it, schema 14): the
+   * next read asks for exactly the rows written after it. null: no row had one (an import's
+   * session, a store written before schema 14), and the reader reads by watermarkUs.
+   */
+  writeSeq: number | null;
   /** Counts merges that changed something: a sorted view of an unchanged version can be reused. */
   version: number;
   /**
@@ -69,7 +75,7 @@ export interface FlowState {
 }
 
 export function emptyFlowState(): FlowState {
-  return { flows: new Map(), recentBytes: new Map(), watermarkUs: null, version: 0, changed: new Set(), strings: new Map(),
+  return { flows: new Map(), recentBytes: new Map(), watermarkUs: null, writeSeq: null, version: 0, changed: new Set(), strings: new Map(),
     offHost: { recent: new Set(), lastUs: 0 }, unattributed: { flows: 0, bytes: 0 } };
 }
 
@@ -120,6 +126,7 @@ function watchFlowOf(state: FlowState, r: WatchRow, nowMs: number): WatchFlow {
 export function mergeFlows(state: FlowState, rows: Iterable<WatchRow>, nowMs: number): number {
   let n = 0;
   for (const r of rows) {
+    if (r.write_seq !== null && (state.writeSeq === null || r.write_seq > state.writeSeq)) state.writeSeq = r.write_seq;
     const prev = state.flows.get(r.id);
     // A row read again (the watermark's overlap) that has not changed: nothing to merge or re-sort,
     // and nothing made (most rows of a change read are these).
