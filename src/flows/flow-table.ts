@@ -287,9 +287,10 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
 
   function countPacket(pkt: Packet, d: Decoded): Flow | null {
     const tcp = d.proto === IPPROTO.TCP;
+    const bare = tcp ? isBareSyn(d) : d.fragment === 0 && readsPayload !== undefined && !readsPayload(d);
     const s = lookup(pkt, d);
     if (s < 0) {
-      if (!holdable(d)) return create(pkt, d);
+      if (!bare) return create(pkt, d);
       const by = tcp ? BY_SYN : heldInitiator(d);
       if (by < 0) return create(pkt, d);
       createBare(pkt, d, by);
@@ -297,9 +298,8 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     }
     table.lastNew = false;
     table.lastSlot = s;
-    // Asked only of a held flow's packets: a packet of a flow with its Flow (most) is counted as such.
     if (rec[s * REC + R_BARE] > 0) {
-      if (table.lastDir === DIR_OUT && holdable(d) && (!tcp || trackBareSyn(tcpRows.loss, s, d.tcpSeq))) {
+      if (bare && table.lastDir === DIR_OUT && (!tcp || trackBareSyn(tcpRows.loss, s, d.tcpSeq))) {
         countBare(s, pkt, d);
         return null;
       }
@@ -354,11 +354,6 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
       table.lastDir = dir;
       return s;
     }
-  }
-
-  /** A packet count() may count in a held flow's rows: a bare SYN, or a non-TCP packet whose payload nothing reads. */
-  function holdable(d: Decoded): boolean {
-    return d.proto === IPPROTO.TCP ? isBareSyn(d) : d.fragment === 0 && readsPayload !== undefined && !readsPayload(d);
   }
 
   /** A SYN without ACK on a TCP flow that has finished (FIN both ways or RST): port reuse. */
