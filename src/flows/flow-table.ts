@@ -713,14 +713,20 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
 
   // --- slots and idle lists ---
 
+  /**
+   * A freed slot, else the next unused one. Every slot is taken off the free list: a new one is put
+   * there first. With a path of its own, the first freed slot handed out (a capture's first closed
+   * flow, long after V8 compiled the code that makes flows) threw that code away.
+   */
   function allocSlot(): number {
-    if (freeHead >= 0) {
-      const s = freeHead;
-      freeHead = rec[s * REC + R_NEXT];
-      return s;
+    if (freeHead < 0) {
+      if (used === cap) grow();
+      rec[used * REC + R_NEXT] = -1;
+      freeHead = used++;
     }
-    if (used === cap) grow();
-    return used++;
+    const s = freeHead;
+    freeHead = rec[s * REC + R_NEXT];
+    return s;
   }
 
   function grow(): void {
