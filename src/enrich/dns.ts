@@ -11,9 +11,16 @@
  *
  * Messages are decoded with `dns-packet`; a message it cannot decode is counted, never thrown.
  */
-import dnsPacket from 'dns-packet';
+import { createRequire } from 'node:module';
+import type { Answer, DecodedPacket } from 'dns-packet';
 import { addrKey, type DnsCache } from './dns-cache.js';
 import type { DnsAnswer, DnsRecord, EnrichSink } from './records.js';
+
+// Loaded by require, not by `import`: an ES module importing a CommonJS one makes Node lex its
+// source for named exports (cjs-module-lexer), and dns-packet's 45 KB made V8 compile that lexer
+// three times, each import: about a tenth of an import's instructions on the capture thread
+// (bench/RESULTS.md, Import, ninth session).
+const dnsPacket = createRequire(import.meta.url)('dns-packet') as typeof import('dns-packet');
 
 export const DNS_PORT = 53;
 
@@ -45,7 +52,7 @@ export function newDnsSession(transport: 'udp' | 'tcp'): DnsSession {
 /** Handles one DNS message held in `msg` (exactly the message bytes). */
 export function dnsOnMessage(s: DnsSession, flowId: number, msg: Buffer, ts: number,
   cache: DnsCache, sink: EnrichSink, stats: DnsStats): void {
-  let m: dnsPacket.DecodedPacket;
+  let m: DecodedPacket;
   try {
     m = dnsPacket.decode(msg);
   } catch {
@@ -120,12 +127,12 @@ function cnameChain(query: string, answers: DnsAnswer[]): string[] {
   return chain;
 }
 
-function toAnswer(a: dnsPacket.Answer): DnsAnswer {
+function toAnswer(a: Answer): DnsAnswer {
   const ttl = 'ttl' in a && typeof a.ttl === 'number' ? a.ttl : 0;
   return { name: normName(a.name), type: typeName(String(a.type)), ttl, data: answerData(a) };
 }
 
-function answerData(a: dnsPacket.Answer): string {
+function answerData(a: Answer): string {
   switch (a.type) {
     case 'A':
     case 'AAAA':

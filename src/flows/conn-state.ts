@@ -62,6 +62,7 @@ export function addHistory(f: Flow, dir: number, letter: number): void {
 }
 
 function addHistoryAt(c: Int32Array, o: number, dir: number, letter: number): void {
+  if (letter < 0) return;
   const idx = dir * PER_DIR + letter;
   const bit = 1 << idx;
   const seen = c[o + 1];
@@ -79,21 +80,48 @@ function addHistoryAt(c: Int32Array, o: number, dir: number, letter: number): vo
 export function trackTcpConn(words: FlowWords, at: number, dir: number, flags: number, payloadLen: number, window: number): void {
   const c = words.conn;
   const o = at * CONN_WORDS;
-  const syn = (flags & TCP_SYN) !== 0;
-  const fin = (flags & TCP_FIN) !== 0;
-  const rst = (flags & TCP_RST) !== 0;
-  const controls = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0);
-  if (controls > 1) addHistoryAt(c, o, dir, fin && rst ? H_FINRST : H_MULTI);
-  else if (syn) addHistoryAt(c, o, dir, (flags & TCP_ACK) !== 0 ? H_SYNACK : H_SYN);
-  else if (fin) addHistoryAt(c, o, dir, H_FIN);
-  else if (rst) addHistoryAt(c, o, dir, H_RST);
-  else if (payloadLen > 0) addHistoryAt(c, o, dir, H_DATA);
-  else if ((flags & TCP_ACK) !== 0) addHistoryAt(c, o, dir, H_ACK);
+  const key = controlKey(flags);
+  // The letter by table, not by a chain of tests: a test first passed after V8 had compiled
+  // this code (an import's first FIN) threw away the flow table's compiled per-packet code.
+  addHistoryAt(c, o, dir, LETTER_BY_KEY[key | (payloadLen > 0 ? WITH_PAYLOAD : 0)]);
   // A zero window matters only while the sender may still receive: not with or after its RST,
   // nor once the peer has closed (Zeek's rule).
-  if (window === 0 && !rst && stateOf(c[o], dir) !== RESET && stateOf(c[o], 1 - dir) !== CLOSED) addHistoryAt(c, o, dir, H_ZEROWIN);
-  c[o] = nextEndpoints(c[o], dir, flags, payloadLen);
+  if (window === 0 && (flags & TCP_RST) === 0 && stateOf(c[o], dir) !== RESET && stateOf(c[o], 1 - dir) !== CLOSED) {
+    addHistoryAt(c, o, dir, H_ZEROWIN);
+  }
+  const w = c[o];
+  // Without SYN, FIN or RST a packet moves its sender's endpoint only out of INACTIVE
+  // (nextEndpoints): most packets of a flow end here.
+  if ((key & (KEY_SYN | KEY_FIN | KEY_RST)) === 0 && stateOf(w, dir) !== INACTIVE) return;
+  c[o] = nextEndpoints(w, dir, flags, payloadLen);
 }
+
+/** A packet's TCP control flags as 0..15 (KEY_*). */
+export function controlKey(flags: number): number {
+  return (flags & (TCP_FIN | TCP_SYN | TCP_RST)) | ((flags & TCP_ACK) >> 1);
+}
+export const KEY_FIN = TCP_FIN;
+export const KEY_SYN = TCP_SYN;
+export const KEY_RST = TCP_RST;
+export const KEY_ACK = TCP_ACK >> 1;
+const WITH_PAYLOAD = 16;
+
+/** The history letter of a TCP packet (-1: none): its control flags' letter, else data's, else a pure ACK's. */
+function letterOf(key: number, payload: boolean): number {
+  const syn = (key & KEY_SYN) !== 0;
+  const fin = (key & KEY_FIN) !== 0;
+  const rst = (key & KEY_RST) !== 0;
+  const controls = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0);
+  if (controls > 1) return fin && rst ? H_FINRST : H_MULTI;
+  if (syn) return (key & KEY_ACK) !== 0 ? H_SYNACK : H_SYN;
+  if (fin) return H_FIN;
+  if (rst) return H_RST;
+  if (payload) return H_DATA;
+  return (key & KEY_ACK) !== 0 ? H_ACK : -1;
+}
+
+/** letterOf for every control key, without payload (0..15) and with it (16..31). */
+const LETTER_BY_KEY = Int8Array.from({ length: 2 * WITH_PAYLOAD }, (_, i) => letterOf(i & 15, i >= WITH_PAYLOAD));
 
 /** One packet of a non-TCP flow: 'd' when it carries payload (as Zeek's UDP history). */
 export function trackOtherConn(f: Flow, dir: number, payloadLen: number): void {

@@ -1,6 +1,8 @@
 import type { Packet } from '../capture/packet.js';
 import { IPPROTO, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Decoded } from '../decode/decoded.js';
-import { trackOtherConn, trackOtherConnAt, trackTcpConn } from './conn-state.js';
+import {
+  controlKey, KEY_ACK, KEY_FIN, KEY_RST, KEY_SYN, trackOtherConn, trackOtherConnAt, trackTcpConn,
+} from './conn-state.js';
 import { bareSynSeq, trackBareSyn } from './tcp-loss.js';
 import {
   CONN_WORDS, DIR_IN, DIR_OUT, LOSS_WORDS, newFlowWords, TCP_STATE_ESTABLISHED, TCP_STATE_FIN_IN, TCP_STATE_FIN_OUT, TCP_STATE_RST_IN,
@@ -150,7 +152,13 @@ export interface FlowTable {
   flows(): IterableIterator<Flow>;
 }
 
-/** Each flow sits in one idle list, ordered by last packet: expiry pops from the head. */
+/**
+ * Each flow sits in one idle list, ordered by last packet: expiry pops from the head. List `l`'s
+ * head and tail are the next and previous of record `cap + l` (a sentinel past the slots' records):
+ * a circular list, so linking and unlinking a flow has no "first" or "last" case. Such a case
+ * first met after V8 had compiled the per-packet code (a flow moved while at a list's head: the
+ * import's first answered flows) threw that code away and compiled it again.
+ */
 const LIST_TCP = 0;
 const LIST_UDP = 1;
 const LIST_OTHER = 2;
@@ -213,14 +221,16 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
   let cap = 16;
   while (cap < Math.min(opts.initialCapacity ?? 1024, maxFlows)) cap *= 2;
   let slots: (Flow | null)[] = new Array<Flow | null>(cap).fill(null);
-  let rec = new Int32Array(cap * REC);
+  let rec = new Int32Array((cap + LIST_COUNT) * REC);
   // Open flows' per-packet TCP numbers, a row per slot (Flow.words); grow() swaps in bigger
   // arrays on this same object, which every open flow refers to.
   const tcpRows = newFlowWords(cap);
   let index = new Int32Array(cap * 4);
   let mask = cap * 2 - 1;
-  const heads = new Int32Array(LIST_COUNT).fill(-1);
-  const tails = new Int32Array(LIST_COUNT).fill(-1);
+  for (let l = 0; l < LIST_COUNT; l++) {
+    rec[(cap + l) * REC + R_NEXT] = cap + l;
+    rec[(cap + l) * REC + R_PREV] = cap + l;
+  }
   let freeHead = -1;
   let used = 0;        // slots ever handed out (high-water mark)
   let count = 0;
@@ -421,7 +431,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
       trackTcpConn(tcpRows, s, dir, d.tcpFlags, d.payloadWireLen, d.tcpWindow);
       if (tcpDone(f.tcpState)) list = LIST_TCP_DONE;
     } else trackOtherConn(f, dir, d.payloadWireLen);
-    if (tails[list] !== s) {
+    if (rec[(cap + list) * REC + R_PREV] !== s) {
       unlink(s);
       append(s, list);
     }
@@ -517,7 +527,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     else trackOtherConnAt(tcpRows, s, DIR_OUT, d.payloadWireLen);
     let list = rec[r + R_LIST];
     if (list === LIST_HALF_OPEN && packets > HALF_OPEN_MAX_PACKETS) list = protoList(d.proto);
-    if (tails[list] !== s) {
+    if (rec[(cap + list) * REC + R_PREV] !== s) {
       unlink(s);
       append(s, list);
     }
@@ -601,7 +611,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     let closed = 0;
     for (let l = 0; l < LIST_COUNT; l++) {
       const t = timeouts[l];
-      for (let s = heads[l]; s >= 0; s = heads[l]) {
+      for (let s = headOf(l); s >= 0; s = headOf(l)) {
         if (nowUs - lastSeenOf(s) <= t) break;
         if (l === LIST_HALF_OPEN) early.halfOpenTimeout++;
         closeSlot(s);
@@ -616,12 +626,12 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
    * least recently active (each idle list is ordered by last packet, so that is a list head).
    */
   function evictOne(): void {
-    let s = heads[LIST_HALF_OPEN];
+    let s = headOf(LIST_HALF_OPEN);
     if (s >= 0) early.evictedHalfOpen++;
-    else if ((s = heads[LIST_TCP_DONE]) >= 0) early.evictedFinished++;
+    else if ((s = headOf(LIST_TCP_DONE)) >= 0) early.evictedFinished++;
     else {
       for (const l of ACTIVE_LISTS) {
-        const h = heads[l];
+        const h = headOf(l);
         if (h >= 0 && (s < 0 || lastSeenOf(h) < lastSeenOf(s))) s = h;
       }
       early.evictedActive++;
@@ -703,22 +713,39 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
 
   // --- slots and idle lists ---
 
+  /**
+   * A freed slot, else the next unused one. Every slot is taken off the free list: a new one is put
+   * there first. With a path of its own, the first freed slot handed out (a capture's first closed
+   * flow, long after V8 compiled the code that makes flows) threw that code away.
+   */
   function allocSlot(): number {
-    if (freeHead >= 0) {
-      const s = freeHead;
-      freeHead = rec[s * REC + R_NEXT];
-      return s;
+    if (freeHead < 0) {
+      if (used === cap) grow();
+      rec[used * REC + R_NEXT] = -1;
+      freeHead = used++;
     }
-    if (used === cap) grow();
-    return used++;
+    const s = freeHead;
+    freeHead = rec[s * REC + R_NEXT];
+    return s;
   }
 
   function grow(): void {
     const newCap = cap * 2;
     slots = slots.concat(new Array<Flow | null>(cap).fill(null));
     standIns = standIns.concat(new Array<WeakRef<Flow> | undefined>(cap).fill(undefined));
-    const bigger = new Int32Array(newCap * REC);
-    bigger.set(rec);
+    const bigger = new Int32Array((newCap + LIST_COUNT) * REC);
+    bigger.set(rec.subarray(0, cap * REC));
+    // The sentinels move past the new slots: their records, and their neighbours' links to them.
+    for (let l = 0; l < LIST_COUNT; l++) {
+      const from = cap + l;
+      const to = newCap + l;
+      const next = rec[from * REC + R_NEXT];
+      const prev = rec[from * REC + R_PREV];
+      bigger[to * REC + R_NEXT] = next === from ? to : next;
+      bigger[to * REC + R_PREV] = prev === from ? to : prev;
+      if (next !== from) bigger[next * REC + R_PREV] = to;
+      if (prev !== from) bigger[prev * REC + R_NEXT] = to;
+    }
     rec = bigger;
     const conn = new Int32Array(newCap * CONN_WORDS);
     conn.set(tcpRows.conn);
@@ -735,26 +762,30 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     for (let s = 0; s < used; s++) if (inUse(s)) indexInsert(s, rec[s * REC + R_HASH]);
   }
 
+  /** The oldest flow of a list, or -1 when it is empty. */
+  function headOf(list: number): number {
+    const h = rec[(cap + list) * REC + R_NEXT];
+    return h === cap + list ? -1 : h;
+  }
+
+  /** Links slot s in as list's tail (its sentinel's previous). */
   function append(s: number, list: number): void {
     const r = s * REC;
-    const t = tails[list];
+    const end = cap + list;
+    const t = rec[end * REC + R_PREV];
     rec[r + R_LIST] = list;
     rec[r + R_PREV] = t;
-    rec[r + R_NEXT] = -1;
-    if (t >= 0) rec[t * REC + R_NEXT] = s;
-    else heads[list] = s;
-    tails[list] = s;
+    rec[r + R_NEXT] = end;
+    rec[t * REC + R_NEXT] = s;
+    rec[end * REC + R_PREV] = s;
   }
 
   function unlink(s: number): void {
     const r = s * REC;
-    const list = rec[r + R_LIST];
     const p = rec[r + R_PREV];
     const n = rec[r + R_NEXT];
-    if (p >= 0) rec[p * REC + R_NEXT] = n;
-    else heads[list] = n;
-    if (n >= 0) rec[n * REC + R_PREV] = p;
-    else tails[list] = p;
+    rec[p * REC + R_NEXT] = n;
+    rec[n * REC + R_PREV] = p;
   }
 
   // --- the hash index ---
@@ -888,7 +919,19 @@ function pickInitiator(d: Decoded, sport: number, dport: number): [boolean, Flow
   return [false, 'first-packet'];
 }
 
+/**
+ * Flow.tcpState after a packet, by table: `state` with the bits the packet's direction and control
+ * flags add, and ESTABLISHED when they add it once a SYN-ACK was seen (tcpStateRule). A test of
+ * a flag first passed after V8 compiled the per-packet code (an import's first FIN) threw that
+ * code away; a table read has no such case.
+ */
 function nextTcpState(state: number, dir: number, flags: number): number {
+  const i = dir * 16 + controlKey(flags);
+  return state | TCP_STATE_ADDS[i] | (TCP_STATE_ESTABLISHES[i] & ((state & TCP_STATE_SYNACK) !== 0 ? -1 : 0));
+}
+
+/** The rule nextTcpState's tables are made of. */
+function tcpStateRule(state: number, dir: number, flags: number): number {
   const syn = (flags & TCP_SYN) !== 0;
   const ack = (flags & TCP_ACK) !== 0;
   if (dir === DIR_OUT) {
@@ -902,6 +945,16 @@ function nextTcpState(state: number, dir: number, flags: number): number {
     if ((flags & TCP_RST) !== 0) state |= TCP_STATE_RST_IN;
   }
   return state;
+}
+
+/** Per direction (DIR_OUT 0, DIR_IN 1) and control key (conn-state.ts controlKey): the bits a packet adds... */
+const TCP_STATE_ADDS = Int32Array.from({ length: 32 }, (_, i) => tcpStateRule(0, i >> 4, flagsOfKey(i & 15)));
+/** ...and ESTABLISHED when it adds that once the SYN-ACK was seen. */
+const TCP_STATE_ESTABLISHES = Int32Array.from({ length: 32 },
+  (_, i) => tcpStateRule(TCP_STATE_SYNACK, i >> 4, flagsOfKey(i & 15)) & TCP_STATE_ESTABLISHED);
+
+function flagsOfKey(key: number): number {
+  return (key & (KEY_FIN | KEY_SYN | KEY_RST)) | ((key & KEY_ACK) !== 0 ? TCP_ACK : 0);
 }
 
 const ACTIVE_LISTS = [LIST_TCP, LIST_UDP, LIST_OTHER];

@@ -115,14 +115,20 @@ function noteData(f: Flow, s: Float64Array, b: number, dir: number, start: numbe
 function noteAck(f: Flow, s: Float64Array, b: number, dir: number, ack: number): void {
   const o = b + dir * HOT;
   if (s[o + SEEN] === 0) return; // nothing of that direction seen: no baseline to judge by
+  // Each test below is made for every ack, also one that acknowledges nothing new (a handshake's,
+  // a duplicate: the common case, which returned first): such acks come first in a capture, and
+  // the tests then have run before V8 compiles the per-packet code, which the first ack of data
+  // threw away when they had not. Such an ack moves nothing.
   const to = s[o + ACKED_TO];
-  if (ack === to) return; // the common case: a duplicate or window-update ack
-  if (after(ack, to) && dist(to, ack) < MAX_JUMP) {
-    s[o + ACKED] += dist(to, ack);
-    s[o + ACKED_TO] = ack;
-  }
+  const ahead = dist(to, ack);
+  const near = ahead < MAX_JUMP;
+  const step = after(ack, to) && near ? ahead : 0;
+  s[o + ACKED] += step;
+  s[o + ACKED_TO] = step > 0 ? ack : to;
   const next = s[o + NEXT];
-  if (!after(ack, next) || dist(next, ack) >= MAX_JUMP) return;
+  const beyond = after(ack, next);
+  const farBeyond = dist(next, ack) >= MAX_JUMP;
+  if (ack === to || !beyond || farBeyond) return;
   const c = holesOf(f);
   const co = dir * COLD;
   const missed = dist(next, ack) - (c[co + NR] > 0 ? coveredBelow(c, co, ack) : 0);

@@ -32,22 +32,29 @@ function traceOf(lines: string[], fn: string) {
   };
 }
 
+/** One import of a generated 100,000-packet capture under V8's trace (made once, read by each test). */
+let traced: string[] | undefined;
+function tracedImport(): string[] {
+  if (traced !== undefined) return traced;
+  const file = join(dir, 'gen.pcap');
+  const w = createPcapWriter(file, { linktype: 1, snaplen: 262144 });
+  generate(w, { packets: 100_000, flows: 5_000 });
+  w.close();
+  const r = spawnSync(process.execPath, [
+    '--no-concurrent-recompilation', '--trace-opt', '--trace-deopt',
+    join(import.meta.dirname, '..', '..', 'bin', 'ollama-audit.js'), 'import', file, '--db', join(dir, 'x.db'), '--json',
+  ], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  expect(r.status, r.stderr).toBe(0);
+  // The import itself ran: its summary is in the output (between V8's lines).
+  expect(r.stdout).toContain('"flows": 5000');
+  traced = r.stdout.split('\n');
+  return traced;
+}
+
 // Read from bin/ollama-audit.js's dist/, under V8 11's trace format and compile decisions.
 describeNeeding(['dist', 'v8-11'], 'an import compiles the code that hands flows to its writer thread once', () => {
   it('a 100,000-packet import: the row loop and the packing are never thrown away, the INSERT loop not for a path it had not run', () => {
-    const file = join(dir, 'gen.pcap');
-    const w = createPcapWriter(file, { linktype: 1, snaplen: 262144 });
-    generate(w, { packets: 100_000, flows: 5_000 });
-    w.close();
-    const r = spawnSync(process.execPath, [
-      '--no-concurrent-recompilation', '--trace-opt', '--trace-deopt',
-      join(import.meta.dirname, '..', '..', 'bin', 'ollama-audit.js'), 'import', file, '--db', join(dir, 'x.db'), '--json',
-    ], { encoding: 'utf8', maxBuffer: 1 << 28 });
-    expect(r.status, r.stderr).toBe(0);
-    const lines = r.stdout.split('\n');
-    // The import itself ran: its summary is in the output (between V8's lines).
-    expect(r.stdout).toContain('"flows": 5000');
-
+    const lines = tracedImport();
     const unpack = traceOf(lines, 'unpackFlowRows');
     expect(unpack.compiles).toBe(1);
     expect(unpack.deopts).toEqual([]);
@@ -60,5 +67,31 @@ describeNeeding(['dist', 'v8-11'], 'an import compiles the code that hands flows
     expect(insert.compiles).toBeGreaterThan(0);
     // What is left: row lists of two array kinds (built here, and deserialized from messages).
     expect(insert.deopts.filter((reason) => reason !== 'wrong map')).toEqual([]);
+  }, 60_000);
+});
+
+describeNeeding(['dist', 'v8-11'], 'an import compiles no more on its capture thread than its packets need', () => {
+  it("Node's CommonJS lexer is not compiled: no CommonJS module the import loads is lexed for named exports", () => {
+    // An ES module importing a CommonJS one makes Node lex its source (cjs-module-lexer's
+    // parseSource); dns-packet's 45 KB made V8 compile the lexer three times an import, about a
+    // tenth of the capture thread's instructions (bench/RESULTS.md, Import, ninth session).
+    expect(traceOf(tracedImport(), 'parseSource').compiles).toBe(0);
+  }, 60_000);
+
+  it("the flow table's count of a known flow's packet is compiled once, and no new flow's count thrown away", () => {
+    // Each path of it first taken after V8 had compiled it (a flow moved at a list's head, the
+    // first data, the first FIN) threw the compiled code away: count1 was compiled 5 times an
+    // import, createBare and nextTcpState twice. Lists with sentinels and tables for the TCP
+    // state and history letters leave no such path (src/flows/flow-table.ts, conn-state.ts).
+    const lines = tracedImport();
+    const count1 = traceOf(lines, 'count1');
+    expect(count1.compiles).toBe(1);
+    expect(count1.deopts).toEqual([]);
+    expect(traceOf(lines, 'createBare').deopts).toEqual([]);
+    expect(traceOf(lines, 'nextTcpState').deopts).toEqual([]);
+    // The ingest's packet(), with the flow table's count and the TCP loss tracking inlined: thrown
+    // away once, at the capture's first packet of a known flow (a path no packet before it took);
+    // no longer also at the first ack of data (src/flows/tcp-loss.ts noteAck): 3 compiles before.
+    expect(traceOf(lines, 'packet').compiles).toBeLessThanOrEqual(2);
   }, 60_000);
 });
