@@ -63,6 +63,8 @@ const HOST = [
   'test/attribution/procfs-netns.test.ts',
   'test/exposure/exposure-exit.test.ts',
   'test/live/evidence-dir.test.ts',
+  // A capture on lo through the real addon with its patch marker hidden.
+  'test/live/unpatched-cap.test.ts',
   // Two daemons capturing the host's lo.
   'test/store/live-writer.test.ts',
   'test/text/hostile-environ.test.ts',
