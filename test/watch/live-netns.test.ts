@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeNeeding, itNeeding } from '../helpers/needs.js';
 import { tmuxServer } from '../helpers/tmux.js';
-import { CDN_HOST, INTERNET_NEEDS, REPO, buildInternet, inHost, pullViaApi, teardownInternet, type Internet } from '../live/e2e/netns.js';
+import { CDN_HOST, INTERNET_NEEDS, REPO, buildInternet, inHost, ollamaSocketsClosed, pullViaApi, teardownInternet, type Internet } from '../live/e2e/netns.js';
 
 const PREFIX = 'oawt-';
 const BLOB_BYTES = 2 * 1024 * 1024;
@@ -84,6 +84,9 @@ describeNeeding([...INTERNET_NEEDS, 'cap', 'dist', 'curl'], 'watch capturing in-
       await waitPane(/^\[LIVE\] .*session \d+ │ live /m, 'the LIVE header');
       // (Not SILENT here: the first test's pull left connections of the fake ollama that close now, off-host, RST.)
       await waitPane(/^(SILENT for|TRAFFIC: )/m, 'the banner');
+      // A pull within 2 s of the first test's would reuse its kept-alive connections: no TLS
+      // handshake, so no SNI naming the CDN for this capture (seen once: TRAFFIC to its address).
+      await ollamaSocketsClosed(net);
       const pull = await pullViaApi(net, { model: 'llama3' });
       await pull.done;
       const text = await waitPane(new RegExp(`^TRAFFIC: \\d+ flow\\(s\\) to ${CDN_HOST.replace(/\./g, '\\.')}`, 'm'), 'TRAFFIC naming the CDN');

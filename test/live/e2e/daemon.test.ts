@@ -21,7 +21,7 @@ import { describeNeeding } from '../../helpers/needs.js';
 import { tsharkColumns } from '../../helpers/tshark.js';
 import {
   ADDR, CDN_HOST, DAEMON_START, INTERNET_NEEDS, THINK_PORT, buildInternet, inHost, pullViaApi, readSocketLog, sh,
-  startDaemon, startKid, teardownInternet, waitForMethod, type Internet, type Kid, type SocketLogEntry,
+  ollamaSocketsClosed, startDaemon, startKid, teardownInternet, waitForMethod, type Internet, type Kid, type SocketLogEntry,
 } from './netns.js';
 
 /** Namespaces oae2e-host and oae2e-inet (netns.ts). */
@@ -163,10 +163,7 @@ describeNeeding(NEEDS, 'daemon end to end in network namespaces', () => {
       s.burstPid = burst.pid;
 
       // Let the keep-alive connections to registry and CDN close (the servers' keepAliveTimeout is 2 s).
-      await waitUntil('registry and CDN sockets to close', () => {
-        const log = readSocketLog(net.ollamaLog).slice(logFrom);
-        return log.filter((e) => e.event === 'connect').length === log.filter((e) => e.event === 'close').length;
-      });
+      await ollamaSocketsClosed(net);
       await sleep(300);
       const t0 = performance.now();
       s.daemon.proc.kill('SIGINT');

@@ -295,3 +295,18 @@ export async function waitForMethod(db: string, method: string, timeoutMs = 30_0
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/**
+ * Waits until every outbound socket the fake ollama opened has closed (its socket log has a close
+ * for each connect): its HTTPS agent keeps connections alive for the servers' keepAliveTimeout (2 s),
+ * and a pull started before then reuses them, with no handshake (no SNI) for a new capture to see.
+ */
+export async function ollamaSocketsClosed(net: Pick<Internet, 'ollamaLog'>, timeoutMs = 15_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const log = readSocketLog(net.ollamaLog);
+    if (log.filter((e) => e.event === 'connect').length === log.filter((e) => e.event === 'close').length) return;
+    if (Date.now() > until) throw new Error(`the fake ollama's sockets were still open after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
