@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeNeeding } from '../../helpers/needs.js';
-import { REPO, finished, inHost, namesFor, sh, startDaemon, teardownInternet } from './netns.js';
+import { REPO, finished, inHost, namesFor, daemonThrough, sh, teardownInternet } from './netns.js';
 import { filesUnder } from '../../helpers/files-under.js';
 
 const PREFIX = 'oamd';
@@ -34,7 +34,7 @@ let work: string;
 let db: Database.Database;
 let claimsText: string;
 
-describeNeeding(['root', 'curl', 'openssl'], 'model names through the live daemon (namespace oamdhost)', () => {
+describeNeeding(['root', 'cap', 'dist', 'curl', 'openssl'], 'model names through the live daemon (namespace oamdhost)', () => {
   beforeAll(async () => {
     teardownInternet(PREFIX); // a namespace a killed earlier run left behind
     dir = mkdtempSync(join(tmpdir(), 'oamd-'));
@@ -53,8 +53,7 @@ describeNeeding(['root', 'curl', 'openssl'], 'model names through the live daemo
       work = join(dir, 'work');
       mkdirSync(work);
       const dbPath = join(work, 'audit.db');
-      const daemon = await startDaemon(NET, ['--db', dbPath, '-i', 'lo', '--evidence', 'full', '--evidence-dir', join(work, 'evidence')]);
-      try {
+      await daemonThrough(NET, ['--db', dbPath, '-i', 'lo', '--evidence', 'full', '--evidence-dir', join(work, 'evidence')], async () => {
         for (const [i, r] of REQUESTS.entries()) {
           const file = join(dir, `body-${i}.json`); // outside `work`, whose every file is searched
           writeFileSync(file, JSON.stringify(r.body));
@@ -64,12 +63,7 @@ describeNeeding(['root', 'curl', 'openssl'], 'model names through the live daemo
         // Two flushes (one a second), then copy the store as it is on disk while the daemon runs.
         await new Promise((r) => setTimeout(r, 2200));
         for (const suffix of ['', '-wal', '-shm']) if (existsSync(dbPath + suffix)) copyFileSync(dbPath + suffix, join(work, `live-copy.db${suffix}`));
-        daemon.proc.kill('SIGINT');
-        const e = await daemon.exited;
-        if (e.code !== 0) throw new Error(`daemon exit ${e.code ?? e.signal}: ${daemon.stderr()}`);
-      } finally {
-        if (daemon.proc.exitCode === null && daemon.proc.signalCode === null) daemon.proc.kill('SIGKILL');
-      }
+      });
       claimsText = execFileSync(process.execPath, [join(REPO, 'bin/ollama-audit.js'), 'claims', '--db', dbPath], { encoding: 'utf8' });
       db = new Database(dbPath, { readonly: true });
     } catch (err) {

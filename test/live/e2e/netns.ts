@@ -269,6 +269,22 @@ export async function pullViaApi(net: Names, body: object): Promise<{ curl: Kid;
 
 export const DAEMON_START = /capturing on/;
 
+/**
+ * Runs `during` with `ollama-audit daemon` capturing in the host namespace, then stops it with
+ * SIGINT and requires exit 0; a daemon still running after a failure on the way is killed.
+ */
+export async function daemonThrough(net: Names, args: string[], during: () => Promise<void>): Promise<void> {
+  const daemon = await startDaemon(net, args);
+  try {
+    await during();
+    daemon.proc.kill('SIGINT');
+    const e = await daemon.exited;
+    if (e.code !== 0) throw new Error(`daemon exit ${e.code ?? e.signal}: ${daemon.stderr()}`);
+  } finally {
+    if (daemon.proc.exitCode === null && daemon.proc.signalCode === null) daemon.proc.kill('SIGKILL');
+  }
+}
+
 /** Starts `ollama-audit daemon` in the host namespace; resolves once its start line is out. */
 export async function startDaemon(net: Names, args: string[]): Promise<Kid> {
   const d = inHost(net, process.execPath, [join(REPO, 'bin/ollama-audit.js'), 'daemon', ...args]);

@@ -102,7 +102,7 @@ function hits(r: Run, needle: string): string[] {
   return filesUnder(r.work).filter((f) => readFileSync(f).includes(needle));
 }
 
-describeNeeding(['root', 'tshark', 'curl'], 'no prompt in the store, WAL, evidence or reports (daemon --evidence full, in namespace oapvhost)', () => {
+describeNeeding(['root', 'cap', 'dist', 'tshark', 'curl'], 'no prompt in the store, WAL, evidence or reports (daemon --evidence full, in namespace oapvhost)', () => {
   let plain: Run;
   let kept: Run;
 

@@ -21,7 +21,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeNeeding } from '../../helpers/needs.js';
 import { filesUnder } from '../../helpers/files-under.js';
 import { tsharkFields, type FieldRow } from '../../helpers/tshark.js';
-import { finished, inHost, namesFor, sh, startDaemon, teardownInternet } from './netns.js';
+import { finished, inHost, namesFor, daemonThrough, sh, teardownInternet } from './netns.js';
 
 const PREFIX = 'oarn';
 const NET = namesFor(PREFIX);
@@ -40,7 +40,7 @@ let dir: string;
 let db: Database.Database;
 let frames: FieldRow[];
 
-describeNeeding(['root', 'curl', 'tshark'], 'packets cut by --snaplen (namespace oarnhost)', () => {
+describeNeeding(['root', 'cap', 'dist', 'curl', 'tshark'], 'packets cut by --snaplen (namespace oarnhost)', () => {
   beforeAll(async () => {
     teardownInternet(PREFIX);
     dir = mkdtempSync(join(tmpdir(), 'oarn-'));
@@ -51,8 +51,7 @@ describeNeeding(['root', 'curl', 'tshark'], 'packets cut by --snaplen (namespace
       await server.waitFor(/api ready/);
       const dbPath = join(dir, 'audit.db');
       const evidence = join(dir, 'evidence');
-      const daemon = await startDaemon(NET, ['--db', dbPath, '-i', 'lo', '--snaplen', String(SNAPLEN), '--evidence', 'full', '--evidence-dir', evidence]);
-      try {
+      await daemonThrough(NET, ['--db', dbPath, '-i', 'lo', '--snaplen', String(SNAPLEN), '--evidence', 'full', '--evidence-dir', evidence], async () => {
         for (const [i, r] of REQUESTS.entries()) {
           const file = join(dir, `body-${i}.json`);
           writeFileSync(file, JSON.stringify(r.body));
@@ -60,12 +59,7 @@ describeNeeding(['root', 'curl', 'tshark'], 'packets cut by --snaplen (namespace
           expect(JSON.parse(answer)).toEqual({ done: true });
         }
         await new Promise((r) => setTimeout(r, 1500));
-        daemon.proc.kill('SIGINT');
-        const e = await daemon.exited;
-        if (e.code !== 0) throw new Error(`daemon exit ${e.code ?? e.signal}: ${daemon.stderr()}`);
-      } finally {
-        if (daemon.proc.exitCode === null && daemon.proc.signalCode === null) daemon.proc.kill('SIGKILL');
-      }
+      });
       db = new Database(dbPath, { readonly: true });
       const segments = filesUnder(evidence).filter((f) => f.endsWith('.pcapng'));
       expect(segments.length).toBeGreaterThan(0);
