@@ -160,10 +160,9 @@ function main() {
   const nodedir = !process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'node.h')) ? [`--nodedir=${prefix}`] : [];
   const r = spawnSync(cmd[0], [...cmd.slice(1), 'rebuild', ...nodedir, '-C', dir], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   if (r.status !== 0 || !builtWithPatch(dir)) {
-    if (!existsSync(addon)) {
-      mkdirSync(dirname(addon), { recursive: true });
-      writeFileSync(addon, kept);
-    }
+    // Whatever the failed rebuild left (nothing, or an addon that does not load): the old one back.
+    mkdirSync(dirname(addon), { recursive: true });
+    writeFileSync(addon, kept);
     const detail = (r.error?.message ?? r.stderr ?? '').trim().split('\n').slice(-1)[0];
     say(`cap could not be rebuilt with the snaplen patch (${detail || `exit ${r.status}`}): live capture needs libpcap-dev, python3, make and g++; retry with npm run build:native`);
     return 0;
