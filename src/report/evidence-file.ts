@@ -31,7 +31,7 @@ const SNAPLEN = 262144;
 
 export function evidencePolicyText(apiPorts: readonly number[]): string {
   return `Ollama API ports (${apiPorts.join(', ')}) and runner connections: request and response heads only, bodies cut; ` +
-    `other flows: whole packets for the first ${HEAD_BYTES / 1024} KiB of payload each way, then headers only. ` +
+    `other flows: whole packets (as far as the capture's snapshot length kept them) for the first ${HEAD_BYTES / 1024} KiB of payload each way, then headers only. ` +
     'Packet comments keep the PID and Cmd lines only.';
 }
 
