@@ -9,6 +9,9 @@
 // held. delivered = packets the ring held; delivered + drops = K (the kernel's own counters).
 // RING_SNAPLEN=65535,4008 repeats each run per snapshot length (default: the capture's default,
 // DEFAULTS.snaplen; 65535 gives cap 0.2.1's fixed frames back, for a before/after in one run).
+// RING_TIMEOUT=0,50 repeats each run per buffer timeout (default: DEFAULTS.captureBufferTimeoutMs, a
+// TPACKET_V3 ring with cap patched to level 2; 0 = immediate mode, the TPACKET_V2 ring of level 1).
+// RING_PAYLOAD=1472 sends datagrams of that payload instead of 64 bytes (1472: full 1514-byte frames).
 // Also printed: VmRSS after the ring was read (only the ring pages the process touched count) and
 // MemFree before/after open (the kernel's allocation of the ring; noisy on a shared machine).
 import { spawnSync } from 'node:child_process';
@@ -21,6 +24,7 @@ const NS = process.env.RING_NS ?? 'oarg-ring';
 const [sizesArg = '32,128', kArg = '20000'] = process.argv.slice(2);
 const K = Number(process.env.RING_K ?? kArg);
 const PORT = 40999;
+const PAYLOAD = Number(process.env.RING_PAYLOAD ?? 64);
 
 function sh(cmd) {
   const r = spawnSync('/bin/sh', ['-c', cmd], { encoding: 'utf8' });
@@ -29,7 +33,7 @@ function sh(cmd) {
 }
 
 function sender(ns, dst, k) {
-  const code = `import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nb=b'r'*64\nfor i in range(${k}): s.sendto(b,('${dst}',${PORT}))`;
+  const code = `import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nb=b'r'*${PAYLOAD}\nfor i in range(${k}): s.sendto(b,('${dst}',${PORT}))`;
   return ['ip', ['netns', 'exec', ns, 'python3', '-c', code]];
 }
 
@@ -39,10 +43,11 @@ const vmRss = () => status('VmRSS');
 
 async function inner() {
   const { openLiveCapture } = await import(join(root, 'dist/capture/live-capture.js'));
-  const [device, label, mib, snap] = process.argv.slice(3);
+  const [device, label, mib, snap, tmo] = process.argv.slice(3);
   const snaplen = snap === 'default' ? undefined : Number(snap);
+  const bufferTimeoutMs = tmo === 'default' ? undefined : Number(tmo);
   const free0 = meminfo('MemFree');
-  const cap = openLiveCapture({ interfaces: [device], filter: `udp and dst port ${PORT}`, bufferBytes: Number(mib) * 1024 * 1024, snaplen });
+  const cap = openLiveCapture({ interfaces: [device], filter: `udp and dst port ${PORT}`, bufferBytes: Number(mib) * 1024 * 1024, snaplen, bufferTimeoutMs });
   const free1 = meminfo('MemFree');
   let n = 0;
   cap.start(() => { n++; });
@@ -56,7 +61,7 @@ async function inner() {
   const kinds = { rssAnonKiB: status('RssAnon'), rssFileKiB: status('RssFile'), rssShmemKiB: status('RssShmem') };
   cap.stop();
   const st = cap.stats().interfaces[0];
-  console.log(JSON.stringify({ label, mib: Number(mib), snaplen: cap.interfaces[0].snaplen, sent: K, delivered: st.delivered, drops: st.kernelDrops, kernelPackets: st.kernelPackets,
+  console.log(JSON.stringify({ label, mib: Number(mib), snaplen: cap.interfaces[0].snaplen, timeoutMs: tmo, payload: PAYLOAD, sent: K, delivered: st.delivered, drops: st.kernelDrops, kernelPackets: st.kernelPackets,
     rssBeforeKiB: rss0, rssAfterKiB: rss1, ...kinds, memFreeDropKiB: free0 - free1 }));
 }
 
@@ -94,11 +99,13 @@ else {
       if (label === 'veth, offloads off') sh(`ip netns exec ${D} ethtool -K ${D}0 tso off gso off gro off`);
       const offload = sh(`ip netns exec ${D} ethtool -k ${device === 'any' ? `${D}0` : device} | grep -E '^(tcp-segmentation-offload|generic-segmentation-offload|generic-receive-offload):' | tr -s '\\n' ' '`);
       console.log(`# ${label}: ${offload}`);
-      for (const snap of (process.env.RING_SNAPLEN ?? 'default').split(',')) {
-        for (const mib of sizesArg.split(',')) {
-          const r = spawnSync('ip', ['netns', 'exec', D, process.execPath, fileURLToPath(import.meta.url), 'inner', device, label, mib, snap], { encoding: 'utf8', env: { ...process.env, RING_NS: NS, RING_K: String(K) } });
-          process.stdout.write(r.stdout);
-          if (r.status !== 0) process.stdout.write(r.stderr);
+      for (const tmo of (process.env.RING_TIMEOUT ?? 'default').split(',')) {
+        for (const snap of (process.env.RING_SNAPLEN ?? 'default').split(',')) {
+          for (const mib of sizesArg.split(',')) {
+            const r = spawnSync('ip', ['netns', 'exec', D, process.execPath, fileURLToPath(import.meta.url), 'inner', device, label, mib, snap, tmo], { encoding: 'utf8', env: { ...process.env, RING_NS: NS, RING_K: String(K) } });
+            process.stdout.write(r.stdout);
+            if (r.status !== 0) process.stdout.write(r.stderr);
+          }
         }
       }
     }

@@ -41,6 +41,15 @@ export const DEFAULTS = Object.freeze({
    * "ninth session, branch ring2").
    */
   captureBufferBytes: 64 * 1024 * 1024,
+  /**
+   * libpcap's buffer timeout for the TPACKET_V3 ring (cap patched to level 2, native/cap-patch): the
+   * kernel hands a 256 KiB block over when it is full or this long after its first packet, so a
+   * packet on a quiet link reaches the daemon up to this late (its timestamp is the kernel's, so
+   * not late). It also bounds a stall at low rates: a block retired every timeout, the ring holds
+   * blocks × timeout of traffic that fills no block (64 MiB: 256 blocks, 12.8 s). 50 ms: far below
+   * the second the daemon writes and `watch` redraws by.
+   */
+  captureBufferTimeoutMs: 50,
   /** --capture-buffer bounds: at least 16 frames of 64 KiB; at most 1 GiB (2 GiB of kernel memory on `any`). */
   captureBufferRange: Object.freeze({ min: 1024 * 1024, max: 1024 * 1024 * 1024 }),
   /**

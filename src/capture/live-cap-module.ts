@@ -9,12 +9,16 @@ import { capMissingError } from './live-error.js';
 export interface CapHandle {
   /**
    * Returns the link type as text (`ETHERNET`, `LINKTYPE_LINUX_SLL`, `Unknown linktype N`...).
-   * `snaplen` is taken only by the patched build (CapModule.snaplenPatch); cap 0.2.1 itself fixes 65535.
+   * `snaplen` is taken only by the patched build (CapModule.snaplenPatch ≥ 1); cap 0.2.1 itself fixes 65535.
+   * `bufferTimeoutMs` > 0 (level 2): immediate mode off, so a TPACKET_V3 ring with that block timeout.
    */
-  open(device: string, filter: string, bufferBytes: number, buffer: Buffer, snaplen?: number): string;
+  open(device: string, filter: string, bufferBytes: number, buffer: Buffer, snaplen?: number, bufferTimeoutMs?: number): string;
   close(): boolean;
-  /** `origLen` (the packet's length on the wire) comes from the patched build only. */
-  on(event: 'packet', listener: (nbytes: number, truncated: boolean, origLen?: number) => void): this;
+  /**
+   * `origLen` (the packet's length on the wire) comes from the patched build only; the kernel's
+   * timestamp (`tsSec`, `tsUsec`: pkt_hdr->ts) from level 2 only.
+   */
+  on(event: 'packet', listener: (nbytes: number, truncated: boolean, origLen?: number, tsSec?: number, tsUsec?: number) => void): this;
   removeAllListeners(event?: string): this;
 }
 
@@ -26,7 +30,10 @@ export interface CapDevice {
 
 export interface CapModule {
   Cap: { new (): CapHandle; deviceList(): CapDevice[] };
-  /** 1 when cap was rebuilt with native/cap-patch (snaplen argument, original length per packet). */
+  /**
+   * The native/cap-patch level cap was rebuilt with: 1 = snaplen argument, original length per
+   * packet, poll budget; 2 = also the buffer timeout (TPACKET_V3 ring) and the kernel's timestamps.
+   */
   snaplenPatch?: number;
 }
 

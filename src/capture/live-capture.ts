@@ -1,8 +1,9 @@
 /**
  * Live capture through `cap` (libpcap) on one or more interfaces, handing downstream the same
- * reused Packet the file readers produce. `cap` gives no timestamps and no drop counters: packets
- * are stamped on arrival (live-clock.ts) and the kernel's counters are read from the capture
- * socket (live-drops.ts). Measured precision and limits: native-notes/cap.md.
+ * reused Packet the file readers produce. cap patched to level 2 (native/cap-patch) opens a
+ * TPACKET_V3 ring and passes the kernel's timestamps; older builds give none, so packets are
+ * stamped on arrival (live-clock.ts). cap gives no drop counters: the kernel's are read from the
+ * capture socket (live-drops.ts). Measured precision and limits: native-notes/cap.md.
  */
 import { newPacket, type InterfaceInfo, type Packet } from './packet.js';
 import { listDevices, loadCap, type CapDevice, type CapHandle, type CapModule } from './live-cap-module.js';
@@ -25,6 +26,12 @@ export interface LiveCaptureOptions {
   bufferBytes?: number;
   /** Bytes kept of each packet, which also sizes the ring's frames; default DEFAULTS.snaplen by device. Needs cap with native/cap-patch (else 65535, with a warning at start). */
   snaplen?: number;
+  /**
+   * libpcap's buffer timeout in ms: the TPACKET_V3 ring's block timeout (native/cap-patch level 2);
+   * 0: immediate mode, a TPACKET_V2 ring of one frame a packet (what older builds have). Default
+   * DEFAULTS.captureBufferTimeoutMs.
+   */
+  bufferTimeoutMs?: number;
   /** What to tell a user who may not capture (default Linux's: root or setcap; macOS: sudo or access_bpf). */
   permissionHint?: string;
 }
@@ -81,6 +88,8 @@ export interface LiveCapture {
 
 /** cap 0.2.1's own snaplen, and the most the patched build takes; the copy buffer holds that, or cap truncates the copy. */
 const CAP_SNAPLEN = 65535;
+/** native/cap-patch's level with the buffer timeout (TPACKET_V3) and kernel timestamps. */
+const V3_PATCH = 2;
 
 /**
  * A handle whose open failed must never be closed nor collected: cap 0.2.1 then calls
@@ -111,6 +120,10 @@ export function openLiveCapture(opts: LiveCaptureOptions = {}): LiveCapture {
   const devices = opts.interfaces?.length ? opts.interfaces : [ANY_DEVICE];
   const filter = opts.filter ?? '';
   const ring = opts.bufferBytes ?? DEFAULTS.captureBufferBytes;
+  const timeoutMs = opts.bufferTimeoutMs ?? DEFAULTS.captureBufferTimeoutMs;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > 60_000) {
+    throw new LiveCaptureError(`buffer timeout must be a whole number of ms from 0 to 60000, got ${timeoutMs}`);
+  }
   if (!Number.isInteger(ring) || ring <= 0 || ring > 0xffffffff) {
     throw new LiveCaptureError(`capture buffer size must be a positive whole number of bytes, got ${ring}`);
   }
@@ -127,13 +140,13 @@ export function openLiveCapture(opts: LiveCaptureOptions = {}): LiveCapture {
   packet.buf = Buffer.alloc(CAP_SNAPLEN + 1);
   const sources: Source[] = [];
   const interfaces: InterfaceInfo[] = [];
-  let warning = '';
+  let warning = olderPatchWarning(cap);
   let sink: ((p: Packet) => void) | null = null;
   try {
     for (let i = 0; i < devices.length; i++) {
       const snaplen = snaplenFor(cap, opts.snaplen ?? defaultSnaplen(devices[i]));
-      warning ||= snaplen.warning;
-      const { source, linktype } = openOne(cap, devices[i], { filter, ring, snaplen: snaplen.value, hint: opts.permissionHint }, packet.buf, stats.value, stats.why, known);
+      warning = snaplen.warning || warning;
+      const { source, linktype } = openOne(cap, devices[i], { filter, ring, snaplen: snaplen.value, timeoutMs, hint: opts.permissionHint }, packet.buf, stats.value, stats.why, known);
       sources.push(source);
       interfaces.push(describe(i, devices[i], linktype, snaplen.value, known));
       listen(source, i, linktype, packet, anchor, () => sink);
@@ -171,17 +184,23 @@ function snaplenFor(cap: CapModule, asked: number): { value: number; warning: st
   if (!Number.isInteger(asked) || asked < 1 || asked > CAP_SNAPLEN) {
     throw new LiveCaptureError(`snapshot length must be a whole number of bytes from 1 to ${CAP_SNAPLEN}, got ${asked}`);
   }
-  if (cap.snaplenPatch === 1 || asked === CAP_SNAPLEN) return { value: asked, warning: '' };
+  if ((cap.snaplenPatch ?? 0) >= 1 || asked === CAP_SNAPLEN) return { value: asked, warning: '' };
   return {
     value: CAP_SNAPLEN,
     warning: `the cap addon was built without native/cap-patch: snaplen ${CAP_SNAPLEN} instead of ${asked}, so each ring frame takes 64 KiB and the ring holds ~16 times fewer packets (rebuild: npm run build:native)`,
   };
 }
 
+/** A build with level 1 of native/cap-patch only: it works, with the ring and stamps of before. */
+function olderPatchWarning(cap: CapModule): string {
+  if (cap.snaplenPatch !== 1) return '';
+  return `the cap addon was built with an older native/cap-patch (level 1): a TPACKET_V2 ring (one frame a packet, so it holds ~13 times fewer small packets) and packets stamped on arrival instead of by the kernel (rebuild: npm run build:native)`;
+}
+
 function openOne(
   cap: CapModule,
   device: string,
-  { filter, ring, snaplen, hint }: { filter: string; ring: number; snaplen: number; hint: string | undefined },
+  { filter, ring, snaplen, timeoutMs, hint }: { filter: string; ring: number; snaplen: number; timeoutMs: number; hint: string | undefined },
   buf: Buffer,
   stats: PacketStatsAddon | null,
   statsWhy: string,
@@ -194,7 +213,9 @@ function openOne(
   const before = socketFds();
   let text: string;
   try {
-    text = cap.snaplenPatch === 1 ? handle.open(device, filter, ring, buf, snaplen) : handle.open(device, filter, ring, buf);
+    const level = cap.snaplenPatch ?? 0;
+    if (level >= V3_PATCH) text = handle.open(device, filter, ring, buf, snaplen, timeoutMs);
+    else text = level >= 1 ? handle.open(device, filter, ring, buf, snaplen) : handle.open(device, filter, ring, buf);
   } catch (e) {
     failedHandles.push(handle);
     throw openError(device, filter, e, known?.map((k) => k.name) ?? null, hint);
@@ -244,13 +265,15 @@ function describe(index: number, name: string, linktype: number, snaplen: number
 
 /** The per-packet path: fills the shared Packet in place, allocates nothing. */
 function listen(s: Source, iface: number, linktype: number, p: Packet, anchor: WallAnchor, sink: () => ((p: Packet) => void) | null): void {
-  s.handle.on('packet', (nbytes: number, _truncated: boolean, origLen?: number) => {
+  s.handle.on('packet', (nbytes: number, _truncated: boolean, origLen?: number, tsSec?: number, tsUsec?: number) => {
     const onPacket = sink();
     if (onPacket === null) {
       s.beforeStart++;
       return;
     }
-    p.ts = nowUs(anchor);
+    // Level 2 passes the kernel's stamp (a V3 block reaches us up to the buffer timeout after its
+    // first packet); older builds pass none: stamped on arrival.
+    p.ts = tsSec === undefined ? nowUs(anchor) : tsSec * 1_000_000 + tsUsec!;
     p.caplen = nbytes;
     // The patched cap passes the wire length (pkt_hdr->len); cap 0.2.1 only the captured one, whose
     // snaplen 65535 cuts nothing. Flows count the decoder's IP lengths either way (Decoded.ipLen).
