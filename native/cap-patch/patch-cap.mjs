@@ -30,11 +30,13 @@
 //   7. the 'packet' event gets the kernel's timestamp (pkt_hdr->ts: seconds and microseconds, two
 //      small integers) as 4th and 5th arguments: a V3 block reaches JS up to the timeout after its
 //      first packet, so an arrival stamp would be that late.
+//   8. the marker export says 2.
 // Without `cap` (not installed, or no libpcap headers) this prints nothing and exits 0: cap is optional.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const MARK = '/* ollama-audit snaplen patch 1 */';
@@ -42,9 +44,11 @@ const MARK2 = '/* ollama-audit buffer timeout patch 2 */';
 /** The level the edits below make; `require('cap').snaplenPatch` says it once built. */
 const LEVEL = 2;
 
-const EDITS = [
+/** In order; `level` is the snaplenPatch level that brought the edit, `done` a text only its result has. */
+export const EDITS = [
   {
     what: 'snaplen argument',
+    level: 1,
     done: MARK,
     from: `      // 64KB is the max IPv4 packet size
       if (pcap_set_snaplen(obj->pcap_handle, 65535) != 0)`,
@@ -57,6 +61,7 @@ const EDITS = [
   },
   {
     what: 'original length',
+    level: 1,
     done: 'Nan::New<Number>(pkt_hdr->len)',
     from: `      Local<Value> emit_argv[3] = {
         Nan::New<String>(packet_symbol),
@@ -80,6 +85,7 @@ const EDITS = [
   },
   {
     what: 'poll budget',
+    level: 1,
     done: 'int budget = 1024;',
     from: `        obj->handling_packets = true;
 
@@ -101,6 +107,7 @@ const EDITS = [
   },
   {
     what: 'marker export',
+    level: 1,
     done: '"snaplenPatch"',
     from: `      Nan::Set(target,
                Nan::New<String>("Cap").ToLocalChecked(),
@@ -114,6 +121,7 @@ const EDITS = [
   },
   {
     what: 'buffer timeout argument',
+    level: 2,
     done: MARK2,
     from: `      // Set "timeout" on read, even though we are also setting nonblock below.
       // On Linux this is required.
@@ -142,6 +150,7 @@ const EDITS = [
   },
   {
     what: 'filter always with a buffer timeout',
+    level: 2,
     done: 'filter.length() != 0 || buffer_timeout > 0',
     from: `      if (filter.length() != 0) {
         if (pcap_compile(obj->pcap_handle, &fp, (char*)*filter, 1, net) == -1)`,
@@ -152,6 +161,7 @@ const EDITS = [
   },
   {
     what: 'kernel timestamp',
+    level: 2,
     done: 'pkt_hdr->ts.tv_sec',
     from: `      Local<Value> emit_argv[4] = {
         Nan::New<String>(packet_symbol),
@@ -179,6 +189,7 @@ const EDITS = [
   },
   {
     what: 'marker level 2',
+    level: 2,
     done: '"snaplenPatch").ToLocalChecked(),\n               Nan::New<Number>(2)',
     from: `               Nan::New<String>("snaplenPatch").ToLocalChecked(),
                Nan::New<Number>(1)).FromJust();`,
@@ -204,7 +215,7 @@ function capDir() {
  * one's result). `text` null (with a reason) when an edit to make is not found exactly once;
  * `made` counts the edits made (0: the source already carries them all).
  */
-function patched(text) {
+export function patched(text) {
   let out = text;
   let made = 0;
   for (const e of EDITS) {
@@ -232,7 +243,7 @@ function main() {
   const p = patched(text);
   if (p.text === null || (p.made > 0 && version !== '0.2.1')) {
     const why = version !== '0.2.1' ? `cap ${version} is not the 0.2.1 this patch is for` : p.why;
-    say(`${why}: cap left as it is (ring frames of 64 KiB; --snaplen has no effect)`);
+    say(`${why}: cap left as it is (live capture says at start what the build lacks)`);
     return 0;
   }
   const edited = p.made > 0;
@@ -266,4 +277,5 @@ function main() {
   return 0;
 }
 
-process.exitCode = main();
+// Run as a script (npm's install, build:native); imported (the tests), it only exports.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) process.exitCode = main();
