@@ -28,8 +28,11 @@
 //                                             under load); FLOOD_OFFLOAD=off turns the daemon veth's offloads off
 //                                             (libpcap then sizes its ring frames by the MTU, not for 64 KiB packets);
 //                                             FLOOD_DAEMON_ARGS="--capture-buffer 32MiB" adds arguments to the daemon's;
-//                                             FLOOD_CAPTURER=tcpdump runs tcpdump (same ring: immediate mode, -B 65536)
-//                                             instead of the daemon: the drops of a C reader under the same flood;
+//                                             FLOOD_CAPTURER=tcpdump runs tcpdump (-B 65536: immediate mode, the
+//                                             TPACKET_V2 ring of cap's level-1 patch; FLOOD_TCPDUMP_RING=v3 leaves
+//                                             immediate mode off: TPACKET_V3 with tcpdump's 1000 ms timeout, the
+//                                             daemon's ring with level 2) instead of the daemon: the drops of a C
+//                                             reader under the same flood;
 //                                             FLOOD_NODE_ARGS="--trace-gc" adds node options to the daemon's node.
 //                                             Also printed: the capture (main) thread's own CPU per 1000 captured
 //                                             (the daemon's other threads: libuv, V8's, the store thread), drops
@@ -267,14 +270,15 @@ async function liveBench(rate, secs, kind) {
 }
 
 /**
- * FLOOD_CAPTURER=tcpdump: tcpdump itself on the daemon's veth under the same flood, with the same
- * TPACKET_V2 ring as the daemon's (immediate mode, 64 MiB asked): what a C reader that does nothing
- * but write packets to a file drops on this machine. Its own count ("dropped by kernel") is printed.
+ * FLOOD_CAPTURER=tcpdump: tcpdump itself on the daemon's veth under the same flood, with 64 MiB
+ * asked: what a C reader that does nothing but write packets to a file drops on this machine. Its
+ * own count ("dropped by kernel") is printed. Immediate mode (TPACKET_V2) unless FLOOD_TCPDUMP_RING=v3.
  */
 async function tcpdumpReference(senderCmd, kind, rate, secs) {
   const file = join(out, 'flood-tcpdump.pcap');
   rmSync(file, { force: true });
-  const td = spawn('ip', ['netns', 'exec', NS_D, 'tcpdump', '-i', `${NS_D}0`, '--immediate-mode', '-B', '65536', '-w', file, '-Z', 'root'],
+  const immediate = process.env.FLOOD_TCPDUMP_RING === 'v3' ? [] : ['--immediate-mode'];
+  const td = spawn('ip', ['netns', 'exec', NS_D, 'tcpdump', '-i', `${NS_D}0`, ...immediate, '-B', '65536', '-w', file, '-Z', 'root'],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   td.stderr.on('data', (d) => { err += d; });
@@ -292,7 +296,7 @@ async function tcpdumpReference(senderCmd, kind, rate, secs) {
   const sent = sentOf(kind, sender.stdout, rate * secs);
   const captured = Number(/(\d+) packets? captured/.exec(err)?.[1]);
   const dropped = Number(/(\d+) packets? dropped by kernel/.exec(err)?.[1]);
-  console.log(`tcpdump ${kind} ${rate}/s for ${secs} s: sent ${sent}; captured ${captured}, dropped by kernel ${dropped} ` +
+  console.log(`tcpdump (${immediate.length ? 'immediate mode, TPACKET_V2' : 'TPACKET_V3'}) ${kind} ${rate}/s for ${secs} s: sent ${sent}; captured ${captured}, dropped by kernel ${dropped} ` +
     `(${((dropped / (captured + dropped)) * 100).toFixed(1)} % of captured + dropped); tcpdump CPU ${cpu.toFixed(0)} ms; load average ${load0} before, ${loadAverage()} after`);
 }
 

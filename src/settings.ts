@@ -31,14 +31,17 @@ export const DEFAULTS = Object.freeze({
    */
   kernelAttach: Object.freeze({ noticeMs: 2000, timeoutMs: 15_000 }),
   /**
-   * --capture-buffer: the kernel capture ring asked of libpcap, per interface. cap opens it in
-   * immediate mode (TPACKET_V2, one fixed-size frame a packet, sized by the snaplen below): with the
-   * default snaplens 64 MiB holds 16,384 packets on an interface (~800 ms of a 20,000 packet/s
-   * flood) and 4,096 on lo and `any`, all of it mapped into and counted in the daemon's RSS from
-   * open (64 MiB; with cap 0.2.1's fixed 65535 it held 1,023 for 128 MiB). Under the flood bench a
-   * backlog is then read 1,024 packets per event-loop turn (native/cap-patch), so writes go on
-   * meanwhile (measured: native-notes/cap.md "The ring's size", "The ring's frames"; bench/RESULTS.md
-   * "ninth session, branch ring2").
+   * --capture-buffer: the kernel capture ring asked of libpcap, per interface, all of it mapped into
+   * and counted in the daemon's RSS from open. With cap patched to level 2 (native/cap-patch) it is
+   * TPACKET_V3: 256 KiB blocks holding packets back to back (~86 bytes of header each, rounded to 8),
+   * so 64 MiB holds ~330,000 small packets (64-byte datagrams; ~8 s of a 20,000 flow/s SYN flood with
+   * its RSTs), ~41,000 of 1514 bytes, and ~3,840 lo segments cut at 16296. Older builds (immediate
+   * mode, TPACKET_V2: one frame a packet) held 16,384 (4 KiB frames on an interface) or 4,096 (16 KiB
+   * on lo and `any`) of any size. 32 MiB of V3 would still hold more 1514-byte packets (20,864) than
+   * 64 MiB of V2 (16,384) but half the cut lo segments (1,920 against 4,096) and ~4 s of that SYN
+   * flood: under the flood bench it dropped 5.8 % in a 6 s stall where 64 MiB dropped nothing, so
+   * the default stays 64 MiB (measured: native-notes/cap.md "The ring's blocks"; bench/RESULTS.md
+   * "tenth session, branch ring3"). A backlog is read 1,024 packets per event-loop turn.
    */
   captureBufferBytes: 64 * 1024 * 1024,
   /**
@@ -53,11 +56,11 @@ export const DEFAULTS = Object.freeze({
   /** --capture-buffer bounds: at least 16 frames of 64 KiB; at most 1 GiB (2 GiB of kernel memory on `any`). */
   captureBufferRange: Object.freeze({ min: 1024 * 1024, max: 1024 * 1024 * 1024 }),
   /**
-   * --snaplen: bytes kept of each packet (its headers first), which also sizes the ring's frames
-   * (libpcap TPACKET_V2 in immediate mode: one frame a packet, snaplen + 88 bytes of libpcap's
-   * header and reserve on `any`, + 68 on Ethernet, rounded up to 16; a block is the smallest
-   * power-of-two pages that holds one frame, and holds as many whole frames as fit). cap 0.2.1
-   * fixed 65535: 64 KiB frames in 128 KiB blocks, 8 packets per MiB of kernel memory.
+   * --snaplen: bytes kept of each packet (its headers first); the kernel cuts there (with the V3
+   * ring by the socket filter cap then always sets), so a cut packet takes snaplen + ~86 bytes of a
+   * ring block. With older builds (TPACKET_V2 in immediate mode) it also sized every frame: one frame
+   * a packet, snaplen + 88 bytes of libpcap's header and reserve on `any`, + 68 on Ethernet, rounded
+   * up to 16, in power-of-two-page blocks; cap 0.2.1 fixed 65535: 8 packets per MiB.
    * What the readers need of a packet: its headers (flows, bytes and loss come from the IP and TCP
    * length fields, never from what was captured); a DNS message (UDP: a cut one is counted, not
    * read); a TLS ClientHello (~1.8 KB with a post-quantum key share); an HTTP request head; and the

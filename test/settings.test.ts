@@ -130,7 +130,7 @@ describe('settings', () => {
     expect(help).toContain('$OLLAMA_AUDIT_DB, else $XDG_DATA_HOME/ollama-audit/audit.db');
     expect(help).toContain('audit.db -> audit.evidence/');
     expect(help).toContain(`(default: ${DEFAULTS.captureBufferBytes / 1024 ** 2}MiB)`);
-    expect(help).toContain(`(default: ${DEFAULTS.snaplen.device}, one 4 KiB page a frame; on lo and any ${DEFAULTS.snaplen.loopback},`);
+    expect(help).toContain(`(default: ${DEFAULTS.snaplen.device}; on lo and any ${DEFAULTS.snaplen.loopback},`);
   });
 });
 
