@@ -43,7 +43,11 @@ export interface LiveCounts {
   beforeStart: number;
   /** Packets that passed the filter in the kernel, dropped ones included; null when unknown. */
   kernelPackets: number | null;
-  /** Packets the kernel dropped because the capture ring was full; null when unknown. */
+  /**
+   * Packets the kernel dropped because the capture ring was full, and, once the capture is closed,
+   * those it had put in the ring that were never read (a backlog at the stop; not on `any`, where
+   * the kernel also counts loopback's sent copies that libpcap throws away); null when unknown.
+   */
   kernelDrops: number | null;
   /** Interface drops since open (rx_missed_errors + rx_fifo_errors, as libpcap); null for `any` or unknown. */
   ifDrops: number | null;
@@ -112,6 +116,8 @@ interface Source {
   ifDropsAtOpen: number | null;
   /** Interface drops read when the handle closed. */
   ifDropsAtClose: number | null;
+  /** Packets left unread in the ring when the handle closed (0 where the counters cannot tell). */
+  unreadAtClose: number;
   closed: boolean;
   note: string | null;
 }
@@ -149,7 +155,7 @@ export function openLiveCapture(opts: LiveCaptureOptions = {}): LiveCapture {
       const { source, linktype } = openOne(cap, devices[i], { filter, ring, snaplen: snaplen.value, timeoutMs, hint: opts.permissionHint }, packet.buf, stats.value, stats.why, known);
       sources.push(source);
       interfaces.push(describe(i, devices[i], linktype, snaplen.value, known));
-      listen(source, i, linktype, packet, anchor, () => sink);
+      listen(source, i, linktype, packet, (cap.snaplenPatch ?? 0) >= V3_PATCH ? null : anchor, () => sink);
     }
   } catch (e) {
     for (const s of sources) closeSource(s, stats.value);
@@ -231,6 +237,7 @@ function openOne(
     kernel,
     ifDropsAtOpen: interfaceDrops(device),
     ifDropsAtClose: null,
+    unreadAtClose: 0,
     closed: false,
     note: note || null,
   };
@@ -263,17 +270,19 @@ function describe(index: number, name: string, linktype: number, snaplen: number
   return { index, linktype, name, description, snaplen };
 }
 
-/** The per-packet path: fills the shared Packet in place, allocates nothing. */
-function listen(s: Source, iface: number, linktype: number, p: Packet, anchor: WallAnchor, sink: () => ((p: Packet) => void) | null): void {
+/**
+ * The per-packet path: fills the shared Packet in place, allocates nothing. `anchor` null: the
+ * build passes the kernel's timestamps (level 2: a V3 block reaches us up to the buffer timeout
+ * after its first packet); else packets are stamped on arrival.
+ */
+function listen(s: Source, iface: number, linktype: number, p: Packet, anchor: WallAnchor | null, sink: () => ((p: Packet) => void) | null): void {
   s.handle.on('packet', (nbytes: number, _truncated: boolean, origLen?: number, tsSec?: number, tsUsec?: number) => {
     const onPacket = sink();
     if (onPacket === null) {
       s.beforeStart++;
       return;
     }
-    // Level 2 passes the kernel's stamp (a V3 block reaches us up to the buffer timeout after its
-    // first packet); older builds pass none: stamped on arrival.
-    p.ts = tsSec === undefined ? nowUs(anchor) : tsSec * 1_000_000 + tsUsec!;
+    p.ts = anchor === null ? tsSec! * 1_000_000 + tsUsec! : nowUs(anchor);
     p.caplen = nbytes;
     // The patched cap passes the wire length (pkt_hdr->len); cap 0.2.1 only the captured one, whose
     // snaplen 65535 cuts nothing. Flows count the decoder's IP lengths either way (Decoded.ipLen).
@@ -291,11 +300,24 @@ function closeSource(s: Source, stats: PacketStatsAddon | null): void {
   if (s.closed) return;
   s.closed = true;
   accumulate(s.kernel, stats);
+  s.unreadAtClose = unreadInRing(s);
   s.ifDropsAtClose = ifDropsSince(s);
   s.kernel.fd = null; // once cap closes it, the fd number may be reused by anything
   s.handle.removeAllListeners('packet');
   s.handle.close();
   keptHandles.push(s.handle);
+}
+
+/**
+ * What the kernel put in the ring and nobody read: its packets minus its drops minus what cap
+ * handed over. A TPACKET_V3 ring holds seconds of a flood, so a daemon that fell behind closes with
+ * that backlog in it: lost as surely as a drop. Exact only where the kernel counts what libpcap
+ * hands over: not on `any` (loopback's sent copies are counted, then thrown away by libpcap), nor
+ * on a loopback whose sent copies could not be switched off (the note says so).
+ */
+function unreadInRing(s: Source): number {
+  if (s.kernel.unknown || s.note || s.device === ANY_DEVICE) return 0;
+  return Math.max(0, s.kernel.packets - s.kernel.drops - s.delivered - s.beforeStart);
 }
 
 function ifDropsSince(s: Source): number | null {
@@ -323,7 +345,7 @@ function interfaceStats(s: Source): LiveInterfaceStats {
     delivered: s.delivered,
     beforeStart: s.beforeStart,
     kernelPackets: known ? s.kernel.packets : null,
-    kernelDrops: known ? s.kernel.drops : null,
+    kernelDrops: known ? s.kernel.drops + s.unreadAtClose : null,
     ifDrops: s.closed ? s.ifDropsAtClose : ifDropsSince(s),
     note: s.kernel.unknown || s.note,
   };
