@@ -46,8 +46,8 @@ export const DEFAULTS = Object.freeze({
   captureBufferBytes: 64 * 1024 * 1024,
   /**
    * libpcap's buffer timeout for the TPACKET_V3 ring (cap patched to level 2, native/cap-patch): the
-   * kernel hands a 256 KiB block over when it is full or this long after its first packet, so a
-   * packet on a quiet link reaches the daemon up to this late (its timestamp is the kernel's, so
+   * kernel hands a 256 KiB block over when it is full or when its timer, ticking every this long,
+   * finds packets in it, so a packet on a quiet link reaches the daemon up to this late (its timestamp is the kernel's, so
    * not late). It also bounds a stall at low rates: a block retired every timeout, the ring holds
    * blocks × timeout of traffic that fills no block (64 MiB: 256 blocks, 12.8 s). 50 ms: far below
    * the second the daemon writes and `watch` redraws by.

@@ -22,7 +22,7 @@
 //   5. open(..., snaplen, bufferTimeoutMs): a 6th argument > 0 is libpcap's buffer timeout, and
 //      immediate mode stays off, so libpcap makes a TPACKET_V3 ring: packets back to back in
 //      256 KiB blocks (a SYN takes ~150 bytes, not a 4 KiB frame), each block handed over when it
-//      is full or `bufferTimeoutMs` after its first packet (tp_retire_blk_tov). Without it, as before
+//      is full or at the next tick of a `bufferTimeoutMs` timer (tp_retire_blk_tov). Without it, as before
 //      (1000 ms, immediate mode when libpcap.so is found: TPACKET_V2).
 //   6. with a buffer timeout the filter is always compiled (an empty one is "accept"): with
 //      TPACKET_V3 only a socket filter's return value cuts a packet at the snaplen in the kernel,
@@ -136,7 +136,7 @@ export const EDITS = [
       // On Linux this is required.
       ${MARK2}
       // A 6th argument > 0: libpcap's buffer timeout (ms), immediate mode off: a TPACKET_V3 ring
-      // whose blocks the kernel hands over when full or that long after their first packet.
+      // whose blocks the kernel hands over when full or at the next tick of a timer of that period.
       int buffer_timeout = 0;
       if (info.Length() > 5 && info[5]->IsUint32())
         buffer_timeout = Nan::To<int32_t>(info[5]).FromJust();
