@@ -28,7 +28,7 @@ function atLevel(text: string, level: number): string {
   for (const e of [...EDITS].reverse()) {
     if (e.level <= level) continue;
     const at = out.indexOf(e.to);
-    if (at < 0) throw new Error(`the installed binding.cc lacks the "${e.what}" edit: run npm run build:native`);
+    if (at < 0) throw new Error(`the installed binding.cc lacks the "${e.what}" edit as this script makes it (patched by another version of the script?): reinstall cap (npm install), then npm run build:native`);
     out = out.slice(0, at) + e.from + out.slice(at + e.to.length);
   }
   return out;
