@@ -53,7 +53,7 @@ export const DEFAULTS = Object.freeze({
    * the second the daemon writes and `watch` redraws by.
    */
   captureBufferTimeoutMs: 50,
-  /** --capture-buffer bounds: at least 16 frames of 64 KiB; at most 1 GiB (2 GiB of kernel memory on `any`). */
+  /** --capture-buffer bounds: at least 4 blocks of 256 KiB (V3; 16 frames of 64 KiB with an unpatched cap); at most 1 GiB (2 GiB of kernel memory with 64 KiB frames). */
   captureBufferRange: Object.freeze({ min: 1024 * 1024, max: 1024 * 1024 * 1024 }),
   /**
    * --snaplen: bytes kept of each packet (its headers first); the kernel cuts there (with the V3

@@ -24,7 +24,7 @@ export interface LiveCaptureOptions {
   filter?: string;
   /** Kernel ring size asked of libpcap per interface; default DEFAULTS.captureBufferBytes (what it holds: native-notes/cap.md). */
   bufferBytes?: number;
-  /** Bytes kept of each packet, which also sizes the ring's frames; default DEFAULTS.snaplen by device. Needs cap with native/cap-patch (else 65535, with a warning at start). */
+  /** Bytes kept of each packet (the kernel cuts there; with a level-1 build it also sizes the ring's frames); default DEFAULTS.snaplen by device. Needs cap with native/cap-patch (else 65535, with a warning at start). */
   snaplen?: number;
   /**
    * libpcap's buffer timeout in ms: the TPACKET_V3 ring's block timeout (native/cap-patch level 2);
