@@ -32,6 +32,13 @@ export interface LiveCaptureOptions {
    * DEFAULTS.captureBufferTimeoutMs.
    */
   bufferTimeoutMs?: number;
+  /**
+   * With a TPACKET_V3 ring, the most ms stop() lets the event loop read what the ring still holds
+   * before it closes (default 3 × the buffer timeout; 0 closes at once). The kernel hands a block
+   * over only when it is full or at its timer's next tick, so a capture closed at once loses the
+   * last 0–timeout ms of packets: counted as drops off `any`, lost without a count on it.
+   */
+  stopDrainMs?: number;
   /** What to tell a user who may not capture (default Linux's: root or setcap; macOS: sudo or access_bpf). */
   permissionHint?: string;
 }
@@ -148,6 +155,8 @@ export function openLiveCapture(opts: LiveCaptureOptions = {}): LiveCapture {
   const interfaces: InterfaceInfo[] = [];
   let warning = olderPatchWarning(cap);
   let sink: ((p: Packet) => void) | null = null;
+  let stopping: Promise<void> | null = null;
+  const drainMs = (cap.snaplenPatch ?? 0) >= V3_PATCH && timeoutMs > 0 ? (opts.stopDrainMs ?? 3 * timeoutMs) : 0;
   try {
     for (let i = 0; i < devices.length; i++) {
       const snaplen = snaplenFor(cap, opts.snaplen ?? defaultSnaplen(devices[i]));
@@ -172,9 +181,36 @@ export function openLiveCapture(opts: LiveCaptureOptions = {}): LiveCapture {
       return summarize(sources, anchor);
     },
     stop() {
-      for (const s of sources) closeSource(s, stats.value);
+      const closeAll = () => { for (const s of sources) closeSource(s, stats.value); };
+      if (drainMs === 0) return closeAll();
+      stopping ??= drainRing(sources, stats.value, timeoutMs, drainMs).then(closeAll);
+      return stopping;
     },
   };
+}
+
+/**
+ * Lets the event loop read what a V3 ring still holds at the stop, for at most `drainMs`: until
+ * every interface's ring is read to its end (its kernel counters say so), and where the counters
+ * cannot tell (`any`, unknown counters: unreadInRing), until one block timer period has passed and nothing more
+ * came for 10 ms. A flood never lets the ring run empty: then the budget ends the wait.
+ */
+async function drainRing(sources: Source[], stats: PacketStatsAddon | null, timeoutMs: number, drainMs: number): Promise<void> {
+  const t0 = performance.now();
+  const countersTell = (s: Source) => !s.kernel.unknown && !s.note && s.device !== ANY_DEVICE;
+  const mustSettle = sources.some((s) => !countersTell(s));
+  let delivered = -1;
+  for (;;) {
+    const elapsed = performance.now() - t0;
+    if (elapsed >= drainMs) return;
+    for (const s of sources) accumulate(s.kernel, stats);
+    const readToEnd = sources.every((s) => !countersTell(s) || unreadInRing(s) === 0);
+    const now = sources.reduce((n, s) => n + s.delivered, 0);
+    const settled = !mustSettle || (elapsed > timeoutMs + 10 && now === delivered);
+    if (readToEnd && settled) return;
+    delivered = now;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /** DEFAULTS.snaplen for a device: loopback's for lo and for `any` (which carries lo's traffic). */
