@@ -24,9 +24,9 @@ import { LIVE_NEEDS, sleep } from './helpers.js';
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-const NS = 'oafx-mem';
-const HOST_END = 'oafx-memh';
-const NS_END = 'oafx-memn';
+const NS = 'oadm-mem';
+const HOST_END = 'oadm-memh';
+const NS_END = 'oadm-memn';
 const HOST_ADDR = '198.18.91.1';
 const NS_ADDR = '198.18.91.2';
 const FLOWS = 60_000;
@@ -80,7 +80,7 @@ describeNeeding(LIVE_NEEDS, 'the daemon: memory per open flow under a UDP flood'
   let dir = '';
   beforeAll(() => {
     cleanup();
-    dir = mkdtempSync(join(tmpdir(), 'oafx-heldmem-'));
+    dir = mkdtempSync(join(tmpdir(), 'oadm-heldmem-'));
     sh(['ip', 'netns', 'add', NS]);
     sh(['ip', 'link', 'add', HOST_END, 'type', 'veth', 'peer', 'name', NS_END, 'netns', NS]);
     sh(['ip', 'addr', 'add', `${HOST_ADDR}/30`, 'dev', HOST_END]);
