@@ -41,8 +41,10 @@ const RATE = 10_000;
  * flow's stand-in kept while the flow is open and its last written row in a Map by id; 329-372 with
  * dead stand-ins' WeakRefs swept and the rows kept per slot; at 10,000/s, all 60,000 captured: 311
  * after, 367 before (57,832 captured). Of that the table's arrays are ~232 bytes a slot (~255 a flow here).
+ * Then (2026-12-01, tenth session): 241-244 bytes with TCP loss rows (64 bytes) only for TCP flows, 309
+ * before; the table's arrays ~172 bytes a slot.
  */
-const MAX_BYTES_PER_OPEN_FLOW = 355;
+const MAX_BYTES_PER_OPEN_FLOW = 280;
 /**
  * A full table under a flood: each new flow evicts the oldest, whose stored row (written when it was
  * new) is its final row. Such a flow was kept with its Flow until the next second's write (~10,000 a
