@@ -31,7 +31,8 @@ export const HALF_OPEN_MAX_PACKETS = 4;
 /**
  * Open flows the table keeps at most (--max-flows). A flow of bare SYNs held without a Flow object
  * (count()) takes ~230 bytes, the table's arrays (test/flows/open-flow-memory.test.ts): about
- * 115 MB when the table is full of them; a flow with a Flow object ~870 bytes.
+ * 115 MB when the table is full of them; a one-way UDP flow ~170 (no TCP loss row); a flow with a
+ * Flow object ~870 bytes.
  */
 export const DEFAULT_MAX_FLOWS = 500_000;
 
