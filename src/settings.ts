@@ -101,10 +101,18 @@ export const DEFAULTS = Object.freeze({
    */
   stopDeadlineMs: 1500,
   /**
-   * Open flows from which an import or the live engine bounds V8's heap growth for the rest of the
-   * process (src/pipeline/heap-growth.ts): a flood, not ordinary traffic.
+   * Open flows from which an import bounds V8's heap growth for the rest of the process
+   * (src/pipeline/heap-growth.ts): a flood, not an ordinary file (the extra full collections would
+   * cost its time).
    */
   boundHeapAtFlows: 100_000,
+  /**
+   * The same for the live engine: sooner, because a SYN flood's flows close 5 s after the kernel's
+   * RST (~100,000 open at 20,000 a second) and V8 had let the heap grow by ~250 MB in the first 9 s,
+   * before 100,000 were open (bench/RESULTS.md, tenth session). A daemon's ordinary traffic stays
+   * far below it.
+   */
+  liveBoundHeapAtFlows: 10_000,
   /**
    * Bounds on a claims file, so a hostile or mistaken file cannot hang or exhaust the auditor:
    * its size (a claims file is a few KB; /dev/zero is not one), YAML aliases (each can expand to

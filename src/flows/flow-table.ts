@@ -31,7 +31,8 @@ export const HALF_OPEN_MAX_PACKETS = 4;
 /**
  * Open flows the table keeps at most (--max-flows). A flow of bare SYNs held without a Flow object
  * (count()) takes ~230 bytes, the table's arrays (test/flows/open-flow-memory.test.ts): about
- * 115 MB when the table is full of them; a flow with a Flow object ~870 bytes.
+ * 115 MB when the table is full of them; a one-way UDP flow ~170 (no TCP loss row); a flow with a
+ * Flow object ~870 bytes.
  */
 export const DEFAULT_MAX_FLOWS = 500_000;
 
@@ -218,15 +219,23 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
   // Slots hold flows and their records. `index` is an open-addressing (linear probing) table
   // of [slot + 1, hash] pairs (slot + 1 === 0: empty) with twice as many buckets as slots, so
   // it is at most half full.
+  // Slots grow by doubling up to maxFlows itself (not the next power of two: 524,288 slots for the
+  // default 500,000 were 24,288 slots, ~4 MB, never used).
   let cap = 16;
   while (cap < Math.min(opts.initialCapacity ?? 1024, maxFlows)) cap *= 2;
   let slots: (Flow | null)[] = new Array<Flow | null>(cap).fill(null);
   let rec = new Int32Array((cap + LIST_COUNT) * REC);
-  // Open flows' per-packet TCP numbers, a row per slot (Flow.words); grow() swaps in bigger
-  // arrays on this same object, which every open flow refers to.
+  // Open flows' per-packet numbers (Flow.words): a conn row per slot, and a loss row per TCP flow,
+  // taken from a pool of its own (takeLossRow: only TCP flows have any; row 0 stays zeros, every
+  // other flow's). grow() and growLoss() swap in bigger arrays on this same object, which every
+  // open flow refers to.
   const tcpRows = newFlowWords(cap);
-  let index = new Int32Array(cap * 4);
-  let mask = cap * 2 - 1;
+  tcpRows.loss = new Float64Array(Math.min(cap, 1024) * LOSS_WORDS);
+  let lossRowOf = new Int32Array(cap);
+  let lossUsed = 1;
+  let lossFree = 0; // freed loss rows, chained through their first word (0: none)
+  let index = new Int32Array(bucketsFor(cap) * 2);
+  let mask = bucketsFor(cap) - 1;
   for (let l = 0; l < LIST_COUNT; l++) {
     rec[(cap + l) * REC + R_NEXT] = cap + l;
     rec[(cap + l) * REC + R_PREV] = cap + l;
@@ -299,7 +308,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     table.lastNew = false;
     table.lastSlot = s;
     if (rec[s * REC + R_BARE] > 0) {
-      if (bare && table.lastDir === DIR_OUT && (!tcp || trackBareSyn(tcpRows.loss, s, d.tcpSeq))) {
+      if (bare && table.lastDir === DIR_OUT && (!tcp || trackBareSyn(tcpRows.loss, lossRowOf[s], d.tcpSeq))) {
         countBare(s, pkt, d);
         return null;
       }
@@ -449,10 +458,11 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     const dstAddr = copyAddr(buf, d.dstOff, d.addrLen);
     const iPort = swap ? dport : sport;
     const rPort = swap ? sport : dport;
-    const f = newFlow(nextId++, d.proto, d.ipVersion, swap ? dstAddr : srcAddr, swap ? srcAddr : dstAddr, iPort, rPort, by,
-      pkt.iface, pkt.ts, pkt.ts, tcpRows, s);
-    slots[s] = f;
     clearWords(s);
+    const lossAt = takeLossRow(s, d.proto);
+    const f = newFlow(nextId++, d.proto, d.ipVersion, swap ? dstAddr : srcAddr, swap ? srcAddr : dstAddr, iPort, rPort, by,
+      pkt.iface, pkt.ts, pkt.ts, tcpRows, s, lossAt);
+    slots[s] = f;
     fillRecord(s, h, d, iPort, rPort, swap);
     append(s, LIST_HALF_OPEN);
     indexInsert(s, h);
@@ -488,6 +498,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     if (count >= maxFlows) evictOne();
     const s = allocSlot();
     clearWords(s);
+    const lossAt = takeLossRow(s, d.proto);
     fillRecord(s, h, d, lookSport, lookDport, false);
     const r = s * REC;
     rec[r + R_BARE] = 0;
@@ -509,7 +520,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
       const name = nameAtOpen(pkt, d);
       if (name !== null) bareNames.set(s, name);
     }
-    if (d.proto === IPPROTO.TCP) trackBareSyn(tcpRows.loss, s, d.tcpSeq);
+    if (d.proto === IPPROTO.TCP) trackBareSyn(tcpRows.loss, lossAt, d.tcpSeq);
     countBare(s, pkt, d);
   }
 
@@ -546,7 +557,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     rec[s * REC + R_BARE] = 0;
     slots[s] = f;
     const tcp = f.proto === IPPROTO.TCP;
-    if (onOpen !== undefined) onOpen(f, true, tcp ? bareSynSeq(tcpRows.loss, s) : -1);
+    if (onOpen !== undefined) onOpen(f, true, tcp ? bareSynSeq(tcpRows.loss, lossRowOf[s]) : -1);
     return f;
   }
 
@@ -559,7 +570,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     const ports = rec[r + R_PORTS];
     const f = newFlow(smallInt(bareNums[n + B_ID]), protoKey & 0xff, addrLen === 4 ? 4 : 6, addrFromWords(r + R_IADDR, addrLen),
       addrFromWords(r + R_RADDR, addrLen), ports >>> 16, ports & 0xffff, INITIATOR_BY[bareNums[n + B_BY]], rec[r + R_IFACE],
-      bareNums[n + B_FIRST], bareNums[n + B_LAST], tcpRows, s);
+      bareNums[n + B_FIRST], bareNums[n + B_LAST], tcpRows, s, lossRowOf[s]);
     fillHeld(f, s);
     return f;
   }
@@ -575,6 +586,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     f.tcpState = f.proto === IPPROTO.TCP ? TCP_STATE_SYN : 0;
     f.words = tcpRows;
     f.at = s;
+    f.lossAt = lossRowOf[s];
     if (bareNames.size > 0) f.dnsName = bareNames.get(s) ?? null;
   }
 
@@ -681,15 +693,50 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     f.closed = true;
     dropStandIn(s);
     ownWords(f, s);
+    freeLossRow(s);
     if (onClose !== undefined) onClose(f);
   }
 
-  /** A slot's rows are zeroed when it is handed to a new flow (a freed slot keeps its last flow's). */
+  /** A slot's conn row is zeroed when it is handed to a new flow (a freed slot keeps its last flow's). */
   function clearWords(s: number): void {
     const c = tcpRows.conn;
-    const l = tcpRows.loss;
     for (let k = s * CONN_WORDS, end = k + CONN_WORDS; k < end; k++) c[k] = 0;
-    for (let k = s * LOSS_WORDS, end = k + LOSS_WORDS; k < end; k++) l[k] = 0;
+  }
+
+  /**
+   * The loss row of the new flow in slot s: a zeroed row of the pool when it is TCP, else row 0 (zeros
+   * nothing writes: tcp-loss.ts counts TCP packets only). Under a UDP flood the pool stays empty.
+   */
+  function takeLossRow(s: number, proto: number): number {
+    if (proto !== IPPROTO.TCP) {
+      lossRowOf[s] = 0;
+      return 0;
+    }
+    let row = lossFree;
+    if (row > 0) lossFree = tcpRows.loss[row * LOSS_WORDS];
+    else {
+      if (lossUsed * LOSS_WORDS === tcpRows.loss.length) growLoss();
+      row = lossUsed++;
+    }
+    const l = tcpRows.loss;
+    for (let k = row * LOSS_WORDS, end = k + LOSS_WORDS; k < end; k++) l[k] = 0;
+    lossRowOf[s] = row;
+    return row;
+  }
+
+  /** A closing flow's loss row back to the pool (its Flow has its copy: ownWords). */
+  function freeLossRow(s: number): void {
+    const row = lossRowOf[s];
+    if (row === 0) return;
+    lossRowOf[s] = 0;
+    tcpRows.loss[row * LOSS_WORDS] = lossFree;
+    lossFree = row;
+  }
+
+  function growLoss(): void {
+    const bigger = new Float64Array(Math.min(2 * (tcpRows.loss.length / LOSS_WORDS), cap + 1) * LOSS_WORDS);
+    bigger.set(tcpRows.loss);
+    tcpRows.loss = bigger;
   }
 
   /**
@@ -706,9 +753,11 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     const c = closedRows.conn;
     const l = closedRows.loss;
     for (let k = 0; k < CONN_WORDS; k++) c[at * CONN_WORDS + k] = tcpRows.conn[s * CONN_WORDS + k];
-    for (let k = 0; k < LOSS_WORDS; k++) l[at * LOSS_WORDS + k] = tcpRows.loss[s * LOSS_WORDS + k];
+    const from = lossRowOf[s] * LOSS_WORDS;
+    if (from > 0) for (let k = 0; k < LOSS_WORDS; k++) l[at * LOSS_WORDS + k] = tcpRows.loss[from + k];
     f.words = closedRows;
     f.at = at;
+    f.lossAt = at;
   }
 
   // --- slots and idle lists ---
@@ -730,7 +779,8 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
   }
 
   function grow(): void {
-    const newCap = cap * 2;
+    // Called only while fewer than maxFlows slots exist (at most maxFlows flows are open: used <= maxFlows).
+    const newCap = Math.min(cap * 2, maxFlows);
     slots = slots.concat(new Array<Flow | null>(cap).fill(null));
     standIns = standIns.concat(new Array<WeakRef<Flow> | undefined>(cap).fill(undefined));
     const bigger = new Int32Array((newCap + LIST_COUNT) * REC);
@@ -750,15 +800,15 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     const conn = new Int32Array(newCap * CONN_WORDS);
     conn.set(tcpRows.conn);
     tcpRows.conn = conn;
-    const loss = new Float64Array(newCap * LOSS_WORDS);
-    loss.set(tcpRows.loss);
-    tcpRows.loss = loss;
+    const rows = new Int32Array(newCap);
+    rows.set(lossRowOf);
+    lossRowOf = rows;
     const nums = new Float64Array(newCap * BARE_NUMS);
     nums.set(bareNums);
     bareNums = nums;
     cap = newCap;
-    index = new Int32Array(cap * 4);
-    mask = cap * 2 - 1;
+    index = new Int32Array(bucketsFor(cap) * 2);
+    mask = bucketsFor(cap) - 1;
     for (let s = 0; s < used; s++) if (inUse(s)) indexInsert(s, rec[s * REC + R_HASH]);
   }
 
@@ -823,7 +873,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
 /** A Flow with no packet counted yet; its rows are row `at` of `words`. */
 function newFlow(
   id: number, proto: number, ipVersion: number, iAddr: Buffer, rAddr: Buffer, iPort: number, rPort: number,
-  by: Flow['initiatorBy'], iface: number, firstSeen: number, lastSeen: number, words: FlowWords, at: number,
+  by: Flow['initiatorBy'], iface: number, firstSeen: number, lastSeen: number, words: FlowWords, at: number, lossAt: number,
 ): Flow {
   return {
     id,
@@ -847,6 +897,7 @@ function newFlow(
     tcpState: 0,
     words,
     at,
+    lossAt,
     tcpLossHoles: null,
     communityId: null,
     hostname: null,
@@ -971,6 +1022,13 @@ function stillHalfOpen(f: Flow): boolean {
 
 function tcpDone(state: number): boolean {
   return (state & TCP_DONE_MASK) !== 0 || (state & TCP_FIN_BOTH) === TCP_FIN_BOTH;
+}
+
+/** Buckets of the hash index for `slots` slots: a power of two, at least twice as many (at most half full). */
+function bucketsFor(slots: number): number {
+  let b = 2;
+  while (b < 2 * slots) b *= 2;
+  return b;
 }
 
 /** A byte loop: Buffer#copy's native call costs more than copying 4 or 16 bytes (~0.5 µs a flow). */

@@ -18,9 +18,11 @@ export interface FlowProcess {
  * Numbers that change with every TCP packet of a flow, kept outside the Flow object in rows of
  * typed arrays: `conn` has CONN_WORDS int32 per row (src/flows/conn-state.ts), `loss` LOSS_WORDS
  * doubles per row (src/flows/tcp-loss.ts). An open flow uses its flow-table slot's row of the
- * table's own arrays, so it owns no typed array (two small typed arrays cost a flow ~490 bytes of
- * heap: a SYN flood holds 500,000 open flows); when it closes, its slot is reused and the flow gets
- * a copy of its rows (a row of a chunk of closed flows' rows the table fills in turn).
+ * table's own `conn` array, so it owns no typed array (two small typed arrays cost a flow ~490 bytes of
+ * heap: a SYN flood holds 500,000 open flows), and, when it is TCP, a row of the table's `loss` rows,
+ * which only TCP flows take (a UDP flood's 500,000 open flows need none: 64 bytes a slot). When it
+ * closes, its slot is reused and the flow gets a copy of its rows (a row of a chunk of closed flows'
+ * rows the table fills in turn).
  */
 export interface FlowWords {
   conn: Int32Array;
@@ -84,6 +86,11 @@ export interface Flow {
    */
   words: FlowWords;
   at: number;
+  /**
+   * The flow's row of `words.loss` (the TCP loss estimate's numbers). A flow that is not TCP has
+   * none of its own: a row of zeros nothing writes (row 0 of the table's, or `at` of a closed chunk's).
+   */
+  lossAt: number;
   /** The loss estimate's gaps and out-of-order ranges: null until the flow first has one. */
   tcpLossHoles: Float64Array | null;
   /**

@@ -16,8 +16,8 @@ import { addHistory, H_GAP, H_RETRANS } from './conn-state.js';
  * past RANGES holes in flight, the oldest range is forgotten (its bytes count as missed).
  */
 
-// The flow's row of Flow.words.loss (LOSS_WORDS = 2 * HOT doubles, in the flow table's arrays
-// while the flow is open) holds what every packet touches, for both directions (DIR_OUT 0,
+// The flow's row of Flow.words.loss (row Flow.lossAt: LOSS_WORDS = 2 * HOT doubles, in the flow
+// table's TCP rows while the flow is open) holds what every packet touches, for both directions (DIR_OUT 0,
 // DIR_IN 1). Flow.tcpLossHoles holds the rarely needed rest and is made on first need.
 const HOT = 4;
 const SEEN = 0;     // 1 once the direction's first data (or SYN) was seen
@@ -35,7 +35,7 @@ const MAX_JUMP = 0x40000000;
 /** Counts one TCP packet; call after the flow table counted it (dir from the table). */
 export function trackTcpLoss(f: Flow, dir: number, d: Decoded): void {
   const s = f.words.loss;
-  const b = f.at * LOSS_WORDS;
+  const b = f.lossAt * LOSS_WORDS;
   const flags = d.tcpFlags;
   const syn = (flags & TCP_SYN) !== 0 ? 1 : 0;
   const len = d.payloadWireLen + syn + ((flags & TCP_FIN) !== 0 ? 1 : 0);
@@ -202,7 +202,7 @@ export interface FlowLoss {
 
 export function lossOf(f: Flow): FlowLoss {
   const s = f.words.loss;
-  const b = f.at * LOSS_WORDS;
+  const b = f.lossAt * LOSS_WORDS;
   const c = f.tcpLossHoles;
   return {
     ackedOut: s[b + ACKED], ackedIn: s[b + HOT + ACKED],

@@ -92,9 +92,15 @@ export function createChangeSet(attributor: Attributor, keepCmdline: boolean, he
     flow(f, c) {
       dirty.delete(f);
       dropOpenLoss(written.get(f));
-      const entry = { flow: f, cls: c };
-      closed.push(entry);
-      closedEntry.set(f, entry);
+      // A flow whose stored row is this very row (a flood's one-packet flow, written when new, then
+      // evicted or timed out) needs no closed row: not kept until the next write. Under a flood that
+      // was 20,000 Flows a second held for a second or two, old enough to reach V8's old generation.
+      // A late owner still gets it a row (resolved).
+      if (!rowIsCurrent(f, c)) {
+        const entry = { flow: f, cls: c };
+        closed.push(entry);
+        closedEntry.set(f, entry);
+      }
       totals.flows++;
       if (c.ollama) totals.ollama++;
       const perActivity = (totals.byActivity[c.activity] ??= { ollama: 0, other: 0 });

@@ -1,5 +1,6 @@
 import type { Flow } from '../flows/flow.js';
 import type { StoreGap } from '../store/live-session.js';
+import { IdSet } from './id-set.js';
 
 /** What reached the store over a live capture, and the windows that did not. */
 export interface StoredCounts {
@@ -22,8 +23,9 @@ export interface StoredCounts {
  */
 export function createStoreGaps(startUs: number, rowKey: (f: Flow) => Flow | number = (f) => f) {
   const hasRow = new WeakSet<Flow>();
-  // Flows held in the flow table's rows (held-flows.ts) are known by id until they get a Flow (gotFlow).
-  const heldHasRow = new Set<number>();
+  // Flows held in the flow table's rows (held-flows.ts) are known by id until they get a Flow (gotFlow):
+  // under a flood ~500,000 of them, in a set of ids in a typed array (id-set.ts).
+  const heldHasRow = new IdSet();
   // A held flow's row may be acknowledged after its flow got a Flow and closed (the write was on its
   // way to the store thread): that row is known by id, and it is the Flow's row too (ids are unique
   // in a session), so a Flow also has a row when its id has one; the id is moved onto the Flow.

@@ -44,11 +44,21 @@ export type LiveStoreReply =
 export type LiveStore = ReturnType<typeof startLiveStore>;
 
 /**
+ * The store thread's young generation (V8's new space), in MB. Its rows die as soon as they are
+ * inserted, but V8 grew it to its default maximum, 32 MB committed, under a flood's 20,000 rows a
+ * second while ~10 MB of it was ever in use (bench/RESULTS.md, tenth session): part of the daemon's
+ * resident memory for nothing.
+ */
+const STORE_THREAD_YOUNG_MB = 8;
+
+/**
  * Starts the store thread. `onFailure` is called once if the thread cannot open the store or
  * dies; every request still waiting is then answered with a failure.
  */
 export function startLiveStore(settings: LiveStoreSettings, onFailure: (err: { code: string; message: string }) => void) {
-  const worker: Worker = startThread(import.meta.url, './live-store-thread', { workerData: settings });
+  const worker: Worker = startThread(import.meta.url, './live-store-thread', {
+    workerData: settings, resourceLimits: { maxYoungGenerationSizeMb: STORE_THREAD_YOUNG_MB },
+  });
   const waiting = new Map<number, (r: LiveStoreReply) => void>();
   let nextId = 1;
   let dead: { code: string; message: string } | null = null;

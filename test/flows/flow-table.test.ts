@@ -104,7 +104,7 @@ describe('flow table: TCP', () => {
       id: 1, proto: 6, ipVersion: 4, initiatorAddr: Buffer.from([1, 2, 3, 4]), responderAddr: Buffer.from([5, 6, 7, 8]),
       initiatorPort: 1122, responderPort: 3344, initiatorBy: 'syn', iface: 0, ifaces: null, firstSeen: T0, lastSeen: T0,
       packetsOut: 1, packetsIn: 0, bytesOut: 40, bytesIn: 0, payloadOut: 0, payloadIn: 0, tcpState: TCP_STATE_SYN,
-      words: { conn: expect.any(Int32Array), loss: expect.any(Float64Array) }, at: 0, tcpLossHoles: null, communityId: '1:wCb3OG7yAFWelaUydu0D+125CLM=', hostname: null, hostnameSource: null, sni: null, alpn: null,
+      words: { conn: expect.any(Int32Array), loss: expect.any(Float64Array) }, at: 0, lossAt: 1, tcpLossHoles: null, communityId: '1:wCb3OG7yAFWelaUydu0D+125CLM=', hostname: null, hostnameSource: null, sni: null, alpn: null,
       httpMethod: null, httpPath: null, httpHost: null, httpStatus: null, connectHost: null, connectPort: null,
       dnsName: null, process: null, peerProcess: null, effectiveProcess: null, enrich: null, closed: false,
     });

@@ -8,7 +8,7 @@ export function makeFlow(over: Partial<Flow> = {}): Flow {
     initiatorPort: 40000, responderPort: 443, initiatorBy: 'syn', iface: 0, ifaces: null,
     firstSeen: 1_700_000_000_000_000, lastSeen: 1_700_000_001_500_000,
     packetsOut: 10, packetsIn: 12, bytesOut: 1000, bytesIn: 20000, payloadOut: 500, payloadIn: 19000,
-    tcpState: 0, words: newFlowWords(1), at: 0, communityId: '1:test',
+    tcpState: 0, words: newFlowWords(1), at: 0, lossAt: 0, communityId: '1:test',
     tcpLossHoles: null,
     hostname: null, hostnameSource: null, sni: null, alpn: null,
     httpMethod: null, httpPath: null, httpHost: null, httpStatus: null,

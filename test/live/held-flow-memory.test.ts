@@ -24,9 +24,9 @@ import { LIVE_NEEDS, sleep } from './helpers.js';
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-const NS = 'oafx-mem';
-const HOST_END = 'oafx-memh';
-const NS_END = 'oafx-memn';
+const NS = 'oadm-mem';
+const HOST_END = 'oadm-memh';
+const NS_END = 'oadm-memn';
 const HOST_ADDR = '198.18.91.1';
 const NS_ADDR = '198.18.91.2';
 const FLOWS = 60_000;
@@ -41,8 +41,22 @@ const RATE = 10_000;
  * flow's stand-in kept while the flow is open and its last written row in a Map by id; 329-372 with
  * dead stand-ins' WeakRefs swept and the rows kept per slot; at 10,000/s, all 60,000 captured: 311
  * after, 367 before (57,832 captured). Of that the table's arrays are ~232 bytes a slot (~255 a flow here).
+ * Then (2026-12-01, tenth session): 241-244 bytes with TCP loss rows (64 bytes) only for TCP flows, 309
+ * before; the table's arrays ~172 bytes a slot.
  */
-const MAX_BYTES_PER_OPEN_FLOW = 355;
+const MAX_BYTES_PER_OPEN_FLOW = 280;
+/**
+ * A full table under a flood: each new flow evicts the oldest, whose stored row (written when it was
+ * new) is its final row. Such a flow was kept with its Flow until the next second's write (~10,000 a
+ * second here), so under the bench's 20,000 a second the capture thread's live heap went from ~65 to
+ * ~110 MB once the table was full (bench/RESULTS.md, tenth session). What the capture thread holds at
+ * most while evicting, over the same full table once every row is written (2026-12-01, 30,000 open,
+ * 10,000 new a second): 40.6 MB before, 12.6 MB after (what remains is the second's write on its way:
+ * its changed flows' keys, the rows of the chunks in flight).
+ */
+const SMALL_TABLE = 30_000;
+const EVICTED_FLOWS = 90_000;
+const MAX_EXCESS_WHILE_EVICTING = 20e6;
 
 const SENDER = `
 const dgram = require('node:dgram');
@@ -80,7 +94,7 @@ describeNeeding(LIVE_NEEDS, 'the daemon: memory per open flow under a UDP flood'
   let dir = '';
   beforeAll(() => {
     cleanup();
-    dir = mkdtempSync(join(tmpdir(), 'oafx-heldmem-'));
+    dir = mkdtempSync(join(tmpdir(), 'oadm-heldmem-'));
     sh(['ip', 'netns', 'add', NS]);
     sh(['ip', 'link', 'add', HOST_END, 'type', 'veth', 'peer', 'name', NS_END, 'netns', NS]);
     sh(['ip', 'addr', 'add', `${HOST_ADDR}/30`, 'dev', HOST_END]);
@@ -94,39 +108,86 @@ describeNeeding(LIVE_NEEDS, 'the daemon: memory per open flow under a UDP flood'
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it(`${FLOWS} one-way datagrams, each a new flow: every captured flow stored; at most ${MAX_BYTES_PER_OPEN_FLOW} B per open flow`, async () => {
-    const db = join(dir, 'flood.db');
-    // Datagrams only: the host's ICMP port-unreachable answers are not the flood's flows.
-    const engine = startLiveEngine({ db, interface: [HOST_END], filter: `udp and src host ${NS_ADDR}`, evidence: 'none', attribution: 'procfs' });
-    const seconds: LiveSecond[] = [];
-    engine.on('second', (s) => seconds.push(s));
-    let seen = 0;
-    engine.on('stats', (s) => { seen = s.packets; });
-    await new Promise((ok) => engine.on('started', ok));
-    while (!seconds.some((s) => s.stored)) await sleep(50);
-    const before = memoryNow();
-
-    const sender = spawn('ip', ['netns', 'exec', NS, process.execPath, '-e', SENDER, HOST_ADDR, String(FLOWS), String(RATE)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  /** The sender in the namespace: n datagrams, `rate` a second; resolves once it has sent them all. */
+  async function sendFlood(n: number, rate: number): Promise<void> {
+    const sender = spawn('ip', ['netns', 'exec', NS, process.execPath, '-e', SENDER, HOST_ADDR, String(n), String(rate)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let said = '';
     sender.stdout.on('data', (d) => { said += d; });
     await new Promise((ok) => sender.on('exit', ok));
-    expect(said.trim()).toBe(`sent ${FLOWS}`);
-    // Every captured flow written: the packets stop growing and a whole second's write has stored them.
-    let packets = -1;
-    for (let i = 0; i < 100 && (seen !== packets || seconds.at(-1)?.flows !== 0); i++) {
-      packets = seen;
-      await sleep(1100);
+    expect(said.trim()).toBe(`sent ${n}`);
+  }
+
+  /** An engine on the host's end, its first second stored: datagrams only (the host's ICMP port-unreachable answers are not the flood's flows). */
+  async function startEngine(db: string, maxFlows?: number) {
+    const engine = startLiveEngine({ db, interface: [HOST_END], filter: `udp and src host ${NS_ADDR}`, evidence: 'none', attribution: 'procfs', maxFlows });
+    const seconds: LiveSecond[] = [];
+    engine.on('second', (s) => seconds.push(s));
+    const seen = { packets: 0 };
+    engine.on('stats', (s) => { seen.packets = s.packets; });
+    await new Promise((ok) => engine.on('started', ok));
+    while (!seconds.some((s) => s.stored)) await sleep(50);
+    /** Every captured flow written: the packets stop growing and a whole second's write has stored them. Returns the packets captured. */
+    async function allWritten(): Promise<number> {
+      let packets = -1;
+      for (let i = 0; i < 100 && (seen.packets !== packets || seconds.at(-1)?.flows !== 0); i++) {
+        packets = seen.packets;
+        await sleep(1100);
+      }
+      return packets;
     }
-    const grown = memoryNow() - before;
-    const perFlow = grown / packets;
-    const summary = await engine.stop();
+    return { engine, allWritten };
+  }
+
+  function storedUdpFlows(db: string): number {
     const raw = new Database(db, { readonly: true });
     const stored = (raw.prepare('SELECT count(*) AS n FROM flows WHERE proto = 17').get() as { n: number }).n;
     raw.close();
+    return stored;
+  }
+
+  it(`${FLOWS} one-way datagrams, each a new flow: every captured flow stored; at most ${MAX_BYTES_PER_OPEN_FLOW} B per open flow`, async () => {
+    const db = join(dir, 'flood.db');
+    const { engine, allWritten } = await startEngine(db);
+    const before = memoryNow();
+    await sendFlood(FLOWS, RATE);
+    const packets = await allWritten();
+    const grown = memoryNow() - before;
+    const perFlow = grown / packets;
+    const summary = await engine.stop();
+    const stored = storedUdpFlows(db);
     console.log(`${packets} flows open (of ${FLOWS} sent; kernel drops ${summary.kernelDrops}, shed ${summary.shed}): ${perFlow.toFixed(0)} B per open flow (capture thread's heap + backing stores)`);
     expect(packets).toBeGreaterThan(FLOWS / 2);
     expect(stored).toBe(packets); // every captured datagram a flow, every flow stored
     expect(summary.unwrittenAtStop).toBe(0);
     expect(perFlow).toBeLessThanOrEqual(MAX_BYTES_PER_OPEN_FLOW);
+  }, 120_000);
+
+  it(`a full table (--max-flows ${SMALL_TABLE}), ${EVICTED_FLOWS} one-way datagrams: the flows it evicts are not kept until the next write`, async () => {
+    const db = join(dir, 'evicted.db');
+    const { engine, allWritten } = await startEngine(db, SMALL_TABLE);
+    let sent = false;
+    const sending = sendFlood(EVICTED_FLOWS, RATE).finally(() => { sent = true; });
+    // What the capture thread holds while flows are evicted at the flood's rate, sampled after full
+    // collections once the table is full and its first flows were written (they are written before they
+    // are evicted, as under the bench's flood, whose table holds 25 s of flows).
+    const t0 = Date.now();
+    const during: number[] = [];
+    while (!sent) {
+      if (Date.now() - t0 > (SMALL_TABLE / RATE) * 1000 + 1500) during.push(memoryNow());
+      await sleep(200);
+    }
+    await sending;
+    const packets = await allWritten();
+    // The same full table, every row written.
+    const settled = memoryNow();
+    const summary = await engine.stop();
+    const stored = storedUdpFlows(db);
+    const excess = Math.max(...during) - settled;
+    console.log(`${packets} flows (of ${EVICTED_FLOWS} sent; ${summary.expiredEarly} closed early, kernel drops ${summary.kernelDrops}, shed ${summary.shed}), ${SMALL_TABLE} open: ${(excess / 1e6).toFixed(1)} MB more held at most while evicting than once written`);
+    // Every captured flow past the table's size was evicted (none is old enough for the 30 s half-open timeout).
+    expect(packets).toBeGreaterThan(2 * SMALL_TABLE);
+    expect(summary.expiredEarly).toBe(packets - SMALL_TABLE);
+    expect(stored).toBe(packets); // every evicted flow stored all the same
+    expect(excess).toBeLessThanOrEqual(MAX_EXCESS_WHILE_EVICTING);
   }, 120_000);
 });
