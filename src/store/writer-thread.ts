@@ -8,11 +8,16 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
 import { createFlowUnpacker } from './flow-pack.js';
 import type { Row } from './session-rows.js';
 import type { WriterMessage, WriterSettings } from './session-writer.js';
 
+// By require, not import: an ES module importing a CommonJS one makes Node lex that module's
+// source for its named exports (cjs-module-lexer), and this thread has to compile the lexer for it
+// (~10-20 ms of CPU per import; ef8c83b's writer loaded it this way too).
+const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
 const { dbPath, busyTimeoutMs, sql, pending, hashing, flowSlots } = workerData as WriterSettings;
 const packed = createFlowUnpacker(flowSlots);
 const port = parentPort!;
@@ -20,10 +25,10 @@ const inFlight = new Int32Array(pending);
 
 interface Insert {
   /** The statement for n rows (1 or ROWS_PER_INSERT) at index n. */
-  byRows: Database.Statement[];
+  byRows: BetterSqlite3.Statement[];
 }
 
-let db: Database.Database | null = null;
+let db: BetterSqlite3.Database | null = null;
 let sessionId = 0;
 let stmts: { flow: Insert; dns: Insert; http: Insert; process: Insert } | null = null;
 let failed: { code: string; message: string } | null = null;
@@ -69,9 +74,9 @@ const ROWS_PER_INSERT = 16;
 const params: (string | number | null)[] = [];
 
 /** An INSERT's statement for one row and for ROWS_PER_INSERT rows (its VALUES group repeated). */
-function prepareInsert(d: Database.Database, text: string): Insert {
+function prepareInsert(d: BetterSqlite3.Database, text: string): Insert {
   const group = text.slice(text.lastIndexOf('VALUES') + 'VALUES'.length).trim();
-  const byRows: Database.Statement[] = [];
+  const byRows: BetterSqlite3.Statement[] = [];
   byRows[1] = d.prepare(text);
   byRows[ROWS_PER_INSERT] = d.prepare(text + `, ${group}`.repeat(ROWS_PER_INSERT - 1));
   return { byRows };
