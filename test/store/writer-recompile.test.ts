@@ -95,3 +95,21 @@ describeNeeding(['dist', 'v8-11'], 'an import compiles no more on its capture th
     expect(traceOf(lines, 'packet').compiles).toBeLessThanOrEqual(2);
   }, 60_000);
 });
+
+describeNeeding(['dist'], 'the writer thread loads better-sqlite3 without lexing it', () => {
+  it('only the capture thread translates better-sqlite3 as a CommonJS module for ES modules (NODE_DEBUG=esm)', () => {
+    // An ES module importing a CommonJS one makes Node lex that module for its named exports,
+    // and in a worker thread that means loading and compiling the lexer there too: the writer
+    // thread's `import Database from 'better-sqlite3'` did, in every import (~10-20 ms of CPU,
+    // bench/RESULTS.md, Import, tenth session). By require it is not lexed. Both threads' debug
+    // lines go to stderr; the capture thread's open-db.ts still imports it (once).
+    const fixture = join(import.meta.dirname, '..', '..', 'fixtures', 'api-models.pcap');
+    const r = spawnSync(process.execPath, [
+      join(import.meta.dirname, '..', '..', 'bin', 'ollama-audit.js'), 'import', fixture, '--db', join(dir, 'esm.db'), '--json',
+    ], { encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, NODE_DEBUG: 'esm' } });
+    expect(r.status, r.stderr.slice(-2000)).toBe(0);
+    const translated = r.stderr.split('\n').filter((l) => /Translating CJSModule \S*\/better-sqlite3\/lib\/index\.js$/.test(l));
+    // The trace is there (the capture thread's line), and the writer thread added none.
+    expect(translated.length).toBe(1);
+  }, 60_000);
+});
