@@ -148,6 +148,8 @@ function commit(end: Row, refuseDuplicate: boolean): void {
  * thread takes new messages, so a buffer waits for at most one turn.
  */
 const steps: (() => void)[] = [];
+/** Steps that run also after a failure (besides answeredRows and the session's end). */
+const mustRun = new WeakSet<() => void>();
 const SLICE_ROWS = 256;
 const WORK_MS = 4;
 let scheduled = false;
@@ -158,15 +160,24 @@ function queueRows(m: Extract<WriterMessage, { op: 'rows' }>): void {
   if (Array.isArray(flows)) {
     for (let from = 0; from < flows.length; from += SLICE_ROWS) steps.push(() => insertAll(stmts!.flow, flows.slice(from, from + SLICE_ROWS)));
   } else {
+    // The slot is given back as soon as its last rows are read (the capture thread may be waiting
+    // for it), and also after a failure, when no step reads it.
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      packed.release(flows);
+    };
     for (let from = 0; from < flows.count; from += SLICE_ROWS) {
       const to = Math.min(from + SLICE_ROWS, flows.count);
       steps.push(() => {
         const rows = packed.rows(flows, from, to);
-        if (to === flows.count) packed.release(flows);
+        if (to === flows.count) release();
         insertAll(stmts!.flow, rows);
       });
     }
-    if (flows.count === 0) steps.push(() => packed.release(flows));
+    mustRun.add(release);
+    steps.push(release);
   }
   for (let from = 0; from < m.dns.length; from += SLICE_ROWS) steps.push(() => insertAll(stmts!.dns, m.dns.slice(from, from + SLICE_ROWS)));
   for (let from = 0; from < m.http.length; from += SLICE_ROWS) steps.push(() => insertAll(stmts!.http, m.http.slice(from, from + SLICE_ROWS)));
@@ -185,8 +196,8 @@ function drain(): void {
   let done = 0;
   while (done < steps.length && performance.now() < until) {
     const step = steps[done++];
-    // After a failure only the answers and the end of the session run (no more inserts).
-    if (failed !== null && step !== answeredRows && step !== ending) continue;
+    // After a failure only the answers, the slots given back and the end of the session run (no more inserts).
+    if (failed !== null && step !== answeredRows && step !== ending && !mustRun.has(step)) continue;
     try {
       step();
     } catch (err) {
