@@ -91,8 +91,11 @@ export function trackTcpConn(words: FlowWords, at: number, dir: number, flags: n
   }
   const w = c[o];
   // Without SYN, FIN or RST a packet moves its sender's endpoint only out of INACTIVE
-  // (nextEndpoints): most packets of a flow end here.
-  if ((key & (KEY_SYN | KEY_FIN | KEY_RST)) === 0 && stateOf(w, dir) !== INACTIVE) return;
+  // (nextEndpoints): most packets of a flow end here. The sender's state is read and tested for
+  // every packet, also a SYN: done only after the flags test, it first ran with a capture's first
+  // data or ack, after V8 had compiled this function, which was thrown away for it.
+  const senderActive = stateOf(w, dir) !== INACTIVE;
+  if ((key & (KEY_SYN | KEY_FIN | KEY_RST)) === 0 && senderActive) return;
   c[o] = nextEndpoints(w, dir, flags, payloadLen);
 }
 

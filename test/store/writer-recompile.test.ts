@@ -89,6 +89,11 @@ describeNeeding(['dist', 'v8-11'], 'an import compiles no more on its capture th
     expect(count1.deopts).toEqual([]);
     expect(traceOf(lines, 'createBare').deopts).toEqual([]);
     expect(traceOf(lines, 'nextTcpState').deopts).toEqual([]);
+    // conn-state.ts trackTcpConn: its sender-state test first ran at the capture's first data or
+    // ack, after V8 had compiled it (a deopt "Insufficient type feedback"); it runs for every packet now.
+    const conn = traceOf(lines, 'trackTcpConn');
+    expect(conn.compiles).toBe(1);
+    expect(conn.deopts).toEqual([]);
     // The ingest's packet(), with the flow table's count and the TCP loss tracking inlined: thrown
     // away once, at the capture's first packet of a known flow (a path no packet before it took);
     // no longer also at the first ack of data (src/flows/tcp-loss.ts noteAck): 3 compiles before.
