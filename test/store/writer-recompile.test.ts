@@ -94,6 +94,8 @@ describeNeeding(['dist', 'v8-11'], 'an import compiles no more on its capture th
     const conn = traceOf(lines, 'trackTcpConn');
     expect(conn.compiles).toBe(1);
     expect(conn.deopts).toEqual([]);
+    // Its nextEndpoints: the peer's RESET test first ran at the first FIN of an established side.
+    expect(traceOf(lines, 'nextEndpoints').deopts).toEqual([]);
     // The ingest's packet(), with the flow table's count and the TCP loss tracking inlined: thrown
     // away once, at the capture's first packet of a known flow (a path no packet before it took);
     // no longer also at the first ack of data (src/flows/tcp-loss.ts noteAck): 3 compiles before.
