@@ -9,6 +9,8 @@ import * as fs from 'node:fs';
 import { CaptureFileError } from './read-result.js';
 
 export const CHUNK_SIZE = 4 * 1024 * 1024;
+/** The file's first read (see refill). */
+const FIRST_READ = 64 * 1024;
 
 export interface FileWindow {
   fd: number;
@@ -108,8 +110,14 @@ function refill(w: FileWindow, pos: number, need: number): number {
   w.buf = target;
   w.base = pos;
   w.len = kept;
+  // The file's first read is short (FIRST_READ), so that readers take this path a second time
+  // within their first few hundred records: V8 compiles a reader's loop (with `at` inlined) only
+  // after thousands, and a path it has never seen taken is one it compiles without. With a first
+  // read of CHUNK_SIZE the first refill came ~27,000 packets in and threw the compiled loop (the
+  // whole per-packet pipeline inlined) away, to be compiled again.
+  const room = pos === 0 ? Math.min(FIRST_READ, target.length) : target.length;
   while (w.len < need) {
-    const n = fs.readSync(w.fd, target, w.len, target.length - w.len, pos + w.len);
+    const n = fs.readSync(w.fd, target, w.len, Math.max(room, need) - w.len, pos + w.len);
     if (n === 0) return -1; // the file shrank under us
     w.len += n;
   }

@@ -91,8 +91,11 @@ export function trackTcpConn(words: FlowWords, at: number, dir: number, flags: n
   }
   const w = c[o];
   // Without SYN, FIN or RST a packet moves its sender's endpoint only out of INACTIVE
-  // (nextEndpoints): most packets of a flow end here.
-  if ((key & (KEY_SYN | KEY_FIN | KEY_RST)) === 0 && stateOf(w, dir) !== INACTIVE) return;
+  // (nextEndpoints): most packets of a flow end here. The sender's state is read and tested for
+  // every packet, also a SYN: done only after the flags test, it first ran with a capture's first
+  // data or ack, after V8 had compiled this function, which was thrown away for it.
+  const senderActive = stateOf(w, dir) !== INACTIVE;
+  if ((key & (KEY_SYN | KEY_FIN | KEY_RST)) === 0 && senderActive) return;
   c[o] = nextEndpoints(w, dir, flags, payloadLen);
 }
 
@@ -151,6 +154,9 @@ function nextEndpoints(w: number, dir: number, flags: number, len: number): numb
   const before = stateOf(w, dir);
   let e = before;
   let p = stateOf(w, other);
+  // Tested here, for every call, not first at a capture's first FIN of an established side (after
+  // V8 had compiled this function, which was thrown away for it): p is not changed before its use.
+  const peerReset = p === RESET;
   switch (e) {
     case INACTIVE:
       if (syn) {
@@ -179,7 +185,7 @@ function nextEndpoints(w: number, dir: number, flags: number, len: number): numb
       if (fin && !rst) {
         e = CLOSED;
         // The peer sent FIN then RST, and now this side's FIN: a normal termination after all.
-        if (p === RESET && (w & (CLOSED_BEFORE_RESET << other)) !== 0) p = CLOSED;
+        if (peerReset && (w & (CLOSED_BEFORE_RESET << other)) !== 0) p = CLOSED;
       }
       if (rst) e = RESET;
       break;

@@ -101,8 +101,8 @@ export interface PackedFlows {
 }
 
 /**
- * Packs flows into a free slot of `slots`, one batch at a time: start() takes a free slot (false:
- * none is, the writer thread is that far behind), take() hands the batch on to be posted.
+ * Packs flows into a free slot of `slots`, one batch at a time: start() takes a free slot (waiting
+ * for the writer thread to read one when none is), take() hands the batch on to be posted.
  */
 export function createFlowPacker(slots: FlowSlots) {
   const arrays = slotArrays(slots);
@@ -111,13 +111,22 @@ export function createFlowPacker(slots: FlowSlots) {
   let count = 0;
   let strs: PackedFlows['strs'] = [];
 
-  function start(): boolean {
-    slot = -1;
-    for (let i = 0; i < slots.count && slot < 0; i++) if (Atomics.load(busy, i) === 0) slot = i;
+  /**
+   * Takes the next slot in turn, waiting (at most `waitMs`) until the writer thread has read the
+   * batch it held: it reads batches in the order they were posted, so the next slot in turn is
+   * the first to come free.
+   */
+  function start(waitMs: number): void {
+    slot = (posted + 1) % slots.count;
+    const started = Date.now();
+    while (Atomics.load(busy, slot) !== 0) {
+      Atomics.wait(busy, slot, 1, 100);
+      if (Date.now() - started > waitMs) throw new Error('the store writer thread stopped reading flow batches');
+    }
     count = 0;
     strs = emptyStrs();
-    return slot >= 0;
   }
+  let posted = -1;
 
   const orNaN = (x: number | null): number => (x === null ? NaN : x);
 
@@ -166,6 +175,7 @@ export function createFlowPacker(slots: FlowSlots) {
     take(): PackedFlows {
       Atomics.store(busy, slot, 1);
       const batch = { slot, count, strs };
+      posted = slot;
       slot = -1;
       return batch;
     },
@@ -178,9 +188,10 @@ export function createFlowUnpacker(slots: FlowSlots) {
   const busy = new Int32Array(slots.busy);
   return {
     rows: (p: PackedFlows, from: number, to: number): Row[] => unpackFlowRows(arrays[p.slot], p, from, to),
-    /** The batch's numbers are read: the capture thread may pack into its slot again. */
+    /** The batch's numbers are read: the capture thread may pack into its slot again (it may be waiting for one). */
     release(p: PackedFlows): void {
       Atomics.store(busy, p.slot, 0);
+      Atomics.notify(busy, p.slot);
     },
   };
 }

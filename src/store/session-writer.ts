@@ -4,7 +4,7 @@ import type { Classification } from '../classify/classify.js';
 import type { DnsRecord, HttpRecord } from '../enrich/records.js';
 import { pktapProcessRole, processRole } from '../knowledge/processes.js';
 import {
-  dnsRow, flowRow, httpRow, processRow, sessionEndRow, FIND_IMPORT_BY_SHA256, FINISH_SESSION, INSERT_DNS, INSERT_FLOW, INSERT_HTTP,
+  dnsRow, httpRow, processRow, sessionEndRow, FIND_IMPORT_BY_SHA256, FINISH_SESSION, INSERT_DNS, INSERT_FLOW, INSERT_HTTP,
   INSERT_PROCESS, INSERT_SESSION, type ProcessRecord, type Row, type SessionEnd, type SessionStart,
 } from './session-rows.js';
 import { DuplicateImportError, explainStoreError } from './store-error.js';
@@ -64,13 +64,17 @@ export type WriterMessage =
 /** Rows per message to the writer thread, and messages allowed in flight before the capture thread waits. */
 const BATCH_ROWS = 2000;
 const MAX_IN_FLIGHT = 32;
+/** How long this thread waits for the writer thread to read a batch or a window buffer before it gives up. */
+const WAIT_MS = 120_000;
 /**
- * Packed batches the writer thread may have left to read (flow-pack.ts). When all are, it is behind
- * (at the end of a file, when most flows close at once, it would build and insert their rows after
- * this thread has finished): this thread builds the next batch's flow rows itself, so the work is
- * shared again.
+ * Packed batches the writer thread may have left to read (flow-pack.ts). When all are, this thread
+ * waits for one. It used to build that batch's rows itself instead (to share the end of a file,
+ * when most flows close at once), which made V8 compile the row code (addresses, Community ID,
+ * conn_state, history) a second time, in this thread's isolate, and threw this thread's compiled
+ * flow-closing code away twice when that path first ran (bench/RESULTS.md, Import, tenth
+ * session). 16 slots hold 32,000 flows: the end of the 1M-packet benchmark file closes ~30,000.
  */
-const FLOW_SLOTS = 4;
+const FLOW_SLOTS = 16;
 
 
 export interface SessionWriter {
@@ -147,8 +151,7 @@ export async function beginSession(
 
   let batch = { dns: [] as Row[], http: [] as Row[], processes: [] as Row[] };
   const flows = createFlowPacker(settings.flowSlots);
-  // This batch's flows: packed for the writer thread to build their rows, or rows built here when it is behind.
-  let flowRows: Row[] | null = flows.start() ? null : [];
+  flows.start(WAIT_MS);
   let rows = 0;
   const numbering = processNumbering<string>((seq, rec) => add(batch.processes, processRow(seq, rec)));
 
@@ -162,10 +165,9 @@ export async function beginSession(
       if (Date.now() - started > 120_000) throw new Error('the store writer thread stopped answering');
     }
     Atomics.add(inFlight, 0, 1);
-    if (flowRows !== null) send({ op: 'rows', ...batch, flows: flowRows });
-    else send({ op: 'rows', ...batch, flows: flows.take() });
+    send({ op: 'rows', ...batch, flows: flows.take() });
     batch = { dns: [], http: [], processes: [] };
-    flowRows = flows.start() ? null : [];
+    flows.start(WAIT_MS);
     rows = 0;
   }
 
@@ -205,13 +207,12 @@ export async function beginSession(
     }));
   }
 
-  /** Packs the flow for the writer thread, which builds its row (flow-pack.ts), or builds it here; its process rows first. */
+  /** Packs the flow for the writer thread, which builds its row (flow-pack.ts); its process rows first. */
   function flow(f: Flow, c: Classification): void {
     const effective = f.effectiveProcess && packetProcess({ ...f.effectiveProcess, exe: null, source: 'pktap' });
     const own = f.process && packetProcess(f.process);
     const peer = f.peerProcess && packetProcess(f.peerProcess);
-    if (flowRows !== null) flowRows.push(flowRow(f, c, own, peer, effective));
-    else flows.add(f, c, own, peer, effective);
+    flows.add(f, c, own, peer, effective);
     counted();
   }
 

@@ -1,6 +1,6 @@
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /**
  * Starts the worker thread whose module is `name` (e.g. './live-store-thread') beside `callerUrl`
@@ -11,9 +11,12 @@ import { fileURLToPath } from 'node:url';
 export function startThread(callerUrl: string, name: string, options: WorkerOptions): Worker {
   if (!callerUrl.endsWith('.ts')) return new Worker(new URL(`${name}.js`, callerUrl), options);
   const esbuild = createRequire(callerUrl)('esbuild') as typeof import('esbuild');
+  const entry = fileURLToPath(new URL(`${name}.ts`, callerUrl));
   const built = esbuild.buildSync({
-    entryPoints: [fileURLToPath(new URL(`${name}.ts`, callerUrl))], bundle: true, platform: 'node', format: 'cjs',
+    entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs',
     target: 'node20', write: false, external: ['better-sqlite3'], logLevel: 'silent',
+    // A CommonJS bundle has no import.meta: the thread's createRequire(import.meta.url) resolves from its source file.
+    define: { 'import.meta.url': JSON.stringify(pathToFileURL(entry).href) },
   });
   return new Worker(built.outputFiles[0].text, { ...options, eval: true });
 }

@@ -8,11 +8,16 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
 import { createFlowUnpacker } from './flow-pack.js';
 import type { Row } from './session-rows.js';
 import type { WriterMessage, WriterSettings } from './session-writer.js';
 
+// By require, not import: an ES module importing a CommonJS one makes Node lex that module's
+// source for its named exports (cjs-module-lexer), and this thread has to compile the lexer for it
+// (~10-20 ms of CPU per import; ef8c83b's writer loaded it this way too).
+const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
 const { dbPath, busyTimeoutMs, sql, pending, hashing, flowSlots } = workerData as WriterSettings;
 const packed = createFlowUnpacker(flowSlots);
 const port = parentPort!;
@@ -20,10 +25,10 @@ const inFlight = new Int32Array(pending);
 
 interface Insert {
   /** The statement for n rows (1 or ROWS_PER_INSERT) at index n. */
-  byRows: Database.Statement[];
+  byRows: BetterSqlite3.Statement[];
 }
 
-let db: Database.Database | null = null;
+let db: BetterSqlite3.Database | null = null;
 let sessionId = 0;
 let stmts: { flow: Insert; dns: Insert; http: Insert; process: Insert } | null = null;
 let failed: { code: string; message: string } | null = null;
@@ -69,9 +74,9 @@ const ROWS_PER_INSERT = 16;
 const params: (string | number | null)[] = [];
 
 /** An INSERT's statement for one row and for ROWS_PER_INSERT rows (its VALUES group repeated). */
-function prepareInsert(d: Database.Database, text: string): Insert {
+function prepareInsert(d: BetterSqlite3.Database, text: string): Insert {
   const group = text.slice(text.lastIndexOf('VALUES') + 'VALUES'.length).trim();
-  const byRows: Database.Statement[] = [];
+  const byRows: BetterSqlite3.Statement[] = [];
   byRows[1] = d.prepare(text);
   byRows[ROWS_PER_INSERT] = d.prepare(text + `, ${group}`.repeat(ROWS_PER_INSERT - 1));
   return { byRows };
@@ -101,6 +106,12 @@ function begin(session: Row): void {
   d.pragma(`busy_timeout = ${busyTimeoutMs}`);
   d.pragma('synchronous = NORMAL');
   d.pragma('foreign_keys = ON');
+  // An INSERT of ROWS_PER_INSERT rows that may stop halfway (a constraint) keeps a statement
+  // journal, so that it can be undone alone; SQLite writes one to a temporary file once it holds
+  // more than 64 KiB, which a flow INSERT's pages did: 82,620 writes to /var/tmp/etilqs_* on the
+  // 1M-packet benchmark file, 83 % of the import's write calls (ef8c83b inserted row by row). In memory instead. The
+  // store's own journal (WAL) is untouched: an interrupted import still leaves the store as it was.
+  d.pragma('temp_store = MEMORY');
   stmts = { flow: prepareInsert(d, sql.flow), dns: prepareInsert(d, sql.dns), http: prepareInsert(d, sql.http), process: prepareInsert(d, sql.process) };
   d.exec('BEGIN IMMEDIATE');
   sessionId = Number(d.prepare(sql.session).run(...session).lastInsertRowid);
@@ -137,6 +148,8 @@ function commit(end: Row, refuseDuplicate: boolean): void {
  * thread takes new messages, so a buffer waits for at most one turn.
  */
 const steps: (() => void)[] = [];
+/** Steps that run also after a failure (besides answeredRows and the session's end). */
+const mustRun = new WeakSet<() => void>();
 const SLICE_ROWS = 256;
 const WORK_MS = 4;
 let scheduled = false;
@@ -147,15 +160,24 @@ function queueRows(m: Extract<WriterMessage, { op: 'rows' }>): void {
   if (Array.isArray(flows)) {
     for (let from = 0; from < flows.length; from += SLICE_ROWS) steps.push(() => insertAll(stmts!.flow, flows.slice(from, from + SLICE_ROWS)));
   } else {
+    // The slot is given back as soon as its last rows are read (the capture thread may be waiting
+    // for it), and also after a failure, when no step reads it.
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      packed.release(flows);
+    };
     for (let from = 0; from < flows.count; from += SLICE_ROWS) {
       const to = Math.min(from + SLICE_ROWS, flows.count);
       steps.push(() => {
         const rows = packed.rows(flows, from, to);
-        if (to === flows.count) packed.release(flows);
+        if (to === flows.count) release();
         insertAll(stmts!.flow, rows);
       });
     }
-    if (flows.count === 0) steps.push(() => packed.release(flows));
+    mustRun.add(release);
+    steps.push(release);
   }
   for (let from = 0; from < m.dns.length; from += SLICE_ROWS) steps.push(() => insertAll(stmts!.dns, m.dns.slice(from, from + SLICE_ROWS)));
   for (let from = 0; from < m.http.length; from += SLICE_ROWS) steps.push(() => insertAll(stmts!.http, m.http.slice(from, from + SLICE_ROWS)));
@@ -174,8 +196,8 @@ function drain(): void {
   let done = 0;
   while (done < steps.length && performance.now() < until) {
     const step = steps[done++];
-    // After a failure only the answers and the end of the session run (no more inserts).
-    if (failed !== null && step !== answeredRows && step !== ending) continue;
+    // After a failure only the answers, the slots given back and the end of the session run (no more inserts).
+    if (failed !== null && step !== answeredRows && step !== ending && !mustRun.has(step)) continue;
     try {
       step();
     } catch (err) {

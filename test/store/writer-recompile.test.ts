@@ -89,9 +89,44 @@ describeNeeding(['dist', 'v8-11'], 'an import compiles no more on its capture th
     expect(count1.deopts).toEqual([]);
     expect(traceOf(lines, 'createBare').deopts).toEqual([]);
     expect(traceOf(lines, 'nextTcpState').deopts).toEqual([]);
+    // conn-state.ts trackTcpConn: its sender-state test first ran at the capture's first data or
+    // ack, after V8 had compiled it (a deopt "Insufficient type feedback"); it runs for every packet now.
+    const conn = traceOf(lines, 'trackTcpConn');
+    expect(conn.compiles).toBe(1);
+    expect(conn.deopts).toEqual([]);
+    // Its nextEndpoints: the peer's RESET test first ran at the first FIN of an established side.
+    expect(traceOf(lines, 'nextEndpoints').deopts).toEqual([]);
     // The ingest's packet(), with the flow table's count and the TCP loss tracking inlined: thrown
     // away once, at the capture's first packet of a known flow (a path no packet before it took);
     // no longer also at the first ack of data (src/flows/tcp-loss.ts noteAck): 3 compiles before.
     expect(traceOf(lines, 'packet').compiles).toBeLessThanOrEqual(2);
+  }, 60_000);
+
+  it("the pcap reader's loop is compiled once: not thrown away at the window's first refill", () => {
+    // The window's first read was 4 MiB: its first refill came ~27,000 packets in, a path V8 had
+    // compiled the loop (the per-packet pipeline inlined) without, and the loop was compiled
+    // again. The first read is short now (src/capture/file-window.ts FIRST_READ). What is left is
+    // one deopt after the loop, at the file's end (nothing compiled after it).
+    const readPcap = traceOf(tracedImport(), 'readPcap');
+    expect(readPcap.compiles).toBe(1);
+    expect(readPcap.deopts.length).toBeLessThanOrEqual(1);
+  }, 60_000);
+});
+
+describeNeeding(['dist'], 'the writer thread loads better-sqlite3 without lexing it', () => {
+  it('only the capture thread translates better-sqlite3 as a CommonJS module for ES modules (NODE_DEBUG=esm)', () => {
+    // An ES module importing a CommonJS one makes Node lex that module for its named exports,
+    // and in a worker thread that means loading and compiling the lexer there too: the writer
+    // thread's `import Database from 'better-sqlite3'` did, in every import (~10-20 ms of CPU,
+    // bench/RESULTS.md, Import, tenth session). By require it is not lexed. Both threads' debug
+    // lines go to stderr; the capture thread's open-db.ts still imports it (once).
+    const fixture = join(import.meta.dirname, '..', '..', 'fixtures', 'api-models.pcap');
+    const r = spawnSync(process.execPath, [
+      join(import.meta.dirname, '..', '..', 'bin', 'ollama-audit.js'), 'import', fixture, '--db', join(dir, 'esm.db'), '--json',
+    ], { encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, NODE_DEBUG: 'esm' } });
+    expect(r.status, r.stderr.slice(-2000)).toBe(0);
+    const translated = r.stderr.split('\n').filter((l) => /Translating CJSModule \S*\/better-sqlite3\/lib\/index\.js$/.test(l));
+    // The trace is there (the capture thread's line), and the writer thread added none.
+    expect(translated.length).toBe(1);
   }, 60_000);
 });
