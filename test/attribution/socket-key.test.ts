@@ -5,21 +5,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { newKey, socketKeyOf, SocketKeyTable } from '../../src/attribution/socket-key.js';
-
-/** A deterministic stream of 32-bit numbers (xorshift32). */
-function rng(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-}
+import { mulberry32, randomInt } from '../helpers/seeded-random.js';
 
 describe('socket-key table', () => {
   it('answers as a Map does through 100,000 random sets, replaces and deletes', () => {
-    const next = rng(0x9e3779b9);
+    const rand = mulberry32(0x9e3779b9);
+    const next = () => randomInt(rand, 2 ** 32);
     const table = new SocketKeyTable<number>();
     const model = new Map<string, number>();
     const key = newKey();

@@ -7,26 +7,16 @@ import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { IdSet } from '../../src/live/id-set.js';
+import { mulberry32 } from '../helpers/seeded-random.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
-
-/** A small deterministic generator (xorshift32). */
-function rng(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
-}
 
 describe('IdSet', () => {
   it('answers as a Set does through additions, deletions, growth and shrinking', () => {
     const ids = new IdSet();
     const set = new Set<number>();
-    const r = rng(7);
+    const r = mulberry32(7);
     let next = 1;
     let wrong = 0;
     let checked = 0;
