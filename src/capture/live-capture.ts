@@ -8,7 +8,7 @@
 import { newPacket, type InterfaceInfo, type Packet } from './packet.js';
 import { listDevices, loadCap, type CapDevice, type CapHandle, type CapModule } from './live-cap-module.js';
 import { anchorClock, driftUs, nowUs, type WallAnchor } from './live-clock.js';
-import { accumulate, interfaceDrops, loadPacketStats, newKernelCounters, type KernelCounters, type PacketStatsAddon } from './live-drops.js';
+import { accumulate, interfaceDrops, loadPacketStats, loopbackSent, newKernelCounters, type KernelCounters, type PacketStatsAddon } from './live-drops.js';
 import { LiveCaptureError, noSuchDeviceError, openError } from './live-error.js';
 import { linktypeFromCap } from './live-linktype.js';
 import { ANY_DEVICE } from './link-types.js';
@@ -125,6 +125,8 @@ interface Source {
   ifDropsAtClose: number | null;
   /** Packets left unread in the ring when the handle closed (0 where the counters cannot tell). */
   unreadAtClose: number;
+  /** On `any` without a filter: loopback's sent packets at open (loopbackSent), which unreadInRing takes out; else null. */
+  loopbackSentAtOpen: number | null;
   closed: boolean;
   note: string | null;
 }
@@ -253,6 +255,8 @@ function openOne(
   // writes packets into freed memory (measured: heap corruption, segfault under a flood).
   (handle as CapHandle & { keepAlive?: Buffer }).keepAlive = buf;
   const before = socketFds();
+  // Read before the socket exists, so that loopback packets sent meanwhile can only make the unread figure smaller.
+  const loopbackSentAtOpen = device === ANY_DEVICE && filter === '' ? loopbackSent() : null;
   let text: string;
   try {
     const level = cap.snaplenPatch ?? 0;
@@ -274,6 +278,7 @@ function openOne(
     ifDropsAtOpen: interfaceDrops(device),
     ifDropsAtClose: null,
     unreadAtClose: 0,
+    loopbackSentAtOpen,
     closed: false,
     note: note || null,
   };
@@ -347,13 +352,18 @@ function closeSource(s: Source, stats: PacketStatsAddon | null): void {
 /**
  * What the kernel put in the ring and nobody read: its packets minus its drops minus what cap
  * handed over. A TPACKET_V3 ring holds seconds of a flood, so a daemon that fell behind closes with
- * that backlog in it: lost as surely as a drop. Exact only where the kernel counts what libpcap
- * hands over: not on `any` (loopback's sent copies are counted, then thrown away by libpcap), nor
- * on a loopback whose sent copies could not be switched off (the note says so).
+ * that backlog in it: lost as surely as a drop. On `any` the kernel also counts loopback's sent
+ * copies, which libpcap throws away: without a filter every one of them, so loopback's sent count
+ * since open is taken out (read after the socket's counters, so a packet sent in between makes the
+ * figure smaller, never larger); with a filter nobody can say how many passed it, so nothing is
+ * counted there, nor where the counters are unknown or loopback's sent copies stay on (the note).
  */
 function unreadInRing(s: Source): number {
-  if (s.kernel.unknown || s.note || s.device === ANY_DEVICE) return 0;
-  return Math.max(0, s.kernel.packets - s.kernel.drops - s.delivered - s.beforeStart);
+  if (s.kernel.unknown || s.note) return 0;
+  const raw = s.kernel.packets - s.kernel.drops - s.delivered - s.beforeStart;
+  if (s.device !== ANY_DEVICE) return Math.max(0, raw);
+  const sentNow = s.loopbackSentAtOpen === null ? null : loopbackSent();
+  return sentNow === null ? 0 : Math.max(0, raw - (sentNow - s.loopbackSentAtOpen!));
 }
 
 function ifDropsSince(s: Source): number | null {

@@ -90,3 +90,21 @@ export function interfaceDrops(device: string): number | null {
     return null;
   }
 }
+
+/**
+ * Packets this network namespace's loopback has sent (/proc/net/dev, which is per namespace where
+ * /sys/class/net is per sysfs mount); null when unreadable. On `any` the kernel counts each of them
+ * twice in the capture socket's statistics (sent and received copy) and libpcap discards the sent
+ * one, so the counters alone cannot say what is still unread in the ring (live-capture.ts).
+ */
+export function loopbackSent(): number | null {
+  try {
+    const line = readFileSync('/proc/net/dev', 'utf8').split('\n').find((l) => l.trimStart().startsWith('lo:'));
+    if (line === undefined) return null;
+    // After "lo:": 8 receive columns (bytes, packets, errs, drop, fifo, frame, compressed, multicast), then transmit bytes, packets.
+    const sent = Number(line.slice(line.indexOf(':') + 1).trim().split(/\s+/)[9]);
+    return Number.isFinite(sent) ? sent : null;
+  } catch {
+    return null;
+  }
+}
