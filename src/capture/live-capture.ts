@@ -125,7 +125,12 @@ interface Source {
   ifDropsAtClose: number | null;
   /** Packets left unread in the ring when the handle closed (0 where the counters cannot tell). */
   unreadAtClose: number;
-  /** On `any` without a filter: loopback's sent packets at open (loopbackSent), which unreadInRing takes out; else null. */
+  /**
+   * What the kernel had put in the ring when stop() was called (putInRing), null before it or where
+   * the counters cannot tell: packets that came after are past the session's end, read or not.
+   */
+  putAtStop: number | null;
+  /** On `any` without a filter: loopback's sent packets at open (loopbackSent), which putInRing takes out; else null. */
   loopbackSentAtOpen: number | null;
   closed: boolean;
   note: string | null;
@@ -183,30 +188,35 @@ export function openLiveCapture(opts: LiveCaptureOptions = {}): LiveCapture {
       return summarize(sources, anchor);
     },
     stop() {
+      if (stopping === null) {
+        for (const s of sources) {
+          accumulate(s.kernel, stats.value);
+          if (!s.closed) s.putAtStop = putInRing(s);
+        }
+      }
       const closeAll = () => { for (const s of sources) closeSource(s, stats.value); };
       if (drainMs === 0) return closeAll();
-      stopping ??= drainRing(sources, stats.value, timeoutMs, drainMs).then(closeAll);
+      stopping ??= drainRing(sources, timeoutMs, drainMs).then(closeAll);
       return stopping;
     },
   };
 }
 
 /**
- * Lets the event loop read what a V3 ring still holds at the stop, for at most `drainMs`: until
- * every interface's ring is read to its end (its kernel counters say so), and where the counters
- * cannot tell (`any`, unknown counters: unreadInRing), until one block timer period has passed and nothing more
- * came for 10 ms. A flood never lets the ring run empty: then the budget ends the wait.
+ * Lets the event loop read what a V3 ring held at the stop, for at most `drainMs`: until every
+ * interface has handed over as many packets as its kernel counters said were in it then (putAtStop;
+ * the ring is first in, first out), and where the counters cannot tell (`any` with a filter, unknown
+ * counters), until one block timer period has passed and nothing more came for 10 ms. A flood
+ * that kept the daemon behind leaves more than the budget reads: what is left is counted at close.
  */
-async function drainRing(sources: Source[], stats: PacketStatsAddon | null, timeoutMs: number, drainMs: number): Promise<void> {
+async function drainRing(sources: Source[], timeoutMs: number, drainMs: number): Promise<void> {
   const t0 = performance.now();
-  const countersTell = (s: Source) => !s.kernel.unknown && !s.note && s.device !== ANY_DEVICE;
-  const mustSettle = sources.some((s) => !countersTell(s));
+  const mustSettle = sources.some((s) => s.putAtStop === null);
   let delivered = -1;
   for (;;) {
     const elapsed = performance.now() - t0;
     if (elapsed >= drainMs) return;
-    for (const s of sources) accumulate(s.kernel, stats);
-    const readToEnd = sources.every((s) => !countersTell(s) || unreadInRing(s) === 0);
+    const readToEnd = sources.every((s) => s.putAtStop === null || s.delivered >= s.putAtStop);
     const now = sources.reduce((n, s) => n + s.delivered, 0);
     const settled = !mustSettle || (elapsed > timeoutMs + 10 && now === delivered);
     if (readToEnd && settled) return;
@@ -278,6 +288,7 @@ function openOne(
     ifDropsAtOpen: interfaceDrops(device),
     ifDropsAtClose: null,
     unreadAtClose: 0,
+    putAtStop: null,
     loopbackSentAtOpen,
     closed: false,
     note: note || null,
@@ -341,7 +352,9 @@ function closeSource(s: Source, stats: PacketStatsAddon | null): void {
   if (s.closed) return;
   s.closed = true;
   accumulate(s.kernel, stats);
-  s.unreadAtClose = unreadInRing(s);
+  // Closed without a stop() (a failed start, a dead capture): what the ring holds now.
+  const put = s.putAtStop ?? putInRing(s);
+  s.unreadAtClose = put === null ? 0 : Math.max(0, put - s.delivered);
   s.ifDropsAtClose = ifDropsSince(s);
   s.kernel.fd = null; // once cap closes it, the fd number may be reused by anything
   s.handle.removeAllListeners('packet');
@@ -350,20 +363,21 @@ function closeSource(s: Source, stats: PacketStatsAddon | null): void {
 }
 
 /**
- * What the kernel put in the ring and nobody read: its packets minus its drops minus what cap
- * handed over. A TPACKET_V3 ring holds seconds of a flood, so a daemon that fell behind closes with
- * that backlog in it: lost as surely as a drop. On `any` the kernel also counts loopback's sent
- * copies, which libpcap throws away: without a filter every one of them, so loopback's sent count
- * since open is taken out (read after the socket's counters, so a packet sent in between makes the
- * figure smaller, never larger); with a filter nobody can say how many passed it, so nothing is
- * counted there, nor where the counters are unknown or loopback's sent copies stay on (the note).
+ * What the kernel has put in the ring since open, for the ring's unread part (that less what cap
+ * handed over): its packets less its drops less those read before start(). A TPACKET_V3 ring holds
+ * seconds of a flood, so a daemon that fell behind closes with a backlog in it: lost as surely as a
+ * drop. On `any` the kernel also counts loopback's sent copies, which libpcap throws away: without a
+ * filter every one of them, so loopback's sent count since open is taken out (read before the socket
+ * opened and after its counters, so a packet sent in between makes the figure smaller, never larger);
+ * null (cannot tell) on `any` with a filter (how many passed it?), where the counters are unknown, and
+ * where loopback's sent copies stay on (the note).
  */
-function unreadInRing(s: Source): number {
-  if (s.kernel.unknown || s.note) return 0;
-  const raw = s.kernel.packets - s.kernel.drops - s.delivered - s.beforeStart;
-  if (s.device !== ANY_DEVICE) return Math.max(0, raw);
+function putInRing(s: Source): number | null {
+  if (s.kernel.unknown || s.note) return null;
+  const put = s.kernel.packets - s.kernel.drops - s.beforeStart;
+  if (s.device !== ANY_DEVICE) return put;
   const sentNow = s.loopbackSentAtOpen === null ? null : loopbackSent();
-  return sentNow === null ? 0 : Math.max(0, raw - (sentNow - s.loopbackSentAtOpen!));
+  return sentNow === null ? null : put - (sentNow - s.loopbackSentAtOpen!);
 }
 
 function ifDropsSince(s: Source): number | null {
