@@ -50,6 +50,8 @@ export interface IngestOptions {
   maxFlows?: number;
   /** Once this many flows are open, bound V8's heap growth for the rest of the process (heap-growth.ts). */
   boundHeapAtFlows?: number;
+  /** A shorter close delay for rejected connection attempts under pressure (flow-table.ts FlowTableOptions.rejected). */
+  rejected?: { closeDelayUs: number; pressureAtFlows: number };
 }
 
 export interface IngestOptions {
@@ -135,6 +137,7 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: 
   const onHeld = hooks.onHeld;
   const table = createFlowTable({
     maxFlows: opts.maxFlows,
+    rejected: opts.rejected,
     onOpen: (f, held, synSeq) => {
       enricher.onFlowOpen(f, held, synSeq);
       if (!held) hooks.onOpen?.(f);
