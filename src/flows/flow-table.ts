@@ -232,7 +232,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
   if (!(Number.isInteger(maxFlows) && maxFlows >= 1)) throw new RangeError(`maxFlows must be a positive integer, not ${maxFlows}`);
   const early: EarlyExpiries = { evictedHalfOpen: 0, evictedFinished: 0, evictedActive: 0, halfOpenTimeout: 0, rejectedClosedEarly: 0 };
   // Without the option REJ flows stay in LIST_TCP_DONE (an import: its rows as they always were).
-  const rejListOrDone = opts.rejected === undefined ? LIST_TCP_DONE : LIST_TCP_REJ;
+  const rejList = opts.rejected !== undefined;
   const rejDelay = Math.min(opts.rejected?.closeDelayUs ?? Infinity, timeouts[LIST_TCP_DONE]);
   const rejPressureAt = opts.rejected?.pressureAtFlows ?? Infinity;
   const onOpen = opts.onOpen;
@@ -462,7 +462,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     if (d.proto === IPPROTO.TCP) {
       f.tcpState = nextTcpState(f.tcpState, dir, d.tcpFlags);
       trackTcpConn(tcpRows, s, dir, d.tcpFlags, d.payloadWireLen, d.tcpWindow);
-      if (tcpDone(f.tcpState)) list = rejected(f.tcpState) ? rejListOrDone : LIST_TCP_DONE;
+      if (tcpDone(f.tcpState)) list = rejList && rejected(f.tcpState) ? LIST_TCP_REJ : LIST_TCP_DONE;
     } else trackOtherConn(f, dir, d.payloadWireLen);
     if (rec[(cap + list) * REC + R_PREV] !== s) {
       unlink(s);
