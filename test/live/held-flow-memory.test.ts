@@ -7,7 +7,8 @@
  * backing stores, after full GCs, per open flow (each captured datagram is a flow of its own,
  * all within the 30 s half-open timeout). With a Flow object per flow (its address Buffers, the
  * change set's and the store-gap bookkeeping's entries) that was ~1,500 bytes; with the flow held in
- * the flow table's rows (src/live/held-flows.ts) ~560.
+ * the flow table's rows (src/live/held-flows.ts) ~560. And a SYN flood to a closed port (REJ
+ * flows: see REJ_RATE).
  */
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
@@ -123,7 +124,7 @@ function cleanup(): void {
   spawnSync('ip', ['link', 'del', HOST_END]);
 }
 
-describeNeeding(LIVE_NEEDS, 'the daemon: memory per open flow under a UDP flood', () => {
+describeNeeding(LIVE_NEEDS, 'the daemon: memory per open flow under a UDP flood, and under a SYN flood to a closed port', () => {
   let dir = '';
   beforeAll(() => {
     cleanup();
