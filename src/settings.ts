@@ -114,6 +114,16 @@ export const DEFAULTS = Object.freeze({
    */
   liveBoundHeapAtFlows: 10_000,
   /**
+   * The live engine's close delay for rejected connection attempts (REJ: SYN answered by RST only)
+   * once more than 10,000 flows are open: 1 s instead of 5 s (flow-table.ts FlowTableOptions.rejected).
+   * A SYN flood to a closed port made ~100,000 of them at 20,000 a second, each a Flow of ~1 KB kept
+   * only to absorb late packets a REJ flow does not get (a duplicate RST comes within a round trip;
+   * a new SYN starts a new flow anyway); 1 s is far more than a round trip. Below the pressure mark
+   * (a daemon's ordinary traffic) every finished flow keeps Zeek's 5 s. An import keeps 5 s always
+   * (its rows as before).
+   */
+  liveRejected: Object.freeze({ closeDelayUs: 1e6, pressureAtFlows: 10_000 }),
+  /**
    * Bounds on a claims file, so a hostile or mistaken file cannot hang or exhaust the auditor:
    * its size (a claims file is a few KB; /dev/zero is not one), YAML aliases (each can expand to
    * a copy of a large node: "billion laughs"), and the amount of matching work it can ask for

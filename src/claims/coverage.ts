@@ -77,14 +77,15 @@ export interface SessionCoverage {
   store_gaps: StoreGap[];
   /**
    * Flows closed before their time, by kind: evicted_half_open, evicted_finished, evicted_active
-   * (a full table), unwritten_at_stop (the stop deadline), half_open_timeout (30 s, not a problem).
+   * (a full table), unwritten_at_stop (the stop deadline), half_open_timeout (30 s, not a problem),
+   * rejected_closed_early (a REJ flow's 1 s close delay under pressure, live only: not a problem).
    */
   expired_early: Record<string, number>;
   /** One line per coverage problem; empty when there is none. */
   problems: string[];
 }
 
-/** Early expiries that can hide or split a flow (all but half_open_timeout). */
+/** Early expiries that can hide or split a flow (all but half_open_timeout and rejected_closed_early). */
 const HIDING_EXPIRIES = ['evicted_half_open', 'evicted_finished', 'evicted_active', 'unwritten_at_stop'];
 
 interface Iface { index: number; name: string | null; linktype: number }
@@ -151,7 +152,7 @@ function parseCounts(json: string | undefined): Record<string, number> {
   }
 }
 
-function hidingExpiries(c: SessionCoverage): number {
+export function hidingExpiries(c: SessionCoverage): number {
   return HIDING_EXPIRIES.reduce((n, k) => n + (c.expired_early[k] ?? 0), 0);
 }
 

@@ -51,6 +51,13 @@ export interface EarlyExpiries {
   evictedActive: number;
   /** Half-open flows closed after the half-open timeout instead of their protocol's idle timeout. */
   halfOpenTimeout: number;
+  /**
+   * Rejected connection attempts (REJ: SYN answered by RST only) closed after the shorter close
+   * delay of a table under pressure (FlowTableOptions.rejected) instead of the 5 s one. Splits
+   * nothing a flow had told (it had no data, and a new SYN starts a new flow anyway): a packet of
+   * it still in flight after that (a duplicate RST) would start a flow of its own. For the record.
+   */
+  rejectedClosedEarly: number;
 }
 
 /**
@@ -60,7 +67,8 @@ export interface EarlyExpiries {
 export function expiredEarlyRecord(e: EarlyExpiries, unwrittenAtStop = 0): Record<string, number> {
   const all: [string, number][] = [
     ['evicted_half_open', e.evictedHalfOpen], ['evicted_finished', e.evictedFinished], ['evicted_active', e.evictedActive],
-    ['half_open_timeout', e.halfOpenTimeout], ['unwritten_at_stop', unwrittenAtStop],
+    ['half_open_timeout', e.halfOpenTimeout], ['rejected_closed_early', e.rejectedClosedEarly],
+    ['unwritten_at_stop', unwrittenAtStop],
   ];
   return Object.fromEntries(all.filter(([, n]) => n > 0));
 }
@@ -75,6 +83,15 @@ export interface FlowTableOptions {
   maxFlows?: number;
   /** Idle time after which a half-open flow is closed; default DEFAULT_HALF_OPEN_TIMEOUT_US. */
   halfOpenTimeoutUs?: number;
+  /**
+   * A shorter close delay for rejected connection attempts (REJ: SYN answered by RST only) while
+   * more than `pressureAtFlows` flows are open, as conntrack shortens its timeouts under load. The
+   * close delay absorbs a finished connection's late packets; a REJ flow has none to expect but a
+   * duplicate RST within a round trip (a new SYN starts a new flow at once), while under a SYN flood
+   * to a closed port the kernel's RSTs made ~100,000 such flows (20,000 a second × 5 s), each a
+   * Flow object of ~1 KB. Default: none (every finished flow keeps closedTimeoutUs).
+   */
+  rejected?: { closeDelayUs: number; pressureAtFlows: number };
   /**
    * Called once per Flow object, right after it is made, before the packet that made it is
    * counted: at the flow's first packet (ingest(), or count() for a packet it does not hold), or,
@@ -166,7 +183,9 @@ const LIST_OTHER = 2;
 const LIST_TCP_DONE = 3;
 /** Packets one way only, few of them: a flow leaves this list at its first answer. */
 const LIST_HALF_OPEN = 4;
-const LIST_COUNT = 5;
+/** Rejected connection attempts (SYN, then RST only), with FlowTableOptions.rejected; else in LIST_TCP_DONE. */
+const LIST_TCP_REJ = 5;
+const LIST_COUNT = 6;
 
 const TCP_DONE_MASK = TCP_STATE_RST_OUT | TCP_STATE_RST_IN;
 const TCP_FIN_BOTH = TCP_STATE_FIN_OUT | TCP_STATE_FIN_IN;
@@ -207,10 +226,15 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
   timeouts[LIST_UDP] = idle.udp;
   timeouts[LIST_OTHER] = idle.other;
   timeouts[LIST_TCP_DONE] = Math.min(opts.closedTimeoutUs ?? DEFAULT_CLOSED_TIMEOUT_US, idle.tcp);
+  timeouts[LIST_TCP_REJ] = timeouts[LIST_TCP_DONE];
   timeouts[LIST_HALF_OPEN] = Math.min(opts.halfOpenTimeoutUs ?? DEFAULT_HALF_OPEN_TIMEOUT_US, idle.tcp, idle.udp, idle.other);
   const maxFlows = opts.maxFlows ?? DEFAULT_MAX_FLOWS;
   if (!(Number.isInteger(maxFlows) && maxFlows >= 1)) throw new RangeError(`maxFlows must be a positive integer, not ${maxFlows}`);
-  const early: EarlyExpiries = { evictedHalfOpen: 0, evictedFinished: 0, evictedActive: 0, halfOpenTimeout: 0 };
+  const early: EarlyExpiries = { evictedHalfOpen: 0, evictedFinished: 0, evictedActive: 0, halfOpenTimeout: 0, rejectedClosedEarly: 0 };
+  // Without the option REJ flows stay in LIST_TCP_DONE (an import: its rows as they always were).
+  const rejList = opts.rejected !== undefined;
+  const rejDelay = Math.min(opts.rejected?.closeDelayUs ?? Infinity, timeouts[LIST_TCP_DONE]);
+  const rejPressureAt = opts.rejected?.pressureAtFlows ?? Infinity;
   const onOpen = opts.onOpen;
   const readsPayload = opts.readsPayload;
   const onClose = opts.onClose;
@@ -438,7 +462,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     if (d.proto === IPPROTO.TCP) {
       f.tcpState = nextTcpState(f.tcpState, dir, d.tcpFlags);
       trackTcpConn(tcpRows, s, dir, d.tcpFlags, d.payloadWireLen, d.tcpWindow);
-      if (tcpDone(f.tcpState)) list = LIST_TCP_DONE;
+      if (tcpDone(f.tcpState)) list = rejList && rejected(f.tcpState) ? LIST_TCP_REJ : LIST_TCP_DONE;
     } else trackOtherConn(f, dir, d.payloadWireLen);
     if (rec[(cap + list) * REC + R_PREV] !== s) {
       unlink(s);
@@ -622,10 +646,12 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     sweepStandIns();
     let closed = 0;
     for (let l = 0; l < LIST_COUNT; l++) {
-      const t = timeouts[l];
+      const t = l === LIST_TCP_REJ && count > rejPressureAt ? rejDelay : timeouts[l];
       for (let s = headOf(l); s >= 0; s = headOf(l)) {
-        if (nowUs - lastSeenOf(s) <= t) break;
+        const idleFor = nowUs - lastSeenOf(s);
+        if (idleFor <= t) break;
         if (l === LIST_HALF_OPEN) early.halfOpenTimeout++;
+        else if (l === LIST_TCP_REJ && idleFor <= timeouts[l]) early.rejectedClosedEarly++;
         closeSlot(s);
         closed++;
       }
@@ -640,7 +666,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
   function evictOne(): void {
     let s = headOf(LIST_HALF_OPEN);
     if (s >= 0) early.evictedHalfOpen++;
-    else if ((s = headOf(LIST_TCP_DONE)) >= 0) early.evictedFinished++;
+    else if ((s = olderHead(LIST_TCP_DONE, LIST_TCP_REJ)) >= 0) early.evictedFinished++;
     else {
       for (const l of ACTIVE_LISTS) {
         const h = headOf(l);
@@ -649,6 +675,14 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
       early.evictedActive++;
     }
     closeSlot(s);
+  }
+
+  /** The head of list a or b whose flow was idle longer; -1 when both are empty. */
+  function olderHead(a: number, b: number): number {
+    const ha = headOf(a);
+    const hb = headOf(b);
+    if (ha < 0 || hb < 0) return ha < 0 ? hb : ha;
+    return lastSeenOf(hb) < lastSeenOf(ha) ? hb : ha;
   }
 
   function closeAll(stopWhen?: () => boolean): number {
@@ -1018,6 +1052,11 @@ function protoList(proto: number): number {
 /** After a packet is counted: still one way only, and few packets. */
 function stillHalfOpen(f: Flow): boolean {
   return (f.packetsOut === 0 || f.packetsIn === 0) && f.packetsOut + f.packetsIn <= HALF_OPEN_MAX_PACKETS;
+}
+
+/** A connection attempt rejected: the initiator's SYN answered by a RST, no SYN-ACK, no FIN. */
+function rejected(state: number): boolean {
+  return (state & TCP_STATE_SYN) !== 0 && (state & TCP_STATE_RST_IN) !== 0 && (state & ~(TCP_STATE_SYN | TCP_DONE_MASK)) === 0;
 }
 
 function tcpDone(state: number): boolean {

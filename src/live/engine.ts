@@ -269,7 +269,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
           this.gaps.gotFlow(f);
         },
       } : {}),
-    }, { maxFlows: settings.maxFlows, boundHeapAtFlows: DEFAULTS.liveBoundHeapAtFlows });
+    }, { maxFlows: settings.maxFlows, boundHeapAtFlows: DEFAULTS.liveBoundHeapAtFlows, rejected: DEFAULTS.liveRejected });
     // Several devices: a forwarded packet crosses more than one (`any` is checked by its cooked link type).
     if (capture.interfaces.length > 1) this.ingest.severalInterfaces();
 

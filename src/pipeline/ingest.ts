@@ -3,7 +3,7 @@ import { IPPROTO, newDecoded, newSkipCounts, type Decoded, type SkipCounts } fro
 import { lossOf, trackTcpLoss } from '../flows/tcp-loss.js';
 import { decodePacket } from '../decode/decode-packet.js';
 import type { Flow } from '../flows/flow.js';
-import { createFlowTable, type EarlyExpiries } from '../flows/flow-table.js';
+import { createFlowTable, type EarlyExpiries, type FlowTableOptions } from '../flows/flow-table.js';
 import { createEnricher } from '../enrich/enricher.js';
 import type { DnsRecord, HttpRecord } from '../enrich/records.js';
 import { attributeFromComment } from '../attribution/packet-comment.js';
@@ -50,6 +50,8 @@ export interface IngestOptions {
   maxFlows?: number;
   /** Once this many flows are open, bound V8's heap growth for the rest of the process (heap-growth.ts). */
   boundHeapAtFlows?: number;
+  /** A shorter close delay for rejected connection attempts under pressure (flow-table.ts FlowTableOptions.rejected). */
+  rejected?: FlowTableOptions['rejected'];
 }
 
 export interface IngestOptions {
@@ -135,6 +137,7 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: 
   const onHeld = hooks.onHeld;
   const table = createFlowTable({
     maxFlows: opts.maxFlows,
+    rejected: opts.rejected,
     onOpen: (f, held, synSeq) => {
       enricher.onFlowOpen(f, held, synSeq);
       if (!held) hooks.onOpen?.(f);

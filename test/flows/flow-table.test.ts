@@ -271,6 +271,74 @@ describe('flow table: expiry', () => {
     expect(closed).toEqual([gre, done, live]);
   });
 
+  it('a rejected attempt (SYN, then RST back) closes after the shorter delay only while the table is under pressure; a late RST is then a flow of its own', () => {
+    const rejected = { closeDelayUs: 1 * SEC, pressureAtFlows: 3 };
+    const { t, closed } = tracked({ rejected });
+    const rej = (port: number, ts: number): Flow => {
+      const c = { ...C, port };
+      const f = feed(t, tcpPkt(c, S, SYN, 0, ts)).f;
+      feed(t, tcpPkt(S, c, RST | ACK, 0, ts + 10));
+      return f;
+    };
+    // Reset after an answer (RSTO), not a rejection: keeps the 5 s close delay under pressure too.
+    const c9 = { ...C, port: 40009 };
+    const reset = feed(t, tcpPkt(c9, S, SYN, 0, T0)).f;
+    feed(t, tcpPkt(S, c9, SYN | ACK, 0, T0 + 1));
+    feed(t, tcpPkt(c9, S, RST, 0, T0 + 2));
+    const [r1, r2, r0] = [rej(40001, T0), rej(40002, T0), rej(40000, T0 + 20)];
+    expect(connStateOf(r1)).toBe('REJ');
+    t.expire(T0 + 1.5 * SEC); // 4 open > 3
+    expect(closed).toEqual([r1, r2, r0]);
+    expect(t.expiredEarly.rejectedClosedEarly).toBe(3);
+    // A duplicate RST of r1 after its close: a flow of its own (one packet, from the server).
+    const late = feed(t, tcpPkt(S, { ...C, port: 40001 }, RST | ACK, 0, T0 + 2 * SEC));
+    expect(late.isNew).toBe(true);
+    expect(late.f.packetsOut + late.f.packetsIn).toBe(1);
+    expect(r1.packetsIn).toBe(1);
+    // At the mark, not over it (3 open: reset, late and a new REJ flow): the 5 s delay, nothing counted.
+    const r3 = rej(40003, T0 + 2 * SEC);
+    t.expire(T0 + 4 * SEC);
+    expect(closed).toEqual([r1, r2, r0]);
+    t.expire(T0 + 7.1 * SEC);
+    expect(closed).toEqual([r1, r2, r0, reset, late.f, r3]);
+    expect(t.expiredEarly.rejectedClosedEarly).toBe(3);
+  });
+
+  it('without the option (an import) a rejected attempt keeps the 5 s close delay however many flows are open', () => {
+    const { t, closed } = tracked();
+    for (let p = 40001; p <= 40050; p++) {
+      feed(t, tcpPkt({ ...C, port: p }, S, SYN, 0, T0));
+      feed(t, tcpPkt(S, { ...C, port: p }, RST | ACK, 0, T0 + 10));
+    }
+    t.expire(T0 + 4 * SEC);
+    expect(closed).toEqual([]);
+    t.expire(T0 + 5 * SEC + 11);
+    expect(closed.length).toBe(50);
+    expect(t.expiredEarly.rejectedClosedEarly).toBe(0);
+  });
+
+  it('a full table evicts finished flows oldest first, rejected ones (in their own list under the option) and others alike', () => {
+    const { t, closed } = tracked({ maxFlows: 3, rejected: { closeDelayUs: SEC, pressureAtFlows: 1 } });
+    const c1 = { ...C, port: 40001 };
+    const c2 = { ...C, port: 40002 };
+    const reset = feed(t, tcpPkt(c1, S, SYN, 0, T0)).f;
+    feed(t, tcpPkt(S, c1, SYN | ACK, 0, T0 + 1));
+    const rej = feed(t, tcpPkt(c2, S, SYN, 0, T0 + 2)).f;
+    feed(t, tcpPkt(S, c2, RST | ACK, 0, T0 + 3));
+    feed(t, tcpPkt(c1, S, RST, 0, T0 + 4)); // reset: finished after rej
+    const live = { ...C, port: 40003 };
+    feed(t, tcpPkt(live, S, SYN, 0, T0 + 5));
+    feed(t, tcpPkt(S, live, SYN | ACK, 0, T0 + 6));
+    feed(t, tcpPkt({ ...C, port: 40004 }, S, SYN, 0, T0 + 7));
+    expect(closed).toEqual([rej]);
+    feed(t, tcpPkt({ ...C, port: 40005 }, S, SYN, 0, T0 + 8)); // evicts the half-open 40004 first
+    feed(t, tcpPkt(S, { ...C, port: 40005 }, SYN | ACK, 0, T0 + 9));
+    feed(t, tcpPkt({ ...C, port: 40006 }, S, SYN, 0, T0 + 10));
+    expect(closed.slice(0, 3).map((f) => f.initiatorPort)).toEqual([40002, 40004, 40001]);
+    expect(reset.closed).toBe(true);
+    expect(t.expiredEarly.evictedFinished).toBe(2);
+  });
+
   it('activity keeps a flow alive; a packet after the idle timeout starts a new flow even without expire()', () => {
     const { t, closed } = tracked();
     const dns = { ip: '10.0.0.53', port: 53 };
@@ -394,7 +462,7 @@ describe('flow table: bounded (maxFlows) and half-open expiry', () => {
     expect(t.size).toBe(1000);
     // 5002 flows made, 1000 open: 4002 closed, all half-open SYNs (oldest first), none established.
     expect(closed.length).toBe(4002);
-    expect(t.expiredEarly).toEqual({ evictedHalfOpen: 4002, evictedFinished: 0, evictedActive: 0, halfOpenTimeout: 0 });
+    expect(t.expiredEarly).toEqual({ evictedHalfOpen: 4002, evictedFinished: 0, evictedActive: 0, halfOpenTimeout: 0, rejectedClosedEarly: 0 });
     expect(closed.every((f) => f.packetsIn === 0 && f.packetsOut === 1)).toBe(true);
     expect(closed.map((f) => f.id)).toEqual(closed.map((f) => f.id).sort((a, b) => a - b)); // oldest first
     for (const f of est) expect(f.closed).toBe(false);
@@ -418,7 +486,7 @@ describe('flow table: bounded (maxFlows) and half-open expiry', () => {
     feed(t, synFrom(2, T0 + 30));
     // Nothing half-open or finished: b (last packet at T0+3) is least recently active.
     expect(closed).toEqual([fin, b]);
-    expect(t.expiredEarly).toEqual({ evictedHalfOpen: 0, evictedFinished: 1, evictedActive: 1, halfOpenTimeout: 0 });
+    expect(t.expiredEarly).toEqual({ evictedHalfOpen: 0, evictedFinished: 1, evictedActive: 1, halfOpenTimeout: 0, rejectedClosedEarly: 0 });
     expect(a.closed).toBe(false);
   });
 

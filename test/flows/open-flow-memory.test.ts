@@ -82,6 +82,6 @@ describeNeeding(['tshark'], 'memory per open flow', () => {
     expect(perFlow).toBeLessThanOrEqual(MAX_BYTES_PER_OPEN_FLOW);
     ingest.finish();
     expect(closed).toBe(open); // every flow reaches the sink (stored) once the capture ends
-    expect(ingest.counts.expiredEarly).toEqual({ evictedHalfOpen: 0, evictedFinished: 0, evictedActive: 0, halfOpenTimeout: 0 });
+    expect(ingest.counts.expiredEarly).toEqual({ evictedHalfOpen: 0, evictedFinished: 0, evictedActive: 0, halfOpenTimeout: 0, rejectedClosedEarly: 0 });
   });
 });

@@ -7,7 +7,8 @@
  * backing stores, after full GCs, per open flow (each captured datagram is a flow of its own,
  * all within the 30 s half-open timeout). With a Flow object per flow (its address Buffers, the
  * change set's and the store-gap bookkeeping's entries) that was ~1,500 bytes; with the flow held in
- * the flow table's rows (src/live/held-flows.ts) ~560.
+ * the flow table's rows (src/live/held-flows.ts) ~560. And a SYN flood to a closed port (REJ
+ * flows: see REJ_RATE).
  */
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
@@ -58,6 +59,39 @@ const SMALL_TABLE = 30_000;
 const EVICTED_FLOWS = 90_000;
 const MAX_EXCESS_WHILE_EVICTING = 20e6;
 
+/**
+ * A SYN flood to a closed port: the kernel answers each SYN with a RST (Zeek's REJ), and the flow
+ * then waited 5 s in its close delay for late packets, as a Flow object (~1 KB with its
+ * bookkeeping): ~100,000 of them under the bench's 20,000 a second (bench/RESULTS.md, tenth session,
+ * branch dmem). With more than 10,000 flows open the daemon now closes them after 1 s
+ * (DEFAULTS.liveRejected). What the capture thread holds at most during the flood (node's
+ * connect(), REJ_RATE a second from fresh ports, for REJ_SECONDS s) above the same engine once every
+ * flow is closed and written, per connection attempt refused a second (2026-12-01, 5,000 a second,
+ * all 50,000 captured): 4,876 B before (24.4 MB), 2,669 after (13.3 MB: the table holds up to
+ * ~10,000 REJ flows, the pressure mark, and the flows closed since the last write wait for it).
+ */
+const REJ_RATE = 5000;
+const REJ_SECONDS = 10;
+const CLOSED_PORT = 1;
+const MAX_HELD_PER_REJ_A_SECOND = 3600;
+
+const REJ_SENDER = `
+const net = require('node:net');
+const [host, port, n, rate] = process.argv.slice(1).map((v, i) => i === 0 ? v : Number(v));
+let started = 0, refused = 0, other = 0, done = 0; const t0 = Date.now();
+function finish() { if (++done === n) console.log('refused ' + refused + ' other ' + other); }
+function tick() {
+  const due = Math.min(n, Math.floor((Date.now() - t0) / 1000 * rate));
+  for (; started < due; started++) {
+    const c = net.connect({ host, port });
+    c.on('connect', () => { other++; c.destroy(); finish(); });
+    c.on('error', (e) => { if (e.code === 'ECONNREFUSED') refused++; else other++; finish(); });
+  }
+  if (started < n) setTimeout(tick, 1);
+}
+tick();
+`;
+
 const SENDER = `
 const dgram = require('node:dgram');
 const [host, n, rate] = process.argv.slice(1);
@@ -90,7 +124,7 @@ function cleanup(): void {
   spawnSync('ip', ['link', 'del', HOST_END]);
 }
 
-describeNeeding(LIVE_NEEDS, 'the daemon: memory per open flow under a UDP flood', () => {
+describeNeeding(LIVE_NEEDS, 'the daemon: memory per open flow under a UDP flood, and under a SYN flood to a closed port', () => {
   let dir = '';
   beforeAll(() => {
     cleanup();
@@ -102,6 +136,8 @@ describeNeeding(LIVE_NEEDS, 'the daemon: memory per open flow under a UDP flood'
     sh(['ip', '-n', NS, 'addr', 'add', `${NS_ADDR}/30`, 'dev', NS_END]);
     sh(['ip', '-n', NS, 'link', 'set', NS_END, 'up']);
     sh(['ip', '-n', NS, 'link', 'set', 'lo', 'up']);
+    // Every connection attempt of the SYN flood from a port of its own (no 5-tuple reused within it).
+    sh(['ip', 'netns', 'exec', NS, 'sysctl', '-qw', 'net.ipv4.ip_local_port_range=1024 65535']);
   });
   afterAll(() => {
     cleanup();
@@ -117,9 +153,9 @@ describeNeeding(LIVE_NEEDS, 'the daemon: memory per open flow under a UDP flood'
     expect(said.trim()).toBe(`sent ${n}`);
   }
 
-  /** An engine on the host's end, its first second stored: datagrams only (the host's ICMP port-unreachable answers are not the flood's flows). */
-  async function startEngine(db: string, maxFlows?: number) {
-    const engine = startLiveEngine({ db, interface: [HOST_END], filter: `udp and src host ${NS_ADDR}`, evidence: 'none', attribution: 'procfs', maxFlows });
+  /** An engine on the host's end, its first second stored: datagrams only (the host's ICMP port-unreachable answers are not the flood's flows), or the given filter. */
+  async function startEngine(db: string, maxFlows?: number, filter = `udp and src host ${NS_ADDR}`) {
+    const engine = startLiveEngine({ db, interface: [HOST_END], filter, evidence: 'none', attribution: 'procfs', maxFlows });
     const seconds: LiveSecond[] = [];
     engine.on('second', (s) => seconds.push(s));
     const seen = { packets: 0 };
@@ -189,5 +225,42 @@ describeNeeding(LIVE_NEEDS, 'the daemon: memory per open flow under a UDP flood'
     expect(summary.expiredEarly).toBe(packets - SMALL_TABLE);
     expect(stored).toBe(packets); // every evicted flow stored all the same
     expect(excess).toBeLessThanOrEqual(MAX_EXCESS_WHILE_EVICTING);
+  }, 120_000);
+
+  it(`a SYN flood to a closed port, ${REJ_RATE} a second for ${REJ_SECONDS} s: the refused attempts (REJ) stored as such, and not held for 5 s each`, async () => {
+    const db = join(dir, 'rej.db');
+    const { engine, allWritten } = await startEngine(db, undefined, `tcp and host ${NS_ADDR} and port ${CLOSED_PORT}`);
+    const n = REJ_RATE * REJ_SECONDS;
+    const sender = spawn('ip', ['netns', 'exec', NS, process.execPath, '-e', REJ_SENDER, HOST_ADDR, String(CLOSED_PORT), String(n), String(REJ_RATE)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let said = '';
+    sender.stdout.on('data', (d) => { said += d; });
+    const exited = new Promise((ok) => sender.on('exit', ok));
+    let sent = false;
+    void exited.then(() => { sent = true; });
+    const t0 = Date.now();
+    const during: number[] = [];
+    while (!sent) {
+      // From the 6th second on: flows 5 s old would have left their close delay anyway.
+      if (Date.now() - t0 > 6000) during.push(memoryNow());
+      await sleep(250);
+    }
+    const [, refused, other] = /refused (\d+) other (\d+)/.exec(said) ?? [];
+    expect(Number(refused)).toBe(n); // the scenario: every attempt answered by the host's RST
+    expect(Number(other)).toBe(0);
+    // Every REJ flow out of its close delay (either one) and written: the engine as it stays.
+    await sleep(6500);
+    const packets = await allWritten();
+    const settled = memoryNow();
+    const summary = await engine.stop();
+    const raw = new Database(db, { readonly: true });
+    const rows = raw.prepare(`SELECT conn_state, count(*) AS n, sum(packets_out) AS po, sum(packets_in) AS pi FROM flows WHERE proto = 6 AND responder_port = ${CLOSED_PORT} GROUP BY conn_state`).all() as { conn_state: string; n: number; po: number; pi: number }[];
+    raw.close();
+    const excess = Math.max(...during) - settled;
+    const perRate = excess / REJ_RATE;
+    console.log(`${n} refused, ${packets} packets captured (kernel drops ${summary.kernelDrops}, shed ${summary.shed}; expired early ${summary.expiredEarly}); stored ${JSON.stringify(rows)}; ${(excess / 1e6).toFixed(1)} MB more held at most during the flood than once all closed: ${perRate.toFixed(0)} B per refused attempt a second`);
+    // Every captured SYN and RST: each attempt a REJ flow of one SYN and one RST, none split by an early close.
+    expect(packets).toBe(2 * n);
+    expect(rows).toEqual([{ conn_state: 'REJ', n, po: n, pi: n }]);
+    expect(perRate).toBeLessThanOrEqual(MAX_HELD_PER_REJ_A_SECOND);
   }, 120_000);
 });

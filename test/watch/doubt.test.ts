@@ -69,3 +69,8 @@ it('lowered confidence is on the coverage view and the claims strip, not "covera
   expect(f.coverage?.confidenceNote).toBe('lsof lookups');
   expect(f.claims.every((c) => c.coverage === 'confidence lowered')).toBe(true);
 });
+
+it('"expired early" counts the kinds coverage counts: not the half-open timeout, nor a REJ flow closed after 1 s under pressure', () => {
+  const f = silentFrame({ problems: [], confidence_note: null, expired_early: { half_open_timeout: 40, rejected_closed_early: 500_000, evicted_half_open: 3, unwritten_at_stop: 2 } });
+  expect(f.coverage?.expiredEarly).toBe(5);
+});

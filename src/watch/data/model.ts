@@ -3,6 +3,7 @@
  * the latest claims evaluation, coverage and API chains. Knows nothing of where rows come from
  * (store-poller.ts feeds it) or how frames travel (a worker message or a direct call).
  */
+import { hidingExpiries } from '../../claims/coverage.js';
 import type { ClaimsReport } from '../../claims/evaluate.js';
 import { clientClass } from '../../exposure/scope.js';
 import { visible } from '../../text/visible.js';
@@ -112,7 +113,7 @@ export class WatchModel {
       drops: cov.drops,
       lossPercent: cov.loss_estimate,
       ...this.unattributed(),
-      expiredEarly: Object.entries(cov.expired_early).filter(([k]) => k !== 'half_open_timeout').reduce((n, [, v]) => n + v, 0),
+      expiredEarly: hidingExpiries(cov),
       problems: cov.problems.map(visible),
       confidenceNote: cov.confidence_note === null ? null : visible(cov.confidence_note),
     } : null;
