@@ -140,7 +140,12 @@ export function openLiveCapture(opts: LiveCaptureOptions = {}): LiveCapture {
   const devices = opts.interfaces?.length ? opts.interfaces : [ANY_DEVICE];
   const filter = opts.filter ?? '';
   const ring = opts.bufferBytes ?? DEFAULTS.captureBufferBytes;
-  const timeoutMs = opts.bufferTimeoutMs ?? DEFAULTS.captureBufferTimeoutMs;
+  // Several interfaces: each handle's V3 ring hands its blocks over on its own timer, so the copies
+  // of one forwarded packet would be read up to a block timeout of traffic apart, where the
+  // duplicate filter's direct-mapped fingerprints (src/pipeline/duplicate-filter.ts) lose some of
+  // them and count a copy again. Immediate mode (TPACKET_V2) reads them as they come, as before.
+  const several = (opts.interfaces?.length ?? 0) > 1;
+  const timeoutMs = opts.bufferTimeoutMs ?? (several ? 0 : DEFAULTS.captureBufferTimeoutMs);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > 60_000) {
     throw new LiveCaptureError(`buffer timeout must be a whole number of ms from 0 to 60000, got ${timeoutMs}`);
   }

@@ -61,7 +61,8 @@ export interface Flow {
   /** Interface index (source-specific) of the first packet. */
   iface: number;
   /**
-   * Every interface the flow's packets were captured on, in order of first packet (see
+   * Every interface the flow's packets were captured on, in the order they were crossed: of their
+   * first packets' times, as copies of one packet tell it, not of reading (see
    * captureInterface in src/decode/link.ts: SLL2 ifindex, else the source's number); kept by the
    * ingest only when the capture has several interfaces, else null. One entry: one interface.
    */

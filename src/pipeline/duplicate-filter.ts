@@ -51,6 +51,7 @@ export function createDuplicateFilter(windowUs = DUPLICATE_WINDOW_US) {
   let ownerDirs = new Int8Array(0);
   let last = 0;
   let loopbackIn = false;
+  let copyEarlier = false;
 
   /**
    * True when this packet is a copy of one seen within the window on a different interface (or
@@ -89,7 +90,10 @@ export function createDuplicateFilter(windowUs = DUPLICATE_WINDOW_US) {
       const near = dt <= windowUs || (named
         ? apart <= DUPLICATE_WINDOW_PACKETS
         : apart <= UNNAMED_WINDOW_PACKETS && dt <= UNNAMED_WINDOW_US);
-      if (near && (!named || iface !== first)) return true;
+      if (near && (!named || iface !== first)) {
+        copyEarlier = p.ts < times[s];
+        return true;
+      }
       if (near && iface === first && dirs[s] === PKTAP_OUT && p.direction === PKTAP_IN) {
         dirs[s] = 0; // its in copy is used up
         loopbackIn = true;
@@ -123,12 +127,26 @@ export function createDuplicateFilter(windowUs = DUPLICATE_WINDOW_US) {
     ownerDirs[last] = dir;
   }
 
+  /**
+   * True when the packet last passed to isCopy was a copy stamped before its first copy: its
+   * interface was crossed first. Several handles' rings (TPACKET_V3 blocks) are each handed over on
+   * their own timer, so one interface's packets can be read before an earlier copy on another.
+   */
+  function lastCopyWasEarlier(): boolean {
+    return copyEarlier;
+  }
+
+  /** The interface of the first copy of the packet last passed to isCopy. */
+  function firstIfaceOfLast(): number {
+    return ifaces[last];
+  }
+
   /** True when the packet last passed to isCopy was a pktap loopback in copy (same interface), not another interface's. */
   function lastWasLoopbackIn(): boolean {
     return loopbackIn;
   }
 
-  return { isCopy, ownerOfLast, ownerDirOfLast, setOwnerOfLast, lastWasLoopbackIn };
+  return { isCopy, ownerOfLast, ownerDirOfLast, setOwnerOfLast, lastWasLoopbackIn, lastCopyWasEarlier, firstIfaceOfLast };
 }
 
 export type DuplicateFilter = ReturnType<typeof createDuplicateFilter>;

@@ -230,15 +230,20 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: 
     counts.skips[duplicates.lastWasLoopbackIn() ? 'duplicate-loopback-in' : 'duplicate-other-interface']++;
     const flow = duplicates.ownerOfLast();
     if (flow !== null) {
-      noteInterface(flow, p); // the flow crossed this interface too
+      // The flow crossed this interface too: before the first copy's when stamped before it.
+      noteInterface(flow, p, duplicates.lastCopyWasEarlier() ? duplicates.firstIfaceOfLast() : -1);
       // A pktap loopback packet's in copy names its receiver: the flow's other end.
       if (p.pktapProcess >= 0) attributeFromPktap(flow, duplicates.ownerDirOfLast(), p);
     }
     return true;
   }
 
-  /** Adds the packet's interface to its flow's list (an allocation only for a flow's first, or a new, interface). */
-  function noteInterface(flow: Flow, p: Packet): void {
+  /**
+   * Adds the packet's interface to its flow's list (an allocation only for a flow's first, or a new,
+   * interface): at the end, or just before interface `before` (>= 0) when the packet is a copy
+   * stamped before that interface's copy, so the list stays in the order the flow crossed them.
+   */
+  function noteInterface(flow: Flow, p: Packet, before = -1): void {
     const iface = captureInterface(p.buf, p.off, p.caplen, p.linktype, p.iface);
     const seen = flow.ifaces;
     if (seen === null) {
@@ -246,8 +251,12 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: 
       // packet's interface (cooked `any` captures are checked from their first packet on).
       const cooked = p.linktype === LINKTYPE.LINUX_SLL2 || p.linktype === LINKTYPE.LINUX_SLL;
       const first = cooked ? iface : flow.iface;
-      flow.ifaces = first === iface ? [iface] : [first, iface];
-    } else if (seen[seen.length - 1] !== iface && !seen.includes(iface)) seen.push(iface);
+      flow.ifaces = first === iface ? [iface] : before === first ? [iface, first] : [first, iface];
+    } else if (seen[seen.length - 1] !== iface && !seen.includes(iface)) {
+      const at = before < 0 ? -1 : seen.indexOf(before);
+      if (at < 0) seen.push(iface);
+      else seen.splice(at, 0, iface);
+    }
   }
 
   function firstFragment(flow: Flow, dir: number, p: Packet): void {

@@ -111,6 +111,28 @@ describeNeeding(['tshark'], 'a forwarding host captured on any: each packet coun
     expect(pub!.interfaces).toBeNull(); // one interface
   });
 
+  it('copies read out of time order (one interface\'s packets before another\'s earlier ones, as two TPACKET_V3 rings hand blocks over): the interfaces are listed in the order the flow crossed them', async () => {
+    const f = facts(ROUTED);
+    const dir = tmp();
+    const part = (ifindex: number) => {
+      const out = join(dir, `if${ifindex}.pcap`);
+      execFileSync('tshark', ['-n', '-r', ROUTED, '-Y', `sll.ifindex == ${ifindex}`, '-w', out, '-F', 'pcap'], { stdio: 'ignore' });
+      return out;
+    };
+    const uplinkFirst = join(dir, 'uplink-first.pcap');
+    // Concatenated, not merged by time: every uplink copy is read before the bridge port's earlier one.
+    execFileSync('mergecap', ['-a', '-F', 'pcap', '-w', uplinkFirst, part(f.ifindex_hu), part(f.ifindex_hc)], { stdio: 'ignore' });
+    const { summary, flows } = await importAndList(uplinkFirst);
+    const perIface = tsharkFields(ROUTED, ['frame.number'], `sll.ifindex == ${f.ifindex_hc}`).length;
+    // Nearly every copy is still recognised; not all: with 250 fingerprints remembered before their
+    // copies come, two may share a slot of the direct-mapped table (why live capture reads several
+    // interfaces in immediate mode: src/capture/live-capture.ts).
+    expect(summary.skipped['duplicate-other-interface']).toBeGreaterThanOrEqual(perIface - 5);
+    expect(flows).toHaveLength(1);
+    // The SYN crossed the bridge port first (its copy there is stamped first), then the uplink.
+    expect(flows[0].interfaces).toEqual([{ index: f.ifindex_hc, name: null }, { index: f.ifindex_hu, name: null }]);
+  });
+
   it('a packet repeated on the same interface is a new packet: counted again (mergecap of a one-interface capture with itself)', async () => {
     const f = facts(ROUTED);
     const dir = tmp();
