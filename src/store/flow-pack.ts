@@ -110,6 +110,8 @@ export function createFlowPacker(slots: FlowSlots) {
   let slot = -1;
   let count = 0;
   let strs: PackedFlows['strs'] = [];
+  /** The slot of the batch last handed on (take). */
+  let posted = -1;
 
   /**
    * Takes the next slot in turn, waiting (at most `waitMs`) until the writer thread has read the
@@ -126,7 +128,6 @@ export function createFlowPacker(slots: FlowSlots) {
     count = 0;
     strs = emptyStrs();
   }
-  let posted = -1;
 
   const orNaN = (x: number | null): number => (x === null ? NaN : x);
 

@@ -56,7 +56,7 @@ export interface WriterSettings {
 /** What the capture thread sends the writer thread. */
 export type WriterMessage =
   | { op: 'begin'; session: Row }
-  | { op: 'rows'; processes: Row[]; flows: PackedFlows | Row[]; dns: Row[]; http: Row[] }
+  | { op: 'rows'; processes: Row[]; flows: PackedFlows; dns: Row[]; http: Row[] }
   | { op: 'hash'; bytes?: Uint8Array; buffer?: number; start?: number; end?: number; offset: number }
   | { op: 'commit'; end: Row; refuseDuplicate: boolean }
   | { op: 'abort' };

@@ -157,28 +157,24 @@ let scheduled = false;
 function queueRows(m: Extract<WriterMessage, { op: 'rows' }>): void {
   if (m.processes.length > 0) steps.push(() => insertAll(stmts!.process, m.processes));
   const flows = m.flows;
-  if (Array.isArray(flows)) {
-    for (let from = 0; from < flows.length; from += SLICE_ROWS) steps.push(() => insertAll(stmts!.flow, flows.slice(from, from + SLICE_ROWS)));
-  } else {
-    // The slot is given back as soon as its last rows are read (the capture thread may be waiting
-    // for it), and also after a failure, when no step reads it.
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      packed.release(flows);
-    };
-    for (let from = 0; from < flows.count; from += SLICE_ROWS) {
-      const to = Math.min(from + SLICE_ROWS, flows.count);
-      steps.push(() => {
-        const rows = packed.rows(flows, from, to);
-        if (to === flows.count) release();
-        insertAll(stmts!.flow, rows);
-      });
-    }
-    mustRun.add(release);
-    steps.push(release);
+  // The slot is given back as soon as its last rows are read (the capture thread may be waiting
+  // for it), and also after a failure, when no step reads it.
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    packed.release(flows);
+  };
+  for (let from = 0; from < flows.count; from += SLICE_ROWS) {
+    const to = Math.min(from + SLICE_ROWS, flows.count);
+    steps.push(() => {
+      const rows = packed.rows(flows, from, to);
+      if (to === flows.count) release();
+      insertAll(stmts!.flow, rows);
+    });
   }
+  mustRun.add(release);
+  steps.push(release);
   for (let from = 0; from < m.dns.length; from += SLICE_ROWS) steps.push(() => insertAll(stmts!.dns, m.dns.slice(from, from + SLICE_ROWS)));
   for (let from = 0; from < m.http.length; from += SLICE_ROWS) steps.push(() => insertAll(stmts!.http, m.http.slice(from, from + SLICE_ROWS)));
   steps.push(answeredRows);
