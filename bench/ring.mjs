@@ -59,7 +59,7 @@ async function inner() {
   while (last !== n) { last = n; await new Promise((res) => setTimeout(res, 300)); }
   const rss1 = vmRss();
   const kinds = { rssAnonKiB: status('RssAnon'), rssFileKiB: status('RssFile'), rssShmemKiB: status('RssShmem') };
-  cap.stop();
+  await cap.stop();
   const st = cap.stats().interfaces[0];
   console.log(JSON.stringify({ label, mib: Number(mib), snaplen: cap.interfaces[0].snaplen, timeoutMs: tmo, payload: PAYLOAD, sent: K, delivered: st.delivered, drops: st.kernelDrops, kernelPackets: st.kernelPackets,
     rssBeforeKiB: rss0, rssAfterKiB: rss1, ...kinds, memFreeDropKiB: free0 - free1 }));

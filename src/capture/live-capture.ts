@@ -168,7 +168,9 @@ export function openLiveCapture(opts: LiveCaptureOptions = {}): LiveCapture {
   let warning = olderPatchWarning(cap);
   let sink: ((p: Packet) => void) | null = null;
   let stopping: Promise<void> | null = null;
-  const drainMs = (cap.snaplenPatch ?? 0) >= V3_PATCH && timeoutMs > 0 ? (opts.stopDrainMs ?? 3 * timeoutMs) : 0;
+  // Level 2 passes the kernel's timestamps (whatever the ring), and makes a V3 ring with a buffer timeout.
+  const kernelStamps = (cap.snaplenPatch ?? 0) >= V3_PATCH;
+  const drainMs = kernelStamps && timeoutMs > 0 ? (opts.stopDrainMs ?? 3 * timeoutMs) : 0;
   try {
     for (let i = 0; i < devices.length; i++) {
       const snaplen = snaplenFor(cap, opts.snaplen ?? defaultSnaplen(devices[i]));
@@ -176,7 +178,7 @@ export function openLiveCapture(opts: LiveCaptureOptions = {}): LiveCapture {
       const { source, linktype } = openOne(cap, devices[i], { filter, ring, snaplen: snaplen.value, timeoutMs, hint: opts.permissionHint }, packet.buf, stats.value, stats.why, known);
       sources.push(source);
       interfaces.push(describe(i, devices[i], linktype, snaplen.value, known));
-      listen(source, i, linktype, packet, (cap.snaplenPatch ?? 0) >= V3_PATCH ? null : anchor, () => sink);
+      listen(source, i, linktype, packet, kernelStamps ? null : anchor, () => sink);
     }
   } catch (e) {
     for (const s of sources) closeSource(s, stats.value);

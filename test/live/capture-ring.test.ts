@@ -77,7 +77,7 @@ async function oneBurst(device: string, n: number, bufferTimeoutMs?: number): Pr
     cap.start(() => { seen++; });
     burstWhileBlocked(n);
     await settle(() => seen);
-    cap.stop();
+    await cap.stop();
     const st = cap.stats().total;
     return { delivered: st.delivered, drops: st.kernelDrops, packets: st.kernelPackets, snaplen: cap.interfaces[0].snaplen };
   } finally {

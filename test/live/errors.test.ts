@@ -52,7 +52,7 @@ function compileTo(dir: string, withCap: boolean): void {
   ].join('\n'));
   writeFileSync(join(dir, 'try-stats.mjs'), [
     "import { openLiveCapture } from './capture/live-capture.js';",
-    "const c = openLiveCapture({ interfaces: ['lo'] }); c.stop(); console.log(JSON.stringify(c.stats().interfaces[0]));",
+    "const c = openLiveCapture({ interfaces: ['lo'] }); await c.stop(); console.log(JSON.stringify(c.stats().interfaces[0]));",
     'process.exit(0);',
   ].join('\n'));
   if (withCap) {

@@ -40,7 +40,7 @@ describeNeeding([...LIVE_NEEDS, 'packet-stats', 'python3'], 'kernel drop counter
       while (Date.now() < until);
       const floodSent = await sent;
       await settle(() => n);
-      cap.stop();
+      await cap.stop();
       const st = cap.stats().interfaces[0];
       console.log(`flood: sent ${floodSent} (+${warm} warm-up), delivered ${st.delivered}, kernel packets ${st.kernelPackets}, kernel drops ${st.kernelDrops}`);
       expect(floodSent).toBe(FLOOD);

@@ -49,7 +49,7 @@ describeNeeding(LIVE_NEEDS, 'live capture on lo', () => {
     }
     for (let i = 1; i < seen.length; i++) expect(seen[i].ts).toBeGreaterThanOrEqual(seen[i - 1].ts);
 
-    cap.stop();
+    await cap.stop();
     const st = cap.stats();
     const warmSeen = seen.filter((s) => s.tag === WARMUP_TAG).length;
     expect(warmSeen).toBeLessThanOrEqual(warm);
@@ -76,7 +76,7 @@ describeNeeding(LIVE_NEEDS, 'live capture on lo', () => {
       expect(s).toMatchObject({ linktype: LINKTYPE.LINUX_SLL, iface: 0, ipLen: 28 + sizes[s.seq] });
       expect(s.caplen).toBe(16 + 28 + sizes[s.seq]);
     }
-    cap.stop();
+    await cap.stop();
     const st = cap.stats().interfaces[0];
     expect(st.delivered).toBe(seen.length);
     expect(st.ifDrops).toBeNull(); // `any` has no interface counters
