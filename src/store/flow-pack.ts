@@ -9,7 +9,7 @@
  */
 import type { Classification } from '../classify/classify.js';
 import { CONN_WORDS, type Flow } from '../flows/flow.js';
-import { flowRowFrom, missedBytes, type FlowRowSource, type Row } from './session-rows.js';
+import { FLOW_COLUMNS, flowRowInto, missedBytes, type FlowRowSource, type Row } from './session-rows.js';
 
 /** Numbers per flow in `nums`, at these offsets; a null is NaN. */
 const ID = 0;
@@ -188,7 +188,8 @@ export function createFlowUnpacker(slots: FlowSlots) {
   const arrays = slotArrays(slots);
   const busy = new Int32Array(slots.busy);
   return {
-    rows: (p: PackedFlows, from: number, to: number): Row[] => unpackFlowRows(arrays[p.slot], p, from, to),
+    /** Writes rows [from, from + n) of the batch into `out` (INSERT_FLOW's columns, one row after another). */
+    rowsInto: (p: PackedFlows, from: number, n: number, out: Row): void => unpackFlowRows(arrays[p.slot], p, from, n, out),
     /** The batch's numbers are read: the capture thread may pack into its slot again (it may be waiting for one). */
     release(p: PackedFlows): void {
       Atomics.store(busy, p.slot, 0);
@@ -197,36 +198,38 @@ export function createFlowUnpacker(slots: FlowSlots) {
   };
 }
 
-/** The rows of a batch's flows [from, to), in INSERT_FLOW's column order, built as flowRow would from the flows themselves. */
-function unpackFlowRows(a: SlotArrays, p: PackedFlows, from: number, to: number): Row[] {
+/**
+ * The rows of a batch's flows [from, from + n), in INSERT_FLOW's column order one after another in
+ * `out`, built as flowRow would from the flows themselves.
+ */
+function unpackFlowRows(a: SlotArrays, p: PackedFlows, from: number, n: number, out: Row): void {
   const v = view;
   const c = classification;
-  const rows: Row[] = [];
+  const nums = a.nums;
   v.words.conn = a.conn;
-  for (let i = from; i < to; i++) {
-    const n = a.nums;
+  for (let i = from, at = 0; i < from + n; i++, at += FLOW_COLUMNS) {
     const o = i * NUMS;
     const s = i * STRS;
-    const len = n[o + ADDR_LEN];
+    const len = nums[o + ADDR_LEN];
     v.initiatorAddr = copyAddr(a.addrs, i * ADDR_BYTES, len === 4 ? v4.initiator : v6.initiator);
     v.responderAddr = copyAddr(a.addrs, i * ADDR_BYTES + 16, len === 4 ? v4.responder : v6.responder);
-    v.id = n[o + ID];
-    v.proto = n[o + PROTO];
-    v.ipVersion = n[o + IP_VERSION];
-    v.initiatorPort = n[o + INITIATOR_PORT];
-    v.responderPort = n[o + RESPONDER_PORT];
-    v.iface = n[o + IFACE];
-    v.firstSeen = n[o + FIRST_SEEN];
-    v.lastSeen = n[o + LAST_SEEN];
-    v.packetsOut = n[o + PACKETS_OUT];
-    v.packetsIn = n[o + PACKETS_IN];
-    v.bytesOut = n[o + BYTES_OUT];
-    v.bytesIn = n[o + BYTES_IN];
-    v.payloadOut = n[o + PAYLOAD_OUT];
-    v.payloadIn = n[o + PAYLOAD_IN];
-    v.tcpState = n[o + TCP_STATE];
-    v.httpStatus = orNull(n[o + HTTP_STATUS]);
-    v.connectPort = orNull(n[o + CONNECT_PORT]);
+    v.id = nums[o + ID];
+    v.proto = nums[o + PROTO];
+    v.ipVersion = nums[o + IP_VERSION];
+    v.initiatorPort = nums[o + INITIATOR_PORT];
+    v.responderPort = nums[o + RESPONDER_PORT];
+    v.iface = nums[o + IFACE];
+    v.firstSeen = nums[o + FIRST_SEEN];
+    v.lastSeen = nums[o + LAST_SEEN];
+    v.packetsOut = nums[o + PACKETS_OUT];
+    v.packetsIn = nums[o + PACKETS_IN];
+    v.bytesOut = nums[o + BYTES_OUT];
+    v.bytesIn = nums[o + BYTES_IN];
+    v.payloadOut = nums[o + PAYLOAD_OUT];
+    v.payloadIn = nums[o + PAYLOAD_IN];
+    v.tcpState = nums[o + TCP_STATE];
+    v.httpStatus = orNull(nums[o + HTTP_STATUS]);
+    v.connectPort = orNull(nums[o + CONNECT_PORT]);
     v.at = i;
     v.communityId = null;
     v.initiatorBy = p.strs[s] as Flow['initiatorBy'];
@@ -242,10 +245,9 @@ function unpackFlowRows(a: SlotArrays, p: PackedFlows, from: number, to: number)
     c.activity = p.strs[s + 10] as Classification['activity'];
     c.reason = p.strs[s + 11] as string;
     v.ifaces = p.strs[s + 12] as number[] | null;
-    c.ollama = n[o + OLLAMA] === 1;
-    rows.push(flowRowFrom(v, c, n[o + MISSED], orNull(n[o + PROCESS_SEQ]), orNull(n[o + PEER_PROCESS_SEQ]), orNull(n[o + EFFECTIVE_PROCESS_SEQ])));
+    c.ollama = nums[o + OLLAMA] === 1;
+    flowRowInto(out, at, v, c, nums[o + MISSED], orNull(nums[o + PROCESS_SEQ]), orNull(nums[o + PEER_PROCESS_SEQ]), orNull(nums[o + EFFECTIVE_PROCESS_SEQ]));
   }
-  return rows;
 }
 
 const orNull = (x: number): number | null => (Number.isNaN(x) ? null : x);

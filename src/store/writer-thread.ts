@@ -10,8 +10,8 @@ import { createHash, type Hash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
-import { createFlowUnpacker } from './flow-pack.js';
-import type { Row } from './session-rows.js';
+import { createFlowUnpacker, type PackedFlows } from './flow-pack.js';
+import { FLOW_COLUMNS, type Row } from './session-rows.js';
 import type { WriterMessage, WriterSettings } from './session-writer.js';
 
 // By require, not import: an ES module importing a CommonJS one makes Node lex that module's
@@ -101,6 +101,24 @@ function insertAll(stmt: Insert, rows: Row[]): void {
   }
 }
 
+// A flow INSERT's parameters for one row and for ROWS_PER_INSERT rows, refilled in place from the
+// packed flows (no array per row).
+const oneFlow: Row = new Array(FLOW_COLUMNS).fill(null);
+const manyFlows: Row = new Array(FLOW_COLUMNS * ROWS_PER_INSERT).fill(null);
+
+/** Flows [from, to) of a packed batch: ROWS_PER_INSERT rows per INSERT, then the rest one by one (as insertAll). */
+function insertFlows(p: PackedFlows, from: number, to: number): void {
+  const stmt = stmts!.flow;
+  for (let i = from; i < to;) {
+    const n = to - i >= ROWS_PER_INSERT ? ROWS_PER_INSERT : 1;
+    const params = n === 1 ? oneFlow : manyFlows;
+    packed.rowsInto(p, i, n, params);
+    for (let j = 0; j < n; j++) params[j * FLOW_COLUMNS] = sessionId;
+    stmt.byRows[n].run(...params);
+    i += n;
+  }
+}
+
 function begin(session: Row): void {
   const d = db = new Database(dbPath);
   d.pragma(`busy_timeout = ${busyTimeoutMs}`);
@@ -168,9 +186,8 @@ function queueRows(m: Extract<WriterMessage, { op: 'rows' }>): void {
   for (let from = 0; from < flows.count; from += SLICE_ROWS) {
     const to = Math.min(from + SLICE_ROWS, flows.count);
     steps.push(() => {
-      const rows = packed.rows(flows, from, to);
+      insertFlows(flows, from, to);
       if (to === flows.count) release();
-      insertAll(stmts!.flow, rows);
     });
   }
   mustRun.add(release);
