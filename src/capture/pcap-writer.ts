@@ -3,6 +3,7 @@
  * any link type and snaplen. Builds test and benchmark inputs; buffered like the pcapng writer.
  */
 import { closeSink, commit, openSink, reserve, type FileSink } from './file-sink.js';
+import { withGetters } from '../fast-object.js';
 
 export interface PcapWriterOptions {
   linktype: number;
@@ -42,7 +43,7 @@ export function createPcapWriter(path: string, opts: PcapWriterOptions): PcapWri
   w32(opts.snaplen ?? 262144, at + 16);
   w32(opts.linktype >>> 0, at + 20);
   commit(sink, 24);
-  return {
+  const writer: Omit<PcapWriter, 'bytesWritten'> = {
     writePacket(tsUs, buf, off, caplen, origLen) {
       if (caplen < 0 || off < 0 || off + caplen > buf.length) throw new RangeError(`pcap writer: packet bytes [${off}, ${off + caplen}) outside a ${buf.length}-byte buffer`);
       let sec = Math.floor(tsUs / 1e6);
@@ -63,8 +64,6 @@ export function createPcapWriter(path: string, opts: PcapWriterOptions): PcapWri
     close() {
       closeSink(sink);
     },
-    get bytesWritten() {
-      return sink.total;
-    },
   };
+  return withGetters(writer, { bytesWritten: () => sink.total });
 }

@@ -12,6 +12,7 @@ import type { InterfaceInfo, Packet } from './packet.js';
 import { CaptureFileError, type ReadResult } from './read-result.js';
 import { emptyResult, stopAt } from './result.js';
 import { BT_SHB, blockLength, blockTruncated, finishDrops, handleBlock, headerTruncated, newNgState, type NgState } from './pcapng-reader.js';
+import { withGetters } from '../fast-object.js';
 
 const INITIAL_BUFFER = 256 * 1024;
 
@@ -73,7 +74,7 @@ export function createPcapngStream(
     finishDrops(s);
   }
 
-  return {
+  const stream: Omit<PcapngStream, 'result' | 'stopped'> = {
     push(chunk) {
       if (stopped || ended) return;
       s.r.fileSize += chunk.length;
@@ -89,9 +90,8 @@ export function createPcapngStream(
       finishDrops(s);
       return s.r;
     },
-    get result() { return s.r; },
-    get stopped() { return stopped; },
   };
+  return withGetters(stream, { result: () => s.r, stopped: () => stopped });
 }
 
 /** The truncation warning of a block whose header arrived and whose rest did not. */

@@ -7,6 +7,7 @@
  */
 import { closeSink, commit, openSink, reserve, type FileSink } from './file-sink.js';
 import { usToUnits } from './pcapng-timestamp.js';
+import { withGetters } from '../fast-object.js';
 
 export interface PcapngWriterOptions {
   /** Byte order of the section (default true: little-endian). */
@@ -82,7 +83,7 @@ export function createPcapngWriter(path: string, opts: PcapngWriterOptions = {})
   const units: number[] = [];
   const tsParts = [0, 0];
   writeSectionHeader(out, opts.userAppl);
-  return {
+  const writer: Omit<PcapngWriter, 'bytesWritten'> = {
     addInterface(i: PcapngInterface): number {
       writeInterface(out, i);
       units.push(i.tsresol === 9 ? 1e9 : 1e6);
@@ -97,10 +98,8 @@ export function createPcapngWriter(path: string, opts: PcapngWriterOptions = {})
     close() {
       closeSink(out.sink);
     },
-    get bytesWritten() {
-      return out.sink.total;
-    },
   };
+  return withGetters(writer, { bytesWritten: () => out.sink.total });
 }
 
 function writeSectionHeader(o: Out, userAppl: string | undefined): void {

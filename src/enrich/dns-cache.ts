@@ -1,4 +1,5 @@
 import { parseAddr } from '../decode/addr-parse.js';
+import { withGetters } from '../fast-object.js';
 
 /**
  * Address -> name, learned from the DNS answers seen on the wire (the tool never asks a
@@ -78,12 +79,12 @@ export function createDnsCache(maxAddrs = 100_000): DnsCache {
     return stale;
   }
 
-  return {
+  const cache: Omit<DnsCache, 'size'> = {
     add,
     lookup,
     nameFor: (buf, addrLen, atTs, off = 0) => lookup(buf, addrLen, atTs, off)?.name ?? null,
-    get size() { return byAddr.size; },
   };
+  return withGetters(cache, { size: () => byAddr.size });
 }
 
 /**

@@ -11,6 +11,7 @@ import {
 import { hashTuple, loadAddrs, pktAddr } from './flow-key.js';
 import { icmpCounterpart, isIcmpRequest } from './icmp-counterpart.js';
 import { isServicePort } from './service-ports.js';
+import { withGetters } from '../fast-object.js';
 
 /**
  * Idle timeouts, in µs, after Zeek's defaults: tcp_inactivity_timeout 5 min,
@@ -288,7 +289,8 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
   let lookSport = 0;
   let lookDport = 0;
 
-  const table: FlowTable = {
+  // The size getter is added after the literal (withGetters): lastDir / lastNew / lastSlot are read and written per packet.
+  const table: FlowTable = withGetters({
     ingest,
     count: countPacket,
     lastDir: DIR_OUT,
@@ -300,12 +302,9 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     heldPackets: (s: number) => rec[s * REC + R_BARE],
     expire,
     closeAll,
-    get size() {
-      return count;
-    },
     expiredEarly: early,
     flows,
-  };
+  }, { size: () => count });
   return table;
 
   function ingest(pkt: Packet, d: Decoded): Flow {

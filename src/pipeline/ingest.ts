@@ -19,6 +19,7 @@ import { fingerprintPacket } from '../decode/packet-fingerprint.js';
 import { createDuplicateFilter } from './duplicate-filter.js';
 import { EARLIEST_SANE_US, latestSaneUs } from '../capture/time-bounds.js';
 import { boundHeapGrowth } from './heap-growth.js';
+import { withGetters } from '../fast-object.js';
 
 /** Where finished results go. Flows arrive once, when they close, already classified. */
 export interface IngestSinks {
@@ -108,13 +109,15 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: 
   // Earliest and latest sane packet time; typed array for the same reason as span.
   const saneTs = new Float64Array([EARLIEST_SANE_US, latestSaneUs(opts.nowUs ?? Date.now() * 1000)]);
   const frags = createFragmentTracker();
-  const counts: IngestCounts = {
+  // Getters added after the literal (withGetters): the counters are written per packet.
+  const counts: IngestCounts = withGetters({
     fragments: frags.stats,
-    get expiredEarly() { return table.expiredEarly; },
     packets: 0, bytes: 0, decoded: 0, skips: newSkipCounts(), tcpAcked: 0, tcpMissed: 0,
-    get firstTs() { return Number.isNaN(span[0]) ? null : span[0]; },
-    get lastTs() { return Number.isNaN(span[1]) ? null : span[1]; },
-  };
+  }, {
+    expiredEarly: () => table.expiredEarly,
+    firstTs: () => (Number.isNaN(span[0]) ? null : span[0]),
+    lastTs: () => (Number.isNaN(span[1]) ? null : span[1]),
+  });
   const memory = createClassifyMemory();
 
   const enricher = createEnricher({

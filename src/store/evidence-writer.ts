@@ -24,6 +24,7 @@ import { OLLAMA_API_PORT } from '../knowledge/ports.js';
 import { processComment } from './evidence-comment.js';
 import { keepBytes, newEvidenceFlowState, type EvidenceFlowState, type EvidencePolicy } from './evidence-policy.js';
 import { safeOutputDir, UnsafePathError } from './safe-files.js';
+import { withGetters } from '../fast-object.js';
 
 export const DEFAULT_MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
 /** A quiet machine still gets closed (hashed, deletable) segments: one per hour of capture at most. */
@@ -177,7 +178,7 @@ export function createEvidenceWriter(opts: EvidenceWriterOptions): EvidenceWrite
     if (err instanceof UnsafePathError) throw err; // a folder we must not write: the caller stops with one line
     fail(s, err);
   }
-  return {
+  const writer: Omit<EvidenceWriter, 'stopped'> = {
     write: (flow, dir, pkt, d, comment) => write(s, flow, dir, pkt, d, comment),
     prune: (nowUs) => guarded(s, () => prune(s, nowUs ?? s.o.now())),
     close: () => closeWriter(s),
@@ -185,10 +186,8 @@ export function createEvidenceWriter(opts: EvidenceWriterOptions): EvidenceWrite
     drainIndex: () => drainIndex(s),
     drainSegments: () => drainSegments(s),
     drainDeleted: () => s.deleted.splice(0),
-    get stopped() {
-      return s.stopped;
-    },
   };
+  return withGetters(writer, { stopped: () => s.stopped });
 }
 
 function resolve(o: EvidenceWriterOptions): Resolved {

@@ -10,6 +10,7 @@ import { statSync } from 'node:fs';
 import { isLoopback } from '../../../decode/addr.js';
 import { newKey, socketKeyOf, SocketKeyTable } from '../../socket-key.js';
 import type { KernelSocketEvent } from './kernel-events.js';
+import { withGetters } from '../../../fast-object.js';
 
 const MAX_EVENTS = 65_536;
 const MAX_AGE_US = 10 * 1e6;
@@ -77,7 +78,7 @@ export function createKernelEventIndex(ownNetns: number | null = netnsOfThisProc
     }
   }
 
-  return {
+  const index: Omit<KernelEventIndex, 'size'> = {
     add(event) {
       if (ownNetns !== null && event.netns !== ownNetns && (isLoopback(event.localAddr) || isLoopback(event.remoteAddr))) return;
       const la = asCaptured(event.localAddr);
@@ -95,8 +96,6 @@ export function createKernelEventIndex(ownNetns: number | null = netnsOfThisProc
     onAdd(fn) {
       listeners.push(fn);
     },
-    get size() {
-      return byKey.size;
-    },
   };
+  return withGetters(index, { size: () => byKey.size });
 }
