@@ -231,9 +231,14 @@ export type ConnState = 'S0' | 'S1' | 'SF' | 'REJ' | 'S2' | 'S3' | 'RSTO' | 'RST
  * "OTH" always; we give it UDP's states, because "was it answered" is what an air-gap check asks.)
  */
 export function connStateOf(f: ConnSource): ConnState {
+  // Both counts read and compared before the protocol test, for every flow: an import's first rows
+  // are often all TCP, and compiled code that had never seen these reads threw itself away at the
+  // first UDP flow (a deopt and a second compile of the writer thread's row builder, which inlines this).
+  const out = f.packetsOut > 0;
+  const back = f.packetsIn > 0;
   if (f.proto !== 6) {
-    if (f.packetsOut > 0) return f.packetsIn > 0 ? 'SF' : 'S0';
-    return f.packetsIn > 0 ? 'SHR' : 'OTH';
+    if (out) return back ? 'SF' : 'S0';
+    return back ? 'SHR' : 'OTH';
   }
   const w = f.words.conn[f.at * CONN_WORDS];
   const os = stateOf(w, DIR_OUT);
