@@ -58,6 +58,10 @@ describeNeeding(['dist', 'v8-11'], 'an import compiles the code that hands flows
     const unpack = traceOf(lines, 'unpackFlowRows');
     expect(unpack.compiles).toBe(1);
     expect(unpack.deopts).toEqual([]);
+    // The row builder it calls (too big for V8 to inline), writing into the INSERT's parameters.
+    const row = traceOf(lines, 'flowRowInto');
+    expect(row.compiles).toBe(1);
+    expect(row.deopts).toEqual([]);
     // The capture thread's side: packing each closed flow for the writer (flow-pack.ts), compiled
     // once (its strings list of a new batch was another array kind to V8: two deopts an import).
     const pack = traceOf(lines, 'packFlow');
