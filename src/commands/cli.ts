@@ -1,9 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { createRequire } from 'node:module';
 import { parseDuration } from './parse-units.js';
-import { ASSUME_FLAGS } from '../knowledge/claims.js';
 import { EXIT_USAGE, isUserFacing } from '../errors.js';
-import { DB_PATH_TEXT, DEFAULTS, settingsFromOptions } from '../settings.js';
+import { ASSUME_FLAGS, DB_PATH_TEXT, DEFAULTS, settingsFromOptions } from '../settings.js';
 import { visible } from '../text/visible.js';
 import {
   KEEP_CMDLINE_HELP, newProgram, PLAIN_ACTIVITY_TEXT, activityName, addDaemonOptions, collect, collectAssume, collectInt, collectPort, dbOption, examples, maxFlowsOption, oneErrorLine, positiveInt, repeatable,
