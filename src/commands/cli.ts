@@ -17,7 +17,8 @@ import { addRollupsCommand } from './rollups-cli.js';
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 // Each command's code is loaded when that command runs: startup stays small (an import of a big
-// capture should not pay for the report writer, the claims engine or libpcap).
+// capture should not pay for the report writer, the claims engine or libpcap). So registrations take
+// option values and defaults from settings.ts, never from a stage (test/commands/startup-modules.test.ts).
 
 /** Entry point used by bin/ollama-audit.js. Returns the exit code instead of exiting, so tests can call it. */
 export async function main(argv: string[]): Promise<number> {
