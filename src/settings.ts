@@ -7,10 +7,43 @@ import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ANY_DEVICE } from './capture/link-types.js';
 import { OLLAMA_API_PORT } from './knowledge/ports.js';
-import { EVIDENCE_POLICIES, type EvidencePolicy } from './store/evidence-policy.js';
 import { UserError } from './errors.js';
-import { DEFAULT_MAX_FLOWS } from './flows/flow-table.js';
-import { ATTRIBUTION_MODES, type AttributionMode } from './attribution/os/linux/kernel-attribution.js';
+
+/*
+ * The values each enumerated option accepts live here, beside the defaults, and not in the module
+ * that acts on them: every command's registration validates its options (commander's choices),
+ * so a module they came from would load with every command, even `--version` (an import has no use
+ * for the evidence writer's rules, the kernel-event attribution, the service files or the exporters).
+ */
+
+/** --evidence: how much of each packet the evidence files keep (src/store/evidence-policy.ts). */
+export const EVIDENCE_POLICIES = ['full', 'head', 'none'] as const;
+export type EvidencePolicy = (typeof EVIDENCE_POLICIES)[number];
+
+/** --attribution: kernel socket events and/or procfs (src/attribution/os/linux/kernel-attribution.ts). */
+export const ATTRIBUTION_MODES = ['auto', 'ebpf', 'procfs'] as const;
+export type AttributionMode = (typeof ATTRIBUTION_MODES)[number];
+
+/** `service --init`: the init systems a service file is written for (src/service/). */
+export const INIT_SYSTEMS = ['systemd', 'launchd'] as const;
+export type InitSystem = (typeof INIT_SYSTEMS)[number];
+
+/** `service --init`'s default: the platform's own, launchd on macOS, systemd elsewhere. */
+export function defaultInit(platform: NodeJS.Platform = process.platform): InitSystem {
+  return platform === 'darwin' ? 'launchd' : 'systemd';
+}
+
+/**
+ * `--assume` (claims, verify): settings a capture cannot show, each the condition of a built-in
+ * claim (src/knowledge/claims.ts types its conditions with these; test/settings.test.ts checks
+ * that each is one).
+ */
+export const ASSUME_FLAGS = ['no-cloud', 'https-proxy'] as const;
+export type AssumeFlag = (typeof ASSUME_FLAGS)[number];
+
+/** `export --format` (src/export/). */
+export const EXPORT_FORMATS = ['ecs', 'zeek', 'csv'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export const DEFAULTS = Object.freeze({
   /** The store when neither --db nor the environment names one (under $XDG_DATA_HOME). */
@@ -19,6 +52,13 @@ export const DEFAULTS = Object.freeze({
   /** libpcap's pseudo-device: every interface, with Linux cooked headers. */
   interfaces: Object.freeze([ANY_DEVICE]) as readonly string[],
   evidence: 'head' as EvidencePolicy,
+  /**
+   * --max-flows: open flows the flow table keeps at most (src/flows/flow-table.ts). A flow of bare
+   * SYNs held without a Flow object (count()) takes ~230 bytes, the table's arrays
+   * (test/flows/open-flow-memory.test.ts): about 115 MB when the table is full of them; a one-way
+   * UDP flow ~170 (no TCP loss row); a flow with a Flow object ~870 bytes.
+   */
+  maxFlows: 500_000,
   /** Kernel socket events (bpftrace) when they can be had, else procfs with a warning (issue #14). */
   attribution: 'auto' as AttributionMode,
   bpftrace: 'bpftrace',
@@ -140,6 +180,8 @@ export const DEFAULTS = Object.freeze({
    * in /Library/Application Support.
    */
   serviceDb: Object.freeze({ systemd: '/var/lib/ollama-audit/audit.db', launchd: '/Library/Application Support/ollama-audit/audit.db' }),
+  /** `service --unit-dir`: where each init system reads system services from. */
+  unitDir: Object.freeze({ systemd: '/etc/systemd/system', launchd: '/Library/LaunchDaemons' }),
   /**
    * `watch`: data_version checked every pollMs; a frame drawn for new data at most every frameMs
    * (2 a second: a terminal redraw costs more than the data); claims evaluated again at most every
@@ -261,7 +303,7 @@ export interface DaemonOptionValues {
    * Otherwise they are stored redacted (src/attribution/cmdline-redact.ts).
    */
   keepCmdline?: boolean;
-  /** Open flows at most (--max-flows); default DEFAULT_MAX_FLOWS (flows/flow-table.ts). */
+  /** Open flows at most (--max-flows); default DEFAULTS.maxFlows. */
   maxFlows?: number;
   attribution?: string;
   /** Bytes of kernel capture ring per interface (--capture-buffer); default DEFAULTS.captureBufferBytes. */
@@ -311,7 +353,7 @@ export function settingsFromOptions(opts: DaemonOptionValues, env: SettingsEnv =
     pid: [...(opts.pid ?? [])],
     apiPort: [...new Set([DEFAULTS.apiPort, ...(opts.apiPort ?? [])])],
     keepCmdline: opts.keepCmdline === true,
-    maxFlows: opts.maxFlows ?? DEFAULT_MAX_FLOWS,
+    maxFlows: opts.maxFlows ?? DEFAULTS.maxFlows,
     attribution: attribution as AttributionMode,
     captureBuffer,
     snaplen,
@@ -321,7 +363,7 @@ export function settingsFromOptions(opts: DaemonOptionValues, env: SettingsEnv =
 }
 
 /** The installed service's settings: no environment of its own, so its store is DEFAULTS.serviceDb unless --db names one. */
-export function serviceSettingsFromOptions(opts: DaemonOptionValues, init: keyof typeof DEFAULTS.serviceDb = 'systemd'): DaemonSettings {
+export function serviceSettingsFromOptions(opts: DaemonOptionValues, init: InitSystem = 'systemd'): DaemonSettings {
   return settingsFromOptions(opts, { OLLAMA_AUDIT_DB: DEFAULTS.serviceDb[init] });
 }
 
@@ -343,7 +385,7 @@ export function settingsToArgs(s: DaemonSettings): string[] {
   for (const p of s.pid) args.push('--pid', String(p));
   for (const p of s.apiPort) if (p !== DEFAULTS.apiPort) args.push('--api-port', String(p));
   if (s.keepCmdline) args.push('--keep-cmdline');
-  if (s.maxFlows !== DEFAULT_MAX_FLOWS) args.push('--max-flows', String(s.maxFlows));
+  if (s.maxFlows !== DEFAULTS.maxFlows) args.push('--max-flows', String(s.maxFlows));
   if (s.attribution !== DEFAULTS.attribution) args.push('--attribution', s.attribution);
   if (s.captureBuffer !== DEFAULTS.captureBufferBytes) args.push('--capture-buffer', sizeArg(s.captureBuffer));
   if (s.snaplen !== undefined) args.push('--snaplen', String(s.snaplen));

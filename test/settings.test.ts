@@ -8,8 +8,9 @@ import { join, relative, resolve } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { addDaemonOptions } from '../src/commands/cli-options.js';
-import { DEFAULTS, resolveDbPath, settingsFromOptions, settingsToArgs, type DaemonOptionValues, type DaemonSettings, type SettingsEnv } from '../src/settings.js';
+import { ASSUME_FLAGS, DEFAULTS, resolveDbPath, settingsFromOptions, settingsToArgs, type DaemonOptionValues, type DaemonSettings, type SettingsEnv } from '../src/settings.js';
 import { UserError } from '../src/errors.js';
+import { BUILTIN_CLAIMS } from '../src/knowledge/claims.js';
 import { mulberry32, randomInt } from './helpers/seeded-random.js';
 import { runCli } from './helpers/run-cli.js';
 
@@ -79,6 +80,11 @@ describe('settings', () => {
     expect(() => settingsFromOptions({ evidence: 'most' }, home)).toThrow(UserError);
     expect(() => settingsFromOptions({ evidence: 'most' }, home)).toThrow(/full, head, none/);
     expect(() => settingsFromOptions({ attribution: 'kprobe' }, home)).toThrow(/auto, ebpf, procfs/);
+  });
+
+  it('--assume names exactly the conditions of the built-in claims (a flag no claim reads would be accepted and ignored)', () => {
+    const conditions = new Set(BUILTIN_CLAIMS.flatMap((c) => (c.condition ? [c.condition.flag] : [])));
+    expect([...ASSUME_FLAGS].sort()).toEqual([...conditions].sort());
   });
 
   it('refuses a retention of 0 and a store bound too small to hold the schema', () => {
@@ -151,7 +157,7 @@ describe('no default is written twice', () => {
   const ALLOWED: Record<string, Record<string, string>> = {
     '11434': { 'flows/service-ports.ts': 'a catalogue of well-known service ports for guessing initiators (flows may not import knowledge/)' },
     "'head'": {
-      'store/evidence-policy.ts': 'defines the set of evidence policies',
+      'store/evidence-policy.ts': 'what each evidence policy keeps',
       'report/evidence-cut.ts': 'the report\'s own fixed cut, not the daemon\'s default',
     },
     "'any'": {

@@ -1,8 +1,9 @@
+import { UserFacingError } from '../errors.js';
 /**
  * The one error a live capture throws when it cannot start. Its message is a single line that
  * says how to fix the problem; the CLI prints it as is and exits 2.
  */
-export class LiveCaptureError extends Error {
+export class LiveCaptureError extends UserFacingError {
   constructor(message: string) {
     super(message);
     this.name = 'LiveCaptureError';

@@ -1,5 +1,6 @@
 import type { WindowBuffers } from './file-window.js';
 import type { InterfaceInfo } from './packet.js';
+import { UserFacingError } from '../errors.js';
 
 /** What reading a capture file produced, beside the packets themselves. */
 export interface ReadResult {
@@ -22,7 +23,7 @@ export interface ReadResult {
 }
 
 /** The file cannot be read as a capture at all (not a capture, unsupported version, unreadable). */
-export class CaptureFileError extends Error {
+export class CaptureFileError extends UserFacingError {
   constructor(message: string) {
     super(message);
     this.name = 'CaptureFileError';

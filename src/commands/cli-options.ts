@@ -6,15 +6,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { basename } from 'node:path';
 import { parseDuration, parseSize } from './parse-units.js';
-import { activityNames } from '../classify/classify.js';
-import { ASSUME_FLAGS } from '../knowledge/claims.js';
-import { EVIDENCE_POLICIES } from '../store/evidence-policy.js';
+import { activityNames } from '../knowledge/activity.js';
 import { isIP } from 'node:net';
-import { DB_PATH_TEXT, DEFAULTS, evidenceDirFor, type MetricsAddress } from '../settings.js';
+import { ASSUME_FLAGS, ATTRIBUTION_MODES, DB_PATH_TEXT, DEFAULTS, EVIDENCE_POLICIES, evidenceDirFor, type MetricsAddress } from '../settings.js';
 import { visible } from '../text/visible.js';
-import { allowUnsafeDirs } from '../store/safe-files.js';
-import { DEFAULT_MAX_FLOWS } from '../flows/flow-table.js';
-import { ATTRIBUTION_MODES } from '../attribution/os/linux/kernel-attribution.js';
 
 export const KEEP_CMDLINE_HELP = 'store processes\' command lines verbatim (privacy: arguments can hold prompts); by default only argv[0], option names and Ollama\'s subcommand and model are kept, other arguments become <N chars>';
 
@@ -80,7 +75,7 @@ export function collectPort(value: string, previous: number[]): number[] {
 }
 
 export function collectAssume(value: string, previous: string[]): string[] {
-  if (!ASSUME_FLAGS.includes(value)) throw new InvalidArgumentError(`expected one of: ${ASSUME_FLAGS.join(', ')}`);
+  if (!(ASSUME_FLAGS as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of: ${ASSUME_FLAGS.join(', ')}`);
   return [...previous, value];
 }
 
@@ -105,7 +100,7 @@ export function oneErrorLine(text: string): string {
 /** --max-flows: the flow table's bound (src/flows/flow-table.ts). */
 export function maxFlowsOption(): Option {
   return new Option('--max-flows <n>', 'open flows kept at most; beyond it the oldest unanswered (half-open) flow, else the least recently active, is closed early, counted, and claims cannot hold (1 or more)')
-    .default(DEFAULT_MAX_FLOWS).argParser(atLeastOne);
+    .default(DEFAULTS.maxFlows).argParser(atLeastOne);
 }
 
 export function atLeastOne(value: string): number {
@@ -130,8 +125,8 @@ export function newProgram(version: string): Command {
     .option('--force-unsafe-dir', 'write into folders of other users or writable by others (links are refused all the same)')
     .exitOverride()
     .addHelpText('after', examples('ollama-audit demo', 'ollama-audit import capture.pcapng', 'ollama-audit verify --pcap capture.pcapng'));
-  // Module state (safe-files.ts), so reset on every run: tests call main() many times in one process.
-  allowUnsafeDirs(false);
-  program.hook('preAction', () => allowUnsafeDirs(program.opts().forceUnsafeDir === true));
+  // Module state (safe-files.ts), so set before every action: tests call main() many times in one
+  // process. Loaded here, not at the top: `--version` and `--help` write no file.
+  program.hook('preAction', async () => (await import('../store/safe-files.js')).allowUnsafeDirs(program.opts().forceUnsafeDir === true));
   return program;
 }

@@ -1,9 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { createRequire } from 'node:module';
 import { parseDuration } from './parse-units.js';
-import { ASSUME_FLAGS } from '../knowledge/claims.js';
 import { EXIT_USAGE, isUserFacing } from '../errors.js';
-import { DB_PATH_TEXT, DEFAULTS, settingsFromOptions } from '../settings.js';
+import { ASSUME_FLAGS, DB_PATH_TEXT, DEFAULTS, settingsFromOptions } from '../settings.js';
 import { visible } from '../text/visible.js';
 import {
   KEEP_CMDLINE_HELP, newProgram, PLAIN_ACTIVITY_TEXT, activityName, addDaemonOptions, collect, collectAssume, collectInt, collectPort, dbOption, examples, maxFlowsOption, oneErrorLine, positiveInt, repeatable,
@@ -18,7 +17,8 @@ import { addRollupsCommand } from './rollups-cli.js';
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 // Each command's code is loaded when that command runs: startup stays small (an import of a big
-// capture should not pay for the report writer, the claims engine or libpcap).
+// capture should not pay for the report writer, the claims engine or libpcap). So registrations take
+// option values and defaults from settings.ts, never from a stage (test/commands/startup-modules.test.ts).
 
 /** Entry point used by bin/ollama-audit.js. Returns the exit code instead of exiting, so tests can call it. */
 export async function main(argv: string[]): Promise<number> {

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { dbOption, examples, positiveInt } from './cli-options.js';
 import { parseSince } from './parse-units.js';
-import { EXPORT_FORMATS } from '../export/formats.js';
+import { EXPORT_FORMATS } from '../settings.js';
 
 /** Registers `export` (issue #12, events for log pipelines). */
 export function addExportCommand(program: Command, setCode: (code: number) => void): void {

@@ -1,10 +1,9 @@
 import { openDb } from '../store/open-db.js';
-import { resolveDbPath } from '../settings.js';
+import { resolveDbPath, type ExportFormat } from '../settings.js';
 import { EXIT_OK } from '../errors.js';
 import { loadCursor } from '../export/cursor.js';
 import { openOutFile } from '../export/out-file.js';
 import { runExport } from '../export/run-export.js';
-import type { ExportFormat } from '../export/formats.js';
 import { requireSessions } from './session-check.js';
 
 export interface ExportCommandOptions {

@@ -1,13 +1,12 @@
 import { Option, type Command } from 'commander';
 import { addDaemonOptions, examples } from './cli-options.js';
-import { DEFAULTS } from '../settings.js';
-import { DEFAULT_UNIT_DIRS, INIT_SYSTEMS, defaultInit } from '../service/service-files.js';
+import { DEFAULTS, INIT_SYSTEMS, defaultInit } from '../settings.js';
 
 /** Options every `service` subcommand shares: which init system, and where its service files are. */
 function targetOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--init <system>', 'init system to install for').choices(INIT_SYSTEMS).default(defaultInit(), `${defaultInit()} here`))
-    .option('--unit-dir <dir>', `folder of the service file (default: ${DEFAULT_UNIT_DIRS.systemd} for systemd, ${DEFAULT_UNIT_DIRS.launchd} for launchd)`);
+    .option('--unit-dir <dir>', `folder of the service file (default: ${DEFAULTS.unitDir.systemd} for systemd, ${DEFAULTS.unitDir.launchd} for launchd)`);
 }
 
 /** Registers `service install|status|uninstall`: the daemon as a systemd unit or a macOS LaunchDaemon. */

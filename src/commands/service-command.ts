@@ -2,10 +2,10 @@
  * `service install|status|uninstall`: the logic is in src/service/; this file turns options into
  * its inputs, prints its lines and picks the exit code.
  */
-import { bpftraceProgram, serviceSettingsFromOptions, type DaemonOptionValues } from '../settings.js';
+import { bpftraceProgram, DEFAULTS, serviceSettingsFromOptions, type DaemonOptionValues, type InitSystem } from '../settings.js';
 import { EXIT_FINDING, EXIT_OK } from '../errors.js';
 import { visible } from '../text/visible.js';
-import { DEFAULT_UNIT_DIRS, serviceFile, thisProgram, type InitSystem } from '../service/service-files.js';
+import { serviceFile, thisProgram } from '../service/service-files.js';
 import { checkServiceStore, installService, requireRoot, uninstallService, type Target } from '../service/install.js';
 import { serviceStatus } from '../service/status.js';
 import { attributionNote, defaultServiceAttribution } from '../service/systemd-unit.js';
@@ -18,7 +18,7 @@ interface TargetOptions {
 const say = (line: string) => process.stdout.write(`${visible(line)}\n`);
 
 function targetOf(o: TargetOptions): Target {
-  return { init: o.init, unitDir: o.unitDir ?? DEFAULT_UNIT_DIRS[o.init] };
+  return { init: o.init, unitDir: o.unitDir ?? DEFAULTS.unitDir[o.init] };
 }
 
 /** attributionGiven: --attribution was on the command line (else the service's default, decided here). */

@@ -12,14 +12,13 @@ import { flowExtrasLookup, sessionCoverageRow } from '../store/read/export-rows.
 import { sessionIds } from '../store/read/sessions.js';
 import { claimsReport } from '../claims/evaluate.js';
 import { judgingGapMs } from '../claims/judge-pacing.js';
-import { DEFAULTS } from '../settings.js';
+import { DEFAULTS, type ExportFormat } from '../settings.js';
 import { ChunkedOut } from '../text/chunked-out.js';
 import { newCursor, saveCursor, SLACK_US, type Cursor, type SessionMark } from './cursor.js';
 import { flowToEcs, verdictToEcs } from './ecs.js';
 import { csvHeader, csvLine } from './csv.js';
 import { zeekFooter, zeekHeader, zeekLine } from './zeek.js';
 import type { ExportRow } from './export-row.js';
-import type { ExportFormat } from './formats.js';
 
 /** How often --follow looks at data_version (ms). */
 const POLL_MS = 500;

@@ -12,6 +12,7 @@ import { hashTuple, loadAddrs, pktAddr } from './flow-key.js';
 import { icmpCounterpart, isIcmpRequest } from './icmp-counterpart.js';
 import { isServicePort } from './service-ports.js';
 import { withGetters } from '../fast-object.js';
+import { DEFAULTS } from '../settings.js';
 
 /**
  * Idle timeouts, in µs, after Zeek's defaults: tcp_inactivity_timeout 5 min,
@@ -29,13 +30,6 @@ export const DEFAULT_CLOSED_TIMEOUT_US = 5e6;
  */
 export const DEFAULT_HALF_OPEN_TIMEOUT_US = 30e6;
 export const HALF_OPEN_MAX_PACKETS = 4;
-/**
- * Open flows the table keeps at most (--max-flows). A flow of bare SYNs held without a Flow object
- * (count()) takes ~230 bytes, the table's arrays (test/flows/open-flow-memory.test.ts): about
- * 115 MB when the table is full of them; a one-way UDP flow ~170 (no TCP loss row); a flow with a
- * Flow object ~870 bytes.
- */
-export const DEFAULT_MAX_FLOWS = 500_000;
 
 /**
  * Flows the table closed before their time, by kind. Evictions (the table was full) can split a
@@ -80,7 +74,7 @@ export interface FlowTableOptions {
   closedTimeoutUs?: number;
   /** Flows the table has room for before it first grows (it doubles as needed). */
   initialCapacity?: number;
-  /** Open flows at most; a new flow beyond it evicts one (see EarlyExpiries). Default DEFAULT_MAX_FLOWS. */
+  /** Open flows at most; a new flow beyond it evicts one (see EarlyExpiries). Default DEFAULTS.maxFlows (src/settings.ts). */
   maxFlows?: number;
   /** Idle time after which a half-open flow is closed; default DEFAULT_HALF_OPEN_TIMEOUT_US. */
   halfOpenTimeoutUs?: number;
@@ -229,7 +223,7 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
   timeouts[LIST_TCP_DONE] = Math.min(opts.closedTimeoutUs ?? DEFAULT_CLOSED_TIMEOUT_US, idle.tcp);
   timeouts[LIST_TCP_REJ] = timeouts[LIST_TCP_DONE];
   timeouts[LIST_HALF_OPEN] = Math.min(opts.halfOpenTimeoutUs ?? DEFAULT_HALF_OPEN_TIMEOUT_US, idle.tcp, idle.udp, idle.other);
-  const maxFlows = opts.maxFlows ?? DEFAULT_MAX_FLOWS;
+  const maxFlows = opts.maxFlows ?? DEFAULTS.maxFlows;
   if (!(Number.isInteger(maxFlows) && maxFlows >= 1)) throw new RangeError(`maxFlows must be a positive integer, not ${maxFlows}`);
   const early: EarlyExpiries = { evictedHalfOpen: 0, evictedFinished: 0, evictedActive: 0, halfOpenTimeout: 0, rejectedClosedEarly: 0 };
   // Without the option REJ flows stay in LIST_TCP_DONE (an import: its rows as they always were).

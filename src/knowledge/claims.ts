@@ -10,6 +10,7 @@
  * negation ("no update check to api.ollama.ai") with `supported: false`: `holds` then reads
  * "never observed". A user claims file (README, "Claims files") has exactly this shape.
  */
+import type { AssumeFlag } from '../settings.js';
 
 /** Whose traffic a claim speaks of. */
 export type ClaimScope =
@@ -89,7 +90,7 @@ export interface Claim {
    * A setting the claim depends on that a capture cannot show (the server's environment). Judged only
    * when the user assumes it (`--assume FLAG`) or when a flow matching `evident_if` shows it was set.
    */
-  condition?: { flag: string; text: string; evident_if?: ClaimMatch };
+  condition?: { flag: AssumeFlag; text: string; evident_if?: ClaimMatch };
   /** Matching flows that also match this make the verdict `inconclusive` (with `why`) instead of `violated`. */
   inconclusive_if?: { match: ClaimMatch; why: string };
   /** The claim is exercised only when some flow in the capture matches this (e.g. any API use). */
@@ -257,9 +258,6 @@ export const BUILTIN_CLAIMS: readonly Claim[] = [
     exercised_by: { activity: ['api'], port: [11434] },
   },
 ];
-
-/** The settings `--assume` can name: each a condition of a built-in claim that a capture cannot show. */
-export const ASSUME_FLAGS: readonly string[] = [...new Set(BUILTIN_CLAIMS.flatMap((c) => (c.condition ? [c.condition.flag] : [])))];
 
 /** The claims `verify` judges: an air-gapped Ollama host sends nothing off-host; loopback API use is fine. */
 export const AIRGAP_CLAIM_IDS: readonly string[] = [

@@ -47,7 +47,7 @@ export interface IngestCounts {
 }
 
 export interface IngestOptions {
-  /** Open flows at most (--max-flows); default DEFAULT_MAX_FLOWS of src/flows/flow-table.ts. */
+  /** Open flows at most (--max-flows); default DEFAULTS.maxFlows (src/settings.ts). */
   maxFlows?: number;
   /** Once this many flows are open, bound V8's heap growth for the rest of the process (heap-growth.ts). */
   boundHeapAtFlows?: number;

@@ -13,7 +13,8 @@ import type { Packet } from '../capture/packet.js';
 import { IPPROTO, type Decoded } from '../decode/decoded.js';
 import { processComment } from '../store/evidence-comment.js';
 import { redactCmdField } from '../attribution/cmdline-redact.js';
-import { keepBytes, newEvidenceFlowState, type EvidenceFlowState, type EvidencePolicy } from '../store/evidence-policy.js';
+import { keepBytes, newEvidenceFlowState, type EvidenceFlowState } from '../store/evidence-policy.js';
+import type { EvidencePolicy } from '../settings.js';
 import { addrBytes } from '../decode/addr-parse.js';
 import type { FindingFlow } from '../store/read/report-rows.js';
 

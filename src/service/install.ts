@@ -7,14 +7,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../errors.js';
-import { DEFAULTS, evidenceDirFor, type DaemonSettings } from '../settings.js';
+import { DEFAULTS, evidenceDirFor, type DaemonSettings, type InitSystem } from '../settings.js';
 import { safeOutputDir, writeNewFile } from '../store/safe-files.js';
 import { SERVICE_NAME, SYSUSERS_LINE } from './systemd-unit.js';
-import { argValue, installedArgs, serviceFilePath, serviceName, type InitSystem, type ServiceFile } from './service-files.js';
+import { argValue, installedArgs, serviceFilePath, serviceName, type ServiceFile } from './service-files.js';
 
 export interface Target {
   init: InitSystem;
-  /** Folder of the service file (default DEFAULT_UNIT_DIRS[init]). */
+  /** Folder of the service file (default DEFAULTS.unitDir[init]). */
   unitDir: string;
 }
 

@@ -4,20 +4,9 @@
  */
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import type { DaemonSettings } from '../settings.js';
+import type { DaemonSettings, InitSystem } from '../settings.js';
 import { UNIT_FILE, systemdUnit, type UnitProgram } from './systemd-unit.js';
 import { LAUNCHD_LABEL, PLIST_FILE, launchdPlist } from './launchd-plist.js';
-
-export const INIT_SYSTEMS = ['systemd', 'launchd'] as const;
-export type InitSystem = (typeof INIT_SYSTEMS)[number];
-
-/** The platform's own: launchd on macOS, systemd elsewhere. */
-export function defaultInit(platform: NodeJS.Platform = process.platform): InitSystem {
-  return platform === 'darwin' ? 'launchd' : 'systemd';
-}
-
-/** Where each init system reads system services from (--unit-dir overrides it). */
-export const DEFAULT_UNIT_DIRS: Record<InitSystem, string> = { systemd: '/etc/systemd/system', launchd: '/Library/LaunchDaemons' };
 
 /** The running node and this package's bin/ollama-audit.js (two levels up from src/service or dist/service). */
 export function thisProgram(): UnitProgram {

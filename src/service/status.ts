@@ -15,7 +15,8 @@ import { claimsReport } from '../claims/evaluate.js';
 import { gapText } from '../live/engine.js';
 import { formatBytes, formatDuration, formatPercent } from '../text/format-values.js';
 import { isoMicros } from '../store/format-time.js';
-import { argValue, installedArgs, serviceFilePath, serviceName, type InitSystem } from './service-files.js';
+import type { InitSystem } from '../settings.js';
+import { argValue, installedArgs, serviceFilePath, serviceName } from './service-files.js';
 import { runTool, type Target } from './install.js';
 
 /** Longer than this without a commit while running: the store is not being written. */

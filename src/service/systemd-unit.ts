@@ -5,8 +5,7 @@
  * `systemd-analyze security --offline=true` check the result in test/service/.
  */
 import { existsSync } from 'node:fs';
-import { settingsToArgs, type DaemonSettings } from '../settings.js';
-import type { AttributionMode } from '../attribution/os/linux/kernel-attribution.js';
+import { settingsToArgs, type AttributionMode, type DaemonSettings } from '../settings.js';
 import { onPath } from '../capture/os/on-path.js';
 
 export const SERVICE_NAME = 'ollama-audit';

@@ -24,10 +24,7 @@
 import { IPPROTO, type Decoded } from '../decode/decoded.js';
 import type { Packet } from '../capture/packet.js';
 import { opensHttpMessage } from '../enrich/http.js';
-
-export type EvidencePolicy = 'full' | 'head' | 'none';
-
-export const EVIDENCE_POLICIES: readonly EvidencePolicy[] = ['full', 'head', 'none'];
+import type { EvidencePolicy } from '../settings.js';
 
 /** Payload bytes per direction kept whole under `head`. */
 export const HEAD_BYTES = 16 * 1024;

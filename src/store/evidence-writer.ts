@@ -22,7 +22,8 @@ import type { Flow } from '../flows/flow.js';
 import { senderProcess } from '../flows/local-path.js';
 import { OLLAMA_API_PORT } from '../knowledge/ports.js';
 import { processComment } from './evidence-comment.js';
-import { keepBytes, newEvidenceFlowState, type EvidenceFlowState, type EvidencePolicy } from './evidence-policy.js';
+import { keepBytes, newEvidenceFlowState, type EvidenceFlowState } from './evidence-policy.js';
+import type { EvidencePolicy } from '../settings.js';
 import { safeOutputDir, UnsafePathError } from './safe-files.js';
 import { withGetters } from '../fast-object.js';
 

@@ -1,12 +1,13 @@
 import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { minuteUtc } from './format-time.js';
+import { UserFacingError } from '../errors.js';
 
 /**
  * A store problem a user can act on. The CLI prints `message` as one line and exits 2.
  * Everything already committed to the database stays intact: writers only ever commit whole sessions.
  */
-export class StoreError extends Error {
+export class StoreError extends UserFacingError {
   constructor(message: string) {
     super(message);
     this.name = 'StoreError';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DIR_IN, DIR_OUT } from '../../src/flows/flow.js';
-import { HEAD_BYTES, keepBytes, newEvidenceFlowState, type EvidencePolicy } from '../../src/store/evidence-policy.js';
+import { HEAD_BYTES, keepBytes, newEvidenceFlowState } from '../../src/store/evidence-policy.js';
+import type { EvidencePolicy } from '../../src/settings.js';
 import { decoded, HDRS, tcpPacket, type Ep } from './helpers.js';
 
 const C: Ep = { ip: '10.0.0.1', port: 40000 };

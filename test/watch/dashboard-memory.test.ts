@@ -9,6 +9,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeNeeding } from '../helpers/needs.js';
+import { RECORD_RESOLVED, resolvedUrls } from '../helpers/loaded-modules.js';
 import { honoursSmallYoungGrowth, keepYoungGenerationSmall } from '../../src/watch/ui-heap.js';
 import { demoStore, type DemoStore } from './demo-store.js';
 
@@ -104,7 +105,7 @@ describeNeeding(['dist'], "the dashboard's memory", () => {
  * The real dashboard (run-modes.ts runDashboard, from dist/) in a child node on a store of the demo
  * import, drawing to a 120×40 stand-in terminal until its first screen, then keeping 400,000 objects
  * on its UI thread, then `q`. Every module URL the child resolves is recorded by a resolve hook
- * (registered only in this child: Node 20 runs it on a thread of its own).
+ * (test/helpers/loaded-modules.ts, registered only in this child).
  */
 const DASHBOARD_CHILD = `
 import { PassThrough, Writable } from 'node:stream';
@@ -123,7 +124,6 @@ stdin.write('q');
 await done;
 process.stdout.write(JSON.stringify({ drawn: /rows · sort/.test(screen), young, kept: kept.length }) + '\\n');
 `;
-const RECORD_RESOLVED = `data:text/javascript,import{register}from'node:module';register('data:text/javascript,import{writeSync}from"node:fs";export async function resolve(s,c,n){const r=await n(s,c);writeSync(2," RESOLVED "+r.url.slice(0,200)+" ");return r}')`;
 
 function describe_dashboard(): void {
   let store: DemoStore;
@@ -136,7 +136,7 @@ function describe_dashboard(): void {
     const child = spawnSync(process.execPath, ['--import', RECORD_RESOLVED, script, DIST, store.path, store.dir], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     expect(child.status, child.stderr).toBe(0);
     result = JSON.parse(child.stdout.trim().split('\n').at(-1)!);
-    resolved = [...new Set(child.stderr.split(' RESOLVED ').slice(1).map((r) => r.split(' ')[0]))];
+    resolved = resolvedUrls(child.stderr);
   }, 90_000);
   afterAll(() => store?.remove());
 

@@ -15,9 +15,7 @@ import { onPath } from '../../../capture/os/on-path.js';
 import { startKernelEvents, type KernelEventSource } from './bpftrace-source.js';
 import { createKernelEventIndex, type KernelEventIndex } from './kernel-event-index.js';
 import type { LsofLookupRecord } from '../darwin/lsof-attributor.js';
-
-export const ATTRIBUTION_MODES = ['auto', 'ebpf', 'procfs'] as const;
-export type AttributionMode = (typeof ATTRIBUTION_MODES)[number];
+import type { AttributionMode } from '../../../settings.js';
 
 /** What a session records of its attribution (sessions.attribution, JSON). */
 export interface AttributionRecord {
