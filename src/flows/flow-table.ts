@@ -829,8 +829,12 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
   function grow(): void {
     // Called only while fewer than maxFlows slots exist (at most maxFlows flows are open: used <= maxFlows).
     const newCap = Math.min(cap * 2, maxFlows);
-    slots = slots.concat(new Array<Flow | null>(cap).fill(null));
-    standIns = standIns.concat(new Array<WeakRef<Flow> | undefined>(cap).fill(undefined));
+    // Lengthened in place: concat() of a new array made V8 throw grow()'s compiled code away at once
+    // ("out of bounds"), so it was compiled again on-stack for its loop, and again at its next call.
+    slots.length = newCap;
+    slots.fill(null, cap);
+    standIns.length = newCap;
+    standIns.fill(undefined, cap);
     const bigger = new Int32Array((newCap + LIST_COUNT) * REC);
     bigger.set(rec.subarray(0, cap * REC));
     // The sentinels move past the new slots: their records, and their neighbours' links to them.
@@ -857,15 +861,6 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
     cap = newCap;
     index = new Int32Array(bucketsFor(cap) * 2);
     mask = bucketsFor(cap) - 1;
-    reindex();
-  }
-
-  /**
-   * Every open flow into the (new, empty) hash index. A loop of its own: in grow() it made V8
-   * compile all of grow() for it (on-stack replacement, then again at grow()'s next call), three
-   * compiles of a function an import calls a few times.
-   */
-  function reindex(): void {
     for (let s = 0; s < used; s++) if (inUse(s)) indexInsert(s, rec[s * REC + R_HASH]);
   }
 
