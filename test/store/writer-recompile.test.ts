@@ -102,6 +102,21 @@ describeNeeding(['dist', 'v8-11'], 'an import compiles no more on its capture th
     expect(traceOf(lines, 'packet').compiles).toBeLessThanOrEqual(2);
   }, 60_000);
 
+  it("the flow table's code that hands a new flow its rows is compiled once", () => {
+    // clearWords (a slot's conn row zeroed) was compiled twice an import: V8 took the table's
+    // `conn` array, written once when its FlowWords was made, as a constant, and threw the code
+    // built on that away at the first grow(). takeLossRow twice: its call to grow the loss pool
+    // first ran (at 1,024 TCP flows open) after V8 had compiled it (src/flows/flow-table.ts).
+    const lines = tracedImport();
+    for (const fn of ['clearWords', 'takeLossRow']) {
+      const t = traceOf(lines, fn);
+      expect(t.compiles, fn).toBe(1);
+      expect(t.deopts, fn).toEqual([]);
+    }
+    // Not "code dependencies" either (a deopt without a bailout line: "marking dependent code").
+    expect(lines.filter((l) => l.startsWith('[marking dependent code') && /<SharedFunctionInfo clearWords>/.test(l))).toEqual([]);
+  }, 60_000);
+
   it("the pcap reader's loop is compiled once: not thrown away at the window's first refill", () => {
     // The window's first read was 4 MiB: its first refill came ~27,000 packets in, a path V8 had
     // compiled the loop (the per-packet pipeline inlined) without, and the loop was compiled
