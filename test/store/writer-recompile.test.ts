@@ -14,23 +14,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { describeNeeding } from '../helpers/needs.js';
+import { dependencyDeopts, traceOf, tracedImport as runTraced } from '../helpers/v8-trace.js';
 import { createPcapWriter } from '../../src/capture/pcap-writer.js';
 import { generate } from '../../bench/generate-capture.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'oa-writer-recompile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/**
- * V8's lines about one function: its finished optimizing compiles (TurboFan's: Node 20's V8 has no
- * other optimizing tier on by default) and its deopts (with their reasons).
- */
-function traceOf(lines: string[], fn: string) {
-  const about = lines.filter((l) => l.includes(`<JSFunction ${fn} `));
-  return {
-    compiles: about.filter((l) => l.startsWith('[completed compiling') && l.includes('(target TURBOFAN)')).length,
-    deopts: about.filter((l) => l.startsWith('[bailout')).map((l) => /reason: ([^)]*)\)/.exec(l)?.[1] ?? l),
-  };
-}
 
 /** One import of a generated 100,000-packet capture under V8's trace (made once, read by each test). */
 let traced: string[] | undefined;
@@ -40,14 +29,10 @@ function tracedImport(): string[] {
   const w = createPcapWriter(file, { linktype: 1, snaplen: 262144 });
   generate(w, { packets: 100_000, flows: 5_000 });
   w.close();
-  const r = spawnSync(process.execPath, [
-    '--no-concurrent-recompilation', '--trace-opt', '--trace-deopt',
-    join(import.meta.dirname, '..', '..', 'bin', 'ollama-audit.js'), 'import', file, '--db', join(dir, 'x.db'), '--json',
-  ], { encoding: 'utf8', maxBuffer: 1 << 28 });
-  expect(r.status, r.stderr).toBe(0);
+  const lines = runTraced(file, join(dir, 'x.db'));
   // The import itself ran: its summary is in the output (between V8's lines).
-  expect(r.stdout).toContain('"flows": 5000');
-  traced = r.stdout.split('\n');
+  expect(lines).toContain('    "flows": 5000,');
+  traced = lines;
   return traced;
 }
 
@@ -114,7 +99,7 @@ describeNeeding(['dist', 'v8-11'], 'an import compiles no more on its capture th
       expect(t.deopts, fn).toEqual([]);
     }
     // Not "code dependencies" either (a deopt without a bailout line: "marking dependent code").
-    expect(lines.filter((l) => l.startsWith('[marking dependent code') && /<SharedFunctionInfo clearWords>/.test(l))).toEqual([]);
+    expect(dependencyDeopts(lines, 'clearWords')).toEqual([]);
   }, 60_000);
 
   it("the pcap reader's loop is compiled once: not thrown away at the window's first refill", () => {
