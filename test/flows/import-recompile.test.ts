@@ -2,9 +2,10 @@
  * What V8 compiles more than once in an import of the benchmark's own capture (bench/run.mjs:
  * 1,000,000 packets, 50,000 flows, 2,000 open at once; made here by bench/generate-capture.mjs,
  * 156 MB, in ~2 s): code thrown away at a path, a value or a growth first met after it was
- * compiled, in the flow table (src/flows/flow-table.ts) and in the flow row code the writer thread
- * runs (src/flows/conn-state.ts, community-id.ts). Read from V8's own trace of one real import
- * (test/helpers/v8-trace.ts); the writer-recompile test reads one of a 100,000-packet capture,
+ * compiled, in the flow table (src/flows/flow-table.ts), in the flow row code the writer thread
+ * runs (src/flows/conn-state.ts, community-id.ts) and in reading DNS answers (src/decode/addr-parse.ts).
+ * Read from V8's own trace of one real import (test/helpers/v8-trace.ts); the writer-recompile
+ * test reads one of a 100,000-packet capture,
  * where these do not show (fewer flows open, no UDP flow closes before the end).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -56,6 +57,15 @@ describeNeeding(['dist', 'v8-11'], 'an import of the benchmark capture compiles 
     // clearWords: the table's conn array was a constant to V8 until the first grow() replaced it.
     expect(traceOf(lines, 'clearWords').compiles).toBe(1);
     expect(dependencyDeopts(lines, 'clearWords')).toEqual([]);
+  }, 120_000);
+
+  it("a DNS answer's address is read without Node's Buffer.from(array), which was thrown away and compiled again", () => {
+    // src/decode/addr-parse.ts, per DNS answer (the DNS cache's key): Buffer.from(t.split('.').map(Number))
+    // deoptimized parseAddr and Node's fromArrayLike ("wrong map"), and fromArrayLike was compiled twice.
+    const lines = benchImport();
+    expect(traceOf(lines, 'parseAddr').deopts).toEqual([]);
+    expect(traceOf(lines, 'fromArrayLike').deopts).toEqual([]);
+    expect(traceOf(lines, 'fromArrayLike').compiles).toBeLessThanOrEqual(1);
   }, 120_000);
 
   it("the writer thread's row code is not thrown away at the first UDP flow's row (the capture's end)", () => {
