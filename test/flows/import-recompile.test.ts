@@ -5,8 +5,8 @@
  * compiled, in the flow table (src/flows/flow-table.ts), in the flow row code the writer thread
  * runs (src/flows/conn-state.ts, community-id.ts) and in reading DNS answers (src/decode/addr-parse.ts).
  * Read from V8's own trace of one real import (test/helpers/v8-trace.ts); the writer-recompile
- * test reads one of a 100,000-packet capture,
- * where these do not show (fewer flows open, no UDP flow closes before the end).
+ * test reads one of a 100,000-packet capture, where these do not show (fewer flows open, no UDP
+ * flow closes before the end).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
