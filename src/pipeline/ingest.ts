@@ -20,9 +20,6 @@ import { createDuplicateFilter } from './duplicate-filter.js';
 import { EARLIEST_SANE_US, latestSaneUs } from '../capture/time-bounds.js';
 import { boundHeapGrowth } from './heap-growth.js';
 
-/** The packet at which idle expiry runs once more within the first second (see createIngest's nextExpiry). */
-const EXPIRY_AGAIN_AT = 64;
-
 /** Where finished results go. Flows arrive once, when they close, already classified. */
 export interface IngestSinks {
   flow(f: Flow, c: Classification): void;
@@ -162,13 +159,7 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: 
   const onPacket = hooks.onPacket;
   // Stands in for later fragments that came before their first: their bytes are gone, their counts are not.
   const heldPkt = newPacket();
-  // Idle expiry runs once per second of capture time, not per packet: at the first packet, then a
-  // second on. Also at packet EXPIRY_AGAIN_AT when that is within a second of the earliest packet,
-  // where it closes nothing (no flow or fragment can have been idle for a second, the shortest
-  // timeout), so the schedule and every row stay as they were: V8 keeps a function's feedback only
-  // after its first calls, so the run at the first packet alone left the expiry's call without
-  // any, and the compiled packet() was thrown away at the first second's expiry ("Insufficient type
-  // feedback").
+  // Idle expiry runs once per second of capture time, not per packet.
   let nextExpiry = 0;
   // Copies of one packet on several interfaces: checked only once the capture has more than one.
   const duplicates = createDuplicateFilter();
@@ -187,11 +178,10 @@ export function createIngest(sinks: IngestSinks, hooks: IngestHooks = {}, opts: 
     // interfaces (dumpcap, ptcpdump) is not in time order at its end.
     if (!(p.ts >= span[0])) span[0] = p.ts;
     if (!(p.ts <= span[1])) span[1] = p.ts;
-    if (p.ts >= nextExpiry || (counts.packets === EXPIRY_AGAIN_AT && p.ts - span[0] < 1_000_000)) {
+    if (p.ts >= nextExpiry) {
       table.expire(p.ts);
       frags.expire(p.ts);
-      const next = p.ts + 1_000_000;
-      if (p.ts >= nextExpiry) nextExpiry = next;
+      nextExpiry = p.ts + 1_000_000;
     }
     // p.direction > 0: a macOS pktap capture, where lo0 shows each packet twice (out, then in).
     const multi = severalIfaces || p.iface !== 0 || p.linktype === LINKTYPE.LINUX_SLL2 || p.linktype === LINKTYPE.LINUX_SLL
