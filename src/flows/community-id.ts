@@ -61,9 +61,16 @@ export function communityIdV1(
   return '1:' + digest.toString('base64');
 }
 
+/**
+ * By protocol number, 1 when its hash takes ports. A table, not a chain of compares: a compare
+ * a TCP flow never reaches (UDP's, after TCP's matched) was first made at the first UDP flow, in an
+ * import often the capture's end, and threw away the compiled code of every caller.
+ */
+const HAS_PORTS = new Uint8Array(256);
+for (const p of [IPPROTO.TCP, IPPROTO.UDP, IPPROTO_SCTP, IPPROTO.ICMP, IPPROTO.ICMPV6]) HAS_PORTS[p] = 1;
+
 function hasPorts(proto: number): boolean {
-  return proto === IPPROTO.TCP || proto === IPPROTO.UDP || proto === IPPROTO_SCTP
-    || proto === IPPROTO.ICMP || proto === IPPROTO.ICMPV6;
+  return HAS_PORTS[proto & 0xff] === 1;
 }
 
 /** (addrA, portA) < (addrB, portB): addresses compared as unsigned bytes, then ports. */

@@ -231,15 +231,11 @@ export type ConnState = 'S0' | 'S1' | 'SF' | 'REJ' | 'S2' | 'S3' | 'RSTO' | 'RST
  * "OTH" always; we give it UDP's states, because "was it answered" is what an air-gap check asks.)
  */
 export function connStateOf(f: ConnSource): ConnState {
-  // Both counts read and compared before the protocol test, for every flow: an import's first rows
-  // are often all TCP, and compiled code that had never seen these reads threw itself away at the
-  // first UDP flow (a deopt and a second compile of the writer thread's row builder, which inlines this).
-  const out = f.packetsOut > 0;
-  const back = f.packetsIn > 0;
-  if (f.proto !== 6) {
-    if (out) return back ? 'SF' : 'S0';
-    return back ? 'SHR' : 'OTH';
-  }
+  // Looked up for every flow, used for all but TCP: as a branch of its own it was first run at the
+  // first closed flow of another protocol (in an import often the capture's end, when UDP flows
+  // close), after V8 had compiled the row code for TCP flows only, and threw that code away.
+  const other = OTHER_STATES[(f.packetsOut > 0 ? 1 : 0) | (f.packetsIn > 0 ? 2 : 0)];
+  if (f.proto !== 6) return other;
   const w = f.words.conn[f.at * CONN_WORDS];
   const os = stateOf(w, DIR_OUT);
   const rs = stateOf(w, DIR_IN);
@@ -260,6 +256,9 @@ export function connStateOf(f: ConnSource): ConnState {
   if (os === ESTABLISHED && rs === ESTABLISHED) return 'S1';
   return 'OTH';
 }
+
+/** A flow not TCP, by the directions it has packets from (1: the initiator's, 2: the responder's). */
+const OTHER_STATES: readonly ConnState[] = ['OTH', 'S0', 'SHR', 'SF'];
 
 /** Was the flow answered at all, and how: the three outcomes an air-gap report tells apart. */
 export type ConnOutcome = 'unanswered' | 'rejected' | 'connected';

@@ -203,6 +203,8 @@ const R_IFACE = 15;  // such a flow's interface
 
 /** Closed flows whose row copies share one pair of typed arrays (a kept closed flow keeps ~5.6 KB alive). */
 const CLOSED_CHUNK = 64;
+/** TCP loss rows the pool has at first (it doubles as TCP flows open; see createFlowTable). */
+const LOSS_ROWS_AT_START = 16;
 
 /** A flow held without a Flow object: its doubles, per slot. */
 const BARE_NUMS = 6;
@@ -248,8 +250,15 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
   // taken from a pool of its own (takeLossRow: only TCP flows have any; row 0 stays zeros, every
   // other flow's). grow() and growLoss() swap in bigger arrays on this same object, which every
   // open flow refers to.
-  const tcpRows = newFlowWords(cap);
-  tcpRows.loss = new Float64Array(Math.min(cap, 1024) * LOSS_WORDS);
+  // Both arrays are stored here, after the object is made: to V8 a field written only where its
+  // object was made is a constant of its hidden class (which every FlowWords shares), and code
+  // compiled on that (clearWords, create) was thrown away at the first grow() that replaced `conn`.
+  // The loss pool starts small: its first doublings come within a capture's first TCP flows, so the
+  // path that grows it has run before V8 compiles takeLossRow (a growth first met after that threw
+  // the compiled code away).
+  const tcpRows = newFlowWords(0);
+  tcpRows.conn = new Int32Array(cap * CONN_WORDS);
+  tcpRows.loss = new Float64Array(Math.min(cap, LOSS_ROWS_AT_START) * LOSS_WORDS);
   let lossRowOf = new Int32Array(cap);
   let lossUsed = 1;
   let lossFree = 0; // freed loss rows, chained through their first word (0: none)
@@ -739,12 +748,17 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
       lossRowOf[s] = 0;
       return 0;
     }
-    let row = lossFree;
-    if (row > 0) lossFree = tcpRows.loss[row * LOSS_WORDS];
-    else {
+    // Every row is taken off the free list, a new one put there first (as allocSlot does): a reused
+    // row's path of its own was first taken after V8 had compiled this. The chain is read back as
+    // an integer: a row number read from the Float64Array as it is, a double, went on into every
+    // use of the row (trackBareSyn was compiled again for it: "not a Smi").
+    if (lossFree === 0) {
       if (lossUsed * LOSS_WORDS === tcpRows.loss.length) growLoss();
-      row = lossUsed++;
+      tcpRows.loss[lossUsed * LOSS_WORDS] = 0;
+      lossFree = lossUsed++;
     }
+    const row = lossFree;
+    lossFree = tcpRows.loss[row * LOSS_WORDS] | 0;
     const l = tcpRows.loss;
     for (let k = row * LOSS_WORDS, end = k + LOSS_WORDS; k < end; k++) l[k] = 0;
     lossRowOf[s] = row;
@@ -808,8 +822,12 @@ export function createFlowTable(opts: FlowTableOptions = {}): FlowTable {
   function grow(): void {
     // Called only while fewer than maxFlows slots exist (at most maxFlows flows are open: used <= maxFlows).
     const newCap = Math.min(cap * 2, maxFlows);
-    slots = slots.concat(new Array<Flow | null>(cap).fill(null));
-    standIns = standIns.concat(new Array<WeakRef<Flow> | undefined>(cap).fill(undefined));
+    // Lengthened in place: concat() of a new array made V8 throw grow()'s compiled code away at once
+    // ("out of bounds"), so it was compiled again on-stack for its loop, and again at its next call.
+    slots.length = newCap;
+    slots.fill(null, cap);
+    standIns.length = newCap;
+    standIns.fill(undefined, cap);
     const bigger = new Int32Array((newCap + LIST_COUNT) * REC);
     bigger.set(rec.subarray(0, cap * REC));
     // The sentinels move past the new slots: their records, and their neighbours' links to them.
