@@ -119,6 +119,10 @@ describeNeeding(['root', 'cap', 'tcpdump', 'tshark', 'curl', 'ethtool'], 'live d
     // run, not involving the server, so not in tcpdump's filtered file); they are not the flow's.
     const download = down.packets + up.packets;
     expect(skipped('any.db')['duplicate-other-interface']).toBeGreaterThanOrEqual(2 * download);
-    expect(skipped('two.db')['duplicate-other-interface']).toBeGreaterThanOrEqual(download);
+    // On the named pair, every copy of the download is either counted as a copy or, now and then,
+    // counted again in the flow (the limit above, at most 1 %): never lost. (A full suite saw 427 of
+    // 431 copies skipped, the other 4 in the flow's counts.)
+    const countedAgain = twoFlow.packets_in - down.packets + twoFlow.packets_out - up.packets;
+    expect(skipped('two.db')['duplicate-other-interface'] + countedAgain).toBeGreaterThanOrEqual(download);
   }, 120_000);
 });
