@@ -175,8 +175,9 @@ let scheduled = false;
 function queueRows(m: Extract<WriterMessage, { op: 'rows' }>): void {
   if (m.processes.length > 0) steps.push(() => insertAll(stmts!.process, m.processes));
   const flows = m.flows;
-  // The slot is given back as soon as its last rows are read (the capture thread may be waiting
-  // for it), and also after a failure, when no step reads it.
+  // The slot is given back once its last rows are read and inserted (the capture thread may be
+  // waiting for it; the rows are read into the INSERT's parameters slice by slice), and also after
+  // a failure, when no step reads it.
   let released = false;
   const release = () => {
     if (released) return;
