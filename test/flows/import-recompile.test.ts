@@ -8,33 +8,12 @@
  * test reads one of a 100,000-packet capture, where these do not show (fewer flows open, no UDP
  * flow closes before the end).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { describeNeeding } from '../helpers/needs.js';
-import { dependencyDeopts, traceOf, tracedImport } from '../helpers/v8-trace.js';
-import { createPcapWriter } from '../../src/capture/pcap-writer.js';
-import { generate } from '../../bench/generate-capture.mjs';
-
-const dir = mkdtempSync(join(tmpdir(), 'oa-import-recompile-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+import { dependencyDeopts, generatedImportTrace, traceOf } from '../helpers/v8-trace.js';
 
 /** One import of the benchmark's capture under V8's trace (made once, read by each test). */
-let traced: string[] | undefined;
-function benchImport(): string[] {
-  if (traced !== undefined) return traced;
-  const file = join(dir, 'bench.pcap');
-  const w = createPcapWriter(file, { linktype: 1, snaplen: 262144 });
-  generate(w, { packets: 1_000_000, flows: 50_000 });
-  w.close();
-  const lines = tracedImport(file, join(dir, 'x.db'));
-  rmSync(file);
-  // The import itself ran: its summary is among V8's lines.
-  expect(lines).toContain('    "flows": 50000,');
-  traced = lines;
-  return traced;
-}
+const benchImport = generatedImportTrace(1_000_000, 50_000);
 
 // Read from bin/ollama-audit.js's dist/, under V8 11's trace format and compile decisions.
 describeNeeding(['dist', 'v8-11'], 'an import of the benchmark capture compiles the flow table and the flow rows once', () => {

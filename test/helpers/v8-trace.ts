@@ -5,8 +5,12 @@
  * For tests that assert a function is compiled once and never thrown away (Node 20's V8 11 format).
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, expect } from 'vitest';
+import { createPcapWriter } from '../../src/capture/pcap-writer.js';
+import { generate } from '../../bench/generate-capture.mjs';
 
 /**
  * V8's lines about one function: its finished optimizing compiles (TurboFan's: Node 20's V8 has no
@@ -33,4 +37,28 @@ export function tracedImport(file: string, db: string): string[] {
   ], { encoding: 'utf8', maxBuffer: 1 << 28 });
   expect(r.status, r.stderr).toBe(0);
   return r.stdout.split('\n');
+}
+
+/**
+ * The trace of one import of a capture bench/generate-capture.mjs makes (`packets`, `flows`), made at
+ * the first call and kept for the test file's other tests; its folder goes when the file's tests end.
+ * Call at a test file's top level.
+ */
+export function generatedImportTrace(packets: number, flows: number): () => string[] {
+  const dir = mkdtempSync(join(tmpdir(), 'oa-v8-trace-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  let lines: string[] | undefined;
+  return () => {
+    if (lines !== undefined) return lines;
+    const file = join(dir, 'gen.pcap');
+    const w = createPcapWriter(file, { linktype: 1, snaplen: 262144 });
+    generate(w, { packets, flows });
+    w.close();
+    const traced = tracedImport(file, join(dir, 'x.db'));
+    rmSync(file);
+    // The import itself ran: its summary is among V8's lines.
+    expect(traced).toContain(`    "flows": ${flows},`);
+    lines = traced;
+    return lines;
+  };
 }

@@ -14,27 +14,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { describeNeeding } from '../helpers/needs.js';
-import { dependencyDeopts, traceOf, tracedImport as runTraced } from '../helpers/v8-trace.js';
-import { createPcapWriter } from '../../src/capture/pcap-writer.js';
-import { generate } from '../../bench/generate-capture.mjs';
+import { dependencyDeopts, generatedImportTrace, traceOf } from '../helpers/v8-trace.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'oa-writer-recompile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** One import of a generated 100,000-packet capture under V8's trace (made once, read by each test). */
-let traced: string[] | undefined;
-function tracedImport(): string[] {
-  if (traced !== undefined) return traced;
-  const file = join(dir, 'gen.pcap');
-  const w = createPcapWriter(file, { linktype: 1, snaplen: 262144 });
-  generate(w, { packets: 100_000, flows: 5_000 });
-  w.close();
-  const lines = runTraced(file, join(dir, 'x.db'));
-  // The import itself ran: its summary is in the output (between V8's lines).
-  expect(lines).toContain('    "flows": 5000,');
-  traced = lines;
-  return traced;
-}
+const tracedImport = generatedImportTrace(100_000, 5_000);
 
 // Read from bin/ollama-audit.js's dist/, under V8 11's trace format and compile decisions.
 describeNeeding(['dist', 'v8-11'], 'an import compiles the code that hands flows to its writer thread once', () => {
