@@ -2,7 +2,7 @@
  * An import's closed flows on their way to its writer thread, as numbers in typed arrays.
  *
  * The capture thread bounds an import's wall time (the writer thread idles about half of it), so
- * it only copies a flow's fields here; the writer thread builds the row (flowRowFrom in
+ * it only copies a flow's fields here; the writer thread builds the row (flowRowInto in
  * session-rows.ts: the address strings, Community ID, conn_state and history) from a view of
  * them. A batch's numbers cross threads in shared memory (FlowSlots), not field by field; only
  * the strings (names, classification) go in the message, as one plain array.
@@ -252,7 +252,7 @@ function unpackFlowRows(a: SlotArrays, p: PackedFlows, from: number, n: number, 
 
 const orNull = (x: number): number | null => (Number.isNaN(x) ? null : x);
 
-/** Reused address buffers of the view (flowRowFrom reads them before the next flow is unpacked). */
+/** Reused address buffers of the view (flowRowInto reads them before the next flow is unpacked). */
 const v4 = { initiator: Buffer.alloc(4), responder: Buffer.alloc(4) };
 const v6 = { initiator: Buffer.alloc(16), responder: Buffer.alloc(16) };
 
@@ -262,7 +262,7 @@ function copyAddr(from: Uint8Array, at: number, to: Buffer): Buffer {
 }
 
 /**
- * One reused object with the fields flowRowFrom reads, refilled for each packed flow, made once
+ * One reused object with the fields flowRowInto reads, refilled for each packed flow, made once
  * per thread: a new object per slice was another object whose fields V8 had to learn anew.
  */
 function flowView(): FlowRowSource {
@@ -276,7 +276,7 @@ function flowView(): FlowRowSource {
   // Both kinds of value these two fields take (a null, a small integer) before any code is
   // optimized for the first: a field V8 has seen only null in is kept as an object pointer, and
   // the first status code stored into it threw the writer's compiled row loop away (a deopt and
-  // a second compile of unpackFlowRows with flowRowFrom inlined, in every import).
+  // a second compile of the writer's row code, in every import).
   v.httpStatus = 0;
   v.connectPort = 0;
   v.httpStatus = null;

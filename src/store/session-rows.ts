@@ -90,7 +90,9 @@ export interface SessionEnd {
 export function flowRow(
   f: Flow, c: Classification, processSeq: number | null, peerProcessSeq: number | null, effectiveProcessSeq: number | null = null,
 ): Row {
-  return flowRowFrom(f, c, missedBytes(f), processSeq, peerProcessSeq, effectiveProcessSeq);
+  const row: Row = new Array(FLOW_COLUMNS);
+  flowRowInto(row, 0, f, c, missedBytes(f), processSeq, peerProcessSeq, effectiveProcessSeq);
+  return row;
 }
 
 /**
@@ -106,19 +108,9 @@ export type FlowRowSource = ConnSource & CommunityIdSource & Pick<Flow,
 /** Columns of INSERT_FLOW (its parameters per row). */
 export const FLOW_COLUMNS = 41;
 
-/** The flow row in INSERT_FLOW's column order; missed: the loss estimate's gaps, both ways. */
-export function flowRowFrom(
-  f: FlowRowSource, c: Pick<Classification, 'activity' | 'reason' | 'ollama'>, missed: number,
-  processSeq: number | null, peerProcessSeq: number | null, effectiveProcessSeq: number | null,
-): Row {
-  const row: Row = new Array(FLOW_COLUMNS);
-  flowRowInto(row, 0, f, c, missed, processSeq, peerProcessSeq, effectiveProcessSeq);
-  return row;
-}
-
 /**
  * Writes the flow row into `out` from index `at` on (INSERT_FLOW's column order, the session id's
- * column 0): the import's writer thread fills a multi-row INSERT's parameter list in place, with
+ * column 0; missed: the loss estimate's gaps, both ways): the import's writer thread fills a multi-row INSERT's parameter list in place, with
  * no array per row for its collector (50,000 of 41 values on the benchmark's file).
  */
 export function flowRowInto(

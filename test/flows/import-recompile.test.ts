@@ -50,7 +50,7 @@ describeNeeding(['dist', 'v8-11'], 'an import of the benchmark capture compiles 
   it("the writer thread's row code is not thrown away at the first UDP flow's row (the capture's end)", () => {
     // UDP flows close only at the end of this capture (9.5 s of capture time, 60 s idle timeout):
     // conn_state's branch for a flow not TCP, and Community ID's compare for UDP ports, first ran
-    // there, after V8 had compiled the row builder (flowRowInto, then flowRowFrom) and communityIdV1
+    // there, after V8 had compiled the row builder (then flowRowFrom, now flowRowInto) and communityIdV1
     // for TCP rows only.
     const lines = benchImport();
     // At most once each: V8 may inline one into another (depending on which the writer thread's
