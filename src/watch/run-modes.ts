@@ -27,7 +27,7 @@ export interface StoreTarget {
   showClosed?: boolean;
   /** Claims evaluated again at most this often (default DEFAULTS.watch.claimsEveryMs). */
   claimsEveryMs?: number;
-  /** The in-process source has ended (a replayed file, all written): lines mode prints the final state once more and returns. */
+  /** The in-process source has ended (a replayed file, all written): lines mode prints the final state once more (not when it had ended before the first line) and returns. */
   ended?: Promise<unknown>;
 }
 
@@ -67,6 +67,9 @@ export async function runOnce(t: StoreTarget, json: boolean, out: NodeJS.WriteSt
 
 /** Not a terminal: a line (or JSON object) per second until `stopped` settles. */
 export async function runLines(t: StoreTarget, json: boolean, out: NodeJS.WritableStream, stopped: Promise<unknown>): Promise<void> {
+  // Whether the source had ended before the first line: that line is then already the final state.
+  let endedFirst = false;
+  void t.ended?.then(() => { endedFirst = true; }, () => undefined);
   const { loopSource } = await import('./data/loop-source.js');
   const sourceOf = () => loopSource({ dbPath: t.dbPath, session: t.session, outDir: t.outDir, claimsEveryMs: t.claimsEveryMs ?? DEFAULTS.watch.claimsEveryMs, frameMs: 0 });
   const src = sourceOf();
@@ -78,9 +81,11 @@ export async function runLines(t: StoreTarget, json: boolean, out: NodeJS.Writab
     out.write(`${json ? summaryJson(f) : summaryLine(f)}\n`);
   };
   once(src);
+  if (endedFirst) return src.close();
   const timer = setInterval(() => once(src), DEFAULTS.watch.lineMs);
   try {
-    const why = await Promise.race([stopped.then(() => 'stopped'), ...(t.ended ? [t.ended.then(() => 'ended')] : [])]);
+    // The end first: when a signal and the end come together, the final state is still printed.
+    const why = await Promise.race([...(t.ended ? [t.ended.then(() => 'ended')] : []), stopped.then(() => 'stopped')]);
     if (why === 'ended') {
       // The final state, read afresh: its claims judged on all of it (no interval left over from the last line).
       const last = sourceOf();

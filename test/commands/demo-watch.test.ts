@@ -45,11 +45,12 @@ describeNeeding(['tshark', 'dist'], 'demo --watch --speed 50 into a pipe', () =>
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);
-    expect(lines.length).toBeGreaterThanOrEqual(2);
+    expect(lines.length).toBeGreaterThanOrEqual(1);
     const last = lines[lines.length - 1];
     // Live while replaying, ended at the end: LIVE then ENDED, never back. At --speed 50 the replay
-    // lasts ~62 ms, which a loaded machine can spend before the first line: then every line is
-    // ENDED. LIVE lines whose counts grow are demo-replay-e2e.test.ts's (timing group, --speed 1).
+    // lasts ~62 ms, which a loaded machine can spend before the first line: then that one line is
+    // the final state (CI saw it; test/watch/lines-end.test.ts). LIVE lines whose counts grow are
+    // demo-replay-e2e.test.ts's (timing group, --speed 1).
     const firstEnded = lines.findIndex((l) => !l.live);
     expect(firstEnded).toBeGreaterThanOrEqual(0);
     expect(lines.slice(firstEnded).every((l) => !l.live)).toBe(true);
