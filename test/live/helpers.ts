@@ -15,8 +15,8 @@ export async function udpSink(host = '127.0.0.1'): Promise<{ port: number; close
   return { port: s.address().port, close: () => s.close() };
 }
 
-/** Sends datagrams one after the other; payload = 4-byte tag, 4-byte sequence number, padding. */
-export async function sendDatagrams(host: string, port: number, tag: number, sizes: number[]): Promise<void> {
+/** Sends datagrams one after the other from one socket; payload = 4-byte tag, 4-byte sequence number, padding. Returns the socket's source port. */
+export async function sendDatagrams(host: string, port: number, tag: number, sizes: number[]): Promise<number> {
   const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
   try {
     for (let i = 0; i < sizes.length; i++) {
@@ -25,6 +25,8 @@ export async function sendDatagrams(host: string, port: number, tag: number, siz
       b.writeUInt32BE(i, 4);
       await new Promise<void>((resolve, reject) => s.send(b, port, host, (e) => (e ? reject(e) : resolve())));
     }
+    // The source port the kernel chose: a later socket can be given the same one once this closes.
+    return s.address().port;
   } finally {
     s.close();
   }

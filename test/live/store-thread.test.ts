@@ -45,8 +45,9 @@ describeNeeding(LIVE_NEEDS, 'the live engine writes on its store thread', () => 
     blocker.exec('BEGIN IMMEDIATE');
     const lag = watchLoopLag();
     const heldAt = seconds.length;
+    const sourcePorts = new Set<number>();
     for (let i = 0; i < FLOWS_WHILE_HELD; i++) {
-      await sendDatagrams('127.0.0.1', sink.port, i, [32]); // a socket of its own: a new flow
+      sourcePorts.add(await sendDatagrams('127.0.0.1', sink.port, i, [32])); // a socket of its own: a new flow
       await sleep(HOLD_MS / FLOWS_WHILE_HELD);
     }
     const writtenWhileHeld = seconds.slice(heldAt).filter((s) => s.stored).length;
@@ -62,14 +63,19 @@ describeNeeding(LIVE_NEEDS, 'the live engine writes on its store thread', () => 
     sink.close();
 
     const raw = new Database(db, { readonly: true });
-    const rows = (raw.prepare('SELECT count(*) AS n FROM flows WHERE session_id = ? AND responder_port = ?').get(summary.sessionId, sink.port) as { n: number }).n;
+    const { rows, packets } = raw.prepare('SELECT count(*) AS rows, sum(packets_out + packets_in) AS packets FROM flows WHERE session_id = ? AND responder_port = ?')
+      .get(summary.sessionId, sink.port) as { rows: number; packets: number };
     raw.close();
-    console.log(`longest event-loop stall while the store was locked ${maxLag.toFixed(0)} ms; writes stored while locked ${writtenWhileHeld}; flows stored ${rows} of ${FLOWS_WHILE_HELD}; kernel drops ${summary.kernelDrops}`);
+    console.log(`longest event-loop stall while the store was locked ${maxLag.toFixed(0)} ms; writes stored while locked ${writtenWhileHeld}; flows stored ${rows} of ${sourcePorts.size} (${FLOWS_WHILE_HELD} sockets); packets stored ${packets}; kernel drops ${summary.kernelDrops}`);
     expect(summary.error).toBeNull();
     expect(writtenWhileHeld).toBe(0); // the lock held: nothing could be written meanwhile
     expect(maxLag).toBeLessThan(1000);
     expect(summary.packets).toBe(FLOWS_WHILE_HELD);
-    expect(rows).toBe(FLOWS_WHILE_HELD);
+    // One flow per source port: now and then the kernel gives a socket the port a closed one had
+    // (a full suite saw 19 of 20; 1 of 300 rounds of 20 sockets here reused a port), and its datagram
+    // then belongs to that earlier flow. Every datagram is stored.
+    expect(rows).toBe(sourcePorts.size);
+    expect(packets).toBe(FLOWS_WHILE_HELD);
     expect(summary.unwrittenAtStop).toBe(0);
   }, 30_000);
 });
