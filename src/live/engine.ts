@@ -532,6 +532,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
         return;
       }
       this.writing = null;
+      this.gaps.writesSettled();
       const { changed } = w;
       this.emit('second', { flows: w.rows, dns: changed.dns.length, http: changed.http.length, processes: w.processes, stored: true, writeMs: w.writeMs, buildMs: w.buildMs });
       this.maintain();
@@ -542,6 +543,7 @@ export class LiveEngine extends TypedEvents<LiveEvents> {
     // thread skips them) and those not built. Open flows and process rows wait for the next write,
     // closed flows and records are counted in the gap.
     this.writing = null;
+    this.gaps.writesSettled(); // the chunks still on their way are dropped: their answers are not read
     const { changed } = w;
     const lost = [chunk, ...w.inFlight];
     this.changes.putBack([...lost.flatMap((c) => c.open), ...changed.open.slice(w.openDone)], lost.flatMap((c) => c.processes));

@@ -29,9 +29,20 @@ export function createStoreGaps(startUs: number, rowKey: (f: Flow) => Flow | num
   // A held flow's row may be acknowledged after its flow got a Flow and closed (the write was on its
   // way to the store thread): that row is known by id, and it is the Flow's row too (ids are unique
   // in a session), so a Flow also has a row when its id has one; the id is moved onto the Flow.
+  // Ids whose row moved onto their Flow since the last settled write. A write still on its way may
+  // carry a row of the same flow built while it was held (a transient); answered after that Flow
+  // closed and left the table, it is keyed by id again (held-flows.ts rowKey), and the flow must not
+  // count twice (a replay under load counted 16 flows for 15 rows). Emptied once no write is on its
+  // way (writesSettled): it holds about a second's flows that got their Flow.
+  let movedIds = new IdSet();
+  const moveToFlow = (f: Flow): void => {
+    if (!heldHasRow.delete(f.id)) return;
+    hasRow.add(f);
+    movedIds.add(f.id);
+  };
   const has = (f: Flow): boolean => {
     const k = rowKey(f);
-    return typeof k === 'number' ? heldHasRow.has(k) : hasRow.has(k) || heldHasRow.has(k.id);
+    return typeof k === 'number' ? heldHasRow.has(k) || movedIds.has(k) : hasRow.has(k) || heldHasRow.has(k.id);
   };
   const add = (f: Flow): void => {
     const k = rowKey(f);
@@ -54,7 +65,7 @@ export function createStoreGaps(startUs: number, rowKey: (f: Flow) => Flow | num
     wrote(flows: Flow[], nowUs: number): StoreGap | null {
       for (const f of flows) {
         const k = rowKey(f);
-        if (typeof k !== 'number' && heldHasRow.delete(k.id)) hasRow.add(k);
+        if (typeof k !== 'number') moveToFlow(k);
         if (has(f)) continue;
         add(f);
         counts.flows++;
@@ -66,7 +77,11 @@ export function createStoreGaps(startUs: number, rowKey: (f: Flow) => Flow | num
     },
     /** A held flow got its Flow: a row written while it was held is its row. */
     gotFlow(f: Flow): void {
-      if (heldHasRow.delete(f.id)) hasRow.add(f);
+      moveToFlow(f);
+    },
+    /** No write is on its way: no row of a flow from before it got its Flow can still be answered. */
+    writesSettled(): void {
+      if (movedIds.size > 0) movedIds = new IdSet();
     },
     /** A write failed at nowUs: `closedFlows` and `records` are dropped. Returns the gap when this failure opened it. */
     failed(closedFlows: Flow[], records: number, nowUs: number): StoreGap | null {
