@@ -26,15 +26,15 @@ export function createStoreGaps(startUs: number, rowKey: (f: Flow) => Flow | num
   // Flows held in the flow table's rows (held-flows.ts) are known by id until they get a Flow (gotFlow):
   // under a flood ~500,000 of them, in a set of ids in a typed array (id-set.ts).
   const heldHasRow = new IdSet();
-  // A held flow's row may be acknowledged after its flow got a Flow and closed (the write was on its
-  // way to the store thread): that row is known by id, and it is the Flow's row too (ids are unique
-  // in a session), so a Flow also has a row when its id has one; the id is moved onto the Flow.
   // Ids whose row moved onto their Flow since the last settled write. A write still on its way may
   // carry a row of the same flow built while it was held (a transient); answered after that Flow
   // closed and left the table, it is keyed by id again (held-flows.ts rowKey), and the flow must not
   // count twice (a replay under load counted 16 flows for 15 rows). Emptied once no write is on its
   // way (writesSettled): it holds about a second's flows that got their Flow.
   let movedIds = new IdSet();
+  // A held flow's row may be acknowledged after its flow got a Flow and closed (the write was on its
+  // way to the store thread): that row is known by id, and it is the Flow's row too (ids are unique
+  // in a session), so a Flow also has a row when its id has one; the id is moved onto the Flow.
   const moveToFlow = (f: Flow): void => {
     if (!heldHasRow.delete(f.id)) return;
     hasRow.add(f);

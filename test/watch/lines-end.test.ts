@@ -18,15 +18,14 @@ afterAll(() => store.remove());
 function collect(): { out: Writable; lines: () => { live: boolean; session_flows: number }[] } {
   const chunks: string[] = [];
   const out = new Writable({ write(c, _e, done) { chunks.push(String(c)); done(); } });
-  return { out, lines: () => chunks.join('').trim().split('\n').map((l) => JSON.parse(l)) };
+  return { out, lines: () => chunks.join('').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l)) };
 }
 
 const NEVER = new Promise<void>(() => undefined);
 
 /** Until the first line is out (it comes at once; the next one a second later). */
 async function firstLine(lines: () => unknown[]): Promise<void> {
-  const chunks = () => { try { return lines().length; } catch { return 0; } };
-  while (chunks() === 0) await new Promise((r) => setTimeout(r, 5));
+  while (lines().length === 0) await new Promise((r) => setTimeout(r, 5));
 }
 
 describe('runLines and an in-process source that ends', () => {
